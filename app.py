@@ -1,0 +1,28 @@
+"""shisn: State Homeland Security Information Sharing Network dashboard. Run with `streamlit run app.py`.
+
+The entry point sets the page config, resolves who is viewing (demo role switcher until access control lands),
+labels demo data, and builds the navigation over the scripts in pages/ (paths anchored on this file's folder,
+so the app starts from any working directory)."""
+from pathlib import Path
+
+import streamlit as st
+
+from shisn import auth, ui
+
+st.set_page_config(page_title="shisn · Information Sharing Network", page_icon=":material/hub:", layout="wide")
+
+HERE = Path(__file__).resolve().parent
+ALL = auth.ROLES
+LEAD_PM = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
+
+# (script, title, icon, url path, roles that see it in the menu). Each page also checks the role itself.
+PAGES = [
+    ("pages/data.py", "Data", ":material/upload_file:", "data", ALL),
+]
+
+viewer = ui.role_switcher()
+pages = [st.Page(HERE / script, title=title, icon=icon, url_path=path)
+         for script, title, icon, path, roles in PAGES if viewer.role in roles and (HERE / script).exists()]
+nav = st.navigation(pages)
+ui.data_banner()
+nav.run()

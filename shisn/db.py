@@ -1,0 +1,142 @@
+"""The DuckDB store: where it is, its schema (versioned), and connections. Nothing else opens the database.
+
+Every read or write opens its own cursor (`cursor(con)`): a DuckDB cursor must never be shared across Streamlit's
+script threads.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DB = PROJECT_DIR / "data" / "shisn.duckdb"
+SCHEMA_VERSION = 1
+
+# Each entry upgrades the schema from version i to i + 1. Never edit a shipped step; append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+    CREATE SEQUENCE IF NOT EXISTS load_id_seq START 1;
+    CREATE TABLE IF NOT EXISTS load_log (
+        load_id      INTEGER PRIMARY KEY,
+        loaded_at    TIMESTAMP NOT NULL,
+        loaded_by    VARCHAR NOT NULL,
+        file_name    VARCHAR NOT NULL,
+        rows_in_file INTEGER NOT NULL,
+        rows_added   INTEGER NOT NULL,
+        rows_replaced INTEGER NOT NULL,
+        states       VARCHAR NOT NULL,   -- comma-separated USPS codes the file covered
+        cycles       VARCHAR NOT NULL,   -- comma-separated cycles the file covered
+        synthetic    BOOLEAN NOT NULL    -- true for the generated demo data set
+    );
+    CREATE TABLE IF NOT EXISTS assessments (
+        state        VARCHAR NOT NULL,
+        program_area VARCHAR NOT NULL,
+        cycle        INTEGER NOT NULL,
+        maturity     TINYINT NOT NULL CHECK (maturity BETWEEN 1 AND 5),
+        offers_help  BOOLEAN NOT NULL,
+        seeks_help   BOOLEAN NOT NULL,
+        other_area   VARCHAR,
+        notes        VARCHAR,
+        planning     TINYINT CHECK (planning BETWEEN 1 AND 5),
+        organization TINYINT CHECK (organization BETWEEN 1 AND 5),
+        equipment    TINYINT CHECK (equipment BETWEEN 1 AND 5),
+        training     TINYINT CHECK (training BETWEEN 1 AND 5),
+        exercises    TINYINT CHECK (exercises BETWEEN 1 AND 5),
+        load_id      INTEGER NOT NULL,
+        PRIMARY KEY (state, program_area, cycle)
+    );
+    CREATE TABLE IF NOT EXISTS program_managers (
+        state  VARCHAR PRIMARY KEY,
+        name   VARCHAR NOT NULL,
+        email  VARCHAR NOT NULL
+    );
+    """,
+]
+
+
+def db_path(explicit: str | os.PathLike | None = None) -> Path:
+    """`--db` beats `SHISN_DB` beats the default `data/shisn.duckdb`."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("SHISN_DB")
+    return Path(env) if env else DEFAULT_DB
+
+
+_lock = threading.Lock()
+
+
+def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the store at `path` and bring its schema up to date."""
+    p = db_path(path)
+    if str(p) != ":memory:":
+        p.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(p), read_only=read_only)
+    if not read_only:
+        with _lock:
+            migrate(con)
+    return con
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    cur = con.cursor()
+    has = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'").fetchall()[0][0]
+    if not has:
+        return 0
+    row = cur.execute("SELECT max(version) FROM schema_version").fetchall()[0]
+    return int(row[0] or 0)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(f"the database has schema version {current}; this shisn knows up to {SCHEMA_VERSION}. "
+                           "Upgrade shisn before opening it.")
+    for version in range(current, SCHEMA_VERSION):
+        cur = con.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            cur.execute(MIGRATIONS[version])
+            cur.execute("DELETE FROM schema_version")
+            cur.execute("INSERT INTO schema_version VALUES (?)", [version + 1])
+            cur.execute("COMMIT")
+        except Exception:
+            cur.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """A cursor inside one transaction: committed on success, rolled back on any error."""
+    cur = con.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield cur
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+
+
+def query_df(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple | None = None):
+    """Run one parameterised read on its own cursor and return a pandas DataFrame."""
+    cur = con.cursor()
+    try:
+        return cur.execute(sql, params or []).df()
+    finally:
+        cur.close()
+
+
+def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
+    cur = con.cursor()
+    try:
+        return cur.execute("SELECT count(*) FROM assessments").fetchall()[0][0] == 0
+    finally:
+        cur.close()

@@ -1,0 +1,108 @@
+"""Streamlit glue shared by app.py and the pages: the store connection, the viewer and page guard, the demo
+banner, and widgets bound to the URL query string. The only module in shisn/ that imports streamlit."""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import streamlit as st
+
+from . import auth, db, demo, queries
+from . import jurisdictions as J
+
+VIEWER_KEY = "shisn_viewer"
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str):
+    con = db.connect(path)
+    demo.ensure_seeded(con)  # first start on an empty store: the demo set (flagged synthetic)
+    return con
+
+
+def connection():
+    """The app's DuckDB connection (one per process; every query opens its own cursor from it)."""
+    return _connection(str(db.db_path()))
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def _pm_assignments(path: str):
+    return queries.program_managers(_connection(path))
+
+
+def pm_assignments():
+    return _pm_assignments(str(db.db_path()))
+
+
+def role_switcher() -> auth.Viewer:
+    """The DEMO role switcher in the sidebar (until access control lands): who you are viewing as."""
+    pms = pm_assignments()
+    with st.sidebar:
+        st.markdown("**Viewing as** · demo role switcher")
+        role = st.selectbox("Role", auth.ROLES, format_func=auth.ROLE_LABELS.get, key="demo_role",
+                            help="Demo mode: pick any role to see the app as that user would. "
+                                 "Real deployments take identity from the organisation's login.")
+        pm_name = state = None
+        if role == auth.PROGRAM_MANAGER:
+            names = sorted(pms["name"].unique()) if len(pms) else ["(no program managers loaded)"]
+            pm_name = st.selectbox("Program manager", names, key="demo_pm")
+        elif role == auth.STATE:
+            state = st.selectbox("State", J.codes(), format_func=lambda c: f"{c} · {J.names()[c]}",
+                                 key="demo_state", index=J.codes().index("VA"))
+        viewer = auth.demo_viewer(role, pms, pm_name=pm_name, state=state)
+        st.caption("Demo mode: the role switcher is for evaluation only.")
+    st.session_state[VIEWER_KEY] = viewer
+    return viewer
+
+
+def guard(*roles: str) -> auth.Viewer:
+    """Top of every page: the viewer, or a clear message and stop. A page script can be served directly, so each
+    page calls this itself."""
+    viewer = st.session_state.get(VIEWER_KEY)
+    if viewer is None:
+        st.warning("You are not signed in, so there is nothing to show. Open the app from its home page.")
+        st.stop()
+    if viewer.role not in roles:
+        allowed = ", ".join(auth.ROLE_LABELS[r] for r in roles)
+        st.warning(f"This page is for: {allowed}. You are viewing as {viewer.label}.")
+        st.stop()
+    return viewer
+
+
+def data_banner() -> None:
+    """Say plainly, on every page, when the figures are synthetic demo data."""
+    status = queries.data_status(connection())
+    if status["all_demo"]:
+        st.info("**Demo data.** Every figure on this page comes from a synthetic data set generated for "
+                "demonstration; no state's real self-assessment is shown. Load real files on the Data page.",
+                icon=":material/science:")
+    elif status["is_demo"]:
+        st.warning(f"**Partly demo data.** {status['synthetic_rows']:,} of {status['rows']:,} assessment rows are "
+                   "synthetic demo rows; replace them by loading real files for those states and cycles.",
+                   icon=":material/science:")
+
+
+def bound_select(label: str, options: Sequence[Any], key: str, default: Any = None,
+                 format_func: Callable[[Any], str] = str, container=st, **kwargs) -> Any:
+    """A selectbox whose value lives in the URL query string (`?key=value`), so a view can be shared as a link."""
+    options = list(options)
+    by_text = {str(o): o for o in options}
+    if key not in st.session_state:
+        wanted = st.query_params.get(key)
+        st.session_state[key] = by_text.get(wanted, default if default in options else options[0])
+    elif st.session_state[key] not in options:
+        st.session_state[key] = default if default in options else options[0]
+    value = container.selectbox(label, options, key=key, format_func=format_func, **kwargs)
+    st.query_params[key] = str(value)
+    return value
+
+
+def load_files(con, files: list[tuple[str, bytes]], viewer: auth.Viewer, allowed_states=None) -> dict:
+    """Validate and load uploaded files for the Data page; returns what to show (problems table or summaries)."""
+    from . import ingest
+    try:
+        summaries = ingest.load(con, files, viewer.name, allowed_states=allowed_states)
+    except ingest.LoadError as e:
+        return {"problems": ingest.problems_frame(e.problems), "warnings": e.warnings, "loaded": []}
+    st.cache_data.clear()
+    warnings = [f"{s.file_name}: {w}" for s in summaries for w in s.warnings]
+    return {"problems": None, "warnings": warnings, "loaded": [s.line() for s in summaries]}
