@@ -17,6 +17,9 @@ LEAD_PM = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
 # (script, title, icon, url path, roles that see it in the menu). Each page also checks the role itself.
 PAGES = [
+    ("pages/national.py", "National coverage", ":material/public:", "national", LEAD_PM),
+    ("pages/pairings.py", "Pairings", ":material/handshake:", "pairings", LEAD_PM),
+    ("pages/state_profile.py", "State profile", ":material/account_balance:", "state", ALL),
     ("pages/data.py", "Data", ":material/upload_file:", "data", ALL),
 ]
 

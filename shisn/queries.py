@@ -78,3 +78,8 @@ def data_status(con) -> dict:
 
 def program_managers(con) -> pd.DataFrame:
     return query_df(con, "SELECT state, name, email FROM program_managers ORDER BY state")
+
+
+def data_version(con) -> int:
+    """Changes whenever data is loaded (the newest load id): part of every cache key in the app."""
+    return int(query_df(con, "SELECT coalesce(max(load_id), 0) AS v FROM load_log")["v"].iloc[0])

@@ -33,6 +33,21 @@ def pm_assignments():
     return _pm_assignments(str(db.db_path()))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _assessments(path: str, version: int, cycle: int | None):
+    return queries.assessments(_connection(path), cycle)
+
+
+def assessments(cycle: int | None = None):
+    """All assessment rows of a cycle (or every cycle), cached until the next load. Callers must not mutate it."""
+    path = str(db.db_path())
+    return _assessments(path, queries.data_version(_connection(path)), cycle)
+
+
+def cycles() -> list[int]:
+    return queries.cycles(connection())
+
+
 def role_switcher() -> auth.Viewer:
     """The DEMO role switcher in the sidebar (until access control lands): who you are viewing as."""
     pms = pm_assignments()
