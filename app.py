@@ -9,7 +9,7 @@ import streamlit as st
 
 from shisn import auth, ui
 
-st.set_page_config(page_title="shisn · Information Sharing Network", page_icon=":material/hub:", layout="wide")
+st.set_page_config(page_title="shisn · Information Sharing Network", page_icon=str(Path(__file__).resolve().parent / "data" / "icon.png"), layout="wide")
 
 HERE = Path(__file__).resolve().parent
 ALL = auth.ROLES

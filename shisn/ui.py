@@ -52,6 +52,8 @@ def role_switcher() -> auth.Viewer:
     """The DEMO role switcher in the sidebar (until access control lands): who you are viewing as."""
     pms = pm_assignments()
     with st.sidebar:
+        st.markdown("### shisn\nState Homeland Security Information Sharing Network")
+        st.divider()
         st.markdown("**Viewing as** · demo role switcher")
         role = st.selectbox("Role", auth.ROLES, format_func=auth.ROLE_LABELS.get, key="demo_role",
                             help="Demo mode: pick any role to see the app as that user would. "

@@ -1,0 +1,206 @@
+"""Real-browser end-to-end tests: the real app (`streamlit run`, headless, on a free loopback port) driven by
+Playwright in Debian's Chromium. For every role and every page: the script finishes, no exception element, no
+console error, the main chart or map is drawn, and not one request leaves the loopback.
+Run alone with `pytest -m e2e`; screenshots go to test-artifacts/e2e/."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+ROLES = {"leadership": "ODP leadership", "program_manager": "Program manager", "state": "State"}
+
+if not Path(CHROMIUM).exists():  # .ci/run installs it; a bare dev machine may not have it yet
+    pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)
+playwright = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    work = tmp_path_factory.mktemp("e2e")
+    port = _free_port()
+    env = dict(os.environ, SHISN_DB=str(work / "shisn.duckdb"))
+    log = open(work / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+                             "--server.headless", "true", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(base + "/_stcore/health", timeout=1)
+                break
+            except Exception:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.25)
+        else:
+            pytest.fail("the app did not start: " + (work / "server.log").read_text()[-2000:])
+        yield {"base": base, "work": work}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"])
+        yield b
+        b.close()
+
+
+class Session:
+    """One browser tab on the app, recording every request that leaves the loopback and every console error."""
+
+    def __init__(self, browser, base: str):
+        self.ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+        self.page = self.ctx.new_page()
+        self.base = base
+        self.outbound: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", self._on_request)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _on_request(self, req):
+        if req.url.startswith(("data:", "blob:", "about:")):
+            return
+        if (urllib.parse.urlparse(req.url).hostname or "") not in LOOPBACK:
+            self.outbound.append(req.url)
+
+    def open(self, path: str = "/"):
+        self.page.goto(self.base + path, wait_until="domcontentloaded")
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60):
+        """Until the script has finished: not running, no skeleton, no status widget; then let charts paint."""
+        page = self.page
+        end = time.time() + timeout
+        page.wait_for_timeout(300)
+        while time.time() < end:
+            state = page.evaluate("() => document.querySelector('[data-testid=stApp]')"
+                                  "?.getAttribute('data-test-script-state')")
+            if (state == "notRunning" and page.locator("[data-testid=stSkeleton]").count() == 0
+                    and page.locator("[data-testid=stStatusWidget]").count() == 0):
+                page.wait_for_timeout(1200)
+                return
+            page.wait_for_timeout(200)
+        raise AssertionError("the page script did not finish in time")
+
+    def choose(self, label: str, option: str):
+        """Pick `option` in the selectbox labelled `label` (as a user would: click, then click the option)."""
+        self.page.get_by_role("combobox", name=label, exact=True).first.click()
+        self.page.get_by_role("option").filter(has_text=option).first.click()
+        self.wait_ready()
+
+    def nav_links(self) -> list[tuple[str, str]]:
+        links = self.page.locator("[data-testid=stSidebarNav] a")
+        return [(links.nth(i).inner_text().strip(), links.nth(i).get_attribute("href"))
+                for i in range(links.count())]
+
+    def go(self, title: str):
+        self.page.locator("[data-testid=stSidebarNav] a").filter(has_text=title).first.click()
+        self.wait_ready()
+
+    def exceptions(self) -> list[str]:
+        exc = self.page.locator("[data-testid=stException]")
+        return [exc.nth(i).inner_text()[:300] for i in range(exc.count())]
+
+    def drawn(self) -> bool:
+        """A map or chart with data actually painted: a deck.gl canvas with varied pixels, or plotly SVG marks."""
+        from PIL import Image, ImageStat
+        for canvas in self.page.locator("[data-testid=stDeckGlJsonChart] canvas").all():
+            im = Image.open(io.BytesIO(canvas.screenshot())).convert("L")
+            if ImageStat.Stat(im).stddev[0] > 8:
+                return True
+        marks = self.page.locator(".js-plotly-plot .plot path, .js-plotly-plot .heatmaplayer image, "
+                                  ".js-plotly-plot .bars path, .js-plotly-plot .scatterlayer path")
+        return marks.count() > 0
+
+    def shot(self, name: str):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def close(self):
+        self.ctx.close()
+
+
+def as_role(browser, server, role: str, **extra) -> Session:
+    s = Session(browser, server["base"])
+    s.open("/")
+    if role != "leadership":
+        s.choose("Role", ROLES[role])
+    for label, option in extra.items():
+        s.choose(label, option)
+    return s
+
+
+# Pages whose main content is a chart or map; each must show one drawn.
+CHART_PAGES = {"National coverage", "Pairings", "State profile"}
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_page_for_every_role_is_clean_offline(browser, server, role):
+    s = as_role(browser, server, role)
+    try:
+        titles = [t for t, _ in s.nav_links()] or [None]  # one page only: no menu, the page is already open
+        failures = []
+        for title in titles:
+            if title:
+                s.errors.clear()
+                s.go(title)
+            title = title or "home"
+            s.shot(f"{role}-{title.lower().replace(' ', '_')}")
+            if s.exceptions():
+                failures.append(f"{title}: exception {s.exceptions()[0]}")
+            errs = [e for e in s.errors if "Failed to load resource" not in e]
+            if errs:
+                failures.append(f"{title}: console errors {errs[:3]}")
+            if title in CHART_PAGES and not s.drawn():
+                failures.append(f"{title}: no chart or map drawn")
+        assert not failures, failures
+        assert s.outbound == [], f"requests left the loopback: {s.outbound[:10]}"
+    finally:
+        s.close()
+
+
+def test_direct_page_url_without_session_role_is_guarded(browser, server):
+    """A page URL opened directly still runs through the entry point: the viewer is resolved first."""
+    s = Session(browser, server["base"])
+    try:
+        s.open("/data")
+        assert not s.exceptions()
+        assert s.page.get_by_text("Demo mode").count() >= 1  # the role is resolved and labelled as demo
+        assert s.outbound == []
+    finally:
+        s.close()
