@@ -3,6 +3,8 @@
   demo      --db PATH [--seed N]                 write the synthetic demo data set
   load      FILE... --db PATH [--user NAME]      validate and load self-assessment files (all or nothing)
   template  --format csv|xlsx [--output FILE]    write the blank template (stdout for csv if no --output)
+  pairings  --db PATH [--cycle YEAR] [--capacity N] [--format csv|json] [--candidates FILE]
+  referrals --db PATH [--cycle YEAR] [--format csv|json]
 
 Exit codes: 0 success; 2 invalid input (errors on stderr, database unchanged); 1 anything else.
 """
@@ -40,7 +42,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     p.add_argument("--output", "-o", help="file to write (default: stdout for csv, "
                                           "shisn-self-assessment-template.xlsx for xlsx)")
+    p = sub.add_parser("pairings", help="suggest optimal mentor → mentee pairs for a cycle")
+    _db_arg(p)
+    p.add_argument("--cycle", type=int, help="assessment year (default: the latest)")
+    p.add_argument("--capacity", type=int, default=None, help="needs one mentor state takes at most (default 3)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--candidates", metavar="FILE", help="also write every candidate edge "
+                                                        "(mentor,mentee,program_area,score) to FILE as CSV")
+    p = sub.add_parser("referrals", help="needs no mentor can take: referrals to the TA program")
+    _db_arg(p)
+    p.add_argument("--cycle", type=int, help="assessment year (default: the latest)")
+    p.add_argument("--capacity", type=int, default=None, help="needs one mentor state takes at most (default 3)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
     return parser
+
+
+def _pairing_result(args):
+    """The cycle's assessments → the optimal pairing (or an error message and exit code)."""
+    from . import db, pairing, queries
+    con = db.connect(args.db)
+    cycle = args.cycle or queries.latest_cycle(con)
+    if cycle is None:
+        print("the database holds no assessments: load files or run `python -m shisn demo` first", file=sys.stderr)
+        return None, 2
+    if cycle not in queries.cycles(con):
+        print(f"no assessments for cycle {cycle}; cycles with data: "
+              f"{', '.join(map(str, queries.cycles(con)))}", file=sys.stderr)
+        return None, 2
+    capacity = args.capacity if args.capacity is not None else pairing.DEFAULT_CAPACITY
+    if capacity < 0:
+        print("--capacity must be 0 or more", file=sys.stderr)
+        return None, 2
+    return pairing.suggest(queries.assessments(con, cycle), capacity=capacity), 0
+
+
+def _emit(df, fmt: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(df.to_json(orient="records", indent=1, force_ascii=False) + "\n")
+    else:
+        df.to_csv(sys.stdout, index=False, lineterminator="\n")
 
 
 @command
@@ -93,6 +133,27 @@ def cmd_template(args) -> int:
         out = Path("shisn-self-assessment-template.xlsx")
         out.write_bytes(data)
         print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+@command
+def cmd_pairings(args) -> int:
+    result, code = _pairing_result(args)
+    if result is None:
+        return code
+    out = result.pairs[["mentor", "mentee", "program_area", "score", "reasons"]]
+    _emit(out, args.format)
+    if args.candidates:
+        result.candidates[["mentor", "mentee", "program_area", "score"]].to_csv(args.candidates, index=False)
+    return 0
+
+
+@command
+def cmd_referrals(args) -> int:
+    result, code = _pairing_result(args)
+    if result is None:
+        return code
+    _emit(result.referrals[["mentee", "program_area", "reason"]].rename(columns={"mentee": "state"}), args.format)
     return 0
 
 

@@ -123,3 +123,29 @@ def load_files(con, files: list[tuple[str, bytes]], viewer: auth.Viewer, allowed
     st.cache_data.clear()
     warnings = [f"{s.file_name}: {w}" for s in summaries for w in s.warnings]
     return {"problems": None, "warnings": warnings, "loaded": [s.line() for s in summaries]}
+
+
+def resolve_query_param(key: str, resolve: Callable[[str], Any]) -> None:
+    """Before a `bound_select` reads `?key=`: rewrite the URL value to its canonical form (e.g. `?state=virginia`
+    → `VA` with `jurisdictions.state_code`), so deep links in any spelling reach the widget. A value `resolve`
+    cannot place is dropped (the widget then opens on its default). Only until the widget owns the value."""
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(key)
+    if raw is None:
+        return
+    canonical = resolve(raw)
+    if canonical is None:
+        del st.query_params[key]
+    elif str(canonical) != raw:
+        st.query_params[key] = str(canonical)
+
+
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~=$:&\"'")
+
+
+def md_escape(text: Any) -> str:
+    """User text made inert for st.markdown/st.caption: every Markdown-significant character backslash-escaped
+    (no links, images, HTML, emoji shortcodes, colour directives or LaTeX), line breaks kept as spaces."""
+    s = " ".join(str(text).split())
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
