@@ -1,0 +1,165 @@
+"""State profile: one jurisdiction's maturity against the national and FEMA-region medians, strengths and gaps,
+POETE sub-ratings, trend, offers and needs, recommended partners, and the printable report.
+
+Thin: widgets and layout. The numbers come from shisn.profile (pure), the report from shisn.report. Deep link
+`?state=VA` (code or name, any case) and `?cycle=2025`. Every role may open it; full detail only for states the
+viewer sees in detail, others as scores and offer/seek flags. User text is shown as text (cells, escaped)."""
+import streamlit as st
+
+from shisn import auth, catalog, profile, queries, report, ui
+from shisn import jurisdictions as J
+
+viewer = ui.guard(*auth.ROLES)
+data = ui.assessments()
+all_cycles = profile.cycles(data)
+
+st.title("State profile")
+if not all_cycles:
+    st.info("No self-assessments are loaded yet. Load files on the Data page and the profiles appear here.",
+            icon=":material/info:")
+    st.stop()
+
+ui.resolve_query_param("state", J.state_code)
+pick_state, pick_cycle, _ = st.columns([2, 1, 3])
+code = ui.bound_select("State or territory", profile.state_options(), key="state",
+                       default=profile.default_state(viewer), format_func=profile.state_label, container=pick_state)
+cycle = ui.bound_select("Assessment cycle", all_cycles, key="cycle", default=all_cycles[0], container=pick_cycle)
+
+detail = viewer.sees_detail_of(code)
+p = profile.build(data, code, cycle, viewer, ui.pm_assignments() if detail else None)
+status = queries.data_status(ui.connection())
+
+# --- heading ---------------------------------------------------------------------------------------------------
+head, action = st.columns([4, 1], vertical_alignment="bottom")
+with head:
+    st.header(f"{p.name} ({p.state})", anchor=False)
+    on_record = ", ".join(str(c) for c in sorted(p.reported_cycles)) or "none"
+    as_of = f" · data as of {status['last_loaded']:%d %b %Y, %H:%M}" if status["last_loaded"] else ""
+    st.caption(f"{p.kind.capitalize()} · FEMA {p.region_label} · population {p.population:,} (2020 Census) · "
+               f"cycles on record: {on_record}{as_of}")
+    if detail:
+        pm = p.program_manager
+        st.markdown(f":material/badge: **ODP program manager:** {ui.md_escape(pm['name'])} · "
+                    f"{ui.md_escape(pm['email'])}" if pm else ":material/badge: **ODP program manager:** not assigned")
+with action:
+    if detail:
+        html = report.render(p, status)
+        st.download_button("Printable report", html.encode("utf-8"), report.file_name(p), mime="text/html",
+                           icon=":material/print:", width="stretch",
+                           help="One self-contained HTML file (no internet needed). Open it and print, or save as PDF.")
+
+if not detail:
+    if viewer.role == auth.STATE:
+        why = (f"As a {viewer.home_state or 'state'} user you see other jurisdictions' maturity scores and offer/seek "
+               "flags only.")
+    elif viewer.role == auth.PROGRAM_MANAGER:
+        why = f"{p.name} is not one of your assigned states, so you see its scores and offer/seek flags only."
+    else:
+        why = "You see this jurisdiction's scores and offer/seek flags only."
+    st.info(f"{why} {profile.DETAIL_HIDDEN}", icon=":material/visibility_off:")
+
+if not p.reported:
+    if p.latest_reported:
+        st.warning(f"{p.name} has no self-assessment for {p.cycle}. Its latest is from {p.latest_reported}.",
+                   icon=":material/event_busy:")
+        st.button(f"Show {p.latest_reported}", on_click=st.session_state.update,
+                  kwargs={"cycle": p.latest_reported}, icon=":material/history:")
+    else:
+        st.warning(f"{p.name} has not submitted a self-assessment yet. The national and regional medians are "
+                   "shown for reference.", icon=":material/event_busy:")
+
+# --- maturity against the medians ------------------------------------------------------------------------------
+st.subheader(f"Maturity by program area, {p.cycle}", anchor=False)
+chart, words = st.columns([3, 2], gap="large")
+with chart:
+    st.plotly_chart(profile.maturity_figure(p), width="stretch", config={"displayModeBar": False})
+with words:
+    if p.reported:
+        with st.container(border=True):
+            st.markdown("**:material/trending_up: Strengths** (rated 4–5)")
+            st.markdown("\n".join(f"- {ui.md_escape(a)} **({m})**" for a, m in p.strengths)
+                        if p.strengths else "None rated 4 or 5.")
+            st.markdown("**:material/construction: Gaps** (rated 1–2)")
+            st.markdown("\n".join(f"- {ui.md_escape(a)} **({m})**" for a, m in p.gaps)
+                        if p.gaps else "None rated 1 or 2.")
+    own = f"; the {p.region_label} median includes {p.name}'s own rating" if p.reported else ""
+    st.caption(f"Medians over the jurisdictions that reported each area in {p.cycle}{own}. "
+               "'Other' areas are each state's own, so they have no median. "
+               "Scale: 1 Not started · 2 Developing · 3 Established · 4 Advanced · 5 Nationally leading.")
+
+# --- offers and needs ------------------------------------------------------------------------------------------
+reported = p.reported_areas
+if len(reported):
+    st.subheader("What it offers and seeks", anchor=False)
+    cols = ["short", "maturity", "offers_help", "seeks_help"] + (["offer_note", "notes"] if detail else [])
+    st.dataframe(reported[cols], hide_index=True, width="stretch" if detail else "content", column_config={
+        "short": st.column_config.TextColumn("Program area", width="medium"),
+        "maturity": st.column_config.NumberColumn("Maturity", format="%d", width="small"),
+        "offers_help": st.column_config.CheckboxColumn("Offers help", width="small"),
+        "seeks_help": st.column_config.CheckboxColumn("Seeks help", width="small"),
+        "offer_note": st.column_config.TextColumn("Eligibility", width="medium",
+                                                  help="Why an offer cannot be used for pairing"),
+        "notes": st.column_config.TextColumn("Notes", width="large"),
+    })
+    if detail and (reported["offer_note"] != "").any():
+        st.caption(f"An offer counts for pairing only with maturity {catalog.MENTOR_MIN} or higher.")
+
+if detail:
+    # --- POETE and trend ---------------------------------------------------------------------------------------
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("POETE sub-ratings", anchor=False)
+        if p.has_poete:
+            st.plotly_chart(profile.poete_figure(p), width="stretch", config={"displayModeBar": False})
+            st.caption("Planning, Organization, Equipment, Training, Exercises (1–5); blank where not given.")
+        elif p.reported:
+            st.caption(f"No POETE sub-ratings were given for {p.cycle}.")
+        else:
+            st.caption(f"No self-assessment for {p.cycle}.")
+    with right:
+        st.subheader("Trend across cycles", anchor=False)
+        if p.trend is not None and not p.trend.empty:
+            st.plotly_chart(profile.trend_figure(p), width="stretch", config={"displayModeBar": False})
+            if p.trend_text:
+                st.markdown(ui.md_escape(p.trend_text))
+        else:
+            st.caption("No cycles on record yet.")
+
+    # --- recommended partners ----------------------------------------------------------------------------------
+    st.subheader("Recommended partners", anchor=False)
+    st.caption(f"From the pairing scores for {p.cycle}. Mentors must offer help and rate themselves "
+               f"{catalog.MENTOR_MIN} or higher in the area. Partners' notes are shown only where you may see them.")
+    give, take = st.container(), st.container()
+    partner_cols = {
+        "short": st.column_config.TextColumn("Program area", width="medium"),
+        "partner_name": st.column_config.TextColumn("State", width="medium"),
+        "partner_maturity": st.column_config.NumberColumn("Maturity", format="%d", width="small"),
+        "score": st.column_config.ProgressColumn("Match", min_value=0.0, max_value=p.match_scale, format="%.2f",
+                                                 width="small"),
+        "why": st.column_config.TextColumn("Why this match", width="large",
+                                           help="From the pairing score: region, border, population, maturity gap, "
+                                                "breadth"),
+        "partner_notes": st.column_config.TextColumn("Their notes", width="medium"),
+    }
+    with give:
+        st.markdown(f"**Who could help {p.name}** · best {profile.TOP_MENTORS} eligible mentors for each area it "
+                    "seeks help in or rates 1–2")
+        if p.mentors is not None and len(p.mentors):
+            st.dataframe(p.mentors[list(partner_cols)], hide_index=True, width="stretch", column_config=partner_cols)
+        elif p.reported and not p.unmatched:
+            st.caption(f"{p.name} seeks no help and has no gaps in {p.cycle}.")
+        if p.unmatched:
+            st.caption(ui.md_escape(f"No eligible mentor (offering help and rated above {p.name}) in {p.cycle} "
+                                    f"for: {'; '.join(p.unmatched)}."))
+        if not p.reported:
+            st.caption(f"No self-assessment for {p.cycle}.")
+    with take:
+        st.markdown(f"**Who {p.name} could help** · states seeking guidance where it offers help and is eligible")
+        if p.mentees is not None and len(p.mentees):
+            st.dataframe(p.mentees[list(partner_cols)], hide_index=True, width="stretch", column_config=partner_cols)
+        else:
+            st.caption("No state is seeking guidance in an area where it offers help and is an eligible mentor.")
+
+    # --- exchanges ---------------------------------------------------------------------------------------------
+    st.subheader("Exchanges", anchor=False)
+    st.caption(report.FACILITATIONS_LINE)
