@@ -19,7 +19,9 @@ LEAD_PM = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 PAGES = [
     ("pages/national.py", "National coverage", ":material/public:", "national", LEAD_PM),
     ("pages/pairings.py", "Pairings", ":material/handshake:", "pairings", LEAD_PM),
+    ("pages/exchanges.py", "Exchanges", ":material/forum:", "exchanges", ALL),
     ("pages/state_profile.py", "State profile", ":material/account_balance:", "state", ALL),
+    ("pages/program_managers.py", "Program managers", ":material/badge:", "managers", (auth.LEADERSHIP,)),
     ("pages/data.py", "Data", ":material/upload_file:", "data", ALL),
 ]
 

@@ -5,6 +5,8 @@
   template  --format csv|xlsx [--output FILE]    write the blank template (stdout for csv if no --output)
   pairings  --db PATH [--cycle YEAR] [--capacity N] [--format csv|json] [--candidates FILE]
   referrals --db PATH [--cycle YEAR] [--format csv|json]
+  exchanges --db PATH [--format csv|json]          every facilitated exchange (id, states, areas, status, ...)
+  managers  load FILE --db PATH [--user NAME]     load program-manager assignments (state,name,email)
 
 Exit codes: 0 success; 2 invalid input (errors on stderr, database unchanged); 1 anything else.
 """
@@ -54,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cycle", type=int, help="assessment year (default: the latest)")
     p.add_argument("--capacity", type=int, default=None, help="needs one mentor state takes at most (default 3)")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p = sub.add_parser("exchanges", help="every facilitated exchange: id, mentor, mentee, areas, status, dates")
+    _db_arg(p)
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p = sub.add_parser("managers", help="program-manager assignments")
+    p.add_argument("action", choices=["load"], help="load: validate a CSV (state,name,email) and write it "
+                                                     "(all or nothing)")
+    p.add_argument("file", metavar="FILE")
+    _db_arg(p)
+    p.add_argument("--user", default=None, help="who is loading (recorded in the change log)")
     return parser
 
 
@@ -154,6 +165,35 @@ def cmd_referrals(args) -> int:
     if result is None:
         return code
     _emit(result.referrals[["mentee", "program_area", "reason"]].rename(columns={"mentee": "state"}), args.format)
+    return 0
+
+
+@command
+def cmd_exchanges(args) -> int:
+    from . import db, exchanges
+    _emit(exchanges.export_frame(db.connect(args.db)), args.format)
+    return 0
+
+
+@command
+def cmd_managers(args) -> int:
+    from . import assignments, db
+    from .ingest import LoadError
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{args.file}: no such file", file=sys.stderr)
+        return 2
+    con = db.connect(args.db)
+    try:
+        counts = assignments.load_csv(con, path.name, path.read_bytes(), args.user or f"cli:{getpass.getuser()}")
+    except LoadError as e:
+        for w in e.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        print(e.report(), file=sys.stderr)
+        return 2
+    for w in counts["warnings"]:
+        print(f"warning: {path.name}: {w}", file=sys.stderr)
+    print(assignments.summary_line(path.name, counts))
     return 0
 
 

@@ -14,7 +14,7 @@ import duckdb
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_DIR / "data" / "shisn.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry upgrades the schema from version i to i + 1. Never edit a shipped step; append a new one.
 MIGRATIONS: list[str] = [
@@ -54,6 +54,71 @@ MIGRATIONS: list[str] = [
         state  VARCHAR PRIMARY KEY,
         name   VARCHAR NOT NULL,
         email  VARCHAR NOT NULL
+    );
+    """,
+    # 2: the facilitation workflow (shisn/exchanges.py, shisn/assignments.py): exchanges with optimistic
+    # versions and an append-only history, referrals to technical assistance, and a log of PM assignment changes.
+    """
+    CREATE SEQUENCE IF NOT EXISTS exchange_id_seq START 1;
+    CREATE TABLE IF NOT EXISTS exchanges (
+        exchange_id   INTEGER PRIMARY KEY,
+        mentor        VARCHAR NOT NULL,
+        mentee        VARCHAR NOT NULL,
+        program_areas VARCHAR NOT NULL,   -- comma-separated program-area slugs (catalog order)
+        cycle         INTEGER NOT NULL,   -- the assessment cycle the need was raised in
+        status        VARCHAR NOT NULL CHECK (status IN
+                      ('proposed', 'introduced', 'in_contact', 'exchange_held', 'closed', 'declined')),
+        means         VARCHAR CHECK (means IN ('teleconference', 'on_site_visit', 'document_exchange', 'other')),
+        means_detail  VARCHAR,
+        planned_on    DATE,               -- the date the states set for the exchange
+        outcome       VARCHAR,            -- outcome note / lessons learned
+        proposed_at   TIMESTAMP NOT NULL,
+        introduced_at TIMESTAMP,
+        contact_at    TIMESTAMP,
+        held_at       TIMESTAMP,
+        closed_at     TIMESTAMP,
+        declined_at   TIMESTAMP,
+        created_by    VARCHAR NOT NULL,
+        updated_at    TIMESTAMP NOT NULL,
+        updated_by    VARCHAR NOT NULL,
+        version       INTEGER NOT NULL,   -- optimistic concurrency: every update names the version it read
+        synthetic     BOOLEAN NOT NULL DEFAULT false,
+        CHECK (mentor <> mentee)
+    );
+    CREATE TABLE IF NOT EXISTS exchange_history (   -- append-only: one row per version of an exchange
+        exchange_id  INTEGER NOT NULL,
+        version      INTEGER NOT NULL,
+        changed_at   TIMESTAMP NOT NULL,  -- when the change was recorded
+        changed_by   VARCHAR NOT NULL,
+        from_status  VARCHAR,             -- NULL when the exchange was opened
+        to_status    VARCHAR NOT NULL,
+        effective_at TIMESTAMP,           -- for a status change: when it happened (may precede changed_at)
+        changes      VARCHAR NOT NULL,    -- JSON {field: [old, new]}
+        comment      VARCHAR,
+        PRIMARY KEY (exchange_id, version)
+    );
+    CREATE SEQUENCE IF NOT EXISTS ta_referral_id_seq START 1;
+    CREATE TABLE IF NOT EXISTS ta_referrals (
+        referral_id  INTEGER PRIMARY KEY,
+        state        VARCHAR NOT NULL,
+        program_area VARCHAR NOT NULL,
+        cycle        INTEGER NOT NULL,
+        reason       VARCHAR NOT NULL,
+        referred_by  VARCHAR NOT NULL,
+        referred_at  TIMESTAMP NOT NULL,
+        exchange_id  INTEGER,             -- the declined exchange the need came back from, if any
+        synthetic    BOOLEAN NOT NULL DEFAULT false,
+        UNIQUE (state, program_area, cycle)
+    );
+    CREATE TABLE IF NOT EXISTS program_manager_log (
+        changed_at TIMESTAMP NOT NULL,
+        changed_by VARCHAR NOT NULL,
+        source     VARCHAR NOT NULL,      -- 'page' or the CSV file name
+        state      VARCHAR NOT NULL,
+        old_name   VARCHAR,
+        old_email  VARCHAR,
+        new_name   VARCHAR,               -- NULL: the assignment was removed
+        new_email  VARCHAR
     );
     """,
 ]

@@ -1,0 +1,761 @@
+"""Facilitated exchanges between states, and needs referred to the technical-assistance (TA) program.
+
+The bulletin's process: a state tells its assigned ODP program manager (PM) what it offers or needs; the PM
+facilitates the first contact; the two states decide how to share; the outcome is recorded. An *exchange* is one
+mentor state helping one mentee state in one or more program areas.
+
+Status machine (exactly these transitions; `closed` and `declined` are terminal):
+
+    proposed → introduced → in contact → exchange held → closed
+    proposed | introduced | in contact | exchange held → declined
+
+Setting `exchange held` needs the means the states chose (teleconference, on-site visit, document exchange, other).
+
+Nothing is overwritten silently:
+- every change (opening, status, means, dates, outcome) writes one row to the append-only `exchange_history`
+  (who, when, the status before and after, and the old → new value of every field that changed);
+- optimistic concurrency: every update names the `version` it read. If the exchange changed meanwhile, the update
+  raises `StaleEdit` ("exchange 12 was changed by X at HH:MM since you opened it: reload to see their change") and
+  writes nothing.
+
+Time to first contact (leadership's KPI): the number of days from `proposed_at` to `introduced_at`, the day the
+PM introduced the two states (the first contact ODP facilitates; the machine allows no skipping, so every exchange
+that got further was introduced first). Exchanges not yet introduced are not in the median; they are counted as
+"awaiting introduction". A status date may be given when it is recorded after the fact (`at`), never in the future
+and never before the previous status.
+
+Who sees what: leadership every exchange; a PM the exchanges where the mentor or the mentee is one of their
+states; a state user only the exchanges its state takes part in. Leadership and the PM of either state may change
+an exchange; state users read theirs (they tell their PM what they agreed).
+
+TA referrals: a need (state × program area × cycle) no exchange will meet is recorded in `ta_referrals` so nothing
+raised is dropped. Referring the same need twice keeps the first referral (and returns its id).
+
+Everything here is callable without Streamlit; `by` is the display name of the person acting (`viewer.name`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from . import auth, catalog
+from . import jurisdictions as J
+from .db import query_df, transaction
+
+# --- vocabulary --------------------------------------------------------------------------------------------------
+
+PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED = (
+    "proposed", "introduced", "in_contact", "exchange_held", "closed", "declined")
+STATUSES: tuple[str, ...] = (PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED)
+STATUS_LABELS = {PROPOSED: "proposed", INTRODUCED: "introduced", IN_CONTACT: "in contact",
+                 HELD: "exchange held", CLOSED: "closed", DECLINED: "declined"}
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    PROPOSED: (INTRODUCED, DECLINED),
+    INTRODUCED: (IN_CONTACT, DECLINED),
+    IN_CONTACT: (HELD, DECLINED),
+    HELD: (CLOSED, DECLINED),
+    CLOSED: (),
+    DECLINED: (),
+}
+TERMINAL: tuple[str, ...] = tuple(s for s, nxt in TRANSITIONS.items() if not nxt)
+OPEN_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s not in TERMINAL)
+# The column holding the date each status was reached.
+STATUS_TIME = {PROPOSED: "proposed_at", INTRODUCED: "introduced_at", IN_CONTACT: "contact_at",
+               HELD: "held_at", CLOSED: "closed_at", DECLINED: "declined_at"}
+
+MEANS: tuple[str, ...] = ("teleconference", "on_site_visit", "document_exchange", "other")
+MEANS_LABELS = {"teleconference": "teleconference", "on_site_visit": "on-site visit",
+                "document_exchange": "document exchange", "other": "other"}
+
+MAX_TEXT = 4000       # outcome notes and comments
+MAX_DETAIL = 500      # means detail
+DEMO_USER = "shisn demo generator"
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+EDITABLE = ("means", "means_detail", "planned_on", "outcome", "program_areas")
+ROW_COLUMNS = ["exchange_id", "mentor", "mentee", "program_areas", "cycle", "status", "means", "means_detail",
+               "planned_on", "outcome", "proposed_at", "introduced_at", "contact_at", "held_at", "closed_at",
+               "declined_at", "created_by", "updated_at", "updated_by", "version", "synthetic"]
+EXPORT_COLUMNS = ["id", "mentor", "mentee", "program_areas", "status", "means", "proposed_at", "first_contact_at",
+                  "updated_at", "outcome"]
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, str(status))
+
+
+def means_label(means: str | None) -> str:
+    return MEANS_LABELS.get(means, "") if means else ""
+
+
+# --- errors ------------------------------------------------------------------------------------------------------
+
+class ExchangeError(ValueError):
+    """Something asked of an exchange cannot be done; the message says why. Nothing was written."""
+
+
+class InvalidTransition(ExchangeError):
+    pass
+
+
+class StaleEdit(ExchangeError):
+    """The exchange changed since the caller read it; nothing was written."""
+
+    def __init__(self, exchange_id: int, changed_by: str, changed_at: dt.datetime, version: int):
+        self.exchange_id, self.changed_by, self.changed_at, self.version = exchange_id, changed_by, changed_at, version
+        when = changed_at.strftime("%H:%M") if changed_at.date() == dt.date.today() \
+            else changed_at.strftime("%Y-%m-%d %H:%M")
+        super().__init__(f"exchange {exchange_id} was changed by {changed_by} at {when} since you opened it: "
+                         "reload to see their change")
+
+
+class NotFound(ExchangeError):
+    pass
+
+
+class Duplicate(ExchangeError):
+    def __init__(self, message: str, existing_id: int):
+        self.existing_id = existing_id
+        super().__init__(message)
+
+
+# --- validation helpers ------------------------------------------------------------------------------------------
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _state(value, role: str) -> str:
+    code = J.state_code(value) if value else None
+    if code is None:
+        raise ExchangeError(f"{role} {value!r} is not one of the 56 reporting jurisdictions "
+                            "(use a USPS code such as VA)")
+    return code
+
+
+def _areas(areas) -> list[str]:
+    if isinstance(areas, str):
+        areas = [a for a in areas.replace(";", ",").split(",")]
+    slugs = []
+    for a in areas or []:
+        if str(a).strip() == "":
+            continue
+        slug = catalog.area_slug(a)
+        if slug is None:
+            raise ExchangeError(f"{a!r} is not a program area; use one of: {', '.join(catalog.AREA_SLUGS)}")
+        if slug not in slugs:
+            slugs.append(slug)
+    if not slugs:
+        raise ExchangeError("choose at least one program area")
+    return [s for s in catalog.AREA_SLUGS if s in slugs]
+
+
+def _means(value) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    v = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+    if v not in MEANS:
+        raise ExchangeError(f"means {value!r} is not one of: {', '.join(MEANS_LABELS[m] for m in MEANS)}")
+    return v
+
+
+def _text(value, what: str, limit: int = MAX_TEXT) -> str | None:
+    if value is None:
+        return None
+    s = str(value).strip()
+    if len(s) > limit:
+        raise ExchangeError(f"the {what} is {len(s)} characters long; the limit is {limit}")
+    return s or None
+
+
+def _who(by) -> str:
+    s = str(by or "").strip()
+    if not s:
+        raise ExchangeError("who is making the change must be named")
+    return s
+
+
+def _cycle(cycle) -> int:
+    try:
+        c = int(cycle)
+    except (TypeError, ValueError):
+        raise ExchangeError(f"cycle {cycle!r} is not an assessment year") from None
+    if not 2003 <= c <= dt.date.today().year + 1:
+        raise ExchangeError(f"cycle {c} is not an assessment year (2003 to {dt.date.today().year + 1})")
+    return c
+
+
+def _plain(v):
+    """A value as JSON-friendly plain data (for the history's old → new record)."""
+    if v is None or v is pd.NaT or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, (dt.datetime, dt.date, pd.Timestamp)):
+        return v.isoformat()
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+# --- writes ------------------------------------------------------------------------------------------------------
+
+def open_exchange(con, mentor, mentee, areas, cycle, by, means=None, note=None, *, at: dt.datetime | None = None,
+                  synthetic: bool = False, now: dt.datetime | None = None) -> int:
+    """Open an exchange (status `proposed`) between `mentor` and `mentee` in `areas` (slugs or labels, a list or a
+    comma-separated string) for the assessment `cycle`; `note` is the first comment in its history. Returns the new
+    exchange id. Raises ExchangeError (nothing written) on bad input, and `Duplicate` when the same pair already
+    has an open exchange in one of these areas. `at`: when it was proposed (default now); `now`: when this is
+    recorded (default the clock; the demo generator back-dates its synthetic records)."""
+    mentor, mentee = _state(mentor, "mentor"), _state(mentee, "mentee")
+    if mentor == mentee:
+        raise ExchangeError(f"mentor and mentee are both {mentor}: an exchange needs two different states")
+    slugs, cycle, by = _areas(areas), _cycle(cycle), _who(by)
+    means, note = _means(means), _text(note, "note")
+    now = now or _now()
+    at = _check_at(at, None, now)
+    with transaction(con) as cur:
+        existing = cur.execute(f"""
+            SELECT exchange_id, program_areas, status FROM exchanges
+            WHERE mentor = ? AND mentee = ? AND status IN ({', '.join('?' for _ in OPEN_STATUSES)})
+            ORDER BY exchange_id""", [mentor, mentee, *OPEN_STATUSES]).fetchall()
+        for ex_id, ex_areas, ex_status in existing:
+            overlap = [a for a in slugs if a in ex_areas.split(",")]
+            if overlap:
+                raise Duplicate(f"{mentor} → {mentee} in {', '.join(catalog.area_short(a) for a in overlap)} is "
+                                f"already exchange {ex_id} ({status_label(ex_status)}): open that one instead",
+                                ex_id)
+        ex_id = int(cur.execute("SELECT nextval('exchange_id_seq')").fetchall()[0][0])
+        row = {"exchange_id": ex_id, "mentor": mentor, "mentee": mentee, "program_areas": ",".join(slugs),
+               "cycle": cycle, "status": PROPOSED, "means": means, "proposed_at": at, "created_by": by,
+               "updated_at": now, "updated_by": by, "version": 1, "synthetic": bool(synthetic)}
+        cols = list(row)
+        cur.execute(f"INSERT INTO exchanges ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                    list(row.values())).fetchall()
+        changes = {k: [None, _plain(v)] for k, v in row.items()
+                   if k in ("mentor", "mentee", "program_areas", "cycle", "status", "means") and v is not None}
+        _history(cur, ex_id, 1, now, by, None, PROPOSED, at, changes, note)
+    return ex_id
+
+
+def _history(cur, ex_id, version, changed_at, by, from_status, to_status, effective_at, changes, comment):
+    cur.execute("INSERT INTO exchange_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [ex_id, version, changed_at, by, from_status, to_status, effective_at,
+                 json.dumps(changes, ensure_ascii=False, sort_keys=True), comment]).fetchall()
+
+
+def _check_at(at, after: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """The moment a status was reached: now by default; a date means that day (noon, or now if it is today)."""
+    if at is None:
+        at = now
+    elif isinstance(at, dt.date) and not isinstance(at, dt.datetime):
+        at = now if at == now.date() else dt.datetime.combine(at, dt.time(12, 0))
+    at = pd.Timestamp(at).to_pydatetime().replace(microsecond=0)
+    if at.date() > now.date():
+        raise ExchangeError(f"the date {at.date().isoformat()} is in the future; record a status when it happens")
+    if after is not None and at < after:
+        if at.date() < after.date():
+            raise ExchangeError(f"the date {at.date().isoformat()} is before the exchange's previous status "
+                                f"({after.date().isoformat()})")
+        at = after  # the same day: keep the order
+    return at
+
+
+def update(con, exchange_id: int, version: int, by: str, *, status: str | None = None, at=None,
+           comment: str | None = None, now: dt.datetime | None = None, **fields) -> int:
+    """Change an exchange in one step: optionally move it to `status` (reached at `at`, default now) and set any of
+    the fields means, means_detail, planned_on, outcome, program_areas. `version` is the version the caller read;
+    if the exchange changed since, raises StaleEdit and writes nothing. Writes one history row (who, when, the
+    status before/after, every field's old → new value, the comment). Returns the new version (unchanged when
+    nothing differs and there is no comment)."""
+    by = _who(by)
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise ExchangeError(f"cannot set {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}")
+    new: dict = {}
+    if "means" in fields:
+        new["means"] = _means(fields["means"])
+    if "means_detail" in fields:
+        new["means_detail"] = _text(fields["means_detail"], "means detail", MAX_DETAIL)
+    if "outcome" in fields:
+        new["outcome"] = _text(fields["outcome"], "outcome note")
+    if "planned_on" in fields:
+        v = fields["planned_on"]
+        new["planned_on"] = None if v is None or v == "" else pd.Timestamp(v).date()
+    if "program_areas" in fields:
+        new["program_areas"] = ",".join(_areas(fields["program_areas"]))
+    comment = _text(comment, "comment")
+    target = None
+    if status is not None:
+        target = str(status).strip().lower().replace(" ", "_")
+        if target not in STATUSES:
+            raise InvalidTransition(f"{status!r} is not a status; statuses: "
+                                    + ", ".join(STATUS_LABELS[s] for s in STATUSES))
+    now = now or _now()
+    try:
+        with transaction(con) as cur:
+            cur_row = _read(cur, exchange_id)
+            if int(cur_row["version"]) != int(version):
+                raise _stale(cur_row)
+            old_status = cur_row["status"]
+            sets: dict = {}
+            changes: dict = {}
+            for k, v in new.items():
+                old = cur_row[k]
+                if isinstance(old, pd.Timestamp):
+                    old = old.date()
+                if _plain(old) != _plain(v):
+                    sets[k] = v
+                    changes[k] = [_plain(old), _plain(v)]
+            effective = None
+            if target is not None and target == old_status:
+                raise InvalidTransition(f"exchange {exchange_id} is already {status_label(old_status)}"
+                                        + _next_hint(old_status) + " (to keep the status, give none)")
+            if target is not None:
+                allowed = TRANSITIONS[old_status]
+                if target not in allowed:
+                    raise InvalidTransition(_transition_message(exchange_id, old_status, target))
+                means_after = sets.get("means", cur_row["means"]) if "means" in new else cur_row["means"]
+                if target == HELD and not means_after:
+                    raise ExchangeError(f"exchange {exchange_id}: to record 'exchange held', say how the states "
+                                        "shared (means: " + ", ".join(MEANS_LABELS[m] for m in MEANS) + ")")
+                prev_time = cur_row[STATUS_TIME[old_status]]
+                effective = _check_at(at, None if prev_time is None else pd.Timestamp(prev_time).to_pydatetime(),
+                                      now)
+                sets["status"] = target
+                sets[STATUS_TIME[target]] = effective
+                changes["status"] = [old_status, target]
+            elif old_status in TERMINAL and set(sets) - {"outcome"}:
+                raise InvalidTransition(f"exchange {exchange_id} is {status_label(old_status)}, which is final: "
+                                        "only its outcome note and comments can still be added")
+            final_status = sets.get("status", old_status)
+            if final_status in (HELD, CLOSED) and not (sets["means"] if "means" in sets else cur_row["means"]):
+                raise ExchangeError(f"exchange {exchange_id} is {status_label(final_status)}: the means the states "
+                                    "chose cannot be removed")
+            if not sets and not comment:
+                return int(version)
+            new_version = int(version) + 1
+            assign = {**sets, "updated_at": now, "updated_by": by, "version": new_version}
+            sql = (f"UPDATE exchanges SET {', '.join(f'{k} = ?' for k in assign)} "
+                   "WHERE exchange_id = ? AND version = ?")
+            n = cur.execute(sql, [*assign.values(), int(exchange_id), int(version)]).fetchall()[0][0]
+            if n != 1:
+                raise _stale(_read(cur, exchange_id))
+            _history(cur, int(exchange_id), new_version, now, by, old_status, sets.get("status", old_status),
+                     effective, changes, comment)
+            return new_version
+    except duckdb.TransactionException:
+        # Two writers committed against the same row at the same moment; DuckDB let the other one win.
+        raise _stale(get(con, exchange_id)) from None
+
+
+def transition(con, exchange_id: int, to_status: str, version: int, by: str, *, means=None, at=None,
+               comment: str | None = None) -> int:
+    """Move an exchange to `to_status` (see the status machine). `means` may be given with it (needed for
+    `exchange held` unless already set). Returns the new version."""
+    fields = {"means": means} if means is not None else {}
+    return update(con, exchange_id, version, by, status=to_status, at=at, comment=comment, **fields)
+
+
+def _next_hint(status: str) -> str:
+    nxt = TRANSITIONS[status]
+    if not nxt:
+        return f"; {status_label(status)} is final: no further status is possible"
+    return "; it can move to: " + " or ".join(status_label(s) for s in nxt)
+
+
+def _transition_message(exchange_id, current: str, target: str) -> str:
+    return (f"exchange {exchange_id} cannot go from {status_label(current)} to {status_label(target)}: "
+            f"it is {status_label(current)}" + _next_hint(current))
+
+
+def allowed_next(status: str) -> tuple[str, ...]:
+    return TRANSITIONS[status]
+
+
+def _read(cur, exchange_id) -> dict:
+    rows = cur.execute(f"SELECT {', '.join(ROW_COLUMNS)} FROM exchanges WHERE exchange_id = ?",
+                       [int(exchange_id)]).fetchall()
+    if not rows:
+        raise NotFound(f"there is no exchange {exchange_id}")
+    return dict(zip(ROW_COLUMNS, rows[0]))
+
+
+def _stale(row: dict) -> StaleEdit:
+    return StaleEdit(int(row["exchange_id"]), row["updated_by"], pd.Timestamp(row["updated_at"]).to_pydatetime(),
+                     int(row["version"]))
+
+
+def refer_to_ta(con, state, area, cycle, reason, by, *, exchange_id: int | None = None,
+                synthetic: bool = False) -> int:
+    """Record that `state`'s need in `area` (cycle) goes to the technical-assistance program. Returns the referral
+    id; a need already referred keeps its first referral (that id is returned, nothing is overwritten)."""
+    state = _state(state, "state")
+    [area] = _areas([area])
+    cycle, by = _cycle(cycle), _who(by)
+    reason = _text(reason, "reason")
+    if not reason:
+        raise ExchangeError("say why the need is referred to technical assistance")
+    with transaction(con) as cur:
+        got = cur.execute("SELECT referral_id FROM ta_referrals WHERE state = ? AND program_area = ? AND cycle = ?",
+                          [state, area, cycle]).fetchall()
+        if got:
+            return int(got[0][0])
+        rid = int(cur.execute("SELECT nextval('ta_referral_id_seq')").fetchall()[0][0])
+        cur.execute("INSERT INTO ta_referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [rid, state, area, cycle, reason, by, _now(), exchange_id, bool(synthetic)]).fetchall()
+    return rid
+
+
+# --- permissions -------------------------------------------------------------------------------------------------
+
+def can_see(viewer: auth.Viewer, mentor: str, mentee: str) -> bool:
+    return viewer.role == auth.LEADERSHIP or mentor in viewer.states or mentee in viewer.states
+
+
+def can_edit(viewer: auth.Viewer, mentor: str, mentee: str) -> bool:
+    """Leadership, or the PM of either state. State users tell their PM; they do not edit."""
+    if viewer.role == auth.LEADERSHIP:
+        return True
+    return viewer.role == auth.PROGRAM_MANAGER and (mentor in viewer.states or mentee in viewer.states)
+
+
+def can_open(viewer: auth.Viewer) -> bool:
+    return viewer.role == auth.LEADERSHIP or (viewer.role == auth.PROGRAM_MANAGER and bool(viewer.states))
+
+
+def _scope(viewer: auth.Viewer | None, a: str = "mentor", b: str | None = "mentee") -> tuple[str, list]:
+    """SQL condition (and params) limiting rows to what `viewer` may see (None: everything, for the CLI)."""
+    if viewer is None or viewer.role == auth.LEADERSHIP:
+        return "true", []
+    states = list(viewer.states)
+    if not states:
+        return "false", []
+    marks = ", ".join("?" for _ in states)
+    if b is None:
+        return f"{a} IN ({marks})", states
+    return f"({a} IN ({marks}) OR {b} IN ({marks}))", states + states
+
+
+# --- reads -------------------------------------------------------------------------------------------------------
+
+def get(con, exchange_id: int) -> dict:
+    """One exchange as a dict (all columns); raises NotFound."""
+    cur = con.cursor()
+    try:
+        return _read(cur, exchange_id)
+    finally:
+        cur.close()
+
+
+def list_exchanges(con, viewer: auth.Viewer | None, status: str | None = None) -> pd.DataFrame:
+    """The exchanges `viewer` may see (newest first), with state names, regions, area labels, status/means labels,
+    `first_contact_at` (= introduced_at) and `days_to_first_contact`."""
+    where, params = _scope(viewer)
+    if status:
+        where += " AND status = ?"
+        params = params + [status]
+    df = query_df(con, f"SELECT {', '.join(ROW_COLUMNS)} FROM exchanges WHERE {where} ORDER BY exchange_id DESC",
+                  params)
+    names, regions = J.names(), J.regions()
+    df["mentor_name"] = df["mentor"].map(names)
+    df["mentee_name"] = df["mentee"].map(names)
+    df["mentor_region"] = df["mentor"].map(regions).astype("Int64")
+    df["mentee_region"] = df["mentee"].map(regions).astype("Int64")
+    df["areas_label"] = [", ".join(catalog.area_short(a) for a in s.split(",")) for s in df["program_areas"]]
+    df["status_label"] = df["status"].map(STATUS_LABELS)
+    df["means_label"] = [means_label(m) if isinstance(m, str) else "" for m in df["means"]]
+    df["first_contact_at"] = df["introduced_at"]
+    df["days_to_first_contact"] = ((df["introduced_at"] - df["proposed_at"]).dt.total_seconds() / 86400).round(1)
+    df["version"] = df["version"].astype(int)
+    df["synthetic"] = df["synthetic"].astype(bool)
+    return df
+
+
+def history(con, exchange_id: int) -> pd.DataFrame:
+    """The exchange's full history, oldest first: version, changed_at, changed_by, from_status, to_status,
+    effective_at, changes (JSON), comment, and `summary` (the changes in words)."""
+    df = query_df(con, """
+        SELECT version, changed_at, changed_by, from_status, to_status, effective_at, changes, comment
+        FROM exchange_history WHERE exchange_id = ? ORDER BY version""", [int(exchange_id)])
+    df["summary"] = [describe_changes(json.loads(c), f) for c, f in zip(df["changes"], df["from_status"])]
+    df["comment"] = df["comment"].fillna("")
+    return df
+
+
+def describe_changes(changes: dict, from_status) -> str:
+    """A history row's changes in words: 'opened · status proposed → introduced · means (none) → teleconference'."""
+    if from_status is None or (isinstance(from_status, float) and from_status != from_status):
+        areas = changes.get("program_areas", [None, ""])[1] or ""
+        text = "opened as proposed"
+        if areas:
+            text += " · " + ", ".join(catalog.area_short(a) for a in areas.split(","))
+        if changes.get("means", [None, None])[1]:
+            text += f" · means {means_label(changes['means'][1])}"
+        return text
+    parts = []
+    for field, (old, new) in sorted(changes.items(), key=lambda kv: kv[0] != "status"):
+        if field == "status":
+            parts.append(f"status {status_label(old)} → {status_label(new)}")
+        elif field == "means":
+            parts.append(f"means {means_label(old) or '(none)'} → {means_label(new) or '(none)'}")
+        elif field == "program_areas":
+            fmt = lambda v: ", ".join(catalog.area_short(a) for a in v.split(",")) if v else "(none)"  # noqa: E731
+            parts.append(f"areas {fmt(old)} → {fmt(new)}")
+        elif field == "outcome":
+            parts.append("outcome note " + ("added" if not old else "removed" if not new else "edited"))
+        elif field == "means_detail":
+            parts.append("means detail " + ("added" if not old else "removed" if not new else "edited"))
+        elif field == "planned_on":
+            parts.append(f"planned date {old or '(none)'} → {new or '(none)'}")
+        else:
+            parts.append(f"{field} changed")
+    return " · ".join(parts) or "comment"
+
+
+def ta_referrals(con, viewer: auth.Viewer | None, cycle: int | None = None) -> pd.DataFrame:
+    """Referrals to technical assistance the viewer may see (PM and state users: their states), newest first."""
+    where, params = _scope(viewer, "state", None)
+    if cycle is not None:
+        where += " AND cycle = ?"
+        params = params + [int(cycle)]
+    df = query_df(con, f"""
+        SELECT referral_id, state, program_area, cycle, reason, referred_by, referred_at, exchange_id, synthetic
+        FROM ta_referrals WHERE {where} ORDER BY referred_at DESC, referral_id DESC""", params)
+    df["state_name"] = df["state"].map(J.names())
+    df["area_label"] = df["program_area"].map(lambda a: catalog.area_short(a))
+    df["synthetic"] = df["synthetic"].astype(bool)
+    return df
+
+
+@dataclass(frozen=True)
+class Summary:
+    total: int
+    open: int
+    by_status: pd.DataFrame       # status, label, count (every status, in machine order)
+    by_area: pd.DataFrame         # program_area, label, count (an exchange counts once in each of its areas)
+    by_region: pd.DataFrame       # fema_region, label, count (once in each region it involves)
+    median_days_to_first_contact: float | None
+    introduced: int               # exchanges with a first contact (in the median)
+    awaiting_introduction: int    # still `proposed`
+
+
+def summary(con, viewer: auth.Viewer | None) -> Summary:
+    """Counts by status, area and region and the median days to first contact (see the module docstring)."""
+    df = list_exchanges(con, viewer)
+    by_status = pd.DataFrame({"status": list(STATUSES), "label": [STATUS_LABELS[s] for s in STATUSES]})
+    counts = df["status"].value_counts()
+    by_status["count"] = [int(counts.get(s, 0)) for s in STATUSES]
+    area_counts: dict[str, int] = {}
+    for s in df["program_areas"]:
+        for a in s.split(","):
+            area_counts[a] = area_counts.get(a, 0) + 1
+    by_area = pd.DataFrame([{"program_area": a, "label": catalog.area_short(a), "count": area_counts[a]}
+                            for a in catalog.AREA_SLUGS if a in area_counts],
+                           columns=["program_area", "label", "count"])
+    region_counts: dict[int, int] = {}
+    for m, e in zip(df["mentor_region"], df["mentee_region"]):
+        for r in {int(m), int(e)}:
+            region_counts[r] = region_counts.get(r, 0) + 1
+    by_region = pd.DataFrame([{"fema_region": r, "label": J.region_label(r), "count": region_counts[r]}
+                              for r in sorted(region_counts)], columns=["fema_region", "label", "count"])
+    days = df["days_to_first_contact"].dropna()
+    return Summary(total=len(df), open=int(df["status"].isin(OPEN_STATUSES).sum()), by_status=by_status,
+                   by_area=by_area, by_region=by_region,
+                   median_days_to_first_contact=float(days.median()) if len(days) else None,
+                   introduced=len(days), awaiting_introduction=int((df["status"] == PROPOSED).sum()))
+
+
+def arcs(con, viewer: auth.Viewer | None) -> pd.DataFrame:
+    """One row per visible exchange × program area, for an arc map: exchange_id, mentor, mentee, program_area,
+    status, mentor_lon, mentor_lat, mentee_lon, mentee_lat (each state's label point in `J.geojson()`, where Alaska,
+    Hawaii and the territories sit as insets)."""
+    cols = ["exchange_id", "mentor", "mentee", "program_area", "status", "mentor_lon", "mentor_lat", "mentee_lon",
+            "mentee_lat"]
+    df = list_exchanges(con, viewer)
+    pts = label_points()
+    rows = []
+    for r in df.itertuples(index=False):
+        for a in r.program_areas.split(","):
+            (mlon, mlat), (elon, elat) = pts[r.mentor], pts[r.mentee]
+            rows.append([int(r.exchange_id), r.mentor, r.mentee, a, r.status, mlon, mlat, elon, elat])
+    return pd.DataFrame(rows, columns=cols)
+
+
+def label_points() -> dict[str, tuple[float, float]]:
+    """{USPS code: (lon, lat)} of each jurisdiction's label point on the shipped map."""
+    return {f["properties"]["code"]: (float(f["properties"]["label_lon"]), float(f["properties"]["label_lat"]))
+            for f in J.geojson()["features"]}
+
+
+def export_frame(con, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """The exchanges as the CLI and the download give them: id, mentor, mentee, program_areas (slugs separated by
+    ';'), status, means, proposed_at, first_contact_at, updated_at (ISO text), outcome. Oldest first."""
+    df = list_exchanges(con, viewer).sort_values("exchange_id")
+
+    def iso(s):
+        return [None if pd.isna(v) else pd.Timestamp(v).isoformat(sep=" ") for v in s]
+
+    out = pd.DataFrame({
+        "id": df["exchange_id"].astype(int).to_numpy(),
+        "mentor": df["mentor"].to_numpy(), "mentee": df["mentee"].to_numpy(),
+        "program_areas": [s.replace(",", ";") for s in df["program_areas"]],
+        "status": df["status"].to_numpy(),
+        "means": [m if isinstance(m, str) else None for m in df["means"]],
+        "proposed_at": iso(df["proposed_at"]), "first_contact_at": iso(df["first_contact_at"]),
+        "updated_at": iso(df["updated_at"]),
+        "outcome": [o if isinstance(o, str) else None for o in df["outcome"]],
+    }, columns=EXPORT_COLUMNS)
+    return out.reset_index(drop=True)
+
+
+def safe_csv(df: pd.DataFrame) -> bytes:
+    """CSV bytes (UTF-8 with BOM so Excel reads it) where any text cell starting with = + - @ (or tab/CR) is
+    prefixed with an apostrophe, so a spreadsheet shows it as text instead of running it as a formula."""
+    def neutral(v):
+        return "'" + v if isinstance(v, str) and v.startswith(CSV_FORMULA_PREFIXES) else v
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(neutral)
+    return ("\ufeff" + out.to_csv(index=False, lineterminator="\r\n")).encode("utf-8")
+
+
+# --- demo --------------------------------------------------------------------------------------------------------
+
+DEMO_EXCHANGES = [
+    # mentor, mentee, areas, statuses after `proposed`, means, days ago proposed, days between steps, outcome
+    ("VA", "MD", ["exercises"], [INTRODUCED, IN_CONTACT, HELD, CLOSED], "on_site_visit", 160, (6, 15, 41, 30),
+     "Two-day visit to the state exercise office; MD adopted the after-action template and scheduled its first "
+     "regional full-scale exercise. (demo)"),
+    ("CA", "NV", ["interoperability"], [INTRODUCED, IN_CONTACT, HELD], "teleconference", 95, (11, 9, 27),
+     "Three calls on a shared radio channel plan; NV is drafting its own plan from CA's. (demo)"),
+    ("NY", "CT", ["prevention", "strategy"], [INTRODUCED, IN_CONTACT], None, 60, (4, 20), None),
+    ("FL", "PR", ["recovery"], [INTRODUCED], None, 35, (17,), None),
+    ("TX", "NM", ["recovery"], [], None, 12, (), None),
+    ("WA", "ID", ["regional_planning"], [INTRODUCED, DECLINED], None, 120, (8, 25),
+     "ID chose to wait for its new strategy before taking part. (demo)"),
+    ("OH", "WV", ["training"], [INTRODUCED, IN_CONTACT, HELD, CLOSED], "document_exchange", 210, (13, 10, 35, 21),
+     "Course catalogue and instructor certification rules shared; WV adapted four courses. (demo)"),
+    ("MN", "ND", ["training", "exercises"], [], None, 5, (), None),
+]
+DEMO_REFERRALS = [("GU", "interoperability", "No eligible mentor state offers help with a higher rating. (demo)"),
+                  ("AS", "recovery", "Mentor capacity in recovery taken by other needs this cycle. (demo)")]
+
+
+def demo_exchanges(con, cycle: int | None = None) -> list[int]:
+    """Write ~8 SYNTHETIC exchanges in various statuses (created_by 'shisn demo generator', synthetic = true) and two
+    TA referrals, for the demo data set. Does nothing when synthetic exchanges already exist. Returns the ids."""
+    got = query_df(con, "SELECT count(*) AS n FROM exchanges WHERE synthetic")
+    if int(got["n"].iloc[0]):
+        return []
+    if cycle is None:
+        c = query_df(con, "SELECT max(cycle) AS c FROM assessments")["c"].iloc[0]
+        cycle = int(c) if not pd.isna(c) else dt.date.today().year
+    now = _now()
+    ids = []
+    for mentor, mentee, areas, path, means, ago, steps, outcome in DEMO_EXCHANGES:
+        t = now - dt.timedelta(days=ago)
+        ex_id = open_exchange(con, mentor, mentee, areas, cycle, DEMO_USER, at=t, now=t, synthetic=True,
+                              note="Synthetic demo exchange.")
+        version = 1
+        for status, days in zip(path, steps):
+            t = min(now, t + dt.timedelta(days=days))
+            fields = {}
+            if status == HELD:
+                fields["means"] = means
+            if status in (CLOSED, DECLINED) or (status == HELD and outcome):
+                fields["outcome"] = outcome
+            version = update(con, ex_id, version, DEMO_USER, status=status, at=t, now=t, **fields)
+        ids.append(ex_id)
+    for state, area, reason in DEMO_REFERRALS:
+        refer_to_ta(con, state, area, cycle, reason, DEMO_USER, synthetic=True)
+    return ids
+
+
+# --- the arc map (pydeck; no basemap, nothing fetched) ------------------------------------------------------------
+
+# Arc colours by status; the names are Streamlit's markdown/badge colours, so the legend and badges match the map.
+STATUS_COLOURS = {PROPOSED: ("gray", (104, 98, 85)), INTRODUCED: ("blue", (36, 79, 180)),
+                  IN_CONTACT: ("violet", (111, 51, 184)), HELD: ("orange", (190, 90, 30)),
+                  CLOSED: ("green", (12, 120, 80)), DECLINED: ("red", (158, 48, 59))}
+MAP_WIDTH_PX, MAP_HEIGHT_PX = 960, 480
+
+
+def _fit_view(width: int, height: int, padding: int = 20, pitch: float = 0):
+    import math
+
+    import pydeck as pdk
+    xs, ys = [], []
+
+    def walk(c):
+        if isinstance(c[0], (int, float)):
+            xs.append(c[0])
+            ys.append(c[1])
+        else:
+            for part in c:
+                walk(part)
+    for f in J.geojson()["features"]:
+        walk(f["geometry"]["coordinates"])
+    w, s, e, n = min(xs), min(ys), max(xs), max(ys)
+
+    def merc(lat):
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    zx = math.log2((width - 2 * padding) * 2 * math.pi / (512 * math.radians(e - w)))
+    zy = math.log2((height - 2 * padding) * 2 * math.pi / (512 * (merc(n) - merc(s))))
+    zoom = round(min(zx, zy), 3)
+    lat = math.degrees(2 * math.atan(math.exp((merc(s) + merc(n)) / 2)) - math.pi / 2)
+    return pdk.ViewState(longitude=(w + e) / 2, latitude=lat, zoom=zoom, min_zoom=max(zoom - 1, 0),
+                         max_zoom=zoom + 4, pitch=pitch, bearing=0)
+
+
+def arc_deck(arc_rows: pd.DataFrame, width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX):
+    """The exchanges as arcs (mentor → mentee, coloured by status) over the jurisdictions in light grey; state codes
+    at the ends of arcs. `arc_rows` is `arcs(...)`. No basemap (map_provider=None): fully offline."""
+    import pydeck as pdk
+    data = []
+    for r in arc_rows.to_dict("records"):
+        _, rgb = STATUS_COLOURS[r["status"]]
+        alpha = 110 if r["status"] == DECLINED else 230
+        data.append({"from": [r["mentor_lon"], r["mentor_lat"]], "to": [r["mentee_lon"], r["mentee_lat"]],
+                     "colour": [*rgb, alpha], "source_colour": [*rgb, 120 if alpha < 200 else 170],
+                     "tip": f"Exchange {r['exchange_id']}: {r['mentor']} → {r['mentee']}\n"
+                            f"{catalog.area_short(r['program_area'])} · {status_label(r['status'])}"})
+    pts = label_points()
+    ends = sorted(set(arc_rows["mentor"]) | set(arc_rows["mentee"])) if len(arc_rows) else []
+    labels = [{"code": c, "position": list(pts[c])} for c in ends]
+    layers = [
+        pdk.Layer("GeoJsonLayer", id="jurisdictions", data=J.geojson(), stroked=True, filled=True,
+                  get_fill_color=[226, 229, 234, 255], get_line_color=[255, 255, 255, 255], get_line_width=1,
+                  line_width_units="'pixels'", line_width_min_pixels=1, pickable=False),
+        pdk.Layer("ArcLayer", id="exchanges", data=data, get_source_position="from", get_target_position="to",
+                  get_source_color="source_colour", get_target_color="colour", get_width=3, width_units="'pixels'",
+                  get_height=0.45, great_circle=False, pickable=True, auto_highlight=True),
+        pdk.Layer("ScatterplotLayer", id="ends", data=labels, get_position="position", get_radius=3,
+                  radius_units="'pixels'", get_fill_color=[38, 39, 48, 255]),
+        pdk.Layer("TextLayer", id="labels", data=labels, get_position="position", get_text="code", get_size=11,
+                  size_units="'pixels'", get_color=[38, 39, 48, 255], font_weight=600, get_pixel_offset=[0, -10],
+                  font_family='"Source Sans, Source Sans Pro, sans-serif"', font_settings={"sdf": True},
+                  outline_width=2, outline_color=[255, 255, 255, 220], get_text_anchor="'middle'",
+                  get_alignment_baseline="'bottom'"),
+    ]
+    return pdk.Deck(layers=layers, initial_view_state=_fit_view(width, height, pitch=25), map_provider=None,
+                    views=[pdk.View("MapView", controller={"scrollZoom": False, "dragRotate": False,
+                                                           "touchRotate": False, "doubleClickZoom": True})],
+                    tooltip={"text": "{tip}", "style": {"backgroundColor": "#ffffff", "color": "#262730",
+                                                        "fontSize": "13px", "border": "1px solid #d0d0d0",
+                                                        "whiteSpace": "pre-line"}})
+
+
+def md_escape(text) -> str:
+    """User text made inert for st.markdown/st.caption (no links, images, emphasis or HTML)."""
+    s = "" if text is None else str(text)
+    out = []
+    for ch in s:
+        if ch in "\\`*_{}[]()#+-.!|<>~$:":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)

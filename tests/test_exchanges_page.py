@@ -1,0 +1,193 @@
+"""The Exchanges and Program managers pages in Streamlit's AppTest, offline, as each role: they render, show each
+viewer only their exchanges, prefill a new exchange from a pairing link, record changes under the viewer's name and
+refuse a stale edit without writing."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from shisn import auth, db, demo
+from shisn import exchanges as X
+
+PAGE = str(ROOT / "pages" / "exchanges.py")
+PM_PAGE = str(ROOT / "pages" / "program_managers.py")
+LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
+PM = auth.Viewer(auth.PROGRAM_MANAGER, "Pat PM", ("DC", "DE", "MD", "PA", "VA", "WV"))
+STATE_MD = auth.Viewer(auth.STATE, "MD state user", ("MD",))
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A store with the demo data and the demo exchanges (SHISN_DB points the pages at it)."""
+    path = tmp_path / "page.duckdb"
+    monkeypatch.setenv("SHISN_DB", str(path))
+    con = db.connect(path)
+    demo.write_demo(con)
+    X.demo_exchanges(con)
+    yield con
+    con.close()
+
+
+def page_as(viewer, path=PAGE, params=None, **state):
+    at = AppTest.from_file(path, default_timeout=60)
+    at.session_state["shisn_viewer"] = viewer
+    for k, v in state.items():
+        at.session_state[k] = v
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def shown_ids(at):
+    frames = [d.value for d in at.dataframe if "exchange_id" in d.value.columns and "mentor" in d.value.columns]
+    return sorted(int(i) for i in frames[0]["exchange_id"]) if frames else []
+
+
+@pytest.mark.parametrize("viewer", [LEAD, PM, STATE_MD, auth.Viewer(auth.PROGRAM_MANAGER, "No states", ())],
+                         ids=["leadership", "program_manager", "state", "pm_without_states"])
+def test_exchanges_page_renders_for_every_role_without_error(store, viewer):
+    at = page_as(viewer)
+    assert not at.exception
+    assert at.title[0].value == "Exchanges"
+    assert any("Demo exchanges" in i.value for i in at.info) or viewer.states == ()
+
+
+def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
+    at = page_as(LEAD)
+    assert shown_ids(at) == sorted(X.list_exchanges(store, LEAD)["exchange_id"])
+    labels = [m.label for m in at.metric]
+    assert "Median days to first contact" in labels
+    headings = [m.value for m in at.markdown]
+    assert "**By status**" in headings and "**By program area**" in headings and "**By FEMA region**" in headings
+    assert len(at.get("download_button")) == 1
+
+
+def test_program_manager_sees_only_their_states_exchanges(store):
+    at = page_as(PM)
+    expected = X.list_exchanges(store, PM)
+    assert shown_ids(at) == sorted(expected["exchange_id"])
+    assert all(m in PM.states or e in PM.states for m, e in zip(expected["mentor"], expected["mentee"]))
+    assert len(expected) < len(X.list_exchanges(store, LEAD))
+
+
+def test_state_user_sees_only_its_own_exchanges_and_cannot_edit(store):
+    at = page_as(STATE_MD)
+    assert shown_ids(at) == [int(i) for i in X.list_exchanges(store, STATE_MD)["exchange_id"]]
+    assert not any(f.key == "new_exchange" for f in at.get("form"))
+    assert not any(b.label == "Save" for b in at.get("form_submit_button"))
+    assert any("program manager" in t.value for t in at.text)
+
+
+def test_link_from_pairings_prefills_a_new_exchange_and_opens_it(store):
+    at = page_as(PM, params={"mentor": "VA", "mentee": "PA", "area": "recovery"})
+    assert not at.exception
+    form = next(f for f in at.get("form") if f.key == "new_exchange")
+    assert form.selectbox[0].value == "VA" and form.selectbox[1].value == "PA"
+    assert form.multiselect[0].value == ["recovery"]
+    form.text_area[0].input("PA asked at the regional meeting")
+    form.form_submit_button[0].click()
+    at.run()
+    assert not at.exception
+    new = X.list_exchanges(store, LEAD).iloc[0]
+    assert (new["mentor"], new["mentee"], new["program_areas"], new["status"], new["created_by"]) == \
+        ("VA", "PA", "recovery", "proposed", "Pat PM")
+    assert any(f"Exchange {new['exchange_id']} opened" in s.value for s in at.success)
+    assert "mentor" not in at.query_params
+
+
+def test_pm_cannot_open_an_exchange_between_other_states(store):
+    at = page_as(PM, params={"mentor": "CA", "mentee": "OR", "area": "exercises"})
+    form = next(f for f in at.get("form") if f.key == "new_exchange")
+    form.form_submit_button[0].click()
+    at.run()
+    assert any("not among your states" in e.value for e in at.error)
+    df = X.list_exchanges(store, LEAD)
+    assert not ((df["mentor"] == "CA") & (df["mentee"] == "OR")).any()
+
+
+def _proposed_exchange(con):
+    df = X.list_exchanges(con, LEAD)
+    return int(df[(df["status"] == X.PROPOSED) & ((df["mentor"] == "TX"))]["exchange_id"].iloc[0])
+
+
+def test_recording_a_status_change_stores_who(store):
+    ex = _proposed_exchange(store)
+    at = page_as(LEAD, exchange=ex)
+    form = next(f for f in at.get("form") if f.key.startswith(f"update_{ex}_"))
+    form.selectbox(key=f"to_{ex}_1").select(X.INTRODUCED)
+    form.text_input(key=f"comment_{ex}_1").input("introduced by phone")
+    form.form_submit_button[0].click()
+    at.run()
+    assert not at.exception
+    row = X.get(store, ex)
+    assert row["status"] == X.INTRODUCED and row["updated_by"] == "Lee Leader" and row["version"] == 2
+    h = X.history(store, ex).iloc[-1]
+    assert (h["changed_by"], h["to_status"], h["comment"]) == ("Lee Leader", X.INTRODUCED, "introduced by phone")
+
+
+def test_a_stale_edit_on_the_page_is_refused_and_writes_nothing(store):
+    ex = _proposed_exchange(store)
+    at = page_as(LEAD, exchange=ex)             # Lee opens version 1
+    X.update(store, ex, 1, "Other PM", status=X.INTRODUCED)   # someone else changes it meanwhile
+    before = (X.get(store, ex), len(X.history(store, ex)))
+    form = next(f for f in at.get("form") if f.key.startswith(f"update_{ex}_1"))
+    form.text_area(key=f"out_{ex}_1").input("Lee's note")
+    form.form_submit_button[0].click()
+    at.run()
+    assert not at.exception
+    assert any(f"exchange {ex} was changed by Other PM at" in e.value and "reload" in e.value for e in at.error)
+    assert (X.get(store, ex), len(X.history(store, ex))) == before
+    at.button(key=f"reload_{ex}").click()
+    at.run()
+    assert any(f.key == f"update_{ex}_2" for f in at.get("form"))
+
+
+def test_ta_referrals_section_lists_referrals(store):
+    X.refer_to_ta(store, "MD", "recovery", 2026, "no eligible mentor", "Lee Leader")
+    at = page_as(STATE_MD)
+    assert any(s.value == "Referred to technical assistance" for s in at.subheader)
+    frames = [d.value for d in at.dataframe if "reason" in d.value.columns]
+    assert frames and list(frames[0]["state"]) == ["MD"]
+
+
+def test_empty_store_shows_a_friendly_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHISN_DB", str(tmp_path / "empty.duckdb"))
+    at = page_as(LEAD)
+    assert not at.exception
+    assert any("No exchanges yet" in i.value for i in at.info)
+
+
+def test_exchanges_page_without_viewer_shows_nothing(store):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception and "not signed in" in at.warning[0].value
+    assert len(at.dataframe) == 0
+
+
+# --- Program managers page -----------------------------------------------------------------------------------------
+
+def test_program_managers_page_renders_for_leadership(store):
+    at = page_as(LEAD, PM_PAGE)
+    assert not at.exception
+    assert at.title[0].value == "Program managers"
+    assert any("Demo assignments" in i.value for i in at.info)
+    assert [m.value for m in at.metric][0] == "56 of 56"
+
+
+@pytest.mark.parametrize("viewer", [PM, STATE_MD], ids=["program_manager", "state"])
+def test_program_managers_page_is_for_leadership_only(store, viewer):
+    at = page_as(viewer, PM_PAGE)
+    assert not at.exception
+    assert "This page is for: ODP leadership" in at.warning[0].value
+    assert len(at.get("arrow_data_frame")) == 0 and len(at.get("file_uploader")) == 0
+
+
+def test_whole_app_registers_the_new_pages_and_renders_for_every_role(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHISN_DB", str(tmp_path / "app.duckdb"))
+    source = (ROOT / "app.py").read_text()
+    assert '("pages/exchanges.py", "Exchanges", ":material/forum:", "exchanges", ALL)' in source
+    assert '("pages/program_managers.py", "Program managers", ":material/badge:", "managers", (auth.LEADERSHIP,))' \
+        in source
+    for role in auth.ROLES:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.session_state["demo_role"] = role
+        at.run()
+        assert not at.exception
