@@ -1,0 +1,389 @@
+"""The pairing engine: candidate rules, explanations, referrals, optimality (brute force), determinism, weights."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shisn import catalog, pairing
+from shisn.pairing import Weights, solve_bmatching, suggest
+
+# Hand-built reference data, so the facts the tests rely on do not depend on the shipped files.
+JUR = pd.DataFrame([
+    ("VA", "Virginia", 3, 8_000_000), ("MD", "Maryland", 3, 8_000_000), ("DC", "District of Columbia", 3, 700_000),
+    ("PA", "Pennsylvania", 3, 13_000_000), ("WV", "West Virginia", 3, 1_800_000), ("OH", "Ohio", 5, 11_800_000),
+    ("CA", "California", 9, 39_000_000), ("NV", "Nevada", 9, 3_100_000), ("TX", "Texas", 6, 29_000_000),
+    ("NM", "New Mexico", 6, 2_100_000),
+], columns=["code", "name", "fema_region", "population"])
+BORDERS = frozenset(tuple(sorted(p)) for p in [
+    ("VA", "MD"), ("VA", "DC"), ("MD", "DC"), ("VA", "WV"), ("MD", "WV"), ("MD", "PA"), ("PA", "WV"), ("OH", "PA"),
+    ("OH", "WV"), ("CA", "NV"), ("TX", "NM"),
+])
+CODES = list(JUR["code"])
+COLS = ["state", "program_area", "maturity", "offers_help", "seeks_help"]
+
+
+def frame(*rows, cycle=2026) -> pd.DataFrame:
+    """rows: (state, area, maturity, offers, seeks)."""
+    df = pd.DataFrame(list(rows), columns=COLS)
+    df["cycle"] = cycle
+    df["notes"] = "ignored"
+    return df
+
+
+def run(df, weights=Weights(), capacity=pairing.DEFAULT_CAPACITY, overrides=None, jur=JUR, borders=BORDERS):
+    return suggest(df, weights, capacity, overrides, jurisdictions=jur, borders=borders)
+
+
+def random_frame(rng, codes, areas, p_offer=0.5, p_seek=0.4) -> pd.DataFrame:
+    rows = []
+    for s in codes:
+        for a in areas:
+            rows.append((s, a, int(rng.integers(1, 6)), bool(rng.random() < p_offer), bool(rng.random() < p_seek)))
+    return frame(*rows)
+
+
+def random_jurisdictions(rng, n):
+    codes = [f"S{i:02d}" for i in range(n)]
+    jur = pd.DataFrame({"code": codes, "name": [f"State {i}" for i in range(n)],
+                        "fema_region": rng.integers(1, 4, n), "population": rng.integers(10**5, 10**7, n)})
+    borders = frozenset((codes[i], codes[j]) for i in range(n) for j in range(i + 1, n) if rng.random() < 0.3)
+    return codes, jur, borders
+
+
+def brute_force(need, mentor, score, capacity, n_needs) -> int:
+    """Best total over every feasible assignment (each need: one of its edges or none), by exhaustive search."""
+    options = [[] for _ in range(n_needs)]
+    for m, nd, s in zip(mentor, need, score):
+        options[nd].append((int(m), int(s)))
+    best = 0
+    cap = list(capacity)
+
+    def rec(i, total):
+        nonlocal best
+        if i == n_needs:
+            best = max(best, total)
+            return
+        rec(i + 1, total)  # leave need i open
+        for m, s in options[i]:
+            if cap[m] > 0:
+                cap[m] -= 1
+                rec(i + 1, total + s)
+                cap[m] += 1
+
+    rec(0, 0)
+    return best
+
+
+def needs_and_caps(result, capacity, overrides):
+    cand = result.candidates
+    need = cand.groupby(["program_area", "mentee"], sort=True).ngroup().to_numpy()
+    mentors = sorted(set(cand["mentor"]))
+    mi = cand["mentor"].map({m: i for i, m in enumerate(mentors)}).to_numpy()
+    caps = [(overrides or {}).get(m, capacity) for m in mentors]
+    score = np.rint(cand["score"].to_numpy() * pairing.SCALE).astype(int)
+    return need, mi, score, caps, (int(need.max()) + 1 if len(need) else 0)
+
+
+# ------------------------------------------------------------------------------------------------ explanations
+
+def test_explanation_for_hand_built_pair():
+    df = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, False, True),
+               ("VA", "training", 4, True, False), ("VA", "recovery", 5, True, False))
+    r = run(df)
+    assert len(r.pairs) == 1 and r.referrals.empty
+    p = r.pairs.iloc[0]
+    assert (p["mentor"], p["mentee"], p["program_area"]) == ("VA", "MD", "exercises")
+    assert (p["mentor_name"], p["mentee_name"], p["area_label"]) == ("Virginia", "Maryland", "Exercise programs")
+    assert (p["mentor_maturity"], p["mentee_maturity"]) == (5, 2)
+    assert p["same_region"] and p["shared_border"]
+    text = p["reasons"]
+    assert text.startswith("Virginia (5) → Maryland (2), Exercise programs: ")
+    for part in ("same FEMA Region III", "shared border", "similar population", "3 levels ahead",
+                 "can mentor in 3 areas"):
+        assert part in text
+    # score: base 1 + gap 3/4 + region 1 + border 1 + population 0.5 * 1 + breadth 0.5 * (3 - 1) / 8
+    assert p["score"] == pytest.approx(4.375)
+    assert r.total_score == pytest.approx(4.375)
+    assert r.candidates.loc[r.candidates["chosen"], "reasons"].tolist() == [text]
+
+
+def test_explanation_without_shared_factors_and_zero_weights():
+    df = frame(("CA", "strategy", 4, True, False), ("MD", "strategy", 3, False, True))
+    text = run(df).pairs.iloc[0]["reasons"]
+    assert text == "California (4) → Maryland (3), State Homeland Security Strategy development and " \
+                   "implementation: 1 level ahead"
+    # a factor with zero weight is not offered as a reason
+    df = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, False, True))
+    text = run(df, Weights(shared_border=0)).pairs.iloc[0]["reasons"]
+    assert "same FEMA Region III" in text and "shared border" not in text
+
+
+# ------------------------------------------------------------------------------------------------ candidates
+
+def test_candidate_rules():
+    df = frame(
+        ("VA", "exercises", 5, True, True),    # eligible mentor that also seeks: never its own mentor
+        ("OH", "exercises", 3, True, False),   # offers, not eligible
+        ("PA", "exercises", 4, False, False),  # strong, does not offer
+        ("MD", "exercises", 2, False, True),
+        ("WV", "exercises", 1, False, False),  # weak but did not opt in
+        ("CA", "exercises", 4, True, True),    # seeks, but VA (5) is ahead of it; CA cannot mentor itself
+        ("TX", "exercises", 5, False, True),   # seeks at 5: nobody is ahead
+    )
+    c = pairing.candidates(df, jurisdictions=JUR, borders=BORDERS)
+    assert list(c.columns[:9]) == ["mentor", "mentee", "program_area", "score", "mentor_maturity", "mentee_maturity",
+                                   "same_region", "shared_border", "reasons"]
+    got = set(zip(c["mentor"], c["mentee"]))
+    assert got == {("VA", "MD"), ("CA", "MD"), ("VA", "CA")}
+    assert (c["score"] > 0).all()
+    assert np.allclose(c["score"] * 1000, np.rint(c["score"] * 1000))
+    assert (c["mentor_maturity"] > c["mentee_maturity"]).all()
+
+
+def test_candidates_ignore_other_columns_and_accept_yes_no_text():
+    df = frame(("VA", "exercises", 5, "yes", "no"), ("MD", "exercises", 2, "No", "Y"))
+    df["planning"] = 3
+    df["other_area"] = None
+    c = pairing.candidates(df, jurisdictions=JUR, borders=BORDERS)
+    assert list(zip(c["mentor"], c["mentee"])) == [("VA", "MD")]
+
+
+# ------------------------------------------------------------------------------------------------ optimality
+
+def test_solver_matches_brute_force_on_random_graphs():
+    rng = np.random.default_rng(7)
+    for trial in range(120):
+        n_needs, n_m = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+        pairs = [(nd, m) for nd in range(n_needs) for m in range(n_m) if rng.random() < 0.6]
+        if not pairs:
+            continue
+        need = np.array([p[0] for p in pairs])
+        mentor = np.array([p[1] for p in pairs])
+        hi = 3 if trial % 2 else 60  # every other instance is full of ties
+        score = rng.integers(1, hi, len(pairs))
+        cap = rng.integers(0, 3, n_m)
+        chosen = solve_bmatching(need, mentor, score, cap, n_needs)
+        assert len(set(need[chosen])) == len(chosen)
+        assert (np.bincount(mentor[chosen], minlength=n_m) <= cap).all()
+        assert int(score[chosen].sum()) == brute_force(need, mentor, score, cap, n_needs), trial
+
+
+def test_suggest_is_optimal_against_brute_force():
+    rng = np.random.default_rng(11)
+    checked = 0
+    for trial in range(60):
+        codes = list(rng.choice(CODES, size=int(rng.integers(3, 7)), replace=False))
+        areas = list(rng.choice(catalog.AREA_SLUGS, size=int(rng.integers(1, 4)), replace=False))
+        df = random_frame(rng, codes, areas)
+        capacity = int(rng.integers(1, 3))
+        overrides = {codes[0]: int(rng.integers(0, 4))}
+        r = run(df, capacity=capacity, overrides=overrides)
+        need, mi, score, caps, n_needs = needs_and_caps(r, capacity, overrides)
+        if n_needs > 8:
+            continue
+        checked += 1
+        assert round(r.total_score * 1000) == brute_force(need, mi, score, caps, n_needs), trial
+        assert r.total_score == pytest.approx(r.pairs["score"].sum())
+    assert checked >= 30
+
+
+def test_constraints_and_maximality_on_random_instances():
+    rng = np.random.default_rng(3)
+    for trial in range(12):
+        codes, jur, borders = random_jurisdictions(rng, int(rng.integers(8, 25)))
+        df = random_frame(rng, codes, catalog.AREA_SLUGS, p_offer=0.4, p_seek=0.35)
+        capacity = int(rng.integers(0, 4))
+        overrides = {c: int(rng.integers(0, 6)) for c in rng.choice(codes, 3, replace=False)}
+        r = run(df, capacity=capacity, overrides=overrides, jur=jur, borders=borders)
+        p = r.pairs
+        facts = df.set_index(["state", "program_area"])
+        # each need at most one mentor; pairs + referrals are exactly the needs
+        assert not p.duplicated(["mentee", "program_area"]).any()
+        needs = set(map(tuple, df.loc[df["seeks_help"], ["state", "program_area"]].to_numpy()))
+        served = set(zip(p["mentee"], p["program_area"]))
+        referred = set(zip(r.referrals["mentee"], r.referrals["program_area"]))
+        assert served | referred == needs and not served & referred
+        # load within capacity (with overrides)
+        load = p["mentor"].value_counts()
+        for m, n in load.items():
+            assert n <= overrides.get(m, capacity)
+        # only eligible mentors, opted-in mentees, mentor ahead, never self
+        for row in p.itertuples():
+            mf, ef = facts.loc[(row.mentor, row.program_area)], facts.loc[(row.mentee, row.program_area)]
+            assert mf["offers_help"] and mf["maturity"] >= catalog.MENTOR_MIN
+            assert ef["seeks_help"] and row.mentor != row.mentee
+            assert row.mentor_maturity == mf["maturity"] > row.mentee_maturity == ef["maturity"]
+        # maximality: an open need has no candidate mentor with spare capacity
+        cand = r.candidates
+        for row in r.referrals.itertuples():
+            ms = cand.loc[(cand["mentee"] == row.mentee) & (cand["program_area"] == row.program_area), "mentor"]
+            for m in ms:
+                assert load.get(m, 0) >= overrides.get(m, capacity)
+            assert (row.reason_code == pairing.AT_CAPACITY) == (len(ms) > 0)
+        assert set(r.mentor_load["mentor"]) >= set(load.index)
+
+
+# ------------------------------------------------------------------------------------------------ determinism
+
+def test_same_input_shuffled_gives_identical_pairs():
+    rng = np.random.default_rng(5)
+    codes, jur, borders = random_jurisdictions(rng, 20)
+    df = random_frame(rng, codes, catalog.AREA_SLUGS, p_offer=0.4, p_seek=0.35)
+    base = run(df, capacity=2, jur=jur, borders=borders)
+    assert len(base.pairs) > 20
+    for seed in range(3):
+        shuffled = df.sample(frac=1, random_state=seed)[list(reversed(df.columns))].reset_index(drop=True)
+        again = run(shuffled, capacity=2, jur=jur.sample(frac=1, random_state=seed), borders=borders)
+        pd.testing.assert_frame_equal(base.pairs, again.pairs)
+        pd.testing.assert_frame_equal(base.referrals, again.referrals)
+        assert base.total_score == again.total_score
+
+
+def test_ties_go_to_the_mentor_whose_code_sorts_first():
+    jur = pd.DataFrame({"code": ["AA", "BB", "CC", "ZZ"], "name": ["A", "B", "C", "Z"], "fema_region": [1, 2, 3, 4],
+                        "population": [10**6] * 4})
+    df = frame(("CC", "training", 4, True, False), ("BB", "training", 4, True, False),
+               ("ZZ", "training", 1, False, True), ("AA", "recovery", 4, True, False))
+    for seed in range(4):
+        r = run(df.sample(frac=1, random_state=seed), jur=jur, borders=frozenset())
+        assert r.pairs["mentor"].tolist() == ["BB"]
+
+
+# ------------------------------------------------------------------------------------------------ referrals
+
+def test_referral_when_no_state_offers_eligible_help():
+    df = frame(("MD", "recovery", 1, False, True), ("OH", "recovery", 3, True, False),
+               ("VA", "recovery", 5, False, False))
+    r = run(df)
+    assert r.pairs.empty
+    ref = r.referrals.iloc[0]
+    assert (ref["mentee"], ref["program_area"], ref["mentee_maturity"]) == ("MD", "recovery", 1)
+    assert ref["reason_code"] == pairing.NO_ELIGIBLE_MENTOR
+    assert ref["reason"].startswith("no state offers eligible help in Recovery operations")
+    assert "Ohio " + catalog.mentor_ineligibility(True, 3) in ref["reason"]
+    assert (ref["mentee_name"], ref["area_label"]) == ("Maryland", "Recovery operations")
+    inel = r.ineligible_offers
+    assert inel[["state", "program_area", "maturity"]].values.tolist() == [["OH", "recovery", 3]]
+    assert inel["reason"].iloc[0] == catalog.mentor_ineligibility(True, 3)
+
+
+def test_referral_when_eligible_mentors_are_at_capacity():
+    df = frame(("VA", "exercises", 5, True, False), ("OH", "exercises", 4, True, False),
+               ("MD", "exercises", 2, False, True), ("DC", "exercises", 1, False, True),
+               ("WV", "exercises", 2, False, True))
+    r = run(df, capacity=1)
+    assert len(r.pairs) == 2 and len(r.referrals) == 1
+    ref = r.referrals.iloc[0]
+    assert ref["reason_code"] == pairing.AT_CAPACITY
+    assert "eligible mentors (" in ref["reason"] and ref["reason"].endswith(") are at capacity")
+    assert "Virginia" in ref["reason"] and "Ohio" in ref["reason"]
+    assert set(ref["considered"].split(", ")) == {"VA", "OH"}
+    # with room for one more, everybody is served
+    assert run(df, capacity=1, overrides={"OH": 2}).referrals.empty
+
+
+def test_referral_when_no_mentor_is_ahead_or_only_itself():
+    df = frame(("TX", "prevention", 4, False, True), ("CA", "prevention", 4, True, False),
+               ("VA", "strategy", 5, True, True))
+    r = run(df)
+    by_area = r.referrals.set_index("program_area")
+    assert by_area.loc["prevention", "reason_code"] == pairing.NO_MENTOR_AHEAD
+    assert "California (4)" in by_area.loc["prevention", "reason"]
+    assert "Texas's 4" in by_area.loc["prevention", "reason"]
+    assert by_area.loc["strategy", "reason_code"] == pairing.NO_ELIGIBLE_MENTOR
+    assert by_area.loc["strategy", "reason"].startswith("no other state offers eligible help in")
+
+
+def test_states_that_did_not_opt_in_are_never_paired():
+    df = frame(("VA", "exercises", 5, True, False), ("OH", "exercises", 5, True, False),
+               ("WV", "exercises", 1, False, False), ("DC", "exercises", 1, False, False),
+               ("MD", "exercises", 3, False, True))
+    r = run(df)
+    assert r.pairs["mentee"].tolist() == ["MD"]
+    assert r.referrals.empty
+    assert set(r.candidates["mentee"]) == {"MD"}
+
+
+# ------------------------------------------------------------------------------------------------ weights, capacity
+
+def test_weights_change_the_choice():
+    # MD needs exercises: California is further ahead, Pennsylvania is a neighbour in the same region
+    df = frame(("CA", "exercises", 5, True, False), ("PA", "exercises", 4, True, False),
+               ("MD", "exercises", 2, False, True))
+    assert run(df).pairs["mentor"].tolist() == ["PA"]
+    far = Weights(maturity_gap=3, same_region=0, shared_border=0, similar_population=0)
+    assert run(df, far).pairs["mentor"].tolist() == ["CA"]
+    near = Weights(maturity_gap=3, same_region=0, shared_border=2, similar_population=0)
+    r = run(df, near)
+    assert r.pairs["mentor"].tolist() == ["PA"]
+    assert "shared border" in r.pairs["reasons"].iloc[0]
+
+
+def test_capacity_counts_across_areas_and_overrides():
+    df = frame(*[("VA", a, 5, True, False) for a in catalog.AREA_SLUGS[:4]],
+               *[("MD", a, 1, False, True) for a in catalog.AREA_SLUGS[:4]],
+               *[("DC", a, 1, False, True) for a in catalog.AREA_SLUGS[:4]])
+    assert len(run(df, capacity=3).pairs) == 3
+    assert len(run(df, capacity=3, overrides={"VA": 5}).pairs) == 5
+    r = run(df, capacity=3, overrides={"VA": 0})
+    assert r.pairs.empty and (r.referrals["reason_code"] == pairing.AT_CAPACITY).all()
+    load = r.mentor_load.set_index("mentor")
+    assert (load.loc["VA", "capacity"], load.loc["VA", "assigned"], load.loc["VA", "mentor_areas"]) == (0, 0, 4)
+
+
+def test_weights_describe_every_field():
+    d = Weights.describe()
+    assert list(d) == list(Weights().as_dict())
+    for name, info in d.items():
+        assert info["label"] and info["help"] and info["default"] == getattr(Weights(), name)
+
+
+# ------------------------------------------------------------------------------------------------ input handling
+
+def test_invalid_input_is_refused():
+    good = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, False, True))
+    with pytest.raises(ValueError, match="several cycles"):
+        run(pd.concat([good, good.assign(cycle=2025)]))
+    with pytest.raises(ValueError, match="several rows"):
+        run(pd.concat([good, good.iloc[:1]]))
+    with pytest.raises(ValueError, match="seeks_help"):
+        run(good.drop(columns="seeks_help"))
+    with pytest.raises(ValueError):
+        Weights(shared_border=-1)
+    with pytest.raises(ValueError):
+        Weights(base=0)
+    with pytest.raises(ValueError):
+        run(good, capacity=-1)
+    with pytest.raises(ValueError):
+        run(good, overrides={"VA": -2})
+
+
+def test_empty_input_gives_empty_frames_with_columns():
+    r = run(frame())
+    assert r.pairs.empty and list(r.pairs.columns) == pairing.PAIR_COLUMNS
+    assert r.referrals.empty and list(r.referrals.columns) == pairing.REFERRAL_COLUMNS
+    assert r.candidates.empty and list(r.candidates.columns[:len(pairing.CANDIDATE_COLUMNS)]) == \
+        pairing.CANDIDATE_COLUMNS
+    assert r.total_score == 0
+    # needs but no mentors at all: only referrals
+    r = run(frame(("MD", "exercises", 2, False, True)))
+    assert r.pairs.empty and r.referrals["reason_code"].tolist() == [pairing.NO_ELIGIBLE_MENTOR]
+
+
+def test_unknown_jurisdiction_falls_back_to_its_code():
+    df = frame(("VA", "exercises", 5, True, False), ("ZZ", "exercises", 2, False, True))
+    p = run(df).pairs.iloc[0]
+    assert p["mentee_name"] == "ZZ" and not p["same_region"]
+    assert p["reasons"].startswith("Virginia (5) → ZZ (2), Exercise programs: ")
+
+
+def test_shipped_reference_data_is_the_default():
+    from shisn import jurisdictions as J
+    if not (J.DATA_DIR / "borders.csv").exists():
+        pytest.skip("data/borders.csv not built yet")
+    df = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, False, True))
+    text = suggest(df).pairs.iloc[0]["reasons"]
+    assert text.startswith("Virginia (5) → Maryland (2), Exercise programs: same FEMA Region III, shared border")
