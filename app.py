@@ -16,11 +16,12 @@ ALL = auth.ROLES
 LEAD_PM = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
 # (script, title, icon, url path, roles that see it in the menu). Each page also checks the role itself.
+# The first page a role sees is its landing page: leadership and PMs land on the national view, states on their profile.
 PAGES = [
     ("pages/national.py", "National coverage", ":material/public:", "national", LEAD_PM),
     ("pages/pairings.py", "Pairings", ":material/handshake:", "pairings", LEAD_PM),
-    ("pages/exchanges.py", "Exchanges", ":material/forum:", "exchanges", ALL),
     ("pages/state_profile.py", "State profile", ":material/account_balance:", "state", ALL),
+    ("pages/exchanges.py", "Exchanges", ":material/forum:", "exchanges", ALL),
     ("pages/program_managers.py", "Program managers", ":material/badge:", "managers", (auth.LEADERSHIP,)),
     ("pages/data.py", "Data", ":material/upload_file:", "data", ALL),
 ]

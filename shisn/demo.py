@@ -119,6 +119,8 @@ def write_demo(con, seed: int = 2004) -> LoadSummary:
         cur.unregister("pms")
     finally:
         cur.close()
+    from .exchanges import demo_exchanges
+    demo_exchanges(con)  # a few synthetic exchanges and TA referrals so the facilitation views have content
     return summary
 
 

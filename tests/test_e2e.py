@@ -125,7 +125,8 @@ class Session:
 
     def nav_links(self) -> list[tuple[str, str]]:
         links = self.page.locator("[data-testid=stSidebarNav] a")
-        return [(links.nth(i).inner_text().strip(), links.nth(i).get_attribute("href"))
+        # the link's text starts with the material icon's ligature name ("public"): the title is the last line
+        return [(links.nth(i).inner_text().strip().split("\n")[-1].strip(), links.nth(i).get_attribute("href"))
                 for i in range(links.count())]
 
     def go(self, title: str):
