@@ -75,8 +75,12 @@ def guard(*roles: str) -> auth.Viewer:
     """Top of every page: the viewer, or a clear message and stop. A page script can be served directly, so each
     page calls this itself."""
     viewer = st.session_state.get(VIEWER_KEY)
+    if viewer is None and auth.demo_mode():
+        # Served directly (e.g. a shared link opened before any session ran app.py): resolve the viewer here too.
+        viewer = role_switcher()
     if viewer is None:
         st.warning("You are not signed in, so there is nothing to show. Open the app from its home page.")
+        st.markdown("[Open shisn](./)")
         st.stop()
     if viewer.role not in roles:
         allowed = ", ".join(auth.ROLE_LABELS[r] for r in roles)
@@ -149,3 +153,17 @@ def md_escape(text: Any) -> str:
     (no links, images, HTML, emoji shortcodes, colour directives or LaTeX), line breaks kept as spaces."""
     s = " ".join(str(text).split())
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
+
+
+@st.cache_data(show_spinner="Solving the pairing…", max_entries=32)
+def _pairing(path: str, version: int, cycle: int, weights: tuple, capacity: int):
+    from . import pairing
+    w = pairing.Weights(**dict(weights))
+    return pairing.suggest(queries.assessments(_connection(path), cycle), w, capacity=capacity)
+
+
+def pairing_result(cycle: int, weights, capacity: int):
+    """The national optimal pairing for a cycle, cached per data version and settings."""
+    path = str(db.db_path())
+    return _pairing(path, queries.data_version(_connection(path)), int(cycle),
+                    tuple(sorted(weights.as_dict().items())), int(capacity))

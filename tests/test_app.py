@@ -40,8 +40,16 @@ def test_every_role_renders_without_error(app_db, role):
     assert any("Demo mode" in c.value for c in at.caption)
 
 
-def test_data_page_served_directly_without_viewer_shows_nothing(app_db):
+def test_data_page_served_directly_without_viewer_shows_nothing(app_db, monkeypatch):
+    monkeypatch.setenv("SHISN_DEMO_ROLES", "0")  # no demo switcher: nobody is signed in
     at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60).run()
     assert not at.exception
     assert "not signed in" in at.warning[0].value
     assert len(at.dataframe) == 0 and len(at.get("download_button")) == 0
+
+
+def test_page_served_directly_in_demo_mode_resolves_the_demo_viewer(app_db):
+    at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60).run()
+    assert not at.exception
+    assert at.selectbox(key="demo_role").value == "leadership"
+    assert at.title[0].value == "Self-assessment data"
