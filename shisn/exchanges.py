@@ -759,3 +759,12 @@ def md_escape(text) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def refer_all(con, referrals: pd.DataFrame, cycle: int, by: str) -> int:
+    """Record every row of a pairing's referral table (mentee, program_area, reason) as a TA referral; returns how
+    many were new (needs already referred keep their first referral)."""
+    before = len(query_df(con, "SELECT referral_id FROM ta_referrals WHERE cycle = ?", [int(cycle)]))
+    for r in referrals.itertuples(index=False):
+        refer_to_ta(con, r.mentee, r.program_area, cycle, r.reason, by)
+    return len(query_df(con, "SELECT referral_id FROM ta_referrals WHERE cycle = ?", [int(cycle)])) - before

@@ -119,7 +119,9 @@ class Session:
 
     def choose(self, label: str, option: str):
         """Pick `option` in the selectbox labelled `label` (as a user would: click, then click the option)."""
-        self.page.get_by_role("combobox", name=label, exact=True).first.click()
+        box = self.page.get_by_role("combobox", name=label, exact=True).first
+        box.click()
+        box.fill(option)  # long lists are virtualised: typing filters them so the option is rendered
         self.page.get_by_role("option").filter(has_text=option).first.click()
         self.wait_ready()
 
@@ -203,5 +205,72 @@ def test_direct_page_url_without_session_role_is_guarded(browser, server):
         assert not s.exceptions()
         assert s.page.get_by_text("Demo mode").count() >= 1  # the role is resolved and labelled as demo
         assert s.outbound == []
+    finally:
+        s.close()
+
+
+# --- one journey per role -------------------------------------------------------------------------------------
+
+def test_journey_leadership_filters_by_region_and_opens_a_state(browser, server):
+    s = as_role(browser, server, "leadership")
+    try:
+        s.go("National coverage")
+        s.choose("FEMA region", "Region III")
+        assert "region=3" in s.page.url  # the view is a shareable link
+        assert not s.exceptions() and s.drawn()
+        s.shot("journey-leadership-region")
+        s.go("State profile")
+        s.choose("State or territory", "Virginia")
+        assert s.page.get_by_role("heading", name="Virginia (VA)").count() == 1
+        assert s.page.get_by_text("(rated 4–5)").count() >= 1
+        assert not s.exceptions() and s.outbound == []
+        s.shot("journey-leadership-state")
+    finally:
+        s.close()
+
+
+def test_journey_program_manager_accepts_a_pair_and_opens_an_exchange(browser, server):
+    s = as_role(browser, server, "program_manager")
+    try:
+        s.go("Pairings")
+        grid = s.page.locator("[data-testid=stDataFrame]").first
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        # the first data row's selection checkbox (row height 35 px, header 35 px, checkbox column ~ 30 px)
+        s.page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)
+        s.wait_ready()
+        s.page.get_by_role("button", name="Open an exchange for this pair").click()
+        s.wait_ready()
+        assert s.page.get_by_text("opened (status: proposed)").count() == 1, s.page.inner_text("body")[:500]
+        s.shot("journey-pm-opened")
+        s.go("Exchanges")
+        assert s.page.get_by_text("Proposed").count() >= 1
+        assert not s.exceptions() and s.outbound == []
+    finally:
+        s.close()
+
+
+def test_journey_state_uploads_a_corrected_self_assessment_and_sees_its_profile_change(browser, server, tmp_path):
+    from shisn import demo
+    rows = demo.generate()  # the server seeded the same synthetic set (default seed)
+    va = rows[(rows["state"] == "VA") & (rows["cycle"] == rows["cycle"].max())].copy()
+    va.loc[va["program_area"] == "recovery", ["maturity", "seeks_help"]] = [1, "yes"]
+    f = tmp_path / "va-corrected.csv"
+    va.to_csv(f, index=False)
+    s = as_role(browser, server, "state")  # the demo state user is Virginia
+    try:
+        s.go("State profile")
+        assert s.page.get_by_text("Recovery operations (1)").count() == 0
+        s.go("Data")
+        s.page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(str(f))
+        s.page.wait_for_timeout(800)
+        s.page.get_by_role("button", name="Validate and load").click()
+        s.wait_ready()
+        assert s.page.get_by_text("loaded va-corrected.csv").count() == 1, s.page.inner_text("body")[:800]
+        s.shot("journey-state-loaded")
+        s.go("State profile")
+        assert s.page.get_by_text("Recovery operations (1)").count() >= 1
+        assert not s.exceptions() and s.outbound == []
+        s.shot("journey-state-profile-after")
     finally:
         s.close()

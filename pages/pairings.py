@@ -1,0 +1,104 @@
+"""Pairings: who should talk to whom, and why; needs no mentor can take go to technical assistance."""
+import streamlit as st
+
+from shisn import auth, catalog, exchanges, maps, pairing, ui
+from shisn import pairing_view as pv
+
+viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
+con = ui.connection()
+cycles = ui.cycles()
+
+st.title("Pairing suggestions")
+st.caption("One national plan, solved to optimality: each need gets at most one mentor, each mentor state takes at "
+           "most its capacity. Area and region choices filter what is shown, so capacity is never double-booked.")
+if not cycles:
+    st.info("No self-assessments are loaded yet. Load files on the Data page.")
+    st.stop()
+
+c1, c2, c3 = st.columns([1, 3, 1.4])
+cycle = ui.bound_select("Cycle", cycles, key="cycle", default=cycles[0], container=c1)
+areas = c2.multiselect("Program areas", list(catalog.AREA_SLUGS), format_func=catalog.area_short, key="areas",
+                       placeholder="All program areas")
+region = ui.bound_select("Region", pv.region_options(viewer), key="region", format_func=pv.region_label,
+                         container=c3)
+
+with st.expander("Capacity and score weights", icon=":material/tune:"):
+    capacity = st.slider("Needs one mentor state takes at most (capacity)", 0, 10, pairing.DEFAULT_CAPACITY,
+                         key="capacity")
+    cols = st.columns(3)
+    values = {}
+    for i, (name, d) in enumerate(pairing.Weights.describe().items()):
+        lo = 0.1 if name == "base" else 0.0
+        values[name] = cols[i % 3].slider(d["label"], lo, 3.0, float(d["default"]), 0.1, help=d["help"],
+                                          key=f"w_{name}")
+    st.caption("Score = serve-more-needs + maturity gap/4 × weight + same region + shared border + similar "
+               "population + mentor breadth, each term 0–1 times its weight.")
+weights = pairing.Weights(**values)
+
+result = ui.pairing_result(cycle, weights, capacity)
+scope = pv.scope_states(viewer, region)
+pairs = pv.filter_pairs(result.pairs, areas, scope)
+referrals = pv.filter_referrals(result.referrals, areas, scope)
+s = pv.summary(pairs, referrals)
+
+k = st.columns(4)
+k[0].metric("Suggested pairs", s["pairs"], help="Mentor → mentee pairs in this view.")
+k[1].metric("Needs served", "–" if s["served_share"] is None else f"{s['served_share']:.0%}",
+            help="Share of the needs in view (states that asked for guidance) that get a mentor.")
+k[2].metric("Referred to TA", s["referrals"], help="Needs no eligible mentor can take.")
+k[3].metric("Mentor states", s["mentors"])
+
+st.subheader("Pairs on the map")
+st.pydeck_chart(maps.arc_deck(pv.arcs(pairs), width=940, height=500, pitch=0), height=500)
+st.markdown(maps.area_legend_html(areas or list(catalog.AREA_SLUGS), pv.AREA_COLOURS), unsafe_allow_html=True)
+st.caption("Lines run from mentor (light end) to mentee (dark end), coloured by program area. Alaska, Hawaii "
+           "and the territories are drawn as insets.")
+
+st.subheader("Suggested pairs")
+st.caption("Select a row to compare the two states and open an exchange.")
+event = st.dataframe(pv.pairs_table(pairs), hide_index=True, width="stretch", height=400,
+                     on_select="rerun", selection_mode="single-row", key="pairs_table",
+                     column_config={"Score": st.column_config.ProgressColumn(
+                         "Score", min_value=0.0, max_value=float(max(1.0, result.pairs["score"].max()
+                                                                     if len(result.pairs) else 1.0)),
+                         format="%.2f"),
+                         "Why": st.column_config.TextColumn("Why", width="large")})
+
+chosen = event.selection.rows if event else []
+if chosen and chosen[0] < len(pairs):
+    p = pairs.iloc[chosen[0]]
+    st.subheader(f"{p['mentor']} → {p['mentee']} · {catalog.area_short(p['program_area'])}")
+    st.text(p["reasons"])
+    st.dataframe(pv.side_by_side(ui.assessments(cycle), p["mentor"], p["mentee"], viewer), hide_index=True,
+                 width="stretch")
+    if st.button("Open an exchange for this pair", type="primary", icon=":material/forum:"):
+        try:
+            ex_id = exchanges.open_exchange(con, p["mentor"], p["mentee"], [p["program_area"]], cycle, viewer.name)
+            st.success(f"Exchange {ex_id} opened (status: proposed). Introduce the states on the Exchanges page.")
+        except exchanges.ExchangeError as e:
+            st.warning(str(e))
+    st.page_link("pages/exchanges.py", label="Go to Exchanges", icon=":material/arrow_forward:")
+
+st.subheader("Referred to technical assistance")
+if len(referrals):
+    st.caption("Needs the network cannot meet this cycle, and why. Record them so nothing raised is dropped.")
+    st.dataframe(pv.referrals_table(referrals), hide_index=True, width="stretch",
+                 column_config={"Why no mentor": st.column_config.TextColumn(width="large")})
+    if st.button(f"Record {len(referrals)} TA referral{'s' if len(referrals) != 1 else ''}",
+                 icon=":material/assignment_turned_in:"):
+        n = exchanges.refer_all(con, referrals, cycle, viewer.name)
+        st.success(f"{n} new referral{'s' if n != 1 else ''} recorded ({len(referrals) - n} were already on file).")
+else:
+    st.caption("Every need in view has a mentor.")
+
+if len(result.ineligible_offers):
+    with st.expander(f"Offers that cannot be used for pairing ({len(result.ineligible_offers)})"):
+        st.dataframe(result.ineligible_offers[["state_name", "area_label", "maturity", "reason"]].rename(
+            columns={"state_name": "State", "area_label": "Program area", "maturity": "Maturity",
+                     "reason": "Why not"}), hide_index=True, width="stretch")
+
+d1, d2 = st.columns(2)
+d1.download_button("Download pairs (CSV)", exchanges.safe_csv(pv.export_pairs(pairs)),
+                   f"shisn-pairs-{cycle}.csv", "text/csv", icon=":material/download:")
+d2.download_button("Download TA referrals (CSV)", exchanges.safe_csv(pv.export_referrals(referrals)),
+                   f"shisn-ta-referrals-{cycle}.csv", "text/csv", icon=":material/download:")

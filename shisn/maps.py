@@ -1,0 +1,299 @@
+"""pydeck decks for the national map. No data access: DataFrames and the shipped GeoJSON in, `pdk.Deck` out.
+
+The map works with no internet: the shapes are `data/us_states.geojson` (Alaska, Hawaii and the territories placed
+as insets), drawn by deck.gl with no basemap (`map_provider=None`, which Streamlit serialises as its "no map style"
+sentinel, so no tile or style is ever fetched). Labels are drawn by deck.gl from the browser's own fonts.
+"""
+from __future__ import annotations
+
+import html
+import math
+
+import pydeck as pdk
+
+from . import catalog
+
+# ColorBrewer RdYlBu (5 classes, colour-blind safe), centred on 3: 1-2 warm (gap), 3 neutral, 4-5 cool (strength);
+# grey = nothing reported. Shared with the charts so the map and the heatmaps speak the same colours.
+from .charts import MATURITY_HEX, NO_DATA_HEX
+
+OUT_OF_SCOPE_HEX = "#f0f0f0"  # outside the region filter
+MARKER_HEX = "#252525"        # mentor dot / seeker ring
+BORDER_RGBA = [255, 255, 255, 255]
+OUT_OF_SCOPE_BORDER_RGBA = [210, 210, 210, 255]
+
+# Assumed drawing area for the initial view (the page gives the map about this much room at 1440 px wide).
+MAP_WIDTH_PX, MAP_HEIGHT_PX = 820, 460
+TILE_PX = 512  # deck.gl: the whole world is 512 px wide at zoom 0
+
+# Small north-eastern jurisdictions get their label (and markers) in open space, with a leader line.
+CALLOUTS: dict[str, tuple[float, float]] = {
+    "VT": (-75.5, 45.6), "NH": (-71.2, 46.3), "MA": (-69.0, 42.75), "RI": (-69.4, 41.45),
+    "CT": (-70.9, 40.4), "NJ": (-72.6, 39.35), "DE": (-73.5, 38.35), "DC": (-73.9, 37.35),
+}
+
+
+def hex_rgb(hex_color: str) -> list[int]:
+    h = hex_color.lstrip("#")
+    return [int(h[i:i + 2], 16) for i in (0, 2, 4)]
+
+
+def maturity_rgb(value) -> list[int] | None:
+    """The fill colour for a maturity (1-5, fractional for means, linear between the five classes), or None."""
+    if value is None or value != value:  # None or NaN
+        return None
+    v = min(max(float(value), catalog.MIN_LEVEL), catalog.MAX_LEVEL) - 1
+    lo = int(math.floor(v))
+    hi = min(lo + 1, len(MATURITY_HEX) - 1)
+    t = v - lo
+    a, b = hex_rgb(MATURITY_HEX[lo]), hex_rgb(MATURITY_HEX[hi])
+    return [round(a[i] + (b[i] - a[i]) * t) for i in range(3)]
+
+
+def bounds(geojson: dict) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of every coordinate in the collection."""
+    if geojson.get("bbox"):
+        w, s, e, n = geojson["bbox"][:4]
+        return float(w), float(s), float(e), float(n)
+    xs, ys = [], []
+
+    def walk(c):
+        if isinstance(c[0], (int, float)):
+            xs.append(c[0])
+            ys.append(c[1])
+        else:
+            for part in c:
+                walk(part)
+    for f in geojson["features"]:
+        walk(f["geometry"]["coordinates"])
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _scope_bounds(geojson: dict, by_state: dict) -> tuple[float, float, float, float]:
+    """The whole map, or (when a region filter leaves some jurisdictions out) the in-scope ones, never zoomed in
+    further than a quarter of the national extent."""
+    full = bounds(geojson)
+    inside = [f for f in geojson["features"] if by_state.get(f["properties"]["code"], {}).get("in_scope")]
+    if not inside or len(inside) == len(geojson["features"]):
+        return full
+    w, s, e, n = bounds({"features": inside})
+    min_w, min_h = (full[2] - full[0]) / 4, (full[3] - full[1]) / 4
+    if e - w < min_w:
+        w, e = (w + e) / 2 - min_w / 2, (w + e) / 2 + min_w / 2
+    if n - s < min_h:
+        s, n = (s + n) / 2 - min_h / 2, (s + n) / 2 + min_h / 2
+    return w, s, e, n
+
+
+def _merc_y(lat: float) -> float:
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
+def _inv_merc_y(y: float) -> float:
+    return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
+
+
+def fit_view(bbox: tuple[float, float, float, float], width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX,
+             padding: int = 24) -> pdk.ViewState:
+    """A Web-Mercator view state that shows the whole bbox in a width × height px canvas (like fitBounds)."""
+    w, s, e, n = bbox
+    x_span = math.radians(e - w)
+    y_span = _merc_y(n) - _merc_y(s)
+    zx = math.log2((width - 2 * padding) * 2 * math.pi / (TILE_PX * x_span))
+    zy = math.log2((height - 2 * padding) * 2 * math.pi / (TILE_PX * y_span))
+    zoom = round(min(zx, zy), 3)
+    return pdk.ViewState(longitude=round((w + e) / 2, 4), latitude=round(_inv_merc_y((_merc_y(s) + _merc_y(n)) / 2), 4),
+                         zoom=zoom, min_zoom=max(zoom - 1, 0), max_zoom=zoom + 4, pitch=0, bearing=0)
+
+
+def _deg_per_px(zoom: float) -> float:
+    return 360.0 / (TILE_PX * 2 ** zoom)
+
+
+def _tooltip_text(r: dict, area_label: str, single_area: bool) -> str:
+    lines = [f"{r['name']} ({r['state']}) · {r['region_label']}"]
+    if not r["in_scope"]:
+        lines.append("Outside the selected FEMA region")
+    if not r["reported"]:
+        lines.append(f"No {area_label.lower() if single_area else 'self-assessment'} reported in this cycle")
+        return "\n".join(lines)
+    m = r["maturity"]
+    if single_area:
+        lines.append(f"{area_label}: maturity {int(m)} · {catalog.level_name(int(m))}")
+        flags = []
+        if r["eligible"]:
+            flags.append("offers help · eligible mentor")
+        elif r["offers"]:
+            flags.append(f"offers help, but below {catalog.MENTOR_MIN}: cannot mentor")
+        if r["seeks"]:
+            flags.append("seeks guidance")
+        lines.append(" · ".join(flags) if flags else "neither offers nor seeks help here")
+    else:
+        lines.append(f"Mean maturity over {r['areas']} area{'s' if r['areas'] != 1 else ''}: {m:.1f}")
+        lines.append(f"Eligible mentor in {r['eligible']} area{'s' if r['eligible'] != 1 else ''} "
+                     f"(offers help in {r['offers']})")
+        lines.append(f"Seeks guidance in {r['seeks']} area{'s' if r['seeks'] != 1 else ''}")
+    return "\n".join(lines)
+
+
+def coverage_deck(geojson: dict, values, area_label: str = "All areas (mean)", single_area: bool = False,
+                  width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX) -> pdk.Deck:
+    """The national choropleth: every jurisdiction coloured by `maturity` (from `coverage.state_values`), grey
+    when nothing was reported, pale outside the region filter; labels; a dark dot where the state is an eligible
+    mentor and a ring where it seeks guidance (sized by the number of areas when showing the mean)."""
+    by_state = {r["state"]: r for r in values.to_dict("records")}
+    view = fit_view(_scope_bounds(geojson, by_state), width, height)
+    dpp = _deg_per_px(view.zoom)
+    # Callouts only on the national view: zoomed in on a region, the small states have room for their labels.
+    callouts = CALLOUTS if view.zoom < fit_view(bounds(geojson), width, height).zoom + 0.5 else {}
+    features, labels, leaders, mentors, seekers = [], [], [], [], []
+    for f in geojson["features"]:
+        p = f["properties"]
+        code = p["code"]
+        r = by_state.get(code)
+        if r is None:
+            continue
+        rgb = maturity_rgb(r["maturity"]) if r["in_scope"] else None
+        if not r["in_scope"]:
+            fill, line = hex_rgb(OUT_OF_SCOPE_HEX) + [255], OUT_OF_SCOPE_BORDER_RGBA
+        elif rgb is None:
+            fill, line = hex_rgb(NO_DATA_HEX) + [255], BORDER_RGBA
+        else:
+            fill, line = rgb + [255], BORDER_RGBA
+        props = {"code": code, "name": p.get("name", r["name"]), "fill": fill, "line": line,
+                 "tip": _tooltip_text(r, area_label, single_area)}
+        features.append({"type": "Feature", "id": code, "geometry": f["geometry"], "properties": props})
+
+        lon, lat = float(p["label_lon"]), float(p["label_lat"])
+        anchor = callouts.get(code)
+        if anchor:
+            leaders.append({"from": [lon, lat], "to": list(anchor)})
+            lon, lat = anchor
+        # Dark text with a white halo reads on every fill (and on the white page for callouts and islands).
+        labels.append({"code": code, "position": [lon, lat],
+                       "color": [170, 170, 170, 255] if not r["in_scope"] else [37, 37, 37, 255]})
+        if not r["in_scope"] or not r["reported"]:
+            continue
+        # Markers: to the right of a callout label, below an in-place label.
+        ky = math.cos(math.radians(lat))
+        if anchor:
+            spots = [(lon + 17 * dpp, lat), (lon + 31 * dpp, lat)]
+        else:
+            spots = [(lon - 5 * dpp, lat - 11 * dpp * ky), (lon + 5 * dpp, lat - 11 * dpp * ky)]
+        n_mentor = r["eligible"] if not single_area else int(bool(r["eligible"]))
+        n_seek = r["seeks"] if not single_area else int(bool(r["seeks"]))
+        if n_mentor:
+            mentors.append({"code": code, "position": list(spots[0]), "radius": _marker_px(n_mentor, single_area)})
+        if n_seek:
+            seekers.append({"code": code, "position": list(spots[1]), "radius": _marker_px(n_seek, single_area)})
+
+    marker_rgb = hex_rgb(MARKER_HEX)
+    layers = [
+        pdk.Layer("GeoJsonLayer", id="jurisdictions", data={"type": "FeatureCollection", "features": features},
+                  get_fill_color="properties.fill", get_line_color="properties.line", line_width_min_pixels=1,
+                  line_width_units="'pixels'", get_line_width=1, stroked=True, filled=True, pickable=True,
+                  auto_highlight=True, highlight_color=[31, 78, 121, 90]),
+        pdk.Layer("LineLayer", id="callout-leaders", data=leaders, get_source_position="from",
+                  get_target_position="to", get_color=[120, 120, 120, 200], get_width=1, width_units="'pixels'"),
+        pdk.Layer("ScatterplotLayer", id="mentors", data=mentors, get_position="position", get_radius="radius",
+                  radius_units="'pixels'", get_fill_color=marker_rgb + [255], get_line_color=[255, 255, 255, 255],
+                  stroked=True, filled=True, line_width_units="'pixels'", get_line_width=1),
+        pdk.Layer("ScatterplotLayer", id="seekers", data=seekers, get_position="position", get_radius="radius",
+                  radius_units="'pixels'", get_fill_color=[255, 255, 255, 230], get_line_color=marker_rgb + [255],
+                  stroked=True, filled=True, line_width_units="'pixels'", get_line_width=2),
+        pdk.Layer("TextLayer", id="labels", data=labels, get_position="position", get_text="code",
+                  get_color="color", get_size=11, size_units="'pixels'",
+                  font_family='"Source Sans, Source Sans Pro, sans-serif"', font_weight=600,
+                  get_text_anchor="'middle'", get_alignment_baseline="'center'",
+                  font_settings={"sdf": True}, outline_width=2, outline_color=[255, 255, 255, 210]),
+    ]
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=view,
+        views=[pdk.View("MapView", controller={"scrollZoom": False, "dragRotate": False, "touchRotate": False,
+                                                "doubleClickZoom": True, "keyboard": True})],
+        map_provider=None,  # no basemap: nothing is fetched (Streamlit's "no map style" sentinel)
+        tooltip={"text": "{tip}", "style": {"backgroundColor": "#ffffff", "color": "#262730", "fontSize": "13px",
+                                            "border": "1px solid #d0d0d0", "whiteSpace": "pre-line",
+                                            "fontFamily": "'Source Sans', sans-serif"}},
+    )
+
+
+def _marker_px(n: int, single_area: bool) -> float:
+    return 4.0 if single_area else min(2.5 + 0.6 * n, 6.5)
+
+
+def legend_html(single_area: bool) -> str:
+    """A small static legend (catalogue text only, escaped: nothing user-supplied)."""
+    swatches = "".join(
+        f'<div style="display:flex;align-items:center;gap:8px;margin:2px 0">'
+        f'<span style="display:inline-block;width:22px;height:14px;background:{MATURITY_HEX[i - 1]};'
+        f'border:1px solid #c8c8c8;border-radius:2px"></span>'
+        f'<span>{i} · {html.escape(catalog.level_name(i))}</span></div>'
+        for i in range(catalog.MAX_LEVEL, catalog.MIN_LEVEL - 1, -1))
+    grey = (f'<div style="display:flex;align-items:center;gap:8px;margin:2px 0">'
+            f'<span style="display:inline-block;width:22px;height:14px;background:{NO_DATA_HEX};'
+            f'border:1px solid #c8c8c8;border-radius:2px"></span><span>Not reported</span></div>')
+    size_note = "" if single_area else '<div style="color:#6b6b6b;margin-top:2px">larger = more areas</div>'
+    markers = (
+        f'<div style="display:flex;align-items:center;gap:8px;margin:6px 0 2px">'
+        f'<span style="display:inline-block;width:10px;height:10px;border-radius:50%;background:{MARKER_HEX};'
+        f'margin:0 6px"></span><span>Eligible mentor (offers help, {catalog.MENTOR_MIN}+)</span></div>'
+        f'<div style="display:flex;align-items:center;gap:8px;margin:2px 0">'
+        f'<span style="display:inline-block;width:7px;height:7px;border-radius:50%;border:2px solid {MARKER_HEX};'
+        f'margin:0 6px"></span><span>Seeks guidance</span></div>{size_note}')
+    return (f'<div style="font-size:13px;line-height:1.35;color:#262730">'
+            f'<div style="font-weight:600;margin-bottom:4px">Maturity</div>{swatches}{grey}{markers}</div>')
+
+
+# --- arcs (pairs and exchanges) ----------------------------------------------------------------------------------
+
+def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX,
+             pitch: float = 25) -> pdk.Deck:
+    """Arcs from one state to another over the jurisdictions in light grey, with the codes at the arcs' ends.
+    `arcs` has from_code, to_code, from_lon, from_lat, to_lon, to_lat, colour (hex or RGB(A) list) and tip.
+    No basemap (map_provider=None): nothing is fetched."""
+    if geojson is None:
+        from . import jurisdictions as J
+        geojson = J.geojson()
+    data, ends = [], {}
+    for r in arcs.to_dict("records"):
+        rgb = hex_rgb(r["colour"]) if isinstance(r["colour"], str) else list(r["colour"])[:3]
+        alpha = int(r["colour"][3]) if not isinstance(r["colour"], str) and len(r["colour"]) > 3 else 230
+        data.append({"from": [r["from_lon"], r["from_lat"]], "to": [r["to_lon"], r["to_lat"]],
+                     "colour": rgb + [alpha], "source_colour": rgb + [max(60, alpha - 90)], "tip": r["tip"]})
+        ends[r["from_code"]] = [r["from_lon"], r["from_lat"]]
+        ends[r["to_code"]] = [r["to_lon"], r["to_lat"]]
+    labels = [{"code": c, "position": p} for c, p in sorted(ends.items())]
+    layers = [
+        pdk.Layer("GeoJsonLayer", id="jurisdictions", data=geojson, stroked=True, filled=True,
+                  get_fill_color=[226, 229, 234, 255], get_line_color=[255, 255, 255, 255], get_line_width=1,
+                  line_width_units="'pixels'", line_width_min_pixels=1, pickable=False),
+        pdk.Layer("ArcLayer", id="arcs", data=data, get_source_position="from", get_target_position="to",
+                  get_source_color="source_colour", get_target_color="colour", get_width=3, width_units="'pixels'",
+                  get_height=0.45, great_circle=False, pickable=True, auto_highlight=True),
+        pdk.Layer("ScatterplotLayer", id="ends", data=labels, get_position="position", get_radius=3,
+                  radius_units="'pixels'", get_fill_color=[38, 39, 48, 255]),
+        pdk.Layer("TextLayer", id="labels", data=labels, get_position="position", get_text="code", get_size=11,
+                  size_units="'pixels'", get_color=[38, 39, 48, 255], font_weight=600, get_pixel_offset=[0, -10],
+                  font_family='"Source Sans, Source Sans Pro, sans-serif"', font_settings={"sdf": True},
+                  outline_width=2, outline_color=[255, 255, 255, 220], get_text_anchor="'middle'",
+                  get_alignment_baseline="'bottom'"),
+    ]
+    view = fit_view(bounds(geojson), width, height)
+    view.pitch = pitch
+    return pdk.Deck(layers=layers, initial_view_state=view, map_provider=None,
+                    views=[pdk.View("MapView", controller={"scrollZoom": False, "dragRotate": False,
+                                                           "touchRotate": False, "doubleClickZoom": True})],
+                    tooltip={"text": "{tip}", "style": {"backgroundColor": "#ffffff", "color": "#262730",
+                                                        "fontSize": "13px", "border": "1px solid #d0d0d0",
+                                                        "whiteSpace": "pre-line"}})
+
+
+def area_legend_html(areas, colours: dict[str, str]) -> str:
+    """A one-line legend of program-area colours (catalogue labels only, escaped: nothing user-supplied)."""
+    items = "".join(
+        f'<span style="display:inline-flex;align-items:center;gap:5px;margin-right:14px">'
+        f'<span style="display:inline-block;width:18px;height:4px;background:{colours[a]}"></span>'
+        f'{html.escape(catalog.area_short(a))}</span>' for a in areas)
+    return f'<div style="font-size:0.85rem;color:#444;line-height:1.9">{items}</div>'

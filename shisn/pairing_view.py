@@ -1,0 +1,142 @@
+"""What the Pairings page shows, computed from one national pairing result (pure; no Streamlit).
+
+The plan is always solved for the whole nation (so a mentor's capacity is shared across regions and areas); the
+page's area and region choices only decide which of those pairs and referrals are shown.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import auth, catalog
+from . import jurisdictions as J
+
+MY_STATES = "mine"
+ALL_REGIONS = "all"
+
+# Okabe-Ito (colour-blind-safe) colours per program area, for arcs and legends.
+AREA_COLOURS = {
+    "regional_planning": "#0072B2", "training": "#E69F00", "exercises": "#009E73", "interoperability": "#CC79A7",
+    "assessment_validation": "#56B4E9", "strategy": "#D55E00", "prevention": "#000000", "recovery": "#F0E442",
+    "other": "#999999",
+}
+
+
+def region_options(viewer: auth.Viewer) -> list:
+    opts = [MY_STATES] if viewer.role == auth.PROGRAM_MANAGER and viewer.states else []
+    return opts + [ALL_REGIONS] + list(range(1, 11))
+
+
+def region_label(option) -> str:
+    if option == MY_STATES:
+        return "My states"
+    if option == ALL_REGIONS:
+        return "All regions"
+    return J.region_label(int(option))
+
+
+def scope_states(viewer: auth.Viewer, region) -> set[str] | None:
+    """The jurisdictions a region choice covers (None = all)."""
+    if region == MY_STATES:
+        return set(viewer.states)
+    if region == ALL_REGIONS or region is None:
+        return None
+    return {c for c, r in J.regions().items() if r == int(region)}
+
+
+def filter_pairs(pairs: pd.DataFrame, areas: list[str] | None, states: set[str] | None) -> pd.DataFrame:
+    """Pairs in the chosen areas where the mentor or the mentee is in scope."""
+    out = pairs
+    if areas:
+        out = out[out["program_area"].isin(areas)]
+    if states is not None:
+        out = out[out["mentor"].isin(states) | out["mentee"].isin(states)]
+    return out.reset_index(drop=True)
+
+
+def filter_referrals(referrals: pd.DataFrame, areas: list[str] | None, states: set[str] | None) -> pd.DataFrame:
+    out = referrals
+    if areas:
+        out = out[out["program_area"].isin(areas)]
+    if states is not None:
+        out = out[out["mentee"].isin(states)]
+    return out.reset_index(drop=True)
+
+
+def summary(pairs: pd.DataFrame, referrals: pd.DataFrame) -> dict:
+    needs = len(pairs) + len(referrals)
+    return {"pairs": len(pairs), "needs": needs, "referrals": len(referrals),
+            "served_share": (len(pairs) / needs) if needs else None,
+            "mentors": pairs["mentor"].nunique(), "mentees": pairs["mentee"].nunique(),
+            "total_score": float(pairs["score"].sum()) if len(pairs) else 0.0}
+
+
+def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairs as people read them (names, area labels, maturities, score, reasons)."""
+    return pd.DataFrame({
+        "Mentor": pairs["mentor"] + " · " + pairs["mentor"].map(J.names()),
+        "Mentee": pairs["mentee"] + " · " + pairs["mentee"].map(J.names()),
+        "Program area": pairs["program_area"].map(catalog.area_short),
+        "Mentor maturity": pairs["mentor_maturity"].astype(int),
+        "Mentee maturity": pairs["mentee_maturity"].astype(int),
+        "Score": pairs["score"].astype(float).round(2),
+        "Why": pairs["reasons"],
+    })
+
+
+def referrals_table(referrals: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "State": referrals["mentee"] + " · " + referrals["mentee"].map(J.names()),
+        "Program area": referrals["program_area"].map(catalog.area_short),
+        "Maturity": referrals["mentee_maturity"].astype(int),
+        "Why no mentor": referrals["reason"],
+    })
+
+
+def export_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The CLI's columns: mentor, mentee, program_area, score, reasons (USPS codes and slugs)."""
+    return pairs[["mentor", "mentee", "program_area", "score", "reasons"]]
+
+
+def export_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
+    return referrals[["mentee", "program_area", "reason"]].rename(columns={"mentee": "state"})
+
+
+def arcs(pairs: pd.DataFrame) -> pd.DataFrame:
+    """One arc per pair, mentor → mentee, coloured by program area: rows for `maps.arc_deck`."""
+    pts = {f["properties"]["code"]: (float(f["properties"]["label_lon"]), float(f["properties"]["label_lat"]))
+           for f in J.geojson()["features"]}
+    rows = []
+    for r in pairs.itertuples(index=False):
+        (flon, flat), (tlon, tlat) = pts[r.mentor], pts[r.mentee]
+        rows.append({"from_code": r.mentor, "to_code": r.mentee, "from_lon": flon, "from_lat": flat,
+                     "to_lon": tlon, "to_lat": tlat, "colour": AREA_COLOURS[r.program_area],
+                     "tip": f"{J.names()[r.mentor]} ({int(r.mentor_maturity)}) → {J.names()[r.mentee]} "
+                            f"({int(r.mentee_maturity)})\n{catalog.area_short(r.program_area)} · score "
+                            f"{float(r.score):.2f}"})
+    return pd.DataFrame(rows, columns=["from_code", "to_code", "from_lon", "from_lat", "to_lon", "to_lat", "colour",
+                                       "tip"])
+
+
+def side_by_side(assessments: pd.DataFrame, mentor: str, mentee: str, viewer: auth.Viewer) -> pd.DataFrame:
+    """Both states' profiles in one table: maturity and offer/seek flags per area (notes only where the viewer
+    may see that state's detail)."""
+    rows = []
+    for slug in catalog.AREA_SLUGS:
+        row = {"Program area": catalog.area_short(slug)}
+        present = False
+        for code in (mentor, mentee):
+            hit = assessments[(assessments["state"] == code) & (assessments["program_area"] == slug)]
+            if len(hit):
+                present = True
+                h = hit.iloc[0]
+                flags = " · ".join(x for x, on in (("offers", h["offers_help"]), ("seeks", h["seeks_help"])) if on)
+                row[f"{code} maturity"] = int(h["maturity"])
+                row[f"{code} offers/seeks"] = flags
+                if viewer.sees_detail_of(code):
+                    row[f"{code} notes"] = "" if pd.isna(h["notes"]) else str(h["notes"])
+            else:
+                row[f"{code} maturity"] = None
+                row[f"{code} offers/seeks"] = ""
+        if present:
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,165 @@
+"""The Pairings page's view logic and the pairings/referrals CLI (the engine itself: test_pairing.py)."""
+import io
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from shisn import auth, exchanges, ingest, pairing, queries
+from shisn import pairing_view as pv
+
+from conftest import ROOT, make_csv
+
+# VA and PA mentor exercises; MD and WV (Region III) and TX (Region VI) seek help there; OK seeks recovery where
+# nobody offers eligible help (NC offers at maturity 3: kept, not eligible).
+ROWS = [["VA", "exercises", 2025, 5, "yes", "no", "VA notes"],
+        ["PA", "exercises", 2025, 4, "yes", "no", ""],
+        ["MD", "exercises", 2025, 2, "no", "yes", "MD secret"],
+        ["WV", "exercises", 2025, 1, "no", "yes", ""],
+        ["TX", "exercises", 2025, 2, "no", "yes", ""],
+        ["OK", "recovery", 2025, 1, "no", "yes", ""],
+        ["NC", "recovery", 2025, 3, "yes", "no", ""]]
+
+
+@pytest.fixture
+def loaded(con):
+    ingest.load(con, [("f.csv", make_csv(ROWS))], "t", this_year=2026)
+    return con
+
+
+def test_region_filter_keeps_pairs_touching_the_region(loaded):
+    r = pairing.suggest(queries.assessments(loaded, 2025), capacity=3)
+    region3 = pv.scope_states(auth.Viewer("leadership", "L"), 3)
+    shown = pv.filter_pairs(r.pairs, None, region3)
+    assert set(shown["mentee"]) == {"MD", "WV", "TX"} & set(r.pairs["mentee"])  # TX's mentor is VA or PA (III)
+    assert set(pv.filter_referrals(r.referrals, None, region3)["mentee"]) == set()
+    region6 = pv.scope_states(auth.Viewer("leadership", "L"), 6)
+    assert list(pv.filter_referrals(r.referrals, None, region6)["mentee"]) == ["OK"]
+    assert pv.filter_pairs(r.pairs, ["recovery"], None).empty
+
+
+def test_my_states_option_only_for_program_managers():
+    pm = auth.Viewer("program_manager", "P", ("MD", "VA"))
+    assert pv.region_options(pm)[0] == pv.MY_STATES
+    assert pv.scope_states(pm, pv.MY_STATES) == {"MD", "VA"}
+    assert pv.MY_STATES not in pv.region_options(auth.Viewer("leadership", "L"))
+
+
+def test_summary_counts_served_share(loaded):
+    r = pairing.suggest(queries.assessments(loaded, 2025), capacity=1)
+    s = pv.summary(r.pairs, r.referrals)
+    assert s["needs"] == 4 and s["pairs"] == 2 and s["referrals"] == 2  # 2 mentors × capacity 1
+    assert s["served_share"] == pytest.approx(0.5)
+
+
+def test_side_by_side_hides_notes_the_viewer_may_not_see(loaded):
+    df = queries.assessments(loaded, 2025)
+    state_user = auth.Viewer("state", "S", ("VA",))
+    t = pv.side_by_side(df, "VA", "MD", state_user)
+    assert "VA notes" in t["VA notes"].tolist()
+    assert "MD notes" not in t.columns
+    lead = pv.side_by_side(df, "VA", "MD", auth.Viewer("leadership", "L"))
+    assert "MD secret" in lead["MD notes"].tolist()
+
+
+def test_arcs_run_from_mentor_to_mentee(loaded):
+    r = pairing.suggest(queries.assessments(loaded, 2025))
+    a = pv.arcs(r.pairs)
+    assert len(a) == len(r.pairs)
+    assert list(a["from_code"]) == list(r.pairs["mentor"]) and list(a["to_code"]) == list(r.pairs["mentee"])
+    assert a["colour"].eq(pv.AREA_COLOURS["exercises"]).all()
+
+
+def test_recording_referrals_is_idempotent(loaded):
+    r = pairing.suggest(queries.assessments(loaded, 2025))
+    assert exchanges.refer_all(loaded, r.referrals, 2025, "pm") == len(r.referrals) == 1
+    assert exchanges.refer_all(loaded, r.referrals, 2025, "pm") == 0
+
+
+# --- CLI ------------------------------------------------------------------------------------------------------
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.fixture
+def cli_db(tmp_path):
+    f = tmp_path / "rows.csv"
+    f.write_bytes(make_csv(ROWS))
+    db = tmp_path / "p.duckdb"
+    assert run("load", f, "--db", db).returncode == 0
+    return db
+
+
+def test_cli_pairings_csv_and_candidates_file(cli_db, tmp_path):
+    cand = tmp_path / "cand.csv"
+    r = run("pairings", "--db", cli_db, "--candidates", cand)
+    assert r.returncode == 0, r.stderr
+    out = pd.read_csv(io.StringIO(r.stdout))
+    assert list(out.columns) == ["mentor", "mentee", "program_area", "score", "reasons"]
+    assert set(out["mentee"]) == {"MD", "WV", "TX"} and set(out["mentor"]) <= {"VA", "PA"}
+    c = pd.read_csv(cand)
+    assert list(c.columns) == ["mentor", "mentee", "program_area", "score"]
+    assert len(c) == 6  # 2 mentors × 3 exercise needs; nobody can take OK's recovery need
+    # the chosen pairs are an optimum over the written candidates (capacity 3 does not bind for 3 needs, so the
+    # optimum takes each need's best candidate)
+    best = c.groupby("mentee")["score"].max().sum()
+    assert out["score"].sum() == pytest.approx(best, abs=1e-6)
+
+
+def test_cli_pairings_json_capacity_and_cycle(cli_db):
+    r = run("pairings", "--db", cli_db, "--cycle", 2025, "--capacity", 1, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)) == 2
+    bad = run("pairings", "--db", cli_db, "--cycle", 1999)
+    assert bad.returncode == 2 and "no assessments for cycle 1999" in bad.stderr
+
+
+def test_cli_referrals(cli_db):
+    r = run("referrals", "--db", cli_db)
+    assert r.returncode == 0, r.stderr
+    out = pd.read_csv(io.StringIO(r.stdout))
+    assert list(out.columns) == ["state", "program_area", "reason"]
+    assert out.iloc[0]["state"] == "OK" and "no state offers eligible help" in out.iloc[0]["reason"]
+    assert "North Carolina" in out.iloc[0]["reason"]  # the offer below maturity 4 is named, with why
+
+
+# --- the page (AppTest) ---------------------------------------------------------------------------------------
+
+def page_as(viewer, tmp_path, monkeypatch, **query):
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("SHISN_DB", str(tmp_path / "page.duckdb"))
+    at = AppTest.from_file(str(ROOT / "pages" / "pairings.py"), default_timeout=90)
+    at.session_state["shisn_viewer"] = viewer
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def test_page_as_leadership_shows_pairs_map_and_referrals(tmp_path, monkeypatch):
+    at = page_as(auth.Viewer("leadership", "L"), tmp_path, monkeypatch)
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels[:3] == ["Suggested pairs", "Needs served", "Referred to TA"]
+    assert int(at.metric[0].value) > 20
+    assert len(at.get("deck_gl_json_chart")) == 1
+    assert any(s.value == "Referred to technical assistance" for s in at.subheader)
+
+
+def test_page_as_program_manager_defaults_to_their_states(tmp_path, monkeypatch):
+    pm = auth.Viewer("program_manager", "P", ("MD", "VA"))
+    at = page_as(pm, tmp_path, monkeypatch)
+    assert not at.exception
+    assert at.selectbox(key="region").value == pv.MY_STATES
+    table = at.dataframe[0].value
+    assert len(table) and table.apply(lambda r: r["Mentor"][:2] in ("MD", "VA") or r["Mentee"][:2] in ("MD", "VA"),
+                                      axis=1).all()
+
+
+def test_page_is_closed_to_state_users(tmp_path, monkeypatch):
+    at = page_as(auth.Viewer("state", "S", ("VA",)), tmp_path, monkeypatch)
+    assert not at.exception
+    assert "This page is for" in at.warning[0].value and len(at.dataframe) == 0
