@@ -48,6 +48,22 @@ def cycles() -> list[int]:
     return queries.cycles(connection())
 
 
+def _remember(key: str) -> None:
+    st.session_state["_kept_" + key] = st.session_state[key]
+
+
+def _kept_select(label: str, options, key: str, default, **kwargs):
+    """A sidebar selectbox whose choice survives Streamlit dropping widget state when the page set changes (a
+    role switch on the landing page otherwise snaps back): the choice is also kept under a plain session key."""
+    options = list(options)
+    kept = st.session_state.get("_kept_" + key)  # the user's last choice (set only by on_change)
+    if kept in options:
+        st.session_state[key] = kept
+    elif st.session_state.get(key) not in options:
+        st.session_state[key] = default if default in options else options[0]
+    return st.selectbox(label, options, key=key, on_change=_remember, args=(key,), **kwargs)
+
+
 def role_switcher() -> auth.Viewer:
     """The DEMO role switcher in the sidebar (until access control lands): who you are viewing as."""
     pms = pm_assignments()
@@ -55,16 +71,16 @@ def role_switcher() -> auth.Viewer:
         st.markdown("### shisn\nState Homeland Security Information Sharing Network")
         st.divider()
         st.markdown("**Viewing as** · demo role switcher")
-        role = st.selectbox("Role", auth.ROLES, format_func=auth.ROLE_LABELS.get, key="demo_role",
+        role = _kept_select("Role", auth.ROLES, "demo_role", auth.LEADERSHIP, format_func=auth.ROLE_LABELS.get,
                             help="Demo mode: pick any role to see the app as that user would. "
                                  "Real deployments take identity from the organisation's login.")
         pm_name = state = None
         if role == auth.PROGRAM_MANAGER:
             names = sorted(pms["name"].unique()) if len(pms) else ["(no program managers loaded)"]
-            pm_name = st.selectbox("Program manager", names, key="demo_pm")
+            pm_name = _kept_select("Program manager", names, "demo_pm", names[0])
         elif role == auth.STATE:
-            state = st.selectbox("State", J.codes(), format_func=lambda c: f"{c} · {J.names()[c]}",
-                                 key="demo_state", index=J.codes().index("VA"))
+            state = _kept_select("State", J.codes(), "demo_state", "VA",
+                                 format_func=lambda c: f"{c} · {J.names()[c]}")
         viewer = auth.demo_viewer(role, pms, pm_name=pm_name, state=state)
         st.caption("Demo mode: the role switcher is for evaluation only.")
     st.session_state[VIEWER_KEY] = viewer
