@@ -150,13 +150,21 @@ def test_ta_referrals_section_lists_referrals(store):
 
 
 def test_empty_store_shows_a_friendly_page(tmp_path, monkeypatch):
-    monkeypatch.setenv("SHISN_DB", str(tmp_path / "empty.duckdb"))
+    from shisn import db, demo
+    path = tmp_path / "empty.duckdb"
+    con = db.connect(path)
+    demo.write_demo(con)  # assessments, then no exchanges at all
+    for table in ("exchange_history", "exchanges", "ta_referrals"):
+        con.cursor().execute(f"DELETE FROM {table}").fetchall()
+    con.close()
+    monkeypatch.setenv("SHISN_DB", str(path))
     at = page_as(LEAD)
     assert not at.exception
     assert any("No exchanges yet" in i.value for i in at.info)
 
 
-def test_exchanges_page_without_viewer_shows_nothing(store):
+def test_exchanges_page_without_viewer_shows_nothing(store, monkeypatch):
+    monkeypatch.setenv("SHISN_DEMO_ROLES", "0")  # outside demo mode nobody is signed in by default
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception and "not signed in" in at.warning[0].value
     assert len(at.dataframe) == 0
