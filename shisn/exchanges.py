@@ -684,69 +684,20 @@ STATUS_COLOURS = {PROPOSED: ("gray", (104, 98, 85)), INTRODUCED: ("blue", (36, 7
 MAP_WIDTH_PX, MAP_HEIGHT_PX = 960, 480
 
 
-def _fit_view(width: int, height: int, padding: int = 20, pitch: float = 0):
-    import math
-
-    import pydeck as pdk
-    xs, ys = [], []
-
-    def walk(c):
-        if isinstance(c[0], (int, float)):
-            xs.append(c[0])
-            ys.append(c[1])
-        else:
-            for part in c:
-                walk(part)
-    for f in J.geojson()["features"]:
-        walk(f["geometry"]["coordinates"])
-    w, s, e, n = min(xs), min(ys), max(xs), max(ys)
-
-    def merc(lat):
-        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-    zx = math.log2((width - 2 * padding) * 2 * math.pi / (512 * math.radians(e - w)))
-    zy = math.log2((height - 2 * padding) * 2 * math.pi / (512 * (merc(n) - merc(s))))
-    zoom = round(min(zx, zy), 3)
-    lat = math.degrees(2 * math.atan(math.exp((merc(s) + merc(n)) / 2)) - math.pi / 2)
-    return pdk.ViewState(longitude=(w + e) / 2, latitude=lat, zoom=zoom, min_zoom=max(zoom - 1, 0),
-                         max_zoom=zoom + 4, pitch=pitch, bearing=0)
-
-
 def arc_deck(arc_rows: pd.DataFrame, width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX):
-    """The exchanges as arcs (mentor → mentee, coloured by status) over the jurisdictions in light grey; state codes
-    at the ends of arcs. `arc_rows` is `arcs(...)`. No basemap (map_provider=None): fully offline."""
-    import pydeck as pdk
-    data = []
+    """The exchanges as arcs (mentor → mentee, coloured by status; declined ones faded) over the jurisdictions in
+    light grey, via `maps.arc_deck` (no basemap: fully offline). `arc_rows` is `arcs(...)`."""
+    from . import maps
+    rows = []
     for r in arc_rows.to_dict("records"):
         _, rgb = STATUS_COLOURS[r["status"]]
-        alpha = 110 if r["status"] == DECLINED else 230
-        data.append({"from": [r["mentor_lon"], r["mentor_lat"]], "to": [r["mentee_lon"], r["mentee_lat"]],
-                     "colour": [*rgb, alpha], "source_colour": [*rgb, 120 if alpha < 200 else 170],
+        rows.append({"from_code": r["mentor"], "to_code": r["mentee"], "from_lon": r["mentor_lon"],
+                     "from_lat": r["mentor_lat"], "to_lon": r["mentee_lon"], "to_lat": r["mentee_lat"],
+                     "colour": [*rgb, 110 if r["status"] == DECLINED else 230],
                      "tip": f"Exchange {r['exchange_id']}: {r['mentor']} → {r['mentee']}\n"
                             f"{catalog.area_short(r['program_area'])} · {status_label(r['status'])}"})
-    pts = label_points()
-    ends = sorted(set(arc_rows["mentor"]) | set(arc_rows["mentee"])) if len(arc_rows) else []
-    labels = [{"code": c, "position": list(pts[c])} for c in ends]
-    layers = [
-        pdk.Layer("GeoJsonLayer", id="jurisdictions", data=J.geojson(), stroked=True, filled=True,
-                  get_fill_color=[226, 229, 234, 255], get_line_color=[255, 255, 255, 255], get_line_width=1,
-                  line_width_units="'pixels'", line_width_min_pixels=1, pickable=False),
-        pdk.Layer("ArcLayer", id="exchanges", data=data, get_source_position="from", get_target_position="to",
-                  get_source_color="source_colour", get_target_color="colour", get_width=3, width_units="'pixels'",
-                  get_height=0.45, great_circle=False, pickable=True, auto_highlight=True),
-        pdk.Layer("ScatterplotLayer", id="ends", data=labels, get_position="position", get_radius=3,
-                  radius_units="'pixels'", get_fill_color=[38, 39, 48, 255]),
-        pdk.Layer("TextLayer", id="labels", data=labels, get_position="position", get_text="code", get_size=11,
-                  size_units="'pixels'", get_color=[38, 39, 48, 255], font_weight=600, get_pixel_offset=[0, -10],
-                  font_family='"Source Sans, Source Sans Pro, sans-serif"', font_settings={"sdf": True},
-                  outline_width=2, outline_color=[255, 255, 255, 220], get_text_anchor="'middle'",
-                  get_alignment_baseline="'bottom'"),
-    ]
-    return pdk.Deck(layers=layers, initial_view_state=_fit_view(width, height, pitch=25), map_provider=None,
-                    views=[pdk.View("MapView", controller={"scrollZoom": False, "dragRotate": False,
-                                                           "touchRotate": False, "doubleClickZoom": True})],
-                    tooltip={"text": "{tip}", "style": {"backgroundColor": "#ffffff", "color": "#262730",
-                                                        "fontSize": "13px", "border": "1px solid #d0d0d0",
-                                                        "whiteSpace": "pre-line"}})
+    cols = ["from_code", "to_code", "from_lon", "from_lat", "to_lon", "to_lat", "colour", "tip"]
+    return maps.arc_deck(pd.DataFrame(rows, columns=cols), width=width, height=height, pitch=25)
 
 
 def md_escape(text) -> str:

@@ -281,7 +281,9 @@ def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, heigh
                   get_alignment_baseline="'bottom'"),
     ]
     view = fit_view(bounds(geojson), width, height)
-    view.pitch = pitch
+    if pitch:  # a tilted view shows less at the far edge: zoom out a little so the whole map stays in frame
+        view.pitch = pitch
+        view.zoom = round(view.zoom - 0.35 * pitch / 25, 3)
     return pdk.Deck(layers=layers, initial_view_state=view, map_provider=None,
                     views=[pdk.View("MapView", controller={"scrollZoom": False, "dragRotate": False,
                                                            "touchRotate": False, "doubleClickZoom": True})],
