@@ -24,9 +24,12 @@ PAGES = [
     ("pages/exchanges.py", "Exchanges", ":material/forum:", "exchanges", ALL),
     ("pages/program_managers.py", "Program managers", ":material/badge:", "managers", (auth.LEADERSHIP,)),
     ("pages/data.py", "Data", ":material/upload_file:", "data", ALL),
+    ("pages/users.py", "Users and audit", ":material/admin_panel_settings:", "users", (auth.LEADERSHIP,)),
 ]
 
-viewer = ui.role_switcher()
+viewer = ui.resolve_viewer()
+if viewer is None:  # nobody signed in, or a user without a role: nothing but the message
+    st.stop()
 pages = [st.Page(HERE / script, title=title, icon=icon, url_path=path)
          for script, title, icon, path, roles in PAGES if viewer.role in roles and (HERE / script).exists()]
 nav = st.navigation(pages)

@@ -53,7 +53,7 @@ with right:
 
 st.subheader("Load log")
 st.caption("Every accepted load: who, when, which file, how many rows.")
-st.dataframe(queries.load_log(con), hide_index=True, width="stretch", column_config={
+st.dataframe(auth.visible_loads(queries.load_log(con), viewer), hide_index=True, width="stretch", column_config={
     "load_id": st.column_config.NumberColumn("Load", format="%d"),
     "loaded_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
     "loaded_by": "Who", "file_name": "File", "rows_in_file": "Rows", "rows_added": "New",

@@ -165,6 +165,7 @@ else:
     view = assignments.with_pm(view, con, "mentee", "mentee_pm_")
     c2.download_button("Download CSV", X.safe_csv(X.export_frame(con, viewer)), "shisn-exchanges.csv",
                        mime="text/csv", icon=":material/download:", width="stretch",
+                       on_click=ui.audit_export, args=("exchanges CSV",),
                        help="Every exchange you can see (cells that could run as spreadsheet formulas are "
                             "neutralised).")
     table = view[["exchange_id", "mentor", "mentee", "areas_label", "status_label", "means_label", "proposed_at",

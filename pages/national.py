@@ -31,6 +31,7 @@ f_download.download_button(
     "Download table (CSV)", coverage.safe_csv(coverage.export_table(data, region, area)),
     file_name=f"shisn-coverage-{cycle}-{area}-{'all' if region == coverage.ALL_REGIONS else f'region{region}'}.csv",
     mime="text/csv", icon=":material/download:", width="stretch",
+    on_click=ui.audit_export, args=(f"national coverage CSV {cycle} {area} {region}",),
     help="The rows behind this view: one per jurisdiction × program area for the selected cycle, area and region. "
          "Notes are included only for states whose detail you may see.")
 

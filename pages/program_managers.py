@@ -82,6 +82,7 @@ with tab_load:
              "any problem changes nothing, and every problem is listed by row, line, column and value.")
     st.download_button("Current assignments (.csv)", assignments.to_csv_bytes(con), "shisn-program-managers.csv",
                        mime="text/csv", icon=":material/download:",
+                       on_click=ui.audit_export, args=("program-manager assignments CSV",),
                        help="The current list in the load format: edit it and load it back.")
     f = st.file_uploader("Program-manager CSV", type=["csv"], key="pm_csv")
     if st.button("Validate and load", type="primary", disabled=f is None, icon=":material/task_alt:"):

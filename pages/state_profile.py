@@ -46,6 +46,7 @@ with action:
         html = report.render(p, status)
         st.download_button("Printable report", html.encode("utf-8"), report.file_name(p), mime="text/html",
                            icon=":material/print:", width="stretch",
+                           on_click=ui.audit_export, args=(f"state report {p.state} {p.cycle}",),
                            help="One self-contained HTML file (no internet needed). Open it and print, or save as PDF.")
 
 if not detail:

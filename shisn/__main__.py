@@ -5,6 +5,7 @@
   template  --format csv|xlsx [--output FILE]    write the blank template (stdout for csv if no --output)
   pairings  --db PATH [--cycle YEAR] [--capacity N] [--format csv|json] [--candidates FILE]
   referrals --db PATH [--cycle YEAR] [--format csv|json]
+  users     add EMAIL --role leadership|program_manager|state [--state VA] | remove EMAIL | list   (--db PATH)
   exchanges --db PATH [--format csv|json]          every facilitated exchange (id, states, areas, status, ...)
   managers  load FILE --db PATH [--user NAME]     load program-manager assignments (state,name,email)
 
@@ -65,6 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     _db_arg(p)
     p.add_argument("--user", default=None, help="who is loading (recorded in the change log)")
+    p = sub.add_parser("users", help="manage who may sign in and with which role")
+    users_sub = p.add_subparsers(dest="users_command", required=True)
+    q = users_sub.add_parser("add", help="add a user or change their role")
+    q.add_argument("email")
+    q.add_argument("--role", required=True, choices=["leadership", "program_manager", "state"])
+    q.add_argument("--state", help="the state user's jurisdiction (USPS code or name)")
+    q.add_argument("--name", help="display name (default: the part of the email before @)")
+    _db_arg(q)
+    q = users_sub.add_parser("remove", help="remove a user")
+    q.add_argument("email")
+    _db_arg(q)
+    q = users_sub.add_parser("list", help="list users")
+    _db_arg(q)
     return parser
 
 
@@ -194,6 +208,29 @@ def cmd_managers(args) -> int:
     for w in counts["warnings"]:
         print(f"warning: {path.name}: {w}", file=sys.stderr)
     print(assignments.summary_line(path.name, counts))
+    return 0
+
+
+@command
+def cmd_users(args) -> int:
+    from . import auth, db
+    con = db.connect(args.db)
+    by = f"cli:{getpass.getuser()}"
+    if args.users_command == "list":
+        auth.users(con).to_csv(sys.stdout, index=False, lineterminator="\n")
+        return 0
+    try:
+        if args.users_command == "add":
+            u = auth.add_user(con, args.email, args.role, by, state=args.state, name=args.name)
+            print(f"{u['email']}: {u['role']}{' ' + u['state'] if u['state'] else ''}")
+        elif not auth.remove_user(con, args.email, by):
+            print(f"no user {args.email}", file=sys.stderr)
+            return 2
+        else:
+            print(f"removed {args.email}")
+    except auth.UserError as e:
+        print(str(e), file=sys.stderr)
+        return 2
     return 0
 
 

@@ -20,6 +20,7 @@ import re
 import pandas as pd
 
 from . import jurisdictions as J
+from . import audit
 from .db import query_df, transaction
 from .ingest import LoadError, Problem
 
@@ -247,6 +248,9 @@ def _apply(con, clean: pd.DataFrame, by: str, source: str, *, remove_missing: bo
             cur.execute("INSERT INTO program_manager_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [now, by, source, state, old[0] if old else None, old[1] if old else None,
                          new[0] or None, new[1] or None]).fetchall()
+        if counts["added"] or counts["changed"] or counts["removed"]:
+            audit.record_in(cur, by, "edit", f"program-manager assignments from {source}: {counts['added']} added, "
+                                             f"{counts['changed']} changed, {counts['removed']} removed")
     return counts
 
 

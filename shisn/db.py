@@ -14,7 +14,7 @@ import duckdb
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_DIR / "data" / "shisn.duckdb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry upgrades the schema from version i to i + 1. Never edit a shipped step; append a new one.
 MIGRATIONS: list[str] = [
@@ -121,6 +121,24 @@ MIGRATIONS: list[str] = [
         new_email  VARCHAR
     );
     """,
+    """
+    CREATE TABLE IF NOT EXISTS users (
+        email     VARCHAR PRIMARY KEY,      -- lower case
+        role      VARCHAR NOT NULL CHECK (role IN ('leadership', 'program_manager', 'state')),
+        state     VARCHAR,                  -- the state user's own jurisdiction
+        name      VARCHAR NOT NULL,
+        added_by  VARCHAR NOT NULL,
+        added_at  TIMESTAMP NOT NULL
+    );
+    CREATE SEQUENCE IF NOT EXISTS audit_id_seq START 1;
+    CREATE TABLE IF NOT EXISTS audit_log (
+        audit_id  INTEGER PRIMARY KEY,
+        at_time   TIMESTAMP NOT NULL,
+        who       VARCHAR NOT NULL,
+        action    VARCHAR NOT NULL,         -- load, edit, export, role
+        detail    VARCHAR NOT NULL
+    );
+""",
 ]
 
 

@@ -44,6 +44,7 @@ import pandas as pd
 
 from . import auth, catalog
 from . import jurisdictions as J
+from . import audit
 from .db import query_df, transaction
 
 # --- vocabulary --------------------------------------------------------------------------------------------------
@@ -244,6 +245,8 @@ def _history(cur, ex_id, version, changed_at, by, from_status, to_status, effect
     cur.execute("INSERT INTO exchange_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [ex_id, version, changed_at, by, from_status, to_status, effective_at,
                  json.dumps(changes, ensure_ascii=False, sort_keys=True), comment]).fetchall()
+    audit.record_in(cur, by, "edit", f"exchange {ex_id} version {version}: "
+                                     f"{from_status or 'new'} → {to_status}")
 
 
 def _check_at(at, after: dt.datetime | None, now: dt.datetime) -> dt.datetime:
@@ -406,6 +409,7 @@ def refer_to_ta(con, state, area, cycle, reason, by, *, exchange_id: int | None 
         rid = int(cur.execute("SELECT nextval('ta_referral_id_seq')").fetchall()[0][0])
         cur.execute("INSERT INTO ta_referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [rid, state, area, cycle, reason, by, _now(), exchange_id, bool(synthetic)]).fetchall()
+        audit.record_in(cur, by, "edit", f"TA referral {rid}: {state} {area} {cycle}")
     return rid
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import catalog
 from . import jurisdictions as J
+from . import audit
 from .db import transaction
 
 REQUIRED = ("state", "program_area", "cycle", "maturity", "offers_help", "seeks_help")
@@ -451,6 +452,7 @@ def load(con, files: list[tuple[str, bytes]], loaded_by: str, *, synthetic: bool
     with transaction(con) as cur:
         for c in checked:
             summaries.append(_write(cur, c, loaded_by, synthetic))
+            audit.record_in(cur, loaded_by, "load", summaries[-1].line())
     return summaries
 
 

@@ -39,9 +39,12 @@ def _assessments(path: str, version: int, cycle: int | None):
 
 
 def assessments(cycle: int | None = None):
-    """All assessment rows of a cycle (or every cycle), cached until the next load. Callers must not mutate it."""
+    """Assessment rows of a cycle (or every cycle) AS THE CURRENT VIEWER MAY SEE THEM (auth.redact: other states'
+    notes blanked for PMs and states; nothing for an unknown viewer). Cached until the next load. Every page reads
+    assessments through here, so no page can forget the filter."""
     path = str(db.db_path())
-    return _assessments(path, queries.data_version(_connection(path)), cycle)
+    rows = _assessments(path, queries.data_version(_connection(path)), cycle)
+    return auth.redact(rows, st.session_state.get(VIEWER_KEY))
 
 
 def cycles() -> list[int]:
@@ -64,6 +67,53 @@ def _kept_select(label: str, options, key: str, default, **kwargs):
     return st.selectbox(label, options, key=key, on_change=_remember, args=(key,), **kwargs)
 
 
+def signed_in_email() -> str | None:
+    """The identity a real deployment passes in: Streamlit's OIDC login (SHISN_AUTH=oidc) or a trusted header set
+    by the organisation's reverse proxy (SHISN_AUTH=header; SHISN_AUTH_HEADER names it)."""
+    mode = auth.auth_mode()
+    if mode == "oidc":
+        user = getattr(st, "user", None)
+        if user is not None and getattr(user, "is_logged_in", False):
+            return user.get("email")
+        return None
+    if mode == "header":
+        return st.context.headers.get(auth.auth_header())
+    return None
+
+
+def resolve_viewer() -> auth.Viewer | None:
+    """Who is viewing: the demo role switcher in demo mode, else the signed-in user's role from the users table.
+    Shows a clear message (and returns None) when nobody is signed in or the user has no role."""
+    if auth.demo_mode():
+        return role_switcher()
+    st.session_state.pop(VIEWER_KEY, None)
+    email = signed_in_email()
+    if email is None:
+        st.warning("You are not signed in, so there is nothing to show.")
+        if auth.auth_mode() == "oidc":
+            st.button("Sign in", on_click=st.login, type="primary")
+        else:
+            st.markdown("[Open shisn](./)")
+        return None
+    viewer = auth.viewer_for(connection(), email)
+    if viewer is None:
+        st.warning("You are signed in, but you have no shisn role yet, so there is nothing to show. Ask ODP "
+                   "leadership to add you.")
+        return None
+    st.session_state[VIEWER_KEY] = viewer
+    with st.sidebar:
+        st.markdown("### shisn\nState Homeland Security Information Sharing Network")
+        st.caption(f"Signed in as {md_escape(viewer.name)} · {auth.ROLE_LABELS[viewer.role]}")
+    return viewer
+
+
+def audit_export(what: str) -> None:
+    """on_click of every download button: record who exported what."""
+    from . import audit
+    viewer = st.session_state.get(VIEWER_KEY)
+    audit.record(connection(), viewer.name if viewer else "unknown", "export", what)
+
+
 def role_switcher() -> auth.Viewer:
     """The DEMO role switcher in the sidebar (until access control lands): who you are viewing as."""
     pms = pm_assignments()
@@ -82,7 +132,8 @@ def role_switcher() -> auth.Viewer:
             state = _kept_select("State", J.codes(), "demo_state", "VA",
                                  format_func=lambda c: f"{c} · {J.names()[c]}")
         viewer = auth.demo_viewer(role, pms, pm_name=pm_name, state=state)
-        st.caption("Demo mode: the role switcher is for evaluation only.")
+        st.caption("Demo mode: the role switcher is for evaluation only. Deployments sign users in "
+                   "(SHISN_AUTH=oidc or header) and take roles from the users table.")
     st.session_state[VIEWER_KEY] = viewer
     return viewer
 
@@ -91,12 +142,10 @@ def guard(*roles: str) -> auth.Viewer:
     """Top of every page: the viewer, or a clear message and stop. A page script can be served directly, so each
     page calls this itself."""
     viewer = st.session_state.get(VIEWER_KEY)
-    if viewer is None and auth.demo_mode():
-        # Served directly (e.g. a shared link opened before any session ran app.py): resolve the viewer here too.
-        viewer = role_switcher()
     if viewer is None:
-        st.warning("You are not signed in, so there is nothing to show. Open the app from its home page.")
-        st.markdown("[Open shisn](./)")
+        # Served directly (e.g. a shared link opened before any session ran app.py): resolve the viewer here too.
+        viewer = resolve_viewer()
+    if viewer is None:
         st.stop()
     if viewer.role not in roles:
         allowed = ", ".join(auth.ROLE_LABELS[r] for r in roles)

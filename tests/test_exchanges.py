@@ -435,7 +435,7 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_data(tmp_path):
     raw.close()
     con = db.connect(path)
     try:
-        assert db.schema_version(con) == db.SCHEMA_VERSION == 2
+        assert db.schema_version(con) == db.SCHEMA_VERSION >= 2
         assert con.cursor().execute("SELECT name FROM program_managers").fetchall() == [("Old PM",)]
         assert X.open_exchange(con, "VA", "MD", ["exercises"], 2025, "P") == 1
     finally:

@@ -1,0 +1,48 @@
+"""Users and audit (leadership): who has which role, and the audit log of loads, edits, exports and role changes."""
+import streamlit as st
+
+from shisn import audit, auth, ui
+from shisn import jurisdictions as J
+
+viewer = ui.guard(auth.LEADERSHIP)
+con = ui.connection()
+
+st.title("Users and audit")
+st.caption("Roles for signed-in users (SHISN_AUTH=oidc or header). Program managers see the states assigned to "
+           "their email on the Program managers page; a state user sees its own state in full.")
+if auth.demo_mode():
+    st.info("Demo mode: the sidebar's role switcher decides who you are; this table is used once real sign-in is "
+            "on.", icon=":material/science:")
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("Users")
+    st.dataframe(auth.users(con), hide_index=True, width="stretch", column_config={
+        "email": "Email", "role": "Role", "state": "State", "name": "Name", "added_by": "Added by",
+        "added_at": st.column_config.DatetimeColumn("Added", format="YYYY-MM-DD HH:mm")})
+with right:
+    st.subheader("Add or change a user")
+    with st.form("user_form", clear_on_submit=True):
+        email = st.text_input("Email")
+        name = st.text_input("Name (optional)")
+        role = st.selectbox("Role", auth.ROLES, format_func=auth.ROLE_LABELS.get)
+        state = st.selectbox("State (state users only)", [""] + list(J.codes()),
+                             format_func=lambda c: f"{c} · {J.names()[c]}" if c else "—")
+        if st.form_submit_button("Save", type="primary"):
+            try:
+                u = auth.add_user(con, email, role, viewer.name, state=state or None, name=name or None)
+                st.success(f"{u['email']} is now {auth.ROLE_LABELS[u['role']]}"
+                           + (f" for {u['state']}" if u["state"] else "") + ".")
+            except auth.UserError as e:
+                st.error(str(e))
+    with st.form("remove_form", clear_on_submit=True):
+        gone = st.text_input("Remove user (email)")
+        if st.form_submit_button("Remove"):
+            st.success("Removed.") if auth.remove_user(con, gone, viewer.name) else st.warning("No such user.")
+
+st.subheader("Audit log")
+st.caption("Every load, edit, export and role change: who, when, what. Append-only.")
+st.dataframe(audit.log(con), hide_index=True, width="stretch", column_config={
+    "audit_id": st.column_config.NumberColumn("#", format="%d"),
+    "at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
+    "who": "Who", "action": "Action", "detail": st.column_config.TextColumn("What", width="large")})
