@@ -21,7 +21,7 @@ def state_label(code: str) -> str:
 
 
 def pm_text(code: str) -> str:
-    return assignments.pm_label(assignments.pm_of(con, code))
+    return assignments.pm_label(assignments.pm_of(con, code, viewer))
 
 
 def pms_md(*codes: str) -> str:
@@ -161,8 +161,8 @@ else:
     keep = {"Open": list(X.OPEN_STATUSES), "Held or closed": [X.HELD, X.CLOSED], "Declined": [X.DECLINED]}.get(
         which or "All", list(X.STATUSES))
     view = rows[rows["status"].isin(keep)]
-    view = assignments.with_pm(view, con, "mentor", "mentor_pm_")
-    view = assignments.with_pm(view, con, "mentee", "mentee_pm_")
+    view = assignments.with_pm(view, con, "mentor", "mentor_pm_", viewer)
+    view = assignments.with_pm(view, con, "mentee", "mentee_pm_", viewer)
     c2.download_button("Download CSV", X.safe_csv(X.export_frame(con, viewer)), "shisn-exchanges.csv",
                        mime="text/csv", icon=":material/download:", width="stretch",
                        on_click=ui.audit_export, args=("exchanges CSV",),
@@ -229,9 +229,9 @@ else:
     facts, form_col = st.columns([1, 1], gap="large")
     with facts:
         for role, code in (("Mentor", snap["mentor"]), ("Mentee", snap["mentee"])):
-            pm = assignments.pm_of(con, code)
+            pm = assignments.pm_of(con, code, viewer)
             st.markdown(f"**{role}** · {code} · {NAMES[code]}  \n"
-                        + (f":material/badge: {X.md_escape(pm['name'])} · {X.md_escape(pm['email'])}" if pm
+                        + (f":material/badge: {X.md_escape(assignments.pm_label(pm))}" if pm
                            else ":gray[no program manager assigned]"))
         st.markdown("**Program areas** · " + "; ".join(catalog.area_label(a) for a in snap["program_areas"].split(",")))
         st.markdown(f"**Cycle** · {snap['cycle']}  \n**Means** · "

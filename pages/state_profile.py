@@ -6,7 +6,7 @@ Thin: widgets and layout. The numbers come from shisn.profile (pure), the report
 viewer sees in detail, others as scores and offer/seek flags. User text is shown as text (cells, escaped)."""
 import streamlit as st
 
-from shisn import auth, catalog, profile, queries, report, ui
+from shisn import auth, catalog, exchanges, profile, queries, report, ui
 from shisn import jurisdictions as J
 
 viewer = ui.guard(*auth.ROLES)
@@ -28,6 +28,7 @@ cycle = ui.bound_select("Assessment cycle", all_cycles, key="cycle", default=all
 detail = viewer.sees_detail_of(code)
 p = profile.build(data, code, cycle, viewer, ui.pm_assignments() if detail else None)
 status = queries.data_status(ui.connection())
+open_exchanges = exchanges.involving(ui.connection(), viewer, code) if detail else None
 
 # --- heading ---------------------------------------------------------------------------------------------------
 head, action = st.columns([4, 1], vertical_alignment="bottom")
@@ -43,7 +44,7 @@ with head:
                     f"{ui.md_escape(pm['email'])}" if pm else ":material/badge: **ODP program manager:** not assigned")
 with action:
     if detail:
-        html = report.render(p, status)
+        html = report.render(p, status, exchanges=open_exchanges)
         st.download_button("Printable report", html.encode("utf-8"), report.file_name(p), mime="text/html",
                            icon=":material/print:", width="stretch",
                            on_click=ui.audit_export, args=(f"state report {p.state} {p.cycle}",),
@@ -162,5 +163,8 @@ if detail:
             st.caption("No state is seeking guidance in an area where it offers help and is an eligible mentor.")
 
     # --- exchanges ---------------------------------------------------------------------------------------------
-    st.subheader("Exchanges", anchor=False)
-    st.caption(report.FACILITATIONS_LINE)
+    st.subheader("Open exchanges", anchor=False)
+    if len(open_exchanges):
+        st.dataframe(open_exchanges, hide_index=True, width="stretch")
+    else:
+        st.caption(report.FACILITATIONS_LINE)

@@ -38,18 +38,26 @@ FORMULA_PREFIXES = ("=", "+", "-", "@")
 # Reads
 # ---------------------------------------------------------------------------------------------------------------
 
-def pm_of(con, state: str) -> dict | None:
-    """The program manager assigned to `state`: {"state", "name", "email"}, or None when nobody is assigned."""
+HIDDEN_CONTACT = "(contact shown to that state and its program manager)"
+
+
+def pm_of(con, state: str, viewer=None) -> dict | None:
+    """The program manager assigned to `state`: {"state", "name", "email"}, or None when nobody is assigned. With a
+    `viewer` who does not see `state` in detail, the contact is withheld (name says so, email blank)."""
     df = query_df(con, "SELECT state, name, email FROM program_managers WHERE state = ?", [state])
     if df.empty:
         return None
     r = df.iloc[0]
+    if viewer is not None and not viewer.sees_detail_of(state):
+        return {"state": str(r["state"]), "name": HIDDEN_CONTACT, "email": ""}
     return {"state": str(r["state"]), "name": str(r["name"]), "email": str(r["email"])}
 
 
 def pm_label(pm: dict | None) -> str:
     """'Name <email>' or 'no program manager assigned' (plain text, for captions and cells)."""
-    return f"{pm['name']} <{pm['email']}>" if pm else "no program manager assigned"
+    if not pm:
+        return "no program manager assigned"
+    return f"{pm['name']} <{pm['email']}>" if pm["email"] else pm["name"]
 
 
 def assignments(con) -> pd.DataFrame:
@@ -64,15 +72,16 @@ def assignments(con) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def with_pm(df: pd.DataFrame, con, state_column: str = "state", prefix: str = "pm_") -> pd.DataFrame:
+def with_pm(df: pd.DataFrame, con, state_column: str = "state", prefix: str = "pm_", viewer=None) -> pd.DataFrame:
     """`df` with `{prefix}name` and `{prefix}email` of the PM assigned to the state in `state_column`
-    (empty strings where nobody is assigned). Row order and index are kept."""
+    (empty strings where nobody is assigned; withheld for states `viewer` does not see in detail)."""
     pms = query_df(con, "SELECT state, name, email FROM program_managers")
     name = dict(zip(pms["state"], pms["name"]))
     email = dict(zip(pms["state"], pms["email"]))
     out = df.copy()
-    out[f"{prefix}name"] = [name.get(s, "") for s in out[state_column]]
-    out[f"{prefix}email"] = [email.get(s, "") for s in out[state_column]]
+    hide = (lambda s: False) if viewer is None else (lambda s: not viewer.sees_detail_of(s))
+    out[f"{prefix}name"] = [HIDDEN_CONTACT if hide(s) and s in name else name.get(s, "") for s in out[state_column]]
+    out[f"{prefix}email"] = ["" if hide(s) else email.get(s, "") for s in out[state_column]]
     return out
 
 

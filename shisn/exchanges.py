@@ -723,3 +723,19 @@ def refer_all(con, referrals: pd.DataFrame, cycle: int, by: str) -> int:
     for r in referrals.itertuples(index=False):
         refer_to_ta(con, r.mentee, r.program_area, cycle, r.reason, by)
     return len(query_df(con, "SELECT referral_id FROM ta_referrals WHERE cycle = ?", [int(cycle)])) - before
+
+
+def involving(con, viewer: auth.Viewer | None, state: str) -> pd.DataFrame:
+    """Open exchanges `state` takes part in (as the viewer may see them), for its profile and report: id, partner,
+    its part (mentor/mentee), areas, status, proposed date."""
+    df = list_exchanges(con, viewer)
+    df = df[(df["mentor"] == state) | (df["mentee"] == state)]
+    df = df[df["status"].isin(OPEN_STATUSES)]
+    return pd.DataFrame({
+        "Exchange": df["exchange_id"].astype(int),
+        "Part": ["mentor" if m == state else "mentee" for m in df["mentor"]],
+        "With": [J.names()[e if m == state else m] for m, e in zip(df["mentor"], df["mentee"])],
+        "Program areas": df["areas_label"],
+        "Status": df["status_label"],
+        "Proposed": pd.to_datetime(df["proposed_at"]).dt.date,
+    }).reset_index(drop=True)

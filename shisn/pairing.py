@@ -303,14 +303,12 @@ class _Edges:
         """Plain-language explanation of edges ``idx`` (all edges by default), built per distinct combination."""
         idx = np.arange(len(self)) if idx is None else idx
         if not len(idx):
-            return np.zeros(0, dtype=object)
-        n_reg = 1000
+            return pd.array([], dtype="str")
         region = np.where(self.same_region[idx] & (w.same_region > 0), d.region[self.mentor[idx]], -1)
         region = np.where(np.isfinite(region), region, -1).astype(np.int64) + 1
         combo = ((((region * 2 + (self.shared_border[idx] & (w.shared_border > 0))) * 2
                    + (self.similar_pop[idx] & (w.similar_population > 0))) * 8 + self.gap[idx]) * 64
                  + np.where(w.breadth > 0, self.breadth_n[idx], 0))
-        assert region.max() < n_reg
         uniq, inv = np.unique(combo, return_inverse=True)
         texts = []
         for c in uniq.tolist():
@@ -330,16 +328,18 @@ class _Edges:
             if breadth_n >= 2:
                 parts.append(f"can mentor in {breadth_n} areas")
             texts.append(", ".join(parts))
-        fit = np.array(texts, dtype=object)[inv]
-        n = len(d.codes)
-        labels = np.array([f"{nm} ({m})" for nm in d.names for m in range(catalog.MAX_LEVEL + 1)], dtype=object)
+        # join with pyarrow: millions of edges in about a second, memory in one buffer
+        import pyarrow as pa
+        import pyarrow.compute as pc
         per = catalog.MAX_LEVEL + 1
-        ment = pd.Series(labels[self.mentor[idx] * per + self.mentor_mat[idx]], dtype="str")
-        mtee = pd.Series(labels[self.mentee[idx] * per + self.mentee_mat[idx]], dtype="str")
-        area = pd.Series(np.array([_area_label(a) for a in d.areas], dtype=object)[self.area[idx]], dtype="str")
-        assert n == len(d.names)
-        out = ment + " → " + mtee + ", " + area + ": " + pd.Series(fit, dtype="str")
-        return out.to_numpy(dtype=object)
+        labels = pa.array([f"{nm} ({m})" for nm in d.names for m in range(per)], type=pa.string())
+        area_labels = pa.array([_area_label(a) for a in d.areas], type=pa.string())
+        out = pc.binary_join_element_wise(
+            labels.take(pa.array(self.mentor[idx] * per + self.mentor_mat[idx])), " → ",
+            labels.take(pa.array(self.mentee[idx] * per + self.mentee_mat[idx])), ", ",
+            area_labels.take(pa.array(self.area[idx])), ": ",
+            pa.array(texts, type=pa.string()).take(pa.array(inv.astype(np.int64))), "")
+        return pd.Series(out.to_pandas(), dtype="str").array
 
     def frame(self, d: _Data, w: Weights, explain: bool = True) -> pd.DataFrame:
         codes = pd.array(d.codes, dtype="str")
@@ -353,8 +353,7 @@ class _Edges:
             "mentee_maturity": self.mentee_mat,
             "same_region": self.same_region,
             "shared_border": self.shared_border,
-            "reasons": pd.array(self.reasons(d, w), dtype="str") if explain else pd.array([None] * len(self),
-                                                                                            dtype="str"),
+            "reasons": self.reasons(d, w) if explain else pd.array(np.full(len(self), None, dtype=object), dtype="str"),
             "population_similarity": np.round(self.pop_sim, 3),
             "mentor_areas": self.breadth_n,
         })
@@ -478,7 +477,7 @@ def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: i
     # pairs (chosen edges are already in (area, mentee) order)
     pairs = cand.iloc[chosen][[c for c in PAIR_COLUMNS if c != "reasons"]].reset_index(drop=True)
     pairs.insert(PAIR_COLUMNS.index("reasons"), "reasons",
-                 pd.array(e.reasons(d, weights, chosen) if len(chosen) else [], dtype="str"))
+                 e.reasons(d, weights, chosen) if len(chosen) else pd.array([], dtype="str"))
     load = np.bincount(e.mentor[chosen], minlength=len(d.codes))
     assert (load <= cap).all() and len(np.unique(e.need[chosen])) == len(chosen)
 

@@ -14,7 +14,7 @@ import pandas as pd
 from . import catalog
 from .profile import COLOURS, LEVEL_COLOURS, LEVEL_TEXT, StateProfile, fmt
 
-FACILITATIONS_LINE = "Exchanges will appear here once the facilitation workflow is enabled."
+FACILITATIONS_LINE = "No open exchanges: a program manager can open one from the Pairings or Exchanges page."
 DEMO_LABEL = "SYNTHETIC DEMO DATA"
 
 
@@ -352,7 +352,7 @@ footer { margin-top: 26px; padding-top: 8px; border-top: 1px solid var(--line); 
 """
 
 
-def render(p: StateProfile, status: dict, generated: dt.datetime | None = None) -> str:
+def render(p: StateProfile, status: dict, generated: dt.datetime | None = None, exchanges=None) -> str:
     """The report as one HTML document. Only for a profile built with detail (the viewer sees this state in full)."""
     if not p.detail:
         raise PermissionError("the state report is only for viewers who see this state in detail")
@@ -372,8 +372,14 @@ def render(p: StateProfile, status: dict, generated: dt.datetime | None = None) 
                 + _partners_section(p))
     else:
         body = _maturity_section(p) + _trend_section(p)
-    body += (f'<section id="exchanges-section"><h2>Exchanges</h2><p class="muted">{FACILITATIONS_LINE}</p>'
-             '</section>')
+    if exchanges is not None and len(exchanges):
+        head = "".join(f"<th>{esc(c)}</th>" for c in exchanges.columns)
+        rows = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>"
+                       for r in exchanges.itertuples(index=False))
+        ex_html = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    else:
+        ex_html = f'<p class="muted">{FACILITATIONS_LINE}</p>'
+    body += f'<section id="exchanges-section"><h2>Open exchanges</h2>{ex_html}</section>'
     title = f"{p.name} ({p.state}) · State profile {p.cycle}"
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'

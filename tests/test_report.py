@@ -141,7 +141,7 @@ def test_report_carries_data_date_cycle_and_demo_label(small_profile):
     assert report.DEMO_LABEL not in html  # the hand-built set is not synthetic
     demo_html = report.render(p, dict(status, is_demo=True), GENERATED)
     assert demo_html.count(report.DEMO_LABEL) >= 2  # on top and in the footer of every printed copy
-    assert report.FACILITATIONS_LINE in html
+    assert report.FACILITATIONS_LINE in html  # no exchanges passed: the neutral line
 
 
 def test_report_only_for_viewers_with_detail(con):

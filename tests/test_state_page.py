@@ -105,11 +105,12 @@ def test_state_user_lands_on_its_own_profile_in_full(demo_db):
     assert at.header[0].value == "Virginia (VA)"
     assert len(at.get("download_button")) == 1
     subheads = [s.value for s in at.subheader]
-    for title in ("POETE sub-ratings", "Trend across cycles", "Recommended partners", "Exchanges"):
+    for title in ("POETE sub-ratings", "Trend across cycles", "Recommended partners", "Open exchanges"):
         assert title in subheads
     assert any("notes" in cols for cols in columns_of(at))
     assert any("ODP program manager" in t for t in texts(at))
-    assert any("Exchanges will appear here once the facilitation workflow is enabled." in t for t in texts(at))
+    # VA's open demo exchanges (the demo set opens some with VA) are listed, or the neutral line when there are none
+    assert any("Exchange" in cols for cols in columns_of(at)) or any("No open exchanges" in t for t in texts(at))
     assert any(t.startswith("Strengths:") or "Strengths" in t for t in texts(at))
 
 
@@ -190,3 +191,22 @@ def test_user_text_is_never_rendered_as_markup(small_db):
         assert not re.search(r"(?<!\\)<", t) and "](" not in t, t
     assert any("Pat \\<Doe\\>" in t for t in texts(at))  # the program manager, escaped
     assert any("Other\\: \\[click\\]" in t for t in texts(at))  # the other area in the strengths, escaped
+
+
+def test_open_exchanges_of_the_state_are_listed_on_profile_and_report(tmp_path, monkeypatch):
+    from shisn import db, demo, exchanges, report
+    path = tmp_path / "ex.duckdb"
+    con = db.connect(path)
+    demo.write_demo(con)
+    ex = exchanges.open_exchange(con, "VA", "GU", ["exercises"], 2026, "pm")
+    listed = exchanges.involving(con, auth.Viewer(auth.LEADERSHIP, "L"), "GU")
+    assert ex in listed["Exchange"].tolist()
+    assert listed.set_index("Exchange").loc[ex, "Part"] == "mentee"
+    assert listed.set_index("Exchange").loc[ex, "With"] == "Virginia"
+    con.close()
+    monkeypatch.setenv("SHISN_DB", str(path))
+    at = AppTest.from_file(str(ROOT / "pages" / "state_profile.py"), default_timeout=120)
+    at.session_state["shisn_viewer"] = auth.Viewer(auth.STATE, "GU user", ("GU",))
+    at.run()
+    assert not at.exception
+    assert any(ex in d.value["Exchange"].tolist() for d in at.dataframe if "Exchange" in d.value.columns)
