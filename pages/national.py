@@ -3,7 +3,7 @@ cannot) meet the needs. Layout and widgets only: the numbers come from shisn.cov
 shisn.charts and shisn.maps."""
 import streamlit as st
 
-from shisn import auth, charts, coverage, maps, ui
+from shisn import auth, charts, coverage, exchanges, maps, ui
 from shisn import jurisdictions as J
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
@@ -68,8 +68,11 @@ st.subheader(f"Maturity by jurisdiction · {area_name}{region_name}",
                   f"(1-5); the mean is over the {len(coverage.MEAN_AREAS)} named program areas.")
 map_col, legend_col = st.columns([5, 1], gap="medium")
 with map_col:
-    st.pydeck_chart(maps.coverage_deck(J.geojson(), coverage.state_values(data, area, region), area_name,
-                                       single_area=single_area), height=maps.MAP_HEIGHT_PX,
+    deck = maps.coverage_deck(J.geojson(), coverage.state_values(data, area, region), area_name,
+                              single_area=single_area)
+    if st.toggle("Show exchanges as arcs (mentor → mentee, coloured by status)", key="show_exchanges"):
+        deck = maps.add_arcs(deck, exchanges.arc_rows(exchanges.arcs(ui.connection(), viewer)))
+    st.pydeck_chart(deck, height=maps.MAP_HEIGHT_PX,
                     alt=f"Map of the 56 jurisdictions coloured by maturity ({area_name}, {cycle})")
 with legend_col:
     st.html(maps.legend_html(single_area))

@@ -688,12 +688,11 @@ STATUS_COLOURS = {PROPOSED: ("gray", (104, 98, 85)), INTRODUCED: ("blue", (36, 7
 MAP_WIDTH_PX, MAP_HEIGHT_PX = 960, 480
 
 
-def arc_deck(arc_rows: pd.DataFrame, width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX):
-    """The exchanges as arcs (mentor → mentee, coloured by status; declined ones faded) over the jurisdictions in
-    light grey, via `maps.arc_deck` (no basemap: fully offline). `arc_rows` is `arcs(...)`."""
-    from . import maps
+def arc_rows(arcs_frame: pd.DataFrame) -> pd.DataFrame:
+    """`arcs(...)` in the shape `maps.arc_deck` / `maps.add_arcs` draw: mentor → mentee, coloured by status
+    (declined ones faded)."""
     rows = []
-    for r in arc_rows.to_dict("records"):
+    for r in arcs_frame.to_dict("records"):
         _, rgb = STATUS_COLOURS[r["status"]]
         rows.append({"from_code": r["mentor"], "to_code": r["mentee"], "from_lon": r["mentor_lon"],
                      "from_lat": r["mentor_lat"], "to_lon": r["mentee_lon"], "to_lat": r["mentee_lat"],
@@ -701,7 +700,13 @@ def arc_deck(arc_rows: pd.DataFrame, width: int = MAP_WIDTH_PX, height: int = MA
                      "tip": f"Exchange {r['exchange_id']}: {r['mentor']} → {r['mentee']}\n"
                             f"{catalog.area_short(r['program_area'])} · {status_label(r['status'])}"})
     cols = ["from_code", "to_code", "from_lon", "from_lat", "to_lon", "to_lat", "colour", "tip"]
-    return maps.arc_deck(pd.DataFrame(rows, columns=cols), width=width, height=height, pitch=25)
+    return pd.DataFrame(rows, columns=cols)
+
+
+def arc_deck(arcs_frame: pd.DataFrame, width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX):
+    """The exchanges as arcs over the jurisdictions in light grey (no basemap: fully offline)."""
+    from . import maps
+    return maps.arc_deck(arc_rows(arcs_frame), width=width, height=height, pitch=25)
 
 
 def md_escape(text) -> str:

@@ -248,14 +248,8 @@ def legend_html(single_area: bool) -> str:
 
 # --- arcs (pairs and exchanges) ----------------------------------------------------------------------------------
 
-def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX,
-             pitch: float = 25) -> pdk.Deck:
-    """Arcs from one state to another over the jurisdictions in light grey, with the codes at the arcs' ends.
-    `arcs` has from_code, to_code, from_lon, from_lat, to_lon, to_lat, colour (hex or RGB(A) list) and tip.
-    No basemap (map_provider=None): nothing is fetched."""
-    if geojson is None:
-        from . import jurisdictions as J
-        geojson = J.geojson()
+def _arc_data(arcs) -> tuple[list[dict], list[dict]]:
+    """ArcLayer rows and end-point labels from an arcs frame (see arc_deck)."""
     data, ends = [], {}
     for r in arcs.to_dict("records"):
         rgb = hex_rgb(r["colour"]) if isinstance(r["colour"], str) else list(r["colour"])[:3]
@@ -265,13 +259,37 @@ def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, heigh
         ends[r["from_code"]] = [r["from_lon"], r["from_lat"]]
         ends[r["to_code"]] = [r["to_lon"], r["to_lat"]]
     labels = [{"code": c, "position": p} for c, p in sorted(ends.items())]
+    return data, labels
+
+
+def _arc_layer(data: list[dict], layer_id: str = "arcs", width: float = 3) -> pdk.Layer:
+    return pdk.Layer("ArcLayer", id=layer_id, data=data, get_source_position="from", get_target_position="to",
+                     get_source_color="source_colour", get_target_color="colour", get_width=width,
+                     width_units="'pixels'", get_height=0.45, great_circle=False, pickable=True, auto_highlight=True)
+
+
+def add_arcs(deck: pdk.Deck, arcs) -> pdk.Deck:
+    """Overlay arcs (same frame as arc_deck) on another deck, e.g. the exchanges on the national coverage map."""
+    data, _ = _arc_data(arcs)
+    if data:
+        deck.layers.append(_arc_layer(data, "exchange-arcs", width=2.5))
+    return deck
+
+
+def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX,
+             pitch: float = 25) -> pdk.Deck:
+    """Arcs from one state to another over the jurisdictions in light grey, with the codes at the arcs' ends.
+    `arcs` has from_code, to_code, from_lon, from_lat, to_lon, to_lat, colour (hex or RGB(A) list) and tip.
+    No basemap (map_provider=None): nothing is fetched."""
+    if geojson is None:
+        from . import jurisdictions as J
+        geojson = J.geojson()
+    data, labels = _arc_data(arcs)
     layers = [
         pdk.Layer("GeoJsonLayer", id="jurisdictions", data=geojson, stroked=True, filled=True,
                   get_fill_color=[226, 229, 234, 255], get_line_color=[255, 255, 255, 255], get_line_width=1,
                   line_width_units="'pixels'", line_width_min_pixels=1, pickable=False),
-        pdk.Layer("ArcLayer", id="arcs", data=data, get_source_position="from", get_target_position="to",
-                  get_source_color="source_colour", get_target_color="colour", get_width=3, width_units="'pixels'",
-                  get_height=0.45, great_circle=False, pickable=True, auto_highlight=True),
+        _arc_layer(data),
         pdk.Layer("ScatterplotLayer", id="ends", data=labels, get_position="position", get_radius=3,
                   radius_units="'pixels'", get_fill_color=[38, 39, 48, 255]),
         pdk.Layer("TextLayer", id="labels", data=labels, get_position="position", get_text="code", get_size=11,

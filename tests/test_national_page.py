@@ -139,3 +139,15 @@ def test_page_refuses_state_users_and_anonymous_visitors(demo_db, monkeypatch):
     monkeypatch.setenv("SHISN_DEMO_ROLES", "0")  # outside demo mode nobody is signed in by default
     anon = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not anon.exception and "not signed in" in anon.warning[0].value and not anon.metric
+
+
+def test_exchanges_can_be_shown_as_arcs_on_the_national_map(demo_db):
+    import json
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["shisn_viewer"] = Viewer(auth.LEADERSHIP, "L")
+    at.session_state["show_exchanges"] = True
+    at.run()
+    assert not at.exception
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    arcs = [layer for layer in spec["layers"] if layer["id"] == "exchange-arcs"]
+    assert arcs and len(arcs[0]["data"]) >= 6  # the demo exchanges, one arc per exchange × area
