@@ -157,7 +157,8 @@ def _flag(s: pd.Series, name: str) -> np.ndarray:
         if not np.isin(vals, (0, 1)).all():
             raise ValueError(f"{name} must be yes/no, got {sorted(set(vals) - {0, 1})[:5]}")
         return vals.astype(bool)
-    text = s.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v).strip().lower())
+    text = s.astype(object).map(lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                                else str(v).strip().lower())
     bad = sorted(set(text) - _TRUE - _FALSE)
     if bad:
         raise ValueError(f"{name} must be yes/no, got {bad[:5]}")
@@ -299,7 +300,7 @@ class _Edges:
     def __len__(self):
         return len(self.need)
 
-    def reasons(self, d: _Data, w: Weights, idx: np.ndarray | None = None) -> np.ndarray:
+    def reasons(self, d: _Data, w: Weights, idx: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
         """Plain-language explanation of edges ``idx`` (all edges by default), built per distinct combination."""
         idx = np.arange(len(self)) if idx is None else idx
         if not len(idx):

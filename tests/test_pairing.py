@@ -1,8 +1,6 @@
 """The pairing engine: candidate rules, explanations, referrals, optimality (brute force), determinism, weights."""
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -168,6 +166,22 @@ def test_solver_matches_brute_force_on_random_graphs():
         chosen = solve_bmatching(need, mentor, score, cap, n_needs)
         assert len(set(need[chosen])) == len(chosen)
         assert (np.bincount(mentor[chosen], minlength=n_m) <= cap).all()
+        assert int(score[chosen].sum()) == brute_force(need, mentor, score, cap, n_needs), trial
+
+
+def test_solver_stays_exact_without_the_tie_break(monkeypatch):
+    # very large instances or weights switch the tie-break off (float costs must stay exact integers)
+    monkeypatch.setattr(pairing, "_EXACT_LIMIT", 0)
+    rng = np.random.default_rng(9)
+    for trial in range(20):
+        n_needs, n_m = int(rng.integers(2, 8)), int(rng.integers(1, 4))
+        pairs = [(nd, m) for nd in range(n_needs) for m in range(n_m) if rng.random() < 0.7]
+        if not pairs:
+            continue
+        need, mentor = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        score = rng.integers(10**11, 10**11 + 5, len(pairs)) if trial % 2 else rng.integers(1, 4, len(pairs))
+        cap = rng.integers(1, 3, n_m)
+        chosen = solve_bmatching(need, mentor, score, cap, n_needs)
         assert int(score[chosen].sum()) == brute_force(need, mentor, score, cap, n_needs), trial
 
 
@@ -371,6 +385,15 @@ def test_empty_input_gives_empty_frames_with_columns():
     # needs but no mentors at all: only referrals
     r = run(frame(("MD", "exercises", 2, False, True)))
     assert r.pairs.empty and r.referrals["reason_code"].tolist() == [pairing.NO_ELIGIBLE_MENTOR]
+
+
+def test_nullable_dtypes_from_the_store_are_accepted():
+    df = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, None, True),
+               ("OH", "exercises", 4, True, False))
+    df["maturity"] = df["maturity"].astype("Int64")
+    df["offers_help"] = df["offers_help"].astype("boolean")  # MD: <NA> means no
+    df["seeks_help"] = df["seeks_help"].astype("boolean")
+    assert run(df).pairs[["mentor", "mentee"]].values.tolist() == [["VA", "MD"]]
 
 
 def test_unknown_jurisdiction_falls_back_to_its_code():
