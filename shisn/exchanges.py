@@ -616,15 +616,9 @@ def export_frame(con, viewer: auth.Viewer | None = None) -> pd.DataFrame:
 
 
 def safe_csv(df: pd.DataFrame) -> bytes:
-    """CSV bytes (UTF-8 with BOM so Excel reads it) where any text cell starting with = + - @ (or tab/CR) is
-    prefixed with an apostrophe, so a spreadsheet shows it as text instead of running it as a formula."""
-    def neutral(v):
-        return "'" + v if isinstance(v, str) and v.startswith(CSV_FORMULA_PREFIXES) else v
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(neutral)
-    return ("\ufeff" + out.to_csv(index=False, lineterminator="\r\n")).encode("utf-8")
+    """The exchanges export: `coverage.safe_csv` (one CSV writer for every download; formula cells neutralised)."""
+    from .coverage import safe_csv as _safe_csv
+    return _safe_csv(df)
 
 
 # --- demo --------------------------------------------------------------------------------------------------------
