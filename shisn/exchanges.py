@@ -75,7 +75,6 @@ MEANS_LABELS = {"teleconference": "teleconference", "on_site_visit": "on-site vi
 MAX_TEXT = 4000       # outcome notes and comments
 MAX_DETAIL = 500      # means detail
 DEMO_USER = "shisn demo generator"
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 EDITABLE = ("means", "means_detail", "planned_on", "outcome", "program_areas")
 ROW_COLUMNS = ["exchange_id", "mentor", "mentee", "program_areas", "cycle", "status", "means", "means_detail",
