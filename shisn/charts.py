@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import textwrap
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -35,18 +36,29 @@ def _colorbar() -> dict:
                 outlinewidth=0, tickfont=dict(size=12))
 
 
+@lru_cache(maxsize=8192)  # the same notes are wrapped on every rerun
 def _wrap(text: str, width: int = 60) -> str:
     return "<br>".join(html.escape(line) for line in textwrap.wrap(text, width)) if text else ""
 
 
+_LEVEL_LINES = {v: f"Maturity {v} · {html.escape(catalog.level_name(v))}"
+                for v in range(catalog.MIN_LEVEL, catalog.MAX_LEVEL + 1)}
+
+
 def _cell_hover(row_label: str, area: str, value, detail) -> str:
     head = f"<b>{html.escape(row_label)}</b> · {html.escape(catalog.area_short(area))}"
+    return _hover_text(head, value, detail)
+
+
+def _hover_text(head: str, value, detail) -> str:
+    """A heatmap cell's hover: `head` (escaped row and column) then what was reported."""
     if detail is None or value is None or value != value:
         return head + "<br>Not reported in this cycle"
     lines = [head]
     if detail.get("other"):
         lines.append(f"Area: {html.escape(detail['other'])}")
-    lines.append(f"Maturity {int(value)} · {html.escape(catalog.level_name(int(value)))}")
+    v = int(value)
+    lines.append(_LEVEL_LINES.get(v) or f"Maturity {v} · {html.escape(catalog.level_name(v))}")
     flags = []
     if detail.get("eligible"):
         flags.append("offers help (eligible mentor)")
@@ -74,12 +86,21 @@ def jurisdiction_heatmap(m: pd.DataFrame, names: dict[str, str], details: pd.Dat
     y = [f"{names.get(c, c)} ({c})" for c in rows]
     x = [catalog.area_short(a) for a in cols]
     z = m.to_numpy(dtype=float)
-    hover = [[_cell_hover(y[i], cols[j], z[i, j], None if details is None else details.iat[i, j])
-              for j in range(len(cols))] for i in range(len(rows))]
+    det = details.to_numpy(dtype=object) if details is not None else np.full(z.shape, None, dtype=object)
+    row_heads = [f"<b>{html.escape(label)}</b> · " for label in y]
+    col_heads = [html.escape(catalog.area_short(a)) for a in cols]
+    zl = z.tolist()
+    # numpy object arrays: plotly takes them as they are (nested lists are walked cell by cell to validate)
+    hover = np.array([[_hover_text(rh + ch, v, d) for ch, v, d in zip(col_heads, zrow, drow)]
+                      for rh, zrow, drow in zip(row_heads, zl, det.tolist())], dtype=object).reshape(z.shape)
     missing = np.where(np.isnan(z), 0.0, np.nan)
+    # The grey layer hovers only on its own (not reported) cells: its other cells would repeat the maturity
+    # layer's text (twice the data sent to the browser for nothing).
+    hover_missing = np.where(np.isnan(z), hover, "").astype(object)
     fig = go.Figure()
     fig.add_trace(go.Heatmap(z=missing, x=x, y=y, colorscale=[[0, NO_DATA_HEX], [1, NO_DATA_HEX]], showscale=False,
-                             hoverinfo="text", hovertext=hover, xgap=2, ygap=2, name="not reported"))
+                             hoverinfo="text", hovertext=hover_missing, hoverongaps=False, xgap=2, ygap=2,
+                             name="not reported"))
     fig.add_trace(go.Heatmap(z=z, x=x, y=y, zmin=1, zmax=5, colorscale=MATURITY_COLORSCALE, colorbar=_colorbar(),
                              hoverinfo="text", hovertext=hover, xgap=2, ygap=2, name="maturity"))
     height = max(300, ROW_PX * len(rows) + 210)

@@ -15,6 +15,7 @@ Definitions (the KPIs on the national page):
 from __future__ import annotations
 
 import csv
+import threading
 from typing import Callable
 
 import numpy as np
@@ -82,7 +83,8 @@ def previous_cycle(cycles: list[int], cycle: int) -> int | None:
 def redact_notes(df: pd.DataFrame, can_see: Callable[[str], bool]) -> pd.DataFrame:
     """A copy whose `notes` are blank for states whose detail the viewer may not see; `notes_visible` says which."""
     out = df.copy()
-    visible = out["state"].map(lambda s: bool(can_see(s))).astype(bool)
+    seen = {s: bool(can_see(s)) for s in pd.unique(out["state"])}
+    visible = out["state"].map(seen).astype(bool)
     out["notes_visible"] = visible
     out["notes"] = out["notes"].where(visible, "").fillna("")
     return out
@@ -96,37 +98,111 @@ def excerpt(text, limit: int = NOTE_EXCERPT) -> str:
 # --- needs and mentors ----------------------------------------------------------------------------------------
 
 def _area_key(df: pd.DataFrame) -> pd.Series:
-    other = df["other_area"].fillna("").astype(str).str.strip().str.lower().str.split().str.join(" ")
-    return df["program_area"].where(df["program_area"] != catalog.OTHER,
-                                    catalog.OTHER + ":" + other).astype(str)
+    """The area a row is about: the slug, or for `other` the named area (case and spacing ignored)."""
+    key = df["program_area"].astype(str)
+    other = key == catalog.OTHER
+    if other.any():
+        named = (df.loc[other, "other_area"].fillna("").astype(str).str.strip().str.lower().str.split()
+                 .str.join(" "))
+        key = key.where(~other, catalog.OTHER + ":" + named)
+    return key
 
 
 def need_coverage(df: pd.DataFrame) -> pd.DataFrame:
     """One row per need (seeks_help) in `df` with the number of eligible mentors for it (`mentors`, the states in
     `mentor_states`, best first) and `covered` (at least one). Pass the whole cycle: mentors come from any state."""
-    cols = ["state", "name", "fema_region", "region_label", "program_area", "other_area", "maturity", "notes"]
+    return _need_coverage(df, names=True)
+
+
+# The national page asks for the needs of the same frame six times per run (KPIs, TA list, regions, supply and
+# demand, export): keep the last few results, keyed by the frame itself (held, so its id cannot be reused). A frame
+# is treated as immutable once seen: nothing here or in the pages edits one in place.
+_MEMO: list[tuple[pd.DataFrame, tuple, pd.DataFrame]] = []
+_MEMO_SIZE = 4
+_MEMO_LOCK = threading.Lock()
+
+
+def _needs(df: pd.DataFrame) -> pd.DataFrame:
+    """need_coverage(df) without `mentor_states` (at county scale those lists are most of its memory), memoised
+    for internal callers (which never modify the result)."""
+    shape = (df.shape, tuple(df.columns))
+    with _MEMO_LOCK:
+        for seen, seen_shape, result in _MEMO:
+            if seen is df and seen_shape == shape:
+                return result
+    result = _need_coverage(df, names=False)
+    with _MEMO_LOCK:
+        _MEMO.insert(0, (df, shape, result))
+        del _MEMO[_MEMO_SIZE:]
+    return result
+
+
+def _need_coverage(df: pd.DataFrame, names: bool) -> pd.DataFrame:
+    cols = ["state", "name", "fema_region", "region_label", "program_area", "other_area", "maturity"]
+    cols += ["notes"] if names else []  # the internal callers never show a need's notes
     needs = df.loc[df["seeks_help"].astype(bool), [c for c in cols if c in df.columns]].copy()
     needs["key"] = _area_key(needs)
     mentors = df.loc[df["eligible_mentor"].fillna(False).astype(bool), ["state", "program_area", "other_area",
                                                                         "maturity"]].copy()
     mentors["key"] = _area_key(mentors)
+    once = not (needs.duplicated(["state", "key"]).any() or mentors.duplicated(["state", "key"]).any())
+    if once and needs["maturity"].notna().all() and mentors["maturity"].notna().all():
+        counts, states = _mentors_by_prefix(needs, mentors, names)
+    else:
+        counts, states = _mentors_by_pairs(needs, mentors, names)
+    needs["mentors"] = counts
+    if names:
+        needs["mentor_states"] = states
+    needs["covered"] = needs["mentors"] > 0
+    return needs.drop(columns="key").reset_index(drop=True)
+
+
+def _mentors_by_prefix(needs: pd.DataFrame, mentors: pd.DataFrame, names: bool) -> tuple[np.ndarray, list[str]]:
+    """Mentors for each need when every (state, area) appears once: in each area the mentors ranked best first
+    (maturity high to low, then code) are eligible for a need exactly down to the last one rated above the need,
+    so each need's mentors are a prefix of that ranking (a state never mentors itself: it is not rated above
+    itself). O(n log n), and the few distinct prefixes are joined once."""
+    counts = np.zeros(len(needs), dtype=int)
+    listed = [""] * len(needs)
+    ranked = mentors.assign(m=mentors["maturity"].astype(int)).sort_values(["key", "m", "state"],
+                                                                           ascending=[True, False, True])
+    by_key = {k: (g["state"].tolist(), -g["m"].to_numpy()) for k, g in ranked.groupby("key", sort=False)}
+    need_keys = needs["key"].to_numpy()
+    need_mat = needs["maturity"].astype(int).to_numpy()
+    for key in pd.unique(need_keys):
+        hit = by_key.get(key)
+        if hit is None:
+            continue
+        states, neg = hit
+        where = np.flatnonzero(need_keys == key)
+        n = np.searchsorted(neg, -need_mat[where], side="left")  # mentors rated strictly above the need
+        counts[where] = n
+        if names:
+            joined = {k: ", ".join(states[:k]) for k in np.unique(n)}
+            for i, k in zip(where, n):
+                listed[i] = joined[k]
+    return counts, listed
+
+
+def _mentors_by_pairs(needs: pd.DataFrame, mentors: pd.DataFrame, names: bool) -> tuple[np.ndarray, list[str]]:
+    """The general case (a state with several rows in one area, e.g. several cycles passed): every need × mentor
+    pair in the area, filtered."""
     pairs = needs[["state", "key", "maturity"]].reset_index().merge(
         mentors[["state", "key", "maturity"]].rename(columns={"state": "mentor", "maturity": "mentor_maturity"}),
         on="key")
     pairs = pairs[(pairs["mentor"] != pairs["state"]) & (pairs["mentor_maturity"] > pairs["maturity"])]
     pairs = pairs.sort_values(["index", "mentor_maturity", "mentor"], ascending=[True, False, True])
     grouped = pairs.groupby("index")
-    needs["mentors"] = grouped.size().reindex(needs.index).fillna(0).astype(int)
-    needs["mentor_states"] = grouped["mentor"].agg(", ".join).reindex(needs.index).fillna("")
-    needs["covered"] = needs["mentors"] > 0
-    return needs.drop(columns="key").reset_index(drop=True)
+    counts = grouped.size().reindex(needs.index).fillna(0).astype(int).to_numpy()
+    listed = grouped["mentor"].agg(", ".join).reindex(needs.index).fillna("").tolist() if names else []
+    return counts, listed
 
 
 def kpis(df: pd.DataFrame, region=ALL_REGIONS, area=ALL_AREAS) -> dict:
     """The headline numbers for one cycle's rows `df` (the whole cycle), seen through the region and area filters.
     `jurisdictions` is the denominator for `reporting` (56, or the region's count)."""
     scoped = in_area(in_region(df, region), area)
-    needs = in_area(in_region(need_coverage(df), region), area)
+    needs = in_area(in_region(_needs(df), region), area)
     return {
         "jurisdictions": len(scope_codes(region)),
         "reporting": int(scoped["state"].nunique()),
@@ -148,7 +224,7 @@ def kpi_deltas(current: dict, previous: dict | None) -> dict:
 
 def uncovered_needs(df: pd.DataFrame, region=ALL_REGIONS, area=ALL_AREAS) -> pd.DataFrame:
     """Needs no other state can mentor (→ TA referral), lowest maturity first."""
-    needs = in_area(in_region(need_coverage(df), region), area)
+    needs = in_area(in_region(_needs(df), region), area)
     out = needs[~needs["covered"]].copy()
     out["area"] = [_area_name(a, o) for a, o in zip(out["program_area"], out["other_area"])]
     out = out.sort_values(["maturity", "state", "area"])
@@ -246,13 +322,17 @@ def cell_details(df: pd.DataFrame, m: pd.DataFrame) -> pd.DataFrame:
     `other` area's name, `note` = notes excerpt, or None when the viewer may not see it), or None where nothing was
     reported. Notes must already be redacted for the viewer (`redact_notes`)."""
     visible = df["notes_visible"] if "notes_visible" in df.columns else pd.Series(True, index=df.index)
-    cells = {(s, a): {"offers": bool(o), "eligible": bool(e) if e is not pd.NA else False, "seeks": bool(k),
-                      "other": _text(oa), "note": excerpt(n) if v else None}
-             for s, a, o, e, k, oa, n, v in zip(df["state"], df["program_area"], df["offers_help"],
-                                                df["eligible_mentor"], df["seeks_help"], df["other_area"],
-                                                df["notes"], visible)}
-    return pd.DataFrame([[cells.get((s, a)) for a in m.columns] for s in m.index], index=m.index,
-                        columns=m.columns, dtype=object)
+    rows = m.index.get_indexer(df["state"])
+    cols = m.columns.get_indexer(df["program_area"])
+    keep = np.flatnonzero((rows >= 0) & (cols >= 0))
+    out = np.full(m.shape, None, dtype=object)
+    pick = (lambda s: s.to_numpy(dtype=object)[keep].tolist())
+    for r, c, o, e, k, oa, n, v in zip(rows[keep].tolist(), cols[keep].tolist(), pick(df["offers_help"]),
+                                        pick(df["eligible_mentor"]), pick(df["seeks_help"]), pick(df["other_area"]),
+                                        pick(df["notes"]), pick(visible)):
+        out[r, c] = {"offers": bool(o), "eligible": bool(e) if e is not pd.NA else False, "seeks": bool(k),
+                     "other": _text(oa), "note": excerpt(n) if v else None}
+    return pd.DataFrame(out, index=m.index, columns=m.columns, dtype=object)
 
 
 def _text(v) -> str:
@@ -264,16 +344,17 @@ def _text(v) -> str:
 def region_summary(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
     """One row per FEMA region × area (named areas, plus `other`): median maturity, reporting states, eligible
     mentors, needs, and needs with no eligible mentor anywhere in the nation."""
-    needs = need_coverage(df)
+    needs = _needs(df)
     rows = in_region(df, region)
     regions = sorted({J.regions()[c] for c in scope_codes(region)})
     areas = matrix_areas(df)
     idx = pd.MultiIndex.from_product([regions, areas], names=["fema_region", "program_area"])
     g = rows.assign(m=rows["maturity"].astype(float),
                     elig=rows["eligible_mentor"].fillna(False).astype(bool)).groupby(["fema_region", "program_area"])
-    n = in_region(needs, region).groupby(["fema_region", "program_area"])
+    n = in_region(needs, region)
+    n = n.assign(uncovered=~n["covered"].astype(bool)).groupby(["fema_region", "program_area"])
     out = pd.DataFrame({"median": g["m"].median(), "states": g["state"].nunique(), "mentors": g["elig"].sum(),
-                        "needs": n.size(), "uncovered": n["covered"].agg(lambda s: int((~s).sum()))}).reindex(idx)
+                        "needs": n.size(), "uncovered": n["uncovered"].sum()}).reindex(idx)
     for c in ("states", "mentors", "needs", "uncovered"):
         out[c] = out[c].fillna(0).astype(int)
     out = out.reset_index()
@@ -284,7 +365,7 @@ def region_summary(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
 def region_totals(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
     """One row per FEMA region in scope: jurisdictions reporting (of the region's), eligible mentor rows, needs,
     and needs with no eligible mentor anywhere (→ TA)."""
-    needs = in_region(need_coverage(df), region)
+    needs = in_region(_needs(df), region)
     rows = in_region(df, region)
     regions = sorted({J.regions()[c] for c in scope_codes(region)})
     members = pd.Series(J.regions()).value_counts()
@@ -304,17 +385,23 @@ def supply_demand(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
     """One row per area (named areas, plus `other` if reported): offers, eligible mentors and states seeking
     guidance in scope; needs covered / not covered (mentors from anywhere); `shortfall` = seekers - eligible."""
     rows = in_region(df, region)
-    needs = in_region(need_coverage(df), region)
+    needs = in_region(_needs(df), region)
     areas = matrix_areas(df)
-    g = rows.groupby("program_area")
+    per_area = pd.DataFrame({"offers": rows["offers_help"].astype(bool).astype(int),
+                             "eligible": rows["eligible_mentor"].fillna(False).astype(bool).astype(int),
+                             "seekers": rows["seeks_help"].astype(bool).astype(int)}).groupby(
+        rows["program_area"].to_numpy()).sum().reindex(areas, fill_value=0)
+    covered = needs["covered"].astype(bool).to_numpy()
+    met = pd.DataFrame({"covered": covered.astype(int), "uncovered": (~covered).astype(int)}).groupby(
+        needs["program_area"].to_numpy()).sum().reindex(areas, fill_value=0)
     out = pd.DataFrame({
         "program_area": areas,
         "label": [catalog.area_short(a) for a in areas],
-        "offers": [int(g["offers_help"].sum().get(a, 0)) for a in areas],
-        "eligible": [int(rows.loc[rows["program_area"] == a, "eligible_mentor"].fillna(False).sum()) for a in areas],
-        "seekers": [int(rows.loc[rows["program_area"] == a, "seeks_help"].sum()) for a in areas],
-        "covered": [int(needs.loc[needs["program_area"] == a, "covered"].sum()) for a in areas],
-        "uncovered": [int((~needs.loc[needs["program_area"] == a, "covered"]).sum()) for a in areas],
+        "offers": per_area["offers"].to_numpy(dtype=int),
+        "eligible": per_area["eligible"].to_numpy(dtype=int),
+        "seekers": per_area["seekers"].to_numpy(dtype=int),
+        "covered": met["covered"].to_numpy(dtype=int),
+        "uncovered": met["uncovered"].to_numpy(dtype=int),
     })
     out["shortfall"] = out["seekers"] - out["eligible"]
     return out
@@ -332,12 +419,17 @@ EXPORT_COLUMNS = {"state": "state", "name": "jurisdiction", "region_label": "fem
 def export_table(df: pd.DataFrame, region=ALL_REGIONS, area=ALL_AREAS) -> pd.DataFrame:
     """What the page shows, as one row per jurisdiction × area: the filtered rows, with how many eligible mentors
     each need has. Notes must already be redacted for the viewer."""
-    needs = need_coverage(df).set_index(["state", "program_area"])["mentors"]
+    needs = _needs(df)
     rows = in_area(in_region(df, region), area).copy()
-    rows["level"] = rows["maturity"].map(lambda m: catalog.level_name(int(m)) if pd.notna(m) else "")
-    rows["mentors_for_need"] = [needs.get((s, a)) if sk else None
-                                for s, a, sk in zip(rows["state"], rows["program_area"], rows["seeks_help"])]
-    rows["mentors_for_need"] = rows["mentors_for_need"].astype("Int64")
+    levels = {m: catalog.level_name(m) for m in range(catalog.MIN_LEVEL, catalog.MAX_LEVEL + 1)}
+    rows["level"] = [levels[m] if m in levels else (catalog.level_name(int(m)) if pd.notna(m) else "")
+                     for m in rows["maturity"].tolist()]
+    mentors = needs.drop_duplicates(["state", "program_area"]).set_index(["state", "program_area"])["mentors"]
+    found = pd.MultiIndex.from_arrays([rows["state"], rows["program_area"]])
+    counts = mentors.reindex(found).to_numpy()
+    seeks = rows["seeks_help"].astype(bool).to_numpy()
+    rows["mentors_for_need"] = pd.array([int(c) if s and c == c else pd.NA for c, s in zip(counts, seeks)],
+                                        dtype="Int64")
     rows["eligible_mentor"] = rows["eligible_mentor"].fillna(False).astype(bool)
     out = rows[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)
     return out.sort_values(["state", "program_area"]).reset_index(drop=True)
@@ -355,7 +447,13 @@ def safe_csv(df: pd.DataFrame) -> bytes:
     every text cell and header. Numbers stay numbers (a negative number is not text, so it is left alone)."""
     out = df.copy()
     for c in out.columns:
-        if not (pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c])):
+        if pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c]):
+            continue
+        if pd.api.types.is_string_dtype(out[c]) and not pd.api.types.is_object_dtype(out[c]):
+            risky = out[c].str.startswith(CSV_FORMULA_PREFIXES).fillna(False).astype(bool)  # text column
+            if risky.any():
+                out[c] = out[c].where(~risky, "'" + out[c])
+        else:
             out[c] = out[c].map(neutralise)
     out.columns = [neutralise(str(c)) for c in out.columns]
     return out.to_csv(index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n").encode("utf-8-sig")

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import catalog
@@ -157,6 +158,9 @@ def _read_csv(data: bytes, problems: list[Problem], warnings: list[str]):
     delimiter = max([",", ";", "\t"], key=lambda d: first.count(d))
     if delimiter != ",":
         warnings.append(f"read as {'semicolon' if delimiter == ';' else 'tab'}-separated values")
+    fast = _read_csv_columnar(data, text, delimiter)
+    if fast is not None:
+        return fast
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header, rows = None, []
     try:
@@ -176,6 +180,83 @@ def _read_csv(data: bytes, problems: list[Problem], warnings: list[str]):
         problems.append(Problem(f"the CSV cannot be read: {e}", line=reader.line_num))
         return None, []
     return header, rows
+
+
+class _Columnar:
+    """Data rows read column by column (the fast CSV path): one Arrow array of stripped strings per header
+    column, and the file line of each row. Stands in for the reader's list of rows in `read_table`."""
+
+    def __init__(self, columns: list, lines: list[int]):
+        self.columns, self.lines = columns, lines
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+_FAST_CSV_OK: bool | None = None
+
+
+def _fast_csv_available() -> bool:
+    """Arrow's CSV reader and whitespace trimming, checked once against Python's str.strip (which the row-by-row
+    reader uses) on every character Python calls whitespace and on the invisible ones it does not."""
+    global _FAST_CSV_OK
+    if _FAST_CSV_OK is None:
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+            import pyarrow.csv  # noqa: F401
+            space = [chr(i) for i in range(0x3001) if chr(i).isspace()]
+            other = ["\u180e", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "x"]
+            trimmed = pc.utf8_trim_whitespace(pa.array(space + other)).to_pylist()
+            _FAST_CSV_OK = trimmed == [""] * len(space) + other
+        except Exception:  # pragma: no cover - pyarrow missing or too old: the row-by-row reader still works
+            _FAST_CSV_OK = False
+    return _FAST_CSV_OK
+
+
+def _read_csv_columnar(data: bytes, text: str, delimiter: str):
+    """The common case, column-wise at C speed (Arrow): a file with no quote characters, NULs or stray carriage
+    returns, whose lines (header included) all hold the same number of fields. Each line is then exactly one
+    record, so file lines are known, and the result is exactly what the row-by-row reader gives: blank lines (every
+    cell blank) and comment lines (first cell starting with #) skipped, the first other line the header, values
+    stripped. Returns (header, _Columnar) or None when the file needs the row-by-row reader."""
+    if ('"' in text or "\x00" in text or text.count("\r") != text.count("\r\n")
+            or not _fast_csv_available()):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    first = text.split("\n", 1)[0].rstrip("\r")
+    width = first.count(delimiter) + 1
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                             escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False,
+                                                 check_utf8=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # ragged lines, blank lines, ...: the row-by-row reader
+        return None
+    if table.num_rows > text.count("\n") + 1:  # one record per line, or something is not what it seems
+        return None
+    raw = [table.column(i).combine_chunks() for i in range(width)]
+    stripped = [pc.utf8_trim_whitespace(c) for c in raw]
+    blank = pc.equal(pc.utf8_length(stripped[0]), 0)
+    for c in stripped[1:]:
+        blank = pc.and_(blank, pc.equal(pc.utf8_length(c), 0))
+    comment = pc.starts_with(pc.utf8_ltrim_whitespace(raw[0]), "#")
+    records = np.flatnonzero(~(blank.to_numpy(zero_copy_only=False) | comment.to_numpy(zero_copy_only=False)))
+    if not len(records):
+        return None, _Columnar([], [])
+    head = int(records[0])
+    header = ([raw[i][head].as_py() for i in range(width)], head + 1)
+    rows = records[1:MAX_ROWS + 2]  # one more than allowed: read_table refuses the file
+    take = pa.array(rows, type=pa.int64())
+    return header, _Columnar([c.take(take) for c in stripped], (rows + 1).tolist())
 
 
 def _read_xlsx(data: bytes, problems: list[Problem], warnings: list[str]):
@@ -288,6 +369,12 @@ def read_table(file_name: str, data: bytes) -> tuple[pd.DataFrame | None, list[i
     if not rows:
         return None, [], {}, [Problem("the file has a header but no data rows", line=header_line)], warnings
 
+    if isinstance(rows, _Columnar):
+        df = pd.DataFrame({name: pd.Series(rows.columns[i], dtype="str") for i, name in keep.items()})
+        for c in COLUMNS:
+            if c not in df.columns:
+                df[c] = pd.Series([""] * len(df), dtype="str")
+        return df, rows.lines, {}, problems, warnings
     width = len(cells)
     records, lines, formulas = [], [], {}
     for k, (line, vals, f_cells) in enumerate(rows):
@@ -301,10 +388,10 @@ def read_table(file_name: str, data: bytes) -> tuple[pd.DataFrame | None, list[i
         for i in f_cells:
             if i in keep:
                 formulas[(k, keep[i])] = True
-    df = pd.DataFrame(records, columns=list(keep.values()), dtype=object)
+    df = pd.DataFrame(records, columns=list(keep.values()), dtype="str")
     for c in COLUMNS:
         if c not in df.columns:
-            df[c] = ""
+            df[c] = pd.Series([""] * len(df), dtype="str")
     return df, lines, formulas, problems, warnings
 
 
@@ -316,8 +403,20 @@ _INT_RE = re.compile(r"^\s*([0-9]+)(?:\.0+)?\s*$")
 
 
 def _as_int(s: pd.Series) -> pd.Series:
-    """Whole numbers written as '3' or '3.0' (Excel); anything else → NA."""
+    """Whole numbers written as '3' or '3.0' (Excel); anything else → NA (so are numbers of more than 18 digits,
+    which no column allows). Column-wise in Arrow when available."""
+    if _fast_csv_available():
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        text = pc.utf8_trim_whitespace(pa.array(s.astype("str"), type=pa.string(), from_pandas=True))
+        digits = pc.struct_field(pc.extract_regex(text, r"^(?P<d>[0-9]+)(?:\.0+)?$"), [0])
+        digits = pc.if_else(pc.less_equal(pc.utf8_length(digits), 18), digits, pa.scalar(None, pa.string()))
+        values = pc.cast(digits, pa.int64())
+        missing = pc.is_null(values).to_numpy(zero_copy_only=False)
+        return pd.Series(pd.arrays.IntegerArray(values.fill_null(0).to_numpy(zero_copy_only=False), missing),
+                         index=s.index)
     m = s.str.extract(_INT_RE, expand=False)
+    m = m.where(m.str.len() <= 18)
     return pd.to_numeric(m, errors="coerce").astype("Int64")
 
 

@@ -7,9 +7,15 @@ sentinel, so no tile or style is ever fetched). Labels are drawn by deck.gl from
 from __future__ import annotations
 
 import html
+import json
 import math
+import re
+import secrets
+import threading
+from collections.abc import Mapping
 
 import pydeck as pdk
+from pydeck.bindings.json_tools import default_serialize
 
 from . import catalog
 
@@ -31,6 +37,78 @@ CALLOUTS: dict[str, tuple[float, float]] = {
     "VT": (-75.5, 45.6), "NH": (-71.2, 46.3), "MA": (-69.0, 42.75), "RI": (-69.4, 41.45),
     "CT": (-70.9, 40.4), "NJ": (-72.6, 39.35), "DE": (-73.5, 38.35), "DC": (-73.9, 37.35),
 }
+
+
+# --- fast serialisation -----------------------------------------------------------------------------------------
+# pydeck's own Deck.to_json pretty-prints through Python's pure-Python JSON encoder: ~70 ms for the national map on
+# every rerun, and a 2 MB message. `Deck` below serialises compactly with the C encoder, and each shape's geometry
+# (the bulk of the map, and the same on every rerun) is serialised once per process and spliced in.
+
+_TOKEN = "@@shisn-geometry-" + secrets.token_hex(8) + ":"
+_SPLICE = re.compile('"' + re.escape(_TOKEN) + r'([0-9]+:[^"@]*)@@"')
+_GEOMETRY_TEXT: dict[str, str] = {}
+_GEOMETRY_SETS: list[tuple[dict, dict]] = []  # (geojson, {code: _Geometry}); the geojson held so its id stays unique
+_GEOMETRY_LOCK = threading.Lock()
+
+
+class _Geometry(Mapping):
+    """A shape's geometry (reads like the GeoJSON dict) that serialises as a placeholder for its cached JSON."""
+    __slots__ = ("key", "geometry")
+
+    def __init__(self, key: str, geometry: dict):
+        self.key, self.geometry = key, geometry
+
+    def __getitem__(self, k):
+        return self.geometry[k]
+
+    def __iter__(self):
+        return iter(self.geometry)
+
+    def __len__(self):
+        return len(self.geometry)
+
+    def to_dict(self, orient=None) -> dict:  # pydeck's own serialiser (repr, to_html) falls back to this
+        return self.geometry
+
+
+def _geometries(geojson: dict) -> dict[str, _Geometry]:
+    """{code: geometry} for a FeatureCollection, each geometry's JSON text made once per collection object."""
+    with _GEOMETRY_LOCK:
+        for seen, geoms in _GEOMETRY_SETS:
+            if seen is geojson:
+                return geoms
+        n = len(_GEOMETRY_TEXT)
+        geoms = {}
+        for i, f in enumerate(geojson["features"]):
+            key = f"{n}:{i}"
+            _GEOMETRY_TEXT[key] = json.dumps(f["geometry"], separators=(",", ":"), sort_keys=True)
+            geoms[f["properties"]["code"]] = _Geometry(key, f["geometry"])
+        _GEOMETRY_SETS.insert(0, (geojson, geoms))
+        for old, old_geoms in _GEOMETRY_SETS[4:]:  # keep a few collections (the app uses one)
+            for g in old_geoms.values():
+                _GEOMETRY_TEXT.pop(g.key, None)
+        del _GEOMETRY_SETS[4:]
+        return geoms
+
+
+def _default(o):
+    if isinstance(o, _Geometry):
+        return _TOKEN + o.key + "@@"
+    return default_serialize(o)
+
+
+class Deck(pdk.Deck):
+    """pydeck.Deck with a fast, compact `to_json` (what st.pydeck_chart sends): same JSON document as pydeck's."""
+
+    def to_json(self) -> str:
+        text = json.dumps(self, sort_keys=True, default=_default, separators=(",", ":"))
+        return _SPLICE.sub(lambda m: _GEOMETRY_TEXT[m.group(1)], text)
+
+
+def _features(geojson: dict) -> list[dict]:
+    """The collection's features with their geometry swapped for the cached-serialisation kind."""
+    geoms = _geometries(geojson)
+    return [{**f, "geometry": geoms[f["properties"]["code"]]} for f in geojson["features"]]
 
 
 def hex_rgb(hex_color: str) -> list[int]:
@@ -147,6 +225,7 @@ def coverage_deck(geojson: dict, values, area_label: str = "All areas (mean)", s
     # Callouts only on the national view: zoomed in on a region, the small states have room for their labels.
     callouts = CALLOUTS if view.zoom < fit_view(bounds(geojson), width, height).zoom + 0.5 else {}
     features, labels, leaders, mentors, seekers = [], [], [], [], []
+    geoms = _geometries(geojson)
     for f in geojson["features"]:
         p = f["properties"]
         code = p["code"]
@@ -162,7 +241,7 @@ def coverage_deck(geojson: dict, values, area_label: str = "All areas (mean)", s
             fill, line = rgb + [255], BORDER_RGBA
         props = {"code": code, "name": p.get("name", r["name"]), "fill": fill, "line": line,
                  "tip": _tooltip_text(r, area_label, single_area)}
-        features.append({"type": "Feature", "id": code, "geometry": f["geometry"], "properties": props})
+        features.append({"type": "Feature", "id": code, "geometry": geoms[code], "properties": props})
 
         lon, lat = float(p["label_lon"]), float(p["label_lat"])
         anchor = callouts.get(code)
@@ -207,7 +286,7 @@ def coverage_deck(geojson: dict, values, area_label: str = "All areas (mean)", s
                   get_text_anchor="'middle'", get_alignment_baseline="'center'",
                   font_settings={"sdf": True}, outline_width=2, outline_color=[255, 255, 255, 210]),
     ]
-    return pdk.Deck(
+    return Deck(
         layers=layers,
         initial_view_state=view,
         views=[pdk.View("MapView", controller={"scrollZoom": False, "dragRotate": False, "touchRotate": False,
@@ -286,7 +365,7 @@ def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, heigh
         geojson = J.geojson()
     data, labels = _arc_data(arcs)
     layers = [
-        pdk.Layer("GeoJsonLayer", id="jurisdictions", data=geojson, stroked=True, filled=True,
+        pdk.Layer("GeoJsonLayer", id="jurisdictions", data={**geojson, "features": _features(geojson)}, stroked=True, filled=True,
                   get_fill_color=[226, 229, 234, 255], get_line_color=[255, 255, 255, 255], get_line_width=1,
                   line_width_units="'pixels'", line_width_min_pixels=1, pickable=False),
         _arc_layer(data),
@@ -302,7 +381,7 @@ def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, heigh
     if pitch:  # a tilted view shows less at the far edge: zoom out a little so the whole map stays in frame
         view.pitch = pitch
         view.zoom = round(view.zoom - 0.35 * pitch / 25, 3)
-    return pdk.Deck(layers=layers, initial_view_state=view, map_provider=None,
+    return Deck(layers=layers, initial_view_state=view, map_provider=None,
                     views=[pdk.View("MapView", controller={"scrollZoom": False, "dragRotate": False,
                                                            "touchRotate": False, "doubleClickZoom": True})],
                     tooltip={"text": "{tip}", "style": {"backgroundColor": "#ffffff", "color": "#262730",

@@ -361,14 +361,25 @@ def _partners(cycle_df, state, table, weights, top, can_see) -> tuple[pd.DataFra
     # A gap the state has not flagged is treated as sought, so the profile can suggest who could help before the
     # state asks. This adds edges with the state as mentee only; every other edge and score is unchanged.
     inp.loc[(inp["state"] == state) & inp["program_area"].isin(wanted), "seeks_help"] = True
-    cands = pairing.candidates(inp) if weights is None else pairing.candidates(inp, weights)
-    cands = _same_other(cands[(cands["mentee"] == state) | (cands["mentor"] == state)], cycle_df)
-    mentors = cands[(cands["mentee"] == state) & cands["program_area"].isin(wanted)
-                    & (cands["mentor_maturity"] >= catalog.MENTOR_MIN)]
+    # Only this state's edges are wanted, so build only those (the whole cycle's edges run to millions at county
+    # scale): with every other state's seeks_help off, the candidates are exactly the edges into this state; with
+    # every other state's offers_help off, exactly the edges out of it. An edge's score and reasons depend only on
+    # its two ends (maturities, region, border, population) and the mentor's own eligible areas, none of which the
+    # switched-off flags touch, so these are the same edges, scores and reasons as in the full candidate set.
+    others = inp["state"] != state
+    into = _same_other(_candidates(pairing, inp.assign(seeks_help=inp["seeks_help"] & ~others), weights), cycle_df)
+    out_of = _same_other(_candidates(pairing, inp.assign(offers_help=inp["offers_help"] & ~others), weights),
+                         cycle_df)
+    mentors = into[(into["mentee"] == state) & into["program_area"].isin(wanted)
+                   & (into["mentor_maturity"] >= catalog.MENTOR_MIN)]
     mentors = mentors.sort_values(["score", "mentor"], ascending=[False, True]).groupby("program_area").head(top)
-    mentees = cands[(cands["mentor"] == state) & cands["program_area"].isin(offered)]
+    mentees = out_of[(out_of["mentor"] == state) & out_of["program_area"].isin(offered)]
     return (_partner_frame(mentors, "mentor", "mentor_maturity", cycle_df, can_see),
             _partner_frame(mentees, "mentee", "mentee_maturity", cycle_df, can_see))
+
+
+def _candidates(pairing, inp: pd.DataFrame, weights) -> pd.DataFrame:
+    return pairing.candidates(inp) if weights is None else pairing.candidates(inp, weights)
 
 
 def recommended_mentors(assessments: pd.DataFrame, state: str, cycle: int, weights=None, top: int = TOP_MENTORS,
