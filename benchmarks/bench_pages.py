@@ -31,7 +31,7 @@ QUIET_MS = 400
 TIMEOUT_MS = 90_000
 
 READY_JS = """
-(h1) => {
+(h1, noCharts) => {
   const head = document.querySelector('[data-testid=stMain] h1');
   if (!head || (h1 && head.innerText.trim() !== h1)) return false;
   if (document.querySelector('[data-testid=stMain] [data-stale=true]')) return false;
@@ -39,6 +39,7 @@ READY_JS = """
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if (document.querySelector('[data-testid=stSkeleton]') || document.querySelector('[data-testid=stStatusWidget]'))
     return false;
+  if (noCharts) return true;
   for (const el of document.querySelectorAll('[data-testid=stPlotlyChart]'))
     if (!el.querySelector('.main-svg')) return false;
   for (const el of document.querySelectorAll('[data-testid=stDeckGlJsonChart]'))
@@ -57,20 +58,24 @@ async ([title, h1, quietMs, timeoutMs]) => {
   const before = document.querySelector('[data-testid=stMain] h1')?.innerText.trim();
   if (h1 !== null && before === h1) return {error: 'already on ' + title};
   const want = h1;
-  const isReady = () => want !== null ? ready(want) : (ready(null) &&
+  const isReady = (noCharts) => want !== null ? ready(want, noCharts) : (ready(null, noCharts) &&
       document.querySelector('[data-testid=stMain] h1')?.innerText.trim() !== before);
   const t0 = performance.now();
   a.click();
-  let readyAt = null;
+  let readyAt = null, doneAt = null;
   while (performance.now() - t0 < timeoutMs) {
     await new Promise(r => setTimeout(r, 5));
-    if (isReady()) {
+    if (isReady(false)) {
       if (readyAt === null) readyAt = performance.now();
       if (performance.now() - readyAt >= quietMs) break;
-    } else readyAt = null;
+    } else {
+      readyAt = null;
+      if (isReady(true)) { if (doneAt === null) doneAt = performance.now(); } else doneAt = null;
+    }
   }
   const got = document.querySelector('[data-testid=stMain] h1')?.innerText.trim();
-  return readyAt === null ? {error: 'timeout'} : {ms: readyAt - t0, h1: got};
+  if (doneAt === null || doneAt > readyAt) doneAt = readyAt;
+  return readyAt === null ? {error: 'timeout'} : {ms: readyAt - t0, done: doneAt - t0, h1: got};
 }
 """ % READY_JS.strip()
 
@@ -81,7 +86,7 @@ async ([h1, quietMs, timeoutMs]) => {
   let readyAt = null;
   while (performance.now() < timeoutMs) {
     await new Promise(r => setTimeout(r, 5));
-    if (ready(h1)) {
+    if (ready(h1, false)) {
       if (readyAt === null) readyAt = performance.now();
       if (performance.now() - readyAt >= quietMs) break;
     } else readyAt = null;
@@ -143,7 +148,7 @@ def _nav(page, title: str, h1: str | None) -> tuple[float, str]:
     if page.locator("[data-testid=stException]").count():
         raise RuntimeError(f"nav to {title}: the page raised: "
                            + page.locator("[data-testid=stException]").first.inner_text()[:300])
-    return r["ms"], r["h1"]
+    return r["ms"], r["h1"], r["done"]
 
 
 def measure_app(browser: Browser, base: str, rounds: int, cold_reps: int, pid: int | None = None) -> dict:
@@ -158,9 +163,12 @@ def measure_app(browser: Browser, base: str, rounds: int, cold_reps: int, pid: i
         for t in order:  # warm: every page once (caches, first-run imports); learn its h1
             heading[t] = _nav(page, t, None)[1]
         nav = {t: [] for t in titles}
+        done = {t: [] for t in titles}
         for _ in range(rounds):
             for t in order:
-                nav[t].append(_nav(page, t, heading[t])[0])
+                ms, _, finished = _nav(page, t, heading[t])
+                nav[t].append(ms)
+                done[t].append(finished)
         mem = memory_mb(pid) if pid else None
     finally:
         ctx.close()
@@ -169,13 +177,13 @@ def measure_app(browser: Browser, base: str, rounds: int, cold_reps: int, pid: i
         for t, href in links:
             url = href if href.startswith("http") else base.rstrip("/") + "/" + href.lstrip("/")
             cold[t].append(_cold(browser, url, heading[t]))
-    return {"titles": titles, "headings": heading, "nav_ms": nav, "cold_ms": cold, "memory": mem,
+    return {"titles": titles, "headings": heading, "nav_ms": nav, "done_ms": done, "cold_ms": cold, "memory": mem,
             "page_errors": errors[:5]}
 
 
 def run(quick: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
-    rounds, cold_reps = (3, 1) if quick else (7, 3)
+    rounds, cold_reps = (3, 1) if quick else (5, 2)
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-pages-"))
     out: dict = {"rounds": rounds, "cold_reps": cold_reps, "quiet_ms": QUIET_MS}
     t0 = time.perf_counter()
@@ -200,8 +208,10 @@ def run(quick: bool = False) -> dict:
         for t in a["titles"]:
             nav, cold = median(a["nav_ms"][t]), median(a["cold_ms"][t])
             pages.append({"page": t, "nav_ms": nav, "nav_all": a["nav_ms"][t], "nav_ratio": nav / floor_nav,
+                          "done_ms": median(a["done_ms"][t]),
                           "cold_ms": cold, "cold_all": a["cold_ms"][t], "cold_ratio": cold / floor_cold})
         out.update({"floor_nav_ms": floor_nav, "floor_nav_all": f["nav_ms"], "floor_cold_ms": floor_cold,
+                    "floor_done_ms": median([x for xs in f["done_ms"].values() for x in xs]),
                     "pages": pages, "app_memory_after_all_pages": a["memory"], "page_errors": a["page_errors"],
                     "seconds": time.perf_counter() - t0})
     finally:

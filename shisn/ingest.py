@@ -409,6 +409,13 @@ def _as_int(s: pd.Series) -> pd.Series:
         import pyarrow as pa
         import pyarrow.compute as pc
         text = pc.utf8_trim_whitespace(pa.array(s.astype("str"), type=pa.string(), from_pandas=True))
+        length = pc.utf8_length(text)
+        plain = pc.or_kleene(pc.ascii_is_decimal(text), pc.equal(length, 0))
+        if pc.all(plain).as_py() and (pc.max(length).as_py() or 0) <= 18:  # the usual case: digits or blank
+            values = pc.cast(pc.if_else(pc.equal(length, 0), pa.scalar(None, pa.string()), text), pa.int64())
+            missing = pc.is_null(values).to_numpy(zero_copy_only=False)
+            return pd.Series(pd.arrays.IntegerArray(values.fill_null(0).to_numpy(zero_copy_only=False), missing),
+                             index=s.index)
         digits = pc.struct_field(pc.extract_regex(text, r"^(?P<d>[0-9]+)(?:\.0+)?$"), [0])
         digits = pc.if_else(pc.less_equal(pc.utf8_length(digits), 18), digits, pa.scalar(None, pa.string()))
         values = pc.cast(digits, pa.int64())
@@ -420,6 +427,24 @@ def _as_int(s: pd.Series) -> pd.Series:
     return pd.to_numeric(m, errors="coerce").astype("Int64")
 
 
+def _map_distinct(values: pd.Series, f) -> pd.Series:
+    """f applied to each distinct value once (a file repeats a few dozen states and areas 100,000 times)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([f(v) for v in distinct] + [None], dtype=object)  # the last one: missing values
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+def _duplicated(keys: pd.DataFrame) -> pd.Series:
+    """keys.duplicated(keep=False) for (state, program_area, cycle), on one integer per row."""
+    if keys.empty:
+        return pd.Series(False, index=keys.index)
+    s = pd.factorize(keys["state"])[0].astype(np.int64)
+    a = pd.factorize(keys["program_area"])[0].astype(np.int64)
+    c = pd.factorize(keys["cycle"])[0].astype(np.int64)
+    key = (s * (a.max() + 1) + a) * (c.max() + 1) + c
+    return pd.Series(key, index=keys.index).duplicated(keep=False)
+
+
 def check(file_name: str, data: bytes, *, this_year: int | None = None,
           allowed_states: tuple[str, ...] | None = None) -> Checked:
     """Read and validate one file. Nothing touches the database. With `allowed_states` (a state user's own
@@ -428,30 +453,27 @@ def check(file_name: str, data: bytes, *, this_year: int | None = None,
     df, lines, formulas, problems, warnings = read_table(file_name, data)
     if df is None:
         return Checked(file_name, pd.DataFrame(columns=DB_COLUMNS), problems, warnings)
-    n = len(df)
-    rowno = pd.Series(range(1, n + 1))
-    line = pd.Series(lines)
     found: list[tuple[int, int, Problem]] = []
     col_order = {c: i for i, c in enumerate(COLUMNS)}
 
     def flag(mask: pd.Series, column: str, reason: str | pd.Series):
-        idx = mask[mask.fillna(False).astype(bool)].index
-        for i in idx:
+        hit = np.flatnonzero(np.asarray(pd.array(mask, dtype="boolean").fillna(False), dtype=bool))
+        for i in hit.tolist():  # rows are 0..n-1 (read_table's frame has a RangeIndex)
             r = reason if isinstance(reason, str) else reason.iloc[i]
-            found.append((i, col_order.get(column, 99), Problem(r, int(rowno.iloc[i]), int(line.iloc[i]), column,
+            found.append((i, col_order.get(column, 99), Problem(r, i + 1, int(lines[i]), column,
                                                                 str(df.at[i, column]))))
 
     for (i, col) in formulas:
         found.append((i, col_order[col], Problem("cell holds a spreadsheet formula; type the value itself",
                                                  i + 1, lines[i], col, str(df.at[i, col]))))
     for c in COLUMNS:
-        flag(df[c].str.startswith("=") & (df[c].str.len() > 1), c,
-             "looks like a spreadsheet formula; type the value itself")
+        starts = df[c].str.startswith("=")
+        if starts.any():
+            flag(starts & (df[c].str.len() > 1), c, "looks like a spreadsheet formula; type the value itself")
 
     out = pd.DataFrame(index=df.index)
     # state
-    uniq = {v: J.state_code(v) for v in df["state"].unique()}
-    out["state"] = df["state"].map(uniq)
+    out["state"] = _map_distinct(df["state"], J.state_code)
     flag(df["state"] == "", "state", "required: a USPS code or name such as VA or Virginia")
     flag(out["state"].isna() & (df["state"] != ""), "state", "not one of the 56 reporting jurisdictions "
          "(use a USPS code such as VA or a name such as Virginia)")
@@ -459,8 +481,7 @@ def check(file_name: str, data: bytes, *, this_year: int | None = None,
         flag(out["state"].notna() & ~out["state"].isin(allowed_states), "state",
              "you may load rows only for " + (", ".join(allowed_states) or "no jurisdiction"))
     # program area
-    uniq = {v: catalog.area_slug(v) for v in df["program_area"].unique()}
-    out["program_area"] = df["program_area"].map(uniq)
+    out["program_area"] = _map_distinct(df["program_area"], catalog.area_slug)
     flag(df["program_area"] == "", "program_area", "required: a program area slug or label")
     flag(out["program_area"].isna() & (df["program_area"] != ""), "program_area",
          "not a program area; use one of: " + ", ".join(catalog.AREA_SLUGS))
@@ -479,9 +500,10 @@ def check(file_name: str, data: bytes, *, this_year: int | None = None,
         flag((df[c] != "") & (v.isna() | (v < 1) | (v > 5)), c, "must be blank or a whole number from 1 to 5")
     # yes/no flags
     for c in ("offers_help", "seeks_help"):
-        low = df[c].str.lower()
-        out[c] = low.isin(TRUE_WORDS)
-        flag(~low.isin(TRUE_WORDS | FALSE_WORDS), c, "must be yes/no, y/n, true/false or 1/0 (blank means no)")
+        word = _map_distinct(df[c], lambda v: "yes" if v.lower() in TRUE_WORDS else
+                             "no" if v.lower() in FALSE_WORDS else "?")
+        out[c] = (word == "yes").astype(bool)
+        flag(word == "?", c, "must be yes/no, y/n, true/false or 1/0 (blank means no)")
     # text
     out["notes"] = df["notes"].where(df["notes"] != "", None)
     flag(df["notes"].str.len() > MAX_NOTES, "notes", f"longer than {MAX_NOTES} characters")
@@ -495,7 +517,7 @@ def check(file_name: str, data: bytes, *, this_year: int | None = None,
     # duplicates inside the file
     key_ok = out["state"].notna() & out["program_area"].notna() & out["cycle"].notna()
     keys = out.loc[key_ok, ["state", "program_area", "cycle"]]
-    dup = keys.duplicated(keep=False)
+    dup = _duplicated(keys)
     if dup.any():
         firsts: dict[tuple, int] = {}
         for i, k in zip(keys.index[dup], map(tuple, keys[dup].itertuples(index=False))):

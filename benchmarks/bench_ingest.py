@@ -1,0 +1,117 @@
+"""Validated ingest throughput: shisn.ingest.load of a 100,000-row CSV into a temp DuckDB store, against DuckDB's
+own read_csv of the same file into a table.
+
+    python benchmarks/bench_ingest.py [--quick] [--json]
+
+The file: 100,000 rows of the self-assessment template's columns (state, program_area, cycle, maturity,
+offers_help, seeks_help, other_area, notes and the five POETE sub-ratings), valid, one row per state x area x
+cycle. 56 jurisdictions x 9 areas x the 25 allowed cycles hold only 12,600 distinct rows, so the rows are for the
+3,100 synthetic county-scale jurisdictions (benchmarks/synthetic.py swaps them into shisn.jurisdictions in this
+process, so the loader's state check accepts them).
+
+Each repetition loads into a fresh store (the loader's write into an empty table) and a fresh DuckDB file:
+- shisn:  ingest.load(con, [(name, bytes)], user): read + validate + one transaction (with the comparison queries
+          the load summary needs) into `assessments` (primary key and CHECK constraints).
+- floor:  CREATE TABLE t AS SELECT * FROM read_csv('file') (auto-detected types; no validation, no constraints).
+- also:   INSERT INTO assessments ... SELECT ... FROM read_csv('file'): DuckDB loading the same file straight into
+          shisn's table (its key and checks, no validation), to show what the table itself costs.
+Throughput = rows / second; the figure is the median of the repetitions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _util import median
+
+ROWS = 100_000
+
+
+def run(quick: bool = False) -> dict:
+    import synthetic as S
+    jur = S.patch_jurisdictions()
+    import duckdb
+    from shisn import db, ingest
+    rows = S.county_rows(jur).head(ROWS)
+    data = S.to_csv_bytes(rows)
+    work = Path(tempfile.mkdtemp(prefix="shisn-bench-ingest-"))
+    f = work / "assessments-100k.csv"
+    f.write_bytes(data)
+    reps = 3 if quick else 7
+    shisn_s, floor_s, schema_s = [], [], []
+    cols = ", ".join(ingest.DB_COLUMNS)
+    summary = None
+    for i in range(reps + 1):  # the first repetition warms imports and caches; not counted
+        c = duckdb.connect(str(work / f"floor{i}.duckdb"))
+        t = time.perf_counter()
+        c.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{f}')").fetchall()
+        dt_floor = time.perf_counter() - t
+        n = c.execute("SELECT count(*) FROM t").fetchall()[0][0]
+        c.close()
+        assert n == ROWS, n
+
+        con = db.connect(work / f"shisn{i}.duckdb")
+        t = time.perf_counter()
+        summary = ingest.load(con, [(f.name, data)], "benchmark")
+        dt_shisn = time.perf_counter() - t
+        cur = con.cursor()
+        n = cur.execute("SELECT count(*) FROM assessments").fetchall()[0][0]
+        con.close()
+        assert n == ROWS, n
+
+        con = db.connect(work / f"schema{i}.duckdb")
+        cur = con.cursor()
+        t = time.perf_counter()
+        cur.execute(f"INSERT INTO assessments ({cols}, load_id) SELECT state, program_area, cycle, maturity, "
+                    "offers_help = 'yes', seeks_help = 'yes', other_area, notes, planning, organization, equipment, "
+                    f"training, exercises, 1 FROM read_csv('{f}')").fetchall()
+        dt_schema = time.perf_counter() - t
+        con.close()
+        if i:
+            shisn_s.append(dt_shisn)
+            floor_s.append(dt_floor)
+            schema_s.append(dt_schema)
+    s, fl, sc = median(shisn_s), median(floor_s), median(schema_s)
+    # where the loader's time goes (one more run, split into its steps)
+    con = db.connect(work / "split.duckdb")
+    t = time.perf_counter()
+    checked = ingest.check(f.name, data)
+    t_check = time.perf_counter() - t
+    t = time.perf_counter()
+    ingest.read_table(f.name, data)
+    t_read = time.perf_counter() - t
+    con.close()
+    return {"rows": ROWS, "bytes": len(data), "reps": reps, "jurisdictions": len(jur),
+            "shisn_seconds": s, "shisn_all": shisn_s, "floor_seconds": fl, "floor_all": floor_s,
+            "schema_seconds": sc, "schema_all": schema_s,
+            "shisn_rows_per_s": ROWS / s, "floor_rows_per_s": ROWS / fl, "schema_rows_per_s": ROWS / sc,
+            "throughput_ratio": fl / s, "throughput_ratio_vs_schema": sc / s,
+            "split_seconds": {"read": t_read, "validate": t_check - t_read, "write": max(s - t_check, 0.0)},
+            "ok": checked.ok, "summary": summary[0].line() if summary else None}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    r = run(args.quick)
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    print(f"shisn  {r['shisn_seconds'] * 1000:6.0f} ms  {r['shisn_rows_per_s']:>10,.0f} rows/s")
+    print(f"floor  {r['floor_seconds'] * 1000:6.0f} ms  {r['floor_rows_per_s']:>10,.0f} rows/s  (read_csv -> table)")
+    print(f"schema {r['schema_seconds'] * 1000:6.0f} ms  {r['schema_rows_per_s']:>10,.0f} rows/s  "
+          "(read_csv -> assessments)")
+    print(f"ratio  {r['throughput_ratio']:.2f}x of the floor's throughput "
+          f"({r['throughput_ratio_vs_schema']:.2f}x of DuckDB into the same table); split: "
+          + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in r["split_seconds"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
