@@ -139,6 +139,21 @@ def _cell_text(v: object) -> str:
     return str(v).strip()
 
 
+def _first_data_line(text: str) -> str:
+    """The first line that is neither blank nor a # comment, as `text.splitlines()` would give it, without
+    splitting the whole file (the lines of a prefix are the same, all but possibly its last)."""
+    size = 1 << 16
+    while True:
+        lines = text[:size].splitlines()
+        whole = size >= len(text)
+        for ln in (lines if whole else lines[:-1]):
+            if ln.strip() and not ln.lstrip().startswith("#"):
+                return ln
+        if whole:
+            return ""
+        size *= 4
+
+
 def _read_csv(data: bytes, problems: list[Problem], warnings: list[str]):
     if b"\x00" in data[:8192]:
         problems.append(Problem("this is not a CSV text file (it contains binary data); "
@@ -154,7 +169,7 @@ def _read_csv(data: bytes, problems: list[Problem], warnings: list[str]):
         problems.append(Problem(f"the file is not UTF-8 text (byte {bad!r} at position {e.start}); "
                                 "in Excel use Save As → 'CSV UTF-8 (Comma delimited)'", line=line))
         return None, []
-    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    first = _first_data_line(text)
     delimiter = max([",", ";", "\t"], key=lambda d: first.count(d))
     if delimiter != ",":
         warnings.append(f"read as {'semicolon' if delimiter == ';' else 'tab'}-separated values")
