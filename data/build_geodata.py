@@ -81,7 +81,7 @@ BORDER_MIN_KM = 1.0            # shared boundary must be longer than this (a cor
 # --- layout / simplification (Web Mercator "degrees": x = lon, y = Mercator northing in degrees) ---
 # 1440 px over ~80 degrees of longitude: one pixel is ~0.055 Mercator degrees.
 MIN_PART_AREA = 0.0025         # drop islands/holes smaller than ~1 px^2 in the final layout
-SIMPLIFY_TOLERANCE = 0.012     # coverage (Visvalingam-Whyatt) tolerance, ~1/5 px
+SIMPLIFY_TOLERANCE = 0.03      # coverage (Visvalingam-Whyatt) tolerance, ~1/2 px
 PRECISION = 1e-4               # coordinate grid (4 decimals, ~11 m)
 MIN_INSET_GAP_DEG = 0.5        # insets must stay this far from any other jurisdiction
 

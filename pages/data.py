@@ -15,10 +15,12 @@ with left:
     st.subheader("1 · Template")
     st.write("Fill in the template (CSV or Excel). It lists the columns, program areas and maturity levels.")
     c1, c2 = st.columns(2)
-    c1.download_button("Template (.xlsx)", template.template_bytes("xlsx"), "shisn-self-assessment-template.xlsx",
+    c1.download_button("Template (.xlsx)", lambda: template.template_bytes("xlsx"),
+                       "shisn-self-assessment-template.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        icon=":material/download:", width="stretch")
-    c2.download_button("Template (.csv)", template.template_bytes("csv"), "shisn-self-assessment-template.csv",
+    c2.download_button("Template (.csv)", lambda: template.template_bytes("csv"),
+                       "shisn-self-assessment-template.csv",
                        mime="text/csv", icon=":material/download:", width="stretch")
     with st.expander("Maturity levels and program areas"):
         st.dataframe(template.levels_frame(), hide_index=True, width="stretch")

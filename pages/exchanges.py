@@ -123,229 +123,249 @@ m[4].metric("Median days to first contact", "–" if median is None else f"{medi
                  f"{summary.introduced} exchange(s) introduced so far; {summary.awaiting_introduction} still await "
                  "their introduction and are not counted.")
 
-if viewer.role == auth.LEADERSHIP and summary.total:
-    cols = st.columns(3, gap="medium")
-    for col, title, df in ((cols[0], "By status", summary.by_status), (cols[1], "By program area", summary.by_area),
-                           (cols[2], "By FEMA region", summary.by_region)):
-        with col:
-            st.markdown(f"**{title}**")
-            st.dataframe(df[["label", "count"]], hide_index=True, width="stretch", height=38 + 35 * len(df),
-                         column_config={"label": st.column_config.TextColumn(title.removeprefix("By ")[:1].upper()
-                                                                             + title.removeprefix("By ")[1:]),
-                                        "count": st.column_config.ProgressColumn(
-                                            "Exchanges", format="%d", min_value=0,
-                                            max_value=max(1, int(df["count"].max())))})
-    st.caption("An exchange counts once in each of its program areas and once in each FEMA region it involves "
-               "(mentor's and mentee's).")
 
-# --- map -----------------------------------------------------------------------------------------------------------
-arc_rows = X.arcs(con, viewer)
-if len(arc_rows):
-    st.subheader("On the map")
-    show_closed = st.toggle("Include declined exchanges", value=False, key="ex_map_declined")
-    shown = arc_rows if show_closed else arc_rows[arc_rows["status"] != X.DECLINED]
-    st.pydeck_chart(X.arc_deck(shown), height=X.MAP_HEIGHT_PX, width="stretch")
-    st.markdown("Arcs run from the mentor to the mentee (the stronger end). " + " ".join(
-        f":{X.STATUS_COLOURS[s][0]}[**━━ {X.status_label(s)}**]" for s in X.STATUSES))
+# --- one view at a time: only the open tab runs (its label is `view` in the URL) -------------------------------
 
-# --- the list ------------------------------------------------------------------------------------------------------
-st.subheader("Exchanges" if viewer.role != auth.STATE else f"Exchanges with {viewer.home_state}")
-rows = all_rows
-if rows.empty:
-    st.info("No exchanges yet." + (" Open one above, or from a suggested pair on the Pairings page."
-                                   if X.can_open(viewer) else ""), icon=":material/forum:")
-else:
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    which = c1.segmented_control("Show", ["Open", "Held or closed", "Declined", "All"], default="All",
-                                 key="ex_filter")
-    keep = {"Open": list(X.OPEN_STATUSES), "Held or closed": [X.HELD, X.CLOSED], "Declined": [X.DECLINED]}.get(
-        which or "All", list(X.STATUSES))
-    view = rows[rows["status"].isin(keep)]
-    view = assignments.with_pm(view, con, "mentor", "mentor_pm_", viewer)
-    view = assignments.with_pm(view, con, "mentee", "mentee_pm_", viewer)
-    c2.download_button("Download CSV", X.safe_csv(X.export_frame(con, viewer)), "shisn-exchanges.csv",
-                       mime="text/csv", icon=":material/download:", width="stretch",
-                       on_click=ui.audit_export, args=("exchanges CSV",),
-                       help="Every exchange you can see (cells that could run as spreadsheet formulas are "
-                            "neutralised).")
-    table = view[["exchange_id", "mentor", "mentee", "areas_label", "status_label", "means_label", "proposed_at",
-                  "first_contact_at", "updated_at", "mentor_pm_name", "mentee_pm_name", "synthetic"]]
-    event = st.dataframe(
-        table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="ex_table",
-        column_config={
-            "exchange_id": st.column_config.NumberColumn("#", format="%d", width=50),
-            "mentor": st.column_config.TextColumn("Mentor", width=70),
-            "mentee": st.column_config.TextColumn("Mentee", width=70),
-            "areas_label": "Program areas", "status_label": "Status", "means_label": "Means",
-            "proposed_at": st.column_config.DateColumn("Proposed", format="YYYY-MM-DD"),
-            "first_contact_at": st.column_config.DateColumn("First contact", format="YYYY-MM-DD"),
-            "updated_at": st.column_config.DatetimeColumn("Last change", format="YYYY-MM-DD HH:mm"),
-            "mentor_pm_name": "Mentor's PM", "mentee_pm_name": "Mentee's PM",
-            "synthetic": st.column_config.CheckboxColumn("Demo", width=60)})
-    st.caption("Select a row to see its history and record what happened.")
+def list_view():
+    """The exchanges the viewer may see; one of them in detail, with its history and the update form."""
+    st.subheader("Exchanges" if viewer.role != auth.STATE else f"Exchanges with {viewer.home_state}")
+    rows = all_rows
+    if rows.empty:
+        st.info("No exchanges yet." + (" Open one above, or from a suggested pair on the Pairings page."
+                                       if X.can_open(viewer) else ""), icon=":material/forum:")
+    else:
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        which = c1.segmented_control("Show", ["Open", "Held or closed", "Declined", "All"], default="All",
+                                     key="ex_filter")
+        keep = {"Open": list(X.OPEN_STATUSES), "Held or closed": [X.HELD, X.CLOSED], "Declined": [X.DECLINED]}.get(
+            which or "All", list(X.STATUSES))
+        view = rows[rows["status"].isin(keep)]
+        view = assignments.with_pm(view, con, "mentor", "mentor_pm_", viewer)
+        view = assignments.with_pm(view, con, "mentee", "mentee_pm_", viewer)
+        c2.download_button("Download CSV", lambda: X.safe_csv(X.export_frame(con, viewer)),
+                           "shisn-exchanges.csv",
+                           mime="text/csv", icon=":material/download:", width="stretch",
+                           on_click=ui.audit_export, args=("exchanges CSV",),
+                           help="Every exchange you can see (cells that could run as spreadsheet formulas are "
+                                "neutralised).")
+        table = view[["exchange_id", "mentor", "mentee", "areas_label", "status_label", "means_label", "proposed_at",
+                      "first_contact_at", "updated_at", "mentor_pm_name", "mentee_pm_name", "synthetic"]]
+        event = st.dataframe(
+            table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="ex_table",
+            column_config={
+                "exchange_id": st.column_config.NumberColumn("#", format="%d", width=50),
+                "mentor": st.column_config.TextColumn("Mentor", width=70),
+                "mentee": st.column_config.TextColumn("Mentee", width=70),
+                "areas_label": "Program areas", "status_label": "Status", "means_label": "Means",
+                "proposed_at": st.column_config.DateColumn("Proposed", format="YYYY-MM-DD"),
+                "first_contact_at": st.column_config.DateColumn("First contact", format="YYYY-MM-DD"),
+                "updated_at": st.column_config.DatetimeColumn("Last change", format="YYYY-MM-DD HH:mm"),
+                "mentor_pm_name": "Mentor's PM", "mentee_pm_name": "Mentee's PM",
+                "synthetic": st.column_config.CheckboxColumn("Demo", width=60)})
+        st.caption("Select a row to see its history and record what happened.")
 
-    # --- one exchange: facts, history, update -----------------------------------------------------------------
-    ids = [int(i) for i in rows["exchange_id"]]
-    picked = event.selection.rows if event and event.selection else []
-    if picked:
-        pid = int(table.iloc[picked[0]]["exchange_id"])
-        if st.session_state.get("ex_table_last") != pid:
-            st.session_state["ex_table_last"] = pid
-            st.session_state["exchange"] = pid
-    labels = {int(r.exchange_id): f"{r.exchange_id} · {r.mentor} → {r.mentee} · {r.areas_label} ({r.status_label})"
-              for r in rows.itertuples()}
-    st.divider()
-    ex_id = ui.bound_select("Exchange", ids, key="exchange", format_func=lambda i: labels[int(i)])
-    snaps = st.session_state.setdefault(SNAP, {})
-    for other in [k for k in snaps if k != ex_id]:
-        del snaps[other]  # opening another exchange re-reads this one when you come back
-    current = X.get(con, ex_id)
-    if ex_id not in snaps:
-        snaps[ex_id] = current
-    snap = snaps[ex_id]
-    editable = X.can_edit(viewer, snap["mentor"], snap["mentee"])
-
-    colour, _ = X.STATUS_COLOURS[snap["status"]]
-    st.subheader(f"Exchange {ex_id}: {snap['mentor']} → {snap['mentee']} "
-                 f":{colour}-badge[{X.status_label(snap['status'])}]")
-    if int(current["version"]) != int(snap["version"]):
-        c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        stale = X.StaleEdit(ex_id, current["updated_by"], pd.Timestamp(current["updated_at"]).to_pydatetime(),
-                            int(current["version"]))
-        c1.warning(X.md_escape(str(stale)), icon=":material/sync_problem:")
-        if c2.button("Reload", icon=":material/refresh:", key=f"reload_{ex_id}"):
+        # --- one exchange: facts, history, update -----------------------------------------------------------------
+        ids = [int(i) for i in rows["exchange_id"]]
+        picked = event.selection.rows if event and event.selection else []
+        if picked:
+            pid = int(table.iloc[picked[0]]["exchange_id"])
+            if st.session_state.get("ex_table_last") != pid:
+                st.session_state["ex_table_last"] = pid
+                st.session_state["exchange"] = pid
+        labels = {int(r.exchange_id):
+                  f"{r.exchange_id} · {r.mentor} → {r.mentee} · {r.areas_label} ({r.status_label})"
+                  for r in rows.itertuples()}
+        st.divider()
+        ex_id = ui.bound_select("Exchange", ids, key="exchange", format_func=lambda i: labels[int(i)])
+        snaps = st.session_state.setdefault(SNAP, {})
+        for other in [k for k in snaps if k != ex_id]:
+            del snaps[other]  # opening another exchange re-reads this one when you come back
+        current = X.get(con, ex_id)
+        if ex_id not in snaps:
             snaps[ex_id] = current
-            st.rerun()
-    steps = [s for s in X.STATUSES if s != X.DECLINED] if snap["status"] != X.DECLINED else \
-        [s for s in X.STATUSES if snap[X.STATUS_TIME[s]] is not None]
-    for col, s in zip(st.columns(len(X.STATUSES) - 1), steps):
-        when = snap[X.STATUS_TIME[s]]
-        if when is not None:
-            col.markdown(f":{X.STATUS_COLOURS[s][0]}[:material/check_circle:] **{X.status_label(s)}**  \n"
-                         f"{pd.Timestamp(when):%Y-%m-%d}")
-        else:
-            col.markdown(f":gray[:material/radio_button_unchecked: {X.status_label(s)}]  \n:gray[–]")
+        snap = snaps[ex_id]
+        editable = X.can_edit(viewer, snap["mentor"], snap["mentee"])
 
-    facts, form_col = st.columns([1, 1], gap="large")
-    with facts:
-        for role, code in (("Mentor", snap["mentor"]), ("Mentee", snap["mentee"])):
-            pm = assignments.pm_of(con, code, viewer)
-            st.markdown(f"**{role}** · {code} · {NAMES[code]}  \n"
-                        + (f":material/badge: {X.md_escape(assignments.pm_label(pm))}" if pm
-                           else ":gray[no program manager assigned]"))
-        st.markdown("**Program areas** · " + "; ".join(catalog.area_label(a) for a in snap["program_areas"].split(",")))
-        st.markdown(f"**Cycle** · {snap['cycle']}  \n**Means** · "
-                    + (X.means_label(snap["means"]) if snap["means"] else ":gray[not decided yet]")
-                    + (f" ({X.md_escape(snap['means_detail'])})" if snap["means_detail"] else "")
-                    + f"  \n**Planned date** · {snap['planned_on'] or '–'}")
-        st.markdown("**Outcome and lessons learned**")
-        if snap["outcome"]:
-            st.text(snap["outcome"])
-        else:
-            st.caption("Not recorded yet.")
+        colour, _ = X.STATUS_COLOURS[snap["status"]]
+        st.subheader(f"Exchange {ex_id}: {snap['mentor']} → {snap['mentee']} "
+                     f":{colour}-badge[{X.status_label(snap['status'])}]")
+        if int(current["version"]) != int(snap["version"]):
+            c1, c2 = st.columns([5, 1], vertical_alignment="center")
+            stale = X.StaleEdit(ex_id, current["updated_by"], pd.Timestamp(current["updated_at"]).to_pydatetime(),
+                                int(current["version"]))
+            c1.warning(X.md_escape(str(stale)), icon=":material/sync_problem:")
+            if c2.button("Reload", icon=":material/refresh:", key=f"reload_{ex_id}"):
+                snaps[ex_id] = current
+                st.rerun()
+        steps = [s for s in X.STATUSES if s != X.DECLINED] if snap["status"] != X.DECLINED else \
+            [s for s in X.STATUSES if snap[X.STATUS_TIME[s]] is not None]
+        for col, s in zip(st.columns(len(X.STATUSES) - 1), steps):
+            when = snap[X.STATUS_TIME[s]]
+            if when is not None:
+                col.markdown(f":{X.STATUS_COLOURS[s][0]}[:material/check_circle:] **{X.status_label(s)}**  \n"
+                             f"{pd.Timestamp(when):%Y-%m-%d}")
+            else:
+                col.markdown(f":gray[:material/radio_button_unchecked: {X.status_label(s)}]  \n:gray[–]")
 
-    with form_col:
-        if not editable:
-            st.caption("Read only. The program manager of either state records changes: "
-                       f"{pms_md(snap['mentor'], snap['mentee'])}.")
-        else:
-            v = int(snap["version"])
-            k = f"{ex_id}_{v}"  # new widgets (with fresh defaults) for every version opened
-            terminal = snap["status"] in X.TERMINAL
-            with st.form(f"update_{k}"):
-                st.markdown("**Record what happened**")
-                nxt = [None, *X.allowed_next(snap["status"])]
-                if terminal:
-                    st.caption(f"This exchange is {X.status_label(snap['status'])}, which is final: you can still "
-                               "complete the outcome note and add comments.")
-                    target = on = None
-                    means, detail, planned = snap["means"], snap["means_detail"], snap["planned_on"]
-                else:
-                    c1, c2 = st.columns(2)
-                    target = c1.selectbox("Move to", nxt, key=f"to_{k}",
-                                          format_func=lambda s: "(keep status)" if s is None else X.status_label(s))
-                    on = c2.date_input("On", value=dt.date.today(), max_value=dt.date.today(), key=f"on_{k}",
-                                       help="When it happened (for a status change recorded after the fact).")
-                    c1, c2 = st.columns(2)
-                    opts = [None, *X.MEANS]
-                    means = c1.selectbox("Means chosen by the states", opts, index=opts.index(snap["means"]),
-                                         key=f"means_{k}", format_func=lambda m: "not decided yet" if m is None
-                                         else X.means_label(m), help="Needed to record 'exchange held'.")
-                    planned = c2.date_input("Planned date", value=snap["planned_on"], key=f"planned_{k}")
-                    detail = st.text_input("Means detail", value=snap["means_detail"] or "", key=f"detail_{k}",
-                                           max_chars=X.MAX_DETAIL, placeholder="e.g. two-day visit to the EOC")
-                outcome = st.text_area("Outcome and lessons learned", value=snap["outcome"] or "", key=f"out_{k}",
-                                       max_chars=X.MAX_TEXT, height=100)
-                comment = st.text_input("Comment for the history (optional)", key=f"comment_{k}")
-                refer = False
-                if not terminal:
-                    refer = st.checkbox("If declining: refer the mentee's need to technical assistance",
-                                        value=True, key=f"refer_{k}")
-                save = st.form_submit_button("Save", type="primary", icon=":material/save:")
-            if save:
-                fields = {"outcome": outcome}
-                if not terminal:
-                    fields.update(means=means, means_detail=detail, planned_on=planned)
-                try:
-                    new_v = X.update(con, ex_id, v, viewer.name, status=target, at=on, comment=comment, **fields)
-                except X.StaleEdit as e:
-                    st.error(X.md_escape(str(e)), icon=":material/sync_problem:")
-                except X.ExchangeError as e:
-                    st.error(X.md_escape(str(e)))
-                else:
-                    msg = (f"Saved exchange {ex_id} (version {new_v})." if new_v != v
-                           else "Nothing changed: nothing was saved.")
-                    if target == X.DECLINED and refer:
-                        for area in snap["program_areas"].split(","):
-                            X.refer_to_ta(con, snap["mentee"], area, snap["cycle"],
-                                          f"exchange {ex_id} with {snap['mentor']} was declined", viewer.name,
-                                          exchange_id=ex_id)
-                        msg += f" {snap['mentee']}'s need was referred to technical assistance."
-                    snaps[ex_id] = X.get(con, ex_id)
-                    st.session_state[FLASH] = msg
-                    st.rerun()
+        facts, form_col = st.columns([1, 1], gap="large")
+        with facts:
+            for role, code in (("Mentor", snap["mentor"]), ("Mentee", snap["mentee"])):
+                pm = assignments.pm_of(con, code, viewer)
+                st.markdown(f"**{role}** · {code} · {NAMES[code]}  \n"
+                            + (f":material/badge: {X.md_escape(assignments.pm_label(pm))}" if pm
+                               else ":gray[no program manager assigned]"))
+            st.markdown("**Program areas** · "
+                        + "; ".join(catalog.area_label(a) for a in snap["program_areas"].split(",")))
+            st.markdown(f"**Cycle** · {snap['cycle']}  \n**Means** · "
+                        + (X.means_label(snap["means"]) if snap["means"] else ":gray[not decided yet]")
+                        + (f" ({X.md_escape(snap['means_detail'])})" if snap["means_detail"] else "")
+                        + f"  \n**Planned date** · {snap['planned_on'] or '–'}")
+            st.markdown("**Outcome and lessons learned**")
+            if snap["outcome"]:
+                st.text(snap["outcome"])
+            else:
+                st.caption("Not recorded yet.")
 
-    st.markdown("**History**")
-    hist = X.history(con, ex_id)
-    st.dataframe(hist[["version", "changed_at", "changed_by", "effective_at", "summary", "comment"]],
-                 hide_index=True, width="stretch", column_config={
-                     "version": st.column_config.NumberColumn("Version", format="%d", width=70),
-                     "changed_at": st.column_config.DatetimeColumn("Recorded", format="YYYY-MM-DD HH:mm"),
-                     "changed_by": "By", "summary": st.column_config.TextColumn("Change", width="large"),
-                     "effective_at": st.column_config.DateColumn("Happened on", format="YYYY-MM-DD"),
-                     "comment": st.column_config.TextColumn("Comment", width="medium")})
-    st.caption("The history is append-only: every change is kept with who recorded it and when.")
+        with form_col:
+            if not editable:
+                st.caption("Read only. The program manager of either state records changes: "
+                           f"{pms_md(snap['mentor'], snap['mentee'])}.")
+            else:
+                v = int(snap["version"])
+                k = f"{ex_id}_{v}"  # new widgets (with fresh defaults) for every version opened
+                terminal = snap["status"] in X.TERMINAL
+                with st.form(f"update_{k}"):
+                    st.markdown("**Record what happened**")
+                    nxt = [None, *X.allowed_next(snap["status"])]
+                    if terminal:
+                        st.caption(f"This exchange is {X.status_label(snap['status'])}, which is final: you can still "
+                                   "complete the outcome note and add comments.")
+                        target = on = None
+                        means, detail, planned = snap["means"], snap["means_detail"], snap["planned_on"]
+                    else:
+                        c1, c2 = st.columns(2)
+                        target = c1.selectbox("Move to", nxt, key=f"to_{k}",
+                                              format_func=lambda s: "(keep status)" if s is None else X.status_label(s))
+                        on = c2.date_input("On", value=dt.date.today(), max_value=dt.date.today(), key=f"on_{k}",
+                                           help="When it happened (for a status change recorded after the fact).")
+                        c1, c2 = st.columns(2)
+                        opts = [None, *X.MEANS]
+                        means = c1.selectbox("Means chosen by the states", opts, index=opts.index(snap["means"]),
+                                             key=f"means_{k}", format_func=lambda m: "not decided yet" if m is None
+                                             else X.means_label(m), help="Needed to record 'exchange held'.")
+                        planned = c2.date_input("Planned date", value=snap["planned_on"], key=f"planned_{k}")
+                        detail = st.text_input("Means detail", value=snap["means_detail"] or "", key=f"detail_{k}",
+                                               max_chars=X.MAX_DETAIL, placeholder="e.g. two-day visit to the EOC")
+                    outcome = st.text_area("Outcome and lessons learned", value=snap["outcome"] or "", key=f"out_{k}",
+                                           max_chars=X.MAX_TEXT, height=100)
+                    comment = st.text_input("Comment for the history (optional)", key=f"comment_{k}")
+                    refer = False
+                    if not terminal:
+                        refer = st.checkbox("If declining: refer the mentee's need to technical assistance",
+                                            value=True, key=f"refer_{k}")
+                    save = st.form_submit_button("Save", type="primary", icon=":material/save:")
+                if save:
+                    fields = {"outcome": outcome}
+                    if not terminal:
+                        fields.update(means=means, means_detail=detail, planned_on=planned)
+                    try:
+                        new_v = X.update(con, ex_id, v, viewer.name, status=target, at=on, comment=comment, **fields)
+                    except X.StaleEdit as e:
+                        st.error(X.md_escape(str(e)), icon=":material/sync_problem:")
+                    except X.ExchangeError as e:
+                        st.error(X.md_escape(str(e)))
+                    else:
+                        msg = (f"Saved exchange {ex_id} (version {new_v})." if new_v != v
+                               else "Nothing changed: nothing was saved.")
+                        if target == X.DECLINED and refer:
+                            for area in snap["program_areas"].split(","):
+                                X.refer_to_ta(con, snap["mentee"], area, snap["cycle"],
+                                              f"exchange {ex_id} with {snap['mentor']} was declined", viewer.name,
+                                              exchange_id=ex_id)
+                            msg += f" {snap['mentee']}'s need was referred to technical assistance."
+                        snaps[ex_id] = X.get(con, ex_id)
+                        st.session_state[FLASH] = msg
+                        st.rerun()
 
-# --- TA referrals --------------------------------------------------------------------------------------------------
-st.subheader("Referred to technical assistance")
-st.caption("Needs no exchange will meet (no eligible mentor, mentors at capacity, or an exchange declined) go to "
-           "ODP's technical-assistance program, so nothing a state raised is dropped.")
-refs = X.ta_referrals(con, viewer)
-if refs.empty:
-    st.info("No needs referred to technical assistance.", icon=":material/support_agent:")
-else:
-    st.dataframe(refs[["state", "state_name", "area_label", "cycle", "reason", "referred_by", "referred_at",
-                       "exchange_id", "synthetic"]], hide_index=True, width="stretch", column_config={
-        "state": st.column_config.TextColumn("State", width=60), "state_name": "Name", "area_label": "Program area",
-        "cycle": st.column_config.NumberColumn("Cycle", format="%d"), "reason": "Reason", "referred_by": "By",
-        "referred_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD"),
-        "exchange_id": st.column_config.NumberColumn("From exchange", format="%d"),
-        "synthetic": st.column_config.CheckboxColumn("Demo", width=60)})
-if X.can_open(viewer):
-    with st.expander("Refer a need to technical assistance", icon=":material/support_agent:"):
-        choices = [c for c in J.codes() if viewer.role == auth.LEADERSHIP or c in viewer.states]
-        cycles = queries.cycles(con) or [dt.date.today().year]
-        with st.form("refer", border=False):
-            c1, c2, c3 = st.columns([2, 2, 1])
-            r_state = c1.selectbox("State", choices, format_func=state_label)
-            r_area = c2.selectbox("Program area", catalog.AREA_SLUGS, format_func=catalog.area_short)
-            r_cycle = c3.selectbox("Cycle", cycles, key="refer_cycle")
-            r_reason = st.text_input("Reason", max_chars=X.MAX_TEXT, placeholder="e.g. no eligible mentor this cycle")
-            if st.form_submit_button("Refer", icon=":material/send:"):
-                try:
-                    rid = X.refer_to_ta(con, r_state, r_area, r_cycle, r_reason, viewer.name)
-                except X.ExchangeError as e:
-                    st.error(X.md_escape(str(e)))
-                else:
-                    st.session_state[FLASH] = f"Referral {rid}: {r_state} · {catalog.area_short(r_area)} ({r_cycle})."
-                    st.rerun()
+        st.markdown("**History**")
+        hist = X.history(con, ex_id)
+        st.dataframe(hist[["version", "changed_at", "changed_by", "effective_at", "summary", "comment"]],
+                     hide_index=True, width="stretch", column_config={
+                         "version": st.column_config.NumberColumn("Version", format="%d", width=70),
+                         "changed_at": st.column_config.DatetimeColumn("Recorded", format="YYYY-MM-DD HH:mm"),
+                         "changed_by": "By", "summary": st.column_config.TextColumn("Change", width="large"),
+                         "effective_at": st.column_config.DateColumn("Happened on", format="YYYY-MM-DD"),
+                         "comment": st.column_config.TextColumn("Comment", width="medium")})
+        st.caption("The history is append-only: every change is kept with who recorded it and when.")
+
+
+def map_view():
+    """Counts by status, area and region (leadership) and the exchanges as arcs on the map."""
+    if viewer.role == auth.LEADERSHIP and summary.total:
+        cols = st.columns(3, gap="medium")
+        for col, title, df in ((cols[0], "By status", summary.by_status), (cols[1], "By program area", summary.by_area),
+                               (cols[2], "By FEMA region", summary.by_region)):
+            with col:
+                st.markdown(f"**{title}**")
+                st.dataframe(df[["label", "count"]], hide_index=True, width="stretch", height=38 + 35 * len(df),
+                             column_config={"label": st.column_config.TextColumn(title.removeprefix("By ")[:1].upper()
+                                                                                 + title.removeprefix("By ")[1:]),
+                                            "count": st.column_config.ProgressColumn(
+                                                "Exchanges", format="%d", min_value=0,
+                                                max_value=max(1, int(df["count"].max())))})
+        st.caption("An exchange counts once in each of its program areas and once in each FEMA region it involves "
+                   "(mentor's and mentee's).")
+
+    # --- map ---------------------------------------------------------------------------------------------------
+    arc_rows = X.arcs(con, viewer)
+    if len(arc_rows):
+        st.subheader("On the map")
+        show_closed = st.toggle("Include declined exchanges", value=False, key="ex_map_declined")
+        shown = arc_rows if show_closed else arc_rows[arc_rows["status"] != X.DECLINED]
+        st.pydeck_chart(X.arc_deck(shown), height=X.MAP_HEIGHT_PX, width="stretch")
+        st.markdown("Arcs run from the mentor to the mentee (the stronger end). " + " ".join(
+            f":{X.STATUS_COLOURS[s][0]}[**━━ {X.status_label(s)}**]" for s in X.STATUSES))
+
+
+def ta_view():
+    """Needs referred to technical assistance, and (PMs, leadership) a form to refer one."""
+    st.subheader("Referred to technical assistance")
+    st.caption("Needs no exchange will meet (no eligible mentor, mentors at capacity, or an exchange declined) go to "
+               "ODP's technical-assistance program, so nothing a state raised is dropped.")
+    refs = X.ta_referrals(con, viewer)
+    if refs.empty:
+        st.info("No needs referred to technical assistance.", icon=":material/support_agent:")
+    else:
+        st.dataframe(refs[["state", "state_name", "area_label", "cycle", "reason", "referred_by", "referred_at",
+                           "exchange_id", "synthetic"]], hide_index=True, width="stretch", column_config={
+            "state": st.column_config.TextColumn("State", width=60), "state_name": "Name", "area_label": "Program area",
+            "cycle": st.column_config.NumberColumn("Cycle", format="%d"), "reason": "Reason", "referred_by": "By",
+            "referred_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD"),
+            "exchange_id": st.column_config.NumberColumn("From exchange", format="%d"),
+            "synthetic": st.column_config.CheckboxColumn("Demo", width=60)})
+    if X.can_open(viewer):
+        with st.expander("Refer a need to technical assistance", icon=":material/support_agent:"):
+            choices = [c for c in J.codes() if viewer.role == auth.LEADERSHIP or c in viewer.states]
+            cycles = queries.cycles(con) or [dt.date.today().year]
+            with st.form("refer", border=False):
+                c1, c2, c3 = st.columns([2, 2, 1])
+                r_state = c1.selectbox("State", choices, format_func=state_label)
+                r_area = c2.selectbox("Program area", catalog.AREA_SLUGS, format_func=catalog.area_short)
+                r_cycle = c3.selectbox("Cycle", cycles, key="refer_cycle")
+                r_reason = st.text_input("Reason", max_chars=X.MAX_TEXT,
+                                         placeholder="e.g. no eligible mentor this cycle")
+                if st.form_submit_button("Refer", icon=":material/send:"):
+                    try:
+                        rid = X.refer_to_ta(con, r_state, r_area, r_cycle, r_reason, viewer.name)
+                    except X.ExchangeError as e:
+                        st.error(X.md_escape(str(e)))
+                    else:
+                        st.session_state[FLASH] = (f"Referral {rid}: {r_state} · {catalog.area_short(r_area)} "
+                                                   f"({r_cycle}).")
+                        st.rerun()
+
+
+for label, tab in zip(X.VIEWS, st.tabs(list(X.VIEWS), key="view", on_change="rerun", bind="query-params")):
+    with tab:
+        if tab.open:
+            {X.VIEW_LIST: list_view, X.VIEW_MAP: map_view, X.VIEW_TA: ta_view}[label]()

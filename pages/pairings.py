@@ -98,9 +98,10 @@ if len(result.ineligible_offers):
                      "reason": "Why not"}), hide_index=True, width="stretch")
 
 d1, d2 = st.columns(2)
-d1.download_button("Download pairs (CSV)", exchanges.safe_csv(pv.export_pairs(pairs)),
+d1.download_button("Download pairs (CSV)", lambda: exchanges.safe_csv(pv.export_pairs(pairs)),
                    f"shisn-pairs-{cycle}.csv", "text/csv", icon=":material/download:",
                    on_click=ui.audit_export, args=(f"pairs CSV {cycle}",))
-d2.download_button("Download TA referrals (CSV)", exchanges.safe_csv(pv.export_referrals(referrals)),
+d2.download_button("Download TA referrals (CSV)",
+                   lambda: exchanges.safe_csv(pv.export_referrals(referrals)),
                    f"shisn-ta-referrals-{cycle}.csv", "text/csv", icon=":material/download:",
                    on_click=ui.audit_export, args=(f"TA referrals CSV {cycle}",))

@@ -80,7 +80,8 @@ with tab_load:
     st.write("A CSV with the columns **state, name, email** (one row per state; header in any case, column order "
              "free). The states in the file get the file's program manager; other states keep theirs. A file with "
              "any problem changes nothing, and every problem is listed by row, line, column and value.")
-    st.download_button("Current assignments (.csv)", assignments.to_csv_bytes(con), "shisn-program-managers.csv",
+    st.download_button("Current assignments (.csv)", lambda: assignments.to_csv_bytes(con),
+                       "shisn-program-managers.csv",
                        mime="text/csv", icon=":material/download:",
                        on_click=ui.audit_export, args=("program-manager assignments CSV",),
                        help="The current list in the load format: edit it and load it back.")

@@ -10,8 +10,7 @@ from shisn import auth, catalog, exchanges, profile, queries, report, ui
 from shisn import jurisdictions as J
 
 viewer = ui.guard(*auth.ROLES)
-data = ui.assessments()
-all_cycles = profile.cycles(data)
+all_cycles = ui.cycles()
 
 st.title("State profile")
 if not all_cycles:
@@ -26,7 +25,7 @@ code = ui.bound_select("State or territory", profile.state_options(), key="state
 cycle = ui.bound_select("Assessment cycle", all_cycles, key="cycle", default=all_cycles[0], container=pick_cycle)
 
 detail = viewer.sees_detail_of(code)
-p = profile.build(data, code, cycle, viewer, ui.pm_assignments() if detail else None)
+p = ui.state_profile(code, cycle, viewer)
 status = queries.data_status(ui.connection())
 open_exchanges = exchanges.involving(ui.connection(), viewer, code) if detail else None
 
@@ -44,8 +43,9 @@ with head:
                     f"{ui.md_escape(pm['email'])}" if pm else ":material/badge: **ODP program manager:** not assigned")
 with action:
     if detail:
-        html = report.render(p, status, exchanges=open_exchanges)
-        st.download_button("Printable report", html.encode("utf-8"), report.file_name(p), mime="text/html",
+        st.download_button("Printable report",  # built when clicked, not on every rerun
+                           lambda: report.render(p, status, exchanges=open_exchanges).encode("utf-8"),
+                           report.file_name(p), mime="text/html",
                            icon=":material/print:", width="stretch",
                            on_click=ui.audit_export, args=(f"state report {p.state} {p.cycle}",),
                            help="One self-contained HTML file (no internet needed). Open it and print, or save as PDF.")

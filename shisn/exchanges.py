@@ -52,6 +52,10 @@ from .db import query_df, transaction
 PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED = (
     "proposed", "introduced", "in_contact", "exchange_held", "closed", "declined")
 STATUSES: tuple[str, ...] = (PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED)
+# The Exchanges page's views, one tab each; only the open one runs. The label is the `view` value in the page's URL
+# (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
+VIEW_LIST, VIEW_MAP, VIEW_TA = "Exchanges", "Map and counts", "Technical assistance"
+VIEWS = (VIEW_LIST, VIEW_MAP, VIEW_TA)
 STATUS_LABELS = {PROPOSED: "proposed", INTRODUCED: "introduced", IN_CONTACT: "in contact",
                  HELD: "exchange held", CLOSED: "closed", DECLINED: "declined"}
 TRANSITIONS: dict[str, tuple[str, ...]] = {

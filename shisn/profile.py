@@ -456,6 +456,14 @@ class StateProfile:
         return max([1.0] + [float(d["score"].max()) for d in (self.mentors, self.mentees) if d is not None and len(d)])
 
 
+def program_manager_of(program_managers: pd.DataFrame | None, state: str) -> dict | None:
+    """{"name", "email"} of the state's assigned program manager, or None."""
+    if program_managers is None or not len(program_managers):
+        return None
+    pm = program_managers[program_managers["state"] == state]
+    return {"name": str(pm["name"].iloc[0]), "email": str(pm["email"].iloc[0])} if len(pm) else None
+
+
 def build(assessments: pd.DataFrame, state: str, cycle: int, viewer: auth.Viewer | None = None,
           program_managers: pd.DataFrame | None = None, weights=None) -> StateProfile:
     """Everything the page and the report show for `state` in `cycle`, as `viewer` may see it."""
@@ -479,10 +487,7 @@ def build(assessments: pd.DataFrame, state: str, cycle: int, viewer: auth.Viewer
     p.since = previous_cycle(own, state, cycle)
     p.changes = changes(own, state, cycle, p.since)
     p.trend_text = trend_text(p.changes, p.since, cycle, p.name) if p.reported else ""
-    if program_managers is not None and len(program_managers):
-        pm = program_managers[program_managers["state"] == state]
-        if len(pm):
-            p.program_manager = {"name": str(pm["name"].iloc[0]), "email": str(pm["email"].iloc[0])}
+    p.program_manager = program_manager_of(program_managers, state)
     p.mentors, p.mentees = _partners(cycle_df, state, table, weights, TOP_MENTORS, can_see)
     p.unmatched = unmatched_needs(table, p.mentors)
     return p

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import pandas as pd
 import streamlit as st
 
 from . import auth, db, demo, queries
@@ -33,18 +34,45 @@ def pm_assignments():
     return _pm_assignments(str(db.db_path()))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _assessments(path: str, version: int, cycle: int | None):
-    return queries.assessments(_connection(path), cycle)
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _assessments(path: str, version: int, cycle: int | None, states: tuple[str, ...] | None):
+    # cache_resource: one shared frame per process, not a pickled copy per call (at county scale a copy costs
+    # ~100 ms and tens of MB a rerun). Callers get a copy-on-write view (pandas 3), so none can change it.
+    return queries.assessments(_connection(path), cycle, None if states is None else list(states))
 
 
-def assessments(cycle: int | None = None):
-    """Assessment rows of a cycle (or every cycle) AS THE CURRENT VIEWER MAY SEE THEM (auth.redact: other states'
-    notes blanked for PMs and states; nothing for an unknown viewer). Cached until the next load. Every page reads
-    assessments through here, so no page can forget the filter."""
+def assessments(cycle: int | None = None, states: Sequence[str] | None = None):
+    """Assessment rows of a cycle (or every cycle), optionally of some states only, AS THE CURRENT VIEWER MAY SEE
+    THEM (auth.redact: other states' notes blanked for PMs and states; nothing for an unknown viewer). Cached until
+    the next load. Every page reads assessments through here, so no page can forget the filter."""
+    return _redacted(st.session_state.get(VIEWER_KEY), cycle, states)
+
+
+def _redacted(viewer, cycle, states):
     path = str(db.db_path())
-    rows = _assessments(path, queries.data_version(_connection(path)), cycle)
-    return auth.redact(rows, st.session_state.get(VIEWER_KEY))
+    rows = _assessments(path, queries.data_version(_connection(path)), None if cycle is None else int(cycle),
+                        None if states is None else tuple(sorted(states)))
+    return auth.redact(rows.copy(deep=False), viewer)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _state_profile(path: str, version: int, code: str, cycle: int, viewer: auth.Viewer):
+    from . import profile
+    rows = pd.concat([_redacted(viewer, cycle, None), _redacted(viewer, None, (code,))], ignore_index=True)
+    rows = rows.drop_duplicates(["state", "program_area", "cycle"])  # the state's rows of `cycle` are in both
+    return profile.build(rows, code, cycle, viewer)
+
+
+def state_profile(code: str, cycle: int, viewer: auth.Viewer):
+    """profile.build for one state and cycle as `viewer` may see it: from the cycle's rows and the state's own rows
+    only (not every cycle of every state), cached per data version; the program manager (edited apart from loads)
+    is looked up fresh."""
+    from . import profile
+    path = str(db.db_path())
+    p = _state_profile(path, queries.data_version(_connection(path)), code, int(cycle), viewer)
+    if p.detail:
+        p.program_manager = profile.program_manager_of(pm_assignments(), code)
+    return p
 
 
 def cycles() -> list[int]:

@@ -68,10 +68,16 @@ def run_page(page, viewer, store, monkeypatch, **query):
     return at.run()
 
 
-@pytest.mark.parametrize("page", PAGES)
+# Pages that compute one view at a time (lazy tabs bound to the URL): each view is checked on its own.
+TABBED = {"national.py": coverage.VIEWS, "exchanges.py": exchanges.VIEWS}
+VIEWS = [(p, {"view": v}) for p in PAGES for v in TABBED.get(p, [None]) if v] + [(p, {}) for p in PAGES
+                                                                                if p not in TABBED]
+
+
+@pytest.mark.parametrize("page, view", VIEWS, ids=[p + "".join(f"-{x}" for x in v.values()) for p, v in VIEWS])
 @pytest.mark.parametrize("viewer", [VA_USER, REGION1_PM], ids=["state", "program_manager"])
-def test_other_states_notes_and_exchanges_never_reach_a_state_or_pm_user(page, viewer, store, monkeypatch):
-    query = {"state": "MD"} if page == "state_profile.py" else {}
+def test_other_states_notes_and_exchanges_never_reach_a_state_or_pm_user(page, view, viewer, store, monkeypatch):
+    query = {"state": "MD"} if page == "state_profile.py" else dict(view)
     at = run_page(page, viewer, store, monkeypatch, **query)
     assert not at.exception, at.exception
     sent = payload(at)

@@ -274,3 +274,42 @@ def test_journey_state_uploads_a_corrected_self_assessment_and_sees_its_profile_
         s.shot("journey-state-profile-after")
     finally:
         s.close()
+
+
+def test_views_are_tabs_and_downloads_are_built_on_click(browser, server):
+    """The national page computes one view at a time (tabs bound to the URL); download buttons build their file
+    only when clicked, and the click still leaves an audit record."""
+    import duckdb
+    s = as_role(browser, server, "leadership")
+    try:
+        s.go("National coverage")
+        s.page.get_by_role("tab", name="Strengths and gaps").click()
+        s.wait_ready()
+        assert "view=Strengths" in s.page.url
+        assert s.page.locator("[data-testid=stDeckGlJsonChart]").count() == 0 and s.drawn()
+        assert s.page.get_by_role("combobox", name="Order rows by").count() == 1
+        with s.page.expect_download() as got:
+            s.page.get_by_role("button", name="Download table (CSV)").click()
+        csv_text = Path(got.value.path()).read_text(encoding="utf-8-sig")  # with a BOM, for Excel
+        assert csv_text.splitlines()[0].startswith("state,") and len(csv_text.splitlines()) > 56
+        s.wait_ready()
+        s.go("State profile")
+        with s.page.expect_download() as got:
+            s.page.get_by_role("button", name="Printable report").click()
+        html = Path(got.value.path()).read_text(encoding="utf-8")
+        assert got.value.suggested_filename.endswith(".html") and "<svg" in html and "Alabama" in html
+        s.wait_ready()
+        assert not s.exceptions() and s.outbound == []
+    finally:
+        s.close()
+    # the server holds the store's lock: read a copy (the file and its write-ahead log)
+    copy = server["work"] / "audit-copy"
+    copy.mkdir(exist_ok=True)
+    for f in server["work"].glob("shisn.duckdb*"):
+        shutil.copy(f, copy / f.name)
+    con = duckdb.connect(str(copy / "shisn.duckdb"))
+    try:
+        actions = [r[0] for r in con.execute("SELECT detail FROM audit_log WHERE action = 'export'").fetchall()]
+    finally:
+        con.close()
+    assert any("national coverage CSV" in a for a in actions) and any("state report AL" in a for a in actions)

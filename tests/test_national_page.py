@@ -57,7 +57,7 @@ def metrics(at):
 
 
 def heatmap_spec(at):
-    """The jurisdiction × area heatmap (the page's first plotly chart)."""
+    """The jurisdiction × area heatmap (the only plotly chart of the "Strengths and gaps" view)."""
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["data"][1]["name"] == "maturity"
     return spec
@@ -68,13 +68,29 @@ def test_leadership_lands_on_national_coverage_with_every_part(demo_db):
     at = ok(app_as("leadership"))
     assert at.title[0].value == "National coverage"
     assert list(metrics(at)) == KPI_LABELS
-    assert len(at.get("deck_gl_json_chart")) == 1  # the map
-    assert len(at.get("plotly_chart")) == 3  # heatmap, supply and demand, regions
+    assert len(at.get("deck_gl_json_chart")) == 1  # the map is the first view
+    assert not at.get("plotly_chart")  # the other views are computed only when their tab is opened
     assert len(at.get("download_button")) == 1
-    assert {s.key for s in at.selectbox} >= {"cycle", "area", "region", "sort"}
+    assert {s.key for s in at.selectbox} >= {"cycle", "area", "region"}
     assert at.query_params["cycle"] == "2026" and at.query_params["area"] == "all"  # the view is a shareable link
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     assert len(deck["layers"][0]["data"]["features"]) == 56 and "http" not in json.dumps(deck)
+
+
+@pytest.mark.parametrize("view, chart, traces, tables, selects", [
+    (coverage.VIEW_HEATMAP, "heatmap", "heatmap", 0, {"sort"}),
+    (coverage.VIEW_SUPPLY, "supply_demand", "bar", 1, set()),
+    (coverage.VIEW_REGIONS, "regions", "heatmap", 1, set()),
+])
+def test_each_view_is_one_tab_opened_from_the_url(demo_db, view, chart, traces, tables, selects):
+    at = ok(app_as("leadership", {"view": view}))
+    assert not at.get("deck_gl_json_chart")
+    shown = at.get("plotly_chart")
+    assert len(shown) == 1 and shown[0].proto.id.endswith("-" + chart)
+    assert {t["type"] for t in json.loads(shown[0].proto.spec)["data"]} == {traces}
+    assert len(at.dataframe) == tables
+    assert selects <= {s.key for s in at.selectbox}
+    assert at.query_params["view"] == view and list(metrics(at)) == KPI_LABELS  # KPIs stay above every view
 
 
 def test_kpis_are_the_coverage_numbers_with_change_since_the_previous_cycle(demo_db):
@@ -95,7 +111,8 @@ def test_kpis_are_the_coverage_numbers_with_change_since_the_previous_cycle(demo
 
 def test_filters_come_from_the_url(demo_db):
     data, _ = demo_db
-    at = ok(app_as("leadership", {"cycle": "2024", "area": "exercises", "region": "4", "sort": "region"}))
+    at = ok(app_as("leadership", {"cycle": "2024", "area": "exercises", "region": "4", "sort": "region",
+                                  "view": coverage.VIEW_HEATMAP}))
     assert at.selectbox(key="cycle").value == 2024
     assert at.selectbox(key="area").value == "exercises"
     assert at.selectbox(key="region").value == 4
@@ -119,7 +136,7 @@ def test_program_manager_sees_notes_only_for_assigned_states(demo_db):
     data, pms = demo_db
     name = sorted(pms["name"].unique())[0]
     assigned = set(pms.loc[pms["name"] == name, "state"])
-    at = ok(app_as("program_manager", demo_pm=name))
+    at = ok(app_as("program_manager", {"view": coverage.VIEW_HEATMAP}, demo_pm=name))
     assert list(metrics(at)) == KPI_LABELS
     heat = heatmap_spec(at)["data"][1]
     rows = {y[-3:-1]: cells for y, cells in zip(heat["y"], heat["hovertext"])}
