@@ -365,7 +365,7 @@ def ta_view():
                         st.rerun()
 
 
-for label, tab in zip(X.VIEWS, st.tabs(list(X.VIEWS), key="view", on_change="rerun", bind="query-params")):
+for label, tab in zip(X.VIEWS, st.tabs(list(X.VIEWS), key=X.VIEW_KEY, on_change="rerun", bind="query-params")):
     with tab:
         if tab.open:
             {X.VIEW_LIST: list_view, X.VIEW_MAP: map_view, X.VIEW_TA: ta_view}[label]()

@@ -63,7 +63,7 @@ k[4].metric("Needs with none → TA", now["needs_uncovered"], delta["needs_uncov
 # --- one view at a time: only the open tab's figures are computed and sent (the tab is in the URL too) ----------
 area_name = coverage.area_option_label(area)
 region_name = "" if region == coverage.ALL_REGIONS else f" · {coverage.region_option_label(region)}"
-tabs = st.tabs(list(coverage.VIEWS), key="view", on_change="rerun", bind="query-params")
+tabs = st.tabs(list(coverage.VIEWS), key=coverage.VIEW_KEY, on_change="rerun", bind="query-params")
 view = dict(zip(coverage.VIEWS, tabs))
 
 with view[coverage.VIEW_MAP]:

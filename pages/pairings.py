@@ -48,60 +48,74 @@ k[1].metric("Needs served", "–" if s["served_share"] is None else f"{s['served
 k[2].metric("Referred to TA", s["referrals"], help="Needs no eligible mentor can take.")
 k[3].metric("Mentor states", s["mentors"])
 
-st.subheader("Pairs on the map")
-st.pydeck_chart(maps.arc_deck(pv.arcs(pairs), width=940, height=500, pitch=0), height=500)
-st.markdown(maps.area_legend_html(areas or list(catalog.AREA_SLUGS), pv.AREA_COLOURS), unsafe_allow_html=True)
-st.caption("Lines run from mentor (light end) to mentee (dark end), coloured by program area. Alaska, Hawaii "
-           "and the territories are drawn as insets.")
 
-st.subheader("Suggested pairs")
-st.caption("Select a row to compare the two states and open an exchange.")
-event = st.dataframe(pv.pairs_table(pairs), hide_index=True, width="stretch", height=400,
-                     on_select="rerun", selection_mode="single-row", key="pairs_table",
-                     column_config={"Score": st.column_config.ProgressColumn(
-                         "Score", min_value=0.0, max_value=float(max(1.0, result.pairs["score"].max()
-                                                                     if len(result.pairs) else 1.0)),
-                         format="%.2f"),
-                         "Why": st.column_config.TextColumn("Why", width="large")})
+# --- one view at a time: only the open tab runs (its label is `view` in the URL) -------------------------------
 
-chosen = event.selection.rows if event else []
-if chosen and chosen[0] < len(pairs):
-    p = pairs.iloc[chosen[0]]
-    st.subheader(f"{p['mentor']} → {p['mentee']} · {catalog.area_short(p['program_area'])}")
-    st.text(p["reasons"])
-    st.dataframe(pv.side_by_side(ui.assessments(cycle), p["mentor"], p["mentee"], viewer), hide_index=True,
-                 width="stretch")
-    if st.button("Open an exchange for this pair", type="primary", icon=":material/forum:"):
-        try:
-            ex_id = exchanges.open_exchange(con, p["mentor"], p["mentee"], [p["program_area"]], cycle, viewer.name)
-            st.success(f"Exchange {ex_id} opened (status: proposed). Introduce the states on the Exchanges page.")
-        except exchanges.ExchangeError as e:
-            st.warning(str(e))
-    st.page_link("pages/exchanges.py", label="Go to Exchanges", icon=":material/arrow_forward:")
+def pairs_view():
+    """The suggested pairs; one of them side by side, with a button to open an exchange."""
+    st.subheader("Suggested pairs")
+    st.caption("Select a row to compare the two states and open an exchange.")
+    event = st.dataframe(pv.pairs_table(pairs), hide_index=True, width="stretch", height=400,
+                         on_select="rerun", selection_mode="single-row", key="pairs_table",
+                         column_config={"Score": st.column_config.ProgressColumn(
+                             "Score", min_value=0.0, max_value=float(max(1.0, result.pairs["score"].max()
+                                                                         if len(result.pairs) else 1.0)),
+                             format="%.2f"),
+                             "Why": st.column_config.TextColumn("Why", width="large")})
 
-st.subheader("Referred to technical assistance")
-if len(referrals):
-    st.caption("Needs the network cannot meet this cycle, and why. Record them so nothing raised is dropped.")
-    st.dataframe(pv.referrals_table(referrals), hide_index=True, width="stretch",
-                 column_config={"Why no mentor": st.column_config.TextColumn(width="large")})
-    if st.button(f"Record {len(referrals)} TA referral{'s' if len(referrals) != 1 else ''}",
-                 icon=":material/assignment_turned_in:"):
-        n = exchanges.refer_all(con, referrals, cycle, viewer.name)
-        st.success(f"{n} new referral{'s' if n != 1 else ''} recorded ({len(referrals) - n} were already on file).")
-else:
-    st.caption("Every need in view has a mentor.")
+    chosen = event.selection.rows if event else []
+    if chosen and chosen[0] < len(pairs):
+        p = pairs.iloc[chosen[0]]
+        st.subheader(f"{p['mentor']} → {p['mentee']} · {catalog.area_short(p['program_area'])}")
+        st.text(p["reasons"])
+        st.dataframe(pv.side_by_side(ui.assessments(cycle), p["mentor"], p["mentee"], viewer), hide_index=True,
+                     width="stretch")
+        if st.button("Open an exchange for this pair", type="primary", icon=":material/forum:"):
+            try:
+                ex_id = exchanges.open_exchange(con, p["mentor"], p["mentee"], [p["program_area"]], cycle, viewer.name)
+                st.success(f"Exchange {ex_id} opened (status: proposed). Introduce the states on the Exchanges page.")
+            except exchanges.ExchangeError as e:
+                st.warning(str(e))
+        st.page_link("pages/exchanges.py", label="Go to Exchanges", icon=":material/arrow_forward:")
+    st.download_button("Download pairs (CSV)", lambda: exchanges.safe_csv(pv.export_pairs(pairs)),
+                       f"shisn-pairs-{cycle}.csv", "text/csv", icon=":material/download:",
+                       on_click=ui.audit_export, args=(f"pairs CSV {cycle}",))
 
-if len(result.ineligible_offers):
-    with st.expander(f"Offers that cannot be used for pairing ({len(result.ineligible_offers)})"):
-        st.dataframe(result.ineligible_offers[["state_name", "area_label", "maturity", "reason"]].rename(
-            columns={"state_name": "State", "area_label": "Program area", "maturity": "Maturity",
-                     "reason": "Why not"}), hide_index=True, width="stretch")
 
-d1, d2 = st.columns(2)
-d1.download_button("Download pairs (CSV)", lambda: exchanges.safe_csv(pv.export_pairs(pairs)),
-                   f"shisn-pairs-{cycle}.csv", "text/csv", icon=":material/download:",
-                   on_click=ui.audit_export, args=(f"pairs CSV {cycle}",))
-d2.download_button("Download TA referrals (CSV)",
-                   lambda: exchanges.safe_csv(pv.export_referrals(referrals)),
-                   f"shisn-ta-referrals-{cycle}.csv", "text/csv", icon=":material/download:",
-                   on_click=ui.audit_export, args=(f"TA referrals CSV {cycle}",))
+def map_view():
+    """The pairs in view as arcs from mentor to mentee."""
+    st.subheader("Pairs on the map")
+    st.pydeck_chart(maps.arc_deck(pv.arcs(pairs), width=940, height=500, pitch=0), height=500)
+    st.markdown(maps.area_legend_html(areas or list(catalog.AREA_SLUGS), pv.AREA_COLOURS), unsafe_allow_html=True)
+    st.caption("Lines run from mentor (light end) to mentee (dark end), coloured by program area. Alaska, Hawaii "
+               "and the territories are drawn as insets.")
+
+
+def ta_view():
+    """Needs no mentor can take (to technical assistance), and offers that cannot be used."""
+    st.subheader("Referred to technical assistance")
+    if len(referrals):
+        st.caption("Needs the network cannot meet this cycle, and why. Record them so nothing raised is dropped.")
+        st.dataframe(pv.referrals_table(referrals), hide_index=True, width="stretch",
+                     column_config={"Why no mentor": st.column_config.TextColumn(width="large")})
+        if st.button(f"Record {len(referrals)} TA referral{'s' if len(referrals) != 1 else ''}",
+                     icon=":material/assignment_turned_in:"):
+            n = exchanges.refer_all(con, referrals, cycle, viewer.name)
+            st.success(f"{n} new referral{'s' if n != 1 else ''} recorded ({len(referrals) - n} were already on file).")
+    else:
+        st.caption("Every need in view has a mentor.")
+
+    if len(result.ineligible_offers):
+        with st.expander(f"Offers that cannot be used for pairing ({len(result.ineligible_offers)})"):
+            st.dataframe(result.ineligible_offers[["state_name", "area_label", "maturity", "reason"]].rename(
+                columns={"state_name": "State", "area_label": "Program area", "maturity": "Maturity",
+                         "reason": "Why not"}), hide_index=True, width="stretch")
+    st.download_button("Download TA referrals (CSV)", lambda: exchanges.safe_csv(pv.export_referrals(referrals)),
+                       f"shisn-ta-referrals-{cycle}.csv", "text/csv", icon=":material/download:",
+                       on_click=ui.audit_export, args=(f"TA referrals CSV {cycle}",))
+
+
+for label, tab in zip(pv.VIEWS, st.tabs(list(pv.VIEWS), key=pv.VIEW_KEY, on_change="rerun", bind="query-params")):
+    with tab:
+        if tab.open:
+            {pv.VIEW_PAIRS: pairs_view, pv.VIEW_MAP: map_view, pv.VIEW_TA: ta_view}[label]()

@@ -36,6 +36,7 @@ NOTE_EXCERPT = 160
 # in the page's URL (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
 VIEW_MAP, VIEW_HEATMAP, VIEW_SUPPLY, VIEW_REGIONS = "Map", "Strengths and gaps", "Supply and demand", "FEMA regions"
 VIEWS = (VIEW_MAP, VIEW_HEATMAP, VIEW_SUPPLY, VIEW_REGIONS)
+VIEW_KEY = "view"  # widget key and URL parameter; unique across pages (widget state is per session)
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -56,6 +56,7 @@ STATUSES: tuple[str, ...] = (PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DEC
 # (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
 VIEW_LIST, VIEW_MAP, VIEW_TA = "Exchanges", "Map and counts", "Technical assistance"
 VIEWS = (VIEW_LIST, VIEW_MAP, VIEW_TA)
+VIEW_KEY = "exchanges_view"  # widget key and URL parameter; unique across pages (widget state is per session)
 STATUS_LABELS = {PROPOSED: "proposed", INTRODUCED: "introduced", IN_CONTACT: "in contact",
                  HELD: "exchange held", CLOSED: "closed", DECLINED: "declined"}
 TRANSITIONS: dict[str, tuple[str, ...]] = {

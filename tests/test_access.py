@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from shisn import audit, auth, db, demo, exchanges, ingest, queries
-from shisn import coverage
+from shisn import coverage, pairing_view
 
 from conftest import ROOT, make_csv
 
@@ -69,9 +69,9 @@ def run_page(page, viewer, store, monkeypatch, **query):
 
 
 # Pages that compute one view at a time (lazy tabs bound to the URL): each view is checked on its own.
-TABBED = {"national.py": coverage.VIEWS, "exchanges.py": exchanges.VIEWS}
-VIEWS = [(p, {"view": v}) for p in PAGES for v in TABBED.get(p, [None]) if v] + [(p, {}) for p in PAGES
-                                                                                if p not in TABBED]
+TABBED = {"national.py": coverage, "exchanges.py": exchanges, "pairings.py": pairing_view}  # modules with VIEWS
+VIEWS = [(p, {m.VIEW_KEY: v}) for p, m in TABBED.items() for v in m.VIEWS] + [(p, {}) for p in PAGES
+                                                                             if p not in TABBED]
 
 
 @pytest.mark.parametrize("page, view", VIEWS, ids=[p + "".join(f"-{x}" for x in v.values()) for p, v in VIEWS])

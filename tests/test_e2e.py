@@ -168,8 +168,9 @@ def as_role(browser, server, role: str, **extra) -> Session:
     return s
 
 
-# Pages whose main content is a chart or map; each must show one drawn.
-CHART_PAGES = {"National coverage", "Pairings", "State profile"}
+# Pages whose first view is a chart or map; each must show one drawn (the Pairings map, a second view, is checked
+# in test_views_are_tabs_and_downloads_are_built_on_click).
+CHART_PAGES = {"National coverage", "State profile"}
 
 
 @pytest.mark.parametrize("role", list(ROLES))
@@ -299,6 +300,10 @@ def test_views_are_tabs_and_downloads_are_built_on_click(browser, server):
         html = Path(got.value.path()).read_text(encoding="utf-8")
         assert got.value.suggested_filename.endswith(".html") and "<svg" in html and "Alabama" in html
         s.wait_ready()
+        s.go("Pairings")
+        s.page.get_by_role("tab", name="Map").click()
+        s.wait_ready()
+        assert "pairings_view=Map" in s.page.url and s.drawn()
         assert not s.exceptions() and s.outbound == []
     finally:
         s.close()

@@ -58,7 +58,7 @@ def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
     assert "Median days to first contact" in labels
     assert len(at.get("download_button")) == 1
     assert not at.get("deck_gl_json_chart")  # the map is its own view, computed only when opened
-    at = page_as(LEAD, params={"view": X.VIEW_MAP})
+    at = page_as(LEAD, params={X.VIEW_KEY: X.VIEW_MAP})
     assert not at.exception and "Median days to first contact" in [m.label for m in at.metric]
     headings = [m.value for m in at.markdown]
     assert "**By status**" in headings and "**By program area**" in headings and "**By FEMA region**" in headings
@@ -67,9 +67,9 @@ def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
 
 def test_views_are_tabs_bound_to_the_url_and_run_only_when_open(store):
     at = page_as(PM)
-    assert at.query_params.get("view") in (None, X.VIEW_LIST)
+    assert at.query_params.get(X.VIEW_KEY) in (None, X.VIEW_LIST)
     assert shown_ids(at) and not any(s.value == "Referred to technical assistance" for s in at.subheader)
-    at = page_as(PM, params={"view": X.VIEW_TA})
+    at = page_as(PM, params={X.VIEW_KEY: X.VIEW_TA})
     assert not at.exception and not shown_ids(at)
     assert any(s.value == "Referred to technical assistance" for s in at.subheader)
     assert any(f.key == "refer" for f in at.get("form"))
@@ -157,7 +157,7 @@ def test_a_stale_edit_on_the_page_is_refused_and_writes_nothing(store):
 
 def test_ta_referrals_section_lists_referrals(store):
     X.refer_to_ta(store, "MD", "recovery", 2026, "no eligible mentor", "Lee Leader")
-    at = page_as(STATE_MD, params={"view": X.VIEW_TA})
+    at = page_as(STATE_MD, params={X.VIEW_KEY: X.VIEW_TA})
     assert any(s.value == "Referred to technical assistance" for s in at.subheader)
     frames = [d.value for d in at.dataframe if "reason" in d.value.columns]
     assert frames and list(frames[0]["state"]) == ["MD"]

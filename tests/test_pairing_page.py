@@ -145,8 +145,16 @@ def test_page_as_leadership_shows_pairs_map_and_referrals(tmp_path, monkeypatch)
     labels = [m.label for m in at.metric]
     assert labels[:3] == ["Suggested pairs", "Needs served", "Referred to TA"]
     assert int(at.metric[0].value) > 20
-    assert len(at.get("deck_gl_json_chart")) == 1
-    assert any(s.value == "Referred to technical assistance" for s in at.subheader)
+    assert len(at.dataframe[0].value) == int(at.metric[0].value)  # the pairs are the first view
+    assert not at.get("deck_gl_json_chart")  # the map is its own view, computed only when its tab is open
+    at = page_as(auth.Viewer("leadership", "L"), tmp_path, monkeypatch, **{pv.VIEW_KEY: pv.VIEW_MAP})
+    assert not at.exception and len(at.get("deck_gl_json_chart")) == 1
+    layers = json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"]
+    arcs = [layer for layer in layers if layer["id"] == "arcs"]
+    assert len(arcs[0]["data"]) == int(at.metric[0].value)  # one arc per pair in view
+    at = page_as(auth.Viewer("leadership", "L"), tmp_path, monkeypatch, **{pv.VIEW_KEY: pv.VIEW_TA})
+    assert not at.exception and any(s.value == "Referred to technical assistance" for s in at.subheader)
+    assert len(at.dataframe[0].value) == int(at.metric[2].value)  # one row per referral in view
 
 
 def test_page_as_program_manager_defaults_to_their_states(tmp_path, monkeypatch):
