@@ -70,44 +70,51 @@ if not p.reported:
         st.warning(f"{p.name} has not submitted a self-assessment yet. The national and regional medians are "
                    "shown for reference.", icon=":material/event_busy:")
 
-# --- maturity against the medians ------------------------------------------------------------------------------
-st.subheader(f"Maturity by program area, {p.cycle}", anchor=False)
-chart, words = st.columns([3, 2], gap="large")
-with chart:
-    st.plotly_chart(profile.maturity_figure(p), width="stretch", config={"displayModeBar": False})
-with words:
-    if p.reported:
-        with st.container(border=True):
-            st.markdown("**:material/trending_up: Strengths** (rated 4–5)")
-            st.markdown("\n".join(f"- {ui.md_escape(a)} **({m})**" for a, m in p.strengths)
-                        if p.strengths else "None rated 4 or 5.")
-            st.markdown("**:material/construction: Gaps** (rated 1–2)")
-            st.markdown("\n".join(f"- {ui.md_escape(a)} **({m})**" for a, m in p.gaps)
-                        if p.gaps else "None rated 1 or 2.")
-    own = f"; the {p.region_label} median includes {p.name}'s own rating" if p.reported else ""
-    st.caption(f"Medians over the jurisdictions that reported each area in {p.cycle}{own}. "
-               "'Other' areas are each state's own, so they have no median. "
-               "Scale: 1 Not started · 2 Developing · 3 Established · 4 Advanced · 5 Nationally leading.")
 
-# --- offers and needs ------------------------------------------------------------------------------------------
-reported = p.reported_areas
-if len(reported):
-    st.subheader("What it offers and seeks", anchor=False)
-    cols = ["short", "maturity", "offers_help", "seeks_help"] + (["offer_note", "notes"] if detail else [])
-    st.dataframe(reported[cols], hide_index=True, width="stretch" if detail else "content", column_config={
-        "short": st.column_config.TextColumn("Program area", width="medium"),
-        "maturity": st.column_config.NumberColumn("Maturity", format="%d", width="small"),
-        "offers_help": st.column_config.CheckboxColumn("Offers help", width="small"),
-        "seeks_help": st.column_config.CheckboxColumn("Seeks help", width="small"),
-        "offer_note": st.column_config.TextColumn("Eligibility", width="medium",
-                                                  help="Why an offer cannot be used for pairing"),
-        "notes": st.column_config.TextColumn("Notes", width="large"),
-    })
-    if detail and (reported["offer_note"] != "").any():
-        st.caption(f"An offer counts for pairing only with maturity {catalog.MENTOR_MIN} or higher.")
+# --- one view at a time: only the open tab runs (its label is in the URL); other states' detail views do not
+# exist for viewers who may not see that detail --------------------------------------------------------------------
 
-if detail:
-    # --- POETE and trend ---------------------------------------------------------------------------------------
+def overview_view():
+    """Maturity against the medians, strengths and gaps in words, what the state offers and seeks."""
+    # --- maturity against the medians ------------------------------------------------------------------------------
+    st.subheader(f"Maturity by program area, {p.cycle}", anchor=False)
+    chart, words = st.columns([3, 2], gap="large")
+    with chart:
+        st.plotly_chart(profile.maturity_figure(p), width="stretch", config={"displayModeBar": False})
+    with words:
+        if p.reported:
+            with st.container(border=True):
+                st.markdown("**:material/trending_up: Strengths** (rated 4–5)")
+                st.markdown("\n".join(f"- {ui.md_escape(a)} **({m})**" for a, m in p.strengths)
+                            if p.strengths else "None rated 4 or 5.")
+                st.markdown("**:material/construction: Gaps** (rated 1–2)")
+                st.markdown("\n".join(f"- {ui.md_escape(a)} **({m})**" for a, m in p.gaps)
+                            if p.gaps else "None rated 1 or 2.")
+        own = f"; the {p.region_label} median includes {p.name}'s own rating" if p.reported else ""
+        st.caption(f"Medians over the jurisdictions that reported each area in {p.cycle}{own}. "
+                   "'Other' areas are each state's own, so they have no median. "
+                   "Scale: 1 Not started · 2 Developing · 3 Established · 4 Advanced · 5 Nationally leading.")
+
+    # --- offers and needs ------------------------------------------------------------------------------------------
+    reported = p.reported_areas
+    if len(reported):
+        st.subheader("What it offers and seeks", anchor=False)
+        cols = ["short", "maturity", "offers_help", "seeks_help"] + (["offer_note", "notes"] if detail else [])
+        st.dataframe(reported[cols], hide_index=True, width="stretch" if detail else "content", column_config={
+            "short": st.column_config.TextColumn("Program area", width="medium"),
+            "maturity": st.column_config.NumberColumn("Maturity", format="%d", width="small"),
+            "offers_help": st.column_config.CheckboxColumn("Offers help", width="small"),
+            "seeks_help": st.column_config.CheckboxColumn("Seeks help", width="small"),
+            "offer_note": st.column_config.TextColumn("Eligibility", width="medium",
+                                                      help="Why an offer cannot be used for pairing"),
+            "notes": st.column_config.TextColumn("Notes", width="large"),
+        })
+        if detail and (reported["offer_note"] != "").any():
+            st.caption(f"An offer counts for pairing only with maturity {catalog.MENTOR_MIN} or higher.")
+
+
+def trend_view():
+    """POETE sub-ratings of the cycle and the trend across cycles."""
     left, right = st.columns(2, gap="large")
     with left:
         st.subheader("POETE sub-ratings", anchor=False)
@@ -127,6 +134,9 @@ if detail:
         else:
             st.caption("No cycles on record yet.")
 
+
+def partners_view():
+    """Recommended partners both ways (from the pairing scores) and the state's open exchanges."""
     # --- recommended partners ----------------------------------------------------------------------------------
     st.subheader("Recommended partners", anchor=False)
     st.caption(f"From the pairing scores for {p.cycle}. Mentors must offer help and rate themselves "
@@ -168,3 +178,14 @@ if detail:
         st.dataframe(open_exchanges, hide_index=True, width="stretch")
     else:
         st.caption(report.FACILITATIONS_LINE)
+
+
+if detail:
+    views = {profile.VIEW_OVERVIEW: overview_view, profile.VIEW_TREND: trend_view, profile.VIEW_PARTNERS: partners_view}
+    for label, tab in zip(profile.VIEWS, st.tabs(list(profile.VIEWS), key=profile.VIEW_KEY, on_change="rerun",
+                                                 bind="query-params")):
+        with tab:
+            if tab.open:
+                views[label]()
+else:
+    overview_view()

@@ -69,6 +69,12 @@ def _text(value) -> str:
     return "" if value is None or pd.isna(value) else str(value)
 
 
+# The State profile page's views (for viewers who see the state in detail), one tab each; only the open one runs.
+# The label is the value of the URL parameter VIEW_KEY, so renaming one breaks shared links.
+VIEW_OVERVIEW, VIEW_TREND, VIEW_PARTNERS = "Overview", "POETE and trend", "Partners and exchanges"
+VIEWS = (VIEW_OVERVIEW, VIEW_TREND, VIEW_PARTNERS)
+VIEW_KEY = "profile_view"  # widget key and URL parameter; unique across pages (widget state is per session)
+
 def cycles(assessments: pd.DataFrame) -> list[int]:
     """Cycles with data, newest first."""
     return sorted({int(c) for c in assessments["cycle"].unique()}, reverse=True)

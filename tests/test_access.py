@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from shisn import audit, auth, db, demo, exchanges, ingest, queries
-from shisn import coverage, pairing_view
+from shisn import coverage, pairing_view, profile
 
 from conftest import ROOT, make_csv
 
@@ -69,7 +69,8 @@ def run_page(page, viewer, store, monkeypatch, **query):
 
 
 # Pages that compute one view at a time (lazy tabs bound to the URL): each view is checked on its own.
-TABBED = {"national.py": coverage, "exchanges.py": exchanges, "pairings.py": pairing_view}  # modules with VIEWS
+TABBED = {"national.py": coverage, "exchanges.py": exchanges, "pairings.py": pairing_view,  # modules with VIEWS
+          "state_profile.py": profile}
 VIEWS = [(p, {m.VIEW_KEY: v}) for p, m in TABBED.items() for v in m.VIEWS] + [(p, {}) for p in PAGES
                                                                              if p not in TABBED]
 
@@ -77,7 +78,7 @@ VIEWS = [(p, {m.VIEW_KEY: v}) for p, m in TABBED.items() for v in m.VIEWS] + [(p
 @pytest.mark.parametrize("page, view", VIEWS, ids=[p + "".join(f"-{x}" for x in v.values()) for p, v in VIEWS])
 @pytest.mark.parametrize("viewer", [VA_USER, REGION1_PM], ids=["state", "program_manager"])
 def test_other_states_notes_and_exchanges_never_reach_a_state_or_pm_user(page, view, viewer, store, monkeypatch):
-    query = {"state": "MD"} if page == "state_profile.py" else dict(view)
+    query = dict(view, **({"state": "MD"} if page == "state_profile.py" else {}))
     at = run_page(page, viewer, store, monkeypatch, **query)
     assert not at.exception, at.exception
     sent = payload(at)

@@ -104,14 +104,19 @@ def test_state_user_lands_on_its_own_profile_in_full(demo_db):
     at = ok(page(VA_USER))
     assert at.header[0].value == "Virginia (VA)"
     assert len(at.get("download_button")) == 1
-    subheads = [s.value for s in at.subheader]
-    for title in ("POETE sub-ratings", "Trend across cycles", "Recommended partners", "Open exchanges"):
-        assert title in subheads
+    assert [s.value for s in at.subheader] == [f"Maturity by program area, {demo.DEMO_CYCLES[-1]}",
+                                                 "What it offers and seeks"]  # the first view only
     assert any("notes" in cols for cols in columns_of(at))
     assert any("ODP program manager" in t for t in texts(at))
+    assert any(t.startswith("Strengths:") or "Strengths" in t for t in texts(at))
+    at = ok(page(VA_USER, **{profile.VIEW_KEY: profile.VIEW_TREND}))
+    assert [s.value for s in at.subheader] == ["POETE sub-ratings", "Trend across cycles"]
+    assert len(at.get("plotly_chart")) == 2 and at.header[0].value == "Virginia (VA)"
+    at = ok(page(VA_USER, **{profile.VIEW_KEY: profile.VIEW_PARTNERS}))
+    assert [s.value for s in at.subheader] == ["Recommended partners", "Open exchanges"]
     # VA's open demo exchanges (the demo set opens some with VA) are listed, or the neutral line when there are none
     assert any("Exchange" in cols for cols in columns_of(at)) or any("No open exchanges" in t for t in texts(at))
-    assert any(t.startswith("Strengths:") or "Strengths" in t for t in texts(at))
+    assert not at.get("plotly_chart")
 
 
 def test_state_user_sees_other_states_as_scores_and_flags_only(demo_db):
@@ -122,6 +127,9 @@ def test_state_user_sees_other_states_as_scores_and_flags_only(demo_db):
     assert columns_of(at) == [["short", "maturity", "offers_help", "seeks_help"]]
     subheads = [s.value for s in at.subheader]
     assert "Recommended partners" not in subheads and "POETE sub-ratings" not in subheads
+    assert not at.tabs  # no detail views to switch to
+    at = ok(page(VA_USER, state="MD", **{profile.VIEW_KEY: profile.VIEW_PARTNERS}))  # a crafted link changes nothing
+    assert columns_of(at) == [["short", "maturity", "offers_help", "seeks_help"]] and not at.tabs
     assert not any("program manager:" in t for t in texts(at))
 
 
@@ -207,6 +215,7 @@ def test_open_exchanges_of_the_state_are_listed_on_profile_and_report(tmp_path, 
     monkeypatch.setenv("SHISN_DB", str(path))
     at = AppTest.from_file(str(ROOT / "pages" / "state_profile.py"), default_timeout=120)
     at.session_state["shisn_viewer"] = auth.Viewer(auth.STATE, "GU user", ("GU",))
+    at.query_params[profile.VIEW_KEY] = profile.VIEW_PARTNERS
     at.run()
     assert not at.exception
     assert any(ex in d.value["Exchange"].tolist() for d in at.dataframe if "Exchange" in d.value.columns)
