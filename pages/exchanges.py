@@ -176,7 +176,11 @@ def list_view():
                   f"{r.exchange_id} · {r.mentor} → {r.mentee} · {r.areas_label} ({r.status_label})"
                   for r in rows.itertuples()}
         st.divider()
-        ex_id = ui.bound_select("Exchange", ids, key="exchange", format_func=lambda i: labels[int(i)])
+        ex_id = ui.bound_select("Exchange", [None, *ids], key="exchange", default=None,
+                                format_func=lambda i: "Choose an exchange to see its history and update it"
+                                if i is None else labels[int(i)])
+        if ex_id is None:
+            return
         snaps = st.session_state.setdefault(SNAP, {})
         for other in [k for k in snaps if k != ex_id]:
             del snaps[other]  # opening another exchange re-reads this one when you come back

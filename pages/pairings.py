@@ -73,6 +73,7 @@ def pairs_view():
         if st.button("Open an exchange for this pair", type="primary", icon=":material/forum:"):
             try:
                 ex_id = exchanges.open_exchange(con, p["mentor"], p["mentee"], [p["program_area"]], cycle, viewer.name)
+                st.session_state["exchange"] = ex_id  # the Exchanges page opens on it
                 st.success(f"Exchange {ex_id} opened (status: proposed). Introduce the states on the Exchanges page.")
             except exchanges.ExchangeError as e:
                 st.warning(str(e))

@@ -206,7 +206,11 @@ def bound_select(label: str, options: Sequence[Any], key: str, default: Any = No
     elif st.session_state[key] not in options:
         st.session_state[key] = default if default in options else options[0]
     value = container.selectbox(label, options, key=key, format_func=format_func, **kwargs)
-    st.query_params[key] = str(value)
+    if value is None:  # an option meaning "nothing chosen" (e.g. no exchange opened): no parameter
+        if key in st.query_params:
+            del st.query_params[key]
+    else:
+        st.query_params[key] = str(value)
     return value
 
 
@@ -218,6 +222,7 @@ def load_files(con, files: list[tuple[str, bytes]], viewer: auth.Viewer, allowed
     except ingest.LoadError as e:
         return {"problems": ingest.problems_frame(e.problems), "warnings": e.warnings, "loaded": []}
     st.cache_data.clear()
+    _assessments.clear()  # the old version's frames: keyed by data version, they would only hold memory
     warnings = [f"{s.file_name}: {w}" for s in summaries for w in s.warnings]
     return {"problems": None, "warnings": warnings, "loaded": [s.line() for s in summaries]}
 
@@ -252,11 +257,14 @@ def md_escape(text: Any) -> str:
 def _pairing(path: str, version: int, cycle: int, weights: tuple, capacity: int):
     from . import pairing
     w = pairing.Weights(**dict(weights))
-    return pairing.suggest(queries.assessments(_connection(path), cycle), w, capacity=capacity)
+    # no page shows the candidate edges (millions at county scale): the same pairs without building them
+    return pairing.suggest(queries.assessments(_connection(path), cycle), w, capacity=capacity,
+                           with_candidates=False)
 
 
 def pairing_result(cycle: int, weights, capacity: int):
-    """The national optimal pairing for a cycle, cached per data version and settings."""
+    """The national optimal pairing for a cycle, cached per data version and settings. ``candidates`` is left
+    empty (same columns); pairs, referrals, totals and loads are complete."""
     path = str(db.db_path())
     return _pairing(path, queries.data_version(_connection(path)), int(cycle),
                     tuple(sorted(weights.as_dict().items())), int(capacity))

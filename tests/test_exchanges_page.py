@@ -69,6 +69,12 @@ def test_views_are_tabs_bound_to_the_url_and_run_only_when_open(store):
     at = page_as(PM)
     assert at.query_params.get(X.VIEW_KEY) in (None, X.VIEW_LIST)
     assert shown_ids(at) and not any(s.value == "Referred to technical assistance" for s in at.subheader)
+    assert not any(f.key.startswith("update_") for f in at.get("form"))  # no exchange opened until one is chosen
+    assert at.selectbox(key="exchange").value is None and "exchange" not in at.query_params
+    first = shown_ids(at)[0]
+    at.selectbox(key="exchange").set_value(first).run()
+    assert any(f.key.startswith(f"update_{first}_") for f in at.get("form"))
+    assert at.query_params["exchange"] == str(first)  # the opened exchange is a shareable link
     at = page_as(PM, params={X.VIEW_KEY: X.VIEW_TA})
     assert not at.exception and not shown_ids(at)
     assert any(s.value == "Referred to technical assistance" for s in at.subheader)
