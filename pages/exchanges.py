@@ -128,7 +128,8 @@ m[4].metric("Median days to first contact", "–" if median is None else f"{medi
 
 def list_view():
     """The exchanges the viewer may see; one of them in detail, with its history and the update form."""
-    st.subheader("Exchanges" if viewer.role != auth.STATE else f"Exchanges with {viewer.home_state}")
+    if viewer.role == auth.STATE:
+        st.subheader(f"Exchanges with {viewer.home_state}")
     rows = all_rows
     if rows.empty:
         st.info("No exchanges yet." + (" Open one above, or from a suggested pair on the Pairings page."
