@@ -14,7 +14,7 @@ import duckdb
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_DIR / "data" / "shisn.duckdb"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each entry upgrades the schema from version i to i + 1. Never edit a shipped step; append a new one.
 MIGRATIONS: list[str] = [
@@ -139,6 +139,37 @@ MIGRATIONS: list[str] = [
         detail    VARCHAR NOT NULL
     );
 """,
+    # 4: `assessments` without its primary key. Keeping the key's index up to date was more than a third of the
+    # time of writing a 100,000-row file (issue 10). One row per state × program area × cycle is kept by the one
+    # writer, shisn.ingest.load: it refuses a file (or set of files) holding a key twice, replaces every state ×
+    # cycle it writes (delete, then insert, in one transaction), runs one load at a time, and before committing
+    # checks that no other row is left in the states × cycles it wrote. DuckDB cannot drop a key (ALTER TABLE
+    # ... DROP CONSTRAINT is not implemented), so the table is rebuilt with its rows.
+    """
+    CREATE TABLE assessments_v4 (
+        state        VARCHAR NOT NULL,
+        program_area VARCHAR NOT NULL,
+        cycle        INTEGER NOT NULL,
+        maturity     TINYINT NOT NULL CHECK (maturity BETWEEN 1 AND 5),
+        offers_help  BOOLEAN NOT NULL,
+        seeks_help   BOOLEAN NOT NULL,
+        other_area   VARCHAR,
+        notes        VARCHAR,
+        planning     TINYINT CHECK (planning BETWEEN 1 AND 5),
+        organization TINYINT CHECK (organization BETWEEN 1 AND 5),
+        equipment    TINYINT CHECK (equipment BETWEEN 1 AND 5),
+        training     TINYINT CHECK (training BETWEEN 1 AND 5),
+        exercises    TINYINT CHECK (exercises BETWEEN 1 AND 5),
+        load_id      INTEGER NOT NULL
+    );
+    INSERT INTO assessments_v4 (state, program_area, cycle, maturity, offers_help, seeks_help, other_area, notes,
+                                planning, organization, equipment, training, exercises, load_id)
+        SELECT state, program_area, cycle, maturity, offers_help, seeks_help, other_area, notes,
+               planning, organization, equipment, training, exercises, load_id
+        FROM assessments ORDER BY state, cycle, program_area;
+    DROP TABLE assessments;
+    ALTER TABLE assessments_v4 RENAME TO assessments;
+    """,
 ]
 
 

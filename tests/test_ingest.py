@@ -335,3 +335,161 @@ def test_offer_below_maturity_four_is_kept_but_not_eligible(con):
     r = table(con).iloc[0]
     assert r.offers_help and not r.eligible_mentor
     assert "maturity 4 or higher" in r.offer_note
+
+
+# --- the columnar (Arrow) CSV reader gives exactly what the row-by-row reader gives ------------------------------
+
+def _both_readers(data, monkeypatch, name="f.csv", **kw):
+    """check() on the fast path (asserted taken) and on the row-by-row reader."""
+    used = []
+    real = ingest._read_csv_columnar
+
+    def spy(*a):
+        out = real(*a)
+        used.append(out is not None)
+        return out
+    monkeypatch.setattr(ingest, "_read_csv_columnar", spy)
+    fast = check(name, data, this_year=2026, **kw)
+    assert used == [True], "expected the columnar reader to take this file"
+    monkeypatch.setattr(ingest, "_FAST_CSV_OK", False)
+    slow = check(name, data, this_year=2026, **kw)
+    monkeypatch.setattr(ingest, "_FAST_CSV_OK", None)
+    return fast, slow
+
+
+def _same(fast, slow):
+    assert [str(p) for p in fast.problems] == [str(p) for p in slow.problems]
+    assert fast.warnings == slow.warnings and fast.lines == slow.lines
+    if fast.ok:
+        assert fast.table.equals(slow.table)
+
+
+TRICKY = [
+    # unicode and ASCII whitespace around values and headers, blank lines made of delimiters, comments, CRLF
+    "\ufeff# comment line, its commas, fill, the, header's, width, too\r\n , , , , , , \r\n"
+    "  State ,PROGRAM AREA,cycle,maturity,Offers-Help,"
+    "seeks_help,notes\r\n\u3000VA\u00a0,exercises,2025.0, 5 ,YES,n,\u2003note\u2009\r\n\t,\t, ,,,,\r\n"
+    "  # indented comment,x,x,x,x,x,x\r\nmd,Exercise programs,2025,2,0,1,\r\n",
+    # semicolons, a formula, an unknown column, bad values of every kind
+    "state;program_area;cycle;maturity;offers_help;seeks_help;colour;other_area\nVA;other;2025;=1+1;maybe;no;red;\n"
+    "XX;cooking;25;9;yes;no;;\nVA;other;2025;3;yes;no;;" + "x" * 201 + "\n;;;;;;;\n",
+    # duplicates, a state user's foreign row, tabs
+    "state\tprogram_area\tcycle\tmaturity\toffers_help\tseeks_help\nVA\texercises\t2025\t3\tno\tno\n"
+    "virginia\tExercise programs\t2025\t4\tyes\tno\nMD\texercises\t2025\t3\tno\tno\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_columnar_reader_matches_row_by_row_reader(text, monkeypatch):
+    _same(*_both_readers(text.encode("utf-8"), monkeypatch))
+    _same(*_both_readers(text.encode("utf-8"), monkeypatch, allowed_states=("VA",)))
+
+
+def test_columnar_reader_on_a_file_read_in_several_blocks(monkeypatch):
+    from shisn import jurisdictions as J
+    header = HEADER + ["planning", "other_area"]
+    keys = [(c, a, y) for c in J.codes() for a in ("exercises", "other") for y in range(2004, 2027)]
+    rows = [[code, area, cycle, 1 + k % 5, "yes" if k % 3 else "no", "no", " note " + "x" * (k % 1500), k % 5 or "",
+             "Cyber" if area == "other" else ""] for k, (code, area, cycle) in enumerate(keys)]
+    data = make_csv(rows, header=header)
+    # a blank line (delimiters only) under the header, a comment and blank lines at the end
+    data = data.replace(b"\n", b"\n , ,,,,,,,\n", 1) + b"# trailing comment,,,,,,,,\n" + b",,,,,,,,\n" * 3
+    assert len(data) > 1.5 * 2 ** 20  # more than one block of Arrow's reader (1 MiB)
+    fast, slow = _both_readers(data, monkeypatch)
+    assert fast.ok and fast.table.num_rows == len(rows)
+    _same(fast, slow)
+    assert fast.lines[:2] == [3, 4]  # the blank line after the header is skipped, not counted as a row
+
+
+def test_read_table_gives_the_stripped_strings():
+    df, lines, formulas, problems, _ = ingest.read_table("f.csv", make_csv([[" VA ", "exercises", "2025", "3", "no",
+                                                                             "no", " hi "]]))
+    assert not problems and lines == [2] and formulas == {}
+    assert df.iloc[0]["state"] == "VA" and df.iloc[0]["notes"] == "hi" and df.iloc[0]["planning"] == ""
+
+
+# --- one row per key without a key index ---------------------------------------------------------------------
+
+def test_a_version_3_store_is_upgraded_without_the_key_and_keeps_its_rows(tmp_path):
+    import duckdb
+    from shisn import db
+    path = tmp_path / "v3.duckdb"
+    raw = duckdb.connect(str(path))
+    for step in db.MIGRATIONS[:3]:
+        raw.execute(step)
+    raw.execute("INSERT INTO schema_version VALUES (3)")
+    raw.execute("INSERT INTO assessments VALUES ('VA', 'exercises', 2025, 2, false, true, NULL, 'old', 1, NULL, "
+                "NULL, NULL, NULL, 1), ('VA', 'training', 2025, 4, true, false, NULL, NULL, NULL, NULL, NULL, "
+                "NULL, NULL, 1), ('MD', 'exercises', 2024, 3, false, false, NULL, NULL, NULL, NULL, NULL, NULL, "
+                "NULL, 1)")
+    raw.close()
+    con = db.connect(path)
+    try:
+        assert db.schema_version(con) == db.SCHEMA_VERSION == 4
+        cur = con.cursor()
+        assert cur.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'assessments' "
+                           "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')").fetchall()[0][0] == 0
+        assert cur.execute("SELECT state, program_area, cycle, maturity, notes, planning FROM assessments "
+                           "ORDER BY ALL").fetchall() == [("MD", "exercises", 2024, 3, None, None),
+                                                          ("VA", "exercises", 2025, 2, "old", 1),
+                                                          ("VA", "training", 2025, 4, None, None)]
+        [s] = load(con, [("va.csv", make_csv([["VA", "exercises", 2025, 3, "no", "yes", "new"]]))], "t",
+                   this_year=2026)
+        assert (s.added, s.changed, s.unchanged, s.removed) == (0, 1, 0, 1)
+        assert len(table(con)) == 2
+    finally:
+        con.close()
+
+
+def test_concurrent_loads_of_one_state_and_cycle_leave_one_row_per_key(con):
+    import threading
+    files = [make_csv([["VA", area, 2025, 1 + k % 5, "no", "no", f"load {k}"]
+                       for area in ("exercises", "training", "recovery")]) for k in range(6)]
+    errors = []
+
+    def run(k):
+        try:
+            load(con, [(f"f{k}.csv", files[k])], "t", this_year=2026)
+        except Exception as e:  # pragma: no cover - the assertion below shows it
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(files))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    t = table(con)
+    assert len(t) == 3 and t["notes"].nunique() == 1  # one file's rows, one per key
+    assert len(queries.load_log(con)) == len(files)
+
+
+def test_a_load_that_would_leave_another_row_for_a_key_writes_nothing(con, monkeypatch):
+    load(con, [("good.csv", make_csv(GOOD))], "t", this_year=2026)
+    before = table(con)
+    real = ingest.transaction
+
+    class Sneaky:  # a writer that slips a row in between the loader's insert and its check
+        def __init__(self, cur):
+            self.cur = cur
+
+        def __getattr__(self, name):
+            return getattr(self.cur, name)
+
+        def execute(self, sql, *a):
+            out = self.cur.execute(sql, *a)
+            if sql.startswith("INSERT INTO assessments"):
+                self.cur.execute("INSERT INTO assessments VALUES ('VA', 'exercises', 2025, 1, false, false, NULL, "
+                                 "NULL, NULL, NULL, NULL, NULL, NULL, 999)")
+            return out
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def sneaky_transaction(c):
+        with real(c) as cur:
+            yield Sneaky(cur)
+    monkeypatch.setattr(ingest, "transaction", sneaky_transaction)
+    with pytest.raises(RuntimeError, match="other row"):
+        load(con, [("again.csv", make_csv(GOOD))], "t", this_year=2026)
+    assert table(con).equals(before)
+    assert len(queries.load_log(con)) == 1
