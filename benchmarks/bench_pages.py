@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from _util import CHROMIUM, CHROMIUM_ARGS, HERE, ROOT, Server, median, memory_mb
+from floor_app_titles import ELEMENT_TITLES, FLOOR_TITLES
 
 QUIET_MS = 400
 TIMEOUT_MS = 90_000
@@ -78,6 +79,36 @@ async ([title, h1, quietMs, timeoutMs]) => {
   return readyAt === null ? {error: 'timeout'} : {ms: readyAt - t0, done: doneAt - t0, h1: got};
 }
 """ % READY_JS.strip()
+
+# Click a tab (a page's view) and wait until that tab is selected, its panel has content, the script has finished
+# and every chart is drawn, and it stays so. Returns ms from the click to ready.
+TAB_JS = """
+async ([label, h1, quietMs, timeoutMs]) => {
+  const ready = %s;
+  const tabs = [...document.querySelectorAll('[data-testid=stMain] [role=tab]')];
+  const tab = tabs.find(t => t.innerText.trim() === label);
+  if (!tab) return {error: 'no tab ' + label};
+  const isReady = () => {
+    if (tab.getAttribute('aria-selected') !== 'true') return false;
+    const panel = document.getElementById(tab.getAttribute('aria-controls'));
+    if (!panel || !panel.querySelector('[data-testid=stElementContainer]')) return false;
+    return ready(h1, false);
+  };
+  const t0 = performance.now();
+  tab.click();
+  let readyAt = null;
+  while (performance.now() - t0 < timeoutMs) {
+    await new Promise(r => setTimeout(r, 5));
+    if (isReady()) {
+      if (readyAt === null) readyAt = performance.now();
+      if (performance.now() - readyAt >= quietMs) break;
+    } else readyAt = null;
+  }
+  return readyAt === null ? {error: 'timeout'} : {ms: readyAt - t0};
+}
+""" % READY_JS.strip()
+
+TABS_JS = "() => [...document.querySelectorAll('[data-testid=stMain] [role=tab]')].map(t => t.innerText.trim())"
 
 # After page.goto: wait until ready and quiet; ms since navigation start.
 COLD_JS = """
@@ -151,17 +182,30 @@ def _nav(page, title: str, h1: str | None) -> tuple[float, str]:
     return r["ms"], r["h1"], r["done"]
 
 
+def _tab(page, label: str, h1: str) -> float:
+    r = page.evaluate(TAB_JS, [label, h1, QUIET_MS, TIMEOUT_MS])
+    if "error" in r:
+        raise RuntimeError(f"tab {label}: {r['error']}")
+    if page.locator("[data-testid=stException]").count():
+        raise RuntimeError(f"tab {label}: the page raised")
+    return r["ms"]
+
+
 def measure_app(browser: Browser, base: str, rounds: int, cold_reps: int, pid: int | None = None) -> dict:
-    """Warm every page once (learning each page's heading), then `rounds` passes of sidebar clicks over every
-    page (starting from the second: the session opens on the first); then cold opens."""
+    """Warm every page once (learning each page's heading and tabs), then `rounds` passes of sidebar clicks over
+    every page (starting from the second: the session opens on the first); then, on each page with tabs (views),
+    `rounds` passes of clicks on each further tab and back to the first; then cold opens."""
     ctx, page, errors = _session(browser, base)
     try:
         links = _nav_links(page)
         titles = [t for t, _ in links]
         order = titles[1:] + titles[:1]
-        heading = {}
-        for t in order:  # warm: every page once (caches, first-run imports); learn its h1
+        heading, tabs = {}, {}
+        for t in order:  # warm: every page once (caches, first-run imports); learn its h1 and its tabs
             heading[t] = _nav(page, t, None)[1]
+            tabs[t] = page.evaluate(TABS_JS)
+            for label in tabs[t][1:] + tabs[t][:1]:
+                _tab(page, label, heading[t])
         nav = {t: [] for t in titles}
         done = {t: [] for t in titles}
         for _ in range(rounds):
@@ -169,6 +213,15 @@ def measure_app(browser: Browser, base: str, rounds: int, cold_reps: int, pid: i
                 ms, _, finished = _nav(page, t, heading[t])
                 nav[t].append(ms)
                 done[t].append(finished)
+        views = {}
+        for t in order:
+            if len(tabs[t]) < 2:
+                continue
+            _nav(page, t, heading[t])
+            views[t] = {label: [] for label in tabs[t]}
+            for _ in range(rounds):
+                for label in tabs[t][1:] + tabs[t][:1]:
+                    views[t][label].append(_tab(page, label, heading[t]))
         mem = memory_mb(pid) if pid else None
     finally:
         ctx.close()
@@ -178,7 +231,7 @@ def measure_app(browser: Browser, base: str, rounds: int, cold_reps: int, pid: i
             url = href if href.startswith("http") else base.rstrip("/") + "/" + href.lstrip("/")
             cold[t].append(_cold(browser, url, heading[t]))
     return {"titles": titles, "headings": heading, "nav_ms": nav, "done_ms": done, "cold_ms": cold, "memory": mem,
-            "page_errors": errors[:5]}
+            "views_ms": views, "page_errors": errors[:5]}
 
 
 def run(quick: bool = False) -> dict:
@@ -202,16 +255,24 @@ def run(quick: bool = False) -> dict:
                 a = measure_app(browser, app.base, rounds, cold_reps, pid=app.pid)
             finally:
                 browser.close()
-        floor_nav = median([x for xs in f["nav_ms"].values() for x in xs])
-        floor_cold = median([x for xs in f["cold_ms"].values() for x in xs])
+        bare = [t for t in f["titles"] if t in FLOOR_TITLES]
+        floor_nav = median([x for t in bare for x in f["nav_ms"][t]])
+        floor_cold = median([x for t in bare for x in f["cold_ms"][t]])
         pages = []
         for t in a["titles"]:
             nav, cold = median(a["nav_ms"][t]), median(a["cold_ms"][t])
+            views = [{"view": label, "ms": median(xs), "all": xs, "ratio": median(xs) / floor_nav}
+                     for label, xs in a["views_ms"].get(t, {}).items()]
             pages.append({"page": t, "nav_ms": nav, "nav_all": a["nav_ms"][t], "nav_ratio": nav / floor_nav,
-                          "done_ms": median(a["done_ms"][t]),
+                          "done_ms": median(a["done_ms"][t]), "views": views,
                           "cold_ms": cold, "cold_all": a["cold_ms"][t], "cold_ratio": cold / floor_cold})
-        out.update({"floor_nav_ms": floor_nav, "floor_nav_all": f["nav_ms"], "floor_cold_ms": floor_cold,
-                    "floor_done_ms": median([x for xs in f["done_ms"].values() for x in xs]),
+        elements = [{"element": ELEMENT_TITLES[t], "nav_ms": median(f["nav_ms"][t]),
+                     "nav_ratio": median(f["nav_ms"][t]) / floor_nav, "cold_ms": median(f["cold_ms"][t]),
+                     "cold_ratio": median(f["cold_ms"][t]) / floor_cold}
+                    for t in f["titles"] if t in ELEMENT_TITLES]
+        out.update({"floor_nav_ms": floor_nav, "floor_nav_all": {t: f["nav_ms"][t] for t in bare},
+                    "floor_cold_ms": floor_cold,
+                    "floor_done_ms": median([x for t in bare for x in f["done_ms"][t]]), "elements": elements,
                     "pages": pages, "app_memory_after_all_pages": a["memory"], "page_errors": a["page_errors"],
                     "seconds": time.perf_counter() - t0})
     finally:
@@ -230,9 +291,13 @@ def main(argv=None) -> int:
         print(json.dumps(r))
         return 0
     print(f"floor: nav {r['floor_nav_ms']:.0f} ms, cold {r['floor_cold_ms']:.0f} ms")
+    for e in r["elements"]:
+        print(f"  element alone: {e['element']:40s} nav {e['nav_ms']:7.0f} ms ({e['nav_ratio']:.2f}x)")
     for p in r["pages"]:
         print(f"{p['page']:20s} nav {p['nav_ms']:7.0f} ms ({p['nav_ratio']:.2f}x)   "
               f"cold {p['cold_ms']:7.0f} ms ({p['cold_ratio']:.2f}x)")
+        for v in p["views"]:
+            print(f"    tab {v['view']:28s} {v['ms']:7.0f} ms ({v['ratio']:.2f}x)")
     print("app memory after every page:", r["app_memory_after_all_pages"])
     return 0
 
