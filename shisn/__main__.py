@@ -98,7 +98,10 @@ def _pairing_result(args):
     if capacity < 0:
         print("--capacity must be 0 or more", file=sys.stderr)
         return None, 2
-    return pairing.suggest(queries.assessments(con, cycle), capacity=capacity), 0
+    # candidate edges only for `pairings --candidates FILE`, which writes them without their reasons
+    want = bool(getattr(args, "candidates", None))
+    return pairing.suggest(queries.assessments(con, cycle), capacity=capacity, with_candidates=want,
+                           explain_candidates=False), 0
 
 
 def _emit(df, fmt: str) -> None:

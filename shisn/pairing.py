@@ -36,6 +36,15 @@ Solver
     whose code sorts first. The graph is built in a canonical order (areas in catalog order, then codes), so the same
     data and settings give the same pairs whatever the order of the input rows. County scale (3,100 jurisdictions,
     ~4 million candidate edges) solves in a few seconds; see ``benchmarks/README_pairing.md``.
+
+Memory
+    Candidate edges are kept compactly (sorted by need, with the need implicit in a pointer array: only the
+    mentor and the integer score, 6 bytes an edge at county scale) and built a block of needs at a time; the other
+    facts about an edge are recomputed (``_features``) for the edges that are shown or referred to. The slot graph (a float64 cost and an int32 column
+    per slot, about 12 x capacity bytes per edge) is written directly in the arrays scipy reads, and scipy is kept
+    from copying it (``_Graph``). ``suggest(..., with_candidates=False)``, which the app uses, also frees the edges
+    before the solve and never builds the candidates table (millions of rows of text at county scale): it then
+    needs about the slot graph plus scipy's own temporaries, ~190 MB at county scale, with the same result.
 """
 from __future__ import annotations
 
@@ -134,7 +143,7 @@ assert set(WEIGHT_DESCRIPTIONS) == {f.name for f in fields(Weights)}
 class PairingResult:
     pairs: pd.DataFrame       # PAIR_COLUMNS, sorted by (program area in catalog order, mentee)
     referrals: pd.DataFrame   # REFERRAL_COLUMNS, needs left without a mentor, same order
-    candidates: pd.DataFrame  # CANDIDATE_COLUMNS (+ names, area_label, chosen)
+    candidates: pd.DataFrame  # CANDIDATE_COLUMNS (+ names, area_label, chosen); empty unless with_candidates
     total_score: float
     ineligible_offers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INELIGIBLE_COLUMNS))
     mentor_load: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LOAD_COLUMNS))
@@ -252,113 +261,195 @@ class _Data:
 
 # ------------------------------------------------------------------------------------------------ candidates
 
+_BLOCK = 1 << 16  # grid cells (needs x mentors) or edges handled at once: bounds the temporaries to a few MB
+
+
+def _features(d: _Data, area, mentor, mentee) -> dict[str, np.ndarray]:
+    """Facts about candidate edges, elementwise with numpy broadcasting (1-D edge arrays, or a needs column against
+    a mentors row). The same function serves the solver's scores and the tables, so they always agree."""
+    mentor, mentee = np.asarray(mentor, dtype=np.intp), np.asarray(mentee, dtype=np.intp)
+    n = len(d.codes)
+    f = {"mentor_mat": d.mat[area, mentor], "mentee_mat": d.mat[area, mentee]}
+    f["gap"] = f["mentor_mat"] - f["mentee_mat"]
+    rm, re_ = d.region[mentor], d.region[mentee]
+    f["same_region"] = np.isfinite(rm) & (rm == re_)
+    keys = np.minimum(mentor, mentee) * n + np.maximum(mentor, mentee)
+    nb = len(d.border_keys)
+    if nb:
+        pos = np.minimum(np.searchsorted(d.border_keys, keys), nb - 1)
+        f["shared_border"] = d.border_keys[pos] == keys
+    else:
+        f["shared_border"] = np.zeros(keys.shape, dtype=bool)
+    dlog = np.abs(d.log_pop[mentor] - d.log_pop[mentee])
+    f["pop_sim"] = np.nan_to_num(np.clip(1.0 - dlog, 0.0, 1.0), nan=0.0)
+    f["similar_pop"] = np.nan_to_num(dlog, nan=np.inf) <= math.log10(SIMILAR_POPULATION_RATIO) + 1e-12
+    f["breadth_n"] = d.mentor_areas[mentor]
+    return f
+
+
+def _score_int(f: dict[str, np.ndarray], w: Weights) -> np.ndarray:
+    """The score formula (module docstring) in integer thousandths, >= 1."""
+    breadth = np.clip((f["breadth_n"] - 1) / _BREADTH_RANGE, 0.0, 1.0)
+    score = (w.base + w.maturity_gap * f["gap"] / _GAP_RANGE + w.same_region * f["same_region"]
+             + w.shared_border * f["shared_border"] + w.similar_population * f["pop_sim"]
+             + w.breadth * breadth)
+    return np.maximum(np.rint(score * SCALE), 1).astype(np.int64)
+
+
+def _candidate_grid(d: _Data, ai: int, needs: np.ndarray, mentors: np.ndarray) -> np.ndarray:
+    """needs x mentors (state indices, in area ``ai``): is (mentor, need) a candidate edge?"""
+    return (mentors[None, :] != needs[:, None]) & (d.mat[ai, mentors][None, :] > d.mat[ai, needs][:, None])
+
+
 class _Edges:
-    """Candidate edges as arrays, sorted by (need, mentor); needs sorted by (area in catalog order, mentee)."""
+    """Candidate edges, sorted by (need, mentor); needs sorted by (area in catalog order, mentee).
+
+    Compact, because county scale has millions of edges: need ``r`` owns edges ``ptr[r]:ptr[r + 1]``, and per edge
+    only the mentor (int16 when the codes allow) and the integer score (int32 unless the weights are huge) are
+    kept, 6 bytes an edge. Everything else about an edge (maturities, region, border, population) is recomputed by
+    ``_features`` from the small per-state arrays for the edges that are shown. The edges are built a block of
+    needs at a time, so no temporary spans all edges.
+    """
 
     def __init__(self, d: _Data, w: Weights):
         n = len(d.codes)
-        need_area, need_state, e_need, e_mentor = [], [], [], []
-        offset = 0
+        mentor_dtype = np.int16 if n <= np.iinfo(np.int16).max + 1 else np.int32
+        # every term of the score is at most its weight, so this bounds every score_int
+        score_dtype = np.int32 if (sum(w.as_dict().values()) + 1) * SCALE < np.iinfo(np.int32).max else np.int64
+        need_area, need_state, blocks, n_before = [], [], [], 0
         for ai in range(len(d.areas)):
             needs = np.flatnonzero(d.seeks[ai])
             mentors = np.flatnonzero(d.eligible[ai])
             need_area.append(np.full(len(needs), ai, dtype=np.int64))
             need_state.append(needs)
-            if len(needs) and len(mentors):
-                nn = np.repeat(np.arange(len(needs)), len(mentors))
-                mm = np.tile(mentors, len(needs))
-                keep = (mm != needs[nn]) & (d.mat[ai, mm] > d.mat[ai, needs[nn]])
-                e_need.append(nn[keep] + offset)
-                e_mentor.append(mm[keep])
-            offset += len(needs)
+            step = max(1, _BLOCK // max(len(mentors), 1))
+            for b in range(0, len(needs) if len(mentors) else 0, step):
+                blocks.append((ai, needs[b:b + step], mentors, n_before + b))
+            n_before += len(needs)
         cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64)  # noqa: E731
         self.need_area, self.need_state = cat(need_area), cat(need_state)
-        self.need, self.mentor = cat(e_need), cat(e_mentor)
-        self.area = self.need_area[self.need]
-        self.mentee = self.need_state[self.need]
-        self.mentor_mat = d.mat[self.area, self.mentor]
-        self.mentee_mat = d.mat[self.area, self.mentee]
-        self.gap = self.mentor_mat - self.mentee_mat
-        rm, re_ = d.region[self.mentor], d.region[self.mentee]
-        self.same_region = np.isfinite(rm) & (rm == re_)
-        lo, hi = np.minimum(self.mentor, self.mentee), np.maximum(self.mentor, self.mentee)
-        keys = lo * n + hi
-        pos = np.searchsorted(d.border_keys, keys)
-        self.shared_border = (pos < len(d.border_keys)) & (d.border_keys[np.minimum(pos, len(d.border_keys) - 1)]
-                                                            == keys) if len(d.border_keys) else np.zeros(len(keys),
-                                                                                                         bool)
-        dlog = np.abs(d.log_pop[self.mentor] - d.log_pop[self.mentee])
-        self.pop_sim = np.nan_to_num(np.clip(1.0 - dlog, 0.0, 1.0), nan=0.0)
-        self.similar_pop = np.nan_to_num(dlog, nan=np.inf) <= math.log10(SIMILAR_POPULATION_RATIO) + 1e-12
-        self.breadth_n = d.mentor_areas[self.mentor]
-        breadth = np.clip((self.breadth_n - 1) / _BREADTH_RANGE, 0.0, 1.0)
-        score = (w.base + w.maturity_gap * self.gap / _GAP_RANGE + w.same_region * self.same_region
-                 + w.shared_border * self.shared_border + w.similar_population * self.pop_sim
-                 + w.breadth * breadth)
-        self.score_int = np.maximum(np.rint(score * SCALE), 1).astype(np.int64)
+
+        # first pass: edges per need; second pass: scores, written in place (no concatenation of big parts)
+        per_need = np.zeros(len(self.need_state), dtype=np.int64)
+        for ai, needs, mentors, r in blocks:
+            per_need[r:r + len(needs)] = _candidate_grid(d, ai, needs, mentors).sum(axis=1)
+        self.ptr = np.concatenate([[0], np.cumsum(per_need)]).astype(np.int64)
+        n_e = int(self.ptr[-1])
+        self.mentor = np.empty(n_e, dtype=mentor_dtype)
+        self.score_int = np.empty(n_e, dtype=score_dtype)
+        at = 0
+        for ai, needs, mentors, _ in blocks:
+            ok = _candidate_grid(d, ai, needs, mentors)
+            rows, cols = np.nonzero(ok)  # row-major: by need, then mentor
+            s = _score_int(_features(d, ai, mentors[None, :], needs[:, None]), w)
+            self.mentor[at:at + len(cols)] = mentors[cols]
+            self.score_int[at:at + len(cols)] = s[rows, cols]
+            at += len(cols)
+        assert at == n_e
 
     def __len__(self):
-        return len(self.need)
+        return len(self.mentor)
 
-    def reasons(self, d: _Data, w: Weights, idx: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
-        """Plain-language explanation of edges ``idx`` (all edges by default), built per distinct combination."""
-        idx = np.arange(len(self)) if idx is None else idx
-        if not len(idx):
-            return pd.array([], dtype="str")
-        region = np.where(self.same_region[idx] & (w.same_region > 0), d.region[self.mentor[idx]], -1)
-        region = np.where(np.isfinite(region), region, -1).astype(np.int64) + 1
-        combo = ((((region * 2 + (self.shared_border[idx] & (w.shared_border > 0))) * 2
-                   + (self.similar_pop[idx] & (w.similar_population > 0))) * 8 + self.gap[idx]) * 64
-                 + np.where(w.breadth > 0, self.breadth_n[idx], 0))
-        uniq, inv = np.unique(combo, return_inverse=True)
-        texts = []
-        for c in uniq.tolist():
-            breadth_n, c = c % 64, c // 64
-            gap, c = c % 8, c // 8
-            sim, c = c % 2, c // 2
-            border, reg = c % 2, c // 2 - 1
-            parts = []
-            if reg >= 0:
-                parts.append(f"same {_region_text(reg)}")
-            if border:
-                parts.append("shared border")
-            if sim:
-                parts.append("similar population")
-            if w.maturity_gap > 0 or not parts:
-                parts.append(f"{gap} level{'s' if gap != 1 else ''} ahead")
-            if breadth_n >= 2:
-                parts.append(f"can mentor in {breadth_n} areas")
-            texts.append(", ".join(parts))
-        # join with pyarrow: millions of edges in about a second, memory in one buffer
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        per = catalog.MAX_LEVEL + 1
-        labels = pa.array([f"{nm} ({m})" for nm in d.names for m in range(per)], type=pa.string())
-        area_labels = pa.array([_area_label(a) for a in d.areas], type=pa.string())
-        out = pc.binary_join_element_wise(
-            labels.take(pa.array(self.mentor[idx] * per + self.mentor_mat[idx])), " → ",
-            labels.take(pa.array(self.mentee[idx] * per + self.mentee_mat[idx])), ", ",
-            area_labels.take(pa.array(self.area[idx])), ": ",
-            pa.array(texts, type=pa.string()).take(pa.array(inv.astype(np.int64))), "")
-        return pd.Series(out.to_pandas(), dtype="str").array
+    @property
+    def need(self) -> np.ndarray:
+        """The need of every edge (materialised on request; the edges store it implicitly in ``ptr``)."""
+        return np.repeat(np.arange(len(self.need_state), dtype=np.int64), np.diff(self.ptr))
 
-    def frame(self, d: _Data, w: Weights, explain: bool = True) -> pd.DataFrame:
-        codes = pd.array(d.codes, dtype="str")
-        areas = pd.array(list(d.areas), dtype="str")
-        df = pd.DataFrame({
-            "mentor": codes.take(self.mentor),
-            "mentee": codes.take(self.mentee),
-            "program_area": areas.take(self.area),
-            "score": self.score_int / SCALE,
-            "mentor_maturity": self.mentor_mat,
-            "mentee_maturity": self.mentee_mat,
-            "same_region": self.same_region,
-            "shared_border": self.shared_border,
-            "reasons": self.reasons(d, w) if explain else pd.array(np.full(len(self), None, dtype=object), dtype="str"),
-            "population_similarity": np.round(self.pop_sim, 3),
-            "mentor_areas": self.breadth_n,
-        })
-        return df
+    def locate(self, need: np.ndarray, mentor: np.ndarray) -> np.ndarray:
+        """Indices of the edges (need[i], mentor[i]), which must exist: a binary search inside each need's run."""
+        return _locate(self.ptr, self.mentor, need, mentor)
+
+    def ends(self, idx: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(need, area, mentor, mentee) of edges ``idx`` (all edges by default) as integer arrays."""
+        if idx is None:
+            need = self.need
+            return need, self.need_area[need], self.mentor.astype(np.intp), self.need_state[need]
+        idx = np.asarray(idx, dtype=np.intp)
+        need = np.searchsorted(self.ptr, idx, side="right") - 1
+        return need, self.need_area[need], self.mentor[idx].astype(np.intp), self.need_state[need]
+
+
+def _locate(ptr: np.ndarray, mentor: np.ndarray, need: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Positions of the edges (need[i], target[i]) in edges sorted by (need, mentor), need ``r`` owning
+    ``ptr[r]:ptr[r + 1]``: one vectorised binary search per need's run (no key array over all edges)."""
+    need = np.asarray(need, dtype=np.intp)
+    target = np.asarray(target, dtype=np.int64)
+    lo, hi = ptr[need].astype(np.int64), ptr[need + 1].astype(np.int64)
+    while True:
+        act = lo < hi
+        if not act.any():
+            break
+        mid = (lo + hi) // 2
+        less = act & (mentor[np.where(act, mid, 0)] < target)
+        lo = np.where(less, mid + 1, lo)
+        hi = np.where(act & ~less, mid, hi)
+    assert (lo < ptr[need + 1]).all() and (mentor[np.minimum(lo, len(mentor) - 1)] == target).all(), \
+        "edge not found"
+    return lo
+
+
+def _reasons(d: _Data, w: Weights, area, mentor, mentee, f) -> pd.api.extensions.ExtensionArray:
+    """Plain-language explanation of edges given by their ends and ``_features``, built per distinct combination."""
+    if not len(mentor):
+        return pd.array([], dtype="str")
+    region = np.where(f["same_region"] & (w.same_region > 0), d.region[mentor], -1)
+    region = np.where(np.isfinite(region), region, -1).astype(np.int64) + 1
+    combo = ((((region * 2 + (f["shared_border"] & (w.shared_border > 0))) * 2
+               + (f["similar_pop"] & (w.similar_population > 0))) * 8 + f["gap"]) * 64
+             + np.where(w.breadth > 0, f["breadth_n"], 0))
+    uniq, inv = np.unique(combo, return_inverse=True)
+    texts = []
+    for c in uniq.tolist():
+        breadth_n, c = c % 64, c // 64
+        gap, c = c % 8, c // 8
+        sim, c = c % 2, c // 2
+        border, reg = c % 2, c // 2 - 1
+        parts = []
+        if reg >= 0:
+            parts.append(f"same {_region_text(reg)}")
+        if border:
+            parts.append("shared border")
+        if sim:
+            parts.append("similar population")
+        if w.maturity_gap > 0 or not parts:
+            parts.append(f"{gap} level{'s' if gap != 1 else ''} ahead")
+        if breadth_n >= 2:
+            parts.append(f"can mentor in {breadth_n} areas")
+        texts.append(", ".join(parts))
+    # join with pyarrow: millions of edges in about a second, memory in one buffer
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    per = catalog.MAX_LEVEL + 1
+    labels = pa.array([f"{nm} ({m})" for nm in d.names for m in range(per)], type=pa.string())
+    area_labels = pa.array([_area_label(a) for a in d.areas], type=pa.string())
+    out = pc.binary_join_element_wise(
+        labels.take(pa.array(mentor * per + f["mentor_mat"])), " → ",
+        labels.take(pa.array(mentee * per + f["mentee_mat"])), ", ",
+        area_labels.take(pa.array(area)), ": ",
+        pa.array(texts, type=pa.string()).take(pa.array(inv.astype(np.int64))), "")
+    return pd.Series(out.to_pandas(), dtype="str").array
+
+
+def _edge_frame(d: _Data, w: Weights, area, mentor, mentee, score_int, explain: bool = True,
+                f: dict | None = None) -> pd.DataFrame:
+    """CANDIDATE_COLUMNS for edges given by their ends (intp arrays) and integer scores."""
+    f = _features(d, area, mentor, mentee) if f is None else f
+    codes = pd.array(d.codes, dtype="str")
+    areas = pd.array(list(d.areas), dtype="str")
+    return pd.DataFrame({
+        "mentor": codes.take(mentor),
+        "mentee": codes.take(mentee),
+        "program_area": areas.take(area),
+        "score": score_int / SCALE,
+        "mentor_maturity": f["mentor_mat"],
+        "mentee_maturity": f["mentee_mat"],
+        "same_region": f["same_region"],
+        "shared_border": f["shared_border"],
+        "reasons": (_reasons(d, w, area, mentor, mentee, f) if explain
+                    else pd.array(np.full(len(mentor), None, dtype=object), dtype="str")),
+        "population_similarity": np.round(f["pop_sim"], 3),
+        "mentor_areas": f["breadth_n"],
+    })
 
 
 def candidates(assessments: pd.DataFrame, weights: Weights = Weights(), *, jurisdictions: pd.DataFrame | None = None,
@@ -369,10 +460,109 @@ def candidates(assessments: pd.DataFrame, weights: Weights = Weights(), *, juris
     saves time and memory for millions of edges.
     """
     d = _Data(assessments, jurisdictions, borders)
-    return _Edges(d, weights).frame(d, weights, explain)
+    e = _Edges(d, weights)
+    _, area, mentor, mentee = e.ends()
+    return _edge_frame(d, weights, area, mentor, mentee, e.score_int.astype(np.int64), explain)
 
 
 # ------------------------------------------------------------------------------------------------ solver
+
+class _Graph(sparse.csr_array):
+    """The slot graph handed to ``min_weight_full_bipartite_matching``. That function starts with
+    ``biadjacency.astype(np.double)``, which for scipy sparse arrays copies even when the dtype already matches (a
+    second copy of the largest structure of the pairing, ~150 MB at county scale); this class returns itself
+    instead. The graph is built as the function wants it otherwise: float64 data without zeros or infinities,
+    int32 indices and indptr, rows with sorted column indices, so nothing else is converted. The graph is not
+    used after the call, so scipy may change it in place (it changes nothing in such a graph)."""
+
+    def astype(self, dtype, casting="unsafe", copy=True):
+        if np.dtype(dtype) == self.dtype:
+            return self
+        return super().astype(dtype, casting=casting, copy=copy)
+
+
+def _slot_graph(ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray,
+                capacity: np.ndarray) -> tuple[_Graph | None, np.ndarray]:
+    """The assignment problem of the module docstring for edges sorted by (need, mentor), need ``r`` owning edges
+    ``ptr[r]:ptr[r + 1]``: (graph, slots per mentor), or (None, slots) when nothing can be matched.
+
+    The graph is written directly into its final arrays, a block of edges at a time, so the only structure
+    proportional to the slots (about capacity x edges) is the graph itself.
+    """
+    n_needs, n_m, n_e = len(ptr) - 1, len(capacity), len(mentor)
+    capacity = np.asarray(capacity, dtype=np.int64)
+    none = (None, np.zeros(n_m, dtype=np.int64))
+    if n_needs == 0 or n_e == 0:
+        return none
+    all_live = bool((capacity > 0).all())
+    degree = np.zeros(n_m, dtype=np.int64)
+    best = None
+    for a in range(0, n_e, _BLOCK):
+        mt = mentor[a:a + _BLOCK].astype(np.intp)
+        degree += np.bincount(mt, minlength=n_m)
+        sc = score[a:a + _BLOCK] if all_live else score[a:a + _BLOCK][capacity[mt] > 0]
+        if len(sc):
+            best = int(sc.max()) if best is None else max(best, int(sc.max()))
+    if best is None:  # every candidate mentor has capacity 0
+        return none
+    slots = np.minimum(capacity, degree)       # a mentor's identical slot columns (0 for capacity 0)
+    off = np.concatenate([[0], np.cumsum(slots)])
+    n_slots = int(off[-1])
+    top = best + 1
+    big = n_needs * n_m + 1                    # sum of tie-breaks over any matching < big
+    tie_on = (n_needs + 1) * top * big < _EXACT_LIMIT
+    if not tie_on:
+        big = 1                                # huge scores: no tie-break, still exact
+    nnz = int((degree * slots).sum()) + n_needs
+    idx_dtype = np.int32 if max(nnz, n_slots + n_needs) < np.iinfo(np.int32).max else np.int64
+    indices = np.empty(nnz, dtype=idx_dtype)
+    data = np.empty(nnz, dtype=np.float64)
+    indptr = np.empty(n_needs + 1, dtype=idx_dtype)
+    kmax = int(slots.max())
+    done = 0                                   # slot entries written for the edges before this block
+    for a in range(0, n_e, _BLOCK):
+        b = min(a + _BLOCK, n_e)
+        mt = mentor[a:b].astype(np.int64)
+        k = slots[mt]
+        first = np.cumsum(k)
+        block_total = int(first[-1])
+        first -= k
+        first += done                          # entries of all earlier edges ...
+        r0, r1 = np.searchsorted(ptr, [a, b])  # needs whose edges start in this block
+        indptr[r0:r1] = first[ptr[r0:r1] - a] + np.arange(r0, r1)
+        first += np.searchsorted(ptr, np.arange(a, b), side="right") - 1  # ... + the unmatched columns before
+        cost = (top - score[a:b].astype(np.int64)) * big
+        if tie_on:
+            cost += mt
+        cost = cost.astype(np.float64)
+        sel = np.flatnonzero(k)
+        for j in range(kmax):                  # the j-th slot of every edge whose mentor has more than j
+            if j:
+                sel = sel[k[sel] > j]
+            if not len(sel):
+                break
+            p = first[sel] + j
+            indices[p] = off[mt[sel]] + j
+            data[p] = cost[sel]
+        done += block_total
+    r0 = int(np.searchsorted(ptr, n_e))        # needs without edges at the end, and the final pointer
+    indptr[r0:] = done + np.arange(r0, n_needs + 1)
+    last = indptr[1:] - 1                      # each need's private "unmatched" column comes last in its row
+    indices[last] = n_slots + np.arange(n_needs)
+    data[last] = float(top * big)
+    return _Graph((data, indices, indptr), shape=(n_needs, n_slots + n_needs)), slots
+
+
+def _match(graph: _Graph | None, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solve a ``_slot_graph``: (need, mentor) of the chosen edges, by need."""
+    if graph is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    rows, cols = min_weight_full_bipartite_matching(graph)
+    n_slots = int(slots.sum())
+    real = cols < n_slots
+    slot_owner = np.repeat(np.arange(len(slots)), slots)
+    return np.asarray(rows[real], dtype=np.int64), slot_owner[cols[real]].astype(np.int64)
+
 
 def solve_bmatching(need: np.ndarray, mentor: np.ndarray, score: np.ndarray, capacity: np.ndarray,
                     n_needs: int) -> np.ndarray:
@@ -382,50 +572,25 @@ def solve_bmatching(need: np.ndarray, mentor: np.ndarray, score: np.ndarray, cap
     ``capacity[m]`` bounds mentor ``m``'s load and each need takes at most one edge. Among optimal solutions the one
     with the smallest sum of mentor indices is preferred (deterministic tie-break). See the module docstring.
     """
-    need = np.asarray(need, dtype=np.int64)
-    mentor = np.asarray(mentor, dtype=np.int64)
-    score = np.asarray(score, dtype=np.int64)
+    need = np.asarray(need)
+    mentor = np.asarray(mentor)
+    score = np.asarray(score)
     capacity = np.asarray(capacity, dtype=np.int64)
     if len(score) and score.min() <= 0:
         raise ValueError("scores must be positive")
-    live = np.flatnonzero(capacity[mentor] > 0)
-    if not len(live) or n_needs == 0:
+    if not len(need) or n_needs == 0:
         return np.zeros(0, dtype=np.int64)
-    order = live[np.lexsort((mentor[live], need[live]))]  # rows of the CSR must come need by need
-    nd, mt, sc = need[order], mentor[order], score[order]
-    n_m = len(capacity)
-    slots = np.minimum(capacity, np.bincount(mt, minlength=n_m))
-    off = np.concatenate([[0], np.cumsum(slots)])
-    n_slots = int(off[-1])
-    top = int(sc.max()) + 1
-    big = n_needs * n_m + 1                                  # sum of tie-breaks over any matching < big
-    if (n_needs + 1) * top * big >= _EXACT_LIMIT:
-        big, tie = 1, np.zeros(len(mt), dtype=np.int64)      # huge scores: no tie-break, still exact
+    dn = np.diff(need)
+    if bool(((dn > 0) | ((dn == 0) & (np.diff(mentor) > 0))).all()):
+        order = None                           # already sorted by (need, mentor), as suggest's edges are
     else:
-        tie = mt
-    k = slots[mt]
-    per_row = np.bincount(nd, weights=k, minlength=n_needs).astype(np.int64) + 1
-    indptr = np.concatenate([[0], np.cumsum(per_row)])
-    nnz = int(indptr[-1])
-    indices = np.empty(nnz, dtype=np.int32)
-    data = np.empty(nnz, dtype=np.float64)
-    rep = np.repeat(np.arange(len(mt)), k)
-    within = np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)
-    pos = np.arange(len(rep)) + nd[rep]                      # shift by the unmatched columns of earlier rows
-    indices[pos] = off[mt[rep]] + within
-    data[pos] = ((top - sc[rep]) * big + tie[rep]).astype(np.float64)
-    last = indptr[1:] - 1
-    indices[last] = n_slots + np.arange(n_needs)
-    data[last] = float(top * big)
-    graph = sparse.csr_array((data, indices, indptr), shape=(n_needs, n_slots + n_needs))
-    rows, cols = min_weight_full_bipartite_matching(graph)
-    real = cols < n_slots
-    slot_owner = np.repeat(np.arange(n_m), slots)
-    got_need, got_mentor = rows[real].astype(np.int64), slot_owner[cols[real]]
-    edge_key = nd * n_m + mt                                 # sorted
-    at = np.searchsorted(edge_key, got_need * n_m + got_mentor)
-    assert (edge_key[at] == got_need * n_m + got_mentor).all()
-    return np.sort(order[at])
+        order = np.lexsort((mentor, need))
+        need, mentor, score = need[order], mentor[order], score[order]
+    del dn
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(need, minlength=n_needs))]).astype(np.int64)
+    got_need, got_mentor = _match(*_slot_graph(ptr, mentor, score, capacity))
+    at = _locate(ptr, mentor, got_need, got_mentor)
+    return np.sort(at if order is None else order[at])
 
 
 # ------------------------------------------------------------------------------------------------ suggest
@@ -456,80 +621,116 @@ def _empty(columns, dtypes=None) -> pd.DataFrame:
 
 def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: int = DEFAULT_CAPACITY,
             capacity_overrides: dict[str, int] | None = None, *, jurisdictions: pd.DataFrame | None = None,
-            borders: frozenset | None = None, explain_candidates: bool = True) -> PairingResult:
-    """The optimal pairing for one cycle's assessments, with explanations and TA referrals for unserved needs."""
+            borders: frozenset | None = None, explain_candidates: bool = True,
+            with_candidates: bool = True) -> PairingResult:
+    """The optimal pairing for one cycle's assessments, with explanations and TA referrals for unserved needs.
+
+    ``with_candidates=False`` leaves ``candidates`` an empty frame (same columns) and gives the same pairs,
+    referrals and total: at county scale (millions of candidate edges) it saves most of the time and memory, and
+    the app never shows the candidates. ``explain_candidates=False`` keeps the candidates but leaves their
+    ``reasons`` empty (the pairs are always explained).
+    """
     d = _Data(assessments, jurisdictions, borders)
     e = _Edges(d, weights)
     cap = _capacities(d, capacity, capacity_overrides)
-    n_needs = len(e.need_state)
-    chosen = solve_bmatching(e.need, e.mentor, e.score_int, cap, n_needs)
+    need_area, need_state = e.need_area, e.need_state
+    n_needs = len(need_state)
+    graph, slots = _slot_graph(e.ptr, e.mentor, e.score_int, cap)
+    if not with_candidates:
+        e = None  # free the edges before the solver's own peak; what is needed below is recomputed
+    got_need, got_mentor = _match(graph, slots)  # by need, i.e. in (area, mentee) order
+    del graph
     codes = pd.array(d.codes, dtype="str")
+    names = pd.array(d.names, dtype="str")
     area_labels = np.array([_area_label(a) for a in d.areas], dtype=object)
+    label_array = pd.array(area_labels, dtype="str")
     slugs = pd.array(list(d.areas), dtype="str")
 
-    cand = e.frame(d, weights, explain_candidates)
-    cand["mentor_name"] = pd.array(d.names, dtype="str").take(e.mentor)
-    cand["mentee_name"] = pd.array(d.names, dtype="str").take(e.mentee)
-    cand["area_label"] = pd.array(area_labels, dtype="str").take(e.area)
-    is_chosen = np.zeros(len(e), dtype=bool)
-    is_chosen[chosen] = True
-    cand["chosen"] = is_chosen
+    def with_names(df: pd.DataFrame, area, mentor, mentee) -> pd.DataFrame:
+        df["mentor_name"] = names.take(mentor)
+        df["mentee_name"] = names.take(mentee)
+        df["area_label"] = label_array.take(area)
+        return df
 
-    # pairs (chosen edges are already in (area, mentee) order)
-    pairs = cand.iloc[chosen][[c for c in PAIR_COLUMNS if c != "reasons"]].reset_index(drop=True)
-    pairs.insert(PAIR_COLUMNS.index("reasons"), "reasons",
-                 e.reasons(d, weights, chosen) if len(chosen) else pd.array([], dtype="str"))
-    load = np.bincount(e.mentor[chosen], minlength=len(d.codes))
-    assert (load <= cap).all() and len(np.unique(e.need[chosen])) == len(chosen)
+    # pairs, from the chosen edges alone
+    area, mentee = need_area[got_need], need_state[got_need]
+    f = _features(d, area, got_mentor, mentee)
+    chosen_score = _score_int(f, weights)
+    pairs = with_names(_edge_frame(d, weights, area, got_mentor, mentee, chosen_score, f=f),
+                       area, got_mentor, mentee)[PAIR_COLUMNS]
+    load = np.bincount(got_mentor, minlength=len(d.codes))
+    assert (load <= cap).all() and len(np.unique(got_need)) == len(got_need)
+
+    # every candidate edge, only on request
+    if with_candidates:
+        chosen = e.locate(got_need, got_mentor)
+        assert (e.score_int[chosen] == chosen_score).all()
+        _, area, mentor, mentee = e.ends()
+        cand = with_names(_edge_frame(d, weights, area, mentor, mentee, e.score_int.astype(np.int64),
+                                      explain_candidates), area, mentor, mentee)
+        del area, mentor, mentee
+        is_chosen = np.zeros(len(e), dtype=bool)
+        is_chosen[chosen] = True
+        cand["chosen"] = is_chosen
+    else:
+        none = np.zeros(0, dtype=np.intp)
+        cand = with_names(_edge_frame(d, weights, none, none, none, none.astype(np.int64), explain_candidates),
+                          none, none, none)
+        cand["chosen"] = np.zeros(0, dtype=bool)
 
     # referrals: needs without a mentor
     served = np.zeros(n_needs, dtype=bool)
-    served[e.need[chosen]] = True
+    served[got_need] = True
     open_needs = np.flatnonzero(~served)
+    ranked = {}  # open need -> its candidate mentors, best first (recomputed: the edges may be gone)
+    for ai in np.unique(need_area[open_needs]).tolist():
+        group = open_needs[need_area[open_needs] == ai]
+        mentors = np.flatnonzero(d.eligible[ai])
+        step = max(1, _BLOCK // max(len(mentors), 1))
+        for b in range(0, len(group) if len(mentors) else 0, step):
+            rows = group[b:b + step]
+            states = need_state[rows]
+            ok = _candidate_grid(d, ai, states, mentors)
+            sc = _score_int(_features(d, ai, mentors[None, :], states[:, None]), weights)
+            for q, ni in enumerate(rows.tolist()):
+                ms = mentors[ok[q]]
+                ranked[ni] = ms[np.lexsort((ms, -sc[q][ok[q]]))]
     referrals = []
-    if len(open_needs):
-        # candidates of open needs, best first
-        open_mask = ~served[e.need]
-        oi = np.flatnonzero(open_mask)
-        oi = oi[np.lexsort((e.mentor[oi], -e.score_int[oi], e.need[oi]))]
-        starts = np.searchsorted(e.need[oi], open_needs)
-        ends = np.searchsorted(e.need[oi], open_needs, side="right")
-        for q, ni in enumerate(open_needs):
-            ai, s = int(e.need_area[ni]), int(e.need_state[ni])
-            area_text = area_labels[ai]
-            cands = oi[starts[q]:ends[q]]
-            if len(cands):
-                ms = e.mentor[cands]
-                assert (load[ms] >= cap[ms]).all(), "a need was left open while a candidate mentor had room"
-                names = [d.names[m] for m in ms]
-                verb = "is" if len(names) == 1 else "are"
-                noun = "mentor" if len(names) == 1 else "mentors"
-                reason = f"eligible {noun} ({_names_list(names)}) {verb} at capacity"
-                code, considered = AT_CAPACITY, [d.codes[m] for m in ms]
+    for ni in open_needs.tolist():
+        ai, s = int(need_area[ni]), int(need_state[ni])
+        area_text = area_labels[ai]
+        ms = ranked.get(ni, ())
+        if len(ms):
+            assert (load[ms] >= cap[ms]).all(), "a need was left open while a candidate mentor had room"
+            names_ = [d.names[m] for m in ms]
+            verb = "is" if len(names_) == 1 else "are"
+            noun = "mentor" if len(names_) == 1 else "mentors"
+            reason = f"eligible {noun} ({_names_list(names_)}) {verb} at capacity"
+            code, considered = AT_CAPACITY, [d.codes[m] for m in ms]
+        else:
+            others = np.flatnonzero(d.eligible[ai])
+            others = others[others != s]
+            if len(others):
+                ms = others[np.lexsort((others, -d.mat[ai, others]))]
+                names_ = [f"{d.names[m]} ({d.mat[ai, m]})" for m in ms]
+                reason = (f"no eligible mentor in {area_text} is rated above {d.names[s]}'s "
+                          f"{d.mat[ai, s]}: {_names_list(names_)}")
+                code, considered = NO_MENTOR_AHEAD, [d.codes[m] for m in ms]
             else:
-                others = np.flatnonzero(d.eligible[ai])
-                others = others[others != s]
-                if len(others):
-                    ms = others[np.lexsort((others, -d.mat[ai, others]))]
-                    names = [f"{d.names[m]} ({d.mat[ai, m]})" for m in ms]
-                    reason = (f"no eligible mentor in {area_text} is rated above {d.names[s]}'s "
-                              f"{d.mat[ai, s]}: {_names_list(names)}")
-                    code, considered = NO_MENTOR_AHEAD, [d.codes[m] for m in ms]
-                else:
-                    other = " other" if d.eligible[ai, s] else ""
-                    reason = f"no{other} state offers eligible help in {area_text}"
-                    weak = np.flatnonzero(d.offers[ai] & ~d.eligible[ai])
-                    weak = weak[weak != s]
-                    if len(weak):
-                        weak = weak[np.lexsort((weak, -d.mat[ai, weak]))]
-                        why = [f"{d.names[m]} {catalog.mentor_ineligibility(True, int(d.mat[ai, m]))}"
-                               for m in weak]
-                        reason += "; " + "; ".join(why[:MAX_LISTED])
-                        if len(why) > MAX_LISTED:
-                            reason += f"; and {len(why) - MAX_LISTED} more offers below maturity {catalog.MENTOR_MIN}"
-                    code, considered = NO_ELIGIBLE_MENTOR, []
-            referrals.append((d.codes[s], d.areas[ai], int(d.mat[ai, s]), reason, code, ", ".join(considered),
-                              d.names[s], area_text))
+                other = " other" if d.eligible[ai, s] else ""
+                reason = f"no{other} state offers eligible help in {area_text}"
+                weak = np.flatnonzero(d.offers[ai] & ~d.eligible[ai])
+                weak = weak[weak != s]
+                if len(weak):
+                    weak = weak[np.lexsort((weak, -d.mat[ai, weak]))]
+                    why = [f"{d.names[m]} {catalog.mentor_ineligibility(True, int(d.mat[ai, m]))}"
+                           for m in weak]
+                    reason += "; " + "; ".join(why[:MAX_LISTED])
+                    if len(why) > MAX_LISTED:
+                        reason += f"; and {len(why) - MAX_LISTED} more offers below maturity {catalog.MENTOR_MIN}"
+                code, considered = NO_ELIGIBLE_MENTOR, []
+        referrals.append((d.codes[s], d.areas[ai], int(d.mat[ai, s]), reason, code, ", ".join(considered),
+                          d.names[s], area_text))
     int_cols = {"mentee_maturity": "int64"}
     ref = (pd.DataFrame(referrals, columns=REFERRAL_COLUMNS).astype(int_cols) if referrals
            else _empty(REFERRAL_COLUMNS, int_cols))
@@ -546,6 +747,6 @@ def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: i
                                 "capacity": cap[mi], "assigned": load[mi], "mentor_areas": d.mentor_areas[mi]},
                                columns=LOAD_COLUMNS)
     return PairingResult(pairs=pairs, referrals=ref, candidates=cand,
-                         total_score=int(e.score_int[chosen].sum()) / SCALE, ineligible_offers=inel,
-                         mentor_load=mentor_load, weights=weights, capacity=int(capacity),
+                         total_score=int(chosen_score.sum()) / SCALE,
+                         ineligible_offers=inel, mentor_load=mentor_load, weights=weights, capacity=int(capacity),
                          capacity_overrides=dict(capacity_overrides or {}))

@@ -240,6 +240,132 @@ def test_constraints_and_maximality_on_random_instances():
         assert set(r.mentor_load["mentor"]) >= set(load.index)
 
 
+def reference_slot_graph(need, mentor, score, capacity, n_needs):
+    """The slot graph of the module docstring, written out plainly (one row per need, one entry per slot)."""
+    live = [i for i in range(len(need)) if capacity[mentor[i]] > 0]
+    live.sort(key=lambda i: (need[i], mentor[i]))
+    n_m = len(capacity)
+    degree = np.bincount([mentor[i] for i in live], minlength=n_m)
+    slots = np.minimum(capacity, degree)
+    off = np.concatenate([[0], np.cumsum(slots)])
+    n_slots = int(off[-1])
+    top = max(int(score[i]) for i in live) + 1
+    big = n_needs * n_m + 1
+    tie = (n_needs + 1) * top * big < pairing._EXACT_LIMIT
+    big = big if tie else 1
+    data, indices, indptr = [], [], [0]
+    for r in range(n_needs):
+        for i in (i for i in live if need[i] == r):
+            for j in range(int(slots[mentor[i]])):
+                indices.append(int(off[mentor[i]]) + j)
+                data.append(float((top - int(score[i])) * big + (int(mentor[i]) if tie else 0)))
+        indices.append(n_slots + r)
+        data.append(float(top * big))
+        indptr.append(len(data))
+    return np.array(data), np.array(indices), np.array(indptr), n_slots
+
+
+@pytest.mark.parametrize("exact_limit", [pairing._EXACT_LIMIT, 0])
+def test_slot_graph_is_exactly_the_reference_expansion(monkeypatch, exact_limit):
+    # the solver's input decides the pairs (also between equally good optima): building it in blocks, in place, must
+    # give exactly the plain expansion, entry for entry
+    monkeypatch.setattr(pairing, "_EXACT_LIMIT", exact_limit)
+    rng = np.random.default_rng(21)
+    for trial in range(60):
+        n_needs, n_m = int(rng.integers(1, 12)), int(rng.integers(1, 7))
+        pairs = [(nd, m) for nd in range(n_needs) for m in range(n_m) if rng.random() < 0.5]
+        if not pairs:
+            continue
+        need = np.array([p[0] for p in pairs])
+        mentor = np.array([p[1] for p in pairs])
+        score = rng.integers(1, 4 if trial % 2 else 5000, len(pairs))
+        cap = rng.integers(0, 4, n_m)
+        if not (cap[mentor] > 0).any():
+            continue
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(need, minlength=n_needs))])
+        for block in (1, 3, 1 << 16):
+            monkeypatch.setattr(pairing, "_BLOCK", block)
+            graph, slots = pairing._slot_graph(ptr, mentor, score, cap)
+            data, indices, indptr, n_slots = reference_slot_graph(need, mentor, score, cap, n_needs)
+            assert graph.shape == (n_needs, n_slots + n_needs) and int(slots.sum()) == n_slots
+            assert graph.indices.dtype == graph.indptr.dtype == np.int32 and graph.data.dtype == np.float64
+            np.testing.assert_array_equal(graph.indptr, indptr)
+            np.testing.assert_array_equal(graph.indices, indices)
+            np.testing.assert_array_equal(graph.data, data)
+
+
+def test_scipy_is_kept_from_copying_the_slot_graph():
+    from scipy import sparse
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+    rng = np.random.default_rng(4)
+    dense = np.where(rng.random((6, 9)) < 0.6, rng.integers(1, 20, (6, 9)), 0).astype(float)
+    dense[:, 3:] = np.where(np.eye(6, 6, dtype=bool), 50.0, dense[:, 3:])  # a full matching exists
+    plain = sparse.csr_array(dense)
+    graph = pairing._Graph((plain.data, plain.indices.astype(np.int32), plain.indptr.astype(np.int32)),
+                           shape=plain.shape)
+    assert graph.astype(np.double) is graph
+    assert graph.astype(np.float32).dtype == np.float32
+    for a, b in zip(min_weight_full_bipartite_matching(graph), min_weight_full_bipartite_matching(plain)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_solver_gives_the_same_edges_for_shuffled_input():
+    rng = np.random.default_rng(8)
+    for trial in range(40):
+        n_needs, n_m = int(rng.integers(1, 30)), int(rng.integers(1, 8))
+        pairs = [(nd, m) for nd in range(n_needs) for m in range(n_m) if rng.random() < 0.5]
+        if not pairs:
+            continue
+        need, mentor = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+        score, cap = rng.integers(1, 4, len(pairs)), rng.integers(0, 3, n_m)
+        chosen = solve_bmatching(need, mentor, score, cap, n_needs)  # sorted input
+        perm = rng.permutation(len(pairs))
+        again = solve_bmatching(need[perm], mentor[perm], score[perm], cap, n_needs)
+        assert sorted(zip(need[chosen], mentor[chosen])) == sorted(zip(need[perm][again], mentor[perm][again]))
+        assert (np.diff(again) > 0).all()
+
+
+def test_suggest_without_candidates_gives_the_same_result(monkeypatch):
+    rng = np.random.default_rng(17)
+    weights = [Weights(), Weights(same_region=0, shared_border=0, similar_population=0, breadth=0),  # many ties
+               Weights(base=2.5, maturity_gap=0.3, similar_population=2)]
+    for trial in range(24):
+        codes, jur, borders = random_jurisdictions(rng, int(rng.integers(2, 30)))
+        df = random_frame(rng, codes, list(rng.choice(catalog.AREA_SLUGS, int(rng.integers(1, 10)), replace=False)),
+                          p_offer=float(rng.uniform(0.2, 0.8)), p_seek=float(rng.uniform(0.1, 0.8)))
+        capacity = int(rng.integers(0, 4))
+        overrides = {c: int(rng.integers(0, 5)) for c in rng.choice(codes, 2, replace=False)}
+        w = weights[trial % len(weights)]
+        monkeypatch.setattr(pairing, "_BLOCK", 1 << 16)
+        full = suggest(df, w, capacity, overrides, jurisdictions=jur, borders=borders)
+        monkeypatch.setattr(pairing, "_BLOCK", [1, 5, 1 << 16][trial % 3])  # blocks change nothing either
+        lean = suggest(df, w, capacity, overrides, jurisdictions=jur, borders=borders, with_candidates=False)
+        for name in ("pairs", "referrals", "ineligible_offers", "mentor_load"):
+            pd.testing.assert_frame_equal(getattr(full, name), getattr(lean, name), check_exact=True, obj=name)
+        assert full.total_score == lean.total_score
+        assert lean.candidates.empty
+        pd.testing.assert_frame_equal(lean.candidates, full.candidates.iloc[:0].reset_index(drop=True))
+        # the pairs are the chosen candidates, with the candidates' scores
+        chosen = full.candidates[full.candidates["chosen"]].reset_index(drop=True)
+        pd.testing.assert_frame_equal(chosen[full.pairs.columns], full.pairs, check_exact=True)
+
+
+def test_compact_edges_hold_the_candidates_scores():
+    rng = np.random.default_rng(2)
+    codes, jur, borders = random_jurisdictions(rng, 25)
+    df = random_frame(rng, codes, catalog.AREA_SLUGS, p_offer=0.5, p_seek=0.5)
+    d = pairing._Data(df, jur, borders)
+    e = pairing._Edges(d, Weights())
+    c = pairing.candidates(df, jurisdictions=jur, borders=borders)
+    assert len(e) == len(c) > 300
+    assert e.mentor.dtype == np.int16 and e.score_int.dtype == np.int32
+    np.testing.assert_array_equal(e.score_int, np.rint(c["score"].to_numpy() * pairing.SCALE))
+    np.testing.assert_array_equal(d.codes[e.mentor], c["mentor"].to_numpy(dtype=object))
+    np.testing.assert_array_equal(d.codes[e.need_state[e.need]], c["mentee"].to_numpy(dtype=object))
+    huge = pairing._Edges(d, Weights(base=1e7))  # scores beyond int32 are kept exactly
+    assert huge.score_int.dtype == np.int64 and huge.score_int.min() >= 10**10
+
+
 # ------------------------------------------------------------------------------------------------ determinism
 
 def test_same_input_shuffled_gives_identical_pairs():
