@@ -22,11 +22,13 @@ with left:
     c2.download_button("Template (.csv)", lambda: template.template_bytes("csv"),
                        "shisn-self-assessment-template.csv",
                        mime="text/csv", icon=":material/download:", width="stretch")
-    with st.expander("Maturity levels and program areas"):
-        st.dataframe(template.levels_frame(), hide_index=True, width="stretch")
-        st.dataframe(template.areas_frame(), hide_index=True, width="stretch")
-        st.caption(f"Strength = {catalog.STRENGTH_MIN}–5, gap = 1–{catalog.GAP_MAX}. A state may mentor in an "
-                   f"area only if it offers help there and rates itself {catalog.MENTOR_MIN} or higher.")
+    levels = st.expander("Maturity levels and program areas", key="levels_open", on_change="rerun")
+    if levels.open:  # drawn only when opened
+        with levels:
+            st.dataframe(template.levels_frame(), hide_index=True, width="stretch")
+            st.dataframe(template.areas_frame(), hide_index=True, width="stretch")
+            st.caption(f"Strength = {catalog.STRENGTH_MIN}–5, gap = 1–{catalog.GAP_MAX}. A state may mentor in an "
+                       f"area only if it offers help there and rates itself {catalog.MENTOR_MIN} or higher.")
 
 with right:
     st.subheader("2 · Load files")

@@ -14,35 +14,48 @@ if auth.demo_mode():
     st.info("Demo mode: the sidebar's role switcher decides who you are; this table is used once real sign-in is "
             "on.", icon=":material/science:")
 
-left, right = st.columns([3, 2], gap="large")
-with left:
-    st.subheader("Users")
-    st.dataframe(auth.users(con), hide_index=True, width="stretch", column_config={
-        "email": "Email", "role": "Role", "state": "State", "name": "Name", "added_by": "Added by",
-        "added_at": st.column_config.DatetimeColumn("Added", format="YYYY-MM-DD HH:mm")})
-with right:
-    st.subheader("Add or change a user")
-    with st.form("user_form", clear_on_submit=True):
-        email = st.text_input("Email")
-        name = st.text_input("Name (optional)")
-        role = st.selectbox("Role", auth.ROLES, format_func=auth.ROLE_LABELS.get)
-        state = st.selectbox("State (state users only)", [""] + list(J.codes()),
-                             format_func=lambda c: f"{c} · {J.names()[c]}" if c else "—")
-        if st.form_submit_button("Save", type="primary"):
-            try:
-                u = auth.add_user(con, email, role, viewer.name, state=state or None, name=name or None)
-                st.success(f"{u['email']} is now {auth.ROLE_LABELS[u['role']]}"
-                           + (f" for {u['state']}" if u["state"] else "") + ".")
-            except auth.UserError as e:
-                st.error(str(e))
-    with st.form("remove_form", clear_on_submit=True):
-        gone = st.text_input("Remove user (email)")
-        if st.form_submit_button("Remove"):
-            st.success("Removed.") if auth.remove_user(con, gone, viewer.name) else st.warning("No such user.")
 
-st.subheader("Audit log")
-st.caption("Every load, edit, export and role change: who, when, what. Append-only.")
-st.dataframe(audit.log(con), hide_index=True, width="stretch", column_config={
-    "audit_id": st.column_config.NumberColumn("#", format="%d"),
-    "at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
-    "who": "Who", "action": "Action", "detail": st.column_config.TextColumn("What", width="large")})
+def users_view():
+    """Who may sign in with which role; add, change or remove a user."""
+    left, right = st.columns([3, 2], gap="large")
+    with right:
+        st.subheader("Add or change a user")
+        with st.form("user_form", clear_on_submit=True):
+            email = st.text_input("Email")
+            name = st.text_input("Name (optional)")
+            role = st.selectbox("Role", auth.ROLES, format_func=auth.ROLE_LABELS.get)
+            state = st.selectbox("State (state users only)", [""] + list(J.codes()),
+                                 format_func=lambda c: f"{c} · {J.names()[c]}" if c else "—")
+            if st.form_submit_button("Save", type="primary"):
+                try:
+                    u = auth.add_user(con, email, role, viewer.name, state=state or None, name=name or None)
+                    st.success(f"{u['email']} is now {auth.ROLE_LABELS[u['role']]}"
+                               + (f" for {u['state']}" if u["state"] else "") + ".")
+                except auth.UserError as e:
+                    st.error(str(e))
+        with st.form("remove_form", clear_on_submit=True):
+            gone = st.text_input("Remove user (email)")
+            if st.form_submit_button("Remove"):
+                st.success("Removed.") if auth.remove_user(con, gone, viewer.name) else st.warning("No such user.")
+    # filled after the form, so a user just saved is in the table
+    with left:
+        st.dataframe(auth.users(con), hide_index=True, width="stretch", column_config={
+            "email": "Email", "role": "Role", "state": "State", "name": "Name", "added_by": "Added by",
+            "added_at": st.column_config.DatetimeColumn("Added", format="YYYY-MM-DD HH:mm")})
+
+
+def audit_view():
+    """The audit log."""
+    st.caption("Every load, edit, export and role change: who, when, what. Append-only.")
+    st.dataframe(audit.log(con), hide_index=True, width="stretch", column_config={
+        "audit_id": st.column_config.NumberColumn("#", format="%d"),
+        "at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
+        "who": "Who", "action": "Action", "detail": st.column_config.TextColumn("What", width="large")})
+
+
+# one view at a time: only the open tab runs (its label is in the URL)
+views = {"Users": users_view, "Audit log": audit_view}
+for label, tab in zip(views, st.tabs(list(views), key="users_view", on_change="rerun", bind="query-params")):
+    with tab:
+        if tab.open:
+            views[label]()

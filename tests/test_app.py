@@ -53,3 +53,32 @@ def test_page_served_directly_in_demo_mode_resolves_the_demo_viewer(app_db):
     assert not at.exception
     assert at.selectbox(key="demo_role").value == "leadership"
     assert at.title[0].value == "Self-assessment data"
+
+
+def test_data_page_draws_the_levels_only_when_opened(app_db):
+    at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60).run()
+    assert not at.exception
+    assert len(at.dataframe) == 1  # the load log; the levels and areas tables wait in the closed expander
+    at.session_state["levels_open"] = True  # what a click on the expander sets
+    at.run()
+    frames = [d.value for d in at.dataframe]
+    assert len(frames) == 3 and any(len(f) == 5 for f in frames) and any(len(f) == 9 for f in frames)
+
+
+def test_users_page_lists_users_adds_one_and_keeps_the_audit_log_in_its_own_view(app_db):
+    from shisn import auth
+    at = AppTest.from_file(str(ROOT / "pages" / "users.py"), default_timeout=60).run()
+    assert not at.exception and at.title[0].value == "Users and audit"
+    assert len(at.dataframe) == 1 and "email" in at.dataframe[0].value.columns  # the users view first
+    form = next(f for f in at.get("form") if f.key == "user_form")
+    form.text_input[0].input("new.pm@example.org")
+    form.selectbox[0].select(auth.PROGRAM_MANAGER)
+    form.form_submit_button[0].click()
+    at.run()
+    assert any("new.pm@example.org is now" in s.value for s in at.success)
+    assert "new.pm@example.org" in at.dataframe[0].value["email"].tolist()
+    audit_view = AppTest.from_file(str(ROOT / "pages" / "users.py"), default_timeout=60)
+    audit_view.query_params["users_view"] = "Audit log"
+    audit_view.run()
+    log = audit_view.dataframe[0].value
+    assert not audit_view.get("form") and "new.pm@example.org" in " ".join(log["detail"].astype(str))
