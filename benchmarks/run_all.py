@@ -416,48 +416,47 @@ Figures before → after on this machine, from the first runs of these benchmark
   exactly the edges out of it; an edge's score and reasons depend only on its two ends and the mentor's own
   eligible areas, so the result is identical (checked on every state × cycle of the demo data). At county scale
   the State profile page went from ~3.2 s to ~1.0 s until ready.
-- **Validated ingest of 100,000 rows: 1.72 s → ~0.35 s.** The CSV reader walked rows in Python; files without
-  quote characters whose lines all have the header's width (the common case) are now read column-wise by Arrow,
-  with the same results (blank and comment lines, stripping, file line numbers; checked against the row-by-row
-  reader on 3,000 generated files, which still handles everything else). Whole-number parsing, state/area lookups,
-  yes/no words and the duplicate check run per column or per distinct value. Still a **miss** against the floor:
-  the write alone (insert into a table with a primary key, the summary queries, commit) takes about as long as
-  DuckDB's own load of the file into the same table.
+- **Validated ingest of 100,000 rows: 1.72 s → ~0.35 s → ~0.16 s (0.32× → ~0.8× DuckDB's `read_csv`).** The
+  CSV reader walked rows in Python; files without quote characters whose lines all have the header's width (the
+  common case) are read column-wise by Arrow, with the same results (checked against the row-by-row reader on
+  thousands of generated files, which still handles everything else). The columns then stay Arrow arrays into
+  DuckDB: every contract column with few distinct values is dictionary-encoded and each rule (strip, state and
+  area lookup, whole numbers, yes/no words, formulas) runs once per distinct value; notes are checked in Arrow; one
+  query counts what the load adds, changes and removes, skipped where nothing is stored yet. `assessments` lost its
+  primary key (schema 4): maintaining its index was a quarter of the load. One row per state × area × cycle is kept
+  by the loader instead (duplicates refused, each state × cycle deleted and re-inserted in one transaction, loads
+  serialised, and a check before commit that rolls everything back if a duplicate were left).
+- **Pages: one view at a time.** National coverage, Pairings, State profile, Exchanges and Users and audit show
+  their views as lazy tabs (`st.tabs(..., on_change="rerun", bind="query-params")`): only the open view is
+  computed and sent, and it is in the URL. An exchange's detail is drawn once one is chosen. Download buttons build
+  their file when clicked (`data=` a callable) instead of on every rerun (the national CSV, the printable report,
+  the XLSX template). The State profile is built from the cycle's rows and the state's own rows (not every cycle of
+  every state) and cached per data version. The shared assessment frames are cached with `st.cache_resource`
+  (copy-on-write views, no pickled copy per call). The map geometry is simplified to half a pixel at the national
+  view (24,827 → 9,796 vertices, 487 → 194 KB per map message).
+- **Pairing at county scale: ~1.8 GB → ~190 MB added to the app process, same pairs.** The Pairings page never
+  shows the 4 million candidate edges, so `pairing.suggest(..., with_candidates=False)` builds pairs from the chosen
+  edges only; edges are kept as a mentor index (int16) and a score (int32), built a few needs at a time; the
+  solver's input is written straight into the arrays SciPy reads and SciPy's own float64 copy of it is avoided.
+  See `benchmarks/README_pairing.md`.
 
-## Still missing, and where the fix belongs (files this benchmark's author does not own)
+## Still missing
 
-- **Page ready ≤ 1.5× a bare page** is out of reach for every page: a bare page is ready ~50-100 ms after the
-  click, and each element a page draws costs about as much again in this software-rendered (SwiftShader, no GPU)
-  Chromium. Measured on a scratch app serving the national page's pieces one per page (sidebar clicks, median of
-  5; bare page 73 ms): the map alone 208 ms, the jurisdiction heatmap alone 154 ms, supply/demand bars plus the
-  regions heatmap 154 ms, five metrics and two tables 116 ms. The national page is the sum of these plus its
-  script (~120 ms), so even an instant script would leave it near 400 ms (~5× the floor); pages with only tables
-  (Program managers, Data, Users) are at 2-3.5×. Drawing less on a page's first view is a product decision
-  for the page owner. What remains within reach on the server side:
-  - `pages/national.py`: the CSV behind "Download table" is built on every rerun (export table + CSV: ~15 ms at
-    state scale, ~100 ms at county scale) although it is rarely downloaded; Streamlit 1.67's `st.download_button`
-    accepts a callable for `data`, so pass `lambda: coverage.safe_csv(coverage.export_table(data, region, area))`.
-    Same on `pages/state_profile.py` for the printable report (`report.render` on every rerun).
-  - `shisn/ui.py` `_pairing`: call `pairing.suggest(..., explain_candidates=False)` and cache the result without
-    its candidates (`dataclasses.replace(result, candidates=result.candidates.iloc[0:0])`): the Pairings page, the
-    only caller, never reads them (the chosen pairs are explained separately), and `st.cache_data` pickles and
-    unpickles the whole result on every rerun. At county scale that is 4 million explained edges. Tried on the
-    county-scale server (same patch applied from outside): the Pairings page's first view 22.5 s → 13.3 s, the
-    process peak 6.0 GB → 1.7 GB, and 3.7 GB → 0.44 GB held afterwards; a cached revisit takes 0.5 s. The
-    remaining peak is `pairing.suggest` itself (~1.5 GB for 4 million edges, see `benchmarks/README_pairing.md`).
-  - `pages/state_profile.py` reads every cycle (`ui.assessments()`: 139,500 rows at county scale, cached, then
-    copied per rerun) but needs one cycle for all states and all cycles for one state: read `ui.assessments(cycle)`
-    plus the state's own rows (`queries.assessments(con, states=[code])`, which exists; `ui` would need a cached
-    wrapper), and the cycle list from `ui.cycles()`. At county scale this page lifts the server's peak from ~360 MB
-    to ~465 MB.
-  - `shisn/ui.py` `_assessments`: `st.cache_data` pickles the frame and unpickles a copy on every call (twice per
-    national rerun). The frames are read-only by convention; caching them with `st.cache_resource` (keyed the same
-    way) would save the copy (time and memory at county scale); keep `auth.redact` returning a copy when it edits.
-- **Peak memory at county scale**: the Streamlit runtime, pandas, pyarrow, plotly, pydeck, scipy and DuckDB take
-  ~210 MB before any data; the national page at county scale then lands around 400 MB, mostly allocator
-  high-water marks of transient JSON and frames. Deployment settings that help measurably:
-  `ARROW_DEFAULT_MEMORY_POOL=system` and `MALLOC_MMAP_THRESHOLD_=131072` (about −10 % peak in our runs). The
-  Pairings page at county scale is the real outlier (see above).
+- **Page ready ≤ 1.5× a bare page, for views that draw a map or a chart.** In this Chromium (headless, software
+  WebGL through SwiftShader, no GPU) a bare page that holds nothing but the national map, or nothing but the
+  jurisdiction heatmap, is already 2-3× the bare page (see the reference rows above), so a view that shows one
+  cannot reach 1.5×; the map and chart views are now within about the time of their heaviest element alone plus
+  a few tens of ms. Getting under 1.5× would mean not drawing the map or the heatmap, which is the page's purpose.
+  Pages and views of tables and forms are at or near the target.
+- **Peak memory ≤ 400 MB at county scale, Pairings page.** The other pages stay under 400 MB at county scale; the
+  Pairings page solves the national plan for 3,100 jurisdictions (4.06 million candidate edges) and peaks around
+  490 MB. What is left is the exact solver's input itself (each mentor's capacity as identical slots: 12.2 million
+  entries, 146 MB) and SciPy's temporaries (~35 MB) on top of the ~300 MB the app holds at county scale. Lower
+  would need another exact formulation (a min-cost flow without the slot expansion: same optimum, but exactly tied
+  optima could come out as different pairs, so the deterministic tie-break would have to be rebuilt and re-proven),
+  or solving in a short-lived worker process so that the server's own peak excludes the solver. Both are design
+  decisions, noted on the issue. Deployment settings that trim the peak: `ARROW_DEFAULT_MEMORY_POOL=system` and
+  `MALLOC_MMAP_THRESHOLD_=131072` (about −10 % in earlier runs).
 """
 
 
