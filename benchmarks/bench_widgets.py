@@ -115,12 +115,15 @@ def run_state(quick: bool) -> dict:
             "page_script_ms": scripts, "memory": memory_mb(), "seconds": time.perf_counter() - t0}
 
 
-def page_logic(data, prev, cycles, cycle, area, region, sort="total") -> dict:
-    """What pages/national.py computes after reading its widgets, in the same order, with the JSON each chart is
-    sent as (pydeck's to_json, plotly's to_json). Returns ms per step."""
+def page_logic(data, prev, cycles, cycle, area, region, sort="total", view=None) -> dict:
+    """What pages/national.py computes after reading its widgets, in the same order, for its open view (the first,
+    the map, unless `view` names another), with the JSON each chart is sent as (pydeck's to_json, plotly's
+    to_json). The CSV behind "Download table" is built only when clicked, so it is not part of a rerun. Returns
+    ms per step."""
     from shisn import auth, charts, coverage, maps
     from shisn import jurisdictions as J
     import plotly.io as pio
+    view = view or coverage.VIEW_MAP
     steps = {}
 
     def step(name, f, *a, **k):
@@ -132,23 +135,26 @@ def page_logic(data, prev, cycles, cycle, area, region, sort="total") -> dict:
     viewer = auth.Viewer("leadership", "Benchmark")
     single = area != coverage.ALL_AREAS
     d = step("redact_notes", coverage.redact_notes, data, viewer.sees_detail_of)
-    step("export_csv", lambda: coverage.safe_csv(coverage.export_table(d, region, area)))
     step("kpis", lambda: coverage.kpi_deltas(coverage.kpis(d, region, area), coverage.kpis(prev, region, area)))
-    deck = step("map_deck", lambda: maps.coverage_deck(J.geojson(), coverage.state_values(d, area, region), "x",
-                                                       single_area=single))
-    step("map_json", deck.to_json)
-    m = step("heatmap_matrix", coverage.maturity_matrix, d, region, sort)
-    fig = step("heatmap_figure", lambda: charts.jurisdiction_heatmap(m, J.names(), coverage.cell_details(d, m),
-                                                                     coverage.row_groups(m, sort),
+    if view == coverage.VIEW_MAP:
+        deck = step("map_deck", lambda: maps.coverage_deck(J.geojson(), coverage.state_values(d, area, region), "x",
+                                                           single_area=single))
+        step("map_json", deck.to_json)
+    elif view == coverage.VIEW_HEATMAP:
+        m = step("heatmap_matrix", coverage.maturity_matrix, d, region, sort)
+        fig = step("heatmap_figure", lambda: charts.jurisdiction_heatmap(m, J.names(), coverage.cell_details(d, m),
+                                                                         coverage.row_groups(m, sort),
+                                                                         area if single else None))
+        step("heatmap_json", pio.to_json, fig, validate=False)
+    elif view == coverage.VIEW_SUPPLY:
+        f2 = step("supply_demand", lambda: charts.supply_demand_bars(coverage.supply_demand(d, region),
                                                                      area if single else None))
-    step("heatmap_json", pio.to_json, fig, validate=False)
-    f2 = step("supply_demand", lambda: charts.supply_demand_bars(coverage.supply_demand(d, region),
-                                                                 area if single else None))
-    step("supply_demand_json", pio.to_json, f2, validate=False)
-    f3 = step("regions", lambda: charts.region_heatmap(coverage.region_summary(d, region)))
-    step("regions_json", pio.to_json, f3, validate=False)
-    step("region_totals", coverage.region_totals, d, region)
-    step("uncovered_needs", coverage.uncovered_needs, d, region, area)
+        step("supply_demand_json", pio.to_json, f2, validate=False)
+        step("uncovered_needs", coverage.uncovered_needs, d, region, area)
+    else:
+        f3 = step("regions", lambda: charts.region_heatmap(coverage.region_summary(d, region)))
+        step("regions_json", pio.to_json, f3, validate=False)
+        step("region_totals", coverage.region_totals, d, region)
     steps["total"] = sum(steps.values())
     return steps
 
@@ -190,11 +196,14 @@ def run_county(quick: bool) -> dict:
     con.close()
     data, prev = frames[cycles[0]], frames[cycles[1]]
     page_logic(data, prev, cycles, cycles[0], "all", "all")  # warm (imports, lru caches)
-    views = [("all", "all"), ("training", "all"), ("all", 3), ("exercises", 7)]
+    from shisn import coverage
+    combos = [(coverage.VIEW_MAP, "all", "all"), (coverage.VIEW_MAP, "training", "all"), (coverage.VIEW_MAP, "all", 3),
+              (coverage.VIEW_HEATMAP, "all", "all"), (coverage.VIEW_SUPPLY, "all", "all"),
+              (coverage.VIEW_REGIONS, "all", "all")]
     logic = {}
-    for area, region in views:
-        runs = [page_logic(data, prev, cycles, cycles[0], area, region) for _ in range(1 if quick else 3)]
-        logic[f"area={area} region={region}"] = {k: median([r[k] for r in runs]) for k in runs[0]}
+    for view, area, region in combos:
+        runs = [page_logic(data, prev, cycles, cycles[0], area, region, view=view) for _ in range(1 if quick else 3)]
+        logic[f"{view}: area={area} region={region}"] = {k: median([r[k] for r in runs]) for k in runs[0]}
     del frames, data, prev
     return {"scale": "county", "jurisdictions": len(jur), "rows": len(jur) * 9 * len(S.CYCLES),
             "seed_seconds": seeded_s, "page_logic_ms": logic, "apptest_first_run_ms": first_ms,

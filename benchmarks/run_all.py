@@ -291,10 +291,10 @@ def add_widgets(L, w: dict):
             f"{k['rows']:,} rows). shisn's modules know only the 56 real jurisdictions, so "
             "`benchmarks/synthetic.py` swaps `shisn.jurisdictions`' reference data (codes, names, FEMA regions, "
             "populations, borders, one square of geometry each) in the benchmark's process and writes the rows "
-            "straight into a temp store. Measured two ways: the real page script in AppTest on that store, and "
-            "the page's logic alone — the same `shisn.coverage` / `charts` / `maps` calls the page makes, in its "
-            "order, on the frame `queries.assessments` returns, plus the JSON each chart is sent as (no "
-            "Streamlit).")
+            "straight into a temp store. Measured two ways: the real page script in AppTest on that store (its "
+            "first view, the map), and the page's logic alone for each view — the same `shisn.coverage` / `charts` "
+            "/ `maps` calls the page makes, in its order, on the frame `queries.assessments` returns, plus the JSON "
+            "each chart is sent as (no Streamlit; the CSV download is built only on click and not counted).")
         add("")
         add("| change (AppTest) | median | all runs |")
         add("|---|---|---|")
@@ -526,7 +526,8 @@ def main(argv=None) -> int:
                     failed[f"{k} {s}"] = v["error"]
                     r[k].pop(s)
     RAW.mkdir(parents=True, exist_ok=True)
-    (RAW / "last_run.json").write_text(json.dumps({**r, "failed": failed}, indent=1, default=str))
+    raw = "last_run.json" if set(only) == set(SECTIONS) else f"last_run_{'_'.join(only)}.json"  # keep the full run
+    (RAW / raw).write_text(json.dumps({**r, "failed": failed}, indent=1, default=str))
     text = render(r, args.quick)
     if failed:
         text += "\n## Failed in this run\n\n" + "\n".join(f"- {k}: {v[:500]}" for k, v in failed.items()) + "\n"
