@@ -6,6 +6,9 @@ Who can be paired
     A *need* is a (state, program area) row with ``seeks_help``; states that did not opt in are never paired, however
     weak they are. A *mentor* in an area is a state with ``offers_help`` and maturity >= ``catalog.MENTOR_MIN`` there.
     A candidate edge (mentor, mentee, area) also requires mentor != mentee and mentor maturity > mentee maturity.
+    The catch-all area ``other`` is each state's own (``other_area`` names it): a need there meets only mentors
+    that name the same area (case and spacing ignored, as the national page counts it), so every named "other" area
+    is an area of its own; an unnamed one meets nobody. Output keeps the slug ``other``, labelled "Other: <name>".
 
 Score of a candidate edge (every term below is in [0, 1] before weighting)::
 
@@ -179,6 +182,9 @@ def _area_order(slugs) -> list[str]:
     return sorted(set(slugs), key=lambda s: (known.get(s, len(known)), s))
 
 
+_OTHER_KEY = catalog.OTHER + ":"  # internal area key of a named "other" area: "other:" + the name, casefolded
+
+
 def _area_label(slug: str) -> str:
     return catalog.area_label(slug) if slug in catalog.AREAS_BY_SLUG else str(slug)
 
@@ -213,15 +219,31 @@ class _Data:
         seeks = _flag(a["seeks_help"], "seeks_help")
 
         self.codes = np.array(sorted(set(state)), dtype=object)
-        self.areas = _area_order(area)
-        n, k = len(self.codes), len(self.areas)
+        n = len(self.codes)
         si = np.searchsorted(self.codes, state).astype(np.int64) if n else np.zeros(0, np.int64)
-        area_index = {x: i for i, x in enumerate(self.areas)}
-        ai = np.fromiter((area_index[x] for x in area), dtype=np.int64, count=len(area))
-        key = ai * max(n, 1) + si
+        slug_index = {x: i for i, x in enumerate(_area_order(area))}
+        key = np.fromiter((slug_index[x] for x in area), dtype=np.int64, count=len(area)) * max(n, 1) + si
         if len(np.unique(key)) != len(key):
             dup = pd.Series(list(zip(state, area)))[pd.Series(key).duplicated()].iloc[0]
             raise ValueError(f"several rows for {dup[0]} in {dup[1]}; expected one row per state and area")
+        # Each state's "other" names an area of its own: two states meet there only when they name the same one
+        # (case and spacing ignored, as on the national page), so each named area is an area of its own here.
+        topics: dict[str, str] = {}
+        if "other_area" in a.columns and (area == catalog.OTHER).any():
+            named = a["other_area"].to_numpy(dtype=object)
+            for i in np.flatnonzero(area == catalog.OTHER):
+                v = named[i]
+                text = "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else " ".join(str(v).split())
+                k_ = _OTHER_KEY + (text.casefold() if text else "\x00" + state[i])  # unnamed: pairs with nobody
+                area[i] = k_
+                topics[k_] = min(topics.get(k_, text), text)  # one spelling whatever the row order
+        self.areas = _area_order(area)
+        k = len(self.areas)
+        self.area_slugs = [catalog.OTHER if x.startswith(_OTHER_KEY) else x for x in self.areas]
+        self.area_labels = [f"{_area_label(catalog.OTHER)}: {topics[x]}" if x.startswith(_OTHER_KEY) and topics[x]
+                            else _area_label(slug) for x, slug in zip(self.areas, self.area_slugs)]
+        area_index = {x: i for i, x in enumerate(self.areas)}
+        ai = np.fromiter((area_index[x] for x in area), dtype=np.int64, count=len(area))
         # dense (area, state) grids; -1 where a state has no row for an area
         self.mat = np.full((k, n), -1, dtype=np.int64)
         self.offers = np.zeros((k, n), dtype=bool)
@@ -421,7 +443,7 @@ def _reasons(d: _Data, w: Weights, area, mentor, mentee, f) -> pd.api.extensions
     import pyarrow.compute as pc
     per = catalog.MAX_LEVEL + 1
     labels = pa.array([f"{nm} ({m})" for nm in d.names for m in range(per)], type=pa.string())
-    area_labels = pa.array([_area_label(a) for a in d.areas], type=pa.string())
+    area_labels = pa.array(d.area_labels, type=pa.string())
     out = pc.binary_join_element_wise(
         labels.take(pa.array(mentor * per + f["mentor_mat"])), " → ",
         labels.take(pa.array(mentee * per + f["mentee_mat"])), ", ",
@@ -435,7 +457,7 @@ def _edge_frame(d: _Data, w: Weights, area, mentor, mentee, score_int, explain: 
     """CANDIDATE_COLUMNS for edges given by their ends (intp arrays) and integer scores."""
     f = _features(d, area, mentor, mentee) if f is None else f
     codes = pd.array(d.codes, dtype="str")
-    areas = pd.array(list(d.areas), dtype="str")
+    areas = pd.array(d.area_slugs, dtype="str")
     return pd.DataFrame({
         "mentor": codes.take(mentor),
         "mentee": codes.take(mentee),
@@ -642,9 +664,9 @@ def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: i
     del graph
     codes = pd.array(d.codes, dtype="str")
     names = pd.array(d.names, dtype="str")
-    area_labels = np.array([_area_label(a) for a in d.areas], dtype=object)
+    area_labels = np.array(d.area_labels, dtype=object)
     label_array = pd.array(area_labels, dtype="str")
-    slugs = pd.array(list(d.areas), dtype="str")
+    slugs = pd.array(d.area_slugs, dtype="str")
 
     def with_names(df: pd.DataFrame, area, mentor, mentee) -> pd.DataFrame:
         df["mentor_name"] = names.take(mentor)
@@ -729,7 +751,7 @@ def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: i
                     if len(why) > MAX_LISTED:
                         reason += f"; and {len(why) - MAX_LISTED} more offers below maturity {catalog.MENTOR_MIN}"
                 code, considered = NO_ELIGIBLE_MENTOR, []
-        referrals.append((d.codes[s], d.areas[ai], int(d.mat[ai, s]), reason, code, ", ".join(considered),
+        referrals.append((d.codes[s], d.area_slugs[ai], int(d.mat[ai, s]), reason, code, ", ".join(considered),
                           d.names[s], area_text))
     int_cols = {"mentee_maturity": "int64"}
     ref = (pd.DataFrame(referrals, columns=REFERRAL_COLUMNS).astype(int_cols) if referrals

@@ -76,12 +76,20 @@ def summary(pairs: pd.DataFrame, referrals: pd.DataFrame) -> dict:
             "total_score": float(pairs["score"].sum()) if len(pairs) else 0.0}
 
 
+def _area_names(df: pd.DataFrame) -> pd.Series:
+    """Short area names; an "other" area by the name the states gave it ("Other: Cybersecurity")."""
+    short = df["program_area"].map(catalog.area_short)
+    if "area_label" in df.columns:
+        short = short.where(df["program_area"] != catalog.OTHER, df["area_label"])
+    return short
+
+
 def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
     """The pairs as people read them (names, area labels, maturities, score, reasons)."""
     return pd.DataFrame({
         "Mentor": pairs["mentor"] + " · " + pairs["mentor"].map(J.names()),
         "Mentee": pairs["mentee"] + " · " + pairs["mentee"].map(J.names()),
-        "Program area": pairs["program_area"].map(catalog.area_short),
+        "Program area": _area_names(pairs),
         "Mentor maturity": pairs["mentor_maturity"].astype(int),
         "Mentee maturity": pairs["mentee_maturity"].astype(int),
         "Score": pairs["score"].astype(float).round(2),
@@ -92,7 +100,7 @@ def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
 def referrals_table(referrals: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "State": referrals["mentee"] + " · " + referrals["mentee"].map(J.names()),
-        "Program area": referrals["program_area"].map(catalog.area_short),
+        "Program area": _area_names(referrals),
         "Maturity": referrals["mentee_maturity"].astype(int),
         "Why no mentor": referrals["reason"],
     })

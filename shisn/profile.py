@@ -24,7 +24,7 @@ from . import auth, catalog
 from . import jurisdictions as J
 
 STANDARD_AREAS: tuple[str, ...] = tuple(a for a in catalog.AREA_SLUGS if a != catalog.OTHER)
-PAIRING_INPUT = ["state", "program_area", "maturity", "offers_help", "seeks_help"]
+PAIRING_INPUT = ["state", "program_area", "maturity", "offers_help", "seeks_help", "other_area"]
 TOP_MENTORS = 3
 DETAIL_HIDDEN = ("Detail (notes, POETE sub-ratings, trend, program manager contact, recommended partners and the "
                  "printable report) is shown only to ODP leadership, the state's assigned program manager and the "
@@ -310,17 +310,6 @@ def needs(table: pd.DataFrame) -> list[str]:
     return list(t["program_area"])
 
 
-def _same_other(cands: pd.DataFrame, cycle_df: pd.DataFrame) -> pd.DataFrame:
-    """Drop 'other' pairs whose two states name different areas (each state's 'other' is its own)."""
-    if cands.empty or not (cands["program_area"] == catalog.OTHER).any():
-        return cands
-    names = {s: _text(o).casefold() for s, o in
-             cycle_df.loc[cycle_df["program_area"] == catalog.OTHER, ["state", "other_area"]].itertuples(index=False)}
-    keep = [(a != catalog.OTHER) or (names.get(m, "") == names.get(e, "") != "")
-            for a, m, e in zip(cands["program_area"], cands["mentor"], cands["mentee"])]
-    return cands[keep]
-
-
 def _partner_frame(cands: pd.DataFrame, partner_col: str, maturity_col: str, cycle_df: pd.DataFrame,
                    can_see: Callable[[str], bool]) -> pd.DataFrame:
     if cands.empty:
@@ -373,9 +362,9 @@ def _partners(cycle_df, state, table, weights, top, can_see) -> tuple[pd.DataFra
     # its two ends (maturities, region, border, population) and the mentor's own eligible areas, none of which the
     # switched-off flags touch, so these are the same edges, scores and reasons as in the full candidate set.
     others = inp["state"] != state
-    into = _same_other(_candidates(pairing, inp.assign(seeks_help=inp["seeks_help"] & ~others), weights), cycle_df)
-    out_of = _same_other(_candidates(pairing, inp.assign(offers_help=inp["offers_help"] & ~others), weights),
-                         cycle_df)
+    # (pairing pairs an 'other' need only with mentors naming the same other area)
+    into = _candidates(pairing, inp.assign(seeks_help=inp["seeks_help"] & ~others), weights)
+    out_of = _candidates(pairing, inp.assign(offers_help=inp["offers_help"] & ~others), weights)
     mentors = into[(into["mentee"] == state) & into["program_area"].isin(wanted)
                    & (into["mentor_maturity"] >= catalog.MENTOR_MIN)]
     mentors = mentors.sort_values(["score", "mentor"], ascending=[False, True]).groupby("program_area").head(top)

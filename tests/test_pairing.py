@@ -536,3 +536,30 @@ def test_shipped_reference_data_is_the_default():
     df = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, False, True))
     text = suggest(df).pairs.iloc[0]["reasons"]
     assert text.startswith("Virginia (5) → Maryland (2), Exercise programs: same FEMA Region III, shared border")
+
+
+def test_other_needs_pair_only_with_mentors_naming_the_same_other_area():
+    df = frame(("VA", "other", 5, True, False), ("MD", "other", 1, False, True), ("PA", "other", 2, False, True),
+               ("OH", "other", 5, True, False), ("WV", "other", 1, False, True), ("TX", "other", 1, False, True))
+    df["other_area"] = ["Cybersecurity", "  cyberSECURITY ", "Agriculture", "Port security", "Fusion centre", None]
+    r = run(df)
+    assert list(zip(r.pairs["mentor"], r.pairs["mentee"])) == [("VA", "MD")]  # same name, any case and spacing
+    assert r.pairs["program_area"].tolist() == ["other"] and r.pairs["area_label"].tolist() == ["Other: Cybersecurity"]
+    assert "Other: Cybersecurity" in r.pairs["reasons"][0]
+    ref = r.referrals.set_index("mentee")
+    assert set(ref.index) == {"PA", "WV", "TX"} and (ref["program_area"] == "other").all()
+    assert ref.loc["PA", "reason"] == "no state offers eligible help in Other: Agriculture"
+    assert ref.loc["PA", "area_label"] == "Other: Agriculture"
+    assert ref.loc["TX", "reason_code"] == pairing.NO_ELIGIBLE_MENTOR  # an unnamed 'other' pairs with nobody
+    cands = pairing.candidates(df, jurisdictions=JUR, borders=BORDERS)
+    assert set(zip(cands["mentor"], cands["mentee"])) == {("VA", "MD")}
+    shuffled = run(df.sample(frac=1, random_state=3))  # the label's spelling does not depend on row order
+    assert shuffled.pairs["area_label"].tolist() == ["Other: Cybersecurity"]
+
+
+def test_other_area_counts_once_in_a_mentors_breadth():
+    df = frame(("VA", "other", 5, True, False), ("VA", "training", 5, True, False), ("MD", "other", 1, False, True))
+    df["other_area"] = ["Cybersecurity", "", "Cybersecurity"]
+    r = run(df)
+    assert r.pairs["mentor"].tolist() == ["VA"] and "can mentor in 2 areas" in r.pairs["reasons"][0]
+    assert r.mentor_load.set_index("mentor").loc["VA", "mentor_areas"] == 2

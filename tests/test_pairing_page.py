@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from shisn import auth, exchanges, ingest, pairing, queries
+from shisn import auth, catalog, exchanges, ingest, pairing, queries
 from shisn import pairing_view as pv
 
 from conftest import ROOT, make_csv
@@ -171,3 +171,10 @@ def test_page_is_closed_to_state_users(tmp_path, monkeypatch):
     at = page_as(auth.Viewer("state", "S", ("VA",)), tmp_path, monkeypatch)
     assert not at.exception
     assert "This page is for" in at.warning[0].value and len(at.dataframe) == 0
+
+
+def test_tables_name_other_areas_as_the_states_did():
+    pairs = pd.DataFrame({"mentor": ["VA", "VA"], "mentee": ["MD", "PA"], "program_area": ["other", "training"],
+                          "area_label": ["Other: Cybersecurity", "Training systems"], "mentor_maturity": [5, 5],
+                          "mentee_maturity": [1, 2], "score": [2.0, 2.1], "reasons": ["r1", "r2"]})
+    assert pv.pairs_table(pairs)["Program area"].tolist() == ["Other: Cybersecurity", catalog.area_short("training")]
