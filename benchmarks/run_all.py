@@ -447,10 +447,11 @@ Figures before → after on this machine, from the first runs of these benchmark
   jurisdiction heatmap, is already 2-3× the bare page (see the reference rows above), so a view that shows one
   cannot reach 1.5×; the map and chart views are now within about the time of their heaviest element alone plus
   a few tens of ms. Getting under 1.5× would mean not drawing the map or the heatmap, which is the page's purpose.
-  Pages and views of tables and forms are at or near the target.
+  Pages of tables and forms (Data, Users and audit, Program managers) are at about 1.6-2.0×: one table alone is
+  ~1.2×, and the app's shell (sidebar role switcher, demo banner, seven-link menu) and the forms add the rest.
 - **Peak memory ≤ 400 MB at county scale, Pairings page.** The other pages stay under 400 MB at county scale; the
-  Pairings page solves the national plan for 3,100 jurisdictions (4.06 million candidate edges) and peaks around
-  490 MB. What is left is the exact solver's input itself (each mentor's capacity as identical slots: 12.2 million
+  Pairings page solves the national plan for 3,100 jurisdictions (4.06 million candidate edges) and peaks at
+  480-490 MB. What is left is the exact solver's input itself (each mentor's capacity as identical slots: 12.2 million
   entries, 146 MB) and SciPy's temporaries (~35 MB) on top of the ~300 MB the app holds at county scale. Lower
   would need another exact formulation (a min-cost flow without the slot expansion: same optimum, but exactly tied
   optima could come out as different pairs, so the deterministic tie-break would have to be rebuilt and re-proven),
