@@ -9,20 +9,23 @@ import streamlit as st
 
 from shisn import auth, ui
 
-st.set_page_config(page_title="shisn · Information Sharing Network", page_icon=str(Path(__file__).resolve().parent / "data" / "icon.png"), layout="wide")
+st.set_page_config(page_title="shisn · Information Sharing Network",
+                   page_icon=str(Path(__file__).resolve().parent / "data" / "icon.png"), layout="wide")
 
 HERE = Path(__file__).resolve().parent
 ALL = auth.ROLES
 LEAD_PM = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
-# (script, title, icon, url path, roles that see it in the menu). Each page also checks the role itself.
+# (script, title, icon, url path, roles that see it in the menu). Each page also checks the role itself. The url
+# path is the file's name: in the first session after the server starts Streamlit serves pages/ by file name until
+# app.py has run once, and ui.guard hands such a page over to this navigation (ui.open_deep_link).
 # The first page a role sees is its landing page: leadership and PMs land on the national view, states on their profile.
 PAGES = [
     ("pages/national.py", "National coverage", ":material/public:", "national", LEAD_PM),
     ("pages/pairings.py", "Pairings", ":material/handshake:", "pairings", LEAD_PM),
-    ("pages/state_profile.py", "State profile", ":material/account_balance:", "state", ALL),
+    ("pages/state_profile.py", "State profile", ":material/account_balance:", "state_profile", ALL),
     ("pages/exchanges.py", "Exchanges", ":material/forum:", "exchanges", ALL),
-    ("pages/program_managers.py", "Program managers", ":material/badge:", "managers", (auth.LEADERSHIP,)),
+    ("pages/program_managers.py", "Program managers", ":material/badge:", "program_managers", (auth.LEADERSHIP,)),
     ("pages/data.py", "Data", ":material/upload_file:", "data", ALL),
     ("pages/users.py", "Users and audit", ":material/admin_panel_settings:", "users", (auth.LEADERSHIP,)),
 ]
@@ -30,8 +33,9 @@ PAGES = [
 viewer = ui.resolve_viewer()
 if viewer is None:  # nobody signed in, or a user without a role: nothing but the message
     st.stop()
-pages = [st.Page(HERE / script, title=title, icon=icon, url_path=path)
-         for script, title, icon, path, roles in PAGES if viewer.role in roles and (HERE / script).exists()]
-nav = st.navigation(pages)
+pages = {Path(script).name: st.Page(HERE / script, title=title, icon=icon, url_path=path)
+         for script, title, icon, path, roles in PAGES if viewer.role in roles and (HERE / script).exists()}
+nav = st.navigation(list(pages.values()))
+ui.open_deep_link(pages)  # a link that opened the server's first session, before this navigation existed
 ui.data_banner()
 nav.run()

@@ -166,9 +166,39 @@ def role_switcher() -> auth.Viewer:
     return viewer
 
 
+DEEP_LINK_KEY = "_shisn_deep_link"  # (page file name, query params) to reopen through app.py's navigation
+
+
+def _legacy_pages_mode() -> bool:
+    """True while Streamlit still serves pages/ the old way (a script per file, without app.py). That happens only
+    in the first session after the server starts: Streamlit learns that app.py builds the navigation itself when
+    app.py first runs. (Internal flag; if a Streamlit release drops it, this is simply never true.)"""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - other Streamlit layouts
+        return False
+    return PagesManager.uses_pages_directory is True
+
+
+def open_deep_link(pages_by_file: dict[str, Any]) -> None:
+    """In app.py, after st.navigation: if a page was opened by a link before the app shell ran (see guard), open
+    that page now (if this viewer has it), with the link's query string, through the app's own navigation."""
+    target = st.session_state.pop(DEEP_LINK_KEY, None)
+    if target is not None and target[0] in pages_by_file:
+        st.switch_page(pages_by_file[target[0]], query_params=target[1])
+
+
 def guard(*roles: str) -> auth.Viewer:
     """Top of every page: the viewer, or a clear message and stop. A page script can be served directly, so each
     page calls this itself."""
+    if _legacy_pages_mode():
+        # A link to this page opened the server's first session: hand over to app.py (menu, banner, roles), which
+        # reopens this page with the same query string.
+        import sys
+        from pathlib import Path
+        page_file = Path(sys._getframe(1).f_code.co_filename).name
+        st.session_state[DEEP_LINK_KEY] = (page_file, st.query_params.to_dict())
+        st.switch_page("app.py")
     viewer = st.session_state.get(VIEWER_KEY)
     if viewer is None:
         # Served directly (e.g. a shared link opened before any session ran app.py): resolve the viewer here too.

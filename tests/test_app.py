@@ -82,3 +82,12 @@ def test_users_page_lists_users_adds_one_and_keeps_the_audit_log_in_its_own_view
     audit_view.run()
     log = audit_view.dataframe[0].value
     assert not audit_view.get("form") and "new.pm@example.org" in " ".join(log["detail"].astype(str))
+
+
+def test_every_page_url_is_its_file_name():
+    """Until app.py first runs after a server start, Streamlit serves pages/ by file name; with the same names a
+    link opened then reaches the page, whose guard hands it over to app.py's navigation (see the e2e test)."""
+    import re
+    source = (ROOT / "app.py").read_text()
+    entries = re.findall(r'\("pages/(\w+)\.py", "[^"]+", "[^"]+", "(\w+)"', source)
+    assert len(entries) == 7 and all(stem == url for stem, url in entries), entries

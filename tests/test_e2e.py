@@ -318,3 +318,36 @@ def test_views_are_tabs_and_downloads_are_built_on_click(browser, server):
     finally:
         con.close()
     assert any("national coverage CSV" in a for a in actions) and any("state report AL" in a for a in actions)
+
+
+def test_a_link_opening_a_fresh_servers_first_session_gets_the_whole_app(browser, tmp_path):
+    """The first session after the server starts, opened by a shared link to a page: the app's own menu, demo
+    label and roles, the page the link names with its query string, and no "Page not found"."""
+    port = _free_port()
+    env = dict(os.environ, SHISN_DB=str(tmp_path / "fresh.duckdb"))
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+                             "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--server.fileWatcherType", "none"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(base + "/_stcore/health", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.25)
+        s = Session(browser, base)
+        try:
+            s.open("/state_profile?state=virginia&profile_view=POETE+and+trend")
+            assert s.page.get_by_text("Page not found").count() == 0
+            assert [t for t, _ in s.nav_links()][:3] == ["National coverage", "Pairings", "State profile"]
+            assert s.page.get_by_role("heading", name="Virginia (VA)").count() == 1
+            assert s.page.get_by_role("heading", name="POETE sub-ratings").count() == 1
+            assert s.page.get_by_text("Demo data.").count() >= 1
+            assert not s.exceptions() and s.outbound == []
+        finally:
+            s.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)

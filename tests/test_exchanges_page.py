@@ -212,7 +212,7 @@ def test_whole_app_registers_the_new_pages_and_renders_for_every_role(tmp_path, 
     monkeypatch.setenv("SHISN_DB", str(tmp_path / "app.duckdb"))
     source = (ROOT / "app.py").read_text()
     assert '("pages/exchanges.py", "Exchanges", ":material/forum:", "exchanges", ALL)' in source
-    assert '("pages/program_managers.py", "Program managers", ":material/badge:", "managers", (auth.LEADERSHIP,))' \
+    assert '("pages/program_managers.py", "Program managers", ":material/badge:", "program_managers", (auth.LEADERSHIP,))' \
         in source
     for role in auth.ROLES:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
