@@ -35,7 +35,17 @@ if viewer is None:  # nobody signed in, or a user without a role: nothing but th
     st.stop()
 pages = {Path(script).name: st.Page(HERE / script, title=title, icon=icon, url_path=path)
          for script, title, icon, path, roles in PAGES if viewer.role in roles and (HERE / script).exists()}
-nav = st.navigation(list(pages.values()))
+landing = next(iter(pages.values()))
+
+
+def home():
+    """`/` opens the viewer's landing page at its own address (Streamlit serves its default page at `/` only), so
+    every page's link, e.g. `/national?region=3` or `/state_profile?state=VA`, works for every role."""
+    st.switch_page(landing, query_params=st.query_params.to_dict())
+
+
+nav = st.navigation([st.Page(home, title="Home", url_path="home", default=True, visibility="hidden"),
+                     *pages.values()])
 ui.open_deep_link(pages)  # a link that opened the server's first session, before this navigation existed
 ui.data_banner()
 nav.run()

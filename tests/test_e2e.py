@@ -351,3 +351,23 @@ def test_a_link_opening_a_fresh_servers_first_session_gets_the_whole_app(browser
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_every_page_address_opens_that_page_with_its_query(browser, server):
+    """Shared links: each page at its own address (the landing page too), filters and view from the query string,
+    and never a "Page not found"."""
+    s = Session(browser, server["base"])
+    try:
+        s.open("/national?region=3&view=FEMA+regions")
+        assert s.page.get_by_text("Page not found").count() == 0
+        assert s.page.get_by_role("heading", name="FEMA regions · Region III").count() == 1
+        s.open("/?area=exercises")  # the bare address opens the landing page, keeping the query
+        assert "/national?" in s.page.url and "area=exercises" in s.page.url
+        for path, heading in (("/pairings", "Pairing suggestions"), ("/state_profile?state=MD", "Maryland (MD)"),
+                              ("/exchanges", "Exchanges"), ("/data", "Self-assessment data")):
+            s.open(path)
+            assert s.page.get_by_text("Page not found").count() == 0, path
+            assert s.page.get_by_role("heading", name=heading).count() >= 1, path
+        assert not s.exceptions() and s.outbound == []
+    finally:
+        s.close()
