@@ -124,7 +124,7 @@ m[4].metric("Median days to first contact", "–" if median is None else f"{medi
                  "their introduction and are not counted.")
 
 
-# --- one view at a time: only the open tab runs (its label is `view` in the URL) -------------------------------
+# --- one view at a time: only the open tab runs (its label is in the URL; ui.lazy_tabs) -------------------------
 
 def list_view():
     """The exchanges the viewer may see; one of them in detail, with its history and the update form."""
@@ -370,7 +370,4 @@ def ta_view():
                         st.rerun()
 
 
-for label, tab in zip(X.VIEWS, st.tabs(list(X.VIEWS), key=X.VIEW_KEY, on_change="rerun", bind="query-params")):
-    with tab:
-        if tab.open:
-            {X.VIEW_LIST: list_view, X.VIEW_MAP: map_view, X.VIEW_TA: ta_view}[label]()
+ui.lazy_tabs({X.VIEW_LIST: list_view, X.VIEW_MAP: map_view, X.VIEW_TA: ta_view}, X.VIEW_KEY)

@@ -63,71 +63,77 @@ k[4].metric("Needs with none → TA", now["needs_uncovered"], delta["needs_uncov
 # --- one view at a time: only the open tab's figures are computed and sent (the tab is in the URL too) ----------
 area_name = coverage.area_option_label(area)
 region_name = "" if region == coverage.ALL_REGIONS else f" · {coverage.region_option_label(region)}"
-tabs = st.tabs(list(coverage.VIEWS), key=coverage.VIEW_KEY, on_change="rerun", bind="query-params")
-view = dict(zip(coverage.VIEWS, tabs))
 
-with view[coverage.VIEW_MAP]:
-    if view[coverage.VIEW_MAP].open:
-        st.subheader(f"Maturity by jurisdiction · {area_name}{region_name}",
-                     help=f"Showing {coverage.scope_label(cycle, area, region)}. Maturity is each state's "
-                          f"self-assessment (1-5); the mean is over the {len(coverage.MEAN_AREAS)} named program "
-                          "areas.")
-        map_col, legend_col = st.columns([5, 1], gap="medium")
-        with map_col:
-            deck = maps.coverage_deck(J.geojson(), coverage.state_values(data, area, region), area_name,
-                                      single_area=single_area)
-            if st.toggle("Show exchanges as arcs (mentor → mentee, coloured by status)", key="show_exchanges"):
-                deck = maps.add_arcs(deck, exchanges.arc_rows(exchanges.arcs(ui.connection(), viewer)))
-            st.pydeck_chart(deck, height=maps.MAP_HEIGHT_PX,
-                            alt=f"Map of the 56 jurisdictions coloured by maturity ({area_name}, {cycle})")
-        with legend_col:
-            st.html(maps.legend_html(single_area))
-            st.caption("Alaska, Hawaii and the territories are drawn as insets. Hover a jurisdiction for details; "
-                       "drag to pan, double-click to zoom." + ("" if single_area else
-                                                               " Pick a program area to see one area's ratings."))
 
-with view[coverage.VIEW_HEATMAP]:
-    if view[coverage.VIEW_HEATMAP].open:
-        st.subheader(f"Strengths and gaps by jurisdiction · {area_name}{region_name}",
-                     help=f"Showing {coverage.scope_label(cycle, area, region)}.")
-        sort = ui.bound_select("Order rows by", coverage.SORTS, "sort", format_func=coverage.SORT_LABELS.get)
-        st.caption("Hover a cell for the state's flags and notes"
-                   + (": notes are shown for your assigned states only." if viewer.role == auth.PROGRAM_MANAGER
-                      else "."))
-        matrix = coverage.maturity_matrix(data, region, sort)
-        st.plotly_chart(charts.jurisdiction_heatmap(matrix, J.names(), coverage.cell_details(data, matrix),
-                                                    coverage.row_groups(matrix, sort), area if single_area else None),
-                        config={"displayModeBar": False}, key="heatmap")
+def map_view():
+    """The map of maturity by jurisdiction, with exchanges as arcs on request."""
+    st.subheader(f"Maturity by jurisdiction · {area_name}{region_name}",
+                 help=f"Showing {coverage.scope_label(cycle, area, region)}. Maturity is each state's "
+                      f"self-assessment (1-5); the mean is over the {len(coverage.MEAN_AREAS)} named program "
+                      "areas.")
+    map_col, legend_col = st.columns([5, 1], gap="medium")
+    with map_col:
+        deck = maps.coverage_deck(J.geojson(), coverage.state_values(data, area, region), area_name,
+                                  single_area=single_area)
+        if st.toggle("Show exchanges as arcs (mentor → mentee, coloured by status)", key="show_exchanges"):
+            deck = maps.add_arcs(deck, exchanges.arc_rows(exchanges.arcs(ui.connection(), viewer)))
+        st.pydeck_chart(deck, height=maps.MAP_HEIGHT_PX,
+                        alt=f"Map of the 56 jurisdictions coloured by maturity ({area_name}, {cycle})")
+    with legend_col:
+        st.html(maps.legend_html(single_area))
+        st.caption("Alaska, Hawaii and the territories are drawn as insets. Hover a jurisdiction for details; "
+                   "drag to pan, double-click to zoom." + ("" if single_area else
+                                                           " Pick a program area to see one area's ratings."))
 
-with view[coverage.VIEW_SUPPLY]:
-    if view[coverage.VIEW_SUPPLY].open:
-        st.subheader(f"Supply and demand{region_name}")
-        st.caption("Eligible mentors against states seeking guidance. Where demand outruns supply, or no state can "
-                   "mentor a need at all, ODP technical assistance has to fill in.")
-        left, right = st.columns([3, 2], gap="large")
-        with left:
-            st.plotly_chart(charts.supply_demand_bars(coverage.supply_demand(data, region),
-                                                      area if single_area else None),
-                            config={"displayModeBar": False}, key="supply_demand")
-        with right:
-            st.markdown("**Needs no state can mentor**")
-            ta = coverage.uncovered_needs(data, region, area)
-            if ta.empty:
-                st.success("Every need in this view has at least one eligible mentor.", icon=":material/check_circle:")
-            else:
-                st.caption(f"{len(ta)} need{'s' if len(ta) != 1 else ''} to refer to ODP technical assistance.")
-                st.dataframe(ta, hide_index=True, width="stretch", column_order=["name", "area", "maturity"],
-                             column_config={"name": st.column_config.TextColumn("Jurisdiction", width="medium"),
-                                            "area": st.column_config.TextColumn("Program area", width="large"),
-                                            "maturity": st.column_config.NumberColumn("Maturity", width="small")})
 
-with view[coverage.VIEW_REGIONS]:
-    if view[coverage.VIEW_REGIONS].open:
-        st.subheader(f"FEMA regions{region_name}")
-        st.caption("Median maturity by region and program area; hover for mentors and needs.")
-        left, right = st.columns([3, 2], gap="large")
-        with left:
-            st.plotly_chart(charts.region_heatmap(coverage.region_summary(data, region)),
-                            config={"displayModeBar": False}, key="regions")
-        with right:
-            st.dataframe(coverage.region_totals(data, region), hide_index=True, width="stretch")
+def heatmap_view():
+    """Strengths and gaps: the jurisdiction × area heatmap."""
+    st.subheader(f"Strengths and gaps by jurisdiction · {area_name}{region_name}",
+                 help=f"Showing {coverage.scope_label(cycle, area, region)}.")
+    sort = ui.bound_select("Order rows by", coverage.SORTS, "sort", format_func=coverage.SORT_LABELS.get)
+    st.caption("Hover a cell for the state's flags and notes"
+               + (": notes are shown for your assigned states only." if viewer.role == auth.PROGRAM_MANAGER
+                  else "."))
+    matrix = coverage.maturity_matrix(data, region, sort)
+    st.plotly_chart(charts.jurisdiction_heatmap(matrix, J.names(), coverage.cell_details(data, matrix),
+                                                coverage.row_groups(matrix, sort), area if single_area else None),
+                    config={"displayModeBar": False}, key="heatmap")
+
+
+def supply_view():
+    """Supply and demand per area, and the needs no state can mentor."""
+    st.subheader(f"Supply and demand{region_name}")
+    st.caption("Eligible mentors against states seeking guidance. Where demand outruns supply, or no state can "
+               "mentor a need at all, ODP technical assistance has to fill in.")
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.plotly_chart(charts.supply_demand_bars(coverage.supply_demand(data, region),
+                                                  area if single_area else None),
+                        config={"displayModeBar": False}, key="supply_demand")
+    with right:
+        st.markdown("**Needs no state can mentor**")
+        ta = coverage.uncovered_needs(data, region, area)
+        if ta.empty:
+            st.success("Every need in this view has at least one eligible mentor.", icon=":material/check_circle:")
+        else:
+            st.caption(f"{len(ta)} need{'s' if len(ta) != 1 else ''} to refer to ODP technical assistance.")
+            st.dataframe(ta, hide_index=True, width="stretch", column_order=["name", "area", "maturity"],
+                         column_config={"name": st.column_config.TextColumn("Jurisdiction", width="medium"),
+                                        "area": st.column_config.TextColumn("Program area", width="large"),
+                                        "maturity": st.column_config.NumberColumn("Maturity", width="small")})
+
+
+def regions_view():
+    """FEMA regions × areas."""
+    st.subheader(f"FEMA regions{region_name}")
+    st.caption("Median maturity by region and program area; hover for mentors and needs.")
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.plotly_chart(charts.region_heatmap(coverage.region_summary(data, region)),
+                        config={"displayModeBar": False}, key="regions")
+    with right:
+        st.dataframe(coverage.region_totals(data, region), hide_index=True, width="stretch")
+
+
+ui.lazy_tabs({coverage.VIEW_MAP: map_view, coverage.VIEW_HEATMAP: heatmap_view, coverage.VIEW_SUPPLY: supply_view,
+              coverage.VIEW_REGIONS: regions_view}, coverage.VIEW_KEY)

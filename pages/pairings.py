@@ -49,7 +49,7 @@ k[2].metric("Referred to TA", s["referrals"], help="Needs no eligible mentor can
 k[3].metric("Mentor states", s["mentors"])
 
 
-# --- one view at a time: only the open tab runs (its label is `view` in the URL) -------------------------------
+# --- one view at a time: only the open tab runs (its label is in the URL; ui.lazy_tabs) -------------------------
 
 def pairs_view():
     """The suggested pairs; one of them side by side, with a button to open an exchange."""
@@ -116,7 +116,4 @@ def ta_view():
                        on_click=ui.audit_export, args=(f"TA referrals CSV {cycle}",))
 
 
-for label, tab in zip(pv.VIEWS, st.tabs(list(pv.VIEWS), key=pv.VIEW_KEY, on_change="rerun", bind="query-params")):
-    with tab:
-        if tab.open:
-            {pv.VIEW_PAIRS: pairs_view, pv.VIEW_MAP: map_view, pv.VIEW_TA: ta_view}[label]()
+ui.lazy_tabs({pv.VIEW_PAIRS: pairs_view, pv.VIEW_MAP: map_view, pv.VIEW_TA: ta_view}, pv.VIEW_KEY)

@@ -181,11 +181,7 @@ def partners_view():
 
 
 if detail:
-    views = {profile.VIEW_OVERVIEW: overview_view, profile.VIEW_TREND: trend_view, profile.VIEW_PARTNERS: partners_view}
-    for label, tab in zip(profile.VIEWS, st.tabs(list(profile.VIEWS), key=profile.VIEW_KEY, on_change="rerun",
-                                                 bind="query-params")):
-        with tab:
-            if tab.open:
-                views[label]()
+    ui.lazy_tabs({profile.VIEW_OVERVIEW: overview_view, profile.VIEW_TREND: trend_view,
+                  profile.VIEW_PARTNERS: partners_view}, profile.VIEW_KEY)
 else:
     overview_view()

@@ -54,8 +54,4 @@ def audit_view():
 
 
 # one view at a time: only the open tab runs (its label is in the URL)
-views = {"Users": users_view, "Audit log": audit_view}
-for label, tab in zip(views, st.tabs(list(views), key="users_view", on_change="rerun", bind="query-params")):
-    with tab:
-        if tab.open:
-            views[label]()
+ui.lazy_tabs({"Users": users_view, "Audit log": audit_view}, "users_view")

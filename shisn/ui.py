@@ -244,6 +244,18 @@ def bound_select(label: str, options: Sequence[Any], key: str, default: Any = No
     return value
 
 
+@st.fragment
+def lazy_tabs(views: dict[str, Callable[[], None]], key: str) -> None:
+    """A page's views as tabs of which only the open one runs (`views`: label → function drawing it). The open tab
+    is the URL parameter `key`, so a view can be shared as a link. A fragment: opening another tab, or a widget
+    inside a view, reruns only the views, not the page's filters and headline numbers above them."""
+    tabs = st.tabs(list(views), key=key, on_change="rerun", bind="query-params")
+    for (label, draw), tab in zip(views.items(), tabs):
+        with tab:
+            if tab.open:
+                draw()
+
+
 def load_files(con, files: list[tuple[str, bytes]], viewer: auth.Viewer, allowed_states=None) -> dict:
     """Validate and load uploaded files for the Data page; returns what to show (problems table or summaries)."""
     from . import ingest
