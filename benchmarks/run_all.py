@@ -428,7 +428,8 @@ Figures before → after on this machine, from the first runs of these benchmark
   serialised, and a check before commit that rolls everything back if a duplicate were left).
 - **Pages: one view at a time.** National coverage, Pairings, State profile, Exchanges and Users and audit show
   their views as lazy tabs (`st.tabs(..., on_change="rerun", bind="query-params")`): only the open view is
-  computed and sent, and it is in the URL. An exchange's detail is drawn once one is chosen. Download buttons build
+  computed and sent, and it is in the URL; the views run as a fragment (`ui.lazy_tabs`), so opening another tab
+  reruns only them, not the page's filters and headline numbers. An exchange's detail is drawn once one is chosen. Download buttons build
   their file when clicked (`data=` a callable) instead of on every rerun (the national CSV, the printable report,
   the XLSX template). The State profile is built from the cycle's rows and the state's own rows (not every cycle of
   every state) and cached per data version. The shared assessment frames are cached with `st.cache_resource`
@@ -447,7 +448,7 @@ Figures before → after on this machine, from the first runs of these benchmark
   jurisdiction heatmap, is already 2-3× the bare page (see the reference rows above), so a view that shows one
   cannot reach 1.5×; the map and chart views are now within about the time of their heaviest element alone plus
   a few tens of ms. Getting under 1.5× would mean not drawing the map or the heatmap, which is the page's purpose.
-  Pages of tables and forms (Data, Users and audit, Program managers) are at about 1.6-2.0×: one table alone is
+  Pages of tables and forms (Data, Users and audit, Program managers) are at about 1.6-1.8×: one table alone is
   ~1.2×, and the app's shell (sidebar role switcher, demo banner, seven-link menu) and the forms add the rest.
 - **Peak memory ≤ 400 MB at county scale, Pairings page.** The other pages stay under 400 MB at county scale; the
   Pairings page solves the national plan for 3,100 jurisdictions (4.06 million candidate edges) and peaks at
