@@ -4,6 +4,7 @@ console error, the main chart or map is drawn, and not one request leaves the lo
 Run alone with `pytest -m e2e`; screenshots go to test-artifacts/e2e/."""
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -38,9 +39,9 @@ def _free_port() -> int:
     return port
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    work = tmp_path_factory.mktemp("e2e")
+@contextlib.contextmanager
+def running_app(work: Path):
+    """`streamlit run app.py` on a free loopback port with its store in `work`; yields the base URL."""
     port = _free_port()
     env = dict(os.environ, SHISN_DB=str(work / "shisn.duckdb"))
     log = open(work / "server.log", "w")
@@ -60,13 +61,21 @@ def server(tmp_path_factory):
                 time.sleep(0.25)
         else:
             pytest.fail("the app did not start: " + (work / "server.log").read_text()[-2000:])
-        yield {"base": base, "work": work}
+        yield base
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    work = tmp_path_factory.mktemp("e2e")
+    with running_app(work) as base:
+        yield {"base": base, "work": work}
 
 
 @pytest.fixture(scope="module")
@@ -323,20 +332,7 @@ def test_views_are_tabs_and_downloads_are_built_on_click(browser, server):
 def test_a_link_opening_a_fresh_servers_first_session_gets_the_whole_app(browser, tmp_path):
     """The first session after the server starts, opened by a shared link to a page: the app's own menu, demo
     label and roles, the page the link names with its query string, and no "Page not found"."""
-    port = _free_port()
-    env = dict(os.environ, SHISN_DB=str(tmp_path / "fresh.duckdb"))
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-                             "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.fileWatcherType", "none"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(base + "/_stcore/health", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.25)
+    with running_app(tmp_path) as base:
         s = Session(browser, base)
         try:
             s.open("/state_profile?state=virginia&profile_view=POETE+and+trend")
@@ -348,9 +344,6 @@ def test_a_link_opening_a_fresh_servers_first_session_gets_the_whole_app(browser
             assert not s.exceptions() and s.outbound == []
         finally:
             s.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_every_page_address_opens_that_page_with_its_query(browser, server):
