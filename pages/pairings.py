@@ -87,7 +87,7 @@ def map_view():
     """The pairs in view as arcs from mentor to mentee."""
     st.subheader("Pairs on the map")
     st.pydeck_chart(maps.arc_deck(pv.arcs(pairs), width=940, height=500, pitch=0), height=500)
-    st.markdown(maps.area_legend_html(areas or list(catalog.AREA_SLUGS), pv.AREA_COLOURS), unsafe_allow_html=True)
+    st.html(maps.area_legend_html(areas or list(catalog.AREA_SLUGS), pv.AREA_COLOURS))  # catalogue labels only
     st.caption("Lines run from mentor (light end) to mentee (dark end), coloured by program area. Alaska, Hawaii "
                "and the territories are drawn as insets.")
 

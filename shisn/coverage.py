@@ -32,8 +32,8 @@ SORTS = ("total", "region", "cluster")
 SORT_LABELS = {"total": "Overall maturity (strongest first)", "region": "FEMA region",
                "cluster": "Similar profiles together (clustered)"}
 NOTE_EXCERPT = 160
-# The national page's views, one tab each; only the open one is computed and drawn. The label is the `view` value
-# in the page's URL (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
+# The national page's views, one tab each; only the open one is computed and drawn. The label is the value of the URL
+# parameter VIEW_KEY (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
 VIEW_MAP, VIEW_HEATMAP, VIEW_SUPPLY, VIEW_REGIONS = "Map", "Strengths and gaps", "Supply and demand", "FEMA regions"
 VIEWS = (VIEW_MAP, VIEW_HEATMAP, VIEW_SUPPLY, VIEW_REGIONS)
 VIEW_KEY = "view"  # widget key and URL parameter; unique across pages (widget state is per session)

@@ -198,7 +198,8 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     cur = con.cursor()
-    has = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'").fetchall()[0][0]
+    has = cur.execute("SELECT count(*) FROM information_schema.tables "
+                      "WHERE table_name = 'schema_version'").fetchall()[0][0]
     if not has:
         return 0
     row = cur.execute("SELECT max(version) FROM schema_version").fetchall()[0]

@@ -52,8 +52,8 @@ from .db import query_df, transaction
 PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED = (
     "proposed", "introduced", "in_contact", "exchange_held", "closed", "declined")
 STATUSES: tuple[str, ...] = (PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED)
-# The Exchanges page's views, one tab each; only the open one runs. The label is the `view` value in the page's URL
-# (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
+# The Exchanges page's views, one tab each; only the open one runs. The label is the value of the URL
+# parameter VIEW_KEY (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
 VIEW_LIST, VIEW_MAP, VIEW_TA = "Exchanges", "Map and counts", "Technical assistance"
 VIEWS = (VIEW_LIST, VIEW_MAP, VIEW_TA)
 VIEW_KEY = "exchanges_view"  # widget key and URL parameter; unique across pages (widget state is per session)

@@ -365,7 +365,8 @@ def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, heigh
         geojson = J.geojson()
     data, labels = _arc_data(arcs)
     layers = [
-        pdk.Layer("GeoJsonLayer", id="jurisdictions", data={**geojson, "features": _features(geojson)}, stroked=True, filled=True,
+        pdk.Layer("GeoJsonLayer", id="jurisdictions", data={**geojson, "features": _features(geojson)},
+                  stroked=True, filled=True,
                   get_fill_color=[226, 229, 234, 255], get_line_color=[255, 255, 255, 255], get_line_width=1,
                   line_width_units="'pixels'", line_width_min_pixels=1, pickable=False),
         _arc_layer(data),

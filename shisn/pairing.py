@@ -43,11 +43,12 @@ Solver
 Memory
     Candidate edges are kept compactly (sorted by need, with the need implicit in a pointer array: only the
     mentor and the integer score, 6 bytes an edge at county scale) and built a block of needs at a time; the other
-    facts about an edge are recomputed (``_features``) for the edges that are shown or referred to. The slot graph (a float64 cost and an int32 column
-    per slot, about 12 x capacity bytes per edge) is written directly in the arrays scipy reads, and scipy is kept
-    from copying it (``_Graph``). ``suggest(..., with_candidates=False)``, which the app uses, also frees the edges
-    before the solve and never builds the candidates table (millions of rows of text at county scale): it then
-    needs about the slot graph plus scipy's own temporaries, ~190 MB at county scale, with the same result.
+    facts about an edge are recomputed (``_features``) for the edges that are shown or referred to. The slot graph
+    (a float64 cost and an int32 column per slot, about 12 x capacity bytes per edge) is written directly in the
+    arrays scipy reads, and scipy is kept from copying it (``_Graph``). ``suggest(..., with_candidates=False)``,
+    which the app uses, also frees the edges before the solve and never builds the candidates table (millions of
+    rows of text at county scale): it then needs about the slot graph plus scipy's own temporaries, ~190 MB at
+    county scale, with the same result.
 """
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ import pandas as pd
 from . import auth, catalog
 from . import jurisdictions as J
 
-# The Pairings page's views, one tab each; only the open one runs. The label is the `view` value in the page's URL
-# (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
+# The Pairings page's views, one tab each; only the open one runs. The label is the value of the URL
+# parameter VIEW_KEY (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
 VIEW_PAIRS, VIEW_MAP, VIEW_TA = "Suggested pairs", "Map", "Referred to TA"
 VIEWS = (VIEW_PAIRS, VIEW_MAP, VIEW_TA)
 VIEW_KEY = "pairings_view"  # widget key and URL parameter; unique across pages (widget state is per session)

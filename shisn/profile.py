@@ -75,10 +75,6 @@ VIEW_OVERVIEW, VIEW_TREND, VIEW_PARTNERS = "Overview", "POETE and trend", "Partn
 VIEWS = (VIEW_OVERVIEW, VIEW_TREND, VIEW_PARTNERS)
 VIEW_KEY = "profile_view"  # widget key and URL parameter; unique across pages (widget state is per session)
 
-def cycles(assessments: pd.DataFrame) -> list[int]:
-    """Cycles with data, newest first."""
-    return sorted({int(c) for c in assessments["cycle"].unique()}, reverse=True)
-
 
 def state_options() -> list[str]:
     """Every jurisdiction's code, ordered by name (the picker's order)."""

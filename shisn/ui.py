@@ -2,6 +2,8 @@
 banner, and widgets bound to the URL query string. The only module in shisn/ that imports streamlit."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import pandas as pd
@@ -194,8 +196,6 @@ def guard(*roles: str) -> auth.Viewer:
     if _legacy_pages_mode():
         # A link to this page opened the server's first session: hand over to app.py (menu, banner, roles), which
         # reopens this page with the same query string.
-        import sys
-        from pathlib import Path
         page_file = Path(sys._getframe(1).f_code.co_filename).name
         st.session_state[DEEP_LINK_KEY] = (page_file, st.query_params.to_dict())
         st.switch_page("app.py")
@@ -299,8 +299,9 @@ def md_escape(text: Any) -> str:
 def _pairing(path: str, version: int, cycle: int, weights: tuple, capacity: int):
     from . import pairing
     w = pairing.Weights(**dict(weights))
-    # no page shows the candidate edges (millions at county scale): the same pairs without building them
-    return pairing.suggest(queries.assessments(_connection(path), cycle), w, capacity=capacity,
+    # the cycle's rows as the pages already hold them (not a second query); no page shows the candidate edges
+    # (millions at county scale): the same pairs without building them
+    return pairing.suggest(_assessments(path, version, cycle, None).copy(deep=False), w, capacity=capacity,
                            with_candidates=False)
 
 
