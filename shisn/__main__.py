@@ -9,7 +9,12 @@
   exchanges --db PATH [--format csv|json]          every facilitated exchange (id, states, areas, status, ...)
   managers  load FILE --db PATH [--user NAME]     load program-manager assignments (state,name,email)
 
-Exit codes: 0 success; 2 invalid input (errors on stderr, database unchanged); 1 anything else.
+--db PATH is a DuckDB file or a postgresql://user@host:port/dbname URL (default: $SHISN_DB, else data/shisn.duckdb).
+Every command works while the app serves the same store: on a DuckDB file it waits (SHISN_DB_LOCK_WAIT seconds,
+default 30) for the app to let go of the file between requests.
+
+Exit codes: 0 success; 2 invalid input or the store busy/unreachable (one line on stderr, database unchanged);
+1 anything else.
 """
 from __future__ import annotations
 
@@ -27,7 +32,8 @@ def command(fn):
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help="DuckDB file (default: $SHISN_DB or data/shisn.duckdb)")
+    p.add_argument("--db", help="the store: a DuckDB file or a postgresql://user@host:port/dbname URL "
+                                "(default: $SHISN_DB or data/shisn.duckdb)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +122,7 @@ def cmd_demo(args) -> int:
     from . import db, demo
     con = db.connect(args.db)
     s = demo.write_demo(con, seed=args.seed)
-    print(f"wrote SYNTHETIC demo data to {db.db_path(args.db)}: {s.rows} rows, {len(s.states)} jurisdictions, "
+    print(f"wrote SYNTHETIC demo data to {db.describe(db.locate(args.db))}: {s.rows} rows, {len(s.states)} jurisdictions, "
           f"cycles {', '.join(map(str, s.cycles))}")
     return 0
 
@@ -238,8 +244,13 @@ def cmd_users(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import db
     args = build_parser().parse_args(argv)
-    return COMMANDS[args.command](args)
+    try:
+        return COMMANDS[args.command](args)
+    except db.StoreBusy as e:
+        print(f"shisn: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

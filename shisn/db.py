@@ -1,22 +1,62 @@
-"""The DuckDB store: where it is, its schema (versioned), and connections. Nothing else opens the database.
+"""The store: where it is, its schema (versioned), connections and transactions. Nothing else opens the database.
 
-Every read or write opens its own cursor (`cursor(con)`): a DuckDB cursor must never be shared across Streamlit's
-script threads.
+Two engines behind one interface, so pages, the CLI and tests never know which one is underneath:
+
+- **DuckDB** (the embedded default): a file, `data/shisn.duckdb` unless `--db PATH` or `SHISN_DB=PATH` names another.
+  DuckDB lets one process open a file for writing at a time, so the app does not hold the file while it is idle:
+  the process keeps one connection open while any read or write is under way and closes it after
+  `IDLE_RELEASE` seconds without use (every read or write then opens a cursor from it, never shared across
+  threads). Another process (the CLI while the app serves, or the app while the CLI loads) waits up to
+  `SHISN_DB_LOCK_WAIT` seconds (default 30) for the file, then gives up with `StoreBusy`: one line saying what
+  to do.
+- **PostgreSQL** (several app replicas on one database, loads while the app serves): `SHISN_DB` or `--db` set to a
+  `postgresql://user@host:port/dbname` URL, through psycopg 3 with a small connection pool per process.
+
+Callers write SQL once, with `?` placeholders and SQL both engines read the same way (no engine-only functions),
+and use these calls only:
+
+    store.read(sql, params)        -> pandas DataFrame (own cursor)
+    with store.transaction() as cur:   # one transaction: committed on success, rolled back on any error
+        cur.execute(sql, params).fetchall()      # a write without RETURNING fetches [(rows affected,)]
+        cur.nextval("load_id_seq")
+        cur.lock("load")                          # serialise writers of one kind across processes / replicas
+        cur.temp_table("incoming", arrow_table)   # a table of rows for INSERT … SELECT (PostgreSQL: COPY)
+    store.version("table", ...)    -> a token that changes whenever those tables change (cache keys)
+
+`query_df(store, …)` and `transaction(store)` are the same calls as functions. Two writers that collide on one row
+raise `WriteConflict` (the exchanges turn it into their stale-edit message).
 """
 from __future__ import annotations
 
 import os
+import re
 import threading
+import time
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
-import duckdb
+import pandas as pd
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_DIR / "data" / "shisn.duckdb"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+URL_SCHEMES = ("postgresql://", "postgres://")
+IDLE_RELEASE = 0.5      # seconds a DuckDB file stays open in a process after its last read or write
+DEFAULT_LOCK_WAIT = 30  # seconds another process's hold on a DuckDB file is waited for (SHISN_DB_LOCK_WAIT)
 
-# Each entry upgrades the schema from version i to i + 1. Never edit a shipped step; append a new one.
+
+class StoreBusy(RuntimeError):
+    """The store could not be opened in time (another process holds the DuckDB file). The message is one line that
+    says what to do."""
+
+
+class WriteConflict(RuntimeError):
+    """Two writers changed the same row at the same moment; this one's transaction was rolled back."""
+
+
+# Each entry upgrades the schema from version i to i + 1, the same SQL for both engines (see migration_sql). Never
+# edit a shipped step; append a new one.
 MIGRATIONS: list[str] = [
     """
     CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -170,88 +210,615 @@ MIGRATIONS: list[str] = [
     DROP TABLE assessments;
     ALTER TABLE assessments_v4 RENAME TO assessments;
     """,
+    # 5: wave 2. Self-assessments filled in on a form and reviewed (issue 14): `submissions` with optimistic versions
+    # and an append-only history; data-quality flags a reviewer or the state confirmed (`flag_confirmations`).
+    # Introduction requests (issue 15) are exchanges in a first status `requested`: DuckDB cannot change a CHECK
+    # constraint, so `exchanges` is rebuilt with its rows, `proposed_at` may now be empty (a request not yet
+    # accepted) and the request's own columns are added. Each state's view of a held exchange (issue 16):
+    # `exchange_outcomes`. Settings leadership can change (e.g. the days after which an exchange counts as stuck).
+    """
+    CREATE SEQUENCE IF NOT EXISTS submission_id_seq START 1;
+    CREATE TABLE IF NOT EXISTS submissions (
+        submission_id  INTEGER PRIMARY KEY,
+        state          VARCHAR NOT NULL,
+        cycle          INTEGER NOT NULL,
+        status         VARCHAR NOT NULL CHECK (status IN ('draft', 'submitted', 'accepted', 'returned')),
+        areas          VARCHAR NOT NULL,   -- JSON: the form's rows, one object per program area (ingest's columns)
+        created_by     VARCHAR NOT NULL,
+        created_at     TIMESTAMP NOT NULL,
+        updated_by     VARCHAR NOT NULL,
+        updated_at     TIMESTAMP NOT NULL,
+        submitted_by   VARCHAR,
+        submitted_at   TIMESTAMP,
+        reviewed_by    VARCHAR,
+        reviewed_at    TIMESTAMP,
+        review_comment VARCHAR,            -- the reviewer's comment when returned (the state sees it)
+        load_id        INTEGER,            -- the load that wrote the accepted rows
+        version        INTEGER NOT NULL,   -- optimistic concurrency, as exchanges
+        synthetic      BOOLEAN NOT NULL DEFAULT false
+    );
+    CREATE TABLE IF NOT EXISTS submission_history (   -- append-only: one row per version of a submission
+        submission_id INTEGER NOT NULL,
+        version       INTEGER NOT NULL,
+        changed_at    TIMESTAMP NOT NULL,
+        changed_by    VARCHAR NOT NULL,
+        from_status   VARCHAR,
+        to_status     VARCHAR NOT NULL,
+        comment       VARCHAR,
+        PRIMARY KEY (submission_id, version)
+    );
+    CREATE TABLE IF NOT EXISTS flag_confirmations (
+        state        VARCHAR NOT NULL,
+        cycle        INTEGER NOT NULL,
+        rule         VARCHAR NOT NULL,     -- shisn.quality's rule id
+        program_area VARCHAR NOT NULL,     -- '' for a flag about the whole assessment
+        note         VARCHAR NOT NULL,
+        confirmed_by VARCHAR NOT NULL,
+        confirmed_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (state, cycle, rule, program_area)
+    );
+    CREATE TABLE IF NOT EXISTS exchange_outcomes (
+        exchange_id  INTEGER NOT NULL,
+        state        VARCHAR NOT NULL,     -- the mentor or the mentee whose view this is
+        useful       TINYINT NOT NULL CHECK (useful BETWEEN 1 AND 5),
+        what_changed VARCHAR,
+        differently  VARCHAR,              -- what it would do differently
+        recorded_by  VARCHAR NOT NULL,
+        recorded_at  TIMESTAMP NOT NULL,
+        synthetic    BOOLEAN NOT NULL DEFAULT false,
+        PRIMARY KEY (exchange_id, state)
+    );
+    CREATE TABLE IF NOT EXISTS settings (
+        key        VARCHAR PRIMARY KEY,
+        value      VARCHAR NOT NULL,
+        updated_by VARCHAR NOT NULL,
+        updated_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE exchanges_v5 (
+        exchange_id     INTEGER PRIMARY KEY,
+        mentor          VARCHAR NOT NULL,
+        mentee          VARCHAR NOT NULL,
+        program_areas   VARCHAR NOT NULL,
+        cycle           INTEGER NOT NULL,
+        status          VARCHAR NOT NULL CHECK (status IN ('requested', 'proposed', 'introduced', 'in_contact',
+                                                           'exchange_held', 'closed', 'declined')),
+        means           VARCHAR CHECK (means IN ('teleconference', 'on_site_visit', 'document_exchange', 'other')),
+        means_detail    VARCHAR,
+        planned_on      DATE,
+        outcome         VARCHAR,
+        proposed_at     TIMESTAMP,          -- empty while a state's request awaits its PM
+        introduced_at   TIMESTAMP,
+        contact_at      TIMESTAMP,
+        held_at         TIMESTAMP,
+        closed_at       TIMESTAMP,
+        declined_at     TIMESTAMP,
+        created_by      VARCHAR NOT NULL,
+        updated_at      TIMESTAMP NOT NULL,
+        updated_by      VARCHAR NOT NULL,
+        version         INTEGER NOT NULL,
+        synthetic       BOOLEAN NOT NULL DEFAULT false,
+        requested_at    TIMESTAMP,          -- a state's introduction request: when, who, which state asked, why
+        requested_by    VARCHAR,
+        requested_state VARCHAR,
+        request_message VARCHAR,
+        decline_reason  VARCHAR,            -- why a PM declined (the state sees it)
+        CHECK (mentor <> mentee)
+    );
+    INSERT INTO exchanges_v5 (exchange_id, mentor, mentee, program_areas, cycle, status, means, means_detail,
+                              planned_on, outcome, proposed_at, introduced_at, contact_at, held_at, closed_at,
+                              declined_at, created_by, updated_at, updated_by, version, synthetic)
+        SELECT exchange_id, mentor, mentee, program_areas, cycle, status, means, means_detail, planned_on, outcome,
+               proposed_at, introduced_at, contact_at, held_at, closed_at, declined_at, created_by, updated_at,
+               updated_by, version, synthetic
+        FROM exchanges ORDER BY exchange_id;
+    DROP TABLE exchanges;
+    ALTER TABLE exchanges_v5 RENAME TO exchanges;
+    """,
 ]
+
+# PostgreSQL has no TINYINT; one domain lets every migration's DDL read the same on both engines.
+_PG_PRELUDE = "CREATE DOMAIN tinyint AS smallint;\n"
+
+
+def migration_sql(version_index: int, engine: str) -> str:
+    """The SQL of migration `version_index` (0-based) for `engine` ('duckdb' or 'postgresql')."""
+    step = MIGRATIONS[version_index]
+    sql = step[engine] if isinstance(step, dict) else step
+    if engine == "postgresql" and version_index == 0:
+        sql = _PG_PRELUDE + sql
+    return sql
+
+
+# --- where the store is -------------------------------------------------------------------------------------------
+
+def locate(explicit: str | os.PathLike | None = None) -> str:
+    """`--db` beats `SHISN_DB` beats the default `data/shisn.duckdb`: a `postgresql://` URL or a DuckDB file path."""
+    target = explicit if explicit else os.environ.get("SHISN_DB") or DEFAULT_DB
+    return str(target)
+
+
+def is_url(target: str) -> bool:
+    return str(target).startswith(URL_SCHEMES)
 
 
 def db_path(explicit: str | os.PathLike | None = None) -> Path:
-    """`--db` beats `SHISN_DB` beats the default `data/shisn.duckdb`."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get("SHISN_DB")
-    return Path(env) if env else DEFAULT_DB
+    """The DuckDB file in use (`locate` for either engine)."""
+    return Path(locate(explicit))
 
 
-_lock = threading.Lock()
+def describe(target: str) -> str:
+    """The store for messages: a file path, or a PostgreSQL URL without its password."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", str(target)) if is_url(target) else str(target)
 
 
-def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the store at `path` and bring its schema up to date."""
-    p = db_path(path)
-    if str(p) != ":memory:":
-        p.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(p), read_only=read_only)
+def lock_wait() -> float:
+    try:
+        return max(0.0, float(os.environ.get("SHISN_DB_LOCK_WAIT", DEFAULT_LOCK_WAIT)))
+    except ValueError:
+        return float(DEFAULT_LOCK_WAIT)
+
+
+_stores: dict[str, "Store"] = {}
+_stores_lock = threading.Lock()
+
+
+def connect(target: str | os.PathLike | None = None, read_only: bool = False) -> "Store":
+    """The store at `target` (see `locate`), its schema brought up to date. A DuckDB file is created if needed."""
+    t = locate(target)
+    store = PostgresStore(t) if is_url(t) else DuckDBStore(t)
     if not read_only:
-        with _lock:
-            migrate(con)
-    return con
+        store.migrate()
+    return store
 
 
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    cur = con.cursor()
-    has = cur.execute("SELECT count(*) FROM information_schema.tables "
-                      "WHERE table_name = 'schema_version'").fetchall()[0][0]
-    if not has:
-        return 0
-    row = cur.execute("SELECT max(version) FROM schema_version").fetchall()[0]
-    return int(row[0] or 0)
+def shared(target: str | os.PathLike | None = None) -> "Store":
+    """One store object per target in this process (the app's: its pool or its idle-released DuckDB file)."""
+    t = locate(target)
+    with _stores_lock:
+        store = _stores.get(t)
+        if store is None:
+            store = _stores[t] = connect(t)
+        return store
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    current = schema_version(con)
-    if current > SCHEMA_VERSION:
-        raise RuntimeError(f"the database has schema version {current}; this shisn knows up to {SCHEMA_VERSION}. "
-                           "Upgrade shisn before opening it.")
-    for version in range(current, SCHEMA_VERSION):
-        cur = con.cursor()
-        cur.execute("BEGIN TRANSACTION")
+# --- SQL, written once --------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1024)
+def _pg_sql(sql: str) -> str:
+    """`?` placeholders → psycopg's `%s` (and a literal `%` doubled), outside quoted strings."""
+    out, quote = [], None
+    for ch in sql:
+        if quote:
+            out.append("%%" if ch == "%" else ch)
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            out.append("%s")
+        elif ch == "%":
+            out.append("%%")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_LOCK_KEYS = {"load": 7301, "demo": 7302, "migrate": 7303}  # advisory-lock keys (PostgreSQL)
+
+
+def _lock_key(name: str) -> int:
+    if name in _LOCK_KEYS:
+        return _LOCK_KEYS[name]
+    return 8000 + sum(ord(c) * 31 ** i for i, c in enumerate(name)) % 1_000_000
+
+
+class Cursor:
+    """One cursor, DuckDB's calling style on both engines: `execute(sql, params)` returns the cursor, `fetchall()`
+    the rows. A write without RETURNING fetches `[(rows affected,)]` on both."""
+
+    def __init__(self, store: "Store", raw):
+        self.store, self.raw = store, raw
+        self._rows: list | None = None
+
+    def execute(self, sql: str, params=None) -> "Cursor":
+        raise NotImplementedError
+
+    def fetchall(self) -> list[tuple]:
+        rows, self._rows = self._rows, None
+        return list(rows or [])
+
+    def fetchone(self):
+        rows = self.fetchall()
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        ctx = getattr(self, "_ctx", None)
+        if ctx is not None:
+            self._ctx = None
+            ctx.__exit__(None, None, None)
+
+    def __del__(self):
         try:
-            cur.execute(MIGRATIONS[version])
-            cur.execute("DELETE FROM schema_version")
-            cur.execute("INSERT INTO schema_version VALUES (?)", [version + 1])
-            cur.execute("COMMIT")
+            self.close()
         except Exception:
-            cur.execute("ROLLBACK")
+            pass
+
+    def scalar(self, sql: str, params=None):
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def nextval(self, sequence: str) -> int:
+        return int(self.scalar(f"SELECT nextval('{sequence}')"))
+
+    def lock(self, name: str) -> None:
+        """Serialise writers of one kind (`load`, …) until this transaction ends, across processes and replicas."""
+
+    def df(self, sql: str, params=None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def temp_table(self, name: str, table) -> None:
+        """Make `table` (a pyarrow Table or a DataFrame) readable as `name` in this transaction's SQL."""
+        raise NotImplementedError
+
+    def drop_temp(self, name: str) -> None:
+        raise NotImplementedError
+
+
+class Store:
+    engine = "?"
+
+    def __init__(self, target: str):
+        self.target = target
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {describe(self.target)}>"
+
+    # every store has these
+    def read(self, sql: str, params=None) -> pd.DataFrame:
+        with self._cursor(autocommit=True) as cur:
+            return cur.df(sql, params)
+
+    @contextmanager
+    def transaction(self):
+        with self._cursor(autocommit=False) as cur:
+            yield cur
+
+    def cursor(self) -> Cursor:
+        """A cursor outside any transaction (each statement commits), for tests and one-off statements. Close it
+        (or let it go) when done: on DuckDB it keeps the file open."""
+        ctx = self._cursor(autocommit=True)
+        cur = ctx.__enter__()
+        cur._ctx = ctx
+        return cur
+
+    def scalar(self, sql: str, params=None):
+        with self._cursor(autocommit=True) as cur:
+            return cur.scalar(sql, params)
+
+    def version(self, *tables: str) -> tuple:
+        """A token that changes whenever rows of `tables` change: part of every cache key, so every replica shows
+        another's writes on its next rerun. Tables with an id sequence or a change time are read cheaply."""
+        parts = []
+        for t in tables:
+            expr = _VERSION_EXPR.get(t, "count(*)")
+            parts.append(f"(SELECT {expr} FROM {t})")
+        with self._cursor(autocommit=True) as cur:
+            row = cur.execute("SELECT " + ", ".join(parts)).fetchone()
+        return tuple(str(v) for v in row)
+
+    def schema_version(self) -> int:
+        with self._cursor(autocommit=True) as cur:
+            has = cur.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'")
+            if not has:
+                return 0
+            return int(cur.scalar("SELECT max(version) FROM schema_version") or 0)
+
+    def migrate(self) -> int:
+        with self.transaction() as cur:
+            cur.lock("migrate")
+            has = cur.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'")
+            current = int(cur.scalar("SELECT max(version) FROM schema_version") or 0) if has else 0
+            if current > SCHEMA_VERSION:
+                raise RuntimeError(f"the database has schema version {current}; this shisn knows up to "
+                                   f"{SCHEMA_VERSION}. Upgrade shisn before opening it.")
+            for version in range(current, SCHEMA_VERSION):
+                cur.run_script(migration_sql(version, self.engine))
+                cur.execute("DELETE FROM schema_version")
+                cur.execute("INSERT INTO schema_version VALUES (?)", [version + 1])
+        return SCHEMA_VERSION
+
+    def is_empty(self) -> bool:
+        return self.scalar("SELECT count(*) FROM assessments") == 0
+
+    def close(self) -> None:
+        pass
+
+    def _cursor(self, autocommit: bool):
+        raise NotImplementedError
+
+
+_VERSION_EXPR = {
+    "load_log": "coalesce(max(load_id), 0)",
+    "audit_log": "coalesce(max(audit_id), 0)",
+    "exchanges": "coalesce(max(updated_at)::VARCHAR, '') || '/' || count(*)",
+    "program_manager_log": "coalesce(max(changed_at)::VARCHAR, '') || '/' || count(*)",
+    "submissions": "coalesce(max(updated_at)::VARCHAR, '') || '/' || count(*)",
+    "flag_confirmations": "coalesce(max(confirmed_at)::VARCHAR, '') || '/' || count(*)",
+    "exchange_outcomes": "coalesce(max(recorded_at)::VARCHAR, '') || '/' || count(*)",
+}
+
+
+# --- DuckDB --------------------------------------------------------------------------------------------------------
+
+class _DuckCursor(Cursor):
+    def execute(self, sql, params=None):
+        import duckdb
+        try:
+            self.raw.execute(sql, list(params) if params is not None else [])
+            self._rows = self.raw.fetchall() if self.raw.description else []
+        except duckdb.TransactionException as e:
+            raise WriteConflict(str(e)) from e
+        return self
+
+    def run_script(self, sql: str) -> None:
+        self.raw.execute(sql)
+
+    def df(self, sql, params=None):
+        return self.raw.execute(sql, list(params) if params is not None else []).df()
+
+    def temp_table(self, name, table):
+        self.raw.register(name, table)
+
+    def drop_temp(self, name):
+        self.raw.unregister(name)
+
+
+class DuckDBStore(Store):
+    """A DuckDB file opened only while used (see the module's docstring), or `:memory:` held open."""
+    engine = "duckdb"
+
+    def __init__(self, target: str):
+        super().__init__(target)
+        self.path = target
+        self._lock = threading.Lock()
+        self._con = None          # the process's connection to the file, while in use or recently used
+        self._users = 0
+        self._last_use = 0.0
+        self._closer: threading.Thread | None = None
+        self._memory = target == ":memory:"
+        if not self._memory:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+
+    def _open_file(self):
+        import duckdb
+        deadline = time.monotonic() + lock_wait()
+        pause = 0.02
+        while True:
+            try:
+                return duckdb.connect(self.path)
+            except duckdb.IOException as e:
+                msg = str(e)
+                if "lock" not in msg.lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = re.search(r"PID (\d+)", msg)
+                    who = f" (PID {holder.group(1)})" if holder else ""
+                    raise StoreBusy(f"{self.path} is in use by another program{who} that did not let go of it in "
+                                    f"{lock_wait():.0f} s; try again when it has finished, or set SHISN_DB_LOCK_WAIT "
+                                    "to wait longer") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.25)
+
+    def _acquire(self):
+        with self._lock:
+            if self._con is None:
+                self._con = self._open_file()
+            self._users += 1
+            return self._con
+
+    def _release(self):
+        with self._lock:
+            self._users -= 1
+            self._last_use = time.monotonic()
+            if self._memory or self._closer is not None:
+                return
+            self._closer = threading.Thread(target=self._close_when_idle, name="shisn-duckdb-release", daemon=True)
+            self._closer.start()
+
+    def _close_when_idle(self):
+        while True:
+            time.sleep(IDLE_RELEASE / 2)
+            with self._lock:
+                if self._con is None:
+                    self._closer = None
+                    return
+                if self._users == 0 and time.monotonic() - self._last_use >= IDLE_RELEASE:
+                    self._con.close()
+                    self._con = None
+                    self._closer = None
+                    return
+
+    @contextmanager
+    def _cursor(self, autocommit: bool):
+        con = self._acquire()
+        try:
+            raw = con.cursor()
+            cur = _DuckCursor(self, raw)
+            try:
+                if autocommit:
+                    yield cur
+                else:
+                    raw.execute("BEGIN TRANSACTION")
+                    try:
+                        yield cur
+                        raw.execute("COMMIT")
+                    except BaseException:
+                        try:
+                            raw.execute("ROLLBACK")
+                        except Exception:  # a failed COMMIT has already ended the transaction
+                            pass
+                        raise
+            finally:
+                raw.close()
+        except Exception as e:
+            import duckdb
+            if isinstance(e, duckdb.TransactionException):
+                raise WriteConflict(str(e)) from e
             raise
-    return SCHEMA_VERSION
+        finally:
+            self._release()
+
+    def close(self):
+        """Let go of the file now (it reopens on the next read or write)."""
+        with self._lock:
+            if self._con is not None and self._users == 0:
+                self._con.close()
+                self._con = None
 
 
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection):
-    """A cursor inside one transaction: committed on success, rolled back on any error."""
-    cur = con.cursor()
-    cur.execute("BEGIN TRANSACTION")
-    try:
-        yield cur
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
-    finally:
-        cur.close()
+# --- PostgreSQL ----------------------------------------------------------------------------------------------------
+
+_PG_TIME_OIDS = {1114, 1184, 1082}             # timestamp, timestamptz, date
+_PG_INT_DTYPES = {21: "Int16", 23: "Int32", 20: "Int64"}
 
 
-def query_df(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple | None = None):
+class _PgCursor(Cursor):
+    def execute(self, sql, params=None):
+        import psycopg
+        try:
+            if params:
+                self.raw.execute(_pg_sql(sql), list(params))
+            else:  # no parameters: psycopg sends the text as it is (no % escaping)
+                self.raw.execute(sql)
+        except psycopg.errors.SerializationFailure as e:
+            raise WriteConflict(str(e)) from e
+        if self.raw.description is not None:
+            self._rows = self.raw.fetchall()
+        else:
+            self._rows = [(self.raw.rowcount,)]
+        return self
+
+    def run_script(self, sql: str) -> None:
+        self.raw.execute(sql)
+
+    def lock(self, name):
+        self.raw.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(name)])
+
+    def df(self, sql, params=None):
+        if params:
+            self.raw.execute(_pg_sql(sql), list(params))
+        else:
+            self.raw.execute(sql)
+        cols = [d.name for d in self.raw.description]
+        df = pd.DataFrame.from_records(self.raw.fetchall(), columns=cols)
+        for d in self.raw.description:
+            c = d.name
+            if d.type_code in _PG_TIME_OIDS:
+                df[c] = pd.to_datetime(df[c]).astype("datetime64[us]") if len(df) else df[c].astype("datetime64[us]")
+            elif d.type_code in _PG_INT_DTYPES:
+                df[c] = df[c].astype(_PG_INT_DTYPES[d.type_code])
+            elif d.type_code == 16:
+                df[c] = df[c].astype(bool if df[c].notna().all() else "boolean")
+            elif d.type_code in (700, 701, 1700):
+                df[c] = df[c].astype("float64")
+        return df
+
+    def temp_table(self, name, table):
+        """COPY the rows into a temporary table dropped at commit (bulk, not row by row)."""
+        import io
+
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+        if isinstance(table, pd.DataFrame):
+            table = pa.Table.from_pandas(table, preserve_index=False)
+        cols = []
+        for f in table.schema:
+            t = f.type
+            if pa.types.is_dictionary(t):
+                t = t.value_type
+                table = table.set_column(table.schema.get_field_index(f.name), f.name,
+                                         table.column(f.name).cast(t))
+            cols.append(f'"{f.name}" {_pg_type(t)}')
+        self.raw.execute(f'CREATE TEMP TABLE "{name}" ({", ".join(cols)}) ON COMMIT DROP')
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        with self.raw.copy(f'COPY "{name}" FROM STDIN (FORMAT csv)') as copy:
+            copy.write(buf.getvalue())
+
+    def drop_temp(self, name):
+        self.raw.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _pg_type(t) -> str:
+    import pyarrow as pa
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_integer(t):
+        return "BIGINT" if t.bit_width > 32 else "INTEGER"
+    if pa.types.is_floating(t):
+        return "DOUBLE PRECISION"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP"
+    if pa.types.is_date(t):
+        return "DATE"
+    return "VARCHAR"
+
+
+class PostgresStore(Store):
+    """PostgreSQL through psycopg 3: a pool of connections per process (sessions in UTC)."""
+    engine = "postgresql"
+
+    def __init__(self, target: str):
+        super().__init__(target)
+        from psycopg_pool import ConnectionPool
+        size = int(os.environ.get("SHISN_DB_POOL", "8"))
+        self.pool = ConnectionPool(target, min_size=1, max_size=max(1, size), open=True, timeout=lock_wait() or 30,
+                                   kwargs={"options": "-c TimeZone=UTC", "autocommit": True},
+                                   check=ConnectionPool.check_connection)
+        try:
+            self.pool.wait(timeout=min(10.0, lock_wait() or 10.0))
+        except Exception as e:
+            self.pool.close()
+            raise StoreBusy(f"cannot reach PostgreSQL at {describe(target)}: {str(e).splitlines()[0]}") from None
+
+    @contextmanager
+    def _cursor(self, autocommit: bool):
+        import psycopg
+        with self.pool.connection() as conn:
+            if autocommit:
+                with conn.cursor() as raw:
+                    yield _PgCursor(self, raw)
+            else:
+                try:
+                    with conn.transaction(), conn.cursor() as raw:
+                        yield _PgCursor(self, raw)
+                except psycopg.errors.SerializationFailure as e:
+                    raise WriteConflict(str(e)) from e
+
+    def close(self):
+        self.pool.close()
+
+
+# --- the same calls as functions -----------------------------------------------------------------------------------
+
+def query_df(store: Store, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
     """Run one parameterised read on its own cursor and return a pandas DataFrame."""
-    cur = con.cursor()
-    try:
-        return cur.execute(sql, params or []).df()
-    finally:
-        cur.close()
+    return store.read(sql, params)
 
 
-def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
-    cur = con.cursor()
-    try:
-        return cur.execute("SELECT count(*) FROM assessments").fetchall()[0][0] == 0
-    finally:
-        cur.close()
+def transaction(store: Store):
+    """A cursor inside one transaction: committed on success, rolled back on any error."""
+    return store.transaction()
+
+
+def schema_version(store: Store) -> int:
+    return store.schema_version()
+
+
+def migrate(store: Store) -> int:
+    return store.migrate()
+
+
+def is_empty(store: Store) -> bool:
+    return store.is_empty()

@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import catalog
 from . import jurisdictions as J
+from .db import transaction
 from .ingest import LoadSummary, load
 
 DEMO_FILE_NAME = "demo-data (synthetic).csv"
@@ -111,14 +112,11 @@ def write_demo(con, seed: int = 2004) -> LoadSummary:
     generate(seed).to_csv(buf, index=False)
     [summary] = load(con, [(DEMO_FILE_NAME, buf.getvalue().encode("utf-8"))], DEMO_USER, synthetic=True)
     pms = demo_program_managers()
-    cur = con.cursor()
-    try:
-        cur.register("pms", pms)
+    with transaction(con) as cur:
+        cur.temp_table("pms", pms)
         cur.execute("INSERT INTO program_managers SELECT state, name, email FROM pms "
                     "ON CONFLICT (state) DO NOTHING")
-        cur.unregister("pms")
-    finally:
-        cur.close()
+        cur.drop_temp("pms")
     from .exchanges import demo_exchanges
     demo_exchanges(con)  # a few synthetic exchanges and TA referrals so the facilitation views have content
     return summary
@@ -127,6 +125,10 @@ def write_demo(con, seed: int = 2004) -> LoadSummary:
 def ensure_seeded(con) -> LoadSummary | None:
     """On the first start with an empty store, write the demo set. Returns its summary, or None if data existed."""
     from .db import is_empty
-    if is_empty(con):
+    if not is_empty(con):
+        return None
+    with transaction(con) as cur:
+        cur.lock("demo")  # replicas starting together on an empty PostgreSQL: one seeds, the others find its data
+        if cur.scalar("SELECT count(*) FROM assessments"):
+            return None
         return write_demo(con)
-    return None

@@ -39,13 +39,12 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-import duckdb
 import pandas as pd
 
 from . import auth, catalog
 from . import jurisdictions as J
 from . import audit
-from .db import query_df, transaction
+from .db import WriteConflict, query_df, transaction
 
 # --- vocabulary --------------------------------------------------------------------------------------------------
 
@@ -353,8 +352,8 @@ def update(con, exchange_id: int, version: int, by: str, *, status: str | None =
             _history(cur, int(exchange_id), new_version, now, by, old_status, sets.get("status", old_status),
                      effective, changes, comment)
             return new_version
-    except duckdb.TransactionException:
-        # Two writers committed against the same row at the same moment; DuckDB let the other one win.
+    except WriteConflict:
+        # Two writers committed against the same row at the same moment; the engine let the other one win.
         raise _stale(get(con, exchange_id)) from None
 
 
@@ -451,11 +450,8 @@ def _scope(viewer: auth.Viewer | None, a: str = "mentor", b: str | None = "mente
 
 def get(con, exchange_id: int) -> dict:
     """One exchange as a dict (all columns); raises NotFound."""
-    cur = con.cursor()
-    try:
+    with transaction(con) as cur:
         return _read(cur, exchange_id)
-    finally:
-        cur.close()
 
 
 def list_exchanges(con, viewer: auth.Viewer | None, status: str | None = None) -> pd.DataFrame:

@@ -733,6 +733,7 @@ def load(con, files: list[tuple[str, bytes]], loaded_by: str, *, synthetic: bool
         raise LoadError(problems, warnings)
     summaries = []
     with _WRITE_LOCK, transaction(con) as cur:
+        cur.lock("load")  # one load at a time across processes and replicas (PostgreSQL advisory lock)
         for c in checked:
             summaries.append(_write(cur, c, loaded_by, synthetic))
             audit.record_in(cur, loaded_by, "load", summaries[-1].line())
@@ -758,8 +759,8 @@ def _write(cur, c: Checked, loaded_by: str, synthetic: bool) -> LoadSummary:
     rows, n = c.table, c.table.num_rows
     load_id = cur.execute("SELECT nextval('load_id_seq')").fetchall()[0][0]
     touched = _touched(rows)
-    cur.register("incoming", rows)
-    cur.register("touched", touched)
+    cur.temp_table("incoming", rows)
+    cur.temp_table("touched", touched)
     try:
         replaced_rows = ("FROM assessments a WHERE EXISTS "
                          "(SELECT 1 FROM touched t WHERE t.state = a.state AND t.cycle = a.cycle)")
@@ -788,8 +789,8 @@ def _write(cur, c: Checked, loaded_by: str, synthetic: bool) -> LoadSummary:
             raise RuntimeError(f"{c.file_name}: {others} other row(s) remain in the states × cycles it replaces; "
                                "nothing was loaded")
     finally:
-        cur.unregister("touched")
-        cur.unregister("incoming")
+        cur.drop_temp("touched")
+        cur.drop_temp("incoming")
     states = sorted(set(touched.column("state").to_pylist()))
     cycles = sorted(set(touched.column("cycle").to_pylist()))
     cur.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -17,23 +17,26 @@ VIEWER_KEY = "shisn_viewer"
 
 @st.cache_resource(show_spinner=False)
 def _connection(path: str):
-    con = db.connect(path)
-    demo.ensure_seeded(con)  # first start on an empty store: the demo set (flagged synthetic)
-    return con
+    store = db.shared(path)
+    demo.ensure_seeded(store)  # first start on an empty store: the demo set (flagged synthetic)
+    return store
 
 
 def connection():
-    """The app's DuckDB connection (one per process; every query opens its own cursor from it)."""
-    return _connection(str(db.db_path()))
+    """The app's store (one per process: a DuckDB file opened only while in use, or a PostgreSQL pool; every
+    read or write takes its own cursor)."""
+    return _connection(db.locate())
 
 
-@st.cache_data(ttl=10, show_spinner=False)
-def _pm_assignments(path: str):
+@st.cache_data(show_spinner=False, max_entries=16)
+def _pm_assignments(path: str, version: tuple):
     return queries.program_managers(_connection(path))
 
 
 def pm_assignments():
-    return _pm_assignments(str(db.db_path()))
+    """Program-manager assignments, read again whenever any process or replica changed them."""
+    path = db.locate()
+    return _pm_assignments(path, _connection(path).version("program_manager_log", "load_log"))
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -51,7 +54,7 @@ def assessments(cycle: int | None = None, states: Sequence[str] | None = None):
 
 
 def _redacted(viewer, cycle, states):
-    path = str(db.db_path())
+    path = db.locate()
     rows = _assessments(path, queries.data_version(_connection(path)), None if cycle is None else int(cycle),
                         None if states is None else tuple(sorted(states)))
     return auth.redact(rows.copy(deep=False), viewer)
@@ -70,7 +73,7 @@ def state_profile(code: str, cycle: int, viewer: auth.Viewer):
     only (not every cycle of every state), cached per data version; the program manager (edited apart from loads)
     is looked up fresh."""
     from . import profile
-    path = str(db.db_path())
+    path = db.locate()
     p = _state_profile(path, queries.data_version(_connection(path)), code, int(cycle), viewer)
     if p.detail:
         p.program_manager = profile.program_manager_of(pm_assignments(), code)
@@ -308,6 +311,6 @@ def _pairing(path: str, version: int, cycle: int, weights: tuple, capacity: int)
 def pairing_result(cycle: int, weights, capacity: int):
     """The national optimal pairing for a cycle, cached per data version and settings. ``candidates`` is left
     empty (same columns); pairs, referrals, totals and loads are complete."""
-    path = str(db.db_path())
+    path = db.locate()
     return _pairing(path, queries.data_version(_connection(path)), int(cycle),
                     tuple(sorted(weights.as_dict().items())), int(capacity))

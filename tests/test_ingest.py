@@ -425,7 +425,7 @@ def test_a_version_3_store_is_upgraded_without_the_key_and_keeps_its_rows(tmp_pa
     raw.close()
     con = db.connect(path)
     try:
-        assert db.schema_version(con) == db.SCHEMA_VERSION == 4
+        assert db.schema_version(con) == db.SCHEMA_VERSION >= 4
         cur = con.cursor()
         assert cur.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'assessments' "
                            "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')").fetchall()[0][0] == 0
