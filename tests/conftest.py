@@ -1,13 +1,15 @@
 import csv
 import io
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (ROOT, ROOT / "tests"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
 
 from shisn import db  # noqa: E402
 
@@ -38,9 +40,51 @@ def make_xlsx(sheets: dict) -> bytes:
     return buf.getvalue()
 
 
+# --- the store, on both engines -------------------------------------------------------------------------------------
+# Every test that takes `con` (or `store_target`) runs twice: on a DuckDB file and on a fresh PostgreSQL database
+# (a throwaway cluster started once per test session, see tests/pgcluster.py). Without PostgreSQL the second run
+# is skipped with the reason; SHISN_REQUIRE_PG=1 (set by .ci/run) turns that skip into a failure.
+
+ENGINES = ("duckdb", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    import pgcluster
+    reason = pgcluster.unavailable_reason()
+    if reason:
+        if os.environ.get("SHISN_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL is required here (SHISN_REQUIRE_PG=1) but {reason}")
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    cluster = pgcluster.Cluster().start()
+    template = cluster.create_database()
+    db.connect(cluster.url(template)).close()  # migrated once; every test's database is a copy
+    cluster.template = template
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    return request.param
+
+
 @pytest.fixture
-def con(tmp_path):
-    c = db.connect(tmp_path / "test.duckdb")
+def store_target(request, tmp_path, engine):
+    """Where a test's fresh store is: a DuckDB file path or a PostgreSQL URL."""
+    if engine == "duckdb":
+        yield str(tmp_path / "test.duckdb")
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    name = cluster.create_database(template=cluster.template)
+    yield cluster.url(name)
+    db._stores.pop(cluster.url(name), None)
+    cluster.drop_database(name)
+
+
+@pytest.fixture
+def con(store_target):
+    c = db.connect(store_target)
     yield c
     c.close()
 
