@@ -265,6 +265,7 @@ MIGRATIONS: list[str] = [
         differently  VARCHAR,              -- what it would do differently
         recorded_by  VARCHAR NOT NULL,
         recorded_at  TIMESTAMP NOT NULL,
+        version      INTEGER NOT NULL DEFAULT 1,  -- optimistic concurrency: a revision names the version it read
         synthetic    BOOLEAN NOT NULL DEFAULT false,
         PRIMARY KEY (exchange_id, state)
     );
