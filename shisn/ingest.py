@@ -525,10 +525,45 @@ def check(file_name: str, data: bytes, *, this_year: int | None = None,
           allowed_states: tuple[str, ...] | None = None) -> Checked:
     """Read and validate one file. Nothing touches the database. With `allowed_states` (a state user's own
     state), rows for any other jurisdiction are problems."""
-    this_year = this_year or dt.date.today().year
     r, problems, warnings = _read(file_name, data)
     if r is None:
         return Checked(file_name, None, problems, warnings)
+    return _validate(file_name, r, problems, warnings, this_year=this_year, allowed_states=allowed_states)
+
+
+def _form_text(v: object) -> str:
+    """A form's value as the text a file's cell would hold (None → blank, True → yes, 3 → '3')."""
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def check_rows(rows, name: str = "form", *, this_year: int | None = None,
+               allowed_states: tuple[str, ...] | None = None) -> Checked:
+    """Validate rows given as values rather than a file (the self-assessment form's rows: one mapping per program
+    area, keys from COLUMNS) with exactly the rules and messages a file gets: the same `_validate`. Row i + 1 is
+    `rows[i]` (its `line` too), so a problem names the row, hence the program area, it concerns. Nothing touches
+    the database."""
+    rows = list(rows)
+    if not rows:
+        return Checked(name, None, [Problem("nothing to check: rate at least one program area", file=name)])
+    unknown = sorted({k for r in rows for k in r} - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown column(s) {', '.join(unknown)}; columns: {', '.join(COLUMNS)}")
+    columns = {c: pa.array([_form_text(r.get(c)) for r in rows], type=pa.string()) for c in COLUMNS}
+    r = _Read(columns, False, np.arange(1, len(rows) + 1, dtype=np.int64), {})
+    return _validate(name, r, [], [], this_year=this_year, allowed_states=allowed_states)
+
+
+def _validate(file_name: str, r: _Read, problems: list[Problem], warnings: list[str], *,
+              this_year: int | None = None, allowed_states: tuple[str, ...] | None = None) -> Checked:
+    """The rules, once, for files and forms alike: strings → typed rows, or problems naming row, line, column,
+    value."""
+    this_year = this_year or dt.date.today().year
     lines, n = r.lines, len(r.lines)
     found: list[tuple[int, int, Problem]] = []
     col_order = {c: i for i, c in enumerate(COLUMNS)}
@@ -720,11 +755,16 @@ def _across_files(checked: list[Checked]) -> list[Problem]:
     return problems
 
 
-def load(con, files: list[tuple[str, bytes]], loaded_by: str, *, synthetic: bool = False,
-         this_year: int | None = None, allowed_states: tuple[str, ...] | None = None) -> list[LoadSummary]:
+def load(con, files: list, loaded_by: str, *, synthetic: bool = False,
+         this_year: int | None = None, allowed_states: tuple[str, ...] | None = None,
+         also=None) -> list[LoadSummary]:
     """Validate every file, then write all of them in ONE transaction, or raise LoadError and write nothing.
-    Each file replaces the rows of the states × cycles it contains."""
-    checked = [check(name, data, this_year=this_year, allowed_states=allowed_states) for name, data in files]
+    Each file replaces the rows of the states × cycles it contains. `files` holds (name, bytes) pairs, or rows
+    already validated (a `Checked` from `check_rows`: the form's accepted submission, named for the load log).
+    `also(cur, summaries)`, if given, runs inside the same transaction after the rows are written (e.g. marking
+    the submission accepted); if it raises, nothing at all is written."""
+    checked = [f if isinstance(f, Checked) else check(f[0], f[1], this_year=this_year, allowed_states=allowed_states)
+               for f in files]
     problems = [p for c in checked for p in c.problems]
     warnings = [f"{c.file_name}: {w}" for c in checked for w in c.warnings]
     if not problems and len(checked) > 1:
@@ -737,6 +777,8 @@ def load(con, files: list[tuple[str, bytes]], loaded_by: str, *, synthetic: bool
         for c in checked:
             summaries.append(_write(cur, c, loaded_by, synthetic))
             audit.record_in(cur, loaded_by, "load", summaries[-1].line())
+        if also is not None:
+            also(cur, summaries)
     return summaries
 
 
