@@ -9,6 +9,18 @@ Status machine (exactly these transitions; `closed` and `declined` are terminal)
     proposed → introduced → in contact → exchange held → closed
     proposed | introduced | in contact | exchange held → declined
 
+Introduction requests (issue 15) come before that machine: a state user asks for an introduction to a recommended
+mentor for one of its needs, or offers help to a state seeking guidance where it is an eligible mentor
+(`request_introduction`, an optional message). The request is an exchange in the first status `requested`
+(no `proposed_at` yet), seen by both states, their program managers and leadership. The PM of either state (or
+leadership) answers it once: `accept_request` (→ proposed, or straight to introduced) or `decline_request` with a
+reason the state sees; the requesting state may withdraw it (`decline_request` by that state). The first to act
+wins; whoever acts on the version they read after that gets `StaleEdit` saying who answered and how. A request
+for a pair that already has a request or open exchange in that area is refused naming it (`Duplicate`); a state
+has at most `MAX_OPEN_REQUESTS` unanswered requests at once (`TooManyRequests`).
+
+    requested → proposed | introduced | declined      (accept_request / decline_request only)
+
 Setting `exchange held` needs the means the states chose (teleconference, on-site visit, document exchange, other).
 
 Nothing is overwritten silently:
@@ -21,12 +33,16 @@ Nothing is overwritten silently:
 Time to first contact (leadership's KPI): the number of days from `proposed_at` to `introduced_at`, the day the
 PM introduced the two states (the first contact ODP facilitates; the machine allows no skipping, so every exchange
 that got further was introduced first). Exchanges not yet introduced are not in the median; they are counted as
-"awaiting introduction". A status date may be given when it is recorded after the fact (`at`), never in the future
+"awaiting introduction". A request becomes an exchange when it is accepted (`proposed_at` is that moment; accepted
+straight to introduced, its days to first contact are 0): requests still waiting, and requests declined, are not
+exchanges yet, so `summary` counts them apart (`requests_open`, `requests_declined`) and no KPI, count or arc
+includes them. A status date may be given when it is recorded after the fact (`at`), never in the future
 and never before the previous status.
 
 Who sees what: leadership every exchange; a PM the exchanges where the mentor or the mentee is one of their
-states; a state user only the exchanges its state takes part in. Leadership and the PM of either state may change
-an exchange; state users read theirs (they tell their PM what they agreed).
+states; a state user only the exchanges (and requests, with their messages) its state takes part in. Leadership and
+the PM of either state may change an exchange; state users read theirs (they tell their PM what they agreed), and
+request introductions for their own state only.
 
 TA referrals: a need (state × program area × cycle) no exchange will meet is recorded in `ta_referrals` so nothing
 raised is dropped. Referring the same need twice keeps the first referral (and returns its id).
@@ -58,6 +74,14 @@ VIEWS = (VIEW_LIST, VIEW_MAP, VIEW_TA)
 VIEW_KEY = "exchanges_view"  # widget key and URL parameter; unique across pages (widget state is per session)
 STATUS_LABELS = {PROPOSED: "proposed", INTRODUCED: "introduced", IN_CONTACT: "in contact",
                  HELD: "exchange held", CLOSED: "closed", DECLINED: "declined"}
+# Introduction requests: the first status, before the machine below; answered only by accept_request (→ one of
+# REQUEST_ACCEPT) or decline_request. STATUSES stays the facilitation machine; ALL_STATUSES adds the request.
+REQUESTED = "requested"
+STATUS_LABELS[REQUESTED] = "requested"
+ALL_STATUSES: tuple[str, ...] = (REQUESTED, *STATUSES)
+REQUEST_ACCEPT: tuple[str, ...] = (PROPOSED, INTRODUCED)
+MAX_OPEN_REQUESTS = 10      # unanswered requests one state may have at once
+MAX_MESSAGE = 2000          # a request's message, a decline reason
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     PROPOSED: (INTRODUCED, DECLINED),
     INTRODUCED: (IN_CONTACT, DECLINED),
@@ -68,9 +92,11 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 TERMINAL: tuple[str, ...] = tuple(s for s, nxt in TRANSITIONS.items() if not nxt)
 OPEN_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s not in TERMINAL)
+# What blocks a second request or exchange for the same pair and area: an unanswered request or an open exchange.
+ACTIVE_STATUSES: tuple[str, ...] = (REQUESTED, *OPEN_STATUSES)
 # The column holding the date each status was reached.
-STATUS_TIME = {PROPOSED: "proposed_at", INTRODUCED: "introduced_at", IN_CONTACT: "contact_at",
-               HELD: "held_at", CLOSED: "closed_at", DECLINED: "declined_at"}
+STATUS_TIME = {REQUESTED: "requested_at", PROPOSED: "proposed_at", INTRODUCED: "introduced_at",
+               IN_CONTACT: "contact_at", HELD: "held_at", CLOSED: "closed_at", DECLINED: "declined_at"}
 
 MEANS: tuple[str, ...] = ("teleconference", "on_site_visit", "document_exchange", "other")
 MEANS_LABELS = {"teleconference": "teleconference", "on_site_visit": "on-site visit",
@@ -83,7 +109,8 @@ DEMO_USER = "shisn demo generator"
 EDITABLE = ("means", "means_detail", "planned_on", "outcome", "program_areas")
 ROW_COLUMNS = ["exchange_id", "mentor", "mentee", "program_areas", "cycle", "status", "means", "means_detail",
                "planned_on", "outcome", "proposed_at", "introduced_at", "contact_at", "held_at", "closed_at",
-               "declined_at", "created_by", "updated_at", "updated_by", "version", "synthetic"]
+               "declined_at", "created_by", "updated_at", "updated_by", "version", "synthetic",
+               "requested_at", "requested_by", "requested_state", "request_message", "decline_reason"]
 EXPORT_COLUMNS = ["id", "mentor", "mentee", "program_areas", "status", "means", "proposed_at", "first_contact_at",
                   "updated_at", "outcome"]
 
@@ -119,6 +146,31 @@ class StaleEdit(ExchangeError):
 
 class NotFound(ExchangeError):
     pass
+
+
+class NotAllowed(ExchangeError):
+    """The viewer may not do this (e.g. a state acting on another state's request); nothing was written."""
+
+
+class TooManyRequests(ExchangeError):
+    pass
+
+
+class RequestAnswered(StaleEdit):
+    """The request was answered (accepted, declined or withdrawn) by someone else since the caller read it."""
+
+    def __init__(self, row: dict):
+        super().__init__(int(row["exchange_id"]), row["updated_by"], pd.Timestamp(row["updated_at"]).to_pydatetime(),
+                         int(row["version"]))
+        when = self.changed_at.strftime("%H:%M") if self.changed_at.date() == dt.date.today() \
+            else self.changed_at.strftime("%Y-%m-%d %H:%M")
+        if row["status"] == DECLINED:
+            reason = str(row["decline_reason"] or "")
+            what = "withdrawn" if reason.startswith("withdrawn by") else "declined" + (f" ({reason})" if reason else "")
+        else:
+            what = f"accepted (now {status_label(row['status'])})"
+        self.args = (f"introduction request {self.exchange_id} was already {what} by {self.changed_by} at {when}: "
+                     "reload to see it",)
 
 
 class Duplicate(ExchangeError):
@@ -221,16 +273,8 @@ def open_exchange(con, mentor, mentee, areas, cycle, by, means=None, note=None, 
     now = now or _now()
     at = _check_at(at, None, now)
     with transaction(con) as cur:
-        existing = cur.execute(f"""
-            SELECT exchange_id, program_areas, status FROM exchanges
-            WHERE mentor = ? AND mentee = ? AND status IN ({', '.join('?' for _ in OPEN_STATUSES)})
-            ORDER BY exchange_id""", [mentor, mentee, *OPEN_STATUSES]).fetchall()
-        for ex_id, ex_areas, ex_status in existing:
-            overlap = [a for a in slugs if a in ex_areas.split(",")]
-            if overlap:
-                raise Duplicate(f"{mentor} → {mentee} in {', '.join(catalog.area_short(a) for a in overlap)} is "
-                                f"already exchange {ex_id} ({status_label(ex_status)}): open that one instead",
-                                ex_id)
+        cur.lock("exchange_open")  # the duplicate check and the insert, one writer at a time
+        _refuse_duplicate(cur, mentor, mentee, slugs)
         ex_id = int(cur.execute("SELECT nextval('exchange_id_seq')").fetchall()[0][0])
         row = {"exchange_id": ex_id, "mentor": mentor, "mentee": mentee, "program_areas": ",".join(slugs),
                "cycle": cycle, "status": PROPOSED, "means": means, "proposed_at": at, "created_by": by,
@@ -242,6 +286,20 @@ def open_exchange(con, mentor, mentee, areas, cycle, by, means=None, note=None, 
                    if k in ("mentor", "mentee", "program_areas", "cycle", "status", "means") and v is not None}
         _history(cur, ex_id, 1, now, by, None, PROPOSED, at, changes, note)
     return ex_id
+
+
+def _refuse_duplicate(cur, mentor: str, mentee: str, slugs: list[str]) -> None:
+    """Raise Duplicate when the pair already has an unanswered request or an open exchange in one of `slugs`."""
+    existing = cur.execute(f"""
+        SELECT exchange_id, program_areas, status FROM exchanges
+        WHERE mentor = ? AND mentee = ? AND status IN ({', '.join('?' for _ in ACTIVE_STATUSES)})
+        ORDER BY exchange_id""", [mentor, mentee, *ACTIVE_STATUSES]).fetchall()
+    for ex_id, ex_areas, ex_status in existing:
+        overlap = [a for a in slugs if a in ex_areas.split(",")]
+        if overlap:
+            what = "an introduction request" if ex_status == REQUESTED else "exchange"
+            raise Duplicate(f"{mentor} → {mentee} in {', '.join(catalog.area_short(a) for a in overlap)} is "
+                            f"already {what} {ex_id} ({status_label(ex_status)}): open that one instead", ex_id)
 
 
 def _history(cur, ex_id, version, changed_at, by, from_status, to_status, effective_at, changes, comment):
@@ -306,6 +364,9 @@ def update(con, exchange_id: int, version: int, by: str, *, status: str | None =
             if int(cur_row["version"]) != int(version):
                 raise _stale(cur_row)
             old_status = cur_row["status"]
+            if old_status == REQUESTED and (target is not None or new):
+                raise InvalidTransition(f"exchange {exchange_id} is an introduction request: a program manager "
+                                        "accepts it (as proposed or introduced) or declines it with a reason first")
             sets: dict = {}
             changes: dict = {}
             for k, v in new.items():
@@ -365,6 +426,201 @@ def transition(con, exchange_id: int, to_status: str, version: int, by: str, *, 
     return update(con, exchange_id, version, by, status=to_status, at=at, comment=comment, **fields)
 
 
+# --- introduction requests (state users) ---------------------------------------------------------------------------
+
+def can_request(viewer: auth.Viewer | None) -> bool:
+    """State users request introductions for their own state."""
+    return viewer is not None and viewer.role == auth.STATE and viewer.home_state is not None
+
+
+def can_answer(viewer: auth.Viewer | None, row: dict) -> bool:
+    """Accept or decline a request: leadership or the PM of either state (as for any change of an exchange)."""
+    return viewer is not None and can_edit(viewer, row["mentor"], row["mentee"])
+
+
+def can_withdraw(viewer: auth.Viewer | None, row: dict) -> bool:
+    """The state that asked may withdraw its own unanswered request; no other state may touch it."""
+    return (viewer is not None and viewer.role == auth.STATE and row.get("requested_state") is not None
+            and viewer.home_state == row["requested_state"])
+
+
+def _eligibility(cur, mentor: str, mentee: str, slugs: list[str], cycle: int, asking: str) -> None:
+    """Refuse (ExchangeError) unless, in `cycle`, the mentor is an eligible mentor in each area (offers help,
+    maturity >= catalog.MENTOR_MIN, rated above the mentee) and the mentee needs it: it seeks help there (or, when
+    the mentee itself asks, rates the area a gap). 'Other' areas must be the same named area."""
+    rows = cur.execute(f"""
+        SELECT state, program_area, maturity, offers_help, seeks_help, other_area FROM assessments
+        WHERE cycle = ? AND state IN (?, ?) AND program_area IN ({', '.join('?' for _ in slugs)})""",
+                       [cycle, mentor, mentee, *slugs]).fetchall()
+    got = {(r[0], r[1]): r for r in rows}
+    for a in slugs:
+        label = catalog.area_short(a)
+        m, e = got.get((mentor, a)), got.get((mentee, a))
+        if m is None or not m[3] or int(m[2]) < catalog.MENTOR_MIN:
+            raise ExchangeError(f"{mentor} is not an eligible mentor in {label} in {cycle} (a mentor offers help "
+                                f"there and rates itself {catalog.MENTOR_MIN} or higher)")
+        if e is None:
+            raise ExchangeError(f"{mentee} did not report {label} in {cycle}")
+        if int(m[2]) <= int(e[2]):
+            raise ExchangeError(f"{mentor} ({int(m[2])}) is not rated above {mentee} ({int(e[2])}) in {label} "
+                                f"in {cycle}")
+        gap_ok = asking == mentee and int(e[2]) <= catalog.GAP_MAX
+        if not e[4] and not gap_ok:
+            raise ExchangeError(f"{mentee} is not seeking guidance in {label} in {cycle}")
+        if a == catalog.OTHER and " ".join(str(m[5] or "").split()).casefold() != \
+                " ".join(str(e[5] or "").split()).casefold():
+            raise ExchangeError(f"{mentor} and {mentee} name different 'other' areas in {cycle}")
+
+
+def request_introduction(con, viewer: auth.Viewer, mentor, mentee, areas, cycle, message=None, *,
+                         now: dt.datetime | None = None) -> int:
+    """A state user asks for an introduction: to a mentor for one of its needs (the viewer's state is `mentee`),
+    or offering help (the viewer's state is `mentor`). Creates an exchange in status `requested` (no proposed_at)
+    with the optional `message`; returns its id. Refused, nothing written: a viewer who is not a state user of
+    one of the two states (NotAllowed); a pair the cycle's self-assessments do not support (ExchangeError); an
+    unanswered request or open exchange for the pair in that area (Duplicate, naming it); MAX_OPEN_REQUESTS
+    unanswered requests from the state already (TooManyRequests)."""
+    if not can_request(viewer):
+        raise NotAllowed("only a state user can request an introduction (program managers open exchanges "
+                         "directly)")
+    mentor, mentee = _state(mentor, "mentor"), _state(mentee, "mentee")
+    if mentor == mentee:
+        raise ExchangeError(f"mentor and mentee are both {mentor}: an introduction needs two different states")
+    me = viewer.home_state
+    if me not in (mentor, mentee):
+        raise NotAllowed(f"as a {me} user you can request introductions for {me} only")
+    slugs, cycle = _areas(areas), _cycle(cycle)
+    message = _text(message, "message", MAX_MESSAGE)
+    by = _who(viewer.name)
+    now = now or _now()
+    with transaction(con) as cur:
+        cur.lock("exchange_open")  # the checks and the insert, one writer at a time (as open_exchange)
+        _eligibility(cur, mentor, mentee, slugs, cycle, me)
+        _refuse_duplicate(cur, mentor, mentee, slugs)
+        waiting = int(cur.scalar("SELECT count(*) FROM exchanges WHERE status = ? AND requested_state = ?",
+                                 [REQUESTED, me]))
+        if waiting >= MAX_OPEN_REQUESTS:
+            raise TooManyRequests(f"{me} already has {waiting} introduction requests waiting for a program manager "
+                                  f"(at most {MAX_OPEN_REQUESTS} at once): wait for an answer or withdraw one first")
+        ex_id = int(cur.nextval("exchange_id_seq"))
+        row = {"exchange_id": ex_id, "mentor": mentor, "mentee": mentee, "program_areas": ",".join(slugs),
+               "cycle": cycle, "status": REQUESTED, "created_by": by, "updated_at": now, "updated_by": by,
+               "version": 1, "synthetic": False, "requested_at": now, "requested_by": by, "requested_state": me,
+               "request_message": message}
+        cols = list(row)
+        cur.execute(f"INSERT INTO exchanges ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+                    list(row.values())).fetchall()
+        changes = {k: [None, _plain(row[k])] for k in ("mentor", "mentee", "program_areas", "cycle", "status",
+                                                       "requested_state")}
+        _history(cur, ex_id, 1, now, by, None, REQUESTED, now, changes, None)
+    return ex_id
+
+
+def _answer(con, exchange_id: int, version: int, viewer: auth.Viewer, allowed, sets_for, comment,
+            now: dt.datetime | None) -> int:
+    """One write answering a request: permission, version and status checked in the transaction."""
+    now = now or _now()
+    by = _who(viewer.name if viewer else None)
+    try:
+        with transaction(con) as cur:
+            row = _read(cur, exchange_id)
+            if not allowed(viewer, row):
+                raise NotAllowed(f"you cannot answer request {exchange_id}: the program manager of "
+                                 f"{row['mentor']} or {row['mentee']}, or ODP leadership, answers it"
+                                 + (f"; {row['requested_state']} may withdraw it" if row["requested_state"]
+                                    else ""))
+            if int(row["version"]) != int(version):
+                raise RequestAnswered(row) if row["status"] != REQUESTED else _stale(row)
+            if row["status"] != REQUESTED:
+                raise InvalidTransition(f"exchange {exchange_id} is not an introduction request waiting for an "
+                                        f"answer: it is {status_label(row['status'])}")
+            sets = sets_for(row, now)
+            new_version = int(version) + 1
+            assign = {**sets, "updated_at": now, "updated_by": by, "version": new_version}
+            n = cur.execute(f"UPDATE exchanges SET {', '.join(f'{k} = ?' for k in assign)} "
+                            "WHERE exchange_id = ? AND version = ?",
+                            [*assign.values(), int(exchange_id), int(version)]).fetchall()[0][0]
+            if n != 1:
+                raise RequestAnswered(_read(cur, exchange_id))
+            changes = {"status": [REQUESTED, sets["status"]]}
+            if sets.get("decline_reason"):
+                changes["decline_reason"] = [None, sets["decline_reason"]]
+            _history(cur, int(exchange_id), new_version, now, by, REQUESTED, sets["status"], now, changes, comment)
+            return new_version
+    except WriteConflict:
+        raise RequestAnswered(get(con, exchange_id)) from None
+
+
+def accept_request(con, exchange_id: int, version: int, viewer: auth.Viewer, to: str = PROPOSED, *,
+                   comment: str | None = None, now: dt.datetime | None = None) -> int:
+    """The PM of either state (or leadership) accepts a request: it becomes an exchange, `proposed` (the PM will
+    introduce the states) or straight away `introduced` (the PM introduced them). proposed_at is now (and
+    introduced_at too when `to` is introduced). Returns the new version; RequestAnswered (a StaleEdit) when
+    someone answered it since `version` was read; NotAllowed for anyone else."""
+    to = str(to).strip().lower().replace(" ", "_")
+    if to not in REQUEST_ACCEPT:
+        raise InvalidTransition(f"a request is accepted as {' or '.join(REQUEST_ACCEPT)}, not {to!r}")
+    comment = _text(comment, "comment")
+
+    def sets(row, now):
+        out = {"status": to, "proposed_at": now}
+        if to == INTRODUCED:
+            out["introduced_at"] = now
+        return out
+    return _answer(con, exchange_id, version, viewer, can_answer, sets, comment, now)
+
+
+def decline_request(con, exchange_id: int, version: int, viewer: auth.Viewer, reason: str | None, *,
+                    now: dt.datetime | None = None) -> int:
+    """Decline a request with a reason the state sees (the PM of either state, or leadership), or withdraw it (the
+    state that asked; the reason is then optional). Returns the new version."""
+    reason = _text(reason, "reason", MAX_MESSAGE)
+    withdrawing = viewer is not None and viewer.role == auth.STATE
+    if not reason and not withdrawing:
+        raise ExchangeError("say why the request is declined: the state sees the reason")
+
+    def allowed(v, row):
+        return can_withdraw(v, row) if withdrawing else can_answer(v, row)
+
+    def sets(row, now):
+        why = reason or ""
+        if withdrawing:
+            why = f"withdrawn by {row['requested_state']}" + (f": {why}" if why else "")
+        return {"status": DECLINED, "declined_at": now, "decline_reason": why}
+    return _answer(con, exchange_id, version, viewer, allowed, sets, None, now)
+
+
+def requests_of(con, viewer: auth.Viewer | None, state: str | None = None) -> pd.DataFrame:
+    """Introduction requests the viewer may see (of `state` only, if given: as asker or partner), newest first:
+    exchange_id, mentor, mentee, areas_label, status, status_label, requested_state, requested_by, requested_at,
+    request_message, decline_reason, kind ('asks for a mentor' / 'offers help'), partner."""
+    df = list_exchanges(con, viewer)
+    df = df[df["requested_at"].notna()]
+    if state is not None:
+        df = df[(df["mentor"] == state) | (df["mentee"] == state)]
+    df = df.assign(kind=["asks for a mentor" if r == e else "offers help"
+                         for r, e in zip(df["requested_state"], df["mentee"])])
+    df["partner"] = [e if r == m else m for r, m, e in zip(df["requested_state"], df["mentor"], df["mentee"])]
+    df["request_message"] = df["request_message"].fillna("")
+    df["decline_reason"] = df["decline_reason"].fillna("")
+    return df.sort_values("requested_at", ascending=False).reset_index(drop=True)
+
+
+def request_choices(state: str, mentors: pd.DataFrame | None, mentees: pd.DataFrame | None) -> list[dict]:
+    """What `state` may ask for from its profile's recommended partners (`profile.StateProfile.mentors` /
+    `.mentees`): one dict per (partner, area): mentor, mentee, program_area, label."""
+    out = []
+    for frame, asks in ((mentors, True), (mentees, False)):
+        if frame is None or not len(frame):
+            continue
+        for r in frame.itertuples(index=False):
+            mentor, mentee = (r.partner, state) if asks else (state, r.partner)
+            label = (f"Introduce {state} to mentor {r.partner_name} ({r.partner}) · {r.short}" if asks
+                     else f"Offer help to {r.partner_name} ({r.partner}) · {r.short}")
+            out.append({"mentor": mentor, "mentee": mentee, "program_area": r.program_area, "label": label})
+    return out
+
+
 def _next_hint(status: str) -> str:
     nxt = TRANSITIONS[status]
     if not nxt:
@@ -378,7 +634,8 @@ def _transition_message(exchange_id, current: str, target: str) -> str:
 
 
 def allowed_next(status: str) -> tuple[str, ...]:
-    return TRANSITIONS[status]
+    """The statuses `status` can move to (a request: accepted as one of REQUEST_ACCEPT, or declined)."""
+    return (*REQUEST_ACCEPT, DECLINED) if status == REQUESTED else TRANSITIONS[status]
 
 
 def _read(cur, exchange_id) -> dict:
@@ -493,7 +750,9 @@ def describe_changes(changes: dict, from_status) -> str:
     """A history row's changes in words: 'opened · status proposed → introduced · means (none) → teleconference'."""
     if from_status is None or (isinstance(from_status, float) and from_status != from_status):
         areas = changes.get("program_areas", [None, ""])[1] or ""
-        text = "opened as proposed"
+        first = changes.get("status", [None, PROPOSED])[1]
+        text = "opened as proposed" if first != REQUESTED else \
+            f"introduction requested by {changes.get('requested_state', [None, '?'])[1]}"
         if areas:
             text += " · " + ", ".join(catalog.area_short(a) for a in areas.split(","))
         if changes.get("means", [None, None])[1]:
@@ -514,6 +773,8 @@ def describe_changes(changes: dict, from_status) -> str:
             parts.append("means detail " + ("added" if not old else "removed" if not new else "edited"))
         elif field == "planned_on":
             parts.append(f"planned date {old or '(none)'} → {new or '(none)'}")
+        elif field == "decline_reason":
+            parts.append(f"reason: {new}" if new else "reason removed")
         else:
             parts.append(f"{field} changed")
     return " · ".join(parts) or "comment"
@@ -544,11 +805,18 @@ class Summary:
     median_days_to_first_contact: float | None
     introduced: int               # exchanges with a first contact (in the median)
     awaiting_introduction: int    # still `proposed`
+    requests_open: int = 0        # introduction requests waiting for a PM (not exchanges yet: in no other count)
+    requests_declined: int = 0    # requests declined or withdrawn before they became exchanges
 
 
 def summary(con, viewer: auth.Viewer | None) -> Summary:
-    """Counts by status, area and region and the median days to first contact (see the module docstring)."""
+    """Counts by status, area and region and the median days to first contact (see the module docstring).
+    Introduction requests never accepted are not exchanges: only `requests_open` / `requests_declined` count them."""
     df = list_exchanges(con, viewer)
+    never = df["proposed_at"].isna()
+    requests_open = int((never & (df["status"] == REQUESTED)).sum())
+    requests_declined = int((never & (df["status"] == DECLINED)).sum())
+    df = df[~never]
     by_status = pd.DataFrame({"status": list(STATUSES), "label": [STATUS_LABELS[s] for s in STATUSES]})
     counts = df["status"].value_counts()
     by_status["count"] = [int(counts.get(s, 0)) for s in STATUSES]
@@ -569,7 +837,8 @@ def summary(con, viewer: auth.Viewer | None) -> Summary:
     return Summary(total=len(df), open=int(df["status"].isin(OPEN_STATUSES).sum()), by_status=by_status,
                    by_area=by_area, by_region=by_region,
                    median_days_to_first_contact=float(days.median()) if len(days) else None,
-                   introduced=len(days), awaiting_introduction=int((df["status"] == PROPOSED).sum()))
+                   introduced=len(days), awaiting_introduction=int((df["status"] == PROPOSED).sum()),
+                   requests_open=requests_open, requests_declined=requests_declined)
 
 
 def arcs(con, viewer: auth.Viewer | None) -> pd.DataFrame:
@@ -579,6 +848,7 @@ def arcs(con, viewer: auth.Viewer | None) -> pd.DataFrame:
     cols = ["exchange_id", "mentor", "mentee", "program_area", "status", "mentor_lon", "mentor_lat", "mentee_lon",
             "mentee_lat"]
     df = list_exchanges(con, viewer)
+    df = df[df["proposed_at"].notna()]  # requests not (yet) accepted are not exchanges
     pts = label_points()
     rows = []
     for r in df.itertuples(index=False):
@@ -643,9 +913,29 @@ DEMO_REFERRALS = [("GU", "interoperability", "No eligible mentor state offers he
                   ("AS", "recovery", "Mentor capacity in recovery taken by other needs this cycle. (demo)")]
 
 
-def demo_exchanges(con, cycle: int | None = None) -> list[int]:
-    """Write ~8 SYNTHETIC exchanges in various statuses (created_by 'shisn demo generator', synthetic = true) and two
-    TA referrals, for the demo data set. Does nothing when synthetic exchanges already exist. Returns the ids."""
+# Each state's view of the latest cycle's held demo exchanges (state, useful 1-5, what changed, what it would do
+# differently); the earlier cycles' views are drawn at random by shisn.demo.exchange_plan.
+DEMO_VIEWS = {
+    ("VA", "MD"): [("VA", 4, "Learned how a smaller state runs its after-action reviews. (demo)",
+                    "Send the exercise calendar earlier. (demo)"),
+                   ("MD", 5, "Adopted the after-action template; first regional full-scale exercise scheduled. (demo)",
+                    "Bring the county exercise officers on the visit. (demo)")],
+    ("CA", "NV"): [("NV", 3, "A draft channel plan; equipment funding still open. (demo)",
+                    "Agree the deliverables before the first call. (demo)")],
+    ("OH", "WV"): [("OH", 3, "Little for us; glad to help. (demo)", None),
+                   ("WV", 4, "Four courses adapted; instructors certified under the shared rules. (demo)",
+                    "Ask for the course evaluation forms too. (demo)")],
+}
+
+
+def demo_exchanges(con, cycle: int | None = None, seed: int = 2004) -> list[int]:
+    """Write the SYNTHETIC exchanges of the demo data set (created_by 'shisn demo generator', synthetic = true):
+    for the cycles before the latest, needs and mentors drawn at random (`demo.exchange_plan`: closed or declined,
+    with the states' views, declined needs referred to TA), then ~8 in the latest cycle in various statuses (three
+    held or closed with views), and two TA referrals. Does nothing when synthetic exchanges already exist. Returns the ids."""
+    from . import auth as _auth
+    from . import demo as _demo
+    from . import outcomes, queries
     got = query_df(con, "SELECT count(*) AS n FROM exchanges WHERE synthetic")
     if int(got["n"].iloc[0]):
         return []
@@ -653,7 +943,14 @@ def demo_exchanges(con, cycle: int | None = None) -> list[int]:
         c = query_df(con, "SELECT max(cycle) AS c FROM assessments")["c"].iloc[0]
         cycle = int(c) if not pd.isna(c) else dt.date.today().year
     now = _now()
-    ids = []
+    recorder = _auth.Viewer(_auth.LEADERSHIP, DEMO_USER)
+
+    def views(ex_id, rows, at):
+        for state, useful, changed, differently in rows:
+            outcomes.record(con, ex_id, state, recorder, useful, changed, differently, now=at, synthetic=True)
+
+    past = [c for c in queries.cycles(con) if c < cycle]
+    ids = _write_demo_past(con, _demo.exchange_plan(queries.assessments(con), past, seed=seed), now)
     for mentor, mentee, areas, path, means, ago, steps, outcome in DEMO_EXCHANGES:
         t = now - dt.timedelta(days=ago)
         ex_id = open_exchange(con, mentor, mentee, areas, cycle, DEMO_USER, at=t, now=t, synthetic=True,
@@ -667,10 +964,87 @@ def demo_exchanges(con, cycle: int | None = None) -> list[int]:
             if status in (CLOSED, DECLINED) or (status == HELD and outcome):
                 fields["outcome"] = outcome
             version = update(con, ex_id, version, DEMO_USER, status=status, at=t, now=t, **fields)
+        views(ex_id, DEMO_VIEWS.get((mentor, mentee), []), t)
         ids.append(ex_id)
     for state, area, reason in DEMO_REFERRALS:
         refer_to_ta(con, state, area, cycle, reason, DEMO_USER, synthetic=True)
     return ids
+
+
+def _write_demo_past(con, plan: list[dict], now: dt.datetime) -> list[int]:
+    """Write `demo.exchange_plan`'s past exchanges in one transaction, as `open_exchange` and `update` would have
+    written them one by one (the same rows, history and views; one audit entry for the lot), declined needs
+    referred to TA. A few statements instead of hundreds: the demo set is written on a store's first start."""
+    if not plan:
+        return []
+    ex_rows, hist, views, refs = [], [], [], []
+    with transaction(con) as cur:
+        for p in plan:
+            ex_id = cur.nextval("exchange_id_seq")
+            t = min(now, p["proposed_at"])
+            times = {PROPOSED: t}
+            hist.append([ex_id, 1, t, DEMO_USER, None, PROPOSED, t, json.dumps(
+                {"cycle": [None, p["cycle"]], "mentee": [None, p["mentee"]], "mentor": [None, p["mentor"]],
+                 "program_areas": [None, ",".join(p["areas"])], "status": [None, PROPOSED]}, sort_keys=True),
+                "Synthetic demo exchange."])
+            prev = PROPOSED
+            for version, (status, days) in enumerate(zip(p["path"], p["days"]), start=2):
+                t = min(now, t + dt.timedelta(days=days))
+                times[status] = t
+                changes = {"status": [prev, status]}
+                if status == HELD:
+                    changes["means"] = [None, p["means"]]
+                if status == CLOSED:
+                    changes["outcome"] = [None, p["outcome"]]
+                hist.append([ex_id, version, t, DEMO_USER, prev, status, t, json.dumps(changes, sort_keys=True),
+                             p["decline_reason"] if status == DECLINED else None])
+                prev = status
+            held = HELD in p["path"]
+            ex_rows.append({
+                "exchange_id": ex_id, "mentor": p["mentor"], "mentee": p["mentee"],
+                "program_areas": ",".join(p["areas"]), "cycle": p["cycle"], "status": prev,
+                "means": p["means"] if held else None, "outcome": p["outcome"] if prev == CLOSED else None,
+                **{STATUS_TIME[s]: times.get(s) for s in (PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED)},
+                "created_by": DEMO_USER, "updated_at": t, "updated_by": DEMO_USER, "version": len(p["path"]) + 1,
+                "synthetic": True, "decline_reason": p["decline_reason"]})
+            if prev == DECLINED:
+                for area in p["areas"]:
+                    refs.append({"referral_id": cur.nextval("ta_referral_id_seq"), "state": p["mentee"],
+                                 "program_area": area, "cycle": p["cycle"],
+                                 "reason": f"exchange {ex_id} with {p['mentor']} was declined",
+                                 "referred_by": DEMO_USER, "referred_at": t, "exchange_id": ex_id, "synthetic": True})
+            for state, useful, changed, differently in p["views"]:
+                views.append({"exchange_id": ex_id, "state": state, "useful": useful, "what_changed": changed,
+                              "differently": differently, "recorded_by": DEMO_USER,
+                              "recorded_at": min(now, t + dt.timedelta(days=3)), "version": 1, "synthetic": True})
+        time_cols = ["proposed_at", "introduced_at", "contact_at", "held_at", "closed_at", "declined_at", "updated_at"]
+        frames = {
+            "demo_exchanges": (pd.DataFrame(ex_rows).astype({c: "datetime64[us]" for c in time_cols}), "exchanges"),
+            "demo_history": (pd.DataFrame(hist, columns=["exchange_id", "version", "changed_at", "changed_by",
+                                                         "from_status", "to_status", "effective_at", "changes",
+                                                         "comment"]).astype(
+                {"changed_at": "datetime64[us]", "effective_at": "datetime64[us]", "from_status": object,
+                 "comment": object}), "exchange_history"),
+            "demo_views": (pd.DataFrame(views, columns=["exchange_id", "state", "useful", "what_changed",
+                                                        "differently", "recorded_by", "recorded_at", "version",
+                                                        "synthetic"]).astype({"recorded_at": "datetime64[us]"}),
+                           "exchange_outcomes"),
+            "demo_referrals": (pd.DataFrame(refs, columns=["referral_id", "state", "program_area", "cycle", "reason",
+                                                           "referred_by", "referred_at", "exchange_id", "synthetic"])
+                               .astype({"referred_at": "datetime64[us]"}), "ta_referrals"),
+        }
+        for name, (frame, table) in frames.items():
+            if frame.empty:
+                continue
+            cols = ", ".join(frame.columns)
+            cur.temp_table(name, frame)
+            cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}").fetchall()
+            cur.drop_temp(name)
+        audit.record_in(cur, DEMO_USER, "edit", f"demo data: {len(ex_rows)} synthetic exchanges of cycles "
+                                                f"{', '.join(str(c) for c in sorted({p['cycle'] for p in plan}))} "
+                                                f"with their history, {len(views)} states' views and {len(refs)} "
+                                                "TA referrals")
+    return [int(r["exchange_id"]) for r in ex_rows]
 
 
 # --- the arc map (pydeck; no basemap, nothing fetched) ------------------------------------------------------------
