@@ -552,7 +552,18 @@ _VERSION_EXPR = {
 
 # --- DuckDB --------------------------------------------------------------------------------------------------------
 
+_duck_locks: dict[tuple[str, str], threading.RLock] = {}
+_duck_locks_guard = threading.Lock()
+
+
 class _DuckCursor(Cursor):
+    def lock(self, name):
+        """Within this process (other processes cannot open the file while this transaction holds it)."""
+        with _duck_locks_guard:
+            lk = _duck_locks.setdefault((self.store.path, name), threading.RLock())
+        lk.acquire()
+        self.held.append(lk)
+
     def execute(self, sql, params=None):
         import duckdb
         try:
@@ -591,38 +602,94 @@ class DuckDBStore(Store):
         if not self._memory:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
 
+    # Taking turns with other processes. A process that finds the file held leaves a marker beside it
+    # (`FILE.waiting-PID`) while it waits; a process holding the file lets go as soon as its reads and writes in
+    # flight end, and opens it again only once the waiter is done (or gone, or waited for longer than the lock
+    # wait). So a CLI command gets the file between two of the app's reads, even when the app is never idle.
+
+    def _marker(self) -> str:
+        return f"{self.path}.waiting-{os.getpid()}"
+
+    def _other_waiter(self) -> bool:
+        import glob
+        mine = self._marker()
+        for m in glob.glob(glob.escape(self.path) + ".waiting-*"):
+            if m == mine:
+                continue
+            try:
+                pid = int(m.rsplit("-", 1)[1])
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError):
+                try:
+                    os.remove(m)  # its process is gone
+                except OSError:
+                    pass
+                continue
+            except PermissionError:
+                pass
+            return True
+        return False
+
     def _open_file(self):
         import duckdb
         deadline = time.monotonic() + lock_wait()
-        pause = 0.02
-        while True:
-            try:
-                return duckdb.connect(self.path)
-            except duckdb.IOException as e:
-                msg = str(e)
-                if "lock" not in msg.lower():
-                    raise
-                if time.monotonic() >= deadline:
-                    holder = re.search(r"PID (\d+)", msg)
-                    who = f" (PID {holder.group(1)})" if holder else ""
-                    raise StoreBusy(f"{self.path} is in use by another program{who} that did not let go of it in "
-                                    f"{lock_wait():.0f} s; try again when it has finished, or set SHISN_DB_LOCK_WAIT "
-                                    "to wait longer") from None
-                time.sleep(pause)
-                pause = min(pause * 2, 0.25)
+        pause = 0.01
+        marked = False
+        try:
+            while True:
+                try:
+                    return duckdb.connect(self.path)
+                except duckdb.IOException as e:
+                    msg = str(e)
+                    if "lock" not in msg.lower():
+                        raise
+                    if time.monotonic() >= deadline:
+                        holder = re.search(r"PID (\d+)", msg)
+                        who = f" (PID {holder.group(1)})" if holder else ""
+                        raise StoreBusy(f"{self.path} is in use by another program{who} that did not let go of it "
+                                        f"in {lock_wait():.0f} s; try again when it has finished, or set "
+                                        "SHISN_DB_LOCK_WAIT to wait longer") from None
+                    if not marked:
+                        Path(self._marker()).write_text(str(os.getpid()))
+                        marked = True
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.1)
+        finally:
+            if marked:
+                try:
+                    os.remove(self._marker())
+                except OSError:
+                    pass
 
     def _acquire(self):
-        with self._lock:
-            if self._con is None:
-                self._con = self._open_file()
-            self._users += 1
-            return self._con
+        polite_until = None
+        while True:
+            with self._lock:
+                waiting = (not self._memory and self._other_waiter()
+                           and (polite_until is None or time.monotonic() < polite_until))
+                if not waiting:
+                    if self._con is None:
+                        self._con = self._open_file()
+                    self._users += 1
+                    return self._con
+                if self._con is not None and self._users == 0:
+                    self._con.close()  # let the waiting process in
+                    self._con = None
+            if polite_until is None:
+                polite_until = time.monotonic() + lock_wait()
+            time.sleep(0.01)
 
     def _release(self):
         with self._lock:
             self._users -= 1
             self._last_use = time.monotonic()
-            if self._memory or self._closer is not None:
+            if self._memory:
+                return
+            if self._users == 0 and self._con is not None and self._other_waiter():
+                self._con.close()
+                self._con = None
+                return
+            if self._closer is not None:
                 return
             self._closer = threading.Thread(target=self._close_when_idle, name="shisn-duckdb-release", daemon=True)
             self._closer.start()
@@ -646,6 +713,7 @@ class DuckDBStore(Store):
         try:
             raw = con.cursor()
             cur = _DuckCursor(self, raw)
+            cur.held = []
             try:
                 if autocommit:
                     yield cur
@@ -662,6 +730,8 @@ class DuckDBStore(Store):
                         raise
             finally:
                 raw.close()
+                for lk in reversed(cur.held):
+                    lk.release()
         except Exception as e:
             import duckdb
             if isinstance(e, duckdb.TransactionException):
@@ -772,7 +842,13 @@ class PostgresStore(Store):
 
     def __init__(self, target: str):
         super().__init__(target)
+        import psycopg
         from psycopg_pool import ConnectionPool
+        try:  # one plain connection first: an unreachable server is one clear line, not the pool's retry log
+            psycopg.connect(target, connect_timeout=max(1, int(min(10.0, lock_wait() or 10.0)))).close()
+        except psycopg.Error as e:
+            raise StoreBusy(f"cannot reach PostgreSQL at {describe(target)}: "
+                            f"{(str(e).strip().splitlines() or ['no answer'])[0]}") from None
         size = int(os.environ.get("SHISN_DB_POOL", "8"))
         self.pool = ConnectionPool(target, min_size=1, max_size=max(1, size), open=True, timeout=lock_wait() or 30,
                                    kwargs={"options": "-c TimeZone=UTC", "autocommit": True},
