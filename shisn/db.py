@@ -234,6 +234,7 @@ MIGRATIONS: list[str] = [
         reviewed_at    TIMESTAMP,
         review_comment VARCHAR,            -- the reviewer's comment when returned (the state sees it)
         load_id        INTEGER,            -- the load that wrote the accepted rows
+        base_load_id   INTEGER,            -- the newest load when it was submitted (a later one warns the reviewer)
         version        INTEGER NOT NULL,   -- optimistic concurrency, as exchanges
         synthetic      BOOLEAN NOT NULL DEFAULT false
     );
