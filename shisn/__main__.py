@@ -8,6 +8,9 @@
   users     add EMAIL --role leadership|program_manager|state [--state VA] | remove EMAIL | list   (--db PATH)
   exchanges --db PATH [--format csv|json]          every facilitated exchange (id, states, areas, status, ...)
   managers  load FILE --db PATH [--user NAME]     load program-manager assignments (state,name,email)
+  queue     --db PATH --user EMAIL [--format csv|json]   what needs this user's action (the Work queue page)
+  submissions --db PATH [--status STATUS] [--format csv|json]   self-assessments filled in on the form
+            (STATUS: draft, submitted, accepted, returned)
 
 --db PATH is a DuckDB file or a postgresql://user@host:port/dbname URL (default: $SHISN_DB, else data/shisn.duckdb).
 Every command works while the app serves the same store: on a DuckDB file it waits (SHISN_DB_LOCK_WAIT seconds,
@@ -66,12 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("exchanges", help="every facilitated exchange: id, mentor, mentee, areas, status, dates")
     _db_arg(p)
     p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p = sub.add_parser("submissions", help="self-assessments filled in on the form: id, state, cycle, status, "
+                                           "who submitted and reviewed, the return comment, the load")
+    _db_arg(p)
+    p.add_argument("--status", choices=["draft", "submitted", "accepted", "returned"],
+                   help="only submissions in this status (default: all)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
     p = sub.add_parser("managers", help="program-manager assignments")
     p.add_argument("action", choices=["load"], help="load: validate a CSV (state,name,email) and write it "
                                                      "(all or nothing)")
     p.add_argument("file", metavar="FILE")
     _db_arg(p)
     p.add_argument("--user", default=None, help="who is loading (recorded in the change log)")
+    p = sub.add_parser("queue", help="what needs a program manager's or leadership's action, oldest first")
+    _db_arg(p)
+    p.add_argument("--user", required=True, metavar="EMAIL",
+                   help="whose queue: an email in the users table (a program manager or ODP leadership)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
     p = sub.add_parser("users", help="manage who may sign in and with which role")
     users_sub = p.add_subparsers(dest="users_command", required=True)
     q = users_sub.add_parser("add", help="add a user or change their role")
@@ -199,6 +213,13 @@ def cmd_exchanges(args) -> int:
 
 
 @command
+def cmd_submissions(args) -> int:
+    from . import db, submissions
+    _emit(submissions.export_frame(db.connect(args.db), args.status), args.format)
+    return 0
+
+
+@command
 def cmd_managers(args) -> int:
     from . import assignments, db
     from .ingest import LoadError
@@ -217,6 +238,24 @@ def cmd_managers(args) -> int:
     for w in counts["warnings"]:
         print(f"warning: {path.name}: {w}", file=sys.stderr)
     print(assignments.summary_line(path.name, counts))
+    return 0
+
+
+@command
+def cmd_queue(args) -> int:
+    from . import auth, db
+    from . import queue
+    con = db.connect(args.db)
+    viewer = auth.viewer_for(con, args.user)
+    if viewer is None:
+        print(f"no user {args.user} in the users table: add one with `python -m shisn users add EMAIL --role "
+              "program_manager`", file=sys.stderr)
+        return 2
+    if viewer.role not in queue.ROLES:
+        print(f"{args.user} is a {auth.ROLE_LABELS[viewer.role]} user: the work queue is for program managers and "
+              "ODP leadership", file=sys.stderr)
+        return 2
+    _emit(queue.export(queue.items(con, viewer)), args.format)
     return 0
 
 

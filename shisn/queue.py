@@ -1,0 +1,193 @@
+"""The work queue: one list of what needs a program manager's (or leadership's) action, oldest first.
+
+Pure over the store (no Streamlit); the Work queue page (`pages/queue.py`, a PM's landing page) and
+`python -m shisn queue` show the same items. Four kinds, each linking to the page where it is handled:
+
+- ``request``   introduction requests from states waiting for an answer (shisn.exchanges; since: requested_at);
+- ``review``    self-assessments submitted on the form, waiting for review (``shisn.submissions.pending_reviews``;
+                since: submitted_at);
+- ``stuck``     open exchanges with no change for ``stuck_days`` days (the ``settings`` key 'stuck_days', default 30,
+                leadership changes it on the page; since: the last change);
+- ``unmatched`` needs of the viewer's states that no eligible mentor can take in the latest cycle (the national
+                pairing's referrals, ``shisn.pairing.suggest``: no eligible mentor, none rated above the state, or
+                all at capacity), not yet recorded as TA referrals and not already in a request or open exchange
+                (since: when the self-assessment holding the need was loaded).
+
+Scope: leadership sees every state; a program manager the items touching their assigned states; state users
+have no queue (their requests and status are on their profile and the Exchanges page).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+
+import pandas as pd
+
+from . import audit, auth, catalog
+from . import exchanges as X
+from .db import query_df, transaction
+
+REQUEST, REVIEW, STUCK, UNMATCHED = "request", "review", "stuck", "unmatched"
+KINDS = (REQUEST, REVIEW, STUCK, UNMATCHED)
+KIND_LABELS = {REQUEST: "Introduction requests", REVIEW: "Self-assessments to review",
+               STUCK: "Exchanges with no change", UNMATCHED: "Needs no mentor can take"}
+COLUMNS = ["kind", "kind_label", "since", "age_days", "states", "item", "link", "ref"]
+ROLES = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
+
+STUCK_DAYS_KEY = "stuck_days"
+DEFAULT_STUCK_DAYS = 30
+MAX_STUCK_DAYS = 365
+
+
+# --- the setting ---------------------------------------------------------------------------------------------------
+
+def stuck_days(con) -> int:
+    """Days without a change after which an open exchange is in the queue (settings 'stuck_days', default 30)."""
+    got = query_df(con, "SELECT value FROM settings WHERE key = ?", [STUCK_DAYS_KEY])
+    try:
+        return int(got["value"].iloc[0]) if len(got) else DEFAULT_STUCK_DAYS
+    except ValueError:
+        return DEFAULT_STUCK_DAYS
+
+
+def set_stuck_days(con, days, viewer: auth.Viewer) -> int:
+    """Leadership sets the stuck-exchange threshold (1 to 365 days); audited. Raises ValueError (nothing written)."""
+    if viewer is None or viewer.role != auth.LEADERSHIP:
+        raise PermissionError("only ODP leadership changes when an exchange counts as stuck")
+    try:
+        n = int(str(days).strip())
+    except ValueError:
+        raise ValueError(f"{days!r} is not a whole number of days") from None
+    if not 1 <= n <= MAX_STUCK_DAYS:
+        raise ValueError(f"the days without a change must be between 1 and {MAX_STUCK_DAYS}, not {n}")
+    now = dt.datetime.now().replace(microsecond=0)
+    with transaction(con) as cur:
+        got = cur.execute("SELECT value FROM settings WHERE key = ?", [STUCK_DAYS_KEY]).fetchall()
+        old = got[0][0] if got else DEFAULT_STUCK_DAYS
+        cur.execute("DELETE FROM settings WHERE key = ?", [STUCK_DAYS_KEY]).fetchall()
+        cur.execute("INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?)",
+                    [STUCK_DAYS_KEY, str(n), viewer.name, now]).fetchall()
+        audit.record_in(cur, viewer.name, "edit", f"setting {STUCK_DAYS_KEY}: {old} → {n}")
+    return n
+
+
+# --- the hook for submitted self-assessments -------------------------------------------------------------------------
+
+def pending_reviews(con, viewer: auth.Viewer) -> pd.DataFrame:
+    """Self-assessments waiting for this viewer's review: `shisn.submissions.pending_reviews` (columns
+    submission_id, state, cycle, submitted_by, submitted_at, link). Empty if that module is not installed."""
+    try:
+        from . import submissions
+    except ImportError:
+        return pd.DataFrame(columns=["submission_id", "state", "cycle", "submitted_by", "submitted_at", "link"])
+    return submissions.pending_reviews(con, viewer)
+
+
+# --- the items -----------------------------------------------------------------------------------------------------
+
+def _link(path: str, **query) -> str:
+    return f"/{path}" + ("?" + urllib.parse.urlencode(query) if query else "")
+
+
+def _area_text(program_areas: str) -> str:
+    return ", ".join(catalog.area_short(a) for a in str(program_areas).split(","))
+
+
+def _requests(con, viewer) -> list[dict]:
+    df = X.list_exchanges(con, viewer, status=X.REQUESTED)
+    out = []
+    for r in df.itertuples(index=False):
+        asker = r.requested_state
+        what = (f"{asker} asks for an introduction to mentor {r.mentor}" if asker == r.mentee
+                else f"{asker} offers help to {r.mentee}")
+        out.append({"kind": REQUEST, "since": r.requested_at, "states": f"{r.mentor},{r.mentee}",
+                    "item": f"Request {r.exchange_id}: {what} · {r.areas_label}",
+                    "link": _link("exchanges", exchange=int(r.exchange_id)), "ref": int(r.exchange_id)})
+    return out
+
+
+def _reviews(con, viewer) -> list[dict]:
+    df = pending_reviews(con, viewer)
+    return [{"kind": REVIEW, "since": r.submitted_at, "states": r.state,
+             "item": f"Self-assessment {r.state} {int(r.cycle)} submitted by {r.submitted_by}",
+             "link": r.link, "ref": int(r.submission_id)} for r in df.itertuples(index=False)]
+
+
+def _stuck(con, viewer, now: dt.datetime, days: int) -> list[dict]:
+    df = X.list_exchanges(con, viewer)
+    cutoff = pd.Timestamp(now - dt.timedelta(days=days))
+    df = df[df["status"].isin(X.OPEN_STATUSES) & (pd.to_datetime(df["updated_at"]) <= cutoff)]
+    return [{"kind": STUCK, "since": r.updated_at, "states": f"{r.mentor},{r.mentee}",
+             "item": f"Exchange {r.exchange_id}: {r.mentor} → {r.mentee} · {r.areas_label} · {r.status_label} "
+                     f"since {pd.Timestamp(r.updated_at):%Y-%m-%d}, no change for {days}+ days",
+             "link": _link("exchanges", exchange=int(r.exchange_id)), "ref": int(r.exchange_id)}
+            for r in df.itertuples(index=False)]
+
+
+def latest_cycle(con) -> int | None:
+    got = query_df(con, "SELECT max(cycle) AS c FROM assessments")["c"].iloc[0]
+    return None if pd.isna(got) else int(got)
+
+
+def _unmatched(con, viewer, referrals: pd.DataFrame | None, cycle: int | None) -> list[dict]:
+    cycle = latest_cycle(con) if cycle is None else int(cycle)
+    if cycle is None:
+        return []
+    if referrals is None:
+        from . import pairing, queries
+        referrals = pairing.suggest(queries.assessments(con, cycle), with_candidates=False).referrals
+    refs = referrals
+    if viewer.role != auth.LEADERSHIP:
+        refs = refs[refs["mentee"].isin(viewer.states)]
+    if refs.empty:
+        return []
+    recorded = query_df(con, "SELECT state, program_area FROM ta_referrals WHERE cycle = ?", [cycle])
+    done = set(zip(recorded["state"], recorded["program_area"]))
+    active = query_df(con, f"""SELECT mentee, program_areas FROM exchanges
+                               WHERE status IN ({', '.join('?' for _ in X.ACTIVE_STATUSES)})""",
+                      list(X.ACTIVE_STATUSES))
+    done |= {(m, a) for m, areas in zip(active["mentee"], active["program_areas"]) for a in areas.split(",")}
+    loaded = query_df(con, """SELECT a.state, a.program_area, l.loaded_at FROM assessments a
+                              JOIN load_log l ON l.load_id = a.load_id WHERE a.cycle = ?""", [cycle])
+    since = {(s, a): t for s, a, t in zip(loaded["state"], loaded["program_area"], loaded["loaded_at"])}
+    out = []
+    for r in refs.itertuples(index=False):
+        if (r.mentee, r.program_area) in done:
+            continue
+        out.append({"kind": UNMATCHED, "since": since.get((r.mentee, r.program_area)), "states": r.mentee,
+                    "item": f"{r.mentee_name} ({r.mentee}) · {r.area_label} ({cycle}): {r.reason}",
+                    "link": _link("pairings", pairings_view="Referred to TA"), "ref": f"{r.mentee}:{r.program_area}"})
+    return out
+
+
+def items(con, viewer: auth.Viewer, *, now: dt.datetime | None = None, referrals: pd.DataFrame | None = None,
+          cycle: int | None = None) -> pd.DataFrame:
+    """Everything that needs `viewer`'s action, oldest first (COLUMNS: kind, kind_label, since, age_days, states,
+    item, link (the page's address with its query), ref (exchange, submission or state:area)). `referrals`: the
+    latest cycle's pairing referrals if the caller already has them (the app's cached pairing); otherwise solved
+    here. A viewer who is not leadership or a program manager has an empty queue."""
+    if viewer is None or viewer.role not in ROLES:
+        return pd.DataFrame(columns=COLUMNS)
+    now = now or dt.datetime.now().replace(microsecond=0)
+    rows = (_requests(con, viewer) + _reviews(con, viewer) + _stuck(con, viewer, now, stuck_days(con))
+            + _unmatched(con, viewer, referrals, cycle))
+    df = pd.DataFrame(rows, columns=["kind", "since", "states", "item", "link", "ref"])
+    df["since"] = pd.to_datetime(df["since"])
+    df["kind_label"] = df["kind"].map(KIND_LABELS)
+    df["age_days"] = ((pd.Timestamp(now) - df["since"]).dt.total_seconds() // 86400).astype("Int64")
+    df["_k"] = df["kind"].map(KINDS.index)
+    df = df.sort_values(["since", "_k", "item"], na_position="last", kind="stable")
+    return df[COLUMNS].reset_index(drop=True)
+
+
+def counts(df: pd.DataFrame) -> dict[str, int]:
+    """{kind: number of items} for every kind (zeros included), in KINDS order."""
+    got = df["kind"].value_counts() if len(df) else {}
+    return {k: int(got.get(k, 0)) for k in KINDS}
+
+
+def export(df: pd.DataFrame) -> pd.DataFrame:
+    """The queue as the CLI prints it: kind, since (ISO), age_days, states, item, link."""
+    out = df[["kind", "since", "age_days", "states", "item", "link"]].copy()
+    out["since"] = [None if pd.isna(v) else pd.Timestamp(v).isoformat(sep=" ") for v in out["since"]]
+    return out
