@@ -1,0 +1,293 @@
+"""Self-assessments filled in on the form and reviewed (shisn.submissions): one validator with files, drafts in the
+store, draft → submitted → accepted | returned, optimistic versions, who may do what, the stale-load warning,
+history and audit, the review queue and the CLI listing."""
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from shisn import audit, auth, catalog, db, ingest, queries, submissions as S
+from shisn.auth import Viewer
+
+from conftest import ROOT, make_csv
+
+YEAR = 2026  # "this year" for the validator: cycles up to 2027 are allowed
+LEAD = Viewer(auth.LEADERSHIP, "Lee Leader")
+PM = Viewer(auth.PROGRAM_MANAGER, "Pat Manager", ("MD", "VA"))
+OTHER_PM = Viewer(auth.PROGRAM_MANAGER, "Olga Other", ("TX",))
+VA_USER = Viewer(auth.STATE, "Val Virginia", ("VA",))
+MD_USER = Viewer(auth.STATE, "Max Maryland", ("MD",))
+NAMED = [a for a in catalog.AREA_SLUGS if a != "other"]
+
+
+def complete(levels=(2, 3, 4, 3, 2, 3, 4, 3), **over):
+    """A complete form: the eight named areas rated, 'other' left blank."""
+    areas = {a: {"maturity": m, "offers_help": m >= 4, "seeks_help": m <= 2, "notes": f"{a} note"}
+             for a, m in zip(NAMED, levels)}
+    for a, v in over.items():
+        areas[a] = {**areas.get(a, {}), **v}
+    return areas
+
+
+def count(con, table):
+    return int(db.query_df(con, f"SELECT count(*) AS n FROM {table}")["n"].iloc[0])
+
+
+def submitted(con, state="VA", by=VA_USER, **over):
+    sid, v = S.submit(con, by, state, 2027, complete(**over), this_year=YEAR)
+    return sid, v
+
+
+# --- one validator ---------------------------------------------------------------------------------------------
+
+def test_form_rows_get_exactly_the_file_rules_and_messages():
+    rows = [["VA", "exercises", 2027, 7, "yes", "no", ""], ["VA", "other", 2027, 3, "no", "no", ""],
+            ["MD", "training", 2027, 2, "no", "yes", ""], ["VA", "recovery", 2029, 3, "maybe", "no", "=1+1"]]
+    header = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "notes"]
+    from_file = ingest.check("f.csv", make_csv(rows, header=header), this_year=YEAR, allowed_states=("VA",))
+    from_form = ingest.check_rows([dict(zip(header, r)) for r in rows], this_year=YEAR, allowed_states=("VA",))
+    assert not from_file.ok and len(from_file.problems) >= 5
+    assert ([(p.row, p.column, p.value, p.reason) for p in from_form.problems]
+            == [(p.row, p.column, p.value, p.reason) for p in from_file.problems])
+
+
+def test_problems_are_tied_to_the_area_they_concern():
+    areas = complete(exercises={"maturity": None, "offers_help": True},
+                     other={"maturity": 3, "other_area": ""},
+                     training={"planning": 9})
+    checked, by_area = S.validate("VA", 2027, areas, this_year=YEAR)
+    assert not checked.ok
+    assert by_area["exercises"] == ["maturity: required: a whole number from 1 to 5"]
+    assert by_area["other"] == ["area name: required when program_area is 'other': name the area (e.g. Cybersecurity)"]
+    assert by_area["training"] == ["planning: must be blank or a whole number from 1 to 5"]
+    assert set(by_area) == {"exercises", "other", "training"}
+    # blank areas are simply not rated (no row, no problem)
+    checked, by_area = S.validate("VA", 2027, {"exercises": {"maturity": 3}}, this_year=YEAR)
+    assert checked.ok and len(checked.rows) == 1
+
+
+# --- drafts ----------------------------------------------------------------------------------------------------
+
+def test_a_draft_is_saved_incomplete_and_survives_a_restart(con):
+    sid, v = S.save(con, VA_USER, "VA", 2027, {"exercises": {"maturity": 4, "notes": "half done"},
+                                               "other": {"maturity": 2}}, this_year=YEAR)
+    assert v == 1
+    if con.engine == "duckdb":  # a new store on the same file: what a restarted server would open
+        again = db.connect(con.path)
+        got = S.get(again, sid)
+    else:
+        got = S.get(con, sid)
+    assert got["status"] == "draft" and got["state"] == "VA" and got["cycle"] == 2027
+    ex = next(a for a in got["areas"] if a["program_area"] == "exercises")
+    assert ex["maturity"] == 4 and ex["notes"] == "half done"
+    assert [a["program_area"] for a in got["areas"]] == list(catalog.AREA_SLUGS)
+    sid2, v2 = S.save(con, VA_USER, "VA", 2027, {"exercises": {"maturity": 5}}, submission_id=sid, version=v,
+                      this_year=YEAR)
+    assert (sid2, v2) == (sid, 2)
+    assert S.history(con, sid)["to_status"].tolist() == ["draft", "draft"]
+    assert audit.log(con)["detail"].str.contains(f"self-assessment VA 2027 \\(submission {sid}\\): draft saved").sum() == 2
+
+
+def test_submitting_with_problems_writes_nothing_and_names_the_areas(con):
+    sid, v = S.save(con, VA_USER, "VA", 2027, complete(other={"maturity": 3}), this_year=YEAR)
+    with pytest.raises(S.Invalid) as e:
+        S.submit(con, VA_USER, "VA", 2027, complete(other={"maturity": 3}), submission_id=sid, version=v,
+                 this_year=YEAR)
+    assert list(e.value.by_area) == ["other"] and "Other: area name: required" in str(e.value)
+    got = S.get(con, sid)
+    assert (got["status"], got["version"]) == ("draft", 1)
+
+
+def test_one_open_submission_per_state_and_cycle(con):
+    S.save(con, VA_USER, "VA", 2027, complete(), this_year=YEAR)
+    with pytest.raises(S.SubmissionError, match="VA 2027 already has an open submission"):
+        S.save(con, PM, "VA", 2027, complete(), this_year=YEAR)
+    assert count(con, "submissions") == 1
+
+
+def test_a_cycle_outside_the_files_rule_is_refused_with_its_message(con):
+    with pytest.raises(S.SubmissionError, match="four-digit assessment year from 2003 to 2027"):
+        S.save(con, VA_USER, "VA", 2031, complete(), this_year=YEAR)
+    assert count(con, "submissions") == 0
+
+
+# --- who may do what ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("viewer,state,ok", [
+    (VA_USER, "VA", True), (VA_USER, "MD", False), (PM, "MD", True), (PM, "TX", False), (LEAD, "TX", True),
+    (OTHER_PM, "VA", False)])
+def test_who_may_fill_in_a_state_form(con, viewer, state, ok):
+    if ok:
+        S.save(con, viewer, state, 2027, complete(), this_year=YEAR)
+        assert S.open_submission(con, state, 2027)["created_by"] == viewer.name
+    else:
+        with pytest.raises(S.NotAllowed):
+            S.save(con, viewer, state, 2027, complete(), this_year=YEAR)
+        assert count(con, "submissions") == 0
+
+
+def test_a_pm_reviews_only_assigned_states_and_a_state_never(con):
+    sid, v = submitted(con)
+    for viewer, msg in ((OTHER_PM, "only VA's program manager or leadership"), (VA_USER, "state users cannot")):
+        with pytest.raises(S.NotAllowed, match=msg):
+            S.accept(con, viewer, sid, v)
+        with pytest.raises(S.NotAllowed):
+            S.return_submission(con, viewer, sid, v, "no")
+    assert S.get(con, sid)["status"] == "submitted" and count(con, "load_log") == 0
+    assert S.can_review(LEAD, "TX") and S.can_review(PM, "VA") and not S.can_review(PM, "TX")
+
+
+# --- review ------------------------------------------------------------------------------------------------------
+
+def test_accept_writes_the_rows_through_the_file_writer_and_logs_the_form(con):
+    ingest.load(con, [("va-2027.csv", make_csv([["VA", "recovery", 2027, 1, "no", "yes", "old"]]))], "loader")
+    sid, v = submitted(con)
+    # a load BEFORE the submission is no reason to warn
+    assert S.newer_loads(con, S.get(con, sid)).empty
+    summary = S.accept(con, PM, sid, v)
+    rows = queries.assessments(con, 2027, ["VA"])
+    assert sorted(rows["program_area"]) == sorted(NAMED)  # the form's rows replaced the state × cycle
+    assert rows.set_index("program_area").loc["exercises", "maturity"] == 4
+    log = queries.load_log(con)
+    assert log.iloc[0]["file_name"] == "form, submitted by Val Virginia, accepted by Pat Manager"
+    assert log.iloc[0]["loaded_by"] == "Pat Manager" and summary.load_id == log.iloc[0]["load_id"]
+    got = S.get(con, sid)
+    assert (got["status"], got["reviewed_by"], got["load_id"], got["version"]) == ("accepted", "Pat Manager",
+                                                                                  summary.load_id, v + 1)
+    assert S.history(con, sid)["to_status"].tolist() == ["submitted", "accepted"]
+    details = audit.log(con)["detail"]
+    assert details.str.contains(f"\\(submission {sid}\\): accepted, load {summary.load_id}").any()
+    assert details.str.startswith("loaded form, submitted by Val Virginia").any()
+    # accepted is final
+    with pytest.raises(S.SubmissionError, match="can no longer be edited"):
+        S.save(con, VA_USER, "VA", 2027, complete(), submission_id=sid, version=got["version"], this_year=YEAR)
+
+
+def test_two_reviewers_one_wins_the_other_gets_a_clear_message_and_nothing_is_written(con):
+    sid, v = submitted(con)
+    lead_view, pm_view = S.get(con, sid), S.get(con, sid)  # both opened the same version
+    S.accept(con, LEAD, sid, lead_view["version"])
+    loads, hist = count(con, "load_log"), count(con, "submission_history")
+    with pytest.raises(S.StaleSubmission, match=f"submission {sid} was changed by Lee Leader .*accepted.*reload"):
+        S.accept(con, PM, sid, pm_view["version"])
+    with pytest.raises(S.StaleSubmission):
+        S.return_submission(con, PM, sid, pm_view["version"], "please check exercises")
+    assert (count(con, "load_log"), count(con, "submission_history")) == (loads, hist)
+    assert S.get(con, sid)["reviewed_by"] == "Lee Leader"
+
+
+def test_the_stale_check_inside_the_write_rolls_the_load_back(con, monkeypatch):
+    """If the submission changes between the reviewer's read and the write (another replica), the rows written by
+    the load are rolled back with it."""
+    sid, v = submitted(con)
+    real = S._review_target
+
+    def racing(con_, viewer, submission_id, version):
+        sub = real(con_, viewer, submission_id, version)
+        if viewer is PM:  # the other reviewer wins meanwhile
+            S.return_submission(con_, LEAD, submission_id, version, "returned meanwhile")
+        return sub
+
+    monkeypatch.setattr(S, "_review_target", racing)
+    with pytest.raises(S.StaleSubmission, match="Lee Leader"):
+        S.accept(con, PM, sid, v)
+    assert count(con, "load_log") == 0 and count(con, "assessments") == 0
+    assert S.get(con, sid)["status"] == "returned"
+
+
+def test_return_needs_a_comment_the_state_sees_and_the_state_resubmits(con):
+    sid, v = submitted(con)
+    with pytest.raises(S.SubmissionError, match="needs a comment"):
+        S.return_submission(con, PM, sid, v, "   ")
+    assert S.get(con, sid)["status"] == "submitted"
+    v = S.return_submission(con, PM, sid, v, "Exercises at 4 needs the after-action reports attached.")
+    got = S.get(con, sid)
+    assert got["status"] == "returned"
+    assert got["review_comment"] == "Exercises at 4 needs the after-action reports attached."
+    h = S.history(con, sid)
+    assert h.iloc[-1][["from_status", "to_status", "comment", "changed_by"]].tolist() == [
+        "submitted", "returned", "Exercises at 4 needs the after-action reports attached.", "Pat Manager"]
+    # the state edits (back to draft) and submits again
+    sid2, v = S.save(con, VA_USER, "VA", 2027, complete(exercises={"maturity": 3}), submission_id=sid, version=v,
+                     this_year=YEAR)
+    assert S.get(con, sid)["status"] == "draft"
+    S.submit(con, VA_USER, "VA", 2027, complete(exercises={"maturity": 3}), submission_id=sid, version=v,
+             this_year=YEAR)
+    assert S.history(con, sid)["to_status"].tolist() == ["submitted", "returned", "draft", "submitted"]
+
+
+def test_a_file_load_after_the_submission_warns_the_reviewer_before_replacing_it(con):
+    sid, v = submitted(con)
+    ingest.load(con, [("va-late.csv", make_csv([["VA", "recovery", 2027, 1, "no", "yes", "newer"]]))], "loader")
+    loads = count(con, "load_log")
+    with pytest.raises(S.NewerLoad, match="va-late.csv by loader") as e:
+        S.accept(con, PM, sid, v)
+    assert list(e.value.loads["file_name"]) == ["va-late.csv"]
+    assert count(con, "load_log") == loads and S.get(con, sid)["status"] == "submitted"
+    S.accept(con, PM, sid, v, replace_newer=True)
+    assert queries.assessments(con, 2027, ["VA"]).shape[0] == 8
+    # another state's or another cycle's load is no reason to warn
+    sid, v = submitted(con, state="MD", by=MD_USER)
+    ingest.load(con, [("x.csv", make_csv([["MD", "recovery", 2026, 1, "no", "yes", ""],
+                                          ["TX", "recovery", 2027, 1, "no", "yes", ""]]))], "loader")
+    assert S.newer_loads(con, S.get(con, sid)).empty
+
+
+# --- queue, prefill, listing -------------------------------------------------------------------------------------
+
+def test_pending_reviews_are_this_viewers_oldest_first(con):
+    import datetime as dt
+    t0 = dt.datetime(2026, 11, 1, 9, 0)
+    for i, (state, who) in enumerate((("VA", VA_USER), ("TX", LEAD), ("MD", MD_USER))):
+        S.submit(con, who, state, 2027, complete(), now=t0 + dt.timedelta(hours=3 - i), this_year=YEAR)
+    S.save(con, LEAD, "VA", 2026, complete(), this_year=YEAR)  # a draft is not awaiting review
+    assert S.pending_reviews(con, PM)[["state", "cycle"]].values.tolist() == [["MD", 2027], ["VA", 2027]]
+    assert S.pending_reviews(con, LEAD)["state"].tolist() == ["MD", "TX", "VA"]
+    assert S.pending_reviews(con, VA_USER).empty and S.pending_reviews(con, OTHER_PM)["state"].tolist() == ["TX"]
+    assert S.pending_reviews(con, PM)["link"].iloc[0] == "/assessment?state=MD&cycle=2027"
+
+
+def test_prefill_from_the_latest_earlier_cycle_and_changes_since():
+    rows = pd.DataFrame([
+        {"state": "VA", "program_area": "exercises", "cycle": 2024, "maturity": 1, "offers_help": False,
+         "seeks_help": True, "other_area": None, "notes": "old"},
+        {"state": "VA", "program_area": "exercises", "cycle": 2025, "maturity": 3, "offers_help": False,
+         "seeks_help": True, "other_area": None, "notes": "n"},
+        {"state": "VA", "program_area": "training", "cycle": 2025, "maturity": 4, "offers_help": True,
+         "seeks_help": False, "other_area": None, "notes": None}])
+    areas, source = S.prefill(rows, 2027)
+    assert source == "the 2025 self-assessment"
+    ex = next(a for a in areas if a["program_area"] == "exercises")
+    assert (ex["maturity"], ex["seeks_help"], ex["notes"]) == (3, True, "n")
+    prev = rows[rows["cycle"] == 2025]
+    ex.update(maturity=4, seeks_help=False)
+    rec = next(a for a in areas if a["program_area"] == "recovery")
+    rec.update(maturity=2)
+    changed = S.changes_since(areas, prev)
+    assert changed["exercises"] == "maturity 3 → 4; no longer seeks guidance"
+    assert changed["training"] == "" and changed["recovery"] == "new: not rated last cycle"
+    # the cycle's own rows on record win (a correction of that cycle)
+    areas, source = S.prefill(rows, 2024)
+    assert source == "the 2024 self-assessment on record"
+
+
+def test_cli_lists_submissions_by_status(tmp_path):
+    path = tmp_path / "subs.duckdb"
+    con = db.connect(path)
+    sid, v = S.submit(con, VA_USER, "VA", 2027, complete(), this_year=YEAR)
+    S.save(con, MD_USER, "MD", 2027, complete(), this_year=YEAR)
+    S.return_submission(con, PM, sid, v, "Attach the reports")
+    con.close()
+    run = lambda *a: subprocess.run([sys.executable, "-m", "shisn", "submissions", "--db", str(path), *a],  # noqa
+                                    cwd=ROOT, capture_output=True, text=True, timeout=120)
+    r = run()
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith("id,state,cycle,status,") and len(lines) == 3
+    r = run("--status", "returned", "--format", "json")
+    got = json.loads(r.stdout)
+    assert [(g["state"], g["status"], g["review_comment"]) for g in got] == [("VA", "returned", "Attach the reports")]
+    r = run("--status", "nonsense")
+    assert r.returncode == 2 and "invalid choice" in r.stderr
