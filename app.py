@@ -25,6 +25,7 @@ PAGES = [
     ("pages/pairings.py", "Pairings", ":material/handshake:", "pairings", LEAD_PM),
     ("pages/state_profile.py", "State profile", ":material/account_balance:", "state_profile", ALL),
     ("pages/exchanges.py", "Exchanges", ":material/forum:", "exchanges", ALL),
+    ("pages/impact.py", "Impact", ":material/insights:", "impact", LEAD_PM),
     ("pages/program_managers.py", "Program managers", ":material/badge:", "program_managers", (auth.LEADERSHIP,)),
     ("pages/data.py", "Data", ":material/upload_file:", "data", ALL),
     ("pages/users.py", "Users and audit", ":material/admin_panel_settings:", "users", (auth.LEADERSHIP,)),

@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from shisn import assignments, auth, catalog, queries, ui
+from shisn import assignments, auth, catalog, outcomes, queries, ui
 from shisn import exchanges as X
 from shisn import jurisdictions as J
 
@@ -292,6 +292,7 @@ def list_view():
                         st.session_state[FLASH] = msg
                         st.rerun()
 
+        outcome_block(ex_id, snap)  # each state's view once held (issue 16)
         st.markdown("**History**")
         hist = X.history(con, ex_id)
         st.dataframe(hist[["version", "changed_at", "changed_by", "effective_at", "summary", "comment"]],
@@ -302,6 +303,56 @@ def list_view():
                          "effective_at": st.column_config.DateColumn("Happened on", format="YYYY-MM-DD"),
                          "comment": st.column_config.TextColumn("Comment", width="medium")})
         st.caption("The history is append-only: every change is kept with who recorded it and when.")
+
+
+def outcome_block(ex_id: int, snap: dict) -> None:
+    """Each state's view of the exchange (how useful, what changed, what it would do differently), and a form for
+    the states the viewer may record for (its own state; a PM's states; leadership both) once it has been held."""
+    views = outcomes.for_exchange(con, viewer, ex_id)
+    mine = outcomes.recordable_states(viewer, snap)
+    if views.empty and not outcomes.can_record(snap):
+        return
+    st.markdown("**The states' views**")
+    if views.empty:
+        st.caption("Neither state has recorded its view yet.")
+    else:
+        st.dataframe(views[["state", "part", "useful_label", "what_changed", "differently", "recorded_by",
+                            "recorded_at"]], hide_index=True, width="stretch", key=f"views_{ex_id}", column_config={
+            "state": st.column_config.TextColumn("State", width=60), "part": "Part", "useful_label": "How useful",
+            "what_changed": st.column_config.TextColumn("What changed", width="medium"),
+            "differently": st.column_config.TextColumn("Would do differently", width="medium"),
+            "recorded_by": "Recorded by", "recorded_at": st.column_config.DatetimeColumn("When",
+                                                                                        format="YYYY-MM-DD")})
+    if not mine:
+        return
+    with st.expander("Record a state's view" if len(mine) > 1 else f"Record {mine[0]}'s view",
+                     icon=":material/rate_review:"):
+        state = st.selectbox("For", mine, key=f"view_for_{ex_id}", format_func=lambda c: f"{c} · {NAMES[c]} ("
+                             + ("mentor" if c == snap["mentor"] else "mentee") + ")") if len(mine) > 1 else mine[0]
+        old = views[views["state"] == state]
+        old = old.iloc[0] if len(old) else None
+        version = None if old is None else int(old["version"])
+        with st.form(f"view_{ex_id}_{state}_{version or 0}", border=False):
+            levels = list(outcomes.USEFUL_LABELS)
+            useful = st.radio("How useful was the exchange?", levels, horizontal=True,
+                              index=None if old is None else levels.index(int(old["useful"])),
+                              format_func=outcomes.useful_label)
+            changed = st.text_area("What changed", value="" if old is None else old["what_changed"] or "",
+                                   max_chars=outcomes.MAX_TEXT, height=80)
+            differently = st.text_area("What it would do differently", max_chars=outcomes.MAX_TEXT, height=80,
+                                       value="" if old is None else old["differently"] or "")
+            save = st.form_submit_button("Save view", icon=":material/save:")
+        if save:
+            if useful is None:
+                st.error("Choose how useful the exchange was (1 to 5).")
+            else:
+                try:
+                    outcomes.record(con, ex_id, state, viewer, useful, changed, differently, version=version)
+                except outcomes.OutcomeError as e:
+                    st.error(X.md_escape(str(e)))
+                else:
+                    st.session_state[FLASH] = f"Saved {state}'s view of exchange {ex_id}."
+                    st.rerun()
 
 
 def map_view():

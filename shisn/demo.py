@@ -94,6 +94,101 @@ def generate(seed: int = 2004, cycles: tuple[int, ...] = DEMO_CYCLES) -> pd.Data
     return pd.DataFrame(rows)
 
 
+# Synthetic exchanges in the cycles before the latest (shisn.exchanges.demo_exchanges writes them), so the impact
+# view has exchanges whose mentees were rated again. Which needs and mentors become exchanges, how far each got, and
+# how useful the states found it are drawn at random: nothing ties them to the mentees' next ratings, which come from
+# `generate` alone (no effect is planted; whatever difference the impact view shows is chance and the generator's).
+PAST_EXCHANGES_PER_CYCLE = 16
+DECLINE_REASONS = [
+    "The mentor state had no staff free this cycle. (demo)",
+    "The mentee chose to wait for its new strategy before taking part. (demo)",
+    "The dates for a visit could not be agreed before the exercise season. (demo)",
+    "The mentee found help through a regional working group instead. (demo)",
+]
+WHAT_CHANGED = [
+    "Adopted the partner's templates and adapted them to our counties. (demo)",
+    "Drafted our own plan from the partner's; approval expected next quarter. (demo)",
+    "Set up a standing call between the two offices. (demo)",
+    "Little changed yet: the material needs staff we do not have. (demo)",
+    "Trained two staff on the partner's method; more to follow. (demo)",
+    "Shared our lessons and learned from their questions. (demo)",
+]
+DIFFERENTLY = [
+    "Agree the goals in writing before the first call. (demo)",
+    "Involve the local emergency managers from the start. (demo)",
+    "A site visit instead of calls only. (demo)",
+    "Nothing: it worked as planned. (demo)",
+    "Plan a follow-up call three months later. (demo)",
+]
+
+
+def exchange_plan(assessments: pd.DataFrame, cycles: list[int], seed: int = 2004,
+                  per_cycle: int = PAST_EXCHANGES_PER_CYCLE) -> list[dict]:
+    """Synthetic past exchanges, oldest first: for each of `cycles`, `per_cycle` needs (a state seeking guidance in
+    a named area) drawn at random, each with a mentor drawn at random from the states able to mentor it (offering
+    help there at maturity 4+, rated above the seeker); sometimes a second need of the same mentee that mentor can
+    also meet joins the exchange. Each is closed (most) or declined, with dates in the cycle's year, the means,
+    and each state's view (usefulness drawn at random). `assessments`: every cycle's rows as
+    `queries.assessments` gives them. Reproducible by `seed`."""
+    rng = np.random.default_rng(seed + 16)
+    steps = {"introduced": (2, 26), "in_contact": (3, 31), "exchange_held": (10, 76), "closed": (7, 46),
+             "declined": (5, 41)}
+    plan = []
+    for cycle in sorted(cycles):
+        rows = assessments[(assessments["cycle"] == cycle) & (assessments["program_area"] != catalog.OTHER)]
+        rows = rows[["state", "program_area", "maturity", "seeks_help", "eligible_mentor"]].sort_values(
+            ["state", "program_area"])
+        by_area: dict[str, list[tuple[str, int]]] = {}
+        needs = []
+        for state, area, m, seeks, elig in rows.itertuples(index=False):
+            if bool(elig) and not pd.isna(elig):
+                by_area.setdefault(area, []).append((state, int(m)))
+            if bool(seeks):
+                needs.append((state, area, int(m)))
+        options = []
+        for state, area, m in needs:
+            able = sorted(s for s, sm in by_area.get(area, []) if sm > m and s != state)
+            if able:
+                options.append((state, area, able))
+        taken: set = set()
+        for i in rng.permutation(len(options)):
+            if sum(1 for p in plan if p["cycle"] == cycle) >= per_cycle:
+                break
+            mentee, area, candidates = options[int(i)]
+            if (mentee, area) in taken:
+                continue
+            mentor = candidates[int(rng.integers(len(candidates)))]
+            areas = [area]
+            more = [o[1] for o in options if o[0] == mentee and o[1] != area and mentor in o[2]
+                    and (mentee, o[1]) not in taken]
+            if more and rng.random() < 0.3:
+                areas.append(more[int(rng.integers(len(more)))])
+            taken.update((mentee, a) for a in areas)
+            start = pd.Timestamp(f"{cycle}-02-01") + pd.Timedelta(days=int(rng.integers(0, 200)))
+            declined = rng.random() < 0.2
+            if declined:
+                path = ["introduced", "declined"] if rng.random() < 0.5 else ["introduced", "in_contact", "declined"]
+            else:
+                path = ["introduced", "in_contact", "exchange_held", "closed"]
+            days = [int(rng.integers(*steps[s])) for s in path]
+            means = ["teleconference", "on_site_visit", "document_exchange"][int(rng.integers(3))]
+            views = []
+            if not declined:
+                for state in (mentor, mentee):
+                    if rng.random() < 0.85:
+                        views.append((state, int(rng.integers(2, 6)),
+                                      WHAT_CHANGED[int(rng.integers(len(WHAT_CHANGED)))],
+                                      DIFFERENTLY[int(rng.integers(len(DIFFERENTLY)))]))
+            plan.append({"mentor": mentor, "mentee": mentee,
+                         "areas": [a for a in catalog.AREA_SLUGS if a in areas], "cycle": int(cycle),
+                         "proposed_at": start.to_pydatetime(), "path": path, "days": days, "means": means,
+                         "decline_reason": DECLINE_REASONS[int(rng.integers(len(DECLINE_REASONS)))]
+                         if declined else None,
+                         "outcome": None if declined else "Synthetic demo exchange: see each state's view. (demo)",
+                         "views": views})
+    return plan
+
+
 def demo_program_managers() -> pd.DataFrame:
     """Fictional ODP program managers, one per FEMA region (addresses on the reserved example.org domain)."""
     first = ["Alex", "Jordan", "Morgan", "Casey", "Riley", "Taylor", "Jamie", "Avery", "Quinn", "Drew"]
@@ -118,7 +213,7 @@ def write_demo(con, seed: int = 2004) -> LoadSummary:
                     "ON CONFLICT (state) DO NOTHING")
         cur.drop_temp("pms")
     from .exchanges import demo_exchanges
-    demo_exchanges(con)  # a few synthetic exchanges and TA referrals so the facilitation views have content
+    demo_exchanges(con, seed=seed)  # synthetic exchanges (several cycles, with outcomes) and TA referrals
     return summary
 
 

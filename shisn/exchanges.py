@@ -112,7 +112,10 @@ ROW_COLUMNS = ["exchange_id", "mentor", "mentee", "program_areas", "cycle", "sta
                "declined_at", "created_by", "updated_at", "updated_by", "version", "synthetic",
                "requested_at", "requested_by", "requested_state", "request_message", "decline_reason"]
 EXPORT_COLUMNS = ["id", "mentor", "mentee", "program_areas", "status", "means", "proposed_at", "first_contact_at",
-                  "updated_at", "outcome"]
+                  "updated_at", "outcome",
+                  # each state's view (shisn.outcomes): useful 1-5, what changed, what it would do differently
+                  "mentor_useful", "mentor_what_changed", "mentor_differently", "mentee_useful",
+                  "mentee_what_changed", "mentee_differently"]
 
 
 def status_label(status: str) -> str:
@@ -866,8 +869,11 @@ def label_points() -> dict[str, tuple[float, float]]:
 
 def export_frame(con, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     """The exchanges as the CLI and the download give them: id, mentor, mentee, program_areas (slugs separated by
-    ';'), status, means, proposed_at, first_contact_at, updated_at (ISO text), outcome. Oldest first."""
+    ';'), status, means, proposed_at, first_contact_at, updated_at (ISO text), outcome, and each state's view
+    (mentor_useful, mentor_what_changed, mentor_differently, mentee_...; empty until recorded). Oldest first."""
+    from . import outcomes
     df = list_exchanges(con, viewer).sort_values("exchange_id")
+    views = outcomes.export_columns(outcomes.visible(con, viewer), df["exchange_id"])
 
     def iso(s):
         return [None if pd.isna(v) else pd.Timestamp(v).isoformat(sep=" ") for v in s]
@@ -881,6 +887,7 @@ def export_frame(con, viewer: auth.Viewer | None = None) -> pd.DataFrame:
         "proposed_at": iso(df["proposed_at"]), "first_contact_at": iso(df["first_contact_at"]),
         "updated_at": iso(df["updated_at"]),
         "outcome": [o if isinstance(o, str) else None for o in df["outcome"]],
+        **{c: views[c].array for c in outcomes.EXPORT_COLUMNS},
     }, columns=EXPORT_COLUMNS)
     return out.reset_index(drop=True)
 
@@ -911,6 +918,21 @@ DEMO_EXCHANGES = [
 ]
 DEMO_REFERRALS = [("GU", "interoperability", "No eligible mentor state offers help with a higher rating. (demo)"),
                   ("AS", "recovery", "Mentor capacity in recovery taken by other needs this cycle. (demo)")]
+
+
+# Each state's view of the latest cycle's held demo exchanges (state, useful 1-5, what changed, what it would do
+# differently); the earlier cycles' views are drawn at random by shisn.demo.exchange_plan.
+DEMO_VIEWS = {
+    ("VA", "MD"): [("VA", 4, "Learned how a smaller state runs its after-action reviews. (demo)",
+                    "Send the exercise calendar earlier. (demo)"),
+                   ("MD", 5, "Adopted the after-action template; first regional full-scale exercise scheduled. (demo)",
+                    "Bring the county exercise officers on the visit. (demo)")],
+    ("CA", "NV"): [("NV", 3, "A draft channel plan; equipment funding still open. (demo)",
+                    "Agree the deliverables before the first call. (demo)")],
+    ("OH", "WV"): [("OH", 3, "Little for us; glad to help. (demo)", None),
+                   ("WV", 4, "Four courses adapted; instructors certified under the shared rules. (demo)",
+                    "Ask for the course evaluation forms too. (demo)")],
+}
 
 
 # Each state's view of the latest cycle's held demo exchanges (state, useful 1-5, what changed, what it would do

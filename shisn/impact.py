@@ -313,7 +313,7 @@ def health(exchanges: pd.DataFrame, now: dt.datetime, stuck_days: int = DEFAULT_
                if why else pd.DataFrame(columns=["reason", "exchanges"]))
     open_ = ex[ex["status"].isin(X.OPEN_STATUSES)]
     idle = ((pd.Timestamp(now) - pd.to_datetime(open_["updated_at"])).dt.total_seconds() / 86400).astype(float)
-    stuck = open_.assign(days_without_change=idle.round(0))[idle >= stuck_days]
+    stuck = open_.assign(days_without_change=np.floor(idle))[idle >= stuck_days]  # whole days elapsed
     stuck = pd.DataFrame({
         "exchange_id": stuck["exchange_id"].astype(int), "mentor": stuck["mentor"], "mentee": stuck["mentee"],
         "areas": [", ".join(catalog.area_short(a) for a in s.split(",")) for s in stuck["program_areas"]],

@@ -314,3 +314,30 @@ def pairing_result(cycle: int, weights, capacity: int):
     path = db.locate()
     return _pairing(path, queries.data_version(_connection(path)), int(cycle),
                     tuple(sorted(weights.as_dict().items())), int(capacity))
+
+
+# --- impact (issue 16) -------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner="Computing the impact figures…", max_entries=32)
+def _impact_figures(path: str, version: tuple, viewer: auth.Viewer, cycle: int | None, hour: str):
+    import datetime as _dt
+
+    from . import impact
+    con = _connection(path)
+    inputs = impact.gather(con, viewer, _redacted(viewer, None, None))
+    return inputs, impact.figures(inputs, _dt.datetime.fromisoformat(hour), cycle=cycle)
+
+
+def impact_figures(viewer: auth.Viewer, cycle: int | None = None):
+    """(impact.Inputs, impact.Figures) as `viewer` may see them, for every cycle or for the cycle report of `cycle`.
+    Cached until the assessments, exchanges, states' views, referrals, PM assignments or the stuck setting change,
+    and for an hour at most (the days an exchange has been stuck run on the clock)."""
+    import datetime as _dt
+
+    from . import impact
+    path = db.locate()
+    con = _connection(path)
+    version = (queries.data_version(con), *con.version("exchanges", "exchange_outcomes", "ta_referrals",
+                                                         "program_manager_log"), impact.stuck_days(con))
+    hour = _dt.datetime.now().replace(minute=0, second=0, microsecond=0).isoformat()
+    return _impact_figures(path, version, viewer, None if cycle is None else int(cycle), hour)

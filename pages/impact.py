@@ -1,0 +1,187 @@
+"""Did the network help? For leadership and program managers: how the mentees' next self-assessments moved against
+like-for-like states without an exchange, what the states said of their exchanges, who mentored and facilitated,
+the network's health, and the printable cycle report.
+
+Thin: widgets and layout. The figures come from shisn.impact (cached in shisn.ui), the report from
+shisn.cycle_report. A PM sees the exchanges of their states (the baseline is every state that sought guidance).
+URL parameters: `impact_view` (the open tab), `impact_cycle` (the cycle report's cycle)."""
+import streamlit as st
+
+from shisn import auth, cycle_report, impact, queries, ui
+
+viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
+con = ui.connection()
+
+st.title("Did the network help?")
+st.caption("How the mentees' next self-assessments moved compared with like-for-like states that had no exchange, "
+           "what the states said of their exchanges, and how well the facilitation runs.")
+
+cycles = ui.cycles()
+if not cycles:
+    st.info("No self-assessments are loaded yet. Load files on the Data page.", icon=":material/info:")
+    st.stop()
+if viewer.role == auth.PROGRAM_MANAGER:
+    if viewer.states:
+        st.write(f"Figures for the exchanges of your {len(viewer.states)} states ({', '.join(viewer.states)}); the "
+                 "baseline is every state that sought guidance without an exchange.")
+    else:
+        st.warning("No states are assigned to you, so there are no exchanges to show. Leadership assigns program "
+                   "managers on the Program managers page.")
+
+inputs, fig = ui.impact_figures(viewer)
+overall = fig.by_area.iloc[-1]
+h = fig.health
+
+# --- headline and the cycle report ----------------------------------------------------------------------------
+pick, get, _ = st.columns([1, 1.3, 2.7], vertical_alignment="bottom")
+report_cycle = ui.bound_select("Cycle report", cycles, impact.CYCLE_KEY, default=cycles[0], container=pick,
+                               help="The cycle the printable report is for.")
+scope = "All jurisdictions" if viewer.role == auth.LEADERSHIP else \
+    f"The exchanges of {viewer.name}'s states: {', '.join(viewer.states) or 'none'}"
+
+
+def build_report() -> bytes:
+    """Built when the button is clicked, not on every rerun."""
+    _, figures = ui.impact_figures(viewer, report_cycle)
+    previous = [c for c in cycles if c < report_cycle]
+    return cycle_report.render(report_cycle, ui.assessments(report_cycle), figures, queries.data_status(con),
+                               scope=scope, previous=ui.assessments(previous[0]) if previous else None
+                               ).encode("utf-8")
+
+
+get.download_button("Printable cycle report", build_report, cycle_report.file_name(report_cycle),
+                    mime="text/html", icon=":material/print:", width="stretch",
+                    on_click=ui.audit_export, args=(f"cycle report {report_cycle}",),
+                    help="One self-contained HTML file (no internet needed): headline figures, coverage by area and "
+                         "region, impact, network health, top uncovered needs. Open it and print, or save as PDF.")
+
+m = st.columns(5)
+held = int(impact.exchanges_only(inputs.exchanges)["status"].isin(impact.COUNTED).sum())
+m[0].metric("Exchanges held or closed", held, border=True)
+m[1].metric("Mentee areas rated again", int(overall["n_exchange"]), border=True,
+            help=f"Compared with {int(overall['n_baseline'])} like-for-like states without an exchange; "
+                 f"{int(overall['awaiting'])} more await their next rating.")
+m[2].metric("Difference in rating change", impact.fmt_change(overall["difference"]) if overall["enough"]
+            else impact.TOO_FEW, border=True,
+            help="Mean change with an exchange minus the like-for-like mean without, in rating levels; 95% "
+                 f"interval {impact.fmt_interval(overall['low'], overall['high'])}.")
+u = fig.useful
+m[3].metric("Mentees' own view", "–" if u["mentee_mean"] is None else f"{u['mentee_mean']:.1f} of 5", border=True,
+            help=f"Mean usefulness the mentee states recorded (n {u['mentee_n']}); mentors: "
+                 + ("–" if u["mentor_mean"] is None else f"{u['mentor_mean']:.1f}") + f" (n {u['mentor_n']}).")
+m[4].metric("Stuck exchanges", len(h.stuck), border=True,
+            help=f"Open, with no change recorded for {h.stuck_days} days or more.")
+
+with st.container(border=True):
+    st.markdown(impact.EXPLANATION)
+
+
+# --- views (only the open tab runs; its label is in the URL) ---------------------------------------------------
+
+def impact_view():
+    if inputs.exchanges.empty:
+        st.info("No exchanges yet: there is nothing to compare.", icon=":material/forum:")
+    st.subheader("By program area")
+    st.html(cycle_report.impact_svg(fig.by_area))  # drawn here from catalogue labels and numbers only
+    st.dataframe(impact.display_table(fig.by_area), hide_index=True, width="stretch")
+    if len(fig.by_cycle):
+        st.subheader("By the cycle the exchanges were held in")
+        st.dataframe(impact.display_table(fig.by_cycle).rename(columns={"Program area": "Exchanges of"}),
+                     hide_index=True, width="stretch")
+    with st.expander("The mentee areas behind the figures"):
+        units = fig.units[fig.units["group"] == impact.EXCHANGE]
+        st.dataframe(units[["state", "program_area", "cycle", "start", "next_cycle", "next", "change", "mentors",
+                            "exchange_ids", "note"]], hide_index=True, width="stretch", column_config={
+            "state": "Mentee", "program_area": "Program area", "cycle": st.column_config.NumberColumn(
+                "Cycle", format="%d"), "start": st.column_config.NumberColumn("Rating", format="%d"),
+            "next_cycle": st.column_config.NumberColumn("Next rated", format="%d"),
+            "next": st.column_config.NumberColumn("Next rating", format="%d"),
+            "change": st.column_config.NumberColumn("Change", format="%+d"), "mentors": "Mentor",
+            "exchange_ids": "Exchange", "note": "Not compared because"})
+
+
+def people_view():
+    st.subheader("Mentor states: how their mentees' ratings moved")
+    if fig.mentors.empty:
+        st.info("No exchange has been held yet.", icon=":material/handshake:")
+    else:
+        st.dataframe(fig.mentors, hide_index=True, width="stretch", column_config={
+            "mentor": st.column_config.TextColumn("Mentor", width=60), "mentor_name": "Name",
+            "mentee_areas": st.column_config.NumberColumn("Mentee areas", help="Exchange × area held or closed."),
+            "rated_again": "Rated again", "rose": "Rose", "same": "Same", "slipped": "Slipped",
+            "mean_change": st.column_config.NumberColumn("Mean change", format="%+.2f"),
+            "awaiting": "Awaiting next rating",
+            "mentee_views": "Mentees' views", "mentee_useful": st.column_config.NumberColumn(
+                "Mentees' usefulness", format="%.1f", help="Mean of 1 (not useful) to 5 (essential).")})
+        st.caption("Small numbers: one mentee's rating can move a mentor's figures a lot. Not a ranking.")
+    st.subheader("Program managers")
+    st.dataframe(fig.pms, hide_index=True, width="stretch", column_config={
+        "pm": "Program manager", "states": "States", "exchanges": "Exchanges", "open": "Open",
+        "held": st.column_config.NumberColumn("Held or closed"), "declined": "Declined",
+        "median_days_to_first_contact": st.column_config.NumberColumn("Median days to first contact",
+                                                                      format="%.1f")})
+    st.caption("An exchange counts for the program manager of each of its two states.")
+
+
+def health_view():
+    fc, th = h.first_contact, h.to_held
+
+    def days(v):
+        return "–" if v is None else f"{v:.0f}"
+
+    c = st.columns(4)
+    c[0].metric("Days to first contact", days(fc["median"]), border=True,
+                help=f"Median days from proposed to introduced (n {fc['n']}).")
+    c[1].metric("Days to exchange held", days(th["median"]), border=True,
+                help=f"Median days from proposed to exchange held (n {th['n']}).")
+    c[2].metric("Declined", "–" if h.declined_share is None else f"{h.declined_share * 100:.0f}%", border=True,
+                help=f"{h.declined} of {h.exchanges} exchanges.")
+    c[3].metric("Stuck", len(h.stuck), border=True, help=f"Open, no change for {h.stuck_days} days or more.")
+    st.caption(f"90th percentile: {days(fc['p90'])} days to first contact, {days(th['p90'])} days to exchange "
+               "held (nine in ten exchanges got there sooner).")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("**Why exchanges were declined**")
+        if h.decline_reasons.empty:
+            st.caption("None declined.")
+        else:
+            st.dataframe(h.decline_reasons, hide_index=True, width="stretch",
+                         column_config={"reason": "Reason", "exchanges": "Exchanges"})
+    with right:
+        st.markdown(f"**Stuck: no change recorded for {h.stuck_days} days or more**")
+        if h.stuck.empty:
+            st.caption("No open exchange is stuck.")
+        else:
+            st.dataframe(h.stuck, hide_index=True, width="stretch", column_config={
+                "exchange_id": st.column_config.NumberColumn("#", format="%d"), "mentor": "Mentor",
+                "mentee": "Mentee", "areas": "Program areas", "status": "Status",
+                "last_change": st.column_config.DateColumn("Last change", format="YYYY-MM-DD"),
+                "days_without_change": "Days"})
+        if viewer.role == auth.LEADERSHIP:
+            with st.form("stuck_days", border=False):
+                a, b = st.columns([2, 1], vertical_alignment="bottom")
+                days = a.number_input("Count an exchange as stuck after (days)", min_value=1,
+                                      max_value=impact.MAX_STUCK_DAYS, value=h.stuck_days, step=1)
+                if b.form_submit_button("Save"):
+                    try:
+                        impact.set_stuck_days(con, days, viewer.name)
+                    except ValueError as e:
+                        st.error(ui.md_escape(str(e)))
+                    else:
+                        st.rerun()
+    st.markdown("**Mentor capacity used, per cycle**")
+    st.dataframe(h.capacity, hide_index=True, width="stretch", column_config={
+        "cycle": st.column_config.NumberColumn("Cycle", format="%d"), "eligible_mentors": "Eligible mentor states",
+        "mentoring": "Mentoring", "areas_mentored": "Areas mentored",
+        "capacity": st.column_config.NumberColumn("Capacity", help="Eligible mentor states × the pairing's "
+                                                                   "capacity of 3 areas each."),
+        "share_used": st.column_config.ProgressColumn("Used", format="percent", min_value=0, max_value=1),
+        "at_capacity": "At capacity"})
+    st.markdown("**Needs referred to technical assistance, per cycle**")
+    st.dataframe(h.referrals, hide_index=True, width="stretch", column_config={
+        "cycle": st.column_config.NumberColumn("Cycle", format="%d"), "referred": "Referred (recorded)",
+        "states": "States", "no_eligible_mentor": "Needs with no eligible mentor"})
+
+
+ui.lazy_tabs({impact.VIEW_IMPACT: impact_view, impact.VIEW_PEOPLE: people_view,
+              impact.VIEW_HEALTH: health_view}, impact.VIEW_KEY)
