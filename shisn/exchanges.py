@@ -935,21 +935,6 @@ DEMO_VIEWS = {
 }
 
 
-# Each state's view of the latest cycle's held demo exchanges (state, useful 1-5, what changed, what it would do
-# differently); the earlier cycles' views are drawn at random by shisn.demo.exchange_plan.
-DEMO_VIEWS = {
-    ("VA", "MD"): [("VA", 4, "Learned how a smaller state runs its after-action reviews. (demo)",
-                    "Send the exercise calendar earlier. (demo)"),
-                   ("MD", 5, "Adopted the after-action template; first regional full-scale exercise scheduled. (demo)",
-                    "Bring the county exercise officers on the visit. (demo)")],
-    ("CA", "NV"): [("NV", 3, "A draft channel plan; equipment funding still open. (demo)",
-                    "Agree the deliverables before the first call. (demo)")],
-    ("OH", "WV"): [("OH", 3, "Little for us; glad to help. (demo)", None),
-                   ("WV", 4, "Four courses adapted; instructors certified under the shared rules. (demo)",
-                    "Ask for the course evaluation forms too. (demo)")],
-}
-
-
 def demo_exchanges(con, cycle: int | None = None, seed: int = 2004) -> list[int]:
     """Write the SYNTHETIC exchanges of the demo data set (created_by 'shisn demo generator', synthetic = true):
     for the cycles before the latest, needs and mentors drawn at random (`demo.exchange_plan`: closed or declined,
