@@ -16,11 +16,15 @@ HERE = Path(__file__).resolve().parent
 ALL = auth.ROLES
 LEAD_PM = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
-# (script, title, icon, url path, roles that see it in the menu). Each page also checks the role itself. The url
+# (script, title, icon, url path, roles that see it in the menu). Every page is registered for every role, so a
+# link to any page opens it; a role that may not use a page does not see it in the menu, and the page's own
+# ui.guard says, on the page, which roles it is for and where to go instead (and shows none of its data). The url
 # path is the file's name: in the first session after the server starts Streamlit serves pages/ by file name until
 # app.py has run once, and ui.guard hands such a page over to this navigation (ui.open_deep_link).
-# The first page a role sees is its landing page: leadership and PMs land on the national view, states on their profile.
+# Landing pages (`/`): leadership the national view, program managers their work queue, states their profile.
+LANDING = {auth.LEADERSHIP: "national.py", auth.PROGRAM_MANAGER: "queue.py", auth.STATE: "state_profile.py"}
 PAGES = [
+    ("pages/queue.py", "Work queue", ":material/inbox:", "queue", LEAD_PM),
     ("pages/national.py", "National coverage", ":material/public:", "national", LEAD_PM),
     ("pages/pairings.py", "Pairings", ":material/handshake:", "pairings", LEAD_PM),
     ("pages/state_profile.py", "State profile", ":material/account_balance:", "state_profile", ALL),
@@ -34,9 +38,12 @@ PAGES = [
 viewer = ui.resolve_viewer()
 if viewer is None:  # nobody signed in, or a user without a role: nothing but the message
     st.stop()
-pages = {Path(script).name: st.Page(HERE / script, title=title, icon=icon, url_path=path)
-         for script, title, icon, path, roles in PAGES if viewer.role in roles and (HERE / script).exists()}
-landing = next(iter(pages.values()))
+ui.register_pages({Path(script).name: (title, roles) for script, title, icon, path, roles in PAGES})
+pages = {Path(script).name: st.Page(HERE / script, title=title, icon=icon, url_path=path,
+                                    visibility="visible" if viewer.role in roles else "hidden")
+         for script, title, icon, path, roles in PAGES if (HERE / script).exists()}
+landing = pages.get(LANDING[viewer.role]) or next(pages[Path(s).name] for s, *_, roles in PAGES
+                                                  if viewer.role in roles and Path(s).name in pages)
 
 
 def home():

@@ -191,3 +191,9 @@ def export(df: pd.DataFrame) -> pd.DataFrame:
     out = df[["kind", "since", "age_days", "states", "item", "link"]].copy()
     out["since"] = [None if pd.isna(v) else pd.Timestamp(v).isoformat(sep=" ") for v in out["since"]]
     return out
+
+
+def page_and_query(link: str) -> tuple[str, dict[str, str]]:
+    """An item's link as (page file in pages/, query parameters), for the page's own links."""
+    parts = urllib.parse.urlsplit(link)
+    return (parts.path.strip("/") or "queue") + ".py", dict(urllib.parse.parse_qsl(parts.query))

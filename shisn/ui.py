@@ -209,8 +209,9 @@ def guard(*roles: str) -> auth.Viewer:
     if viewer is None:
         st.stop()
     if viewer.role not in roles:
-        allowed = ", ".join(auth.ROLE_LABELS[r] for r in roles)
-        st.warning(f"This page is for: {allowed}. You are viewing as {viewer.label}.")
+        # A link to a page this role may not use: say so on the page itself, with where to go instead, and stop
+        # before any of the page's data is read.
+        not_for_this_role(Path(sys._getframe(1).f_code.co_filename).name, roles, viewer)
         st.stop()
     return viewer
 
@@ -341,3 +342,49 @@ def impact_figures(viewer: auth.Viewer, cycle: int | None = None):
                                                          "program_manager_log"), impact.stuck_days(con))
     hour = _dt.datetime.now().replace(minute=0, second=0, microsecond=0).isoformat()
     return _impact_figures(path, version, viewer, None if cycle is None else int(cycle), hour)
+
+
+# --- pages a role may not open (issue 15): the message ui.guard shows on the page ---------------------------------
+
+_PAGE_INFO: dict[str, tuple[str, tuple[str, ...]]] = {}  # page file name -> (title, roles); app.py registers them
+_ROLE_WORDS = {auth.LEADERSHIP: "ODP leadership", auth.PROGRAM_MANAGER: "program managers",
+               auth.STATE: "state users"}
+
+
+def register_pages(info: dict[str, tuple[str, tuple[str, ...]]]) -> None:
+    """app.py: every page's title and roles (the same on every run), for the guard's message."""
+    _PAGE_INFO.update(info)
+
+
+def _page_link(file: str, label: str, icon: str, **query) -> None:
+    """A link to another page of the app; as plain text where the app's navigation is not running (a page script
+    served on its own, e.g. in tests)."""
+    try:
+        st.page_link(f"pages/{file}", label=label, icon=icon, query_params=query or None)
+    except Exception:  # noqa: BLE001 - no navigation to resolve the page in: name the address instead
+        address = f"/{file.removesuffix('.py')}" + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query
+                                                     else "")
+        st.markdown(f"{md_escape(label)}: `{address}`")
+
+
+def not_for_this_role(page_file: str, roles: Sequence[str], viewer: auth.Viewer) -> None:
+    """'National coverage is for ODP leadership and program managers', and the viewer's own pages as links."""
+    title = _PAGE_INFO.get(page_file, (page_file.removesuffix(".py").replace("_", " ").capitalize(),))[0]
+    words = [_ROLE_WORDS[r] for r in roles]
+    who = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    st.title(title)
+    st.warning(f"This page is for: {', '.join(auth.ROLE_LABELS[r] for r in roles)}. You are viewing as "
+               f"{md_escape(viewer.label)}, so it shows nothing here.", icon=":material/lock:")
+    if viewer.role == auth.STATE and viewer.home_state:
+        code = viewer.home_state
+        st.markdown(f"**{md_escape(title)}** is for {who}. Your state's profile:")
+        _page_link("state_profile.py", f"{J.names()[code]} ({code}): state profile", ":material/account_balance:",
+                   state=code)
+        _page_link("exchanges.py", f"{code}'s exchanges and introduction requests", ":material/forum:")
+    elif viewer.role == auth.PROGRAM_MANAGER:
+        st.markdown(f"**{md_escape(title)}** is for {who}. What needs your action:")
+        _page_link("queue.py", "Your work queue", ":material/inbox:")
+        _page_link("national.py", "National coverage", ":material/public:")
+    else:
+        st.markdown(f"**{md_escape(title)}** is for {who}.")
+        _page_link("national.py", "National coverage", ":material/public:")

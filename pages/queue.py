@@ -1,0 +1,72 @@
+"""Work queue: what needs the viewer's action, oldest first (a program manager's landing page; leadership sees every
+state). Introduction requests, self-assessments to review, exchanges with no change for the stuck-days setting,
+needs no mentor can take that are not yet TA referrals; each item links to the page where it is handled.
+Layout and widgets only: the items come from shisn.queue (the same as `python -m shisn queue`)."""
+import pandas as pd
+import streamlit as st
+
+from shisn import auth, pairing, queries, ui
+from shisn import queue as Q
+
+viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
+con = ui.connection()
+ICONS = {Q.REQUEST: ":material/person_add:", Q.REVIEW: ":material/fact_check:", Q.STUCK: ":material/hourglass_top:",
+         Q.UNMATCHED: ":material/support_agent:"}
+SHOWN = 150  # items drawn as links; the download holds them all
+
+st.title("Work queue")
+days = Q.stuck_days(con)
+scope = ("every state" if viewer.role == auth.LEADERSHIP
+         else f"your {len(viewer.states)} assigned states ({', '.join(viewer.states)})")
+st.caption(f"What needs your action for {scope}, oldest first: introduction requests from states, self-assessments "
+           f"to review, exchanges with no change for {days} days or more, and needs no eligible mentor can take "
+           "that are not yet referred to technical assistance. Each item opens the page where it is handled.")
+if viewer.role == auth.PROGRAM_MANAGER and not viewer.states:
+    st.warning("No states are assigned to you, so nothing can need your action. Leadership assigns program "
+               "managers on the Program managers page.", icon=":material/badge:")
+
+cycle = queries.latest_cycle(con)
+referrals = (ui.pairing_result(cycle, pairing.Weights(), pairing.DEFAULT_CAPACITY).referrals
+             if cycle is not None else None)
+items = Q.items(con, viewer, referrals=referrals, cycle=cycle)
+counts = Q.counts(items)
+
+for col, kind in zip(st.columns(len(Q.KINDS)), Q.KINDS):
+    col.metric(Q.KIND_LABELS[kind], counts[kind])
+
+if items.empty:
+    st.success("Nothing needs your action: no introduction requests, self-assessments to review, exchanges "
+               f"without a change for {days} days, or needs left without a mentor.", icon=":material/task_alt:")
+else:
+    head, dl = st.columns([4, 1], vertical_alignment="bottom")
+    head.subheader(f"{len(items)} item{'s' if len(items) != 1 else ''}, oldest first", anchor=False)
+    dl.download_button("Download CSV", lambda: Q.export(items).to_csv(index=False).encode("utf-8"),
+                       "shisn-work-queue.csv", mime="text/csv", icon=":material/download:", width="stretch",
+                       on_click=ui.audit_export, args=("work queue CSV",))
+    with st.container(border=True):
+        for r in items.head(SHOWN).itertuples(index=False):
+            when = "" if pd.isna(r.since) else f"{r.since:%Y-%m-%d}"
+            age = "" if pd.isna(r.age_days) else f" · {int(r.age_days)} d"
+            text, meta = st.columns([6, 1], vertical_alignment="center")
+            page, query = Q.page_and_query(r.link)
+            label = ui.md_escape(r.item)
+            try:
+                text.page_link(f"pages/{page}", label=label, icon=ICONS[r.kind], query_params=query or None)
+            except Exception:  # noqa: BLE001 - the page is not part of this app (yet): show the address
+                text.markdown(f"{label} · `{r.link}`")
+            meta.caption(f"{when}{age}")
+    if len(items) > SHOWN:
+        st.caption(f"The {SHOWN} oldest are listed; the download holds all {len(items)}.")
+
+if viewer.role == auth.LEADERSHIP:
+    with st.expander("When an exchange counts as stuck", icon=":material/settings:"):
+        with st.form("stuck_days_form", border=False):
+            new_days = st.number_input("Days without a change", min_value=1, max_value=Q.MAX_STUCK_DAYS, value=days,
+                                       step=1, key="stuck_days")
+            if st.form_submit_button("Save"):
+                try:
+                    Q.set_stuck_days(con, new_days, viewer)
+                except (ValueError, PermissionError) as e:
+                    st.error(ui.md_escape(str(e)))
+                else:
+                    st.rerun()

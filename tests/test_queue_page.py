@@ -1,0 +1,113 @@
+"""The Work queue page and the role messages (issue 15) in Streamlit's AppTest: counts per kind, items oldest first
+linking to their pages, an empty queue says so; a role that may not use a page reads, on the page, whom it is for
+and where to go instead, and gets none of its data."""
+import datetime as dt
+import glob
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from shisn import auth, db, demo
+from shisn import exchanges as X
+from shisn import queue as Q
+
+PAGE = str(ROOT / "pages" / "queue.py")
+LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
+PM = auth.Viewer(auth.PROGRAM_MANAGER, "Pat PM", ("DC", "DE", "MD", "PA", "VA", "WV"))
+MD_USER = auth.Viewer(auth.STATE, "MD state user", ("MD",))
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    path = tmp_path / "queue.duckdb"
+    monkeypatch.setenv("SHISN_DB", str(path))
+    con = db.connect(path)
+    demo.write_demo(con)
+    yield con
+    con.close()
+
+
+def page_as(viewer, path=PAGE, **query):
+    at = AppTest.from_file(path, default_timeout=120)
+    at.session_state["shisn_viewer"] = viewer
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def test_pm_sees_counts_per_kind_and_the_items_oldest_first(store):
+    cycle = max(X.list_exchanges(store, LEAD)["cycle"])
+    mentors = X.request_choices("MD", *_partners(store, "MD", cycle))
+    c = mentors[0]
+    ex = X.request_introduction(store, MD_USER, c["mentor"], c["mentee"], [c["program_area"]], cycle, "hello")
+    at = page_as(PM)
+    assert not at.exception and at.title[0].value == "Work queue"
+    expected = Q.items(store, PM)
+    metrics = {m.label: int(m.value) for m in at.metric}
+    assert metrics == {Q.KIND_LABELS[k]: n for k, n in Q.counts(expected).items()}
+    assert metrics["Introduction requests"] == 1 and sum(metrics.values()) == len(expected)
+    # run on its own (no app navigation) each item names its address; in the app it is a page link (e2e test)
+    items = [m.value for m in at.markdown if "`/" in m.value]
+    assert len(items) == len(expected)
+    assert f"Request {ex}: MD asks for an introduction to mentor {c['mentor']}" in items[0].replace("\\", "")
+    assert items[0].endswith(f"`/exchanges?exchange={ex}`")
+
+
+def _partners(con, state, cycle):
+    from shisn import profile, queries
+    p = profile.build(queries.assessments(con, cycle), state, cycle, MD_USER)
+    return p.mentors, p.mentees
+
+
+def test_an_empty_queue_says_so(store):
+    no_states = auth.Viewer(auth.PROGRAM_MANAGER, "New PM", ())
+    at = page_as(no_states)
+    assert not at.exception
+    assert any("Nothing needs your action" in s.value for s in at.success)
+    assert [int(m.value) for m in at.metric] == [0, 0, 0, 0]
+
+
+def test_leadership_sets_the_stuck_days(store):
+    at = page_as(LEAD)
+    assert not at.exception
+    at.number_input(key="stuck_days").set_value(45)
+    next(f for f in at.get("form") if f.key == "stuck_days_form").form_submit_button[0].click()
+    at.run()
+    assert Q.stuck_days(store) == 45
+    assert not page_as(PM).get("form")  # a PM reads the setting, leadership changes it
+
+
+PAGES = sorted(Path(p).name for p in glob.glob(str(ROOT / "pages" / "*.py")))
+DENIED = [("national.py", MD_USER), ("pairings.py", MD_USER), ("program_managers.py", MD_USER),
+          ("users.py", MD_USER), ("queue.py", MD_USER), ("program_managers.py", PM), ("users.py", PM)]
+
+
+@pytest.mark.parametrize("page, viewer", DENIED, ids=[f"{p}-{v.role}" for p, v in DENIED])
+def test_a_page_a_role_may_not_open_says_whom_it_is_for_and_where_to_go(store, page, viewer):
+    at = page_as(viewer, str(ROOT / "pages" / page))
+    assert not at.exception
+    warning = at.warning[0].value.replace("\\", "")  # (the label is Markdown-escaped)
+    assert "This page is for:" in warning and f"You are viewing as {viewer.label}" in warning
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")
+    if viewer.role == auth.STATE:
+        assert "Your state's profile" in text and "/state_profile?state=MD" in text
+    else:
+        assert "Your work queue" in text
+    assert "is for" in text
+    assert not at.dataframe and not at.metric and not at.get("plotly_chart") and not at.get("deck_gl_json_chart")
+    assert not at.get("download_button") and not at.get("file_uploader")
+
+
+def test_the_whole_app_registers_every_page_for_every_role_and_lands_a_pm_on_the_queue(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHISN_DB", str(tmp_path / "app.duckdb"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["demo_role"] = auth.PROGRAM_MANAGER
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Work queue"
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["demo_role"] = auth.STATE
+    at.run()
+    assert not at.exception and at.title[0].value == "State profile"
