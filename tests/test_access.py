@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from shisn import audit, auth, db, demo, exchanges, ingest, queries
-from shisn import coverage, pairing_view, profile
+from shisn import coverage, impact, pairing_view, profile
 
 from conftest import ROOT, make_csv
 
@@ -70,7 +70,7 @@ def run_page(page, viewer, store, monkeypatch, **query):
 
 # Pages that compute one view at a time (lazy tabs bound to the URL): each view is checked on its own.
 TABBED = {"national.py": coverage, "exchanges.py": exchanges, "pairings.py": pairing_view,  # modules with VIEWS
-          "state_profile.py": profile}
+          "state_profile.py": profile, "impact.py": impact}
 VIEWS = [(p, {m.VIEW_KEY: v}) for p, m in TABBED.items() for v in m.VIEWS] + [(p, {}) for p in PAGES
                                                                              if p not in TABBED]
 

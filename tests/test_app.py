@@ -90,4 +90,5 @@ def test_every_page_url_is_its_file_name():
     import re
     source = (ROOT / "app.py").read_text()
     entries = re.findall(r'\("pages/(\w+)\.py", "[^"]+", "[^"]+", "(\w+)"', source)
-    assert len(entries) == 7 and all(stem == url for stem, url in entries), entries
+    assert len(entries) == len(list((ROOT / "pages").glob("*.py"))) and all(stem == url for stem, url in entries), \
+        entries

@@ -405,7 +405,8 @@ def test_export_frame_columns_and_values(con):
     X.transition(con, ex, X.INTRODUCED, 1, "P", at=dt.datetime(2025, 1, 5, 8), comment="x")
     out = X.export_frame(con)
     assert list(out.columns) == ["id", "mentor", "mentee", "program_areas", "status", "means", "proposed_at",
-                                 "first_contact_at", "updated_at", "outcome"]
+                                 "first_contact_at", "updated_at", "outcome", "mentor_useful", "mentor_what_changed",
+                                 "mentor_differently", "mentee_useful", "mentee_what_changed", "mentee_differently"]
     r = out.iloc[0]
     assert (r["id"], r["program_areas"], r["status"], r["proposed_at"], r["first_contact_at"]) == \
         (ex, "training;exercises", "introduced", "2025-01-01 08:00:00", "2025-01-05 08:00:00")
@@ -417,7 +418,10 @@ def test_demo_exchanges_are_flagged_synthetic_cover_the_statuses_and_run_once(co
     demo.write_demo(con)  # seeds the demo exchanges too
     df = X.list_exchanges(con, LEAD)
     ids = list(df["exchange_id"])
-    assert 6 <= len(ids) <= 10
+    latest = df[df["cycle"] == df["cycle"].max()]
+    assert 6 <= len(latest) <= 10  # the latest cycle's hand-written set; earlier cycles' exchanges are closed or
+    assert set(df.loc[df["cycle"] < df["cycle"].max(), "status"]) <= {X.CLOSED, X.DECLINED}  # declined (issue 16)
+    assert df["cycle"].nunique() >= 3 and len(ids) > len(latest)
     assert df["synthetic"].all() and (df["created_by"] == X.DEMO_USER).all()
     assert set(df["status"]) == set(X.STATUSES)
     assert X.ta_referrals(con, LEAD)["synthetic"].all()
@@ -459,7 +463,9 @@ def test_cli_exchanges_csv_and_json(db_file):
     r = run("exchanges", "--db", db_file, "--format", "csv")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "id,mentor,mentee,program_areas,status,means,proposed_at,first_contact_at,updated_at,outcome"
+    assert lines[0] == ("id,mentor,mentee,program_areas,status,means,proposed_at,first_contact_at,updated_at,outcome,"
+                        "mentor_useful,mentor_what_changed,mentor_differently,mentee_useful,mentee_what_changed,"
+                        "mentee_differently")
     assert lines[1].startswith("1,VA,MD,exercises,introduced,,2025-02-01 10:00:00,2025-02-03 10:00:00,")
     assert lines[2].startswith("2,CA,NV,training;interoperability,proposed,,")
     r = run("exchanges", "--db", db_file, "--format", "json")

@@ -1,0 +1,158 @@
+"""The Impact page and the states' views on the Exchanges page, in Streamlit's AppTest, as each role: leadership sees
+every figure and the plain-words explanation, a PM their states' figures, a state user is turned away; the stuck
+setting is saved; a state records its own view and sees only its own exchanges' views."""
+import datetime as dt
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from shisn import audit, auth, db, demo, impact
+from shisn import exchanges as X
+from shisn import outcomes as O
+
+PAGE = str(ROOT / "pages" / "impact.py")
+EX_PAGE = str(ROOT / "pages" / "exchanges.py")
+LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
+PM = auth.Viewer(auth.PROGRAM_MANAGER, "Morgan Okafor (demo)", ("DC", "DE", "MD", "PA", "VA", "WV"))
+STATE_MD = auth.Viewer(auth.STATE, "MD user", ("MD",))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("impact") / "template.duckdb"
+    con = db.connect(path)
+    demo.write_demo(con)
+    con.close()
+    return path
+
+
+@pytest.fixture
+def store(template, tmp_path, monkeypatch):
+    """A fresh copy of the demo store (SHISN_DB points the pages at it)."""
+    path = tmp_path / "page.duckdb"
+    shutil.copy(template, path)
+    monkeypatch.setenv("SHISN_DB", str(path))
+    con = db.connect(path)
+    yield con
+    con.close()
+
+
+def page_as(viewer, path=PAGE, params=None, **state):
+    at = AppTest.from_file(path, default_timeout=120)
+    at.session_state["shisn_viewer"] = viewer
+    for k, v in state.items():
+        at.session_state[k] = v
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def frames(at, column):
+    return [d.value for d in at.dataframe if column in d.value.columns]
+
+
+@pytest.mark.parametrize("view", impact.VIEWS)
+@pytest.mark.parametrize("viewer", [LEAD, PM, auth.Viewer(auth.PROGRAM_MANAGER, "No states", ())],
+                         ids=["leadership", "program_manager", "pm_without_states"])
+def test_every_view_renders_for_leadership_and_pms(store, viewer, view):
+    at = page_as(viewer, params={impact.VIEW_KEY: view})
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Did the network help?"
+    assert [m.label for m in at.metric][:3] == ["Exchanges held or closed", "Mentee areas rated again",
+                                                "Difference in rating change"]
+    assert any(b.label == "Printable cycle report" for b in at.get("download_button"))
+
+
+def test_leadership_sees_the_comparison_and_what_it_is_not(store):
+    at = page_as(LEAD)
+    text = " ".join(m.value for m in at.markdown)
+    assert "What it is not" in text and "not proof that the exchange caused it" in text
+    assert "self-assessed" in text and impact.TOO_FEW in text
+    table = frames(at, "Mentees compared")[0]  # by area (then by cycle)
+    assert table["Program area"].tolist()[-1] == "All areas" and len(table) == len(impact.AREAS) + 1
+    overall = table.iloc[-1]
+    assert overall["Mentees compared"] >= impact.MIN_N and overall["Difference"] != impact.TOO_FEW
+    # the figures on the page are the module's on the same data
+    inputs = impact.gather(store, LEAD, __import__("shisn.queries").queries.assessments(store))
+    expected = impact.compare(impact.units(inputs.assessments, inputs.exchanges)).iloc[-1]
+    assert overall["Difference"] == impact.fmt_change(expected["difference"])
+
+
+def test_a_program_manager_sees_their_states_figures(store):
+    at = page_as(PM, params={impact.VIEW_KEY: impact.VIEW_PEOPLE})
+    assert not at.exception
+    [pms] = frames(at, "pm")
+    assert pms["pm"].tolist() == [PM.name]
+    lead = page_as(LEAD, params={impact.VIEW_KEY: impact.VIEW_PEOPLE})
+    assert len(frames(lead, "pm")[0]) == 10  # leadership: every PM
+    [mentors] = frames(at, "mentor_name")
+    mine = X.list_exchanges(store, PM)
+    assert set(mentors["mentor"]) <= set(mine["mentor"])
+    at = page_as(PM, params={impact.VIEW_KEY: impact.VIEW_HEALTH})
+    for f in frames(at, "days_without_change"):
+        assert all(m in PM.states or e in PM.states for m, e in zip(f["mentor"], f["mentee"]))
+    assert not any(f.key == "stuck_days" for f in at.get("form"))  # only leadership changes the setting
+
+
+def test_a_state_user_is_turned_away(store):
+    at = page_as(STATE_MD)
+    assert not at.exception
+    assert "This page is for" in at.warning[0].value
+    assert not at.metric and not at.dataframe
+
+
+def test_leadership_sets_the_stuck_threshold(store):
+    at = page_as(LEAD, params={impact.VIEW_KEY: impact.VIEW_HEALTH})
+    form = next(f for f in at.get("form") if f.key == "stuck_days")
+    form.number_input[0].set_value(10)
+    form.form_submit_button[0].click()
+    at.run()
+    assert not at.exception
+    assert impact.stuck_days(store) == 10
+    assert any(d.startswith("setting stuck_days = 10") for d in audit.log(store)["detail"])
+    assert [m.value for m in at.metric if m.label == "Stuck"] != []
+
+
+def _held(con, mentor, mentee, area):
+    ex = X.open_exchange(con, mentor, mentee, [area], 2026, "P", at=dt.datetime(2026, 6, 1))
+    v = X.transition(con, ex, X.INTRODUCED, 1, "P", at=dt.datetime(2026, 6, 2))
+    v = X.transition(con, ex, X.IN_CONTACT, v, "P", at=dt.datetime(2026, 6, 3))
+    X.transition(con, ex, X.HELD, v, "P", means="teleconference", at=dt.datetime(2026, 6, 20))
+    return ex
+
+
+def test_a_state_records_its_own_view_on_the_exchange_and_sees_only_its_own(store):
+    ex = _held(store, "VA", "MD", "training")
+    other = _held(store, "TX", "NM", "training")
+    O.record(store, other, "NM", LEAD, 2, "SECRETNMVIEW")
+    at = page_as(STATE_MD, path=EX_PAGE, exchange=ex)
+    assert not at.exception
+    assert not any(f.key.startswith("view_") and "VA" in f.key for f in at.get("form"))  # MD's view only
+    form = next(f for f in at.get("form") if f.key.startswith(f"view_{ex}_MD"))
+    form.radio[0].set_value(4)
+    form.text_area[0].input("Our county plan is drafted")
+    form.form_submit_button[0].click()
+    at.run()
+    assert not at.exception
+    [v] = O.for_exchange(store, LEAD, ex).to_dict("records")
+    assert (v["state"], v["useful"], v["what_changed"], v["recorded_by"]) == ("MD", 4, "Our county plan is drafted",
+                                                                              "MD user")
+    shown = [f for f in frames(at, "useful_label")]
+    assert shown and shown[0]["what_changed"].tolist() == ["Our county plan is drafted"]
+    # the other exchange is not among MD's, so neither it nor its views can be opened
+    at = page_as(STATE_MD, path=EX_PAGE, exchange=other)
+    assert at.selectbox(key="exchange").value != other
+    assert not any("SECRETNMVIEW" in str(f.values) for f in frames(at, "useful_label"))
+
+
+def test_a_view_without_usefulness_is_refused_on_the_page(store):
+    ex = _held(store, "VA", "MD", "strategy")
+    at = page_as(STATE_MD, path=EX_PAGE, exchange=ex)
+    form = next(f for f in at.get("form") if f.key.startswith(f"view_{ex}_MD"))
+    form.text_area[0].input("no rating")
+    form.form_submit_button[0].click()
+    at.run()
+    assert any("Choose how useful" in e.value for e in at.error)
+    assert O.for_exchange(store, LEAD, ex).empty
