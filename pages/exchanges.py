@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from shisn import assignments, auth, catalog, outcomes, queries, ui
+from shisn import assignments, auth, brief, catalog, outcomes, queries, ui
 from shisn import exchanges as X
 from shisn import jurisdictions as J
 
@@ -52,6 +52,10 @@ elif viewer.role == auth.STATE:
     st.write(f"The exchanges **{me}** takes part in. To start one or record what you agreed, tell your "
              "program manager:")
     st.text(f"{state_label(me)} · program manager: {pm_text(me)}")
+    latest = queries.latest_cycle(con)
+    if latest is not None:
+        with st.expander(f"Request an introduction or offer help ({latest})", icon=":material/person_add:"):
+            ui.request_introduction_form(con, viewer, ui.state_profile(me, latest, viewer), key="ex_request")
 
 # --- new exchange --------------------------------------------------------------------------------------------------
 if X.can_open(viewer):
@@ -136,10 +140,10 @@ def list_view():
                                        if X.can_open(viewer) else ""), icon=":material/forum:")
     else:
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        which = c1.segmented_control("Show", ["Open", "Held or closed", "Declined", "All"], default="All",
-                                     key="ex_filter")
-        keep = {"Open": list(X.OPEN_STATUSES), "Held or closed": [X.HELD, X.CLOSED], "Declined": [X.DECLINED]}.get(
-            which or "All", list(X.STATUSES))
+        which = c1.segmented_control("Show", ["Requests", "Open", "Held or closed", "Declined", "All"],
+                                     default="All", key="ex_filter")
+        keep = {"Requests": [X.REQUESTED], "Open": list(X.OPEN_STATUSES), "Held or closed": [X.HELD, X.CLOSED],
+                "Declined": [X.DECLINED]}.get(which or "All", list(X.ALL_STATUSES))
         view = rows[rows["status"].isin(keep)]
         view = assignments.with_pm(view, con, "mentor", "mentor_pm_", viewer)
         view = assignments.with_pm(view, con, "mentee", "mentee_pm_", viewer)
@@ -232,7 +236,56 @@ def list_view():
                 st.caption("Not recorded yet.")
 
         with form_col:
-            if not editable:
+            if snap["requested_at"] is not None:  # it began as a state's introduction request
+                asker = snap["requested_state"]
+                st.markdown(f"**Introduction request** from {asker} ({ui.md_escape(snap['requested_by'])}), "
+                            f"{pd.Timestamp(snap['requested_at']):%Y-%m-%d %H:%M}: "
+                            + ("asks for an introduction to a mentor" if asker == snap["mentee"] else "offers help"))
+                if snap["request_message"]:
+                    st.text(snap["request_message"])
+                if snap["decline_reason"]:
+                    st.markdown("**Declined:**")
+                    st.text(snap["decline_reason"])
+            st.download_button("Pairing brief", lambda: brief.render(con, ex_id, viewer).encode("utf-8"),
+                               brief.file_name(snap), mime="text/html", icon=":material/print:",
+                               on_click=ui.audit_export, args=(f"pairing brief exchange {ex_id}",),
+                               key=f"brief_{ex_id}", help="One printable page for the introduction: both states "
+                               "side by side, why they were paired, both program managers, suggested means. "
+                               "Self-contained HTML (no internet needed).")
+            if snap["status"] == X.REQUESTED:
+                v = int(snap["version"])
+                if X.can_answer(viewer, snap):
+                    with st.form(f"answer_{ex_id}_{v}"):
+                        st.markdown("**Answer the request** (the first answer counts; the state sees it)")
+                        to = st.radio("Accept as", [X.PROPOSED, X.INTRODUCED], format_func=X.status_label,
+                                      horizontal=True, key=f"accept_to_{ex_id}_{v}")
+                        reason = st.text_input("Reason, if declining (the state sees it)", max_chars=X.MAX_MESSAGE,
+                                               key=f"decline_reason_{ex_id}_{v}")
+                        b1, b2 = st.columns(2)
+                        accept = b1.form_submit_button("Accept", type="primary", icon=":material/check:")
+                        decline = b2.form_submit_button("Decline", icon=":material/close:")
+                    action = (lambda: X.accept_request(con, ex_id, v, viewer, to)) if accept else \
+                        (lambda: X.decline_request(con, ex_id, v, viewer, reason)) if decline else None
+                elif X.can_withdraw(viewer, snap):
+                    st.caption("Waiting for a program manager's answer.")
+                    action = (lambda: X.decline_request(con, ex_id, v, viewer, None)) \
+                        if st.button("Withdraw the request", icon=":material/undo:", key=f"withdraw_{ex_id}") \
+                        else None
+                else:
+                    st.caption("Waiting for the answer of either state's program manager: "
+                               f"{pms_md(snap['mentor'], snap['mentee'])}.")
+                    action = None
+                if action is not None:
+                    try:
+                        new_v = action()
+                    except X.ExchangeError as e:  # StaleEdit included: someone else answered first
+                        st.error(X.md_escape(str(e)), icon=":material/sync_problem:")
+                    else:
+                        snaps[ex_id] = X.get(con, ex_id)
+                        st.session_state[FLASH] = (f"Request {ex_id} is now {X.status_label(snaps[ex_id]['status'])}"
+                                                   f" (version {new_v}).")
+                        st.rerun()
+            elif not editable:
                 st.caption("Read only. The program manager of either state records changes: "
                            f"{pms_md(snap['mentor'], snap['mentee'])}.")
             else:

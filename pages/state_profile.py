@@ -70,6 +70,7 @@ if not p.reported:
         st.warning(f"{p.name} has not submitted a self-assessment yet. The national and regional medians are "
                    "shown for reference.", icon=":material/event_busy:")
 
+ui.state_flags(viewer, code, cycle)  # data-quality flags (issue 14), only for viewers who see the state in detail
 
 # --- one view at a time: only the open tab runs (its label is in the URL); other states' detail views do not
 # exist for viewers who may not see that detail --------------------------------------------------------------------
@@ -171,6 +172,12 @@ def partners_view():
             st.dataframe(p.mentees[list(partner_cols)], hide_index=True, width="stretch", column_config=partner_cols)
         else:
             st.caption("No state is seeking guidance in an area where it offers help and is an eligible mentor.")
+
+    # --- introduction requests (a state user on its own profile asks; everyone who sees the state reads them) ---
+    st.subheader("Introduction requests", anchor=False)
+    if exchanges.can_request(viewer) and viewer.home_state == code:
+        ui.request_introduction_form(ui.connection(), viewer, p, key="profile_request")
+    ui.requests_table(ui.connection(), viewer, code)
 
     # --- exchanges ---------------------------------------------------------------------------------------------
     st.subheader("Open exchanges", anchor=False)

@@ -1059,7 +1059,8 @@ def _write_demo_past(con, plan: list[dict], now: dt.datetime) -> list[int]:
 # Arc colours by status; the names are Streamlit's markdown/badge colours, so the legend and badges match the map.
 STATUS_COLOURS = {PROPOSED: ("gray", (104, 98, 85)), INTRODUCED: ("blue", (36, 79, 180)),
                   IN_CONTACT: ("violet", (111, 51, 184)), HELD: ("orange", (190, 90, 30)),
-                  CLOSED: ("green", (12, 120, 80)), DECLINED: ("red", (158, 48, 59))}
+                  CLOSED: ("green", (12, 120, 80)), DECLINED: ("red", (158, 48, 59)),
+                  REQUESTED: ("yellow", (160, 120, 0))}
 MAP_WIDTH_PX, MAP_HEIGHT_PX = 960, 480
 
 

@@ -111,3 +111,88 @@ def test_the_whole_app_registers_every_page_for_every_role_and_lands_a_pm_on_the
     at.session_state["demo_role"] = auth.STATE
     at.run()
     assert not at.exception and at.title[0].value == "State profile"
+
+
+# --- introduction requests on the pages, per role --------------------------------------------------------------
+
+EX_PAGE = str(ROOT / "pages" / "exchanges.py")
+PROFILE_PAGE = str(ROOT / "pages" / "state_profile.py")
+SECRET = "SECRETREQUESTMESSAGE"
+
+
+def _payload(at) -> bytes:
+    out = []
+
+    def walk(node):
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "SerializeToString"):
+            out.append(proto.SerializeToString())
+        for child in (getattr(node, "children", None) or {}).values():
+            walk(child)
+    walk(at._tree)
+    return b"".join(out)
+
+
+@pytest.fixture
+def request_id(store):
+    cycle = max(queries_cycles(store))
+    c = next(c for c in X.request_choices("MD", *_partners(store, "MD", cycle)) if c["mentor"] != "VA")
+    return X.request_introduction(store, MD_USER, c["mentor"], "MD", [c["program_area"]], cycle, SECRET), c
+
+
+def queries_cycles(con):
+    from shisn import queries
+    return queries.cycles(con)
+
+
+def test_a_state_user_requests_an_introduction_on_its_profile(store):
+    at = page_as(MD_USER, PROFILE_PAGE, profile_view="Partners and exchanges")
+    assert not at.exception
+    form = next(f for f in at.get("form") if f.key == "profile_request")
+    form.text_area[0].input("Please introduce us")
+    form.form_submit_button[0].click()
+    at.run()
+    assert not at.exception and any("sent" in s.value for s in at.success)
+    got = X.requests_of(store, MD_USER, "MD")
+    assert len(got) == 1 and got["request_message"].iloc[0] == "Please introduce us"
+    assert got["status"].iloc[0] == X.REQUESTED
+    other = page_as(auth.Viewer(auth.STATE, "NJ user", ("NJ",)), PROFILE_PAGE, state="MD",
+                    profile_view="Partners and exchanges")
+    assert not other.get("form") and b"Please introduce us" not in _payload(other)
+
+
+def test_the_asking_state_may_withdraw_the_partner_only_reads_and_a_third_state_sees_nothing(store, request_id):
+    ex, c = request_id
+    partner = auth.Viewer(auth.STATE, "Mentor user", (c["mentor"],))
+    third = auth.Viewer(auth.STATE, "NJ user", ("NJ",))
+    md = page_as(MD_USER, EX_PAGE, exchange=str(ex))
+    assert not md.exception and SECRET.encode() in _payload(md)
+    assert any(b.label == "Withdraw the request" for b in md.button)
+    assert not any(f.key.startswith("answer_") for f in md.get("form"))
+    mentor = page_as(partner, EX_PAGE, exchange=str(ex))
+    assert SECRET.encode() in _payload(mentor)  # one of the two states: reads it
+    assert not any(b.label == "Withdraw the request" for b in mentor.button)
+    assert not any(f.key.startswith("answer_") for f in mentor.get("form"))
+    outsider = page_as(third, EX_PAGE, exchange=str(ex))
+    assert not outsider.exception and SECRET.encode() not in _payload(outsider)
+    assert not any(f.key.startswith("answer_") for f in outsider.get("form"))
+    md.button(key=f"withdraw_{ex}").click().run()
+    assert X.get(store, ex)["status"] == X.DECLINED and X.get(store, ex)["decline_reason"] == "withdrawn by MD"
+
+
+def test_either_pm_answers_on_the_exchange_and_the_second_sees_who_answered(store, request_id):
+    ex, c = request_id
+    first = page_as(PM, EX_PAGE, exchange=str(ex))
+    mentor_pm = auth.Viewer(auth.PROGRAM_MANAGER, "Mentor PM", (c["mentor"],))
+    second = page_as(mentor_pm, EX_PAGE, exchange=str(ex))
+    assert SECRET.encode() in _payload(first) and SECRET.encode() in _payload(second)
+    form = next(f for f in first.get("form") if f.key.startswith(f"answer_{ex}_"))
+    form.form_submit_button[0].click()  # Accept (as proposed)
+    first.run()
+    assert not first.exception and X.get(store, ex)["status"] == X.PROPOSED
+    form = next(f for f in second.get("form") if f.key.startswith(f"answer_{ex}_"))
+    form.text_input[0].input("no capacity")
+    form.form_submit_button[1].click()  # Decline, on the version it read
+    second.run()
+    assert any("was already accepted (now proposed) by Pat PM" in e.value.replace("\\", "") for e in second.error)
+    assert X.get(store, ex)["status"] == X.PROPOSED
