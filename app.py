@@ -31,6 +31,7 @@ PAGES = [
     ("pages/exchanges.py", "Exchanges", ":material/forum:", "exchanges", ALL),
     ("pages/impact.py", "Impact", ":material/insights:", "impact", LEAD_PM),
     ("pages/program_managers.py", "Program managers", ":material/badge:", "program_managers", (auth.LEADERSHIP,)),
+    ("pages/assessment.py", "Self-assessment", ":material/edit_note:", "assessment", ALL),
     ("pages/data.py", "Data", ":material/upload_file:", "data", ALL),
     ("pages/users.py", "Users and audit", ":material/admin_panel_settings:", "users", (auth.LEADERSHIP,)),
 ]

@@ -437,3 +437,197 @@ def requests_table(con, viewer: auth.Viewer, state: str) -> None:
                      "requested_at": st.column_config.DatetimeColumn("Asked on", format="YYYY-MM-DD"),
                      "request_message": st.column_config.TextColumn("Message", width="medium"),
                      "decline_reason": st.column_config.TextColumn("Why declined", width="medium")})
+
+
+# --- self-assessments on the form and data-quality flags (issue 14) ----------------------------------------------
+
+def data_changed() -> None:
+    """After the assessments changed in this process (a load, an accepted form): drop the cached frames of the old
+    data version (they are keyed by it, so they would only hold memory)."""
+    st.cache_data.clear()
+    _assessments.clear()
+
+
+def _open_assessment(state: str, cycle: int) -> None:
+    st.session_state["state"], st.session_state["cycle"] = state, int(cycle)
+
+
+def review_queue_links(con, viewer: auth.Viewer) -> None:
+    """On the assessment page: the submissions awaiting this viewer's review (oldest first), each opening its form."""
+    from . import submissions
+    if viewer.role == auth.STATE:
+        return
+    pending = submissions.pending_reviews(con, viewer)
+    if pending.empty:
+        return
+    with st.expander(f"Awaiting your review ({len(pending)})", icon=":material/inbox:"):
+        for r in pending.itertuples(index=False):
+            st.button(f"{md_escape(J.names()[r.state])} ({r.state}) {r.cycle} · submitted by "
+                      f"{md_escape(r.submitted_by)} on {r.submitted_at:%d %b %Y, %H:%M}",
+                      key=f"open_review_{r.submission_id}", type="tertiary", icon=":material/arrow_forward:",
+                      on_click=_open_assessment, args=(r.state, r.cycle))
+
+
+def _confirm_flag(con, viewer: auth.Viewer, key: str) -> None:
+    from . import quality
+    pick = st.session_state.get(f"{key}_pick")  # "state|cycle|rule|area"
+    note = st.session_state.get(f"{key}_note", "")
+    if not pick:
+        return
+    state, cycle, rule, area = pick.split("|")
+    try:
+        quality.confirm(con, viewer, state, int(cycle), rule, area, note)
+    except quality.FlagError as e:
+        st.session_state[f"{key}_msg"] = ("error", str(e))
+        return
+    st.session_state[f"{key}_note"] = ""
+    st.session_state[f"{key}_msg"] = ("success", "Flag confirmed: it stays listed, counted apart.")
+
+
+def flag_list(con, viewer: auth.Viewer, flags, key: str, *, empty: str = "No data-quality flags.",
+              confirm: bool = True) -> None:
+    """Data-quality flags as a table (open first; confirmed ones stay, with their note where the viewer sees the
+    state in detail) and, for those who may (the state, its PM, leadership), a form to confirm one with a note."""
+    from . import quality
+    if flags.empty:
+        st.caption(empty)
+        return
+    n = quality.counts(flags)
+    st.caption(f"{n['open']} open · {n['confirmed']} confirmed. A flag marks a rating worth a second look; "
+               "confirm it with a note when the rating stands.")
+    order = flags.sort_values("confirmed", kind="stable")
+    shown = quality.display_frame(order, show_notes=viewer.sees_detail_of)
+    one_state = shown["state"].nunique() == 1
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_order=[c for c in ("jurisdiction", "cycle", "area", "flag", "explanation", "confirmed",
+                                           "note") if not (one_state and c in ("jurisdiction", "cycle"))],
+                 column_config={"jurisdiction": "Jurisdiction", "cycle": st.column_config.NumberColumn(
+                                    "Cycle", format="%d"),
+                                "area": "Program area", "flag": "Flag",
+                                "explanation": st.column_config.TextColumn("Why", width="large"),
+                                "confirmed": st.column_config.CheckboxColumn("Confirmed"),
+                                "note": st.column_config.TextColumn("Confirmation note", width="medium")})
+    msg = st.session_state.pop(f"{key}_msg", None)
+    if msg:
+        getattr(st, msg[0])(msg[1])
+    if not confirm:
+        return
+    can = flags[~flags["confirmed"] & flags["state"].map(lambda s: quality.can_confirm(viewer, s))]
+    if can.empty:
+        return
+    with st.form(f"{key}_form", border=True, enter_to_submit=False):
+        st.markdown("**Confirm a flag** · the rating stands, and here is why")
+        labels = {f"{r['state']}|{r['cycle']}|{r['rule']}|{r['program_area']}":
+                  (f"{r['state']} {r['cycle']} · " if not one_state else "")
+                  + (_area_short(r["program_area"]) + " · " if r["program_area"] else "") + r["title"]
+                  for _, r in can.iterrows()}
+        st.selectbox("Flag", list(labels), format_func=labels.get, key=f"{key}_pick")
+        st.text_input("Note", key=f"{key}_note", max_chars=quality.MAX_NOTE,
+                      placeholder="e.g. We moved from 2 to 4 after the statewide radio system went live.")
+        st.form_submit_button("Confirm flag", icon=":material/task_alt:", on_click=_confirm_flag,
+                              args=(con, viewer, key))
+
+
+def _area_short(slug: str) -> str:
+    from . import catalog
+    return catalog.area_short(slug)
+
+
+def state_flags(viewer: auth.Viewer, code: str, cycle: int) -> None:
+    """The state profile's block: the state × cycle's data-quality flags, for viewers who see the state in detail
+    (nothing otherwise), in an expander whose label carries the counts."""
+    from . import quality
+    if not viewer.sees_detail_of(code):
+        return
+    con = connection()
+    all_cycles = cycles()
+    rows = assessments(states=[code])
+    flags = quality.state_flags(con, rows, code, int(cycle), all_cycles[0] if all_cycles else None)
+    n = quality.counts(flags)
+    label = (f"Data-quality flags, {cycle}: {n['open']} open, {n['confirmed']} confirmed" if len(flags)
+             else f"Data-quality flags, {cycle}: none")
+    with st.expander(label, icon=":material/flag:"):
+        flag_list(con, viewer, flags, key="profile_flags", empty="No data-quality flag on these ratings.")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _cycle_flags(path: str, version: int, cycle: int, latest: int | None):
+    from . import quality
+    rows = _assessments(path, version, None, None)
+    return quality.flags(rows[rows["cycle"] <= cycle], cycle=cycle, latest_cycle=latest)
+
+
+def national_flags(viewer: auth.Viewer, cycle: int) -> None:
+    """The national page's block (leadership and PMs): how many data-quality flags the cycle's assessments carry,
+    open and confirmed, and the list (drawn only when opened). Confirmation notes only for states the viewer sees
+    in detail."""
+    from . import quality
+    if viewer.role not in (auth.LEADERSHIP, auth.PROGRAM_MANAGER):
+        return
+    path = db.locate()
+    con = _connection(path)
+    all_cycles = cycles()
+    flags = quality.with_confirmations(
+        _cycle_flags(path, queries.data_version(con), int(cycle), all_cycles[0] if all_cycles else None),
+        quality.confirmations(con, None, int(cycle)))
+    n = quality.counts(flags)
+    states = flags["state"].nunique() if len(flags) else 0
+    box = st.expander(f"Data-quality flags, {cycle}: {n['open']} open, {n['confirmed']} confirmed "
+                      f"({states} jurisdiction{'s' if states != 1 else ''})", icon=":material/flag:",
+                      key="national_flags_open", on_change="rerun")
+    if box.open:  # the list is drawn only when opened
+        with box:
+            by_rule = flags.groupby("title").size().sort_values(ascending=False) if len(flags) else None
+            if by_rule is not None:
+                st.caption(" · ".join(f"{t}: {c}" for t, c in by_rule.items()))
+            flag_list(con, viewer, flags, key="national_flags", confirm=False,
+                      empty=f"No data-quality flag in {cycle}.")
+
+
+# --- introduction requests (issue 15): the state's form and list, shared by the profile and the Exchanges page ---
+
+def request_introduction_form(con, viewer: auth.Viewer, p, key: str) -> None:
+    """For a state user on its own profile data `p` (profile.StateProfile with mentors/mentees): pick a recommended
+    mentor for a need, or a state it could help, add a message, and request the introduction."""
+    from . import exchanges as X
+    choices = X.request_choices(p.state, p.mentors, p.mentees)
+    if not choices:
+        st.caption(f"No recommended partner in {p.cycle} to ask for: {p.name} has no need an eligible mentor can "
+                   "take and no state is seeking guidance where it can mentor.")
+        return
+    with st.form(key, border=True):
+        st.markdown("**Request an introduction** · your program manager and the other state's see it and answer")
+        pick = st.selectbox("Introduction", range(len(choices)), format_func=lambda i: choices[i]["label"],
+                            key=f"{key}_pick")
+        message = st.text_area("Message (optional)", max_chars=X.MAX_MESSAGE, height=80, key=f"{key}_message",
+                               placeholder="What you need or can offer, who to contact, any timing.")
+        sent = st.form_submit_button("Request introduction", type="primary", icon=":material/send:")
+    if sent:
+        c = choices[pick]
+        try:
+            ex_id = X.request_introduction(con, viewer, c["mentor"], c["mentee"], [c["program_area"]], p.cycle,
+                                           message)
+        except X.ExchangeError as e:
+            st.error(md_escape(str(e)), icon=":material/block:")
+        else:
+            st.success(f"Request {ex_id} sent: {md_escape(c['label'])}. It waits for a program manager's answer; "
+                       "its status is listed below.", icon=":material/check_circle:")
+
+
+def requests_table(con, viewer: auth.Viewer, state: str) -> None:
+    """The introduction requests `state` takes part in, with their status, message and any decline reason."""
+    from . import exchanges as X
+    reqs = X.requests_of(con, viewer, state)
+    if reqs.empty:
+        st.caption(f"No introduction requests involving {state} yet.")
+        return
+    st.dataframe(reqs[["exchange_id", "requested_state", "kind", "partner", "areas_label", "status_label",
+                       "requested_at", "request_message", "decline_reason"]], hide_index=True, width="stretch",
+                 column_config={
+                     "exchange_id": st.column_config.NumberColumn("#", format="%d", width=50),
+                     "requested_state": st.column_config.TextColumn("Asked by", width=70), "kind": "Request",
+                     "partner": st.column_config.TextColumn("With", width=60), "areas_label": "Program area",
+                     "status_label": "Status",
+                     "requested_at": st.column_config.DatetimeColumn("Asked on", format="YYYY-MM-DD"),
+                     "request_message": st.column_config.TextColumn("Message", width="medium"),
+                     "decline_reason": st.column_config.TextColumn("Why declined", width="medium")})

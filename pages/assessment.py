@@ -1,0 +1,256 @@
+"""Self-assessment: a state fills in its self-assessment for a cycle (the nine program areas, maturity 1-5 with
+each level's definition, offers / seeks, POETE sub-ratings, notes), saves a draft or submits it; the state's
+program manager (or leadership) reviews it: accepts it into the national picture or returns it with a comment.
+
+Thin: widgets and layout; the rules are shisn.submissions (which runs the file validator, shisn.ingest) and the
+flags shisn.quality. URL `/assessment?state=VA&cycle=2027`. A state user opens only its own state's form, a
+program manager only assigned states' (leadership any): any other state in the query string gets a message and
+nothing of that state. User text is shown as text."""
+import datetime as dt
+
+import streamlit as st
+
+from shisn import auth, catalog, ingest, quality, submissions as S, ui
+from shisn import jurisdictions as J
+
+viewer = ui.guard(*auth.ROLES)
+con = ui.connection()
+
+st.title("Self-assessment")
+st.caption("One self-assessment per state and cycle: rate each program area, say where the state offers help or "
+           "seeks guidance, save a draft at any time and submit it when complete. The state's ODP program manager "
+           "reviews it; once accepted its ratings enter the national picture.")
+
+# --- which state and cycle (in the URL), and may this viewer open it -----------------------------------------------
+mine = list(J.codes()) if viewer.role == auth.LEADERSHIP else [s for s in J.codes() if s in viewer.states]
+if not mine:
+    st.info("You have no states assigned, so there is no self-assessment for you to fill in or review.",
+            icon=":material/info:")
+    st.stop()
+ui.resolve_query_param("state", J.state_code)
+asked = st.query_params.get("state")
+if asked is not None and asked not in mine and "state" not in st.session_state:
+    # a link or an edited address naming a state this viewer may not open: say so, show nothing of it
+    st.error(S.why_not_fill(viewer, asked), icon=":material/lock:")
+    st.stop()
+
+this_year = dt.date.today().year
+cycle_options = list(range(this_year + 1, ingest.FIRST_CYCLE - 1, -1))
+pick_state, pick_cycle, _ = st.columns([2, 1, 3])
+code = ui.bound_select("State or territory", mine, key="state", default=viewer.home_state or mine[0],
+                       format_func=lambda c: f"{J.names()[c]} ({c})", container=pick_state,
+                       disabled=len(mine) == 1)
+state_rows = ui.assessments(states=[code])
+on_record = sorted(set(int(c) for c in state_rows["cycle"])) if len(state_rows) else []
+default_cycle = min(this_year + 1, (on_record[-1] + 1) if on_record else this_year + 1)
+cycle = ui.bound_select("Assessment cycle", cycle_options, key="cycle", default=default_cycle,
+                        container=pick_cycle)
+if not S.can_fill(viewer, code):  # never reached through the widget; kept as the page's own last word
+    st.error(S.why_not_fill(viewer, code), icon=":material/lock:")
+    st.stop()
+
+ui.review_queue_links(con, viewer)
+
+sub = S.open_submission(con, code, cycle)
+last = S.latest(con, code, cycle)
+prev_cycle = S.previous_cycle(state_rows, cycle)
+previous = state_rows[state_rows["cycle"] == prev_cycle] if prev_cycle is not None else state_rows.iloc[0:0]
+if sub is not None:
+    values, source = sub["areas"], None
+else:
+    values, source = S.prefill(state_rows, cycle)
+editable = sub is None or sub["status"] in S.EDITABLE
+reviewer = S.can_review(viewer, code)
+
+# --- status ------------------------------------------------------------------------------------------------------
+st.header(f"{J.names()[code]} ({code}) · {cycle}", anchor=False)
+if sub is None:
+    if last is not None and last["status"] == S.ACCEPTED:
+        st.success(f"The {cycle} self-assessment submitted by {ui.md_escape(last['submitted_by'])} was accepted by "
+                   f"{ui.md_escape(last['reviewed_by'])} on {last['reviewed_at']:%d %b %Y, %H:%M}; its ratings are "
+                   "in the national picture. Saving this form starts a correction, reviewed again.",
+                   icon=":material/verified:")
+    st.caption(f"Prefilled from {source}." if source else "Nothing on record for this state yet: a blank form.")
+else:
+    who = f"last saved by {ui.md_escape(sub['updated_by'])} on {sub['updated_at']:%d %b %Y, %H:%M}"
+    st.info(f"**Status: {S.STATUS_LABELS[sub['status']]}** (submission {sub['submission_id']}) · {who}",
+            icon=":material/assignment:")
+    if sub["status"] in S.EDITABLE and sub["review_comment"]:
+        st.warning(f"**Returned by {ui.md_escape(sub['reviewed_by'])}** on {sub['reviewed_at']:%d %b %Y}: "
+                   f"{ui.md_escape(sub['review_comment'])}", icon=":material/undo:")
+    if sub["status"] == S.SUBMITTED and not reviewer:
+        st.caption("Submitted for review: the state's program manager accepts it or returns it with a comment. "
+                   "It cannot be edited meanwhile.")
+
+flash = st.session_state.pop("_assessment_flash", None)
+if flash:
+    getattr(st, flash[0])(flash[1])
+
+
+# --- the form ----------------------------------------------------------------------------------------------------
+
+def key(slug: str, field: str) -> str:
+    return f"asmt_{slug}_{field}"
+
+
+token = (code, cycle, None if sub is None else (sub["submission_id"], sub["version"]))
+if st.session_state.get("_assessment_token") != token:  # (re)load the values into the widgets
+    st.session_state["_assessment_token"] = token
+    st.session_state.pop("_assessment_problems", None)
+    for a in values:
+        slug = a["program_area"]
+        st.session_state[key(slug, "maturity")] = a["maturity"] or 0
+        st.session_state[key(slug, "offers_help")] = a["offers_help"]
+        st.session_state[key(slug, "seeks_help")] = a["seeks_help"]
+        st.session_state[key(slug, "other_area")] = a["other_area"]
+        st.session_state[key(slug, "notes")] = a["notes"]
+        for p in catalog.POETE:
+            st.session_state[key(slug, p)] = a[p] or 0
+
+
+def form_values() -> list[dict]:
+    return [{"program_area": slug,
+             "maturity": st.session_state.get(key(slug, "maturity")) or None,
+             "offers_help": bool(st.session_state.get(key(slug, "offers_help"))),
+             "seeks_help": bool(st.session_state.get(key(slug, "seeks_help"))),
+             "other_area": st.session_state.get(key(slug, "other_area"), "") if slug == catalog.OTHER else "",
+             "notes": st.session_state.get(key(slug, "notes"), ""),
+             **{p: st.session_state.get(key(slug, p)) or None for p in catalog.POETE}}
+            for slug in catalog.AREA_SLUGS]
+
+
+def save(submit: bool) -> None:
+    """on_click of Save draft / Submit: runs before the page redraws, so problems show next to their areas."""
+    try:
+        S.save(con, viewer, code, cycle, form_values(), submit=submit,
+               submission_id=None if sub is None else sub["submission_id"],
+               version=None if sub is None else sub["version"])
+    except S.Invalid as e:
+        st.session_state["_assessment_problems"] = e.by_area
+        n = len(e.problems)
+        st.session_state["_assessment_flash"] = ("error", f"{n} problem{'s' if n != 1 else ''} to fix before "
+                                                 "submitting (shown next to each area): nothing was submitted.")
+        return
+    except S.SubmissionError as e:
+        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e))  # names people: user text
+        return
+    st.session_state.pop("_assessment_problems", None)
+    st.session_state["_assessment_flash"] = (
+        ("success", f"Submitted {code} {cycle} for review by the state's program manager.") if submit
+        else ("success", f"Draft saved ({code} {cycle}). Only {code}, its program manager and leadership see it."))
+
+
+LEVEL_OPTIONS = [0, *catalog.MATURITY_LEVELS]
+LEVEL_CAPTIONS = ["The state does not rate this area."] + [d for _, d in catalog.MATURITY_LEVELS.values()]
+problems = st.session_state.get("_assessment_problems") or {}
+changes = S.changes_since(form_values(), previous) if prev_cycle is not None else {}
+before = {r["program_area"]: r for r in previous.to_dict("records")}
+
+with st.form("assessment_form", border=False, enter_to_submit=False):
+    for i, area in enumerate(catalog.PROGRAM_AREAS, start=1):
+        slug = area.slug
+        with st.container(border=True, key=f"area_{slug}"):
+            head, mark = st.columns([3, 2])
+            head.markdown(f"**{i}. {ui.md_escape(area.label)}**")
+            if prev_cycle is not None:
+                old = before.get(slug)
+                if changes.get(slug):
+                    mark.markdown(f":orange-badge[:material/change_history: changed since {prev_cycle}] "
+                                  f"{ui.md_escape(changes[slug])}")
+                elif old is not None:
+                    mark.markdown(f":gray-badge[unchanged since {prev_cycle}]")
+                if old is not None:
+                    offer = " · offers help" if old["offers_help"] else ""
+                    seek = " · seeks guidance" if old["seeks_help"] else ""
+                    head.caption(f"{prev_cycle}: {int(old['maturity'])} {catalog.level_name(old['maturity'])}"
+                                 f"{offer}{seek}")
+            for message in problems.get(slug, []):
+                st.error(message, icon=":material/error:")
+            left, right = st.columns([3, 2], gap="medium")
+            with left:
+                st.radio("Maturity", LEVEL_OPTIONS, key=key(slug, "maturity"), disabled=not editable,
+                         format_func=lambda m: "Not rated" if m == 0 else f"{m} · {catalog.level_name(m)}",
+                         captions=LEVEL_CAPTIONS)
+            with right:
+                if slug == catalog.OTHER:
+                    st.text_input("Name of the area", key=key(slug, "other_area"), disabled=not editable,
+                                  max_chars=ingest.MAX_OTHER_AREA, placeholder="e.g. Cybersecurity")
+                st.checkbox("Offers help to other states", key=key(slug, "offers_help"), disabled=not editable,
+                            help=f"A state can mentor only at maturity {catalog.MENTOR_MIN} or higher.")
+                st.checkbox("Seeks guidance", key=key(slug, "seeks_help"), disabled=not editable)
+                st.text_area("Notes", key=key(slug, "notes"), disabled=not editable, height=120,
+                             max_chars=ingest.MAX_NOTES)
+            cols = st.columns([1.6] + [1] * len(catalog.POETE), vertical_alignment="bottom")
+            cols[0].caption("POETE sub-ratings (optional, 1–5): planning, organization, equipment, training, "
+                            "exercises")
+            for col, p in zip(cols[1:], catalog.POETE):
+                col.selectbox(catalog.POETE_LABELS[p], [0, 1, 2, 3, 4, 5], key=key(slug, p),
+                              format_func=lambda m: "–" if m == 0 else str(m), disabled=not editable)
+    for message in problems.get("", []):
+        st.error(message, icon=":material/error:")
+    b1, b2, _ = st.columns([1, 1, 3])
+    b1.form_submit_button("Save draft", icon=":material/save:", disabled=not editable, on_click=save,
+                          args=(False,), width="stretch")
+    b2.form_submit_button("Submit for review", type="primary", icon=":material/send:", disabled=not editable,
+                          on_click=save, args=(True,), width="stretch")
+
+# --- checks on the ratings (flags) and, for the reviewer, accept / return --------------------------------------------
+checked, _ = S.validate(code, cycle, form_values())
+if checked.ok:
+    flags = quality.with_confirmations(quality.preview(state_rows, checked.rows, code, cycle),
+                                       quality.confirmations(con, code, cycle))
+    st.subheader("Data-quality checks", anchor=False)
+    ui.flag_list(con, viewer, flags, key="assessment_flags",
+                 empty="No data-quality flag on these ratings.")
+
+
+def accept(replace_newer: bool) -> None:
+    try:
+        summary = S.accept(con, viewer, sub["submission_id"], sub["version"], replace_newer=replace_newer)
+    except S.SubmissionError as e:
+        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e))
+        return
+    ui.data_changed()
+    st.session_state["_assessment_flash"] = ("success", f"Accepted: {ui.md_escape(summary.line())}")
+
+
+def send_back() -> None:
+    try:
+        S.return_submission(con, viewer, sub["submission_id"], sub["version"],
+                            st.session_state.get("asmt_return_comment", ""))
+    except S.SubmissionError as e:
+        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e))
+        return
+    st.session_state["asmt_return_comment"] = ""
+    st.session_state["_assessment_flash"] = ("success", f"Returned to {code} with your comment.")
+
+
+if sub is not None and sub["status"] == S.SUBMITTED and reviewer:
+    st.subheader("Review", anchor=False)
+    st.write(f"Submitted by {ui.md_escape(sub['submitted_by'])} on {sub['submitted_at']:%d %b %Y, %H:%M}. "
+             "Check the flags above, then accept it into the national picture or return it with a comment.")
+    newer = S.newer_loads(con, sub)
+    replace = False
+    if len(newer):
+        st.warning(f"**A newer load replaced {code} {cycle} after this was submitted** "
+                   f"({len(newer)} load{'s' if len(newer) != 1 else ''}; latest "
+                   f"{ui.md_escape(newer.iloc[0]['file_name'])} by {ui.md_escape(newer.iloc[0]['loaded_by'])} on "
+                   f"{newer.iloc[0]['loaded_at']:%d %b %Y, %H:%M}). Accepting replaces those newer rows.",
+                   icon=":material/warning:")
+        replace = st.checkbox("Accept anyway: replace the newer rows with this submission", key="asmt_replace")
+    a, r = st.columns(2, gap="large")
+    with a:
+        st.button("Accept", type="primary", icon=":material/check_circle:", on_click=accept, args=(replace,),
+                  disabled=not checked.ok or (len(newer) > 0 and not replace), key="asmt_accept")
+    with r:
+        st.text_area("Comment for the state (needed to return it)", key="asmt_return_comment",
+                     max_chars=S.MAX_COMMENT)
+        st.button("Return to the state", icon=":material/undo:", on_click=send_back, key="asmt_return")
+
+if sub is not None or last is not None:
+    hist = S.history(con, (sub or last)["submission_id"])
+    with st.expander(f"History of submission {(sub or last)['submission_id']}"):
+        st.dataframe(hist, hide_index=True, width="stretch", column_config={
+            "version": st.column_config.NumberColumn("Version", format="%d"),
+            "changed_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
+            "changed_by": "Who", "from_status": "From", "to_status": "To", "comment": "Comment"})

@@ -1,0 +1,266 @@
+"""The self-assessment page in Streamlit's AppTest, for each role: a state fills in and submits its own form (and
+never opens another state's, by link or by editing the query string); its program manager reviews it (accepts, or
+returns it with a comment the state sees); a PM reviews only assigned states; leadership any. Plus the flags on the
+state profile and the national page."""
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from shisn import auth, catalog, db, demo, ingest, queries, quality, submissions as S, ui
+from shisn.auth import Viewer
+
+from conftest import ROOT, make_csv
+
+PAGE = str(ROOT / "pages" / "assessment.py")
+PROFILE = str(ROOT / "pages" / "state_profile.py")
+NATIONAL = str(ROOT / "pages" / "national.py")
+LEAD = Viewer(auth.LEADERSHIP, "Lee Leader")
+PM = Viewer(auth.PROGRAM_MANAGER, "Morgan Okafor (demo)", ("DC", "DE", "MD", "PA", "VA", "WV"))  # the demo's VA PM
+TX_PM = Viewer(auth.PROGRAM_MANAGER, "Taylor Lindqvist (demo)", ("AR", "LA", "NM", "OK", "TX"))
+VA_USER = Viewer(auth.STATE, "Val Virginia", ("VA",))
+MD_USER = Viewer(auth.STATE, "Max Maryland", ("MD",))
+CYCLE = demo.DEMO_CYCLES[-1] + 1  # the next cycle: nothing on record yet
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("assessment_page") / "demo.duckdb"
+    con = db.connect(path)
+    demo.write_demo(con)
+    con.close()
+    return path
+
+
+@pytest.fixture
+def store(template, tmp_path, monkeypatch):
+    """A fresh copy of the demo store for each test (the page writes); the page and the test share one Store."""
+    path = tmp_path / "shisn.duckdb"
+    shutil.copy(template, path)
+    monkeypatch.setenv("SHISN_DB", str(path))
+    return db.shared(str(path))
+
+
+def page(viewer, file=PAGE, **query):
+    from shisn import ui
+    at = AppTest.from_file(file, default_timeout=90)
+    at.session_state[ui.VIEWER_KEY] = viewer
+    for k, v in query.items():
+        at.query_params[k] = str(v)
+    return ok(at.run())
+
+
+def ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def button(at, label):
+    got = [b for b in at.button if b.label == label]
+    assert got, f"no button {label!r}: {[b.label for b in at.button]}"
+    return got[0]
+
+
+def walk(node):
+    """Every element of the page in order, as (type, text)."""
+    for child in getattr(node, "children", {}).values():
+        value = getattr(child, "value", None) if child.type in ("markdown", "error", "caption") else None
+        yield child.type, value
+        yield from walk(child)
+
+
+def set_area(at, slug, maturity=None, offers=None, seeks=None, other=None):
+    if maturity is not None:
+        at.radio(key=f"asmt_{slug}_maturity").set_value(maturity)
+    if offers is not None:
+        at.checkbox(key=f"asmt_{slug}_offers_help").set_value(offers)
+    if seeks is not None:
+        at.checkbox(key=f"asmt_{slug}_seeks_help").set_value(seeks)
+    if other is not None:
+        at.text_input(key=f"asmt_{slug}_other_area").set_value(other)
+
+
+# --- the form ----------------------------------------------------------------------------------------------------
+
+def test_state_user_gets_its_own_form_in_catalog_order_prefilled_with_level_definitions(store):
+    at = page(VA_USER)
+    assert at.header[0].value == f"Virginia (VA) · {CYCLE}"
+    assert at.query_params["state"] in ("VA", ["VA"]) and at.query_params["cycle"] in (str(CYCLE), [str(CYCLE)])
+    assert [r.key for r in at.radio] == [f"asmt_{a}_maturity" for a in catalog.AREA_SLUGS]
+    heads = [v for t, v in walk(at.main) if t == "markdown" and v and v.startswith("**") and ". " in v[:6]]
+    assert len(heads) == 9 and heads[0].startswith("**1. Regional planning") and heads[-1] == "**9. Other**"
+    # each level's definition is on the page
+    r = at.radio(key="asmt_exercises_maturity")
+    assert [o for o in r.options][1:] == [f"{m} · {catalog.level_name(m)}" for m in catalog.MATURITY_LEVELS]
+    # prefilled from VA's latest earlier cycle
+    prev = queries.assessments(store, demo.DEMO_CYCLES[-1], ["VA"]).set_index("program_area")
+    assert r.value == int(prev.loc["exercises", "maturity"])
+    assert any(c.value == f"Prefilled from the {demo.DEMO_CYCLES[-1]} self-assessment." for c in at.caption)
+    changed = [m.value for m in at.markdown if m.value.startswith(":orange-badge")]
+    assert not changed and sum("unchanged since" in m.value for m in at.markdown) == 8  # 'other': not rated
+    set_area(at, "exercises", maturity=1 if r.value != 1 else 3)
+    ok(button(at, "Save draft").click().run())
+    changed = [m.value for m in at.markdown if m.value.startswith(":orange-badge")]
+    assert len(changed) == 1 and f"changed since {demo.DEMO_CYCLES[-1]}" in changed[0] and "maturity" in changed[0]
+    assert [s.value for s in at.success] == [f"Draft saved (VA {CYCLE}). Only VA, its program manager and "
+                                             "leadership see it."]
+    assert S.open_submission(store, "VA", CYCLE)["status"] == "draft"
+
+
+def test_state_user_cannot_open_another_states_form_by_link(store):
+    S.save(store, MD_USER, "MD", CYCLE, {"exercises": {"maturity": 2, "notes": "MD's private draft"}})
+    at = page(VA_USER, state="MD", cycle=CYCLE)
+    assert [e.value for e in at.error] == ["As a VA user you can open only VA's self-assessment, not MD's."]
+    assert not at.radio and not at.header and not at.text_area
+    assert "MD's private draft" not in str([v for _, v in walk(at.main)])
+
+
+def test_state_user_cannot_open_another_state_by_editing_the_query_string(store):
+    at = page(VA_USER)
+    at.query_params["state"] = "MD"  # the address edited while the page is open
+    ok(at.run())
+    assert at.header[0].value == f"Virginia (VA) · {CYCLE}"
+    assert at.query_params["state"] in ("VA", ["VA"])
+    assert at.selectbox(key="state").options == ["Virginia (VA)"]
+
+
+def test_submit_with_a_problem_shows_it_next_to_its_area_and_submits_nothing(store):
+    at = page(VA_USER)
+    set_area(at, "other", maturity=3)  # 'other' rated without naming the area: the file rule
+    ok(button(at, "Submit for review").click().run())
+    assert at.error[0].value.startswith("1 problem to fix before submitting")
+    items = list(walk(at.main))
+    other_at = items.index(("markdown", "**9. Other**"))
+    msg = "area name: required when program_area is 'other': name the area (e.g. Cybersecurity)"
+    assert items.index(("error", msg)) > other_at
+    assert S.open_submission(store, "VA", CYCLE) is None  # nothing was written
+    set_area(at, "other", other="Cybersecurity")
+    ok(button(at, "Submit for review").click().run())
+    sub = S.open_submission(store, "VA", CYCLE)
+    assert sub["status"] == "submitted" and sub["submitted_by"] == "Val Virginia"
+    # the state now sees it read-only, awaiting review, and no review buttons
+    assert all(r.disabled for r in at.radio)
+    assert not [b for b in at.button if b.label in ("Accept", "Return to the state")]
+    assert any("Status: submitted, awaiting review" in i.value for i in at.info)
+
+
+def test_pm_and_leadership_fill_in_on_a_states_behalf(store):
+    at = page(PM, state="MD", cycle=CYCLE)
+    assert at.header[0].value == f"Maryland (MD) · {CYCLE}"
+    ok(button(at, "Save draft").click().run())
+    assert S.open_submission(store, "MD", CYCLE)["created_by"] == PM.name
+    at = page(LEAD, state="TX", cycle=CYCLE)
+    ok(button(at, "Save draft").click().run())
+    assert S.open_submission(store, "TX", CYCLE)["created_by"] == LEAD.name
+
+
+# --- the review --------------------------------------------------------------------------------------------------
+
+def submit_va(store):
+    at = page(VA_USER)
+    set_area(at, "recovery", maturity=5, seeks=True)  # a flag: seeks guidance at maturity 5
+    ok(button(at, "Submit for review").click().run())
+    return S.open_submission(store, "VA", CYCLE)
+
+
+def test_pm_sees_the_flags_and_accepts_into_the_national_picture(store):
+    sub = submit_va(store)
+    at = page(PM, state="VA", cycle=CYCLE)
+    assert "Data-quality checks" in [s.value for s in at.subheader] and "Review" in [s.value for s in at.subheader]
+    flags = at.dataframe[0].value
+    assert "Seeks guidance at maturity 5" in set(flags["flag"])
+    ok(button(at, "Accept").click().run())
+    assert any(m.value.startswith("Accepted: loaded form, submitted by Val Virginia, accepted by Morgan Okafor")
+               for m in at.success)
+    rows = queries.assessments(store, CYCLE, ["VA"]).set_index("program_area")
+    assert rows.loc["recovery", "maturity"] == 5 and bool(rows.loc["recovery", "seeks_help"])
+    assert S.get(store, sub["submission_id"])["status"] == "accepted"
+    assert queries.load_log(store).iloc[0]["file_name"] == f"form, submitted by Val Virginia, accepted by {PM.name}"
+
+
+def test_a_pm_reviews_only_assigned_states(store):
+    submit_va(store)
+    at = page(TX_PM, state="VA", cycle=CYCLE)
+    assert [e.value for e in at.error] == ["VA is not one of your assigned states, so you cannot open or review its "
+                                           "self-assessment."]
+    assert not [b for b in at.button if b.label == "Accept"]
+    at = page(TX_PM)  # without a link: its own states only
+    assert set(at.selectbox(key="state").options) == {f"{n} ({c})" for c, n in
+                                                      [("AR", "Arkansas"), ("LA", "Louisiana"), ("NM", "New Mexico"),
+                                                       ("OK", "Oklahoma"), ("TX", "Texas")]}
+    # the PM of VA has it in the review queue; the TX PM does not
+    assert S.pending_reviews(store, TX_PM).empty and len(S.pending_reviews(store, PM)) == 1
+
+
+def test_return_needs_a_comment_and_the_state_sees_it(store):
+    submit_va(store)
+    at = page(PM, state="VA", cycle=CYCLE)
+    ok(button(at, "Return to the state").click().run())
+    assert [e.value for e in at.error] == [ui.md_escape("say what the state should change: returning needs a comment")]
+    at.text_area(key="asmt_return_comment").set_value("Recovery at 5 while seeking guidance? Please check.")
+    ok(button(at, "Return to the state").click().run())
+    assert at.success[0].value == "Returned to VA with your comment."
+    back = page(VA_USER)
+    assert any("Returned by Morgan Okafor" in w.value and "Recovery at 5 while seeking guidance" in w.value
+               for w in back.warning)
+    assert not back.radio(key="asmt_recovery_maturity").disabled  # editable again
+    assert any("Status: returned for changes" in i.value for i in back.info)
+
+
+def test_two_reviewers_one_wins_and_the_other_is_told(store):
+    submit_va(store)
+    pm, lead = page(PM, state="VA", cycle=CYCLE), page(LEAD, state="VA", cycle=CYCLE)
+    ok(button(lead, "Accept").click().run())
+    loads = len(queries.load_log(store))
+    ok(button(pm, "Accept").click().run())
+    assert "was changed by Lee Leader" in pm.error[0].value and "nothing was saved" in pm.error[0].value
+    assert len(queries.load_log(store)) == loads
+
+
+def test_reviewer_is_warned_of_a_newer_file_load_before_accepting(store):
+    submit_va(store)
+    ingest.load(store, [("va-late.csv", make_csv([["VA", "recovery", CYCLE, 1, "no", "yes", "newer"]]))], "Loader")
+    at = page(PM, state="VA", cycle=CYCLE)
+    assert any("A newer load replaced VA" in w.value and "va\\-late\\.csv" in w.value for w in at.warning)
+    assert button(at, "Accept").disabled
+    at.checkbox(key="asmt_replace").check()
+    ok(at.run())
+    ok(button(at, "Accept").click().run())
+    assert at.success and queries.assessments(store, CYCLE, ["VA"]).shape[0] >= 8
+
+
+def test_the_state_confirms_a_flag_with_a_note(store):
+    at = page(VA_USER)
+    set_area(at, "recovery", maturity=5, seeks=True)
+    ok(button(at, "Save draft").click().run())
+    picks = at.selectbox(key="assessment_flags_pick")
+    assert "Recovery · Seeks guidance at maturity 5" in picks.options
+    picks.select(f"VA|{CYCLE}|seeks_at_5|recovery")
+    at.text_input(key="assessment_flags_note").set_value("We lead nationally and still want a peer review.")
+    ok(button(at, "Confirm flag").click().run())
+    got = quality.confirmations(store, "VA", CYCLE)
+    assert got[["rule", "program_area", "confirmed_by"]].values.tolist() == [["seeks_at_5", "recovery",
+                                                                              "Val Virginia"]]
+    table = at.dataframe[0].value
+    assert table.loc[table["flag"] == "Seeks guidance at maturity 5", "confirmed"].tolist() == [True]
+
+
+# --- the flags elsewhere -----------------------------------------------------------------------------------------
+
+def test_state_profile_shows_flags_only_to_viewers_who_see_the_state_in_detail(store):
+    at = page(VA_USER, file=PROFILE, state="VA")
+    labels = [e.label for e in at.expander]
+    assert any(lbl.startswith(f"Data-quality flags, {demo.DEMO_CYCLES[-1]}:") for lbl in labels), labels
+    at = page(VA_USER, file=PROFILE, state="MD")
+    assert not any(e.label.startswith("Data-quality flags") for e in at.expander)
+
+
+def test_national_page_counts_the_flags_and_lists_them(store):
+    cycle = demo.DEMO_CYCLES[-1]
+    want = quality.counts(quality.with_confirmations(
+        quality.flags(queries.assessments(store), cycle=cycle), quality.confirmations(store)))
+    at = page(LEAD, file=NATIONAL)
+    box = next(e for e in at.expander if e.label.startswith("Data-quality flags"))
+    assert box.label.startswith(f"Data-quality flags, {cycle}: {want['open']} open, 0 confirmed")
+    at = page(VA_USER, file=NATIONAL)  # not for state users (the page says so)
+    assert not any(e.label.startswith("Data-quality flags") for e in at.expander)
