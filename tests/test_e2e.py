@@ -350,7 +350,7 @@ def test_a_link_opening_a_fresh_servers_first_session_gets_the_whole_app(browser
         try:
             s.open("/state_profile?state=virginia&profile_view=POETE+and+trend")
             assert s.page.get_by_text("Page not found").count() == 0
-            assert [t for t, _ in s.nav_links()][:3] == ["National coverage", "Pairings", "State profile"]
+            assert [t for t, _ in s.nav_links()][:3] == ["Work queue", "National coverage", "Pairings"]
             assert s.page.get_by_role("heading", name="Virginia (VA)").count() == 1
             assert s.page.get_by_role("heading", name="POETE sub-ratings").count() == 1
             assert s.page.get_by_text("Demo data.").count() >= 1
