@@ -39,7 +39,8 @@ Outputs
     keeps its shape on a Mercator map. The positions are therefore NOT geographic: use the file for
     drawing, never for distances. After the layout, islands smaller than about one pixel of a 1440-pixel
     national view are dropped (each jurisdiction keeps at least its largest part), edges are simplified as a
-    coverage (shared borders stay shared, no slivers) and coordinates are rounded to 4 decimals.
+    coverage (shared borders stay shared, no slivers) and coordinates are rounded to 4 decimals. The Mercator
+    coordinates are snapped to 9 decimals before that (see `snap`), so the output does not depend on the CPU.
 
 Run from the project root (deterministic, re-runnable)::
 
@@ -83,6 +84,7 @@ BORDER_MIN_KM = 1.0            # shared boundary must be longer than this (a cor
 MIN_PART_AREA = 0.0025         # drop islands/holes smaller than ~1 px^2 in the final layout
 SIMPLIFY_TOLERANCE = 0.03      # coverage (Visvalingam-Whyatt) tolerance, ~1/2 px
 PRECISION = 1e-4               # coordinate grid (4 decimals, ~11 m)
+SNAP_DECIMALS = 9              # laid-out Mercator coordinates are rounded to this before simplifying (see snap)
 MIN_INSET_GAP_DEG = 0.5        # insets must stay this far from any other jurisdiction
 
 # Inset pieces: (label, codes, keep, scale, target). `keep(lon, lat)` is applied to the centroid of each
@@ -248,6 +250,18 @@ def layout(geoms: dict[str, shapely.Geometry]) -> tuple[dict[str, MultiPolygon],
     return merc, inset_codes
 
 
+def snap(g):
+    """The laid-out Mercator coordinates rounded to SNAP_DECIMALS, so that simplifying does not depend on the CPU.
+
+    numpy computes float64 log/tan/exp/arctan with its own AVX-512 kernels where the CPU has them and with the
+    C library elsewhere; the two differ in the last bit or two, and so do the inset centroids derived from them.
+    coverage_simplify is sensitive to such 1-ulp differences (it keeps another vertex of a near tie), so the
+    unsnapped build gave a slightly different file on another machine. 1e-9 is some 10^4 ulps above that noise
+    and far below the smallest vertex spacing (~2.5e-7) and the output grid (PRECISION).
+    """
+    return shapely.transform(g, lambda xy: np.round(xy, SNAP_DECIMALS))
+
+
 def drop_small_parts(g: MultiPolygon) -> MultiPolygon:
     """Islands and holes below MIN_PART_AREA go; the largest part always stays."""
     parts = sorted(g.geoms, key=lambda p: p.area, reverse=True)
@@ -285,7 +299,7 @@ def build_geojson(geoms: dict[str, shapely.Geometry]) -> dict:
     rows = {r["code"]: r for r in read_jurisdictions()}
     merc, insets = layout(geoms)
     codes = sorted(merc)
-    merc = {c: drop_small_parts(_as_multipolygon(merc[c])) for c in codes}
+    merc = {c: drop_small_parts(_as_multipolygon(snap(merc[c]))) for c in codes}
     simplified = shapely.coverage_simplify(np.array([merc[c] for c in codes], dtype=object),
                                            SIMPLIFY_TOLERANCE)
     final = {c: finish(s, c) for c, s in zip(codes, simplified)}
