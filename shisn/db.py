@@ -28,10 +28,12 @@ raise `WriteConflict` (the exchanges turn it into their stale-edit message).
 """
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -553,6 +555,20 @@ _VERSION_EXPR = {
 
 # --- DuckDB --------------------------------------------------------------------------------------------------------
 
+_open_duck_stores: "weakref.WeakSet[DuckDBStore]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_duck_files_at_exit() -> None:
+    """Close every DuckDB file before the interpreter ends its threads (a release thread caught inside DuckDB's
+    close while the process exits would abort it)."""
+    for store in list(_open_duck_stores):
+        with store._lock:
+            if store._con is not None:
+                store._con.close()
+                store._con = None
+
+
 _duck_locks: dict[tuple[str, str], threading.RLock] = {}
 _duck_locks_guard = threading.Lock()
 
@@ -602,6 +618,7 @@ class DuckDBStore(Store):
         self._memory = target == ":memory:"
         if not self._memory:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
+        _open_duck_stores.add(self)
 
     # Taking turns with other processes. A process that finds the file held leaves a marker beside it
     # (`FILE.waiting-PID`) while it waits; a process holding the file lets go as soon as its reads and writes in

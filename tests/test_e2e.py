@@ -40,11 +40,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(work: Path):
-    """`streamlit run app.py` on a free loopback port with its store in `work`; yields the base URL."""
+def running_app(work: Path, store: str | None = None, log_name: str = "server.log"):
+    """`streamlit run app.py` on a free loopback port with its store in `work` (or at `store`, e.g. a PostgreSQL
+    URL); yields the base URL."""
     port = _free_port()
-    env = dict(os.environ, SHISN_DB=str(work / "shisn.duckdb"))
-    log = open(work / "server.log", "w")
+    env = dict(os.environ, SHISN_DB=store or str(work / "shisn.duckdb"))
+    log = open(work / log_name, "w")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
                              "--server.headless", "true", "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
@@ -60,7 +61,7 @@ def running_app(work: Path):
                     break
                 time.sleep(0.25)
         else:
-            pytest.fail("the app did not start: " + (work / "server.log").read_text()[-2000:])
+            pytest.fail("the app did not start: " + (work / log_name).read_text()[-2000:])
         yield base
     finally:
         proc.terminate()
