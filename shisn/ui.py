@@ -546,8 +546,10 @@ def state_flags(viewer: auth.Viewer, code: str, cycle: int) -> None:
     n = quality.counts(flags)
     label = (f"Data-quality flags, {cycle}: {n['open']} open, {n['confirmed']} confirmed" if len(flags)
              else f"Data-quality flags, {cycle}: none")
-    with st.expander(label, icon=":material/flag:"):
-        flag_list(con, viewer, flags, key="profile_flags", empty="No data-quality flag on these ratings.")
+    box = st.expander(label, icon=":material/flag:", key="profile_flags_open", on_change="rerun")
+    if box.open:  # the list and the confirm form are drawn only when opened
+        with box:
+            flag_list(con, viewer, flags, key="profile_flags", empty="No data-quality flag on these ratings.")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

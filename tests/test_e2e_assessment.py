@@ -1,0 +1,87 @@
+"""Browser test of the whole self-assessment loop (issue 14) on the real app in Debian's Chromium: a state user fills
+in its form and submits it, its program manager finds it in the review list and accepts it, and the national page
+and the state profile show the new ratings. Run with `pytest -m e2e`; screenshots go to test-artifacts/e2e/."""
+from __future__ import annotations
+
+import pytest
+
+from test_e2e import Session, as_role, browser, running_app  # noqa: F401 - `browser` is a fixture
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server of its own: this test writes a new cycle, which other browser tests must not see."""
+    work = tmp_path_factory.mktemp("e2e_assessment")
+    with running_app(work) as base:
+        yield {"base": base, "work": work}
+
+
+def area(s: Session, slug: str):
+    return s.page.locator(f".st-key-area_{slug}")
+
+
+def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(browser, server):
+    from shisn import demo
+    cycle = demo.DEMO_CYCLES[-1] + 1
+
+    # 1. the Virginia state user fills in next cycle's self-assessment (prefilled from this cycle) and submits it
+    s = as_role(browser, server, "state")  # the demo state user is Virginia
+    try:
+        s.go("Self-assessment")
+        assert f"/assessment?" in s.page.url and "state=VA" in s.page.url and f"cycle={cycle}" in s.page.url
+        assert s.page.get_by_role("heading", name=f"Virginia (VA) · {cycle}").count() == 1
+        assert s.page.get_by_text(f"Prefilled from the {cycle - 1} self-assessment.").count() == 1
+        area(s, "recovery").get_by_text("1 · Not started").click()
+        seeks = area(s, "recovery").get_by_role("checkbox", name="Seeks guidance")
+        if not seeks.is_checked():
+            area(s, "recovery").get_by_text("Seeks guidance").click()
+        s.page.get_by_role("button", name="Submit for review").click()
+        s.wait_ready()
+        assert s.page.get_by_text(f"Submitted VA {cycle} for review").count() == 1, s.page.inner_text("body")[:800]
+        assert s.page.get_by_text("Status: submitted, awaiting review").count() == 1
+        assert s.page.get_by_role("button", name="Accept").count() == 0  # a state does not review
+        assert not s.exceptions() and s.outbound == []
+        s.shot("assessment-state-submitted")
+    finally:
+        s.close()
+
+    # 2. Virginia's program manager opens it from the review list, sees the flags and accepts it
+    s = as_role(browser, server, "program_manager", **{"Program manager": "Morgan Okafor (demo)"})
+    try:
+        s.go("Self-assessment")
+        s.page.get_by_text("Awaiting your review (1)").click()
+        s.page.get_by_role("button", name=f"Virginia (VA) {cycle}").click()
+        s.wait_ready()
+        assert s.page.get_by_role("heading", name=f"Virginia (VA) · {cycle}").count() == 1
+        assert s.page.get_by_role("heading", name="Data-quality checks").count() == 1
+        assert s.page.get_by_role("heading", name="Review").count() == 1
+        s.shot("assessment-pm-review")
+        s.page.get_by_role("button", name="Accept").click()
+        s.wait_ready()
+        assert s.page.get_by_text("Accepted: loaded form, submitted by").count() == 1, s.page.inner_text("body")[:800]
+
+        # 3. the national page has the new cycle, with Virginia reporting
+        s.go("National coverage")
+        s.choose("Assessment cycle", str(cycle))
+        reporting = s.page.locator("[data-testid=stMetric]").filter(has_text="Reporting")
+        assert "1 of 56" in reporting.inner_text()
+        assert s.page.get_by_text(f"Data-quality flags, {cycle}:").count() == 1
+        assert not s.exceptions() and s.drawn()
+        s.shot("assessment-national-after")
+        assert s.outbound == []
+    finally:
+        s.close()
+
+    # 4. the state profile shows the new rating: recovery is now a gap rated 1
+    s = as_role(browser, server, "state")
+    try:
+        s.go("State profile")
+        s.choose("Assessment cycle", str(cycle))
+        assert s.page.get_by_role("heading", name="Virginia (VA)").count() == 1
+        assert s.page.get_by_text("Recovery operations (1)").count() >= 1, s.page.inner_text("body")[:1500]
+        assert not s.exceptions() and s.outbound == []
+        s.shot("assessment-profile-after")
+    finally:
+        s.close()
