@@ -615,6 +615,7 @@ class DuckDBStore(Store):
         self._users = 0
         self._last_use = 0.0
         self._closer: threading.Thread | None = None
+        self.idle_release = IDLE_RELEASE  # seconds the file stays open after the last read or write
         self._memory = target == ":memory:"
         if not self._memory:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -714,12 +715,12 @@ class DuckDBStore(Store):
 
     def _close_when_idle(self):
         while True:
-            time.sleep(IDLE_RELEASE / 2)
+            time.sleep(min(self.idle_release, 60) / 2)
             with self._lock:
                 if self._con is None:
                     self._closer = None
                     return
-                if self._users == 0 and time.monotonic() - self._last_use >= IDLE_RELEASE:
+                if self._users == 0 and time.monotonic() - self._last_use >= self.idle_release:
                     self._con.close()
                     self._con = None
                     self._closer = None
