@@ -140,6 +140,73 @@ def save(submit: bool) -> None:
         else ("success", f"Draft saved ({code} {cycle}). Only {code}, its program manager and leadership see it."))
 
 
+# --- checks on the ratings (flags) and, for the reviewer, accept / return --------------------------------------------
+
+def flags_block() -> bool:
+    """The data-quality flags these ratings would get (the state sees them while filling in; the reviewer before
+    accepting). False when the form does not pass the validator yet."""
+    checked, _ = S.validate(code, cycle, form_values())
+    if not checked.ok:
+        return False
+    flags = quality.with_confirmations(quality.preview(state_rows, checked.rows, code, cycle),
+                                       quality.confirmations(con, code, cycle))
+    st.subheader("Data-quality checks", anchor=False)
+    ui.flag_list(con, viewer, flags, key="assessment_flags", empty="No data-quality flag on these ratings.")
+    return True
+
+
+def accept(replace_newer: bool) -> None:
+    try:
+        summary = S.accept(con, viewer, sub["submission_id"], sub["version"], replace_newer=replace_newer)
+    except S.SubmissionError as e:
+        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e))
+        return
+    ui.data_changed()
+    st.session_state["_assessment_flash"] = ("success", f"Accepted: {ui.md_escape(summary.line())}")
+
+
+def send_back() -> None:
+    try:
+        S.return_submission(con, viewer, sub["submission_id"], sub["version"],
+                            st.session_state.get("asmt_return_comment", ""))
+    except S.SubmissionError as e:
+        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e))
+        return
+    st.session_state["asmt_return_comment"] = ""
+    st.session_state["_assessment_flash"] = ("success", f"Returned to {code} with your comment.")
+
+
+def review_block() -> None:
+    """Above the (read-only) form for the reviewer: the flags, the newer-load warning, accept or return."""
+    st.subheader("Review", anchor=False)
+    st.write(f"Submitted by {ui.md_escape(sub['submitted_by'])} on {sub['submitted_at']:%d %b %Y, %H:%M}. "
+             "Check the flags, and the ratings below, then accept it into the national picture or return it with "
+             "a comment.")
+    valid = flags_block()
+    newer = S.newer_loads(con, sub)
+    replace = False
+    if len(newer):
+        st.warning(f"**A newer load replaced {code} {cycle} after this was submitted** "
+                   f"({len(newer)} load{'s' if len(newer) != 1 else ''}; latest "
+                   f"{ui.md_escape(newer.iloc[0]['file_name'])} by {ui.md_escape(newer.iloc[0]['loaded_by'])} on "
+                   f"{newer.iloc[0]['loaded_at']:%d %b %Y, %H:%M}). Accepting replaces those newer rows.",
+                   icon=":material/warning:")
+        replace = st.checkbox("Accept anyway: replace the newer rows with this submission", key="asmt_replace")
+    a, r = st.columns(2, gap="large")
+    with a:
+        st.button("Accept", type="primary", icon=":material/check_circle:", on_click=accept, args=(replace,),
+                  disabled=not valid or (len(newer) > 0 and not replace), key="asmt_accept")
+    with r:
+        st.text_area("Comment for the state (needed to return it)", key="asmt_return_comment",
+                     max_chars=S.MAX_COMMENT)
+        st.button("Return to the state", icon=":material/undo:", on_click=send_back, key="asmt_return")
+    st.subheader("The submitted ratings", anchor=False)
+
+
+reviewing = sub is not None and sub["status"] == S.SUBMITTED and reviewer
+if reviewing:
+    review_block()
+
 LEVEL_OPTIONS = [0, *catalog.MATURITY_LEVELS]
 LEVEL_CAPTIONS = ["The state does not rate this area."] + [d for _, d in catalog.MATURITY_LEVELS.values()]
 problems = st.session_state.get("_assessment_problems") or {}
@@ -194,58 +261,8 @@ with st.form("assessment_form", border=False, enter_to_submit=False):
     b2.form_submit_button("Submit for review", type="primary", icon=":material/send:", disabled=not editable,
                           on_click=save, args=(True,), width="stretch")
 
-# --- checks on the ratings (flags) and, for the reviewer, accept / return --------------------------------------------
-checked, _ = S.validate(code, cycle, form_values())
-if checked.ok:
-    flags = quality.with_confirmations(quality.preview(state_rows, checked.rows, code, cycle),
-                                       quality.confirmations(con, code, cycle))
-    st.subheader("Data-quality checks", anchor=False)
-    ui.flag_list(con, viewer, flags, key="assessment_flags",
-                 empty="No data-quality flag on these ratings.")
-
-
-def accept(replace_newer: bool) -> None:
-    try:
-        summary = S.accept(con, viewer, sub["submission_id"], sub["version"], replace_newer=replace_newer)
-    except S.SubmissionError as e:
-        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e))
-        return
-    ui.data_changed()
-    st.session_state["_assessment_flash"] = ("success", f"Accepted: {ui.md_escape(summary.line())}")
-
-
-def send_back() -> None:
-    try:
-        S.return_submission(con, viewer, sub["submission_id"], sub["version"],
-                            st.session_state.get("asmt_return_comment", ""))
-    except S.SubmissionError as e:
-        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e))
-        return
-    st.session_state["asmt_return_comment"] = ""
-    st.session_state["_assessment_flash"] = ("success", f"Returned to {code} with your comment.")
-
-
-if sub is not None and sub["status"] == S.SUBMITTED and reviewer:
-    st.subheader("Review", anchor=False)
-    st.write(f"Submitted by {ui.md_escape(sub['submitted_by'])} on {sub['submitted_at']:%d %b %Y, %H:%M}. "
-             "Check the flags above, then accept it into the national picture or return it with a comment.")
-    newer = S.newer_loads(con, sub)
-    replace = False
-    if len(newer):
-        st.warning(f"**A newer load replaced {code} {cycle} after this was submitted** "
-                   f"({len(newer)} load{'s' if len(newer) != 1 else ''}; latest "
-                   f"{ui.md_escape(newer.iloc[0]['file_name'])} by {ui.md_escape(newer.iloc[0]['loaded_by'])} on "
-                   f"{newer.iloc[0]['loaded_at']:%d %b %Y, %H:%M}). Accepting replaces those newer rows.",
-                   icon=":material/warning:")
-        replace = st.checkbox("Accept anyway: replace the newer rows with this submission", key="asmt_replace")
-    a, r = st.columns(2, gap="large")
-    with a:
-        st.button("Accept", type="primary", icon=":material/check_circle:", on_click=accept, args=(replace,),
-                  disabled=not checked.ok or (len(newer) > 0 and not replace), key="asmt_accept")
-    with r:
-        st.text_area("Comment for the state (needed to return it)", key="asmt_return_comment",
-                     max_chars=S.MAX_COMMENT)
-        st.button("Return to the state", icon=":material/undo:", on_click=send_back, key="asmt_return")
+if not reviewing:
+    flags_block()
 
 if sub is not None or last is not None:
     hist = S.history(con, (sub or last)["submission_id"])
