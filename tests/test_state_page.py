@@ -113,7 +113,7 @@ def test_state_user_lands_on_its_own_profile_in_full(demo_db):
     assert [s.value for s in at.subheader] == ["POETE sub-ratings", "Trend across cycles"]
     assert len(at.get("plotly_chart")) == 2 and at.header[0].value == "Virginia (VA)"
     at = ok(page(VA_USER, **{profile.VIEW_KEY: profile.VIEW_PARTNERS}))
-    assert [s.value for s in at.subheader] == ["Recommended partners", "Open exchanges"]
+    assert [s.value for s in at.subheader] == ["Recommended partners", "Introduction requests", "Open exchanges"]
     # VA's open demo exchanges (the demo set opens some with VA) are listed, or the neutral line when there are none
     assert any("Exchange" in cols for cols in columns_of(at)) or any("No open exchanges" in t for t in texts(at))
     assert not at.get("plotly_chart")
