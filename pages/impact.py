@@ -58,10 +58,10 @@ get.download_button("Printable cycle report", build_report, cycle_report.file_na
 m = st.columns(5)
 held = int(impact.exchanges_only(inputs.exchanges)["status"].isin(impact.COUNTED).sum())
 m[0].metric("Exchanges held or closed", held, border=True)
-m[1].metric("Mentee areas rated again", int(overall["n_exchange"]), border=True,
+m[1].metric("Mentees rated again", int(overall["n_exchange"]), border=True,
             help=f"Compared with {int(overall['n_baseline'])} like-for-like states without an exchange; "
                  f"{int(overall['awaiting'])} more await their next rating.")
-m[2].metric("Difference in rating change", impact.fmt_change(overall["difference"]) if overall["enough"]
+m[2].metric("Rating difference", impact.fmt_change(overall["difference"]) if overall["enough"]
             else impact.TOO_FEW, border=True,
             help="Mean change with an exchange minus the like-for-like mean without, in rating levels; 95% "
                  f"interval {impact.fmt_interval(overall['low'], overall['high'])}.")
