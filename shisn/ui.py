@@ -497,15 +497,16 @@ def flag_list(con, viewer: auth.Viewer, flags, key: str, *, empty: str = "No dat
                "confirm it with a note when the rating stands.")
     order = flags.sort_values("confirmed", kind="stable")
     shown = quality.display_frame(order, show_notes=viewer.sees_detail_of)
-    one_state = shown["state"].nunique() == 1
+    one_state, one_cycle = shown["state"].nunique() == 1, shown["cycle"].nunique() == 1
+    hidden = ({"jurisdiction"} if one_state else set()) | ({"cycle"} if one_cycle else set())
     st.dataframe(shown, hide_index=True, width="stretch",
                  column_order=[c for c in ("jurisdiction", "cycle", "area", "flag", "explanation", "confirmed",
-                                           "note") if not (one_state and c in ("jurisdiction", "cycle"))],
+                                           "note") if c not in hidden],
                  column_config={"jurisdiction": "Jurisdiction", "cycle": st.column_config.NumberColumn(
                                     "Cycle", format="%d"),
-                                "area": "Program area", "flag": "Flag",
+                                "area": "Program area", "flag": st.column_config.TextColumn("Flag", width="medium"),
                                 "explanation": st.column_config.TextColumn("Why", width="large"),
-                                "confirmed": st.column_config.CheckboxColumn("Confirmed"),
+                                "confirmed": st.column_config.CheckboxColumn("Confirmed", width="small"),
                                 "note": st.column_config.TextColumn("Confirmation note", width="medium")})
     msg = st.session_state.pop(f"{key}_msg", None)
     if msg:
