@@ -14,6 +14,8 @@ left, right = st.columns([1, 1], gap="large")
 with left:
     st.subheader("1 · Template")
     st.write("Fill in the template (CSV or Excel). It lists the columns, program areas and maturity levels.")
+    st.caption("No spreadsheet at hand? Fill in the same self-assessment on the **Self-assessment** page "
+               "(`/assessment`): the same rules, saved as a draft, reviewed by the state's program manager.")
     c1, c2 = st.columns(2)
     c1.download_button("Template (.xlsx)", lambda: template.template_bytes("xlsx"),
                        "shisn-self-assessment-template.xlsx",

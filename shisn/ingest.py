@@ -8,6 +8,10 @@ Optional: notes, other_area, planning, organization, equipment, training, exerci
 
 Every problem names the data row, the line of the file (the spreadsheet row for XLSX), the column and the value.
 
+One set of rules: `_validate` holds every rule and message; `check` (a file: the Data page, the CLI) and
+`check_rows` (the self-assessment form's rows, shisn.submissions) both run it, so a form and a file can never be
+judged differently. `load` writes files, or rows a form already validated, all or nothing.
+
 How it stays fast (a 100,000-row file reads, validates and writes in a small multiple of DuckDB's own `read_csv`):
 columns are Arrow arrays (pyarrow, which Streamlit and DuckDB's Arrow exchange already bring); a column with few
 distinct values (state, area, the numbers, the yes/no flags: all but notes and other_area) is dictionary-encoded
