@@ -27,11 +27,12 @@ region = ui.bound_select("FEMA region", coverage.region_options(), "region", def
 single_area = area != coverage.ALL_AREAS
 
 data = coverage.redact_notes(ui.assessments(cycle), viewer.sees_detail_of)
-f_download.download_button(
+ui.download(
     "Download table (CSV)", lambda: coverage.safe_csv(coverage.export_table(data, region, area)),
+    ("national coverage", cycle, area, region), container=f_download,
     file_name=f"shisn-coverage-{cycle}-{area}-{'all' if region == coverage.ALL_REGIONS else f'region{region}'}.csv",
     mime="text/csv", icon=":material/download:", width="stretch",
-    on_click=ui.audit_export, args=(f"national coverage CSV {cycle} {area} {region}",),
+    audit=f"national coverage CSV {cycle} {area} {region}",
     help="The rows behind this view: one per jurisdiction × program area for the selected cycle, area and region. "
          "Notes are included only for states whose detail you may see.")
 

@@ -43,12 +43,13 @@ with head:
                     f"{ui.md_escape(pm['email'])}" if pm else ":material/badge: **ODP program manager:** not assigned")
 with action:
     if detail:
-        st.download_button("Printable report",  # built when clicked, not on every rerun
-                           lambda: report.render(p, status, exchanges=open_exchanges).encode("utf-8"),
-                           report.file_name(p), mime="text/html",
-                           icon=":material/print:", width="stretch",
-                           on_click=ui.audit_export, args=(f"state report {p.state} {p.cycle}",),
-                           help="One self-contained HTML file (no internet needed). Open it and print, or save as PDF.")
+        ui.download("Printable report",  # built once per content (shared across sessions), always delivered
+                    lambda: report.render(p, status, exchanges=open_exchanges).encode("utf-8"),
+                    ("state report", p.state, p.cycle, str(p.program_manager)), tables=("exchanges",),
+                    file_name=report.file_name(p), mime="text/html",
+                    icon=":material/print:", width="stretch",
+                    audit=f"state report {p.state} {p.cycle}",
+                    help="One self-contained HTML file (no internet needed). Open it and print, or save as PDF.")
 
 if not detail:
     if viewer.role == auth.STATE:

@@ -634,3 +634,43 @@ def requests_table(con, viewer: auth.Viewer, state: str) -> None:
                      "requested_at": st.column_config.DatetimeColumn("Asked on", format="YYYY-MM-DD"),
                      "request_message": st.column_config.TextColumn("Message", width="medium"),
                      "decline_reason": st.column_config.TextColumn("Why declined", width="medium")})
+
+
+# --- downloads that always arrive (issue 18) ------------------------------------------------------------------------
+# A download button given a callable (`data=lambda: ...`, "built on click") is lost under load. On the click the
+# browser asks the server to run the callable and waits for the file's URL; but (1) the click's own rerun clears the
+# session's outgoing messages when it starts, and the URL's message is dropped if it is still queued then: the browser
+# never hears back and the button spins, disabled, for 3 minutes; and (2) the file it builds is kept only until any
+# two script runs of any session end (Streamlit keeps only files a session's last run drew), so with a dozen people
+# working it is often gone before the browser fetches it. `download` instead draws the button with its file
+# (cached across sessions, so it is built once per content), inside a fragment: the click's rerun (the audit
+# record) reruns only the button, which keeps the file's URL valid, and nothing waits on a round trip.
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
+def _download_payload(key: tuple, _build: Callable[[], bytes | str]) -> bytes:
+    data = _build()
+    return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+
+@st.fragment
+def _download_fragment(label: str, key: tuple, build, file_name: str, mime: str, audit: str | None,
+                       kwargs: dict) -> None:
+    extra = {"on_click": audit_export, "args": (audit,)} if audit else {"on_click": "ignore"}
+    st.download_button(label, _download_payload(key, build), file_name=file_name, mime=mime, **extra, **kwargs)
+
+
+def download(label: str, build: Callable[[], bytes | str], key: tuple, *, file_name: str, mime: str,
+             audit: str | None = None, tables: tuple[str, ...] = (), container=None, **kwargs) -> None:
+    """A download button whose file always arrives, even with many people working at once. `build()` makes the
+    file's bytes (or text); `key` names everything the content depends on besides the loaded data, the viewer and
+    the rows of `tables` (e.g. "exchanges"; all three added here), e.g. the page's filters, so the file is built
+    once per content and shared across sessions. `audit` (what was exported) is recorded when the button is
+    clicked. Other keyword arguments go to st.download_button (icon, width, help, key)."""
+    con = connection()
+    full_key = (*key, file_name, mime, queries.data_version(con), con.version(*tables) if tables else (),
+                st.session_state.get(VIEWER_KEY))
+    if container is None:
+        _download_fragment(label, full_key, build, file_name, mime, audit, kwargs)
+    else:
+        with container:
+            _download_fragment(label, full_key, build, file_name, mime, audit, kwargs)
