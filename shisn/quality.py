@@ -26,7 +26,9 @@ The flag rules are pure functions of DataFrames; `confirmations` / `confirm` are
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
+import numpy as np
 import pandas as pd
 
 from . import catalog
@@ -61,79 +63,90 @@ class FlagError(ValueError):
 
 # --- the rules ---------------------------------------------------------------------------------------------------
 
-def _area_name(slug: str, other_area=None) -> str:
-    if slug == catalog.OTHER and isinstance(other_area, str) and other_area.strip():
-        return f"Other: {other_area.strip()}"
-    return catalog.area_short(slug) if slug in catalog.AREAS_BY_SLUG else str(slug)
+_SHORT = {a.slug: a.short for a in catalog.PROGRAM_AREAS}
 
 
-def _frame(records: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame(records, columns=FLAG_COLUMNS)
-    df["cycle"] = df["cycle"].astype("int64")
-    return df
+def _l(values) -> list:
+    """A column as a plain list (iterating a pandas 3 string column element by element is slow)."""
+    return values.tolist() if hasattr(values, "tolist") else list(values)
 
 
-def _flag(state, cycle, rule, area, explanation) -> dict:
-    return {"state": str(state), "cycle": int(cycle), "rule": rule, "program_area": area, "title": RULES[rule],
-            "explanation": explanation}
+def _area_names(slugs, others) -> list[str]:
+    """The areas as people read them ('Exercises', 'Other: Cybersecurity')."""
+    slugs, others = _l(slugs), _l(others)
+    return [f"Other: {o.strip()}" if a == catalog.OTHER and isinstance(o, str) and o.strip() else _SHORT.get(a, str(a))
+            for a, o in zip(slugs, others)]
+
+
+def _frame(state=(), cycle=(), rule: str | None = None, area=(), explanation=()) -> pd.DataFrame:
+    """Flags as a DataFrame (FLAG_COLUMNS), built from columns."""
+    n = len(state)
+    return pd.DataFrame({"state": _l(state), "cycle": pd.Series(_l(cycle), dtype="int64"), "rule": [rule] * n,
+                         "program_area": _l(area), "title": [RULES[rule] if rule else ""] * n,
+                         "explanation": _l(explanation)}, columns=FLAG_COLUMNS)
+
+
+_CLEAN = "_quality_clean"
 
 
 def _clean(rows: pd.DataFrame) -> pd.DataFrame:
-    """The columns the rules read, with plain types (rows from the store, a file or a form)."""
-    out = pd.DataFrame({"state": rows["state"].astype(str).to_numpy(),
-                        "program_area": rows["program_area"].astype(str).to_numpy(),
+    """The columns the rules read, with plain types (rows from the store, a file or a form). Cleaned once."""
+    if rows.attrs.get(_CLEAN):
+        return rows
+    n = len(rows)
+    out = pd.DataFrame({"state": rows["state"].astype(str).to_numpy(dtype=object),
+                        "program_area": rows["program_area"].astype(str).to_numpy(dtype=object),
                         "cycle": pd.to_numeric(rows["cycle"]).astype("int64").to_numpy(),
-                        "maturity": pd.to_numeric(rows["maturity"]).astype("Int64").to_numpy(),
+                        "maturity": pd.to_numeric(rows["maturity"]).astype("float64").to_numpy(),
                         "offers_help": rows["offers_help"].fillna(False).astype(bool).to_numpy(),
                         "seeks_help": rows["seeks_help"].fillna(False).astype(bool).to_numpy(),
-                        "other_area": (rows["other_area"] if "other_area" in rows
-                                       else pd.Series([None] * len(rows))).to_numpy(dtype=object)})
+                        "other_area": (rows["other_area"].to_numpy(dtype=object) if "other_area" in rows
+                                       else np.full(n, None, dtype=object))})
     for p in catalog.POETE:
-        out[p] = (pd.to_numeric(rows[p]).astype("Int64").to_numpy() if p in rows
-                  else pd.array([pd.NA] * len(rows), dtype="Int64"))
+        out[p] = (pd.to_numeric(rows[p]).astype("float64").to_numpy() if p in rows else np.full(n, np.nan))
+    out.attrs[_CLEAN] = True
     return out
 
 
 def seeks_at_5(rows: pd.DataFrame) -> pd.DataFrame:
     """Seeks guidance in an area it rates 5."""
     r = _clean(rows)
-    hit = r[r["seeks_help"] & (r["maturity"] == catalog.MAX_LEVEL).fillna(False)]
-    return _frame([_flag(s, c, SEEKS_AT_5, a,
-                         f"{_area_name(a, o)}: seeks guidance while rated {catalog.MAX_LEVEL} "
-                         f"({catalog.level_name(catalog.MAX_LEVEL)}), the top of the scale.")
-                   for s, c, a, o in hit[["state", "cycle", "program_area", "other_area"]].itertuples(index=False)])
+    hit = r[r["seeks_help"].to_numpy() & (r["maturity"].to_numpy() == catalog.MAX_LEVEL)]
+    top = f"{catalog.MAX_LEVEL} ({catalog.level_name(catalog.MAX_LEVEL)})"
+    return _frame(hit["state"], hit["cycle"], SEEKS_AT_5, hit["program_area"],
+                  [f"{name}: seeks guidance while rated {top}, the top of the scale."
+                   for name in _area_names(hit["program_area"], hit["other_area"])])
 
 
 def offer_below_4(rows: pd.DataFrame) -> pd.DataFrame:
     """Offers help in an area rated below 4 (the Pairings page's explanation, catalog.mentor_ineligibility)."""
     r = _clean(rows)
-    hit = r[r["offers_help"] & (r["maturity"] < catalog.MENTOR_MIN).fillna(False)]
-    out = []
-    for s, c, a, o, m in hit[["state", "cycle", "program_area", "other_area", "maturity"]].itertuples(index=False):
-        why = catalog.mentor_ineligibility(True, int(m))
-        out.append(_flag(s, c, OFFER_BELOW_4, a, f"{_area_name(a, o)}: {why}."))
-    return _frame(out)
+    hit = r[r["offers_help"].to_numpy() & (r["maturity"].to_numpy() < catalog.MENTOR_MIN)]
+    why = {m: catalog.mentor_ineligibility(True, m) for m in range(catalog.MIN_LEVEL, catalog.MENTOR_MIN)}
+    return _frame(hit["state"], hit["cycle"], OFFER_BELOW_4, hit["program_area"],
+                  [f"{name}: {why[int(m)]}." for name, m in
+                   zip(_area_names(hit["program_area"], hit["other_area"]), _l(hit["maturity"]))])
 
 
 def poete_far(rows: pd.DataFrame) -> pd.DataFrame:
     """The median of the POETE sub-ratings given is POETE_DISTANCE_MIN or more levels from the area's maturity."""
     r = _clean(rows)
-    poete = r[list(catalog.POETE)].astype("float64")
-    median = poete.median(axis=1, skipna=True)
-    given = poete.notna().sum(axis=1)
-    maturity = r["maturity"].astype("float64")
-    far = (given > 0) & maturity.notna() & ((median - maturity).abs() >= POETE_DISTANCE_MIN)
-    out = []
-    for i in far[far].index:
-        row = r.loc[i]
-        med = median[i]
-        shown = f"{med:.0f}" if float(med).is_integer() else f"{med:.1f}"
-        n = int(given[i])
-        out.append(_flag(row["state"], row["cycle"], POETE_FAR, row["program_area"],
-                         f"{_area_name(row['program_area'], row['other_area'])}: the median of its {n} POETE "
-                         f"sub-rating{'s' if n != 1 else ''} is {shown}, {abs(med - maturity[i]):g} levels from "
-                         f"its maturity {int(maturity[i])}."))
-    return _frame(out)
+    poete = r[list(catalog.POETE)].to_numpy(dtype="float64")
+    given = (~np.isnan(poete)).sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row with no sub-rating: median NaN, never flagged
+        median = np.nanmedian(poete, axis=1)
+    maturity = r["maturity"].to_numpy()
+    far = (given > 0) & ~np.isnan(maturity) & (np.abs(median - maturity) >= POETE_DISTANCE_MIN)
+    hit = r[far]
+    med, mat, cnt = median[far], maturity[far], given[far]
+    text = []
+    for name, md, m, k in zip(_area_names(hit["program_area"], hit["other_area"]), med.tolist(), mat.tolist(),
+                              cnt.tolist()):
+        shown = f"{md:.0f}" if float(md).is_integer() else f"{md:.1f}"
+        text.append(f"{name}: the median of its {k} POETE sub-rating{'s' if k != 1 else ''} is {shown}, "
+                    f"{abs(md - m):g} levels from its maturity {int(m)}.")
+    return _frame(hit["state"], hit["cycle"], POETE_FAR, hit["program_area"], text)
 
 
 def _previous_cycles(r: pd.DataFrame) -> pd.DataFrame:
@@ -143,65 +156,69 @@ def _previous_cycles(r: pd.DataFrame) -> pd.DataFrame:
     return sc.dropna(subset=["prev_cycle"]).astype({"prev_cycle": "int64"})
 
 
-def _same_other(a, b) -> bool:
-    norm = lambda x: " ".join(str(x).lower().split()) if isinstance(x, str) else ""  # noqa: E731
-    return norm(a) == norm(b)
+def _norm_other(x) -> str:
+    return " ".join(str(x).lower().split()) if isinstance(x, str) else ""
 
 
-def big_change(rows: pd.DataFrame) -> pd.DataFrame:
+def big_change(rows: pd.DataFrame, cycle: int | None = None) -> pd.DataFrame:
     """An area's maturity moved BIG_CHANGE_MIN or more levels since the state's previous reported cycle. Needs the
-    state's earlier cycles in `rows`; a state's first cycle (or a state with a single cycle) has no such flag."""
+    state's earlier cycles in `rows`; a state's first cycle (or a state with a single cycle) has no such flag.
+    With `cycle`, only that cycle's changes."""
     r = _clean(rows)
     prev = _previous_cycles(r)
+    if cycle is not None:
+        prev = prev[prev["cycle"] == int(cycle)]
     if prev.empty:
-        return _frame([])
+        return _frame()
     now = r.merge(prev, on=["state", "cycle"])
     before = r[["state", "program_area", "cycle", "maturity", "other_area"]].rename(
         columns={"cycle": "prev_cycle", "maturity": "prev_maturity", "other_area": "prev_other"})
     both = now.merge(before, on=["state", "program_area", "prev_cycle"])
-    both = both[both["maturity"].notna() & both["prev_maturity"].notna()]
-    both = both.assign(moved=both["maturity"].astype("int64") - both["prev_maturity"].astype("int64"))
-    both = both[both["moved"].abs() >= BIG_CHANGE_MIN]
-    out = []
-    for row in both.itertuples(index=False):
-        if row.program_area == catalog.OTHER and not _same_other(row.other_area, row.prev_other):
-            continue  # a different 'other' area each time: nothing to compare
-        way = "up" if row.moved > 0 else "down"
-        out.append(_flag(row.state, row.cycle, BIG_CHANGE, row.program_area,
-                         f"{_area_name(row.program_area, row.other_area)}: rated {int(row.prev_maturity)} in "
-                         f"{row.prev_cycle} and {int(row.maturity)} in {row.cycle}, {abs(int(row.moved))} levels "
-                         f"{way} since the state's previous cycle."))
-    return _frame(out)
+    moved = both["maturity"].to_numpy() - both["prev_maturity"].to_numpy()
+    keep = ~np.isnan(moved) & (np.abs(moved) >= BIG_CHANGE_MIN)
+    both, moved = both[keep], moved[keep]
+    same = np.array([a != catalog.OTHER or _norm_other(o) == _norm_other(po) for a, o, po in
+                     zip(_l(both["program_area"]), _l(both["other_area"]), _l(both["prev_other"]))], dtype=bool)
+    both, moved = both[same], moved[same]
+    text = [f"{name}: rated {int(pm)} in {pc} and {int(m)} in {c}, {abs(int(d))} levels "
+            f"{'up' if d > 0 else 'down'} since the state's previous cycle."
+            for name, pm, pc, m, c, d in zip(_area_names(both["program_area"], both["other_area"]),
+                                             _l(both["prev_maturity"]), _l(both["prev_cycle"]),
+                                             _l(both["maturity"]), _l(both["cycle"]), moved.tolist())]
+    return _frame(both["state"], both["cycle"], BIG_CHANGE, both["program_area"], text)
+
+
+def _per_assessment(r: pd.DataFrame) -> pd.DataFrame:
+    """Per state × cycle: named areas rated, areas rated, distinct levels, the one level if only one."""
+    rated = r[~np.isnan(r["maturity"].to_numpy())]
+    g = rated.assign(named=rated["program_area"].isin(NAMED_AREAS)).groupby(["state", "cycle"], sort=True)
+    return pd.DataFrame({"named": g["named"].sum(), "rated": g.size(), "levels": g["maturity"].nunique(),
+                         "level": g["maturity"].max()}).reset_index()
 
 
 def missing_areas(rows: pd.DataFrame) -> pd.DataFrame:
     """Fewer than the eight named program areas rated in a state × cycle."""
     r = _clean(rows)
-    r = r[r["maturity"].notna()]
-    out = []
-    for (s, c), g in r.groupby(["state", "cycle"], sort=True):
-        rated = set(g["program_area"]) & set(NAMED_AREAS)
-        if len(rated) < len(NAMED_AREAS):
-            missing = [catalog.area_short(a) for a in NAMED_AREAS if a not in rated]
-            out.append(_flag(s, c, MISSING_AREAS, WHOLE,
-                             f"Rates {len(rated)} of the {len(NAMED_AREAS)} named program areas; not rated: "
-                             f"{', '.join(missing)}."))
-    return _frame(out)
+    a = _per_assessment(r)
+    a = a[a["named"] < len(NAMED_AREAS)]
+    if a.empty:
+        return _frame()
+    rated = r[~np.isnan(r["maturity"].to_numpy())].merge(a[["state", "cycle"]], on=["state", "cycle"])
+    have = rated.groupby(["state", "cycle"])["program_area"].agg(set)
+    text = []
+    for s, c, k in zip(_l(a["state"]), _l(a["cycle"]), _l(a["named"])):
+        missing = [_SHORT[x] for x in NAMED_AREAS if x not in have.get((s, c), set())]
+        text.append(f"Rates {int(k)} of the {len(NAMED_AREAS)} named program areas; not rated: {', '.join(missing)}.")
+    return _frame(a["state"], a["cycle"], MISSING_AREAS, [WHOLE] * len(a), text)
 
 
 def straight_line(rows: pd.DataFrame) -> pd.DataFrame:
     """Every area of a state × cycle rated the same (with at least STRAIGHT_LINE_MIN areas rated)."""
-    r = _clean(rows)
-    r = r[r["maturity"].notna()]
-    out = []
-    for (s, c), g in r.groupby(["state", "cycle"], sort=True):
-        levels = set(int(m) for m in g["maturity"])
-        if len(g) >= STRAIGHT_LINE_MIN and len(levels) == 1:
-            m = levels.pop()
-            out.append(_flag(s, c, STRAIGHT_LINE, WHOLE,
-                             f"All {len(g)} rated areas are rated {m} ({catalog.level_name(m)}): check that each "
-                             "area was rated on its own."))
-    return _frame(out)
+    a = _per_assessment(_clean(rows))
+    a = a[(a["rated"] >= STRAIGHT_LINE_MIN) & (a["levels"] == 1)]
+    return _frame(a["state"], a["cycle"], STRAIGHT_LINE, [WHOLE] * len(a),
+                  [f"All {int(n)} rated areas are rated {int(m)} ({catalog.level_name(int(m))}): check that each "
+                   "area was rated on its own." for n, m in zip(_l(a["rated"]), _l(a["level"]))])
 
 
 def stale(rows: pd.DataFrame, latest_cycle: int | None = None) -> pd.DataFrame:
@@ -209,17 +226,16 @@ def stale(rows: pd.DataFrame, latest_cycle: int | None = None) -> pd.DataFrame:
     each reported. The flag belongs to the latest cycle. States that never reported are not in `rows`, so not
     flagged."""
     if rows.empty:
-        return _frame([])
+        return _frame()
     r = _clean(rows)
     latest = int(latest_cycle if latest_cycle is not None else r["cycle"].max())
     last = r.groupby("state")["cycle"].max()
-    out = [_flag(s, latest, STALE, WHOLE, f"No self-assessment for {latest}; the last one on record is from "
-                                          f"{int(c)}.")
-           for s, c in last.items() if c < latest]
-    return _frame(out)
+    last = last[last < latest]
+    return _frame(last.index, [latest] * len(last), STALE, [WHOLE] * len(last),
+                  [f"No self-assessment for {latest}; the last one on record is from {int(c)}." for c in last])
 
 
-PER_ROW_RULES = (big_change, seeks_at_5, offer_below_4, poete_far)
+PER_ROW_RULES = (seeks_at_5, offer_below_4, poete_far)
 PER_ASSESSMENT_RULES = (missing_areas, straight_line)
 
 
@@ -229,16 +245,18 @@ def flags(rows: pd.DataFrame, *, cycle: int | None = None, states=None, latest_c
     `big_change` cannot compare), optionally only those of one `cycle` and of some `states`. Sorted by state,
     cycle, whole-assessment flags first, then areas in catalog order, then rule order."""
     if rows is None or rows.empty:
-        return _frame([])
+        return _frame()
     if states is not None:
         rows = rows[rows["state"].isin(list(states))]
-    parts = [rule(rows) for rule in PER_ROW_RULES + PER_ASSESSMENT_RULES]
+    r = _clean(rows)
+    these = r if cycle is None else r[r["cycle"].to_numpy() == int(cycle)]
+    these.attrs[_CLEAN] = True
+    parts = [big_change(r, cycle)] + [rule(these) for rule in PER_ROW_RULES + PER_ASSESSMENT_RULES]
     if with_stale:
-        parts.append(stale(rows, latest_cycle))
-    out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else _frame([])
-    if cycle is not None:
-        out = out[out["cycle"] == int(cycle)]
-    return _sorted(out)
+        st = stale(r, latest_cycle)
+        parts.append(st if cycle is None else st[st["cycle"] == int(cycle)])
+    parts = [p for p in parts if len(p)]
+    return _sorted(pd.concat(parts, ignore_index=True) if parts else _frame())
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:
