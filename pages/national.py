@@ -3,8 +3,9 @@ cannot) meet the needs. Layout and widgets only: the numbers come from shisn.cov
 shisn.charts and shisn.maps."""
 import streamlit as st
 
-from shisn import auth, charts, coverage, exchanges, maps, ui
+from shisn import auth, catalog, charts, coverage, exchanges, maps, ui
 from shisn import jurisdictions as J
+from shisn import selection as sel
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
@@ -69,51 +70,202 @@ region_name = "" if region == coverage.ALL_REGIONS else f" · {coverage.region_o
 
 
 def map_view():
-    """The map of maturity by jurisdiction, with exchanges as arcs on request."""
+    """The map of maturity by jurisdiction, with exchanges as arcs on request; a click (or the select box) on a
+    jurisdiction opens its panel under the map."""
     st.subheader(f"Maturity by jurisdiction · {area_name}{region_name}",
                  help=f"Showing {coverage.scope_label(cycle, area, region)}. Maturity is each state's "
                       f"self-assessment (1-5); the mean is over the {len(coverage.MEAN_AREAS)} named program "
                       "areas.")
+    chosen = pick_state()
     map_col, legend_col = st.columns([5, 1], gap="medium")
     with map_col:
         deck = maps.coverage_deck(J.geojson(), coverage.state_values(data, area, region), area_name,
-                                  single_area=single_area)
+                                  single_area=single_area, selected=chosen)
         if st.toggle("Show exchanges as arcs (mentor → mentee, coloured by status)", key="show_exchanges"):
             deck = maps.add_arcs(deck, exchanges.arc_rows(exchanges.arcs(ui.connection(), viewer)))
-        st.pydeck_chart(deck, height=maps.MAP_HEIGHT_PX,
-                        alt=f"Map of the 56 jurisdictions coloured by maturity ({area_name}, {cycle})")
+        key = ui.chart_key("national_map")
+        st.pydeck_chart(deck, height=maps.MAP_HEIGHT_PX, key=key, selection_mode="single-object",
+                        on_select=ui.on_chart_select(key, lambda e: {sel.STATE_PARAM: sel.from_map_event(e)}
+                                                     if sel.from_map_event(e) else None),
+                        alt=f"Map of the 56 jurisdictions coloured by maturity ({area_name}, {cycle}); "
+                            "click one for its ratings, offers and needs")
     with legend_col:
         st.html(maps.legend_html(single_area))
-        st.caption("Alaska, Hawaii and the territories are drawn as insets. Hover a jurisdiction for details; "
-                   "drag to pan, double-click to zoom." + ("" if single_area else
-                                                           " Pick a program area to see one area's ratings."))
+        st.caption("Click a jurisdiction (or choose it above) for its ratings, offers and needs. Alaska, Hawaii "
+                   "and the territories are drawn as insets; drag to pan, double-click to zoom." +
+                   ("" if single_area else " Pick a program area to see one area's ratings."))
+    if chosen:
+        state_panel(chosen)
+
+
+def pick_state():
+    """The selected jurisdiction (URL `selected_state`): the keyboard alternative to a click."""
+    return ui.selection_select("Jurisdiction", J.codes(), sel.STATE_PARAM, sel.parse_state,
+                               format_func=lambda c: f"{J.names()[c]} ({c})", none_label="None selected",
+                               help="Or click a jurisdiction on the map / a cell of the heatmap.")
+
+
+def pick_area():
+    """The selected program area (URL `selected_area`)."""
+    return ui.selection_select("Program area of the selection", coverage.matrix_areas(data), sel.AREA_PARAM,
+                               sel.parse_area, format_func=catalog.area_short, none_label="None selected",
+                               help="Or click a heatmap cell / a supply and demand bar.")
+
+
+def text_table(df):
+    """A static table whose text cells are shown as text (st.table reads Markdown: escape every cell)."""
+    if df.empty:
+        return
+    st.table(df.astype(object).map(lambda v: ui.md_escape(v) if isinstance(v, str) else v), hide_index=True)
+
+
+def state_panel(code):
+    """The selected jurisdiction: its ratings in the chosen area(s), what it can mentor, what it needs."""
+    p = sel.state_panel(data, code, area if single_area else None, viewer.sees_detail_of)
+    with st.container(border=True):
+        head, link = st.columns([3, 1], vertical_alignment="center")
+        head.markdown(f"#### {p.name} ({p.state}) · {p.region_label}")
+        link.page_link("pages/state_profile.py", label="Open its profile", icon=":material/arrow_forward:",
+                       query_params={"state": p.state, "cycle": str(cycle)})
+        if not p.reported:
+            st.info(f"{p.name} reported no self-assessment in {cycle}.", icon=":material/info:")
+            return
+        if p.ratings.empty:
+            st.caption(f"No rating in {area_name} in {cycle}.")
+        else:
+            st.markdown(f"**Ratings · {area_name if single_area else 'every program area'} · {cycle}**"
+                        + ("" if p.notes_shown else " (notes are shown for states whose detail you may see)"))
+            text_table(p.ratings)
+        left, right = st.columns(2)
+        left.markdown("**Offers**  \n" + ("Can mentor in: " + ", ".join(p.can_mentor) if p.can_mentor
+                                          else "Cannot mentor in any area shown.")
+                      + ("  \nOffers below maturity 4 (cannot mentor): " + ", ".join(p.offers_unusable)
+                         if p.offers_unusable else ""))
+        with right:
+            st.markdown("**Needs**" + ("" if len(p.needs) else "  \nSeeks guidance in no area shown."))
+            text_table(p.needs)
 
 
 def heatmap_view():
-    """Strengths and gaps: the jurisdiction × area heatmap."""
+    """Strengths and gaps: the jurisdiction × area heatmap; a click on a cell (or the select boxes) opens that
+    state and area: its rating and flags, and its mentors or the states it could mentor."""
     st.subheader(f"Strengths and gaps by jurisdiction · {area_name}{region_name}",
                  help=f"Showing {coverage.scope_label(cycle, area, region)}.")
-    sort = ui.bound_select("Order rows by", coverage.SORTS, "sort", format_func=coverage.SORT_LABELS.get)
-    st.caption("Hover a cell for the state's flags and notes"
+    c_sort, c_state, c_area = st.columns([1.4, 1.3, 1.3])
+    sort = ui.bound_select("Order rows by", coverage.SORTS, "sort", format_func=coverage.SORT_LABELS.get,
+                           container=c_sort)
+    with c_state:
+        chosen = pick_state()
+    with c_area:
+        chosen_area = pick_area()
+    st.caption("Click a cell for that state and area: its mentors, or the states it could mentor. ● can mentor "
+               "(offers help at 4+) · ○ seeks guidance · ◉ both. Hover a cell for the state's flags and notes"
                + (": notes are shown for your assigned states only." if viewer.role == auth.PROGRAM_MANAGER
                   else "."))
     matrix = coverage.maturity_matrix(data, region, sort)
+    key = ui.chart_key("heatmap")
     st.plotly_chart(charts.jurisdiction_heatmap(matrix, J.names(), coverage.cell_details(data, matrix),
-                                                coverage.row_groups(matrix, sort), area if single_area else None),
-                    config={"displayModeBar": False}, key="heatmap")
+                                                coverage.row_groups(matrix, sort), area if single_area else None,
+                                                selected=(chosen, chosen_area)),
+                    config={"displayModeBar": False}, key=key, selection_mode="points",
+                    on_select=ui.on_chart_select(key, heatmap_click))
+    if chosen and chosen_area:
+        cell_panel(chosen, chosen_area)
+    elif chosen:
+        state_panel(chosen)
+
+
+def heatmap_click(event):
+    cell = sel.from_heatmap_event(event)
+    return None if cell is None else {sel.STATE_PARAM: cell[0], sel.AREA_PARAM: cell[1]}
+
+
+def cell_panel(code, slug):
+    """One state × area: rating, flags, and the eligible mentors (or the states it could mentor)."""
+    p = sel.cell_panel(data, code, slug, cycle, viewer.sees_detail_of, history=ui.assessments(None, [code]))
+    with st.container(border=True):
+        head, link = st.columns([3, 1], vertical_alignment="center")
+        head.markdown(f"#### {p.name} ({p.state}) · {ui.md_escape(p.area_name)}")
+        link.page_link("pages/state_profile.py", label="Open its profile", icon=":material/arrow_forward:",
+                       query_params={"state": p.state, "cycle": str(cycle)})
+        if not p.reported:
+            st.info(f"{p.name} reported no rating in {ui.md_escape(p.area_name)} in {cycle}.", icon=":material/info:")
+        else:
+            what = {"seeks": "seeks guidance", "offers": "offers help and can mentor",
+                    "both": "seeks guidance and can mentor", "neither": "neither seeks guidance nor can mentor"}
+            st.markdown(f"Maturity **{p.maturity} · {catalog.level_name(p.maturity)}** in {cycle}; "
+                        f"{what[p.role]} here" + (f" (offers help, but below {catalog.MENTOR_MIN}: cannot mentor)"
+                                                  if p.offers and not p.eligible else "") + ".")
+            if p.note:
+                st.caption("Notes")
+                st.text(p.note)
+        if p.flags is None:
+            st.caption("Data-quality flags: not available in this installation.")
+        elif len(p.flags):
+            st.markdown(f"**Data-quality flags ({len(p.flags)})**")
+            text_table(p.flags)
+        if p.reported and p.wants_mentor:
+            st.markdown(f"**Eligible mentors for this need ({len(p.mentors)})**, best pairing score first"
+                        + ("" if p.seeks else " (a gap the state has not flagged as a need)"))
+            if len(p.mentors):
+                text_table(sel.partner_table(p.mentors))
+                exchange_action(p, p.mentors, mentee=p.state)
+            else:
+                st.caption("No state can mentor this need: it goes to ODP technical assistance.")
+        if p.reported and p.eligible:
+            st.markdown(f"**States it could mentor here ({len(p.mentees)})**, best pairing score first")
+            if len(p.mentees):
+                text_table(sel.partner_table(p.mentees))
+                exchange_action(p, p.mentees, mentor=p.state)
+            else:
+                st.caption("No state seeking guidance here is rated below it.")
+
+
+def exchange_action(p, partners, mentee=None, mentor=None):
+    """"Open an exchange" with one of the listed partners, for those who may (PMs of either state, leadership)."""
+    codes = list(partners["partner"])
+    allowed = [c for c in codes if sel.may_open_exchange(viewer, mentor or c, mentee or c)]
+    if not allowed:
+        if viewer.role == auth.PROGRAM_MANAGER:
+            st.caption("You can open exchanges only for pairs with one of your states.")
+        return
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    other = left.selectbox("Open an exchange with" if mentee else "Open an exchange to mentor", allowed,
+                           format_func=lambda c: f"{J.names()[c]} ({c})", key=f"ex_partner_{p.state}_{p.area}")
+    if right.button("Open an exchange", type="primary", icon=":material/forum:", key=f"ex_open_{p.state}_{p.area}"):
+        try:
+            ex_id = exchanges.open_exchange(ui.connection(), mentor or other, mentee or other, [p.area], cycle,
+                                            viewer.name)
+        except exchanges.ExchangeError as e:
+            st.warning(ui.md_escape(str(e)))
+        else:
+            st.success(f"Exchange {ex_id} opened (status: proposed): {mentor or other} → {mentee or other}, "
+                       f"{ui.md_escape(p.area_name)}.")
+            st.page_link("pages/exchanges.py", label="Go to Exchanges", icon=":material/arrow_forward:",
+                         query_params={"exchange": str(ex_id)})
 
 
 def supply_view():
-    """Supply and demand per area, and the needs no state can mentor."""
+    """Supply and demand per area, and the needs no state can mentor; a click on an area's bars (or the select
+    box) lists the mentors and the seekers behind them."""
     st.subheader(f"Supply and demand{region_name}")
     st.caption("Eligible mentors against states seeking guidance. Where demand outruns supply, or no state can "
-               "mentor a need at all, ODP technical assistance has to fill in.")
+               "mentor a need at all, ODP technical assistance has to fill in. Click an area's bars for the states "
+               "behind them.")
     left, right = st.columns([3, 2], gap="large")
     with left:
-        st.plotly_chart(charts.supply_demand_bars(coverage.supply_demand(data, region),
-                                                  area if single_area else None),
-                        config={"displayModeBar": False}, key="supply_demand")
+        chosen_area = pick_area()
+        sd = coverage.supply_demand(data, region)
+        key = ui.chart_key("supply_demand")
+        labels = dict(zip(sd["label"], sd["program_area"]))
+        st.plotly_chart(charts.supply_demand_bars(sd, area if single_area else None, selected=chosen_area),
+                        config={"displayModeBar": False}, key=key, selection_mode="points",
+                        on_select=ui.on_chart_select(key, lambda e: {sel.AREA_PARAM: sel.from_bars_event(e, labels)}
+                                                     if sel.from_bars_event(e, labels) else None))
     with right:
+        if chosen_area:
+            area_panel(chosen_area)
+            return
         st.markdown("**Needs no state can mentor**")
         ta = coverage.uncovered_needs(data, region, area)
         if ta.empty:
@@ -124,6 +276,17 @@ def supply_view():
                          column_config={"name": st.column_config.TextColumn("Jurisdiction", width="medium"),
                                         "area": st.column_config.TextColumn("Program area", width="large"),
                                         "maturity": st.column_config.NumberColumn("Maturity", width="small")})
+
+
+def area_panel(slug):
+    """The mentors and the seekers behind one area's bars."""
+    p = sel.area_panel(data, slug, region)
+    with st.container(border=True):
+        st.markdown(f"#### {ui.md_escape(p.area_name)}{region_name}")
+        st.markdown(f"**Eligible mentors ({len(p.mentors)})**, strongest first")
+        text_table(p.mentors) if len(p.mentors) else st.caption("No state can mentor in this area here.")
+        st.markdown(f"**States seeking guidance ({len(p.seekers)})**, with their eligible mentors (from anywhere)")
+        text_table(p.seekers) if len(p.seekers) else st.caption("No state seeks guidance in this area here.")
 
 
 def regions_view():

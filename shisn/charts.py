@@ -77,10 +77,17 @@ def _hover_text(head: str, value, detail) -> str:
 
 
 def jurisdiction_heatmap(m: pd.DataFrame, names: dict[str, str], details: pd.DataFrame | None = None,
-                         groups: list[str] | None = None, highlight: str | None = None) -> go.Figure:
+                         groups: list[str] | None = None, highlight: str | None = None,
+                         selected: tuple[str | None, str | None] | None = None) -> go.Figure:
     """Jurisdictions (rows, in the order given) × program areas (columns): maturity 1-5, grey where not reported.
-    `details` (from `coverage.cell_details`) feeds the hover; `groups` (one label per row, e.g. the FEMA region
-    when sorted by region) draws separators and labels; `highlight` outlines one area's column."""
+    `details` (from `coverage.cell_details`) feeds the hover and the markers; `groups` (one label per row, e.g. the
+    FEMA region when sorted by region) draws separators and labels; `highlight` outlines one area's column;
+    `selected` = (state, area) outlines that cell (or that row, when the area is None).
+
+    Clickable: Plotly cannot select heatmap cells, so one invisible point sits on every cell (trace "cells",
+    `customdata` = [code, area slug], carrying the hover text); a click selects the nearest, i.e. the cell under
+    the pointer. Cells are marked legibly in greyscale, not by colour alone: a dark dot where the state can
+    mentor (offers help at 4+), a ring where it seeks guidance, a ring with a dot where both."""
     rows = list(m.index)
     cols = list(m.columns)
     y = [f"{names.get(c, c)} ({c})" for c in rows]
@@ -94,19 +101,29 @@ def jurisdiction_heatmap(m: pd.DataFrame, names: dict[str, str], details: pd.Dat
     hover = np.array([[_hover_text(rh + ch, v, d) for ch, v, d in zip(col_heads, zrow, drow)]
                       for rh, zrow, drow in zip(row_heads, zl, det.tolist())], dtype=object).reshape(z.shape)
     missing = np.where(np.isnan(z), 0.0, np.nan)
-    # The grey layer hovers only on its own (not reported) cells: its other cells would repeat the maturity
-    # layer's text (twice the data sent to the browser for nothing).
-    hover_missing = np.where(np.isnan(z), hover, "").astype(object)
     fig = go.Figure()
+    # The hover text rides on the clickable cell points (below), once per cell; the colour layers only paint.
     fig.add_trace(go.Heatmap(z=missing, x=x, y=y, colorscale=[[0, NO_DATA_HEX], [1, NO_DATA_HEX]], showscale=False,
-                             hoverinfo="text", hovertext=hover_missing, hoverongaps=False, xgap=2, ygap=2,
-                             name="not reported"))
+                             hoverinfo="skip", hoverongaps=False, xgap=2, ygap=2, name="not reported"))
     fig.add_trace(go.Heatmap(z=z, x=x, y=y, zmin=1, zmax=5, colorscale=MATURITY_COLORSCALE, colorbar=_colorbar(),
-                             hoverinfo="text", hovertext=hover, xgap=2, ygap=2, name="maturity"))
+                             hoverinfo="skip", xgap=2, ygap=2, name="maturity"))
+    n_rows, n_cols = z.shape
+    cx = np.tile(np.array(x, dtype=object), n_rows)
+    cy = np.repeat(np.array(y, dtype=object), n_cols)
+    custom = np.stack([np.repeat(np.array(rows, dtype=object), n_cols),
+                       np.tile(np.array(cols, dtype=object), n_rows)], axis=1)
+    keep = dict(marker=dict(opacity=1))  # a click must not dim the other cells' markers
+    fig.add_trace(go.Scatter(x=cx, y=cy, mode="markers", customdata=custom, hoverinfo="text",
+                             hovertext=hover.reshape(-1), name="cells", showlegend=False,
+                             marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(width=0)),
+                             selected=keep, unselected=keep))
+    _cell_markers(fig, det, cx, cy, keep)
     height = max(300, ROW_PX * len(rows) + 210)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=120, b=80), font=FONT, plot_bgcolor="white",
                       paper_bgcolor="white", hoverlabel=dict(bgcolor="white", font_size=13, align="left"),
-                      showlegend=False)
+                      showlegend=True, hovermode="closest", hoverdistance=80,
+                      legend=dict(orientation="h", x=1, xanchor="right", y=0, yanchor="top", font=dict(size=12),
+                                  itemclick=False, itemdoubleclick=False))
     fig.update_xaxes(side="top", tickangle=-40, showgrid=False, fixedrange=True, ticks="")
     fig.update_yaxes(autorange="reversed", showgrid=False, fixedrange=True, ticks="", tickfont=dict(size=12),
                      categoryorder="array", categoryarray=y)
@@ -114,9 +131,52 @@ def jurisdiction_heatmap(m: pd.DataFrame, names: dict[str, str], details: pd.Dat
         j = cols.index(highlight)
         fig.add_shape(type="rect", xref="x", yref="paper", x0=j - 0.5, x1=j + 0.5, y0=0, y1=1,
                       line=dict(color=INK, width=2), fillcolor="rgba(0,0,0,0)")
+    if selected is not None and selected[0] in rows:
+        i = rows.index(selected[0])
+        if selected[1] in cols:
+            j = cols.index(selected[1])
+            fig.add_shape(type="rect", xref="x", yref="y", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
+                          line=dict(color=INK, width=3), fillcolor="rgba(0,0,0,0)")
+        else:
+            fig.add_shape(type="rect", xref="paper", yref="y", x0=0, x1=1, y0=i - 0.5, y1=i + 0.5,
+                          line=dict(color=INK, width=2), fillcolor="rgba(0,0,0,0)")
     if groups:
         _group_bands(fig, groups, len(cols))
     return fig
+
+
+MENTOR_LABEL = f"Can mentor (offers help, {catalog.MENTOR_MIN}+)"
+SEEKS_LABEL = "Seeks guidance"
+
+
+def cell_marks(details: np.ndarray) -> np.ndarray:
+    """Per cell: 'both', 'offers' (an eligible mentor), 'seeks' or '' (from `coverage.cell_details` dicts)."""
+    flat = details.reshape(-1)
+    out = np.full(flat.shape, "", dtype=object)
+    for k, d in enumerate(flat.tolist()):
+        if d:
+            e, s = bool(d.get("eligible")), bool(d.get("seeks"))
+            out[k] = "both" if e and s else ("offers" if e else ("seeks" if s else ""))
+    return out
+
+
+def _cell_markers(fig: go.Figure, det: np.ndarray, cx: np.ndarray, cy: np.ndarray, keep: dict) -> None:
+    """Greyscale-legible markers: a dark dot (white rim) = can mentor, a dark ring (white halo) = seeks guidance,
+    a ring around a dot = both. Not hoverable: hover and clicks go to the cell points."""
+    marks = cell_marks(det)
+    ring = np.isin(marks, ("seeks", "both"))
+    dot = np.isin(marks, ("offers", "both"))
+    if ring.any():  # the halo first, so the ring reads on dark and light cells alike
+        fig.add_trace(go.Scatter(x=cx[ring], y=cy[ring], mode="markers", hoverinfo="skip", showlegend=False,
+                                 name="ring halo", marker=dict(symbol="circle-open", size=11, color="white",
+                                                               line=dict(width=4.5, color="white")),
+                                 selected=keep, unselected=keep))
+    for mask, symbol, size, label, line in (
+            (dot, "circle", 7, MENTOR_LABEL, dict(width=1.2, color="white")),
+            (ring, "circle-open", 11, SEEKS_LABEL, dict(width=2, color=INK))):
+        fig.add_trace(go.Scatter(x=cx[mask], y=cy[mask], mode="markers", hoverinfo="skip", name=label,
+                                 showlegend=True, marker=dict(symbol=symbol, size=size, color=INK, line=line),
+                                 selected=keep, unselected=keep))
 
 
 def _group_bands(fig: go.Figure, groups: list[str], ncols: int) -> None:
@@ -166,10 +226,13 @@ def region_heatmap(summary: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def supply_demand_bars(sd: pd.DataFrame, highlight: str | None = None) -> go.Figure:
+def supply_demand_bars(sd: pd.DataFrame, highlight: str | None = None, selected: str | None = None) -> go.Figure:
     """Per program area (from `coverage.supply_demand`): eligible mentors vs states seeking guidance, and the needs
-    no state can mentor (→ TA), as grouped horizontal bars."""
+    no state can mentor (→ TA), as grouped horizontal bars. Clickable: every bar carries its area's slug as
+    `customdata`; `selected` (a slug) outlines that area's bars."""
     y = list(sd["label"])
+    slugs = list(sd["program_area"])
+    keep = dict(marker=dict(opacity=1))  # the selection is drawn as an outline, not by dimming the other bars
     fig = go.Figure()
     series = [("eligible", "Eligible mentors", SUPPLY_HEX),
               ("seekers", "States seeking guidance", DEMAND_HEX),
@@ -177,8 +240,10 @@ def supply_demand_bars(sd: pd.DataFrame, highlight: str | None = None) -> go.Fig
     for col, name, color in series:
         fig.add_trace(go.Bar(y=y, x=sd[col], name=name, orientation="h", marker=dict(color=color, line_width=0),
                              text=[str(v) if v else "" for v in sd[col]], textposition="outside", cliponaxis=False,
-                             textfont=dict(size=11), constraintext="none",
-                             hovertemplate=f"%{{y}}<br>{html.escape(name)}: %{{x}}<extra></extra>"))
+                             textfont=dict(size=11), constraintext="none", customdata=slugs,
+                             selected=keep, unselected=keep,
+                             hovertemplate=f"%{{y}}<br>{html.escape(name)}: %{{x}}<br>Click for the states"
+                                           "<extra></extra>"))
     fig.update_layout(barmode="group", bargap=0.28, bargroupgap=0.05, height=max(300, 46 * len(y) + 90),
                       margin=dict(l=10, r=30, t=40, b=10), font=FONT, plot_bgcolor="white", paper_bgcolor="white",
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0, font=dict(size=12)))
@@ -188,4 +253,8 @@ def supply_demand_bars(sd: pd.DataFrame, highlight: str | None = None) -> go.Fig
         i = list(sd["program_area"]).index(highlight)
         fig.add_shape(type="rect", xref="paper", yref="y", x0=0, x1=1, y0=i - 0.5, y1=i + 0.5, layer="below",
                       line=dict(width=0), fillcolor="rgba(31,78,121,0.08)")
+    if selected is not None and selected in slugs:
+        i = slugs.index(selected)
+        fig.add_shape(type="rect", xref="paper", yref="y", x0=0, x1=1, y0=i - 0.5, y1=i + 0.5,
+                      line=dict(width=2, color=INK), fillcolor="rgba(0,0,0,0)")
     return fig

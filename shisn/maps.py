@@ -105,6 +105,57 @@ class Deck(pdk.Deck):
         return _SPLICE.sub(lambda m: _GEOMETRY_TEXT[m.group(1)], text)
 
 
+TARGET_LAYER = "targets"  # the pickable layer of coverage_deck
+HIT_TOLERANCE_DEG = 0.3  # the click target's simplification (a few pixels at the national view)
+_HIT_SETS: list[tuple[dict, dict]] = []
+
+
+def _simplify_ring(ring: list, tol: float) -> list:
+    """Douglas-Peucker on a closed ring (first point = last); the ring itself when it would collapse."""
+    pts = ring[:-1] if len(ring) > 1 and ring[0] == ring[-1] else list(ring)
+    if len(pts) < 4:
+        return ring
+    far = max(range(len(pts)), key=lambda i: (pts[i][0] - pts[0][0]) ** 2 + (pts[i][1] - pts[0][1]) ** 2)
+    keep = {0, far, len(pts) - 1}
+    stack = [(0, far), (far, len(pts) - 1)]
+    while stack:
+        a, b = stack.pop()
+        (ax, ay), (bx, by) = pts[a][:2], pts[b][:2]
+        dx, dy = bx - ax, by - ay
+        norm = (dx * dx + dy * dy) ** 0.5
+        best, best_d = None, tol
+        for i in range(a + 1, b):
+            px, py = pts[i][:2]
+            d = abs(dy * (px - ax) - dx * (py - ay)) / norm if norm else ((px - ax) ** 2 + (py - ay) ** 2) ** 0.5
+            if d > best_d:
+                best, best_d = i, d
+        if best is not None:
+            keep.add(best)
+            stack += [(a, best), (best, b)]
+    out = [pts[i] for i in sorted(keep)]
+    return ring if len(out) < 3 else out + [out[0]]
+
+
+def hit_geometry(geojson: dict, tol: float = HIT_TOLERANCE_DEG) -> dict[str, dict]:
+    """{code: simplified geometry} for the map's click target, made once per collection. A click is picked on
+    the GPU; on slow software renderers (headless browsers on busy machines) picking the full-detail shapes on
+    pointer-down takes long enough that the browser no longer counts the press as a click, so clicks are picked on
+    this light copy (about an eighth of the vertices, borders within a few pixels) and the detailed shapes only
+    draw."""
+    for seen, hits in _HIT_SETS:
+        if seen is geojson:
+            return hits
+    hits = {}
+    for f in geojson["features"]:
+        g = f["geometry"]
+        polys = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
+        parts = [[_simplify_ring(r, tol) for r in poly[:1]] for poly in polys]  # outer rings only: a target
+        hits[f["properties"]["code"]] = {"type": "MultiPolygon", "coordinates": parts}
+    _HIT_SETS.insert(0, (geojson, hits))
+    del _HIT_SETS[4:]
+    return hits
+
+
 def _features(geojson: dict) -> list[dict]:
     """The collection's features with their geometry swapped for the cached-serialisation kind."""
     geoms = _geometries(geojson)
@@ -215,10 +266,14 @@ def _tooltip_text(r: dict, area_label: str, single_area: bool) -> str:
 
 
 def coverage_deck(geojson: dict, values, area_label: str = "All areas (mean)", single_area: bool = False,
-                  width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX) -> pdk.Deck:
+                  width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX, selected: str | None = None) -> pdk.Deck:
     """The national choropleth: every jurisdiction coloured by `maturity` (from `coverage.state_values`), grey
     when nothing was reported, pale outside the region filter; labels; a dark dot where the state is an eligible
-    mentor and a ring where it seeks guidance (sized by the number of areas when showing the mean)."""
+    mentor and a ring where it seeks guidance (sized by the number of areas when showing the mean).
+
+    Clickable: the layer TARGET_LAYER (a light copy of the shapes, `hit_geometry`) is the pickable one and each of
+    its features carries `properties.code`, so a click comes back from `st.pydeck_chart(on_select=...)` as that
+    feature; `selected` (a code) gets a thick outline."""
     by_state = {r["state"]: r for r in values.to_dict("records")}
     view = fit_view(_scope_bounds(geojson, by_state), width, height)
     dpp = _deg_per_px(view.zoom)
@@ -226,6 +281,7 @@ def coverage_deck(geojson: dict, values, area_label: str = "All areas (mean)", s
     callouts = CALLOUTS if view.zoom < fit_view(bounds(geojson), width, height).zoom + 0.5 else {}
     features, labels, leaders, mentors, seekers = [], [], [], [], []
     geoms = _geometries(geojson)
+    hits = hit_geometry(geojson)
     for f in geojson["features"]:
         p = f["properties"]
         code = p["code"]
@@ -270,8 +326,18 @@ def coverage_deck(geojson: dict, values, area_label: str = "All areas (mean)", s
     layers = [
         pdk.Layer("GeoJsonLayer", id="jurisdictions", data={"type": "FeatureCollection", "features": features},
                   get_fill_color="properties.fill", get_line_color="properties.line", line_width_min_pixels=1,
-                  line_width_units="'pixels'", get_line_width=1, stroked=True, filled=True, pickable=True,
-                  auto_highlight=True, highlight_color=[31, 78, 121, 90]),
+                  line_width_units="'pixels'", get_line_width=1, stroked=True, filled=True, pickable=False),
+        # The click and hover target: the same jurisdictions, simplified and all but transparent, as a list of
+        # features (Streamlit keeps a selection's index only for list data).
+        pdk.Layer("GeoJsonLayer", id=TARGET_LAYER, data=[
+            {"type": "Feature", "geometry": hits[f["properties"]["code"]],
+             "properties": {"code": f["properties"]["code"], "tip": f["properties"]["tip"]}} for f in features],
+                  get_fill_color=[255, 255, 255, 1], stroked=False, filled=True, pickable=True,
+                  auto_highlight=True, highlight_color=[31, 78, 121, 70]),
+        pdk.Layer("GeoJsonLayer", id="selected", data={"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": selected, "geometry": geoms[selected], "properties": {"code": selected}}]
+            if selected in by_state else []}, filled=False, stroked=True, get_line_color=hex_rgb(MARKER_HEX) + [255],
+                  get_line_width=3, line_width_units="'pixels'", line_width_min_pixels=3, pickable=False),
         pdk.Layer("LineLayer", id="callout-leaders", data=leaders, get_source_position="from",
                   get_target_position="to", get_color=[120, 120, 120, 200], get_width=1, width_units="'pixels'"),
         pdk.Layer("ScatterplotLayer", id="mentors", data=mentors, get_position="position", get_radius="radius",
@@ -333,8 +399,11 @@ def _arc_data(arcs) -> tuple[list[dict], list[dict]]:
     for r in arcs.to_dict("records"):
         rgb = hex_rgb(r["colour"]) if isinstance(r["colour"], str) else list(r["colour"])[:3]
         alpha = int(r["colour"][3]) if not isinstance(r["colour"], str) and len(r["colour"]) > 3 else 230
-        data.append({"from": [r["from_lon"], r["from_lat"]], "to": [r["to_lon"], r["to_lat"]],
-                     "colour": rgb + [alpha], "source_colour": rgb + [max(60, alpha - 90)], "tip": r["tip"]})
+        row = {"from": [r["from_lon"], r["from_lat"]], "to": [r["to_lon"], r["to_lat"]],
+               "colour": rgb + [alpha], "source_colour": rgb + [max(60, alpha - 90)], "tip": r["tip"]}
+        if isinstance(r.get("pair"), str):
+            row["pair"] = r["pair"]  # comes back with a click (selection.from_arc_event)
+        data.append(row)
         ends[r["from_code"]] = [r["from_lon"], r["from_lat"]]
         ends[r["to_code"]] = [r["to_lon"], r["to_lat"]]
     labels = [{"code": c, "position": p} for c, p in sorted(ends.items())]
@@ -356,10 +425,11 @@ def add_arcs(deck: pdk.Deck, arcs) -> pdk.Deck:
 
 
 def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX,
-             pitch: float = 25) -> pdk.Deck:
+             pitch: float = 25, selected: str | None = None) -> pdk.Deck:
     """Arcs from one state to another over the jurisdictions in light grey, with the codes at the arcs' ends.
-    `arcs` has from_code, to_code, from_lon, from_lat, to_lon, to_lat, colour (hex or RGB(A) list) and tip.
-    No basemap (map_provider=None): nothing is fetched."""
+    `arcs` has from_code, to_code, from_lon, from_lat, to_lon, to_lat, colour (hex or RGB(A) list) and tip, and
+    optionally `pair` (a key returned with a click on the pickable layer "arcs"); the arc whose `pair` is
+    `selected` is drawn again, thick and dark. No basemap (map_provider=None): nothing is fetched."""
     if geojson is None:
         from . import jurisdictions as J
         geojson = J.geojson()
@@ -370,6 +440,10 @@ def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, heigh
                   get_fill_color=[226, 229, 234, 255], get_line_color=[255, 255, 255, 255], get_line_width=1,
                   line_width_units="'pixels'", line_width_min_pixels=1, pickable=False),
         _arc_layer(data),
+        pdk.Layer("ArcLayer", id="selected-arc", data=[d for d in data if selected and d.get("pair") == selected],
+                  get_source_position="from", get_target_position="to", get_source_color=[37, 37, 37, 255],
+                  get_target_color=[37, 37, 37, 255], get_width=7, width_units="'pixels'", get_height=0.45,
+                  great_circle=False, pickable=False),
         pdk.Layer("ScatterplotLayer", id="ends", data=labels, get_position="position", get_radius=3,
                   radius_units="'pixels'", get_fill_color=[38, 39, 48, 255]),
         pdk.Layer("TextLayer", id="labels", data=labels, get_position="position", get_text="code", get_size=11,

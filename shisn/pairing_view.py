@@ -9,6 +9,7 @@ import pandas as pd
 
 from . import auth, catalog
 from . import jurisdictions as J
+from .selection import pair_key
 
 # The Pairings page's views, one tab each; only the open one runs. The label is the value of the URL
 # parameter VIEW_KEY (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
@@ -126,9 +127,9 @@ def arcs(pairs: pd.DataFrame) -> pd.DataFrame:
                      "to_lon": tlon, "to_lat": tlat, "colour": AREA_COLOURS[r.program_area],
                      "tip": f"{J.names()[r.mentor]} ({int(r.mentor_maturity)}) → {J.names()[r.mentee]} "
                             f"({int(r.mentee_maturity)})\n{catalog.area_short(r.program_area)} · score "
-                            f"{float(r.score):.2f}"})
+                            f"{float(r.score):.2f}", "pair": pair_key(r.mentor, r.mentee, r.program_area)})
     return pd.DataFrame(rows, columns=["from_code", "to_code", "from_lon", "from_lat", "to_lon", "to_lat", "colour",
-                                       "tip"])
+                                       "tip", "pair"])
 
 
 def side_by_side(assessments: pd.DataFrame, mentor: str, mentee: str, viewer: auth.Viewer) -> pd.DataFrame:

@@ -147,7 +147,7 @@ def test_heatmap_z_matrix_is_the_input_and_missing_cells_are_grey(df):
     m = coverage.maturity_matrix(df)
     fig = charts.jurisdiction_heatmap(m, J.names(), coverage.cell_details(coverage.redact_notes(df, lambda s: True),
                                                                             m))
-    grey, mat = fig.data
+    grey, mat = fig.data[:2]
     z = np.array(mat.z, dtype=float)
     assert z.shape == (56, 9)
     np.testing.assert_array_equal(z, m.to_numpy(dtype=float))
@@ -162,7 +162,8 @@ def test_heatmap_hover_shows_escaped_notes_only_where_visible(df):
     m = coverage.maturity_matrix(df)
     seen = coverage.redact_notes(df, lambda s: s == "VA")
     fig = charts.jurisdiction_heatmap(m, J.names(), coverage.cell_details(seen, m))
-    hover = pd.DataFrame(fig.data[1].hovertext, index=m.index, columns=m.columns)
+    cells = next(t for t in fig.data if t.name == "cells")  # hover rides on the clickable cell points
+    hover = pd.DataFrame(np.array(cells.hovertext).reshape(m.shape), index=m.index, columns=m.columns)
     va = hover.loc["VA", "exercises"]
     assert "Hosts &lt;b&gt;drills&lt;/b&gt; &amp; shares plans" in va and "<b>drills" not in va
     assert "offers help (eligible mentor)" in va and "Maturity 5 · Nationally leading" in va
