@@ -674,3 +674,70 @@ def download(label: str, build: Callable[[], bytes | str], key: tuple, *, file_n
     else:
         with container:
             _download_fragment(label, full_key, build, file_name, mime, audit, kwargs)
+
+
+# --- selections held in the URL: a chart click, a shared link and a select box lead to one state ---------------
+# (the pure side, parsing URL values and chart events, is shisn/selection.py)
+
+_SELECTION_GEN = "_shisn_selection_gen"
+
+
+def selection_generation() -> int:
+    """Bumped whenever a selection changes other than by a chart click (a select box, a table row): charts keyed
+    with `chart_key` then start afresh, so a chart's own (client-side) selection never disagrees with the URL."""
+    return int(st.session_state.get(_SELECTION_GEN, 0))
+
+
+def chart_key(base: str) -> str:
+    return f"{base}-{selection_generation()}"
+
+
+def set_selection(values: dict[str, Any], *, from_chart: bool = False) -> None:
+    """Write selection values to the URL query string (None removes the parameter)."""
+    for k, v in values.items():
+        if v is None:
+            if k in st.query_params:
+                del st.query_params[k]
+        elif st.query_params.get(k) != str(v):
+            st.query_params[k] = str(v)
+    if not from_chart:
+        st.session_state[_SELECTION_GEN] = selection_generation() + 1
+
+
+def url_selection(param: str, parse: Callable[[Any], Any]) -> Any:
+    """The canonical value of a selection parameter (`parse` of the URL value; None when absent or unknown). The
+    URL is rewritten to the canonical spelling (`?selected_state=montana` → `MT`), and an unknown value dropped."""
+    raw = st.query_params.get(param)
+    value = parse(raw)
+    if raw is not None and value is None:
+        del st.query_params[param]
+    elif value is not None and str(value) != raw:
+        st.query_params[param] = str(value)
+    return value
+
+
+def selection_select(label: str, options: Sequence[Any], param: str, parse: Callable[[Any], Any],
+                     format_func: Callable[[Any], str] = str, none_label: str = "None selected", container=st,
+                     **kwargs) -> Any:
+    """The keyboard alternative to a chart click: a select box showing (and setting) the URL parameter `param`.
+    Its first option, None, clears the selection."""
+    options = [None, *options]
+    current = url_selection(param, parse)
+    key = "_pick_" + param
+    st.session_state[key] = current if current in options else None
+
+    def changed():
+        set_selection({param: st.session_state[key]})
+
+    return container.selectbox(label, options, key=key, on_change=changed,
+                               format_func=lambda o: none_label if o is None else format_func(o), **kwargs)
+
+
+def on_chart_select(key: str, read: Callable[[Any], dict[str, Any] | None]) -> Callable[[], None]:
+    """An `on_select` callback for the chart (or table) keyed `key`: `read(event)` gives the URL values the click
+    selects, or None when it picked nothing (the selection is then kept)."""
+    def callback():
+        values = read(st.session_state.get(key))
+        if values:
+            set_selection(values, from_chart=True)
+    return callback
