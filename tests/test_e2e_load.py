@@ -1,6 +1,6 @@
 """Twelve people working at once on one app server (issue 18): every download arrives, and no session loses its
 connection. One Chromium, twelve browser contexts (each its own Streamlit session), all on the loopback, all at
-the same time: open the national view on the heatmap, download the table, switch views, open a state profile and
+the same time: open the national view (a region's supply and demand), download the table, switch views, open a state profile and
 download its printable report, open the pairings, come back and download the table again. Each download's
 content is checked; each page records any moment its connection state left CONNECTED after it first connected
 (Streamlit's 'CONNECTING' banner) and every websocket that closed. Waits are for states (script finished, a
@@ -118,6 +118,8 @@ class Worker:
 
     async def download(self, button: str, what: str, check):
         """Click a download button once, as a user would, and check what arrives."""
+        # as a user clicks: once the page is drawn (charts painted, nothing loading)
+        await self.settle("!document.querySelector('[data-testid=stSkeleton]')", f"the page before {what}")
         record = {"what": what, "ok": False, "detail": ""}
         self.downloads.append(record)
         started = time.monotonic()
@@ -126,9 +128,7 @@ class Worker:
                 await self.page.get_by_role("button", name=button).click()
             dl = await info.value
         except async_api.TimeoutError:
-            disabled = await self.page.get_by_role("button", name=button).is_disabled()
-            record["detail"] = (f"no download {DOWNLOAD_WAIT_MS // 1000} s after the click"
-                                + (" (the button is still disabled)" if disabled else ""))
+            record["detail"] = f"no download {DOWNLOAD_WAIT_MS // 1000} s after the click ({await self.describe()})"
             return
         failure = await dl.failure()
         if failure:
@@ -161,12 +161,12 @@ class Worker:
             self.page = page = await self.ctx.new_page()
             page.on("websocket", self._on_websocket)
             page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-            await page.goto(f"{self.base}/national?region={self.region}&view=Strengths+and+gaps",
+            await page.goto(f"{self.base}/national?region={self.region}&view=Supply+and+demand",
                             wait_until="domcontentloaded", timeout=STEP_WAIT_MS)
-            await self.settle(heading("Strengths and gaps by jurisdiction"), "the national heatmap")
-            await self.download("Download table (CSV)", "national CSV (heatmap)", self.check_csv)
-            await page.get_by_role("tab", name="Supply and demand").click()
-            await self.settle(heading("Supply and demand"), "supply and demand")
+            await self.settle(heading("Supply and demand"), "the national page")
+            await self.download("Download table (CSV)", "national CSV", self.check_csv)
+            await page.get_by_role("tab", name="FEMA regions").click()
+            await self.settle(heading("FEMA regions"), "the FEMA regions view")
             await self.nav("State profile", heading("State profile"))
             box = page.get_by_role("combobox", name="State or territory", exact=True).first
             await box.click()
@@ -175,8 +175,8 @@ class Worker:
             await self.settle(heading(f"{self.name} ({self.code})"), f"{self.name}'s profile")
             await self.download("Printable report", f"state report {self.code}", self.check_report)
             await self.nav("Pairings", heading("Suggested pairs"))
-            await self.nav("National coverage", heading("Supply and demand"))
-            await self.download("Download table (CSV)", "national CSV (supply)", self.check_csv)
+            await self.nav("National coverage", heading("FEMA regions"))
+            await self.download("Download table (CSV)", "national CSV again", self.check_csv)
             self.lost = await page.evaluate("() => window.__shisn_conn.lost")
             exc = page.locator("[data-testid=stException]")
             if await exc.count():
