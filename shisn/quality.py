@@ -81,9 +81,11 @@ def _area_names(slugs, others) -> list[str]:
 def _frame(state=(), cycle=(), rule: str | None = None, area=(), explanation=()) -> pd.DataFrame:
     """Flags as a DataFrame (FLAG_COLUMNS), built from columns."""
     n = len(state)
-    return pd.DataFrame({"state": _l(state), "cycle": pd.Series(_l(cycle), dtype="int64"), "rule": [rule] * n,
-                         "program_area": _l(area), "title": [RULES[rule] if rule else ""] * n,
-                         "explanation": _l(explanation)}, columns=FLAG_COLUMNS)
+    text = lambda v: pd.Series(v, dtype=object)  # noqa: E731 - also when empty (merge keys must be text)
+    return pd.DataFrame({"state": text(_l(state)), "cycle": pd.Series(_l(cycle), dtype="int64"),
+                         "rule": text([rule] * n), "program_area": text(_l(area)),
+                         "title": text([RULES[rule] if rule else ""] * n), "explanation": text(_l(explanation))},
+                        columns=FLAG_COLUMNS)
 
 
 _CLEAN = "_quality_clean"

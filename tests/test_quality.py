@@ -190,3 +190,9 @@ def test_a_confirmation_that_may_not_be_written_writes_nothing(con, viewer, note
     with pytest.raises(quality.FlagError, match=message):
         quality.confirm(con, viewer, "VA", 2026, rule, "exercises", note)
     assert quality.confirmations(con).empty
+
+
+def test_an_assessment_without_flags_counts_none(con):
+    quality.confirm(con, LEAD, "MD", 2026, "seeks_at_5", "exercises", "Another state's confirmation.")
+    f = quality.state_flags(con, frame(full("VA", 2026)), "VA", 2026, 2026)
+    assert f.empty and quality.counts(f) == {"open": 0, "confirmed": 0}
