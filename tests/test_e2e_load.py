@@ -211,7 +211,12 @@ async def run_sessions(base: str, n: int = SESSIONS) -> tuple[list[Worker], floa
             await asyncio.gather(*(_warm(ctx, base) for ctx in contexts[1:]))
             workers = [Worker(contexts[i % len(contexts)], base, i) for i in range(n)]
             started = time.monotonic()
-            await asyncio.wait_for(asyncio.gather(*(w.run() for w in workers)), RUN_LIMIT_S)
+            tasks = {asyncio.ensure_future(w.run()): w for w in workers}
+            _, late = await asyncio.wait(tasks, timeout=RUN_LIMIT_S)
+            for task in late:  # bounded: a session still working at the limit is a failure, reported as such
+                tasks[task].problems.append(f"still working after {RUN_LIMIT_S} s (steps done: {tasks[task].steps})")
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
             return workers, time.monotonic() - started
         finally:
             await browser.close()
