@@ -3,6 +3,7 @@ import streamlit as st
 
 from shisn import auth, catalog, exchanges, maps, pairing, ui
 from shisn import pairing_view as pv
+from shisn import selection as sel
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 con = ui.connection()
@@ -51,21 +52,39 @@ k[3].metric("Mentor states", s["mentors"])
 
 # --- one view at a time: only the open tab runs (its label is in the URL; ui.lazy_tabs) -------------------------
 
+def chosen_pair():
+    """The selected pair (URL `pair`, MENTOR-MENTEE-area) and its row among the pairs in view (None if hidden)."""
+    key = ui.url_selection(sel.PAIR_PARAM, lambda v: None if sel.parse_pair(v) is None
+                           else sel.pair_key(*sel.parse_pair(v)))
+    return key, sel.pair_row(pairs, key)
+
+
+def table_click(event):
+    rows = (event or {}).get("selection", {}).get("rows", [])
+    keys = sel.pair_keys(pairs)
+    return {sel.PAIR_PARAM: keys[rows[0]] if rows and rows[0] < len(keys) else None}
+
+
 def pairs_view():
     """The suggested pairs; one of them side by side, with a button to open an exchange."""
     st.subheader("Suggested pairs")
-    st.caption("Select a row to compare the two states and open an exchange.")
-    event = st.dataframe(pv.pairs_table(pairs), hide_index=True, width="stretch", height=400,
-                         on_select="rerun", selection_mode="single-row", key="pairs_table",
-                         column_config={"Score": st.column_config.ProgressColumn(
-                             "Score", min_value=0.0, max_value=float(max(1.0, result.pairs["score"].max()
-                                                                         if len(result.pairs) else 1.0)),
-                             format="%.2f"),
-                             "Why": st.column_config.TextColumn("Why", width="large")})
-
-    chosen = event.selection.rows if event else []
-    if chosen and chosen[0] < len(pairs):
-        p = pairs.iloc[chosen[0]]
+    st.caption("Select a row (or an arc on the Map) to compare the two states and open an exchange.")
+    key, row = chosen_pair()
+    # the table shows the URL's pair as selected (a click on the map, a link, or a row clicked before)
+    st.session_state["pairs_table"] = {"selection": {"rows": [] if row is None else [row], "columns": [],
+                                                     "cells": []}}
+    st.dataframe(pv.pairs_table(pairs), hide_index=True, width="stretch", height=400,
+                 on_select=ui.on_chart_select("pairs_table", table_click), selection_mode="single-row",
+                 key="pairs_table",
+                 column_config={"Score": st.column_config.ProgressColumn(
+                     "Score", min_value=0.0, max_value=float(max(1.0, result.pairs["score"].max()
+                                                                 if len(result.pairs) else 1.0)),
+                     format="%.2f"),
+                     "Why": st.column_config.TextColumn("Why", width="large")})
+    if key is not None and row is None:
+        st.caption("The pair in the link is not among the pairs in this view (another cycle, area or region).")
+    if row is not None:
+        p = pairs.iloc[row]
         st.subheader(f"{p['mentor']} → {p['mentee']} · {catalog.area_short(p['program_area'])}")
         st.text(p["reasons"])
         st.dataframe(pv.side_by_side(ui.assessments(cycle), p["mentor"], p["mentee"], viewer), hide_index=True,
@@ -78,18 +97,39 @@ def pairs_view():
             except exchanges.ExchangeError as e:
                 st.warning(str(e))
         st.page_link("pages/exchanges.py", label="Go to Exchanges", icon=":material/arrow_forward:")
-    st.download_button("Download pairs (CSV)", lambda: exchanges.safe_csv(pv.export_pairs(pairs)),
-                       f"shisn-pairs-{cycle}.csv", "text/csv", icon=":material/download:",
-                       on_click=ui.audit_export, args=(f"pairs CSV {cycle}",))
+    ui.download("Download pairs (CSV)", lambda: exchanges.safe_csv(pv.export_pairs(pairs)),
+                ("pairs CSV", cycle, tuple(sorted(weights.as_dict().items())), capacity, tuple(areas), region),
+                file_name=f"shisn-pairs-{cycle}.csv", mime="text/csv", icon=":material/download:",
+                audit=f"pairs CSV {cycle}")  # the key: everything the view depends on (viewer added)
 
 
 def map_view():
-    """The pairs in view as arcs from mentor to mentee."""
+    """The pairs in view as arcs from mentor to mentee; a click on an arc (or the select box) selects that pair,
+    also in the pairs table."""
     st.subheader("Pairs on the map")
-    st.pydeck_chart(maps.arc_deck(pv.arcs(pairs), width=940, height=500, pitch=0), height=500)
+    keys = sel.pair_keys(pairs)
+    key = ui.selection_select("Pair", keys, sel.PAIR_PARAM,
+                              lambda v: None if sel.parse_pair(v) is None else sel.pair_key(*sel.parse_pair(v)),
+                              format_func=lambda k: sel.pair_label(pairs, k), none_label="None selected",
+                              help="Or click an arc on the map.")
+    deck_key = ui.chart_key("pairs_map")
+    st.pydeck_chart(maps.arc_deck(pv.arcs(pairs), width=940, height=500, pitch=0, selected=key), height=500,
+                    key=deck_key, selection_mode="single-object",
+                    on_select=ui.on_chart_select(deck_key, lambda e: {sel.PAIR_PARAM: sel.from_arc_event(e, keys)}
+                                                 if sel.from_arc_event(e, keys) else None))
     st.html(maps.area_legend_html(areas or list(catalog.AREA_SLUGS), pv.AREA_COLOURS))  # catalogue labels only
-    st.caption("Lines run from mentor (light end) to mentee (dark end), coloured by program area. Alaska, Hawaii "
-               "and the territories are drawn as insets.")
+    st.caption("Lines run from mentor (light end) to mentee (dark end), coloured by program area; click one to "
+               "select that pair. Alaska, Hawaii and the territories are drawn as insets.")
+    row = sel.pair_row(pairs, key)
+    if row is not None:
+        p = pairs.iloc[row]
+        with st.container(border=True):
+            st.markdown(f"**{p['mentor']} → {p['mentee']} · {ui.md_escape(catalog.area_short(p['program_area']))}**"
+                        f" · score {float(p['score']):.2f}")
+            st.text(p["reasons"])
+            st.page_link("pages/pairings.py", label="Show it in the pairs table (compare, open an exchange)",
+                         icon=":material/table_rows:", query_params={**st.query_params.to_dict(),
+                                                                     pv.VIEW_KEY: pv.VIEW_PAIRS})
 
 
 def ta_view():
@@ -111,9 +151,10 @@ def ta_view():
             st.dataframe(result.ineligible_offers[["state_name", "area_label", "maturity", "reason"]].rename(
                 columns={"state_name": "State", "area_label": "Program area", "maturity": "Maturity",
                          "reason": "Why not"}), hide_index=True, width="stretch")
-    st.download_button("Download TA referrals (CSV)", lambda: exchanges.safe_csv(pv.export_referrals(referrals)),
-                       f"shisn-ta-referrals-{cycle}.csv", "text/csv", icon=":material/download:",
-                       on_click=ui.audit_export, args=(f"TA referrals CSV {cycle}",))
+    ui.download("Download TA referrals (CSV)", lambda: exchanges.safe_csv(pv.export_referrals(referrals)),
+                ("TA referrals CSV", cycle, tuple(sorted(weights.as_dict().items())), capacity, tuple(areas), region),
+                file_name=f"shisn-ta-referrals-{cycle}.csv", mime="text/csv", icon=":material/download:",
+                audit=f"TA referrals CSV {cycle}")  # the key: everything the view depends on (viewer added)
 
 
 ui.lazy_tabs({pv.VIEW_PAIRS: pairs_view, pv.VIEW_MAP: map_view, pv.VIEW_TA: ta_view}, pv.VIEW_KEY)

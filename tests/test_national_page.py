@@ -78,16 +78,17 @@ def test_leadership_lands_on_national_coverage_with_every_part(demo_db):
 
 
 @pytest.mark.parametrize("view, chart, traces, tables, selects", [
-    (coverage.VIEW_HEATMAP, "heatmap", "heatmap", 0, {"sort"}),
-    (coverage.VIEW_SUPPLY, "supply_demand", "bar", 1, set()),
-    (coverage.VIEW_REGIONS, "regions", "heatmap", 1, set()),
+    # clickable charts are keyed with the selection generation (ui.chart_key); the heatmap's cells are points
+    (coverage.VIEW_HEATMAP, "heatmap-0", {"heatmap", "scatter"}, 0, {"sort", "_pick_selected_state"}),
+    (coverage.VIEW_SUPPLY, "supply_demand-0", {"bar"}, 1, {"_pick_selected_area"}),
+    (coverage.VIEW_REGIONS, "regions", {"heatmap"}, 1, set()),
 ])
 def test_each_view_is_one_tab_opened_from_the_url(demo_db, view, chart, traces, tables, selects):
     at = ok(app_as("leadership", {"view": view}))
     assert not at.get("deck_gl_json_chart")
     shown = at.get("plotly_chart")
     assert len(shown) == 1 and shown[0].proto.id.endswith("-" + chart)
-    assert {t["type"] for t in json.loads(shown[0].proto.spec)["data"]} == {traces}
+    assert {t["type"] for t in json.loads(shown[0].proto.spec)["data"]} == traces
     assert len(at.dataframe) == tables
     assert selects <= {s.key for s in at.selectbox}
     assert at.query_params["view"] == view and list(metrics(at)) == KPI_LABELS  # KPIs stay above every view
@@ -138,8 +139,10 @@ def test_program_manager_sees_notes_only_for_assigned_states(demo_db):
     assigned = set(pms.loc[pms["name"] == name, "state"])
     at = ok(app_as("program_manager", {"view": coverage.VIEW_HEATMAP}, demo_pm=name))
     assert list(metrics(at)) == KPI_LABELS
-    heat = heatmap_spec(at)["data"][1]
-    rows = {y[-3:-1]: cells for y, cells in zip(heat["y"], heat["hovertext"])}
+    cells = next(t for t in heatmap_spec(at)["data"] if t.get("name") == "cells")  # hover rides on the cell points
+    rows = {}
+    for y, text in zip(cells["y"], cells["hovertext"]):
+        rows.setdefault(y[-3:-1], []).append(text)
     assert len(rows) == 56
     assigned_notes = [c for s, cells in rows.items() if s in assigned for c in cells if "Notes: " in c]
     others_notes = [c for s, cells in rows.items() if s not in assigned for c in cells if "Notes: " in c]
