@@ -17,13 +17,13 @@ with left:
     st.caption("No spreadsheet at hand? Fill in the same self-assessment on the **Self-assessment** page "
                "(`/assessment`): the same rules, saved as a draft, reviewed by the state's program manager.")
     c1, c2 = st.columns(2)
-    c1.download_button("Template (.xlsx)", lambda: template.template_bytes("xlsx"),
-                       "shisn-self-assessment-template.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       icon=":material/download:", width="stretch")
-    c2.download_button("Template (.csv)", lambda: template.template_bytes("csv"),
-                       "shisn-self-assessment-template.csv",
-                       mime="text/csv", icon=":material/download:", width="stretch")
+    ui.download("Template (.xlsx)", lambda: template.template_bytes("xlsx"), ("template", "xlsx"), container=c1,
+                file_name="shisn-self-assessment-template.xlsx",
+                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                icon=":material/download:", width="stretch")
+    ui.download("Template (.csv)", lambda: template.template_bytes("csv"), ("template", "csv"), container=c2,
+                file_name="shisn-self-assessment-template.csv", mime="text/csv", icon=":material/download:",
+                width="stretch")
     levels = st.expander("Maturity levels and program areas", key="levels_open", on_change="rerun")
     if levels.open:  # drawn only when opened
         with levels:

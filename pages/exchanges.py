@@ -147,12 +147,12 @@ def list_view():
         view = rows[rows["status"].isin(keep)]
         view = assignments.with_pm(view, con, "mentor", "mentor_pm_", viewer)
         view = assignments.with_pm(view, con, "mentee", "mentee_pm_", viewer)
-        c2.download_button("Download CSV", lambda: X.safe_csv(X.export_frame(con, viewer)),
-                           "shisn-exchanges.csv",
-                           mime="text/csv", icon=":material/download:", width="stretch",
-                           on_click=ui.audit_export, args=("exchanges CSV",),
-                           help="Every exchange you can see (cells that could run as spreadsheet formulas are "
-                                "neutralised).")
+        ui.download("Download CSV", lambda: X.safe_csv(X.export_frame(con, viewer)), ("exchanges CSV",),
+                    tables=("exchanges", "exchange_outcomes"), container=c2,
+                    file_name="shisn-exchanges.csv", mime="text/csv", icon=":material/download:", width="stretch",
+                    audit="exchanges CSV",
+                    help="Every exchange you can see (cells that could run as spreadsheet formulas are "
+                         "neutralised).")
         table = view[["exchange_id", "mentor", "mentee", "areas_label", "status_label", "means_label", "proposed_at",
                       "first_contact_at", "updated_at", "mentor_pm_name", "mentee_pm_name", "synthetic"]]
         event = st.dataframe(
@@ -246,12 +246,13 @@ def list_view():
                 if snap["decline_reason"]:
                     st.markdown("**Declined:**")
                     st.text(snap["decline_reason"])
-            st.download_button("Pairing brief", lambda: brief.render(con, ex_id, viewer).encode("utf-8"),
-                               brief.file_name(snap), mime="text/html", icon=":material/print:",
-                               on_click=ui.audit_export, args=(f"pairing brief exchange {ex_id}",),
-                               key=f"brief_{ex_id}", help="One printable page for the introduction: both states "
-                               "side by side, why they were paired, both program managers, suggested means. "
-                               "Self-contained HTML (no internet needed).")
+            ui.download("Pairing brief", lambda: brief.render(con, ex_id, viewer), ("pairing brief", int(ex_id)),
+                        tables=("exchanges", "program_manager_log"),  # its status, request, both states' PMs
+                        file_name=brief.file_name(snap), mime="text/html", icon=":material/print:",
+                        audit=f"pairing brief exchange {ex_id}",
+                        help="One printable page for the introduction: both states "
+                        "side by side, why they were paired, both program managers, suggested means. "
+                        "Self-contained HTML (no internet needed).")
             if snap["status"] == X.REQUESTED:
                 v = int(snap["version"])
                 if X.can_answer(viewer, snap):

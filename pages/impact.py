@@ -5,6 +5,8 @@ the network's health, and the printable cycle report.
 Thin: widgets and layout. The figures come from shisn.impact (cached in shisn.ui), the report from
 shisn.cycle_report. A PM sees the exchanges of their states (the baseline is every state that sought guidance).
 URL parameters: `impact_view` (the open tab), `impact_cycle` (the cycle report's cycle)."""
+import datetime as dt
+
 import streamlit as st
 
 from shisn import auth, cycle_report, impact, queries, ui
@@ -41,7 +43,7 @@ scope = "All jurisdictions" if viewer.role == auth.LEADERSHIP else \
 
 
 def build_report() -> bytes:
-    """Built when the button is clicked, not on every rerun."""
+    """Built once per content (ui.download's cache, shared across sessions), when the page is first drawn."""
     _, figures = ui.impact_figures(viewer, report_cycle)
     previous = [c for c in cycles if c < report_cycle]
     return cycle_report.render(report_cycle, ui.assessments(report_cycle), figures, queries.data_status(con),
@@ -49,11 +51,13 @@ def build_report() -> bytes:
                                ).encode("utf-8")
 
 
-get.download_button("Printable cycle report", build_report, cycle_report.file_name(report_cycle),
-                    mime="text/html", icon=":material/print:", width="stretch",
-                    on_click=ui.audit_export, args=(f"cycle report {report_cycle}",),
-                    help="One self-contained HTML file (no internet needed): headline figures, coverage by area and "
-                         "region, impact, network health, top uncovered needs. Open it and print, or save as PDF.")
+ui.download("Printable cycle report", build_report,  # what the figures depend on, as ui.impact_figures keys them
+            ("cycle report", report_cycle, scope, impact.stuck_days(con), f"{dt.datetime.now():%Y-%m-%d %H}"),
+            tables=("exchanges", "exchange_outcomes", "ta_referrals", "program_manager_log"), container=get,
+            file_name=cycle_report.file_name(report_cycle), mime="text/html", icon=":material/print:",
+            width="stretch", audit=f"cycle report {report_cycle}",
+            help="One self-contained HTML file (no internet needed): headline figures, coverage by area and "
+                 "region, impact, network health, top uncovered needs. Open it and print, or save as PDF.")
 
 m = st.columns(5)
 held = int(impact.exchanges_only(inputs.exchanges)["status"].isin(impact.COUNTED).sum())

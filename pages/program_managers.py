@@ -80,11 +80,11 @@ with tab_load:
     st.write("A CSV with the columns **state, name, email** (one row per state; header in any case, column order "
              "free). The states in the file get the file's program manager; other states keep theirs. A file with "
              "any problem changes nothing, and every problem is listed by row, line, column and value.")
-    st.download_button("Current assignments (.csv)", lambda: assignments.to_csv_bytes(con),
-                       "shisn-program-managers.csv",
-                       mime="text/csv", icon=":material/download:",
-                       on_click=ui.audit_export, args=("program-manager assignments CSV",),
-                       help="The current list in the load format: edit it and load it back.")
+    ui.download("Current assignments (.csv)", lambda: assignments.to_csv_bytes(con), ("program managers CSV",),
+                tables=("program_manager_log",),  # every edit of the assignments is logged there
+                file_name="shisn-program-managers.csv", mime="text/csv", icon=":material/download:",
+                audit="program-manager assignments CSV",
+                help="The current list in the load format: edit it and load it back.")
     f = st.file_uploader("Program-manager CSV", type=["csv"], key="pm_csv")
     if st.button("Validate and load", type="primary", disabled=f is None, icon=":material/task_alt:"):
         try:

@@ -2,6 +2,8 @@
 state). Introduction requests, self-assessments to review, exchanges with no change for the stuck-days setting,
 needs no mentor can take that are not yet TA referrals; each item links to the page where it is handled.
 Layout and widgets only: the items come from shisn.queue (the same as `python -m shisn queue`)."""
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -40,9 +42,10 @@ if items.empty:
 else:
     head, dl = st.columns([4, 1], vertical_alignment="bottom")
     head.subheader(f"{len(items)} item{'s' if len(items) != 1 else ''}, oldest first", anchor=False)
-    dl.download_button("Download CSV", lambda: Q.export(items).to_csv(index=False).encode("utf-8"),
-                       "shisn-work-queue.csv", mime="text/csv", icon=":material/download:", width="stretch",
-                       on_click=ui.audit_export, args=("work queue CSV",))
+    csv = Q.export(items).to_csv(index=False).encode("utf-8")  # the items are drawn anyway: the file is cheap
+    ui.download("Download CSV", lambda: csv, ("work queue CSV", hashlib.sha256(csv).hexdigest()), container=dl,
+                file_name="shisn-work-queue.csv", mime="text/csv", icon=":material/download:", width="stretch",
+                audit="work queue CSV")
     with st.container(border=True):
         for r in items.head(SHOWN).itertuples(index=False):
             when = "" if pd.isna(r.since) else f"{r.since:%Y-%m-%d}"

@@ -288,9 +288,9 @@ def test_journey_state_uploads_a_corrected_self_assessment_and_sees_its_profile_
 
 
 def download(s: Session, button: str):
-    """Click a download button and return the download. A file built on click arrives after a rerun; a click that
-    lands while a rerun is still drawing can be dropped by the browser, so a second click is allowed (as a user would
-    click again) before failing."""
+    """Click a download button and return the download. The file is drawn with the button (ui.download); a click
+    that lands while a rerun is still drawing can be dropped by the browser, so a second click is allowed (as a user
+    would click again) before failing."""
     for attempt in range(2):
         try:
             with s.page.expect_download(timeout=20_000) as got:
@@ -302,9 +302,10 @@ def download(s: Session, button: str):
             s.wait_ready()
 
 
-def test_views_are_tabs_and_downloads_are_built_on_click(browser, server):
-    """The national page computes one view at a time (tabs bound to the URL); download buttons build their file
-    only when clicked, and the click still leaves an audit record."""
+def test_views_are_tabs_and_downloads_arrive_and_are_audited(browser, server):
+    """The national page computes one view at a time (tabs bound to the URL); each download button (national CSV,
+    state report, pairs CSV) hands over its file with the content of the view, and every click leaves an audit
+    record."""
     import duckdb
     s = as_role(browser, server, "leadership")
     try:
@@ -324,6 +325,11 @@ def test_views_are_tabs_and_downloads_are_built_on_click(browser, server):
         assert got.value.suggested_filename.endswith(".html") and "<svg" in html and "Alabama" in html
         s.wait_ready()
         s.go("Pairings")
+        got = download(s, "Download pairs (CSV)")
+        pairs_csv = Path(got.value.path()).read_text(encoding="utf-8-sig").splitlines()
+        assert got.value.suggested_filename.startswith("shisn-pairs-") and pairs_csv[0].startswith("mentor,mentee,")
+        assert len(pairs_csv) > 10
+        s.wait_ready()
         s.page.get_by_role("tab", name="Map").click()
         s.wait_ready()
         assert "pairings_view=Map" in s.page.url and s.drawn()
@@ -341,6 +347,7 @@ def test_views_are_tabs_and_downloads_are_built_on_click(browser, server):
     finally:
         con.close()
     assert any("national coverage CSV" in a for a in actions) and any("state report AL" in a for a in actions)
+    assert any(a.startswith("pairs CSV") for a in actions)
 
 
 def test_a_link_opening_a_fresh_servers_first_session_gets_the_whole_app(browser, tmp_path):

@@ -219,3 +219,40 @@ def test_whole_app_registers_the_new_pages_and_renders_for_every_role(tmp_path, 
         at.session_state["demo_role"] = role
         at.run()
         assert not at.exception
+
+
+@pytest.fixture
+def files(monkeypatch):
+    """The bytes of every file the pages hand to Streamlit for download, by the media URL's file id."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    held: dict[str, bytes] = {}
+    load = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        file_id = load(self, path_or_data, mimetype, kind, filename)
+        held[file_id] = path_or_data
+        return file_id
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    return held
+
+
+def downloaded(at, files, label):
+    import io
+
+    import pandas as pd
+    [button] = [b for b in at.get("download_button") if b.proto.label == label]
+    file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
+    return pd.read_csv(io.BytesIO(files[file_id]), encoding="utf-8-sig")
+
+
+def test_the_exchanges_csv_is_the_viewers_own_and_shows_another_writers_edit(store, files):
+    """The CSV is built once per content and cached across sessions: a PM's file holds only their states' exchanges
+    (never leadership's file), and an edit by someone else (another replica) is in the next draw's file."""
+    lead = downloaded(page_as(LEAD), files, "Download CSV")
+    assert sorted(lead["id"]) == sorted(X.list_exchanges(store, LEAD)["exchange_id"])
+    mine = downloaded(page_as(PM), files, "Download CSV")
+    assert sorted(mine["id"]) == sorted(X.list_exchanges(store, PM)["exchange_id"]) and len(mine) < len(lead)
+    row = X.list_exchanges(store, PM).iloc[0]
+    X.update(store, int(row["exchange_id"]), int(row["version"]), "Another PM", outcome="Agreed a joint exercise.")
+    again = downloaded(page_as(PM), files, "Download CSV").set_index("id")
+    assert again.loc[int(row["exchange_id"]), "outcome"] == "Agreed a joint exercise."
