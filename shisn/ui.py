@@ -741,3 +741,18 @@ def on_chart_select(key: str, read: Callable[[Any], dict[str, Any] | None]) -> C
         if values:
             set_selection(values, from_chart=True)
     return callback
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cell_panel(path: str, version: int, code: str, area: str, cycle: int, viewer: auth.Viewer):
+    from . import coverage, selection
+    rows = coverage.redact_notes(_redacted(viewer, cycle, None), viewer.sees_detail_of)
+    return selection.cell_panel(rows, code, area, cycle, viewer.sees_detail_of,
+                                history=_redacted(viewer, None, (code,)))
+
+
+def cell_panel(code: str, area: str, cycle: int, viewer: auth.Viewer):
+    """selection.cell_panel for the national page's heatmap click, as `viewer` may see it, cached per data version
+    (a shared link to a cell opens without recomputing its mentors)."""
+    path = db.locate()
+    return _cell_panel(path, queries.data_version(_connection(path)), code, area, int(cycle), viewer)
