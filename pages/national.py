@@ -182,7 +182,7 @@ def heatmap_click(event):
 
 def cell_panel(code, slug):
     """One state × area: rating, flags, and the eligible mentors (or the states it could mentor)."""
-    p = sel.cell_panel(data, code, slug, cycle, viewer.sees_detail_of, history=ui.assessments(None, [code]))
+    p = ui.cell_panel(code, slug, cycle, viewer)
     with st.container(border=True):
         head, link = st.columns([3, 1], vertical_alignment="center")
         head.markdown(f"#### {p.name} ({p.state}) · {ui.md_escape(p.area_name)}")
