@@ -156,3 +156,15 @@ def test_area_panel_lists_mentors_and_seekers_behind_the_bars():
     (auth.STATE, ("MT",), False)])
 def test_only_leadership_and_the_pairs_program_managers_may_open_an_exchange(role, states, allowed):
     assert sel.may_open_exchange(auth.Viewer(role, "someone", states), "WY", "MT") is allowed
+
+
+def test_cell_panel_carries_the_data_quality_flags_of_that_state_and_area():
+    df = rows()
+    df.loc[(df["state"] == "WY") & (df["program_area"] == "interoperability"), "seeks_help"] = True  # seeks at 5
+    for c in catalog.POETE:
+        df[c] = pd.array([None] * len(df), dtype="Int64")
+    p = sel.cell_panel(df, "WY", "interoperability", 2026)
+    assert p.flags is not None and len(p.flags) >= 1
+    assert any("5" in t for t in p.flags["Flag"].tolist() + p.flags["Explanation"].tolist())
+    nd = sel.cell_panel(df, "ND", "interoperability", 2026).flags  # only whole-assessment flags for ND here
+    assert not nd["Flag"].str.contains("5").any() and nd["Flag"].str.contains("eight named areas").all()
