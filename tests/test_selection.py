@@ -168,3 +168,80 @@ def test_cell_panel_carries_the_data_quality_flags_of_that_state_and_area():
     assert any("5" in t for t in p.flags["Flag"].tolist() + p.flags["Explanation"].tolist())
     nd = sel.cell_panel(df, "ND", "interoperability", 2026).flags  # only whole-assessment flags for ND here
     assert not nd["Flag"].str.contains("5").any() and nd["Flag"].str.contains("eight named areas").all()
+
+
+# --- the national page opened on a shared link with a selection (AppTest) --------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory):
+    import os
+    from shisn import db, demo, queries
+    path = tmp_path_factory.mktemp("selection") / "demo.duckdb"
+    con = db.connect(path)
+    demo.write_demo(con)
+    pms = queries.program_managers(con)
+    con.close()
+    old = os.environ.get("SHISN_DB")
+    os.environ["SHISN_DB"] = str(path)
+    yield pms
+    if old is None:
+        os.environ.pop("SHISN_DB", None)
+    else:
+        os.environ["SHISN_DB"] = old
+
+
+def national(query, role=auth.LEADERSHIP, **state):
+    """The national page inside the whole app (demo role switcher), opened with URL `query`."""
+    from streamlit.testing.v1 import AppTest
+    from conftest import ROOT
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.session_state["demo_role"] = role
+    for k, v in state.items():
+        at.session_state[k] = v
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    if not any(t.value == "National coverage" for t in at.title):  # another landing page for this role
+        at.switch_page("pages/national.py")
+        for k, v in query.items():
+            at.query_params[k] = v
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_shared_link_opens_the_cell_selected_in_canonical_form(demo_store):
+    at = national({"view": "Strengths and gaps", "selected_state": "montana", "selected_area": "Interoperability"})
+    assert at.query_params["selected_state"] == "MT" and at.query_params["selected_area"] == "interoperability"
+    assert at.selectbox(key="_pick_selected_state").value == "MT"
+    assert at.selectbox(key="_pick_selected_area").value == "interoperability"
+    assert any(m.value.startswith("#### Montana (MT) · Interoperability") for m in at.markdown)
+    assert at.button(key="ex_open_MT_interoperability")  # leadership may open an exchange
+
+
+def test_choosing_in_the_select_box_is_the_same_selection_as_a_click(demo_store):
+    at = national({})
+    assert "selected_state" not in at.query_params
+    at.selectbox(key="_pick_selected_state").set_value("WY").run()
+    assert at.query_params["selected_state"] == "WY"
+    assert any(m.value.startswith("#### Wyoming (WY)") for m in at.markdown)
+    assert at.session_state["_shisn_selection_gen"] == 1  # the map starts afresh (its own selection cleared)
+    at.selectbox(key="_pick_selected_state").set_value(None).run()
+    assert "selected_state" not in at.query_params and not any(m.value.startswith("#### ") for m in at.markdown)
+
+
+def test_a_program_manager_sees_other_states_notes_blank_and_no_exchange_button_for_others(demo_store):
+    pms = demo_store
+    name = sorted(pms["name"].unique())[0]
+    mine = sorted(pms.loc[pms["name"] == name, "state"])
+    other = next(c for c in J.codes() if c not in mine)
+    at = national({"selected_state": other}, auth.PROGRAM_MANAGER, demo_pm=name)
+    assert any(m.value.startswith(f"#### {J.names()[other]} ({other})") for m in at.markdown)
+    assert all("Notes" not in t.value.columns for t in at.table)  # not the PM's state: no notes column
+    at = national({"view": "Strengths and gaps", "selected_state": other, "selected_area": "exercises"},
+                  auth.PROGRAM_MANAGER, demo_pm=name)
+    for t in at.table:
+        if "Score" in t.value.columns:  # mentors / mentees: only the PM's own states may carry notes
+            assert "Notes" not in t.value.columns or set(t.value.loc[t.value["Notes"] != "", "State"]) <= set(mine)
+    assert not [b for b in at.button if b.label == "Open an exchange"] or \
+        any(c in mine for t in at.table if "Score" in t.value.columns for c in t.value["State"])
