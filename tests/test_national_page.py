@@ -138,6 +138,10 @@ def test_program_manager_sees_notes_only_for_assigned_states(demo_db):
     name = sorted(pms["name"].unique())[0]
     assigned = set(pms.loc[pms["name"] == name, "state"])
     at = ok(app_as("program_manager", {"view": coverage.VIEW_HEATMAP}, demo_pm=name))
+    assert list(metrics(at)) != KPI_LABELS  # a PM lands on the work queue: open National coverage from the menu
+    at.switch_page("pages/national.py")
+    at.query_params["view"] = coverage.VIEW_HEATMAP
+    at = ok(at.run())
     assert list(metrics(at)) == KPI_LABELS
     cells = next(t for t in heatmap_spec(at)["data"] if t.get("name") == "cells")  # hover rides on the cell points
     rows = {}
