@@ -18,7 +18,7 @@ import pytest
 
 from test_e2e import CHROMIUM, running_app  # the same app server (loopback, free port) as the other browser tests
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.load]
 async_api = pytest.importorskip("playwright.async_api")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "e2e-load"
