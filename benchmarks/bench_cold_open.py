@@ -118,7 +118,9 @@ def run(rounds: int = 5, app_root: Path | None = None, only: str | None = None) 
                             _open(browser, target)
                         except Exception as e:  # noqa: BLE001 - reported, the other views still run
                             errors[key] = str(e)[:200]
-                for _ in range(rounds):
+                print(f"warmed {len(views)} views; errors: {errors}", file=sys.stderr, flush=True)
+                for n in range(rounds):
+                    print(f"round {n + 1} of {rounds}", file=sys.stderr, flush=True)
                     for i, (_, _, path, element) in enumerate(views):
                         if ("app", i) in errors or ("floor", i) in errors:
                             continue
