@@ -445,7 +445,7 @@ def set_stuck_days(con, days, by: str, *, now: dt.datetime | None = None) -> int
     except (TypeError, ValueError):
         raise ValueError(f"{days!r} is not a whole number of days") from None
     if not 1 <= v <= MAX_STUCK_DAYS:
-        raise ValueError(f"{v} days is outside 1 to {MAX_STUCK_DAYS}")
+        raise ValueError(f"the days without a change must be between 1 and {MAX_STUCK_DAYS}, not {v}")
     if not str(by or "").strip():
         raise ValueError("who is changing the setting must be named")
     now = (now or dt.datetime.now()).replace(microsecond=0)

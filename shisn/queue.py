@@ -23,7 +23,7 @@ import urllib.parse
 
 import pandas as pd
 
-from . import audit, auth, catalog
+from . import audit, auth, catalog, impact
 from . import exchanges as X
 from .db import query_df, transaction
 
@@ -34,41 +34,23 @@ KIND_LABELS = {REQUEST: "Introduction requests", REVIEW: "Self-assessments to re
 COLUMNS = ["kind", "kind_label", "since", "age_days", "states", "item", "link", "ref"]
 ROLES = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
-STUCK_DAYS_KEY = "stuck_days"
-DEFAULT_STUCK_DAYS = 30
-MAX_STUCK_DAYS = 365
+# The setting lives in shisn.impact (network health reads it too); the queue adds the role check.
+STUCK_DAYS_KEY, DEFAULT_STUCK_DAYS, MAX_STUCK_DAYS = impact.STUCK_DAYS_KEY, impact.DEFAULT_STUCK_DAYS, \
+    impact.MAX_STUCK_DAYS
 
 
 # --- the setting ---------------------------------------------------------------------------------------------------
 
 def stuck_days(con) -> int:
     """Days without a change after which an open exchange is in the queue (settings 'stuck_days', default 30)."""
-    got = query_df(con, "SELECT value FROM settings WHERE key = ?", [STUCK_DAYS_KEY])
-    try:
-        return int(got["value"].iloc[0]) if len(got) else DEFAULT_STUCK_DAYS
-    except ValueError:
-        return DEFAULT_STUCK_DAYS
+    return impact.stuck_days(con)
 
 
 def set_stuck_days(con, days, viewer: auth.Viewer) -> int:
     """Leadership sets the stuck-exchange threshold (1 to 365 days); audited. Raises ValueError (nothing written)."""
     if viewer is None or viewer.role != auth.LEADERSHIP:
         raise PermissionError("only ODP leadership changes when an exchange counts as stuck")
-    try:
-        n = int(str(days).strip())
-    except ValueError:
-        raise ValueError(f"{days!r} is not a whole number of days") from None
-    if not 1 <= n <= MAX_STUCK_DAYS:
-        raise ValueError(f"the days without a change must be between 1 and {MAX_STUCK_DAYS}, not {n}")
-    now = dt.datetime.now().replace(microsecond=0)
-    with transaction(con) as cur:
-        got = cur.execute("SELECT value FROM settings WHERE key = ?", [STUCK_DAYS_KEY]).fetchall()
-        old = got[0][0] if got else DEFAULT_STUCK_DAYS
-        cur.execute("DELETE FROM settings WHERE key = ?", [STUCK_DAYS_KEY]).fetchall()
-        cur.execute("INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?)",
-                    [STUCK_DAYS_KEY, str(n), viewer.name, now]).fetchall()
-        audit.record_in(cur, viewer.name, "edit", f"setting {STUCK_DAYS_KEY}: {old} → {n}")
-    return n
+    return impact.set_stuck_days(con, str(days).strip(), viewer.name)
 
 
 # --- the hook for submitted self-assessments -------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def test_exchanges_without_change_for_the_stuck_days_setting(con):
     assert "no change for 30+ days" in q.loc[q["kind"] == "stuck", "item"].iloc[0]
     assert Q.set_stuck_days(con, 60, LEAD) == 60
     assert Q.stuck_days(con) == 60 and "stuck" not in set(Q.items(con, PM)["kind"])
-    assert "setting stuck_days: 30 → 60" in set(audit.log(con)["detail"])
+    assert "setting stuck_days = 60 (was 30)" in set(audit.log(con)["detail"])
 
 
 @pytest.mark.parametrize("value, message", [(0, "between 1 and 365"), ("x", "not a whole number"),
