@@ -74,7 +74,7 @@ def test_the_postgresql_url_form_of_the_store_is_in_the_readme():
 
 # --- URL parameters: the keys pages bind to the query string ----------------------------------------------------
 
-_KEY_ARG = {"bound_select": 2, "lazy_tabs": 1, "resolve_query_param": 0}
+_KEY_ARG = {"bound_select": 2, "lazy_tabs": 1, "resolve_query_param": 0, "selection_select": 2, "url_selection": 0}
 
 
 def _value(node, aliases):
@@ -100,7 +100,7 @@ def _url_parameters():
             f = node.func
             name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
             if name in _KEY_ARG:
-                arg = next((k.value for k in node.keywords if k.arg == "key"), None)
+                arg = next((k.value for k in node.keywords if k.arg in ("key", "param")), None)
                 if arg is None and len(node.args) > _KEY_ARG[name]:
                     arg = node.args[_KEY_ARG[name]]
                 v = _value(arg, aliases) if arg is not None else None
@@ -115,7 +115,7 @@ def _url_parameters():
 
 def test_the_url_parameters_are_found():
     params = {p for _, p in _url_parameters()}
-    assert {"cycle", "state", "view", "exchange"} <= params
+    assert {"cycle", "state", "view", "exchange", "selected_state", "pair"} <= params
 
 
 @pytest.mark.parametrize("page,param", _url_parameters(), ids=lambda x: str(x))
