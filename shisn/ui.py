@@ -390,55 +390,6 @@ def not_for_this_role(page_file: str, roles: Sequence[str], viewer: auth.Viewer)
         _page_link("national.py", "National coverage", ":material/public:")
 
 
-# --- introduction requests (issue 15): the state's form and list, shared by the profile and the Exchanges page ---
-
-def request_introduction_form(con, viewer: auth.Viewer, p, key: str) -> None:
-    """For a state user on its own profile data `p` (profile.StateProfile with mentors/mentees): pick a recommended
-    mentor for a need, or a state it could help, add a message, and request the introduction."""
-    from . import exchanges as X
-    choices = X.request_choices(p.state, p.mentors, p.mentees)
-    if not choices:
-        st.caption(f"No recommended partner in {p.cycle} to ask for: {p.name} has no need an eligible mentor can "
-                   "take and no state is seeking guidance where it can mentor.")
-        return
-    with st.form(key, border=True):
-        st.markdown("**Request an introduction** · your program manager and the other state's see it and answer")
-        pick = st.selectbox("Introduction", range(len(choices)), format_func=lambda i: choices[i]["label"],
-                            key=f"{key}_pick")
-        message = st.text_area("Message (optional)", max_chars=X.MAX_MESSAGE, height=80, key=f"{key}_message",
-                               placeholder="What you need or can offer, who to contact, any timing.")
-        sent = st.form_submit_button("Request introduction", type="primary", icon=":material/send:")
-    if sent:
-        c = choices[pick]
-        try:
-            ex_id = X.request_introduction(con, viewer, c["mentor"], c["mentee"], [c["program_area"]], p.cycle,
-                                           message)
-        except X.ExchangeError as e:
-            st.error(md_escape(str(e)), icon=":material/block:")
-        else:
-            st.success(f"Request {ex_id} sent: {md_escape(c['label'])}. It waits for a program manager's answer; "
-                       "its status is listed below.", icon=":material/check_circle:")
-
-
-def requests_table(con, viewer: auth.Viewer, state: str) -> None:
-    """The introduction requests `state` takes part in, with their status, message and any decline reason."""
-    from . import exchanges as X
-    reqs = X.requests_of(con, viewer, state)
-    if reqs.empty:
-        st.caption(f"No introduction requests involving {state} yet.")
-        return
-    st.dataframe(reqs[["exchange_id", "requested_state", "kind", "partner", "areas_label", "status_label",
-                       "requested_at", "request_message", "decline_reason"]], hide_index=True, width="stretch",
-                 column_config={
-                     "exchange_id": st.column_config.NumberColumn("#", format="%d", width=50),
-                     "requested_state": st.column_config.TextColumn("Asked by", width=70), "kind": "Request",
-                     "partner": st.column_config.TextColumn("With", width=60), "areas_label": "Program area",
-                     "status_label": "Status",
-                     "requested_at": st.column_config.DatetimeColumn("Asked on", format="YYYY-MM-DD"),
-                     "request_message": st.column_config.TextColumn("Message", width="medium"),
-                     "decline_reason": st.column_config.TextColumn("Why declined", width="medium")})
-
-
 # --- self-assessments on the form and data-quality flags (issue 14) ----------------------------------------------
 
 def data_changed() -> None:

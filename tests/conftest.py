@@ -92,3 +92,41 @@ def con(store_target):
 @pytest.fixture
 def db_file(tmp_path):
     return tmp_path / "cli.duckdb"
+
+
+# --- the demo store and a page in AppTest, for the page tests ------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """A DuckDB file with the demo data set (assessments, program managers, exchanges with outcomes), written once
+    per test run; `demo_db` gives each test its own copy."""
+    from shisn import demo
+    path = tmp_path_factory.mktemp("demo-template") / "demo.duckdb"
+    con = db.connect(path)
+    demo.write_demo(con)
+    con.close()
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_template, tmp_path, monkeypatch):
+    """A fresh copy of the demo store for one test (pages write to it), with SHISN_DB pointing the pages at it."""
+    import shutil
+    path = tmp_path / "shisn.duckdb"
+    shutil.copy(demo_template, path)
+    monkeypatch.setenv("SHISN_DB", str(path))
+    return path
+
+
+def page_as(viewer, path, params=None, timeout=120, **state):
+    """AppTest of one page script as `viewer` (set as the signed-in viewer), with URL `params` and session `state`
+    set before the first run; returns it after that run."""
+    from streamlit.testing.v1 import AppTest
+    from shisn import ui
+    at = AppTest.from_file(str(path), default_timeout=timeout)
+    at.session_state[ui.VIEWER_KEY] = viewer
+    for k, v in state.items():
+        at.session_state[k] = v
+    for k, v in (params or {}).items():
+        at.query_params[k] = str(v)
+    return at.run()

@@ -2,14 +2,13 @@
 never opens another state's, by link or by editing the query string); its program manager reviews it (accepts, or
 returns it with a comment the state sees); a PM reviews only assigned states; leadership any. Plus the flags on the
 state profile and the national page."""
-import shutil
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from shisn import auth, catalog, db, demo, ingest, queries, quality, submissions as S, ui
 from shisn.auth import Viewer
 
+import conftest
 from conftest import ROOT, make_csv
 
 PAGE = str(ROOT / "pages" / "assessment.py")
@@ -23,31 +22,14 @@ MD_USER = Viewer(auth.STATE, "Max Maryland", ("MD",))
 CYCLE = demo.DEMO_CYCLES[-1] + 1  # the next cycle: nothing on record yet
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("assessment_page") / "demo.duckdb"
-    con = db.connect(path)
-    demo.write_demo(con)
-    con.close()
-    return path
-
-
 @pytest.fixture
-def store(template, tmp_path, monkeypatch):
+def store(demo_db):
     """A fresh copy of the demo store for each test (the page writes); the page and the test share one Store."""
-    path = tmp_path / "shisn.duckdb"
-    shutil.copy(template, path)
-    monkeypatch.setenv("SHISN_DB", str(path))
-    return db.shared(str(path))
+    return db.shared(str(demo_db))
 
 
 def page(viewer, file=PAGE, **query):
-    from shisn import ui
-    at = AppTest.from_file(file, default_timeout=90)
-    at.session_state[ui.VIEWER_KEY] = viewer
-    for k, v in query.items():
-        at.query_params[k] = str(v)
-    return ok(at.run())
+    return ok(conftest.page_as(viewer, file, query))
 
 
 def ok(at):

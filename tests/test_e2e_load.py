@@ -6,7 +6,7 @@ content is checked; each page records any moment its connection state left CONNE
 (Streamlit's 'CONNECTING' banner) and every websocket that closed. Waits are for states (script finished, a
 heading drawn, a download started), never fixed sleeps; every wait and the whole run are bounded.
 
-Run alone with `pytest -m e2e tests/test_e2e_load.py`; `benchmarks/loop_probe.py` runs the same sessions against
+Part of the default run; alone: `pytest -m load`. `benchmarks/loop_probe.py` runs the same sessions against
 a server that records its event loop's lag."""
 from __future__ import annotations
 
@@ -24,9 +24,12 @@ async_api = pytest.importorskip("playwright.async_api")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "e2e-load"
 SESSIONS = 12
 CONTEXTS = 3                # browser contexts (each with its own cookies and cache); sessions are tabs in them
-STEP_WAIT_MS = 60_000       # one page or view under load
-DOWNLOAD_WAIT_MS = 45_000   # a click until the browser starts the download
-RUN_LIMIT_S = 170           # the whole concurrent run
+# Bounds only, so a hang fails instead of blocking the suite: this test is about sessions staying connected and
+# files arriving, not speed (a quiet 2-core machine runs the twelve sessions in ~55 s; benchmarks/loop_probe.py
+# measures the server's event loop under the same load). A busy machine is slower, never wrong.
+STEP_WAIT_MS = 180_000      # one page or view under load
+DOWNLOAD_WAIT_MS = 120_000  # a click until the browser starts the download
+RUN_LIMIT_S = 600           # the whole concurrent run
 STATES = [("VA", "Virginia"), ("MD", "Maryland"), ("TX", "Texas"), ("CA", "California"), ("NY", "New York"),
           ("FL", "Florida"), ("WA", "Washington"), ("OH", "Ohio"), ("GA", "Georgia"), ("AZ", "Arizona"),
           ("MI", "Michigan"), ("CO", "Colorado")]

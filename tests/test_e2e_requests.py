@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from identity_proxy import IdentityProxy
 from test_e2e import CHROMIUM, Session, browser, download, playwright, running_app  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.e2e
@@ -37,15 +38,23 @@ def store(tmp_path_factory):
     return work
 
 
+class UserSession(Session):
+    """A person signed in as `email`: their browser reaches the app through a proxy that sets the identity header on
+    every request, as the deployment's reverse proxy does (tests/identity_proxy.py)."""
+
+    def __init__(self, browser, base: str, email: str):  # noqa: F811
+        self.proxy = IdentityProxy(base, HEADER, email)
+        super().__init__(browser, self.proxy.__enter__())
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self.proxy.__exit__(None, None, None)
+
+
 def as_user(browser, base: str, email: str) -> Session:  # noqa: F811
-    s = Session.__new__(Session)
-    s.ctx = browser.new_context(viewport={"width": 1440, "height": 900}, extra_http_headers={HEADER: email},
-                                accept_downloads=True)
-    s.page = s.ctx.new_page()
-    s.base, s.outbound, s.errors = base, [], []
-    s.page.on("request", s._on_request)
-    s.page.on("console", lambda m: s.errors.append(m.text) if m.type == "error" else None)
-    return s
+    return UserSession(browser, base, email)
 
 
 def test_state_requests_pm_accepts_from_the_queue_both_see_proposed_and_the_brief(browser, store,  # noqa: F811

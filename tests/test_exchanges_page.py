@@ -4,6 +4,7 @@ refuse a stale edit without writing."""
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import conftest
 from conftest import ROOT
 from shisn import auth, db, demo
 from shisn import exchanges as X
@@ -16,25 +17,15 @@ STATE_MD = auth.Viewer(auth.STATE, "MD state user", ("MD",))
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    """A store with the demo data and the demo exchanges (SHISN_DB points the pages at it)."""
-    path = tmp_path / "page.duckdb"
-    monkeypatch.setenv("SHISN_DB", str(path))
-    con = db.connect(path)
-    demo.write_demo(con)
-    X.demo_exchanges(con)
+def store(demo_db):
+    """A copy of the demo store with its exchanges (SHISN_DB points the pages at it)."""
+    con = db.connect(demo_db)
     yield con
     con.close()
 
 
 def page_as(viewer, path=PAGE, params=None, **state):
-    at = AppTest.from_file(path, default_timeout=60)
-    at.session_state["shisn_viewer"] = viewer
-    for k, v in state.items():
-        at.session_state[k] = v
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    return at.run()
+    return conftest.page_as(viewer, path, params, **state)
 
 
 def shown_ids(at):

@@ -2,13 +2,12 @@
 every figure and the plain-words explanation, a PM their states' figures, a state user is turned away; the stuck
 setting is saved; a state records its own view and sees only its own exchanges' views."""
 import datetime as dt
-import shutil
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
+import conftest
 from conftest import ROOT
-from shisn import audit, auth, db, demo, impact
+from shisn import audit, auth, db, impact
 from shisn import exchanges as X
 from shisn import outcomes as O
 
@@ -19,34 +18,16 @@ PM = auth.Viewer(auth.PROGRAM_MANAGER, "Morgan Okafor (demo)", ("DC", "DE", "MD"
 STATE_MD = auth.Viewer(auth.STATE, "MD user", ("MD",))
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("impact") / "template.duckdb"
-    con = db.connect(path)
-    demo.write_demo(con)
-    con.close()
-    return path
-
-
 @pytest.fixture
-def store(template, tmp_path, monkeypatch):
+def store(demo_db):
     """A fresh copy of the demo store (SHISN_DB points the pages at it)."""
-    path = tmp_path / "page.duckdb"
-    shutil.copy(template, path)
-    monkeypatch.setenv("SHISN_DB", str(path))
-    con = db.connect(path)
+    con = db.connect(demo_db)
     yield con
     con.close()
 
 
 def page_as(viewer, path=PAGE, params=None, **state):
-    at = AppTest.from_file(path, default_timeout=120)
-    at.session_state["shisn_viewer"] = viewer
-    for k, v in state.items():
-        at.session_state[k] = v
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    return at.run()
+    return conftest.page_as(viewer, path, params, **state)
 
 
 def frames(at, column):

@@ -1,15 +1,15 @@
 """The Work queue page and the role messages (issue 15) in Streamlit's AppTest: counts per kind, items oldest first
 linking to their pages, an empty queue says so; a role that may not use a page reads, on the page, whom it is for
 and where to go instead, and gets none of its data."""
-import datetime as dt
 import glob
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import conftest
 from conftest import ROOT
-from shisn import auth, db, demo
+from shisn import auth, db
 from shisn import exchanges as X
 from shisn import queue as Q
 
@@ -20,21 +20,14 @@ MD_USER = auth.Viewer(auth.STATE, "MD state user", ("MD",))
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    path = tmp_path / "queue.duckdb"
-    monkeypatch.setenv("SHISN_DB", str(path))
-    con = db.connect(path)
-    demo.write_demo(con)
+def store(demo_db):
+    con = db.connect(demo_db)
     yield con
     con.close()
 
 
 def page_as(viewer, path=PAGE, **query):
-    at = AppTest.from_file(path, default_timeout=120)
-    at.session_state["shisn_viewer"] = viewer
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
+    return conftest.page_as(viewer, path, query)
 
 
 def test_pm_sees_counts_per_kind_and_the_items_oldest_first(store):
