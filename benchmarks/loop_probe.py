@@ -14,7 +14,9 @@ once, each opening pages, switching views and downloading), and reports:
     python benchmarks/loop_probe.py --sessions 6 --json out.json
     python benchmarks/loop_probe.py --py-spy 20     # also sample the server for 20 s with py-spy (pip install py-spy)
 
-A diagnostic, not a pass/fail test: the numbers depend on the machine and on what else it runs.
+A diagnostic, not a pass/fail test: the numbers depend on the machine and on what else it runs. Streamlit options
+can be varied by environment, e.g. `STREAMLIT_RUNNER_POST_SCRIPT_GC=true python benchmarks/loop_probe.py` measures
+Streamlit's default of a full garbage collection after every script run (the app's config turns it off).
 """
 from __future__ import annotations
 
@@ -138,6 +140,7 @@ def main() -> int:
                                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         workers, took = asyncio.run(load.run_sessions(base, args.sessions))
         time.sleep(1.5)  # the probe writes every second
+        peak_rss_mb = _peak_rss_mb(proc.pid)
     finally:
         if spy is not None:
             spy.wait(timeout=args.py_spy + 60)
@@ -153,7 +156,7 @@ def main() -> int:
               "downloads": f"{summary['downloads_ok']}/{summary['downloads']}",
               "loop_lag": _stats([lag for _, lag in probe["lags"]]),
               "worst_loop_lags": sorted(probe["lags"], key=lambda x: -x[1])[:8],
-              "gil_wait": _stats(probe["gil"]), **{k: v for k, v in summary.items() if isinstance(v, list)},
+              "gil_wait": _stats(probe["gil"]), "server_peak_rss_mb": peak_rss_mb, **{k: v for k, v in summary.items() if isinstance(v, list)},
               "steps": {w.n: w.steps for w in workers}}
     if spy is not None and (work / "py-spy.txt").exists():
         result["py_spy_top"] = _top_frames(work / "py-spy.txt")
@@ -161,6 +164,17 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     return 0
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """The server's peak resident set (VmHWM), MB; None where /proc is not available."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
 
 
 def _top_frames(raw: Path, n: int = 25) -> list[tuple[str, int]]:
