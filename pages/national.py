@@ -39,8 +39,8 @@ ui.download(
 
 # --- headline numbers -----------------------------------------------------------------------------------------
 prev_cycle = coverage.previous_cycle(cycles, cycle)
-now = coverage.kpis(data, region, area)
-delta = coverage.kpi_deltas(now, coverage.kpis(ui.assessments(prev_cycle), region, area) if prev_cycle else None)
+now = ui.kpis(cycle, region, area)
+delta = coverage.kpi_deltas(now, ui.kpis(prev_cycle, region, area) if prev_cycle else None)
 versus = f"vs {prev_cycle}" if prev_cycle else None
 pct = f" · {now['covered_pct']:.0f}%" if now["covered_pct"] is not None else ""
 pp = delta["covered_pct"]
@@ -162,11 +162,15 @@ def heatmap_view():
                "(offers help at 4+) · ○ seeks guidance · ◉ both. Hover a cell for the state's flags and notes"
                + (": notes are shown for your assigned states only." if viewer.role == auth.PROGRAM_MANAGER
                   else "."))
-    matrix = coverage.maturity_matrix(data, region, sort)
+    def heatmap():
+        matrix = coverage.maturity_matrix(data, region, sort)
+        return charts.jurisdiction_heatmap(matrix, J.names(), coverage.cell_details(data, matrix),
+                                           coverage.row_groups(matrix, sort), area if single_area else None,
+                                           selected=(chosen, chosen_area))
+
     key = ui.chart_key("heatmap")
-    st.plotly_chart(charts.jurisdiction_heatmap(matrix, J.names(), coverage.cell_details(data, matrix),
-                                                coverage.row_groups(matrix, sort), area if single_area else None,
-                                                selected=(chosen, chosen_area)),
+    # hover text holds notes where the viewer may see them: shared by the sessions of the same viewer
+    st.plotly_chart(ui.shared(heatmap, "heatmap", cycle, region, sort, area, chosen, chosen_area, viewer=viewer),
                     config={"displayModeBar": False}, key=key, selection_mode="points",
                     on_select=ui.on_chart_select(key, heatmap_click))
     if chosen and chosen_area:
@@ -255,10 +259,12 @@ def supply_view():
     left, right = st.columns([3, 2], gap="large")
     with left:
         chosen_area = pick_area()
-        sd = coverage.supply_demand(data, region)
+        sd = ui.shared(lambda: coverage.supply_demand(data, region), "supply and demand", cycle, region)
         key = ui.chart_key("supply_demand")
         labels = dict(zip(sd["label"], sd["program_area"]))
-        st.plotly_chart(charts.supply_demand_bars(sd, area if single_area else None, selected=chosen_area),
+        bars = ui.shared(lambda: charts.supply_demand_bars(sd, area if single_area else None, selected=chosen_area),
+                         "supply and demand bars", cycle, region, area, chosen_area)
+        st.plotly_chart(bars,
                         config={"displayModeBar": False}, key=key, selection_mode="points",
                         on_select=ui.on_chart_select(key, lambda e: {sel.AREA_PARAM: sel.from_bars_event(e, labels)}
                                                      if sel.from_bars_event(e, labels) else None))
@@ -272,10 +278,11 @@ def supply_view():
             st.success("Every need in this view has at least one eligible mentor.", icon=":material/check_circle:")
         else:
             st.caption(f"{len(ta)} need{'s' if len(ta) != 1 else ''} to refer to ODP technical assistance.")
-            st.dataframe(ta, hide_index=True, width="stretch", column_order=["name", "area", "maturity"],
-                         column_config={"name": st.column_config.TextColumn("Jurisdiction", width="medium"),
-                                        "area": st.column_config.TextColumn("Program area", width="large"),
-                                        "maturity": st.column_config.NumberColumn("Maturity", width="small")})
+            # a static table (as the panels): a second interactive grid beside the chart would cost its own
+            # browser code on every cold open of this view; a long list scrolls in its box
+            with st.container(height=min(420, 60 + 36 * len(ta)), border=False):
+                text_table(ta[["name", "area", "maturity"]].rename(
+                    columns={"name": "Jurisdiction", "area": "Program area", "maturity": "Maturity"}))
 
 
 def area_panel(slug):
@@ -295,10 +302,11 @@ def regions_view():
     st.caption("Median maturity by region and program area; hover for mentors and needs.")
     left, right = st.columns([3, 2], gap="large")
     with left:
-        st.plotly_chart(charts.region_heatmap(coverage.region_summary(data, region)),
+        st.plotly_chart(ui.shared(lambda: charts.region_heatmap(coverage.region_summary(data, region)),
+                                  "regions heatmap", cycle, region),
                         config={"displayModeBar": False}, key="regions")
     with right:
-        st.dataframe(coverage.region_totals(data, region), hide_index=True, width="stretch")
+        text_table(coverage.region_totals(data, region))  # ten rows at most: a static table, as above
 
 
 ui.lazy_tabs({coverage.VIEW_MAP: map_view, coverage.VIEW_HEATMAP: heatmap_view, coverage.VIEW_SUPPLY: supply_view,

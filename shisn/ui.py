@@ -299,6 +299,34 @@ def md_escape(text: Any) -> str:
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
 
 
+@st.cache_data(show_spinner=False, max_entries=128)
+def _kpis(path: str, version: int, cycle: int, region, area) -> dict:
+    from . import coverage
+    return coverage.kpis(_assessments(path, version, cycle, None).copy(deep=False), region, area)
+
+
+def kpis(cycle: int, region, area) -> dict:
+    """coverage.kpis of a cycle seen through the region and area filters, cached per data version (the headline
+    numbers count rows and needs; no note is read, so every viewer shares them)."""
+    path = db.locate()
+    return _kpis(path, queries.data_version(_connection(path)), int(cycle), region, area)
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _shared(key: tuple, _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+def shared(build: Callable[[], Any], *key: Any, viewer: auth.Viewer | None = None) -> Any:
+    """`build()` once per `key` and data version, shared by every session of the process (a figure, a frame):
+    building a plotly figure or a view's frame again on every rerun and for every session held the server for tens
+    of ms each time. `key` names everything the result depends on besides the loaded data (the page's filters and
+    selection, and which chart); pass `viewer` when it shows anything only some viewers may see (notes). Callers
+    must not change what they get."""
+    path = db.locate()
+    return _shared((path, queries.data_version(_connection(path)), viewer, *key), build)
+
+
 @st.cache_data(show_spinner="Solving the pairing…", max_entries=32)
 def _pairing(path: str, version: int, cycle: int, weights: tuple, capacity: int):
     from . import pairing
@@ -511,6 +539,13 @@ def _cycle_flags(path: str, version: int, cycle: int, latest: int | None):
     return quality.flags(rows[rows["cycle"] <= cycle], cycle=cycle, latest_cycle=latest)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _confirmed_cycle_flags(path: str, version: int, confirmed_version: tuple, cycle: int, latest: int | None):
+    from . import quality
+    return quality.with_confirmations(_cycle_flags(path, version, cycle, latest),
+                                      quality.confirmations(_connection(path), None, cycle))
+
+
 def national_flags(viewer: auth.Viewer, cycle: int) -> None:
     """The national page's block (leadership and PMs): how many data-quality flags the cycle's assessments carry,
     open and confirmed, and the list (drawn only when opened). Confirmation notes only for states the viewer sees
@@ -521,9 +556,8 @@ def national_flags(viewer: auth.Viewer, cycle: int) -> None:
     path = db.locate()
     con = _connection(path)
     all_cycles = cycles()
-    flags = quality.with_confirmations(
-        _cycle_flags(path, queries.data_version(con), int(cycle), all_cycles[0] if all_cycles else None),
-        quality.confirmations(con, None, int(cycle)))
+    flags = _confirmed_cycle_flags(path, queries.data_version(con), con.version("flag_confirmations"), int(cycle),
+                                   all_cycles[0] if all_cycles else None)
     n = quality.counts(flags)
     states = flags["state"].nunique() if len(flags) else 0
     box = st.expander(f"Data-quality flags, {cycle}: {n['open']} open, {n['confirmed']} confirmed "
