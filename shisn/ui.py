@@ -714,7 +714,7 @@ def selection_select(label: str, options: Sequence[Any], param: str, parse: Call
     def changed():
         set_selection({param: st.session_state[key]})
 
-    return container.selectbox(label, options, key=key, on_change=changed,
+    return container.selectbox(label, options, key=key, on_change=changed, placeholder=none_label,
                                format_func=lambda o: none_label if o is None else format_func(o), **kwargs)
 
 
