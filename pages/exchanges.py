@@ -35,7 +35,7 @@ st.caption("A state tells its ODP program manager what it offers or needs; the p
            "states; the states decide how to share (teleconference, on-site visit, document exchange); the outcome "
            "and lessons learned are recorded here.")
 
-all_rows = X.list_exchanges(con, viewer)
+all_rows = ui.exchange_rows(viewer)
 if all_rows["synthetic"].any():
     st.info(f"**Demo exchanges.** {int(all_rows['synthetic'].sum())} of the exchanges shown are synthetic records "
             "created by the demo generator; they describe no real state's work.", icon=":material/science:")
@@ -114,7 +114,7 @@ if flash:
     st.toast(flash, icon=":material/check_circle:")
 
 # --- overview ------------------------------------------------------------------------------------------------------
-summary = X.summary(con, viewer)
+summary = X.summary(con, viewer, rows=all_rows)
 held = int(summary.by_status.set_index("status").loc[[X.HELD, X.CLOSED], "count"].sum())
 m = st.columns(5)
 m[0].metric("Exchanges", summary.total)

@@ -812,10 +812,11 @@ class Summary:
     requests_declined: int = 0    # requests declined or withdrawn before they became exchanges
 
 
-def summary(con, viewer: auth.Viewer | None) -> Summary:
+def summary(con, viewer: auth.Viewer | None, rows: pd.DataFrame | None = None) -> Summary:
     """Counts by status, area and region and the median days to first contact (see the module docstring).
-    Introduction requests never accepted are not exchanges: only `requests_open` / `requests_declined` count them."""
-    df = list_exchanges(con, viewer)
+    Introduction requests never accepted are not exchanges: only `requests_open` / `requests_declined` count them.
+    `rows`: list_exchanges(con, viewer) when the caller already has it."""
+    df = list_exchanges(con, viewer) if rows is None else rows
     never = df["proposed_at"].isna()
     requests_open = int((never & (df["status"] == REQUESTED)).sum())
     requests_declined = int((never & (df["status"] == DECLINED)).sum())

@@ -327,6 +327,18 @@ def shared(build: Callable[[], Any], *key: Any, viewer: auth.Viewer | None = Non
     return _shared((path, queries.data_version(_connection(path)), viewer, *key), build)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _exchange_rows(path: str, version: tuple, viewer: auth.Viewer):
+    from . import exchanges
+    return exchanges.list_exchanges(_connection(path), viewer)
+
+
+def exchange_rows(viewer: auth.Viewer):
+    """exchanges.list_exchanges for `viewer`, read again whenever any process or replica changed an exchange."""
+    path = db.locate()
+    return _exchange_rows(path, _connection(path).version("exchanges"), viewer)
+
+
 @st.cache_data(show_spinner="Solving the pairing…", max_entries=32)
 def _pairing(path: str, version: int, cycle: int, weights: tuple, capacity: int):
     from . import pairing
@@ -513,16 +525,23 @@ def _area_short(slug: str) -> str:
     return catalog.area_short(slug)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _state_flag_rows(path: str, version: int, confirmed_version: tuple, code: str, cycle: int, latest: int | None):
+    from . import quality
+    return quality.state_flags(_connection(path), _assessments(path, version, None, (code,)), code, cycle, latest)
+
+
 def state_flags(viewer: auth.Viewer, code: str, cycle: int) -> None:
     """The state profile's block: the state × cycle's data-quality flags, for viewers who see the state in detail
     (nothing otherwise), in an expander whose label carries the counts."""
     from . import quality
     if not viewer.sees_detail_of(code):
         return
-    con = connection()
+    path = db.locate()
+    con = _connection(path)
     all_cycles = cycles()
-    rows = assessments(states=[code])
-    flags = quality.state_flags(con, rows, code, int(cycle), all_cycles[0] if all_cycles else None)
+    flags = _state_flag_rows(path, queries.data_version(con), con.version("flag_confirmations"), code, int(cycle),
+                             all_cycles[0] if all_cycles else None)
     n = quality.counts(flags)
     label = (f"Data-quality flags, {cycle}: {n['open']} open, {n['confirmed']} confirmed" if len(flags)
              else f"Data-quality flags, {cycle}: none")
