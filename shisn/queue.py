@@ -23,9 +23,9 @@ import urllib.parse
 
 import pandas as pd
 
-from . import audit, auth, catalog, impact
+from . import auth, catalog, impact
 from . import exchanges as X
-from .db import query_df, transaction
+from .db import query_df
 
 REQUEST, REVIEW, STUCK, UNMATCHED = "request", "review", "stuck", "unmatched"
 KINDS = (REQUEST, REVIEW, STUCK, UNMATCHED)

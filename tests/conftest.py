@@ -1,3 +1,4 @@
+import contextlib
 import csv
 import io
 import os
@@ -106,6 +107,24 @@ def demo_template(tmp_path_factory):
     demo.write_demo(con)
     con.close()
     return path
+
+
+@contextlib.contextmanager
+def demo_copy_in_env(demo_template, directory):
+    """For module-scoped fixtures (monkeypatch is per test): a copy of the demo store in `directory`, with SHISN_DB
+    pointing at it until the block ends (the earlier value restored)."""
+    import shutil
+    path = Path(directory) / "shisn.duckdb"
+    shutil.copy(demo_template, path)
+    old = os.environ.get("SHISN_DB")
+    os.environ["SHISN_DB"] = str(path)
+    try:
+        yield path
+    finally:
+        if old is None:
+            os.environ.pop("SHISN_DB", None)
+        else:
+            os.environ["SHISN_DB"] = old
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from identity_proxy import IdentityProxy
-from test_e2e import CHROMIUM, Session, browser, download, playwright, running_app  # noqa: F401 (fixtures)
+from test_e2e import Session, browser, download, playwright, running_app  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.e2e
 HEADER = "X-Forwarded-Email"

@@ -173,21 +173,14 @@ def test_cell_panel_carries_the_data_quality_flags_of_that_state_and_area():
 # --- the national page opened on a shared link with a selection (AppTest) --------------------------------------
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory):
-    import os
-    from shisn import db, demo, queries
-    path = tmp_path_factory.mktemp("selection") / "demo.duckdb"
-    con = db.connect(path)
-    demo.write_demo(con)
-    pms = queries.program_managers(con)
-    con.close()
-    old = os.environ.get("SHISN_DB")
-    os.environ["SHISN_DB"] = str(path)
-    yield pms
-    if old is None:
-        os.environ.pop("SHISN_DB", None)
-    else:
-        os.environ["SHISN_DB"] = old
+def demo_store(demo_template, tmp_path_factory):
+    from conftest import demo_copy_in_env
+    from shisn import db, queries
+    with demo_copy_in_env(demo_template, tmp_path_factory.mktemp("selection")) as path:
+        con = db.connect(path)
+        pms = queries.program_managers(con)
+        con.close()
+        yield pms
 
 
 def national(query, role=auth.LEADERSHIP, **state):

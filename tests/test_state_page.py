@@ -1,6 +1,5 @@
 """The state profile page in Streamlit's AppTest: every jurisdiction renders (territories, cycles without data and
 named 'other' areas included), deep links in any spelling, each role sees what it may, and user text stays text."""
-import os
 import re
 
 import pytest
@@ -9,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from shisn import auth, db, demo, jurisdictions as J, profile, queries
 from shisn.auth import Viewer
 
-from conftest import ROOT
+from conftest import ROOT, demo_copy_in_env
 from test_profile import NOTE_HTML, load_small
 
 PAGE = str(ROOT / "pages" / "state_profile.py")
@@ -19,20 +18,13 @@ TERRITORIES = ["AS", "GU", "MP", "PR", "VI"]
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    """One seeded demo store for the module (SHISN_DB points the page at it)."""
-    path = tmp_path_factory.mktemp("state_page") / "demo.duckdb"
-    con = db.connect(path)
-    demo.write_demo(con)
-    data = queries.assessments(con)
-    con.close()
-    old = os.environ.get("SHISN_DB")
-    os.environ["SHISN_DB"] = str(path)
-    yield data
-    if old is None:
-        os.environ.pop("SHISN_DB", None)
-    else:
-        os.environ["SHISN_DB"] = old
+def demo_rows(demo_template, tmp_path_factory):
+    """One copy of the demo store for the module (SHISN_DB points the page at it); its assessment rows."""
+    with demo_copy_in_env(demo_template, tmp_path_factory.mktemp("state_page")) as path:
+        con = db.connect(path)
+        data = queries.assessments(con)
+        con.close()
+        yield data
 
 
 def page(viewer, **query):
@@ -62,7 +54,7 @@ def columns_of(at):
     return [list(d.value.columns) for d in at.dataframe]
 
 
-def test_every_jurisdiction_renders(demo_db):
+def test_every_jurisdiction_renders(demo_rows):
     at = ok(page(LEAD))
     first = demo.DEMO_CYCLES[0]
     for code in profile.state_options():
@@ -70,7 +62,7 @@ def test_every_jurisdiction_renders(demo_db):
         assert at.header[0].value == f"{J.names()[code]} ({code})"
         assert len(at.get("plotly_chart")) >= 1
     # the first cycle, when some jurisdictions had not joined yet: territories and every late joiner
-    joined = set(demo_db.loc[demo_db["cycle"] == first, "state"])
+    joined = set(demo_rows.loc[demo_rows["cycle"] == first, "state"])
     late = sorted(set(J.codes()) - joined)
     assert late, "the demo set has late joiners"
     ok(at.selectbox(key="cycle").set_value(first).run())
@@ -80,7 +72,7 @@ def test_every_jurisdiction_renders(demo_db):
             assert any("no self-assessment for" in w.value for w in at.warning)
 
 
-def test_leadership_without_a_link_opens_the_first_state_by_name(demo_db):
+def test_leadership_without_a_link_opens_the_first_state_by_name(demo_rows):
     at = ok(page(LEAD))
     assert at.selectbox(key="state").value == "AL" and at.header[0].value == "Alabama (AL)"
     assert at.selectbox(key="cycle").value == demo.DEMO_CYCLES[-1]
@@ -88,19 +80,19 @@ def test_leadership_without_a_link_opens_the_first_state_by_name(demo_db):
 
 @pytest.mark.parametrize("link,code", [("VA", "VA"), ("virginia", "VA"), ("gu", "GU"), ("Puerto Rico", "PR"),
                                        ("district of columbia", "DC"), ("nowhere", "AL")])
-def test_deep_link_by_code_or_name_in_any_case(demo_db, link, code):
+def test_deep_link_by_code_or_name_in_any_case(demo_rows, link, code):
     at = ok(page(LEAD, state=link))
     assert at.selectbox(key="state").value == code
     assert at.query_params["state"] in (code, [code])
 
 
-def test_deep_link_to_a_cycle(demo_db):
+def test_deep_link_to_a_cycle(demo_rows):
     at = ok(page(LEAD, state="GU", cycle=str(demo.DEMO_CYCLES[1])))
     assert at.selectbox(key="cycle").value == demo.DEMO_CYCLES[1]
     assert at.subheader[0].value == f"Maturity by program area, {demo.DEMO_CYCLES[1]}"
 
 
-def test_state_user_lands_on_its_own_profile_in_full(demo_db):
+def test_state_user_lands_on_its_own_profile_in_full(demo_rows):
     at = ok(page(VA_USER))
     assert at.header[0].value == "Virginia (VA)"
     assert len(at.get("download_button")) == 1
@@ -119,7 +111,7 @@ def test_state_user_lands_on_its_own_profile_in_full(demo_db):
     assert not at.get("plotly_chart")
 
 
-def test_state_user_sees_other_states_as_scores_and_flags_only(demo_db):
+def test_state_user_sees_other_states_as_scores_and_flags_only(demo_rows):
     at = ok(page(VA_USER, state="MD"))
     assert at.header[0].value == "Maryland (MD)"
     assert any("scores and offer/seek flags only" in i.value for i in at.info)
@@ -133,7 +125,7 @@ def test_state_user_sees_other_states_as_scores_and_flags_only(demo_db):
     assert not any("program manager:" in t for t in texts(at))
 
 
-def test_program_manager_sees_assigned_states_in_full_and_others_in_summary(demo_db):
+def test_program_manager_sees_assigned_states_in_full_and_others_in_summary(demo_rows):
     pms = demo.demo_program_managers()
     name = pms.loc[pms["state"] == "VA", "name"].iloc[0]
     pm = auth.demo_viewer(auth.PROGRAM_MANAGER, pms, pm_name=name)
@@ -147,28 +139,28 @@ def test_program_manager_sees_assigned_states_in_full_and_others_in_summary(demo
     assert any("not one of your assigned states" in i.value for i in at.info)
 
 
-def test_no_data_in_the_cycle_offers_the_latest(demo_db):
+def test_no_data_in_the_cycle_offers_the_latest(demo_rows):
     first = demo.DEMO_CYCLES[0]
-    joined = set(demo_db.loc[demo_db["cycle"] == first, "state"])
+    joined = set(demo_rows.loc[demo_rows["cycle"] == first, "state"])
     code = sorted(set(J.codes()) - joined)[0]
     at = ok(page(LEAD, state=code, cycle=str(first)))
     assert any("no self-assessment for" in w.value for w in at.warning)
-    latest = int(demo_db.loc[demo_db["state"] == code, "cycle"].max())
+    latest = int(demo_rows.loc[demo_rows["state"] == code, "cycle"].max())
     ok(at.button[0].click().run())
     assert at.selectbox(key="cycle").value == latest
     assert not any("no self-assessment for" in w.value for w in at.warning)
 
 
-def test_other_area_is_shown_by_its_name(demo_db):
+def test_other_area_is_shown_by_its_name(demo_rows):
     latest = demo.DEMO_CYCLES[-1]
-    rows = demo_db[(demo_db["cycle"] == latest) & (demo_db["program_area"] == "other")]
+    rows = demo_rows[(demo_rows["cycle"] == latest) & (demo_rows["program_area"] == "other")]
     code, name = rows[["state", "other_area"]].iloc[0]
     at = ok(page(LEAD, state=code))
     areas = at.dataframe[0].value["short"].tolist()
     assert f"Other: {name}" in areas
 
 
-def test_whole_app_as_a_state_user_opens_its_own_profile(demo_db):
+def test_whole_app_as_a_state_user_opens_its_own_profile(demo_rows):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["demo_role"] = "state"
     at.session_state["demo_state"] = "VA"
