@@ -20,6 +20,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"]
 
 
+def demo_rows():
+    """The demo data set generated in memory (no store), as the app's queries return it: (the latest cycle's rows,
+    every cycle's rows, the latest cycle). For the floor apps, which draw shisn's elements from the same data."""
+    from shisn import db, demo, queries
+    con = db.connect(":memory:")
+    demo.write_demo(con)
+    cycle = queries.cycles(con)[0]
+    return queries.assessments(con, cycle), queries.assessments(con, None), cycle
+
+
 def free_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

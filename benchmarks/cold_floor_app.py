@@ -7,6 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from _util import demo_rows
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -14,11 +16,7 @@ if str(ROOT) not in sys.path:
 
 @st.cache_resource
 def _demo():
-    from shisn import db, demo, queries
-    con = db.connect(":memory:")
-    demo.write_demo(con)
-    cycle = queries.cycles(con)[0]
-    return queries.assessments(con, cycle), queries.assessments(con, None), cycle
+    return demo_rows()
 
 
 def element_map():

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from _util import demo_rows
 from floor_app_titles import ELEMENT_TITLES, FLOOR_TITLES  # noqa: F401 (the titles below)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,11 +21,7 @@ if str(ROOT) not in sys.path:
 @st.cache_resource
 def _demo():
     """The demo data set (generated in memory: no store), as the app's queries return it for one cycle."""
-    from shisn import db, demo, queries
-    con = db.connect(":memory:")
-    demo.write_demo(con)
-    cycle = queries.cycles(con)[0]
-    return queries.assessments(con, cycle)
+    return demo_rows()[0]
 
 
 def floor_a():
