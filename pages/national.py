@@ -39,8 +39,10 @@ ui.download(
 
 # --- headline numbers -----------------------------------------------------------------------------------------
 prev_cycle = coverage.previous_cycle(cycles, cycle)
-now = ui.kpis(cycle, region, area)
-delta = coverage.kpi_deltas(now, ui.kpis(prev_cycle, region, area) if prev_cycle else None)
+# the headline numbers count rows and needs and read no note: one copy for every viewer
+now = ui.shared(lambda: coverage.kpis(data, region, area), "kpis", cycle, region, area)
+delta = coverage.kpi_deltas(now, ui.shared(lambda: coverage.kpis(ui.assessments(prev_cycle), region, area), "kpis",
+                                           prev_cycle, region, area) if prev_cycle else None)
 versus = f"vs {prev_cycle}" if prev_cycle else None
 pct = f" · {now['covered_pct']:.0f}%" if now["covered_pct"] is not None else ""
 pp = delta["covered_pct"]

@@ -299,19 +299,6 @@ def md_escape(text: Any) -> str:
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def _kpis(path: str, version: int, cycle: int, region, area) -> dict:
-    from . import coverage
-    return coverage.kpis(_assessments(path, version, cycle, None).copy(deep=False), region, area)
-
-
-def kpis(cycle: int, region, area) -> dict:
-    """coverage.kpis of a cycle seen through the region and area filters, cached per data version (the headline
-    numbers count rows and needs; no note is read, so every viewer shares them)."""
-    path = db.locate()
-    return _kpis(path, queries.data_version(_connection(path)), int(cycle), region, area)
-
-
 @st.cache_resource(show_spinner=False, max_entries=128)
 def _shared(key: tuple, _build: Callable[[], Any]) -> Any:
     return _build()
