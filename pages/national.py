@@ -293,9 +293,15 @@ def area_panel(slug):
     with st.container(border=True):
         st.markdown(f"#### {ui.md_escape(p.area_name)}{region_name}")
         st.markdown(f"**Eligible mentors ({len(p.mentors)})**, strongest first")
-        text_table(p.mentors) if len(p.mentors) else st.caption("No state can mentor in this area here.")
+        if len(p.mentors):
+            text_table(p.mentors)
+        else:
+            st.caption("No state can mentor in this area here.")
         st.markdown(f"**States seeking guidance ({len(p.seekers)})**, with their eligible mentors (from anywhere)")
-        text_table(p.seekers) if len(p.seekers) else st.caption("No state seeks guidance in this area here.")
+        if len(p.seekers):
+            text_table(p.seekers)
+        else:
+            st.caption("No state seeks guidance in this area here.")
 
 
 def regions_view():

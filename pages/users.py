@@ -36,7 +36,10 @@ def users_view():
         with st.form("remove_form", clear_on_submit=True):
             gone = st.text_input("Remove user (email)")
             if st.form_submit_button("Remove"):
-                st.success("Removed.") if auth.remove_user(con, gone, viewer.name) else st.warning("No such user.")
+                if auth.remove_user(con, gone, viewer.name):
+                    st.success("Removed.")
+                else:
+                    st.warning("No such user.")
     # filled after the form, so a user just saved is in the table
     with left:
         st.dataframe(auth.users(con), hide_index=True, width="stretch", column_config={

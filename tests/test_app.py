@@ -101,3 +101,20 @@ def test_the_server_does_no_full_garbage_collection_after_every_run():
     import tomllib
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
+
+
+def test_no_page_relies_on_streamlit_magic_which_the_app_turns_off():
+    """With `runner.magicEnabled = false` (a faster first run: no syntax-tree rewrite of each page) a bare expression
+    in a page, e.g. `st.caption(a) if x else st.caption(b)` or a lone variable, would silently show nothing. Every
+    script compiles to the same code with and without magic."""
+    import ast
+    import tomllib
+    from streamlit.runtime.scriptrunner import magic
+    assert tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["runner"]["magicEnabled"] is False
+    offenders = []
+    for script in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        tree = magic.add_magic(script.read_text(), str(script))
+        offenders += [f"{script.name}:{n.lineno}" for n in ast.walk(tree)
+                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                      and n.func.attr == "transparent_write"]
+    assert offenders == [], f"bare expressions that magic would have drawn: {offenders}"
