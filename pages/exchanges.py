@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from shisn import assignments, auth, brief, catalog, outcomes, queries, ui
+from shisn import assignments, auth, brief, catalog, outcomes, ui
 from shisn import exchanges as X
 from shisn import jurisdictions as J
 
@@ -52,7 +52,7 @@ elif viewer.role == auth.STATE:
     st.write(f"The exchanges **{me}** takes part in. To start one or record what you agreed, tell your "
              "program manager:")
     st.text(f"{state_label(me)} · program manager: {pm_text(me)}")
-    latest = queries.latest_cycle(con)
+    latest = ui.latest_cycle()
     if latest is not None:
         with st.expander(f"Request an introduction or offer help ({latest})", icon=":material/person_add:"):
             ui.request_introduction_form(con, viewer, ui.state_profile(me, latest, viewer), key="ex_request")
@@ -63,7 +63,7 @@ if X.can_open(viewer):
     pre_mentor, pre_mentee = J.state_code(qp.get("mentor")), J.state_code(qp.get("mentee"))
     pre_areas = [a for a in (catalog.area_slug(x) for x in qp.get_all("area") for x in x.split(",")) if a]
     from_link = bool(pre_mentor or pre_mentee or pre_areas)
-    cycles = queries.cycles(con) or [dt.date.today().year]
+    cycles = ui.cycles() or [dt.date.today().year]
     with st.expander("Open a new exchange" + (" (from a suggested pair)" if from_link else ""),
                      expanded=from_link, icon=":material/add_circle:"):
         codes = list(J.codes())
@@ -417,12 +417,10 @@ def map_view():
                                (cols[2], "By FEMA region", summary.by_region)):
             with col:
                 st.markdown(f"**{title}**")
-                st.dataframe(df[["label", "count"]], hide_index=True, width="stretch", height=38 + 35 * len(df),
-                             column_config={"label": st.column_config.TextColumn(title.removeprefix("By ")[:1].upper()
-                                                                                 + title.removeprefix("By ")[1:]),
-                                            "count": st.column_config.ProgressColumn(
-                                                "Exchanges", format="%d", min_value=0,
-                                                max_value=max(1, int(df["count"].max())))})
+                # static tables: a few rows each, beside the map (no second grid to load, see ui.text_table)
+                ui.text_table(df[["label", "count"]].rename(columns={
+                    "label": title.removeprefix("By ")[:1].upper() + title.removeprefix("By ")[1:],
+                    "count": "Exchanges"}))
         st.caption("An exchange counts once in each of its program areas and once in each FEMA region it involves "
                    "(mentor's and mentee's).")
 
@@ -456,7 +454,7 @@ def ta_view():
     if X.can_open(viewer):
         with st.expander("Refer a need to technical assistance", icon=":material/support_agent:"):
             choices = [c for c in J.codes() if viewer.role == auth.LEADERSHIP or c in viewer.states]
-            cycles = queries.cycles(con) or [dt.date.today().year]
+            cycles = ui.cycles() or [dt.date.today().year]
             with st.form("refer", border=False):
                 c1, c2, c3 = st.columns([2, 2, 1])
                 r_state = c1.selectbox("State", choices, format_func=state_label)

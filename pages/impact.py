@@ -9,7 +9,7 @@ import datetime as dt
 
 import streamlit as st
 
-from shisn import auth, cycle_report, impact, queries, ui
+from shisn import auth, cycle_report, impact, ui
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 con = ui.connection()
@@ -46,13 +46,13 @@ def build_report() -> bytes:
     """Built once per content (ui.download's cache, shared across sessions), when the page is first drawn."""
     _, figures = ui.impact_figures(viewer, report_cycle)
     previous = [c for c in cycles if c < report_cycle]
-    return cycle_report.render(report_cycle, ui.assessments(report_cycle), figures, queries.data_status(con),
+    return cycle_report.render(report_cycle, ui.assessments(report_cycle), figures, ui.data_status(),
                                scope=scope, previous=ui.assessments(previous[0]) if previous else None
                                ).encode("utf-8")
 
 
 ui.download("Printable cycle report", build_report,  # what the figures depend on, as ui.impact_figures keys them
-            ("cycle report", report_cycle, scope, impact.stuck_days(con), f"{dt.datetime.now():%Y-%m-%d %H}"),
+            ("cycle report", report_cycle, scope, ui.stuck_days(), f"{dt.datetime.now():%Y-%m-%d %H}"),
             tables=("exchanges", "exchange_outcomes", "ta_referrals", "program_manager_log"), container=get,
             file_name=cycle_report.file_name(report_cycle), mime="text/html", icon=":material/print:",
             width="stretch", audit=f"cycle report {report_cycle}",

@@ -114,13 +114,6 @@ def pick_area():
                                help="Or click a heatmap cell / a supply and demand bar.")
 
 
-def text_table(df):
-    """A static table whose text cells are shown as text (st.table reads Markdown: escape every cell)."""
-    if df.empty:
-        return
-    st.table(df.astype(object).map(lambda v: ui.md_escape(v) if isinstance(v, str) else v), hide_index=True)
-
-
 def state_panel(code):
     """The selected jurisdiction: its ratings in the chosen area(s), what it can mentor, what it needs."""
     p = sel.state_panel(data, code, area if single_area else None, viewer.sees_detail_of)
@@ -137,7 +130,7 @@ def state_panel(code):
         else:
             st.markdown(f"**Ratings · {area_name if single_area else 'every program area'} · {cycle}**"
                         + ("" if p.notes_shown else " (notes are shown for states whose detail you may see)"))
-            text_table(p.ratings)
+            ui.text_table(p.ratings)
         left, right = st.columns(2)
         left.markdown("**Offers**  \n" + ("Can mentor in: " + ", ".join(p.can_mentor) if p.can_mentor
                                           else "Cannot mentor in any area shown.")
@@ -145,7 +138,7 @@ def state_panel(code):
                          if p.offers_unusable else ""))
         with right:
             st.markdown("**Needs**" + ("" if len(p.needs) else "  \nSeeks guidance in no area shown."))
-            text_table(p.needs)
+            ui.text_table(p.needs)
 
 
 def heatmap_view():
@@ -209,19 +202,19 @@ def cell_panel(code, slug):
             st.caption("Data-quality flags: not available in this installation.")
         elif len(p.flags):
             st.markdown(f"**Data-quality flags ({len(p.flags)})**")
-            text_table(p.flags)
+            ui.text_table(p.flags)
         if p.reported and p.wants_mentor:
             st.markdown(f"**Eligible mentors for this need ({len(p.mentors)})**, best pairing score first"
                         + ("" if p.seeks else " (a gap the state has not flagged as a need)"))
             if len(p.mentors):
-                text_table(sel.partner_table(p.mentors))
+                ui.text_table(sel.partner_table(p.mentors))
                 exchange_action(p, p.mentors, mentee=p.state)
             else:
                 st.caption("No state can mentor this need: it goes to ODP technical assistance.")
         if p.reported and p.eligible:
             st.markdown(f"**States it could mentor here ({len(p.mentees)})**, best pairing score first")
             if len(p.mentees):
-                text_table(sel.partner_table(p.mentees))
+                ui.text_table(sel.partner_table(p.mentees))
                 exchange_action(p, p.mentees, mentor=p.state)
             else:
                 st.caption("No state seeking guidance here is rated below it.")
@@ -283,7 +276,7 @@ def supply_view():
             # a static table (as the panels): a second interactive grid beside the chart would cost its own
             # browser code on every cold open of this view; a long list scrolls in its box
             with st.container(height=min(420, 60 + 36 * len(ta)), border=False):
-                text_table(ta[["name", "area", "maturity"]].rename(
+                ui.text_table(ta[["name", "area", "maturity"]].rename(
                     columns={"name": "Jurisdiction", "area": "Program area", "maturity": "Maturity"}))
 
 
@@ -294,12 +287,12 @@ def area_panel(slug):
         st.markdown(f"#### {ui.md_escape(p.area_name)}{region_name}")
         st.markdown(f"**Eligible mentors ({len(p.mentors)})**, strongest first")
         if len(p.mentors):
-            text_table(p.mentors)
+            ui.text_table(p.mentors)
         else:
             st.caption("No state can mentor in this area here.")
         st.markdown(f"**States seeking guidance ({len(p.seekers)})**, with their eligible mentors (from anywhere)")
         if len(p.seekers):
-            text_table(p.seekers)
+            ui.text_table(p.seekers)
         else:
             st.caption("No state seeks guidance in this area here.")
 
@@ -314,7 +307,7 @@ def regions_view():
                                   "regions heatmap", cycle, region),
                         config={"displayModeBar": False}, key="regions")
     with right:
-        text_table(coverage.region_totals(data, region))  # ten rows at most: a static table, as above
+        ui.text_table(coverage.region_totals(data, region))  # ten rows at most: a static table, as above
 
 
 ui.lazy_tabs({coverage.VIEW_MAP: map_view, coverage.VIEW_HEATMAP: heatmap_view, coverage.VIEW_SUPPLY: supply_view,

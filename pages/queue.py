@@ -7,7 +7,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from shisn import auth, pairing, queries, ui
+from shisn import auth, pairing, ui
 from shisn import queue as Q
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
@@ -17,7 +17,7 @@ ICONS = {Q.REQUEST: ":material/person_add:", Q.REVIEW: ":material/fact_check:", 
 SHOWN = 150  # items drawn as links; the download holds them all
 
 st.title("Work queue")
-days = Q.stuck_days(con)
+days = ui.stuck_days()
 scope = ("every state" if viewer.role == auth.LEADERSHIP
          else f"your {len(viewer.states)} assigned states ({', '.join(viewer.states)})")
 st.caption(f"What needs your action for {scope}, oldest first: introduction requests from states, self-assessments "
@@ -27,7 +27,7 @@ if viewer.role == auth.PROGRAM_MANAGER and not viewer.states:
     st.warning("No states are assigned to you, so nothing can need your action. Leadership assigns program "
                "managers on the Program managers page.", icon=":material/badge:")
 
-cycle = queries.latest_cycle(con)
+cycle = ui.latest_cycle()
 referrals = (ui.pairing_result(cycle, pairing.Weights(), pairing.DEFAULT_CAPACITY).referrals
              if cycle is not None else None)
 items = Q.items(con, viewer, referrals=referrals, cycle=cycle)

@@ -6,7 +6,7 @@ Thin: widgets and layout. The numbers come from shisn.profile (pure), the report
 viewer sees in detail, others as scores and offer/seek flags. User text is shown as text (cells, escaped)."""
 import streamlit as st
 
-from shisn import auth, catalog, exchanges, profile, queries, report, ui
+from shisn import auth, catalog, exchanges, profile, report, ui
 from shisn import jurisdictions as J
 
 viewer = ui.guard(*auth.ROLES)
@@ -26,7 +26,7 @@ cycle = ui.bound_select("Assessment cycle", all_cycles, key="cycle", default=all
 
 detail = viewer.sees_detail_of(code)
 p = ui.state_profile(code, cycle, viewer)
-status = queries.data_status(ui.connection())
+status = ui.data_status()
 open_exchanges = exchanges.involving(ui.connection(), viewer, code) if detail else None
 
 # --- heading ---------------------------------------------------------------------------------------------------

@@ -82,4 +82,4 @@ def program_managers(con) -> pd.DataFrame:
 
 def data_version(con) -> int:
     """Changes whenever data is loaded (the newest load id): part of every cache key in the app."""
-    return int(query_df(con, "SELECT coalesce(max(load_id), 0) AS v FROM load_log")["v"].iloc[0])
+    return int(con.version("load_log")[0])

@@ -80,8 +80,38 @@ def state_profile(code: str, cycle: int, viewer: auth.Viewer):
     return p
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _per_data_version(path: str, version: int, what: str):
+    return {"cycles": queries.cycles, "status": queries.data_status}[what](_connection(path))
+
+
 def cycles() -> list[int]:
-    return queries.cycles(connection())
+    """Cycles with data, newest first (read once per data version)."""
+    path = db.locate()
+    return _per_data_version(path, queries.data_version(_connection(path)), "cycles")
+
+
+def latest_cycle() -> int | None:
+    c = cycles()
+    return c[0] if c else None
+
+
+def data_status() -> dict:
+    """queries.data_status, read once per data version (the demo banner on every page)."""
+    path = db.locate()
+    return _per_data_version(path, queries.data_version(_connection(path)), "status")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _stuck_days(path: str, version: tuple) -> int:
+    from . import impact
+    return impact.stuck_days(_connection(path))
+
+
+def stuck_days() -> int:
+    """The stuck-exchange setting, read again whenever any setting changes."""
+    path = db.locate()
+    return _stuck_days(path, _connection(path).version("settings"))
 
 
 def _remember(key: str) -> None:
@@ -218,7 +248,7 @@ def guard(*roles: str) -> auth.Viewer:
 
 def data_banner() -> None:
     """Say plainly, on every page, when the figures are synthetic demo data."""
-    status = queries.data_status(connection())
+    status = data_status()
     if status["all_demo"]:
         st.info("**Demo data.** Every figure on this page comes from a synthetic data set generated for "
                 "demonstration; no state's real self-assessment is shown. Load real files on the Data page.",
@@ -299,6 +329,15 @@ def md_escape(text: Any) -> str:
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
 
 
+def text_table(df: pd.DataFrame) -> None:
+    """A short static table (st.table) whose text cells are shown as text (st.table reads Markdown: every cell is
+    escaped). For the few-row tables beside a chart or a map: st.table is in Streamlit's main browser code, where
+    st.dataframe's grid is a second large download a new session waits for, besides the chart's or the map's."""
+    if df.empty:
+        return
+    st.table(df.astype(object).map(lambda v: md_escape(v) if isinstance(v, str) else v), hide_index=True)
+
+
 @st.cache_resource(show_spinner=False, max_entries=128)
 def _shared(key: tuple, _build: Callable[[], Any]) -> Any:
     return _build()
@@ -362,11 +401,10 @@ def impact_figures(viewer: auth.Viewer, cycle: int | None = None):
     and for an hour at most (the days an exchange has been stuck run on the clock)."""
     import datetime as _dt
 
-    from . import impact
     path = db.locate()
     con = _connection(path)
     version = (queries.data_version(con), *con.version("exchanges", "exchange_outcomes", "ta_referrals",
-                                                         "program_manager_log"), impact.stuck_days(con))
+                                                         "program_manager_log"), stuck_days())
     hour = _dt.datetime.now().replace(minute=0, second=0, microsecond=0).isoformat()
     return _impact_figures(path, version, viewer, None if cycle is None else int(cycle), hour)
 

@@ -53,6 +53,10 @@ def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
     assert not at.exception and "Median days to first contact" in [m.label for m in at.metric]
     headings = [m.value for m in at.markdown]
     assert "**By status**" in headings and "**By program area**" in headings and "**By FEMA region**" in headings
+    counts = [t.value for t in at.table]  # static tables beside the map
+    assert [list(t.columns) for t in counts] == [["Status", "Exchanges"], ["Program area", "Exchanges"],
+                                                 ["FEMA region", "Exchanges"]]
+    assert counts[0]["Exchanges"].sum() == len(X.list_exchanges(store, LEAD))
     assert len(at.get("deck_gl_json_chart")) == 1 and shown_ids(at) == []  # the list is not computed here
 
 

@@ -273,6 +273,71 @@ def test_the_app_lets_go_of_the_duckdb_file_soon_after_its_last_read(tmp_path):
     assert duckdb  # the same module the store uses
 
 
+def _settle(path, seconds_ago=60):
+    """Make the store's files look untouched for a while (as between two visitors of a quiet app)."""
+    t = dt.datetime.now().timestamp() - seconds_ago
+    for f in (path, f"{path}.wal"):
+        if os.path.exists(f):
+            os.utime(f, (t, t))
+
+
+def _counting_opens(store):
+    opens = []
+    real = store._open_file
+    store._open_file = lambda: opens.append(1) or real()
+    return opens
+
+
+def test_a_quiet_duckdb_file_gives_its_data_version_without_being_opened_and_a_cli_load_still_shows(tmp_path):
+    """A new session whose figures are cached needs only the data version: while the file is unchanged since it was
+    read, the version comes from the file's state, without opening it. A load by another process (the CLI) changes
+    the file, so the next read sees it."""
+    path = tmp_path / "quiet.duckdb"
+    writer = db.connect(path)
+    load(writer, [("va.csv", make_csv(GOOD))], "t", this_year=2026)
+    writer.close()
+    _settle(path)
+    app = db.connect(path, read_only=True)
+    opens = _counting_opens(app)
+    v1 = queries.data_version(app)
+    app.close()
+    assert queries.data_version(app) == v1 and queries.data_version(app) == v1
+    assert len(opens) == 1 and app._con is None  # read once; the file was not opened again
+    f = tmp_path / "wy.csv"
+    f.write_bytes(make_csv([["WY", "training", 2025, 4, "yes", "no", ""]]))
+    r = cli("load", f, "--db", path)
+    assert r.returncode == 0, r.stderr
+    assert queries.data_version(app) > v1 and len(opens) == 2
+
+
+def test_a_write_through_the_same_process_shows_at_once(tmp_path):
+    path = tmp_path / "own.duckdb"
+    store = db.connect(path)
+    load(store, [("va.csv", make_csv(GOOD))], "t", this_year=2026)
+    store.close()
+    _settle(path)
+    v1 = queries.data_version(store)
+    load(store, [("wy.csv", make_csv([["WY", "training", 2025, 4, "yes", "no", ""]]))], "t", this_year=2026)
+    assert queries.data_version(store) > v1
+    before = store.version("exchanges")
+    exchanges.open_exchange(store, "VA", "MD", "exercises", 2025, "PM")
+    assert store.version("exchanges") != before
+
+
+def test_a_file_changed_moments_ago_has_its_version_read_again_each_time(tmp_path):
+    """A write in the same clock tick as the last look could leave the file's size and time alike; a file changed
+    less than SETTLE seconds before it was looked at is therefore read each time until it has settled."""
+    path = tmp_path / "recent.duckdb"
+    db.connect(path).close()
+    app = db.connect(path, read_only=True)
+    opens = _counting_opens(app)
+    _settle(path, seconds_ago=0)
+    queries.data_version(app)
+    app.close()
+    queries.data_version(app)
+    assert len(opens) == 2
+
+
 # --- the app on PostgreSQL ------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
