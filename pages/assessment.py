@@ -148,7 +148,7 @@ def flags_block() -> bool:
     checked, _ = S.validate(code, cycle, form_values())
     if not checked.ok:
         return False
-    flags = quality.with_confirmations(quality.preview(state_rows, checked.rows, code, cycle),
+    flags = quality.with_confirmations(ui.flag_preview(code, cycle, checked.rows),
                                        quality.confirmations(con, code, cycle))
     st.subheader("Data-quality checks", anchor=False)
     ui.flag_list(con, viewer, flags, key="assessment_flags", empty="No data-quality flag on these ratings.")

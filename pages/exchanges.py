@@ -145,8 +145,9 @@ def list_view():
         keep = {"Requests": [X.REQUESTED], "Open": list(X.OPEN_STATUSES), "Held or closed": [X.HELD, X.CLOSED],
                 "Declined": [X.DECLINED]}.get(which or "All", list(X.ALL_STATUSES))
         view = rows[rows["status"].isin(keep)]
-        view = assignments.with_pm(view, con, "mentor", "mentor_pm_", viewer)
-        view = assignments.with_pm(view, con, "mentee", "mentee_pm_", viewer)
+        pms = ui.pm_assignments()
+        view = assignments.with_pm(view, con, "mentor", "mentor_pm_", viewer, pms)
+        view = assignments.with_pm(view, con, "mentee", "mentee_pm_", viewer, pms)
         ui.download("Download CSV", lambda: X.safe_csv(X.export_frame(con, viewer)), ("exchanges CSV",),
                     tables=("exchanges", "exchange_outcomes"), container=c2,
                     file_name="shisn-exchanges.csv", mime="text/csv", icon=":material/download:", width="stretch",

@@ -7,7 +7,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from shisn import auth, pairing, ui
+from shisn import auth, ui
 from shisn import queue as Q
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
@@ -27,10 +27,7 @@ if viewer.role == auth.PROGRAM_MANAGER and not viewer.states:
     st.warning("No states are assigned to you, so nothing can need your action. Leadership assigns program "
                "managers on the Program managers page.", icon=":material/badge:")
 
-cycle = ui.latest_cycle()
-referrals = (ui.pairing_result(cycle, pairing.Weights(), pairing.DEFAULT_CAPACITY).referrals
-             if cycle is not None else None)
-items = Q.items(con, viewer, referrals=referrals, cycle=cycle)
+items = ui.queue_items(viewer)
 counts = Q.counts(items)
 
 for col, kind in zip(st.columns(len(Q.KINDS)), Q.KINDS):

@@ -72,10 +72,13 @@ def assignments(con) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def with_pm(df: pd.DataFrame, con, state_column: str = "state", prefix: str = "pm_", viewer=None) -> pd.DataFrame:
+def with_pm(df: pd.DataFrame, con, state_column: str = "state", prefix: str = "pm_", viewer=None,
+            pms: pd.DataFrame | None = None) -> pd.DataFrame:
     """`df` with `{prefix}name` and `{prefix}email` of the PM assigned to the state in `state_column`
-    (empty strings where nobody is assigned; withheld for states `viewer` does not see in detail)."""
-    pms = query_df(con, "SELECT state, name, email FROM program_managers")
+    (empty strings where nobody is assigned; withheld for states `viewer` does not see in detail). `pms`: the
+    assignments (state, name, email) if the caller has them (the app's cached copy); otherwise read here."""
+    if pms is None:
+        pms = query_df(con, "SELECT state, name, email FROM program_managers")
     name = dict(zip(pms["state"], pms["name"]))
     email = dict(zip(pms["state"], pms["email"]))
     out = df.copy()

@@ -68,6 +68,20 @@ def _state_profile(path: str, version: int, code: str, cycle: int, viewer: auth.
     return profile.build(rows, code, cycle, viewer)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _flag_preview(path: str, version: int, code: str, cycle: int, rows: pd.DataFrame) -> pd.DataFrame:
+    from . import quality
+    return quality.preview(_assessments(path, version, None, (code,)), rows, code, cycle)
+
+
+def flag_preview(code: str, cycle: int, rows: pd.DataFrame) -> pd.DataFrame:
+    """quality.preview of a form's rows against the state's stored history (ratings only, no notes), computed once
+    per data version and form content: the form shows it on every rerun, and the same ratings come back often
+    (a draft reopened, a reviewer's page)."""
+    path = db.locate()
+    return _flag_preview(path, queries.data_version(_connection(path)), code, int(cycle), rows)
+
+
 def state_profile(code: str, cycle: int, viewer: auth.Viewer):
     """profile.build for one state and cycle as `viewer` may see it: from the cycle's rows and the state's own rows
     only (not every cycle of every state), cached per data version; the program manager (edited apart from loads)
@@ -381,6 +395,29 @@ def pairing_result(cycle: int, weights, capacity: int):
     path = db.locate()
     return _pairing(path, queries.data_version(_connection(path)), int(cycle),
                     tuple(sorted(weights.as_dict().items())), int(capacity))
+
+
+# --- work queue --------------------------------------------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+def _queue_items(path: str, version: tuple, viewer: auth.Viewer, now):
+    from . import pairing
+    from . import queue as Q
+    cycle = latest_cycle()
+    referrals = (pairing_result(cycle, pairing.Weights(), pairing.DEFAULT_CAPACITY).referrals
+                 if cycle is not None else None)
+    return Q.items(_connection(path), viewer, now=now, referrals=referrals, cycle=cycle)
+
+
+def queue_items(viewer: auth.Viewer) -> pd.DataFrame:
+    """shisn.queue.items for `viewer` (with the app's cached pairing of the latest cycle), read again whenever the
+    data, the exchanges, the submissions, the TA referrals or the settings change, and at least once a minute (an
+    exchange becomes stuck on the clock)."""
+    import datetime as _dt
+    path = db.locate()
+    con = _connection(path)
+    version = (queries.data_version(con), *con.version("exchanges", "submissions", "ta_referrals", "settings"))
+    return _queue_items(path, version, viewer, _dt.datetime.now().replace(second=0, microsecond=0))
 
 
 # --- impact (issue 16) -------------------------------------------------------------------------------------------
