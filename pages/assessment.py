@@ -104,18 +104,25 @@ if st.session_state.get("_assessment_token") != token:  # (re)load the values in
         st.session_state[key(slug, "seeks_help")] = a["seeks_help"]
         st.session_state[key(slug, "other_area")] = a["other_area"]
         st.session_state[key(slug, "notes")] = a["notes"]
-        for p in catalog.POETE:
-            st.session_state[key(slug, p)] = a[p] or 0
+    # the POETE sub-ratings are one grid: its starting values, and a fresh editor (no edits carried over)
+    st.session_state["_assessment_poete"] = S.poete_values(values)
+    st.session_state["_assessment_poete_gen"] = st.session_state.get("_assessment_poete_gen", 0) + 1
+
+
+def poete_key() -> str:
+    return f"asmt_poete_{st.session_state.get('_assessment_poete_gen', 0)}"
 
 
 def form_values() -> list[dict]:
+    poete = S.poete_after_edits(st.session_state.get("_assessment_poete", {}),
+                                (st.session_state.get(poete_key()) or {}).get("edited_rows", {}))
     return [{"program_area": slug,
              "maturity": st.session_state.get(key(slug, "maturity")) or None,
              "offers_help": bool(st.session_state.get(key(slug, "offers_help"))),
              "seeks_help": bool(st.session_state.get(key(slug, "seeks_help"))),
              "other_area": st.session_state.get(key(slug, "other_area"), "") if slug == catalog.OTHER else "",
              "notes": st.session_state.get(key(slug, "notes"), ""),
-             **{p: st.session_state.get(key(slug, p)) or None for p in catalog.POETE}}
+             **poete[slug]}
             for slug in catalog.AREA_SLUGS]
 
 
@@ -247,12 +254,17 @@ with st.form("assessment_form", border=False, enter_to_submit=False):
                 st.checkbox("Seeks guidance", key=key(slug, "seeks_help"), disabled=not editable)
                 st.text_area("Notes", key=key(slug, "notes"), disabled=not editable, height=120,
                              max_chars=ingest.MAX_NOTES)
-            cols = st.columns([1.6] + [1] * len(catalog.POETE), vertical_alignment="bottom")
-            cols[0].caption("POETE sub-ratings (optional, 1–5): planning, organization, equipment, training, "
-                            "exercises")
-            for col, p in zip(cols[1:], catalog.POETE):
-                col.selectbox(catalog.POETE_LABELS[p], [0, 1, 2, 3, 4, 5], key=key(slug, p),
-                              format_func=lambda m: "–" if m == 0 else str(m), disabled=not editable)
+    # POETE: one grid for the nine areas (a row each) rather than 45 drop-downs: quicker to read and fill, and one
+    # element for the browser to draw instead of 45
+    st.markdown("**POETE sub-ratings** (optional)")
+    st.caption("Rate planning, organization, equipment, training and exercises 1–5 for any area; leave a cell "
+               "empty where the state does not rate it.")
+    st.data_editor(S.poete_grid(st.session_state.get("_assessment_poete", {})), key=poete_key(), hide_index=True,
+                   width="stretch", disabled=True if not editable else [S.POETE_GRID_AREA], num_rows="fixed",
+                   column_config={S.POETE_GRID_AREA: st.column_config.TextColumn(S.POETE_GRID_AREA, width="medium"),
+                                  **{p: st.column_config.SelectboxColumn(catalog.POETE_LABELS[p],
+                                                                         options=[1, 2, 3, 4, 5])
+                                     for p in catalog.POETE}})
     for message in problems.get("", []):
         st.error(message, icon=":material/error:")
     b1, b2, _ = st.columns([1, 1, 3])

@@ -239,6 +239,41 @@ def prefill(state_rows: pd.DataFrame, cycle: int) -> tuple[list[dict], str]:
     return normalise([]), ""
 
 
+# --- the POETE sub-ratings as one grid (the form edits them in a table: one row per area, a column per part) ---
+
+POETE_GRID_AREA = "Program area"
+
+
+def poete_values(areas) -> dict[str, dict[str, int | None]]:
+    """{area slug: {POETE part: 1-5 or None}} of a form's areas (None: not rated)."""
+    return {a["program_area"]: {p: _int_or_none(a.get(p)) or None for p in catalog.POETE} for a in normalise(areas)}
+
+
+def poete_grid(values: dict[str, dict[str, int | None]]) -> pd.DataFrame:
+    """The grid the form shows: a row per program area in catalog order (its short label), a column per POETE
+    part holding 1-5 or nothing. Row i is catalog.AREA_SLUGS[i]."""
+    grid = pd.DataFrame({POETE_GRID_AREA: [catalog.area_short(s) for s in catalog.AREA_SLUGS]})
+    for p in catalog.POETE:
+        grid[p] = pd.array([values.get(s, {}).get(p) for s in catalog.AREA_SLUGS], dtype="Int64")
+    return grid
+
+
+def poete_after_edits(values: dict[str, dict[str, int | None]], edited_rows: dict) -> dict[str, dict[str, int | None]]:
+    """`values` with a grid editor's edits applied (Streamlit's `edited_rows`: {row position: {column: value}},
+    row i being catalog.AREA_SLUGS[i]; a cleared cell is None). Values outside 1-5 are kept as given, so the
+    validator names them."""
+    out = {s: dict(values.get(s, {p: None for p in catalog.POETE})) for s in catalog.AREA_SLUGS}
+    for row, changes in (edited_rows or {}).items():
+        try:
+            slug = catalog.AREA_SLUGS[int(row)]
+        except (ValueError, IndexError):
+            continue
+        for part, v in changes.items():
+            if part in catalog.POETE:
+                out[slug][part] = None if v is None or (isinstance(v, float) and pd.isna(v)) else v
+    return out
+
+
 def changes_since(areas, previous: pd.DataFrame) -> dict[str, str]:
     """Per area, what changed since the previous cycle's rows (maturity, offer, need) in a few words; '' when
     nothing did, 'new' for an area not rated before, 'no longer rated' for one rated before and blank now."""

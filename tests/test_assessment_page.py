@@ -3,6 +3,7 @@ never opens another state's, by link or by editing the query string); its progra
 returns it with a comment the state sees); a PM reviews only assigned states; leadership any. Plus the flags on the
 state profile and the national page."""
 
+import pandas as pd
 import pytest
 
 from shisn import auth, catalog, db, demo, ingest, queries, quality, submissions as S, ui
@@ -87,6 +88,26 @@ def test_state_user_gets_its_own_form_in_catalog_order_prefilled_with_level_defi
     assert [s.value for s in at.success] == [f"Draft saved (VA {CYCLE}). Only VA, its program manager and "
                                              "leadership see it."]
     assert S.open_submission(store, "VA", CYCLE)["status"] == "draft"
+
+
+def test_the_poete_sub_ratings_are_one_grid_prefilled_and_saved_with_the_draft(store):
+    at = page(VA_USER)
+    grids = [d.value for d in at.dataframe if S.POETE_GRID_AREA in d.value.columns]
+    assert len(grids) == 1 and not [s for s in at.selectbox if s.key.startswith("asmt_")]  # no drop-down per part
+    grid = grids[0]
+    prev = queries.assessments(store, demo.DEMO_CYCLES[-1], ["VA"]).set_index("program_area")
+    assert grid[S.POETE_GRID_AREA].tolist() == [catalog.area_short(a) for a in catalog.AREA_SLUGS]
+    def value(v):
+        return None if v is None or pd.isna(v) else int(v)
+
+    for i, slug in enumerate(catalog.AREA_SLUGS):
+        for p in catalog.POETE:
+            assert value(grid.loc[i, p]) == (value(prev.loc[slug, p]) if slug in prev.index else None), (slug, p)
+    ok(button(at, "Save draft").click().run())
+    saved = {a["program_area"]: a for a in S.open_submission(store, "VA", CYCLE)["areas"]}
+    assert any(prev[p].notna().any() for p in catalog.POETE)  # the demo rates some parts
+    for slug in prev.index:
+        assert [saved[slug][p] for p in catalog.POETE] == [value(prev.loc[slug, p]) for p in catalog.POETE]
 
 
 def test_state_user_cannot_open_another_states_form_by_link(store):
@@ -223,7 +244,7 @@ def test_the_state_confirms_a_flag_with_a_note(store):
     got = quality.confirmations(store, "VA", CYCLE)
     assert got[["rule", "program_area", "confirmed_by"]].values.tolist() == [["seeks_at_5", "recovery",
                                                                               "Val Virginia"]]
-    table = at.dataframe[0].value
+    table = next(d.value for d in at.dataframe if "flag" in d.value.columns)
     assert table.loc[table["flag"] == "Seeks guidance at maturity 5", "confirmed"].tolist() == [True]
 
 

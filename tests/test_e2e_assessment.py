@@ -4,6 +4,7 @@ and the state profile show the new ratings. Run with `pytest -m e2e`; screenshot
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, expect
 
 from test_e2e import Session, as_role, browser, running_app  # noqa: F401 - `browser` is a fixture
 
@@ -22,6 +23,30 @@ def area(s: Session, slug: str):
     return s.page.locator(f".st-key-area_{slug}")
 
 
+def set_poete(s: Session, slug: str, planning: int):
+    """Set an area's Planning sub-rating in the POETE grid as a user does: select the area's row, move right to
+    Planning, open the cell's list (Enter) and pick the value."""
+    from shisn import catalog
+    grid = s.page.locator("[class*=st-key-asmt_poete] [data-testid=stDataFrame]")
+    grid.scroll_into_view_if_needed()
+    grid.locator("canvas").first.wait_for()
+    box = grid.bounding_box()
+    row_px = 35  # glide's row height in Streamlit; the header is one row
+    row = catalog.AREA_SLUGS.index(slug)
+    cell = grid.locator(f"[data-testid=glide-cell-1-{row}][aria-selected=true]")
+    for _ in range(60):  # until the grid has taken the click (it may still be settling after the scroll)
+        s.page.mouse.click(box["x"] + 20, box["y"] + row_px * (1 + row) + row_px // 2)  # the area's name
+        s.page.keyboard.press("ArrowRight")  # its Planning cell
+        try:
+            cell.wait_for(state="attached", timeout=1000)
+            break
+        except PlaywrightTimeout:
+            continue
+    s.page.keyboard.press("Enter")
+    s.page.get_by_role("option", name=str(planning), exact=True).click()
+    expect(grid.locator(f"[data-testid=glide-cell-1-{row}]")).to_have_text(str(planning))  # the grid holds it
+
+
 def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(browser, server):
     from shisn import demo
     cycle = demo.DEMO_CYCLES[-1] + 1
@@ -37,6 +62,7 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
         seeks = area(s, "recovery").get_by_role("checkbox", name="Seeks guidance")
         if not seeks.is_checked():
             area(s, "recovery").get_by_text("Seeks guidance").click()
+        set_poete(s, "recovery", 5)  # planning, in the POETE grid
         s.page.get_by_role("button", name="Submit for review").click()
         s.wait_ready()
         assert s.page.get_by_text(f"Submitted VA {cycle} for review").count() == 1, s.page.inner_text("body")[:800]
@@ -61,6 +87,9 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
         s.page.get_by_role("button", name="Accept").click()
         s.wait_ready()
         assert s.page.get_by_text("Accepted: loaded form, submitted by").count() == 1, s.page.inner_text("body")[:800]
+        from shisn import db, queries
+        accepted = queries.assessments(db.connect(server["work"] / "shisn.duckdb", read_only=True), cycle, ["VA"])
+        assert accepted.set_index("program_area").loc["recovery", "planning"] == 5  # the grid's edit arrived
 
         # 3. the national page has the new cycle, with Virginia reporting
         s.go("National coverage")

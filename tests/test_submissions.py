@@ -68,6 +68,25 @@ def test_problems_are_tied_to_the_area_they_concern():
     assert checked.ok and len(checked.rows) == 1
 
 
+def test_the_poete_grid_shows_each_areas_sub_ratings_and_its_edits_come_back_to_that_area():
+    """The form edits the 45 POETE sub-ratings in one grid (a row per area): what it shows, and how a cell edited,
+    cleared or set out of range comes back into the form's values (and so to the validator)."""
+    values = S.poete_values(complete(training={"planning": 3, "exercises": 5}))
+    grid = S.poete_grid(values)
+    assert list(grid.columns) == [S.POETE_GRID_AREA, *catalog.POETE] and len(grid) == 9
+    row = catalog.AREA_SLUGS.index("training")
+    assert grid.loc[row, S.POETE_GRID_AREA] == catalog.area_short("training")
+    assert grid.loc[row, "planning"] == 3 and grid.loc[row, "exercises"] == 5 and pd.isna(grid.loc[row, "equipment"])
+    ex = catalog.AREA_SLUGS.index("exercises")
+    edited = S.poete_after_edits(values, {row: {"planning": None, "equipment": 4}, ex: {"training": 7}})
+    assert edited["training"] == {"planning": None, "organization": None, "equipment": 4, "training": None,
+                                  "exercises": 5}
+    assert values["training"]["planning"] == 3  # the starting values are not changed
+    areas = {slug: {**a, **edited[slug]} for slug, a in complete().items()}
+    checked, by_area = S.validate("VA", 2027, areas, this_year=YEAR)
+    assert by_area["exercises"] == ["training: must be blank or a whole number from 1 to 5"]
+
+
 # --- drafts ----------------------------------------------------------------------------------------------------
 
 def test_a_draft_is_saved_incomplete_and_survives_a_restart(con):
