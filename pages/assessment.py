@@ -224,20 +224,21 @@ with st.form("assessment_form", border=False, enter_to_submit=False):
     for i, area in enumerate(catalog.PROGRAM_AREAS, start=1):
         slug = area.slug
         with st.container(border=True, key=f"area_{slug}"):
-            head, mark = st.columns([3, 2])
-            head.markdown(f"**{i}. {ui.md_escape(area.label)}**")
+            # the area's heading, what changed since last cycle and last cycle's rating: one element, not five
+            lines = [f"**{i}. {ui.md_escape(area.label)}**"]
             if prev_cycle is not None:
                 old = before.get(slug)
                 if changes.get(slug):
-                    mark.markdown(f":orange-badge[:material/change_history: changed since {prev_cycle}] "
-                                  f"{ui.md_escape(changes[slug])}")
+                    lines[0] += (f" :orange-badge[:material/change_history: changed since {prev_cycle}] "
+                                 f"{ui.md_escape(changes[slug])}")
                 elif old is not None:
-                    mark.markdown(f":gray-badge[unchanged since {prev_cycle}]")
+                    lines[0] += f" :gray-badge[unchanged since {prev_cycle}]"
                 if old is not None:
                     offer = " · offers help" if old["offers_help"] else ""
                     seek = " · seeks guidance" if old["seeks_help"] else ""
-                    head.caption(f"{prev_cycle}: {int(old['maturity'])} {catalog.level_name(old['maturity'])}"
-                                 f"{offer}{seek}")
+                    rating = f"{int(old['maturity'])} {catalog.level_name(old['maturity'])}"
+                    lines.append(f":small[:gray[{prev_cycle}: {rating}{offer}{seek}]]")
+            st.markdown("  \n".join(lines))
             for message in problems.get(slug, []):
                 st.error(message, icon=":material/error:")
             left, right = st.columns([3, 2], gap="medium")
