@@ -23,17 +23,20 @@ areas = c2.multiselect("Program areas", list(catalog.AREA_SLUGS), format_func=ca
 region = ui.bound_select("Region", pv.region_options(viewer), key="region", format_func=pv.region_label,
                          container=c3)
 
-with st.expander("Capacity and score weights", icon=":material/tune:"):
-    capacity = st.slider("Needs one mentor state takes at most (capacity)", 0, 10, pairing.DEFAULT_CAPACITY,
-                         key="capacity")
-    cols = st.columns(3)
+# drawn only when opened (its sliders are a second kind of widget code for the browser to fetch); the values are
+# kept while it is closed
+box = st.expander("Capacity and score weights", icon=":material/tune:", key="weights_open", on_change="rerun")
+with box:
+    capacity = ui.kept_slider("Needs one mentor state takes at most (capacity)", 0, 10, pairing.DEFAULT_CAPACITY,
+                              key="capacity", draw=box.open)
+    cols = st.columns(3) if box.open else [None] * 3
     values = {}
     for i, (name, d) in enumerate(pairing.Weights.describe().items()):
-        lo = 0.1 if name == "base" else 0.0
-        values[name] = cols[i % 3].slider(d["label"], lo, 3.0, float(d["default"]), 0.1, help=d["help"],
-                                          key=f"w_{name}")
-    st.caption("Score = serve-more-needs + maturity gap/4 × weight + same region + shared border + similar "
-               "population + mentor breadth, each term 0–1 times its weight.")
+        values[name] = ui.kept_slider(d["label"], 0.1 if name == "base" else 0.0, 3.0, float(d["default"]), 0.1,
+                                      help=d["help"], key=f"w_{name}", draw=box.open, container=cols[i % 3])
+    if box.open:
+        st.caption("Score = serve-more-needs + maturity gap/4 × weight + same region + shared border + similar "
+                   "population + mentor breadth, each term 0–1 times its weight.")
 weights = pairing.Weights(**values)
 
 result = ui.pairing_result(cycle, weights, capacity)

@@ -132,6 +132,18 @@ def _remember(key: str) -> None:
     st.session_state["_kept_" + key] = st.session_state[key]
 
 
+def kept_slider(label: str, lo, hi, default, step=None, *, key: str, draw: bool = True, container=None,
+                **kwargs):
+    """A slider whose value is kept while it is not drawn (e.g. inside an expander drawn only when open: Streamlit
+    forgets a widget's value in any run that does not draw it). Returns the value; with draw=False, the kept value
+    (or `default`) without drawing anything."""
+    kept = st.session_state.get("_kept_" + key, default)
+    if not draw:
+        return kept
+    st.session_state[key] = kept
+    return (container or st).slider(label, lo, hi, step=step, key=key, on_change=_remember, args=(key,), **kwargs)
+
+
 def _kept_select(label: str, options, key: str, default, **kwargs):
     """A sidebar selectbox whose choice survives Streamlit dropping widget state when the page set changes (a
     role switch on the landing page otherwise snaps back): the choice is also kept under a plain session key."""

@@ -178,3 +178,28 @@ def test_tables_name_other_areas_as_the_states_did():
                           "area_label": ["Other: Cybersecurity", "Training systems"], "mentor_maturity": [5, 5],
                           "mentee_maturity": [1, 2], "score": [2.0, 2.1], "reasons": ["r1", "r2"]})
     assert pv.pairs_table(pairs)["Program area"].tolist() == ["Other: Cybersecurity", catalog.area_short("training")]
+
+
+def test_the_weights_are_drawn_only_when_opened_and_kept_while_closed(demo_db):
+    """The capacity and score weights live in an expander drawn only when opened (a cold open of the page fetches
+    no slider code); a capacity chosen there still applies after the expander is closed again."""
+    import conftest
+    lead = auth.Viewer(auth.LEADERSHIP, "Lee")
+    page = ROOT / "pages" / "pairings.py"
+
+    def pairs(at):
+        return int(next(m.value for m in at.metric if m.label == "Suggested pairs"))
+
+    at = conftest.page_as(lead, page)
+    assert not at.exception and not at.slider and pairs(at) > 0
+    at.session_state["weights_open"] = True  # what a click on the expander sets
+    at.run()
+    assert len(at.slider) == 1 + len(pairing.Weights.describe())
+    at.slider(key="capacity").set_value(0).run()
+    assert pairs(at) == 0  # no mentor takes a need
+    at.session_state["weights_open"] = False
+    at.run()
+    assert not at.exception and not at.slider and pairs(at) == 0  # the choice is kept while closed
+    at.session_state["weights_open"] = True
+    at.run()
+    assert at.slider(key="capacity").value == 0
