@@ -64,49 +64,55 @@ if X.can_open(viewer):
     pre_areas = [a for a in (catalog.area_slug(x) for x in qp.get_all("area") for x in x.split(",")) if a]
     from_link = bool(pre_mentor or pre_mentee or pre_areas)
     cycles = ui.cycles() or [dt.date.today().year]
-    with st.expander("Open a new exchange" + (" (from a suggested pair)" if from_link else ""),
-                     expanded=from_link, icon=":material/add_circle:"):
-        codes = list(J.codes())
-        mine = [c for c in codes if c in viewer.states] if viewer.role == auth.PROGRAM_MANAGER else codes
-        with st.form("new_exchange", border=False):
-            c1, c2 = st.columns(2)
-            mentor = c1.selectbox("Mentor state (offers help)", codes, format_func=state_label,
-                                  index=codes.index(pre_mentor) if pre_mentor else None, placeholder="Choose a state")
-            mentee = c2.selectbox("Mentee state (seeks guidance)", codes, format_func=state_label,
-                                  index=codes.index(pre_mentee) if pre_mentee else None, placeholder="Choose a state")
-            c1, c2, c3 = st.columns([2, 1, 1])
-            areas = c1.multiselect("Program area(s)", catalog.AREA_SLUGS, default=pre_areas,
-                                   format_func=catalog.area_short)
-            cycle = c2.selectbox("Assessment cycle", cycles, help="The self-assessment cycle the need was raised in.")
-            means = c3.selectbox("Means (if already chosen)", [None, *X.MEANS],
-                                 format_func=lambda v: "not decided yet" if v is None else X.means_label(v))
-            note = st.text_area("Note (optional)", max_chars=X.MAX_TEXT, height=80,
-                                placeholder="What the mentee needs, who asked, anything the other PM should know.")
-            if viewer.role == auth.PROGRAM_MANAGER:
-                st.caption(f"You can open exchanges in which one of your states ({', '.join(mine)}) takes part.")
-            submitted = st.form_submit_button("Open exchange", type="primary", icon=":material/add:")
-        if submitted:
-            if mentor is None or mentee is None:
-                st.error("Choose both a mentor and a mentee state.")
-            elif not X.can_edit(viewer, mentor, mentee):
-                st.error(f"{mentor} and {mentee} are not among your states. Ask their program managers: "
-                         f"{pms_md(mentor, mentee)}.")
-            else:
-                try:
-                    new_id = X.open_exchange(con, mentor, mentee, areas, cycle, viewer.name, means=means, note=note)
-                except X.Duplicate as e:
-                    st.error(X.md_escape(str(e)), icon=":material/content_copy:")
-                except X.ExchangeError as e:
-                    st.error(X.md_escape(str(e)))
+    box = ui.lazy_expander("Open a new exchange" + (" (from a suggested pair)" if from_link else ""),
+                           "new_exchange_open", icon=":material/add_circle:",
+                           open_now=(pre_mentor, pre_mentee, tuple(pre_areas)) if from_link else None)
+    if box.open:  # drawn only when opened (a link from a suggested pair opens it)
+        with box:
+            codes = list(J.codes())
+            mine = [c for c in codes if c in viewer.states] if viewer.role == auth.PROGRAM_MANAGER else codes
+            with st.form("new_exchange", border=False):
+                c1, c2 = st.columns(2)
+                mentor = c1.selectbox("Mentor state (offers help)", codes, format_func=state_label,
+                                      index=codes.index(pre_mentor) if pre_mentor else None,
+                                      placeholder="Choose a state")
+                mentee = c2.selectbox("Mentee state (seeks guidance)", codes, format_func=state_label,
+                                      index=codes.index(pre_mentee) if pre_mentee else None,
+                                      placeholder="Choose a state")
+                c1, c2, c3 = st.columns([2, 1, 1])
+                areas = c1.multiselect("Program area(s)", catalog.AREA_SLUGS, default=pre_areas,
+                                       format_func=catalog.area_short)
+                cycle = c2.selectbox("Assessment cycle", cycles,
+                                     help="The self-assessment cycle the need was raised in.")
+                means = c3.selectbox("Means (if already chosen)", [None, *X.MEANS],
+                                     format_func=lambda v: "not decided yet" if v is None else X.means_label(v))
+                note = st.text_area("Note (optional)", max_chars=X.MAX_TEXT, height=80,
+                                    placeholder="What the mentee needs, who asked, anything the other PM should know.")
+                if viewer.role == auth.PROGRAM_MANAGER:
+                    st.caption(f"You can open exchanges in which one of your states ({', '.join(mine)}) takes part.")
+                submitted = st.form_submit_button("Open exchange", type="primary", icon=":material/add:")
+            if submitted:
+                if mentor is None or mentee is None:
+                    st.error("Choose both a mentor and a mentee state.")
+                elif not X.can_edit(viewer, mentor, mentee):
+                    st.error(f"{mentor} and {mentee} are not among your states. Ask their program managers: "
+                             f"{pms_md(mentor, mentee)}.")
                 else:
-                    for k in ("mentor", "mentee", "area"):
-                        if k in st.query_params:
-                            del st.query_params[k]
-                    st.session_state[FLASH] = (f"Exchange {new_id} opened: {mentor} → {mentee} · "
-                                               f"{', '.join(catalog.area_short(a) for a in areas)}. "
-                                               f"Program managers to inform: {pms_md(mentor, mentee)}.")
-                    st.session_state["exchange"] = new_id
-                    st.rerun()
+                    try:
+                        new_id = X.open_exchange(con, mentor, mentee, areas, cycle, viewer.name, means=means, note=note)
+                    except X.Duplicate as e:
+                        st.error(X.md_escape(str(e)), icon=":material/content_copy:")
+                    except X.ExchangeError as e:
+                        st.error(X.md_escape(str(e)))
+                    else:
+                        for k in ("mentor", "mentee", "area"):
+                            if k in st.query_params:
+                                del st.query_params[k]
+                        st.session_state[FLASH] = (f"Exchange {new_id} opened: {mentor} → {mentee} · "
+                                                   f"{', '.join(catalog.area_short(a) for a in areas)}. "
+                                                   f"Program managers to inform: {pms_md(mentor, mentee)}.")
+                        st.session_state["exchange"] = new_id
+                        st.rerun()
 
 flash = st.session_state.pop(FLASH, None)
 if flash:
@@ -453,25 +459,27 @@ def ta_view():
             "exchange_id": st.column_config.NumberColumn("From exchange", format="%d"),
             "synthetic": st.column_config.CheckboxColumn("Demo", width=60)})
     if X.can_open(viewer):
-        with st.expander("Refer a need to technical assistance", icon=":material/support_agent:"):
-            choices = [c for c in J.codes() if viewer.role == auth.LEADERSHIP or c in viewer.states]
-            cycles = ui.cycles() or [dt.date.today().year]
-            with st.form("refer", border=False):
-                c1, c2, c3 = st.columns([2, 2, 1])
-                r_state = c1.selectbox("State", choices, format_func=state_label)
-                r_area = c2.selectbox("Program area", catalog.AREA_SLUGS, format_func=catalog.area_short)
-                r_cycle = c3.selectbox("Cycle", cycles, key="refer_cycle")
-                r_reason = st.text_input("Reason", max_chars=X.MAX_TEXT,
-                                         placeholder="e.g. no eligible mentor this cycle")
-                if st.form_submit_button("Refer", icon=":material/send:"):
-                    try:
-                        rid = X.refer_to_ta(con, r_state, r_area, r_cycle, r_reason, viewer.name)
-                    except X.ExchangeError as e:
-                        st.error(X.md_escape(str(e)))
-                    else:
-                        st.session_state[FLASH] = (f"Referral {rid}: {r_state} · {catalog.area_short(r_area)} "
-                                                   f"({r_cycle}).")
-                        st.rerun()
+        box = ui.lazy_expander("Refer a need to technical assistance", "refer_open", icon=":material/support_agent:")
+        if box.open:  # drawn only when opened
+            with box:
+                choices = [c for c in J.codes() if viewer.role == auth.LEADERSHIP or c in viewer.states]
+                cycles = ui.cycles() or [dt.date.today().year]
+                with st.form("refer", border=False):
+                    c1, c2, c3 = st.columns([2, 2, 1])
+                    r_state = c1.selectbox("State", choices, format_func=state_label)
+                    r_area = c2.selectbox("Program area", catalog.AREA_SLUGS, format_func=catalog.area_short)
+                    r_cycle = c3.selectbox("Cycle", cycles, key="refer_cycle")
+                    r_reason = st.text_input("Reason", max_chars=X.MAX_TEXT,
+                                             placeholder="e.g. no eligible mentor this cycle")
+                    if st.form_submit_button("Refer", icon=":material/send:"):
+                        try:
+                            rid = X.refer_to_ta(con, r_state, r_area, r_cycle, r_reason, viewer.name)
+                        except X.ExchangeError as e:
+                            st.error(X.md_escape(str(e)))
+                        else:
+                            st.session_state[FLASH] = (f"Referral {rid}: {r_state} · {catalog.area_short(r_area)} "
+                                                       f"({r_cycle}).")
+                            st.rerun()
 
 
 ui.lazy_tabs({X.VIEW_LIST: list_view, X.VIEW_MAP: map_view, X.VIEW_TA: ta_view}, X.VIEW_KEY)

@@ -59,14 +59,16 @@ else:
         st.caption(f"The {SHOWN} oldest are listed; the download holds all {len(items)}.")
 
 if viewer.role == auth.LEADERSHIP:
-    with st.expander("When an exchange counts as stuck", icon=":material/settings:"):
-        with st.form("stuck_days_form", border=False):
-            new_days = st.number_input("Days without a change", min_value=1, max_value=Q.MAX_STUCK_DAYS, value=days,
-                                       step=1, key="stuck_days")
-            if st.form_submit_button("Save"):
-                try:
-                    Q.set_stuck_days(con, new_days, viewer)
-                except (ValueError, PermissionError) as e:
-                    st.error(ui.md_escape(str(e)))
-                else:
-                    st.rerun()
+    box = ui.lazy_expander("When an exchange counts as stuck", "stuck_days_open", icon=":material/settings:")
+    if box.open:  # drawn only when opened
+        with box:
+            with st.form("stuck_days_form", border=False):
+                new_days = st.number_input("Days without a change", min_value=1, max_value=Q.MAX_STUCK_DAYS, value=days,
+                                           step=1, key="stuck_days")
+                if st.form_submit_button("Save"):
+                    try:
+                        Q.set_stuck_days(con, new_days, viewer)
+                    except (ValueError, PermissionError) as e:
+                        st.error(ui.md_escape(str(e)))
+                    else:
+                        st.rerun()

@@ -132,6 +132,17 @@ def _remember(key: str) -> None:
     st.session_state["_kept_" + key] = st.session_state[key]
 
 
+def lazy_expander(label: str, key: str, *, icon: str | None = None, open_now: Any = None):
+    """An expander whose content the caller draws only while it is open (`with box: if box.open: ...`): a page
+    opened cold then neither builds the widgets inside nor makes the browser fetch their code. `open_now`: open it,
+    as st.expander(expanded=True) would, once per distinct value (e.g. the values of a link that prefills the form
+    inside), so the user can still close it."""
+    if open_now and st.session_state.get("_opened_" + key) != open_now:
+        st.session_state[key] = True
+        st.session_state["_opened_" + key] = open_now
+    return st.expander(label, icon=icon, key=key, on_change="rerun")
+
+
 def kept_slider(label: str, lo, hi, default, step=None, *, key: str, draw: bool = True, container=None,
                 **kwargs):
     """A slider whose value is kept while it is not drawn (e.g. inside an expander drawn only when open: Streamlit

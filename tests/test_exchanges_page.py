@@ -73,6 +73,9 @@ def test_views_are_tabs_bound_to_the_url_and_run_only_when_open(store):
     at = page_as(PM, params={X.VIEW_KEY: X.VIEW_TA})
     assert not at.exception and not shown_ids(at)
     assert any(s.value == "Referred to technical assistance" for s in at.subheader)
+    assert not any(f.key in ("refer", "new_exchange") for f in at.get("form"))  # drawn only when opened
+    at.session_state["refer_open"] = True  # what a click on the expander sets
+    at.run()
     assert any(f.key == "refer" for f in at.get("form"))
 
 
@@ -107,6 +110,10 @@ def test_link_from_pairings_prefills_a_new_exchange_and_opens_it(store):
         ("VA", "PA", "recovery", "proposed", "Pat PM")
     assert any(f"Exchange {new['exchange_id']} opened" in s.value for s in at.success)
     assert "mentor" not in at.query_params
+    # the form stays open for the next one, and the user can close it (the link no longer reopens it)
+    at.session_state["new_exchange_open"] = False
+    at.run()
+    assert not any(f.key == "new_exchange" for f in at.get("form"))
 
 
 def test_pm_cannot_open_an_exchange_between_other_states(store):
