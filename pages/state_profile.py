@@ -27,7 +27,7 @@ cycle = ui.bound_select("Assessment cycle", all_cycles, key="cycle", default=all
 detail = viewer.sees_detail_of(code)
 p = ui.state_profile(code, cycle, viewer)
 status = ui.data_status()
-open_exchanges = exchanges.involving(ui.connection(), viewer, code) if detail else None
+open_exchanges = exchanges.involving(ui.connection(), viewer, code, rows=ui.exchange_rows(viewer)) if detail else None
 
 # --- heading ---------------------------------------------------------------------------------------------------
 head, action = st.columns([4, 1], vertical_alignment="bottom")
@@ -76,13 +76,18 @@ ui.state_flags(viewer, code, cycle)  # data-quality flags (issue 14), only for v
 # --- one view at a time: only the open tab runs (its label is in the URL); other states' detail views do not
 # exist for viewers who may not see that detail --------------------------------------------------------------------
 
+def figure(make):
+    """The profile's figure made by `make(p)`, built once per data version, state, cycle and viewer (ui.shared)."""
+    return ui.shared(lambda: make(p), make.__name__, code, cycle, viewer=viewer)
+
+
 def overview_view():
     """Maturity against the medians, strengths and gaps in words, what the state offers and seeks."""
     # --- maturity against the medians ------------------------------------------------------------------------------
     st.subheader(f"Maturity by program area, {p.cycle}", anchor=False)
     chart, words = st.columns([3, 2], gap="large")
     with chart:
-        st.plotly_chart(profile.maturity_figure(p), width="stretch", config={"displayModeBar": False})
+        st.plotly_chart(figure(profile.maturity_figure), width="stretch", config={"displayModeBar": False})
     with words:
         if p.reported:
             with st.container(border=True):
@@ -121,7 +126,7 @@ def trend_view():
     with left:
         st.subheader("POETE sub-ratings", anchor=False)
         if p.has_poete:
-            st.plotly_chart(profile.poete_figure(p), width="stretch", config={"displayModeBar": False})
+            st.plotly_chart(figure(profile.poete_figure), width="stretch", config={"displayModeBar": False})
             st.caption("Planning, Organization, Equipment, Training, Exercises (1–5); blank where not given.")
         elif p.reported:
             st.caption(f"No POETE sub-ratings were given for {p.cycle}.")
@@ -130,7 +135,7 @@ def trend_view():
     with right:
         st.subheader("Trend across cycles", anchor=False)
         if p.trend is not None and not p.trend.empty:
-            st.plotly_chart(profile.trend_figure(p), width="stretch", config={"displayModeBar": False})
+            st.plotly_chart(figure(profile.trend_figure), width="stretch", config={"displayModeBar": False})
             if p.trend_text:
                 st.markdown(ui.md_escape(p.trend_text))
         else:

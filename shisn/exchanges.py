@@ -1107,10 +1107,11 @@ def refer_all(con, referrals: pd.DataFrame, cycle: int, by: str) -> int:
     return len(query_df(con, "SELECT referral_id FROM ta_referrals WHERE cycle = ?", [int(cycle)])) - before
 
 
-def involving(con, viewer: auth.Viewer | None, state: str) -> pd.DataFrame:
+def involving(con, viewer: auth.Viewer | None, state: str, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Open exchanges `state` takes part in (as the viewer may see them), for its profile and report: id, partner,
-    its part (mentor/mentee), areas, status, proposed date."""
-    df = list_exchanges(con, viewer)
+    its part (mentor/mentee), areas, status, proposed date. `rows`: list_exchanges(con, viewer) if the caller has
+    it (the app's cached list)."""
+    df = list_exchanges(con, viewer) if rows is None else rows
     df = df[(df["mentor"] == state) | (df["mentee"] == state)]
     df = df[df["status"].isin(OPEN_STATUSES)]
     return pd.DataFrame({
