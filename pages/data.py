@@ -1,7 +1,7 @@
 """Data: download the template, upload self-assessments (validated, all or nothing), see the load log."""
 import streamlit as st
 
-from shisn import auth, catalog, ingest, queries, template, ui
+from shisn import auth, catalog, ingest, template, ui
 
 viewer = ui.guard(*auth.ROLES)
 con = ui.connection()
@@ -59,7 +59,7 @@ with right:
 
 st.subheader("Load log")
 st.caption("Every accepted load: who, when, which file, how many rows.")
-st.dataframe(auth.visible_loads(queries.load_log(con), viewer), hide_index=True, width="stretch", column_config={
+st.dataframe(auth.visible_loads(ui.load_log(), viewer), hide_index=True, width="stretch", column_config={
     "load_id": st.column_config.NumberColumn("Load", format="%d"),
     "loaded_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
     "loaded_by": "Who", "file_name": "File", "rows_in_file": "Rows", "rows_added": "New",

@@ -96,7 +96,8 @@ def state_profile(code: str, cycle: int, viewer: auth.Viewer):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _per_data_version(path: str, version: int, what: str):
-    return {"cycles": queries.cycles, "status": queries.data_status}[what](_connection(path))
+    return {"cycles": queries.cycles, "status": queries.data_status, "loads": queries.load_log}[what](
+        _connection(path))
 
 
 def cycles() -> list[int]:
@@ -114,6 +115,12 @@ def data_status() -> dict:
     """queries.data_status, read once per data version (the demo banner on every page)."""
     path = db.locate()
     return _per_data_version(path, queries.data_version(_connection(path)), "status")
+
+
+def load_log() -> pd.DataFrame:
+    """queries.load_log (the latest loads, newest first), read once per data version (every load adds a row)."""
+    path = db.locate()
+    return _per_data_version(path, queries.data_version(_connection(path)), "loads")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

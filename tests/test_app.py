@@ -65,6 +65,23 @@ def test_data_page_draws_the_levels_only_when_opened(app_db):
     assert len(frames) == 3 and any(len(f) == 5 for f in frames) and any(len(f) == 9 for f in frames)
 
 
+def test_data_page_load_log_shows_a_load_made_elsewhere_on_the_next_run(app_db):
+    """The load log is cached per data version: a load made by another process (the CLI) or replica is in it on the
+    next rerun."""
+    import subprocess
+    import sys
+    from conftest import make_csv
+    at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60).run()
+    before = at.dataframe[0].value
+    f = app_db.parent / "wy.csv"
+    f.write_bytes(make_csv([["WY", "training", 2025, 4, "yes", "no", ""]]))
+    r = subprocess.run([sys.executable, "-m", "shisn", "load", str(f), "--db", str(app_db)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    after = at.run().dataframe[0].value
+    assert len(after) == len(before) + 1 and after.iloc[0]["file_name"] == "wy.csv"
+
+
 def test_users_page_lists_users_adds_one_and_keeps_the_audit_log_in_its_own_view(app_db):
     from shisn import auth
     at = AppTest.from_file(str(ROOT / "pages" / "users.py"), default_timeout=60).run()
