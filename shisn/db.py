@@ -584,7 +584,7 @@ class _DuckCursor(Cursor):
 
     def execute(self, sql, params=None):
         import duckdb
-        if not sql.lstrip()[:6].upper() == "SELECT":
+        if sql.lstrip()[:6].upper() != "SELECT":  # a write: cached versions no longer hold
             self.store._writes += 1
         try:
             self.raw.execute(sql, list(params) if params is not None else [])

@@ -94,16 +94,9 @@ def state_profile(code: str, cycle: int, viewer: auth.Viewer):
     return p
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _per_data_version(path: str, version: int, what: str):
-    return {"cycles": queries.cycles, "status": queries.data_status, "loads": queries.load_log}[what](
-        _connection(path))
-
-
 def cycles() -> list[int]:
-    """Cycles with data, newest first (read once per data version)."""
-    path = db.locate()
-    return _per_data_version(path, queries.data_version(_connection(path)), "cycles")
+    """Cycles with data, newest first (read once per data version; callers must not change the list)."""
+    return shared(lambda: queries.cycles(connection()), "cycles")
 
 
 def latest_cycle() -> int | None:
@@ -113,14 +106,12 @@ def latest_cycle() -> int | None:
 
 def data_status() -> dict:
     """queries.data_status, read once per data version (the demo banner on every page)."""
-    path = db.locate()
-    return _per_data_version(path, queries.data_version(_connection(path)), "status")
+    return shared(lambda: queries.data_status(connection()), "data status")
 
 
 def load_log() -> pd.DataFrame:
     """queries.load_log (the latest loads, newest first), read once per data version (every load adds a row)."""
-    path = db.locate()
-    return _per_data_version(path, queries.data_version(_connection(path)), "loads")
+    return shared(lambda: queries.load_log(connection()), "load log")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
