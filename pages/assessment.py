@@ -36,15 +36,14 @@ if asked is not None and asked not in mine and "state" not in st.session_state:
 
 this_year = dt.date.today().year
 cycle_options = list(range(this_year + 1, ingest.FIRST_CYCLE - 1, -1))
-pick_state, pick_cycle, _ = st.columns([2, 1, 3])
-code = ui.bound_select("State or territory", mine, key="state", default=viewer.home_state or mine[0],
-                       format_func=lambda c: f"{J.names()[c]} ({c})", container=pick_state,
-                       disabled=len(mine) == 1)
-state_rows = ui.assessments(states=[code])
+state_filter = ui.Filter("State or territory", mine, "state", default=viewer.home_state or mine[0],
+                         format_func=lambda c: f"{J.names()[c]} ({c})", width=2, disabled=len(mine) == 1)
+state_rows = ui.assessments(states=[state_filter.value()])
 on_record = sorted(set(int(c) for c in state_rows["cycle"])) if len(state_rows) else []
 default_cycle = min(this_year + 1, (on_record[-1] + 1) if on_record else this_year + 1)
-cycle = ui.bound_select("Assessment cycle", cycle_options, key="cycle", default=default_cycle,
-                        container=pick_cycle)
+chosen = ui.filters([state_filter, ui.Filter("Assessment cycle", cycle_options, "cycle", default=default_cycle)],
+                    title="State and cycle")
+code, cycle = chosen["state"], chosen["cycle"]
 if not S.can_fill(viewer, code):  # never reached through the widget; kept as the page's own last word
     st.error(S.why_not_fill(viewer, code), icon=":material/lock:")
     st.stop()

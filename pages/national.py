@@ -18,13 +18,15 @@ if not cycles:
     st.info("No self-assessments are loaded yet. Load files on the Data page.", icon=":material/info:")
     st.stop()
 
-# --- filters (in the URL query string, so a view can be shared as a link) -------------------------------------
-f_cycle, f_area, f_region, f_download = st.columns([1, 2.2, 1.3, 1.2], vertical_alignment="bottom")
-cycle = ui.bound_select("Assessment cycle", cycles, "cycle", default=cycles[0], container=f_cycle)
-area = ui.bound_select("Program area", coverage.area_options(), "area", default=coverage.ALL_AREAS,
-                       format_func=coverage.area_option_label, container=f_area)
-region = ui.bound_select("FEMA region", coverage.region_options(), "region", default=coverage.ALL_REGIONS,
-                         format_func=coverage.region_option_label, container=f_region)
+# --- filters (in the URL query string, so a view can be shared as a link; drawn when the panel is opened) ------
+f_panel, f_download = st.columns([5, 1.2])
+chosen_filters = ui.filters([
+    ui.Filter("Assessment cycle", cycles, "cycle", default=cycles[0]),
+    ui.Filter("Program area", coverage.area_options(), "area", default=coverage.ALL_AREAS,
+              format_func=coverage.area_option_label, width=2.2),
+    ui.Filter("FEMA region", coverage.region_options(), "region", default=coverage.ALL_REGIONS,
+              format_func=coverage.region_option_label, width=1.3)], container=f_panel)
+cycle, area, region = chosen_filters["cycle"], chosen_filters["area"], chosen_filters["region"]
 single_area = area != coverage.ALL_AREAS
 
 data = coverage.redact_notes(ui.assessments(cycle), viewer.sees_detail_of)
@@ -78,7 +80,7 @@ def map_view():
                  help=f"Showing {coverage.scope_label(cycle, area, region)}. Maturity is each state's "
                       f"self-assessment (1-5); the mean is over the {len(coverage.MEAN_AREAS)} named program "
                       "areas.")
-    chosen = pick_state()
+    chosen = pick(pick_state())[sel.STATE_PARAM]
     map_col, legend_col = st.columns([5, 1], gap="medium")
     with map_col:
         deck = maps.coverage_deck(J.geojson(), coverage.state_values(data, area, region), area_name,
@@ -93,7 +95,7 @@ def map_view():
                             "click one for its ratings, offers and needs")
     with legend_col:
         st.html(maps.legend_html(single_area))
-        st.caption("Click a jurisdiction (or choose it above) for its ratings, offers and needs. Alaska, Hawaii "
+        st.caption("Click a jurisdiction (or choose it by name above) for its ratings, offers and needs. Alaska, Hawaii "
                    "and the territories are drawn as insets; drag to pan, double-click to zoom." +
                    ("" if single_area else " Pick a program area to see one area's ratings."))
     if chosen:
@@ -102,16 +104,22 @@ def map_view():
 
 def pick_state():
     """The selected jurisdiction (URL `selected_state`): the keyboard alternative to a click."""
-    return ui.selection_select("Jurisdiction", J.codes(), sel.STATE_PARAM, sel.parse_state,
-                               format_func=lambda c: f"{J.names()[c]} ({c})", none_label="None selected",
-                               help="Or click a jurisdiction on the map / a cell of the heatmap.")
+    return ui.Selection("Jurisdiction", J.codes(), sel.STATE_PARAM, sel.parse_state,
+                        format_func=lambda c: f"{J.names()[c]} ({c})", none_text="no jurisdiction selected",
+                        help="Or click a jurisdiction on the map / a cell of the heatmap.")
 
 
 def pick_area():
     """The selected program area (URL `selected_area`)."""
-    return ui.selection_select("Program area of the selection", coverage.matrix_areas(data), sel.AREA_PARAM,
-                               sel.parse_area, format_func=catalog.area_short, none_label="None selected",
-                               help="Or click a heatmap cell / a supply and demand bar.")
+    return ui.Selection("Program area of the selection", coverage.matrix_areas(data), sel.AREA_PARAM,
+                        sel.parse_area, format_func=catalog.area_short, none_text="no program area selected",
+                        help="Or click a heatmap cell / a supply and demand bar.")
+
+
+def pick(*choices, title="Select by name"):
+    """A view's choices (the keyboard alternative to a click, the heatmap's row order) in one panel, drawn when
+    opened; its label says what is chosen."""
+    return ui.filters(choices, key="pick_open", title=title, icon=":material/ads_click:")
 
 
 def state_panel(code):
@@ -146,13 +154,9 @@ def heatmap_view():
     state and area: its rating and flags, and its mentors or the states it could mentor."""
     st.subheader(f"Strengths and gaps by jurisdiction · {area_name}{region_name}",
                  help=f"Showing {coverage.scope_label(cycle, area, region)}.")
-    c_sort, c_state, c_area = st.columns([1.4, 1.3, 1.3])
-    sort = ui.bound_select("Order rows by", coverage.SORTS, "sort", format_func=coverage.SORT_LABELS.get,
-                           container=c_sort)
-    with c_state:
-        chosen = pick_state()
-    with c_area:
-        chosen_area = pick_area()
+    chosen = pick(ui.Filter("Order rows by", coverage.SORTS, "sort", format_func=coverage.SORT_LABELS.get,
+                            width=1.4), pick_state(), pick_area(), title="Rows and selection")
+    sort, chosen_area, chosen = chosen["sort"], chosen[sel.AREA_PARAM], chosen[sel.STATE_PARAM]
     st.caption("Click a cell for that state and area: its mentors, or the states it could mentor. ● can mentor "
                "(offers help at 4+) · ○ seeks guidance · ◉ both. Hover a cell for the state's flags and notes"
                + (": notes are shown for your assigned states only." if viewer.role == auth.PROGRAM_MANAGER
@@ -228,6 +232,15 @@ def exchange_action(p, partners, mentee=None, mentor=None):
         if viewer.role == auth.PROGRAM_MANAGER:
             st.caption("You can open exchanges only for pairs with one of your states.")
         return
+    # drawn when opened: the partner's select box is costly code for a browser opening a shared link cold
+    box = ui.lazy_expander("Open an exchange with one of them" if mentee else "Open an exchange to mentor one of them",
+                           "exchange_action_open", icon=":material/forum:")
+    with box:
+        if box.open:
+            open_exchange_form(p, allowed, mentee, mentor)
+
+
+def open_exchange_form(p, allowed, mentee, mentor):
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     other = left.selectbox("Open an exchange with" if mentee else "Open an exchange to mentor", allowed,
                            format_func=lambda c: f"{J.names()[c]} ({c})", key=f"ex_partner_{p.state}_{p.area}")
@@ -253,7 +266,7 @@ def supply_view():
                "behind them.")
     left, right = st.columns([3, 2], gap="large")
     with left:
-        chosen_area = pick_area()
+        chosen_area = pick(pick_area())[sel.AREA_PARAM]
         sd = ui.shared(lambda: coverage.supply_demand(data, region), "supply and demand", cycle, region)
         key = ui.chart_key("supply_demand")
         labels = dict(zip(sd["label"], sd["program_area"]))

@@ -16,12 +16,12 @@ if not cycles:
     st.info("No self-assessments are loaded yet. Load files on the Data page.")
     st.stop()
 
-c1, c2, c3 = st.columns([1, 3, 1.4])
-cycle = ui.bound_select("Cycle", cycles, key="cycle", default=cycles[0], container=c1)
-areas = c2.multiselect("Program areas", list(catalog.AREA_SLUGS), format_func=catalog.area_short, key="areas",
-                       placeholder="All program areas")
-region = ui.bound_select("Region", pv.region_options(viewer), key="region", format_func=pv.region_label,
-                         container=c3)
+chosen_filters = ui.filters([
+    ui.Filter("Cycle", cycles, "cycle", default=cycles[0]),
+    ui.Filter("Program areas", list(catalog.AREA_SLUGS), "areas", format_func=catalog.area_short, multi=True,
+              none_text="All program areas", placeholder="All program areas", width=3),
+    ui.Filter("Region", pv.region_options(viewer), "region", format_func=pv.region_label, width=1.4)])
+cycle, areas, region = chosen_filters["cycle"], chosen_filters["areas"], chosen_filters["region"]
 
 # drawn only when opened (its sliders are a second kind of widget code for the browser to fetch); the values are
 # kept while it is closed
@@ -111,10 +111,11 @@ def map_view():
     also in the pairs table."""
     st.subheader("Pairs on the map")
     keys = sel.pair_keys(pairs)
-    key = ui.selection_select("Pair", keys, sel.PAIR_PARAM,
-                              lambda v: None if sel.parse_pair(v) is None else sel.pair_key(*sel.parse_pair(v)),
-                              format_func=lambda k: sel.pair_label(pairs, k), none_label="None selected",
-                              help="Or click an arc on the map.")
+    key = ui.filters([ui.Selection("Pair", keys, sel.PAIR_PARAM,
+                                   lambda v: None if sel.parse_pair(v) is None else sel.pair_key(*sel.parse_pair(v)),
+                                   format_func=lambda k: sel.pair_label(pairs, k), none_text="no pair selected",
+                                   help="Or click an arc on the map.")],
+                     key="pick_open", title="Select by name", icon=":material/ads_click:")[sel.PAIR_PARAM]
     deck_key = ui.chart_key("pairs_map")
     st.pydeck_chart(maps.arc_deck(pv.arcs(pairs), width=940, height=500, pitch=0, selected=key), height=500,
                     key=deck_key, selection_mode="single-object",

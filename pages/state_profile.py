@@ -19,10 +19,11 @@ if not all_cycles:
     st.stop()
 
 ui.resolve_query_param("state", J.state_code)
-pick_state, pick_cycle, _ = st.columns([2, 1, 3])
-code = ui.bound_select("State or territory", profile.state_options(), key="state",
-                       default=profile.default_state(viewer), format_func=profile.state_label, container=pick_state)
-cycle = ui.bound_select("Assessment cycle", all_cycles, key="cycle", default=all_cycles[0], container=pick_cycle)
+chosen = ui.filters([ui.Filter("State or territory", profile.state_options(), "state",
+                               default=profile.default_state(viewer), format_func=profile.state_label, width=2),
+                     ui.Filter("Assessment cycle", all_cycles, "cycle", default=all_cycles[0])],
+                    title="State and cycle")
+code, cycle = chosen["state"], chosen["cycle"]
 
 detail = viewer.sees_detail_of(code)
 p = ui.state_profile(code, cycle, viewer)

@@ -165,6 +165,18 @@ def _kept_select(label: str, options, key: str, default, **kwargs):
     return st.selectbox(label, options, key=key, on_change=_remember, args=(key,), **kwargs)
 
 
+def _kept_choice(label: str, options, key: str, default, **kwargs):
+    """`_kept_select` as a row of buttons (st.segmented_control, one choice always made)."""
+    options = list(options)
+    kept = st.session_state.get("_kept_" + key)
+    if kept in options:
+        st.session_state[key] = kept
+    elif st.session_state.get(key) not in options:
+        st.session_state[key] = default if default in options else options[0]
+    return st.segmented_control(label, options, key=key, required=True, on_change=_remember, args=(key,),
+                                width="stretch", **kwargs)
+
+
 def signed_in_email() -> str | None:
     """The identity a real deployment passes in: Streamlit's OIDC login (SHISN_AUTH=oidc) or a trusted header set
     by the organisation's reverse proxy (SHISN_AUTH=header; SHISN_AUTH_HEADER names it)."""
@@ -218,8 +230,10 @@ def role_switcher() -> auth.Viewer:
     with st.sidebar:
         st.markdown("### shisn\nState Homeland Security Information Sharing Network")
         st.divider()
-        st.markdown("**Viewing as** · demo role switcher")
-        role = _kept_select("Role", auth.ROLES, "demo_role", auth.LEADERSHIP, format_func=auth.ROLE_LABELS.get,
+        # three buttons, not a select box: every role in view, one click, and a widget whose code is light for a
+        # browser opening any page cold
+        role = _kept_choice("Viewing as (demo)", auth.ROLES, "demo_role", auth.LEADERSHIP,
+                            format_func=auth.ROLE_LABELS.get,
                             help="Demo mode: pick any role to see the app as that user would. "
                                  "Real deployments take identity from the organisation's login.")
         pm_name = state = None
@@ -292,6 +306,97 @@ def data_banner() -> None:
         st.warning(f"**Partly demo data.** {status['synthetic_rows']:,} of {status['rows']:,} assessment rows are "
                    "synthetic demo rows; replace them by loading real files for those states and cycles.",
                    icon=":material/science:")
+
+
+class Filter:
+    """One filter of a page's filter panel (`filters`): a select box held in the URL (`?key=value`, as
+    `bound_select`), or with `multi` a multiselect of any number of options (none chosen = `none_text`)."""
+
+    def __init__(self, label: str, options: Sequence[Any], key: str, default: Any = None,
+                 format_func: Callable[[Any], str] = str, *, multi: bool = False, none_text: str = "all",
+                 width: float = 1.0, **kwargs):
+        self.label, self.options, self.key, self.default = label, list(options), key, default
+        self.format_func, self.multi, self.none_text, self.width, self.kwargs = (format_func, multi, none_text,
+                                                                                 width, kwargs)
+
+    def value(self) -> Any:
+        """The value without drawing the widget: the widget's while it is on the page, else the URL's (a link, or
+        the widget's when it was last drawn), else the default. A multiselect's choice is kept in the session."""
+        if self.multi:
+            kept = st.session_state.get(self.key, st.session_state.get("_kept_" + self.key, []))
+            return [o for o in (kept or []) if o in self.options]
+        return url_choice(self.key, self.options, self.default)
+
+    def text(self, value: Any) -> str:
+        if self.multi:
+            if not value:
+                return self.none_text
+            return ", ".join(self.format_func(v) for v in value) if len(value) <= 2 else \
+                f"{len(value)} {self.label.lower()}"
+        return self.format_func(value)
+
+    def draw(self, container) -> Any:
+        if self.multi:
+            st.session_state[self.key] = self.value()
+            return container.multiselect(self.label, self.options, format_func=self.format_func, key=self.key,
+                                         on_change=_remember, args=(self.key,), **self.kwargs)
+        return bound_select(self.label, self.options, self.key, self.default, self.format_func,
+                            container=container, **self.kwargs)
+
+
+class Selection(Filter):
+    """A chart selection held in the URL parameter `param` (see `selection_select`), as one entry of a `filters`
+    panel: the keyboard alternative to a click on the chart."""
+
+    def __init__(self, label: str, options: Sequence[Any], param: str, parse: Callable[[Any], Any],
+                 format_func: Callable[[Any], str] = str, none_text: str = "none selected", **kwargs):
+        super().__init__(label, options, param, None, format_func, none_text=none_text, **kwargs)
+        self.parse = parse
+
+    def value(self) -> Any:
+        value = url_selection(self.key, self.parse)
+        return value if value in self.options else None
+
+    def text(self, value: Any) -> str:
+        return self.none_text if value is None else self.format_func(value)
+
+    def draw(self, container) -> Any:
+        return selection_select(self.label, self.options, self.key, self.parse, self.format_func,
+                                container=container, **self.kwargs)
+
+
+def url_choice(key: str, options: Sequence[Any], default: Any = None) -> Any:
+    """The value a `bound_select(label, options, key, default)` has, without drawing it: the widget's value in
+    this run, else the URL's `?key=`, else `default` (else the first option). Written back to the URL, as the
+    widget does, so the address still names the view after a page switch."""
+    options = list(options)
+    fallback = default if default in options else options[0]
+    if key in st.session_state and st.session_state[key] in options:
+        value = st.session_state[key]
+    else:
+        value = {str(o): o for o in options}.get(st.query_params.get(key), fallback)
+    if value is None:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != str(value):
+        st.query_params[key] = str(value)
+    return value
+
+
+def filters(specs: Sequence[Filter], key: str = "filters_open", container=None, title: str = "Filters",
+            icon: str = ":material/filter_list:") -> dict[str, Any]:
+    """A page's filters in one panel whose label says what is shown ("Filters · 2026 · All program areas · ..."),
+    values by key. The panel's select boxes are drawn only while it is open: a select box is the costliest widget
+    for a browser opening the page cold (its code is fetched and compiled first), so a shared link opens on the
+    chart or table at once and the filters are one click away. The values live in the URL either way."""
+    values = {f.key: f.value() for f in specs}
+    with container or st.container():
+        box = lazy_expander(f"{title} · " + " · ".join(f.text(values[f.key]) for f in specs), key, icon=icon)
+        with box:
+            if box.open:
+                for f, col in zip(specs, st.columns([f.width for f in specs])):
+                    values[f.key] = f.draw(col)
+    return values
 
 
 def bound_select(label: str, options: Sequence[Any], key: str, default: Any = None,

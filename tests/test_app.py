@@ -36,7 +36,7 @@ def test_every_role_renders_without_error(app_db, role):
     at.session_state["demo_role"] = role  # (AppTest drops the st.navigation frame on a widget-triggered rerun)
     at.run()
     assert not at.exception
-    assert at.selectbox(key="demo_role").value == role
+    assert at.segmented_control(key="demo_role").value == role
     assert any("Demo mode" in c.value for c in at.caption)
 
 
@@ -51,7 +51,7 @@ def test_data_page_served_directly_without_viewer_shows_nothing(app_db, monkeypa
 def test_page_served_directly_in_demo_mode_resolves_the_demo_viewer(app_db):
     at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60).run()
     assert not at.exception
-    assert at.selectbox(key="demo_role").value == "leadership"
+    assert at.segmented_control(key="demo_role").value == "leadership"
     assert at.title[0].value == "Self-assessment data"
 
 

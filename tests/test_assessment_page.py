@@ -30,7 +30,8 @@ def store(demo_db):
 
 
 def page(viewer, file=PAGE, **query):
-    return ok(conftest.page_as(viewer, file, query))
+    # the state and cycle panel opened, as a user changing either does (it opens closed: test_filters.py)
+    return ok(conftest.page_as(viewer, file, query, filters_open=True))
 
 
 def ok(at):

@@ -71,7 +71,9 @@ def test_leadership_lands_on_national_coverage_with_every_part(demo_db):
     assert len(at.get("deck_gl_json_chart")) == 1  # the map is the first view
     assert not at.get("plotly_chart")  # the other views are computed only when their tab is opened
     assert len(at.get("download_button")) == 1
-    assert {s.key for s in at.selectbox} >= {"cycle", "area", "region"}
+    # the filters' panel opens closed (no select box for the browser to load) and says what is shown
+    assert not at.get("selectbox")
+    assert any(e.label == "Filters · 2026 · All areas (mean) · All regions" for e in at.expander)
     assert at.query_params["cycle"] == "2026" and at.query_params["area"] == "all"  # the view is a shareable link
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     assert len(deck["layers"][0]["data"]["features"]) == 56 and "http" not in json.dumps(deck)
@@ -85,7 +87,7 @@ def test_leadership_lands_on_national_coverage_with_every_part(demo_db):
     (coverage.VIEW_REGIONS, "regions", {"heatmap"}, 1, set()),
 ])
 def test_each_view_is_one_tab_opened_from_the_url(demo_db, view, chart, traces, tables, selects):
-    at = ok(app_as("leadership", {"view": view}))
+    at = ok(app_as("leadership", {"view": view}, pick_open=True))  # the view's select boxes opened
     assert not at.get("deck_gl_json_chart")
     shown = at.get("plotly_chart")
     assert len(shown) == 1 and shown[0].proto.id.endswith("-" + chart)
@@ -114,7 +116,7 @@ def test_kpis_are_the_coverage_numbers_with_change_since_the_previous_cycle(demo
 def test_filters_come_from_the_url(demo_db):
     data, _ = demo_db
     at = ok(app_as("leadership", {"cycle": "2024", "area": "exercises", "region": "4", "sort": "region",
-                                  "view": coverage.VIEW_HEATMAP}))
+                                  "view": coverage.VIEW_HEATMAP}, filters_open=True))
     assert at.selectbox(key="cycle").value == 2024
     assert at.selectbox(key="area").value == "exercises"
     assert at.selectbox(key="region").value == 4
@@ -129,7 +131,7 @@ def test_filters_come_from_the_url(demo_db):
 
 
 def test_unknown_url_values_fall_back_to_defaults(demo_db):
-    at = ok(app_as("leadership", {"cycle": "1999", "area": "<script>", "region": "12"}))
+    at = ok(app_as("leadership", {"cycle": "1999", "area": "<script>", "region": "12"}, filters_open=True))
     assert at.selectbox(key="cycle").value == 2026
     assert at.selectbox(key="area").value == "all" and at.selectbox(key="region").value == "all"
 

@@ -205,6 +205,11 @@ def national(query, role=auth.LEADERSHIP, **state):
 
 def test_a_shared_link_opens_the_cell_selected_in_canonical_form(demo_store):
     at = national({"view": "Strengths and gaps", "selected_state": "montana", "selected_area": "Interoperability"})
+    # the select boxes' panel opens closed; its label says what is selected
+    assert any("Montana (MT) · Interoperability" in e.label for e in at.expander)
+    assert not at.get("selectbox")
+    at = national({"view": "Strengths and gaps", "selected_state": "montana", "selected_area": "Interoperability"},
+                  pick_open=True, exchange_action_open=True)  # the panel and "open an exchange" opened
     assert at.query_params["selected_state"] == "MT" and at.query_params["selected_area"] == "interoperability"
     assert at.selectbox(key="_pick_selected_state").value == "MT"
     assert at.selectbox(key="_pick_selected_area").value == "interoperability"
@@ -213,7 +218,7 @@ def test_a_shared_link_opens_the_cell_selected_in_canonical_form(demo_store):
 
 
 def test_choosing_in_the_select_box_is_the_same_selection_as_a_click(demo_store):
-    at = national({})
+    at = national({}, pick_open=True)
     assert "selected_state" not in at.query_params
     at.selectbox(key="_pick_selected_state").set_value("WY").run()
     assert at.query_params["selected_state"] == "WY"

@@ -30,6 +30,7 @@ def demo_rows(demo_template, tmp_path_factory):
 def page(viewer, **query):
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.session_state[ui_key()] = viewer
+    at.session_state["filters_open"] = True  # the state and cycle panel opened (closed: test_filters.py)
     for k, v in query.items():
         at.query_params[k] = v
     return at.run()
