@@ -23,7 +23,7 @@ f_panel, f_download = st.columns([5, 1.2])
 chosen_filters = ui.filters([
     ui.Filter("Assessment cycle", cycles, "cycle", default=cycles[0]),
     ui.Filter("Program area", coverage.area_options(), "area", default=coverage.ALL_AREAS,
-              format_func=coverage.area_option_label, width=2.2),
+              format_func=coverage.area_option_label, short_func=coverage.area_option_short, width=2.2),
     ui.Filter("FEMA region", coverage.region_options(), "region", default=coverage.ALL_REGIONS,
               format_func=coverage.region_option_label, width=1.3)], container=f_panel)
 cycle, area, region = chosen_filters["cycle"], chosen_filters["area"], chosen_filters["region"]

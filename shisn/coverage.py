@@ -50,6 +50,11 @@ def area_option_label(option: str) -> str:
     return "All areas (mean)" if option == ALL_AREAS else catalog.area_label(option)
 
 
+def area_option_short(option: str) -> str:
+    """The option's short name ("Training systems"), for a label that must stay on one line."""
+    return "All areas (mean)" if option == ALL_AREAS else catalog.area_short(option)
+
+
 def region_options() -> list:
     return [ALL_REGIONS, *range(1, 11)]
 

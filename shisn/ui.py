@@ -310,14 +310,16 @@ def data_banner() -> None:
 
 class Filter:
     """One filter of a page's filter panel (`filters`): a select box held in the URL (`?key=value`, as
-    `bound_select`), or with `multi` a multiselect of any number of options (none chosen = `none_text`)."""
+    `bound_select`), or with `multi` a multiselect of any number of options (none chosen = `none_text`).
+    `short_func` names a value in the closed panel's label (default `format_func`)."""
 
     def __init__(self, label: str, options: Sequence[Any], key: str, default: Any = None,
                  format_func: Callable[[Any], str] = str, *, multi: bool = False, none_text: str = "all",
-                 width: float = 1.0, **kwargs):
+                 width: float = 1.0, short_func: Callable[[Any], str] | None = None, **kwargs):
         self.label, self.options, self.key, self.default = label, list(options), key, default
         self.format_func, self.multi, self.none_text, self.width, self.kwargs = (format_func, multi, none_text,
                                                                                  width, kwargs)
+        self.short_func = short_func or format_func
 
     def value(self) -> Any:
         """The value without drawing the widget: the widget's while it is on the page, else the URL's (a link, or
@@ -331,9 +333,9 @@ class Filter:
         if self.multi:
             if not value:
                 return self.none_text
-            return ", ".join(self.format_func(v) for v in value) if len(value) <= 2 else \
+            return ", ".join(self.short_func(v) for v in value) if len(value) <= 2 else \
                 f"{len(value)} {self.label.lower()}"
-        return self.format_func(value)
+        return self.short_func(value)
 
     def draw(self, container) -> Any:
         if self.multi:

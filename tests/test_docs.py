@@ -74,7 +74,8 @@ def test_the_postgresql_url_form_of_the_store_is_in_the_readme():
 
 # --- URL parameters: the keys pages bind to the query string ----------------------------------------------------
 
-_KEY_ARG = {"bound_select": 2, "lazy_tabs": 1, "resolve_query_param": 0, "selection_select": 2, "url_selection": 0}
+_KEY_ARG = {"bound_select": 2, "lazy_tabs": 1, "resolve_query_param": 0, "selection_select": 2, "url_selection": 0,
+            "url_choice": 0, "Filter": 2, "Selection": 2}
 
 
 def _value(node, aliases):
@@ -99,7 +100,8 @@ def _url_parameters():
                 continue
             f = node.func
             name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
-            if name in _KEY_ARG:
+            multi = any(k.arg == "multi" and isinstance(k.value, ast.Constant) and k.value.value for k in node.keywords)
+            if name in _KEY_ARG and not multi:  # a multiselect Filter is kept in the session, not the URL
                 arg = next((k.value for k in node.keywords if k.arg in ("key", "param")), None)
                 if arg is None and len(node.args) > _KEY_ARG[name]:
                     arg = node.args[_KEY_ARG[name]]

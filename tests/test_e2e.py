@@ -25,6 +25,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 ROLES = {"leadership": "ODP leadership", "program_manager": "Program manager", "state": "State"}
+PANELS = ("Filters", "State and cycle", "Select by name", "Rows and selection")  # shisn.ui.filters panels
 
 if not Path(CHROMIUM).exists():  # .ci/run installs it; a bare dev machine may not have it yet
     pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)
@@ -127,8 +128,27 @@ class Session:
             page.wait_for_timeout(200)
         raise AssertionError("the page script did not finish in time")
 
+    def open_panel(self, title: str) -> bool:
+        """Open the collapsed panel (an expander) whose label starts with `title`, as a user would; False if the
+        page has none. The pages keep their filters and select boxes in such panels, drawn when opened."""
+        summary = self.page.locator("[data-testid=stExpander] summary").filter(has_text=title).first
+        if not summary.count():
+            return False
+        if not summary.evaluate("s => s.parentElement.open"):
+            summary.click()
+            # the rerun the opening starts draws the panel's content: wait for it, then for the script to finish
+            self.page.wait_for_function("s => s.parentElement.querySelector('[data-testid=stElementContainer]')",
+                                        arg=summary.element_handle(), timeout=60_000)
+            self.wait_ready()
+        return True
+
     def choose(self, label: str, option: str):
-        """Pick `option` in the selectbox labelled `label` (as a user would: click, then click the option)."""
+        """Pick `option` in the selectbox labelled `label` (as a user would: click, then click the option), first
+        opening the page's panel of filters or select boxes if the select box is in a closed one."""
+        if not self.page.get_by_role("combobox", name=label, exact=True).count():
+            for title in PANELS:
+                if self.open_panel(title) and self.page.get_by_role("combobox", name=label, exact=True).count():
+                    break
         box = self.page.get_by_role("combobox", name=label, exact=True).first
         box.click()
         box.fill(option)  # long lists are virtualised: typing filters them so the option is rendered
@@ -171,8 +191,9 @@ class Session:
 def as_role(browser, server, role: str, **extra) -> Session:
     s = Session(browser, server["base"])
     s.open("/")
-    if role != "leadership":
-        s.choose("Role", ROLES[role])
+    if role != "leadership":  # the demo role switcher: a row of buttons (a radio group) in the sidebar
+        s.page.locator("[data-testid=stSidebar]").get_by_role("radio", name=ROLES[role], exact=True).click()
+        s.wait_ready()
     for label, option in extra.items():
         s.choose(label, option)
     return s
@@ -314,6 +335,8 @@ def test_views_are_tabs_and_downloads_arrive_and_are_audited(browser, server):
         s.wait_ready()
         assert "view=Strengths" in s.page.url
         assert s.page.locator("[data-testid=stDeckGlJsonChart]").count() == 0 and s.drawn()
+        assert s.page.get_by_role("combobox", name="Order rows by").count() == 0  # in the closed panel
+        assert s.open_panel("Rows and selection")
         assert s.page.get_by_role("combobox", name="Order rows by").count() == 1
         got = download(s, "Download table (CSV)")
         csv_text = Path(got.value.path()).read_text(encoding="utf-8-sig")  # with a BOM, for Excel

@@ -118,6 +118,10 @@ def test_a_click_on_the_map_selects_that_state_and_its_link_reopens_it(browser, 
     try:
         assert params(again)["selected_state"] == "MT"
         assert again.page.get_by_role("heading", name="Montana (MT) · Region VIII").count() == 1
+        # the keyboard alternative's panel names the selection, and its select box shows it when opened
+        assert again.page.locator("[data-testid=stExpander] summary").filter(
+            has_text="Select by name · Montana (MT)").count() == 1
+        assert again.open_panel("Select by name")
         box = again.page.locator("[data-testid=stSelectbox]").filter(has_text="Jurisdiction").first
         shown = box.inner_text() + " " + " ".join(i.input_value() for i in box.locator("input").all())
         assert "Montana (MT)" in shown  # the keyboard alternative shows the same selection
@@ -151,7 +155,8 @@ def test_a_click_on_a_heatmap_cell_lists_eligible_mentors_and_its_link_reopens_i
         assert set(listed) == eligible  # every eligible mentor, best pairing score first
         scores = [float(r[3]) for r in table_rows(s, "Score")]
         assert scores == sorted(scores, reverse=True)
-        assert s.page.get_by_role("button", name="Open an exchange").count() == 1  # leadership may act
+        assert s.open_panel("Open an exchange with")  # leadership may act: the form opens on request
+        assert s.page.get_by_role("button", name="Open an exchange", exact=True).count() == 1
         assert not s.exceptions() and s.outbound == []
         s.shot("clicks-heatmap-cell")
         url = s.page.url

@@ -119,6 +119,23 @@ class Worker:
         await self.page.locator("[data-testid=stSidebarNav] a").filter(has_text=title).first.click()
         await self.settle(ready, title)
 
+    async def pick(self, label: str, typed: str, option: str, tries: int = 3):
+        """Choose `option` in a select box as a user does: click it, type, click the option. If the list closed
+        before the option showed (a busy browser can drop the click that opens it), open it again, as anyone
+        would; the last try waits the full step time."""
+        box = self.page.get_by_role("combobox", name=label, exact=True).first
+        choice = self.page.get_by_role("option").filter(has_text=option).first
+        for attempt in range(tries):
+            await box.click()
+            await box.fill(typed)
+            try:
+                await choice.click(timeout=STEP_WAIT_MS if attempt == tries - 1 else 20_000)
+                return
+            except async_api.TimeoutError:
+                if attempt == tries - 1:
+                    raise
+                await self.page.keyboard.press("Escape")
+
     async def download(self, button: str, what: str, check):
         """Click a download button once, as a user would, and check what arrives."""
         # as a user clicks: once the page is drawn (charts painted, nothing loading)
@@ -171,10 +188,11 @@ class Worker:
             await page.get_by_role("tab", name="FEMA regions").click()
             await self.settle(heading("FEMA regions"), "the FEMA regions view")
             await self.nav("State profile", heading("State profile"))
-            box = page.get_by_role("combobox", name="State or territory", exact=True).first
-            await box.click()
-            await box.fill(self.name)
-            await page.get_by_role("option").filter(has_text=f"{self.name} ({self.code})").first.click()
+            await page.locator("[data-testid=stExpander] summary").filter(has_text="State and cycle").first.click()
+            # the select box is drawn by the rerun the panel's opening starts: wait for it in a finished page
+            await self.settle("!!document.querySelector('input[aria-label=\"State or territory\"]')",
+                              "the state and cycle panel")
+            await self.pick("State or territory", self.name, f"{self.name} ({self.code})")
             await self.settle(heading(f"{self.name} ({self.code})"), f"{self.name}'s profile")
             await self.download("Printable report", f"state report {self.code}", self.check_report)
             await self.nav("Pairings", heading("Suggested pairs"))
@@ -185,7 +203,14 @@ class Worker:
             if await exc.count():
                 self.problems.append(f"exception: {(await exc.first.inner_text())[:300]}")
         except (AssertionError, async_api.Error) as e:
-            self.problems.append(str(e).splitlines()[0])
+            waiting = [ln.strip() for ln in str(e).splitlines() if "waiting for" in ln][:1]
+            where = ""
+            if isinstance(e, async_api.Error):  # a settle failure already says what the page showed
+                try:
+                    where = f" ({await self.describe()})"
+                except async_api.Error:
+                    pass
+            self.problems.append(" ".join([str(e).splitlines()[0], *waiting]) + where)
             if self.page is not None:
                 self.lost = await self.page.evaluate("() => window.__shisn_conn && window.__shisn_conn.lost")
         finally:
