@@ -46,13 +46,15 @@ def area_options() -> list[str]:
     return [ALL_AREAS, *catalog.AREA_SLUGS]
 
 
-def area_option_label(option: str) -> str:
-    return "All areas (mean)" if option == ALL_AREAS else catalog.area_label(option)
+def area_option_label(option: str, short: bool = False) -> str:
+    """The option's name; with `short` its short name ("Training systems"), for a label on one line."""
+    if option == ALL_AREAS:
+        return "All areas (mean)"
+    return catalog.area_short(option) if short else catalog.area_label(option)
 
 
 def area_option_short(option: str) -> str:
-    """The option's short name ("Training systems"), for a label that must stay on one line."""
-    return "All areas (mean)" if option == ALL_AREAS else catalog.area_short(option)
+    return area_option_label(option, short=True)
 
 
 def region_options() -> list:
