@@ -90,8 +90,7 @@ def pairs_view():
         p = pairs.iloc[row]
         st.subheader(f"{p['mentor']} → {p['mentee']} · {catalog.area_short(p['program_area'])}")
         st.text(p["reasons"])
-        st.dataframe(pv.side_by_side(ui.assessments(cycle), p["mentor"], p["mentee"], viewer), hide_index=True,
-                     width="stretch")
+        ui.text_table(pv.side_by_side(ui.assessments(cycle), p["mentor"], p["mentee"], viewer))  # static: 9 rows
         if st.button("Open an exchange for this pair", type="primary", icon=":material/forum:"):
             try:
                 ex_id = exchanges.open_exchange(con, p["mentor"], p["mentee"], [p["program_area"]], cycle, viewer.name)

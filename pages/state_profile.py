@@ -107,16 +107,7 @@ def overview_view():
     reported = p.reported_areas
     if len(reported):
         st.subheader("What it offers and seeks", anchor=False)
-        cols = ["short", "maturity", "offers_help", "seeks_help"] + (["offer_note", "notes"] if detail else [])
-        st.dataframe(reported[cols], hide_index=True, width="stretch" if detail else "content", column_config={
-            "short": st.column_config.TextColumn("Program area", width="medium"),
-            "maturity": st.column_config.NumberColumn("Maturity", format="%d", width="small"),
-            "offers_help": st.column_config.CheckboxColumn("Offers help", width="small"),
-            "seeks_help": st.column_config.CheckboxColumn("Seeks help", width="small"),
-            "offer_note": st.column_config.TextColumn("Eligibility", width="medium",
-                                                      help="Why an offer cannot be used for pairing"),
-            "notes": st.column_config.TextColumn("Notes", width="large"),
-        })
+        ui.text_table(profile.offers_table(p, detail))  # nine rows at most: static, beside the chart (ui.text_table)
         if detail and (reported["offer_note"] != "").any():
             st.caption(f"An offer counts for pairing only with maturity {catalog.MENTOR_MIN} or higher.")
 

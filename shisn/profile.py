@@ -447,6 +447,15 @@ class StateProfile:
         return max([1.0] + [float(d["score"].max()) for d in (self.mentors, self.mentees) if d is not None and len(d)])
 
 
+def offers_table(p: StateProfile, detail: bool) -> pd.DataFrame:
+    """What the state offers and seeks, an area a row as the profile shows it (a static table): its maturity,
+    offers / seeks, and where the viewer sees the state in detail, why an offer cannot be used and the notes."""
+    cols = {"short": "Program area", "maturity": "Maturity", "offers_help": "Offers help", "seeks_help": "Seeks help"}
+    if detail:
+        cols |= {"offer_note": "Eligibility", "notes": "Notes"}
+    return p.reported_areas[list(cols)].rename(columns=cols)
+
+
 def program_manager_of(program_managers: pd.DataFrame | None, state: str) -> dict | None:
     """{"name", "email"} of the state's assigned program manager, or None."""
     if program_managers is None or not len(program_managers):

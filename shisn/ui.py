@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -471,13 +472,36 @@ def md_escape(text: Any) -> str:
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
 
 
+def markdown_table(df: pd.DataFrame) -> str:
+    """`df` as a Markdown table (GitHub's pipe syntax), every text cell escaped (shown as text, `|` included),
+    numbers as they read (a column of whole numbers without decimals, others to two places), missing values
+    blank."""
+    whole = {c: bool(pd.api.types.is_float_dtype(df[c]) and (df[c].dropna() % 1 == 0).all()) for c in df.columns}
+
+    def cell(v, column) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return ""
+        if isinstance(v, (bool, np.bool_)):
+            return "yes" if v else "no"
+        if isinstance(v, (float, np.floating)):
+            return f"{v:.0f}" if whole[column] else f"{v:.2f}"
+        if isinstance(v, (int, np.integer)):
+            return str(v)
+        return md_escape(v)
+    head = "| " + " | ".join(md_escape(c) for c in df.columns) + " |"
+    rule = "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+                          else "---" for c in df.columns) + "|"
+    body = ["| " + " | ".join(cell(v, c) for v, c in zip(row, df.columns)) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
 def text_table(df: pd.DataFrame) -> None:
-    """A short static table (st.table) whose text cells are shown as text (st.table reads Markdown: every cell is
-    escaped). For the few-row tables beside a chart or a map: st.table is in Streamlit's main browser code, where
-    st.dataframe's grid is a second large download a new session waits for, besides the chart's or the map's."""
+    """A short static table whose text cells are shown as text, drawn as Markdown. For the few-row tables beside a
+    chart or a map: Markdown is drawn by Streamlit's main browser code, where st.table and st.dataframe each make a
+    new session fetch and compile ~1 MB more (Arrow) before the view is complete (benchmarks/BENCHMARKS.md)."""
     if df.empty:
         return
-    st.table(df.astype(object).map(lambda v: md_escape(v) if isinstance(v, str) else v), hide_index=True)
+    st.markdown(markdown_table(df))
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -668,7 +692,8 @@ def _confirm_flag(con, viewer: auth.Viewer, key: str) -> None:
 def flag_list(con, viewer: auth.Viewer, flags, key: str, *, empty: str = "No data-quality flags.",
               confirm: bool = True) -> None:
     """Data-quality flags as a table (open first; confirmed ones stay, with their note where the viewer sees the
-    state in detail) and, for those who may (the state, its PM, leadership), a form to confirm one with a note."""
+    state in detail) and, for those who may (the state, its PM, leadership), a form to confirm one with a note, in a
+    panel drawn when opened (`{key}_open`)."""
     from . import quality
     if flags.empty:
         st.caption(empty)
@@ -697,17 +722,22 @@ def flag_list(con, viewer: auth.Viewer, flags, key: str, *, empty: str = "No dat
     can = flags[~flags["confirmed"] & flags["state"].map(lambda s: quality.can_confirm(viewer, s))]
     if can.empty:
         return
-    with st.form(f"{key}_form", border=True, enter_to_submit=False):
-        st.markdown("**Confirm a flag** · the rating stands, and here is why")
-        labels = {f"{r['state']}|{r['cycle']}|{r['rule']}|{r['program_area']}":
-                  (f"{r['state']} {r['cycle']} · " if not one_state else "")
-                  + (_area_short(r["program_area"]) + " · " if r["program_area"] else "") + r["title"]
-                  for _, r in can.iterrows()}
-        st.selectbox("Flag", list(labels), format_func=labels.get, key=f"{key}_pick")
-        st.text_input("Note", key=f"{key}_note", max_chars=quality.MAX_NOTE,
-                      placeholder="e.g. We moved from 2 to 4 after the statewide radio system went live.")
-        st.form_submit_button("Confirm flag", icon=":material/task_alt:", on_click=_confirm_flag,
-                              args=(con, viewer, key))
+    box = lazy_expander(f"Confirm a flag ({len(can)} open)" if len(can) != 1 else "Confirm the flag", f"{key}_open",
+                        icon=":material/task_alt:")
+    with box:
+        if not box.open:  # drawn on request: a select box and a text box are a cold open's costliest widgets
+            return
+        with st.form(f"{key}_form", border=False, enter_to_submit=False):
+            st.markdown("The rating stands, and here is why:")
+            labels = {f"{r['state']}|{r['cycle']}|{r['rule']}|{r['program_area']}":
+                      (f"{r['state']} {r['cycle']} · " if not one_state else "")
+                      + (_area_short(r["program_area"]) + " · " if r["program_area"] else "") + r["title"]
+                      for _, r in can.iterrows()}
+            st.selectbox("Flag", list(labels), format_func=labels.get, key=f"{key}_pick")
+            st.text_input("Note", key=f"{key}_note", max_chars=quality.MAX_NOTE,
+                          placeholder="e.g. We moved from 2 to 4 after the statewide radio system went live.")
+            st.form_submit_button("Confirm flag", icon=":material/task_alt:", on_click=_confirm_flag,
+                                  args=(con, viewer, key))
 
 
 def _area_short(slug: str) -> str:

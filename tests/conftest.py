@@ -149,3 +149,25 @@ def page_as(viewer, path, params=None, timeout=120, **state):
     for k, v in (params or {}).items():
         at.query_params[k] = str(v)
     return at.run()
+
+
+def static_tables(at) -> list:
+    """The static tables a page drew (shisn.ui.text_table: Markdown pipe tables), as DataFrames of their shown text
+    (escapes removed; columns of numbers as numbers), in page order."""
+    import re
+    import pandas as pd
+    out = []
+    for m in at.markdown:
+        lines = m.value.split("\n")
+        if len(lines) < 2 or not lines[0].startswith("| ") or not lines[1].startswith("|---"):
+            continue
+
+        def cells(line):
+            return [re.sub(r"\\(.)", r"\1", c.strip()) for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        df = pd.DataFrame([cells(x) for x in lines[2:]], columns=cells(lines[0]))
+        for c in df.columns:
+            numbers = pd.to_numeric(df[c], errors="coerce")
+            if len(df) and numbers.notna().all():
+                df[c] = numbers
+        out.append(df)
+    return out

@@ -92,8 +92,8 @@ CELL_JS = """([x, y]) => {
 
 
 def table_rows(s: base.Session, header: str) -> list[list[str]]:
-    """The body rows of the static table (st.table) whose header row has `header`."""
-    for t in s.page.locator("[data-testid=stTable] table").all():
+    """The body rows of the static table (ui.text_table: a Markdown table) whose header row has `header`."""
+    for t in s.page.locator("[data-testid=stMarkdown] table").all():
         heads = [h.inner_text().strip() for h in t.locator("thead th").all()]
         if header in heads:
             return [[c.inner_text().strip() for c in r.locator("td, th").all()] for r in t.locator("tbody tr").all()]

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from shisn import auth, coverage, db, demo, queries
 from shisn.auth import Viewer
 
-from conftest import ROOT
+from conftest import ROOT, static_tables
 
 APP = str(ROOT / "app.py")
 PAGE = str(ROOT / "pages" / "national.py")
@@ -81,7 +81,7 @@ def test_leadership_lands_on_national_coverage_with_every_part(demo_db):
 
 @pytest.mark.parametrize("view, chart, traces, tables, selects", [
     # clickable charts are keyed with the selection generation (ui.chart_key); the heatmap's cells are points;
-    # the tables beside a chart are static (st.table): the TA list, the region totals
+    # the tables beside a chart are static (Markdown, ui.text_table): the TA list, the region totals
     (coverage.VIEW_HEATMAP, "heatmap-0", {"heatmap", "scatter"}, 0, {"sort", "_pick_selected_state"}),
     (coverage.VIEW_SUPPLY, "supply_demand-0", {"bar"}, 1, {"_pick_selected_area"}),
     (coverage.VIEW_REGIONS, "regions", {"heatmap"}, 1, set()),
@@ -92,7 +92,7 @@ def test_each_view_is_one_tab_opened_from_the_url(demo_db, view, chart, traces, 
     shown = at.get("plotly_chart")
     assert len(shown) == 1 and shown[0].proto.id.endswith("-" + chart)
     assert {t["type"] for t in json.loads(shown[0].proto.spec)["data"]} == traces
-    assert len(at.table) == tables and not at.dataframe
+    assert len(static_tables(at)) == tables and not at.table and not at.dataframe
     assert selects <= {s.key for s in at.selectbox}
     assert at.query_params["view"] == view and list(metrics(at)) == KPI_LABELS  # KPIs stay above every view
 

@@ -157,6 +157,28 @@ def test_page_as_leadership_shows_pairs_map_and_referrals(tmp_path, monkeypatch)
     assert len(at.dataframe[0].value) == int(at.metric[2].value)  # one row per referral in view
 
 
+def test_a_pair_in_the_link_opens_selected_with_both_states_side_by_side(tmp_path, monkeypatch):
+    from shisn import selection as sel
+    from conftest import static_tables
+    lead = auth.Viewer("leadership", "L")
+    first = page_as(lead, tmp_path, monkeypatch)
+    pair = first.dataframe[0].value.iloc[0]
+    mentor, mentee = pair["Mentor"][:2], pair["Mentee"][:2]
+    area = next(a for a in catalog.AREA_SLUGS if catalog.area_short(a) == pair["Program area"])
+    key = sel.pair_key(mentor, mentee, area)
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)  # in the app: the page links to others
+    at.session_state["demo_role"] = "leadership"
+    at.query_params[sel.PAIR_PARAM] = key
+    at.run().switch_page("pages/pairings.py").run()
+    assert not at.exception and any(s.value.startswith(f"{mentor} → {mentee} · ") for s in at.subheader)
+    assert len(at.dataframe) == 1  # the pairs; the comparison beside them is a static table
+    (both,) = static_tables(at)
+    assert list(both.columns)[:5] == ["Program area", f"{mentor} maturity", f"{mentor} offers/seeks",
+                                      f"{mentor} notes", f"{mentee} maturity"]
+    assert any(b.label == "Open an exchange for this pair" for b in at.button)
+
+
 def test_page_as_program_manager_defaults_to_their_states(tmp_path, monkeypatch):
     pm = auth.Viewer("program_manager", "P", ("MD", "VA"))
     at = page_as(pm, tmp_path, monkeypatch)

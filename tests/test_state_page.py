@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from shisn import auth, db, demo, jurisdictions as J, profile, queries
 from shisn.auth import Viewer
 
-from conftest import ROOT, demo_copy_in_env
+from conftest import ROOT, demo_copy_in_env, static_tables
 from test_profile import NOTE_HTML, load_small
 
 PAGE = str(ROOT / "pages" / "state_profile.py")
@@ -52,7 +52,8 @@ def texts(at):
 
 
 def columns_of(at):
-    return [list(d.value.columns) for d in at.dataframe]
+    """The columns of each table on the page: the grids, then the static tables."""
+    return [list(d.value.columns) for d in at.dataframe] + [list(t.columns) for t in static_tables(at)]
 
 
 def test_every_jurisdiction_renders(demo_rows):
@@ -99,7 +100,7 @@ def test_state_user_lands_on_its_own_profile_in_full(demo_rows):
     assert len(at.get("download_button")) == 1
     assert [s.value for s in at.subheader] == [f"Maturity by program area, {demo.DEMO_CYCLES[-1]}",
                                                  "What it offers and seeks"]  # the first view only
-    assert any("notes" in cols for cols in columns_of(at))
+    assert any("Notes" in cols for cols in columns_of(at))
     assert any("ODP program manager" in t for t in texts(at))
     assert any(t.startswith("Strengths:") or "Strengths" in t for t in texts(at))
     at = ok(page(VA_USER, **{profile.VIEW_KEY: profile.VIEW_TREND}))
@@ -117,12 +118,12 @@ def test_state_user_sees_other_states_as_scores_and_flags_only(demo_rows):
     assert at.header[0].value == "Maryland (MD)"
     assert any("scores and offer/seek flags only" in i.value for i in at.info)
     assert len(at.get("download_button")) == 0
-    assert columns_of(at) == [["short", "maturity", "offers_help", "seeks_help"]]
+    assert columns_of(at) == [["Program area", "Maturity", "Offers help", "Seeks help"]]
     subheads = [s.value for s in at.subheader]
     assert "Recommended partners" not in subheads and "POETE sub-ratings" not in subheads
     assert not at.tabs  # no detail views to switch to
     at = ok(page(VA_USER, state="MD", **{profile.VIEW_KEY: profile.VIEW_PARTNERS}))  # a crafted link changes nothing
-    assert columns_of(at) == [["short", "maturity", "offers_help", "seeks_help"]] and not at.tabs
+    assert columns_of(at) == [["Program area", "Maturity", "Offers help", "Seeks help"]] and not at.tabs
     assert not any("program manager:" in t for t in texts(at))
 
 
@@ -157,7 +158,7 @@ def test_other_area_is_shown_by_its_name(demo_rows):
     rows = demo_rows[(demo_rows["cycle"] == latest) & (demo_rows["program_area"] == "other")]
     code, name = rows[["state", "other_area"]].iloc[0]
     at = ok(page(LEAD, state=code))
-    areas = at.dataframe[0].value["short"].tolist()
+    areas = static_tables(at)[0]["Program area"].tolist()
     assert f"Other: {name}" in areas
 
 
@@ -186,8 +187,8 @@ def small_db(tmp_path, monkeypatch):
 
 def test_user_text_is_never_rendered_as_markup(small_db):
     at = ok(page(LEAD, state="VA"))
-    notes = at.dataframe[0].value
-    assert NOTE_HTML in notes["notes"].tolist()  # shown as text in a cell
+    notes = static_tables(at)[0]
+    assert NOTE_HTML in notes["Notes"].tolist()  # shown as text in a cell
     for t in texts(at):  # no unescaped '<' (HTML) and no link syntax reaches Markdown
         assert not re.search(r"(?<!\\)<", t) and "](" not in t, t
     assert any("Pat \\<Doe\\>" in t for t in texts(at))  # the program manager, escaped

@@ -1,0 +1,28 @@
+"""ui.text_table: the static tables beside a chart or a map are Markdown, so a new session loads no table code;
+user text in them stays text."""
+from streamlit.testing.v1 import AppTest
+
+from conftest import static_tables
+
+
+def _page():
+    import pandas as pd
+    from shisn import ui
+    ui.text_table(pd.DataFrame({
+        "State": ["NH", "VA"], "Score": [2.573, 1.0], "Maturity": [4, 2], "Mentors": [3.0, 5.0],
+        "Notes": ["Plan | draft **bold** [link](http://x) <b>hi</b>", None]}))
+    ui.text_table(pd.DataFrame({"Empty": []}))
+
+
+def test_a_text_table_is_markdown_showing_user_text_as_text_and_numbers_as_they_read():
+    at = AppTest.from_function(_page).run()
+    assert not at.exception and not at.table and not at.dataframe
+    (t,) = static_tables(at)  # the empty frame draws nothing
+    assert list(t.columns) == ["State", "Score", "Maturity", "Mentors", "Notes"]
+    assert list(t["State"]) == ["NH", "VA"] and list(t["Maturity"]) == [4, 2]
+    assert list(t["Score"]) == [2.57, 1.0]  # two places
+    text = at.markdown[0].value
+    assert "| 2.57 | 4 | 3 |" in text and "| 1.00 | 2 | 5 |" in text  # a column of whole floats without decimals
+    # the note's pipe does not split the cell, and no Markdown or HTML in it is live
+    assert t["Notes"][0] == "Plan | draft **bold** [link](http://x) <b>hi</b>" and t["Notes"][1] == ""
+    assert "\\*\\*bold\\*\\*" in text and "\\[link\\]" in text and "\\<b\\>" in text
