@@ -8,6 +8,7 @@ program manager only assigned states' (leadership any): any other state in the q
 nothing of that state. User text is shown as text."""
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from shisn import auth, catalog, ingest, quality, submissions as S, ui
@@ -87,42 +88,38 @@ if flash:
 
 
 # --- the form ----------------------------------------------------------------------------------------------------
+# Two grids (st.data_editor), a row per program area: the ratings (maturity, offers, seeks, notes, beside last
+# cycle's rating) and the optional POETE sub-ratings. Quicker to read and fill than nine blocks of radios, boxes and
+# text areas, like the file template's rows, and two elements for the browser to draw instead of ninety.
 
-def key(slug: str, field: str) -> str:
-    return f"asmt_{slug}_{field}"
-
-
+OTHER_NAME = f"asmt_{catalog.OTHER}_other_area"
 token = (code, cycle, None if sub is None else (sub["submission_id"], sub["version"]))
-if st.session_state.get("_assessment_token") != token:  # (re)load the values into the widgets
+if st.session_state.get("_assessment_token") != token:  # (re)load the values into the grids
     st.session_state["_assessment_token"] = token
     st.session_state.pop("_assessment_problems", None)
-    for a in values:
-        slug = a["program_area"]
-        st.session_state[key(slug, "maturity")] = a["maturity"] or 0
-        st.session_state[key(slug, "offers_help")] = a["offers_help"]
-        st.session_state[key(slug, "seeks_help")] = a["seeks_help"]
-        st.session_state[key(slug, "other_area")] = a["other_area"]
-        st.session_state[key(slug, "notes")] = a["notes"]
-    # the POETE sub-ratings are one grid: its starting values, and a fresh editor (no edits carried over)
-    st.session_state["_assessment_poete"] = S.poete_values(values)
-    st.session_state["_assessment_poete_gen"] = st.session_state.get("_assessment_poete_gen", 0) + 1
+    st.session_state["_assessment_values"] = S.normalise(values)
+    st.session_state[OTHER_NAME] = next(a["other_area"] for a in S.normalise(values)
+                                        if a["program_area"] == catalog.OTHER)
+    # fresh editors (no edits carried over from another state, cycle or version)
+    st.session_state["_assessment_gen"] = st.session_state.get("_assessment_gen", 0) + 1
 
 
-def poete_key() -> str:
-    return f"asmt_poete_{st.session_state.get('_assessment_poete_gen', 0)}"
+def grid_key(name: str) -> str:
+    return f"asmt_{name}_{st.session_state.get('_assessment_gen', 0)}"
+
+
+def edits(name: str) -> dict:
+    return (st.session_state.get(grid_key(name)) or {}).get("edited_rows", {})
 
 
 def form_values() -> list[dict]:
-    poete = S.poete_after_edits(st.session_state.get("_assessment_poete", {}),
-                                (st.session_state.get(poete_key()) or {}).get("edited_rows", {}))
-    return [{"program_area": slug,
-             "maturity": st.session_state.get(key(slug, "maturity")) or None,
-             "offers_help": bool(st.session_state.get(key(slug, "offers_help"))),
-             "seeks_help": bool(st.session_state.get(key(slug, "seeks_help"))),
-             "other_area": st.session_state.get(key(slug, "other_area"), "") if slug == catalog.OTHER else "",
-             "notes": st.session_state.get(key(slug, "notes"), ""),
-             **poete[slug]}
-            for slug in catalog.AREA_SLUGS]
+    """The form as it stands: the loaded values with the grids' edits and the 'other' area's name."""
+    areas = S.ratings_after_edits(st.session_state.get("_assessment_values", []), edits("ratings"))
+    poete = S.poete_after_edits(S.poete_values(areas), edits("poete"))
+    for a in areas:
+        a.update(poete[a["program_area"]])
+        a["other_area"] = st.session_state.get(OTHER_NAME, "") if a["program_area"] == catalog.OTHER else ""
+    return areas
 
 
 def save(submit: bool) -> None:
@@ -213,54 +210,51 @@ reviewing = sub is not None and sub["status"] == S.SUBMITTED and reviewer
 if reviewing:
     review_block()
 
-LEVEL_OPTIONS = [0, *catalog.MATURITY_LEVELS]
-LEVEL_CAPTIONS = ["The state does not rate this area."] + [d for _, d in catalog.MATURITY_LEVELS.values()]
 problems = st.session_state.get("_assessment_problems") or {}
-changes = S.changes_since(form_values(), previous) if prev_cycle is not None else {}
-before = {r["program_area"]: r for r in previous.to_dict("records")}
+if prev_cycle is not None:
+    changes = {slug: what for slug, what in S.changes_since(form_values(), previous).items() if what}
+    st.markdown((f":orange-badge[:material/change_history: changed since {prev_cycle}] " + "; ".join(
+        f"**{ui.md_escape(catalog.area_short(slug))}**: {ui.md_escape(what)}" for slug, what in changes.items()))
+        if changes else f":gray-badge[unchanged since {prev_cycle}]")
+for slug, messages in problems.items():
+    if slug:  # the problems of an area, named (those of the whole form are under the grids)
+        st.error(f"**{ui.md_escape(catalog.AREAS_BY_SLUG[slug].label)}**: "
+                 + "; ".join(map(ui.md_escape, messages)), icon=":material/error:")
+
+with st.expander("What the maturity levels mean", icon=":material/info:", expanded=editable):
+    st.markdown(ui.markdown_table(pd.DataFrame(
+        [(m, name, what) for m, (name, what) in catalog.MATURITY_LEVELS.items()],
+        columns=["Level", "Name", "What it means"])) + f"\n\nA state can offer help (mentor) only at maturity "
+        f"{catalog.MENTOR_MIN} or higher. Leave an area's maturity empty where the state does not rate it.")
 
 with st.form("assessment_form", border=False, enter_to_submit=False):
-    for i, area in enumerate(catalog.PROGRAM_AREAS, start=1):
-        slug = area.slug
-        with st.container(border=True, key=f"area_{slug}"):
-            # the area's heading, what changed since last cycle and last cycle's rating: one element, not five
-            lines = [f"**{i}. {ui.md_escape(area.label)}**"]
-            if prev_cycle is not None:
-                old = before.get(slug)
-                if changes.get(slug):
-                    lines[0] += (f" :orange-badge[:material/change_history: changed since {prev_cycle}] "
-                                 f"{ui.md_escape(changes[slug])}")
-                elif old is not None:
-                    lines[0] += f" :gray-badge[unchanged since {prev_cycle}]"
-                if old is not None:
-                    offer = " · offers help" if old["offers_help"] else ""
-                    seek = " · seeks guidance" if old["seeks_help"] else ""
-                    rating = f"{int(old['maturity'])} {catalog.level_name(old['maturity'])}"
-                    lines.append(f":small[:gray[{prev_cycle}: {rating}{offer}{seek}]]")
-            st.markdown("  \n".join(lines))
-            for message in problems.get(slug, []):
-                st.error(message, icon=":material/error:")
-            left, right = st.columns([3, 2], gap="medium")
-            with left:
-                st.radio("Maturity", LEVEL_OPTIONS, key=key(slug, "maturity"), disabled=not editable,
-                         format_func=lambda m: "Not rated" if m == 0 else f"{m} · {catalog.level_name(m)}",
-                         captions=LEVEL_CAPTIONS)
-            with right:
-                if slug == catalog.OTHER:
-                    st.text_input("Name of the area", key=key(slug, "other_area"), disabled=not editable,
-                                  max_chars=ingest.MAX_OTHER_AREA, placeholder="e.g. Cybersecurity")
-                st.checkbox("Offers help to other states", key=key(slug, "offers_help"), disabled=not editable,
-                            help=f"A state can mentor only at maturity {catalog.MENTOR_MIN} or higher.")
-                st.checkbox("Seeks guidance", key=key(slug, "seeks_help"), disabled=not editable)
-                st.text_area("Notes", key=key(slug, "notes"), disabled=not editable, height=120,
-                             max_chars=ingest.MAX_NOTES)
-    # POETE: one grid for the nine areas (a row each) rather than 45 drop-downs: quicker to read and fill, and one
-    # element for the browser to draw instead of 45
+    st.markdown("**Ratings** · a row per program area: choose the maturity, tick whether the state offers help or "
+                "seeks guidance, add notes (double-click or Enter on a cell to edit it)")
+    st.data_editor(S.rating_grid(st.session_state.get("_assessment_values", []), previous if prev_cycle is not None else None),
+                   key=grid_key("ratings"), hide_index=True, width="stretch", num_rows="fixed",
+                   disabled=True if not editable else [S.GRID_AREA, S.GRID_LAST],
+                   column_order=[S.GRID_AREA, *([S.GRID_LAST] if prev_cycle is not None else []),
+                                 *S.RATING_COLUMNS],
+                   column_config={
+                       S.GRID_AREA: st.column_config.TextColumn(S.GRID_AREA, width=170),
+                       S.GRID_LAST: st.column_config.TextColumn(f"In {prev_cycle}", width=205,
+                                                                help=f"The state's {prev_cycle} rating"),
+                       "maturity": st.column_config.SelectboxColumn(
+                           "Maturity", options=S.MATURITY_CHOICES, width=150,
+                           help="1 Not started … 5 (see what the levels mean above); empty: not rated"),
+                       "offers_help": st.column_config.CheckboxColumn(
+                           "Offers help", width=95, help=f"A state can mentor only at maturity {catalog.MENTOR_MIN} "
+                                                         "or higher."),
+                       "seeks_help": st.column_config.CheckboxColumn("Seeks guidance", width=130),
+                       "notes": st.column_config.TextColumn("Notes", max_chars=ingest.MAX_NOTES)})
+    st.text_input("Name of the 'Other' area (needed when it is rated)", key=OTHER_NAME, disabled=not editable,
+                  max_chars=ingest.MAX_OTHER_AREA, placeholder="e.g. Cybersecurity")
     st.markdown("**POETE sub-ratings** (optional)")
     st.caption("Rate planning, organization, equipment, training and exercises 1–5 for any area; leave a cell "
                "empty where the state does not rate it.")
-    st.data_editor(S.poete_grid(st.session_state.get("_assessment_poete", {})), key=poete_key(), hide_index=True,
-                   width="stretch", disabled=True if not editable else [S.POETE_GRID_AREA], num_rows="fixed",
+    st.data_editor(S.poete_grid(S.poete_values(st.session_state.get("_assessment_values", []))),
+                   key=grid_key("poete"), hide_index=True, width="stretch",
+                   disabled=True if not editable else [S.POETE_GRID_AREA], num_rows="fixed",
                    column_config={S.POETE_GRID_AREA: st.column_config.TextColumn(S.POETE_GRID_AREA, width="medium"),
                                   **{p: st.column_config.SelectboxColumn(catalog.POETE_LABELS[p],
                                                                          options=[1, 2, 3, 4, 5])

@@ -239,6 +239,79 @@ def prefill(state_rows: pd.DataFrame, cycle: int) -> tuple[list[dict], str]:
     return normalise([]), ""
 
 
+# --- the ratings as one grid (a row per area: maturity, offers, seeks, notes; last cycle's rating beside them) ---
+
+GRID_AREA = "Program area"
+GRID_LAST = "last_cycle"  # read-only: the previous cycle's rating, for comparison
+RATING_COLUMNS = ("maturity", "offers_help", "seeks_help", "notes")
+
+
+def maturity_choice(level: int) -> str:
+    """How the grid names a maturity level: '3 · Established'."""
+    return f"{int(level)} · {catalog.level_name(level)}"
+
+
+MATURITY_CHOICES = [maturity_choice(m) for m in catalog.MATURITY_LEVELS]
+
+
+def maturity_from_choice(v):
+    """The level of a grid cell ('3 · Established' → 3; empty → None); anything else is kept as typed, so the
+    validator names it."""
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NA or str(v).strip() == "":
+        return None
+    head = str(v).split("·")[0].strip()
+    return int(head) if head.isdigit() else v
+
+
+def previous_text(row) -> str:
+    """An area's rating in an earlier cycle, in a few words: '3 Established · offers help'."""
+    if row is None:
+        return ""
+    m = _int_or_none(row.get("maturity"))
+    bits = [f"{m} {catalog.level_name(m)}" if isinstance(m, int) and m in catalog.MATURITY_LEVELS else "not rated"]
+    if row.get("offers_help"):
+        bits.append("offers help")
+    if row.get("seeks_help"):
+        bits.append("seeks guidance")
+    return " · ".join(bits)
+
+
+def rating_grid(areas, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ratings grid the form shows: a row per program area in catalog order (row i is catalog.AREA_SLUGS[i]):
+    its short label, the previous cycle's rating (`previous`: that cycle's rows; blank without), the maturity as a
+    `maturity_choice` (None: not rated), offers / seeks and the notes."""
+    before = {r["program_area"]: r for r in previous.to_dict("records")} if previous is not None and len(previous) \
+        else {}
+    rows = normalise(areas)
+    return pd.DataFrame({
+        GRID_AREA: [catalog.area_short(a["program_area"]) for a in rows],
+        GRID_LAST: [previous_text(before.get(a["program_area"])) for a in rows],
+        "maturity": [maturity_choice(a["maturity"]) if a["maturity"] in catalog.MATURITY_LEVELS else None
+                     for a in rows],
+        "offers_help": [a["offers_help"] for a in rows],
+        "seeks_help": [a["seeks_help"] for a in rows],
+        "notes": [a["notes"] for a in rows]})
+
+
+def ratings_after_edits(areas, edited_rows: dict) -> list[dict]:
+    """The form's areas with a ratings-grid editor's edits applied (Streamlit's `edited_rows`: {row position:
+    {column: value}}, row i being catalog.AREA_SLUGS[i]; a cleared cell is None)."""
+    out = normalise(areas)
+    for row, changes in (edited_rows or {}).items():
+        try:
+            a = out[int(row)]
+        except (ValueError, IndexError):
+            continue
+        for column, v in changes.items():
+            if column == "maturity":
+                a["maturity"] = maturity_from_choice(v)
+            elif column in ("offers_help", "seeks_help"):
+                a[column] = bool(v) and v is not pd.NA
+            elif column == "notes":
+                a["notes"] = _text(v)
+    return out
+
+
 # --- the POETE sub-ratings as one grid (the form edits them in a table: one row per area, a column per part) ---
 
 POETE_GRID_AREA = "Program area"

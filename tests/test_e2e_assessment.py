@@ -19,33 +19,56 @@ def server(tmp_path_factory):
         yield {"base": base, "work": work}
 
 
-def area(s: Session, slug: str):
-    return s.page.locator(f".st-key-area_{slug}")
-
-
-def set_poete(s: Session, slug: str, planning: int):
-    """Set an area's Planning sub-rating in the POETE grid as a user does: select the area's row, move right to
-    Planning, open the cell's list (Enter) and pick the value."""
+def cell(s: Session, grid_name: str, slug: str, column: int):
+    """Select an area's cell in one of the form's grids (`asmt_ratings`, `asmt_poete`) as a keyboard user does:
+    click the area's name, then ArrowRight `column` times. Returns the grid."""
     from shisn import catalog
-    grid = s.page.locator("[class*=st-key-asmt_poete] [data-testid=stDataFrame]")
+    grid = s.page.locator(f"[class*=st-key-{grid_name}] [data-testid=stDataFrame]")
     grid.scroll_into_view_if_needed()
     grid.locator("canvas").first.wait_for()
     box = grid.bounding_box()
     row_px = 35  # glide's row height in Streamlit; the header is one row
     row = catalog.AREA_SLUGS.index(slug)
-    cell = grid.locator(f"[data-testid=glide-cell-1-{row}][aria-selected=true]")
+    selected = grid.locator(f"[data-testid=glide-cell-{column}-{row}][aria-selected=true]")
     for _ in range(60):  # until the grid has taken the click (it may still be settling after the scroll)
         s.page.mouse.click(box["x"] + 20, box["y"] + row_px * (1 + row) + row_px // 2)  # the area's name
-        s.page.keyboard.press("ArrowRight")  # its Planning cell
+        for _ in range(column):
+            s.page.keyboard.press("ArrowRight")
         try:
-            cell.wait_for(state="attached", timeout=1000)
+            selected.wait_for(state="attached", timeout=1000)
             break
         except PlaywrightTimeout:
             continue
+    return grid
+
+
+def choose_in_cell(s: Session, grid_name: str, slug: str, column: int, option: str):
+    """Open the cell's list (Enter) and pick `option`; the grid then shows it."""
+    from shisn import catalog
+    grid = cell(s, grid_name, slug, column)
     s.page.keyboard.press("Enter")
-    s.page.get_by_role("option", name=str(planning), exact=True).click(timeout=60_000)
+    s.page.get_by_role("option", name=option, exact=True).click(timeout=60_000)
     # the grid holds it (a bound for a hang, not a speed target)
-    expect(grid.locator(f"[data-testid=glide-cell-1-{row}]")).to_have_text(str(planning), timeout=60_000)
+    expect(grid.locator(f"[data-testid=glide-cell-{column}-{catalog.AREA_SLUGS.index(slug)}]")).to_have_text(
+        option, timeout=60_000)
+
+
+def tick(s: Session, grid_name: str, slug: str, column: int):
+    """Make the area's checkbox cell ticked (Space toggles a selected one)."""
+    from shisn import catalog
+    shown = None
+    for _ in range(30):  # the grid may drop a key while it settles after an edit: select the cell and try again
+        grid = cell(s, grid_name, slug, column)
+        shown = grid.locator(f"[data-testid=glide-cell-{column}-{catalog.AREA_SLUGS.index(slug)}]")
+        if shown.inner_text().strip() == "true":
+            return
+        s.page.keyboard.press(" ")
+        try:
+            expect(shown).to_have_text("true", timeout=2000)
+            return
+        except AssertionError:
+            continue
+    expect(shown).to_have_text("true")
 
 
 def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(browser, server):
@@ -56,14 +79,13 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
     s = as_role(browser, server, "state")  # the demo state user is Virginia
     try:
         s.go("Self-assessment")
-        assert f"/assessment?" in s.page.url and "state=VA" in s.page.url and f"cycle={cycle}" in s.page.url
+        assert "/assessment?" in s.page.url and "state=VA" in s.page.url and f"cycle={cycle}" in s.page.url
         assert s.page.get_by_role("heading", name=f"Virginia (VA) · {cycle}").count() == 1
         assert s.page.get_by_text(f"Prefilled from the {cycle - 1} self-assessment.").count() == 1
-        area(s, "recovery").get_by_text("1 · Not started").click()
-        seeks = area(s, "recovery").get_by_role("checkbox", name="Seeks guidance")
-        if not seeks.is_checked():
-            area(s, "recovery").get_by_text("Seeks guidance").click()
-        set_poete(s, "recovery", 5)  # planning, in the POETE grid
+        # the ratings grid: area, in the last cycle, maturity, offers help, seeks guidance, notes
+        choose_in_cell(s, "asmt_ratings", "recovery", 2, "1 · Not started")
+        tick(s, "asmt_ratings", "recovery", 4)  # seeks guidance
+        choose_in_cell(s, "asmt_poete", "recovery", 1, "5")  # planning, in the POETE grid
         s.page.get_by_role("button", name="Submit for review").click()
         s.wait_ready()
         assert s.page.get_by_text(f"Submitted VA {cycle} for review").count() == 1, s.page.inner_text("body")[:800]
@@ -90,7 +112,8 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
         assert s.page.get_by_text("Accepted: loaded form, submitted by").count() == 1, s.page.inner_text("body")[:800]
         from shisn import db, queries
         accepted = queries.assessments(db.connect(server["work"] / "shisn.duckdb", read_only=True), cycle, ["VA"])
-        assert accepted.set_index("program_area").loc["recovery", "planning"] == 5  # the grid's edit arrived
+        got = accepted.set_index("program_area").loc["recovery"]  # the grids' edits arrived
+        assert (got["maturity"], bool(got["seeks_help"]), got["planning"]) == (1, True, 5)
 
         # 3. the national page has the new cycle, with Virginia reporting
         s.go("National coverage")

@@ -87,6 +87,32 @@ def test_the_poete_grid_shows_each_areas_sub_ratings_and_its_edits_come_back_to_
     assert by_area["exercises"] == ["training: must be blank or a whole number from 1 to 5"]
 
 
+def test_the_ratings_grid_shows_each_area_beside_last_cycle_and_its_edits_come_back_to_that_area():
+    """The form's ratings are one grid (a row per area): what it shows, and how the edits Streamlit's editor reports
+    (a level's name chosen or cleared, a box ticked, notes typed) come back into the form's values."""
+    areas = complete(exercises={"maturity": 4, "offers_help": True, "notes": "Full-scale exercise in May"})
+    previous = pd.DataFrame([{"program_area": "exercises", "maturity": 2, "offers_help": False, "seeks_help": True}])
+    grid = S.rating_grid(areas, previous)
+    assert list(grid.columns) == [S.GRID_AREA, S.GRID_LAST, *S.RATING_COLUMNS] and len(grid) == 9
+    ex, rec = catalog.AREA_SLUGS.index("exercises"), catalog.AREA_SLUGS.index("recovery")
+    assert grid.loc[ex].tolist() == [catalog.area_short("exercises"), "2 Developing · seeks guidance", "4 · Advanced",
+                                     True, False, "Full-scale exercise in May"]
+    assert grid.loc[rec, S.GRID_LAST] == "" and S.rating_grid(areas)[S.GRID_LAST].eq("").all()  # nothing before
+    assert S.MATURITY_CHOICES[0] == "1 · Not started" and len(S.MATURITY_CHOICES) == 5
+    edited = S.ratings_after_edits(areas, {str(ex): {"maturity": None, "offers_help": False},
+                                           rec: {"maturity": "5 · Nationally leading", "seeks_help": True, "notes": "x"},
+                                           99: {"maturity": "1 · Not started"}})  # a row that is not there: ignored
+    by = {a["program_area"]: a for a in edited}
+    assert (by["exercises"]["maturity"], by["exercises"]["offers_help"]) == (None, False)
+    assert by["exercises"]["notes"] == "Full-scale exercise in May"  # untouched cells keep their values
+    assert (by["recovery"]["maturity"], by["recovery"]["seeks_help"], by["recovery"]["notes"]) == (5, True, "x")
+    assert {a["program_area"]: a["maturity"] for a in S.normalise(areas)}["exercises"] == 4  # input not changed
+    # a level typed some other way reaches the validator as typed, which names it
+    odd = S.ratings_after_edits(areas, {ex: {"maturity": "six"}})
+    _, by_area = S.validate("VA", 2027, odd, this_year=YEAR)
+    assert by_area["exercises"] == ["maturity: required: a whole number from 1 to 5"]
+
+
 # --- drafts ----------------------------------------------------------------------------------------------------
 
 def test_a_draft_is_saved_incomplete_and_survives_a_restart(con):
