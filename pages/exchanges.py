@@ -1,5 +1,10 @@
 """Exchanges: program managers introduce states, the states choose how to share, the outcome is recorded.
-Layout and widgets only; every read and write is a function of shisn.exchanges / shisn.assignments."""
+Layout and widgets only; every read and write is a function of shisn.exchanges / shisn.assignments.
+
+The exchange shown in detail is chosen by a row click on the table; its keyboard alternative, the same choice as a
+select box, is in the **Exchange** panel under the table, drawn only when opened (a select box is the costliest
+widget for a browser opening the page cold) and labelled with the exchange shown. The choice is in the URL
+(`?exchange=`) either way, so a link opens that exchange at once."""
 import datetime as dt
 
 import pandas as pd
@@ -22,6 +27,16 @@ def state_label(code: str) -> str:
 
 def pm_text(code: str) -> str:
     return assignments.pm_label(assignments.pm_of(con, code, viewer))
+
+
+def open_exchange(ex_id: int) -> None:
+    """Show exchange `ex_id` in detail (a row click, a new exchange). The URL holds the opened exchange
+    (`?exchange=`); the keyboard panel's select box, keyed `exchange`, is only drawn while open and then starts from
+    the URL. Its session value is dropped rather than set: a value set while the box is not drawn would outlive a
+    later choice made in the box (Streamlit keeps it under the key and shows it again once the box is gone)."""
+    st.query_params["exchange"] = str(ex_id)
+    if "exchange" in st.session_state:
+        del st.session_state["exchange"]
 
 
 def pms_md(*codes: str) -> str:
@@ -111,7 +126,7 @@ if X.can_open(viewer):
                         st.session_state[FLASH] = (f"Exchange {new_id} opened: {mentor} → {mentee} · "
                                                    f"{', '.join(catalog.area_short(a) for a in areas)}. "
                                                    f"Program managers to inform: {pms_md(mentor, mentee)}.")
-                        st.session_state["exchange"] = new_id
+                        open_exchange(new_id)
                         st.rerun()
 
 flash = st.session_state.pop(FLASH, None)
@@ -183,14 +198,20 @@ def list_view():
             pid = int(table.iloc[picked[0]]["exchange_id"])
             if st.session_state.get("ex_table_last") != pid:
                 st.session_state["ex_table_last"] = pid
-                st.session_state["exchange"] = pid
+                open_exchange(pid)
         labels = {int(r.exchange_id):
                   f"{r.exchange_id} · {r.mentor} → {r.mentee} · {r.areas_label} ({r.status_label})"
                   for r in rows.itertuples()}
         st.divider()
-        ex_id = ui.bound_select("Exchange", [None, *ids], key="exchange", default=None,
-                                format_func=lambda i: "Choose an exchange to see its history and update it"
-                                if i is None else labels[int(i)])
+        # the keyboard alternative to a row click: the same choice as a select box, in a panel drawn only when opened
+        # (a select box is the costliest widget for a browser opening the page cold). Its closed label names the
+        # exchange; the exchange is in the URL (?exchange=) either way, so a link opens it at once.
+        ex_id = ui.filters([ui.Filter("Exchange", [None, *ids], "exchange", default=None,
+                                      format_func=lambda i: "Choose an exchange to see its history and update it"
+                                      if i is None else labels[int(i)],
+                                      short_func=lambda i: "none chosen (select a row above, or choose one here)"
+                                      if i is None else labels[int(i)])],
+                           key="exchange_pick_open", title="Exchange", icon=":material/ads_click:")["exchange"]
         if ex_id is None:
             return
         snaps = st.session_state.setdefault(SNAP, {})

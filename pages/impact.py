@@ -4,7 +4,12 @@ the network's health, and the printable cycle report.
 
 Thin: widgets and layout. The figures come from shisn.impact (cached in shisn.ui), the report from
 shisn.cycle_report. A PM sees the exchanges of their states (the baseline is every state that sought guidance).
-URL parameters: `impact_view` (the open tab), `impact_cycle` (the cycle report's cycle)."""
+URL parameters: `impact_view` (the open tab), `impact_cycle` (the cycle report's cycle).
+
+Nothing costly for a browser opening the page cold is drawn before it is asked for: the report's cycle is a select
+box in the **Cycle report** panel (its closed label names the cycle; the **Printable cycle report** button beside it
+is for that cycle), and leadership's stuck-days setting (a number input) is in a panel of the Network health view;
+both are drawn only when opened."""
 import datetime as dt
 
 import streamlit as st
@@ -35,9 +40,13 @@ overall = fig.by_area.iloc[-1]
 h = fig.health
 
 # --- headline and the cycle report ----------------------------------------------------------------------------
-pick, get, _ = st.columns([1, 1.3, 2.7], vertical_alignment="bottom")
-report_cycle = ui.bound_select("Cycle report", cycles, impact.CYCLE_KEY, default=cycles[0], container=pick,
-                               help="The cycle the printable report is for.")
+pick, get, _ = st.columns([1.3, 1.3, 2.4], vertical_alignment="top")
+# the report's cycle: a select box in a panel drawn only when opened (a select box is the costliest widget for a
+# browser opening the page cold); the closed label names the cycle, which is in the URL either way
+report_cycle = ui.filters([ui.Filter("Cycle report", cycles, impact.CYCLE_KEY, default=cycles[0],
+                                     help="The cycle the printable report is for.")],
+                          key="impact_cycle_open", container=pick, title="Cycle report",
+                          icon=":material/event:")[impact.CYCLE_KEY]
 scope = "All jurisdictions" if viewer.role == auth.LEADERSHIP else \
     f"The exchanges of {viewer.name}'s states: {', '.join(viewer.states) or 'none'}"
 
@@ -161,18 +170,22 @@ def health_view():
                 "mentee": "Mentee", "areas": "Program areas", "status": "Status",
                 "last_change": st.column_config.DateColumn("Last change", format="YYYY-MM-DD"),
                 "days_without_change": "Days"})
-        if viewer.role == auth.LEADERSHIP:
-            with st.form("stuck_days", border=False):
-                a, b = st.columns([2, 1], vertical_alignment="bottom")
-                days = a.number_input("Count an exchange as stuck after (days)", min_value=1,
-                                      max_value=impact.MAX_STUCK_DAYS, value=h.stuck_days, step=1)
-                if b.form_submit_button("Save"):
-                    try:
-                        impact.set_stuck_days(con, days, viewer.name)
-                    except ValueError as e:
-                        st.error(ui.md_escape(str(e)))
-                    else:
-                        st.rerun()
+        if viewer.role == auth.LEADERSHIP:  # the setting's form is drawn only when opened (no number input cold)
+            box = ui.lazy_expander(f"When an exchange counts as stuck ({h.stuck_days} days)", "impact_stuck_open",
+                                   icon=":material/settings:")
+            with box:
+                if box.open:
+                    with st.form("stuck_days", border=False):
+                        a, b = st.columns([2, 1], vertical_alignment="bottom")
+                        days = a.number_input("Count an exchange as stuck after (days)", min_value=1,
+                                              max_value=impact.MAX_STUCK_DAYS, value=h.stuck_days, step=1)
+                        if b.form_submit_button("Save"):
+                            try:
+                                impact.set_stuck_days(con, days, viewer.name)
+                            except ValueError as e:
+                                st.error(ui.md_escape(str(e)))
+                            else:
+                                st.rerun()
     st.markdown("**Mentor capacity used, per cycle**")
     st.dataframe(h.capacity, hide_index=True, width="stretch", column_config={
         "cycle": st.column_config.NumberColumn("Cycle", format="%d"), "eligible_mentors": "Eligible mentor states",

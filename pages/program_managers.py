@@ -1,5 +1,9 @@
 """Program managers: who is assigned to each jurisdiction. Leadership edits the table or loads a CSV (validated,
-all or nothing); every change is logged. Layout and widgets only; the logic is shisn.assignments."""
+all or nothing); every change is logged. Layout and widgets only; the logic is shisn.assignments.
+
+The four views are st.tabs (every tab is drawn on every run, so unsaved edits in the table survive a look at
+another tab); the file uploader of the "Load a CSV" tab is in a panel (**Choose a CSV file to load**) drawn only
+when opened, so a browser opening the page cold fetches no file-uploader code."""
 import streamlit as st
 
 from shisn import assignments, auth, ingest, ui
@@ -85,21 +89,26 @@ with tab_load:
                 file_name="shisn-program-managers.csv", mime="text/csv", icon=":material/download:",
                 audit="program-manager assignments CSV",
                 help="The current list in the load format: edit it and load it back.")
-    f = st.file_uploader("Program-manager CSV", type=["csv"], key="pm_csv")
-    if st.button("Validate and load", type="primary", disabled=f is None, icon=":material/task_alt:"):
-        try:
-            counts = assignments.load_csv(con, f.name, f.getvalue(), viewer.name)
-        except ingest.LoadError as e:
-            n = len(e.problems)
-            st.session_state[OUTCOME] = ("error", f"{n} problem{'s' if n != 1 else ''} in {f.name}: nothing was "
-                                                  "loaded. Fix the rows below and load again.",
-                                         ingest.problems_frame(e.problems))
-        else:
-            st.cache_data.clear()
-            st.session_state[GEN] = st.session_state.get(GEN, 0) + 1
-            st.session_state[OUTCOME] = ("ok", assignments.summary_line(f.name, counts)
-                                         + "".join(f" (warning: {w})" for w in counts["warnings"]), None)
-        st.rerun()
+    # st.tabs draws every tab on every run: the uploader is drawn only when its panel is opened, so a browser opening
+    # the page cold fetches no file-uploader code
+    box = ui.lazy_expander("Choose a CSV file to load", "pm_load_open", icon=":material/upload_file:")
+    with box:
+        if box.open:
+            f = st.file_uploader("Program-manager CSV", type=["csv"], key="pm_csv")
+            if st.button("Validate and load", type="primary", disabled=f is None, icon=":material/task_alt:"):
+                try:
+                    counts = assignments.load_csv(con, f.name, f.getvalue(), viewer.name)
+                except ingest.LoadError as e:
+                    n = len(e.problems)
+                    st.session_state[OUTCOME] = ("error", f"{n} problem{'s' if n != 1 else ''} in {f.name}: nothing "
+                                                          "was loaded. Fix the rows below and load again.",
+                                                 ingest.problems_frame(e.problems))
+                else:
+                    st.cache_data.clear()
+                    st.session_state[GEN] = st.session_state.get(GEN, 0) + 1
+                    st.session_state[OUTCOME] = ("ok", assignments.summary_line(f.name, counts)
+                                                 + "".join(f" (warning: {w})" for w in counts["warnings"]), None)
+                st.rerun()
 
 with tab_log:
     st.caption("Every change to an assignment: who, when, from where (this page or a file), old and new values.")

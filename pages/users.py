@@ -1,4 +1,8 @@
-"""Users and audit (leadership): who has which role, and the audit log of loads, edits, exports and role changes."""
+"""Users and audit (leadership): who has which role, and the audit log of loads, edits, exports and role changes.
+
+The forms to add, change or remove a user are each in a panel (**Add or change a user**, **Remove a user**) drawn
+only when opened, so a browser opening the page cold loads no text input or select box; the users table and the
+audit log are shown as they are."""
 import streamlit as st
 
 from shisn import audit, auth, ui
@@ -18,28 +22,33 @@ if auth.demo_mode():
 def users_view():
     """Who may sign in with which role; add, change or remove a user."""
     left, right = st.columns([3, 2], gap="large")
-    with right:
-        st.subheader("Add or change a user")
-        with st.form("user_form", clear_on_submit=True):
-            email = st.text_input("Email")
-            name = st.text_input("Name (optional)")
-            role = st.selectbox("Role", auth.ROLES, format_func=auth.ROLE_LABELS.get)
-            state = st.selectbox("State (state users only)", [""] + list(J.codes()),
-                                 format_func=lambda c: f"{c} · {J.names()[c]}" if c else "—")
-            if st.form_submit_button("Save", type="primary"):
-                try:
-                    u = auth.add_user(con, email, role, viewer.name, state=state or None, name=name or None)
-                    st.success(f"{u['email']} is now {auth.ROLE_LABELS[u['role']]}"
-                               + (f" for {u['state']}" if u["state"] else "") + ".")
-                except auth.UserError as e:
-                    st.error(str(e))
-        with st.form("remove_form", clear_on_submit=True):
-            gone = st.text_input("Remove user (email)")
-            if st.form_submit_button("Remove"):
-                if auth.remove_user(con, gone, viewer.name):
-                    st.success("Removed.")
-                else:
-                    st.warning("No such user.")
+    with right:  # the forms are drawn only when their panel is opened: no text input or select box on a cold open
+        add = ui.lazy_expander("Add or change a user", "user_add_open", icon=":material/person_add:")
+        with add:
+            if add.open:
+                with st.form("user_form", clear_on_submit=True, border=False):
+                    email = st.text_input("Email")
+                    name = st.text_input("Name (optional)")
+                    role = st.selectbox("Role", auth.ROLES, format_func=auth.ROLE_LABELS.get)
+                    state = st.selectbox("State (state users only)", [""] + list(J.codes()),
+                                         format_func=lambda c: f"{c} · {J.names()[c]}" if c else "—")
+                    if st.form_submit_button("Save", type="primary"):
+                        try:
+                            u = auth.add_user(con, email, role, viewer.name, state=state or None, name=name or None)
+                            st.success(f"{u['email']} is now {auth.ROLE_LABELS[u['role']]}"
+                                       + (f" for {u['state']}" if u["state"] else "") + ".")
+                        except auth.UserError as e:
+                            st.error(str(e))
+        remove = ui.lazy_expander("Remove a user", "user_remove_open", icon=":material/person_remove:")
+        with remove:
+            if remove.open:
+                with st.form("remove_form", clear_on_submit=True, border=False):
+                    gone = st.text_input("Remove user (email)")
+                    if st.form_submit_button("Remove"):
+                        if auth.remove_user(con, gone, viewer.name):
+                            st.success("Removed.")
+                        else:
+                            st.warning("No such user.")
     # filled after the form, so a user just saved is in the table
     with left:
         st.dataframe(auth.users(con), hide_index=True, width="stretch", column_config={

@@ -2,7 +2,6 @@
 states' notes and exchanges; unknown and anonymous users see nothing; malicious input stays inert."""
 import glob
 import io
-import os
 from pathlib import Path
 
 import pandas as pd

@@ -1,12 +1,14 @@
 """The Exchanges and Program managers pages in Streamlit's AppTest, offline, as each role: they render, show each
 viewer only their exchanges, prefill a new exchange from a pairing link, record changes under the viewer's name and
-refuse a stale edit without writing."""
+refuse a stale edit without writing. Opened cold they draw no widget whose browser code is loaded lazily (select box,
+text or number input, file uploader): the Exchange select box and the CSV uploader are in panels drawn when opened,
+and an exchange named in the URL opens at once."""
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import conftest
 from conftest import ROOT
-from shisn import auth, db, demo
+from shisn import auth, db
 from shisn import exchanges as X
 
 PAGE = str(ROOT / "pages" / "exchanges.py")
@@ -26,6 +28,32 @@ def store(demo_db):
 
 def page_as(viewer, path=PAGE, params=None, **state):
     return conftest.page_as(viewer, path, params, **state)
+
+
+PANEL = "exchange_pick_open"  # the Exchange panel under the table (ui.filters): its select box when opened
+NONE_CHOSEN = "Exchange · none chosen (select a row above, or choose one here)"
+COSTLY = ("selectbox", "multiselect", "text_input", "number_input", "file_uploader")  # lazily loaded browser code
+
+
+def costly(at) -> dict:
+    """The widgets a browser opening the page cold would fetch separate code for, by kind (none expected)."""
+    return {kind: [getattr(w, "key", None) or getattr(w, "label", None) for w in at.get(kind)] for kind in COSTLY
+            if at.get(kind)}
+
+
+def panel(at) -> str | None:
+    return next((e.label for e in at.expander if e.label.startswith("Exchange · ")), None)
+
+
+def detail(at) -> list[str]:
+    """The heading of the exchange shown in detail (none, or one)."""
+    return [s.value for s in at.subheader if s.value.startswith("Exchange ")]
+
+
+def click_row(at, row: int):
+    """What a click on the row of the exchanges table sets (the table's selection), then the run it starts."""
+    at.session_state["ex_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    return at.run()
 
 
 def shown_ids(at):
@@ -53,9 +81,10 @@ def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
     assert not at.exception and "Median days to first contact" in [m.label for m in at.metric]
     headings = [m.value for m in at.markdown]
     assert "**By status**" in headings and "**By program area**" in headings and "**By FEMA region**" in headings
-    counts = [t.value for t in at.table]  # static tables beside the map
-    assert [list(t.columns) for t in counts] == [["Status", "Exchanges"], ["Program area", "Exchanges"],
-                                                 ["FEMA region", "Exchanges"]]
+    counts = conftest.static_tables(at)  # static (Markdown) tables beside the map
+    assert not at.table and [list(t.columns) for t in counts] == [["Status", "Exchanges"],
+                                                                  ["Program area", "Exchanges"],
+                                                                  ["FEMA region", "Exchanges"]]
     assert counts[0]["Exchanges"].sum() == len(X.list_exchanges(store, LEAD))
     assert len(at.get("deck_gl_json_chart")) == 1 and shown_ids(at) == []  # the list is not computed here
 
@@ -65,7 +94,11 @@ def test_views_are_tabs_bound_to_the_url_and_run_only_when_open(store):
     assert at.query_params.get(X.VIEW_KEY) in (None, X.VIEW_LIST)
     assert shown_ids(at) and not any(s.value == "Referred to technical assistance" for s in at.subheader)
     assert not any(f.key.startswith("update_") for f in at.get("form"))  # no exchange opened until one is chosen
-    assert at.selectbox(key="exchange").value is None and "exchange" not in at.query_params
+    assert "exchange" not in at.query_params and not at.get("selectbox")
+    assert panel(at) == NONE_CHOSEN  # the keyboard alternative to a row click: a closed panel
+    at.session_state[PANEL] = True  # what a click on the panel sets
+    at.run()
+    assert at.selectbox(key="exchange").value is None
     first = shown_ids(at)[0]
     at.selectbox(key="exchange").set_value(first).run()
     assert any(f.key.startswith(f"update_{first}_") for f in at.get("form"))
@@ -77,6 +110,48 @@ def test_views_are_tabs_bound_to_the_url_and_run_only_when_open(store):
     at.session_state["refer_open"] = True  # what a click on the expander sets
     at.run()
     assert any(f.key == "refer" for f in at.get("form"))
+
+
+def test_a_cold_open_draws_no_select_box_and_a_linked_exchange_opens_at_once(store):
+    """Opened cold (leadership, the demo's default role) the page draws no widget whose browser code is loaded
+    lazily: the Exchange select box is in a closed panel. A link naming an exchange opens its detail at once, the
+    panel still closed and labelled with it."""
+    at = page_as(LEAD)
+    assert not at.exception and costly(at) == {}
+    assert panel(at) == NONE_CHOSEN and detail(at) == [] and "exchange" not in at.query_params
+    row = X.list_exchanges(store, LEAD).iloc[3]
+    ex = int(row["exchange_id"])
+    at = page_as(LEAD, params={"exchange": ex})
+    assert not at.exception and not [s for s in at.selectbox if s.key == "exchange"]
+    assert detail(at) and detail(at)[0].startswith(f"Exchange {ex}: {row['mentor']} → {row['mentee']} ")
+    assert panel(at).startswith(f"Exchange · {ex} · {row['mentor']} → {row['mentee']} · ")
+    assert at.query_params["exchange"] == str(ex)
+    at = page_as(PM, params={"exchange": ex if ex not in shown_ids(page_as(PM)) else 10 ** 6})
+    assert detail(at) == [] and panel(at) == NONE_CHOSEN and "exchange" not in at.query_params  # not the PM's
+
+
+def test_a_row_click_opens_the_exchange_and_a_later_choice_in_the_panel_stays(store):
+    """A click on a row opens that exchange and puts it in the URL, as before; a choice made afterwards in the opened
+    panel is the one shown after the panel is closed again (the click's choice does not come back), and a new row
+    click wins over it."""
+    at = page_as(LEAD)
+    ids = [int(i) for i in at.dataframe[0].value["exchange_id"]]
+    click_row(at, 0)
+    assert not at.exception and detail(at)[0].startswith(f"Exchange {ids[0]}: ")
+    assert at.query_params["exchange"] == str(ids[0]) and panel(at).startswith(f"Exchange · {ids[0]} · ")
+    at.session_state[PANEL] = True
+    at.run()
+    assert at.selectbox(key="exchange").value == ids[0]  # the box opens on the clicked exchange
+    at.selectbox(key="exchange").set_value(ids[1]).run()
+    assert detail(at)[0].startswith(f"Exchange {ids[1]}: ") and at.query_params["exchange"] == str(ids[1])
+    at.session_state[PANEL] = False
+    at.run()
+    at.run()
+    assert not at.exception and not [s for s in at.selectbox if s.key == "exchange"]
+    assert detail(at)[0].startswith(f"Exchange {ids[1]}: ") and at.query_params["exchange"] == str(ids[1])
+    assert panel(at).startswith(f"Exchange · {ids[1]} · ")
+    click_row(at, 2)
+    assert detail(at)[0].startswith(f"Exchange {ids[2]}: ") and at.query_params["exchange"] == str(ids[2])
 
 
 def test_program_manager_sees_only_their_states_exchanges(store):
@@ -200,6 +275,24 @@ def test_program_managers_page_renders_for_leadership(store):
     assert at.title[0].value == "Program managers"
     assert any("Demo assignments" in i.value for i in at.info)
     assert [m.value for m in at.metric][0] == "56 of 56"
+
+
+def test_program_managers_page_opens_cold_without_the_uploader_which_loads_a_csv_on_request(store):
+    """Every tab of the page is drawn (st.tabs), so the "Load a CSV" tab's file uploader is in a panel drawn only
+    when opened: a cold open fetches no file-uploader code. Opened, it loads a file as before."""
+    at = page_as(LEAD, PM_PAGE)
+    assert not at.exception and costly(at) == {}
+    assert "Choose a CSV file to load" in [e.label for e in at.expander]
+    assert not any(b.label == "Validate and load" for b in at.button)
+    at.session_state["pm_load_open"] = True  # what a click on the panel sets
+    at.run()
+    [uploader] = at.get("file_uploader")
+    uploader.set_value(("pms.csv", b"state,name,email\nVA,Vera Newman,vera@example.org\n", "text/csv")).run()
+    next(b for b in at.button if b.label == "Validate and load").click().run()
+    assert not at.exception
+    assert any(s.value.startswith("loaded pms") and "1 changed" in s.value for s in at.success)
+    got = store.cursor().execute("SELECT name, email FROM program_managers WHERE state = 'VA'").fetchall()
+    assert got == [("Vera Newman", "vera@example.org")]
 
 
 @pytest.mark.parametrize("viewer", [PM, STATE_MD], ids=["program_manager", "state"])

@@ -1,13 +1,15 @@
 """The Impact page and the states' views on the Exchanges page, in Streamlit's AppTest, as each role: leadership sees
 every figure and the plain-words explanation, a PM their states' figures, a state user is turned away; the stuck
-setting is saved; a state records its own view and sees only its own exchanges' views."""
+setting is saved; a cold open draws no select box or number input (the report's cycle and the stuck setting are in
+panels drawn when opened; the cycle is in the URL either way); a state records its own view and sees only its own
+exchanges' views."""
 import datetime as dt
 
 import pytest
 
 import conftest
 from conftest import ROOT
-from shisn import audit, auth, db, impact
+from shisn import audit, auth, db, impact, queries
 from shisn import exchanges as X
 from shisn import outcomes as O
 
@@ -30,6 +32,16 @@ def page_as(viewer, path=PAGE, params=None, **state):
     return conftest.page_as(viewer, path, params, **state)
 
 
+CYCLE_PANEL = "impact_cycle_open"   # the Cycle report panel (ui.filters): its select box when opened
+STUCK_PANEL = "impact_stuck_open"   # leadership's stuck-days setting (Network health)
+COSTLY = ("selectbox", "multiselect", "text_input", "number_input", "file_uploader")  # lazily loaded browser code
+
+
+def costly(at) -> dict:
+    return {kind: [getattr(w, "key", None) or getattr(w, "label", None) for w in at.get(kind)] for kind in COSTLY
+            if at.get(kind)}
+
+
 def frames(at, column):
     return [d.value for d in at.dataframe if column in d.value.columns]
 
@@ -46,6 +58,60 @@ def test_every_view_renders_for_leadership_and_pms(store, viewer, view):
     assert any(b.label == "Printable cycle report" for b in at.get("download_button"))
 
 
+@pytest.fixture
+def files(monkeypatch):
+    """The name and bytes of every file the page hands to Streamlit for download, by the media URL's file id."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    held: dict[str, tuple[str | None, bytes]] = {}
+    load = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        file_id = load(self, path_or_data, mimetype, kind, filename)
+        held[file_id] = (filename, path_or_data)
+        return file_id
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    return held
+
+
+def report(at, files) -> tuple[str | None, bytes]:
+    [button] = [b for b in at.get("download_button") if b.proto.label == "Printable cycle report"]
+    return files[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]
+
+
+@pytest.mark.parametrize("view", impact.VIEWS)
+def test_a_cold_open_draws_no_select_box_or_number_input_and_the_linked_cycle_applies(store, files, view):
+    """Opened cold (leadership, the demo's default role), no view draws a widget whose browser code is loaded
+    lazily: the report's cycle is in a closed panel labelled with it, the stuck-days setting in another. A link's
+    cycle (`?impact_cycle=`) applies while the panel is closed: it is named in the label and the printable report
+    beside it is that cycle's."""
+    latest, older = sorted(queries.cycles(store), reverse=True)[:2]
+    at = page_as(LEAD, params={impact.VIEW_KEY: view})
+    assert not at.exception and costly(at) == {}
+    assert f"Cycle report · {latest}" in [e.label for e in at.expander]
+    assert report(at, files)[0] == f"shisn-cycle-report-{latest}.html"
+    at = page_as(LEAD, params={impact.VIEW_KEY: view, impact.CYCLE_KEY: older})
+    assert not at.exception and costly(at) == {}
+    assert f"Cycle report · {older}" in [e.label for e in at.expander]
+    name, html = report(at, files)
+    assert name == f"shisn-cycle-report-{older}.html" and f"Cycle report {older}".encode() in html
+    assert at.query_params[impact.CYCLE_KEY] == str(older)
+
+
+def test_the_cycle_chosen_in_the_opened_panel_is_the_reports_and_stays_after_closing(store, files):
+    latest, older = sorted(queries.cycles(store), reverse=True)[:2]
+    at = page_as(LEAD, **{CYCLE_PANEL: True})
+    assert at.selectbox(key=impact.CYCLE_KEY).value == latest
+    at.selectbox(key=impact.CYCLE_KEY).set_value(older).run()
+    assert at.query_params[impact.CYCLE_KEY] == str(older)
+    assert report(at, files)[0] == f"shisn-cycle-report-{older}.html"
+    at.session_state[CYCLE_PANEL] = False
+    at.run()
+    at.run()
+    assert not at.exception and not at.get("selectbox")
+    assert f"Cycle report · {older}" in [e.label for e in at.expander]
+    assert report(at, files)[0] == f"shisn-cycle-report-{older}.html"
+
+
 def test_leadership_sees_the_comparison_and_what_it_is_not(store):
     at = page_as(LEAD)
     text = " ".join(m.value for m in at.markdown)
@@ -56,7 +122,7 @@ def test_leadership_sees_the_comparison_and_what_it_is_not(store):
     overall = table.iloc[-1]
     assert overall["Mentees compared"] >= impact.MIN_N and overall["Difference"] != impact.TOO_FEW
     # the figures on the page are the module's on the same data
-    inputs = impact.gather(store, LEAD, __import__("shisn.queries").queries.assessments(store))
+    inputs = impact.gather(store, LEAD, queries.assessments(store))
     expected = impact.compare(impact.units(inputs.assessments, inputs.exchanges)).iloc[-1]
     assert overall["Difference"] == impact.fmt_change(expected["difference"])
 
@@ -86,6 +152,10 @@ def test_a_state_user_is_turned_away(store):
 
 def test_leadership_sets_the_stuck_threshold(store):
     at = page_as(LEAD, params={impact.VIEW_KEY: impact.VIEW_HEALTH})
+    assert not any(f.key == "stuck_days" for f in at.get("form"))  # in a panel drawn only when opened
+    assert f"When an exchange counts as stuck ({impact.stuck_days(store)} days)" in [e.label for e in at.expander]
+    at.session_state[STUCK_PANEL] = True  # what a click on the panel sets
+    at.run()
     form = next(f for f in at.get("form") if f.key == "stuck_days")
     form.number_input[0].set_value(10)
     form.form_submit_button[0].click()
@@ -94,6 +164,7 @@ def test_leadership_sets_the_stuck_threshold(store):
     assert impact.stuck_days(store) == 10
     assert any(d.startswith("setting stuck_days = 10") for d in audit.log(store)["detail"])
     assert [m.value for m in at.metric if m.label == "Stuck"] != []
+    assert "When an exchange counts as stuck (10 days)" in [e.label for e in at.expander]
 
 
 def _held(con, mentor, mentee, area):
@@ -124,7 +195,8 @@ def test_a_state_records_its_own_view_on_the_exchange_and_sees_only_its_own(stor
     assert shown and shown[0]["what_changed"].tolist() == ["Our county plan is drafted"]
     # the other exchange is not among MD's, so neither it nor its views can be opened
     at = page_as(STATE_MD, path=EX_PAGE, exchange=other)
-    assert at.selectbox(key="exchange").value != other
+    assert not any(s.value.startswith(f"Exchange {other}:") for s in at.subheader)
+    assert at.query_params.get("exchange") != str(other)
     assert not any("SECRETNMVIEW" in str(f.values) for f in frames(at, "useful_label"))
 
 
