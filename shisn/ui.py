@@ -127,8 +127,16 @@ def stuck_days() -> int:
     return _stuck_days(path, _connection(path).version("settings"))
 
 
-def _remember(key: str) -> None:
+def _remember(key: str, panel: str | None = None) -> None:
     st.session_state["_kept_" + key] = st.session_state[key]
+    _keep_open(panel)
+
+
+def _keep_open(panel: str | None) -> None:
+    """on_change of a choice inside a `filters` panel: the choice changes the panel's label, which Streamlit draws
+    as a new expander, closed; marked open here, it stays open for the next choice."""
+    if panel:
+        st.session_state[panel] = True
 
 
 def lazy_expander(label: str, key: str, *, icon: str | None = None, open_now: Any = None):
@@ -338,13 +346,14 @@ class Filter:
                 f"{len(value)} {self.label.lower()}"
         return self.short_func(value)
 
-    def draw(self, container) -> Any:
+    def draw(self, container, panel: str | None = None) -> Any:
+        """The widget, in `container`; a choice keeps the `panel` (its lazy expander's key) open."""
         if self.multi:
             st.session_state[self.key] = self.value()
             return container.multiselect(self.label, self.options, format_func=self.format_func, key=self.key,
-                                         on_change=_remember, args=(self.key,), **self.kwargs)
+                                         on_change=_remember, args=(self.key, panel), **self.kwargs)
         return bound_select(self.label, self.options, self.key, self.default, self.format_func,
-                            container=container, **self.kwargs)
+                            container=container, on_change=_keep_open, args=(panel,), **self.kwargs)
 
 
 class Selection(Filter):
@@ -363,9 +372,9 @@ class Selection(Filter):
     def text(self, value: Any) -> str:
         return self.none_text if value is None else self.format_func(value)
 
-    def draw(self, container) -> Any:
+    def draw(self, container, panel: str | None = None) -> Any:
         return selection_select(self.label, self.options, self.key, self.parse, self.format_func,
-                                container=container, **self.kwargs)
+                                container=container, panel=panel, **self.kwargs)
 
 
 def url_choice(key: str, options: Sequence[Any], default: Any = None) -> Any:
@@ -398,7 +407,7 @@ def filters(specs: Sequence[Filter], key: str = "filters_open", container=None, 
         with box:
             if box.open:
                 for f, col in zip(specs, st.columns([f.width for f in specs])):
-                    values[f.key] = f.draw(col)
+                    values[f.key] = f.draw(col, key)
     return values
 
 
@@ -942,7 +951,7 @@ def url_selection(param: str, parse: Callable[[Any], Any]) -> Any:
 
 def selection_select(label: str, options: Sequence[Any], param: str, parse: Callable[[Any], Any],
                      format_func: Callable[[Any], str] = str, none_label: str = "None selected", container=st,
-                     **kwargs) -> Any:
+                     panel: str | None = None, **kwargs) -> Any:
     """The keyboard alternative to a chart click: a select box showing (and setting) the URL parameter `param`.
     Its first option, None, clears the selection."""
     options = [None, *options]
@@ -952,6 +961,7 @@ def selection_select(label: str, options: Sequence[Any], param: str, parse: Call
 
     def changed():
         set_selection({param: st.session_state[key]})
+        _keep_open(panel)
 
     return container.selectbox(label, options, key=key, on_change=changed, placeholder=none_label,
                                format_func=lambda o: none_label if o is None else format_func(o), **kwargs)

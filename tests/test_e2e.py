@@ -249,6 +249,10 @@ def test_journey_leadership_filters_by_region_and_opens_a_state(browser, server)
         s.go("National coverage")
         s.choose("FEMA region", "Region III")
         assert "region=3" in s.page.url  # the view is a shareable link
+        # the filters stay open for the next choice (the panel's label, now naming Region III, is a new expander)
+        assert s.page.get_by_role("combobox", name="Program area", exact=True).is_visible()
+        s.choose("Program area", "Exercise programs")
+        assert "area=exercises" in s.page.url and "region=3" in s.page.url
         assert not s.exceptions() and s.drawn()
         s.shot("journey-leadership-region")
         s.go("State profile")
@@ -405,6 +409,118 @@ def test_every_page_address_opens_that_page_with_its_query(browser, server):
             s.open(path)
             assert s.page.get_by_text("Page not found").count() == 0, path
             assert s.page.get_by_role("heading", name=heading).count() >= 1, path
+        assert not s.exceptions() and s.outbound == []
+    finally:
+        s.close()
+
+
+# --- cold opens without lazily loaded widget code: the keyboard choices and forms are in panels, opened on request ---
+
+def _summary(s: Session, title: str):
+    return s.page.locator("[data-testid=stExpander] summary").filter(has_text=title).first
+
+
+def test_exchanges_open_cold_without_a_select_box_and_a_row_click_still_opens_one(browser, server):
+    """/exchanges opened cold draws no select box: the keyboard alternative to a row click is a closed panel named
+    after the exchange shown. A row click opens an exchange and puts it in the URL as before; the opened panel
+    chooses another by keyboard; a link naming an exchange opens it at once, the panel closed."""
+    s = Session(browser, server["base"])
+    try:
+        s.open("/exchanges")
+        assert s.page.get_by_role("combobox").count() == 0
+        assert "none chosen" in _summary(s, "Exchange ·").inner_text()
+        grid = s.page.locator("[data-testid=stDataFrame]").first
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        s.page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)  # the first row's selection box
+        s.wait_ready()
+        assert "exchange=" in s.page.url, s.page.url
+        ex_id = int(s.page.url.split("exchange=")[1].split("&")[0])
+        assert s.page.get_by_role("heading").filter(has_text=f"Exchange {ex_id}:").count() == 1
+        assert f"Exchange · {ex_id} · " in _summary(s, "Exchange ·").inner_text()
+        assert s.open_panel("Exchange ·")
+        combo = s.page.get_by_role("combobox", name="Exchange", exact=True)
+        assert combo.count() == 1
+        combo.click()
+        options = s.page.get_by_role("option")
+        texts = [options.nth(i).inner_text().strip() for i in range(options.count())]
+        other = next(t for t in texts if t.split(" · ")[0].isdigit() and int(t.split(" · ")[0]) != ex_id)
+        options.filter(has_text=other).first.click()
+        s.wait_ready()
+        other_id = int(other.split(" · ")[0])
+        assert f"exchange={other_id}" in s.page.url
+        assert s.page.get_by_role("heading").filter(has_text=f"Exchange {other_id}:").count() == 1
+        s.open(f"/exchanges?exchange={ex_id}")
+        assert s.page.get_by_role("heading").filter(has_text=f"Exchange {ex_id}:").count() == 1
+        assert s.page.get_by_role("combobox", name="Exchange", exact=True).count() == 0
+        assert f"Exchange · {ex_id} · " in _summary(s, "Exchange ·").inner_text()
+        assert not s.exceptions() and s.outbound == []
+    finally:
+        s.close()
+
+
+def test_impact_opens_cold_without_a_select_box_and_the_report_is_the_linked_cycles(browser, server):
+    """/impact opened by a link naming an older cycle: no select box or number input; the closed Cycle report panel
+    names that cycle and the printable report is that cycle's. A cycle chosen in the opened panel is the report's;
+    leadership's stuck-days setting (Network health) opens on request."""
+    from shisn import demo
+    latest, older = sorted({int(c) for c in demo.generate()["cycle"]}, reverse=True)[:2]
+    s = Session(browser, server["base"])
+    try:
+        s.open(f"/impact?impact_cycle={older}")
+        assert s.page.get_by_role("combobox").count() == 0 and s.page.get_by_role("spinbutton").count() == 0
+        assert f"Cycle report · {older}" in _summary(s, "Cycle report ·").inner_text()
+        got = download(s, "Printable cycle report")
+        assert got.value.suggested_filename == f"shisn-cycle-report-{older}.html"
+        assert f"<h1>Cycle report {older}</h1>" in Path(got.value.path()).read_text(encoding="utf-8")
+        s.wait_ready()
+        assert s.open_panel("Cycle report ·")
+        s.choose("Cycle report", str(latest))
+        assert f"impact_cycle={latest}" in s.page.url
+        got = download(s, "Printable cycle report")
+        assert got.value.suggested_filename == f"shisn-cycle-report-{latest}.html"
+        s.wait_ready()
+        s.open("/impact?impact_view=Network+health")
+        assert s.page.get_by_role("spinbutton").count() == 0 and s.page.get_by_role("combobox").count() == 0
+        assert s.open_panel("When an exchange counts as stuck")
+        assert s.page.get_by_role("spinbutton", name="Count an exchange as stuck after (days)").count() == 1
+        assert not s.exceptions() and s.outbound == []
+    finally:
+        s.close()
+
+
+def test_users_and_program_managers_open_cold_without_their_forms_which_work_on_request(browser, server, tmp_path):
+    """/users and /program_managers opened cold draw no text input, select box or file uploader; the add, remove and
+    load forms open in their panels and work as before."""
+    from shisn import demo
+    s = Session(browser, server["base"])
+    try:
+        s.open("/users")
+        assert s.page.get_by_role("textbox").count() == 0 and s.page.get_by_role("combobox").count() == 0
+        assert s.open_panel("Add or change a user")
+        s.page.get_by_role("textbox", name="Email", exact=True).fill("e2e.user@example.org")
+        s.page.get_by_role("button", name="Save").click()
+        s.wait_ready()
+        assert s.page.get_by_text("e2e.user@example.org is now").count() == 1, s.page.inner_text("body")[:800]
+        assert s.open_panel("Remove a user")
+        s.page.get_by_role("textbox", name="Remove user (email)").fill("e2e.user@example.org")
+        s.page.get_by_role("button", name="Remove").click()
+        s.wait_ready()
+        assert s.page.get_by_text("Removed.").count() == 1, s.page.inner_text("body")[:800]
+
+        s.open("/program_managers")
+        assert s.page.locator("[data-testid=stFileUploader]").count() == 0
+        s.page.get_by_role("tab", name="Load a CSV").click()
+        assert s.open_panel("Choose a CSV file to load")
+        va = demo.demo_program_managers().set_index("state").loc["VA"]
+        f = tmp_path / "pms.csv"
+        f.write_text(f"state,name,email\nVA,{va['name']},{va['email']}\n", encoding="utf-8")  # VA's own PM again
+        s.page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(str(f))
+        s.page.wait_for_timeout(800)
+        s.page.get_by_role("button", name="Validate and load").click()
+        s.wait_ready()
+        assert s.page.get_by_text("loaded pms.csv: 1 assignment(s): 0 new, 0 changed, 1 unchanged").count() == 1, \
+            s.page.inner_text("body")[:800]
         assert not s.exceptions() and s.outbound == []
     finally:
         s.close()
