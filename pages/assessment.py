@@ -230,7 +230,8 @@ with st.expander("What the maturity levels mean", icon=":material/info:", expand
 with st.form("assessment_form", border=False, enter_to_submit=False):
     st.markdown("**Ratings** · a row per program area: choose the maturity, tick whether the state offers help or "
                 "seeks guidance, add notes (double-click or Enter on a cell to edit it)")
-    st.data_editor(S.rating_grid(st.session_state.get("_assessment_values", []), previous if prev_cycle is not None else None),
+    st.data_editor(S.rating_grid(st.session_state.get("_assessment_values", []),
+                                 previous if prev_cycle is not None else None),
                    key=grid_key("ratings"), hide_index=True, width="stretch", num_rows="fixed",
                    disabled=True if not editable else [S.GRID_AREA, S.GRID_LAST],
                    column_order=[S.GRID_AREA, *([S.GRID_LAST] if prev_cycle is not None else []),

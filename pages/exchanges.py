@@ -456,7 +456,9 @@ def map_view():
     arc_rows = X.arcs(con, viewer)
     if len(arc_rows):
         st.subheader("On the map")
-        show_closed = st.toggle("Include declined exchanges", value=False, key="ex_map_declined")
+        # an on/off chip (st.pills, one option), not a toggle: its code is already loaded for the sidebar's buttons
+        show_closed = st.pills("On the map", ["Include declined exchanges"], key="ex_map_declined",
+                               label_visibility="collapsed") is not None
         shown = arc_rows if show_closed else arc_rows[arc_rows["status"] != X.DECLINED]
         st.pydeck_chart(X.arc_deck(shown), height=X.MAP_HEIGHT_PX, width="stretch")
         st.markdown("Arcs run from the mentor to the mentee (the stronger end). " + " ".join(

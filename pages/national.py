@@ -85,7 +85,9 @@ def map_view():
     with map_col:
         deck = maps.coverage_deck(J.geojson(), coverage.state_values(data, area, region), area_name,
                                   single_area=single_area, selected=chosen)
-        if st.toggle("Show exchanges as arcs (mentor → mentee, coloured by status)", key="show_exchanges"):
+        # an on/off chip (st.pills, one option), not a toggle: its code is already loaded for the sidebar's buttons
+        arcs = "Show exchanges as arcs (mentor → mentee, coloured by status)"
+        if st.pills("On the map", [arcs], key="show_exchanges", label_visibility="collapsed") == arcs:
             deck = maps.add_arcs(deck, exchanges.arc_rows(exchanges.arcs(ui.connection(), viewer)))
         key = ui.chart_key("national_map")
         st.pydeck_chart(deck, height=maps.MAP_HEIGHT_PX, key=key, selection_mode="single-object",

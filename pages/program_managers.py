@@ -1,9 +1,10 @@
 """Program managers: who is assigned to each jurisdiction. Leadership edits the table or loads a CSV (validated,
 all or nothing); every change is logged. Layout and widgets only; the logic is shisn.assignments.
 
-The four views are st.tabs (every tab is drawn on every run, so unsaved edits in the table survive a look at
-another tab); the file uploader of the "Load a CSV" tab is in a panel (**Choose a CSV file to load**) drawn only
-when opened, so a browser opening the page cold fetches no file-uploader code."""
+The four views are st.tabs: the assignments editor is drawn on every run (so unsaved edits in it survive a look at
+another tab), the other tabs' tables only while their tab is open; the file uploader of the "Load a CSV" tab is in a
+panel (**Choose a CSV file to load**) drawn only when opened. A browser opening the page cold draws one grid and
+fetches no file-uploader code."""
 import streamlit as st
 
 from shisn import assignments, auth, ingest, ui
@@ -43,7 +44,10 @@ if outcome:
             "line": st.column_config.NumberColumn("Line", format="%d"), "state": "State", "column": "Column",
             "value": "Value", "problem": st.column_config.TextColumn("Problem", width="large")})
 
-tab_edit, tab_people, tab_load, tab_log = st.tabs(["Assignments", "By program manager", "Load a CSV", "Change log"])
+# the assignments editor is drawn on every run (its unsaved edits survive a look at another tab); the other tabs'
+# tables only while their tab is open, so a browser opening the page cold draws one grid
+tab_edit, tab_people, tab_load, tab_log = st.tabs(["Assignments", "By program manager", "Load a CSV", "Change log"],
+                                                  key="pm_tab", on_change="rerun")
 
 with tab_edit:
     st.caption("Edit names and e-mail addresses in place, then save. Clear both cells to leave a state unassigned. "
@@ -76,9 +80,11 @@ with tab_edit:
     c2.caption(f"{changed} unsaved change(s)." if changed else "No unsaved changes.")
 
 with tab_people:
-    st.dataframe(people, hide_index=True, width="stretch", column_config={
-        "name": "Program manager", "email": "E-mail", "states": st.column_config.TextColumn("States", width="large"),
-        "count": st.column_config.NumberColumn("Count", format="%d", width=70)})
+    if tab_people.open:
+        st.dataframe(people, hide_index=True, width="stretch", column_config={
+            "name": "Program manager", "email": "E-mail",
+            "states": st.column_config.TextColumn("States", width="large"),
+            "count": st.column_config.NumberColumn("Count", format="%d", width=70)})
 
 with tab_load:
     st.write("A CSV with the columns **state, name, email** (one row per state; header in any case, column order "
@@ -112,7 +118,8 @@ with tab_load:
 
 with tab_log:
     st.caption("Every change to an assignment: who, when, from where (this page or a file), old and new values.")
-    st.dataframe(assignments.change_log(con), hide_index=True, width="stretch", column_config={
-        "changed_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"), "changed_by": "Who",
-        "source": "From", "state": "State", "old_name": "Old name", "old_email": "Old e-mail",
-        "new_name": "New name", "new_email": "New e-mail"})
+    if tab_log.open:
+        st.dataframe(assignments.change_log(con), hide_index=True, width="stretch", column_config={
+            "changed_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"), "changed_by": "Who",
+            "source": "From", "state": "State", "old_name": "Old name", "old_email": "Old e-mail",
+            "new_name": "New name", "new_email": "New e-mail"})

@@ -714,15 +714,21 @@ def flag_list(con, viewer: auth.Viewer, flags, key: str, *, empty: str = "No dat
     shown = quality.display_frame(order, show_notes=viewer.sees_detail_of)
     one_state, one_cycle = shown["state"].nunique() == 1, shown["cycle"].nunique() == 1
     hidden = ({"jurisdiction"} if one_state else set()) | ({"cycle"} if one_cycle else set())
-    st.dataframe(shown, hide_index=True, width="stretch",
-                 column_order=[c for c in ("jurisdiction", "cycle", "area", "flag", "explanation", "confirmed",
-                                           "note") if c not in hidden],
-                 column_config={"jurisdiction": "Jurisdiction", "cycle": st.column_config.NumberColumn(
-                                    "Cycle", format="%d"),
-                                "area": "Program area", "flag": st.column_config.TextColumn("Flag", width="medium"),
-                                "explanation": st.column_config.TextColumn("Why", width="large"),
-                                "confirmed": st.column_config.CheckboxColumn("Confirmed", width="small"),
-                                "note": st.column_config.TextColumn("Confirmation note", width="medium")})
+    if one_state:  # one state's flags: a few rows, a static table (no grid code for a new session to load)
+        labels = {"jurisdiction": "Jurisdiction", "cycle": "Cycle", "area": "Program area", "flag": "Flag",
+                  "explanation": "Why", "confirmed": "Confirmed", "note": "Confirmation note"}
+        text_table(shown[[c for c in labels if c not in hidden]].rename(columns=labels))
+    else:
+        st.dataframe(shown, hide_index=True, width="stretch",
+                     column_order=[c for c in ("jurisdiction", "cycle", "area", "flag", "explanation", "confirmed",
+                                               "note") if c not in hidden],
+                     column_config={"jurisdiction": "Jurisdiction", "cycle": st.column_config.NumberColumn(
+                                        "Cycle", format="%d"),
+                                    "area": "Program area",
+                                    "flag": st.column_config.TextColumn("Flag", width="medium"),
+                                    "explanation": st.column_config.TextColumn("Why", width="large"),
+                                    "confirmed": st.column_config.CheckboxColumn("Confirmed", width="small"),
+                                    "note": st.column_config.TextColumn("Confirmation note", width="medium")})
     msg = st.session_state.pop(f"{key}_msg", None)
     if msg:
         getattr(st, msg[0])(msg[1])

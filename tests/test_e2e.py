@@ -299,7 +299,8 @@ def test_journey_state_uploads_a_corrected_self_assessment_and_sees_its_profile_
         assert s.page.get_by_text("Recovery operations (1)").count() == 0
         s.go("Data")
         s.page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(str(f))
-        s.page.wait_for_timeout(800)
+        s.page.locator("[data-testid=stFileUploaderFile]").filter(has_text="pms.csv").wait_for()  # it arrived
+        s.wait_ready()
         s.page.get_by_role("button", name="Validate and load").click()
         s.wait_ready()
         assert s.page.get_by_text("loaded va-corrected.csv").count() == 1, s.page.inner_text("body")[:800]
@@ -511,12 +512,14 @@ def test_users_and_program_managers_open_cold_without_their_forms_which_work_on_
         s.open("/program_managers")
         assert s.page.locator("[data-testid=stFileUploader]").count() == 0
         s.page.get_by_role("tab", name="Load a CSV").click()
+        s.wait_ready()  # the tab's content is drawn by a rerun
         assert s.open_panel("Choose a CSV file to load")
         va = demo.demo_program_managers().set_index("state").loc["VA"]
         f = tmp_path / "pms.csv"
         f.write_text(f"state,name,email\nVA,{va['name']},{va['email']}\n", encoding="utf-8")  # VA's own PM again
         s.page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(str(f))
-        s.page.wait_for_timeout(800)
+        s.page.locator("[data-testid=stFileUploaderFile]").filter(has_text="pms.csv").wait_for()  # it arrived
+        s.wait_ready()
         s.page.get_by_role("button", name="Validate and load").click()
         s.wait_ready()
         assert s.page.get_by_text("loaded pms.csv: 1 assignment(s): 0 new, 0 changed, 1 unchanged").count() == 1, \

@@ -3,6 +3,8 @@ viewer only their exchanges, prefill a new exchange from a pairing link, record 
 refuse a stale edit without writing. Opened cold they draw no widget whose browser code is loaded lazily (select box,
 text or number input, file uploader): the Exchange select box and the CSV uploader are in panels drawn when opened,
 and an exchange named in the URL opens at once."""
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -87,6 +89,15 @@ def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
                                                                   ["FEMA region", "Exchanges"]]
     assert counts[0]["Exchanges"].sum() == len(X.list_exchanges(store, LEAD))
     assert len(at.get("deck_gl_json_chart")) == 1 and shown_ids(at) == []  # the list is not computed here
+    # declined exchanges are left off the map until the chip beside it asks for them
+    def arcs_drawn(at):
+        deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+        return sum(len(layer["data"]) for layer in deck["layers"] if layer["id"] == "arcs")
+    every = X.arcs(store, LEAD)
+    assert (every["status"] == X.DECLINED).any()
+    assert arcs_drawn(at) == int((every["status"] != X.DECLINED).sum())
+    with_declined = page_as(LEAD, params={X.VIEW_KEY: X.VIEW_MAP}, ex_map_declined="Include declined exchanges")
+    assert arcs_drawn(with_declined) == len(every)
 
 
 def test_views_are_tabs_bound_to_the_url_and_run_only_when_open(store):
@@ -277,9 +288,21 @@ def test_program_managers_page_renders_for_leadership(store):
     assert [m.value for m in at.metric][0] == "56 of 56"
 
 
+def test_program_managers_page_opens_cold_with_one_grid_and_the_other_tabs_on_request(store):
+    """Opened cold the page draws the assignments editor (its unsaved edits survive a look at another tab, so it is
+    drawn on every run) and not the other tabs' tables, which are drawn when their tab is opened."""
+    at = page_as(LEAD, PM_PAGE)
+    assert not at.exception and [list(d.value.columns)[:2] for d in at.dataframe] == [["state", "state_name"]]
+    at = page_as(LEAD, PM_PAGE, pm_tab="Change log")  # what a click on the tab sets
+    assert [list(d.value.columns)[:2] for d in at.dataframe] == [["state", "state_name"], ["changed_at", "changed_by"]]
+    at = page_as(LEAD, PM_PAGE, pm_tab="By program manager")
+    people = at.dataframe[1].value
+    assert list(people.columns)[:2] == ["name", "email"] and people["count"].sum() == 56
+
+
 def test_program_managers_page_opens_cold_without_the_uploader_which_loads_a_csv_on_request(store):
-    """Every tab of the page is drawn (st.tabs), so the "Load a CSV" tab's file uploader is in a panel drawn only
-    when opened: a cold open fetches no file-uploader code. Opened, it loads a file as before."""
+    """The "Load a CSV" tab's file uploader is in a panel drawn only when opened: a cold open fetches no
+    file-uploader code. Opened, it loads a file as before."""
     at = page_as(LEAD, PM_PAGE)
     assert not at.exception and costly(at) == {}
     assert "Choose a CSV file to load" in [e.label for e in at.expander]

@@ -172,7 +172,7 @@ def test_exchanges_can_be_shown_as_arcs_on_the_national_map(demo_db):
     import json
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.session_state["shisn_viewer"] = Viewer(auth.LEADERSHIP, "L")
-    at.session_state["show_exchanges"] = True
+    at.session_state["show_exchanges"] = "Show exchanges as arcs (mentor → mentee, coloured by status)"  # the chip
     at.run()
     assert not at.exception
     spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
