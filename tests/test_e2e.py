@@ -299,7 +299,7 @@ def test_journey_state_uploads_a_corrected_self_assessment_and_sees_its_profile_
         assert s.page.get_by_text("Recovery operations (1)").count() == 0
         s.go("Data")
         s.page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(str(f))
-        s.page.locator("[data-testid=stFileUploaderFile]").filter(has_text="pms.csv").wait_for()  # it arrived
+        s.page.locator("[data-testid=stFileUploader]").get_by_text("va-corrected.csv").wait_for()  # it arrived
         s.wait_ready()
         s.page.get_by_role("button", name="Validate and load").click()
         s.wait_ready()
@@ -518,7 +518,7 @@ def test_users_and_program_managers_open_cold_without_their_forms_which_work_on_
         f = tmp_path / "pms.csv"
         f.write_text(f"state,name,email\nVA,{va['name']},{va['email']}\n", encoding="utf-8")  # VA's own PM again
         s.page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(str(f))
-        s.page.locator("[data-testid=stFileUploaderFile]").filter(has_text="pms.csv").wait_for()  # it arrived
+        s.page.locator("[data-testid=stFileUploader]").get_by_text("pms.csv").wait_for()  # it arrived
         s.wait_ready()
         s.page.get_by_role("button", name="Validate and load").click()
         s.wait_ready()
