@@ -1,7 +1,7 @@
 """Cold open of a shared link, every view of every page, against a bare page holding only that view's heaviest
 element.
 
-    python benchmarks/bench_cold_open.py [--rounds N] [--app-root DIR] [--only TEXT] [--json]
+    python benchmarks/bench_cold_open.py [--rounds N] [--app-root DIR] [--only TEXT[|TEXT...]] [--json]
 
 A user opens a shared link: a NEW browser context (new session, empty HTTP cache) goes to the view's URL and the
 time runs from navigation start until the page is ready and stays so for 400 ms (not counted): the script has
@@ -97,7 +97,7 @@ def run(rounds: int = 5, app_root: Path | None = None, only: str | None = None) 
     from playwright.sync_api import sync_playwright
     pair = _a_pair()
     views = [(p, v, path.format(pair=pair), e) for p, v, path, e in VIEWS
-             if not only or only.lower() in f"{p} {v}".lower()]
+             if not only or any(o.strip().lower() in f"{p} {v}".lower() for o in only.split("|"))]
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-cold-"))
     t0 = time.perf_counter()
     floor = Server(HERE / "cold_floor_app.py", work / "floor.duckdb", work / "floor.log")
@@ -150,7 +150,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--app-root", type=Path, default=None, help="serve app.py from this checkout")
-    ap.add_argument("--only", default=None, help="only the views whose 'page view' contains this text")
+    ap.add_argument("--only", default=None, help="only the views whose 'page view' contains this text (several: "
+                                                 "separated by |)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON only")
     args = ap.parse_args(argv)
     r = run(args.rounds, args.app_root, args.only)
