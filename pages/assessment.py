@@ -8,10 +8,9 @@ program manager only assigned states' (leadership any): any other state in the q
 nothing of that state. User text is shown as text."""
 import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
-from shisn import auth, catalog, ingest, quality, submissions as S, ui
+from shisn import auth, catalog, ingest, quality, submissions as S, template, ui
 from shisn import jurisdictions as J
 
 viewer = ui.guard(*auth.ROLES)
@@ -97,9 +96,8 @@ token = (code, cycle, None if sub is None else (sub["submission_id"], sub["versi
 if st.session_state.get("_assessment_token") != token:  # (re)load the values into the grids
     st.session_state["_assessment_token"] = token
     st.session_state.pop("_assessment_problems", None)
-    st.session_state["_assessment_values"] = S.normalise(values)
-    st.session_state[OTHER_NAME] = next(a["other_area"] for a in S.normalise(values)
-                                        if a["program_area"] == catalog.OTHER)
+    loaded = st.session_state["_assessment_values"] = S.normalise(values)
+    st.session_state[OTHER_NAME] = next(a["other_area"] for a in loaded if a["program_area"] == catalog.OTHER)
     # fresh editors (no edits carried over from another state, cycle or version)
     st.session_state["_assessment_gen"] = st.session_state.get("_assessment_gen", 0) + 1
 
@@ -222,9 +220,7 @@ for slug, messages in problems.items():
                  + "; ".join(map(ui.md_escape, messages)), icon=":material/error:")
 
 with st.expander("What the maturity levels mean", icon=":material/info:", expanded=editable):
-    st.markdown(ui.markdown_table(pd.DataFrame(
-        [(m, name, what) for m, (name, what) in catalog.MATURITY_LEVELS.items()],
-        columns=["Level", "Name", "What it means"])) + f"\n\nA state can offer help (mentor) only at maturity "
+    st.markdown(ui.markdown_table(template.levels_frame().set_axis(["Level", "Name", "What it means"], axis=1)) + f"\n\nA state can offer help (mentor) only at maturity "
         f"{catalog.MENTOR_MIN} or higher. Leave an area's maturity empty where the state does not rate it.")
 
 with st.form("assessment_form", border=False, enter_to_submit=False):
