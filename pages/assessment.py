@@ -87,17 +87,16 @@ if flash:
 
 
 # --- the form ----------------------------------------------------------------------------------------------------
-# Two grids (st.data_editor), a row per program area: the ratings (maturity, offers, seeks, notes, beside last
-# cycle's rating) and the optional POETE sub-ratings. Quicker to read and fill than nine blocks of radios, boxes and
-# text areas, like the file template's rows, and two elements for the browser to draw instead of ninety.
+# Grids (st.data_editor), a row per program area: the ratings (maturity, offers, seeks, notes, beside last cycle's
+# rating) and the optional POETE sub-ratings; the 'Other' area's name is a one-row grid too. Quicker to read and fill
+# than nine blocks of radios, boxes and text areas, like the file template's rows, and one kind of element for the
+# browser to load (a text box alone would fetch its own code on every cold open).
 
-OTHER_NAME = f"asmt_{catalog.OTHER}_other_area"
 token = (code, cycle, None if sub is None else (sub["submission_id"], sub["version"]))
 if st.session_state.get("_assessment_token") != token:  # (re)load the values into the grids
     st.session_state["_assessment_token"] = token
     st.session_state.pop("_assessment_problems", None)
-    loaded = st.session_state["_assessment_values"] = S.normalise(values)
-    st.session_state[OTHER_NAME] = next(a["other_area"] for a in loaded if a["program_area"] == catalog.OTHER)
+    st.session_state["_assessment_values"] = S.normalise(values)
     # fresh editors (no edits carried over from another state, cycle or version)
     st.session_state["_assessment_gen"] = st.session_state.get("_assessment_gen", 0) + 1
 
@@ -111,12 +110,12 @@ def edits(name: str) -> dict:
 
 
 def form_values() -> list[dict]:
-    """The form as it stands: the loaded values with the grids' edits and the 'other' area's name."""
+    """The form as it stands: the loaded values with the grids' edits (ratings, POETE, the 'Other' area's name)."""
     areas = S.ratings_after_edits(st.session_state.get("_assessment_values", []), edits("ratings"))
+    areas = S.other_name_after_edits(areas, edits("other"))
     poete = S.poete_after_edits(S.poete_values(areas), edits("poete"))
     for a in areas:
         a.update(poete[a["program_area"]])
-        a["other_area"] = st.session_state.get(OTHER_NAME, "") if a["program_area"] == catalog.OTHER else ""
     return areas
 
 
@@ -244,8 +243,11 @@ with st.form("assessment_form", border=False, enter_to_submit=False):
                                                          "or higher."),
                        "seeks_help": st.column_config.CheckboxColumn("Seeks guidance", width=130),
                        "notes": st.column_config.TextColumn("Notes", max_chars=ingest.MAX_NOTES)})
-    st.text_input("Name of the 'Other' area (needed when it is rated)", key=OTHER_NAME, disabled=not editable,
-                  max_chars=ingest.MAX_OTHER_AREA, placeholder="e.g. Cybersecurity")
+    st.data_editor(S.other_name_grid(st.session_state.get("_assessment_values", [])), key=grid_key("other"),
+                   hide_index=True, num_rows="fixed", disabled=not editable, width=420, column_config={
+                       S.OTHER_GRID_NAME: st.column_config.TextColumn(
+                           "Name of the 'Other' area (needed when it is rated)", max_chars=ingest.MAX_OTHER_AREA,
+                           help="e.g. Cybersecurity")})
     st.markdown("**POETE sub-ratings** (optional)")
     st.caption("Rate planning, organization, equipment, training and exercises 1–5 for any area; leave a cell "
                "empty where the state does not rate it.")

@@ -312,6 +312,30 @@ def ratings_after_edits(areas, edited_rows: dict) -> list[dict]:
     return out
 
 
+# --- the 'Other' area's name as a one-row grid (beside the ratings grid, in the same kind of element) ----------
+
+OTHER_GRID_NAME = "Name of the 'Other' area"
+
+
+def other_name_grid(areas) -> pd.DataFrame:
+    """The one-row grid holding the name the state gives its 'Other' area (needed when that area is rated)."""
+    other = next(a for a in normalise(areas) if a["program_area"] == catalog.OTHER)
+    return pd.DataFrame({OTHER_GRID_NAME: [other["other_area"] or None]}, dtype="object")
+
+
+def other_name_after_edits(areas, edited_rows: dict) -> list[dict]:
+    """The form's areas with the name grid's edit applied (Streamlit's `edited_rows`, {0: {column: value}}): the
+    'Other' area takes the typed name, every other area none."""
+    out = normalise(areas)
+    typed = (edited_rows or {}).get(0, (edited_rows or {}).get("0", {}))
+    for a in out:
+        if a["program_area"] != catalog.OTHER:
+            a["other_area"] = ""
+        elif OTHER_GRID_NAME in typed:
+            a["other_area"] = _text(typed[OTHER_GRID_NAME])
+    return out
+
+
 # --- the POETE sub-ratings as one grid (the form edits them in a table: one row per area, a column per part) ---
 
 POETE_GRID_AREA = "Program area"

@@ -73,9 +73,9 @@ def set_area(at, slug, maturity=None, offers=None, seeks=None, other=None):
         a["offers_help"] = offers
     if seeks is not None:
         a["seeks_help"] = seeks
-    at.session_state["_assessment_values"] = values
     if other is not None:
-        at.text_input(key=f"asmt_{slug}_other_area").set_value(other)
+        a["other_area"] = other
+    at.session_state["_assessment_values"] = values
 
 
 def editable(at) -> bool:
@@ -168,7 +168,9 @@ def test_submit_with_a_problem_shows_it_next_to_its_area_and_submits_nothing(sto
     sub = S.open_submission(store, "VA", CYCLE)
     assert sub["status"] == "submitted" and sub["submitted_by"] == "Val Virginia"
     # the state now sees it read-only, awaiting review, and no review buttons
-    assert not editable(at) and at.text_input(key="asmt_other_other_area").disabled
+    name, _, name_grid = grid(at, S.OTHER_GRID_NAME)
+    assert name[S.OTHER_GRID_NAME].tolist() == ["Cybersecurity"] and name_grid.disabled
+    assert not editable(at)
     assert not [b for b in at.button if b.label in ("Accept", "Return to the state")]
     assert any("Status: submitted, awaiting review" in i.value for i in at.info)
 

@@ -113,6 +113,19 @@ def test_the_ratings_grid_shows_each_area_beside_last_cycle_and_its_edits_come_b
     assert by_area["exercises"] == ["maturity: required: a whole number from 1 to 5"]
 
 
+
+def test_the_other_areas_name_is_a_one_row_grid_whose_edit_names_only_the_other_area():
+    areas = complete(other={"maturity": 3, "other_area": "Cybersecurity"})
+    assert S.other_name_grid(areas)[S.OTHER_GRID_NAME].tolist() == ["Cybersecurity"]
+    assert S.other_name_grid(complete())[S.OTHER_GRID_NAME].isna().all()  # nothing named yet: an empty cell
+    renamed = {a["program_area"]: a["other_area"]
+               for a in S.other_name_after_edits(areas, {0: {S.OTHER_GRID_NAME: "Port security"}})}
+    assert renamed["other"] == "Port security" and not any(v for k, v in renamed.items() if k != "other")
+    assert {a["program_area"]: a["other_area"] for a in S.other_name_after_edits(areas, {})}["other"] == "Cybersecurity"
+    cleared = S.other_name_after_edits(areas, {"0": {S.OTHER_GRID_NAME: None}})  # the cell emptied
+    _, by_area = S.validate("VA", 2027, cleared, this_year=YEAR)
+    assert by_area["other"] == ["area name: required when program_area is 'other': name the area (e.g. Cybersecurity)"]
+
 # --- drafts ----------------------------------------------------------------------------------------------------
 
 def test_a_draft_is_saved_incomplete_and_survives_a_restart(con):
