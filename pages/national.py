@@ -96,7 +96,7 @@ def map_view():
                         alt=f"Map of the 56 jurisdictions coloured by maturity ({area_name}, {cycle}); "
                             "click one for its ratings, offers and needs")
     with legend_col:
-        st.html(maps.legend_html(single_area))
+        ui.svg_image(maps.legend_svg(single_area), maps.legend_alt(single_area))
         st.caption("Click a jurisdiction (or choose it by name above) for its ratings, offers and needs. Alaska, Hawaii "
                    "and the territories are drawn as insets; drag to pan, double-click to zoom." +
                    ("" if single_area else " Pick a program area to see one area's ratings."))

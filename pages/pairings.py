@@ -120,7 +120,9 @@ def map_view():
                     key=deck_key, selection_mode="single-object",
                     on_select=ui.on_chart_select(deck_key, lambda e: {sel.PAIR_PARAM: sel.from_arc_event(e, keys)}
                                                  if sel.from_arc_event(e, keys) else None))
-    st.html(maps.area_legend_html(areas or list(catalog.AREA_SLUGS), pv.AREA_COLOURS))  # catalogue labels only
+    shown = areas or list(catalog.AREA_SLUGS)
+    ui.svg_image(maps.area_legend_svg(shown, pv.AREA_COLOURS, width=940),  # catalogue labels only
+                 "Legend: the arcs' colours by program area: " + ", ".join(catalog.area_short(a) for a in shown))
     st.caption("Lines run from mentor (light end) to mentee (dark end), coloured by program area; click one to "
                "select that pair. Alaska, Hawaii and the territories are drawn as insets.")
     row = sel.pair_row(pairs, key)

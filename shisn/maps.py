@@ -368,27 +368,43 @@ def _marker_px(n: int, single_area: bool) -> float:
     return 4.0 if single_area else min(2.5 + 0.6 * n, 6.5)
 
 
-def legend_html(single_area: bool) -> str:
-    """A small static legend (catalogue text only, escaped: nothing user-supplied)."""
-    swatches = "".join(
-        f'<div style="display:flex;align-items:center;gap:8px;margin:2px 0">'
-        f'<span style="display:inline-block;width:22px;height:14px;background:{MATURITY_HEX[i - 1]};'
-        f'border:1px solid #c8c8c8;border-radius:2px"></span>'
-        f'<span>{i} · {html.escape(catalog.level_name(i))}</span></div>'
-        for i in range(catalog.MAX_LEVEL, catalog.MIN_LEVEL - 1, -1))
-    grey = (f'<div style="display:flex;align-items:center;gap:8px;margin:2px 0">'
-            f'<span style="display:inline-block;width:22px;height:14px;background:{NO_DATA_HEX};'
-            f'border:1px solid #c8c8c8;border-radius:2px"></span><span>Not reported</span></div>')
-    size_note = "" if single_area else '<div style="color:#6b6b6b;margin-top:2px">larger = more areas</div>'
-    markers = (
-        f'<div style="display:flex;align-items:center;gap:8px;margin:6px 0 2px">'
-        f'<span style="display:inline-block;width:10px;height:10px;border-radius:50%;background:{MARKER_HEX};'
-        f'margin:0 6px"></span><span>Eligible mentor (offers help, {catalog.MENTOR_MIN}+)</span></div>'
-        f'<div style="display:flex;align-items:center;gap:8px;margin:2px 0">'
-        f'<span style="display:inline-block;width:7px;height:7px;border-radius:50%;border:2px solid {MARKER_HEX};'
-        f'margin:0 6px"></span><span>Seeks guidance</span></div>{size_note}')
-    return (f'<div style="font-size:13px;line-height:1.35;color:#262730">'
-            f'<div style="font-weight:600;margin-bottom:4px">Maturity</div>{swatches}{grey}{markers}</div>')
+LEGEND_FONT = "font-family=\"'Source Sans Pro', 'Source Sans 3', sans-serif\" font-size=\"13\" fill=\"#262730\""
+
+
+def legend_svg(single_area: bool) -> str:
+    """The map's small static legend as an SVG image (catalogue text only, escaped: nothing user-supplied): the five
+    maturity colours, 'not reported', the mentor dot and the seeker ring. An image in Markdown (ui.svg_image) is drawn
+    by Streamlit's main browser code; st.html would fetch its own code (and DOMPurify) on every cold open."""
+    rows, y = [], 16
+    rows.append(f'<text x="0" y="{y}" font-weight="600">Maturity</text>')
+    for i in range(catalog.MAX_LEVEL, catalog.MIN_LEVEL - 1, -1):
+        y += 20
+        rows.append(f'<rect x="0.5" y="{y - 11.5}" width="22" height="14" rx="2" fill="{MATURITY_HEX[i - 1]}" '
+                    f'stroke="#c8c8c8"/><text x="30" y="{y}">{i} · {html.escape(catalog.level_name(i))}</text>')
+    y += 20
+    rows.append(f'<rect x="0.5" y="{y - 11.5}" width="22" height="14" rx="2" fill="{NO_DATA_HEX}" stroke="#c8c8c8"/>'
+                f'<text x="30" y="{y}">Not reported</text>')
+    y += 24
+    rows.append(f'<circle cx="11.5" cy="{y - 4.5}" r="5" fill="{MARKER_HEX}"/>'
+                f'<text x="30" y="{y}">Eligible mentor</text>')
+    y += 17
+    rows.append(f'<text x="30" y="{y}">(offers help, {catalog.MENTOR_MIN}+)</text>')
+    y += 20
+    rows.append(f'<circle cx="11.5" cy="{y - 4.5}" r="3.5" fill="none" stroke="{MARKER_HEX}" stroke-width="2"/>'
+                f'<text x="30" y="{y}">Seeks guidance</text>')
+    if not single_area:
+        y += 20
+        rows.append(f'<text x="0" y="{y}" fill="#6b6b6b">larger = more areas</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="205" height="{y + 6}" viewBox="0 0 205 {y + 6}">'
+            f'<g {LEGEND_FONT}>{"".join(rows)}</g></svg>')
+
+
+def legend_alt(single_area: bool) -> str:
+    """The legend's text alternative (the image's alt text)."""
+    levels = ", ".join(f"{i} {catalog.level_name(i)}" for i in range(catalog.MAX_LEVEL, catalog.MIN_LEVEL - 1, -1))
+    return (f"Legend: maturity colours from {levels} (darkest to lightest); grey: not reported; a filled dot: "
+            f"eligible mentor (offers help, {catalog.MENTOR_MIN}+); a ring: seeks guidance"
+            + ("" if single_area else "; larger markers: more areas"))
 
 
 # --- arcs (pairs and exchanges) ----------------------------------------------------------------------------------
@@ -464,10 +480,17 @@ def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, heigh
                                                         "whiteSpace": "pre-line"}})
 
 
-def area_legend_html(areas, colours: dict[str, str]) -> str:
-    """A one-line legend of program-area colours (catalogue labels only, escaped: nothing user-supplied)."""
-    items = "".join(
-        f'<span style="display:inline-flex;align-items:center;gap:5px;margin-right:14px">'
-        f'<span style="display:inline-block;width:18px;height:4px;background:{colours[a]}"></span>'
-        f'{html.escape(catalog.area_short(a))}</span>' for a in areas)
-    return f'<div style="font-size:0.85rem;color:#444;line-height:1.9">{items}</div>'
+def area_legend_svg(areas, colours: dict[str, str], width: int = 760) -> str:
+    """A legend of program-area colours as an SVG image (catalogue labels only, escaped: nothing user-supplied),
+    laid out in lines of at most `width` pixels (labels measured at ~7 px a character)."""
+    items, x, y = [], 0, 14
+    for a in areas:
+        label = catalog.area_short(a)
+        w = 26 + 7 * len(label) + 16
+        if x and x + w > width:
+            x, y = 0, y + 22
+        items.append(f'<rect x="{x}" y="{y - 6}" width="18" height="4" fill="{colours[a]}"/>'
+                     f'<text x="{x + 24}" y="{y}">{html.escape(label)}</text>')
+        x += w
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 6}" viewBox="0 0 {width} {y + 6}">'
+            f'<g {LEGEND_FONT.replace("#262730", "#444444")}>{"".join(items)}</g></svg>')

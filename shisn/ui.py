@@ -2,6 +2,7 @@
 banner, and widgets bound to the URL query string. The only module in shisn/ that imports streamlit."""
 from __future__ import annotations
 
+import base64
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -479,6 +480,18 @@ def md_escape(text: Any) -> str:
     (no links, images, HTML, emoji shortcodes, colour directives or LaTeX), line breaks kept as spaces."""
     s = " ".join(str(text).split())
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
+
+
+def svg_markdown(svg: str, alt: str) -> str:
+    """Markdown showing `svg` (a fixed legend, built from catalogue text) as an image with `alt` as its text
+    alternative. Markdown is drawn by Streamlit's main browser code: st.html would fetch its own (and DOMPurify's)
+    on every cold open of the view."""
+    alt = alt.replace("\\", "").replace("[", "(").replace("]", ")")
+    return f"![{alt}](data:image/svg+xml;base64,{base64.b64encode(svg.encode('utf-8')).decode('ascii')})"
+
+
+def svg_image(svg: str, alt: str) -> None:
+    st.markdown(svg_markdown(svg, alt))
 
 
 def markdown_table(df: pd.DataFrame) -> str:

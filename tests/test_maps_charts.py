@@ -133,12 +133,30 @@ def test_initial_view_fits_every_jurisdiction_including_the_insets(geo):
         assert abs(x) <= 410 and abs(y) <= 250
 
 
-def test_legend_names_every_level_and_no_data():
-    html = maps.legend_html(single_area=True)
-    for i in range(1, 6):
-        assert catalog.level_name(i) in html
-    assert "Not reported" in html and "Seeks guidance" in html and "larger" not in html
-    assert "larger = more areas" in maps.legend_html(single_area=False)
+def test_legend_names_every_level_and_no_data_in_its_image_and_its_alt_text():
+    import base64
+    import xml.etree.ElementTree as ET
+    from shisn import ui
+    for single in (True, False):
+        svg, alt = maps.legend_svg(single_area=single), maps.legend_alt(single_area=single)
+        ET.fromstring(svg)  # well-formed: the browser draws it as an image
+        for i in range(1, 6):
+            assert f"{i} · {catalog.level_name(i)}" in svg and f"{i} {catalog.level_name(i)}" in alt
+        assert "Not reported" in svg and "Seeks guidance" in svg and "Eligible mentor" in svg
+        assert ("larger = more areas" in svg) is (not single) and ("larger markers" in alt) is (not single)
+        md = ui.svg_markdown(svg, alt)  # Markdown image: alt text, then the SVG itself as a data URI
+        assert md.startswith(f"![{alt}](data:image/svg+xml;base64,")
+        assert base64.b64decode(md.split("base64,", 1)[1].rstrip(")")).decode() == svg
+    assert ui.svg_markdown("<svg/>", "a [b] c").startswith("![a (b) c](")  # brackets cannot end the alt text
+
+
+def test_area_legend_wraps_the_areas_into_lines_within_its_width():
+    import xml.etree.ElementTree as ET
+    colours = {a: "#123456" for a in catalog.AREA_SLUGS}
+    svg = ET.fromstring(maps.area_legend_svg(list(catalog.AREA_SLUGS), colours, width=400))
+    texts = [t for t in svg.iter() if t.tag.endswith("text")]
+    assert [t.text for t in texts] == [catalog.area_short(a) for a in catalog.AREA_SLUGS]
+    assert len({t.get("y") for t in texts}) > 1 and max(float(t.get("x")) for t in texts) < 400
 
 
 # --- heatmaps -------------------------------------------------------------------------------------------------
