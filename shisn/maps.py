@@ -368,35 +368,48 @@ def _marker_px(n: int, single_area: bool) -> float:
     return 4.0 if single_area else min(2.5 + 0.6 * n, 6.5)
 
 
-LEGEND_FONT = "font-family=\"'Source Sans Pro', 'Source Sans 3', sans-serif\" font-size=\"13\" fill=\"#262730\""
+LEGEND_FONT = "font-family=\"'Source Sans Pro', 'Source Sans 3', sans-serif\" font-size=\"12\" fill=\"#262730\""
+LEGEND_WIDTH_PX = 150  # the legend column beside the map is about this wide: drawn 1:1, not scaled down
+LEGEND_LINE_CHARS = 16  # at 12 px a label longer than this goes on two lines
+
+
+def _legend_lines(label: str) -> list[str]:
+    if len(label) <= LEGEND_LINE_CHARS or " " not in label:
+        return [label]
+    cut = label.rfind(" ", 0, LEGEND_LINE_CHARS + 1)
+    cut = cut if cut > 0 else label.find(" ")
+    return [label[:cut], label[cut + 1:]]
 
 
 def legend_svg(single_area: bool) -> str:
     """The map's small static legend as an SVG image (catalogue text only, escaped: nothing user-supplied): the five
     maturity colours, 'not reported', the mentor dot and the seeker ring. An image in Markdown (ui.svg_image) is drawn
-    by Streamlit's main browser code; st.html would fetch its own code (and DOMPurify) on every cold open."""
-    rows, y = [], 16
-    rows.append(f'<text x="0" y="{y}" font-weight="600">Maturity</text>')
+    by Streamlit's main browser code; st.html would fetch its own (and DOMPurify) on every cold open."""
+    rows, y = ['<text x="0" y="14" font-weight="600">Maturity</text>'], 14
+
+    def item(mark, label: str, gap: int = 19) -> None:  # mark(baseline y): the swatch or marker, left of the label
+        nonlocal y
+        y += gap
+        rows.append(mark(y))
+        for n, line in enumerate(_legend_lines(label)):
+            y += 15 if n else 0
+            rows.append(f'<text x="30" y="{y}">{html.escape(line)}</text>')
+
+    def swatch(fill):
+        return lambda y: f'<rect x="0.5" y="{y - 10.5}" width="22" height="13" rx="2" fill="{fill}" stroke="#c8c8c8"/>'
+
     for i in range(catalog.MAX_LEVEL, catalog.MIN_LEVEL - 1, -1):
-        y += 20
-        rows.append(f'<rect x="0.5" y="{y - 11.5}" width="22" height="14" rx="2" fill="{MATURITY_HEX[i - 1]}" '
-                    f'stroke="#c8c8c8"/><text x="30" y="{y}">{i} · {html.escape(catalog.level_name(i))}</text>')
-    y += 20
-    rows.append(f'<rect x="0.5" y="{y - 11.5}" width="22" height="14" rx="2" fill="{NO_DATA_HEX}" stroke="#c8c8c8"/>'
-                f'<text x="30" y="{y}">Not reported</text>')
-    y += 24
-    rows.append(f'<circle cx="11.5" cy="{y - 4.5}" r="5" fill="{MARKER_HEX}"/>'
-                f'<text x="30" y="{y}">Eligible mentor</text>')
-    y += 17
-    rows.append(f'<text x="30" y="{y}">(offers help, {catalog.MENTOR_MIN}+)</text>')
-    y += 20
-    rows.append(f'<circle cx="11.5" cy="{y - 4.5}" r="3.5" fill="none" stroke="{MARKER_HEX}" stroke-width="2"/>'
-                f'<text x="30" y="{y}">Seeks guidance</text>')
+        item(swatch(MATURITY_HEX[i - 1]), f"{i} · {catalog.level_name(i)}")
+    item(swatch(NO_DATA_HEX), "Not reported")
+    item(lambda y: f'<circle cx="11.5" cy="{y - 4}" r="5" fill="{MARKER_HEX}"/>',
+         f"Eligible mentor (offers help, {catalog.MENTOR_MIN}+)", gap=23)
+    item(lambda y: f'<circle cx="11.5" cy="{y - 4}" r="3.5" fill="none" stroke="{MARKER_HEX}" stroke-width="2"/>',
+         "Seeks guidance")
     if not single_area:
-        y += 20
+        y += 19
         rows.append(f'<text x="0" y="{y}" fill="#6b6b6b">larger = more areas</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="205" height="{y + 6}" viewBox="0 0 205 {y + 6}">'
-            f'<g {LEGEND_FONT}>{"".join(rows)}</g></svg>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{LEGEND_WIDTH_PX}" height="{y + 6}" '
+            f'viewBox="0 0 {LEGEND_WIDTH_PX} {y + 6}"><g {LEGEND_FONT}>{"".join(rows)}</g></svg>')
 
 
 def legend_alt(single_area: bool) -> str:

@@ -139,11 +139,13 @@ def test_legend_names_every_level_and_no_data_in_its_image_and_its_alt_text():
     from shisn import ui
     for single in (True, False):
         svg, alt = maps.legend_svg(single_area=single), maps.legend_alt(single_area=single)
-        ET.fromstring(svg)  # well-formed: the browser draws it as an image
+        root = ET.fromstring(svg)  # well-formed: the browser draws it as an image
+        text = " ".join(t.text for t in root.iter() if t.tag.endswith("text"))  # long labels take two lines
+        assert int(root.get("width")) == maps.LEGEND_WIDTH_PX  # drawn 1:1 in its column, not shrunk
         for i in range(1, 6):
-            assert f"{i} · {catalog.level_name(i)}" in svg and f"{i} {catalog.level_name(i)}" in alt
-        assert "Not reported" in svg and "Seeks guidance" in svg and "Eligible mentor" in svg
-        assert ("larger = more areas" in svg) is (not single) and ("larger markers" in alt) is (not single)
+            assert f"{i} · {catalog.level_name(i)}" in text and f"{i} {catalog.level_name(i)}" in alt
+        assert "Not reported" in text and "Seeks guidance" in text and "Eligible mentor (offers help, 4+)" in text
+        assert ("larger = more areas" in text) is (not single) and ("larger markers" in alt) is (not single)
         md = ui.svg_markdown(svg, alt)  # Markdown image: alt text, then the SVG itself as a data URI
         assert md.startswith(f"![{alt}](data:image/svg+xml;base64,")
         assert base64.b64decode(md.split("base64,", 1)[1].rstrip(")")).decode() == svg
