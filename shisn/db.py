@@ -44,7 +44,10 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_DIR / "data" / "shisn.duckdb"
 SCHEMA_VERSION = 5
 URL_SCHEMES = ("postgresql://", "postgres://")
-IDLE_RELEASE = 0.5      # seconds a DuckDB file stays open in a process after its last read or write
+IDLE_RELEASE = 10.0     # seconds a DuckDB file stays open in a process after its last read or write (at once
+                        # when another process waits for it): opening it costs ~40 ms, most of a new session's
+                        # reads, and visitors rarely come more than seconds apart
+WAITER_POLL = 0.25      # seconds between two looks for another process waiting for the file, while it is idle
 DEFAULT_LOCK_WAIT = 30  # seconds another process's hold on a DuckDB file is waited for (SHISN_DB_LOCK_WAIT)
 
 
@@ -753,12 +756,13 @@ class DuckDBStore(Store):
 
     def _close_when_idle(self):
         while True:
-            time.sleep(min(self.idle_release, 60) / 2)
+            time.sleep(min(self.idle_release / 2, WAITER_POLL))
             with self._lock:
                 if self._con is None:
                     self._closer = None
                     return
-                if self._users == 0 and time.monotonic() - self._last_use >= self.idle_release:
+                if self._users == 0 and (time.monotonic() - self._last_use >= self.idle_release
+                                         or self._other_waiter()):
                     self._con.close()
                     self._con = None
                     self._closer = None

@@ -260,6 +260,7 @@ def test_the_app_lets_go_of_the_duckdb_file_soon_after_its_last_read(tmp_path):
     import duckdb
     path = tmp_path / "idle.duckdb"
     store = db.connect(path)
+    store.idle_release = 0.5  # (10 s by default)
     queries.data_version(store)
     # another process could not open the file now; after the idle release it can (waiting for the state, the
     # file closed, not for a fixed time)
@@ -272,6 +273,30 @@ def test_the_app_lets_go_of_the_duckdb_file_soon_after_its_last_read(tmp_path):
     assert r.returncode == 0, r.stderr
     assert duckdb  # the same module the store uses
 
+
+
+def test_an_idle_app_holding_its_duckdb_file_lets_a_cli_command_in_at_once(tmp_path):
+    """The app keeps the file open for IDLE_RELEASE seconds after its last read (a new visitor's reads then need
+    no reopening), but a CLI command that finds it held is let in as soon as the app sees it waiting, well before."""
+    path = tmp_path / "held-idle.duckdb"
+    s = db.connect(path)
+    load(s, [("va.csv", make_csv(GOOD))], "t", this_year=2026)
+    s.close()
+    app = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); from shisn import db, queries; "
+        "s = db.connect(sys.argv[2]); queries.assessments(s, 2025); print('read', flush=True); "
+        "print('held' if s._con is not None else 'closed', flush=True); time.sleep(120)"), str(ROOT), str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert app.stdout.readline().strip() == "read" and app.stdout.readline().strip() == "held"
+        assert db.IDLE_RELEASE >= 10
+        # waiting at most 8 s, less than the app's idle release: only its noticing the waiting CLI lets it in
+        r = cli("pairings", "--db", path, "--cycle", 2025, env={"SHISN_DB_LOCK_WAIT": "8"})
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("mentor,mentee,program_area")
+    finally:
+        app.kill()
+        app.wait()
 
 def _settle(path, seconds_ago=60):
     """Make the store's files look untouched for a while (as between two visitors of a quiet app)."""
