@@ -136,17 +136,23 @@ if flash:
 
 # --- overview ------------------------------------------------------------------------------------------------------
 summary = X.summary(con, viewer, rows=all_rows)
-held = int(summary.by_status.set_index("status").loc[[X.HELD, X.CLOSED], "count"].sum())
-m = st.columns(5)
-m[0].metric("Exchanges", summary.total)
-m[1].metric("Open", summary.open, help="Proposed, introduced, in contact or exchange held.")
-m[2].metric("Exchange held or closed", held)
-m[3].metric("Declined", int(summary.by_status.set_index("status").loc[X.DECLINED, "count"]))
-median = summary.median_days_to_first_contact
-m[4].metric("Median days to first contact", "–" if median is None else f"{median:.0f}",
-            help="Days from proposal to introduction (the first contact ODP facilitates), over the "
-                 f"{summary.introduced} exchange(s) introduced so far; {summary.awaiting_introduction} still await "
-                 "their introduction and are not counted.")
+# the headline numbers sit above the views but are drawn after the open one (ui.later): its table or map, the
+# heaviest element, reaches the browser first and its code loads while the rest is drawn
+overview = st.container()
+
+
+def draw_overview():
+    held = int(summary.by_status.set_index("status").loc[[X.HELD, X.CLOSED], "count"].sum())
+    m = st.columns(5)
+    m[0].metric("Exchanges", summary.total)
+    m[1].metric("Open", summary.open, help="Proposed, introduced, in contact or exchange held.")
+    m[2].metric("Exchange held or closed", held)
+    m[3].metric("Declined", int(summary.by_status.set_index("status").loc[X.DECLINED, "count"]))
+    median = summary.median_days_to_first_contact
+    m[4].metric("Median days to first contact", "–" if median is None else f"{median:.0f}",
+                help="Days from proposal to introduction (the first contact ODP facilitates), over the "
+                     f"{summary.introduced} exchange(s) introduced so far; {summary.awaiting_introduction} still "
+                     "await their introduction and are not counted.")
 
 
 # --- one view at a time: only the open tab runs (its label is in the URL; ui.lazy_tabs) -------------------------
@@ -453,14 +459,18 @@ def map_view():
                    "(mentor's and mentee's).")
 
     # --- map ---------------------------------------------------------------------------------------------------
-    arc_rows = X.arcs(con, viewer)
+    version = con.version("exchanges")
+    # from the rows the page already holds (no second read), once per version of the exchanges and viewer
+    arc_rows = ui.shared(lambda: X.arcs(con, viewer, rows=all_rows), "exchange arc rows", version, viewer=viewer)
     if len(arc_rows):
         st.subheader("On the map")
         # an on/off chip (st.pills, one option), not a toggle: its code is already loaded for the sidebar's buttons
         show_closed = st.pills("On the map", ["Include declined exchanges"], key="ex_map_declined",
                                label_visibility="collapsed") is not None
         shown = arc_rows if show_closed else arc_rows[arc_rows["status"] != X.DECLINED]
-        st.pydeck_chart(X.arc_deck(shown), height=X.MAP_HEIGHT_PX, width="stretch")
+        # the deck as this viewer sees it, built once per version of the exchanges (a link opens without rebuilding)
+        deck = ui.shared(lambda: X.arc_deck(shown), "exchange arcs", show_closed, version, viewer=viewer)
+        st.pydeck_chart(deck, height=X.MAP_HEIGHT_PX, width="stretch")
         st.markdown("Arcs run from the mentor to the mentee (the stronger end). " + " ".join(
             f":{X.STATUS_COLOURS[s][0]}[**━━ {X.status_label(s)}**]" for s in X.STATUSES))
 
@@ -506,3 +516,5 @@ def ta_view():
 
 
 ui.lazy_tabs({X.VIEW_LIST: list_view, X.VIEW_MAP: map_view, X.VIEW_TA: ta_view}, X.VIEW_KEY)
+with overview:
+    draw_overview()

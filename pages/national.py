@@ -83,12 +83,13 @@ def map_view():
     chosen = pick(pick_state())[sel.STATE_PARAM]
     map_col, legend_col = st.columns([5, 1], gap="medium")
     with map_col:
-        deck = maps.coverage_deck(J.geojson(), coverage.state_values(data, area, region), area_name,
-                                  single_area=single_area, selected=chosen)
+        # the map's values count rows and read no note: one copy for every viewer
+        values = ui.shared(lambda: coverage.state_values(data, area, region), "state values", cycle, area, region)
+        deck = maps.coverage_deck(J.geojson(), values, area_name, single_area=single_area, selected=chosen)
         # an on/off chip (st.pills, one option), not a toggle: its code is already loaded for the sidebar's buttons
         arcs = "Show exchanges as arcs (mentor → mentee, coloured by status)"
         if st.pills("On the map", [arcs], key="show_exchanges", label_visibility="collapsed") == arcs:
-            deck = maps.add_arcs(deck, exchanges.arc_rows(exchanges.arcs(ui.connection(), viewer)))
+            deck = maps.add_arcs(deck, exchanges.arc_rows(exchanges.arcs(ui.connection(), viewer, rows=ui.exchange_rows(viewer))))
         key = ui.chart_key("national_map")
         st.pydeck_chart(deck, height=maps.MAP_HEIGHT_PX, key=key, selection_mode="single-object",
                         on_select=ui.on_chart_select(key, lambda e: {sel.STATE_PARAM: sel.from_map_event(e)}
@@ -126,7 +127,9 @@ def pick(*choices, title="Select by name"):
 
 def state_panel(code):
     """The selected jurisdiction: its ratings in the chosen area(s), what it can mentor, what it needs."""
-    p = sel.state_panel(data, code, area if single_area else None, viewer.sees_detail_of)
+    # shown as this viewer may see it (notes): shared by the sessions of the same viewer, so a link opens at once
+    p = ui.shared(lambda: sel.state_panel(data, code, area if single_area else None, viewer.sees_detail_of),
+                  "state panel", cycle, code, area, viewer=viewer)
     with st.container(border=True):
         head, link = st.columns([3, 1], vertical_alignment="center")
         head.markdown(f"#### {p.name} ({p.state}) · {p.region_label}")
@@ -297,7 +300,7 @@ def supply_view():
 
 def area_panel(slug):
     """The mentors and the seekers behind one area's bars."""
-    p = sel.area_panel(data, slug, region)
+    p = ui.shared(lambda: sel.area_panel(data, slug, region), "area panel", cycle, slug, region, viewer=viewer)
     with st.container(border=True):
         st.markdown(f"#### {ui.md_escape(p.area_name)}{region_name}")
         st.markdown(f"**Eligible mentors ({len(p.mentors)})**, strongest first")

@@ -845,13 +845,13 @@ def summary(con, viewer: auth.Viewer | None, rows: pd.DataFrame | None = None) -
                    requests_open=requests_open, requests_declined=requests_declined)
 
 
-def arcs(con, viewer: auth.Viewer | None) -> pd.DataFrame:
+def arcs(con, viewer: auth.Viewer | None, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per visible exchange × program area, for an arc map: exchange_id, mentor, mentee, program_area,
     status, mentor_lon, mentor_lat, mentee_lon, mentee_lat (each state's label point in `J.geojson()`, where Alaska,
-    Hawaii and the territories sit as insets)."""
+    Hawaii and the territories sit as insets). `rows`: list_exchanges(con, viewer) when the caller already has it."""
     cols = ["exchange_id", "mentor", "mentee", "program_area", "status", "mentor_lon", "mentor_lat", "mentee_lon",
             "mentee_lat"]
-    df = list_exchanges(con, viewer)
+    df = list_exchanges(con, viewer) if rows is None else rows
     df = df[df["proposed_at"].notna()]  # requests not (yet) accepted are not exchanges
     pts = label_points()
     rows = []
