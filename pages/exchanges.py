@@ -136,23 +136,17 @@ if flash:
 
 # --- overview ------------------------------------------------------------------------------------------------------
 summary = X.summary(con, viewer, rows=all_rows)
-# the headline numbers sit above the views but are drawn after the open one (ui.later): its table or map, the
-# heaviest element, reaches the browser first and its code loads while the rest is drawn
-overview = st.container()
-
-
-def draw_overview():
-    held = int(summary.by_status.set_index("status").loc[[X.HELD, X.CLOSED], "count"].sum())
-    m = st.columns(5)
-    m[0].metric("Exchanges", summary.total)
-    m[1].metric("Open", summary.open, help="Proposed, introduced, in contact or exchange held.")
-    m[2].metric("Exchange held or closed", held)
-    m[3].metric("Declined", int(summary.by_status.set_index("status").loc[X.DECLINED, "count"]))
-    median = summary.median_days_to_first_contact
-    m[4].metric("Median days to first contact", "–" if median is None else f"{median:.0f}",
-                help="Days from proposal to introduction (the first contact ODP facilitates), over the "
-                     f"{summary.introduced} exchange(s) introduced so far; {summary.awaiting_introduction} still "
-                     "await their introduction and are not counted.")
+held = int(summary.by_status.set_index("status").loc[[X.HELD, X.CLOSED], "count"].sum())
+m = st.columns(5)
+m[0].metric("Exchanges", summary.total)
+m[1].metric("Open", summary.open, help="Proposed, introduced, in contact or exchange held.")
+m[2].metric("Exchange held or closed", held)
+m[3].metric("Declined", int(summary.by_status.set_index("status").loc[X.DECLINED, "count"]))
+median = summary.median_days_to_first_contact
+m[4].metric("Median days to first contact", "–" if median is None else f"{median:.0f}",
+            help="Days from proposal to introduction (the first contact ODP facilitates), over the "
+                 f"{summary.introduced} exchange(s) introduced so far; {summary.awaiting_introduction} still await "
+                 "their introduction and are not counted.")
 
 
 # --- one view at a time: only the open tab runs (its label is in the URL; ui.lazy_tabs) -------------------------
@@ -516,5 +510,3 @@ def ta_view():
 
 
 ui.lazy_tabs({X.VIEW_LIST: list_view, X.VIEW_MAP: map_view, X.VIEW_TA: ta_view}, X.VIEW_KEY)
-with overview:
-    draw_overview()
