@@ -87,10 +87,10 @@ if flash:
 
 
 # --- the form ----------------------------------------------------------------------------------------------------
-# Grids (st.data_editor), a row per program area: the ratings (maturity, offers, seeks, notes, beside last cycle's
-# rating) and the optional POETE sub-ratings; the 'Other' area's name is a one-row grid too. Quicker to read and fill
-# than nine blocks of radios, boxes and text areas, like the file template's rows, and one kind of element for the
-# browser to load (a text box alone would fetch its own code on every cold open).
+# Two grids (st.data_editor), a row per program area: the ratings (maturity, offers, seeks, notes and the 'Other'
+# area's name, beside last cycle's rating) and the optional POETE sub-ratings. Quicker to read and fill than nine
+# blocks of radios, boxes and text areas, like the file template's rows, and one kind of element for the browser to
+# load (a text box alone would fetch its own code on every cold open; each grid is a canvas to draw).
 
 token = (code, cycle, None if sub is None else (sub["submission_id"], sub["version"]))
 if st.session_state.get("_assessment_token") != token:  # (re)load the values into the grids
@@ -112,7 +112,6 @@ def edits(name: str) -> dict:
 def form_values() -> list[dict]:
     """The form as it stands: the loaded values with the grids' edits (ratings, POETE, the 'Other' area's name)."""
     areas = S.ratings_after_edits(st.session_state.get("_assessment_values", []), edits("ratings"))
-    areas = S.other_name_after_edits(areas, edits("other"))
     poete = S.poete_after_edits(S.poete_values(areas), edits("poete"))
     for a in areas:
         a.update(poete[a["program_area"]])
@@ -224,7 +223,8 @@ with st.expander("What the maturity levels mean", icon=":material/info:", expand
 
 with st.form("assessment_form", border=False, enter_to_submit=False):
     st.markdown("**Ratings** · a row per program area: choose the maturity, tick whether the state offers help or "
-                "seeks guidance, add notes (double-click or Enter on a cell to edit it)")
+                "seeks guidance, add notes and, on the Other row, name the area (double-click or Enter on a cell to "
+                "edit it)")
     st.data_editor(S.rating_grid(st.session_state.get("_assessment_values", []),
                                  previous if prev_cycle is not None else None),
                    key=grid_key("ratings"), hide_index=True, width="stretch", num_rows="fixed",
@@ -233,21 +233,20 @@ with st.form("assessment_form", border=False, enter_to_submit=False):
                                  *S.RATING_COLUMNS],
                    column_config={
                        S.GRID_AREA: st.column_config.TextColumn(S.GRID_AREA, width=170),
-                       S.GRID_LAST: st.column_config.TextColumn(f"In {prev_cycle}", width=205,
+                       S.GRID_LAST: st.column_config.TextColumn(f"In {prev_cycle}", width=180,
                                                                 help=f"The state's {prev_cycle} rating"),
                        "maturity": st.column_config.SelectboxColumn(
-                           "Maturity", options=S.MATURITY_CHOICES, width=150,
+                           "Maturity", options=S.MATURITY_CHOICES, width=130,
                            help="1 Not started … 5 (see what the levels mean above); empty: not rated"),
                        "offers_help": st.column_config.CheckboxColumn(
                            "Offers help", width=95, help=f"A state can mentor only at maturity {catalog.MENTOR_MIN} "
                                                          "or higher."),
-                       "seeks_help": st.column_config.CheckboxColumn("Seeks guidance", width=130),
-                       "notes": st.column_config.TextColumn("Notes", max_chars=ingest.MAX_NOTES)})
-    st.data_editor(S.other_name_grid(st.session_state.get("_assessment_values", [])), key=grid_key("other"),
-                   hide_index=True, num_rows="fixed", disabled=not editable, width=420, column_config={
-                       S.OTHER_GRID_NAME: st.column_config.TextColumn(
-                           "Name of the 'Other' area (needed when it is rated)", max_chars=ingest.MAX_OTHER_AREA,
-                           help="e.g. Cybersecurity")})
+                       "seeks_help": st.column_config.CheckboxColumn("Seeks guidance", width=125),
+                       "notes": st.column_config.TextColumn("Notes", max_chars=ingest.MAX_NOTES, width=140),
+                       "other_area": st.column_config.TextColumn(
+                           "Name (Other)", max_chars=ingest.MAX_OTHER_AREA, width=115,
+                           help="On the Other row only: name the area (e.g. Cybersecurity); needed when it is "
+                                "rated. Ignored on the other rows.")})
     st.markdown("**POETE sub-ratings** (optional)")
     st.caption("Rate planning, organization, equipment, training and exercises 1–5 for any area; leave a cell "
                "empty where the state does not rate it.")
@@ -270,9 +269,12 @@ if not reviewing:
     flags_block()
 
 if sub is not None or last is not None:
-    hist = S.history(con, (sub or last)["submission_id"])
-    with st.expander(f"History of submission {(sub or last)['submission_id']}"):
-        st.dataframe(hist, hide_index=True, width="stretch", column_config={
-            "version": st.column_config.NumberColumn("Version", format="%d"),
-            "changed_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
-            "changed_by": "Who", "from_status": "From", "to_status": "To", "comment": "Comment"})
+    box = ui.lazy_expander(f"History of submission {(sub or last)['submission_id']}", "asmt_history_open",
+                           icon=":material/history:")
+    with box:
+        if box.open:  # read and drawn when opened: one grid fewer for a cold open to draw
+            st.dataframe(S.history(con, (sub or last)["submission_id"]), hide_index=True, width="stretch",
+                         column_config={
+                             "version": st.column_config.NumberColumn("Version", format="%d"),
+                             "changed_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
+                             "changed_by": "Who", "from_status": "From", "to_status": "To", "comment": "Comment"})

@@ -243,7 +243,7 @@ def prefill(state_rows: pd.DataFrame, cycle: int) -> tuple[list[dict], str]:
 
 GRID_AREA = "Program area"
 GRID_LAST = "last_cycle"  # read-only: the previous cycle's rating, for comparison
-RATING_COLUMNS = ("maturity", "offers_help", "seeks_help", "notes")
+RATING_COLUMNS = ("maturity", "offers_help", "seeks_help", "notes", "other_area")  # other_area: the Other row only
 
 
 def maturity_choice(level: int) -> str:
@@ -279,7 +279,8 @@ def previous_text(row) -> str:
 def rating_grid(areas, previous: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ratings grid the form shows: a row per program area in catalog order (row i is catalog.AREA_SLUGS[i]):
     its short label, the previous cycle's rating (`previous`: that cycle's rows; blank without), the maturity as a
-    `maturity_choice` (None: not rated), offers / seeks and the notes."""
+    `maturity_choice` (None: not rated), offers / seeks, the notes and, on the 'Other' row only, the name the state
+    gives that area (as in the file template, where other_area is used only with program_area 'other')."""
     before = {r["program_area"]: r for r in previous.to_dict("records")} if previous is not None and len(previous) \
         else {}
     rows = normalise(areas)
@@ -290,7 +291,8 @@ def rating_grid(areas, previous: pd.DataFrame | None = None) -> pd.DataFrame:
                      for a in rows],
         "offers_help": [a["offers_help"] for a in rows],
         "seeks_help": [a["seeks_help"] for a in rows],
-        "notes": [a["notes"] for a in rows]})
+        "notes": [a["notes"] for a in rows],
+        "other_area": [(a["other_area"] or None) if a["program_area"] == catalog.OTHER else "" for a in rows]})
 
 
 def ratings_after_edits(areas, edited_rows: dict) -> list[dict]:
@@ -309,30 +311,11 @@ def ratings_after_edits(areas, edited_rows: dict) -> list[dict]:
                 a[column] = bool(v) and v is not pd.NA
             elif column == "notes":
                 a["notes"] = _text(v)
-    return out
-
-
-# --- the 'Other' area's name as a one-row grid (beside the ratings grid, in the same kind of element) ----------
-
-OTHER_GRID_NAME = "Name of the 'Other' area"
-
-
-def other_name_grid(areas) -> pd.DataFrame:
-    """The one-row grid holding the name the state gives its 'Other' area (needed when that area is rated)."""
-    other = next(a for a in normalise(areas) if a["program_area"] == catalog.OTHER)
-    return pd.DataFrame({OTHER_GRID_NAME: [other["other_area"] or None]}, dtype="object")
-
-
-def other_name_after_edits(areas, edited_rows: dict) -> list[dict]:
-    """The form's areas with the name grid's edit applied (Streamlit's `edited_rows`, {0: {column: value}}): the
-    'Other' area takes the typed name, every other area none."""
-    out = normalise(areas)
-    typed = (edited_rows or {}).get(0, (edited_rows or {}).get("0", {}))
+            elif column == "other_area" and a["program_area"] == catalog.OTHER:  # a name typed on another row:
+                a["other_area"] = _text(v)                                       # not a field of that area
     for a in out:
         if a["program_area"] != catalog.OTHER:
             a["other_area"] = ""
-        elif OTHER_GRID_NAME in typed:
-            a["other_area"] = _text(typed[OTHER_GRID_NAME])
     return out
 
 

@@ -168,11 +168,19 @@ def test_submit_with_a_problem_shows_it_next_to_its_area_and_submits_nothing(sto
     sub = S.open_submission(store, "VA", CYCLE)
     assert sub["status"] == "submitted" and sub["submitted_by"] == "Val Virginia"
     # the state now sees it read-only, awaiting review, and no review buttons
-    name, _, name_grid = grid(at, S.OTHER_GRID_NAME)
-    assert name[S.OTHER_GRID_NAME].tolist() == ["Cybersecurity"] and name_grid.disabled
+    ratings, _, _ = grid(at, "maturity")  # the name, on the Other row of the (now read-only) grid
+    assert ratings["other_area"].tolist()[catalog.AREA_SLUGS.index("other")] == "Cybersecurity"
     assert not editable(at)
     assert not [b for b in at.button if b.label in ("Accept", "Return to the state")]
     assert any("Status: submitted, awaiting review" in i.value for i in at.info)
+    # the submission's history: a panel read and drawn when opened (no grid for a cold open to draw)
+    assert [e.label for e in at.expander if e.label.startswith("History")] == [
+        f"History of submission {sub['submission_id']}"] and not [d for d in at.dataframe
+                                                                  if "changed_by" in d.value.columns]
+    at.session_state["asmt_history_open"] = True
+    ok(at.run())
+    history = next(d.value for d in at.dataframe if "changed_by" in d.value.columns)
+    assert history["to_status"].tolist()[-1] == "submitted" and set(history["changed_by"]) == {"Val Virginia"}
 
 
 def test_pm_and_leadership_fill_in_on_a_states_behalf(store):

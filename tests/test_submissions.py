@@ -96,7 +96,7 @@ def test_the_ratings_grid_shows_each_area_beside_last_cycle_and_its_edits_come_b
     assert list(grid.columns) == [S.GRID_AREA, S.GRID_LAST, *S.RATING_COLUMNS] and len(grid) == 9
     ex, rec = catalog.AREA_SLUGS.index("exercises"), catalog.AREA_SLUGS.index("recovery")
     assert grid.loc[ex].tolist() == [catalog.area_short("exercises"), "2 Developing · seeks guidance", "4 · Advanced",
-                                     True, False, "Full-scale exercise in May"]
+                                     True, False, "Full-scale exercise in May", ""]
     assert grid.loc[rec, S.GRID_LAST] == "" and S.rating_grid(areas)[S.GRID_LAST].eq("").all()  # nothing before
     assert S.MATURITY_CHOICES[0] == "1 · Not started" and len(S.MATURITY_CHOICES) == 5
     edited = S.ratings_after_edits(areas, {str(ex): {"maturity": None, "offers_help": False},
@@ -114,15 +114,17 @@ def test_the_ratings_grid_shows_each_area_beside_last_cycle_and_its_edits_come_b
 
 
 
-def test_the_other_areas_name_is_a_one_row_grid_whose_edit_names_only_the_other_area():
+
+def test_the_other_areas_name_is_a_column_of_the_ratings_grid_used_on_the_other_row_only():
     areas = complete(other={"maturity": 3, "other_area": "Cybersecurity"})
-    assert S.other_name_grid(areas)[S.OTHER_GRID_NAME].tolist() == ["Cybersecurity"]
-    assert S.other_name_grid(complete())[S.OTHER_GRID_NAME].isna().all()  # nothing named yet: an empty cell
-    renamed = {a["program_area"]: a["other_area"]
-               for a in S.other_name_after_edits(areas, {0: {S.OTHER_GRID_NAME: "Port security"}})}
+    grid = S.rating_grid(areas)
+    other = catalog.AREA_SLUGS.index("other")
+    assert grid.loc[other, "other_area"] == "Cybersecurity" and grid["other_area"].drop(index=other).eq("").all()
+    renamed = {a["program_area"]: a["other_area"] for a in S.ratings_after_edits(
+        areas, {other: {"other_area": "Port security"}, 0: {"other_area": "typed on the wrong row"}})}
     assert renamed["other"] == "Port security" and not any(v for k, v in renamed.items() if k != "other")
-    assert {a["program_area"]: a["other_area"] for a in S.other_name_after_edits(areas, {})}["other"] == "Cybersecurity"
-    cleared = S.other_name_after_edits(areas, {"0": {S.OTHER_GRID_NAME: None}})  # the cell emptied
+    assert {a["program_area"]: a["other_area"] for a in S.ratings_after_edits(areas, {})}["other"] == "Cybersecurity"
+    cleared = S.ratings_after_edits(areas, {str(other): {"other_area": None}})  # the cell emptied
     _, by_area = S.validate("VA", 2027, cleared, this_year=YEAR)
     assert by_area["other"] == ["area name: required when program_area is 'other': name the area (e.g. Cybersecurity)"]
 
