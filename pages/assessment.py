@@ -92,13 +92,19 @@ if flash:
 # blocks of radios, boxes and text areas, like the file template's rows, and one kind of element for the browser to
 # load (a text box alone would fetch its own code on every cold open; each grid is a canvas to draw).
 
+POETE_OPEN = "_assessment_poete_open"  # the POETE grid is drawn (else its values as a static table)
 token = (code, cycle, None if sub is None else (sub["submission_id"], sub["version"]))
 if st.session_state.get("_assessment_token") != token:  # (re)load the values into the grids
     st.session_state["_assessment_token"] = token
     st.session_state.pop("_assessment_problems", None)
+    st.session_state.pop(POETE_OPEN, None)
     st.session_state["_assessment_values"] = S.normalise(values)
     # fresh editors (no edits carried over from another state, cycle or version)
     st.session_state["_assessment_gen"] = st.session_state.get("_assessment_gen", 0) + 1
+
+
+def open_poete() -> None:
+    st.session_state[POETE_OPEN] = True
 
 
 def grid_key(name: str) -> str:
@@ -248,15 +254,29 @@ with st.form("assessment_form", border=False, enter_to_submit=False):
                            help="On the Other row only: name the area (e.g. Cybersecurity); needed when it is "
                                 "rated. Ignored on the other rows.")})
     st.markdown("**POETE sub-ratings** (optional)")
-    st.caption("Rate planning, organization, equipment, training and exercises 1–5 for any area; leave a cell "
-               "empty where the state does not rate it.")
-    st.data_editor(S.poete_grid(S.poete_values(st.session_state.get("_assessment_values", []))),
-                   key=grid_key("poete"), hide_index=True, width="stretch",
-                   disabled=True if not editable else [S.POETE_GRID_AREA], num_rows="fixed",
-                   column_config={S.POETE_GRID_AREA: st.column_config.TextColumn(S.POETE_GRID_AREA, width="medium"),
-                                  **{p: st.column_config.SelectboxColumn(catalog.POETE_LABELS[p],
-                                                                         options=[1, 2, 3, 4, 5])
-                                     for p in catalog.POETE}})
+    poete_now = S.poete_grid(S.poete_after_edits(S.poete_values(st.session_state.get("_assessment_values", [])),
+                                                 edits("poete")))
+    if editable and st.session_state.get(POETE_OPEN):
+        st.caption("Rate planning, organization, equipment, training and exercises 1–5 for any area; leave a cell "
+                   "empty where the state does not rate it.")
+        st.data_editor(S.poete_grid(S.poete_values(st.session_state.get("_assessment_values", []))),
+                       key=grid_key("poete"), hide_index=True, width="stretch",
+                       disabled=[S.POETE_GRID_AREA], num_rows="fixed",
+                       column_config={S.POETE_GRID_AREA: st.column_config.TextColumn(S.POETE_GRID_AREA,
+                                                                                       width="medium"),
+                                      **{p: st.column_config.SelectboxColumn(catalog.POETE_LABELS[p],
+                                                                             options=[1, 2, 3, 4, 5])
+                                         for p in catalog.POETE}})
+    else:
+        # as a static table until asked for: a second grid is a second canvas for a cold open to draw. Opening it
+        # submits the form (a rerun that keeps the ratings' unsaved edits), as Save does, without saving
+        rated = poete_now[poete_now[list(catalog.POETE)].notna().any(axis=1)]
+        if len(rated):
+            ui.text_table(rated.rename(columns=catalog.POETE_LABELS))
+        else:
+            st.caption("No area has POETE sub-ratings.")
+        if editable:
+            st.form_submit_button("Edit the POETE sub-ratings", icon=":material/edit:", on_click=open_poete)
     for message in problems.get("", []):
         st.error(message, icon=":material/error:")
     b1, b2, _ = st.columns([1, 1, 3])

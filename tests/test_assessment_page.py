@@ -10,7 +10,7 @@ from shisn import auth, catalog, db, demo, ingest, queries, quality, submissions
 from shisn.auth import Viewer
 
 import conftest
-from conftest import ROOT, make_csv
+from conftest import ROOT, make_csv, static_tables
 
 PAGE = str(ROOT / "pages" / "assessment.py")
 PROFILE = str(ROOT / "pages" / "state_profile.py")
@@ -121,9 +121,17 @@ def test_state_user_gets_its_own_form_in_catalog_order_prefilled_with_level_defi
 
 def test_the_poete_sub_ratings_are_one_grid_prefilled_and_saved_with_the_draft(store):
     at = page(VA_USER)
+    prev = queries.assessments(store, demo.DEMO_CYCLES[-1], ["VA"]).set_index("program_area")
+    # first a static table of the rated areas (one grid for a cold open to draw), the grid on request
+    assert len(at.dataframe) == 1
+    table = next(t for t in static_tables(at) if catalog.POETE_LABELS["planning"] in t.columns)
+    rated = [catalog.area_short(a) for a in catalog.AREA_SLUGS
+             if a in prev.index and prev.loc[a, list(catalog.POETE)].notna().any()]
+    assert table[S.POETE_GRID_AREA].tolist() == rated and rated
+    ok(button(at, "Edit the POETE sub-ratings").click().run())
+    assert S.open_submission(store, "VA", CYCLE) is None  # opening the grid saves nothing
     grid, _, _ = globals()["grid"](at, "planning")
     assert not [s for s in at.selectbox if s.key.startswith("asmt_")]  # no drop-down per part
-    prev = queries.assessments(store, demo.DEMO_CYCLES[-1], ["VA"]).set_index("program_area")
     assert grid[S.POETE_GRID_AREA].tolist() == [catalog.area_short(a) for a in catalog.AREA_SLUGS]
     def value(v):
         return None if v is None or pd.isna(v) else int(v)

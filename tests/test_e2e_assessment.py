@@ -85,6 +85,12 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
         # the ratings grid: area, in the last cycle, maturity, offers help, seeks guidance, notes
         choose_in_cell(s, "asmt_ratings", "recovery", 2, "1 · Not started")
         tick(s, "asmt_ratings", "recovery", 4)  # seeks guidance
+        # the POETE sub-ratings: a static table until asked for; opening the grid keeps the unsaved edits above
+        s.page.get_by_role("button", name="Edit the POETE sub-ratings").click()
+        s.wait_ready()
+        from shisn import catalog
+        expect(s.page.locator("[class*=st-key-asmt_ratings] [data-testid=glide-cell-2-"
+                              f"{catalog.AREA_SLUGS.index('recovery')}]")).to_have_text("1 · Not started")
         choose_in_cell(s, "asmt_poete", "recovery", 1, "5")  # planning, in the POETE grid
         s.page.get_by_role("button", name="Submit for review").click()
         s.wait_ready()
