@@ -439,21 +439,23 @@ def outcome_block(ex_id: int, snap: dict) -> None:
 
 def map_view():
     """Counts by status, area and region (leadership) and the exchanges as arcs on the map."""
+    version = con.version("exchanges")
     if viewer.role == auth.LEADERSHIP and summary.total:
-        cols = st.columns(3, gap="medium")
-        for col, title, df in ((cols[0], "By status", summary.by_status), (cols[1], "By program area", summary.by_area),
-                               (cols[2], "By FEMA region", summary.by_region)):
-            with col:
-                st.markdown(f"**{title}**")
-                # static tables: a few rows each, beside the map (no second grid to load, see ui.text_table)
-                ui.text_table(df[["label", "count"]].rename(columns={
-                    "label": title.removeprefix("By ")[:1].upper() + title.removeprefix("By ")[1:],
-                    "count": "Exchanges"}))
+        def counts():  # static tables: a few rows each, beside the map (no second grid to load, see ui.text_table)
+            return [(title, ui.markdown_table(df[["label", "count"]].rename(columns={
+                        "label": title.removeprefix("By ")[:1].upper() + title.removeprefix("By ")[1:],
+                        "count": "Exchanges"})))
+                    for title, df in (("By status", summary.by_status), ("By program area", summary.by_area),
+                                      ("By FEMA region", summary.by_region))]
+
+        for col, (title, table) in zip(st.columns(3, gap="medium"),
+                                       ui.shared(counts, "exchange counts", version, viewer=viewer)):
+            col.markdown(f"**{title}**")
+            col.markdown(table)
         st.caption("An exchange counts once in each of its program areas and once in each FEMA region it involves "
                    "(mentor's and mentee's).")
 
     # --- map ---------------------------------------------------------------------------------------------------
-    version = con.version("exchanges")
     # from the rows the page already holds (no second read), once per version of the exchanges and viewer
     arc_rows = ui.shared(lambda: X.arcs(con, viewer, rows=all_rows), "exchange arc rows", version, viewer=viewer)
     if len(arc_rows):
@@ -461,9 +463,9 @@ def map_view():
         # an on/off chip (st.pills, one option), not a toggle: its code is already loaded for the sidebar's buttons
         show_closed = st.pills("On the map", ["Include declined exchanges"], key="ex_map_declined",
                                label_visibility="collapsed") is not None
-        shown = arc_rows if show_closed else arc_rows[arc_rows["status"] != X.DECLINED]
         # the deck as this viewer sees it, built once per version of the exchanges (a link opens without rebuilding)
-        deck = ui.shared(lambda: X.arc_deck(shown), "exchange arcs", show_closed, version, viewer=viewer)
+        deck = ui.shared(lambda: X.arc_deck(arc_rows if show_closed else arc_rows[arc_rows["status"] != X.DECLINED]),
+                         "exchange arcs", show_closed, version, viewer=viewer)
         st.pydeck_chart(deck, height=X.MAP_HEIGHT_PX, width="stretch")
         st.markdown("Arcs run from the mentor to the mentee (the stronger end). " + " ".join(
             f":{X.STATUS_COLOURS[s][0]}[**━━ {X.status_label(s)}**]" for s in X.STATUSES))
