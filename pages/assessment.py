@@ -254,8 +254,6 @@ with st.form("assessment_form", border=False, enter_to_submit=False):
                            help="On the Other row only: name the area (e.g. Cybersecurity); needed when it is "
                                 "rated. Ignored on the other rows.")})
     st.markdown("**POETE sub-ratings** (optional)")
-    poete_now = S.poete_grid(S.poete_after_edits(S.poete_values(st.session_state.get("_assessment_values", [])),
-                                                 edits("poete")))
     if editable and st.session_state.get(POETE_OPEN):
         st.caption("Rate planning, organization, equipment, training and exercises 1–5 for any area; leave a cell "
                    "empty where the state does not rate it.")
@@ -270,6 +268,7 @@ with st.form("assessment_form", border=False, enter_to_submit=False):
     else:
         # as a static table until asked for: a second grid is a second canvas for a cold open to draw. Opening it
         # submits the form (a rerun that keeps the ratings' unsaved edits), as Save does, without saving
+        poete_now = S.poete_grid(S.poete_values(form_values()))
         rated = poete_now[poete_now[list(catalog.POETE)].notna().any(axis=1)]
         if len(rated):
             ui.text_table(rated.rename(columns=catalog.POETE_LABELS))

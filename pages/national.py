@@ -89,7 +89,8 @@ def map_view():
         # an on/off chip (st.pills, one option), not a toggle: its code is already loaded for the sidebar's buttons
         arcs = "Show exchanges as arcs (mentor → mentee, coloured by status)"
         if st.pills("On the map", [arcs], key="show_exchanges", label_visibility="collapsed") == arcs:
-            deck = maps.add_arcs(deck, exchanges.arc_rows(exchanges.arcs(ui.connection(), viewer, rows=ui.exchange_rows(viewer))))
+            arc_rows = exchanges.arcs(ui.connection(), viewer, rows=ui.exchange_rows(viewer))  # rows in cache
+            deck = maps.add_arcs(deck, exchanges.arc_rows(arc_rows))
         key = ui.chart_key("national_map")
         st.pydeck_chart(deck, height=maps.MAP_HEIGHT_PX, key=key, selection_mode="single-object",
                         on_select=ui.on_chart_select(key, lambda e: {sel.STATE_PARAM: sel.from_map_event(e)}

@@ -368,7 +368,10 @@ def _marker_px(n: int, single_area: bool) -> float:
     return 4.0 if single_area else min(2.5 + 0.6 * n, 6.5)
 
 
-LEGEND_FONT = "font-family=\"'Source Sans Pro', 'Source Sans 3', sans-serif\" font-size=\"12\" fill=\"#262730\""
+def _legend_font(colour: str = "#262730") -> str:
+    return f"font-family=\"'Source Sans Pro', 'Source Sans 3', sans-serif\" font-size=\"12\" fill=\"{colour}\""
+
+
 LEGEND_WIDTH_PX = 150  # the legend column beside the map is about this wide: drawn 1:1, not scaled down
 LEGEND_LINE_CHARS = 16  # at 12 px a label longer than this goes on two lines
 
@@ -409,13 +412,15 @@ def legend_svg(single_area: bool) -> str:
         y += 19
         rows.append(f'<text x="0" y="{y}" fill="#6b6b6b">larger = more areas</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{LEGEND_WIDTH_PX}" height="{y + 6}" '
-            f'viewBox="0 0 {LEGEND_WIDTH_PX} {y + 6}"><g {LEGEND_FONT}>{"".join(rows)}</g></svg>')
+            f'viewBox="0 0 {LEGEND_WIDTH_PX} {y + 6}"><g {_legend_font()}>{"".join(rows)}</g></svg>')
 
 
 def legend_alt(single_area: bool) -> str:
     """The legend's text alternative (the image's alt text)."""
-    levels = ", ".join(f"{i} {catalog.level_name(i)}" for i in range(catalog.MAX_LEVEL, catalog.MIN_LEVEL - 1, -1))
-    return (f"Legend: maturity colours from {levels} (darkest to lightest); grey: not reported; a filled dot: "
+    colours = {5: "dark blue", 4: "light blue", 3: "pale yellow", 2: "orange", 1: "red"}  # MATURITY_HEX, in words
+    levels = ", ".join(f"{i} {catalog.level_name(i)} {colours[i]}"
+                       for i in range(catalog.MAX_LEVEL, catalog.MIN_LEVEL - 1, -1))
+    return (f"Legend: maturity colours {levels}; grey: not reported; a filled dot: "
             f"eligible mentor (offers help, {catalog.MENTOR_MIN}+); a ring: seeks guidance"
             + ("" if single_area else "; larger markers: more areas"))
 
@@ -506,4 +511,4 @@ def area_legend_svg(areas, colours: dict[str, str], width: int = 760) -> str:
                      f'<text x="{x + 24}" y="{y}">{html.escape(label)}</text>')
         x += w
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 6}" viewBox="0 0 {width} {y + 6}">'
-            f'<g {LEGEND_FONT.replace("#262730", "#444444")}>{"".join(items)}</g></svg>')
+            f'<g {_legend_font("#444444")}>{"".join(items)}</g></svg>')
