@@ -41,6 +41,15 @@ def make_xlsx(sheets: dict) -> bytes:
     return buf.getvalue()
 
 
+# --- order: the browser tests first -------------------------------------------------------------------------------
+# pytest.ini runs the suite on two workers (pytest-xdist, `--dist worksteal`). The browser tests take most of the
+# time, a minute or more each for the longest: started first, the two workers share them and the short tests fill
+# the end, instead of one worker finishing a long browser test alone while the other waits.
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)  # stable: file order kept within each group
+
+
 # --- the store, on both engines -------------------------------------------------------------------------------------
 # Every test that takes `con` (or `store_target`) runs twice: on a DuckDB file and on a fresh PostgreSQL database
 # (a throwaway cluster started once per test session, see tests/pgcluster.py). Without PostgreSQL the second run

@@ -119,14 +119,19 @@ class Session:
         end = time.time() + timeout
         page.wait_for_timeout(300)
         while time.time() < end:
-            state = page.evaluate("() => document.querySelector('[data-testid=stApp]')"
-                                  "?.getAttribute('data-test-script-state')")
-            if (state == "notRunning" and page.locator("[data-testid=stSkeleton]").count() == 0
-                    and page.locator("[data-testid=stStatusWidget]").count() == 0):
+            if self._settled():
                 page.wait_for_timeout(1200)
-                return
+                if self._settled():  # still: not a pause between two runs (a page handing over to another)
+                    return
             page.wait_for_timeout(200)
         raise AssertionError("the page script did not finish in time")
+
+    def _settled(self) -> bool:
+        page = self.page
+        state = page.evaluate("() => document.querySelector('[data-testid=stApp]')"
+                              "?.getAttribute('data-test-script-state')")
+        return (state == "notRunning" and page.locator("[data-testid=stSkeleton]").count() == 0
+                and page.locator("[data-testid=stStatusWidget]").count() == 0)
 
     def open_panel(self, title: str) -> bool:
         """Open the collapsed panel (an expander) whose label starts with `title`, as a user would; False if the
@@ -385,9 +390,11 @@ def test_a_link_opening_a_fresh_servers_first_session_gets_the_whole_app(browser
         s = Session(browser, base)
         try:
             s.open("/state_profile?state=virginia&profile_view=POETE+and+trend")
+            # the page hands over to the app's navigation, which reopens it: wait for the page the link names
+            playwright.expect(s.page.get_by_role("heading", name="Virginia (VA)")).to_have_count(1, timeout=90_000)
+            s.wait_ready()
             assert s.page.get_by_text("Page not found").count() == 0
             assert [t for t, _ in s.nav_links()][:3] == ["Work queue", "National coverage", "Pairings"]
-            assert s.page.get_by_role("heading", name="Virginia (VA)").count() == 1
             assert s.page.get_by_role("heading", name="POETE sub-ratings").count() == 1
             assert s.page.get_by_text("Demo data.").count() >= 1
             assert not s.exceptions() and s.outbound == []
