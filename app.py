@@ -40,9 +40,8 @@ viewer = ui.resolve_viewer()
 if viewer is None:  # nobody signed in, or a user without a role: nothing but the message
     st.stop()
 ui.register_pages({Path(script).name: (title, roles) for script, title, icon, path, roles in PAGES})
-pages = {Path(script).name: st.Page(HERE / script, title=title, icon=icon, url_path=path,
-                                    visibility="visible" if viewer.role in roles else "hidden")
-         for script, title, icon, path, roles in PAGES if (HERE / script).exists()}
+pages = {Path(script).name: page for script, title, icon, path, roles in PAGES
+         if (page := ui.nav_page(HERE / script, title, icon, path, viewer.role in roles)) is not None}
 landing = pages.get(LANDING[viewer.role]) or next(pages[Path(s).name] for s, *_, roles in PAGES
                                                   if viewer.role in roles and Path(s).name in pages)
 

@@ -90,7 +90,8 @@ def pairs_view():
         p = pairs.iloc[row]
         st.subheader(f"{p['mentor']} → {p['mentee']} · {catalog.area_short(p['program_area'])}")
         st.text(p["reasons"])
-        ui.text_table(pv.side_by_side(ui.assessments(cycle), p["mentor"], p["mentee"], viewer))  # static: 9 rows
+        ui.text_table(ui.shared(lambda: pv.side_by_side(ui.assessments(cycle), p["mentor"], p["mentee"], viewer),
+                                "side by side", cycle, p["mentor"], p["mentee"], viewer=viewer))  # static: 9 rows
         if st.button("Open an exchange for this pair", type="primary", icon=":material/forum:"):
             try:
                 ex_id = exchanges.open_exchange(con, p["mentor"], p["mentee"], [p["program_area"]], cycle, viewer.name)

@@ -135,20 +135,23 @@ def arcs(pairs: pd.DataFrame) -> pd.DataFrame:
 def side_by_side(assessments: pd.DataFrame, mentor: str, mentee: str, viewer: auth.Viewer) -> pd.DataFrame:
     """Both states' profiles in one table: maturity and offer/seek flags per area (notes only where the viewer
     may see that state's detail)."""
+    both = assessments[assessments["state"].isin([mentor, mentee])]
+    by_key = {}  # one pass over the two states' rows, not a mask over every row per cell
+    for r in both.itertuples(index=False):
+        by_key.setdefault((r.state, r.program_area), r)
     rows = []
     for slug in catalog.AREA_SLUGS:
         row = {"Program area": catalog.area_short(slug)}
         present = False
         for code in (mentor, mentee):
-            hit = assessments[(assessments["state"] == code) & (assessments["program_area"] == slug)]
-            if len(hit):
+            h = by_key.get((code, slug))
+            if h is not None:
                 present = True
-                h = hit.iloc[0]
-                flags = " · ".join(x for x, on in (("offers", h["offers_help"]), ("seeks", h["seeks_help"])) if on)
-                row[f"{code} maturity"] = int(h["maturity"])
+                flags = " · ".join(x for x, on in (("offers", h.offers_help), ("seeks", h.seeks_help)) if on)
+                row[f"{code} maturity"] = int(h.maturity)
                 row[f"{code} offers/seeks"] = flags
                 if viewer.sees_detail_of(code):
-                    row[f"{code} notes"] = "" if pd.isna(h["notes"]) else str(h["notes"])
+                    row[f"{code} notes"] = "" if pd.isna(h.notes) else str(h.notes)
             else:
                 row[f"{code} maturity"] = None
                 row[f"{code} offers/seeks"] = ""

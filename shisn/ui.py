@@ -523,7 +523,24 @@ def text_table(df: pd.DataFrame) -> None:
     new session fetch and compile ~1 MB more (Arrow) before the view is complete (benchmarks/BENCHMARKS.md)."""
     if df.empty:
         return
-    st.markdown(markdown_table(df))
+    st.markdown(_markdown_of(df))
+
+
+_MARKDOWN: dict[int, tuple[Any, str]] = {}  # id(frame) -> (weak reference to it, its Markdown)
+
+
+def _markdown_of(df: pd.DataFrame) -> str:
+    """markdown_table(df), kept while `df` lives: most tables drawn are frames shared by every session (ui.shared,
+    cached reads), so a new session draws them without formatting every cell again. Frames are never changed after
+    they are built (pandas copy-on-write; callers of ui.shared must not change what they get)."""
+    import weakref
+    key = id(df)
+    hit = _MARKDOWN.get(key)
+    if hit is not None and hit[0]() is df:
+        return hit[1]
+    text = markdown_table(df)
+    _MARKDOWN[key] = (weakref.ref(df, lambda _ref, k=key: _MARKDOWN.pop(k, None)), text)
+    return text
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -625,6 +642,24 @@ def impact_figures(viewer: auth.Viewer, cycle: int | None = None):
 _PAGE_INFO: dict[str, tuple[str, tuple[str, ...]]] = {}  # page file name -> (title, roles); app.py registers them
 _ROLE_WORDS = {auth.LEADERSHIP: "ODP leadership", auth.PROGRAM_MANAGER: "program managers",
                auth.STATE: "state users"}
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _nav_page(script: str, title: str, icon: str, url_path: str, visibility: str):
+    if not Path(script).is_file():
+        return None
+    return st.Page(Path(script), title=title, icon=icon, url_path=url_path, visibility=visibility)
+
+
+def nav_page(script: Path, title: str, icon: str, url_path: str, visible: bool):
+    """app.py's st.Page for a page script, built once per process and copied for each run: st.Page resolves and
+    checks the file on the disk (a few system calls per page, each a wait for the GIL when other sessions are
+    busy: ~50 ms a run for ten pages under load). Each run gets its own copy because st.navigation marks the
+    page it chooses as the one that may run, which must not be shared between sessions. None if the script is not
+    there."""
+    import copy
+    page = _nav_page(str(script), title, icon, url_path, "visible" if visible else "hidden")
+    return None if page is None else copy.copy(page)
 
 
 def register_pages(info: dict[str, tuple[str, tuple[str, ...]]]) -> None:

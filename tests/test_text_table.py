@@ -26,3 +26,19 @@ def test_a_text_table_is_markdown_showing_user_text_as_text_and_numbers_as_they_
     # the note's pipe does not split the cell, and no Markdown or HTML in it is live
     assert t["Notes"][0] == "Plan | draft **bold** [link](http://x) <b>hi</b>" and t["Notes"][1] == ""
     assert "\\*\\*bold\\*\\*" in text and "\\[link\\]" in text and "\\<b\\>" in text
+
+
+def test_a_table_drawn_again_shows_its_own_rows_never_an_earlier_frames():
+    """A frame's Markdown is kept while the frame lives (shared frames are drawn for every new session); a new frame,
+    even one Python places where a freed one was, is drawn from its own rows."""
+    import gc
+    import pandas as pd
+    from shisn import ui
+    shared = pd.DataFrame({"State": ["VA"], "Maturity": [3]})
+    assert ui._markdown_of(shared) is ui._markdown_of(shared)  # kept, not formatted again
+    for n in range(50):  # freed frames' places are reused: each new frame still shows its own value
+        df = pd.DataFrame({"State": ["MD"], "Maturity": [n]})
+        assert ui._markdown_of(df).endswith(f"| MD | {n} |")
+        del df
+        gc.collect()
+    assert ui._markdown_of(shared).endswith("| VA | 3 |")
