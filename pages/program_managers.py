@@ -19,9 +19,8 @@ st.title("Program managers")
 st.caption("Each jurisdiction's assigned ODP program manager: the person a state tells what it offers or needs, "
            "and who introduces it to other states. Shown with the state on every page.")
 
-table = assignments.assignments(con)
+table, people = ui.pm_tables()
 assigned = table[table["name"] != ""]
-people = assignments.by_manager(con)
 m = st.columns(3)
 m[0].metric("Jurisdictions with a program manager", f"{len(assigned)} of {len(table)}")
 m[1].metric("Program managers", len(people))

@@ -41,6 +41,20 @@ def pm_assignments():
     return _pm_assignments(path, _connection(path).version("program_manager_log", "load_log"))
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _pm_tables(path: str, version: tuple):
+    from . import assignments
+    con = _connection(path)
+    return assignments.assignments(con), assignments.by_manager(con)
+
+
+def pm_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(assignments.assignments, assignments.by_manager): every jurisdiction with its program manager, and one row
+    per program manager; read again whenever any process or replica changed them, shared (never changed)."""
+    path = db.locate()
+    return _pm_tables(path, _connection(path).version("program_manager_log", "load_log"))
+
+
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _assessments(path: str, version: int, cycle: int | None, states: tuple[str, ...] | None):
     # cache_resource: one shared frame per process, not a pickled copy per call (at county scale a copy costs
@@ -904,10 +918,15 @@ def request_introduction_form(con, viewer: auth.Viewer, p, key: str) -> None:
                        "its status is listed below.", icon=":material/check_circle:")
 
 
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _requests_of(path: str, version: tuple, viewer: auth.Viewer, state: str, _con=None):
+    from . import exchanges as X
+    return X.requests_of(_con, viewer, state)  # read once per version of the exchanges, shared (never changed)
+
+
 def requests_table(con, viewer: auth.Viewer, state: str) -> None:
     """The introduction requests `state` takes part in, with their status, message and any decline reason."""
-    from . import exchanges as X
-    reqs = X.requests_of(con, viewer, state)
+    reqs = _requests_of(db.locate(), con.version("exchanges"), viewer, state, _con=con)
     if reqs.empty:
         st.caption(f"No introduction requests involving {state} yet.")
         return
