@@ -95,11 +95,13 @@ def pairs_view():
         if st.button("Open an exchange for this pair", type="primary", icon=":material/forum:"):
             try:
                 ex_id = exchanges.open_exchange(con, p["mentor"], p["mentee"], [p["program_area"]], cycle, viewer.name)
-                st.session_state["exchange"] = ex_id  # the Exchanges page opens on it
-                st.success(f"Exchange {ex_id} opened (status: proposed). Introduce the states on the Exchanges page.")
             except exchanges.ExchangeError as e:
                 st.warning(str(e))
-        st.page_link("pages/exchanges.py", label="Go to Exchanges", icon=":material/arrow_forward:")
+            else:
+                st.success(f"Exchange {ex_id} opened (status: proposed). Introduce the states on the Exchanges page.")
+                # as on the national page: the link to the new exchange once there is one (the sidebar has the page)
+                st.page_link("pages/exchanges.py", label="Go to Exchanges", icon=":material/arrow_forward:",
+                             query_params={"exchange": str(ex_id)})
     ui.download("Download pairs (CSV)", lambda: exchanges.safe_csv(pv.export_pairs(pairs)),
                 ("pairs CSV", cycle, tuple(sorted(weights.as_dict().items())), capacity, tuple(areas), region),
                 file_name=f"shisn-pairs-{cycle}.csv", mime="text/csv", icon=":material/download:",

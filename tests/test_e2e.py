@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -284,7 +285,11 @@ def test_journey_program_manager_accepts_a_pair_and_opens_an_exchange(browser, s
         s.wait_ready()
         assert s.page.get_by_text("opened (status: proposed)").count() == 1, s.page.inner_text("body")[:500]
         s.shot("journey-pm-opened")
-        s.go("Exchanges")
+        link = s.page.locator("[data-testid=stMain] [data-testid=stPageLink] a").filter(has_text="Go to Exchanges")
+        ex_id = re.search(r"exchange=(\d+)", link.get_attribute("href")).group(1)  # the link opens the new one
+        link.click()
+        s.wait_ready()
+        playwright.expect(s.page.get_by_text(f"Exchange {ex_id}:").first).to_be_visible(timeout=60_000)
         assert s.page.get_by_text("Proposed").count() >= 1
         assert not s.exceptions() and s.outbound == []
     finally:

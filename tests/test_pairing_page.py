@@ -176,6 +176,7 @@ def test_a_pair_in_the_link_opens_selected_with_both_states_side_by_side(tmp_pat
     (both,) = static_tables(at)
     assert list(both.columns)[:5] == ["Program area", f"{mentor} maturity", f"{mentor} offers/seeks",
                                       f"{mentor} notes", f"{mentee} maturity"]
+    assert not at.get("page_link")  # nothing to go to yet: the link comes with the exchange
     assert any(b.label == "Open an exchange for this pair" for b in at.button)
 
 
