@@ -177,27 +177,30 @@ def kept_slider(label: str, lo, hi, default, step=None, *, key: str, draw: bool 
     return (container or st).slider(label, lo, hi, step=step, key=key, on_change=_remember, args=(key,), **kwargs)
 
 
-def _kept_select(label: str, options, key: str, default, **kwargs):
-    """A sidebar selectbox whose choice survives Streamlit dropping widget state when the page set changes (a
-    role switch on the landing page otherwise snaps back): the choice is also kept under a plain session key."""
+def _kept(key: str, options, default):
+    """The choice of a kept widget (`_kept_select`, `_kept_choice`) whether or not it is drawn this run: the user's
+    last choice, else a value set under the widget's key (e.g. by a test), else `default` (else the first option)."""
     options = list(options)
-    kept = st.session_state.get("_kept_" + key)  # the user's last choice (set only by on_change)
-    if kept in options:
-        st.session_state[key] = kept
-    elif st.session_state.get(key) not in options:
-        st.session_state[key] = default if default in options else options[0]
-    return st.selectbox(label, options, key=key, on_change=_remember, args=(key,), **kwargs)
+    for value in (st.session_state.get("_kept_" + key), st.session_state.get(key)):
+        if value in options:
+            return value
+    return default if default in options else options[0]
 
 
-def _kept_choice(label: str, options, key: str, default, **kwargs):
+def _kept_select(label: str, options, key: str, default, panel: str | None = None, **kwargs):
+    """A sidebar selectbox whose choice survives Streamlit dropping widget state when the page set changes (a
+    role switch on the landing page otherwise snaps back), or when it is not drawn (its panel closed): the choice
+    is also kept under a plain session key. `panel`: the key of the lazy expander it is drawn in, kept open."""
+    options = list(options)
+    st.session_state[key] = _kept(key, options, default)
+    return st.selectbox(label, options, key=key, on_change=_remember, args=(key, panel), **kwargs)
+
+
+def _kept_choice(label: str, options, key: str, default, panel: str | None = None, **kwargs):
     """`_kept_select` as a row of buttons (st.segmented_control, one choice always made)."""
     options = list(options)
-    kept = st.session_state.get("_kept_" + key)
-    if kept in options:
-        st.session_state[key] = kept
-    elif st.session_state.get(key) not in options:
-        st.session_state[key] = default if default in options else options[0]
-    return st.segmented_control(label, options, key=key, required=True, on_change=_remember, args=(key,),
+    st.session_state[key] = _kept(key, options, default)
+    return st.segmented_control(label, options, key=key, required=True, on_change=_remember, args=(key, panel),
                                 width="stretch", **kwargs)
 
 
@@ -248,28 +251,37 @@ def audit_export(what: str) -> None:
     audit.record(connection(), viewer.name if viewer else "unknown", "export", what)
 
 
+ROLE_PANEL_KEY = "demo_role_open"
+
+
 def role_switcher() -> auth.Viewer:
-    """The DEMO role switcher in the sidebar (until access control lands): who you are viewing as."""
+    """The DEMO role switcher in the sidebar (until access control lands): a panel named after the role you are
+    viewing as, which opens on a click to change it. Closed, it draws no widget, so a page opened cold (a shared
+    link) neither builds the switcher nor makes the browser fetch its code; the choice is kept either way."""
     pms = pm_assignments()
+    names = sorted(pms["name"].unique()) if len(pms) else ["(no program managers loaded)"]
+    role = _kept("demo_role", auth.ROLES, auth.LEADERSHIP)
+    pm_name = _kept("demo_pm", names, names[0]) if role == auth.PROGRAM_MANAGER else None
+    state = _kept("demo_state", J.codes(), "VA") if role == auth.STATE else None
     with st.sidebar:
         st.markdown("### shisn\nState Homeland Security Information Sharing Network")
-        st.divider()
-        # three buttons, not a select box: every role in view, one click, and a widget whose code is light for a
-        # browser opening any page cold
-        role = _kept_choice("Viewing as (demo)", auth.ROLES, "demo_role", auth.LEADERSHIP,
-                            format_func=auth.ROLE_LABELS.get,
-                            help="Demo mode: pick any role to see the app as that user would. "
-                                 "Real deployments take identity from the organisation's login.")
-        pm_name = state = None
-        if role == auth.PROGRAM_MANAGER:
-            names = sorted(pms["name"].unique()) if len(pms) else ["(no program managers loaded)"]
-            pm_name = _kept_select("Program manager", names, "demo_pm", names[0])
-        elif role == auth.STATE:
-            state = _kept_select("State", J.codes(), "demo_state", "VA",
-                                 format_func=lambda c: f"{c} · {J.names()[c]}")
-        viewer = auth.demo_viewer(role, pms, pm_name=pm_name, state=state)
-        st.caption("Demo mode: the role switcher is for evaluation only. Deployments sign users in "
-                   "(SHISN_AUTH=oidc or header) and take roles from the users table.")
+        who = auth.ROLE_LABELS[role] + (f" · {pm_name}" if pm_name else f" · {state}" if state else "")
+        box = lazy_expander(f"Viewing as: {md_escape(who)} (demo)", ROLE_PANEL_KEY, icon=":material/switch_account:")
+        with box:
+            if box.open:
+                # three buttons, not a select box: every role in view, one click
+                role = _kept_choice("Viewing as (demo)", auth.ROLES, "demo_role", auth.LEADERSHIP,
+                                    panel=ROLE_PANEL_KEY, format_func=auth.ROLE_LABELS.get,
+                                    help="Demo mode: pick any role to see the app as that user would. "
+                                         "Real deployments take identity from the organisation's login.")
+                if role == auth.PROGRAM_MANAGER:
+                    pm_name = _kept_select("Program manager", names, "demo_pm", names[0], panel=ROLE_PANEL_KEY)
+                elif role == auth.STATE:
+                    state = _kept_select("State", J.codes(), "demo_state", "VA", panel=ROLE_PANEL_KEY,
+                                         format_func=lambda c: f"{c} · {J.names()[c]}")
+                st.caption("Demo mode: the role switcher is for evaluation only. Deployments sign users in "
+                           "(SHISN_AUTH=oidc or header) and take roles from the users table.")
+    viewer = auth.demo_viewer(role, pms, pm_name=pm_name, state=state)
     st.session_state[VIEWER_KEY] = viewer
     return viewer
 

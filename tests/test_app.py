@@ -4,6 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from shisn.auth import ROLE_LABELS
 
 APP = str(ROOT / "app.py")
 
@@ -36,8 +37,32 @@ def test_every_role_renders_without_error(app_db, role):
     at.session_state["demo_role"] = role  # (AppTest drops the st.navigation frame on a widget-triggered rerun)
     at.run()
     assert not at.exception
+    # the switcher's panel, closed, names the role viewed as and draws no widget (a cold open fetches no code for it)
+    panel = [e for e in at.sidebar.expander if e.label.startswith("Viewing as:")]
+    assert len(panel) == 1 and ROLE_LABELS[role] in panel[0].label and "(demo)" in panel[0].label
+    assert not at.sidebar.get("button_group")
+    at = AppTest.from_file(APP, default_timeout=60)  # opened: the three roles, this one chosen, what demo mode is
+    at.session_state["demo_role"] = role
+    at.session_state["demo_role_open"] = True
+    at.run()
+    assert not at.exception
     assert at.segmented_control(key="demo_role").value == role
     assert any("Demo mode" in c.value for c in at.caption)
+
+
+def test_a_role_chosen_in_the_switcher_names_its_panel_and_is_kept(app_db):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["demo_role_open"] = True
+    at.run()
+    assert [e.label for e in at.sidebar.expander] == ["Viewing as: ODP leadership (demo)"]
+    at.segmented_control(key="demo_role").set_value("state").run()
+    assert not at.exception
+    assert at.session_state["_kept_demo_role"] == "state"  # kept under a plain key: the panel may close
+    assert at.session_state["demo_role_open"]  # a choice leaves the panel open (its label changed)
+    at.run()
+    assert not at.exception
+    assert [e.label for e in at.sidebar.expander] == ["Viewing as: State · VA (demo)"]
+    assert at.session_state["shisn_viewer"].role == "state" and at.session_state["shisn_viewer"].states == ("VA",)
 
 
 def test_data_page_served_directly_without_viewer_shows_nothing(app_db, monkeypatch):
@@ -51,7 +76,8 @@ def test_data_page_served_directly_without_viewer_shows_nothing(app_db, monkeypa
 def test_page_served_directly_in_demo_mode_resolves_the_demo_viewer(app_db):
     at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60).run()
     assert not at.exception
-    assert at.segmented_control(key="demo_role").value == "leadership"
+    assert any(e.label.startswith("Viewing as: ODP leadership") for e in at.sidebar.expander)
+    assert at.session_state["shisn_viewer"].role == "leadership"
     assert at.title[0].value == "Self-assessment data"
 
 
@@ -91,7 +117,7 @@ def test_users_page_lists_users_adds_one_and_keeps_the_audit_log_in_its_own_view
     # browser code is loaded lazily
     assert not at.get("form") and not any(at.get(kind) for kind in ("selectbox", "multiselect", "text_input",
                                                                     "number_input", "file_uploader"))
-    assert [e.label for e in at.expander] == ["Add or change a user", "Remove a user"]
+    assert [e.label for e in at.main.expander] == ["Add or change a user", "Remove a user"]
     at.session_state["user_add_open"] = True  # what a click on the panel sets
     at.run()
     form = next(f for f in at.get("form") if f.key == "user_form")

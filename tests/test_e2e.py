@@ -197,9 +197,13 @@ class Session:
 def as_role(browser, server, role: str, **extra) -> Session:
     s = Session(browser, server["base"])
     s.open("/")
-    if role != "leadership":  # the demo role switcher: a row of buttons (a radio group) in the sidebar
-        s.page.locator("[data-testid=stSidebar]").get_by_role("radio", name=ROLES[role], exact=True).click()
+    if role != "leadership":  # the demo role switcher: a panel in the sidebar with a row of buttons (a radio group)
+        sidebar = s.page.locator("[data-testid=stSidebar]")
+        sidebar.get_by_text("Viewing as: ODP leadership (demo)").click()
         s.wait_ready()
+        sidebar.get_by_role("radio", name=ROLES[role], exact=True).click()
+        s.wait_ready()
+        playwright.expect(sidebar.get_by_text(f"Viewing as: {ROLES[role]}")).to_be_visible()
     for label, option in extra.items():
         s.choose(label, option)
     return s
@@ -241,7 +245,9 @@ def test_direct_page_url_without_session_role_is_guarded(browser, server):
     try:
         s.open("/data")
         assert not s.exceptions()
-        assert s.page.get_by_text("Demo mode").count() >= 1  # the role is resolved and labelled as demo
+        # the role is resolved and labelled as demo (the sidebar's switcher panel names it)
+        sidebar = s.page.locator("[data-testid=stSidebar]")
+        assert sidebar.get_by_text("Viewing as: ODP leadership (demo)").count() == 1
         assert s.outbound == []
     finally:
         s.close()
