@@ -54,6 +54,8 @@ def home():
 
 nav = st.navigation([st.Page(home, title="Home", url_path="home", default=True, visibility="hidden"),
                      *pages.values()])
+if nav.url_path:  # `/` (the default page, url_path "") draws nothing of its own: it hands over to the landing page
+    ui.identity_panel(viewer)
 ui.open_deep_link(pages)  # a link that opened the server's first session, before this navigation existed
 ui.data_banner()
 nav.run()

@@ -219,10 +219,13 @@ def signed_in_email() -> str | None:
 
 
 def resolve_viewer() -> auth.Viewer | None:
-    """Who is viewing: the demo role switcher in demo mode, else the signed-in user's role from the users table.
-    Shows a clear message (and returns None) when nobody is signed in or the user has no role."""
+    """Who is viewing: the demo role switcher's choice in demo mode, else the signed-in user's role from the users
+    table. Shows a clear message (and returns None) when nobody is signed in or the user has no role. Draws no
+    widget otherwise: `identity_panel` draws who is viewing once the page to run is known."""
     if auth.demo_mode():
-        return role_switcher()
+        viewer = demo_viewer()
+        st.session_state[VIEWER_KEY] = viewer
+        return viewer
     st.session_state.pop(VIEWER_KEY, None)
     email = signed_in_email()
     if email is None:
@@ -238,10 +241,19 @@ def resolve_viewer() -> auth.Viewer | None:
                    "leadership to add you.")
         return None
     st.session_state[VIEWER_KEY] = viewer
+    return viewer
+
+
+def identity_panel(viewer: auth.Viewer) -> None:
+    """The sidebar's title and who is viewing: the demo role switcher in demo mode, else the signed-in user.
+    app.py draws it for every page but `/`, which only hands over to the landing page: a widget drawn in that
+    handover belongs to `/`, so a click on it landing meanwhile would be lost."""
     with st.sidebar:
         st.markdown("### shisn\nState Homeland Security Information Sharing Network")
-        st.caption(f"Signed in as {md_escape(viewer.name)} · {auth.ROLE_LABELS[viewer.role]}")
-    return viewer
+        if auth.demo_mode():
+            role_switcher(viewer)
+        else:
+            st.caption(f"Signed in as {md_escape(viewer.name)} · {auth.ROLE_LABELS[viewer.role]}")
 
 
 def audit_export(what: str) -> None:
@@ -254,36 +266,44 @@ def audit_export(what: str) -> None:
 ROLE_PANEL_KEY = "demo_role_open"
 
 
-def role_switcher() -> auth.Viewer:
-    """The DEMO role switcher in the sidebar (until access control lands): a panel named after the role you are
-    viewing as, which opens on a click to change it. Closed, it draws no widget, so a page opened cold (a shared
-    link) neither builds the switcher nor makes the browser fetch its code; the choice is kept either way."""
+def _demo_choices() -> tuple[str, list[str], str | None, str | None]:
+    """The demo role switcher's kept choices, whether or not it is drawn: role, PM names, PM name, state."""
     pms = pm_assignments()
     names = sorted(pms["name"].unique()) if len(pms) else ["(no program managers loaded)"]
     role = _kept("demo_role", auth.ROLES, auth.LEADERSHIP)
     pm_name = _kept("demo_pm", names, names[0]) if role == auth.PROGRAM_MANAGER else None
     state = _kept("demo_state", J.codes(), "VA") if role == auth.STATE else None
-    with st.sidebar:
-        st.markdown("### shisn\nState Homeland Security Information Sharing Network")
-        who = auth.ROLE_LABELS[role] + (f" · {pm_name}" if pm_name else f" · {state}" if state else "")
-        box = lazy_expander(f"Viewing as: {md_escape(who)} (demo)", ROLE_PANEL_KEY, icon=":material/switch_account:")
-        with box:
-            if box.open:
-                # three buttons, not a select box: every role in view, one click
-                role = _kept_choice("Viewing as (demo)", auth.ROLES, "demo_role", auth.LEADERSHIP,
-                                    panel=ROLE_PANEL_KEY, format_func=auth.ROLE_LABELS.get,
-                                    help="Demo mode: pick any role to see the app as that user would. "
-                                         "Real deployments take identity from the organisation's login.")
-                if role == auth.PROGRAM_MANAGER:
-                    pm_name = _kept_select("Program manager", names, "demo_pm", names[0], panel=ROLE_PANEL_KEY)
-                elif role == auth.STATE:
-                    state = _kept_select("State", J.codes(), "demo_state", "VA", panel=ROLE_PANEL_KEY,
-                                         format_func=lambda c: f"{c} · {J.names()[c]}")
-                st.caption("Demo mode: the role switcher is for evaluation only. Deployments sign users in "
-                           "(SHISN_AUTH=oidc or header) and take roles from the users table.")
-    viewer = auth.demo_viewer(role, pms, pm_name=pm_name, state=state)
-    st.session_state[VIEWER_KEY] = viewer
-    return viewer
+    return role, names, pm_name, state
+
+
+def demo_viewer() -> auth.Viewer:
+    """Who the demo role switcher says is viewing (its last choice, kept while it is closed or not drawn)."""
+    role, _, pm_name, state = _demo_choices()
+    return auth.demo_viewer(role, pm_assignments(), pm_name=pm_name, state=state)
+
+
+def role_switcher(viewer: auth.Viewer) -> None:
+    """The DEMO role switcher in the sidebar (until access control lands): a panel named after the role you are
+    viewing as, which opens on a click to change it. Closed, it draws no widget, so a page opened cold (a shared
+    link) neither builds the switcher nor makes the browser fetch its code; the choice is kept either way (a
+    choice made in it has already reached `demo_viewer`: its callback runs before the script)."""
+    role, names, pm_name, state = _demo_choices()
+    who = auth.ROLE_LABELS[role] + (f" · {pm_name}" if pm_name else f" · {state}" if state else "")
+    box = lazy_expander(f"Viewing as: {md_escape(who)} (demo)", ROLE_PANEL_KEY, icon=":material/switch_account:")
+    with box:
+        if box.open:
+            # three buttons, not a select box: every role in view, one click
+            role = _kept_choice("Viewing as (demo)", auth.ROLES, "demo_role", auth.LEADERSHIP,
+                                panel=ROLE_PANEL_KEY, format_func=auth.ROLE_LABELS.get,
+                                help="Demo mode: pick any role to see the app as that user would. "
+                                     "Real deployments take identity from the organisation's login.")
+            if role == auth.PROGRAM_MANAGER:
+                _kept_select("Program manager", names, "demo_pm", names[0], panel=ROLE_PANEL_KEY)
+            elif role == auth.STATE:
+                _kept_select("State", J.codes(), "demo_state", "VA", panel=ROLE_PANEL_KEY,
+                             format_func=lambda c: f"{c} · {J.names()[c]}")
+            st.caption("Demo mode: the role switcher is for evaluation only. Deployments sign users in "
+                       "(SHISN_AUTH=oidc or header) and take roles from the users table.")
 
 
 DEEP_LINK_KEY = "_shisn_deep_link"  # (page file name, query params) to reopen through app.py's navigation
@@ -319,8 +339,11 @@ def guard(*roles: str) -> auth.Viewer:
         st.switch_page("app.py")
     viewer = st.session_state.get(VIEWER_KEY)
     if viewer is None:
-        # Served directly (e.g. a shared link opened before any session ran app.py): resolve the viewer here too.
+        # Served directly (e.g. a shared link opened before any session ran app.py): resolve the viewer here too,
+        # and say who is viewing as app.py would
         viewer = resolve_viewer()
+        if viewer is not None:
+            identity_panel(viewer)
     if viewer is None:
         st.stop()
     if viewer.role not in roles:

@@ -253,6 +253,31 @@ def test_direct_page_url_without_session_role_is_guarded(browser, server):
         s.close()
 
 
+def test_the_role_panel_opened_the_moment_it_appears_on_the_landing_link_opens_on_its_buttons(browser, server):
+    """`/` hands over to the viewer's landing page. A user who clicks the sidebar's role panel as soon as it shows
+    (before the page has settled) gets the role buttons, not an open, empty panel: `/` itself draws no widget (a
+    click on a widget of the page being left is lost), so the panel first shows at the landing page's address."""
+    s = Session(browser, server["base"])
+    try:
+        s.ctx.add_init_script("""
+            window.__panelAt = [];
+            new MutationObserver(() => {
+                const panel = document.querySelector('[data-testid=stSidebar] [data-testid=stExpander]');
+                if (panel && !window.__panelAt.includes(location.pathname)) window.__panelAt.push(location.pathname);
+            }).observe(document, {subtree: true, childList: true});""")
+        s.page.goto(server["base"] + "/")
+        sidebar = s.page.locator("[data-testid=stSidebar]")
+        panel = sidebar.get_by_text("Viewing as: ODP leadership (demo)")
+        panel.wait_for(timeout=60_000)
+        panel.click()
+        s.wait_ready()
+        assert s.page.evaluate("window.__panelAt") == ["/national"]
+        assert sidebar.get_by_role("radio", name=ROLES["program_manager"], exact=True).count() == 1
+        assert not s.exceptions()
+    finally:
+        s.close()
+
+
 # --- one journey per role -------------------------------------------------------------------------------------
 
 def test_journey_leadership_filters_by_region_and_opens_a_state(browser, server):
