@@ -251,7 +251,7 @@ def identity_panel(viewer: auth.Viewer) -> None:
     with st.sidebar:
         st.markdown("### shisn\nState Homeland Security Information Sharing Network")
         if auth.demo_mode():
-            role_switcher(viewer)
+            role_switcher()
         else:
             st.caption(f"Signed in as {md_escape(viewer.name)} · {auth.ROLE_LABELS[viewer.role]}")
 
@@ -282,7 +282,7 @@ def demo_viewer() -> auth.Viewer:
     return auth.demo_viewer(role, pm_assignments(), pm_name=pm_name, state=state)
 
 
-def role_switcher(viewer: auth.Viewer) -> None:
+def role_switcher() -> None:
     """The DEMO role switcher in the sidebar (until access control lands): a panel named after the role you are
     viewing as, which opens on a click to change it. Closed, it draws no widget, so a page opened cold (a shared
     link) neither builds the switcher nor makes the browser fetch its code; the choice is kept either way (a
