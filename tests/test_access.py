@@ -136,7 +136,9 @@ def test_known_user_gets_their_role_from_the_users_table(tmp_path, monkeypatch):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception
     assert at.title[0].value == "State profile"  # a state user lands on its own profile
-    assert all(s.key != "demo_role" for s in at.get("button_group"))  # no demo switcher
+    # who is signed in, in the sidebar, and no demo switcher
+    assert [c.value for c in at.sidebar.caption] == ["Signed in as pat · State"]
+    assert not any(e.label.startswith("Viewing as") for e in at.sidebar.expander)
 
 
 def test_role_changes_are_validated_and_audited(con):
