@@ -156,7 +156,8 @@ def items(con, viewer: auth.Viewer, *, now: dt.datetime | None = None, referrals
     df = pd.DataFrame(rows, columns=["kind", "since", "states", "item", "link", "ref"])
     df["since"] = pd.to_datetime(df["since"])
     df["kind_label"] = df["kind"].map(KIND_LABELS)
-    df["age_days"] = ((pd.Timestamp(now) - df["since"]).dt.total_seconds() // 86400).astype("Int64")
+    # never negative: the app passes `now` to the minute (its cache key), so an item from this minute is 0 days old
+    df["age_days"] = ((pd.Timestamp(now) - df["since"]).dt.total_seconds() // 86400).clip(lower=0).astype("Int64")
     df["_k"] = df["kind"].map(KINDS.index)
     df = df.sort_values(["since", "_k", "item"], na_position="last", kind="stable")
     return df[COLUMNS].reset_index(drop=True)

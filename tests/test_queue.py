@@ -55,6 +55,12 @@ def test_a_need_recorded_as_a_ta_referral_or_taken_up_in_an_exchange_leaves_the_
     assert Q.items(con, LEAD).empty
 
 
+def test_an_item_from_the_current_minute_is_zero_days_old_not_minus_one(con):
+    """The app asks for the queue as of the current minute; a need loaded seconds later is 0 days old."""
+    q = Q.items(con, PM, now=dt.datetime.now().replace(second=0, microsecond=0) - dt.timedelta(seconds=30))
+    assert list(q["age_days"]) == [0]
+
+
 def test_introduction_requests_are_queued_for_both_states_pms_until_answered(con):
     t = NOW - dt.timedelta(days=3)
     ex = X.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE, "please", now=t)
