@@ -251,7 +251,7 @@ def identity_panel(viewer: auth.Viewer) -> None:
     with st.sidebar:
         st.markdown("### shisn\nState Homeland Security Information Sharing Network")
         if auth.demo_mode():
-            role_switcher()
+            role_switcher(viewer)
         else:
             st.caption(f"Signed in as {md_escape(viewer.name)} · {auth.ROLE_LABELS[viewer.role]}")
 
@@ -266,29 +266,30 @@ def audit_export(what: str) -> None:
 ROLE_PANEL_KEY = "demo_role_open"
 
 
-def _demo_choices() -> tuple[str, list[str], str | None, str | None]:
-    """The demo role switcher's kept choices, whether or not it is drawn: role, PM names, PM name, state."""
-    pms = pm_assignments()
-    names = sorted(pms["name"].unique()) if len(pms) else ["(no program managers loaded)"]
-    role = _kept("demo_role", auth.ROLES, auth.LEADERSHIP)
-    pm_name = _kept("demo_pm", names, names[0]) if role == auth.PROGRAM_MANAGER else None
-    state = _kept("demo_state", J.codes(), "VA") if role == auth.STATE else None
-    return role, names, pm_name, state
+def _pm_names(pms) -> list[str]:
+    return sorted(pms["name"].unique()) if len(pms) else ["(no program managers loaded)"]
 
 
 def demo_viewer() -> auth.Viewer:
-    """Who the demo role switcher says is viewing (its last choice, kept while it is closed or not drawn)."""
-    role, _, pm_name, state = _demo_choices()
-    return auth.demo_viewer(role, pm_assignments(), pm_name=pm_name, state=state)
+    """Who the demo role switcher says is viewing: its last choices, kept whether or not it is drawn (a choice made
+    in it has already been kept by its callback, which runs before the script)."""
+    pms = pm_assignments()
+    role = _kept("demo_role", auth.ROLES, auth.LEADERSHIP)
+    pm_name = state = None
+    if role == auth.PROGRAM_MANAGER:
+        names = _pm_names(pms)
+        pm_name = _kept("demo_pm", names, names[0])
+    elif role == auth.STATE:
+        state = _kept("demo_state", J.codes(), "VA")
+    return auth.demo_viewer(role, pms, pm_name=pm_name, state=state)
 
 
-def role_switcher() -> None:
-    """The DEMO role switcher in the sidebar (until access control lands): a panel named after the role you are
-    viewing as, which opens on a click to change it. Closed, it draws no widget, so a page opened cold (a shared
-    link) neither builds the switcher nor makes the browser fetch its code; the choice is kept either way (a
-    choice made in it has already reached `demo_viewer`: its callback runs before the script)."""
-    role, names, pm_name, state = _demo_choices()
-    who = auth.ROLE_LABELS[role] + (f" · {pm_name}" if pm_name else f" · {state}" if state else "")
+def role_switcher(viewer: auth.Viewer) -> None:
+    """The DEMO role switcher in the sidebar (until access control lands): a panel named after `viewer` (from
+    `demo_viewer`), which opens on a click to change it. Closed, it draws no widget, so a page opened cold (a shared
+    link) neither builds the switcher nor makes the browser fetch its code; the choice is kept either way."""
+    who = auth.ROLE_LABELS[viewer.role] + (f" · {viewer.name}" if viewer.role == auth.PROGRAM_MANAGER else
+                                           f" · {viewer.states[0]}" if viewer.role == auth.STATE else "")
     box = lazy_expander(f"Viewing as: {md_escape(who)} (demo)", ROLE_PANEL_KEY, icon=":material/switch_account:")
     with box:
         if box.open:
@@ -298,6 +299,7 @@ def role_switcher() -> None:
                                 help="Demo mode: pick any role to see the app as that user would. "
                                      "Real deployments take identity from the organisation's login.")
             if role == auth.PROGRAM_MANAGER:
+                names = _pm_names(pm_assignments())
                 _kept_select("Program manager", names, "demo_pm", names[0], panel=ROLE_PANEL_KEY)
             elif role == auth.STATE:
                 _kept_select("State", J.codes(), "demo_state", "VA", panel=ROLE_PANEL_KEY,
