@@ -39,9 +39,11 @@ def open_exchange(ex_id: int) -> None:
         del st.session_state["exchange"]
 
 
-def pms_md(*codes: str) -> str:
-    """The program managers of `codes` (each once) for markdown text: names and addresses escaped."""
-    seen = dict.fromkeys(pm_text(c) for c in codes)
+def pms_md(mentor: str, mentee: str) -> str:
+    """The program managers of an exchange's two states (each once) as the viewer may see them
+    (`assignments.exchange_pms`, the brief's rule), for markdown text: names and addresses escaped."""
+    pms = assignments.exchange_pms(con, mentor, mentee, viewer, ui.pm_assignments())
+    seen = dict.fromkeys(assignments.pm_label(pm) for pm in pms.values())
     return "; ".join(X.md_escape(t) for t in seen)
 
 
@@ -167,8 +169,7 @@ def list_view():
                 "Declined": [X.DECLINED]}.get(which or "All", list(X.ALL_STATUSES))
         view = rows[rows["status"].isin(keep)]
         pms = ui.pm_assignments()
-        view = assignments.with_pm(view, con, "mentor", "mentor_pm_", viewer, pms)
-        view = assignments.with_pm(view, con, "mentee", "mentee_pm_", viewer, pms)
+        view = assignments.with_exchange_pms(view, con, viewer, pms)
         ui.download("Download CSV", lambda: X.safe_csv(X.export_frame(con, viewer)), ("exchanges CSV",),
                     tables=("exchanges", "exchange_outcomes"), container=c2,
                     file_name="shisn-exchanges.csv", mime="text/csv", icon=":material/download:", width="stretch",
@@ -246,8 +247,9 @@ def list_view():
 
         facts, form_col = st.columns([1, 1], gap="large")
         with facts:
+            pms = assignments.exchange_pms(con, snap["mentor"], snap["mentee"], viewer, ui.pm_assignments())
             for role, code in (("Mentor", snap["mentor"]), ("Mentee", snap["mentee"])):
-                pm = assignments.pm_of(con, code, viewer)
+                pm = pms[code]
                 st.markdown(f"**{role}** · {code} · {NAMES[code]}  \n"
                             + (f":material/badge: {X.md_escape(assignments.pm_label(pm))}" if pm
                                else ":gray[no program manager assigned]"))

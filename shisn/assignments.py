@@ -4,6 +4,11 @@ A state tells its program manager (PM) what it offers or needs; the PM facilitat
 state (shisn/exchanges.py). Everywhere a state is shown, its PM can be shown with it: `pm_of(con, state)` for one
 state, `with_pm(df, con)` to add `pm_name`/`pm_email` columns to any frame with a state column.
 
+Program managers' contacts with an exchange follow one rule, `exchange_pms` / `with_exchange_pms` (the Exchanges
+page, its messages and the pairing brief all call them): whoever may see the exchange (leadership, the PM of either
+state, a user of either state) sees both states' program managers, name and e-mail, as the two parties need them to
+make contact; anyone else sees them withheld.
+
 Assignments are edited by leadership on the Program managers page or loaded from a CSV file (columns state, name,
 email; header case-insensitive, order free). Validation is all or nothing: any problem writes nothing and every
 problem is named like a self-assessment problem (`shisn.ingest.Problem`: row N (line L), column C, value V: reason).
@@ -19,6 +24,7 @@ import re
 
 import pandas as pd
 
+from . import exchanges as X
 from . import jurisdictions as J
 from . import audit
 from .db import query_df, transaction
@@ -85,6 +91,56 @@ def with_pm(df: pd.DataFrame, con, state_column: str = "state", prefix: str = "p
     hide = (lambda s: False) if viewer is None else (lambda s: not viewer.sees_detail_of(s))
     out[f"{prefix}name"] = [HIDDEN_CONTACT if hide(s) and s in name else name.get(s, "") for s in out[state_column]]
     out[f"{prefix}email"] = ["" if hide(s) else email.get(s, "") for s in out[state_column]]
+    return out
+
+
+HIDDEN_EXCHANGE_CONTACT = "(contact shown to the two states, their program managers and leadership)"
+
+
+def sees_exchange_contacts(viewer, mentor: str, mentee: str) -> bool:
+    """The rule for the program managers' contacts of an exchange: those who may see the exchange (its parties:
+    leadership, the PM of either state, a user of either state; no viewer: the CLI) see both PMs' name and e-mail."""
+    return viewer is None or X.can_see(viewer, mentor, mentee)
+
+
+def exchange_pms(con, mentor: str, mentee: str, viewer, pms: pd.DataFrame | None = None) -> dict[str, dict | None]:
+    """{mentor: PM, mentee: PM} of an exchange as `viewer` may see them (`sees_exchange_contacts`): each PM as
+    `pm_of` gives it ({"state", "name", "email"}, None where nobody is assigned), withheld for a viewer who is not
+    a party (name HIDDEN_EXCHANGE_CONTACT, e-mail blank). `pms`: the assignments if the caller has them."""
+    if pms is None:
+        pms = query_df(con, "SELECT state, name, email FROM program_managers WHERE state IN (?, ?)", [mentor, mentee])
+    return _pair(_contacts(pms), mentor, mentee, sees_exchange_contacts(viewer, mentor, mentee))
+
+
+def with_exchange_pms(df: pd.DataFrame, con, viewer, pms: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Exchanges (columns mentor, mentee) with `mentor_pm_name`, `mentor_pm_email`, `mentee_pm_name`,
+    `mentee_pm_email` as `exchange_pms` gives them row by row (empty strings where nobody is assigned)."""
+    if pms is None:
+        pms = query_df(con, "SELECT state, name, email FROM program_managers")
+    contacts = _contacts(pms)
+    cols: dict[str, list] = {f"{part}_pm_{f}": [] for part in ("mentor", "mentee") for f in ("name", "email")}
+    for mentor, mentee in zip(df["mentor"], df["mentee"]):
+        both = _pair(contacts, mentor, mentee, sees_exchange_contacts(viewer, mentor, mentee))
+        for part, code in (("mentor", mentor), ("mentee", mentee)):
+            pm = both[code] or {"name": "", "email": ""}
+            cols[f"{part}_pm_name"].append(pm["name"])
+            cols[f"{part}_pm_email"].append(pm["email"])
+    return df.assign(**cols)
+
+
+def _contacts(pms: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    return {str(s): (str(n), str(e)) for s, n, e in zip(pms["state"], pms["name"], pms["email"])}
+
+
+def _pair(contacts: dict, mentor: str, mentee: str, shown: bool) -> dict[str, dict | None]:
+    out: dict[str, dict | None] = {}
+    for code in (mentor, mentee):
+        if code not in contacts:
+            out[code] = None
+        elif shown:
+            out[code] = {"state": code, "name": contacts[code][0], "email": contacts[code][1]}
+        else:
+            out[code] = {"state": code, "name": HIDDEN_EXCHANGE_CONTACT, "email": ""}
     return out
 
 

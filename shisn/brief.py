@@ -5,7 +5,8 @@ font or stylesheet from anywhere). It holds only the exchange's two states: side
 exchange's program areas (maturity, offers/seeks, POETE sub-ratings where given, notes only where the viewer may
 see that state's detail: `auth.redact`), their strengths and needs in the cycle, why the pair was suggested (the
 pairing's own explanation, `pairing.candidates` on the two states' rows: an edge's score and reasons depend only
-on its two ends), both program managers' contacts (the two parties need them to make contact), the request's
+on its two ends), both program managers' contacts (the two parties need them to make contact; shown as the
+Exchanges page shows them, `assignments.exchange_pms`), the request's
 message when it began as one, and suggested means. Every piece of user text goes through `report.esc`.
 """
 from __future__ import annotations
@@ -146,7 +147,7 @@ def render(con, exchange_id: int, viewer: auth.Viewer, *, now: dt.datetime | Non
     mentor, mentee, cycle = ex["mentor"], ex["mentee"], int(ex["cycle"])
     areas = ex["program_areas"].split(",")
     rows = _rows(con, [mentor, mentee], cycle, viewer)
-    pms = {c: assignments.pm_of(con, c) for c in (mentor, mentee)}  # both parties' contacts: see the docstring
+    pms = assignments.exchange_pms(con, mentor, mentee, viewer)  # both parties' contacts: the one rule
     status = queries.data_status(con)
     demo = bool(ex["synthetic"]) or status.get("is_demo")
     area_text = "; ".join(catalog.area_label(a) for a in areas)

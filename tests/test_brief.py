@@ -6,7 +6,7 @@ import re
 import pytest
 
 from conftest import make_csv
-from shisn import auth, brief, ingest
+from shisn import assignments, auth, brief, ingest
 from shisn import exchanges as X
 
 CYCLE = 2025
@@ -71,3 +71,20 @@ def test_a_pair_the_pairing_would_not_make_says_so(con, ex):
     assert "Recovery: not a pairing candidate in 2025" in html
     assert "NJ" in html and "not reported in 2025" in html
     assert brief.file_name(X.get(con, other)) == f"shisn-pairing-brief-{other}-MD-NJ.html"
+
+
+def test_contacts_follow_one_rule_the_parties_see_both_program_managers_and_nobody_else(con, ex):
+    both = {"VA": ("Vic PM", "vic@example.org"), "MD": ("Pat PM", "pat@example.org")}
+    for viewer in (LEAD, MD_USER, VA_PM, auth.Viewer(auth.STATE, "Va (VA)", ("VA",)), None):
+        pms = assignments.exchange_pms(con, "VA", "MD", viewer)
+        assert {c: (pm["name"], pm["email"]) for c, pm in pms.items()} == both
+        if viewer is not None:
+            html = brief.render(con, ex, viewer)
+            assert all(f"{name} · {email}" in html for name, email in both.values())
+    withheld = assignments.exchange_pms(con, "VA", "MD", NJ_USER)
+    assert {(pm["name"], pm["email"]) for pm in withheld.values()} == {(assignments.HIDDEN_EXCHANGE_CONTACT, "")}
+    table = assignments.with_exchange_pms(X.list_exchanges(con, None), con, NJ_USER)
+    assert set(table["mentor_pm_email"]) | set(table["mentee_pm_email"]) == {""}
+    other = assignments.exchange_pms(con, "VA", "GU", MD_USER)  # MD is no party; GU has no PM assigned
+    assert other["VA"] == {"state": "VA", "name": assignments.HIDDEN_EXCHANGE_CONTACT, "email": ""}
+    assert other["GU"] is None

@@ -374,3 +374,75 @@ def test_the_exchanges_csv_is_the_viewers_own_and_shows_another_writers_edit(sto
     X.update(store, int(row["exchange_id"]), int(row["version"]), "Another PM", outcome="Agreed a joint exercise.")
     again = downloaded(page_as(PM), files, "Download CSV").set_index("id")
     assert again.loc[int(row["exchange_id"]), "outcome"] == "Agreed a joint exercise."
+
+
+# --- program managers' contacts: one rule for the page and the pairing brief --------------------------------------
+
+CONTACTS = b"state,name,email\nVA,Vic Mentorpm,vic.mentorpm@example.org\nMD,Mo Menteepm,mo.menteepm@example.org\n"
+
+
+def _va_md_exchange(store) -> int:
+    from shisn import assignments
+    assignments.load_csv(store, "pms.csv", CONTACTS, "test")  # each state its own PM, so the two can be told apart
+    df = X.list_exchanges(store, LEAD)
+    return int(df[(df["mentor"] == "VA") & (df["mentee"] == "MD")]["exchange_id"].iloc[0])
+
+
+def _shown_text(at) -> str:
+    """Everything the page drew as text (escapes removed) and every table's cells."""
+    import re
+    parts = [e.value for kind in ("markdown", "caption", "text", "info", "warning", "error", "success", "subheader")
+             for e in at.get(kind)]
+    parts += [d.value.to_csv() for d in at.dataframe]
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))
+
+
+def _brief_contacts(html: str) -> dict:
+    import re
+    blocks = re.findall(r"<div class='state' data-state='(\w+)'>.*?<strong>Program manager</strong>: (.*?) · (.*?)"
+                        r"</div></div>", html, re.S)
+    return {code: (name, email) for code, name, email in blocks}
+
+
+def _page_contacts(at) -> dict:
+    import re
+    out = {}
+    for m in at.markdown:
+        got = re.match(r"\*\*(?:Mentor|Mentee)\*\* · (\w+) · .*:material/badge: (.*)", m.value, re.S)
+        if got:
+            label = re.sub(r"\\(.)", r"\1", got.group(2))
+            name, _, email = label.partition(" <")
+            out[got.group(1)] = (name, email.rstrip(">"))
+    return out
+
+
+@pytest.mark.parametrize("viewer", [STATE_MD, auth.Viewer(auth.STATE, "VA state user", ("VA",)),
+                                    auth.Viewer(auth.PROGRAM_MANAGER, "Vic Mentorpm", ("VA",))],
+                         ids=["mentee_state", "mentor_state", "one_partys_pm"])
+def test_a_party_sees_both_program_managers_the_same_in_the_brief_and_on_the_page(store, viewer):
+    from shisn import brief
+    ex = _va_md_exchange(store)
+    both = {"VA": ("Vic Mentorpm", "vic.mentorpm@example.org"), "MD": ("Mo Menteepm", "mo.menteepm@example.org")}
+    assert _brief_contacts(brief.render(store, ex, viewer)) == both
+    at = page_as(viewer, exchange=ex)
+    assert not at.exception
+    assert _page_contacts(at) == both
+    [table] = [d.value for d in at.dataframe if "mentor_pm_name" in d.value.columns]
+    row = table[table["exchange_id"] == ex].iloc[0]
+    assert (row["mentor_pm_name"], row["mentee_pm_name"]) == ("Vic Mentorpm", "Mo Menteepm")
+
+
+def test_a_state_that_is_not_a_party_never_sees_the_contacts(store):
+    from shisn import assignments, brief
+    ex = _va_md_exchange(store)
+    df = X.list_exchanges(store, LEAD)
+    partners = set(df[df["mentor"].isin(["VA", "MD"])]["mentee"]) | set(df[df["mentee"].isin(["VA", "MD"])]["mentor"])
+    outsider = next(c for c in ("GU", "AS", "MP", "VI", "HI", "AK", "ME") if c not in partners | {"VA", "MD"})
+    viewer = auth.Viewer(auth.STATE, f"{outsider} state user", (outsider,))
+    with pytest.raises(PermissionError):
+        brief.render(store, ex, viewer)
+    assert {pm["email"] for pm in assignments.exchange_pms(store, "VA", "MD", viewer).values()} == {""}
+    at = page_as(viewer, exchange=ex)
+    assert not at.exception and ex not in shown_ids(at)
+    text = _shown_text(at)
+    assert "vic.mentorpm@example.org" not in text and "mo.menteepm@example.org" not in text
