@@ -7,6 +7,9 @@
   referrals --db PATH [--cycle YEAR] [--format csv|json]
   users     add EMAIL --role leadership|program_manager|state [--state VA] | remove EMAIL | list   (--db PATH)
   exchanges --db PATH [--format csv|json]          every facilitated exchange (id, states, areas, status, ...)
+  exchanges load FILE --db PATH [--user NAME]     import exchanges recorded elsewhere (CSV: mentor, mentee,
+            program_area, cycle, status, held_on[, first_contact_on, means, notes, decline_reason]; all or nothing;
+            rows already in the store are skipped; see shisn/exchange_import.py)
   managers  load FILE --db PATH [--user NAME]     load program-manager assignments (state,name,email)
   queue     --db PATH --user EMAIL [--format csv|json]   what needs this user's action (the Work queue page)
   submissions --db PATH [--status STATUS] [--format csv|json]   self-assessments filled in on the form
@@ -66,9 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cycle", type=int, help="assessment year (default: the latest)")
     p.add_argument("--capacity", type=int, default=None, help="needs one mentor state takes at most (default 3)")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p = sub.add_parser("exchanges", help="every facilitated exchange: id, mentor, mentee, areas, status, dates")
+    p = sub.add_parser("exchanges", help="every facilitated exchange: id, mentor, mentee, areas, status, dates; "
+                                         "or `exchanges load FILE`: import exchanges recorded elsewhere")
+    p.add_argument("action", nargs="?", choices=["load"], help="load: validate an exchanges CSV (mentor, mentee, "
+                   "program_area, cycle, status, held_on, ...) and import it (all or nothing); without it: export")
+    p.add_argument("file", nargs="?", metavar="FILE", help="the CSV to load")
     _db_arg(p)
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--format", choices=["csv", "json"], default="csv", help="export format")
+    p.add_argument("--user", default=None, help="who is loading (recorded in each exchange's history)")
     p = sub.add_parser("submissions", help="self-assessments filled in on the form: id, state, cycle, status, "
                                            "who submitted and reviewed, the return comment, the load")
     _db_arg(p)
@@ -207,8 +215,27 @@ def cmd_referrals(args) -> int:
 
 @command
 def cmd_exchanges(args) -> int:
-    from . import db, exchanges
-    _emit(exchanges.export_frame(db.connect(args.db)), args.format)
+    from . import db, exchange_import, exchanges
+    from .ingest import LoadError
+    if args.action != "load":
+        _emit(exchanges.export_frame(db.connect(args.db)), args.format)
+        return 0
+    path = Path(args.file or "")
+    if not args.file or not path.is_file():
+        print(f"{args.file}: no such file" if args.file else "exchanges load: name the CSV file to load",
+              file=sys.stderr)
+        return 2
+    con = db.connect(args.db)
+    try:
+        s = exchange_import.load(con, path.name, path.read_bytes(), args.user or f"cli:{getpass.getuser()}")
+    except LoadError as e:
+        for w in e.warnings:
+            print(f"warning: {path.name}: {w}", file=sys.stderr)
+        print(e.report(), file=sys.stderr)
+        return 2
+    for w in s.warnings:
+        print(f"warning: {path.name}: {w}", file=sys.stderr)
+    print(s.line())
     return 0
 
 
