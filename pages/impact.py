@@ -3,7 +3,8 @@ like-for-like states without an exchange, what the states said of their exchange
 the network's health, and the printable cycle report.
 
 Thin: widgets and layout. The figures come from shisn.impact (cached in shisn.ui), the report from
-shisn.cycle_report. A PM sees the exchanges of their states (the baseline is every state that sought guidance).
+shisn.cycle_report. A PM sees the exchanges of their states, against the baseline of the whole network (only
+aggregates of other states' exchanges reach the page); its cycle report is limited the same way.
 URL parameters: `impact_view` (the open tab), `impact_cycle` (the cycle report's cycle).
 
 Nothing costly for a browser opening the page cold is drawn before it is asked for: the report's cycle is a select
@@ -29,13 +30,14 @@ if not cycles:
     st.stop()
 if viewer.role == auth.PROGRAM_MANAGER:
     if viewer.states:
-        st.write(f"Figures for the exchanges of your {len(viewer.states)} states ({', '.join(viewer.states)}); the "
-                 "baseline is every state that sought guidance without an exchange.")
+        st.write(f"Figures for the exchanges of your {len(viewer.states)} states ({', '.join(viewer.states)}), "
+                 "against the baseline of the whole network: every state that sought guidance and had no exchange, "
+                 "whoever facilitates it.")
     else:
         st.warning("No states are assigned to you, so there are no exchanges to show. Leadership assigns program "
                    "managers on the Program managers page.")
 
-inputs, fig = ui.impact_figures(viewer)
+fig = ui.impact_figures(viewer)
 overall = fig.by_area.iloc[-1]
 h = fig.health
 
@@ -53,7 +55,7 @@ scope = "All jurisdictions" if viewer.role == auth.LEADERSHIP else \
 
 def build_report() -> bytes:
     """Built once per content (ui.download's cache, shared across sessions), when the page is first drawn."""
-    _, figures = ui.impact_figures(viewer, report_cycle)
+    figures = ui.impact_figures(viewer, report_cycle)
     previous = [c for c in cycles if c < report_cycle]
     return cycle_report.render(report_cycle, ui.assessments(report_cycle), figures, ui.data_status(),
                                scope=scope, previous=ui.assessments(previous[0]) if previous else None
@@ -69,15 +71,17 @@ ui.download("Printable cycle report", build_report,  # what the figures depend o
                  "region, impact, network health, top uncovered needs. Open it and print, or save as PDF.")
 
 m = st.columns(5)
-held = int(impact.exchanges_only(inputs.exchanges)["status"].isin(impact.COUNTED).sum())
-m[0].metric("Exchanges held or closed", held, border=True)
-m[1].metric("Mentees rated again", int(overall["n_exchange"]), border=True,
-            help=f"Compared with {int(overall['n_baseline'])} like-for-like states without an exchange; "
-                 f"{int(overall['awaiting'])} more await their next rating.")
+m[0].metric("Exchanges held", fig.held, border=True,
+            help=f"Of {fig.exchanges} exchanges; an exchange counts from the day it was held, whatever came next.")
+m[1].metric("Mentee states compared", int(overall["mentee_states"]), border=True,
+            help=f"{int(overall['compared'])} mentee state-areas compared with {int(overall['baseline_states'])} "
+                 f"like-for-like baseline states; {int(overall['awaiting'])} more await their next rating, "
+                 f"{int(overall['gap'])} were rated again only after a skipped cycle (left out).")
 m[2].metric("Rating difference", impact.fmt_change(overall["difference"]) if overall["enough"]
-            else impact.TOO_FEW, border=True,
+            else impact.TOO_FEW_TEXT, border=True,
             help="Mean change with an exchange minus the like-for-like mean without, in rating levels; 95% "
-                 f"interval {impact.fmt_interval(overall['low'], overall['high'])}.")
+                 f"interval {impact.fmt_interval(overall['low'], overall['high'])}: "
+                 f"{impact.VERDICT_WORDS[overall['verdict']]}.")
 u = fig.useful
 m[3].metric("Mentees' own view", "–" if u["mentee_mean"] is None else f"{u['mentee_mean']:.1f} of 5", border=True,
             help=f"Mean usefulness the mentee states recorded (n {u['mentee_n']}); mentors: "
@@ -92,21 +96,25 @@ with st.container(border=True):
 # --- views (only the open tab runs; its label is in the URL) ---------------------------------------------------
 
 def impact_view():
-    if inputs.exchanges.empty:
+    if fig.exchanges == 0:
         st.info("No exchanges yet: there is nothing to compare.", icon=":material/forum:")
-    st.subheader("By program area")
+    st.subheader("All areas: the headline")
+    st.write(impact.headline(overall))
+    st.subheader("By program area, read together")
+    st.write(impact.areas_sentence(fig.by_area) + " With eight areas, one would often look different by chance "
+             "alone; an area's reading is adjusted for that, its interval is shown as it is.")
     st.html(cycle_report.impact_svg(fig.by_area))  # drawn here from catalogue labels and numbers only
     st.dataframe(impact.display_table(fig.by_area), hide_index=True, width="stretch")
     if len(fig.by_cycle):
-        st.subheader("By the cycle the exchanges were held in")
-        st.dataframe(impact.display_table(fig.by_cycle).rename(columns={"Program area": "Exchanges of"}),
-                     hide_index=True, width="stretch")
+        st.subheader("By the year the exchanges were held")
+        st.dataframe(impact.display_table(fig.by_cycle, "Held in"), hide_index=True, width="stretch")
     with st.expander("The mentee areas behind the figures"):
-        units = fig.units[fig.units["group"] == impact.EXCHANGE]
-        st.dataframe(units[["state", "program_area", "cycle", "start", "next_cycle", "next", "change", "mentors",
-                            "exchange_ids", "note"]], hide_index=True, width="stretch", column_config={
-            "state": "Mentee", "program_area": "Program area", "cycle": st.column_config.NumberColumn(
-                "Cycle", format="%d"), "start": st.column_config.NumberColumn("Rating", format="%d"),
+        st.dataframe(fig.units[["state", "program_area", "held_in", "cycle", "start", "next_cycle", "next", "change",
+                                "mentors", "exchange_ids", "note"]], hide_index=True, width="stretch", column_config={
+            "state": "Mentee", "program_area": "Program area",
+            "held_in": st.column_config.NumberColumn("Held in", format="%d"),
+            "cycle": st.column_config.NumberColumn("Rated before", format="%d"),
+            "start": st.column_config.NumberColumn("Rating", format="%d"),
             "next_cycle": st.column_config.NumberColumn("Next rated", format="%d"),
             "next": st.column_config.NumberColumn("Next rating", format="%d"),
             "change": st.column_config.NumberColumn("Change", format="%+d"), "mentors": "Mentor",

@@ -11,6 +11,10 @@
             program_area, cycle, status, held_on[, first_contact_on, means, notes, decline_reason]; all or nothing;
             rows already in the store are skipped; see shisn/exchange_import.py)
   managers  load FILE --db PATH [--user NAME]     load program-manager assignments (state,name,email)
+  impact    --db PATH [--cycle YEAR] [--format csv|json]   did the network help? The Impact page's comparison as
+            leadership sees it: one row per area slug and one for `all` (area, mentee_states, baseline_states,
+            compared, mentee_change, baseline_change, difference, low, high, verdict, awaiting); --cycle: as known
+            when YEAR was reported (the cycle report's figures)
   queue     --db PATH --user EMAIL [--format csv|json]   what needs this user's action (the Work queue page)
   submissions --db PATH [--status STATUS] [--format csv|json]   self-assessments filled in on the form
             (STATUS: draft, submitted, accepted, returned)
@@ -77,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     p.add_argument("--format", choices=["csv", "json"], default="csv", help="export format")
     p.add_argument("--user", default=None, help="who is loading (recorded in each exchange's history)")
+    p = sub.add_parser("impact", help="did the network help? The mentees' rating change against like-for-like "
+                                       "states without an exchange, per area and over all areas (as leadership)")
+    _db_arg(p)
+    p.add_argument("--cycle", type=int, help="the figures as known when this cycle was reported (the cycle "
+                                             "report's); default: every cycle (the Impact page's)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
     p = sub.add_parser("submissions", help="self-assessments filled in on the form: id, state, cycle, status, "
                                            "who submitted and reviewed, the return comment, the load")
     _db_arg(p)
@@ -210,6 +220,23 @@ def cmd_referrals(args) -> int:
     if result is None:
         return code
     _emit(result.referrals[["mentee", "program_area", "reason"]].rename(columns={"mentee": "state"}), args.format)
+    return 0
+
+
+@command
+def cmd_impact(args) -> int:
+    from . import auth, db, impact, queries
+    con = db.connect(args.db)
+    cycles = queries.cycles(con)
+    if not cycles:
+        print("the database holds no assessments: load files or run `python -m shisn demo` first", file=sys.stderr)
+        return 2
+    if args.cycle is not None and args.cycle not in cycles:
+        print(f"no assessments for cycle {args.cycle}; cycles with data: {', '.join(map(str, cycles))}",
+              file=sys.stderr)
+        return 2
+    inputs = impact.gather(con, auth.Viewer(auth.LEADERSHIP, "command line"), queries.assessments(con))
+    _emit(impact.cli_table(impact.figures(inputs, cycle=args.cycle).by_area), args.format)
     return 0
 
 

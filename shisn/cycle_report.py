@@ -104,9 +104,9 @@ def impact_svg(comparison: pd.DataFrame, width: int = 720) -> str:
         return label_w + plot * (float(v) + span) / (2 * span)
 
     out = [f'<svg class="chart" id="impact-chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
-           f'xmlns="http://www.w3.org/2000/svg" aria-labelledby="imp-title"><title id="imp-title">Difference in '
-           f'mean rating change, mentees with an exchange minus like-for-like states without, with 95% intervals'
-           f'</title>']
+           f'xmlns="http://www.w3.org/2000/svg" aria-labelledby="imp-title imp-desc"><title id="imp-title">'
+           f'Difference in mean rating change, mentees with an exchange minus like-for-like states without, with '
+           f'95% intervals</title><desc id="imp-desc">{esc(_chart_summary(comparison))}</desc>']
     bottom = height - 20
     ticks = [t / 2 for t in range(int(-span * 2), int(span * 2) + 1)]
     for t in ticks:
@@ -123,8 +123,8 @@ def impact_svg(comparison: pd.DataFrame, width: int = 720) -> str:
         out.append(f'<text x="{label_w - 8}" y="{y + 4:.1f}" class="area" text-anchor="end"{weight}>'
                    f'{esc(r.label)}</text>')
         if not r.enough:
-            out.append(f'<text x="{label_w + 4}" y="{y + 4:.1f}" class="na">{impact.TOO_FEW} '
-                       f'({int(r.n_exchange)} with, {int(r.n_baseline)} without)</text>')
+            out.append(f'<text x="{label_w + 4}" y="{y + 4:.1f}" class="na">{impact.TOO_FEW_TEXT} '
+                       f'({int(r.mentee_states)} mentee, {int(r.baseline_states)} baseline states)</text>')
             continue
         out.append(f'<line class="interval" x1="{x(r.low):.1f}" y1="{y:.1f}" x2="{x(r.high):.1f}" y2="{y:.1f}" '
                    f'stroke="{COLOURS["interval"]}" stroke-width="2.5" stroke-linecap="round"/>')
@@ -134,6 +134,14 @@ def impact_svg(comparison: pd.DataFrame, width: int = 720) -> str:
                    f'{impact.fmt_change(r.difference)}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def _chart_summary(comparison: pd.DataFrame) -> str:
+    overall = comparison[comparison["scope"] == impact.ALL]
+    if len(overall):
+        return impact.headline(overall.iloc[0]) + " " + impact.areas_sentence(comparison)
+    return "; ".join(f"{r.label}: {impact.fmt_change(r.difference) if r.enough else 'too few'}"
+                     for r in comparison.itertuples(index=False))
 
 
 def explanation_html() -> str:
@@ -174,7 +182,7 @@ def render(cycle: int, rows: pd.DataFrame, figures: impact.Figures, status: dict
     change = ""
     if before is not None and before["covered_pct"] is not None and k["covered_pct"] is not None:
         change = f"{k['covered_pct'] - before['covered_pct']:+.0f} pp on the previous cycle"
-    diff = (impact.fmt_change(overall["difference"]) if overall["enough"] else impact.TOO_FEW)
+    diff = (impact.fmt_change(overall["difference"]) if overall["enough"] else impact.TOO_FEW_TEXT)
     kpis = _kpis([
         ("Reporting", f"{k['reporting']} of {k['jurisdictions']}", "jurisdictions with a self-assessment"),
         ("Needs raised", str(k["needs"]), "state × area seeking guidance"),
@@ -183,8 +191,8 @@ def render(cycle: int, rows: pd.DataFrame, figures: impact.Figures, status: dict
         ("Exchanges raised", str(ex), f"{h.declined} declined · {len(h.stuck)} stuck"),
         ("Median days to first contact", _num(h.first_contact["median"]),
          f"90th percentile {_num(h.first_contact['p90'])} · n {h.first_contact['n']}"),
-        ("Mentees rated again", str(int(overall["n_exchange"])),
-         f"compared with {int(overall['n_baseline'])} like-for-like states"),
+        ("Mentee states compared", str(int(overall["mentee_states"])),
+         f"{int(overall['compared'])} state-areas, against {int(overall['baseline_states'])} baseline states"),
         ("Difference in rating change", diff,
          f"95% interval {impact.fmt_interval(overall['low'], overall['high'])}" if overall["enough"]
          else "counts only below the minimum"),
@@ -206,22 +214,25 @@ def render(cycle: int, rows: pd.DataFrame, figures: impact.Figures, status: dict
                 + _table(regions, "coverage-region", {"Mentors", "Needs", "→ TA"}) + "</section>")
 
     # impact
-    num = {"With", "Without", "Change with", "Change without"}
-    too_few = {"Difference": lambda v: "too-few" if v == impact.TOO_FEW else ""}
-    by_cycle = _impact_table(figures.by_cycle, "Exchanges of") if len(figures.by_cycle) else None
+    num = {"Mentee states", "Baseline states", "State-areas", "Change with", "Change without"}
+    too_few = {"Difference": lambda v: "too-few" if v == impact.TOO_FEW_TEXT else ""}
+    by_cycle = _impact_table(figures.by_cycle, "Held in") if len(figures.by_cycle) else None
     waiting = int(overall["awaiting"])
     imp_html = (f'<section id="impact-section" class="flow"><h2>Impact: the mentees\' next ratings, as known in '
                 f'{cycle}</h2>'
-                f'<p class="lead">Exchanges held or closed in cycles before {cycle} whose mentees rated the area '
-                f'again by {cycle}. {_lead(overall)}</p>'
+                f'<p class="lead">Exchanges held before {cycle} whose mentees rated the area again by {cycle}. '
+                f'{esc(impact.headline(overall))}</p><p>{esc(impact.areas_sentence(figures.by_area))}</p>'
                 f'{impact_svg(figures.by_area)}'
                 + _table(_impact_table(figures.by_area), "impact", num, too_few)
-                + '<p class="fine">With / Without: mentee areas with an exchange, and like-for-like states without '
-                  'one (same area, cycle and starting rating). Changes in rating levels (1–5 scale).'
-                + (f" {waiting} mentee areas still await their next rating." if waiting else "")
+                + '<p class="fine">Mentee states: states whose exchange was held, compared in the area; baseline '
+                  'states: like-for-like states without one (same area, starting cycle and starting rating); '
+                  'state-areas: the mentee state × area changes compared. Changes in rating levels (1–5 scale).'
+                + (f" {waiting} mentee state-areas still await their next rating." if waiting else "")
                 + (f" {int(overall['no_baseline'])} had no like-for-like state to compare with."
-                   if int(overall["no_baseline"]) else "") + "</p>"
-                + (('<h3>By the cycle the exchanges were held in</h3>'
+                   if int(overall["no_baseline"]) else "")
+                + (f" {int(overall['gap'])} were rated again only after a skipped cycle and are left out."
+                   if int(overall["gap"]) else "") + "</p>"
+                + (('<h3>By the year the exchanges were held</h3>'
                     + _table(by_cycle, "impact-by-cycle", num, too_few)) if by_cycle is not None else "")
                 + f'<h3>How to read this</h3>{explanation_html()}'
                 + _useful_html(figures.useful) + "</section>")
@@ -282,8 +293,8 @@ def render(cycle: int, rows: pd.DataFrame, figures: impact.Figures, status: dict
 
     meta = [("Assessment cycle", str(cycle)), ("Exchanges covered", esc(scope)),
             ("Data as of", esc(_when(status.get("last_loaded")))),
-            ("Minimum to compare", f"{impact.MIN_N} on each side"),
-            ("Interval", f"95%, bootstrap of {impact.SAMPLES:,} (seed {impact.SEED})"),
+            ("Minimum to compare", f"{impact.MIN_N} states on each side"),
+            ("Interval", "95%, jackknife over states, Student's t; areas Holm-adjusted"),
             ("Stuck after", f"{h.stuck_days} days without change")]
     meta_html = "".join(f"<div><span>{k_}</span>{v}</div>" for k_, v in meta)
     title = f"Cycle report {cycle} · State Homeland Security Information Sharing Network"
@@ -303,23 +314,14 @@ def render(cycle: int, rows: pd.DataFrame, figures: impact.Figures, status: dict
 def _impact_table(comparison: pd.DataFrame, first: str = "Program area") -> pd.DataFrame:
     """The comparison in the report's compact columns."""
     return pd.DataFrame({
-        first: comparison["label"], "With": comparison["n_exchange"], "Without": comparison["n_baseline"],
+        first: comparison["label"], "Mentee states": comparison["mentee_states"],
+        "Baseline states": comparison["baseline_states"], "State-areas": comparison["compared"],
         "Change with": [impact.fmt_change(v) for v in comparison["mean_with"]],
         "Change without": [impact.fmt_change(v) for v in comparison["mean_without"]],
-        "Difference": [impact.fmt_change(v) if e else impact.TOO_FEW
+        "Difference": [impact.fmt_change(v) if e else impact.TOO_FEW_TEXT
                        for v, e in zip(comparison["difference"], comparison["enough"])],
         "95% interval": [impact.fmt_interval(lo, hi) for lo, hi in zip(comparison["low"], comparison["high"])],
-        "Reading": comparison["verdict"]})
-
-
-def _lead(overall) -> str:
-    if not overall["enough"]:
-        return (f"Too few to compare overall: {int(overall['n_exchange'])} mentee areas with an exchange and "
-                f"{int(overall['n_baseline'])} like-for-like states without (at least {impact.MIN_N} each needed).")
-    return (f"Over all areas, mentees with an exchange moved {impact.fmt_change(overall['mean_with'])} levels on "
-            f"average, like-for-like states without one {impact.fmt_change(overall['mean_without'])}: a difference "
-            f"of {impact.fmt_change(overall['difference'])} (95% interval "
-            f"{impact.fmt_interval(overall['low'], overall['high'])}; {overall['verdict']}).")
+        "Reading": [impact.VERDICT_WORDS[v] for v in comparison["verdict"]]})
 
 
 def _useful_html(u: dict) -> str:

@@ -662,7 +662,7 @@ def queue_items(viewer: auth.Viewer) -> pd.DataFrame:
     return _queue_items(path, version, viewer, _dt.datetime.now().replace(second=0, microsecond=0))
 
 
-# --- impact (issue 16) -------------------------------------------------------------------------------------------
+# --- impact ------------------------------------------------------------------------------------------------------
 
 @st.cache_data(show_spinner="Computing the impact figures…", max_entries=32)
 def _impact_figures(path: str, version: tuple, viewer: auth.Viewer, cycle: int | None, hour: str):
@@ -671,11 +671,12 @@ def _impact_figures(path: str, version: tuple, viewer: auth.Viewer, cycle: int |
     from . import impact
     con = _connection(path)
     inputs = impact.gather(con, viewer, _redacted(viewer, None, None))
-    return inputs, impact.figures(inputs, _dt.datetime.fromisoformat(hour), cycle=cycle)
+    return impact.figures(inputs, _dt.datetime.fromisoformat(hour), cycle=cycle)
 
 
 def impact_figures(viewer: auth.Viewer, cycle: int | None = None):
-    """(impact.Inputs, impact.Figures) as `viewer` may see them, for every cycle or for the cycle report of `cycle`.
+    """impact.Figures as `viewer` may see them, for every cycle or for the cycle report of `cycle` (only
+    aggregates and the viewer's own exchanges: the store-wide inputs stay inside the cached function).
     Cached until the assessments, exchanges, states' views, referrals, PM assignments or the stuck setting change,
     and for an hour at most (the days an exchange has been stuck run on the clock)."""
     import datetime as _dt

@@ -53,8 +53,7 @@ def test_every_view_renders_for_leadership_and_pms(store, viewer, view):
     at = page_as(viewer, params={impact.VIEW_KEY: view})
     assert not at.exception, at.exception
     assert at.title[0].value == "Did the network help?"
-    assert [m.label for m in at.metric][:3] == ["Exchanges held or closed", "Mentees rated again",
-                                                "Rating difference"]
+    assert [m.label for m in at.metric][:3] == ["Exchanges held", "Mentee states compared", "Rating difference"]
     assert any(b.label == "Printable cycle report" for b in at.get("download_button"))
 
 
@@ -116,22 +115,25 @@ def test_leadership_sees_the_comparison_and_what_it_is_not(store):
     at = page_as(LEAD)
     text = " ".join(m.value for m in at.markdown)
     assert "What it is not" in text and "not proof that the exchange caused it" in text
-    assert "self-assessed" in text and impact.TOO_FEW in text
-    table = frames(at, "Mentees compared")[0]  # by area (then by cycle)
+    assert "self-assessed" in text and impact.TOO_FEW_TEXT in text
+    assert "Holm" in text and "jackknife" in text  # the method, said on the page
+    table = frames(at, "Mentee states")[0]  # by area (then by the year held)
     assert table["Program area"].tolist()[-1] == "All areas" and len(table) == len(impact.AREAS) + 1
     overall = table.iloc[-1]
-    assert overall["Mentees compared"] >= impact.MIN_N and overall["Difference"] != impact.TOO_FEW
+    assert overall["Mentee states"] >= impact.MIN_N and overall["Difference"] != impact.TOO_FEW_TEXT
+    assert overall["Baseline states"] <= 56  # states, not state × area units
     # the figures on the page are the module's on the same data
     inputs = impact.gather(store, LEAD, queries.assessments(store))
-    expected = impact.compare(impact.units(inputs.assessments, inputs.exchanges)).iloc[-1]
+    expected = impact.compare(impact.units(inputs.assessments, inputs.pool)).iloc[-1]
     assert overall["Difference"] == impact.fmt_change(expected["difference"])
+    assert impact.headline(expected) in text
 
 
 def test_a_program_manager_sees_their_states_figures(store):
     at = page_as(PM, params={impact.VIEW_KEY: impact.VIEW_PEOPLE})
     assert not at.exception
     [pms] = frames(at, "pm")
-    assert pms["pm"].tolist() == [PM.name]
+    assert pms["pm"].tolist() == [PM.name] and pms["states"].tolist() == [", ".join(PM.states)]
     lead = page_as(LEAD, params={impact.VIEW_KEY: impact.VIEW_PEOPLE})
     assert len(frames(lead, "pm")[0]) == 10  # leadership: every PM
     [mentors] = frames(at, "mentor_name")
@@ -209,3 +211,65 @@ def test_a_view_without_usefulness_is_refused_on_the_page(store):
     at.run()
     assert any("Choose how useful" in e.value for e in at.error)
     assert O.for_exchange(store, LEAD, ex).empty
+
+
+def test_a_signed_in_program_manager_finds_their_own_row(store):
+    # signed in, a PM's name is the users table's ("morgan"), not the assignments' display name: the row is found
+    # by the states assigned to their e-mail
+    email = queries.query_df(store, "SELECT email FROM program_managers WHERE name = ?", [PM.name])["email"].iloc[0]
+    auth.add_user(store, email, auth.PROGRAM_MANAGER, "test", name="morgan")
+    viewer = auth.viewer_for(store, email)
+    assert viewer.name == "morgan" and viewer.states == PM.states
+    at = page_as(viewer, params={impact.VIEW_KEY: impact.VIEW_PEOPLE})
+    assert not at.exception
+    [pms] = frames(at, "pm")
+    assert pms["pm"].tolist() == [PM.name] and pms["states"].tolist() == [", ".join(PM.states)]
+    assert pms["exchanges"].iloc[0] == len(impact.exchanges_only(X.list_exchanges(store, viewer)))
+
+
+def test_the_page_the_command_line_and_the_cycle_report_agree(store, demo_db):
+    import json
+    import subprocess
+    import sys
+    from shisn import cycle_report
+    out = subprocess.run([sys.executable, "-m", "shisn", "impact", "--db", str(demo_db), "--format", "json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    cli = {r["area"]: r for r in json.loads(out.stdout)}
+    assert set(cli) == set(impact.AREAS) | {"all"}
+    assert set(cli["all"]) == set(impact.CLI_COLUMNS)
+    at = page_as(LEAD)
+    table = frames(at, "Mentee states")[0].set_index("Program area")
+    for slug, r in cli.items():
+        shown = table.loc["All areas" if slug == "all" else impact.catalog.area_short(slug)]
+        assert (shown["Mentee states"], shown["Baseline states"], shown["State-areas compared"]) == \
+            (r["mentee_states"], r["baseline_states"], r["compared"])
+        assert shown["Reading"] == impact.VERDICT_WORDS[r["verdict"]]
+        if r["difference"] is not None:
+            assert shown["Difference"] == impact.fmt_change(r["difference"])
+    # the cycle report of a cycle: the same figures as `impact --cycle`
+    cycle = queries.cycles(store)[0]
+    out = subprocess.run([sys.executable, "-m", "shisn", "impact", "--db", str(demo_db), "--cycle", str(cycle),
+                          "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    overall = [r for r in json.loads(out.stdout) if r["area"] == "all"][0]
+    inputs = impact.gather(store, LEAD, queries.assessments(store))
+    html = cycle_report.render(cycle, queries.assessments(store, cycle), impact.figures(inputs, cycle=cycle),
+                               {"is_demo": True})
+    assert f"<td>{impact.fmt_change(overall['difference'])}</td>" in html.replace('<td class="num">', "<td>")
+    assert f"{overall['mentee_states']} mentee states" in html
+
+
+def test_a_program_manager_sees_only_their_exchanges_mentees_and_aggregates_of_the_rest(store):
+    mine = set(X.list_exchanges(store, PM)["exchange_id"].astype(int))
+    every = set(X.list_exchanges(store, LEAD)["exchange_id"].astype(int))
+    assert mine < every
+    at = page_as(PM)
+    [units] = frames(at, "exchange_ids")
+    shown = {int(i) for ids in units["exchange_ids"] for i in ids.split(",") if i}
+    assert shown and shown <= mine
+    f = impact.figures(impact.gather(store, PM, queries.assessments(store)))
+    assert set(f.units["group"]) == {impact.EXCHANGE}       # no baseline unit, no other PM's mentee
+    assert {int(i) for ids in f.units["exchange_ids"] for i in ids.split(",")} <= mine
+    lead = impact.figures(impact.gather(store, LEAD, queries.assessments(store)))
+    # the same baseline for both: a stratum's baseline mean does not depend on who views
+    assert lead.by_area.iloc[-1]["baseline_states"] >= f.by_area.iloc[-1]["baseline_states"]
