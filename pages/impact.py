@@ -68,12 +68,14 @@ ui.download("Printable cycle report", build_report,  # what the figures depend o
             file_name=cycle_report.file_name(report_cycle), mime="text/html", icon=":material/print:",
             width="stretch", audit=f"cycle report {report_cycle}",
             help="One self-contained HTML file (no internet needed): headline figures, coverage by area and "
-                 "region, impact, network health, top uncovered needs. Open it and print, or save as PDF.")
+                 "region, impact, network health, top uncovered needs. Open it and print, or save as PDF. "
+                 + ("It covers the whole network." if viewer.role == auth.LEADERSHIP else
+                    "It covers your states' exchanges, against the whole network's baseline."))
 
 m = st.columns(5)
 m[0].metric("Exchanges held", fig.held, border=True,
             help=f"Of {fig.exchanges} exchanges; an exchange counts from the day it was held, whatever came next.")
-m[1].metric("Mentee states compared", int(overall["mentee_states"]), border=True,
+m[1].metric("Mentee states", int(overall["mentee_states"]), border=True,
             help=f"{int(overall['compared'])} mentee state-areas compared with {int(overall['baseline_states'])} "
                  f"like-for-like baseline states; {int(overall['awaiting'])} more await their next rating, "
                  f"{int(overall['gap'])} were rated again only after a skipped cycle (left out).")
@@ -103,7 +105,8 @@ def impact_view():
     st.subheader("By program area, read together")
     st.write(impact.areas_sentence(fig.by_area) + " With eight areas, one would often look different by chance "
              "alone; an area's reading is adjusted for that, its interval is shown as it is.")
-    st.html(cycle_report.impact_svg(fig.by_area))  # drawn here from catalogue labels and numbers only
+    # an image (the table below holds its data; its text alternative says what it shows): st.html drops SVG
+    ui.svg_image(cycle_report.impact_svg(fig.by_area), cycle_report.chart_summary(fig.by_area))
     st.dataframe(impact.display_table(fig.by_area), hide_index=True, width="stretch")
     if len(fig.by_cycle):
         st.subheader("By the year the exchanges were held")

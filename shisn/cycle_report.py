@@ -106,7 +106,11 @@ def impact_svg(comparison: pd.DataFrame, width: int = 720) -> str:
     out = [f'<svg class="chart" id="impact-chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
            f'xmlns="http://www.w3.org/2000/svg" aria-labelledby="imp-title imp-desc"><title id="imp-title">'
            f'Difference in mean rating change, mentees with an exchange minus like-for-like states without, with '
-           f'95% intervals</title><desc id="imp-desc">{esc(_chart_summary(comparison))}</desc>']
+           f'95% intervals</title><desc id="imp-desc">{esc(chart_summary(comparison))}</desc>'
+           # its own text styles, so it reads the same as an image on the page as inline in the report
+           '<style>#impact-chart text{font-family:"Source Sans 3",Arial,sans-serif;font-size:11.5px;fill:#1f2933}'
+           '#impact-chart .tick,#impact-chart .na{fill:#4f5b67;font-size:10.5px}'
+           '#impact-chart .val{font-size:10.5px}</style>']
     bottom = height - 20
     ticks = [t / 2 for t in range(int(-span * 2), int(span * 2) + 1)]
     for t in ticks:
@@ -136,7 +140,8 @@ def impact_svg(comparison: pd.DataFrame, width: int = 720) -> str:
     return "".join(out)
 
 
-def _chart_summary(comparison: pd.DataFrame) -> str:
+def chart_summary(comparison: pd.DataFrame) -> str:
+    """The impact chart's text alternative: the headline and what the areas say."""
     overall = comparison[comparison["scope"] == impact.ALL]
     if len(overall):
         return impact.headline(overall.iloc[0]) + " " + impact.areas_sentence(comparison)

@@ -53,7 +53,7 @@ def test_every_view_renders_for_leadership_and_pms(store, viewer, view):
     at = page_as(viewer, params={impact.VIEW_KEY: view})
     assert not at.exception, at.exception
     assert at.title[0].value == "Did the network help?"
-    assert [m.label for m in at.metric][:3] == ["Exchanges held", "Mentee states compared", "Rating difference"]
+    assert [m.label for m in at.metric][:3] == ["Exchanges held", "Mentee states", "Rating difference"]
     assert any(b.label == "Printable cycle report" for b in at.get("download_button"))
 
 
