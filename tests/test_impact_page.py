@@ -127,6 +127,9 @@ def test_leadership_sees_the_comparison_and_what_it_is_not(store):
     expected = impact.compare(impact.units(inputs.assessments, inputs.pool)).iloc[-1]
     assert overall["Difference"] == impact.fmt_change(expected["difference"])
     assert impact.headline(expected) in text
+    # the per-area chart is drawn (an SVG image; st.html would drop it) with the headline as its text alternative
+    [chart] = [m.value for m in at.markdown if m.value.startswith("![") and "data:image/svg+xml" in m.value]
+    assert impact.headline(expected) in chart
 
 
 def test_a_program_manager_sees_their_states_figures(store):
