@@ -80,3 +80,21 @@ def test_template_csv_to_stdout_and_xlsx_to_file(tmp_path):
     out = tmp_path / "t.xlsx"
     r = run("template", "--format", "xlsx", "--output", out)
     assert r.returncode == 0 and out.read_bytes()[:2] == b"PK"
+
+
+def test_impact_refuses_an_empty_store_and_an_unknown_cycle(db_file, demo_db):
+    r = run("impact", "--db", db_file)
+    assert r.returncode == 2 and r.stdout == "" and "holds no assessments" in r.stderr
+    r = run("impact", "--db", demo_db, "--cycle", 1999)
+    assert r.returncode == 2 and r.stdout == "" and "no assessments for cycle 1999" in r.stderr
+
+
+def test_impact_csv_has_the_documented_columns_a_row_per_area_and_all(demo_db):
+    r = run("impact", "--db", demo_db)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().split("\n")
+    assert lines[0] == ("area,mentee_states,baseline_states,compared,mentee_change,baseline_change,difference,"
+                        "low,high,verdict,awaiting")
+    areas = [line.split(",")[0] for line in lines[1:]]
+    assert areas[-1] == "all" and len(areas) == 9
+    assert {line.split(",")[9] for line in lines[1:]} <= {"rose more", "rose less", "no clear difference", "too few"}
