@@ -42,7 +42,7 @@ import pandas as pd
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_DIR / "data" / "shisn.duckdb"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 URL_SCHEMES = ("postgresql://", "postgres://")
 IDLE_RELEASE = 10.0     # seconds a DuckDB file stays open in a process after its last read or write (at once
                         # when another process waits for it): opening it costs ~40 ms, most of a new session's
@@ -321,6 +321,21 @@ MIGRATIONS: list[str] = [
     DROP TABLE exchanges;
     ALTER TABLE exchanges_v5 RENAME TO exchanges;
     """,
+    # 6: reporting cycles the office runs (shisn/cycles.py): leadership opens a cycle for reporting with a due date
+    # and closes it; the pages default to the latest closed cycle. A cycle with data and no row here is judged by
+    # how many jurisdictions reported (stores written before this step keep their pages as they were).
+    """
+    CREATE TABLE IF NOT EXISTS reporting_cycles (
+        cycle       INTEGER PRIMARY KEY,
+        status      VARCHAR NOT NULL CHECK (status IN ('open', 'closed')),
+        due_on      DATE,
+        opened_by   VARCHAR,
+        opened_at   TIMESTAMP,
+        closed_by   VARCHAR,
+        closed_at   TIMESTAMP,
+        updated_at  TIMESTAMP NOT NULL
+    );
+    """,
 ]
 
 # PostgreSQL has no TINYINT; one domain lets every migration's DDL read the same on both engines.
@@ -554,6 +569,7 @@ _VERSION_EXPR = {
     "flag_confirmations": "coalesce(max(confirmed_at)::VARCHAR, '') || '/' || count(*)",
     "exchange_outcomes": "coalesce(max(recorded_at)::VARCHAR, '') || '/' || count(*)",
     "settings": "coalesce(string_agg(key || '=' || value, ',' ORDER BY key), '')",
+    "reporting_cycles": "coalesce(max(updated_at)::VARCHAR, '') || '/' || count(*)",
 }
 
 
