@@ -40,7 +40,9 @@ state_filter = ui.Filter("State or territory", mine, "state", default=viewer.hom
                          format_func=lambda c: f"{J.names()[c]} ({c})", width=2, disabled=len(mine) == 1)
 state_rows = ui.assessments(states=[state_filter.value()])
 on_record = sorted(set(int(c) for c in state_rows["cycle"])) if len(state_rows) else []
-default_cycle = min(this_year + 1, (on_record[-1] + 1) if on_record else this_year + 1)
+collecting = ui.collecting_cycle()  # the cycle leadership opened for reporting, if any
+default_cycle = collecting.cycle if collecting is not None and collecting.cycle in cycle_options else \
+    min(this_year + 1, (on_record[-1] + 1) if on_record else this_year + 1)
 chosen = ui.filters([state_filter, ui.Filter("Assessment cycle", cycle_options, "cycle", default=default_cycle)],
                     title="State and cycle")
 code, cycle = chosen["state"], chosen["cycle"]
@@ -63,6 +65,10 @@ reviewer = S.can_review(viewer, code)
 
 # --- status ------------------------------------------------------------------------------------------------------
 st.header(f"{J.names()[code]} ({code}) · {cycle}", anchor=False)
+if collecting is not None and cycle == collecting.cycle:
+    st.caption(f"Self-assessment for {cycle}" + (f", due {collecting.due_on.isoformat()}" if collecting.due_on
+                                                  else "") + f": the cycle being collected ({collecting.reported} "
+               f"of {collecting.jurisdictions} jurisdictions reported so far).")
 if sub is None:
     if last is not None and last["status"] == S.ACCEPTED:
         st.success(f"The {cycle} self-assessment submitted by {ui.md_escape(last['submitted_by'])} was accepted by "

@@ -1,7 +1,9 @@
 """Data: download the template, upload self-assessments (validated, all or nothing), see the load log."""
+import datetime as dt
+
 import streamlit as st
 
-from shisn import auth, catalog, ingest, template, ui
+from shisn import auth, catalog, cycles, ingest, template, ui
 
 viewer = ui.guard(*auth.ROLES)
 con = ui.connection()
@@ -57,7 +59,54 @@ with right:
         for line in outcome["loaded"]:
             st.success(line, icon=":material/check_circle:")
 
-st.subheader("Load log")
+st.header("Reporting cycles")
+status = ui.cycle_status()
+default = cycles.default_cycle(status)
+st.caption("Leadership opens a cycle for reporting with a due date and closes it when reports are in. Every page "
+           f"opens on the latest closed cycle{f' ({default})' if default else ''}; an open cycle can be chosen and "
+           "is labelled in progress.")
+st.dataframe(status.assign(default=status["cycle"] == default), hide_index=True, width="stretch", column_config={
+    "cycle": st.column_config.NumberColumn("Cycle", format="%d"), "status": "Status",
+    "explicit": st.column_config.CheckboxColumn("Set by leadership",
+                                                help="Unset: counted as closed once half the jurisdictions report."),
+    "due_on": st.column_config.DateColumn("Due", format="YYYY-MM-DD"), "reported": "Reported",
+    "jurisdictions": "Jurisdictions", "default": st.column_config.CheckboxColumn("Pages open on it")})
+if viewer.role == auth.LEADERSHIP:  # the forms are drawn only when the panel is opened
+    if done := st.session_state.pop("cycles_done", None):
+        st.success(done, icon=":material/check_circle:")
+    box = ui.lazy_expander("Open or close a cycle", "cycles_open", icon=":material/event_available:")
+    with box:
+        if box.open:
+            with st.form("open_cycle", border=False):
+                a, b, c = st.columns([1, 1, 1], vertical_alignment="bottom")
+                year = a.number_input("Cycle (year)", min_value=cycles.FIRST, step=1,
+                                      value=(max(status["cycle"]) + 1) if len(status) else dt.date.today().year)
+                due = b.date_input("Due on", value=dt.date(int(year), 3, 31))
+                if c.form_submit_button("Open for reporting", icon=":material/lock_open:"):
+                    try:
+                        got = cycles.open_cycle(con, year, due, viewer.name)
+                    except ValueError as e:
+                        st.error(ui.md_escape(str(e)))
+                    else:
+                        st.session_state["cycles_done"] = (f"Cycle {got.cycle} is open for reporting, due "
+                                                           f"{got.due_on.isoformat()}.")
+                        st.rerun()
+            closable = [int(c) for c in status.loc[status["status"] == cycles.OPEN, "cycle"]]
+            if closable:
+                with st.form("close_cycle", border=False):
+                    a, b = st.columns([2, 1], vertical_alignment="bottom")
+                    year = a.selectbox("Cycle to close", closable)
+                    if b.form_submit_button("Close the cycle", icon=":material/lock:"):
+                        try:
+                            got = cycles.close_cycle(con, year, viewer.name)
+                        except ValueError as e:
+                            st.error(ui.md_escape(str(e)))
+                        else:
+                            st.session_state["cycles_done"] = (f"Cycle {got.cycle} is closed ({got.reported} of "
+                                                               f"{got.jurisdictions} reported).")
+                            st.rerun()
+
+st.header("Load log")
 st.caption("Every accepted load: who, when, which file, how many rows.")
 st.dataframe(auth.visible_loads(ui.load_log(), viewer), hide_index=True, width="stretch", column_config={
     "load_id": st.column_config.NumberColumn("Load", format="%d"),

@@ -45,8 +45,8 @@ h = fig.health
 pick, get, _ = st.columns([1.3, 1.3, 2.4], vertical_alignment="top")
 # the report's cycle: a select box in a panel drawn only when opened (a select box is the costliest widget for a
 # browser opening the page cold); the closed label names the cycle, which is in the URL either way
-report_cycle = ui.filters([ui.Filter("Cycle report", cycles, impact.CYCLE_KEY, default=cycles[0],
-                                     help="The cycle the printable report is for.")],
+report_cycle = ui.filters([ui.cycle_filter("Cycle report", impact.CYCLE_KEY,
+                                         help="The cycle the printable report is for.")],
                           key="impact_cycle_open", container=pick, title="Cycle report",
                           icon=":material/event:")[impact.CYCLE_KEY]
 scope = "All jurisdictions" if viewer.role == auth.LEADERSHIP else \

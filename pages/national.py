@@ -21,13 +21,14 @@ if not cycles:
 # --- filters (in the URL query string, so a view can be shared as a link; drawn when the panel is opened) ------
 f_panel, f_download = st.columns([5, 1.2])
 chosen_filters = ui.filters([
-    ui.Filter("Assessment cycle", cycles, "cycle", default=cycles[0]),
+    ui.cycle_filter("Assessment cycle"),
     ui.Filter("Program area", coverage.area_options(), "area", default=coverage.ALL_AREAS,
               format_func=coverage.area_option_label, short_func=coverage.area_option_short, width=2.2),
     ui.Filter("FEMA region", coverage.region_options(), "region", default=coverage.ALL_REGIONS,
               format_func=coverage.region_option_label, width=1.3)], container=f_panel)
 cycle, area, region = chosen_filters["cycle"], chosen_filters["area"], chosen_filters["region"]
 single_area = area != coverage.ALL_AREAS
+ui.cycle_notice(cycle)
 
 data = coverage.redact_notes(ui.assessments(cycle), viewer.sees_detail_of)
 ui.download(

@@ -17,11 +17,12 @@ if not cycles:
     st.stop()
 
 chosen_filters = ui.filters([
-    ui.Filter("Cycle", cycles, "cycle", default=cycles[0]),
+    ui.cycle_filter("Cycle"),
     ui.Filter("Program areas", list(catalog.AREA_SLUGS), "areas", format_func=catalog.area_short, multi=True,
               none_text="All program areas", placeholder="All program areas", width=3),
     ui.Filter("Region", pv.region_options(viewer), "region", format_func=pv.region_label, width=1.4)])
 cycle, areas, region = chosen_filters["cycle"], chosen_filters["areas"], chosen_filters["region"]
+ui.cycle_notice(cycle)
 
 # drawn only when opened (its sliders are a second kind of widget code for the browser to fetch); the values are
 # kept while it is closed

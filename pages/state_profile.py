@@ -21,9 +21,10 @@ if not all_cycles:
 ui.resolve_query_param("state", J.state_code)
 chosen = ui.filters([ui.Filter("State or territory", profile.state_options(), "state",
                                default=profile.default_state(viewer), format_func=profile.state_label, width=2),
-                     ui.Filter("Assessment cycle", all_cycles, "cycle", default=all_cycles[0])],
+                     ui.cycle_filter("Assessment cycle")],
                     title="State and cycle")
 code, cycle = chosen["state"], chosen["cycle"]
+ui.cycle_notice(cycle)
 
 detail = viewer.sees_detail_of(code)
 p = ui.state_profile(code, cycle, viewer)

@@ -11,6 +11,9 @@
             program_area, cycle, status, held_on[, first_contact_on, means, notes, decline_reason]; all or nothing;
             rows already in the store are skipped; see shisn/exchange_import.py)
   managers  load FILE --db PATH [--user NAME]     load program-manager assignments (state,name,email)
+  cycles    list [--format csv|json] | open YEAR --due DATE | close YEAR   (--db PATH [--user NAME])
+            reporting cycles: list them (status, due date, how many reported, which is the default), open one for
+            reporting with a due date, close one (the pages then default to it)
   impact    --db PATH [--cycle YEAR] [--format csv|json]   did the network help? The Impact page's comparison as
             leadership sees it: one row per area slug and one for `all` (area, mentee_states, baseline_states,
             compared, mentee_change, baseline_change, difference, low, high, verdict, awaiting); --cycle: as known
@@ -81,6 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     p.add_argument("--format", choices=["csv", "json"], default="csv", help="export format")
     p.add_argument("--user", default=None, help="who is loading (recorded in each exchange's history)")
+    p = sub.add_parser("cycles", help="reporting cycles: list, open one for reporting with a due date, close one")
+    cyc = p.add_subparsers(dest="cycles_command", required=True)
+    q = cyc.add_parser("list", help="every cycle: status, due date, jurisdictions reported, the default")
+    _db_arg(q)
+    q.add_argument("--format", choices=["csv", "json"], default="csv")
+    q = cyc.add_parser("open", help="open YEAR for reporting, due --due DATE (again: moves the due date)")
+    q.add_argument("year", type=int, metavar="YEAR")
+    q.add_argument("--due", required=True, metavar="DATE", help="the due date, YYYY-MM-DD")
+    _db_arg(q)
+    q.add_argument("--user", default=None, help="who opens it (recorded in the audit log)")
+    q = cyc.add_parser("close", help="close YEAR: the pages default to the latest closed cycle")
+    q.add_argument("year", type=int, metavar="YEAR")
+    _db_arg(q)
+    q.add_argument("--user", default=None, help="who closes it (recorded in the audit log)")
     p = sub.add_parser("impact", help="did the network help? The mentees' rating change against like-for-like "
                                        "states without an exchange, per area and over all areas (as leadership)")
     _db_arg(p)
@@ -220,6 +237,32 @@ def cmd_referrals(args) -> int:
     if result is None:
         return code
     _emit(result.referrals[["mentee", "program_area", "reason"]].rename(columns={"mentee": "state"}), args.format)
+    return 0
+
+
+@command
+def cmd_cycles(args) -> int:
+    from . import cycles, db
+    con = db.connect(args.db)
+    if args.cycles_command == "list":
+        frame = cycles.status(con)
+        default = cycles.default_cycle(frame)
+        out = frame.assign(set_by_leadership=frame["explicit"], default=frame["cycle"] == default,
+                           due_on=[d.isoformat() if d else None for d in frame["due_on"]])
+        _emit(out[["cycle", "status", "set_by_leadership", "due_on", "reported", "jurisdictions", "default"]],
+              args.format)
+        return 0
+    who = args.user or f"cli:{getpass.getuser()}"
+    try:
+        c = (cycles.open_cycle(con, args.year, args.due, who) if args.cycles_command == "open"
+             else cycles.close_cycle(con, args.year, who))
+    except ValueError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    print(f"cycle {c.cycle} {'opened' if c.status == cycles.OPEN else 'closed'}"
+          + (f", due {c.due_on.isoformat()}" if c.status == cycles.OPEN and c.due_on else "")
+          + f": {c.reported} of {c.jurisdictions} jurisdictions reported; the pages open on "
+          + f"{cycles.default_cycle(cycles.status(con))}")
     return 0
 
 

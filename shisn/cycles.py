@@ -100,9 +100,10 @@ def progress(c: Cycle) -> str:
 
 
 def label(frame: pd.DataFrame, cycle: int) -> str:
-    """A cycle as a picker shows it: '2026', or '2027 (in progress: 1 of 56 reported, due 2027-03-31)'."""
+    """A cycle as a picker shows it: '2026', or '2027 (in progress)' (the same while reports come in, so a chosen
+    option keeps its name; the page's notice gives the counts and the due date)."""
     c = find(frame, cycle)
-    return f"{cycle} ({progress(c)})" if c is not None and c.in_progress else str(cycle)
+    return f"{cycle} (in progress)" if c is not None and c.in_progress else str(cycle)
 
 
 def provisional_note(c: Cycle) -> str:

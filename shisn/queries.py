@@ -18,8 +18,9 @@ def cycles(con) -> list[int]:
 
 
 def latest_cycle(con) -> int | None:
-    c = cycles(con)
-    return c[0] if c else None
+    """The cycle the pages and commands default to: the latest closed reporting cycle (shisn.cycles)."""
+    from . import cycles as C  # cycles imports this module's neighbours: imported here to keep imports one-way
+    return C.default_cycle(C.status(con))
 
 
 def assessments(con, cycle: int | None = None, states: list[str] | None = None) -> pd.DataFrame:

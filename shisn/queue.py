@@ -107,8 +107,10 @@ def _stuck(con, viewer, now: dt.datetime, days: int) -> list[dict]:
 
 
 def latest_cycle(con) -> int | None:
-    got = query_df(con, "SELECT max(cycle) AS c FROM assessments")["c"].iloc[0]
-    return None if pd.isna(got) else int(got)
+    """The cycle the queue's needs come from: the default cycle (the latest closed one, shisn.cycles), so an open
+    cycle's first reports do not raise provisional items."""
+    from . import queries
+    return queries.latest_cycle(con)
 
 
 def _unmatched(con, viewer, referrals: pd.DataFrame | None, cycle: int | None) -> list[dict]:

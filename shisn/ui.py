@@ -115,9 +115,46 @@ def cycles() -> list[int]:
     return shared(lambda: queries.cycles(connection()), "cycles")
 
 
+def cycle_status() -> pd.DataFrame:
+    """shisn.cycles.status (every cycle: open or closed, due date, how many reported), read once per data version
+    and change of the reporting cycles."""
+    from . import cycles as C
+    con = connection()
+    return shared(lambda: C.status(con), "cycle status", con.version("reporting_cycles"))
+
+
 def latest_cycle() -> int | None:
-    c = cycles()
-    return c[0] if c else None
+    """The cycle every page opens on: the latest closed reporting cycle (shisn.cycles.default_cycle)."""
+    from . import cycles as C
+    return C.default_cycle(cycle_status())
+
+
+def cycle_label(cycle: int) -> str:
+    """'2026', or '2027 (in progress)' for a cycle still open."""
+    from . import cycles as C
+    return C.label(cycle_status(), cycle)
+
+
+def cycle_filter(label: str, key: str = "cycle", **kwargs) -> "Filter":
+    """The cycle picker of a page's filter panel: every cycle with data, the latest closed one by default, an open
+    one labelled in progress."""
+    options = cycles()
+    return Filter(label, options, key, default=latest_cycle() if options else None, format_func=cycle_label,
+                  **kwargs)
+
+
+def collecting_cycle():
+    """The cycle leadership opened for reporting (shisn.cycles.Cycle), or None: the form opens on it."""
+    from . import cycles as C
+    return C.collecting(cycle_status())
+
+
+def cycle_notice(cycle: int | None) -> None:
+    """Says so when `cycle` is still open for reporting: its figures are provisional."""
+    from . import cycles as C
+    c = None if cycle is None else C.find(cycle_status(), int(cycle))
+    if c is not None and c.in_progress:
+        st.info(C.provisional_note(c), icon=":material/pending:")
 
 
 def data_status() -> dict:
@@ -658,7 +695,8 @@ def queue_items(viewer: auth.Viewer) -> pd.DataFrame:
     import datetime as _dt
     path = db.locate()
     con = _connection(path)
-    version = (queries.data_version(con), *con.version("exchanges", "submissions", "ta_referrals", "settings"))
+    version = (queries.data_version(con), *con.version("exchanges", "submissions", "ta_referrals", "settings",
+                                                         "reporting_cycles"))
     return _queue_items(path, version, viewer, _dt.datetime.now().replace(second=0, microsecond=0))
 
 
@@ -876,7 +914,7 @@ def state_flags(viewer: auth.Viewer, code: str, cycle: int) -> None:
     con = _connection(path)
     all_cycles = cycles()
     flags = _state_flag_rows(path, queries.data_version(con), con.version("flag_confirmations"), code, int(cycle),
-                             all_cycles[0] if all_cycles else None)
+                             latest_cycle() if all_cycles else None)
     n = quality.counts(flags)
     label = (f"Data-quality flags, {cycle}: {n['open']} open, {n['confirmed']} confirmed" if len(flags)
              else f"Data-quality flags, {cycle}: none")
@@ -911,7 +949,7 @@ def national_flags(viewer: auth.Viewer, cycle: int) -> None:
     con = _connection(path)
     all_cycles = cycles()
     flags = _confirmed_cycle_flags(path, queries.data_version(con), con.version("flag_confirmations"), int(cycle),
-                                   all_cycles[0] if all_cycles else None)
+                                   latest_cycle() if all_cycles else None)
     n = quality.counts(flags)
     states = flags["state"].nunique() if len(flags) else 0
     box = st.expander(f"Data-quality flags, {cycle}: {n['open']} open, {n['confirmed']} confirmed "

@@ -19,7 +19,8 @@ def test_one_states_early_report_does_not_move_the_default():
     assert f["cycle"].tolist() == [2027, 2026, 2025]
     assert f.set_index("cycle")["status"].to_dict() == {2027: "open", 2026: "closed", 2025: "closed"}
     assert cycles.default_cycle(f) == 2026
-    assert cycles.label(f, 2027) == "2027 (in progress: 1 of 56 reported)" and cycles.label(f, 2026) == "2026"
+    assert cycles.label(f, 2027) == "2027 (in progress)" and cycles.label(f, 2026) == "2026"
+    assert cycles.progress(cycles.find(f, 2027)) == "in progress: 1 of 56 reported"
     assert cycles.collecting(f) is None  # nobody opened 2027: the form keeps its own default
 
 
@@ -34,7 +35,7 @@ def test_leadership_decides_over_the_count():
     assert cycles.default_cycle(f) == 2026  # 40 reported, but the office has not closed it
     c = cycles.collecting(f)
     assert (c.cycle, c.due_on, c.reported) == (2027, due, 40)
-    assert cycles.label(f, 2027) == "2027 (in progress: 40 of 56 reported, due 2027-03-31)"
+    assert cycles.progress(c) == "in progress: 40 of 56 reported, due 2027-03-31"
     assert "provisional" in cycles.provisional_note(c)
     closed = frame({2026: 56, 2027: 3}, [(2027, "closed", due)])
     assert cycles.default_cycle(closed) == 2027  # closed by leadership, whatever the count
@@ -78,3 +79,32 @@ def test_closing_a_cycle_that_never_was_is_refused(con):
     with pytest.raises(ValueError, match="nothing to close"):
         cycles.close_cycle(con, 2027, "Lee", now=dt.datetime(2027, 1, 10))
     assert cycles.status(con).empty
+
+
+def test_the_command_line_lists_opens_and_closes(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from conftest import ROOT, make_csv
+    path = tmp_path / "c.duckdb"
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "shisn", "cycles", *map(str, args), "--db", str(path)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+    f = tmp_path / "va.csv"
+    f.write_bytes(make_csv([["VA", "exercises", 2025, 5, "yes", "no", ""]]))
+    assert subprocess.run([sys.executable, "-m", "shisn", "load", str(f), "--db", str(path)], cwd=ROOT,
+                          capture_output=True, timeout=120).returncode == 0
+    r = run("open", 2026, "--due", "2026-03-31", "--user", "lee")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ("cycle 2026 opened, due 2026-03-31: 0 of 56 jurisdictions reported; the pages "
+                                "open on 2025")
+    listed = json.loads(run("list", "--format", "json").stdout)
+    assert listed[0] == {"cycle": 2026, "status": "open", "set_by_leadership": True, "due_on": "2026-03-31",
+                         "reported": 0, "jurisdictions": 56, "default": False}
+    assert listed[1]["cycle"] == 2025 and listed[1]["default"] is True
+    assert run("list").stdout.splitlines()[0] == "cycle,status,set_by_leadership,due_on,reported,jurisdictions,default"
+    bad = run("open", 2026, "--due", "31/03/2026")
+    assert bad.returncode == 2 and "is not a date" in bad.stderr and bad.stdout == ""
+    assert run("close", 2026).returncode == 0
+    assert run("close", 2019).returncode == 2
