@@ -88,3 +88,14 @@ def test_contacts_follow_one_rule_the_parties_see_both_program_managers_and_nobo
     other = assignments.exchange_pms(con, "VA", "GU", MD_USER)  # MD is no party; GU has no PM assigned
     assert other["VA"] == {"state": "VA", "name": assignments.HIDDEN_EXCHANGE_CONTACT, "email": ""}
     assert other["GU"] is None
+
+
+def test_the_brief_uses_the_ratings_of_the_exchanges_cycle_and_names_it(con, ex):
+    later = [["VA", "exercises", CYCLE + 1, 3, "yes", "no", "", "", ""],
+             ["MD", "exercises", CYCLE + 1, 4, "no", "no", "", "", ""]]
+    ingest.load(con, [("later.csv", make_csv(later, header=HEADER))], "tester", this_year=CYCLE + 1)
+    html = brief.render(con, ex, LEAD)
+    assert f"assessment cycle {CYCLE}" in html
+    block = {m.group(1): m.group(0) for m in re.finditer(r"<div class='state' data-state='(\w+)'>.*?</div></div>",
+                                                         html, re.S)}
+    assert "<td class='num'>5</td>" in block["VA"] and "<td class='num'>2</td>" in block["MD"]  # 2025's, not 2026's
