@@ -1,6 +1,7 @@
-"""Work queue: what needs the viewer's action, oldest first (a program manager's landing page; leadership sees every
-state). Introduction requests, self-assessments to review, exchanges with no change for the stuck-days setting,
-needs no mentor can take that are not yet TA referrals; each item links to the page where it is handled.
+"""Work queue: what needs the viewer's action (a program manager's landing page; leadership sees every state):
+first what waits for a decision (introduction requests, self-assessments to review), then exchanges with no change
+for the stuck-days setting and needs no mentor can take that are not yet TA referrals, each oldest first; each item
+links to the page where it is handled. The count of each kind is a button that shows only that kind (`?kind=`).
 Layout and widgets only: the items come from shisn.queue (the same as `python -m shisn queue`)."""
 import hashlib
 
@@ -15,14 +16,16 @@ con = ui.connection()
 ICONS = {Q.REQUEST: ":material/person_add:", Q.REVIEW: ":material/fact_check:", Q.STUCK: ":material/hourglass_top:",
          Q.UNMATCHED: ":material/support_agent:"}
 SHOWN = 150  # items drawn as links; the download holds them all
+ALL = "all"
 
 st.title("Work queue")
 days = ui.stuck_days()
 scope = ("every state" if viewer.role == auth.LEADERSHIP
          else f"your {len(viewer.states)} assigned states ({', '.join(viewer.states)})")
-st.caption(f"What needs your action for {scope}, oldest first: introduction requests from states, self-assessments "
-           f"to review, exchanges with no change for {days} days or more, and needs no eligible mentor can take "
-           "that are not yet referred to technical assistance. Each item opens the page where it is handled.")
+st.caption(f"What needs your action for {scope}: first what waits for your decision (introduction requests from "
+           f"states, self-assessments to review), then exchanges with no change for {days} days or more and needs "
+           "no eligible mentor can take that are not yet referred to technical assistance, each oldest first. Each "
+           "item opens the page where it is handled.")
 if viewer.role == auth.PROGRAM_MANAGER and not viewer.states:
     st.warning("No states are assigned to you, so nothing can need your action. Leadership assigns program "
                "managers on the Program managers page.", icon=":material/badge:")
@@ -30,15 +33,28 @@ if viewer.role == auth.PROGRAM_MANAGER and not viewer.states:
 items = ui.queue_items(viewer)
 counts = Q.counts(items)
 
-for col, kind in zip(st.columns(len(Q.KINDS)), Q.KINDS):
-    col.metric(Q.KIND_LABELS[kind], counts[kind])
+# the counts, as buttons that show one kind only (again, or "All": every kind); the choice is in the URL
+shown = ui.url_choice("kind", (ALL,) + Q.KINDS, ALL)
+cols = st.columns(len(Q.KINDS) + 1)
+for col, kind in zip(cols, (ALL,) + Q.KINDS):
+    n = len(items) if kind == ALL else counts[kind]
+    label = f"{'All' if kind == ALL else Q.KIND_LABELS[kind]}: {n}"
+    if col.button(label, key=f"queue_kind_{kind}", type="primary" if kind == shown else "secondary",
+                  width="stretch", help=f"Show {'every item' if kind == ALL else 'only these items'}"):
+        st.query_params["kind"] = kind
+        st.rerun()
+if shown != ALL:
+    items = items[items["kind"] == shown]
 
-if items.empty:
+if items.empty and shown != ALL:
+    st.info(f"None now: {Q.KIND_LABELS[shown].lower()}.", icon=":material/task_alt:")
+elif items.empty:
     st.success("Nothing needs your action: no introduction requests, self-assessments to review, exchanges "
                f"without a change for {days} days, or needs left without a mentor.", icon=":material/task_alt:")
 else:
     head, dl = st.columns([4, 1], vertical_alignment="bottom")
-    head.subheader(f"{len(items)} item{'s' if len(items) != 1 else ''}, oldest first", anchor=False)
+    head.header(f"{len(items)} item{'s' if len(items) != 1 else ''}"
+                + ("" if shown == ALL else f" · {Q.KIND_LABELS[shown].lower()}"), anchor=False)
     csv = Q.export(items).to_csv(index=False).encode("utf-8")  # the items are drawn anyway: the file is cheap
     ui.download("Download CSV", lambda: csv, ("work queue CSV", hashlib.sha256(csv).hexdigest()), container=dl,
                 file_name="shisn-work-queue.csv", mime="text/csv", icon=":material/download:", width="stretch",

@@ -1,4 +1,6 @@
-"""The work queue: one list of what needs a program manager's (or leadership's) action, oldest first.
+"""The work queue: one list of what needs a program manager's (or leadership's) action: first what waits for a
+person's decision (introduction requests and self-assessments to review, oldest first), then the rest (exchanges
+with no change, needs no mentor can take, oldest first).
 
 Pure over the store (no Streamlit); the Work queue page (`pages/queue.py`, a PM's landing page) and
 `python -m shisn queue` show the same items. Four kinds, each linking to the page where it is handled:
@@ -31,6 +33,7 @@ REQUEST, REVIEW, STUCK, UNMATCHED = "request", "review", "stuck", "unmatched"
 KINDS = (REQUEST, REVIEW, STUCK, UNMATCHED)
 KIND_LABELS = {REQUEST: "Introduction requests", REVIEW: "Self-assessments to review",
                STUCK: "Exchanges with no change", UNMATCHED: "Needs no mentor can take"}
+DECISIONS = (REQUEST, REVIEW)   # a person decides: listed before the follow-ups, whatever their age
 COLUMNS = ["kind", "kind_label", "since", "age_days", "states", "item", "link", "ref"]
 ROLES = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
@@ -146,7 +149,8 @@ def _unmatched(con, viewer, referrals: pd.DataFrame | None, cycle: int | None) -
 
 def items(con, viewer: auth.Viewer, *, now: dt.datetime | None = None, referrals: pd.DataFrame | None = None,
           cycle: int | None = None) -> pd.DataFrame:
-    """Everything that needs `viewer`'s action, oldest first (COLUMNS: kind, kind_label, since, age_days, states,
+    """Everything that needs `viewer`'s action, decisions first (DECISIONS), then the rest, each oldest first
+    (COLUMNS: kind, kind_label, since, age_days, states,
     item, link (the page's address with its query), ref (exchange, submission or state:area)). `referrals`: the
     latest cycle's pairing referrals if the caller already has them (the app's cached pairing); otherwise solved
     here. A viewer who is not leadership or a program manager has an empty queue."""
@@ -161,7 +165,8 @@ def items(con, viewer: auth.Viewer, *, now: dt.datetime | None = None, referrals
     # never negative: the app passes `now` to the minute (its cache key), so an item from this minute is 0 days old
     df["age_days"] = ((pd.Timestamp(now) - df["since"]).dt.total_seconds() // 86400).clip(lower=0).astype("Int64")
     df["_k"] = df["kind"].map(KINDS.index)
-    df = df.sort_values(["since", "_k", "item"], na_position="last", kind="stable")
+    df["_decide"] = ~df["kind"].isin(DECISIONS)
+    df = df.sort_values(["_decide", "since", "_k", "item"], na_position="last", kind="stable")
     return df[COLUMNS].reset_index(drop=True)
 
 

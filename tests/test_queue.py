@@ -112,14 +112,16 @@ def test_submitted_self_assessments_are_queued_for_review(con):
     assert "review" not in set(Q.items(con, OTHER_PM)["kind"])
 
 
-def test_oldest_first_with_counts_per_kind_and_nothing_for_state_users(con):
+def test_decisions_first_then_the_rest_each_oldest_first_with_counts_and_nothing_for_state_users(con):
     old = NOW - dt.timedelta(days=50)
     stuck = X.open_exchange(con, "VA", "MD", ["exercises"], CYCLE, "Pat PM", at=old, now=old)
     ex = X.request_introduction(con, MD_USER, "TX", "MD", ["exercises"], CYCLE,
                                 now=NOW - dt.timedelta(days=2))
     q = Q.items(con, PM, now=NOW)
-    assert list(q["since"]) == sorted(q["since"])
-    assert kinds(q)[0] == ("stuck", stuck) and ("request", ex) in kinds(q)
+    # the request waits for a decision: before the 50-day-old stuck exchange
+    assert kinds(q)[0] == ("request", ex) and kinds(q)[1] == ("stuck", stuck)
+    rest = q[~q["kind"].isin(Q.DECISIONS)]
+    assert list(rest["since"].dropna()) == sorted(rest["since"].dropna())
     c = Q.counts(q)
     assert list(c) == list(Q.KINDS) and c["stuck"] == 1 and c["request"] == 1 and c["unmatched"] == 1
     assert Q.items(con, MD_USER).empty and Q.counts(Q.items(con, MD_USER)) == dict.fromkeys(Q.KINDS, 0)

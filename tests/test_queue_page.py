@@ -38,9 +38,10 @@ def test_pm_sees_counts_per_kind_and_the_items_oldest_first(store):
     at = page_as(PM)
     assert not at.exception and at.title[0].value == "Work queue"
     expected = Q.items(store, PM)
-    metrics = {m.label: int(m.value) for m in at.metric}
-    assert metrics == {Q.KIND_LABELS[k]: n for k, n in Q.counts(expected).items()}
-    assert metrics["Introduction requests"] == 1 and sum(metrics.values()) == len(expected)
+    tiles = dict(b.label.rsplit(": ", 1) for b in at.button if b.key and b.key.startswith("queue_kind_"))
+    tiles = {k: int(v) for k, v in tiles.items()}
+    assert tiles == {"All": len(expected), **{Q.KIND_LABELS[k]: n for k, n in Q.counts(expected).items()}}
+    assert tiles["Introduction requests"] == 1
     # run on its own (no app navigation) each item names its address; in the app it is a page link (e2e test)
     items = [m.value for m in at.markdown if "`/" in m.value]
     assert len(items) == len(expected)
@@ -59,7 +60,8 @@ def test_an_empty_queue_says_so(store):
     at = page_as(no_states)
     assert not at.exception
     assert any("Nothing needs your action" in s.value for s in at.success)
-    assert [int(m.value) for m in at.metric] == [0, 0, 0, 0]
+    assert sorted(b.label for b in at.button if (b.key or "").startswith("queue_kind_")) == sorted(
+        ["All: 0"] + [f"{label}: 0" for label in Q.KIND_LABELS.values()])
 
 
 def test_leadership_sets_the_stuck_days(store):
@@ -191,3 +193,24 @@ def test_either_pm_answers_on_the_exchange_and_the_second_sees_who_answered(stor
     second.run()
     assert any("was already accepted (now proposed) by Pat PM" in e.value.replace("\\", "") for e in second.error)
     assert X.get(store, ex)["status"] == X.PROPOSED
+
+
+def test_decisions_come_first_and_a_count_shows_only_its_kind(store):
+    cycle = max(X.list_exchanges(store, LEAD)["cycle"])
+    c = X.request_choices("MD", *_partners(store, "MD", cycle))[0]
+    ex = X.request_introduction(store, MD_USER, c["mentor"], c["mentee"], [c["program_area"]], cycle, "hello")
+    items = Q.items(store, LEAD)
+    kinds = items["kind"].tolist()
+    decided = [k in Q.DECISIONS for k in kinds]
+    assert decided == sorted(decided, reverse=True)  # every request or review before any other item
+    assert kinds[0] == Q.REQUEST and len(set(kinds)) > 1
+    at = page_as(LEAD)
+    [tile] = [b for b in at.button if b.key == f"queue_kind_{Q.REQUEST}"]
+    at = tile.click().run()
+    assert not at.exception and at.query_params["kind"] == Q.REQUEST
+    shown = [m.value for m in at.markdown if "`/" in m.value]
+    assert len(shown) == 1 and f"/exchanges?exchange={ex}" in shown[0]
+    at = [b for b in at.button if b.key == "queue_kind_all"][0].click().run()
+    assert len([m.value for m in at.markdown if "`/" in m.value]) == min(len(items), 150)
+    none = page_as(LEAD, kind=Q.REVIEW)
+    assert "None now: self-assessments to review." in [i.value for i in none.info]
