@@ -31,7 +31,7 @@ ui.resolve_query_param("state", J.state_code)
 asked = st.query_params.get("state")
 if asked is not None and asked not in mine and "state" not in st.session_state:
     # a link or an edited address naming a state this viewer may not open: say so, show nothing of it
-    st.error(S.why_not_fill(viewer, asked), icon=":material/lock:")
+    st.error(S.why_not_fill(viewer, asked, ui.pm_name_of(asked)), icon=":material/lock:")
     st.stop()
 
 this_year = dt.date.today().year
@@ -47,7 +47,7 @@ chosen = ui.filters([state_filter, ui.Filter("Assessment cycle", cycle_options, 
                     title="State and cycle")
 code, cycle = chosen["state"], chosen["cycle"]
 if not S.can_fill(viewer, code):  # never reached through the widget; kept as the page's own last word
-    st.error(S.why_not_fill(viewer, code), icon=":material/lock:")
+    st.error(S.why_not_fill(viewer, code, ui.pm_name_of(code)), icon=":material/lock:")
     st.stop()
 
 ui.review_queue_links(con, viewer)

@@ -289,6 +289,8 @@ def list_view():
                     with st.form(f"answer_{ex_id}_{v}"):
                         st.markdown("**Answer the request** (the first answer counts; the state sees it)")
                         to = st.radio("Accept as", [X.PROPOSED, X.INTRODUCED], format_func=X.status_label,
+                                      captions=["you will introduce the two states later",
+                                                "you have introduced them already (first contact made)"],
                                       horizontal=True, key=f"accept_to_{ex_id}_{v}")
                         reason = st.text_input("Reason, if declining (the state sees it)", max_chars=X.MAX_MESSAGE,
                                                key=f"decline_reason_{ex_id}_{v}")

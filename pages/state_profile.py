@@ -58,7 +58,9 @@ if not detail:
         why = (f"As a {viewer.home_state or 'state'} user you see other jurisdictions' maturity scores and offer/seek "
                "flags only.")
     elif viewer.role == auth.PROGRAM_MANAGER:
-        why = f"{p.name} is not one of your assigned states, so you see its scores and offer/seek flags only."
+        pm = ui.pm_name_of(code)
+        why = (f"{p.name} is not one of your assigned states, so you see its scores and offer/seek flags only "
+               f"({'its program manager is ' + pm if pm else 'no program manager is assigned to it'}).")
     else:
         why = "You see this jurisdiction's scores and offer/seek flags only."
     st.info(f"{why} {profile.DETAIL_HIDDEN}", icon=":material/visibility_off:")

@@ -618,8 +618,8 @@ def request_choices(state: str, mentors: pd.DataFrame | None, mentees: pd.DataFr
             continue
         for r in frame.itertuples(index=False):
             mentor, mentee = (r.partner, state) if asks else (state, r.partner)
-            label = (f"Introduce {state} to mentor {r.partner_name} ({r.partner}) · {r.short}" if asks
-                     else f"Offer help to {r.partner_name} ({r.partner}) · {r.short}")
+            label = (f"Ask {r.partner_name} ({r.partner}) to mentor {state} · {r.short}" if asks
+                     else f"Offer to mentor {r.partner_name} ({r.partner}) · {r.short}")
             out.append({"mentor": mentor, "mentee": mentee, "program_area": r.program_area, "label": label})
     return out
 

@@ -83,8 +83,8 @@ def _requests(con, viewer) -> list[dict]:
     out = []
     for r in df.itertuples(index=False):
         asker = r.requested_state
-        what = (f"{asker} asks for an introduction to mentor {r.mentor}" if asker == r.mentee
-                else f"{asker} offers help to {r.mentee}")
+        what = (f"{asker} asks to be mentored by {r.mentor}" if asker == r.mentee
+                else f"{asker} offers to mentor {r.mentee}")
         out.append({"kind": REQUEST, "since": r.requested_at, "states": f"{r.mentor},{r.mentee}",
                     "item": f"Request {r.exchange_id}: {what} · {r.areas_label}",
                     "link": _link("exchanges", exchange=int(r.exchange_id)), "ref": int(r.exchange_id)})

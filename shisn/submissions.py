@@ -112,12 +112,17 @@ def can_review(viewer: auth.Viewer | None, state: str) -> bool:
     return viewer.role == auth.LEADERSHIP or (viewer.role == auth.PROGRAM_MANAGER and state in viewer.states)
 
 
-def why_not_fill(viewer: auth.Viewer, state: str) -> str:
+def why_not_fill(viewer: auth.Viewer, state: str, pm_name: str | None = None) -> str:
+    """Why `viewer` may not open `state`'s form; `pm_name`: who handles that state (named so the user knows whom
+    to ask)."""
+    handled = (f" Its program manager is {pm_name}." if pm_name else
+               " No program manager is assigned to it yet.") if viewer.role != auth.STATE else ""
     if viewer.role == auth.STATE:
         own = viewer.home_state or "your own state"
         return f"As a {own} user you can open only {own}'s self-assessment, not {state}'s."
     if viewer.role == auth.PROGRAM_MANAGER:
-        return f"{state} is not one of your assigned states, so you cannot open or review its self-assessment."
+        return (f"{state} is not one of your assigned states, so you cannot open or review its self-assessment."
+                + handled)
     return "You may not open this self-assessment."
 
 

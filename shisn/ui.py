@@ -41,6 +41,14 @@ def pm_assignments():
     return _pm_assignments(path, _connection(path).version("program_manager_log", "load_log"))
 
 
+def pm_name_of(state: str | None) -> str | None:
+    """The name of the program manager assigned to `state` (None when nobody is): every role may know who handles
+    a state (the contact itself follows shisn.assignments' rules)."""
+    pms = pm_assignments()
+    got = pms.loc[pms["state"] == state, "name"] if len(pms) else []
+    return str(got.iloc[0]) if len(got) else None
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _pm_tables(path: str, version: tuple):
     from . import assignments
@@ -301,10 +309,24 @@ def audit_export(what: str) -> None:
 
 
 ROLE_PANEL_KEY = "demo_role_open"
+DEMO_STATE = "VA"   # the demo's default state (and its program manager the default PM)
 
 
 def _pm_names(pms) -> list[str]:
     return sorted(pms["name"].unique()) if len(pms) else ["(no program managers loaded)"]
+
+
+def _pm_of_default_state(pms, names: list[str]) -> str:
+    """The demo's default program manager: the one who handles the demo's default state, so the two default
+    choices work together."""
+    got = pms.loc[pms["state"] == DEMO_STATE, "name"] if len(pms) else []
+    return str(got.iloc[0]) if len(got) and got.iloc[0] in names else names[0]
+
+
+def _pm_label(pms):
+    """A program manager as the demo's choice shows them: name and their states."""
+    states = pms.groupby("name")["state"].apply(lambda s: ", ".join(sorted(s))).to_dict() if len(pms) else {}
+    return lambda name: f"{name} · {states[name]}" if name in states else name
 
 
 def demo_viewer() -> auth.Viewer:
@@ -315,9 +337,9 @@ def demo_viewer() -> auth.Viewer:
     pm_name = state = None
     if role == auth.PROGRAM_MANAGER:
         names = _pm_names(pms)
-        pm_name = _kept("demo_pm", names, names[0])
+        pm_name = _kept("demo_pm", names, _pm_of_default_state(pms, names))
     elif role == auth.STATE:
-        state = _kept("demo_state", J.codes(), "VA")
+        state = _kept("demo_state", J.codes(), DEMO_STATE)
     return auth.demo_viewer(role, pms, pm_name=pm_name, state=state)
 
 
@@ -325,7 +347,8 @@ def role_switcher(viewer: auth.Viewer) -> None:
     """The DEMO role switcher in the sidebar (until access control lands): a panel named after `viewer` (from
     `demo_viewer`), which opens on a click to change it. Closed, it draws no widget, so a page opened cold (a shared
     link) neither builds the switcher nor makes the browser fetch its code; the choice is kept either way."""
-    who = auth.ROLE_LABELS[viewer.role] + (f" · {viewer.name}" if viewer.role == auth.PROGRAM_MANAGER else
+    name = viewer.name.removesuffix(" (demo)")  # the demo's names say so already; the label adds it once
+    who = auth.ROLE_LABELS[viewer.role] + (f" · {name}" if viewer.role == auth.PROGRAM_MANAGER else
                                            f" · {viewer.states[0]}" if viewer.role == auth.STATE else "")
     box = lazy_expander(f"Viewing as: {md_escape(who)} (demo)", ROLE_PANEL_KEY, icon=":material/switch_account:")
     with box:
@@ -336,10 +359,12 @@ def role_switcher(viewer: auth.Viewer) -> None:
                                 help="Demo mode: pick any role to see the app as that user would. "
                                      "Real deployments take identity from the organisation's login.")
             if role == auth.PROGRAM_MANAGER:
-                names = _pm_names(pm_assignments())
-                _kept_select("Program manager", names, "demo_pm", names[0], panel=ROLE_PANEL_KEY)
+                pms = pm_assignments()
+                names = _pm_names(pms)
+                _kept_select("Program manager", names, "demo_pm", _pm_of_default_state(pms, names),
+                             panel=ROLE_PANEL_KEY, format_func=_pm_label(pms))
             elif role == auth.STATE:
-                _kept_select("State", J.codes(), "demo_state", "VA", panel=ROLE_PANEL_KEY,
+                _kept_select("State", J.codes(), "demo_state", DEMO_STATE, panel=ROLE_PANEL_KEY,
                              format_func=lambda c: f"{c} · {J.names()[c]}")
             st.caption("Demo mode: the role switcher is for evaluation only. Deployments sign users in "
                        "(SHISN_AUTH=oidc or header) and take roles from the users table.")

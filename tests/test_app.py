@@ -84,11 +84,12 @@ def test_page_served_directly_in_demo_mode_resolves_the_demo_viewer(app_db):
 def test_data_page_draws_the_levels_only_when_opened(app_db):
     at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60).run()
     assert not at.exception
-    assert len(at.dataframe) == 1  # the load log; the levels and areas tables wait in the closed expander
+    # the reporting cycles and the load log; the levels and areas tables wait in the closed expander
+    assert len(at.dataframe) == 2
     at.session_state["levels_open"] = True  # what a click on the expander sets
     at.run()
     frames = [d.value for d in at.dataframe]
-    assert len(frames) == 3 and any(len(f) == 5 for f in frames) and any(len(f) == 9 for f in frames)
+    assert len(frames) == 4 and any(len(f) == 5 for f in frames) and any(len(f) == 9 for f in frames)
 
 
 def test_data_page_load_log_shows_a_load_made_elsewhere_on_the_next_run(app_db):
@@ -98,13 +99,15 @@ def test_data_page_load_log_shows_a_load_made_elsewhere_on_the_next_run(app_db):
     import sys
     from conftest import make_csv
     at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60).run()
-    before = at.dataframe[0].value
+    def load_log(at):
+        return [d.value for d in at.dataframe if "file_name" in d.value.columns][0]
+    before = load_log(at)
     f = app_db.parent / "wy.csv"
     f.write_bytes(make_csv([["WY", "training", 2025, 4, "yes", "no", ""]]))
     r = subprocess.run([sys.executable, "-m", "shisn", "load", str(f), "--db", str(app_db)], cwd=ROOT,
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr
-    after = at.run().dataframe[0].value
+    after = load_log(at.run())
     assert len(after) == len(before) + 1 and after.iloc[0]["file_name"] == "wy.csv"
 
 
@@ -176,3 +179,30 @@ def test_no_page_relies_on_streamlit_magic_which_the_app_turns_off():
                       if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                       and n.func.attr == "transparent_write"]
     assert offenders == [], f"bare expressions that magic would have drawn: {offenders}"
+
+
+def test_the_demo_program_manager_handles_the_demo_state_and_is_named_once(app_db):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["demo_role_open"] = True
+    at.run()
+    at.segmented_control(key="demo_role").set_value("program_manager").run()
+    assert not at.exception
+    viewer = at.session_state["shisn_viewer"]
+    assert "VA" in viewer.states  # the default PM manages the default state
+    [label] = [e.label for e in at.sidebar.expander]
+    assert label == f"Viewing as: Program manager · {viewer.name.removesuffix(' (demo)')} (demo)"
+    assert "(demo) (demo)" not in label
+    # the choice of program manager names each one's states
+    pm = at.selectbox(key="demo_pm")
+    assert pm.value == viewer.name and "VA" in pm.format_func(pm.value).split(" · ")[-1]
+
+
+def test_request_choices_say_who_mentors_whom():
+    import pandas as pd
+    from shisn import exchanges as X
+    partners = pd.DataFrame({"partner": ["MD"], "partner_name": ["Maryland"], "program_area": ["exercises"],
+                             "short": ["Exercises"]})
+    ask, offer = X.request_choices("VA", partners, partners)
+    assert ask["label"] == "Ask Maryland (MD) to mentor VA · Exercises" and (ask["mentor"], ask["mentee"]) == ("MD",
+                                                                                                           "VA")
+    assert offer["label"] == "Offer to mentor Maryland (MD) · Exercises" and offer["mentor"] == "VA"

@@ -228,8 +228,9 @@ def test_pm_sees_the_flags_and_accepts_into_the_national_picture(store):
 def test_a_pm_reviews_only_assigned_states(store):
     submit_va(store)
     at = page(TX_PM, state="VA", cycle=CYCLE)
+    # and it names who handles VA, so the user knows whom to ask
     assert [e.value for e in at.error] == ["VA is not one of your assigned states, so you cannot open or review its "
-                                           "self-assessment."]
+                                           f"self-assessment. Its program manager is {PM.name}."]
     assert not [b for b in at.button if b.label == "Accept"]
     at = page(TX_PM)  # without a link: its own states only
     assert set(at.selectbox(key="state").options) == {f"{n} ({c})" for c, n in

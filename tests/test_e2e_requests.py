@@ -92,7 +92,7 @@ def test_state_requests_pm_accepts_from_the_queue_both_see_proposed_and_the_brie
         try:
             pm.open("/")  # a program manager lands on the work queue
             assert "/queue" in pm.page.url
-            link = pm.page.get_by_role("link").filter(has_text="MD asks for an introduction to mentor").first
+            link = pm.page.get_by_role("link").filter(has_text="MD asks to be mentored by").first
             text = link.inner_text()
             link.click()
             pm.wait_ready()

@@ -67,7 +67,7 @@ def test_introduction_requests_are_queued_for_both_states_pms_until_answered(con
     q = Q.items(con, PM)
     assert kinds(q) == [("request", ex), ("unmatched", "OK:recovery")]  # asked 3 days ago; the need was loaded now
     req = q[q["kind"] == "request"].iloc[0]
-    assert req["item"] == f"Request {ex}: MD asks for an introduction to mentor VA · Exercises"
+    assert req["item"] == f"Request {ex}: MD asks to be mentored by VA · Exercises"
     assert req["link"] == f"/exchanges?exchange={ex}" and req["age_days"] == 3
     va_pm = auth.Viewer(auth.PROGRAM_MANAGER, "Vic PM", ("VA",))
     assert kinds(Q.items(con, va_pm)) == [("request", ex)]  # the mentor's PM sees it too

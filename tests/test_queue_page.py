@@ -45,7 +45,7 @@ def test_pm_sees_counts_per_kind_and_the_items_oldest_first(store):
     # run on its own (no app navigation) each item names its address; in the app it is a page link (e2e test)
     items = [m.value for m in at.markdown if "`/" in m.value]
     assert len(items) == len(expected)
-    assert f"Request {ex}: MD asks for an introduction to mentor {c['mentor']}" in items[0].replace("\\", "")
+    assert f"Request {ex}: MD asks to be mentored by {c['mentor']}" in items[0].replace("\\", "")
     assert items[0].endswith(f"`/exchanges?exchange={ex}`")
 
 
