@@ -60,8 +60,16 @@ if sub is not None:
     values, source = sub["areas"], None
 else:
     values, source = S.prefill(state_rows, cycle)
-editable = sub is None or sub["status"] in S.EDITABLE
 reviewer = S.can_review(viewer, code)
+CORRECTING = "_assessment_correcting"  # (state, cycle) whose accepted self-assessment is being corrected
+accepted_only = sub is None and last is not None and last["status"] == S.ACCEPTED
+correcting = accepted_only and st.session_state.get(CORRECTING) == (code, cycle)
+# an accepted self-assessment is shown as accepted, read-only, until someone starts a correction
+editable = (sub is None and (not accepted_only or correcting)) or (sub is not None and sub["status"] in S.EDITABLE)
+
+
+def start_correction() -> None:
+    st.session_state[CORRECTING] = (code, cycle)
 
 # --- status ------------------------------------------------------------------------------------------------------
 st.header(f"{J.names()[code]} ({code}) · {cycle}", anchor=False)
@@ -73,9 +81,14 @@ if sub is None:
     if last is not None and last["status"] == S.ACCEPTED:
         st.success(f"The {cycle} self-assessment submitted by {ui.md_escape(last['submitted_by'])} was accepted by "
                    f"{ui.md_escape(last['reviewed_by'])} on {last['reviewed_at']:%d %b %Y, %H:%M}; its ratings are "
-                   "in the national picture. Saving this form starts a correction, reviewed again.",
-                   icon=":material/verified:")
-    st.caption(f"Prefilled from {source}." if source else "Nothing on record for this state yet: a blank form.")
+                   "in the national picture.", icon=":material/verified:")
+        if not correcting and S.can_fill(viewer, code):
+            st.button("Start a correction", icon=":material/edit:", on_click=start_correction, key="asmt_correct",
+                      help="Edit the accepted ratings; the correction is saved as a draft and reviewed again.")
+        elif correcting:
+            st.caption("Correcting the accepted self-assessment: save a draft or submit it for review again.")
+    if editable:
+        st.caption(f"Prefilled from {source}." if source else "Nothing on record for this state yet: a blank form.")
 else:
     who = f"last saved by {ui.md_escape(sub['updated_by'])} on {sub['updated_at']:%d %b %Y, %H:%M}"
     st.info(f"**Status: {S.STATUS_LABELS[sub['status']]}** (submission {sub['submission_id']}) · {who}",
@@ -87,9 +100,19 @@ else:
         st.caption("Submitted for review: the state's program manager accepts it or returns it with a comment. "
                    "It cannot be edited meanwhile.")
 
-flash = st.session_state.pop("_assessment_flash", None)
-if flash:
-    getattr(st, flash[0])(flash[1])
+
+
+def show_flash(place: str | None) -> None:
+    """What the last button did, shown where the user will look (`place`: 'form', under Save and Submit; 'review',
+    under Accept and Return; 'status', at the top once the review is done; None: wherever, at the end of the page,
+    when its place is not drawn (another reviewer answered first))."""
+    flash = st.session_state.get("_assessment_flash")
+    if flash and (place is None or (flash[2] if len(flash) > 2 else "form") == place):
+        st.session_state.pop("_assessment_flash")
+        getattr(st, flash[0])(flash[1])
+
+
+show_flash("status")
 
 
 # --- the form ----------------------------------------------------------------------------------------------------
@@ -170,10 +193,10 @@ def accept(replace_newer: bool) -> None:
     try:
         summary = S.accept(con, viewer, sub["submission_id"], sub["version"], replace_newer=replace_newer)
     except S.SubmissionError as e:
-        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e))
+        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e), "review")
         return
     ui.data_changed()
-    st.session_state["_assessment_flash"] = ("success", f"Accepted: {ui.md_escape(summary.line())}")
+    st.session_state["_assessment_flash"] = ("success", f"Accepted: {ui.md_escape(summary.line())}", "status")
 
 
 def send_back() -> None:
@@ -181,10 +204,10 @@ def send_back() -> None:
         S.return_submission(con, viewer, sub["submission_id"], sub["version"],
                             st.session_state.get("asmt_return_comment", ""))
     except S.SubmissionError as e:
-        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e))
+        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e), "review")
         return
     st.session_state["asmt_return_comment"] = ""
-    st.session_state["_assessment_flash"] = ("success", f"Returned to {code} with your comment.")
+    st.session_state["_assessment_flash"] = ("success", f"Returned to {code} with your comment.", "status")
 
 
 def review_block() -> None:
@@ -211,6 +234,7 @@ def review_block() -> None:
         st.text_area("Comment for the state (needed to return it)", key="asmt_return_comment",
                      max_chars=S.MAX_COMMENT)
         st.button("Return to the state", icon=":material/undo:", on_click=send_back, key="asmt_return")
+    show_flash("review")
     st.subheader("The submitted ratings", anchor=False)
 
 
@@ -221,9 +245,11 @@ if reviewing:
 problems = st.session_state.get("_assessment_problems") or {}
 if prev_cycle is not None:
     changes = {slug: what for slug, what in S.changes_since(form_values(), previous).items() if what}
-    st.markdown((f":orange-badge[:material/change_history: changed since {prev_cycle}] " + "; ".join(
+    # the grids' edits reach the page when the form is saved: the badge says it speaks of the ratings as saved
+    saved = "as last saved" if sub is not None else "as prefilled"
+    st.markdown((f":orange-badge[:material/change_history: changed since {prev_cycle}, {saved}] " + "; ".join(
         f"**{ui.md_escape(catalog.area_short(slug))}**: {ui.md_escape(what)}" for slug, what in changes.items()))
-        if changes else f":gray-badge[unchanged since {prev_cycle}]")
+        if changes else f":gray-badge[unchanged since {prev_cycle}, {saved}]")
 for slug, messages in problems.items():
     if slug:  # the problems of an area, named (those of the whole form are under the grids)
         st.error(f"**{ui.md_escape(catalog.AREAS_BY_SLUG[slug].label)}**: "
@@ -233,7 +259,8 @@ with st.expander("What the maturity levels mean", icon=":material/info:", expand
     st.markdown(ui.markdown_table(template.levels_frame().set_axis(["Level", "Name", "What it means"], axis=1)) + f"\n\nA state can offer help (mentor) only at maturity "
         f"{catalog.MENTOR_MIN} or higher. Leave an area's maturity empty where the state does not rate it.")
 
-with st.form("assessment_form", border=False, enter_to_submit=False):
+# editable: a form (the grids' edits reach the page on Save); read-only (submitted, accepted): the same grids, no form
+with st.form("assessment_form", border=False, enter_to_submit=False) if editable else st.container():
     st.markdown("**Ratings** · a row per program area: choose the maturity, tick whether the state offers help or "
                 "seeks guidance, add notes and, on the Other row, name the area (double-click or Enter on a cell to "
                 "edit it)")
@@ -245,18 +272,18 @@ with st.form("assessment_form", border=False, enter_to_submit=False):
                                  *S.RATING_COLUMNS],
                    column_config={
                        S.GRID_AREA: st.column_config.TextColumn(S.GRID_AREA, width=170),
-                       S.GRID_LAST: st.column_config.TextColumn(f"In {prev_cycle}", width=180,
+                       S.GRID_LAST: st.column_config.TextColumn(f"In {prev_cycle}", width=150,
                                                                 help=f"The state's {prev_cycle} rating"),
                        "maturity": st.column_config.SelectboxColumn(
-                           "Maturity", options=S.MATURITY_CHOICES, width=130,
+                           "Maturity", options=S.MATURITY_CHOICES, width=120,
                            help="1 Not started … 5 (see what the levels mean above); empty: not rated"),
                        "offers_help": st.column_config.CheckboxColumn(
                            "Offers help", width=95, help=f"A state can mentor only at maturity {catalog.MENTOR_MIN} "
                                                          "or higher."),
                        "seeks_help": st.column_config.CheckboxColumn("Seeks guidance", width=125),
-                       "notes": st.column_config.TextColumn("Notes", max_chars=ingest.MAX_NOTES, width=140),
+                       "notes": st.column_config.TextColumn("Notes", max_chars=ingest.MAX_NOTES, width=170),
                        "other_area": st.column_config.TextColumn(
-                           "Name (Other)", max_chars=ingest.MAX_OTHER_AREA, width=115,
+                           "Name (Other)", max_chars=ingest.MAX_OTHER_AREA, width=150,
                            help="On the Other row only: name the area (e.g. Cybersecurity); needed when it is "
                                 "rated. Ignored on the other rows.")})
     st.markdown("**POETE sub-ratings** (optional)")
@@ -284,11 +311,13 @@ with st.form("assessment_form", border=False, enter_to_submit=False):
             st.form_submit_button("Edit the POETE sub-ratings", icon=":material/edit:", on_click=open_poete)
     for message in problems.get("", []):
         st.error(message, icon=":material/error:")
-    b1, b2, _ = st.columns([1, 1, 3])
-    b1.form_submit_button("Save draft", icon=":material/save:", disabled=not editable, on_click=save,
-                          args=(False,), width="stretch")
-    b2.form_submit_button("Submit for review", type="primary", icon=":material/send:", disabled=not editable,
-                          on_click=save, args=(True,), width="stretch")
+    if editable:
+        b1, b2, _ = st.columns([1, 1, 3])
+        b1.form_submit_button("Save draft", icon=":material/save:", on_click=save, args=(False,), width="stretch")
+        b2.form_submit_button("Submit for review", type="primary", icon=":material/send:", on_click=save,
+                              args=(True,), width="stretch")
+show_flash("form")
+show_flash(None)
 
 if not reviewing:
     flags_block()

@@ -269,11 +269,11 @@ def maturity_from_choice(v):
 
 
 def previous_text(row) -> str:
-    """An area's rating in an earlier cycle, in a few words: '3 Established · offers help'."""
+    """An area's rating in an earlier cycle, in a few words that fit the form's column: '3 · offers help'."""
     if row is None:
         return ""
     m = _int_or_none(row.get("maturity"))
-    bits = [f"{m} {catalog.level_name(m)}" if isinstance(m, int) and m in catalog.MATURITY_LEVELS else "not rated"]
+    bits = [str(m) if isinstance(m, int) and m in catalog.MATURITY_LEVELS else "not rated"]
     if row.get("offers_help"):
         bits.append("offers help")
     if row.get("seeks_help"):

@@ -103,15 +103,15 @@ def test_state_user_gets_its_own_form_in_catalog_order_prefilled_with_level_defi
     row = catalog.AREA_SLUGS.index("exercises")
     level = int(prev.loc["exercises", "maturity"])
     assert ratings.loc[row, "maturity"] == f"{level} · {catalog.level_name(level)}"
-    assert ratings.loc[row, S.GRID_LAST].startswith(f"{level} {catalog.level_name(level)}")
+    assert ratings.loc[row, S.GRID_LAST].split(" · ")[0] == str(level)
     assert columns[S.GRID_LAST]["label"] == f"In {demo.DEMO_CYCLES[-1]}"
     assert any(c.value == f"Prefilled from the {demo.DEMO_CYCLES[-1]} self-assessment." for c in at.caption)
-    unchanged = f":gray-badge[unchanged since {demo.DEMO_CYCLES[-1]}]"
+    unchanged = f":gray-badge[unchanged since {demo.DEMO_CYCLES[-1]}, as prefilled]"  # says what it compares
     assert [m.value for m in at.markdown if "since" in m.value] == [unchanged]
     set_area(at, "exercises", maturity=1 if level != 1 else 3)
     ok(button(at, "Save draft").click().run())
     changed = [m.value for m in at.markdown if ":orange-badge" in m.value]
-    assert len(changed) == 1 and f"changed since {demo.DEMO_CYCLES[-1]}" in changed[0]
+    assert len(changed) == 1 and f"changed since {demo.DEMO_CYCLES[-1]}, as last saved" in changed[0]
     assert f"**Exercises**: maturity {level} → {1 if level != 1 else 3}" in changed[0].replace("\\", "")
     assert grid(at, "maturity")[0].loc[row, "maturity"].startswith(f"{1 if level != 1 else 3} · ")  # saved, shown
     assert [s.value for s in at.success] == [f"Draft saved (VA {CYCLE}). Only VA, its program manager and "
@@ -167,9 +167,10 @@ def test_submit_with_a_problem_shows_it_next_to_its_area_and_submits_nothing(sto
     at = page(VA_USER)
     set_area(at, "other", maturity=3)  # 'other' rated without naming the area: the file rule
     ok(button(at, "Submit for review").click().run())
-    assert at.error[0].value.startswith("1 problem to fix before submitting")
     msg = "area name: required when program_area is 'other': name the area (e.g. Cybersecurity)"
-    assert [e.value for e in at.error[1:]] == [f"**Other**: {ui.md_escape(msg)}"]  # named by its area
+    # named by its area (above the grid), and the outcome under the buttons the user just clicked
+    assert [e.value for e in at.error][:1] == [f"**Other**: {ui.md_escape(msg)}"]
+    assert at.error[-1].value.startswith("1 problem to fix before submitting")
     assert S.open_submission(store, "VA", CYCLE) is None  # nothing was written
     set_area(at, "other", other="Cybersecurity")
     ok(button(at, "Submit for review").click().run())
@@ -318,3 +319,31 @@ def test_national_page_counts_the_flags_and_lists_them(store):
     assert box.label.startswith(f"Data-quality flags, {cycle}: {want['open']} open, 0 confirmed")
     at = page(VA_USER, file=NATIONAL)  # not for state users (the page says so)
     assert not any(e.label.startswith("Data-quality flags") for e in at.expander)
+
+
+def test_after_acceptance_the_form_is_read_only_until_a_correction_is_started(store):
+    submit_va(store)
+    at = page(PM, state="VA", cycle=CYCLE)
+    ok(button(at, "Accept").click().run())
+    assert any(s.value.startswith("Accepted:") for s in at.success)  # said at the top, where the page now is
+    assert not [b for b in at.button if b.label in ("Save draft", "Submit for review", "Accept")]
+    assert [d for d in at.dataframe if "maturity" in d.value.columns]  # the accepted ratings, shown read-only
+    ok(button(at, "Start a correction").click().run())
+    assert [b.label for b in at.button if b.label in ("Save draft", "Submit for review")] == ["Save draft",
+                                                                                             "Submit for review"]
+
+
+def test_the_reviewer_sees_no_save_or_submit_buttons(store):
+    submit_va(store)
+    at = page(PM, state="VA", cycle=CYCLE)
+    assert button(at, "Accept") is not None
+    assert not [b for b in at.button if b.label in ("Save draft", "Submit for review")]
+
+
+def test_saving_says_so_under_the_buttons(store):
+    at = page(VA_USER)
+    ok(button(at, "Save draft").click().run())
+    assert [s for s in at.success if s.value.startswith("Draft saved")]
+    # drawn after the form (where the buttons are), not at the top of the page
+    kinds = [t for t, _ in walk(at.main)]
+    assert kinds.index("form") < kinds.index("success")

@@ -95,7 +95,7 @@ def test_the_ratings_grid_shows_each_area_beside_last_cycle_and_its_edits_come_b
     grid = S.rating_grid(areas, previous)
     assert list(grid.columns) == [S.GRID_AREA, S.GRID_LAST, *S.RATING_COLUMNS] and len(grid) == 9
     ex, rec = catalog.AREA_SLUGS.index("exercises"), catalog.AREA_SLUGS.index("recovery")
-    assert grid.loc[ex].tolist() == [catalog.area_short("exercises"), "2 Developing · seeks guidance", "4 · Advanced",
+    assert grid.loc[ex].tolist() == [catalog.area_short("exercises"), "2 · seeks guidance", "4 · Advanced",
                                      True, False, "Full-scale exercise in May", ""]
     assert grid.loc[rec, S.GRID_LAST] == "" and S.rating_grid(areas)[S.GRID_LAST].eq("").all()  # nothing before
     assert S.MATURITY_CHOICES[0] == "1 · Not started" and len(S.MATURITY_CHOICES) == 5
