@@ -137,9 +137,9 @@ def write_store(con, rows: pd.DataFrame, synthetic: bool = True) -> None:
     cols = ", ".join(DB_COLUMNS)
     with transaction(con) as cur:
         load_id = cur.execute("SELECT nextval('load_id_seq')").fetchall()[0][0]
-        cur.register("incoming", rows[DB_COLUMNS])
+        cur.temp_table("incoming", rows[DB_COLUMNS])
         cur.execute(f"INSERT INTO assessments ({cols}, load_id) SELECT {cols}, ? FROM incoming", [load_id])
-        cur.unregister("incoming")
+        cur.drop_temp("incoming")
         cur.execute("INSERT INTO load_log VALUES (?, now()::TIMESTAMP, 'benchmark', 'county (synthetic)', ?, ?, 0, "
                     "'', '', ?)", [load_id, len(rows), len(rows), synthetic])
 

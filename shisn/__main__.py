@@ -21,13 +21,22 @@
   queue     --db PATH --user EMAIL [--format csv|json]   what needs this user's action (the Work queue page)
   submissions --db PATH [--status STATUS] [--format csv|json]   self-assessments filled in on the form
             (STATUS: draft, submitted, accepted, returned)
+  copy      --from SRC --to DST [--replace]       every table of one store into another (DuckDB file or
+            postgresql:// URL, either way; all or nothing; a target holding data is refused without --replace);
+            prints one line per table once its rows and checksum are verified in the target
+  backup    --db PATH --output FILE               the whole store as one portable archive (Parquet per table and a
+            manifest: schema version, row counts, checksums; see shisn/archive.py)
+  restore   FILE --db PATH [--replace]            fill an empty store (either engine) from an archive; an older
+            schema's archive is upgraded on the way; a damaged archive is refused and nothing is written
+  check     --db PATH                             integrity (shisn/integrity.py): one line per problem and exit 1,
+            or exit 0 when clean
 
 --db PATH is a DuckDB file or a postgresql://user@host:port/dbname URL (default: $SHISN_DB, else data/shisn.duckdb).
 Every command works while the app serves the same store: on a DuckDB file it waits (SHISN_DB_LOCK_WAIT seconds,
 default 30) for the app to let go of the file between requests.
 
 Exit codes: 0 success; 2 invalid input or the store busy/unreachable (one line on stderr, database unchanged);
-1 anything else.
+1 anything else (`check`: problems found).
 """
 from __future__ import annotations
 
@@ -134,6 +143,21 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(q)
     q = users_sub.add_parser("list", help="list users")
     _db_arg(q)
+    p = sub.add_parser("copy", help="copy every table of one store into another (DuckDB ↔ PostgreSQL), verified")
+    p.add_argument("--from", dest="source", required=True, metavar="SRC",
+                   help="the store copied from: a DuckDB file or a postgresql:// URL (read, never changed)")
+    p.add_argument("--to", dest="target", required=True, metavar="DST",
+                   help="the store copied into: a DuckDB file (created if missing) or a postgresql:// URL")
+    p.add_argument("--replace", action="store_true", help="replace everything in a target that holds data")
+    p = sub.add_parser("backup", help="write the whole store to one portable archive (Parquet and a manifest)")
+    _db_arg(p)
+    p.add_argument("--output", "-o", required=True, metavar="FILE", help="the archive to write")
+    p = sub.add_parser("restore", help="fill an empty store from an archive written by `backup`")
+    p.add_argument("archive", metavar="FILE")
+    _db_arg(p)
+    p.add_argument("--replace", action="store_true", help="replace everything in a store that holds data")
+    p = sub.add_parser("check", help="check the store's integrity: one line per problem, exit 1 if any")
+    _db_arg(p)
     return parser
 
 
@@ -377,6 +401,87 @@ def cmd_users(args) -> int:
         print(str(e), file=sys.stderr)
         return 2
     return 0
+
+
+def _whole_store(fn, what: str) -> int:
+    """Run a copy / backup / restore: refusals exit 2, anything else that fails exits 1; one line either way."""
+    from . import archive, db
+    try:
+        return fn()
+    except (archive.Refused, db.StoreBusy) as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    except Exception as e:  # the store's transaction was rolled back
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        print(f"{what} failed, nothing was written: {first}", file=sys.stderr)
+        return 1
+
+
+@command
+def cmd_copy(args) -> int:
+    from . import archive
+
+    def run():
+        for r in archive.copy(args.source, args.target, replace=args.replace):
+            print(r.line())
+        return 0
+    return _whole_store(run, "copy")
+
+
+@command
+def cmd_backup(args) -> int:
+    from . import archive, db
+
+    def run():
+        manifest, snap = archive.backup(db.locate(args.db), args.output)
+        for t in manifest["tables"]:
+            print(archive.TableResult(t["name"], t["rows"], t["checksum"]).line("written"))
+        print(f"wrote {args.output}: schema version {manifest['schema_version']}, {snap.rows()} rows in "
+              f"{len(manifest['tables'])} tables")
+        return 0
+    return _whole_store(run, "backup")
+
+
+@command
+def cmd_restore(args) -> int:
+    from . import archive, db
+
+    def run():
+        results, manifest = archive.restore(args.archive, db.locate(args.db), replace=args.replace)
+        for r in results:
+            print(r.line())
+        upgraded = (f", upgraded from schema version {manifest['schema_version']}"
+                    if manifest["schema_version"] != db.SCHEMA_VERSION else "")
+        print(f"restored {args.archive} (written {manifest['created_at']}) into "
+              f"{db.describe(db.locate(args.db))}{upgraded}")
+        return 0
+    return _whole_store(run, "restore")
+
+
+@command
+def cmd_check(args) -> int:
+    from . import archive, db, integrity
+    target = db.locate(args.db)
+    try:
+        store = archive.open_source(target)
+    except archive.Refused as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    try:
+        version = store.schema_version()
+        if not 1 <= version <= db.SCHEMA_VERSION:
+            print(f"{db.describe(target)} has schema version {version}; this shisn checks versions 1 to "
+                  f"{db.SCHEMA_VERSION}" + (": use a newer shisn" if version else " (not a shisn store)"),
+                  file=sys.stderr)
+            return 2
+        found = integrity.problems(store)
+    finally:
+        store.close()
+    for p in found:
+        print(p.line())
+    if not found:
+        print(f"ok: no problems found in {db.describe(target)} (schema version {version})")
+    return 1 if found else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,11 @@ and use these calls only:
         cur.temp_table("incoming", arrow_table)   # a table of rows for INSERT … SELECT (PostgreSQL: COPY)
     store.version("table", ...)    -> a token that changes whenever those tables change (cache keys)
 
+Whole tables, for shisn/archive.py (backup, restore, copy) only: `cur.snapshot()` (every read of the transaction
+sees one moment), `cur.arrow(sql, schema)` (a SELECT's rows as a pyarrow Table), `cur.insert_arrow(table, rows)`
+(bulk rows into a table; PostgreSQL: COPY), `cur.sequence_next(name)` / `cur.set_sequence_next(name, value)`, and
+`store.migrate_in(cur)` (the schema brought up to date inside the caller's transaction).
+
 `query_df(store, …)` and `transaction(store)` are the same calls as functions. Two writers that collide on one row
 raise `WriteConflict` (the exchanges turn it into their stale-edit message).
 """
@@ -486,6 +491,58 @@ class Cursor:
     def drop_temp(self, name: str) -> None:
         raise NotImplementedError
 
+    # whole tables (shisn/archive.py)
+
+    def snapshot(self) -> None:
+        """Make every later read of this transaction see the same moment (call it first in the transaction)."""
+
+    def arrow(self, sql: str, schema):
+        """The rows of `sql` (a SELECT without parameters whose columns are `schema`'s, in its order) as a pyarrow
+        Table of exactly `schema`."""
+        raise NotImplementedError
+
+    def insert_arrow(self, table: str, rows) -> None:
+        """Append the rows of a pyarrow Table to `table` (the Table's column names are the table's columns)."""
+        raise NotImplementedError
+
+    def sequence_next(self, sequence: str) -> int:
+        """The value the sequence's next `nextval` returns, without taking it."""
+        raise NotImplementedError
+
+    def set_sequence_next(self, sequence: str, value: int) -> None:
+        """Make the sequence's next `nextval` return `value`."""
+        raise NotImplementedError
+
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _ident(name: str) -> str:
+    """A table, column or sequence name written into SQL: shisn's own names only (lower case, digits, `_`)."""
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain SQL name: {name!r}")
+    return name
+
+
+def _conform(table, schema):
+    """`table`'s columns named by `schema`, in its order, cast to its types."""
+    import pyarrow as pa
+    cols = []
+    for f in schema:
+        c = table.column(f.name)
+        if pa.types.is_dictionary(c.type):
+            c = c.cast(c.type.value_type)
+        cols.append(c if c.type == f.type else c.cast(f.type))
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def schema_version_in(cur: "Cursor") -> int:
+    """The store's schema version read inside the caller's transaction (0: no shisn schema yet)."""
+    has = cur.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'")
+    if not has:
+        return 0
+    return int(cur.scalar("SELECT max(version) FROM schema_version") or 0)
+
 
 class Store:
     engine = "?"
@@ -531,24 +588,26 @@ class Store:
 
     def schema_version(self) -> int:
         with self._cursor(autocommit=True) as cur:
-            has = cur.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'")
-            if not has:
-                return 0
-            return int(cur.scalar("SELECT max(version) FROM schema_version") or 0)
+            return schema_version_in(cur)
 
     def migrate(self) -> int:
         with self.transaction() as cur:
-            cur.lock("migrate")
-            has = cur.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'")
-            current = int(cur.scalar("SELECT max(version) FROM schema_version") or 0) if has else 0
-            if current > SCHEMA_VERSION:
-                raise RuntimeError(f"the database has schema version {current}; this shisn knows up to "
-                                   f"{SCHEMA_VERSION}. Upgrade shisn before opening it.")
-            for version in range(current, SCHEMA_VERSION):
-                cur.run_script(migration_sql(version, self.engine))
-                cur.execute("DELETE FROM schema_version")
-                cur.execute("INSERT INTO schema_version VALUES (?)", [version + 1])
+            self.migrate_in(cur)
         return SCHEMA_VERSION
+
+    def migrate_in(self, cur: Cursor) -> int:
+        """Bring the schema up to date inside the caller's transaction, under the `migrate` lock (one process
+        migrates; the others wait, then find it done). Returns the version found before."""
+        cur.lock("migrate")
+        current = schema_version_in(cur)
+        if current > SCHEMA_VERSION:
+            raise RuntimeError(f"the database has schema version {current}; this shisn knows up to "
+                               f"{SCHEMA_VERSION}. Upgrade shisn before opening it.")
+        for version in range(current, SCHEMA_VERSION):
+            cur.run_script(migration_sql(version, self.engine))
+            cur.execute("DELETE FROM schema_version")
+            cur.execute("INSERT INTO schema_version VALUES (?)", [version + 1])
+        return current
 
     def is_empty(self) -> bool:
         return self.scalar("SELECT count(*) FROM assessments") == 0
@@ -624,6 +683,32 @@ class _DuckCursor(Cursor):
 
     def drop_temp(self, name):
         self.raw.unregister(name)
+
+    def arrow(self, sql, schema):
+        rel = self.raw.sql(sql)  # a relation: its rows go to Arrow without a copy through the DB-API result
+        return _conform(rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow(), schema)
+
+    def insert_arrow(self, table, rows):
+        cols = ", ".join(_ident(c) for c in rows.column_names)
+        self.raw.register("shisn_rows_in", rows)
+        try:
+            self.execute(f"INSERT INTO {_ident(table)} ({cols}) SELECT {cols} FROM shisn_rows_in")
+        finally:
+            self.raw.unregister("shisn_rows_in")
+
+    def sequence_next(self, sequence):
+        row = self.execute("SELECT start_value, last_value FROM duckdb_sequences() WHERE sequence_name = ?",
+                           [_ident(sequence)]).fetchone()
+        if row is None:
+            raise ValueError(f"no sequence {sequence}")
+        return int(row[0]) if row[1] is None else int(row[1]) + 1
+
+    def set_sequence_next(self, sequence, value):
+        # DuckDB cannot alter a sequence; nothing depends on these (the ids are taken with nextval), so it is
+        # made again, inside the caller's transaction
+        name = _ident(sequence)
+        self.execute(f"DROP SEQUENCE {name}")
+        self.execute(f"CREATE SEQUENCE {name} START {int(value)}")
 
 
 class DuckDBStore(Store):
@@ -897,6 +982,54 @@ class _PgCursor(Cursor):
 
     def drop_temp(self, name):
         self.raw.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+    def snapshot(self):
+        self.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+    def arrow(self, sql, schema):
+        import io
+
+        import pyarrow.csv as pacsv
+        self.raw.execute("SET LOCAL datestyle = 'ISO, YMD'")
+        buf = io.BytesIO()
+        with self.raw.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+            for block in copy:
+                buf.write(block)
+        if not buf.tell():
+            return schema.empty_table()
+        buf.seek(0)
+        # the CSV form of COPY: NULL is an unquoted empty field, an empty string is "", booleans are t / f
+        got = pacsv.read_csv(buf, read_options=pacsv.ReadOptions(column_names=schema.names),
+                             parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                             convert_options=pacsv.ConvertOptions(
+                                 column_types={f.name: f.type for f in schema}, null_values=[""],
+                                 strings_can_be_null=True, quoted_strings_can_be_null=False,
+                                 true_values=["t"], false_values=["f"]))
+        return _conform(got, schema)
+
+    def insert_arrow(self, table, rows):
+        if not rows.num_rows:
+            return
+        cols = ", ".join(_ident(c) for c in rows.column_names)
+        with self.raw.copy(f"COPY {_ident(table)} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(_csv_bytes(rows))
+
+    def sequence_next(self, sequence):
+        last, called = self.raw.execute(f"SELECT last_value, is_called FROM {_ident(sequence)}").fetchone()
+        return int(last) + 1 if called else int(last)
+
+    def set_sequence_next(self, sequence, value):
+        self.raw.execute("SELECT setval(%s, %s, false)", [_ident(sequence), int(value)])
+
+
+def _csv_bytes(table) -> bytes:
+    """Rows as CSV for COPY … FROM STDIN (FORMAT csv): no header, NULL an unquoted empty field, text quoted."""
+    import io
+
+    import pyarrow.csv as pacsv
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return buf.getvalue()
 
 
 def _pg_type(t) -> str:

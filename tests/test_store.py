@@ -384,7 +384,8 @@ def test_every_page_runs_on_postgresql_for_every_role(page, pg_demo, monkeypatch
         at.session_state["shisn_viewer"] = viewer
         at.run()
         assert not at.exception, (page, viewer.role, at.exception[0].message)
-        shown = len(at.markdown) + len(at.dataframe) + len(at.metric) + len(at.warning) + len(at.info)
+        shown = (len(at.markdown) + len(at.dataframe) + len(at.metric) + len(at.warning) + len(at.info)
+                 + len(at.success) + len(at.button))
         assert shown > 0, (page, viewer.role, "drew nothing")
     if page == "national.py":  # leadership's page shows the demo set's figures read from PostgreSQL
         at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=300)
