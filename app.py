@@ -55,6 +55,8 @@ def home():
 nav = st.navigation([st.Page(home, title="Home", url_path="home", default=True, visibility="hidden"),
                      *pages.values()])
 if nav.url_path:  # `/` (the default page, url_path "") draws nothing of its own: it hands over to the landing page
+    # the page's own name first in the browser's title (WCAG 2.4.2): tabs, history and screen readers tell pages apart
+    st.set_page_config(page_title=f"{nav.title} · shisn")
     ui.identity_panel(viewer)
 ui.open_deep_link(pages)  # a link that opened the server's first session, before this navigation existed
 ui.data_banner()

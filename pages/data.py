@@ -14,10 +14,10 @@ st.caption("One row per state × program area × assessment cycle. Loading a fil
 
 left, right = st.columns([1, 1], gap="large")
 with left:
-    st.subheader("1 · Template")
+    st.header("1 · Template")
     st.write("Fill in the template (CSV or Excel). It lists the columns, program areas and maturity levels.")
     st.caption("No spreadsheet at hand? Fill in the same self-assessment on the **Self-assessment** page "
-               "(`/assessment`): the same rules, saved as a draft, reviewed by the state's program manager.")
+               "(/assessment): the same rules, saved as a draft, reviewed by the state's program manager.")
     c1, c2 = st.columns(2)
     ui.download("Template (.xlsx)", lambda: template.template_bytes("xlsx"), ("template", "xlsx"), container=c1,
                 file_name="shisn-self-assessment-template.xlsx",
@@ -35,7 +35,7 @@ with left:
                        f"area only if it offers help there and rates itself {catalog.MENTOR_MIN} or higher.")
 
 with right:
-    st.subheader("2 · Load files")
+    st.header("2 · Load files")
     allowed = viewer.states if viewer.role == auth.STATE else None
     if allowed:
         st.write(f"As a state user you can load rows for **{allowed[0]}** only.")

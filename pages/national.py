@@ -3,7 +3,7 @@ cannot) meet the needs. Layout and widgets only: the numbers come from shisn.cov
 shisn.charts and shisn.maps."""
 import streamlit as st
 
-from shisn import auth, catalog, charts, coverage, exchanges, maps, ui
+from shisn import alt_text, auth, catalog, charts, coverage, exchanges, maps, ui
 from shisn import jurisdictions as J
 from shisn import selection as sel
 
@@ -72,15 +72,15 @@ ui.national_flags(viewer, cycle)  # data-quality flags of the cycle (issue 14): 
 # --- one view at a time: only the open tab's figures are computed and sent (the tab is in the URL too) ----------
 area_name = coverage.area_option_label(area)
 region_name = "" if region == coverage.ALL_REGIONS else f" · {coverage.region_option_label(region)}"
+region_where = "" if region == coverage.ALL_REGIONS else f" in {coverage.region_option_label(region)}"
 
 
 def map_view():
     """The map of maturity by jurisdiction, with exchanges as arcs on request; a click (or the select box) on a
     jurisdiction opens its panel under the map."""
-    st.subheader(f"Maturity by jurisdiction · {area_name}{region_name}",
-                 help=f"Showing {coverage.scope_label(cycle, area, region)}. Maturity is each state's "
-                      f"self-assessment (1-5); the mean is over the {len(coverage.MEAN_AREAS)} named program "
-                      "areas.")
+    st.header(f"Maturity by jurisdiction · {area_name}{region_name}",
+              help=f"Showing {coverage.scope_label(cycle, area, region)}. Maturity is each state's "
+                   f"self-assessment (1-5); the mean is over the {len(coverage.MEAN_AREAS)} named program areas.")
     chosen = pick(pick_state())[sel.STATE_PARAM]
     map_col, legend_col = st.columns([5, 1], gap="medium")
     with map_col:
@@ -97,12 +97,14 @@ def map_view():
                         on_select=ui.on_chart_select(key, lambda e: {sel.STATE_PARAM: sel.from_map_event(e)}
                                                      if sel.from_map_event(e) else None),
                         alt=f"Map of the 56 jurisdictions coloured by maturity ({area_name}, {cycle}); "
-                            "click one for its ratings, offers and needs")
+                            "click one for its ratings, offers and needs. Its summary and data are below it.")
     with legend_col:
         ui.svg_image(maps.legend_svg(single_area), maps.legend_alt(single_area))
         st.caption("Click a jurisdiction (or choose it by name above) for its ratings, offers and needs. Alaska, Hawaii "
                    "and the territories are drawn as insets; drag to pan, double-click to zoom." +
                    ("" if single_area else " Pick a program area to see one area's ratings."))
+    ui.chart_text(alt_text.coverage_map(values, area_name, single_area, cycle, region_where, now["needs_uncovered"]),
+                  lambda: alt_text.coverage_map_table(values, single_area), "map_data_open", what="map")
     if chosen:
         state_panel(chosen)
 
@@ -134,7 +136,7 @@ def state_panel(code):
                   "state panel", cycle, code, area, viewer=viewer)
     with st.container(border=True):
         head, link = st.columns([3, 1], vertical_alignment="center")
-        head.markdown(f"#### {p.name} ({p.state}) · {p.region_label}")
+        head.markdown(f"### {p.name} ({p.state}) · {p.region_label}")
         link.page_link("pages/state_profile.py", label="Open its profile", icon=":material/arrow_forward:",
                        query_params={"state": p.state, "cycle": str(cycle)})
         if not p.reported:
@@ -159,8 +161,8 @@ def state_panel(code):
 def heatmap_view():
     """Strengths and gaps: the jurisdiction × area heatmap; a click on a cell (or the select boxes) opens that
     state and area: its rating and flags, and its mentors or the states it could mentor."""
-    st.subheader(f"Strengths and gaps by jurisdiction · {area_name}{region_name}",
-                 help=f"Showing {coverage.scope_label(cycle, area, region)}.")
+    st.header(f"Strengths and gaps by jurisdiction · {area_name}{region_name}",
+              help=f"Showing {coverage.scope_label(cycle, area, region)}.")
     chosen = pick(ui.Filter("Order rows by", coverage.SORTS, "sort", format_func=coverage.SORT_LABELS.get,
                             width=1.4), pick_state(), pick_area(), title="Rows and selection")
     sort, chosen_area, chosen = chosen["sort"], chosen[sel.AREA_PARAM], chosen[sel.STATE_PARAM]
@@ -178,7 +180,16 @@ def heatmap_view():
     # hover text holds notes where the viewer may see them: shared by the sessions of the same viewer
     st.plotly_chart(ui.shared(heatmap, "heatmap", cycle, region, sort, area, chosen, chosen_area, viewer=viewer),
                     config={"displayModeBar": False}, key=key, selection_mode="points",
-                    on_select=ui.on_chart_select(key, heatmap_click))
+                    on_select=ui.on_chart_select(key, heatmap_click),
+                    alt=f"Heatmap of maturity by jurisdiction and program area, {cycle}; its summary and data are "
+                        "below it.")
+
+    def text():  # the cells' flags, not notes: one copy for every viewer
+        matrix = coverage.maturity_matrix(data, region, sort)
+        details = coverage.cell_details(data, matrix)
+        return alt_text.heatmap(matrix, details, region_where), alt_text.heatmap_table(matrix, J.names(), details)
+    summary, table = ui.shared(text, "heatmap text", cycle, region, sort)
+    ui.chart_text(summary, lambda: table, "heatmap_data_open")
     if chosen and chosen_area:
         cell_panel(chosen, chosen_area)
     elif chosen:
@@ -195,7 +206,7 @@ def cell_panel(code, slug):
     p = ui.cell_panel(code, slug, cycle, viewer)
     with st.container(border=True):
         head, link = st.columns([3, 1], vertical_alignment="center")
-        head.markdown(f"#### {p.name} ({p.state}) · {ui.md_escape(p.area_name)}")
+        head.markdown(f"### {p.name} ({p.state}) · {ui.md_escape(p.area_name)}")
         link.page_link("pages/state_profile.py", label="Open its profile", icon=":material/arrow_forward:",
                        query_params={"state": p.state, "cycle": str(cycle)})
         if not p.reported:
@@ -264,10 +275,13 @@ def open_exchange_form(p, allowed, mentee, mentor):
                          query_params={"exchange": str(ex_id)})
 
 
+TA_SHOWN = 10  # needs listed beside the supply and demand chart (about its height); the rest on request
+
+
 def supply_view():
     """Supply and demand per area, and the needs no state can mentor; a click on an area's bars (or the select
     box) lists the mentors and the seekers behind them."""
-    st.subheader(f"Supply and demand{region_name}")
+    st.header(f"Supply and demand{region_name}")
     st.caption("Eligible mentors against states seeking guidance. Where demand outruns supply, or no state can "
                "mentor a need at all, ODP technical assistance has to fill in. Click an area's bars for the states "
                "behind them.")
@@ -282,7 +296,11 @@ def supply_view():
         st.plotly_chart(bars,
                         config={"displayModeBar": False}, key=key, selection_mode="points",
                         on_select=ui.on_chart_select(key, lambda e: {sel.AREA_PARAM: sel.from_bars_event(e, labels)}
-                                                     if sel.from_bars_event(e, labels) else None))
+                                                     if sel.from_bars_event(e, labels) else None),
+                        alt=f"Bar chart of eligible mentors and states seeking guidance per program area, {cycle}; "
+                            "its summary and data are below it.")
+        ui.chart_text(alt_text.supply_demand(sd, region_where), lambda: alt_text.supply_demand_table(sd),
+                      "supply_data_open")
     with right:
         if chosen_area:
             area_panel(chosen_area)
@@ -294,17 +312,24 @@ def supply_view():
         else:
             st.caption(f"{len(ta)} need{'s' if len(ta) != 1 else ''} to refer to ODP technical assistance.")
             # a static table (as the panels): a second interactive grid beside the chart would cost its own
-            # browser code on every cold open of this view; a long list scrolls in its box
-            with st.container(height=min(420, 60 + 36 * len(ta)), border=False):
-                ui.text_table(ta[["name", "area", "maturity"]].rename(
-                    columns={"name": "Jurisdiction", "area": "Program area", "maturity": "Maturity"}))
+            # browser code on every cold open of this view. Not a scrolling box (a keyboard cannot scroll a box
+            # that holds nothing focusable): the first rows, and the rest in a panel drawn when opened
+            table = ta[["name", "area", "maturity"]].rename(
+                columns={"name": "Jurisdiction", "area": "Program area", "maturity": "Maturity"})
+            ui.text_table(table.head(TA_SHOWN))
+            if len(table) > TA_SHOWN:
+                box = ui.lazy_expander(f"The other {len(table) - TA_SHOWN} needs no state can mentor",
+                                       "ta_more_open", icon=":material/list:")
+                with box:
+                    if box.open:
+                        ui.text_table(table.iloc[TA_SHOWN:])
 
 
 def area_panel(slug):
     """The mentors and the seekers behind one area's bars."""
     p = ui.shared(lambda: sel.area_panel(data, slug, region), "area panel", cycle, slug, region, viewer=viewer)
     with st.container(border=True):
-        st.markdown(f"#### {ui.md_escape(p.area_name)}{region_name}")
+        st.markdown(f"### {ui.md_escape(p.area_name)}{region_name}")
         st.markdown(f"**Eligible mentors ({len(p.mentors)})**, strongest first")
         if len(p.mentors):
             ui.text_table(p.mentors)
@@ -319,15 +344,18 @@ def area_panel(slug):
 
 def regions_view():
     """FEMA regions × areas."""
-    st.subheader(f"FEMA regions{region_name}")
+    st.header(f"FEMA regions{region_name}")
     st.caption("Median maturity by region and program area; hover for mentors and needs.")
     left, right = st.columns([3, 2], gap="large")
     with left:
-        st.plotly_chart(ui.shared(lambda: charts.region_heatmap(coverage.region_summary(data, region)),
-                                  "regions heatmap", cycle, region),
-                        config={"displayModeBar": False}, key="regions")
+        summary = ui.shared(lambda: coverage.region_summary(data, region), "region summary", cycle, region)
+        st.plotly_chart(ui.shared(lambda: charts.region_heatmap(summary), "regions heatmap", cycle, region),
+                        config={"displayModeBar": False}, key="regions",
+                        alt=f"Heatmap of median maturity by FEMA region and program area, {cycle}; its summary and "
+                            "data are below it.")
     with right:
         ui.text_table(coverage.region_totals(data, region))  # ten rows at most: a static table, as above
+    ui.chart_text(alt_text.regions(summary), lambda: alt_text.regions_table(summary), "regions_data_open")
 
 
 ui.lazy_tabs({coverage.VIEW_MAP: map_view, coverage.VIEW_HEATMAP: heatmap_view, coverage.VIEW_SUPPLY: supply_view,

@@ -1,7 +1,7 @@
 """Pairings: who should talk to whom, and why; needs no mentor can take go to technical assistance."""
 import streamlit as st
 
-from shisn import auth, catalog, exchanges, maps, pairing, ui
+from shisn import alt_text, auth, catalog, exchanges, maps, pairing, ui
 from shisn import pairing_view as pv
 from shisn import selection as sel
 
@@ -71,7 +71,7 @@ def table_click(event):
 
 def pairs_view():
     """The suggested pairs; one of them side by side, with a button to open an exchange."""
-    st.subheader("Suggested pairs")
+    st.header("Suggested pairs")
     st.caption("Select a row (or an arc on the Map) to compare the two states and open an exchange.")
     key, row = chosen_pair()
     # the table shows the URL's pair as selected (a click on the map, a link, or a row clicked before)
@@ -112,7 +112,7 @@ def pairs_view():
 def map_view():
     """The pairs in view as arcs from mentor to mentee; a click on an arc (or the select box) selects that pair,
     also in the pairs table."""
-    st.subheader("Pairs on the map")
+    st.header("Pairs on the map")
     keys = sel.pair_keys(pairs)
     key = ui.filters([ui.Selection("Pair", keys, sel.PAIR_PARAM,
                                    lambda v: None if sel.parse_pair(v) is None else sel.pair_key(*sel.parse_pair(v)),
@@ -123,12 +123,16 @@ def map_view():
     st.pydeck_chart(maps.arc_deck(pv.arcs(pairs), width=940, height=500, pitch=0, selected=key), height=500,
                     key=deck_key, selection_mode="single-object",
                     on_select=ui.on_chart_select(deck_key, lambda e: {sel.PAIR_PARAM: sel.from_arc_event(e, keys)}
-                                                 if sel.from_arc_event(e, keys) else None))
+                                                 if sel.from_arc_event(e, keys) else None),
+                    alt=f"Map of the suggested pairs, {cycle}, as arcs from mentor to mentee; click one to select "
+                        "that pair. Its summary and data are below it.")
     shown = areas or list(catalog.AREA_SLUGS)
     ui.svg_image(maps.area_legend_svg(shown, pv.AREA_COLOURS, width=940),  # catalogue labels only
                  "Legend: the arcs' colours by program area: " + ", ".join(catalog.area_short(a) for a in shown))
     st.caption("Lines run from mentor (light end) to mentee (dark end), coloured by program area; click one to "
                "select that pair. Alaska, Hawaii and the territories are drawn as insets.")
+    ui.chart_text(alt_text.pairs_map(pairs), lambda: pv.pairs_table(pairs).drop(columns="Why"),  # why: on the table
+                  "pairs_map_data_open", what="map")
     row = sel.pair_row(pairs, key)
     if row is not None:
         p = pairs.iloc[row]
@@ -143,7 +147,7 @@ def map_view():
 
 def ta_view():
     """Needs no mentor can take (to technical assistance), and offers that cannot be used."""
-    st.subheader("Referred to technical assistance")
+    st.header("Referred to technical assistance")
     if len(referrals):
         st.caption("Needs the network cannot meet this cycle, and why. Record them so nothing raised is dropped.")
         st.dataframe(pv.referrals_table(referrals), hide_index=True, width="stretch",

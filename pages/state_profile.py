@@ -6,7 +6,7 @@ Thin: widgets and layout. The numbers come from shisn.profile (pure), the report
 viewer sees in detail, others as scores and offer/seek flags. User text is shown as text (cells, escaped)."""
 import streamlit as st
 
-from shisn import auth, catalog, exchanges, profile, report, ui
+from shisn import alt_text, auth, catalog, exchanges, profile, report, ui
 from shisn import jurisdictions as J
 
 viewer = ui.guard(*auth.ROLES)
@@ -91,7 +91,11 @@ def overview_view():
     st.subheader(f"Maturity by program area, {p.cycle}", anchor=False)
     chart, words = st.columns([3, 2], gap="large")
     with chart:
-        st.plotly_chart(figure(profile.maturity_figure), width="stretch", config={"displayModeBar": False})
+        st.plotly_chart(figure(profile.maturity_figure), width="stretch", config={"displayModeBar": False},
+                        alt=f"Bar chart of {p.name}'s maturity by program area, {p.cycle}, against the "
+                            f"{p.region_label} and national medians; its summary and data are below it.")
+        ui.chart_text(alt_text.profile_maturity(p), lambda: alt_text.profile_maturity_table(p),
+                      "profile_chart_data_open")
     with words:
         if p.reported:
             with st.container(border=True):
@@ -121,7 +125,9 @@ def trend_view():
     with left:
         st.subheader("POETE sub-ratings", anchor=False)
         if p.has_poete:
-            st.plotly_chart(figure(profile.poete_figure), width="stretch", config={"displayModeBar": False})
+            st.plotly_chart(figure(profile.poete_figure), width="stretch", config={"displayModeBar": False},
+                            alt=f"Heatmap of {p.name}'s POETE sub-ratings by program area, {p.cycle}; its summary "
+                                "and data are under both charts.")
             st.caption("Planning, Organization, Equipment, Training, Exercises (1–5); blank where not given.")
         elif p.reported:
             st.caption(f"No POETE sub-ratings were given for {p.cycle}.")
@@ -130,11 +136,18 @@ def trend_view():
     with right:
         st.subheader("Trend across cycles", anchor=False)
         if p.trend is not None and not p.trend.empty:
-            st.plotly_chart(figure(profile.trend_figure), width="stretch", config={"displayModeBar": False})
+            st.plotly_chart(figure(profile.trend_figure), width="stretch", config={"displayModeBar": False},
+                            alt=f"Heatmap of {p.name}'s maturity by program area and cycle; its summary and data "
+                                "are below it.")
+            ui.chart_text(alt_text.profile_trend(p), lambda: alt_text.frame_table(p.trend), "trend_data_open",
+                          what="trend")
             if p.trend_text:
                 st.markdown(ui.md_escape(p.trend_text))
         else:
             st.caption("No cycles on record yet.")
+    if p.has_poete:  # its table needs more than half the width
+        ui.chart_text(alt_text.profile_poete(p), lambda: alt_text.frame_table(p.poete), "poete_data_open",
+                      what="POETE sub-ratings")
 
 
 def partners_view():

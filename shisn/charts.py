@@ -216,7 +216,9 @@ def region_heatmap(summary: pd.DataFrame) -> go.Figure:
     fig.add_trace(go.Heatmap(z=missing, x=x, y=regions, colorscale=[[0, NO_DATA_HEX], [1, NO_DATA_HEX]],
                              showscale=False, hoverinfo="text", hovertext=hover, xgap=2, ygap=2))
     fig.add_trace(go.Heatmap(z=z, x=x, y=regions, zmin=1, zmax=5, colorscale=MATURITY_COLORSCALE, showscale=False,
-                             text=text, texttemplate="%{text}", textfont=dict(size=12, color=INK),
+                             # the numbers' colour left to plotly ("auto": white on the dark cells, dark on the
+                             # light ones), so each reads at 4.5:1 or more against its cell (WCAG 1.4.3)
+                             text=text, texttemplate="%{text}", textfont=dict(size=12),
                              hoverinfo="text", hovertext=hover, xgap=2, ygap=2))
     fig.update_layout(height=max(200, 30 * len(regions) + 130), margin=dict(l=10, r=10, t=100, b=10), font=FONT,
                       plot_bgcolor="white", paper_bgcolor="white",

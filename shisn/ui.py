@@ -639,6 +639,21 @@ def text_table(df: pd.DataFrame) -> None:
     st.markdown(_markdown_of(df))
 
 
+def chart_text(summary: str, table: Callable[[], pd.DataFrame], key: str, *, what: str = "chart",
+               note: str | None = None) -> None:
+    """A map's or chart's text alternative, drawn under it (WCAG 1.1.1): the sentence saying what it shows
+    (shisn.alt_text), and the data behind it as a table in a panel ("Data behind the chart") drawn only when
+    opened, so a cold open builds no table; a keyboard reaches the panel with Tab and opens it with Enter.
+    `table()` builds the frame, `note` explains its cells. The sentence is escaped: it can name user text."""
+    st.caption(md_escape(summary))
+    box = lazy_expander(f"Data behind the {what}", key, icon=":material/table_view:")
+    with box:
+        if box.open:
+            text_table(table())
+            if note:
+                st.caption(md_escape(note))
+
+
 _MARKDOWN: dict[int, tuple[Any, str]] = {}  # id(frame) -> (weak reference to it, its Markdown)
 
 

@@ -120,14 +120,14 @@ def test_filters_come_from_the_url(demo_db):
     assert at.selectbox(key="cycle").value == 2024
     assert at.selectbox(key="area").value == "exercises"
     assert at.selectbox(key="region").value == 4
-    assert any("Exercise programs" in h.value for h in at.subheader)
+    assert any("Exercise programs" in h.value for h in at.header)
     k = coverage.kpis(data[2024], region=4, area="exercises")
     m = metrics(at)
     assert m["Reporting"].value == f"{k['reporting']} of 8"  # Region IV has 8 jurisdictions
     assert m["Needs raised"].value == str(k["needs"])
     heat = heatmap_spec(at)
     assert len(heat["data"][1]["y"]) == 8
-    assert any("2024 · Exercise programs · Region IV" in (h.help or "") for h in at.subheader)
+    assert any("2024 · Exercise programs · Region IV" in (h.help or "") for h in at.header)
 
 
 def test_unknown_url_values_fall_back_to_defaults(demo_db):

@@ -153,7 +153,7 @@ def test_page_as_leadership_shows_pairs_map_and_referrals(tmp_path, monkeypatch)
     arcs = [layer for layer in layers if layer["id"] == "arcs"]
     assert len(arcs[0]["data"]) == int(at.metric[0].value)  # one arc per pair in view
     at = page_as(auth.Viewer("leadership", "L"), tmp_path, monkeypatch, **{pv.VIEW_KEY: pv.VIEW_TA})
-    assert not at.exception and any(s.value == "Referred to technical assistance" for s in at.subheader)
+    assert not at.exception and any(s.value == "Referred to technical assistance" for s in at.header)
     assert len(at.dataframe[0].value) == int(at.metric[2].value)  # one row per referral in view
 
 

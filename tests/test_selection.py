@@ -1,6 +1,8 @@
 """shisn.selection: URL values and chart events become one selection; the panels a click opens show the right
 state and area, eligible mentors only (ranked by the pairing's score), and never another state's notes to a viewer
 who may not see them."""
+import re
+
 import pandas as pd
 import pytest
 
@@ -214,7 +216,7 @@ def test_a_shared_link_opens_the_cell_selected_in_canonical_form(demo_store):
     assert at.query_params["selected_state"] == "MT" and at.query_params["selected_area"] == "interoperability"
     assert at.selectbox(key="_pick_selected_state").value == "MT"
     assert at.selectbox(key="_pick_selected_area").value == "interoperability"
-    assert any(m.value.startswith("#### Montana (MT) · Interoperability") for m in at.markdown)
+    assert any(m.value.startswith("### Montana (MT) · Interoperability") for m in at.markdown)
     assert at.button(key="ex_open_MT_interoperability")  # leadership may open an exchange
 
 
@@ -223,10 +225,10 @@ def test_choosing_in_the_select_box_is_the_same_selection_as_a_click(demo_store)
     assert "selected_state" not in at.query_params
     at.selectbox(key="_pick_selected_state").set_value("WY").run()
     assert at.query_params["selected_state"] == "WY"
-    assert any(m.value.startswith("#### Wyoming (WY)") for m in at.markdown)
+    assert any(m.value.startswith("### Wyoming (WY)") for m in at.markdown)
     assert at.session_state["_shisn_selection_gen"] == 1  # the map starts afresh (its own selection cleared)
     at.selectbox(key="_pick_selected_state").set_value(None).run()
-    assert "selected_state" not in at.query_params and not any(m.value.startswith("#### ") for m in at.markdown)
+    assert "selected_state" not in at.query_params and not any(re.match(r"### .* \([A-Z]{2}\)", m.value) for m in at.markdown)
 
 
 def test_a_program_manager_sees_other_states_notes_blank_and_no_exchange_button_for_others(demo_store):
@@ -235,7 +237,7 @@ def test_a_program_manager_sees_other_states_notes_blank_and_no_exchange_button_
     mine = sorted(pms.loc[pms["name"] == name, "state"])
     other = next(c for c in J.codes() if c not in mine)
     at = national({"selected_state": other}, auth.PROGRAM_MANAGER, demo_pm=name)
-    assert any(m.value.startswith(f"#### {J.names()[other]} ({other})") for m in at.markdown)
+    assert any(m.value.startswith(f"### {J.names()[other]} ({other})") for m in at.markdown)
     assert all("Notes" not in t.columns for t in static_tables(at))  # not the PM's state: no notes column
     at = national({"view": "Strengths and gaps", "selected_state": other, "selected_area": "exercises"},
                   auth.PROGRAM_MANAGER, demo_pm=name)
