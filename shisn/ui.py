@@ -841,7 +841,11 @@ def data_changed() -> None:
 
 
 def _open_assessment(state: str, cycle: int) -> None:
-    st.session_state["state"], st.session_state["cycle"] = state, int(cycle)
+    """Open a submission's form through the page's address, not the session's shared choices: the cycle of a form
+    under review must not become the cycle the viewing pages show (they open on the latest closed one)."""
+    st.session_state.pop("state", None)
+    st.session_state.pop("cycle", None)
+    st.query_params["state"], st.query_params["cycle"] = state, str(int(cycle))
 
 
 def review_queue_links(con, viewer: auth.Viewer) -> None:

@@ -84,12 +84,30 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
     from shisn import demo
     cycle = demo.DEMO_CYCLES[-1] + 1
 
+    # 0. leadership opens next cycle for reporting on the Data page, due 31 March
+    s = as_role(browser, server, "leadership")
+    try:
+        s.go("Data")
+        assert s.open_panel("Open or close a cycle")
+        year = s.page.get_by_label("Cycle (year)")
+        year.fill(str(cycle))
+        # the due date offered: 31 March of the next cycle
+        assert s.page.get_by_role("spinbutton", name="year, Due on").inner_text() == str(cycle)
+        s.page.get_by_role("button", name="Open for reporting").click()
+        s.wait_ready()
+        assert s.page.get_by_text(f"Cycle {cycle} is open for reporting, due {cycle}-03-31.").count() == 1, \
+            s.page.inner_text("body")[:1500]
+        s.shot("cycles-leadership-opened")
+    finally:
+        s.close()
+
     # 1. the Virginia state user fills in next cycle's self-assessment (prefilled from this cycle) and submits it
     s = as_role(browser, server, "state")  # the demo state user is Virginia
     try:
         s.go("Self-assessment")
         assert "/assessment?" in s.page.url and "state=VA" in s.page.url and f"cycle={cycle}" in s.page.url
         assert s.page.get_by_role("heading", name=f"Virginia (VA) · {cycle}").count() == 1
+        assert s.page.get_by_text(f"Self-assessment for {cycle}, due {cycle}-03-31").count() == 1
         assert s.page.get_by_text(f"Prefilled from the {cycle - 1} self-assessment.").count() == 1
         # the ratings grid: area, in the last cycle, maturity, offers help, seeks guidance, notes
         choose_in_cell(s, "asmt_ratings", "recovery", 2, "1 · Not started")
@@ -125,16 +143,24 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
         s.page.get_by_role("button", name="Accept").click()
         s.wait_ready()
         assert s.page.get_by_text("Accepted: loaded form, submitted by").count() == 1, s.page.inner_text("body")[:800]
+        # accepted: read-only until someone starts a correction
+        assert s.page.get_by_role("button", name="Save draft").count() == 0
+        assert s.page.get_by_role("button", name="Start a correction").count() == 1
         from shisn import db, queries
         accepted = queries.assessments(db.connect(server["work"] / "shisn.duckdb", read_only=True), cycle, ["VA"])
         got = accepted.set_index("program_area").loc["recovery"]  # the grids' edits arrived
         assert (got["maturity"], bool(got["seeks_help"]), got["planning"]) == (1, True, 5)
 
-        # 3. the national page has the new cycle, with Virginia reporting
+        # 3. one early report does not move the national page: it opens on the last closed cycle; the new one,
+        # chosen, is in progress and its figures provisional
         s.go("National coverage")
-        s.choose("Assessment cycle", str(cycle))
+        assert s.page.locator("[data-testid=stExpander] summary").filter(
+            has_text=f"Filters · {cycle - 1} ·").count() == 1
+        assert "1 of 56" not in s.page.locator("[data-testid=stMetric]").filter(has_text="Reporting").inner_text()
+        s.choose("Assessment cycle", f"{cycle} (in progress)")
         reporting = s.page.locator("[data-testid=stMetric]").filter(has_text="Reporting")
         assert "1 of 56" in reporting.inner_text()
+        assert s.page.get_by_text(f"Cycle {cycle} is in progress: 1 of 56 reported, due {cycle}-03-31").count() == 1
         assert s.page.get_by_text(f"Data-quality flags, {cycle}:").count() == 1
         assert not s.exceptions() and s.drawn()
         s.shot("assessment-national-after")
