@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from shisn import assignments, auth, brief, catalog, outcomes, ui
+from shisn import alt_text, assignments, auth, brief, catalog, outcomes, ui
 from shisn import exchanges as X
 from shisn import jurisdictions as J
 
@@ -156,7 +156,7 @@ m[4].metric("Median days to first contact", "–" if median is None else f"{medi
 def list_view():
     """The exchanges the viewer may see; one of them in detail, with its history and the update form."""
     if viewer.role == auth.STATE:
-        st.subheader(f"Exchanges with {viewer.home_state}")
+        st.header(f"Exchanges with {viewer.home_state}")
     rows = all_rows
     if rows.empty:
         st.info("No exchanges yet." + (" Open one above, or from a suggested pair on the Pairings page."
@@ -225,7 +225,7 @@ def list_view():
         editable = X.can_edit(viewer, snap["mentor"], snap["mentee"])
 
         colour, _ = X.STATUS_COLOURS[snap["status"]]
-        st.subheader(f"Exchange {ex_id}: {snap['mentor']} → {snap['mentee']} "
+        st.header(f"Exchange {ex_id}: {snap['mentor']} → {snap['mentee']} "
                      f":{colour}-badge[{X.status_label(snap['status'])}]")
         if int(current["version"]) != int(snap["version"]):
             c1, c2 = st.columns([5, 1], vertical_alignment="center")
@@ -463,21 +463,26 @@ def map_view():
     # from the rows the page already holds (no second read), once per version of the exchanges and viewer
     arc_rows = ui.shared(lambda: X.arcs(con, viewer, rows=all_rows), "exchange arc rows", version, viewer=viewer)
     if len(arc_rows):
-        st.subheader("On the map")
+        st.header("On the map")
         # an on/off chip (st.pills, one option), not a toggle: its code is already loaded for the sidebar's buttons
         show_closed = st.pills("On the map", ["Include declined exchanges"], key="ex_map_declined",
                                label_visibility="collapsed") is not None
         # the deck as this viewer sees it, built once per version of the exchanges (a link opens without rebuilding)
         deck = ui.shared(lambda: X.arc_deck(arc_rows if show_closed else arc_rows[arc_rows["status"] != X.DECLINED]),
                          "exchange arcs", show_closed, version, viewer=viewer)
-        st.pydeck_chart(deck, height=X.MAP_HEIGHT_PX, width="stretch")
+        st.pydeck_chart(deck, height=X.MAP_HEIGHT_PX, width="stretch",
+                        alt="Map of the exchanges as arcs from mentor to mentee, coloured by status; its summary "
+                            "and data are below it.")
         st.markdown("Arcs run from the mentor to the mentee (the stronger end). " + " ".join(
             f":{X.STATUS_COLOURS[s][0]}[**━━ {X.status_label(s)}**]" for s in X.STATUSES))
+        shown = arc_rows if show_closed else arc_rows[arc_rows["status"] != X.DECLINED]
+        ui.chart_text(alt_text.exchanges_map(shown), lambda: alt_text.exchanges_map_table(shown),
+                      "exchanges_map_data_open", what="map")
 
 
 def ta_view():
     """Needs referred to technical assistance, and (PMs, leadership) a form to refer one."""
-    st.subheader("Referred to technical assistance")
+    st.header("Referred to technical assistance")
     st.caption("Needs no exchange will meet (no eligible mentor, mentors at capacity, or an exchange declined) go to "
                "ODP's technical-assistance program, so nothing a state raised is dropped.")
     refs = X.ta_referrals(con, viewer)

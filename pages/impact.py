@@ -100,16 +100,16 @@ with st.container(border=True):
 def impact_view():
     if fig.exchanges == 0:
         st.info("No exchanges yet: there is nothing to compare.", icon=":material/forum:")
-    st.subheader("All areas: the headline")
+    st.header("All areas: the headline")
     st.write(impact.headline(overall))
-    st.subheader("By program area, read together")
+    st.header("By program area, read together")
     st.write(impact.areas_sentence(fig.by_area) + " With eight areas, one would often look different by chance "
              "alone; an area's reading is adjusted for that, its interval is shown as it is.")
     # an image (the table below holds its data; its text alternative says what it shows): st.html drops SVG
     ui.svg_image(cycle_report.impact_svg(fig.by_area), cycle_report.chart_summary(fig.by_area))
     st.dataframe(impact.display_table(fig.by_area), hide_index=True, width="stretch")
     if len(fig.by_cycle):
-        st.subheader("By the year the exchanges were held")
+        st.header("By the year the exchanges were held")
         st.dataframe(impact.display_table(fig.by_cycle, "Held in"), hide_index=True, width="stretch")
     with st.expander("The mentee areas behind the figures"):
         st.dataframe(fig.units[["state", "program_area", "held_in", "cycle", "start", "next_cycle", "next", "change",
@@ -125,7 +125,7 @@ def impact_view():
 
 
 def people_view():
-    st.subheader("Mentor states: how their mentees' ratings moved")
+    st.header("Mentor states: how their mentees' ratings moved")
     if fig.mentors.empty:
         st.info("No exchange has been held yet.", icon=":material/handshake:")
     else:
@@ -138,7 +138,7 @@ def people_view():
             "mentee_views": "Mentees' views", "mentee_useful": st.column_config.NumberColumn(
                 "Mentees' usefulness", format="%.1f", help="Mean of 1 (not useful) to 5 (essential).")})
         st.caption("Small numbers: one mentee's rating can move a mentor's figures a lot. Not a ranking.")
-    st.subheader("Program managers")
+    st.header("Program managers")
     st.dataframe(fig.pms, hide_index=True, width="stretch", column_config={
         "pm": "Program manager", "states": "States", "exchanges": "Exchanges", "open": "Open",
         "held": st.column_config.NumberColumn("Held or closed"), "declined": "Declined",

@@ -238,6 +238,31 @@ def pairs_map(pairs: pd.DataFrame) -> str:
             f"; most in {listing([catalog.area_short(a) for a in top])} ({int(by_area.max())}).")
 
 
+# --- Exchanges · Map and counts (the exchanges the viewer sees) ---------------------------------------------------
+
+def exchanges_map(arcs: pd.DataFrame) -> str:
+    """What the exchanges map shows, e.g. '12 exchanges as arcs from mentor to mentee (14 program areas): 5 proposed,
+    4 exchange held, 3 closed; most in Recovery (4).'"""
+    from . import exchanges as X
+    if not len(arcs):
+        return "No exchange on the map."
+    per = arcs.drop_duplicates("exchange_id")
+    statuses = per["status"].value_counts()
+    by_area = arcs["program_area"].value_counts()
+    top = by_area[by_area == by_area.max()].index
+    return (f"{count(len(per), 'exchange')} as arcs from mentor to mentee ({count(len(arcs), 'program area')}): "
+            + ", ".join(f"{int(statuses[s])} {X.status_label(s)}" for s in X.STATUSES if s in statuses)
+            + f"; most in {listing([catalog.area_short(a) for a in top])} ({int(by_area.max())}).")
+
+
+def exchanges_map_table(arcs: pd.DataFrame) -> pd.DataFrame:
+    """The exchanges map's data: one row per exchange × program area."""
+    from . import exchanges as X
+    return pd.DataFrame({"Exchange": arcs["exchange_id"].astype(int), "Mentor": arcs["mentor"],
+                         "Mentee": arcs["mentee"], "Program area": [catalog.area_short(a) for a in arcs["program_area"]],
+                         "Status": [X.status_label(s) for s in arcs["status"]]})
+
+
 # --- State profile (profile.StateProfile) -----------------------------------------------------------------------
 
 def profile_maturity(p) -> str:

@@ -32,7 +32,7 @@ body { margin: 0; background: #e9edf1; color: #1f2328;
 .kicker { color: #5b6470; font-size: 11px; text-transform: uppercase; letter-spacing: .08em; }
 h1 { font-size: 22px; margin: 2px 0 6px; }
 h2 { font-size: 14px; margin: 14px 0 6px; padding-bottom: 3px; border-bottom: 2px solid #1d4e89; }
-h3 { font-size: 13px; margin: 0 0 4px; }
+h3, h2.state-name { font-size: 13px; margin: 0 0 4px; padding: 0; border: 0; }
 .meta { color: #5b6470; margin-bottom: 4px; }
 .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 .state { border: 1px solid #d6dbe1; border-radius: 4px; padding: 8px 10px; }
@@ -129,7 +129,7 @@ def _state_block(rows: pd.DataFrame, code: str, role: str, areas: list[str], vie
               if poete else "")
     hidden = "" if detail else "<div class='note'>Notes are shown only to viewers who see this state in detail.</div>"
     return (f"<div class='state' data-state='{esc(code)}'><div class='role'>{esc(role)}</div>"
-            f"<h3>{esc(J.names()[code])} ({esc(code)})</h3>"
+            f"<h2 class='state-name'>{esc(J.names()[code])} ({esc(code)})</h2>"
             f"<div class='meta'>FEMA {esc(J.region_label(J.regions()[code]))} · population "
             f"{J.populations()[code]:,}</div>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{legend}{hidden}"

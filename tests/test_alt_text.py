@@ -194,3 +194,15 @@ def test_the_national_map_has_its_sentence_and_a_closed_data_panel(demo_db):
     at.run()
     panel = next(e for e in at.expander if e.label == "Data behind the map")
     assert panel.markdown and panel.markdown[0].value.startswith("| Jurisdiction | FEMA region | Maturity |")
+
+
+def test_the_exchanges_map_says_how_many_by_status_and_area():
+    arcs = pd.DataFrame({"exchange_id": [1, 1, 2, 3], "mentor": ["VA", "VA", "CA", "TX"],
+                         "mentee": ["MD", "MD", "NV", "NM"],
+                         "program_area": ["exercises", "training", "exercises", "recovery"],
+                         "status": ["closed", "closed", "proposed", "proposed"]})
+    assert A.exchanges_map(arcs) == ("3 exchanges as arcs from mentor to mentee (4 program areas): 2 proposed, "
+                                            "1 closed; most in Exercises (2).")
+    t = A.exchanges_map_table(arcs)
+    assert list(t.columns) == ["Exchange", "Mentor", "Mentee", "Program area", "Status"] and len(t) == 4
+    assert A.exchanges_map(arcs.iloc[0:0]) == "No exchange on the map."

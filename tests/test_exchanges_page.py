@@ -49,7 +49,7 @@ def panel(at) -> str | None:
 
 def detail(at) -> list[str]:
     """The heading of the exchange shown in detail (none, or one)."""
-    return [s.value for s in at.subheader if s.value.startswith("Exchange ")]
+    return [s.value for s in at.header if s.value.startswith("Exchange ")]
 
 
 def click_row(at, row: int):
@@ -103,7 +103,7 @@ def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
 def test_views_are_tabs_bound_to_the_url_and_run_only_when_open(store):
     at = page_as(PM)
     assert at.query_params.get(X.VIEW_KEY) in (None, X.VIEW_LIST)
-    assert shown_ids(at) and not any(s.value == "Referred to technical assistance" for s in at.subheader)
+    assert shown_ids(at) and not any(s.value == "Referred to technical assistance" for s in at.header)
     assert not any(f.key.startswith("update_") for f in at.get("form"))  # no exchange opened until one is chosen
     assert "exchange" not in at.query_params and not at.get("selectbox")
     assert panel(at) == NONE_CHOSEN  # the keyboard alternative to a row click: a closed panel
@@ -116,7 +116,7 @@ def test_views_are_tabs_bound_to_the_url_and_run_only_when_open(store):
     assert at.query_params["exchange"] == str(first)  # the opened exchange is a shareable link
     at = page_as(PM, params={X.VIEW_KEY: X.VIEW_TA})
     assert not at.exception and not shown_ids(at)
-    assert any(s.value == "Referred to technical assistance" for s in at.subheader)
+    assert any(s.value == "Referred to technical assistance" for s in at.header)
     assert not any(f.key in ("refer", "new_exchange") for f in at.get("form"))  # drawn only when opened
     at.session_state["refer_open"] = True  # what a click on the expander sets
     at.run()
@@ -252,7 +252,7 @@ def test_a_stale_edit_on_the_page_is_refused_and_writes_nothing(store):
 def test_ta_referrals_section_lists_referrals(store):
     X.refer_to_ta(store, "MD", "recovery", 2026, "no eligible mentor", "Lee Leader")
     at = page_as(STATE_MD, params={X.VIEW_KEY: X.VIEW_TA})
-    assert any(s.value == "Referred to technical assistance" for s in at.subheader)
+    assert any(s.value == "Referred to technical assistance" for s in at.header)
     frames = [d.value for d in at.dataframe if "reason" in d.value.columns]
     assert frames and list(frames[0]["state"]) == ["MD"]
 

@@ -200,7 +200,7 @@ def test_a_state_records_its_own_view_on_the_exchange_and_sees_only_its_own(stor
     assert shown and shown[0]["what_changed"].tolist() == ["Our county plan is drafted"]
     # the other exchange is not among MD's, so neither it nor its views can be opened
     at = page_as(STATE_MD, path=EX_PAGE, exchange=other)
-    assert not any(s.value.startswith(f"Exchange {other}:") for s in at.subheader)
+    assert not any(s.value.startswith(f"Exchange {other}:") for s in at.header)
     assert at.query_params.get("exchange") != str(other)
     assert not any("SECRETNMVIEW" in str(f.values) for f in frames(at, "useful_label"))
 
