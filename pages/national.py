@@ -192,6 +192,7 @@ def heatmap_view():
     ui.chart_text(summary, lambda: table, "heatmap_data_open")
     if chosen and chosen_area:
         cell_panel(chosen, chosen_area)
+        ui.bring_into_view("cell_panel", (chosen, chosen_area))  # the answer is below a tall chart: show it
     elif chosen:
         state_panel(chosen)
 
@@ -204,7 +205,7 @@ def heatmap_click(event):
 def cell_panel(code, slug):
     """One state × area: rating, flags, and the eligible mentors (or the states it could mentor)."""
     p = ui.cell_panel(code, slug, cycle, viewer)
-    with st.container(border=True):
+    with st.container(border=True, key="cell_panel"):
         head, link = st.columns([3, 1], vertical_alignment="center")
         head.markdown(f"### {p.name} ({p.state}) · {ui.md_escape(p.area_name)}")
         link.page_link("pages/state_profile.py", label="Open its profile", icon=":material/arrow_forward:",

@@ -641,6 +641,23 @@ def text_table(df: pd.DataFrame) -> None:
 
 def chart_text(summary: str, table: Callable[[], pd.DataFrame], key: str, *, what: str = "chart",
                note: str | None = None) -> None:
+def bring_into_view(key: str, token: Any) -> None:
+    """Scroll the container drawn with `st.container(key=key)` into view, once per `token` (a new selection): the
+    answer to a click on a tall chart is drawn below it, out of sight. A zero-height component whose script (same
+    origin, nothing fetched) scrolls the page; drawn only in the run where the selection changed."""
+    if st.session_state.get("_in_view_" + key) == token:
+        return
+    st.session_state["_in_view_" + key] = token
+    import json
+
+    import streamlit.components.v1 as components  # only in the run that needs it
+    target = json.dumps(f".st-key-{key}")
+    components.html("<script>const f = window.frameElement; if (f) { f.tabIndex = -1; f.setAttribute('aria-hidden', "
+                    "'true'); } setTimeout(() => { const el = window.parent.document.querySelector(" + target + ");"
+                    " if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'}); }, 150);</script>",
+                    height=0)  # the frame itself is out of the tab order and hidden from screen readers
+
+
     """A map's or chart's text alternative, drawn under it (WCAG 1.1.1): the sentence saying what it shows
     (shisn.alt_text), and the data behind it as a table in a panel ("Data behind the chart") drawn only when
     opened, so a cold open builds no table; a keyboard reaches the panel with Tab and opens it with Enter.

@@ -169,3 +169,31 @@ def test_a_click_on_a_heatmap_cell_lists_eligible_mentors_and_its_link_reopens_i
         assert {r[0] for r in table_rows(again, "Score")} == eligible
     finally:
         again.close()
+
+
+TOP_CELL_JS = """() => {
+  const gd = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+  const t = gd._fullData.find(d => d.type === 'heatmap');
+  const ys = t.y.map(y => [y, ya.d2p(y)]).sort((a, b) => a[1] - b[1]);
+  return [r.left + xa._offset + xa.d2p(t.x[0]), r.top + ya._offset + ys[0][1], ys[0][0], t.x[0]];
+}"""
+
+
+def test_the_answer_to_a_click_high_on_the_heatmap_is_brought_into_view(browser, server):
+    s = base.Session(browser, server["base"])  # an ordinary window: 1440 x 900
+    try:
+        s.open("/")
+        s.open("/national?view=Strengths+and+gaps")
+        s.page.locator("[data-testid=stPlotlyChart]").first.scroll_into_view_if_needed()
+        s.page.locator("[data-testid=stPlotlyChart] .js-plotly-plot").first.evaluate("e => e.scrollIntoView()")
+        x, y, row, column = s.page.evaluate(TOP_CELL_JS)
+        assert 0 < y < 900, y
+        click(s, x, y)
+        wait_for_param(s, selected_area=catalog.area_slug(column) or column)
+        heading = s.page.get_by_role("heading", name=f"{row} · {column}")
+        heading.wait_for(timeout=60_000)
+        base.playwright.expect(heading).to_be_in_viewport(timeout=10_000)  # not left below the 1,200-pixel chart
+        assert not s.exceptions() and s.outbound == []
+    finally:
+        s.close()
