@@ -8,7 +8,7 @@ axe-core is the engine (npm's `axe-core`, pinned in .ci/run; file `axe.min.js`):
 `.cache/axe/axe.min.js`, which .ci/run fetches. Without it the test skips, saying how to get it; it fails instead
 under CI (`CI=true`) or with SHISN_REQUIRE_AXE=1 (set by .ci/run). Violations in files fixed apart are listed in
 KNOWN: recorded, not failed. Run alone with `pytest -n 0 tests/test_a11y.py` (about 5 minutes on 2 cores).
-Two journeys use the keyboard only (Tab, Shift+Tab, Enter, Space, arrow keys)."""
+Four journeys use the keyboard only (Tab, Shift+Tab, Enter, Space, arrow keys)."""
 from __future__ import annotations
 
 import json
@@ -368,5 +368,102 @@ def test_keyboard_only_the_demo_role_switcher(browser, server):
         sidebar = s.page.locator("[data-testid=stSidebar]")
         playwright.expect(sidebar.get_by_text(f"Viewing as: {base.ROLES['program_manager']}")).to_be_visible()
         assert not s.exceptions()
+    finally:
+        s.close()
+
+
+@pytest.fixture(scope="module")
+def journeys_server(tmp_path_factory):
+    """A server of its own for the journeys that write (a submission, a request, their answers)."""
+    work = tmp_path_factory.mktemp("a11y_journeys")
+    with base.running_app(work) as url:
+        yield {"base": url, "work": work}
+
+
+def keyboard_role(s: base.Session, steps: int) -> None:
+    """Become another demo role with the keyboard: open the role panel (Enter), move `steps` to the right along
+    the row of roles (leadership, program manager, state), pick it (Space)."""
+    tab_to(s, "SUMMARY", "Viewing as: ODP leadership (demo)")
+    s.page.keyboard.press("Enter")
+    s.wait_ready()
+    tab_to(s, "radio", base.ROLES["leadership"])
+    for _ in range(steps):
+        s.page.keyboard.press("ArrowRight")
+    s.page.keyboard.press("Space")
+    s.wait_ready()
+
+
+def keyboard_go(s: base.Session, title: str) -> None:
+    """Follow the sidebar's link to a page with Tab and Enter."""
+    tab_to(s, "A", title)
+    s.page.keyboard.press("Enter")
+    s.wait_ready()
+
+
+def test_keyboard_only_a_state_submits_and_its_program_manager_accepts(browser, journeys_server):
+    """A state opens its self-assessment and submits it for review; its program manager opens it from the review
+    list and accepts it: Tab, Enter and the arrow keys only."""
+    from shisn import demo
+    cycle = demo.DEMO_CYCLES[-1] + 1
+    s = base.Session(browser, journeys_server["base"])
+    try:
+        s.open("/national")
+        keyboard_role(s, 2)  # the demo state user: Virginia
+        keyboard_go(s, "Self-assessment")
+        playwright.expect(s.page.get_by_role("heading", name=f"Virginia (VA) · {cycle}")).to_be_visible()
+        tab_to(s, "BUTTON", "Submit for review")
+        s.page.keyboard.press("Enter")
+        s.wait_ready()
+        playwright.expect(s.page.get_by_text(f"Submitted VA {cycle} for review")).to_be_visible()
+        assert not s.exceptions()
+    finally:
+        s.close()
+    s = base.Session(browser, journeys_server["base"])
+    try:
+        s.open("/national")
+        keyboard_role(s, 1)  # the demo program manager: Virginia's
+        keyboard_go(s, "Self-assessment")
+        tab_to(s, "SUMMARY", "Awaiting your review (1)")
+        s.page.keyboard.press("Enter")
+        s.wait_ready()
+        tab_to(s, "BUTTON", f"Virginia (VA) {cycle}")
+        s.page.keyboard.press("Enter")
+        s.wait_ready()
+        playwright.expect(s.page.get_by_role("heading", name="Review")).to_be_visible()
+        tab_to(s, "BUTTON", "Accept")
+        s.page.keyboard.press("Enter")
+        s.wait_ready()
+        playwright.expect(s.page.get_by_text("Accepted: loaded form, submitted by")).to_be_visible()
+        assert not s.exceptions() and s.outbound == []
+    finally:
+        s.close()
+
+
+def test_keyboard_only_a_program_manager_opens_a_request_from_the_queue_and_accepts_it(browser, journeys_server):
+    from shisn import auth, db, profile, queries
+    from shisn import exchanges as X
+    con = db.connect(journeys_server["work"] / "shisn.duckdb")
+    try:
+        cycle = queries.latest_cycle(con)
+        md = auth.Viewer(auth.STATE, "MD user", ("MD",))
+        p = profile.build(queries.assessments(con, cycle), "MD", cycle, md)
+        c = X.request_choices("MD", p.mentors, p.mentees)[0]
+        ex = X.request_introduction(con, md, c["mentor"], c["mentee"], [c["program_area"]], cycle, "Please.")
+    finally:
+        con.close()
+    s = base.Session(browser, journeys_server["base"])
+    try:
+        s.open("/national")
+        keyboard_role(s, 1)  # Maryland's program manager
+        keyboard_go(s, "Work queue")
+        tab_to(s, "A", f"Request {ex}:")
+        s.page.keyboard.press("Enter")
+        s.wait_ready()
+        assert f"exchange={ex}" in s.page.url
+        tab_to(s, "BUTTON", "Accept")
+        s.page.keyboard.press("Enter")
+        s.wait_ready()
+        playwright.expect(s.page.get_by_text(f"Request {ex} is now proposed").first).to_be_visible()
+        assert not s.exceptions() and s.outbound == []
     finally:
         s.close()
