@@ -98,3 +98,18 @@ def timed(f, *args, **kwargs):
     t = time.perf_counter()
     r = f(*args, **kwargs)
     return r, time.perf_counter() - t
+
+
+def write_benchmarks_section(name: str, section: str) -> None:
+    """Put `section` (text that starts with `<!-- NAME:start -->` and ends with `<!-- NAME:end -->`) in BENCHMARKS.md
+    in place of the section of that name, or at the end if the file has none."""
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
+        text = head + section + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")

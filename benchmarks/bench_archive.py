@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _util import ROOT, median
+from _util import ROOT, median, write_benchmarks_section
 
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -251,16 +251,7 @@ def render(r: dict, quick: bool) -> str:
 
 
 def write_section(r: dict, quick: bool) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    section = render(r, quick)
-    if "<!-- archive:start -->" in text and "<!-- archive:end -->" in text:
-        head, rest = text.split("<!-- archive:start -->", 1)
-        tail = rest.split("<!-- archive:end -->", 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    write_benchmarks_section("archive", render(r, quick))
 
 
 def main(argv=None) -> int:

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _util import ROOT, median
+from _util import ROOT, median, write_benchmarks_section
 
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -148,16 +148,7 @@ def render(r: dict, quick: bool) -> str:
 
 
 def write_section(r: dict, quick: bool) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    section = render(r, quick)
-    if "<!-- store:start -->" in text and "<!-- store:end -->" in text:
-        head, rest = text.split("<!-- store:start -->", 1)
-        tail = rest.split("<!-- store:end -->", 1)[1].lstrip("\n")
-        text = head + section + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    write_benchmarks_section("store", render(r, quick))
 
 
 def main(argv=None) -> int:
