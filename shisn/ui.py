@@ -639,8 +639,6 @@ def text_table(df: pd.DataFrame) -> None:
     st.markdown(_markdown_of(df))
 
 
-def chart_text(summary: str, table: Callable[[], pd.DataFrame], key: str, *, what: str = "chart",
-               note: str | None = None) -> None:
 def bring_into_view(key: str, token: Any) -> None:
     """Scroll the container drawn with `st.container(key=key)` into view, once per `token` (a new selection): the
     answer to a click on a tall chart is drawn below it, out of sight. A zero-height component whose script (same
@@ -658,6 +656,8 @@ def bring_into_view(key: str, token: Any) -> None:
                     height=0)  # the frame itself is out of the tab order and hidden from screen readers
 
 
+def chart_text(summary: str, table: Callable[[], pd.DataFrame], key: str, *, what: str = "chart",
+               note: str | None = None) -> None:
     """A map's or chart's text alternative, drawn under it (WCAG 1.1.1): the sentence saying what it shows
     (shisn.alt_text), and the data behind it as a table in a panel ("Data behind the chart") drawn only when
     opened, so a cold open builds no table; a keyboard reaches the panel with Tab and opens it with Enter.
