@@ -33,6 +33,7 @@ PAGES = [
     ("pages/program_managers.py", "Program managers", ":material/badge:", "program_managers", (auth.LEADERSHIP,)),
     ("pages/assessment.py", "Self-assessment", ":material/edit_note:", "assessment", ALL),
     ("pages/data.py", "Data", ":material/upload_file:", "data", ALL),
+    ("pages/notifications.py", "Notifications", ":material/notifications:", "notifications", ALL),
     ("pages/users.py", "Users and audit", ":material/admin_panel_settings:", "users", (auth.LEADERSHIP,)),
 ]
 

@@ -1,11 +1,14 @@
-"""Users and audit (leadership): who has which role, and the audit log of loads, edits, exports and role changes.
+"""Users and audit (leadership): who has which role, the audit log of loads, edits, exports and role changes, and
+the e-mail notifications (the outbox with each one's status, attempts and last error; the defaults per kind).
 
-The forms to add, change or remove a user are each in a panel (**Add or change a user**, **Remove a user**) drawn
-only when opened, so a browser opening the page cold loads no text input or select box; the users table and the
-audit log are shown as they are."""
+The forms to add, change or remove a user, and the notification defaults, are each in a panel (**Add or change a
+user**, **Remove a user**, **Defaults for users who have not chosen**) drawn only when opened, so a browser opening
+the page cold loads no text input or select box; the users table, the audit log and the outbox are shown as they
+are."""
+import pandas as pd
 import streamlit as st
 
-from shisn import audit, auth, ui
+from shisn import audit, auth, mailer, notify, ui
 from shisn import jurisdictions as J
 
 viewer = ui.guard(auth.LEADERSHIP)
@@ -65,5 +68,54 @@ def audit_view():
         "who": "Who", "action": "Action", "detail": st.column_config.TextColumn("What", width="large")})
 
 
+def _retry_failed():
+    n = notify.retry_failed(con, viewer.name)
+    st.session_state["_notify_retried"] = n
+
+
+def notifications_view():
+    """The outbox: every notification with its status, attempts and last error; the defaults per kind."""
+    relay = mailer.relay_label()
+    st.caption("E-mails shisn sends when something needs a user or changed for their state (README: "
+               "*Notifications*). Mail relay (SHISN_SMTP_URL): " + ui.md_escape(relay)
+               + (". Without one, notifications are kept here and not sent." if relay == "none" else "."))
+    counts = notify.counts(con)
+    left, right = st.columns([3, 2], gap="large")
+    with right:
+        ui.text_table(pd.DataFrame({"Status": [notify.STATUS_LABELS[s] for s in counts],
+                                    "Notifications": list(counts.values())}))
+        if counts[notify.FAILED]:
+            st.warning(f"{counts[notify.FAILED]} notification(s) failed: the relay refused them, or could not be "
+                       "reached for a day. Their last error is in the table.", icon=":material/error:")
+            st.button("Send the failed ones again", on_click=_retry_failed, icon=":material/replay:")
+        if st.session_state.pop("_notify_retried", None):
+            st.success("Put back in line: the sender delivers them on its next round.")
+        box = ui.lazy_expander("Defaults for users who have not chosen", "notify_defaults_open",
+                               icon=":material/tune:")
+        with box:
+            if box.open:
+                now = notify.defaults(con)
+                with st.form("notify_defaults", border=False):
+                    picked = {}
+                    for k in notify.KINDS:
+                        options = list(notify.modes_for(k))
+                        picked[k] = st.radio(notify.KIND_LABELS[k], options, index=options.index(now[k]),
+                                             format_func=notify.MODE_LABELS.get, horizontal=True,
+                                             key=f"notify_default_{k}_{now[k]}")
+                    hour = st.number_input("Daily digest built from (hour, 0-23)", 0, 23, notify.digest_hour(con))
+                    if st.form_submit_button("Save the defaults", type="primary"):
+                        changed = notify.set_defaults(con, picked, viewer.name, hour=int(hour))
+                        st.success("Saved: " + ui.md_escape("; ".join(changed)) if changed else "Nothing changed.")
+    with left:
+        st.dataframe(notify.outbox(con), hide_index=True, width="stretch", column_config={
+            "notification_id": st.column_config.NumberColumn("#", format="%d"),
+            "created_at": st.column_config.DatetimeColumn("Written", format="YYYY-MM-DD HH:mm"),
+            "kind": "Kind", "recipient": "To", "state": "State", "subject": "Subject", "status": "Status",
+            "attempts": st.column_config.NumberColumn("Attempts", format="%d"),
+            "next_attempt_at": st.column_config.DatetimeColumn("Next attempt", format="YYYY-MM-DD HH:mm"),
+            "sent_at": st.column_config.DatetimeColumn("Sent", format="YYYY-MM-DD HH:mm"),
+            "last_error": st.column_config.TextColumn("Last error", width="large")})
+
+
 # one view at a time: only the open tab runs (its label is in the URL)
-ui.lazy_tabs({"Users": users_view, "Audit log": audit_view}, "users_view")
+ui.lazy_tabs({"Users": users_view, "Audit log": audit_view, "Notifications": notifications_view}, "users_view")

@@ -30,6 +30,10 @@
             schema's archive is upgraded on the way; a damaged archive is refused and nothing is written
   check     --db PATH                             integrity (shisn/integrity.py): one line per problem and exit 1,
             or exit 0 when clean
+  notify    send [--every SECONDS] [--limit N] | digest [--force] | list [--status S] [--format csv|json] | retry
+            (--db PATH)   e-mail notifications (shisn/notify.py, shisn/mailer.py): deliver the outbox through
+            SHISN_SMTP_URL (and build the daily digest when it is due), build today's digest now, show the outbox,
+            put failed notifications back in line
 
 --db PATH is a DuckDB file or a postgresql://user@host:port/dbname URL (default: $SHISN_DB, else data/shisn.duckdb).
 Every command works while the app serves the same store: on a DuckDB file it waits (SHISN_DB_LOCK_WAIT seconds,
@@ -158,6 +162,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true", help="replace everything in a store that holds data")
     p = sub.add_parser("check", help="check the store's integrity: one line per problem, exit 1 if any")
     _db_arg(p)
+    p = sub.add_parser("notify", help="e-mail notifications: deliver the outbox, build the digest, list, retry")
+    ntf = p.add_subparsers(dest="notify_command", required=True)
+    q = ntf.add_parser("send", help="deliver the due notifications through SHISN_SMTP_URL (one sender at a time); "
+                                    "also builds the daily digest when it is due")
+    _db_arg(q)
+    q.add_argument("--every", type=float, metavar="SECONDS", help="keep running: a round every SECONDS seconds")
+    q.add_argument("--limit", type=int, metavar="N", help="deliver at most N notifications this round")
+    q = ntf.add_parser("digest", help="build today's digests now (once a day; --force: again)")
+    _db_arg(q)
+    q.add_argument("--force", action="store_true", help="build another digest even if today's was built")
+    q = ntf.add_parser("list", help="the outbox, newest first: status, attempts, last error")
+    _db_arg(q)
+    q.add_argument("--status", choices=["pending", "sending", "sent", "failed", "digest", "digested"],
+                   help="only notifications in this status")
+    q.add_argument("--format", choices=["csv", "json"], default="csv")
+    q = ntf.add_parser("retry", help="put every failed notification back in line")
+    _db_arg(q)
     return parser
 
 
@@ -482,6 +503,41 @@ def cmd_check(args) -> int:
     if not found:
         print(f"ok: no problems found in {db.describe(target)} (schema version {version})")
     return 1 if found else 0
+
+
+@command
+def cmd_notify(args) -> int:
+    from . import db, mailer, notify
+    con = db.connect(args.db)
+    if args.notify_command == "list":
+        _emit(notify.export(notify.outbox(con, args.status, limit=None)), args.format)
+        return 0
+    if args.notify_command == "retry":
+        n = notify.retry_failed(con, f"cli:{getpass.getuser()}")
+        print(f"{n} failed notification(s) put back in line")
+        return 0
+    if args.notify_command == "digest":
+        n = notify.build_digests(con, force=args.force)
+        print("today's digest was built already (--force builds another)" if n is None
+              else f"{n} digest(s) built")
+        return 0
+    try:
+        mailer.relay()
+    except mailer.ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    if args.every:
+        if args.every <= 0:
+            print("--every must be more than 0 seconds", file=sys.stderr)
+            return 2
+        try:
+            mailer.loop(con, args.every, log=lambda line: print(line, flush=True))
+        except KeyboardInterrupt:
+            pass
+        return 0
+    out = mailer.run(con, limit=args.limit)
+    print(out.line())
+    return 0 if out.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:

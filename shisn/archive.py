@@ -55,11 +55,13 @@ MANIFEST = "manifest.json"
 # their history and views, submissions before theirs). Restores insert in this order and delete in the reverse.
 TABLE_ORDER = ("load_log", "assessments", "program_managers", "program_manager_log", "users", "exchanges",
                "exchange_history", "exchange_outcomes", "ta_referrals", "submissions", "submission_history",
-               "flag_confirmations", "settings", "reporting_cycles", "audit_log")
+               "flag_confirmations", "settings", "reporting_cycles", "notification_preferences", "notifications",
+               "audit_log")
 # Each id sequence and the column whose ids it hands out: a copy sets the sequence past the largest copied id.
 SEQUENCES = {"load_id_seq": ("load_log", "load_id"), "exchange_id_seq": ("exchanges", "exchange_id"),
              "ta_referral_id_seq": ("ta_referrals", "referral_id"), "audit_id_seq": ("audit_log", "audit_id"),
-             "submission_id_seq": ("submissions", "submission_id")}
+             "submission_id_seq": ("submissions", "submission_id"),
+             "notification_id_seq": ("notifications", "notification_id")}
 
 _TYPES = {"BOOLEAN": pa.bool_(), "TINYINT": pa.int64(), "SMALLINT": pa.int64(), "INTEGER": pa.int64(),
           "BIGINT": pa.int64(), "VARCHAR": pa.string(), "TIMESTAMP": pa.timestamp("us"), "DATE": pa.date32(),

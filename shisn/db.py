@@ -22,6 +22,8 @@ and use these calls only:
         cur.lock("load")                          # serialise writers of one kind across processes / replicas
         cur.temp_table("incoming", arrow_table)   # a table of rows for INSERT … SELECT (PostgreSQL: COPY)
     store.version("table", ...)    -> a token that changes whenever those tables change (cache keys)
+    with store.exclusive("name") as held:   # one holder at a time across processes and replicas, never waiting:
+        ...                                 # held is False while another has it (the mail sender's turn)
 
 Whole tables, for shisn/archive.py (backup, restore, copy) only: `cur.snapshot()` (every read of the transaction
 sees one moment), `cur.arrow(sql, schema)` (a SELECT's rows as a pyarrow Table), `cur.insert_arrow(table, rows)`
@@ -47,7 +49,7 @@ import pandas as pd
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_DIR / "data" / "shisn.duckdb"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 URL_SCHEMES = ("postgresql://", "postgres://")
 IDLE_RELEASE = 10.0     # seconds a DuckDB file stays open in a process after its last read or write (at once
                         # when another process waits for it): opening it costs ~40 ms, most of a new session's
@@ -341,6 +343,43 @@ MIGRATIONS: list[str] = [
         updated_at  TIMESTAMP NOT NULL
     );
     """,
+    # 7: e-mail notifications (shisn/notify.py, shisn/mailer.py). `notifications` is a transactional outbox: an
+    # event's rows are written in the transaction of the change itself, and a sender delivers them (claimed one at a
+    # time, marked sent once the relay accepted). `notification_preferences`: each user's choice per kind
+    # (immediately, in the daily digest, or off); leadership's defaults and the digest's day live in `settings`.
+    """
+    CREATE SEQUENCE IF NOT EXISTS notification_id_seq START 1;
+    CREATE TABLE IF NOT EXISTS notifications (
+        notification_id INTEGER PRIMARY KEY,
+        created_at      TIMESTAMP NOT NULL,
+        kind            VARCHAR NOT NULL,   -- shisn.notify.KINDS, or 'digest' for a daily digest
+        event           VARCHAR NOT NULL,   -- what happened, e.g. 'exchange 12 version 3'
+        recipient       VARCHAR NOT NULL,   -- the user's e-mail (lower case)
+        state           VARCHAR,            -- the state it concerns for the recipient (digests group by it)
+        subject         VARCHAR NOT NULL,
+        body_text       VARCHAR NOT NULL,
+        body_html       VARCHAR NOT NULL,   -- self-contained: inline styles, no outside images
+        link            VARCHAR NOT NULL,   -- the address in the app it points to
+        unsubscribe     VARCHAR NOT NULL,   -- the message's unsubscribe link
+        status          VARCHAR NOT NULL CHECK (status IN ('digest', 'pending', 'sending', 'sent', 'failed',
+                                                           'digested')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TIMESTAMP,          -- pending: not before this (retries back off)
+        claimed_by      VARCHAR,            -- the sender delivering it (status sending)
+        claimed_at      TIMESTAMP,
+        sent_at         TIMESTAMP,          -- when the relay accepted it
+        last_error      VARCHAR,
+        digest_id       INTEGER             -- digested: the digest that carried it
+    );
+    CREATE TABLE IF NOT EXISTS notification_preferences (
+        email      VARCHAR NOT NULL,
+        kind       VARCHAR NOT NULL,
+        mode       VARCHAR NOT NULL CHECK (mode IN ('immediate', 'digest', 'off')),
+        updated_by VARCHAR NOT NULL,
+        updated_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (email, kind)
+    );
+    """,
 ]
 
 # PostgreSQL has no TINYINT; one domain lets every migration's DDL read the same on both engines.
@@ -612,12 +651,37 @@ class Store:
     def is_empty(self) -> bool:
         return self.scalar("SELECT count(*) FROM assessments") == 0
 
+    @contextmanager
+    def exclusive(self, name: str):
+        """Hold `name` while the block runs, across threads, processes and replicas, without waiting: yields True
+        to the one holder, False to anyone else meanwhile (who should then leave the work to the holder). Released
+        when the block ends, and when the holding process dies (PostgreSQL: a session advisory lock, ended with its
+        connection; a DuckDB file: an OS lock on the file `FILE.NAME.lock` beside it). Unlike `cur.lock`, it is not
+        tied to a transaction: the holder runs any number of short transactions meanwhile."""
+        with _exclusive_guard:
+            lk = _exclusive_locks.setdefault((self.target, name), threading.Lock())
+        if not lk.acquire(blocking=False):
+            yield False
+            return
+        try:
+            with self._exclusive(name) as held:
+                yield held
+        finally:
+            lk.release()
+
+    @contextmanager
+    def _exclusive(self, name: str):
+        yield True
+
     def close(self) -> None:
         pass
 
     def _cursor(self, autocommit: bool):
         raise NotImplementedError
 
+
+_exclusive_locks: dict[tuple[str, str], threading.Lock] = {}
+_exclusive_guard = threading.Lock()
 
 _VERSION_EXPR = {
     "load_log": "coalesce(max(load_id), 0)",
@@ -903,6 +967,23 @@ class DuckDBStore(Store):
         finally:
             self._release()
 
+    @contextmanager
+    def _exclusive(self, name: str):
+        if self._memory:
+            yield True
+            return
+        import fcntl
+        fd = os.open(f"{self.path}.{_ident(name.replace('-', '_'))}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)  # closing the file releases the lock (as does the process's end)
+
     def close(self):
         """Let go of the file now (it reopens on the next read or write)."""
         with self._lock:
@@ -1083,6 +1164,17 @@ class PostgresStore(Store):
                         yield _PgCursor(self, raw)
                 except psycopg.errors.SerializationFailure as e:
                     raise WriteConflict(str(e)) from e
+
+    @contextmanager
+    def _exclusive(self, name: str):
+        key = _lock_key(name)
+        with self.pool.connection() as conn:  # held for the block: the lock lives as long as this session
+            held = bool(conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0])
+            try:
+                yield held
+            finally:
+                if held:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", [key])
 
     def close(self):
         self.pool.close()

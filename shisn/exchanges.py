@@ -44,6 +44,9 @@ states; a state user only the exchanges (and requests, with their messages) its 
 the PM of either state may change an exchange; state users read theirs (they tell their PM what they agreed), and
 request introductions for their own state only.
 
+Notifications: opening an exchange, a status change, a request and its answer write their e-mail notifications
+(shisn/notify.py) in the same transaction as the change, so a change rolled back notifies nobody.
+
 TA referrals: a need (state × program area × cycle) no exchange will meet is recorded in `ta_referrals` so nothing
 raised is dropped. Referring the same need twice keeps the first referral (and returns its id).
 
@@ -57,7 +60,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import auth, catalog
+from . import auth, catalog, notify
 from . import jurisdictions as J
 from . import audit
 from .db import WriteConflict, query_df, transaction
@@ -287,6 +290,7 @@ def open_exchange(con, mentor, mentee, areas, cycle, by, means=None, note=None, 
                     list(row.values())).fetchall()
         changes = {k: [None, _plain(v)] for k, v in row.items()
                    if k in ("mentor", "mentee", "program_areas", "cycle", "status", "means") and v is not None}
+        notify.exchange_changed(cur, ex_id, None, by, comment=note, now=now)  # both states hear of it
         _history(cur, ex_id, 1, now, by, None, PROPOSED, at, changes, note)
     return ex_id
 
@@ -413,6 +417,8 @@ def update(con, exchange_id: int, version: int, by: str, *, status: str | None =
             n = cur.execute(sql, [*assign.values(), int(exchange_id), int(version)]).fetchall()[0][0]
             if n != 1:
                 raise _stale(_read(cur, exchange_id))
+            if target is not None:  # a status change: both states hear of it, in this transaction
+                notify.exchange_changed(cur, int(exchange_id), old_status, by, comment=comment, now=now)
             _history(cur, int(exchange_id), new_version, now, by, old_status, sets.get("status", old_status),
                      effective, changes, comment)
             return new_version
@@ -515,6 +521,7 @@ def request_introduction(con, viewer: auth.Viewer, mentor, mentee, areas, cycle,
                     list(row.values())).fetchall()
         changes = {k: [None, _plain(row[k])] for k in ("mentor", "mentee", "program_areas", "cycle", "status",
                                                        "requested_state")}
+        notify.request_made(cur, ex_id, by, now=now)  # both states' program managers hear of it
         _history(cur, ex_id, 1, now, by, None, REQUESTED, now, changes, None)
     return ex_id
 
@@ -545,6 +552,7 @@ def _answer(con, exchange_id: int, version: int, viewer: auth.Viewer, allowed, s
                             [*assign.values(), int(exchange_id), int(version)]).fetchall()[0][0]
             if n != 1:
                 raise RequestAnswered(_read(cur, exchange_id))
+            notify.request_answered(cur, int(exchange_id), by, now=now)  # the asking state hears of it
             changes = {"status": [REQUESTED, sets["status"]]}
             if sets.get("decline_reason"):
                 changes["decline_reason"] = [None, sets["decline_reason"]]

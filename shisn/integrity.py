@@ -7,10 +7,12 @@ schema is checked on the tables and columns it has) and returns one `Problem` pe
 
 - `jurisdiction`: a row naming a jurisdiction that is not one of the 56 (`shisn.jurisdictions`), in any column
   that holds one (assessments, program managers and their log, users, exchanges' mentor, mentee and requesting
-  state, referrals, each state's view, submissions, flag confirmations); one problem per table, column and code.
+  state, referrals, each state's view, submissions, flag confirmations, notifications); one problem per table,
+  column and code.
 - `reference`: a row pointing at an exchange, a submission or a load that does not exist (history, views and
   referrals of a missing exchange; history of a missing submission; assessment rows and submissions naming a load
-  missing from the load log), and a state's view of an exchange by a state that is neither its mentor nor mentee.
+  missing from the load log; a notification carried by a missing digest), and a state's view of an exchange by
+  a state that is neither its mentor nor mentee.
 - `history`: an exchange or a submission whose append-only history does not replay to its current row: versions
   1…N with no gap, the first from no status, each starting from the status the one before ended in, the last at
   the row's version and status (none at all is a problem too).
@@ -32,7 +34,7 @@ from . import jurisdictions as J
 JURISDICTION_COLUMNS = (("assessments", "state"), ("program_managers", "state"), ("program_manager_log", "state"),
                         ("users", "state"), ("exchanges", "mentor"), ("exchanges", "mentee"),
                         ("exchanges", "requested_state"), ("ta_referrals", "state"), ("exchange_outcomes", "state"),
-                        ("submissions", "state"), ("flag_confirmations", "state"))
+                        ("submissions", "state"), ("flag_confirmations", "state"), ("notifications", "state"))
 # (table, column, the table and column it points at, what it is called)
 REFERENCES = (("exchange_history", "exchange_id", "exchanges", "exchange_id", "exchange"),
               ("exchange_outcomes", "exchange_id", "exchanges", "exchange_id", "exchange"),
@@ -40,7 +42,8 @@ REFERENCES = (("exchange_history", "exchange_id", "exchanges", "exchange_id", "e
               ("submission_history", "submission_id", "submissions", "submission_id", "submission"),
               ("assessments", "load_id", "load_log", "load_id", "load"),
               ("submissions", "load_id", "load_log", "load_id", "load"),
-              ("submissions", "base_load_id", "load_log", "load_id", "load"))
+              ("submissions", "base_load_id", "load_log", "load_id", "load"),
+              ("notifications", "digest_id", "notifications", "notification_id", "digest"))
 # (the table with a version and a status, its id column, its history table, what it is called)
 HISTORIES = (("exchanges", "exchange_id", "exchange_history", "exchange"),
              ("submissions", "submission_id", "submission_history", "submission"))

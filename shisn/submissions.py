@@ -29,6 +29,9 @@ Nothing is overwritten silently: every step (saved, submitted, accepted, returne
 the same submission one wins and the other gets `StaleSubmission` ("... was changed by X at HH:MM since you
 opened it: reload ...") and nothing is written. A file load for the same state × cycle after the submission was
 made raises `NewerLoad` on accept unless the reviewer confirms (`replace_newer=True`).
+
+Submitting, returning and accepting write their e-mail notifications (shisn/notify.py: the state's program manager,
+the state's users) in the same transaction as the step itself.
 """
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ import json
 
 import pandas as pd
 
-from . import audit, auth, catalog, ingest
+from . import audit, auth, catalog, ingest, notify
 from . import jurisdictions as J
 from .db import WriteConflict, query_df, transaction
 
@@ -591,6 +594,8 @@ def save(con, viewer: auth.Viewer, state: str, cycle: int, areas, *, submission_
                                 [*sets.values(), sid, int(version)]).fetchall()[0][0]
                 if n != 1:
                     raise _stale(_read(cur, sid))
+            if submit:  # its program manager hears of it, in this transaction
+                notify.submission_event(cur, sid, by, now=now)
             _history(cur, sid, new_version, now, by, from_status, to_status)
             audit.record_in(cur, by, "edit", f"self-assessment {state} {cycle} (submission {sid}): {action}")
             return sid, new_version
@@ -648,6 +653,7 @@ def accept(con, viewer: auth.Viewer, submission_id: int, version: int, *, replac
                         [by, now, load_id, by, now, int(version) + 1, int(submission_id), int(version)]).fetchall()
         if n[0][0] != 1:
             raise _stale(_read(cur, submission_id))
+        notify.submission_event(cur, int(submission_id), by, now=now)  # the state hears of it
         _history(cur, int(submission_id), int(version) + 1, now, by, SUBMITTED, ACCEPTED,
                  f"written as load {load_id}")
         audit.record_in(cur, by, "edit", f"self-assessment {sub['state']} {sub['cycle']} (submission "
@@ -679,6 +685,7 @@ def return_submission(con, viewer: auth.Viewer, submission_id: int, version: int
                              int(version)]).fetchall()[0][0]
             if n != 1:
                 raise _stale(_read(cur, submission_id))
+            notify.submission_event(cur, int(submission_id), by, comment=comment, now=now)  # the state hears of it
             _history(cur, int(submission_id), int(version) + 1, now, by, SUBMITTED, RETURNED, comment)
             audit.record_in(cur, by, "edit", f"self-assessment {sub['state']} {sub['cycle']} (submission "
                                              f"{submission_id}): returned: {comment}")

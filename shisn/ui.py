@@ -21,6 +21,8 @@ VIEWER_KEY = "shisn_viewer"
 def _connection(path: str):
     store = db.shared(path)
     demo.ensure_seeded(store)  # first start on an empty store: the demo set (flagged synthetic)
+    from . import mailer
+    mailer.app_started(store)  # the unsubscribe key; with SHISN_NOTIFY_SENDER=1 this replica's mail sender too
     return store
 
 

@@ -23,13 +23,26 @@ TRICKY = ["NULL", "", 'a,b\n"c" \\ and\ta tab', "N/A", "ünïcode ✓"]
 
 def rich_source(path) -> str:
     """A DuckDB store at today's schema with rows in every table (the newest upgrade fixture, upgraded, plus a
-    reporting cycle), text that CSV and NULL handling could get wrong, and a timestamp with microseconds."""
+    reporting cycle, a notification carried by a digest and a notification preference), text that CSV and NULL
+    handling could get wrong, and a timestamp with microseconds."""
     path = str(path)
     upgrade_stores.build(path, max(upgrade_stores.VERSIONS)).close()
     s = db.connect(path)
     with s.transaction() as cur:
         cur.execute("INSERT INTO reporting_cycles VALUES (?, 'open', ?, 'Lee Lead', ?, NULL, NULL, ?)",
                     [2026, "2026-09-30", "2026-01-05 09:00:00", "2026-01-05 09:00:00.123456"])
+        for nid, status, digest in ((1, "sent", None), (2, "digested", 1)):
+            cur.execute("INSERT INTO notifications (notification_id, created_at, kind, event, recipient, state, "
+                        "subject, body_text, body_html, link, unsubscribe, status, attempts, next_attempt_at, "
+                        "sent_at, last_error, digest_id) VALUES (?, ?, 'exchange', 'exchange 1 version 5', "
+                        "'va.user@example.org', 'VA', ?, ?, '<p>x</p>', '/exchanges?exchange=1', "
+                        "'http://localhost:8501/notifications?unsubscribe=x.y', ?, 1, ?, ?, ?, ?)",
+                        [nid, "2026-01-06 09:00:00", TRICKY[2], TRICKY[4], status, "2026-01-06 09:00:00",
+                         "2026-01-06 09:00:01" if status == "sent" else None, TRICKY[0], digest])
+        cur.execute("SELECT nextval('notification_id_seq')")
+        cur.execute("SELECT nextval('notification_id_seq')")
+        cur.execute("INSERT INTO notification_preferences VALUES ('va.user@example.org', 'exchange', 'off', "
+                    "'VA user', '2026-01-06 10:00:00')")
         areas = ["regional_planning", "training", "exercises", "interoperability", "strategy"]
         for note, area in zip(TRICKY, areas):
             cur.execute("UPDATE assessments SET notes = ? WHERE state = 'MD' AND cycle = 2024 AND program_area = ?",
@@ -107,7 +120,7 @@ def test_copy_into_either_engine_and_back_keeps_every_row_and_the_checksums(stor
                    "('regional_planning', 'training', 'exercises', 'interoperability', 'strategy') "
                    "ORDER BY program_area")["notes"].tolist()
     assert sorted(notes) == sorted(TRICKY)
-    assert s.read("SELECT closed_at IS NULL AS c FROM reporting_cycles")["c"].tolist() == [True]
+    assert s.read("SELECT closed_at IS NULL AS c FROM reporting_cycles ORDER BY cycle")["c"].tolist() == [False, True]
     s.close()
 
 

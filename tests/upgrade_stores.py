@@ -4,9 +4,9 @@ Each `tests/fixtures/upgrade/store_vN.sql` (N = 1 … SCHEMA_VERSION − 1) is a
 schema version N: the migrations as shipped up to N, verbatim (each between `-- >>> migration K` markers), then rows
 in every table of that version (12 jurisdictions, two cycles and a correction load, program managers and their
 log, exchanges in every status of their time with their history, referrals, users, the audit log; from version 5
-an introduction request, submissions with their history, a confirmed flag, states' views, a setting), and the id
-sequences past the ids used. The same SQL runs on DuckDB and PostgreSQL (PostgreSQL first gets the one
-`CREATE DOMAIN tinyint` line every PostgreSQL store starts with).
+an introduction request, submissions with their history, a confirmed flag, states' views, a setting; from version 6
+a closed reporting cycle), and the id sequences past the ids used. The same SQL runs on DuckDB and PostgreSQL
+(PostgreSQL first gets the one `CREATE DOMAIN tinyint` line every PostgreSQL store starts with).
 
 Why SQL kept in the repository rather than built stores: the text is frozen when written, so it keeps the
 migrations exactly as shipped (a test compares them with shisn.db.MIGRATIONS: editing a shipped step fails it) and
@@ -223,6 +223,9 @@ def _rows() -> dict[str, list[dict]]:
          "_since": 5}]
     out["settings"] = [{"key": "stuck_days", "value": "45", "updated_by": "Lee Lead",
                         "updated_at": T(2025, 1, 5, 9), "_since": 5}]
+    out["reporting_cycles"] = [{"cycle": 2025, "status": "closed", "due_on": dt.date(2025, 3, 31),
+                                "opened_by": "Lee Lead", "opened_at": T(2025, 1, 6, 9), "closed_by": "Lee Lead",
+                                "closed_at": T(2025, 5, 1, 9), "updated_at": T(2025, 5, 1, 9), "_since": 6}]
     audit = [(r["loaded_at"], r["loaded_by"], "load", f"loaded {r['file_name']}: {r['rows_in_file']} rows", 3)
              for r in out["load_log"]]
     audit += [(h["changed_at"], h["changed_by"], "edit", f"exchange {h['exchange_id']} version {h['version']}: "
