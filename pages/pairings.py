@@ -2,6 +2,7 @@
 import streamlit as st
 
 from shisn import alt_text, auth, catalog, exchanges, maps, pairing, ui
+from shisn import capacity as planning
 from shisn import pairing_view as pv
 from shisn import selection as sel
 
@@ -170,4 +171,30 @@ def ta_view():
                 audit=f"TA referrals CSV {cycle}")  # the key: everything the view depends on (viewer added)
 
 
-ui.lazy_tabs({pv.VIEW_PAIRS: pairs_view, pv.VIEW_MAP: map_view, pv.VIEW_TA: ta_view}, pv.VIEW_KEY)
+def capacity_view():
+    """Leadership: what one more slot for each mentor state at capacity would serve (the plan solved again), and
+    the needs per area no slot can meet."""
+    st.header("Capacity planning")
+    plan = ui.shared(lambda: planning.plan(ui.assessments(cycle), weights, capacity), "capacity plan", cycle,
+                     tuple(sorted(weights.as_dict().items())), capacity)
+    slots = pv.filter_capacity_slots(plan.slots, areas, scope)
+    by_area = pv.filter_capacity_areas(plan.areas, areas)
+    whole = not areas and scope is None
+    st.markdown(ui.md_escape(planning.summary(slots, by_area, plan.mentors if whole else None)))
+    st.caption("For each mentor state at capacity, the national plan solved again, exactly, with one more slot for "
+               "that state alone (capacity + 1, the others unchanged): the needs it would serve and the score gained. "
+               "A state with a free slot gains nothing from another." + pv.capacity_scope_note(areas, scope))
+    st.subheader("One more slot per mentor state")
+    if len(slots):
+        st.dataframe(pv.capacity_slots_table(slots), hide_index=True, width="stretch",
+                     column_config={"What one more slot does": st.column_config.TextColumn(width="large")})
+    else:
+        st.caption("No mentor state in view is at capacity.")
+    st.subheader("Needs per program area")
+    st.caption("Unmet for lack of capacity: some state could mentor it, all are full. No possible mentor: no other "
+               "state offers help there at maturity 4 or more above the seeker, so technical assistance is the way.")
+    st.dataframe(pv.capacity_areas_table(by_area), hide_index=True, width="stretch")
+
+
+ui.lazy_tabs({v: {pv.VIEW_PAIRS: pairs_view, pv.VIEW_MAP: map_view, pv.VIEW_TA: ta_view,
+                  pv.VIEW_CAPACITY: capacity_view}[v] for v in pv.views(viewer)}, pv.VIEW_KEY)

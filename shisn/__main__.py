@@ -5,6 +5,9 @@
   template  --format csv|xlsx [--output FILE]    write the blank template (stdout for csv if no --output)
   pairings  --db PATH [--cycle YEAR] [--capacity N] [--format csv|json] [--candidates FILE]
   referrals --db PATH [--cycle YEAR] [--format csv|json]
+  capacity  --db PATH [--cycle YEAR] [--capacity N] [--areas] [--format csv|json]   capacity planning: per mentor
+            state at capacity, what one more slot would serve (or, --areas, per program area: needs unmet for
+            lack of capacity and needs no offer can meet); see shisn/capacity.py
   users     add EMAIL --role leadership|program_manager|state [--state VA] | remove EMAIL | list   (--db PATH)
   exchanges --db PATH [--format csv|json]          every facilitated exchange (id, states, areas, status, ...)
   exchanges load FILE --db PATH [--user NAME]     import exchanges recorded elsewhere (CSV: mentor, mentee,
@@ -88,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     p.add_argument("--cycle", type=int, help="assessment year (default: the latest)")
     p.add_argument("--capacity", type=int, default=None, help="needs one mentor state takes at most (default 3)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p = sub.add_parser("capacity", help="capacity planning: what one more slot for each mentor state at capacity "
+                                        "would serve, exactly (the pairing solved again); --areas: per program area")
+    _db_arg(p)
+    p.add_argument("--cycle", type=int, help="assessment year (default: the latest)")
+    p.add_argument("--capacity", type=int, default=None, help="needs one mentor state takes at most (default 3)")
+    p.add_argument("--areas", action="store_true", help="one row per program area (needs served, unmet for lack of "
+                                                        "capacity, with no possible mentor) instead of per state")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p = sub.add_parser("exchanges", help="every facilitated exchange: id, mentor, mentee, areas, status, dates; "
                                          "or `exchanges load FILE`: import exchanges recorded elsewhere")
@@ -282,6 +293,26 @@ def cmd_referrals(args) -> int:
     if result is None:
         return code
     _emit(result.referrals[["mentee", "program_area", "reason"]].rename(columns={"mentee": "state"}), args.format)
+    return 0
+
+
+@command
+def cmd_capacity(args) -> int:
+    from . import capacity, db, pairing, queries
+    con = db.connect(args.db)
+    cycles = queries.cycles(con)
+    cycle = args.cycle or queries.latest_cycle(con)
+    if cycle is None or cycle not in cycles:
+        print("the database holds no assessments: load files or run `python -m shisn demo` first" if cycle is None
+              else f"no assessments for cycle {cycle}; cycles with data: {', '.join(map(str, cycles))}",
+              file=sys.stderr)
+        return 2
+    cap = args.capacity if args.capacity is not None else pairing.DEFAULT_CAPACITY
+    if cap < 0:
+        print("--capacity must be 0 or more", file=sys.stderr)
+        return 2
+    plan = capacity.plan(queries.assessments(con, cycle), capacity=cap)
+    _emit(capacity.export_areas(plan) if args.areas else capacity.export_slots(plan), args.format)
     return 0
 
 

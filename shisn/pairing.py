@@ -505,9 +505,14 @@ class _Graph(sparse.csr_array):
 
 
 def _slot_graph(ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray,
-                capacity: np.ndarray) -> tuple[_Graph | None, np.ndarray]:
+                capacity: np.ndarray, keep: np.ndarray | None = None) -> tuple[_Graph | None, np.ndarray]:
     """The assignment problem of the module docstring for edges sorted by (need, mentor), need ``r`` owning edges
     ``ptr[r]:ptr[r + 1]``: (graph, slots per mentor), or (None, slots) when nothing can be matched.
+
+    ``keep`` (per need: a mentor index, -1 for none) adds a second criterion between the score and the mentor-code
+    tie-break: among the plans of the best total score, the one giving the fewest needs another mentor than
+    ``keep`` (or none, or one where ``keep`` has none). Scores are scaled by ``needs + 1`` so that it never outweighs
+    a point of score; it is left out (as the tie-break is, before it) when the costs would not stay exact.
 
     The graph is written directly into its final arrays, a block of edges at a time, so the only structure
     proportional to the slots (about capacity x edges) is the graph itself.
@@ -533,7 +538,10 @@ def _slot_graph(ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray,
     n_slots = int(off[-1])
     top = best + 1
     big = n_needs * n_m + 1                    # sum of tie-breaks over any matching < big
-    tie_on = (n_needs + 1) * top * big < _EXACT_LIMIT
+    if keep is not None and (n_needs + 1) * (top * (n_needs + 1) + 1) >= _EXACT_LIMIT:
+        keep = None
+    scale = 1 if keep is None else n_needs + 1  # sum of keep's misses over any matching < scale
+    tie_on = (n_needs + 1) * (top * scale + (keep is not None)) * big < _EXACT_LIMIT
     if not tie_on:
         big = 1                                # huge scores: no tie-break, still exact
     nnz = int((degree * slots).sum()) + n_needs
@@ -553,8 +561,12 @@ def _slot_graph(ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray,
         first += done                          # entries of all earlier edges ...
         r0, r1 = np.searchsorted(ptr, [a, b])  # needs whose edges start in this block
         indptr[r0:r1] = first[ptr[r0:r1] - a] + np.arange(r0, r1)
-        first += np.searchsorted(ptr, np.arange(a, b), side="right") - 1  # ... + the unmatched columns before
-        cost = (top - score[a:b].astype(np.int64)) * big
+        need_of = np.searchsorted(ptr, np.arange(a, b), side="right") - 1
+        first += need_of                       # ... + the unmatched columns before
+        cost = (top - score[a:b].astype(np.int64)) * scale
+        if keep is not None:
+            cost += mt != keep[need_of]
+        cost *= big
         if tie_on:
             cost += mt
         cost = cost.astype(np.float64)
@@ -572,7 +584,7 @@ def _slot_graph(ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray,
     indptr[r0:] = done + np.arange(r0, n_needs + 1)
     last = indptr[1:] - 1                      # each need's private "unmatched" column comes last in its row
     indices[last] = n_slots + np.arange(n_needs)
-    data[last] = float(top * big)
+    data[last] = float(top * big) if keep is None else ((top * scale + (keep >= 0)) * big).astype(np.float64)
     return _Graph((data, indices, indptr), shape=(n_needs, n_slots + n_needs)), slots
 
 
@@ -640,6 +652,51 @@ def _capacities(d: _Data, capacity: int, overrides: dict[str, int] | None) -> np
 
 def _empty(columns, dtypes=None) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=(dtypes or {}).get(c, "object")) for c in columns})
+
+
+class Plans:
+    """One cycle's needs and candidate edges, built once and solved for several capacity settings: for what-if
+    questions (one more slot for one state) without building the explanations and tables ``suggest`` builds.
+
+    ``solve`` runs the very graph, solver and tie-break ``suggest`` runs, so for the same assessments, weights and
+    capacities it chooses the same mentor for every need (unless asked to stay close to another plan: ``keep``).
+    Needs are in ``suggest``'s order (area in catalog order, then mentee); ``need_mentee``, ``need_area`` (slug;
+    ``other`` for every named other area), ``need_area_key`` (one per named other area), ``need_label``,
+    ``need_state`` (index into ``codes``) and ``need_candidates`` (how many mentors could take it) describe them.
+    ``codes``/``names`` are the states, ``mentor_degree`` how many needs each could take.
+    """
+
+    def __init__(self, assessments: pd.DataFrame, weights: Weights = Weights(), *,
+                 jurisdictions: pd.DataFrame | None = None, borders: frozenset | None = None):
+        self._d = d = _Data(assessments, jurisdictions, borders)
+        self._e = e = _Edges(d, weights)
+        self.weights = weights
+        self.codes = d.codes.astype(str)
+        self.names = d.names.astype(str)
+        self.need_state = e.need_state
+        self.need_mentee = self.codes[e.need_state]
+        self.need_area = np.array(d.area_slugs, dtype=object)[e.need_area].astype(str)
+        self.need_area_key = np.array(d.areas, dtype=object)[e.need_area].astype(str)
+        self.need_label = np.array(d.area_labels, dtype=object)[e.need_area].astype(str)
+        self.need_candidates = np.diff(e.ptr)
+        self.mentor_degree = np.bincount(e.mentor.astype(np.intp), minlength=len(d.codes))
+
+    def capacities(self, capacity: int = DEFAULT_CAPACITY, overrides: dict[str, int] | None = None) -> np.ndarray:
+        """Each state's capacity (by ``codes``), as ``suggest`` reads ``capacity`` and ``capacity_overrides``."""
+        return _capacities(self._d, capacity, overrides)
+
+    def solve(self, capacities: np.ndarray, keep: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+        """(mentor of each need as an index into ``codes``, -1 for none; total score in integer thousandths).
+
+        ``keep``: a plan (as returned here) to stay close to: among the plans of the best total score, the one
+        changing the fewest of its needs (then the usual tie-break). The total is the same with or without it."""
+        e = self._e
+        keep = None if keep is None else np.asarray(keep, dtype=np.int64)
+        got_need, got_mentor = _match(*_slot_graph(e.ptr, e.mentor, e.score_int, np.asarray(capacities), keep))
+        mentor = np.full(len(e.need_state), -1, dtype=np.int64)
+        mentor[got_need] = got_mentor
+        total = int(e.score_int[e.locate(got_need, got_mentor)].astype(np.int64).sum()) if len(got_need) else 0
+        return mentor, total
 
 
 def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: int = DEFAULT_CAPACITY,

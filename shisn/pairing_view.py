@@ -14,7 +14,8 @@ from .selection import pair_key
 # The Pairings page's views, one tab each; only the open one runs. The label is the value of the URL
 # parameter VIEW_KEY (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
 VIEW_PAIRS, VIEW_MAP, VIEW_TA = "Suggested pairs", "Map", "Referred to TA"
-VIEWS = (VIEW_PAIRS, VIEW_MAP, VIEW_TA)
+VIEW_CAPACITY = "Capacity planning"  # leadership only
+VIEWS = (VIEW_PAIRS, VIEW_MAP, VIEW_TA, VIEW_CAPACITY)
 VIEW_KEY = "pairings_view"  # widget key and URL parameter; unique across pages (widget state is per session)
 
 MY_STATES = "mine"
@@ -26,6 +27,11 @@ AREA_COLOURS = {
     "assessment_validation": "#56B4E9", "strategy": "#D55E00", "prevention": "#000000", "recovery": "#F0E442",
     "other": "#999999",
 }
+
+
+def views(viewer: auth.Viewer) -> tuple[str, ...]:
+    """The views this viewer gets: capacity planning is for leadership."""
+    return VIEWS if viewer.role == auth.LEADERSHIP else tuple(v for v in VIEWS if v != VIEW_CAPACITY)
 
 
 def region_options(viewer: auth.Viewer) -> list:
@@ -114,6 +120,57 @@ def export_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
 
 def export_referrals(referrals: pd.DataFrame) -> pd.DataFrame:
     return referrals[["mentee", "program_area", "reason"]].rename(columns={"mentee": "state"})
+
+
+def filter_capacity_slots(slots: pd.DataFrame, areas: list[str] | None, states: set[str] | None) -> pd.DataFrame:
+    """Rows of mentor states in scope; with areas chosen, those whose one more slot serves a need in one of them."""
+    out = slots
+    if states is not None:
+        out = out[out["mentor"].isin(states)]
+    if areas:
+        out = out[out["areas"].map(lambda v: bool(set(v.split(";")) & set(areas)) if v else False)]
+    return out.reset_index(drop=True)
+
+
+def capacity_scope_note(areas: list[str] | None, states: set[str] | None) -> str:
+    """What the filters keep of the capacity tables (empty when nothing is filtered)."""
+    parts = []
+    if states is not None:
+        parts.append("mentor states in the chosen region or states")
+    if areas:
+        parts.append("slots that would serve a need in the chosen areas, and those areas")
+    return f" Shown: {' and '.join(parts)}." if parts else ""
+
+
+def filter_capacity_areas(table: pd.DataFrame, areas: list[str] | None) -> pd.DataFrame:
+    return (table[table["program_area"].isin(areas)] if areas else table).reset_index(drop=True)
+
+
+def capacity_slots_table(slots: pd.DataFrame) -> pd.DataFrame:
+    """Per mentor state at capacity, what one more slot would do, as people read it."""
+    return pd.DataFrame({
+        "Mentor state": slots["mentor"] + " · " + slots["mentor_name"],
+        "Capacity": slots["capacity"].astype(int),
+        "More needs served": slots["extra_needs_served"].astype(int),
+        "Score gain": slots["extra_score"].astype(float).round(3),
+        "Pairs changed": slots["changed_pairs"].astype(int),
+        "What one more slot does": slots["explanation"],
+    })
+
+
+def capacity_areas_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per program area: needs, served, unmet for lack of capacity, unmet with no possible mentor."""
+    def names(col):
+        return table[col].map(lambda v: ", ".join(v.split(";")) if v else "")
+    return pd.DataFrame({
+        "Program area": _area_names(table),
+        "Needs": table["needs"].astype(int),
+        "Served": table["served"].astype(int),
+        "Unmet for lack of capacity": table["at_capacity"].astype(int),
+        "No possible mentor (TA)": table["no_mentor"].astype(int),
+        "One more slot at": names("slot_states"),
+        "No possible mentor for": names("no_mentor_states"),
+    })
 
 
 def arcs(pairs: pd.DataFrame) -> pd.DataFrame:
