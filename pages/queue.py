@@ -38,9 +38,10 @@ shown = ui.url_choice("kind", (ALL,) + Q.KINDS, ALL)
 cols = st.columns(len(Q.KINDS) + 1)
 for col, kind in zip(cols, (ALL,) + Q.KINDS):
     n = len(items) if kind == ALL else counts[kind]
-    label = f"{'All' if kind == ALL else Q.KIND_LABELS[kind]}: {n}"
+    label = f"{n} · {'All' if kind == ALL else Q.KIND_LABELS[kind]}"  # the count first: a narrow tile cuts the end
     if col.button(label, key=f"queue_kind_{kind}", type="primary" if kind == shown else "secondary",
-                  width="stretch", help=f"Show {'every item' if kind == ALL else 'only these items'}"):
+                  width="stretch",
+                  help="Show every item" if kind == ALL else f"Show {Q.KIND_LABELS[kind].lower()} only"):
         st.query_params["kind"] = kind
         st.rerun()
 if shown != ALL:

@@ -38,7 +38,7 @@ def test_pm_sees_counts_per_kind_and_the_items_oldest_first(store):
     at = page_as(PM)
     assert not at.exception and at.title[0].value == "Work queue"
     expected = Q.items(store, PM)
-    tiles = dict(b.label.rsplit(": ", 1) for b in at.button if b.key and b.key.startswith("queue_kind_"))
+    tiles = dict(b.label.split(" · ", 1)[::-1] for b in at.button if b.key and b.key.startswith("queue_kind_"))
     tiles = {k: int(v) for k, v in tiles.items()}
     assert tiles == {"All": len(expected), **{Q.KIND_LABELS[k]: n for k, n in Q.counts(expected).items()}}
     assert tiles["Introduction requests"] == 1
@@ -61,7 +61,7 @@ def test_an_empty_queue_says_so(store):
     assert not at.exception
     assert any("Nothing needs your action" in s.value for s in at.success)
     assert sorted(b.label for b in at.button if (b.key or "").startswith("queue_kind_")) == sorted(
-        ["All: 0"] + [f"{label}: 0" for label in Q.KIND_LABELS.values()])
+        ["0 · All"] + [f"0 · {label}" for label in Q.KIND_LABELS.values()])
 
 
 def test_leadership_sets_the_stuck_days(store):
