@@ -265,6 +265,9 @@ def signed_in_email() -> str | None:
     return None
 
 
+APP_TITLE = "State Homeland Security Information Sharing Network"
+
+
 def resolve_viewer() -> auth.Viewer | None:
     """Who is viewing: the demo role switcher's choice in demo mode, else the signed-in user's role from the users
     table. Shows a clear message (and returns None) when nobody is signed in or the user has no role. Draws no
@@ -276,6 +279,7 @@ def resolve_viewer() -> auth.Viewer | None:
     st.session_state.pop(VIEWER_KEY, None)
     email = signed_in_email()
     if email is None:
+        st.title(APP_TITLE)  # the page's one level-one heading, also when it shows nothing else
         st.warning("You are not signed in, so there is nothing to show.")
         if auth.auth_mode() == "oidc":
             st.button("Sign in", on_click=st.login, type="primary")
@@ -284,6 +288,7 @@ def resolve_viewer() -> auth.Viewer | None:
         return None
     viewer = auth.viewer_for(connection(), email)
     if viewer is None:
+        st.title(APP_TITLE)
         st.warning("You are signed in, but you have no shisn role yet, so there is nothing to show. Ask ODP "
                    "leadership to add you.")
         return None

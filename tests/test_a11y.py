@@ -467,3 +467,25 @@ def test_keyboard_only_a_program_manager_opens_a_request_from_the_queue_and_acce
         assert not s.exceptions() and s.outbound == []
     finally:
         s.close()
+
+
+def test_a_signed_in_user_with_no_role_meets_wcag_2_1_aa(browser, axe_js, tmp_path, monkeypatch):
+    """Signed in by the organisation's proxy (SHISN_AUTH=header) with an e-mail that has no role: every page's
+    address shows only whom it is for, and that too must meet WCAG 2.1 AA."""
+    from identity_proxy import IdentityProxy
+    monkeypatch.setenv("SHISN_AUTH", "header")
+    started = time.monotonic()
+    found: list[dict] = []
+    with base.running_app(tmp_path) as app, IdentityProxy(app, "X-Forwarded-Email", "nobody@example.org") as url:
+        s = base.Session(browser, url)
+        try:
+            for path in ("/", "/national", "/state_profile", "/exchanges", "/assessment", "/data",
+                         "/notifications"):
+                s.open(path)
+                audit(s.page, axe_js, f"no role · {path}", found)
+                assert not s.exceptions(), f"{path}: {s.exceptions()[0]}"
+        finally:
+            s.close()
+            record("no-role", found, time.monotonic() - started)
+    bad = failures(found)
+    assert not bad, f"{len(bad)} critical or serious accessibility violation(s):\n" + "\n".join(bad)
