@@ -115,7 +115,8 @@ def test_unknown_signed_in_user_sees_nothing_but_a_message(store, monkeypatch):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception
     assert "no shisn role" in at.warning[0].value
-    assert not at.dataframe and not at.metric and not at.title
+    assert not at.dataframe and not at.metric
+    assert [t.value for t in at.title] == [ui.APP_TITLE]  # the application's name only, no page of data
 
 
 def test_known_user_gets_their_role_from_the_users_table(tmp_path, monkeypatch):
