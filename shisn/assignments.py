@@ -17,16 +17,14 @@ who, when, from where) goes to `program_manager_log`.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 
 import pandas as pd
 
 from . import exchanges as X
 from . import jurisdictions as J
-from . import audit
+from . import audit, csvtext
 from .db import query_df, transaction
 from .ingest import LoadError, Problem
 
@@ -237,24 +235,15 @@ def read_csv(file_name: str, data: bytes) -> tuple[pd.DataFrame | None, list[int
         return None, [], [Problem(f"the file is not UTF-8 text (byte {data[e.start:e.start + 1]!r}); "
                                   "in Excel use Save As → 'CSV UTF-8'",
                                   line=data[:e.start].count(b"\n") + 1, file=file_name)], []
-    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
-    delimiter = max([",", ";", "\t"], key=lambda d: first.count(d))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header, records, lines, problems, warnings = None, [], [], [], []
+    problems, warnings = [], []
     try:
-        for cells in reader:
-            if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
-                continue
-            if header is None:
-                header = ([re.sub(r"[\s\-]+", "_", c.strip().lower()) for c in cells], reader.line_num)
-                continue
-            records.append(cells)
-            lines.append(reader.line_num)
-    except csv.Error as e:
-        return None, [], [Problem(f"the CSV cannot be read: {e}", line=reader.line_num, file=file_name)], []
-    if header is None:
+        got = csvtext.read(text)
+    except csvtext.CsvTextError as e:
+        return None, [], [Problem(str(e), line=e.line, file=file_name)], []
+    if got.header is None:
         return None, [], [Problem("the file is empty", file=file_name)], []
-    names, header_line = header
+    names, header_line = got.header, got.header_line
+    lines, records = [line for line, _ in got.records], [cells for _, cells in got.records]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         return None, [], [Problem("missing required column(s): " + ", ".join(missing)

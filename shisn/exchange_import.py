@@ -49,16 +49,14 @@ transaction; `load` does both.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass, field
 
 from . import catalog
 from . import exchanges as X
 from . import jurisdictions as J
-from . import audit
+from . import audit, csvtext
 from .db import transaction
 from .ingest import FIRST_CYCLE, LoadError, Problem
 
@@ -177,27 +175,15 @@ def _read(file_name: str, data: bytes, problems: list[Problem], warnings: list[s
     except UnicodeDecodeError as e:
         return fail(f"the file is not UTF-8 text (byte {data[e.start:e.start + 1]!r} at position {e.start}); "
                     "in Excel use Save As → 'CSV UTF-8 (Comma delimited)'", data[:e.start].count(b"\n") + 1)
-    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
-    delimiter = max([",", ";", "\t"], key=lambda d: first.count(d))
-    if delimiter != ",":
-        warnings.append(f"read as {'semicolon' if delimiter == ';' else 'tab'}-separated values")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header, records = None, []
     try:
-        for cells in reader:
-            if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
-                continue
-            if header is None:
-                header = ([re.sub(r"[\s\-]+", "_", c.strip().lower()) for c in cells], reader.line_num)
-                continue
-            records.append((reader.line_num, cells))
-            if len(records) > MAX_ROWS:
-                return fail(f"the file has more than {MAX_ROWS:,} data rows")
-    except csv.Error as e:
-        return fail(f"the CSV cannot be read: {e}", reader.line_num)
-    if header is None:
+        got = csvtext.read(text, MAX_ROWS)
+    except csvtext.CsvTextError as e:
+        return fail(str(e), e.line)
+    if got.delimiter != ",":
+        warnings.append(f"read as {'semicolon' if got.delimiter == ';' else 'tab'}-separated values")
+    if got.header is None:
         return fail("the file is empty")
-    names, header_line = header
+    names, header_line, records = got.header, got.header_line, got.records
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         return fail("missing required column(s): " + ", ".join(missing)
