@@ -1,4 +1,4 @@
-"""The store's cost, side by side in one run (issue 18): the national page's widget reruns and validated ingest on
+"""The store's cost, side by side in one run: the national page's widget reruns and validated ingest on
 DuckDB and on PostgreSQL, and what opening the DuckDB file only while it is used costs the page.
 
     python benchmarks/bench_store.py [--quick] [--json] [--write]
@@ -8,7 +8,7 @@ added at the end if missing; the rest of the file is left as it is).
 
 national rerun: Streamlit's AppTest of pages/national.py as leadership on the demo set (as bench_widgets.py),
     changing cycle / area / region; ms per rerun, median. Four stores, measured in alternating order:
-    - duckdb held:   the DuckDB file kept open by the process (the app before issue 18: `IDLE_RELEASE` infinite)
+    - duckdb held:   the DuckDB file kept open by the process (`IDLE_RELEASE` infinite)
     - duckdb warm:   the file opened only while used, reruns back to back (the file stays open between them)
     - duckdb cold:   the same, with a pause longer than IDLE_RELEASE before each rerun, so every rerun opens the
                      file again (the worst case: a user clicking once every second or slower)
@@ -119,7 +119,7 @@ def render(r: dict, quick: bool) -> str:
     import platform
     nat, ing = r["national_rerun"], r["ingest_100k"]
     held = nat["duckdb held"]["median_ms"]
-    lines = ["<!-- store:start -->", "## The store: DuckDB and PostgreSQL (issue 18)", "",
+    lines = ["<!-- store:start -->", "## The store: DuckDB and PostgreSQL", "",
              f"`python benchmarks/bench_store.py{' --quick' if quick else ''} --write`, "
              f"{dt.datetime.now():%Y-%m-%d %H:%M}, {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} cores; load average {r['load_average_at_start'][0]:.1f} at the start and "
@@ -129,7 +129,7 @@ def render(r: dict, quick: bool) -> str:
              "National page, one widget change and rerun (AppTest, leadership, demo set; median of "
              f"{len(nat['duckdb held']['all_ms'])} per store):", "",
              "| store | rerun (ms) | vs DuckDB held |", "|---|---:|---:|"]
-    labels = {"duckdb held": "DuckDB, file held open by the process (before issue 18)",
+    labels = {"duckdb held": "DuckDB, file held open by the process (held for the process's lifetime)",
               "duckdb warm": "DuckDB, opened only while used, reruns back to back (file still open)",
               "duckdb cold": "DuckDB, opened only while used, after the file was let go (reopened by the rerun)",
               "postgresql": "PostgreSQL (local throwaway cluster, the app's pool)"}

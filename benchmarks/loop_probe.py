@@ -1,4 +1,4 @@
-"""Does long work on the server hold the event loop (or the GIL) while many people use the app? (issue 18)
+"""Does long work on the server hold the event loop (or the GIL) while many people use the app?
 
 Starts the app (`streamlit run app.py`, headless, loopback, a fresh demo store) with a probe inside the server
 process, runs the browser test's concurrent sessions against it (tests/test_e2e_load.py: N browser contexts at

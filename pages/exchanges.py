@@ -378,7 +378,7 @@ def list_view():
                         st.session_state[FLASH] = msg
                         st.rerun()
 
-        outcome_block(ex_id, snap)  # each state's view once held (issue 16)
+        outcome_block(ex_id, snap)  # each state's view once held
         st.markdown("**History**")
         hist = X.history(con, ex_id)
         st.dataframe(hist[["version", "changed_at", "changed_by", "effective_at", "summary", "comment"]],

@@ -67,7 +67,7 @@ k[4].metric("Needs with none → TA", now["needs_uncovered"], delta["needs_uncov
             delta_color="inverse", border=True,
             help="No other state can mentor these needs: they go to ODP technical assistance.")
 
-ui.national_flags(viewer, cycle)  # data-quality flags of the cycle (issue 14): the count; the list when opened
+ui.national_flags(viewer, cycle)  # data-quality flags of the cycle: the count; the list when opened
 
 # --- one view at a time: only the open tab's figures are computed and sent (the tab is in the URL too) ----------
 area_name = coverage.area_option_label(area)

@@ -75,7 +75,7 @@ if not p.reported:
         st.warning(f"{p.name} has not submitted a self-assessment yet. The national and regional medians are "
                    "shown for reference.", icon=":material/event_busy:")
 
-ui.state_flags(viewer, code, cycle)  # data-quality flags (issue 14), only for viewers who see the state in detail
+ui.state_flags(viewer, code, cycle)  # data-quality flags, only for viewers who see the state in detail
 
 # --- one view at a time: only the open tab runs (its label is in the URL); other states' detail views do not
 # exist for viewers who may not see that detail --------------------------------------------------------------------

@@ -192,7 +192,7 @@ MIGRATIONS: list[str] = [
     );
 """,
     # 4: `assessments` without its primary key. Keeping the key's index up to date was more than a third of the
-    # time of writing a 100,000-row file (issue 10). One row per state × program area × cycle is kept by the one
+    # time of writing a 100,000-row file. One row per state × program area × cycle is kept by the one
     # writer, shisn.ingest.load: it refuses a file (or set of files) holding a key twice, replaces every state ×
     # cycle it writes (delete, then insert, in one transaction), runs one load at a time, and before committing
     # checks that no other row is left in the states × cycles it wrote. DuckDB cannot drop a key (ALTER TABLE
@@ -222,11 +222,11 @@ MIGRATIONS: list[str] = [
     DROP TABLE assessments;
     ALTER TABLE assessments_v4 RENAME TO assessments;
     """,
-    # 5: wave 2. Self-assessments filled in on a form and reviewed (issue 14): `submissions` with optimistic versions
+    # 5: wave 2. Self-assessments filled in on a form and reviewed: `submissions` with optimistic versions
     # and an append-only history; data-quality flags a reviewer or the state confirmed (`flag_confirmations`).
-    # Introduction requests (issue 15) are exchanges in a first status `requested`: DuckDB cannot change a CHECK
+    # Introduction requests are exchanges in a first status `requested`: DuckDB cannot change a CHECK
     # constraint, so `exchanges` is rebuilt with its rows, `proposed_at` may now be empty (a request not yet
-    # accepted) and the request's own columns are added. Each state's view of a held exchange (issue 16):
+    # accepted) and the request's own columns are added. Each state's view of a held exchange:
     # `exchange_outcomes`. Settings leadership can change (e.g. the days after which an exchange counts as stuck).
     """
     CREATE SEQUENCE IF NOT EXISTS submission_id_seq START 1;

@@ -9,7 +9,7 @@ Status machine (exactly these transitions; `closed` and `declined` are terminal)
     proposed → introduced → in contact → exchange held → closed
     proposed | introduced | in contact | exchange held → declined
 
-Introduction requests (issue 15) come before that machine: a state user asks for an introduction to a recommended
+Introduction requests come before that machine: a state user asks for an introduction to a recommended
 mentor for one of its needs, or offers help to a state seeking guidance where it is an eligible mentor
 (`request_introduction`, an optional message). The request is an exchange in the first status `requested`
 (no `proposed_at` yet), seen by both states, their program managers and leadership. The PM of either state (or

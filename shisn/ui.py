@@ -791,7 +791,7 @@ def impact_figures(viewer: auth.Viewer, cycle: int | None = None):
     return _impact_figures(path, version, viewer, None if cycle is None else int(cycle), hour)
 
 
-# --- pages a role may not open (issue 15): the message ui.guard shows on the page ---------------------------------
+# --- pages a role may not open: the message ui.guard shows on the page ---------------------------------
 
 _PAGE_INFO: dict[str, tuple[str, tuple[str, ...]]] = {}  # page file name -> (title, roles); app.py registers them
 _ROLE_WORDS = {auth.LEADERSHIP: "ODP leadership", auth.PROGRAM_MANAGER: "program managers",
@@ -855,7 +855,7 @@ def not_for_this_role(page_file: str, roles: Sequence[str], viewer: auth.Viewer)
         _page_link("national.py", "National coverage", ":material/public:")
 
 
-# --- self-assessments on the form and data-quality flags (issue 14) ----------------------------------------------
+# --- self-assessments on the form and data-quality flags ----------------------------------------------
 
 def data_changed() -> None:
     """After the assessments changed in this process (a load, an accepted form): drop the cached frames of the old
@@ -1032,7 +1032,7 @@ def national_flags(viewer: auth.Viewer, cycle: int) -> None:
                       empty=f"No data-quality flag in {cycle}.")
 
 
-# --- introduction requests (issue 15): the state's form and list, shared by the profile and the Exchanges page ---
+# --- introduction requests: the state's form and list, shared by the profile and the Exchanges page ---
 
 def request_introduction_form(con, viewer: auth.Viewer, p, key: str) -> None:
     """For a state user on its own profile data `p` (profile.StateProfile with mentors/mentees): pick a recommended
@@ -1086,7 +1086,7 @@ def requests_table(con, viewer: auth.Viewer, state: str) -> None:
                      "decline_reason": st.column_config.TextColumn("Why declined", width="medium")})
 
 
-# --- downloads that always arrive (issue 18) ------------------------------------------------------------------------
+# --- downloads that always arrive ------------------------------------------------------------------------
 # A download button given a callable (`data=lambda: ...`, "built on click") is lost under load. On the click the
 # browser asks the server to run the callable and waits for the file's URL; but (1) the click's own rerun clears the
 # session's outgoing messages when it starts, and the URL's message is dropped if it is still queued then: the browser

@@ -1,4 +1,4 @@
-"""Access control and hardening (issue 8): every role × every page in AppTest, with marked secrets in other
+"""Access control and hardening: every role × every page in AppTest, with marked secrets in other
 states' notes and exchanges; unknown and anonymous users see nothing; malicious input stays inert."""
 import glob
 import io

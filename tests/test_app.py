@@ -157,7 +157,7 @@ def test_every_page_url_is_its_file_name():
 
 def test_the_server_does_no_full_garbage_collection_after_every_run():
     """Streamlit's default runs gc.collect(2) after every script run; with the app's heap that held the GIL ~160 ms
-    per run, so the event loop could neither send the finished page nor serve other sessions meanwhile (issue 18:
+    per run, so the event loop could neither send the finished page nor serve other sessions meanwhile (measured:
     loop stalls up to 1.2 s with 12 sessions; benchmarks/loop_probe.py). The app's config turns it off."""
     import tomllib
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())

@@ -1,4 +1,4 @@
-"""The pairing brief (issue 15): one self-contained HTML page for an exchange, both states side by side, the pairing's
+"""The pairing brief: one self-contained HTML page for an exchange, both states side by side, the pairing's
 explanation, both program managers' contacts, suggested means; notes only where the viewer may see them and never
 a third state's."""
 import re

@@ -1,4 +1,4 @@
-"""Browser test of the whole self-assessment loop (issue 14) on the real app in Debian's Chromium: a state user fills
+"""Browser test of the whole self-assessment loop on the real app in Debian's Chromium: a state user fills
 in its form and submits it, its program manager finds it in the review list and accepts it, and the national page
 and the state profile show the new ratings. Run with `pytest -m e2e`; screenshots go to test-artifacts/e2e/."""
 from __future__ import annotations

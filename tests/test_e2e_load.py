@@ -1,4 +1,4 @@
-"""Twelve people working at once on one app server (issue 18): every download arrives, and no session loses its
+"""Twelve people working at once on one app server: every download arrives, and no session loses its
 connection. One Chromium, twelve browser contexts (each its own Streamlit session), all on the loopback, all at
 the same time: open the national view (a region's supply and demand), download the table, switch views, open a state profile and
 download its printable report, open the pairings, come back and download the table again. Each download's

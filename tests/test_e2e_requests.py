@@ -1,4 +1,4 @@
-"""Browser test (issue 15), on a real server signed in by a trusted header (SHISN_AUTH=header), one browser context per
+"""Browser test, on a real server signed in by a trusted header (SHISN_AUTH=header), one browser context per
 person: a state user following a colleague's link to pages it may not use (the fresh server's first request) reads
 whom each page is for and where to go; the state requests an introduction; its program manager finds it in the work
 queue and accepts it; both states then see the exchange as proposed; the pairing brief downloads and holds both

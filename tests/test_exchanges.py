@@ -420,7 +420,7 @@ def test_demo_exchanges_are_flagged_synthetic_cover_the_statuses_and_run_once(co
     ids = list(df["exchange_id"])
     latest = df[df["cycle"] == df["cycle"].max()]
     assert 6 <= len(latest) <= 10  # the latest cycle's hand-written set; earlier cycles' exchanges are closed or
-    assert set(df.loc[df["cycle"] < df["cycle"].max(), "status"]) <= {X.CLOSED, X.DECLINED}  # declined (issue 16)
+    assert set(df.loc[df["cycle"] < df["cycle"].max(), "status"]) <= {X.CLOSED, X.DECLINED}  # declined
     assert df["cycle"].nunique() >= 3 and len(ids) > len(latest)
     assert df["synthetic"].all() and (df["created_by"] == X.DEMO_USER).all()
     assert set(df["status"]) == set(X.STATUSES)

@@ -1,4 +1,4 @@
-"""The work queue (issue 15): introduction requests, submitted self-assessments, exchanges with no change for the
+"""The work queue: introduction requests, submitted self-assessments, exchanges with no change for the
 stuck-days setting, and needs no mentor can take that are not yet TA referrals; oldest first, scoped to the
 viewer's states; and `python -m shisn queue`."""
 import datetime as dt

@@ -1,4 +1,4 @@
-"""The Work queue page and the role messages (issue 15) in Streamlit's AppTest: counts per kind, items oldest first
+"""The Work queue page and the role messages in Streamlit's AppTest: counts per kind, items oldest first
 linking to their pages, an empty queue says so; a role that may not use a page reads, on the page, whom it is for
 and where to go instead, and gets none of its data."""
 import glob

@@ -1,4 +1,4 @@
-"""Introduction requests (issue 15): a state asks for an introduction to a mentor or offers help; both states, their
+"""Introduction requests: a state asks for an introduction to a mentor or offers help; both states, their
 program managers and leadership see it; either PM (or leadership) accepts or declines it once; duplicates and more
 than ten waiting requests are refused; requests stay out of the exchange KPIs until accepted."""
 import datetime as dt
