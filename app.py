@@ -7,7 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from shisn import auth, ui
+from shisn.domain import auth
+from shisn.web import ui
 
 st.set_page_config(page_title="shisn · Information Sharing Network",
                    page_icon=str(Path(__file__).resolve().parent / "data" / "icon.png"), layout="wide")

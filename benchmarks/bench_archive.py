@@ -45,8 +45,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 def county_store(path: str, n_exchanges: int = 10_000, seed: int = 2004) -> dict:
     """Write the county-scale store at `path` (a new DuckDB file); returns its row counts."""
     import synthetic as S
-    from shisn import catalog, db
-    from shisn import exchanges as X
+    from shisn.domain import catalog
+    from shisn.store import db
+    from shisn.services import exchanges as X
     jur = S.patch_jurisdictions(seed)
     con = db.connect(path)
     S.write_store(con, S.county_rows(jur).head(100_000))
@@ -151,7 +152,7 @@ def _run(cmd: list[str]) -> None:
 def measure(rounds: int, pg) -> dict:
     import duckdb
     import pgcluster
-    from shisn import archive
+    from shisn.store import archive
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-archive-"))
     src = str(work / "county.duckdb")
     sizes = county_store(src)

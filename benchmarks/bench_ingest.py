@@ -1,4 +1,4 @@
-"""Validated ingest throughput: shisn.ingest.load of a 100,000-row CSV into a temp DuckDB store, against DuckDB's
+"""Validated ingest throughput: shisn.store.ingest.load of a 100,000-row CSV into a temp DuckDB store, against DuckDB's
 own read_csv of the same file into a table.
 
     python benchmarks/bench_ingest.py [--quick] [--json]
@@ -6,7 +6,7 @@ own read_csv of the same file into a table.
 The file: 100,000 rows of the self-assessment template's columns (state, program_area, cycle, maturity,
 offers_help, seeks_help, other_area, notes and the five POETE sub-ratings), valid, one row per state x area x
 cycle. 56 jurisdictions x 9 areas x the 25 allowed cycles hold only 12,600 distinct rows, so the rows are for the
-3,100 synthetic county-scale jurisdictions (benchmarks/synthetic.py swaps them into shisn.jurisdictions in this
+3,100 synthetic county-scale jurisdictions (benchmarks/synthetic.py swaps them into shisn.domain.jurisdictions in this
 process, so the loader's state check accepts them).
 
 Each repetition loads into a fresh store (the loader's write into an empty table) and a fresh DuckDB file, both
@@ -39,7 +39,7 @@ def run(quick: bool = False) -> dict:
     import synthetic as S
     jur = S.patch_jurisdictions()
     import duckdb
-    from shisn import db, ingest
+    from shisn.store import db, ingest
     rows = S.county_rows(jur).head(ROWS)
     data = S.to_csv_bytes(rows)
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-ingest-"))

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shisn import catalog, pairing  # noqa: E402
-from shisn import jurisdictions as J  # noqa: E402
+from shisn.domain import catalog, pairing  # noqa: E402
+from shisn.domain import jurisdictions as J  # noqa: E402
 
 CAPACITY = pairing.DEFAULT_CAPACITY
 GRID = (62, 50)  # 3,100 synthetic jurisdictions

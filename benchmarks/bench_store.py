@@ -13,7 +13,7 @@ national rerun: Streamlit's AppTest of pages/national.py as leadership on the de
     - duckdb cold:   the same, with a pause longer than IDLE_RELEASE before each rerun, so every rerun opens the
                      file again (the worst case: a user clicking once every second or slower)
     - postgresql:    a throwaway local cluster (tests/pgcluster.py), the app's pool
-ingest: shisn.ingest.load of a 100,000-row valid CSV (benchmarks/synthetic.py's county-scale rows, as
+ingest: shisn.store.ingest.load of a 100,000-row valid CSV (benchmarks/synthetic.py's county-scale rows, as
     bench_ingest.py) into a fresh store, DuckDB vs PostgreSQL (COPY into a temporary table, then one INSERT …
     SELECT under the load lock); seconds, median.
 """
@@ -36,10 +36,10 @@ KEYS = ("cycle", "area", "region")
 
 def _national(target: str):
     from streamlit.testing.v1 import AppTest
-    import shisn.auth
+    import shisn.domain.auth
     os.environ["SHISN_DB"] = target
     at = AppTest.from_file(str(ROOT / "pages" / "national.py"), default_timeout=600)
-    at.session_state["shisn_viewer"] = shisn.auth.Viewer("leadership", "Benchmark")
+    at.session_state["shisn_viewer"] = shisn.domain.auth.Viewer("leadership", "Benchmark")
     at.run()
     if at.exception:
         raise RuntimeError(at.exception[0].message)
@@ -66,7 +66,7 @@ def _one_change(at, key: str, i: int, target: str) -> float:
 
 
 def national_reruns(reps: int, pg_url: str | None) -> dict:
-    from shisn import db
+    from shisn.store import db
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-store-"))
     stores = {"duckdb held": str(work / "held.duckdb"), "duckdb warm": str(work / "warm.duckdb"),
               "duckdb cold": str(work / "cold.duckdb")}
@@ -91,7 +91,7 @@ def national_reruns(reps: int, pg_url: str | None) -> dict:
 def ingest(reps: int, pg) -> dict:
     import synthetic as S
     jur = S.patch_jurisdictions()
-    from shisn import db, ingest as I
+    from shisn.store import db, ingest as I
     rows = S.county_rows(jur).head(100_000)
     data = S.to_csv_bytes(rows)
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-store-ingest-"))

@@ -7,10 +7,10 @@ state:  Streamlit's AppTest of the real page (`pages/national.py`) as leadership
         Also the AppTest floor (a script with one selectbox and nothing else), and each page's warm script
         time in AppTest (where a page's browser time goes: the server's share).
 county: 3,100 synthetic jurisdictions x 9 areas x 5 cycles (139,500 rows). shisn's modules know the 56 real
-        jurisdictions, so benchmarks/synthetic.py swaps shisn.jurisdictions' reference data in this process for
+        jurisdictions, so benchmarks/synthetic.py swaps shisn.domain.jurisdictions' reference data in this process for
         the synthetic set (names, regions, populations, borders, one square of geometry each) and writes the
         rows straight into a temp store. Two measures:
-        - "page logic": the same shisn.coverage / charts / maps calls the page makes, in the same order, on the
+        - "page logic": the same shisn.domain.coverage / charts / maps calls the page makes, in the same order, on the
           frame `queries.assessments` returns, plus the JSON the browser is sent (deck, figures); no Streamlit.
         - "AppTest": the real page script in AppTest on that store (everything the page does, Streamlit
           included).
@@ -35,9 +35,9 @@ KEYS = ("cycle", "area", "region")
 
 def _apptest(page: str, viewer_role: str = "leadership"):
     from streamlit.testing.v1 import AppTest
-    import shisn.auth
+    import shisn.domain.auth
     at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=600)
-    at.session_state["shisn_viewer"] = shisn.auth.Viewer(viewer_role, "Benchmark")
+    at.session_state["shisn_viewer"] = shisn.domain.auth.Viewer(viewer_role, "Benchmark")
     return at
 
 
@@ -120,8 +120,9 @@ def page_logic(data, prev, cycles, cycle, area, region, sort="total", view=None)
     the map, unless `view` names another), with the JSON each chart is sent as (pydeck's to_json, plotly's
     to_json). The CSV behind "Download table" is built only when clicked, so it is not part of a rerun. Returns
     ms per step."""
-    from shisn import auth, charts, coverage, maps
-    from shisn import jurisdictions as J
+    from shisn.domain import auth, coverage
+    from shisn.render import charts, maps
+    from shisn.domain import jurisdictions as J
     import plotly.io as pio
     view = view or coverage.VIEW_MAP
     steps = {}
@@ -170,7 +171,7 @@ def run_county(quick: bool) -> dict:
         raise RuntimeError("seeding the county store failed:\n" + p.stderr[-2000:])
     seeded_s = time.perf_counter() - t0
     jur = S.patch_jurisdictions()
-    from shisn import db, queries
+    from shisn.store import db, queries
     os.environ["SHISN_DB"] = str(path)
     mem_start = memory_mb()
     # the real page in AppTest
@@ -196,7 +197,7 @@ def run_county(quick: bool) -> dict:
     con.close()
     data, prev = frames[cycles[0]], frames[cycles[1]]
     page_logic(data, prev, cycles, cycles[0], "all", "all")  # warm (imports, lru caches)
-    from shisn import coverage
+    from shisn.domain import coverage
     combos = [(coverage.VIEW_MAP, "all", "all"), (coverage.VIEW_MAP, "training", "all"), (coverage.VIEW_MAP, "all", 3),
               (coverage.VIEW_HEATMAP, "all", "all"), (coverage.VIEW_SUPPLY, "all", "all"),
               (coverage.VIEW_REGIONS, "all", "all")]

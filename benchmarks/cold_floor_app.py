@@ -20,15 +20,17 @@ def _demo():
 
 
 def element_map():
-    from shisn import coverage, maps
-    from shisn import jurisdictions as J
+    from shisn.domain import coverage
+    from shisn.render import maps
+    from shisn.domain import jurisdictions as J
     st.title("Element: map")
     st.pydeck_chart(maps.coverage_deck(J.geojson(), coverage.state_values(_demo()[0])), height=maps.MAP_HEIGHT_PX)
 
 
 def element_heatmap():
-    from shisn import charts, coverage
-    from shisn import jurisdictions as J
+    from shisn.render import charts
+    from shisn.domain import coverage
+    from shisn.domain import jurisdictions as J
     st.title("Element: heatmap")
     data = coverage.redact_notes(_demo()[0], lambda s: True)
     m = coverage.maturity_matrix(data)
@@ -37,27 +39,30 @@ def element_heatmap():
 
 
 def element_bars():
-    from shisn import charts, coverage
+    from shisn.render import charts
+    from shisn.domain import coverage
     st.title("Element: bars")
     st.plotly_chart(charts.supply_demand_bars(coverage.supply_demand(_demo()[0])), config={"displayModeBar": False})
 
 
 def element_regions():
-    from shisn import charts, coverage
+    from shisn.render import charts
+    from shisn.domain import coverage
     st.title("Element: regions")
     st.plotly_chart(charts.region_heatmap(coverage.region_summary(_demo()[0])), config={"displayModeBar": False})
 
 
 def element_arcs():
-    from shisn import maps, pairing
-    from shisn import pairing_view as pv
+    from shisn.render import maps
+    from shisn.domain import pairing
+    from shisn.domain import pairing_tables as pv
     st.title("Element: arcs")
     st.pydeck_chart(maps.arc_deck(pv.arcs(pairing.suggest(_demo()[0], with_candidates=False).pairs), width=940,
                                   height=500, pitch=0), height=500)
 
 
 def element_chart():
-    from shisn import auth, profile
+    from shisn.domain import auth, profile
     st.title("Element: chart")
     rows, every, cycle = _demo()
     p = profile.build(every, "VA", cycle, auth.Viewer(auth.LEADERSHIP, "bench"))
@@ -65,7 +70,7 @@ def element_chart():
 
 
 def element_table():
-    from shisn import coverage
+    from shisn.domain import coverage
     st.title("Element: table")
     st.dataframe(coverage.export_table(_demo()[0]).head(56), hide_index=True, width="stretch")
 

@@ -1,5 +1,5 @@
 """The real app (app.py, unchanged) on county-scale reference data, for the memory benchmark: swaps
-shisn.jurisdictions' reference data for the 3,100 synthetic jurisdictions of benchmarks/synthetic.py (once per
+shisn.domain.jurisdictions' reference data for the 3,100 synthetic jurisdictions of benchmarks/synthetic.py (once per
 server process), then runs app.py as the entry point. Point SHISN_DB at a store seeded by
 `python benchmarks/synthetic.py --seed-store PATH`."""
 import sys
@@ -11,7 +11,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import synthetic  # noqa: E402
-from shisn import jurisdictions as J  # noqa: E402
+from shisn.domain import jurisdictions as J  # noqa: E402
 
 if not getattr(J, "_county_benchmark", False):
     synthetic.patch_jurisdictions()

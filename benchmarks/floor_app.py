@@ -3,8 +3,8 @@ app.py. Two bare pages under st.navigation (a title and a line of text each), so
 the sidebar measures exactly what the real pages' sidebar clicks measure, minus shisn's work.
 
 Three more pages hold ONE of the heavy elements the real pages draw, with the same data and settings and nothing
-else: the national map (shisn.maps.coverage_deck of the shipped geometry), the jurisdiction heatmap
-(shisn.charts.jurisdiction_heatmap) and one table. They are not the floor; they show what the chart libraries alone
+else: the national map (shisn.render.maps.coverage_deck of the shipped geometry), the jurisdiction heatmap
+(shisn.render.charts.jurisdiction_heatmap) and one table. They are not the floor; they show what the chart libraries alone
 cost in this browser, so a page's time can be read as floor + its elements + shisn's own work."""
 import sys
 from pathlib import Path
@@ -35,8 +35,9 @@ def floor_b():
 
 
 def element_map():
-    from shisn import coverage, maps
-    from shisn import jurisdictions as J
+    from shisn.domain import coverage
+    from shisn.render import maps
+    from shisn.domain import jurisdictions as J
     st.title("Element: map")
     data = _demo()
     st.pydeck_chart(maps.coverage_deck(J.geojson(), coverage.state_values(data, coverage.ALL_AREAS,
@@ -45,8 +46,9 @@ def element_map():
 
 
 def element_heatmap():
-    from shisn import charts, coverage
-    from shisn import jurisdictions as J
+    from shisn.render import charts
+    from shisn.domain import coverage
+    from shisn.domain import jurisdictions as J
     st.title("Element: heatmap")
     data = _demo()
     matrix = coverage.maturity_matrix(data, coverage.ALL_REGIONS, "total")
@@ -56,7 +58,7 @@ def element_heatmap():
 
 
 def element_table():
-    from shisn import coverage
+    from shisn.domain import coverage
     st.title("Element: table")
     st.dataframe(coverage.export_table(_demo(), coverage.ALL_REGIONS, coverage.ALL_AREAS).head(56), hide_index=True,
                  width="stretch")

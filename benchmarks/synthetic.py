@@ -4,7 +4,7 @@ shisn knows the 56 real jurisdictions (`shisn/jurisdictions.py`, from `data/`). 
 at county scale, `patch_jurisdictions()` swaps that module's reference data, in this process only, for
 3,100 synthetic jurisdictions on a 62 x 50 grid (10 rectangular "FEMA regions", rook-adjacent borders, log-normal
 populations, one square of geometry each, placed over the contiguous US so the map's view fitting behaves).
-Every shisn function reads the reference data through `shisn.jurisdictions`' functions, so after the patch the
+Every shisn function reads the reference data through `shisn.domain.jurisdictions`' functions, so after the patch the
 real page scripts, loader and coverage logic run unchanged on county-shaped data.
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shisn import catalog  # noqa: E402
-from shisn import jurisdictions as J  # noqa: E402
+from shisn.domain import catalog  # noqa: E402
+from shisn.domain import jurisdictions as J  # noqa: E402
 
 GRID = (62, 50)  # columns x rows = 3,100 jurisdictions (the same grid as bench_pairing.py)
 CYCLES = (2022, 2023, 2024, 2025, 2026)
@@ -73,7 +73,7 @@ def county_borders(jur: pd.DataFrame) -> frozenset:
 
 
 def patch_jurisdictions(seed: int = 2004) -> pd.DataFrame:
-    """Replace shisn.jurisdictions' reference data with the synthetic county set (this process only)."""
+    """Replace shisn.domain.jurisdictions' reference data with the synthetic county set (this process only)."""
     jur = county_jurisdictions(seed).sort_values("code").reset_index(drop=True)
     geo = county_geojson(jur)
     borders = county_borders(jur)
@@ -132,8 +132,8 @@ def to_csv_bytes(rows: pd.DataFrame) -> bytes:
 def write_store(con, rows: pd.DataFrame, synthetic: bool = True) -> None:
     """Write typed rows straight into the store (one load_log entry), bypassing the loader: for seeding a
     county-scale store quickly. The loader itself is timed separately."""
-    from shisn.db import transaction
-    from shisn.ingest import DB_COLUMNS
+    from shisn.store.db import transaction
+    from shisn.store.ingest import DB_COLUMNS
     cols = ", ".join(DB_COLUMNS)
     with transaction(con) as cur:
         load_id = cur.execute("SELECT nextval('load_id_seq')").fetchall()[0][0]
@@ -149,7 +149,7 @@ if __name__ == "__main__":  # python benchmarks/synthetic.py --seed-store PATH: 
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed-store", required=True)
     args = ap.parse_args()
-    from shisn import db
+    from shisn.store import db
     jur = patch_jurisdictions()
     con = db.connect(args.seed_store)
     write_store(con, county_rows(jur))

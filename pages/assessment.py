@@ -2,16 +2,20 @@
 each level's definition, offers / seeks, POETE sub-ratings, notes), saves a draft or submits it; the state's
 program manager (or leadership) reviews it: accepts it into the national picture or returns it with a comment.
 
-Thin: widgets and layout; the rules are shisn.submissions (which runs the file validator, shisn.ingest) and the
-flags shisn.quality. URL `/assessment?state=VA&cycle=2027`. A state user opens only its own state's form, a
+Thin: widgets and layout; the rules are shisn.services.submissions (which runs the file validator, shisn.store.ingest) and the
+flags shisn.domain.quality. URL `/assessment?state=VA&cycle=2027`. A state user opens only its own state's form, a
 program manager only assigned states' (leadership any): any other state in the query string gets a message and
 nothing of that state. User text is shown as text."""
 import datetime as dt
 
 import streamlit as st
 
-from shisn import auth, catalog, ingest, quality, submissions as S, template, ui
-from shisn import jurisdictions as J
+from shisn.domain import auth, catalog, quality
+from shisn.store import ingest
+from shisn.services import submissions as S
+from shisn.render import template
+from shisn.web import ui
+from shisn.domain import jurisdictions as J
 
 viewer = ui.guard(*auth.ROLES)
 con = ui.connection()

@@ -3,7 +3,10 @@ import datetime as dt
 
 import streamlit as st
 
-from shisn import auth, catalog, cycles, ingest, template, ui
+from shisn.domain import auth, catalog
+from shisn.store import cycles, ingest
+from shisn.render import template
+from shisn.web import ui
 
 viewer = ui.guard(*auth.ROLES)
 con = ui.connection()

@@ -1,5 +1,5 @@
 """Exchanges: program managers introduce states, the states choose how to share, the outcome is recorded.
-Layout and widgets only; every read and write is a function of shisn.exchanges / shisn.assignments.
+Layout and widgets only; every read and write is a function of shisn.services.exchanges / shisn.services.assignments.
 
 The exchange shown in detail is chosen by a row click on the table; its keyboard alternative, the same choice as a
 select box, is in the **Exchange** panel under the table, drawn only when opened (a select box is the costliest
@@ -10,9 +10,12 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from shisn import alt_text, assignments, auth, brief, catalog, outcomes, ui
-from shisn import exchanges as X
-from shisn import jurisdictions as J
+from shisn.render import alt_text, brief
+from shisn.services import assignments, outcomes
+from shisn.domain import auth, catalog
+from shisn.web import ui
+from shisn.services import exchanges as X
+from shisn.domain import jurisdictions as J
 
 viewer = ui.guard(*auth.ROLES)
 con = ui.connection()

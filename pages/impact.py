@@ -2,8 +2,8 @@
 like-for-like states without an exchange, what the states said of their exchanges, who mentored and facilitated,
 the network's health, and the printable cycle report.
 
-Thin: widgets and layout. The figures come from shisn.impact (cached in shisn.ui), the report from
-shisn.cycle_report. A PM sees the exchanges of their states, against the baseline of the whole network (only
+Thin: widgets and layout. The figures come from shisn.services.impact (cached in shisn.web.ui), the report from
+shisn.render.cycle_report. A PM sees the exchanges of their states, against the baseline of the whole network (only
 aggregates of other states' exchanges reach the page); its cycle report is limited the same way.
 URL parameters: `impact_view` (the open tab), `impact_cycle` (the cycle report's cycle).
 
@@ -15,7 +15,10 @@ import datetime as dt
 
 import streamlit as st
 
-from shisn import auth, cycle_report, impact, ui
+from shisn.domain import auth
+from shisn.render import cycle_report
+from shisn.services import impact
+from shisn.web import ui
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 con = ui.connection()

@@ -1,11 +1,14 @@
 """National coverage: where the nation is strong, where it has gaps, per program area, and where the network can (and
-cannot) meet the needs. Layout and widgets only: the numbers come from shisn.coverage, the figures from
-shisn.charts and shisn.maps."""
+cannot) meet the needs. Layout and widgets only: the numbers come from shisn.domain.coverage, the figures from
+shisn.render.charts and shisn.render.maps."""
 import streamlit as st
 
-from shisn import alt_text, auth, catalog, charts, coverage, exchanges, maps, ui
-from shisn import jurisdictions as J
-from shisn import selection as sel
+from shisn.render import alt_text, charts, maps
+from shisn.domain import auth, catalog, coverage
+from shisn.services import exchanges
+from shisn.web import ui
+from shisn.domain import jurisdictions as J
+from shisn.domain import selection as sel
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 

@@ -4,7 +4,9 @@ kind off, says so, and leaves the address, so a later save here cannot undo it."
 import pandas as pd
 import streamlit as st
 
-from shisn import auth, mailer, notify, ui
+from shisn.domain import auth
+from shisn.services import mailer, notify
+from shisn.web import ui
 
 viewer = ui.guard(*auth.ROLES)
 con = ui.connection()

@@ -1,10 +1,13 @@
 """Pairings: who should talk to whom, and why; needs no mentor can take go to technical assistance."""
 import streamlit as st
 
-from shisn import alt_text, auth, catalog, exchanges, maps, pairing, ui
-from shisn import capacity as planning
-from shisn import pairing_view as pv
-from shisn import selection as sel
+from shisn.render import alt_text, maps
+from shisn.domain import auth, catalog, pairing
+from shisn.services import exchanges
+from shisn.web import ui
+from shisn.domain import capacity as planning
+from shisn.domain import pairing_tables as pv
+from shisn.domain import selection as sel
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 con = ui.connection()

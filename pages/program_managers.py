@@ -1,5 +1,5 @@
 """Program managers: who is assigned to each jurisdiction. Leadership edits the table or loads a CSV (validated,
-all or nothing); every change is logged. Layout and widgets only; the logic is shisn.assignments.
+all or nothing); every change is logged. Layout and widgets only; the logic is shisn.services.assignments.
 
 The four views are st.tabs: the assignments editor is drawn on every run (so unsaved edits in it survive a look at
 another tab), the other tabs' tables only while their tab is open; the file uploader of the "Load a CSV" tab is in a
@@ -7,8 +7,11 @@ panel (**Choose a CSV file to load**) drawn only when opened. A browser opening 
 fetches no file-uploader code."""
 import streamlit as st
 
-from shisn import assignments, auth, ingest, ui
-from shisn.exchanges import md_escape
+from shisn.services import assignments
+from shisn.domain import auth
+from shisn.store import ingest
+from shisn.web import ui
+from shisn.services.exchanges import md_escape
 
 viewer = ui.guard(auth.LEADERSHIP)
 con = ui.connection()

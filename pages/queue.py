@@ -2,14 +2,15 @@
 first what waits for a decision (introduction requests, self-assessments to review), then exchanges with no change
 for the stuck-days setting and needs no mentor can take that are not yet TA referrals, each oldest first; each item
 links to the page where it is handled. The count of each kind is a button that shows only that kind (`?kind=`).
-Layout and widgets only: the items come from shisn.queue (the same as `python -m shisn queue`)."""
+Layout and widgets only: the items come from shisn.services.queue (the same as `python -m shisn queue`)."""
 import hashlib
 
 import pandas as pd
 import streamlit as st
 
-from shisn import auth, ui
-from shisn import queue as Q
+from shisn.domain import auth
+from shisn.web import ui
+from shisn.services import queue as Q
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 con = ui.connection()

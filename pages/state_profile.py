@@ -1,13 +1,16 @@
 """State profile: one jurisdiction's maturity against the national and FEMA-region medians, strengths and gaps,
 POETE sub-ratings, trend, offers and needs, recommended partners, and the printable report.
 
-Thin: widgets and layout. The numbers come from shisn.profile (pure), the report from shisn.report. Deep link
+Thin: widgets and layout. The numbers come from shisn.domain.profile (pure), the report from shisn.render.report. Deep link
 `?state=VA` (code or name, any case) and `?cycle=2025`. Every role may open it; full detail only for states the
 viewer sees in detail, others as scores and offer/seek flags. User text is shown as text (cells, escaped)."""
 import streamlit as st
 
-from shisn import alt_text, auth, catalog, exchanges, profile, report, ui
-from shisn import jurisdictions as J
+from shisn.render import alt_text, report
+from shisn.domain import auth, catalog, profile
+from shisn.services import exchanges
+from shisn.web import ui
+from shisn.domain import jurisdictions as J
 
 viewer = ui.guard(*auth.ROLES)
 all_cycles = ui.cycles()

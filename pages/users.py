@@ -8,8 +8,11 @@ are."""
 import pandas as pd
 import streamlit as st
 
-from shisn import audit, auth, mailer, notify, ui
-from shisn import jurisdictions as J
+from shisn.store import audit
+from shisn.domain import auth
+from shisn.services import mailer, notify
+from shisn.web import ui
+from shisn.domain import jurisdictions as J
 
 viewer = ui.guard(auth.LEADERSHIP)
 con = ui.connection()

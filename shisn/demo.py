@@ -13,10 +13,10 @@ import io
 import numpy as np
 import pandas as pd
 
-from . import catalog
-from . import jurisdictions as J
-from .db import transaction
-from .ingest import LoadSummary, load
+from shisn.domain import catalog
+from shisn.domain import jurisdictions as J
+from shisn.store.db import transaction
+from shisn.store.ingest import LoadSummary, load
 
 DEMO_FILE_NAME = "demo-data (synthetic).csv"
 DEMO_CYCLES = (2023, 2024, 2025, 2026)
@@ -94,7 +94,7 @@ def generate(seed: int = 2004, cycles: tuple[int, ...] = DEMO_CYCLES) -> pd.Data
     return pd.DataFrame(rows)
 
 
-# Synthetic exchanges in the cycles before the latest (shisn.exchanges.demo_exchanges writes them), so the impact
+# Synthetic exchanges in the cycles before the latest (shisn.services.exchanges.demo_exchanges writes them), so the impact
 # view has exchanges whose mentees were rated again. Which needs and mentors become exchanges, how far each got, and
 # how useful the states found it are drawn at random: nothing ties them to the mentees' next ratings, which come from
 # `generate` alone (no effect is planted; whatever difference the impact view shows is chance and the generator's).
@@ -212,14 +212,14 @@ def write_demo(con, seed: int = 2004) -> LoadSummary:
         cur.execute("INSERT INTO program_managers SELECT state, name, email FROM pms "
                     "ON CONFLICT (state) DO NOTHING")
         cur.drop_temp("pms")
-    from .exchanges import demo_exchanges
+    from shisn.services.exchanges import demo_exchanges
     demo_exchanges(con, seed=seed)  # synthetic exchanges (several cycles, with outcomes) and TA referrals
     return summary
 
 
 def ensure_seeded(con) -> LoadSummary | None:
     """On the first start with an empty store, write the demo set. Returns its summary, or None if data existed."""
-    from .db import is_empty
+    from shisn.store.db import is_empty
     if not is_empty(con):
         return None
     with transaction(con) as cur:

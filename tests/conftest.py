@@ -12,7 +12,7 @@ for _p in (ROOT, ROOT / "tests"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from shisn import db  # noqa: E402
+from shisn.store import db  # noqa: E402
 
 HEADER = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "notes"]
 
@@ -150,7 +150,7 @@ def page_as(viewer, path, params=None, timeout=120, **state):
     """AppTest of one page script as `viewer` (set as the signed-in viewer), with URL `params` and session `state`
     set before the first run; returns it after that run."""
     from streamlit.testing.v1 import AppTest
-    from shisn import ui
+    from shisn.web import ui
     at = AppTest.from_file(str(path), default_timeout=timeout)
     at.session_state[ui.VIEWER_KEY] = viewer
     for k, v in state.items():
@@ -161,7 +161,7 @@ def page_as(viewer, path, params=None, timeout=120, **state):
 
 
 def static_tables(at) -> list:
-    """The static tables a page drew (shisn.ui.text_table: Markdown pipe tables), as DataFrames of their shown text
+    """The static tables a page drew (shisn.web.ui.text_table: Markdown pipe tables), as DataFrames of their shown text
     (escapes removed; columns of numbers as numbers), in page order."""
     import re
     import pandas as pd

@@ -73,7 +73,7 @@ HEADINGS = """() => {
 
 
 # Every map and chart has a text alternative (WCAG 1.1.1): an accessible name (the `alt` of st.plotly_chart and
-# st.pydeck_chart), and on the app's pages a "Data behind the ..." panel for each (shisn.ui.chart_text).
+# st.pydeck_chart), and on the app's pages a "Data behind the ..." panel for each (shisn.web.ui.chart_text).
 CHARTS = """() => {
     const charts = [...document.querySelectorAll('[data-testid=stMain] [data-testid=stPlotlyChart], '
                                                 + '[data-testid=stMain] [data-testid=stDeckGlJsonChart]')]
@@ -175,7 +175,7 @@ def check_page(s: base.Session, axe_js: str, where: str, found: list[dict], pane
 @pytest.fixture(scope="module")
 def demo_store(demo_template, tmp_path_factory):
     """A copy of the demo store (as the server seeded it) for links to a pair and an exchange, and the files."""
-    from shisn import db
+    from shisn.store import db
     path = tmp_path_factory.mktemp("a11y") / "demo.duckdb"
     shutil.copy(demo_template, path)
     con = db.connect(path)
@@ -185,8 +185,9 @@ def demo_store(demo_template, tmp_path_factory):
 
 # Selections and links opened by address (leadership): the panels a click on a chart opens.
 def selection_links(con) -> list[str]:
-    from shisn import pairing, queries
-    from shisn import selection as sel
+    from shisn.domain import pairing
+    from shisn.store import queries
+    from shisn.domain import selection as sel
     cycle = queries.latest_cycle(con)
     pair = pairing.suggest(queries.assessments(con, cycle), with_candidates=False).pairs.iloc[0]
     exchange = int(con.cursor().execute("SELECT min(exchange_id) FROM exchanges").fetchone()[0])
@@ -234,7 +235,10 @@ PRINTABLE = ("state report", "pairing brief", "cycle report")
 def printable(con, name: str) -> str:
     """A printable HTML file as the app hands it to leadership: a state report, a pairing brief, the cycle
     report."""
-    from shisn import auth, brief, cycle_report, exchanges, impact, profile, queries, report
+    from shisn.domain import auth, profile
+    from shisn.render import brief, cycle_report, report
+    from shisn.services import exchanges, impact
+    from shisn.store import queries
     lead = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
     cycle = queries.latest_cycle(con)
     if name == "state report":
@@ -440,8 +444,9 @@ def test_keyboard_only_a_state_submits_and_its_program_manager_accepts(browser, 
 
 
 def test_keyboard_only_a_program_manager_opens_a_request_from_the_queue_and_accepts_it(browser, journeys_server):
-    from shisn import auth, db, profile, queries
-    from shisn import exchanges as X
+    from shisn.domain import auth, profile
+    from shisn.store import db, queries
+    from shisn.services import exchanges as X
     con = db.connect(journeys_server["work"] / "shisn.duckdb")
     try:
         cycle = queries.latest_cycle(con)

@@ -8,8 +8,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shisn import audit, auth, db, demo, exchanges, ingest, queries
-from shisn import coverage, impact, pairing_view, profile
+from shisn.store import audit, db, ingest, queries
+from shisn.domain import auth
+from shisn import demo
+from shisn.services import exchanges
+from shisn.domain import coverage, pairing_tables as pairing_view, profile
+from shisn.services import impact
 
 from conftest import ROOT, make_csv
 
@@ -108,7 +112,7 @@ def test_direct_page_url_without_a_role_shows_nothing(page, store, monkeypatch):
 
 
 def test_unknown_signed_in_user_sees_nothing_but_a_message(store, monkeypatch):
-    from shisn import ui
+    from shisn.web import ui
     monkeypatch.setenv("SHISN_AUTH", "header")
     monkeypatch.setattr(ui, "signed_in_email", lambda: "stranger@example.org")
     monkeypatch.setenv("SHISN_DB", str(store))
@@ -120,7 +124,7 @@ def test_unknown_signed_in_user_sees_nothing_but_a_message(store, monkeypatch):
 
 
 def test_known_user_gets_their_role_from_the_users_table(tmp_path, monkeypatch):
-    from shisn import ui
+    from shisn.web import ui
     path = tmp_path / "u.duckdb"
     con = db.connect(path)
     demo.write_demo(con)

@@ -1,4 +1,4 @@
-"""Text alternatives for the maps and charts (shisn.alt_text) on hand-built frames: the sentence says what the
+"""Text alternatives for the maps and charts (shisn.render.alt_text) on hand-built frames: the sentence says what the
 figure shows, counted from the same frame, and the table holds the data behind it. And the pages place them: the
 sentence under the figure, the table in a closed panel that draws it only when opened."""
 import re
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, page_as
-from shisn import alt_text as A
-from shisn import auth
+from shisn.render import alt_text as A
+from shisn.domain import auth
 
 NAN = float("nan")
 

@@ -4,7 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from shisn.auth import ROLE_LABELS
+from shisn.domain.auth import ROLE_LABELS
 
 APP = str(ROOT / "app.py")
 
@@ -112,7 +112,7 @@ def test_data_page_load_log_shows_a_load_made_elsewhere_on_the_next_run(app_db):
 
 
 def test_users_page_lists_users_adds_one_and_keeps_the_audit_log_in_its_own_view(app_db):
-    from shisn import auth
+    from shisn.domain import auth
     at = AppTest.from_file(str(ROOT / "pages" / "users.py"), default_timeout=60).run()
     assert not at.exception and at.title[0].value == "Users and audit"
     assert len(at.dataframe) == 1 and "email" in at.dataframe[0].value.columns  # the users view first
@@ -199,7 +199,7 @@ def test_the_demo_program_manager_handles_the_demo_state_and_is_named_once(app_d
 
 def test_request_choices_say_who_mentors_whom():
     import pandas as pd
-    from shisn import exchanges as X
+    from shisn.services import exchanges as X
     partners = pd.DataFrame({"partner": ["MD"], "partner_name": ["Maryland"], "program_area": ["exercises"],
                              "short": ["Exercises"]})
     ask, offer = X.request_choices("VA", partners, partners)

@@ -14,9 +14,10 @@ import pytest
 
 import upgrade_stores
 from conftest import ROOT, make_csv
-from shisn import archive, db, exchanges
-from shisn.__main__ import main
-from shisn.ingest import load
+from shisn.store import archive, db
+from shisn.services import exchanges
+from shisn.cli import main
+from shisn.store.ingest import load
 
 TRICKY = ["NULL", "", 'a,b\n"c" \\ and\ta tab', "N/A", "ünïcode ✓"]
 

@@ -6,8 +6,12 @@ state profile and the national page."""
 import pandas as pd
 import pytest
 
-from shisn import auth, catalog, db, demo, ingest, queries, quality, submissions as S, ui
-from shisn.auth import Viewer
+from shisn.domain import auth, catalog, quality
+from shisn.store import db, ingest, queries
+from shisn import demo
+from shisn.services import submissions as S
+from shisn.web import ui
+from shisn.domain.auth import Viewer
 
 import conftest
 from conftest import ROOT, make_csv, static_tables

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from shisn import assignments as A
-from shisn import db, demo
-from shisn.ingest import LoadError
+from shisn.services import assignments as A
+from shisn.store import db
+from shisn import demo
+from shisn.store.ingest import LoadError
 
 
 def pms(con):

@@ -6,8 +6,11 @@ import re
 import pytest
 
 from conftest import make_csv
-from shisn import assignments, auth, brief, ingest
-from shisn import exchanges as X
+from shisn.services import assignments
+from shisn.domain import auth
+from shisn.render import brief
+from shisn.store import ingest
+from shisn.services import exchanges as X
 
 CYCLE = 2025
 HEADER = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "notes", "planning",

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shisn import auth, capacity, pairing
-from shisn import pairing_view as pv
+from shisn.domain import auth, capacity, pairing
+from shisn.domain import pairing_tables as pv
 
 from conftest import ROOT, make_csv
 

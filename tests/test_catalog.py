@@ -1,4 +1,4 @@
-from shisn import catalog
+from shisn.domain import catalog
 
 
 def test_nine_program_areas_with_bulletin_labels():

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shisn import catalog, coverage, db, ingest, queries
-from shisn import jurisdictions as J
+from shisn.domain import catalog, coverage
+from shisn.store import db, ingest, queries
+from shisn.domain import jurisdictions as J
 
 from conftest import make_csv
 

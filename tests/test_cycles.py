@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from shisn import audit, cycles
+from shisn.store import audit, cycles
 
 
 def frame(reported: dict, settings=()):

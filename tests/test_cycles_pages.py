@@ -7,7 +7,8 @@ import pytest
 
 import conftest
 from conftest import ROOT, make_csv
-from shisn import auth, cycles, db, ingest, quality, queries
+from shisn.domain import auth, quality
+from shisn.store import cycles, db, ingest, queries
 
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
 STATE_MD = auth.Viewer(auth.STATE, "MD user", ("MD",))

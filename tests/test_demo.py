@@ -1,7 +1,9 @@
 """The synthetic demo data set: complete, plausible, reproducible, and flagged as demo."""
 import pandas as pd
 
-from shisn import catalog, demo, queries
+from shisn.domain import catalog
+from shisn import demo
+from shisn.store import queries
 
 
 def test_demo_covers_all_jurisdictions_areas_and_three_or_more_cycles():

@@ -26,7 +26,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 ROLES = {"leadership": "ODP leadership", "program_manager": "Program manager", "state": "State"}
-PANELS = ("Filters", "State and cycle", "Select by name", "Rows and selection")  # shisn.ui.filters panels
+PANELS = ("Filters", "State and cycle", "Select by name", "Rows and selection")  # shisn.web.ui.filters panels
 
 if not Path(CHROMIUM).exists():  # .ci/run installs it; a bare dev machine may not have it yet
     pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)

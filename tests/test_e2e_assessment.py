@@ -22,7 +22,7 @@ def server(tmp_path_factory):
 def cell(s: Session, grid_name: str, slug: str, column: int):
     """Select an area's cell in one of the form's grids (`asmt_ratings`, `asmt_poete`) as a keyboard user does:
     click the area's name, then ArrowRight `column` times. Returns the grid."""
-    from shisn import catalog
+    from shisn.domain import catalog
     grid = s.page.locator(f"[class*=st-key-{grid_name}] [data-testid=stDataFrame]")
     grid.scroll_into_view_if_needed()
     grid.locator("canvas").first.wait_for()
@@ -44,7 +44,7 @@ def cell(s: Session, grid_name: str, slug: str, column: int):
 
 def choose_in_cell(s: Session, grid_name: str, slug: str, column: int, option: str):
     """Open the cell's list (Enter) and pick `option`; the grid then shows it."""
-    from shisn import catalog
+    from shisn.domain import catalog
     shown = None
     for _ in range(30):  # on a busy machine the grid may drop the key or the pick while it settles: select, try again
         grid = cell(s, grid_name, slug, column)
@@ -64,7 +64,7 @@ def choose_in_cell(s: Session, grid_name: str, slug: str, column: int, option: s
 
 def tick(s: Session, grid_name: str, slug: str, column: int):
     """Make the area's checkbox cell ticked (Space toggles a selected one)."""
-    from shisn import catalog
+    from shisn.domain import catalog
     shown = None
     for _ in range(30):  # the grid may drop a key while it settles after an edit: select the cell and try again
         grid = cell(s, grid_name, slug, column)
@@ -115,7 +115,7 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
         # the POETE sub-ratings: a static table until asked for; opening the grid keeps the unsaved edits above
         s.page.get_by_role("button", name="Edit the POETE sub-ratings").click()
         s.wait_ready()
-        from shisn import catalog
+        from shisn.domain import catalog
         expect(s.page.locator("[class*=st-key-asmt_ratings] [data-testid=glide-cell-2-"
                               f"{catalog.AREA_SLUGS.index('recovery')}]")).to_have_text("1 · Not started")
         choose_in_cell(s, "asmt_poete", "recovery", 1, "5")  # planning, in the POETE grid
@@ -146,7 +146,7 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
         # accepted: read-only until someone starts a correction
         assert s.page.get_by_role("button", name="Save draft").count() == 0
         assert s.page.get_by_role("button", name="Start a correction").count() == 1
-        from shisn import db, queries
+        from shisn.store import db, queries
         accepted = queries.assessments(db.connect(server["work"] / "shisn.duckdb", read_only=True), cycle, ["VA"])
         got = accepted.set_index("program_area").loc["recovery"]  # the grids' edits arrived
         assert (got["maturity"], bool(got["seeks_help"]), got["planning"]) == (1, True, 5)

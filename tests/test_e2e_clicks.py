@@ -11,8 +11,10 @@ import urllib.parse
 import pytest
 
 import test_e2e as base
-from shisn import catalog, demo, maps
-from shisn import jurisdictions as J
+from shisn.domain import catalog
+from shisn import demo
+from shisn.render import maps
+from shisn.domain import jurisdictions as J
 
 pytestmark = pytest.mark.e2e
 server = base.server    # one app server for the module (same fixture as tests/test_e2e.py)

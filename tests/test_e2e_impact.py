@@ -20,7 +20,11 @@ playwright = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory):
-    from shisn import auth, cycle_report, db, demo, impact, queries
+    from shisn.domain import auth
+    from shisn.render import cycle_report
+    from shisn.store import db, queries
+    from shisn import demo
+    from shisn.services import impact
     work = tmp_path_factory.mktemp("cycle-report")
     con = db.connect(work / "demo.duckdb")
     demo.write_demo(con)

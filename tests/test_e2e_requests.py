@@ -21,7 +21,9 @@ THIRD_NOTE = "NJTHIRDSTATESECRET"
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from shisn import auth, db, demo, ingest
+    from shisn.domain import auth
+    from shisn.store import db, ingest
+    from shisn import demo
     work = tmp_path_factory.mktemp("e2e_requests")
     con = db.connect(work / "shisn.duckdb")
     demo.write_demo(con)
@@ -112,11 +114,13 @@ def test_state_requests_pm_accepts_from_the_queue_both_see_proposed_and_the_brie
         mentor = html.split("<h1>")[1].split(" → ")[0]
         assert mentor and mentor != "Maryland"
 
-        from shisn import exchanges as X, jurisdictions as J
+        from shisn.services import exchanges as X
+        from shisn.domain import jurisdictions as J
         mentor_code = {v: k for k, v in J.names().items()}[mentor]
         for email, state in ((MD, "MD"), (None, mentor_code)):
             if email is None:  # the mentor state's user, added while the server runs (read per request)
-                from shisn import auth, db
+                from shisn.domain import auth
+                from shisn.store import db
                 con = db.connect(store / "shisn.duckdb")
                 auth.add_user(con, "mentor@example.org", auth.STATE, "tester", state=state)
                 con.close()

@@ -35,7 +35,7 @@ def test_move_a_duckdb_store_to_postgresql_and_serve_it_from_two_replicas(browse
     shisn("backup", "--db", old, "--output", tmp_path / "shisn-before-move.zip")
     url = pg_cluster.url(pg_cluster.create_database())
     lines = shisn("copy", "--from", old, "--to", url).stdout.strip().splitlines()
-    from shisn import archive
+    from shisn.store import archive
     assert sorted(line.split(":")[0] for line in lines) == sorted(archive.TABLE_ORDER)  # every table, one line each
     assert all(line.endswith("identical") for line in lines)
     assert shisn("check", "--db", url).stdout.startswith("ok:")

@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from conftest import ROOT, make_csv
-from shisn import audit, db
-from shisn import exchange_import as I
-from shisn import exchanges as X
-from shisn.ingest import LoadError
+from shisn.store import audit, db
+from shisn.services import exchange_import as I
+from shisn.services import exchanges as X
+from shisn.store.ingest import LoadError
 
 HEADER = ["mentor", "mentee", "program_area", "cycle", "status", "held_on", "first_contact_on", "means", "notes",
           "decline_reason"]

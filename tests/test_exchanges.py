@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from shisn import auth, db, demo
-from shisn import exchanges as X
-from shisn import jurisdictions as J
+from shisn.domain import auth
+from shisn.store import db
+from shisn import demo
+from shisn.services import exchanges as X
+from shisn.domain import jurisdictions as J
 
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
 PATH = [X.PROPOSED, X.INTRODUCED, X.IN_CONTACT, X.HELD, X.CLOSED]

@@ -10,8 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 import conftest
 from conftest import ROOT
-from shisn import auth, db
-from shisn import exchanges as X
+from shisn.domain import auth
+from shisn.store import db
+from shisn.services import exchanges as X
 
 PAGE = str(ROOT / "pages" / "exchanges.py")
 PM_PAGE = str(ROOT / "pages" / "program_managers.py")
@@ -258,7 +259,8 @@ def test_ta_referrals_section_lists_referrals(store):
 
 
 def test_empty_store_shows_a_friendly_page(tmp_path, monkeypatch):
-    from shisn import db, demo
+    from shisn.store import db
+    from shisn import demo
     path = tmp_path / "empty.duckdb"
     con = db.connect(path)
     demo.write_demo(con)  # assessments, then no exchanges at all
@@ -382,7 +384,7 @@ CONTACTS = b"state,name,email\nVA,Vic Mentorpm,vic.mentorpm@example.org\nMD,Mo M
 
 
 def _va_md_exchange(store) -> int:
-    from shisn import assignments
+    from shisn.services import assignments
     assignments.load_csv(store, "pms.csv", CONTACTS, "test")  # each state its own PM, so the two can be told apart
     df = X.list_exchanges(store, LEAD)
     return int(df[(df["mentor"] == "VA") & (df["mentee"] == "MD")]["exchange_id"].iloc[0])
@@ -420,7 +422,7 @@ def _page_contacts(at) -> dict:
                                     auth.Viewer(auth.PROGRAM_MANAGER, "Vic Mentorpm", ("VA",))],
                          ids=["mentee_state", "mentor_state", "one_partys_pm"])
 def test_a_party_sees_both_program_managers_the_same_in_the_brief_and_on_the_page(store, viewer):
-    from shisn import brief
+    from shisn.render import brief
     ex = _va_md_exchange(store)
     both = {"VA": ("Vic Mentorpm", "vic.mentorpm@example.org"), "MD": ("Mo Menteepm", "mo.menteepm@example.org")}
     assert _brief_contacts(brief.render(store, ex, viewer)) == both
@@ -433,7 +435,8 @@ def test_a_party_sees_both_program_managers_the_same_in_the_brief_and_on_the_pag
 
 
 def test_a_state_that_is_not_a_party_never_sees_the_contacts(store):
-    from shisn import assignments, brief
+    from shisn.services import assignments
+    from shisn.render import brief
     ex = _va_md_exchange(store)
     df = X.list_exchanges(store, LEAD)
     partners = set(df[df["mentor"].isin(["VA", "MD"])]["mentee"]) | set(df[df["mentee"].isin(["VA", "MD"])]["mentor"])

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from shisn import jurisdictions as J
+from shisn.domain import jurisdictions as J
 
 DATA = J.DATA_DIR
 GEOJSON = DATA / "us_states.geojson"

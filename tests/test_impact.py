@@ -7,8 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shisn import auth, demo, impact, queries
-from shisn import exchanges as X
+from shisn.domain import auth
+from shisn import demo
+from shisn.services import impact
+from shisn.store import queries
+from shisn.services import exchanges as X
 
 NOW = dt.datetime(2026, 6, 1, 12, 0)
 
@@ -248,7 +251,7 @@ def test_mentor_capacity_used_per_cycle():
 
 
 def test_stuck_days_setting_defaults_validates_and_is_audited(con):
-    from shisn import audit
+    from shisn.store import audit
     assert impact.stuck_days(con) == impact.DEFAULT_STUCK_DAYS == 30
     for bad in (0, 366, "x", 2.5, None):
         with pytest.raises(ValueError):

@@ -19,8 +19,8 @@ The worlds are seeded, so the test gives the same counts on every run; the bound
 import numpy as np
 import pandas as pd
 
-from shisn import impact
-from shisn import exchanges as X
+from shisn.services import impact
+from shisn.services import exchanges as X
 
 AREAS = list(impact.AREAS)
 CYCLES = (2021, 2022, 2023, 2024, 2025)

@@ -9,9 +9,11 @@ import pytest
 
 import conftest
 from conftest import ROOT
-from shisn import audit, auth, db, impact, queries
-from shisn import exchanges as X
-from shisn import outcomes as O
+from shisn.store import audit, db, queries
+from shisn.domain import auth
+from shisn.services import impact
+from shisn.services import exchanges as X
+from shisn.services import outcomes as O
 
 PAGE = str(ROOT / "pages" / "impact.py")
 EX_PAGE = str(ROOT / "pages" / "exchanges.py")
@@ -234,7 +236,7 @@ def test_the_page_the_command_line_and_the_cycle_report_agree(store, demo_db):
     import json
     import subprocess
     import sys
-    from shisn import cycle_report
+    from shisn.render import cycle_report
     out = subprocess.run([sys.executable, "-m", "shisn", "impact", "--db", str(demo_db), "--format", "json"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -1,8 +1,8 @@
 """The self-assessment file contract: every rule has a failing file, and a failed load writes nothing."""
 import pytest
 
-from shisn import ingest, queries
-from shisn.ingest import LoadError, check, load
+from shisn.store import ingest, queries
+from shisn.store.ingest import LoadError, check, load
 
 from conftest import HEADER, make_csv, make_xlsx
 
@@ -92,7 +92,7 @@ def test_poete_sub_ratings_and_other_area():
 
 
 def test_template_comment_lines_are_skipped():
-    from shisn.template import template_csv
+    from shisn.render.template import template_csv
     data = template_csv() + b"VA,exercises,2025,4,yes,no,,,,,,,\n"
     c = check("t.csv", data, this_year=2026)
     assert c.ok, [str(p) for p in c.problems]
@@ -269,7 +269,7 @@ def test_xlsx_with_no_data_sheet():
 def test_filled_xlsx_template_loads(con):
     import io
     from openpyxl import load_workbook
-    from shisn.template import template_xlsx
+    from shisn.render.template import template_xlsx
     wb = load_workbook(io.BytesIO(template_xlsx()))
     ws = wb["Self-assessment"]
     ws.append(["VA", "exercises", 2025, 5, "yes", "no", "from the template"])
@@ -386,7 +386,7 @@ def test_columnar_reader_matches_row_by_row_reader(text, monkeypatch):
 
 
 def test_columnar_reader_on_a_file_read_in_several_blocks(monkeypatch):
-    from shisn import jurisdictions as J
+    from shisn.domain import jurisdictions as J
     header = HEADER + ["planning", "other_area"]
     keys = [(c, a, y) for c in J.codes() for a in ("exercises", "other") for y in range(2004, 2027)]
     rows = [[code, area, cycle, 1 + k % 5, "yes" if k % 3 else "no", "no", " note " + "x" * (k % 1500), k % 5 or "",
@@ -412,7 +412,7 @@ def test_read_table_gives_the_stripped_strings():
 
 def test_a_version_3_store_is_upgraded_without_the_key_and_keeps_its_rows(tmp_path):
     import duckdb
-    from shisn import db
+    from shisn.store import db
     path = tmp_path / "v3.duckdb"
     raw = duckdb.connect(str(path))
     for step in db.MIGRATIONS[:3]:

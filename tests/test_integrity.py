@@ -7,7 +7,7 @@ import sys
 
 import upgrade_stores
 from conftest import ROOT
-from shisn import archive, db, integrity
+from shisn.store import archive, db, integrity
 from test_archive import rich_source
 
 

@@ -1,4 +1,4 @@
-from shisn import jurisdictions as J
+from shisn.domain import jurisdictions as J
 
 
 def test_fifty_six_reporting_jurisdictions():

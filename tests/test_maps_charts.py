@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shisn import catalog, charts, coverage, maps
-from shisn import jurisdictions as J
+from shisn.domain import catalog, coverage
+from shisn.render import charts, maps
+from shisn.domain import jurisdictions as J
 
 
 def frame(rows):
@@ -136,7 +137,7 @@ def test_initial_view_fits_every_jurisdiction_including_the_insets(geo):
 def test_legend_names_every_level_and_no_data_in_its_image_and_its_alt_text():
     import base64
     import xml.etree.ElementTree as ET
-    from shisn import ui
+    from shisn.web import ui
     for single in (True, False):
         svg, alt = maps.legend_svg(single_area=single), maps.legend_alt(single_area=single)
         root = ET.fromstring(svg)  # well-formed: the browser draws it as an image

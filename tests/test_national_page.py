@@ -1,5 +1,5 @@
 """The national coverage page in Streamlit's AppTest, on the seeded demo data: leadership and program managers land
-on it, the KPIs are the numbers shisn.coverage computes, filters come from (and go to) the URL, notes in the heatmap
+on it, the KPIs are the numbers shisn.domain.coverage computes, filters come from (and go to) the URL, notes in the heatmap
 follow the viewer's rights, and the page refuses viewers it is not for."""
 import json
 import os
@@ -7,8 +7,10 @@ import os
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shisn import auth, coverage, db, demo, queries
-from shisn.auth import Viewer
+from shisn.domain import auth, coverage
+from shisn.store import db, queries
+from shisn import demo
+from shisn.domain.auth import Viewer
 
 from conftest import ROOT, static_tables
 

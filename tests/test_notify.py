@@ -21,9 +21,11 @@ import time
 import pytest
 
 from conftest import ROOT, make_csv
-from shisn import auth, db, ingest, mailer, notify
-from shisn import exchanges as X
-from shisn import submissions as S
+from shisn.domain import auth
+from shisn.store import db, ingest
+from shisn.services import mailer, notify
+from shisn.services import exchanges as X
+from shisn.services import submissions as S
 
 BASE = "https://shisn.agency.example"
 MD_SECRET = "SECRETMDNOTE"          # Maryland's notes: in no message at all

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT, page_as
-from shisn import auth, db, mailer, notify
-from shisn import exchanges as X
+from shisn.domain import auth
+from shisn.store import db
+from shisn.services import mailer, notify
+from shisn.services import exchanges as X
 from test_notify import Server
 
 PAGE = ROOT / "pages" / "notifications.py"
@@ -34,7 +36,7 @@ def store(demo_db, monkeypatch):
 
 
 def signed_in(monkeypatch, email):
-    from shisn import ui
+    from shisn.web import ui
     monkeypatch.setenv("SHISN_AUTH", "header")
     monkeypatch.setattr(ui, "signed_in_email", lambda: email)
 

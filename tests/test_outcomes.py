@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 
-from shisn import audit, auth
-from shisn import exchanges as X
-from shisn import outcomes as O
+from shisn.store import audit
+from shisn.domain import auth
+from shisn.services import exchanges as X
+from shisn.services import outcomes as O
 
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
 PM_MD = auth.Viewer(auth.PROGRAM_MANAGER, "Pat PM", ("DC", "DE", "MD", "PA", "WV"))   # the mentee's PM only

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shisn import catalog, pairing
-from shisn.pairing import Weights, solve_bmatching, suggest
+from shisn.domain import catalog, pairing
+from shisn.domain.pairing import Weights, solve_bmatching, suggest
 
 # Hand-built reference data, so the facts the tests rely on do not depend on the shipped files.
 JUR = pd.DataFrame([
@@ -530,7 +530,7 @@ def test_unknown_jurisdiction_falls_back_to_its_code():
 
 
 def test_shipped_reference_data_is_the_default():
-    from shisn import jurisdictions as J
+    from shisn.domain import jurisdictions as J
     if not (J.DATA_DIR / "borders.csv").exists():
         pytest.skip("data/borders.csv not built yet")
     df = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, False, True))

@@ -7,8 +7,10 @@ import sys
 import pandas as pd
 import pytest
 
-from shisn import auth, catalog, exchanges, ingest, pairing, queries
-from shisn import pairing_view as pv
+from shisn.domain import auth, catalog, pairing
+from shisn.services import exchanges
+from shisn.store import ingest, queries
+from shisn.domain import pairing_tables as pv
 
 from conftest import ROOT, make_csv
 
@@ -158,7 +160,7 @@ def test_page_as_leadership_shows_pairs_map_and_referrals(tmp_path, monkeypatch)
 
 
 def test_a_pair_in_the_link_opens_selected_with_both_states_side_by_side(tmp_path, monkeypatch):
-    from shisn import selection as sel
+    from shisn.domain import selection as sel
     from conftest import static_tables
     lead = auth.Viewer("leadership", "L")
     first = page_as(lead, tmp_path, monkeypatch)

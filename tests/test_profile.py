@@ -3,8 +3,9 @@ trend words, offers with their eligibility note, recommended partners, and what 
 import pandas as pd
 import pytest
 
-from shisn import auth, catalog, ingest, profile, queries
-from shisn.auth import Viewer
+from shisn.domain import auth, catalog, profile
+from shisn.store import ingest, queries
+from shisn.domain.auth import Viewer
 
 from conftest import HEADER, make_csv
 
@@ -146,7 +147,7 @@ def test_trend_improved_slipped_and_renamed_other(small):
 
 
 def test_recommended_mentors_top_three_eligible_for_each_need(small):
-    from shisn import pairing
+    from shisn.domain import pairing
     m = profile.recommended_mentors(small, "VA", 2026)
     # needs: recovery (sought) and prevention (a gap, not flagged as sought)
     assert set(m["program_area"]) == {"recovery", "prevention"}

@@ -1,12 +1,12 @@
-"""Data-quality flags (shisn.quality): every rule pinned on hand-built assessments, including a state with a single
+"""Data-quality flags (shisn.domain.quality): every rule pinned on hand-built assessments, including a state with a single
 cycle and a stale state; confirmations with a note stay visible but count apart."""
 import datetime as dt
 
 import pandas as pd
 import pytest
 
-from shisn import auth, catalog, quality
-from shisn.auth import Viewer
+from shisn.domain import auth, catalog, quality
+from shisn.domain.auth import Viewer
 
 NAMED = [a for a in catalog.AREA_SLUGS if a != "other"]
 
@@ -177,7 +177,7 @@ def test_confirmed_flags_stay_visible_but_count_apart(con):
     quality.confirm(con, LEAD, "VA", 2026, "seeks_at_5", "exercises", "Checked with the state.")
     f = quality.state_flags(con, rows, "VA", 2026, 2026)
     assert f[f["confirmed"]].iloc[0]["note"] == "Checked with the state."
-    from shisn import audit
+    from shisn.store import audit
     assert audit.log(con)["detail"].str.contains("flag seeks_at_5 exercises confirmed for VA 2026").sum() == 2
 
 

@@ -9,9 +9,10 @@ import sys
 import pytest
 
 from conftest import ROOT, make_csv
-from shisn import audit, auth, db, ingest
-from shisn import exchanges as X
-from shisn import queue as Q
+from shisn.store import audit, db, ingest
+from shisn.domain import auth
+from shisn.services import exchanges as X
+from shisn.services import queue as Q
 
 CYCLE = 2025
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
@@ -102,7 +103,7 @@ def test_the_stuck_days_setting_is_validated_and_for_leadership_only(con, value,
 
 
 def test_submitted_self_assessments_are_queued_for_review(con):
-    submissions = pytest.importorskip("shisn.submissions")
+    submissions = pytest.importorskip("shisn.services.submissions")
     areas = [{"program_area": "exercises", "maturity": 3, "seeks_help": True}]
     sid, _ = submissions.submit(con, MD_USER, "MD", CYCLE, areas)
     q = Q.items(con, PM)

@@ -9,9 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 import conftest
 from conftest import ROOT
-from shisn import auth, db
-from shisn import exchanges as X
-from shisn import queue as Q
+from shisn.domain import auth
+from shisn.store import db
+from shisn.services import exchanges as X
+from shisn.services import queue as Q
 
 PAGE = str(ROOT / "pages" / "queue.py")
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
@@ -50,7 +51,8 @@ def test_pm_sees_counts_per_kind_and_the_items_oldest_first(store):
 
 
 def _partners(con, state, cycle):
-    from shisn import profile, queries
+    from shisn.domain import profile
+    from shisn.store import queries
     p = profile.build(queries.assessments(con, cycle), state, cycle, MD_USER)
     return p.mentors, p.mentees
 
@@ -138,7 +140,7 @@ def request_id(store):
 
 
 def queries_cycles(con):
-    from shisn import queries
+    from shisn.store import queries
     return queries.cycles(con)
 
 

@@ -7,9 +7,12 @@ from html.parser import HTMLParser
 
 import pytest
 
-from shisn import auth, db, demo, profile, queries, report
-from shisn import jurisdictions as J
-from shisn.auth import Viewer
+from shisn.domain import auth, profile
+from shisn.store import db, queries
+from shisn import demo
+from shisn.render import report
+from shisn.domain import jurisdictions as J
+from shisn.domain.auth import Viewer
 
 from test_profile import LEAD, VA_USER, load_small
 

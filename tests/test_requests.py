@@ -6,8 +6,9 @@ import datetime as dt
 import pytest
 
 from conftest import make_csv
-from shisn import auth, ingest
-from shisn import exchanges as X
+from shisn.domain import auth
+from shisn.store import ingest
+from shisn.services import exchanges as X
 
 CYCLE = 2025
 MENTORS = ["VA", "TX", "NY", "CA", "FL", "OH", "PA", "GA", "NC", "MI", "IL", "WA"]  # 12 mentors in exercises
@@ -187,7 +188,8 @@ def test_requests_are_not_exchanges_in_the_kpis_until_accepted(con):
 
 
 def test_request_choices_come_from_the_profiles_partners(con):
-    from shisn import profile, queries
+    from shisn.domain import profile
+    from shisn.store import queries
     p = profile.build(queries.assessments(con, CYCLE), "VA", CYCLE, VA_USER)
     choices = X.request_choices("VA", p.mentors, p.mentees)
     offers = [(c["mentor"], c["mentee"], c["program_area"]) for c in choices]

@@ -1,4 +1,4 @@
-"""shisn.selection: URL values and chart events become one selection; the panels a click opens show the right
+"""shisn.domain.selection: URL values and chart events become one selection; the panels a click opens show the right
 state and area, eligible mentors only (ranked by the pairing's score), and never another state's notes to a viewer
 who may not see them."""
 import re
@@ -6,10 +6,11 @@ import re
 import pandas as pd
 import pytest
 
-from shisn import auth, catalog, charts, coverage, maps, pairing, profile
-from shisn import jurisdictions as J
-from shisn import pairing_view as pv
-from shisn import selection as sel
+from shisn.domain import auth, catalog, coverage, pairing, profile
+from shisn.render import charts, maps
+from shisn.domain import jurisdictions as J
+from shisn.domain import pairing_tables as pv
+from shisn.domain import selection as sel
 from conftest import static_tables
 
 
@@ -178,7 +179,7 @@ def test_cell_panel_carries_the_data_quality_flags_of_that_state_and_area():
 @pytest.fixture(scope="module")
 def demo_store(demo_template, tmp_path_factory):
     from conftest import demo_copy_in_env
-    from shisn import db, queries
+    from shisn.store import db, queries
     with demo_copy_in_env(demo_template, tmp_path_factory.mktemp("selection")) as path:
         con = db.connect(path)
         pms = queries.program_managers(con)

@@ -5,8 +5,10 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shisn import auth, db, demo, jurisdictions as J, profile, queries
-from shisn.auth import Viewer
+from shisn.domain import auth, jurisdictions as J, profile
+from shisn.store import db, queries
+from shisn import demo
+from shisn.domain.auth import Viewer
 
 from conftest import ROOT, demo_copy_in_env, static_tables
 from test_profile import NOTE_HTML, load_small
@@ -37,7 +39,7 @@ def page(viewer, **query):
 
 
 def ui_key():
-    from shisn import ui
+    from shisn.web import ui
     return ui.VIEWER_KEY
 
 
@@ -196,7 +198,10 @@ def test_user_text_is_never_rendered_as_markup(small_db):
 
 
 def test_open_exchanges_of_the_state_are_listed_on_profile_and_report(tmp_path, monkeypatch):
-    from shisn import db, demo, exchanges, report
+    from shisn.store import db
+    from shisn import demo
+    from shisn.services import exchanges
+    from shisn.render import report
     path = tmp_path / "ex.duckdb"
     con = db.connect(path)
     demo.write_demo(con)

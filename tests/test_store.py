@@ -14,8 +14,10 @@ import pyarrow as pa
 import pytest
 
 from conftest import ROOT, make_csv
-from shisn import db, demo, exchanges, queries
-from shisn.ingest import load
+from shisn.store import db, queries
+from shisn import demo
+from shisn.services import exchanges
+from shisn.store.ingest import load
 
 GOOD = [["VA", "exercises", 2025, 5, "yes", "no", ""], ["MD", "exercises", 2025, 2, "no", "yes", ""]]
 WAVE2_TABLES = {"submissions", "submission_history", "flag_confirmations", "exchange_outcomes", "settings"}
@@ -200,7 +202,7 @@ APP_LIKE = textwrap.dedent("""
     # reads the store the way the app does (one shared store, reads every few ms) until told to stop
     import sys, time
     sys.path.insert(0, {root!r})
-    from shisn import db, queries
+    from shisn.store import db, queries
     store = db.shared({path!r})
     seen = set()
     print("ready", flush=True)
@@ -283,7 +285,7 @@ def test_an_idle_app_holding_its_duckdb_file_lets_a_cli_command_in_at_once(tmp_p
     load(s, [("va.csv", make_csv(GOOD))], "t", this_year=2026)
     s.close()
     app = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; sys.path.insert(0, sys.argv[1]); from shisn import db, queries; "
+        "import sys, time; sys.path.insert(0, sys.argv[1]); from shisn.store import db, queries; "
         "s = db.connect(sys.argv[2]); queries.assessments(s, 2025); print('read', flush=True); "
         "print('held' if s._con is not None else 'closed', flush=True); time.sleep(120)"), str(ROOT), str(path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -375,7 +377,7 @@ def pg_demo(pg_cluster):
 @pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")))
 def test_every_page_runs_on_postgresql_for_every_role(page, pg_demo, monkeypatch):
     from streamlit.testing.v1 import AppTest
-    from shisn import auth
+    from shisn.domain import auth
     monkeypatch.setenv("SHISN_DB", pg_demo)
     viewers = [auth.Viewer(auth.LEADERSHIP, "Lead"), auth.Viewer(auth.PROGRAM_MANAGER, "A PM", ("VA", "MD", "DC")),
                auth.Viewer(auth.STATE, "VA user", ("VA",))]

@@ -1,4 +1,4 @@
-"""Self-assessments filled in on the form and reviewed (shisn.submissions): one validator with files, drafts in the
+"""Self-assessments filled in on the form and reviewed (shisn.services.submissions): one validator with files, drafts in the
 store, draft → submitted → accepted | returned, optimistic versions, who may do what, the stale-load warning,
 history and audit, the review queue and the CLI listing."""
 import json
@@ -8,8 +8,10 @@ import sys
 import pandas as pd
 import pytest
 
-from shisn import audit, auth, catalog, db, ingest, queries, submissions as S
-from shisn.auth import Viewer
+from shisn.store import audit, db, ingest, queries
+from shisn.domain import auth, catalog
+from shisn.services import submissions as S
+from shisn.domain.auth import Viewer
 
 from conftest import ROOT, make_csv
 

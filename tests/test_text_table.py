@@ -7,7 +7,7 @@ from conftest import static_tables
 
 def _page():
     import pandas as pd
-    from shisn import ui
+    from shisn.web import ui
     ui.text_table(pd.DataFrame({
         "State": ["NH", "VA"], "Score": [2.573, 1.0], "Maturity": [4, 2], "Mentors": [3.0, 5.0],
         "Notes": ["Plan | draft **bold** [link](http://x) <b>hi</b>", None]}))
@@ -33,7 +33,7 @@ def test_a_table_drawn_again_shows_its_own_rows_never_an_earlier_frames():
     even one Python places where a freed one was, is drawn from its own rows."""
     import gc
     import pandas as pd
-    from shisn import ui
+    from shisn.web import ui
     shared = pd.DataFrame({"State": ["VA"], "Maturity": [3]})
     assert ui._markdown_of(shared) is ui._markdown_of(shared)  # kept, not formatted again
     for n in range(50):  # freed frames' places are reused: each new frame still shows its own value

@@ -12,7 +12,8 @@ import pytest
 
 import upgrade_stores as U
 from conftest import ROOT, page_as
-from shisn import archive, auth, db, integrity
+from shisn.store import archive, db, integrity
+from shisn.domain import auth
 
 VERSIONS = U.VERSIONS
 
@@ -118,7 +119,7 @@ def test_an_older_store_or_its_backup_is_upgraded_on_the_way_into_a_new_store(ve
 REPLICA = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from shisn import db, queries
+from shisn.store import db, queries
 print("ready", flush=True)
 sys.stdin.readline()  # all replicas are told to start at the same moment
 store = db.connect(sys.argv[2])

@@ -9,7 +9,7 @@ a closed reporting cycle), and the id sequences past the ids used. The same SQL 
 (PostgreSQL first gets the one `CREATE DOMAIN tinyint` line every PostgreSQL store starts with).
 
 Why SQL kept in the repository rather than built stores: the text is frozen when written, so it keeps the
-migrations exactly as shipped (a test compares them with shisn.db.MIGRATIONS: editing a shipped step fails it) and
+migrations exactly as shipped (a test compares them with shisn.store.db.MIGRATIONS: editing a shipped step fails it) and
 the rows exactly as they were, and it builds the old store on either engine in a few milliseconds, where a DuckDB
 file would serve one engine only, be tied to one DuckDB storage format and weigh about a megabyte per version.
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shisn import db  # noqa: E402
+from shisn.store import db  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "upgrade"
 VERSIONS = tuple(range(1, db.SCHEMA_VERSION))
@@ -184,7 +184,7 @@ def _rows() -> dict[str, list[dict]]:
         u.update(added_by="cli:odp", added_at=T(2024, 1, 10, 9), _since=3)
     form = [{"program_area": a, "maturity": 3, "offers_help": False, "seeks_help": a == "strategy",
              "notes": "Draft from the form." if a == "strategy" else ""} for a in AREAS]
-    from shisn import submissions as S
+    from shisn.services import submissions as S
     areas_json = json.dumps(S.normalise(form), ensure_ascii=False)
     out["submissions"] = [
         {"submission_id": 1, "state": "WV", "cycle": 2026, "status": "submitted", "areas": areas_json,
@@ -256,7 +256,7 @@ def _literal(v) -> str:
 
 def render(version: int) -> str:
     """The fixture of `version` as SQL (see the module's docstring)."""
-    from shisn.archive import SEQUENCES, schema_at
+    from shisn.store.archive import SEQUENCES, schema_at
     schema = schema_at(version)
     lines = [f"-- A shisn store at schema version {version}, as shisn wrote it: the migrations as shipped, then rows",
              "-- in every table of that version. Written once by tests/upgrade_stores.py; kept as it is.", ""]

@@ -1,0 +1,1 @@
+"""Pure rules and analysis: no store, no Streamlit, no drawing."""

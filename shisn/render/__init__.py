@@ -1,0 +1,1 @@
+"""Pictures and documents from data: charts, maps, text alternatives, reports, briefs, templates."""
