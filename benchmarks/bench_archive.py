@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from _util import ROOT, median, write_benchmarks_section
+from shisn.domain import exchange_rules
 
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -75,7 +76,7 @@ def county_store(path: str, n_exchanges: int = 10_000, seed: int = 2004) -> dict
         prev = None
         for v, status in enumerate(path, start=1):
             t = t + dt.timedelta(days=int(rng.integers(1, 40)))
-            row[X.STATUS_TIME[status]] = t
+            row[exchange_rules.STATUS_TIME[status]] = t
             changes = {"status": [prev, status]}
             if status == "exchange_held":
                 row["means"] = "teleconference"

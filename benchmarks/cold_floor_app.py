@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from _util import demo_rows
+from shisn.render import profile_charts
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -66,7 +67,7 @@ def element_chart():
     st.title("Element: chart")
     rows, every, cycle = _demo()
     p = profile.build(every, "VA", cycle, auth.Viewer(auth.LEADERSHIP, "bench"))
-    st.plotly_chart(profile.maturity_figure(p), config={"displayModeBar": False})
+    st.plotly_chart(profile_charts.maturity_figure(p), config={"displayModeBar": False})
 
 
 def element_table():

@@ -16,6 +16,8 @@ from shisn.services import submissions as S
 from shisn.render import template
 from shisn.web import ui
 from shisn.domain import jurisdictions as J
+from shisn.store import flag_confirmations
+from shisn.domain import safe_text
 
 viewer = ui.guard(*auth.ROLES)
 con = ui.connection()
@@ -83,8 +85,8 @@ if collecting is not None and cycle == collecting.cycle:
                f"of {collecting.jurisdictions} jurisdictions reported so far).")
 if sub is None:
     if last is not None and last["status"] == S.ACCEPTED:
-        st.success(f"The {cycle} self-assessment submitted by {ui.md_escape(last['submitted_by'])} was accepted by "
-                   f"{ui.md_escape(last['reviewed_by'])} on {last['reviewed_at']:%d %b %Y, %H:%M}; its ratings are "
+        st.success(f"The {cycle} self-assessment submitted by {safe_text.markdown(last['submitted_by'])} was accepted by "
+                   f"{safe_text.markdown(last['reviewed_by'])} on {last['reviewed_at']:%d %b %Y, %H:%M}; its ratings are "
                    "in the national picture.", icon=":material/verified:")
         if not correcting and S.can_fill(viewer, code):
             st.button("Start a correction", icon=":material/edit:", on_click=start_correction, key="asmt_correct",
@@ -94,12 +96,12 @@ if sub is None:
     if editable:
         st.caption(f"Prefilled from {source}." if source else "Nothing on record for this state yet: a blank form.")
 else:
-    who = f"last saved by {ui.md_escape(sub['updated_by'])} on {sub['updated_at']:%d %b %Y, %H:%M}"
+    who = f"last saved by {safe_text.markdown(sub['updated_by'])} on {sub['updated_at']:%d %b %Y, %H:%M}"
     st.info(f"**Status: {S.STATUS_LABELS[sub['status']]}** (submission {sub['submission_id']}) · {who}",
             icon=":material/assignment:")
     if sub["status"] in S.EDITABLE and sub["review_comment"]:
-        st.warning(f"**Returned by {ui.md_escape(sub['reviewed_by'])}** on {sub['reviewed_at']:%d %b %Y}: "
-                   f"{ui.md_escape(sub['review_comment'])}", icon=":material/undo:")
+        st.warning(f"**Returned by {safe_text.markdown(sub['reviewed_by'])}** on {sub['reviewed_at']:%d %b %Y}: "
+                   f"{safe_text.markdown(sub['review_comment'])}", icon=":material/undo:")
     if sub["status"] == S.SUBMITTED and not reviewer:
         st.caption("Submitted for review: the state's program manager accepts it or returns it with a comment. "
                    "It cannot be edited meanwhile.")
@@ -170,7 +172,7 @@ def save(submit: bool) -> None:
                                                  "submitting (shown next to each area): nothing was submitted.")
         return
     except S.SubmissionError as e:
-        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e))  # names people: user text
+        st.session_state["_assessment_flash"] = ("error", safe_text.markdown(e))  # names people: user text
         return
     st.session_state.pop("_assessment_problems", None)
     st.session_state["_assessment_flash"] = (
@@ -187,7 +189,7 @@ def flags_block() -> bool:
     if not checked.ok:
         return False
     flags = quality.with_confirmations(ui.flag_preview(code, cycle, checked.rows),
-                                       quality.confirmations(con, code, cycle))
+                                       flag_confirmations.confirmations(con, code, cycle))
     st.subheader("Data-quality checks", anchor=False)
     ui.flag_list(con, viewer, flags, key="assessment_flags", empty="No data-quality flag on these ratings.")
     return True
@@ -197,10 +199,10 @@ def accept(replace_newer: bool) -> None:
     try:
         summary = S.accept(con, viewer, sub["submission_id"], sub["version"], replace_newer=replace_newer)
     except S.SubmissionError as e:
-        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e), "review")
+        st.session_state["_assessment_flash"] = ("error", safe_text.markdown(e), "review")
         return
     ui.data_changed()
-    st.session_state["_assessment_flash"] = ("success", f"Accepted: {ui.md_escape(summary.line())}", "status")
+    st.session_state["_assessment_flash"] = ("success", f"Accepted: {safe_text.markdown(summary.line())}", "status")
 
 
 def send_back() -> None:
@@ -208,7 +210,7 @@ def send_back() -> None:
         S.return_submission(con, viewer, sub["submission_id"], sub["version"],
                             st.session_state.get("asmt_return_comment", ""))
     except S.SubmissionError as e:
-        st.session_state["_assessment_flash"] = ("error", ui.md_escape(e), "review")
+        st.session_state["_assessment_flash"] = ("error", safe_text.markdown(e), "review")
         return
     st.session_state["asmt_return_comment"] = ""
     st.session_state["_assessment_flash"] = ("success", f"Returned to {code} with your comment.", "status")
@@ -217,7 +219,7 @@ def send_back() -> None:
 def review_block() -> None:
     """Above the (read-only) form for the reviewer: the flags, the newer-load warning, accept or return."""
     st.subheader("Review", anchor=False)
-    st.write(f"Submitted by {ui.md_escape(sub['submitted_by'])} on {sub['submitted_at']:%d %b %Y, %H:%M}. "
+    st.write(f"Submitted by {safe_text.markdown(sub['submitted_by'])} on {sub['submitted_at']:%d %b %Y, %H:%M}. "
              "Check the flags, and the ratings below, then accept it into the national picture or return it with "
              "a comment.")
     valid = flags_block()
@@ -226,7 +228,7 @@ def review_block() -> None:
     if len(newer):
         st.warning(f"**A newer load replaced {code} {cycle} after this was submitted** "
                    f"({len(newer)} load{'s' if len(newer) != 1 else ''}; latest "
-                   f"{ui.md_escape(newer.iloc[0]['file_name'])} by {ui.md_escape(newer.iloc[0]['loaded_by'])} on "
+                   f"{safe_text.markdown(newer.iloc[0]['file_name'])} by {safe_text.markdown(newer.iloc[0]['loaded_by'])} on "
                    f"{newer.iloc[0]['loaded_at']:%d %b %Y, %H:%M}). Accepting replaces those newer rows.",
                    icon=":material/warning:")
         replace = st.checkbox("Accept anyway: replace the newer rows with this submission", key="asmt_replace")
@@ -252,12 +254,12 @@ if prev_cycle is not None:
     # the grids' edits reach the page when the form is saved: the badge says it speaks of the ratings as saved
     saved = "as last saved" if sub is not None else "as prefilled"
     st.markdown((f":orange-badge[:material/change_history: changed since {prev_cycle}, {saved}] " + "; ".join(
-        f"**{ui.md_escape(catalog.area_short(slug))}**: {ui.md_escape(what)}" for slug, what in changes.items()))
+        f"**{safe_text.markdown(catalog.area_short(slug))}**: {safe_text.markdown(what)}" for slug, what in changes.items()))
         if changes else f":gray-badge[unchanged since {prev_cycle}, {saved}]")
 for slug, messages in problems.items():
     if slug:  # the problems of an area, named (those of the whole form are under the grids)
-        st.error(f"**{ui.md_escape(catalog.AREAS_BY_SLUG[slug].label)}**: "
-                 + "; ".join(map(ui.md_escape, messages)), icon=":material/error:")
+        st.error(f"**{safe_text.markdown(catalog.AREAS_BY_SLUG[slug].label)}**: "
+                 + "; ".join(map(safe_text.markdown, messages)), icon=":material/error:")
 
 with st.expander("What the maturity levels mean", icon=":material/info:", expanded=editable):
     st.markdown(ui.markdown_table(template.levels_frame().set_axis(["Level", "Name", "What it means"], axis=1)) + f"\n\nA state can offer help (mentor) only at maturity "

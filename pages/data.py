@@ -7,6 +7,7 @@ from shisn.domain import auth, catalog
 from shisn.store import cycles, ingest
 from shisn.render import template
 from shisn.web import ui
+from shisn.domain import safe_text
 
 viewer = ui.guard(*auth.ROLES)
 con = ui.connection()
@@ -89,7 +90,7 @@ if viewer.role == auth.LEADERSHIP:  # the forms are drawn only when the panel is
                     try:
                         got = cycles.open_cycle(con, year, due, viewer.name)
                     except ValueError as e:
-                        st.error(ui.md_escape(str(e)))
+                        st.error(safe_text.markdown(str(e)))
                     else:
                         st.session_state["cycles_done"] = (f"Cycle {got.cycle} is open for reporting, due "
                                                            f"{got.due_on.isoformat()}.")
@@ -103,7 +104,7 @@ if viewer.role == auth.LEADERSHIP:  # the forms are drawn only when the panel is
                         try:
                             got = cycles.close_cycle(con, year, viewer.name)
                         except ValueError as e:
-                            st.error(ui.md_escape(str(e)))
+                            st.error(safe_text.markdown(str(e)))
                         else:
                             st.session_state["cycles_done"] = (f"Cycle {got.cycle} is closed ({got.reported} of "
                                                                f"{got.jurisdictions} reported).")

@@ -16,6 +16,10 @@ from shisn.domain import auth, catalog
 from shisn.web import ui
 from shisn.services import exchanges as X
 from shisn.domain import jurisdictions as J
+from shisn.domain import exchange_rules
+from shisn.render import exchange_map
+from shisn.domain import safe_text
+from shisn.services import exchange_export
 
 viewer = ui.guard(*auth.ROLES)
 con = ui.connection()
@@ -47,7 +51,7 @@ def pms_md(mentor: str, mentee: str) -> str:
     (`assignments.exchange_pms`, the brief's rule), for markdown text: names and addresses escaped."""
     pms = assignments.exchange_pms(con, mentor, mentee, viewer, ui.pm_assignments())
     seen = dict.fromkeys(assignments.pm_label(pm) for pm in pms.values())
-    return "; ".join(X.md_escape(t) for t in seen)
+    return "; ".join(safe_text.markdown(t) for t in seen)
 
 
 st.title("Exchanges")
@@ -78,7 +82,7 @@ elif viewer.role == auth.STATE:
             ui.request_introduction_form(con, viewer, ui.state_profile(me, latest, viewer), key="ex_request")
 
 # --- new exchange --------------------------------------------------------------------------------------------------
-if X.can_open(viewer):
+if exchange_rules.can_open(viewer):
     qp = st.query_params
     pre_mentor, pre_mentee = J.state_code(qp.get("mentor")), J.state_code(qp.get("mentee"))
     pre_areas = [a for a in (catalog.area_slug(x) for x in qp.get_all("area") for x in x.split(",")) if a]
@@ -104,8 +108,8 @@ if X.can_open(viewer):
                                        format_func=catalog.area_short)
                 cycle = c2.selectbox("Assessment cycle", cycles,
                                      help="The self-assessment cycle the need was raised in.")
-                means = c3.selectbox("Means (if already chosen)", [None, *X.MEANS],
-                                     format_func=lambda v: "not decided yet" if v is None else X.means_label(v))
+                means = c3.selectbox("Means (if already chosen)", [None, *exchange_rules.MEANS],
+                                     format_func=lambda v: "not decided yet" if v is None else exchange_rules.means_label(v))
                 note = st.text_area("Note (optional)", max_chars=X.MAX_TEXT, height=80,
                                     placeholder="What the mentee needs, who asked, anything the other PM should know.")
                 if viewer.role == auth.PROGRAM_MANAGER:
@@ -114,16 +118,16 @@ if X.can_open(viewer):
             if submitted:
                 if mentor is None or mentee is None:
                     st.error("Choose both a mentor and a mentee state.")
-                elif not X.can_edit(viewer, mentor, mentee):
+                elif not exchange_rules.can_edit(viewer, mentor, mentee):
                     st.error(f"{mentor} and {mentee} are not among your states. Ask their program managers: "
                              f"{pms_md(mentor, mentee)}.")
                 else:
                     try:
                         new_id = X.open_exchange(con, mentor, mentee, areas, cycle, viewer.name, means=means, note=note)
                     except X.Duplicate as e:
-                        st.error(X.md_escape(str(e)), icon=":material/content_copy:")
+                        st.error(safe_text.markdown(str(e)), icon=":material/content_copy:")
                     except X.ExchangeError as e:
-                        st.error(X.md_escape(str(e)))
+                        st.error(safe_text.markdown(str(e)))
                     else:
                         for k in ("mentor", "mentee", "area"):
                             if k in st.query_params:
@@ -141,12 +145,12 @@ if flash:
 
 # --- overview ------------------------------------------------------------------------------------------------------
 summary = X.summary(con, viewer, rows=all_rows)
-held = int(summary.by_status.set_index("status").loc[[X.HELD, X.CLOSED], "count"].sum())
+held = int(summary.by_status.set_index("status").loc[[exchange_rules.HELD, exchange_rules.CLOSED], "count"].sum())
 m = st.columns(5)
 m[0].metric("Exchanges", summary.total)
 m[1].metric("Open", summary.open, help="Proposed, introduced, in contact or exchange held.")
 m[2].metric("Exchange held or closed", held)
-m[3].metric("Declined", int(summary.by_status.set_index("status").loc[X.DECLINED, "count"]))
+m[3].metric("Declined", int(summary.by_status.set_index("status").loc[exchange_rules.DECLINED, "count"]))
 median = summary.median_days_to_first_contact
 m[4].metric("Median days to first contact", "–" if median is None else f"{median:.0f}",
             help="Days from proposal to introduction (the first contact ODP facilitates), over the "
@@ -163,17 +167,17 @@ def list_view():
     rows = all_rows
     if rows.empty:
         st.info("No exchanges yet." + (" Open one above, or from a suggested pair on the Pairings page."
-                                       if X.can_open(viewer) else ""), icon=":material/forum:")
+                                       if exchange_rules.can_open(viewer) else ""), icon=":material/forum:")
     else:
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         which = c1.segmented_control("Show", ["Requests", "Open", "Held or closed", "Declined", "All"],
                                      default="All", key="ex_filter")
-        keep = {"Requests": [X.REQUESTED], "Open": list(X.OPEN_STATUSES), "Held or closed": [X.HELD, X.CLOSED],
-                "Declined": [X.DECLINED]}.get(which or "All", list(X.ALL_STATUSES))
+        keep = {"Requests": [exchange_rules.REQUESTED], "Open": list(exchange_rules.OPEN_STATUSES), "Held or closed": [exchange_rules.HELD, exchange_rules.CLOSED],
+                "Declined": [exchange_rules.DECLINED]}.get(which or "All", list(exchange_rules.ALL_STATUSES))
         view = rows[rows["status"].isin(keep)]
         pms = ui.pm_assignments()
         view = assignments.with_exchange_pms(view, con, viewer, pms)
-        ui.download("Download CSV", lambda: X.safe_csv(X.export_frame(con, viewer)), ("exchanges CSV",),
+        ui.download("Download CSV", lambda: safe_text.csv_file(exchange_export.export_frame(con, viewer)), ("exchanges CSV",),
                     tables=("exchanges", "exchange_outcomes"), container=c2,
                     file_name="shisn-exchanges.csv", mime="text/csv", icon=":material/download:", width="stretch",
                     audit="exchanges CSV",
@@ -225,28 +229,28 @@ def list_view():
         if ex_id not in snaps:
             snaps[ex_id] = current
         snap = snaps[ex_id]
-        editable = X.can_edit(viewer, snap["mentor"], snap["mentee"])
+        editable = exchange_rules.can_edit(viewer, snap["mentor"], snap["mentee"])
 
-        colour, _ = X.STATUS_COLOURS[snap["status"]]
+        colour, _ = exchange_map.STATUS_COLOURS[snap["status"]]
         st.header(f"Exchange {ex_id}: {snap['mentor']} → {snap['mentee']} "
-                     f":{colour}-badge[{X.status_label(snap['status'])}]")
+                     f":{colour}-badge[{exchange_rules.status_label(snap['status'])}]")
         if int(current["version"]) != int(snap["version"]):
             c1, c2 = st.columns([5, 1], vertical_alignment="center")
             stale = X.StaleEdit(ex_id, current["updated_by"], pd.Timestamp(current["updated_at"]).to_pydatetime(),
                                 int(current["version"]))
-            c1.warning(X.md_escape(str(stale)), icon=":material/sync_problem:")
+            c1.warning(safe_text.markdown(str(stale)), icon=":material/sync_problem:")
             if c2.button("Reload", icon=":material/refresh:", key=f"reload_{ex_id}"):
                 snaps[ex_id] = current
                 st.rerun()
-        steps = [s for s in X.STATUSES if s != X.DECLINED] if snap["status"] != X.DECLINED else \
-            [s for s in X.STATUSES if snap[X.STATUS_TIME[s]] is not None]
-        for col, s in zip(st.columns(len(X.STATUSES) - 1), steps):
-            when = snap[X.STATUS_TIME[s]]
+        steps = [s for s in exchange_rules.STATUSES if s != exchange_rules.DECLINED] if snap["status"] != exchange_rules.DECLINED else \
+            [s for s in exchange_rules.STATUSES if snap[exchange_rules.STATUS_TIME[s]] is not None]
+        for col, s in zip(st.columns(len(exchange_rules.STATUSES) - 1), steps):
+            when = snap[exchange_rules.STATUS_TIME[s]]
             if when is not None:
-                col.markdown(f":{X.STATUS_COLOURS[s][0]}[:material/check_circle:] **{X.status_label(s)}**  \n"
+                col.markdown(f":{exchange_map.STATUS_COLOURS[s][0]}[:material/check_circle:] **{exchange_rules.status_label(s)}**  \n"
                              f"{pd.Timestamp(when):%Y-%m-%d}")
             else:
-                col.markdown(f":gray[:material/radio_button_unchecked: {X.status_label(s)}]  \n:gray[–]")
+                col.markdown(f":gray[:material/radio_button_unchecked: {exchange_rules.status_label(s)}]  \n:gray[–]")
 
         facts, form_col = st.columns([1, 1], gap="large")
         with facts:
@@ -254,13 +258,13 @@ def list_view():
             for role, code in (("Mentor", snap["mentor"]), ("Mentee", snap["mentee"])):
                 pm = pms[code]
                 st.markdown(f"**{role}** · {code} · {NAMES[code]}  \n"
-                            + (f":material/badge: {X.md_escape(assignments.pm_label(pm))}" if pm
+                            + (f":material/badge: {safe_text.markdown(assignments.pm_label(pm))}" if pm
                                else ":gray[no program manager assigned]"))
             st.markdown("**Program areas** · "
                         + "; ".join(catalog.area_label(a) for a in snap["program_areas"].split(",")))
             st.markdown(f"**Cycle** · {snap['cycle']}  \n**Means** · "
-                        + (X.means_label(snap["means"]) if snap["means"] else ":gray[not decided yet]")
-                        + (f" ({X.md_escape(snap['means_detail'])})" if snap["means_detail"] else "")
+                        + (exchange_rules.means_label(snap["means"]) if snap["means"] else ":gray[not decided yet]")
+                        + (f" ({safe_text.markdown(snap['means_detail'])})" if snap["means_detail"] else "")
                         + f"  \n**Planned date** · {snap['planned_on'] or '–'}")
             st.markdown("**Outcome and lessons learned**")
             if snap["outcome"]:
@@ -271,7 +275,7 @@ def list_view():
         with form_col:
             if snap["requested_at"] is not None:  # it began as a state's introduction request
                 asker = snap["requested_state"]
-                st.markdown(f"**Introduction request** from {asker} ({ui.md_escape(snap['requested_by'])}), "
+                st.markdown(f"**Introduction request** from {asker} ({safe_text.markdown(snap['requested_by'])}), "
                             f"{pd.Timestamp(snap['requested_at']):%Y-%m-%d %H:%M}: "
                             + ("asks for an introduction to a mentor" if asker == snap["mentee"] else "offers help"))
                 if snap["request_message"]:
@@ -286,23 +290,23 @@ def list_view():
                         help="One printable page for the introduction: both states "
                         "side by side, why they were paired, both program managers, suggested means. "
                         "Self-contained HTML (no internet needed).")
-            if snap["status"] == X.REQUESTED:
+            if snap["status"] == exchange_rules.REQUESTED:
                 v = int(snap["version"])
-                if X.can_answer(viewer, snap):
+                if exchange_rules.can_answer(viewer, snap):
                     with st.form(f"answer_{ex_id}_{v}"):
                         st.markdown("**Answer the request** (the first answer counts; the state sees it)")
-                        to = st.radio("Accept as", [X.PROPOSED, X.INTRODUCED], format_func=X.status_label,
+                        to = st.radio("Accept as", [exchange_rules.PROPOSED, exchange_rules.INTRODUCED], format_func=exchange_rules.status_label,
                                       captions=["you will introduce the two states later",
                                                 "you have introduced them already (first contact made)"],
                                       horizontal=True, key=f"accept_to_{ex_id}_{v}")
-                        reason = st.text_input("Reason, if declining (the state sees it)", max_chars=X.MAX_MESSAGE,
+                        reason = st.text_input("Reason, if declining (the state sees it)", max_chars=exchange_rules.MAX_MESSAGE,
                                                key=f"decline_reason_{ex_id}_{v}")
                         b1, b2 = st.columns(2)
                         accept = b1.form_submit_button("Accept", type="primary", icon=":material/check:")
                         decline = b2.form_submit_button("Decline", icon=":material/close:")
                     action = (lambda: X.accept_request(con, ex_id, v, viewer, to)) if accept else \
                         (lambda: X.decline_request(con, ex_id, v, viewer, reason)) if decline else None
-                elif X.can_withdraw(viewer, snap):
+                elif exchange_rules.can_withdraw(viewer, snap):
                     st.caption("Waiting for a program manager's answer.")
                     action = (lambda: X.decline_request(con, ex_id, v, viewer, None)) \
                         if st.button("Withdraw the request", icon=":material/undo:", key=f"withdraw_{ex_id}") \
@@ -315,10 +319,10 @@ def list_view():
                     try:
                         new_v = action()
                     except X.ExchangeError as e:  # StaleEdit included: someone else answered first
-                        st.error(X.md_escape(str(e)), icon=":material/sync_problem:")
+                        st.error(safe_text.markdown(str(e)), icon=":material/sync_problem:")
                     else:
                         snaps[ex_id] = X.get(con, ex_id)
-                        st.session_state[FLASH] = (f"Request {ex_id} is now {X.status_label(snaps[ex_id]['status'])}"
+                        st.session_state[FLASH] = (f"Request {ex_id} is now {exchange_rules.status_label(snaps[ex_id]['status'])}"
                                                    f" (version {new_v}).")
                         st.rerun()
             elif not editable:
@@ -327,26 +331,26 @@ def list_view():
             else:
                 v = int(snap["version"])
                 k = f"{ex_id}_{v}"  # new widgets (with fresh defaults) for every version opened
-                terminal = snap["status"] in X.TERMINAL
+                terminal = snap["status"] in exchange_rules.TERMINAL
                 with st.form(f"update_{k}"):
                     st.markdown("**Record what happened**")
-                    nxt = [None, *X.allowed_next(snap["status"])]
+                    nxt = [None, *exchange_rules.allowed_next(snap["status"])]
                     if terminal:
-                        st.caption(f"This exchange is {X.status_label(snap['status'])}, which is final: you can still "
+                        st.caption(f"This exchange is {exchange_rules.status_label(snap['status'])}, which is final: you can still "
                                    "complete the outcome note and add comments.")
                         target = on = None
                         means, detail, planned = snap["means"], snap["means_detail"], snap["planned_on"]
                     else:
                         c1, c2 = st.columns(2)
                         target = c1.selectbox("Move to", nxt, key=f"to_{k}",
-                                              format_func=lambda s: "(keep status)" if s is None else X.status_label(s))
+                                              format_func=lambda s: "(keep status)" if s is None else exchange_rules.status_label(s))
                         on = c2.date_input("On", value=dt.date.today(), max_value=dt.date.today(), key=f"on_{k}",
                                            help="When it happened (for a status change recorded after the fact).")
                         c1, c2 = st.columns(2)
-                        opts = [None, *X.MEANS]
+                        opts = [None, *exchange_rules.MEANS]
                         means = c1.selectbox("Means chosen by the states", opts, index=opts.index(snap["means"]),
                                              key=f"means_{k}", format_func=lambda m: "not decided yet" if m is None
-                                             else X.means_label(m), help="Needed to record 'exchange held'.")
+                                             else exchange_rules.means_label(m), help="Needed to record 'exchange held'.")
                         planned = c2.date_input("Planned date", value=snap["planned_on"], key=f"planned_{k}")
                         detail = st.text_input("Means detail", value=snap["means_detail"] or "", key=f"detail_{k}",
                                                max_chars=X.MAX_DETAIL, placeholder="e.g. two-day visit to the EOC")
@@ -365,13 +369,13 @@ def list_view():
                     try:
                         new_v = X.update(con, ex_id, v, viewer.name, status=target, at=on, comment=comment, **fields)
                     except X.StaleEdit as e:
-                        st.error(X.md_escape(str(e)), icon=":material/sync_problem:")
+                        st.error(safe_text.markdown(str(e)), icon=":material/sync_problem:")
                     except X.ExchangeError as e:
-                        st.error(X.md_escape(str(e)))
+                        st.error(safe_text.markdown(str(e)))
                     else:
                         msg = (f"Saved exchange {ex_id} (version {new_v})." if new_v != v
                                else "Nothing changed: nothing was saved.")
-                        if target == X.DECLINED and refer:
+                        if target == exchange_rules.DECLINED and refer:
                             for area in snap["program_areas"].split(","):
                                 X.refer_to_ta(con, snap["mentee"], area, snap["cycle"],
                                               f"exchange {ex_id} with {snap['mentor']} was declined", viewer.name,
@@ -438,7 +442,7 @@ def outcome_block(ex_id: int, snap: dict) -> None:
                 try:
                     outcomes.record(con, ex_id, state, viewer, useful, changed, differently, version=version)
                 except outcomes.OutcomeError as e:
-                    st.error(X.md_escape(str(e)))
+                    st.error(safe_text.markdown(str(e)))
                 else:
                     st.session_state[FLASH] = f"Saved {state}'s view of exchange {ex_id}."
                     st.rerun()
@@ -471,14 +475,14 @@ def map_view():
         show_closed = st.pills("On the map", ["Include declined exchanges"], key="ex_map_declined",
                                label_visibility="collapsed") is not None
         # the deck as this viewer sees it, built once per version of the exchanges (a link opens without rebuilding)
-        deck = ui.shared(lambda: X.arc_deck(arc_rows if show_closed else arc_rows[arc_rows["status"] != X.DECLINED]),
+        deck = ui.shared(lambda: exchange_map.arc_deck(arc_rows if show_closed else arc_rows[arc_rows["status"] != exchange_rules.DECLINED]),
                          "exchange arcs", show_closed, version, viewer=viewer)
-        st.pydeck_chart(deck, height=X.MAP_HEIGHT_PX, width="stretch",
+        st.pydeck_chart(deck, height=exchange_map.MAP_HEIGHT_PX, width="stretch",
                         alt="Map of the exchanges as arcs from mentor to mentee, coloured by status; its summary "
                             "and data are below it.")
         st.markdown("Arcs run from the mentor to the mentee (the stronger end). " + " ".join(
-            f":{X.STATUS_COLOURS[s][0]}[**━━ {X.status_label(s)}**]" for s in X.STATUSES))
-        shown = arc_rows if show_closed else arc_rows[arc_rows["status"] != X.DECLINED]
+            f":{exchange_map.STATUS_COLOURS[s][0]}[**━━ {exchange_rules.status_label(s)}**]" for s in exchange_rules.STATUSES))
+        shown = arc_rows if show_closed else arc_rows[arc_rows["status"] != exchange_rules.DECLINED]
         ui.chart_text(alt_text.exchanges_map(shown), lambda: alt_text.exchanges_map_table(shown),
                       "exchanges_map_data_open", what="map")
 
@@ -499,7 +503,7 @@ def ta_view():
             "referred_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD"),
             "exchange_id": st.column_config.NumberColumn("From exchange", format="%d"),
             "synthetic": st.column_config.CheckboxColumn("Demo", width=60)})
-    if X.can_open(viewer):
+    if exchange_rules.can_open(viewer):
         box = ui.lazy_expander("Refer a need to technical assistance", "refer_open", icon=":material/support_agent:")
         if box.open:  # drawn only when opened
             with box:
@@ -516,11 +520,11 @@ def ta_view():
                         try:
                             rid = X.refer_to_ta(con, r_state, r_area, r_cycle, r_reason, viewer.name)
                         except X.ExchangeError as e:
-                            st.error(X.md_escape(str(e)))
+                            st.error(safe_text.markdown(str(e)))
                         else:
                             st.session_state[FLASH] = (f"Referral {rid}: {r_state} · {catalog.area_short(r_area)} "
                                                        f"({r_cycle}).")
                             st.rerun()
 
 
-ui.lazy_tabs({X.VIEW_LIST: list_view, X.VIEW_MAP: map_view, X.VIEW_TA: ta_view}, X.VIEW_KEY)
+ui.lazy_tabs({exchange_rules.VIEW_LIST: list_view, exchange_rules.VIEW_MAP: map_view, exchange_rules.VIEW_TA: ta_view}, exchange_rules.VIEW_KEY)

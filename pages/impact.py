@@ -19,6 +19,7 @@ from shisn.domain import auth
 from shisn.render import cycle_report
 from shisn.services import impact
 from shisn.web import ui
+from shisn.domain import safe_text
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 con = ui.connection()
@@ -197,7 +198,7 @@ def health_view():
                             try:
                                 impact.set_stuck_days(con, days, viewer.name)
                             except ValueError as e:
-                                st.error(ui.md_escape(str(e)))
+                                st.error(safe_text.markdown(str(e)))
                             else:
                                 st.rerun()
     st.markdown("**Mentor capacity used, per cycle**")

@@ -9,6 +9,8 @@ from shisn.services import exchanges
 from shisn.web import ui
 from shisn.domain import jurisdictions as J
 from shisn.domain import selection as sel
+from shisn.render import exchange_map
+from shisn.domain import safe_text
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
@@ -35,7 +37,7 @@ ui.cycle_notice(cycle)
 
 data = coverage.redact_notes(ui.assessments(cycle), viewer.sees_detail_of)
 ui.download(
-    "Download table (CSV)", lambda: coverage.safe_csv(coverage.export_table(data, region, area)),
+    "Download table (CSV)", lambda: safe_text.csv_file(coverage.export_table(data, region, area)),
     ("national coverage", cycle, area, region), container=f_download,
     file_name=f"shisn-coverage-{cycle}-{area}-{'all' if region == coverage.ALL_REGIONS else f'region{region}'}.csv",
     mime="text/csv", icon=":material/download:", width="stretch",
@@ -94,7 +96,7 @@ def map_view():
         arcs = "Show exchanges as arcs (mentor → mentee, coloured by status)"
         if st.pills("On the map", [arcs], key="show_exchanges", label_visibility="collapsed") == arcs:
             arc_rows = exchanges.arcs(ui.connection(), viewer, rows=ui.exchange_rows(viewer))  # rows in cache
-            deck = maps.add_arcs(deck, exchanges.arc_rows(arc_rows))
+            deck = maps.add_arcs(deck, exchange_map.arc_rows(arc_rows))
         key = ui.chart_key("national_map")
         st.pydeck_chart(deck, height=maps.MAP_HEIGHT_PX, key=key, selection_mode="single-object",
                         on_select=ui.on_chart_select(key, lambda e: {sel.STATE_PARAM: sel.from_map_event(e)}
@@ -210,11 +212,11 @@ def cell_panel(code, slug):
     p = ui.cell_panel(code, slug, cycle, viewer)
     with st.container(border=True, key="cell_panel"):
         head, link = st.columns([3, 1], vertical_alignment="center")
-        head.markdown(f"### {p.name} ({p.state}) · {ui.md_escape(p.area_name)}")
+        head.markdown(f"### {p.name} ({p.state}) · {safe_text.markdown(p.area_name)}")
         link.page_link("pages/state_profile.py", label="Open its profile", icon=":material/arrow_forward:",
                        query_params={"state": p.state, "cycle": str(cycle)})
         if not p.reported:
-            st.info(f"{p.name} reported no rating in {ui.md_escape(p.area_name)} in {cycle}.", icon=":material/info:")
+            st.info(f"{p.name} reported no rating in {safe_text.markdown(p.area_name)} in {cycle}.", icon=":material/info:")
         else:
             what = {"seeks": "seeks guidance", "offers": "offers help and can mentor",
                     "both": "seeks guidance and can mentor", "neither": "neither seeks guidance nor can mentor"}
@@ -271,10 +273,10 @@ def open_exchange_form(p, allowed, mentee, mentor):
             ex_id = exchanges.open_exchange(ui.connection(), mentor or other, mentee or other, [p.area], cycle,
                                             viewer.name)
         except exchanges.ExchangeError as e:
-            st.warning(ui.md_escape(str(e)))
+            st.warning(safe_text.markdown(str(e)))
         else:
             st.success(f"Exchange {ex_id} opened (status: proposed): {mentor or other} → {mentee or other}, "
-                       f"{ui.md_escape(p.area_name)}.")
+                       f"{safe_text.markdown(p.area_name)}.")
             st.page_link("pages/exchanges.py", label="Go to Exchanges", icon=":material/arrow_forward:",
                          query_params={"exchange": str(ex_id)})
 
@@ -333,7 +335,7 @@ def area_panel(slug):
     """The mentors and the seekers behind one area's bars."""
     p = ui.shared(lambda: sel.area_panel(data, slug, region), "area panel", cycle, slug, region, viewer=viewer)
     with st.container(border=True):
-        st.markdown(f"### {ui.md_escape(p.area_name)}{region_name}")
+        st.markdown(f"### {safe_text.markdown(p.area_name)}{region_name}")
         st.markdown(f"**Eligible mentors ({len(p.mentors)})**, strongest first")
         if len(p.mentors):
             ui.text_table(p.mentors)

@@ -7,6 +7,7 @@ import streamlit as st
 from shisn.domain import auth
 from shisn.services import mailer, notify
 from shisn.web import ui
+from shisn.domain import safe_text
 
 viewer = ui.guard(*auth.ROLES)
 con = ui.connection()
@@ -19,10 +20,10 @@ if token:
     try:
         who, kinds = notify.unsubscribe(con, token)
         what = ", ".join(notify.KIND_LABELS[k].lower() for k in kinds)
-        st.success(f"{ui.md_escape(who)} gets no more e-mails about {ui.md_escape(what)}." if kinds else
-                   f"{ui.md_escape(who)} already gets no such e-mails.", icon=":material/unsubscribe:")
+        st.success(f"{safe_text.markdown(who)} gets no more e-mails about {safe_text.markdown(what)}." if kinds else
+                   f"{safe_text.markdown(who)} already gets no such e-mails.", icon=":material/unsubscribe:")
     except notify.BadToken as e:
-        st.error(ui.md_escape(str(e)), icon=":material/link_off:")
+        st.error(safe_text.markdown(str(e)), icon=":material/link_off:")
 
 st.caption("shisn e-mails you when something needs you or changed for your state, with a link to where it is "
            "handled. Choose per kind: immediately, in one daily digest (grouped per state, oldest first), or off.")
@@ -41,7 +42,7 @@ if not email:
                                 "Default": [notify.MODE_LABELS[defaults[k]] for k in kinds]}))
     st.stop()
 
-st.markdown(f"E-mails go to **{ui.md_escape(email)}**.")
+st.markdown(f"E-mails go to **{safe_text.markdown(email)}**.")
 current = notify.preferences(con, email)
 with st.form("notify_prefs", border=False):
     picked = {}

@@ -8,6 +8,7 @@ from shisn.web import ui
 from shisn.domain import capacity as planning
 from shisn.domain import pairing_tables as pv
 from shisn.domain import selection as sel
+from shisn.domain import safe_text
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 con = ui.connection()
@@ -107,7 +108,7 @@ def pairs_view():
                 # as on the national page: the link to the new exchange once there is one (the sidebar has the page)
                 st.page_link("pages/exchanges.py", label="Go to Exchanges", icon=":material/arrow_forward:",
                              query_params={"exchange": str(ex_id)})
-    ui.download("Download pairs (CSV)", lambda: exchanges.safe_csv(pv.export_pairs(pairs)),
+    ui.download("Download pairs (CSV)", lambda: safe_text.csv_file(pv.export_pairs(pairs)),
                 ("pairs CSV", cycle, tuple(sorted(weights.as_dict().items())), capacity, tuple(areas), region),
                 file_name=f"shisn-pairs-{cycle}.csv", mime="text/csv", icon=":material/download:",
                 audit=f"pairs CSV {cycle}")  # the key: everything the view depends on (viewer added)
@@ -141,7 +142,7 @@ def map_view():
     if row is not None:
         p = pairs.iloc[row]
         with st.container(border=True):
-            st.markdown(f"**{p['mentor']} → {p['mentee']} · {ui.md_escape(catalog.area_short(p['program_area']))}**"
+            st.markdown(f"**{p['mentor']} → {p['mentee']} · {safe_text.markdown(catalog.area_short(p['program_area']))}**"
                         f" · score {float(p['score']):.2f}")
             st.text(p["reasons"])
             st.page_link("pages/pairings.py", label="Show it in the pairs table (compare, open an exchange)",
@@ -168,7 +169,7 @@ def ta_view():
             st.dataframe(result.ineligible_offers[["state_name", "area_label", "maturity", "reason"]].rename(
                 columns={"state_name": "State", "area_label": "Program area", "maturity": "Maturity",
                          "reason": "Why not"}), hide_index=True, width="stretch")
-    ui.download("Download TA referrals (CSV)", lambda: exchanges.safe_csv(pv.export_referrals(referrals)),
+    ui.download("Download TA referrals (CSV)", lambda: safe_text.csv_file(pv.export_referrals(referrals)),
                 ("TA referrals CSV", cycle, tuple(sorted(weights.as_dict().items())), capacity, tuple(areas), region),
                 file_name=f"shisn-ta-referrals-{cycle}.csv", mime="text/csv", icon=":material/download:",
                 audit=f"TA referrals CSV {cycle}")  # the key: everything the view depends on (viewer added)
@@ -183,7 +184,7 @@ def capacity_view():
     slots = pv.filter_capacity_slots(plan.slots, areas, scope)
     by_area = pv.filter_capacity_areas(plan.areas, areas)
     whole = not areas and scope is None
-    st.markdown(ui.md_escape(planning.summary(slots, by_area, plan.mentors if whole else None)))
+    st.markdown(safe_text.markdown(planning.summary(slots, by_area, plan.mentors if whole else None)))
     st.caption("For each mentor state at capacity, the national plan solved again, exactly, with one more slot for "
                "that state alone (capacity + 1, the others unchanged): the needs it would serve and the score gained. "
                "A state with a free slot gains nothing from another." + pv.capacity_scope_note(areas, scope))

@@ -11,7 +11,7 @@ from shisn.services import assignments
 from shisn.domain import auth
 from shisn.store import ingest
 from shisn.web import ui
-from shisn.services.exchanges import md_escape
+from shisn.domain import safe_text
 
 viewer = ui.guard(auth.LEADERSHIP)
 con = ui.connection()
@@ -38,7 +38,7 @@ if assigned["name"].str.contains(r"\(demo\)").any() or assigned["email"].str.end
 outcome = st.session_state.pop(OUTCOME, None)
 if outcome:
     kind, text, problems = outcome
-    (st.success if kind == "ok" else st.error)(md_escape(text), icon=":material/check_circle:" if kind == "ok"
+    (st.success if kind == "ok" else st.error)(safe_text.markdown(text), icon=":material/check_circle:" if kind == "ok"
                                                else ":material/error:")
     if problems is not None:
         st.dataframe(problems, hide_index=True, width="stretch", column_config={

@@ -11,6 +11,7 @@ import streamlit as st
 from shisn.domain import auth
 from shisn.web import ui
 from shisn.services import queue as Q
+from shisn.domain import safe_text
 
 viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 con = ui.connection()
@@ -67,7 +68,7 @@ else:
             age = "" if pd.isna(r.age_days) else f" · {int(r.age_days)} d"
             text, meta = st.columns([6, 1], vertical_alignment="center")
             page, query = Q.page_and_query(r.link)
-            label = ui.md_escape(r.item)
+            label = safe_text.markdown(r.item)
             try:
                 text.page_link(f"pages/{page}", label=label, icon=ICONS[r.kind], query_params=query or None)
             except Exception:  # noqa: BLE001 - the page is not part of this app (yet): show the address
@@ -87,6 +88,6 @@ if viewer.role == auth.LEADERSHIP:
                     try:
                         Q.set_stuck_days(con, new_days, viewer)
                     except (ValueError, PermissionError) as e:
-                        st.error(ui.md_escape(str(e)))
+                        st.error(safe_text.markdown(str(e)))
                     else:
                         st.rerun()

@@ -11,6 +11,9 @@ from shisn.domain import auth, catalog, profile
 from shisn.services import exchanges
 from shisn.web import ui
 from shisn.domain import jurisdictions as J
+from shisn.domain import exchange_rules
+from shisn.render import profile_charts
+from shisn.domain import safe_text
 
 viewer = ui.guard(*auth.ROLES)
 all_cycles = ui.cycles()
@@ -44,8 +47,8 @@ with head:
                f"cycles on record: {on_record}{as_of}")
     if detail:
         pm = p.program_manager
-        st.markdown(f":material/badge: **ODP program manager:** {ui.md_escape(pm['name'])} · "
-                    f"{ui.md_escape(pm['email'])}" if pm else ":material/badge: **ODP program manager:** not assigned")
+        st.markdown(f":material/badge: **ODP program manager:** {safe_text.markdown(pm['name'])} · "
+                    f"{safe_text.markdown(pm['email'])}" if pm else ":material/badge: **ODP program manager:** not assigned")
 with action:
     if detail:
         ui.download("Printable report",  # built once per content (shared across sessions), always delivered
@@ -94,7 +97,7 @@ def overview_view():
     st.subheader(f"Maturity by program area, {p.cycle}", anchor=False)
     chart, words = st.columns([3, 2], gap="large")
     with chart:
-        st.plotly_chart(figure(profile.maturity_figure), width="stretch", config={"displayModeBar": False},
+        st.plotly_chart(figure(profile_charts.maturity_figure), width="stretch", config={"displayModeBar": False},
                         alt=f"Bar chart of {p.name}'s maturity by program area, {p.cycle}, against the "
                             f"{p.region_label} and national medians; its summary and data are below it.")
         ui.chart_text(alt_text.profile_maturity(p), lambda: alt_text.profile_maturity_table(p),
@@ -103,10 +106,10 @@ def overview_view():
         if p.reported:
             with st.container(border=True):
                 st.markdown("**:material/trending_up: Strengths** (rated 4–5)")
-                st.markdown("\n".join(f"- {ui.md_escape(a)} **({m})**" for a, m in p.strengths)
+                st.markdown("\n".join(f"- {safe_text.markdown(a)} **({m})**" for a, m in p.strengths)
                             if p.strengths else "None rated 4 or 5.")
                 st.markdown("**:material/construction: Gaps** (rated 1–2)")
-                st.markdown("\n".join(f"- {ui.md_escape(a)} **({m})**" for a, m in p.gaps)
+                st.markdown("\n".join(f"- {safe_text.markdown(a)} **({m})**" for a, m in p.gaps)
                             if p.gaps else "None rated 1 or 2.")
         own = f"; the {p.region_label} median includes {p.name}'s own rating" if p.reported else ""
         st.caption(f"Medians over the jurisdictions that reported each area in {p.cycle}{own}. "
@@ -128,7 +131,7 @@ def trend_view():
     with left:
         st.subheader("POETE sub-ratings", anchor=False)
         if p.has_poete:
-            st.plotly_chart(figure(profile.poete_figure), width="stretch", config={"displayModeBar": False},
+            st.plotly_chart(figure(profile_charts.poete_figure), width="stretch", config={"displayModeBar": False},
                             alt=f"Heatmap of {p.name}'s POETE sub-ratings by program area, {p.cycle}; its summary "
                                 "and data are under both charts.")
             st.caption("Planning, Organization, Equipment, Training, Exercises (1–5); blank where not given.")
@@ -139,13 +142,13 @@ def trend_view():
     with right:
         st.subheader("Trend across cycles", anchor=False)
         if p.trend is not None and not p.trend.empty:
-            st.plotly_chart(figure(profile.trend_figure), width="stretch", config={"displayModeBar": False},
+            st.plotly_chart(figure(profile_charts.trend_figure), width="stretch", config={"displayModeBar": False},
                             alt=f"Heatmap of {p.name}'s maturity by program area and cycle; its summary and data "
                                 "are below it.")
             ui.chart_text(alt_text.profile_trend(p), lambda: alt_text.frame_table(p.trend), "trend_data_open",
                           what="trend")
             if p.trend_text:
-                st.markdown(ui.md_escape(p.trend_text))
+                st.markdown(safe_text.markdown(p.trend_text))
         else:
             st.caption("No cycles on record yet.")
     if p.has_poete:  # its table needs more than half the width
@@ -179,7 +182,7 @@ def partners_view():
         elif p.reported and not p.unmatched:
             st.caption(f"{p.name} seeks no help and has no gaps in {p.cycle}.")
         if p.unmatched:
-            st.caption(ui.md_escape(f"No eligible mentor (offering help and rated above {p.name}) in {p.cycle} "
+            st.caption(safe_text.markdown(f"No eligible mentor (offering help and rated above {p.name}) in {p.cycle} "
                                     f"for: {'; '.join(p.unmatched)}."))
         if not p.reported:
             st.caption(f"No self-assessment for {p.cycle}.")
@@ -192,7 +195,7 @@ def partners_view():
 
     # --- introduction requests (a state user on its own profile asks; everyone who sees the state reads them) ---
     st.subheader("Introduction requests", anchor=False)
-    if exchanges.can_request(viewer) and viewer.home_state == code:
+    if exchange_rules.can_request(viewer) and viewer.home_state == code:
         ui.request_introduction_form(ui.connection(), viewer, p, key="profile_request")
     ui.requests_table(ui.connection(), viewer, code)
 

@@ -13,6 +13,8 @@ from shisn.domain import auth
 from shisn.services import mailer, notify
 from shisn.web import ui
 from shisn.domain import jurisdictions as J
+from shisn.store import accounts
+from shisn.domain import safe_text
 
 viewer = ui.guard(auth.LEADERSHIP)
 con = ui.connection()
@@ -40,10 +42,10 @@ def users_view():
                                          format_func=lambda c: f"{c} · {J.names()[c]}" if c else "—")
                     if st.form_submit_button("Save", type="primary"):
                         try:
-                            u = auth.add_user(con, email, role, viewer.name, state=state or None, name=name or None)
+                            u = accounts.add_user(con, email, role, viewer.name, state=state or None, name=name or None)
                             st.success(f"{u['email']} is now {auth.ROLE_LABELS[u['role']]}"
                                        + (f" for {u['state']}" if u["state"] else "") + ".")
-                        except auth.UserError as e:
+                        except accounts.UserError as e:
                             st.error(str(e))
         remove = ui.lazy_expander("Remove a user", "user_remove_open", icon=":material/person_remove:")
         with remove:
@@ -51,13 +53,13 @@ def users_view():
                 with st.form("remove_form", clear_on_submit=True, border=False):
                     gone = st.text_input("Remove user (email)")
                     if st.form_submit_button("Remove"):
-                        if auth.remove_user(con, gone, viewer.name):
+                        if accounts.remove_user(con, gone, viewer.name):
                             st.success("Removed.")
                         else:
                             st.warning("No such user.")
     # filled after the form, so a user just saved is in the table
     with left:
-        st.dataframe(auth.users(con), hide_index=True, width="stretch", column_config={
+        st.dataframe(accounts.users(con), hide_index=True, width="stretch", column_config={
             "email": "Email", "role": "Role", "state": "State", "name": "Name", "added_by": "Added by",
             "added_at": st.column_config.DatetimeColumn("Added", format="YYYY-MM-DD HH:mm")})
 
@@ -80,7 +82,7 @@ def notifications_view():
     """The outbox: every notification with its status, attempts and last error; the defaults per kind."""
     relay = mailer.relay_label()
     st.caption("E-mails shisn sends when something needs a user or changed for their state (README: "
-               "*Notifications*). Mail relay (SHISN_SMTP_URL): " + ui.md_escape(relay)
+               "*Notifications*). Mail relay (SHISN_SMTP_URL): " + safe_text.markdown(relay)
                + (". Without one, notifications are kept here and not sent." if relay == "none" else "."))
     counts = notify.counts(con)
     left, right = st.columns([3, 2], gap="large")
@@ -108,7 +110,7 @@ def notifications_view():
                     hour = st.number_input("Daily digest built from (hour, 0-23)", 0, 23, notify.digest_hour(con))
                     if st.form_submit_button("Save the defaults", type="primary"):
                         changed = notify.set_defaults(con, picked, viewer.name, hour=int(hour))
-                        st.success("Saved: " + ui.md_escape("; ".join(changed)) if changed else "Nothing changed.")
+                        st.success("Saved: " + safe_text.markdown("; ".join(changed)) if changed else "Nothing changed.")
     with left:
         st.dataframe(notify.outbox(con), hide_index=True, width="stretch", column_config={
             "notification_id": st.column_config.NumberColumn("#", format="%d"),

@@ -51,6 +51,9 @@ import argparse
 import getpass
 import sys
 from pathlib import Path
+from shisn.store import accounts
+from shisn.services import daily_digest
+from shisn.services import exchange_export
 
 COMMANDS = {}
 
@@ -367,10 +370,10 @@ def cmd_impact(args) -> int:
 @command
 def cmd_exchanges(args) -> int:
     from shisn.store import db
-    from shisn.services import exchange_import, exchanges
+    from shisn.services import exchange_import
     from shisn.store.ingest import LoadError
     if args.action != "load":
-        _emit(exchanges.export_frame(db.connect(args.db)), args.format)
+        _emit(exchange_export.export_frame(db.connect(args.db)), args.format)
         return 0
     path = Path(args.file or "")
     if not args.file or not path.is_file():
@@ -428,7 +431,7 @@ def cmd_queue(args) -> int:
     from shisn.store import db
     from shisn.services import queue
     con = db.connect(args.db)
-    viewer = auth.viewer_for(con, args.user)
+    viewer = accounts.viewer_for(con, args.user)
     if viewer is None:
         print(f"no user {args.user} in the users table: add one with `python -m shisn users add EMAIL --role "
               "program_manager`", file=sys.stderr)
@@ -443,23 +446,22 @@ def cmd_queue(args) -> int:
 
 @command
 def cmd_users(args) -> int:
-    from shisn.domain import auth
     from shisn.store import db
     con = db.connect(args.db)
     by = f"cli:{getpass.getuser()}"
     if args.users_command == "list":
-        auth.users(con).to_csv(sys.stdout, index=False, lineterminator="\n")
+        accounts.users(con).to_csv(sys.stdout, index=False, lineterminator="\n")
         return 0
     try:
         if args.users_command == "add":
-            u = auth.add_user(con, args.email, args.role, by, state=args.state, name=args.name)
+            u = accounts.add_user(con, args.email, args.role, by, state=args.state, name=args.name)
             print(f"{u['email']}: {u['role']}{' ' + u['state'] if u['state'] else ''}")
-        elif not auth.remove_user(con, args.email, by):
+        elif not accounts.remove_user(con, args.email, by):
             print(f"no user {args.email}", file=sys.stderr)
             return 2
         else:
             print(f"removed {args.email}")
-    except auth.UserError as e:
+    except accounts.UserError as e:
         print(str(e), file=sys.stderr)
         return 2
     return 0
@@ -559,7 +561,7 @@ def cmd_notify(args) -> int:
         print(f"{n} failed notification(s) put back in line")
         return 0
     if args.notify_command == "digest":
-        n = notify.build_digests(con, force=args.force)
+        n = daily_digest.build_digests(con, force=args.force)
         print("today's digest was built already (--force builds another)" if n is None
               else f"{n} digest(s) built")
         return 0

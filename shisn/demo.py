@@ -8,15 +8,21 @@ uploaded file, flagged as synthetic in the load log, so the app can label them a
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
 
 import numpy as np
 import pandas as pd
 
 from shisn.domain import catalog
 from shisn.domain import jurisdictions as J
-from shisn.store.db import transaction
+from shisn.store.db import query_df, transaction
 from shisn.store.ingest import LoadSummary, load
+from shisn.domain import auth
+from shisn.domain.exchange_rules import CLOSED, DECLINED, HELD, IN_CONTACT, INTRODUCED, PROPOSED, STATUS_TIME
+from shisn.services import exchanges, outcomes
+from shisn.store import audit, queries
 
 DEMO_FILE_NAME = "demo-data (synthetic).csv"
 DEMO_CYCLES = (2023, 2024, 2025, 2026)
@@ -212,7 +218,6 @@ def write_demo(con, seed: int = 2004) -> LoadSummary:
         cur.execute("INSERT INTO program_managers SELECT state, name, email FROM pms "
                     "ON CONFLICT (state) DO NOTHING")
         cur.drop_temp("pms")
-    from shisn.services.exchanges import demo_exchanges
     demo_exchanges(con, seed=seed)  # synthetic exchanges (several cycles, with outcomes) and TA referrals
     return summary
 
@@ -227,3 +232,154 @@ def ensure_seeded(con) -> LoadSummary | None:
         if cur.scalar("SELECT count(*) FROM assessments"):
             return None
         return write_demo(con)
+
+
+DEMO_EXCHANGES = [
+    # mentor, mentee, areas, statuses after `proposed`, means, days ago proposed, days between steps, outcome
+    ("VA", "MD", ["exercises"], [INTRODUCED, IN_CONTACT, HELD, CLOSED], "on_site_visit", 160, (6, 15, 41, 30),
+     "Two-day visit to the state exercise office; MD adopted the after-action template and scheduled its first "
+     "regional full-scale exercise. (demo)"),
+    ("CA", "NV", ["interoperability"], [INTRODUCED, IN_CONTACT, HELD], "teleconference", 95, (11, 9, 27),
+     "Three calls on a shared radio channel plan; NV is drafting its own plan from CA's. (demo)"),
+    ("NY", "CT", ["prevention", "strategy"], [INTRODUCED, IN_CONTACT], None, 60, (4, 20), None),
+    ("FL", "PR", ["recovery"], [INTRODUCED], None, 35, (17,), None),
+    ("TX", "NM", ["recovery"], [], None, 12, (), None),
+    ("WA", "ID", ["regional_planning"], [INTRODUCED, DECLINED], None, 120, (8, 25),
+     "ID chose to wait for its new strategy before taking part. (demo)"),
+    ("OH", "WV", ["training"], [INTRODUCED, IN_CONTACT, HELD, CLOSED], "document_exchange", 210, (13, 10, 35, 21),
+     "Course catalogue and instructor certification rules shared; WV adapted four courses. (demo)"),
+    ("MN", "ND", ["training", "exercises"], [], None, 5, (), None),
+]
+
+
+DEMO_REFERRALS = [("GU", "interoperability", "No eligible mentor state offers help with a higher rating. (demo)"),
+                  ("AS", "recovery", "Mentor capacity in recovery taken by other needs this cycle. (demo)")]
+
+
+DEMO_VIEWS = {
+    ("VA", "MD"): [("VA", 4, "Learned how a smaller state runs its after-action reviews. (demo)",
+                    "Send the exercise calendar earlier. (demo)"),
+                   ("MD", 5, "Adopted the after-action template; first regional full-scale exercise scheduled. (demo)",
+                    "Bring the county exercise officers on the visit. (demo)")],
+    ("CA", "NV"): [("NV", 3, "A draft channel plan; equipment funding still open. (demo)",
+                    "Agree the deliverables before the first call. (demo)")],
+    ("OH", "WV"): [("OH", 3, "Little for us; glad to help. (demo)", None),
+                   ("WV", 4, "Four courses adapted; instructors certified under the shared rules. (demo)",
+                    "Ask for the course evaluation forms too. (demo)")],
+}
+
+
+def demo_exchanges(con, cycle: int | None = None, seed: int = 2004) -> list[int]:
+    """Write the SYNTHETIC exchanges of the demo data set (created_by 'shisn demo generator', synthetic = true):
+    for the cycles before the latest, needs and mentors drawn at random (`demo.exchange_plan`: closed or declined,
+    with the states' views, declined needs referred to TA), then ~8 in the latest cycle in various statuses (three
+    held or closed with views), and two TA referrals. Does nothing when synthetic exchanges already exist. Returns the ids."""
+    got = query_df(con, "SELECT count(*) AS n FROM exchanges WHERE synthetic")
+    if int(got["n"].iloc[0]):
+        return []
+    if cycle is None:
+        c = query_df(con, "SELECT max(cycle) AS c FROM assessments")["c"].iloc[0]
+        cycle = int(c) if not pd.isna(c) else dt.date.today().year
+    now = dt.datetime.now().replace(microsecond=0)
+    recorder = auth.Viewer(auth.LEADERSHIP, DEMO_USER)
+
+    def views(ex_id, rows, at):
+        for state, useful, changed, differently in rows:
+            outcomes.record(con, ex_id, state, recorder, useful, changed, differently, now=at, synthetic=True)
+
+    past = [c for c in queries.cycles(con) if c < cycle]
+    ids = _write_demo_past(con, exchange_plan(queries.assessments(con), past, seed=seed), now)
+    for mentor, mentee, areas, path, means, ago, steps, outcome in DEMO_EXCHANGES:
+        t = now - dt.timedelta(days=ago)
+        ex_id = exchanges.open_exchange(con, mentor, mentee, areas, cycle, DEMO_USER, at=t, now=t, synthetic=True,
+                              note="Synthetic demo exchange.")
+        version = 1
+        for status, days in zip(path, steps):
+            t = min(now, t + dt.timedelta(days=days))
+            fields = {}
+            if status == HELD:
+                fields["means"] = means
+            if status in (CLOSED, DECLINED) or (status == HELD and outcome):
+                fields["outcome"] = outcome
+            version = exchanges.update(con, ex_id, version, DEMO_USER, status=status, at=t, now=t, **fields)
+        views(ex_id, DEMO_VIEWS.get((mentor, mentee), []), t)
+        ids.append(ex_id)
+    for state, area, reason in DEMO_REFERRALS:
+        exchanges.refer_to_ta(con, state, area, cycle, reason, DEMO_USER, synthetic=True)
+    return ids
+
+
+def _write_demo_past(con, plan: list[dict], now: dt.datetime) -> list[int]:
+    """Write `demo.exchange_plan`'s past exchanges in one transaction, as `open_exchange` and `update` would have
+    written them one by one (the same rows, history and views; one audit entry for the lot), declined needs
+    referred to TA. A few statements instead of hundreds: the demo set is written on a store's first start."""
+    if not plan:
+        return []
+    ex_rows, hist, views, refs = [], [], [], []
+    with transaction(con) as cur:
+        for p in plan:
+            ex_id = cur.nextval("exchange_id_seq")
+            t = min(now, p["proposed_at"])
+            times = {PROPOSED: t}
+            hist.append([ex_id, 1, t, DEMO_USER, None, PROPOSED, t, json.dumps(
+                {"cycle": [None, p["cycle"]], "mentee": [None, p["mentee"]], "mentor": [None, p["mentor"]],
+                 "program_areas": [None, ",".join(p["areas"])], "status": [None, PROPOSED]}, sort_keys=True),
+                "Synthetic demo exchange."])
+            prev = PROPOSED
+            for version, (status, days) in enumerate(zip(p["path"], p["days"]), start=2):
+                t = min(now, t + dt.timedelta(days=days))
+                times[status] = t
+                changes = {"status": [prev, status]}
+                if status == HELD:
+                    changes["means"] = [None, p["means"]]
+                if status == CLOSED:
+                    changes["outcome"] = [None, p["outcome"]]
+                hist.append([ex_id, version, t, DEMO_USER, prev, status, t, json.dumps(changes, sort_keys=True),
+                             p["decline_reason"] if status == DECLINED else None])
+                prev = status
+            held = HELD in p["path"]
+            ex_rows.append({
+                "exchange_id": ex_id, "mentor": p["mentor"], "mentee": p["mentee"],
+                "program_areas": ",".join(p["areas"]), "cycle": p["cycle"], "status": prev,
+                "means": p["means"] if held else None, "outcome": p["outcome"] if prev == CLOSED else None,
+                **{STATUS_TIME[s]: times.get(s) for s in (PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED)},
+                "created_by": DEMO_USER, "updated_at": t, "updated_by": DEMO_USER, "version": len(p["path"]) + 1,
+                "synthetic": True, "decline_reason": p["decline_reason"]})
+            if prev == DECLINED:
+                for area in p["areas"]:
+                    refs.append({"referral_id": cur.nextval("ta_referral_id_seq"), "state": p["mentee"],
+                                 "program_area": area, "cycle": p["cycle"],
+                                 "reason": f"exchange {ex_id} with {p['mentor']} was declined",
+                                 "referred_by": DEMO_USER, "referred_at": t, "exchange_id": ex_id, "synthetic": True})
+            for state, useful, changed, differently in p["views"]:
+                views.append({"exchange_id": ex_id, "state": state, "useful": useful, "what_changed": changed,
+                              "differently": differently, "recorded_by": DEMO_USER,
+                              "recorded_at": min(now, t + dt.timedelta(days=3)), "version": 1, "synthetic": True})
+        time_cols = ["proposed_at", "introduced_at", "contact_at", "held_at", "closed_at", "declined_at", "updated_at"]
+        frames = {
+            "demo_exchanges": (pd.DataFrame(ex_rows).astype({c: "datetime64[us]" for c in time_cols}), "exchanges"),
+            "demo_history": (pd.DataFrame(hist, columns=["exchange_id", "version", "changed_at", "changed_by",
+                                                         "from_status", "to_status", "effective_at", "changes",
+                                                         "comment"]).astype(
+                {"changed_at": "datetime64[us]", "effective_at": "datetime64[us]", "from_status": object,
+                 "comment": object}), "exchange_history"),
+            "demo_views": (pd.DataFrame(views, columns=["exchange_id", "state", "useful", "what_changed",
+                                                        "differently", "recorded_by", "recorded_at", "version",
+                                                        "synthetic"]).astype({"recorded_at": "datetime64[us]"}),
+                           "exchange_outcomes"),
+            "demo_referrals": (pd.DataFrame(refs, columns=["referral_id", "state", "program_area", "cycle", "reason",
+                                                           "referred_by", "referred_at", "exchange_id", "synthetic"])
+                               .astype({"referred_at": "datetime64[us]"}), "ta_referrals"),
+        }
+        for name, (frame, table) in frames.items():
+            if frame.empty:
+                continue
+            cols = ", ".join(frame.columns)
+            cur.temp_table(name, frame)
+            cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}").fetchall()
+            cur.drop_temp(name)
+        audit.record_in(cur, DEMO_USER, "edit", f"demo data: {len(ex_rows)} synthetic exchanges of cycles "
+                                                f"{', '.join(str(c) for c in sorted({p['cycle'] for p in plan}))} "
+                                                f"with their history, {len(views)} states' views and {len(refs)} "
+                                                "TA referrals")
+    return [int(r["exchange_id"]) for r in ex_rows]

@@ -16,6 +16,8 @@ from shisn.domain import coverage, pairing_tables as pairing_view, profile
 from shisn.services import impact
 
 from conftest import ROOT, make_csv
+from shisn.store import accounts
+from shisn.domain import exchange_rules, safe_text
 
 PAGES = sorted(Path(p).name for p in glob.glob(str(ROOT / "pages" / "*.py")))
 MD_SECRET = "SECRETMDNOTE"  # markers free of Markdown-escaped characters, so escaped text still matches
@@ -72,7 +74,7 @@ def run_page(page, viewer, store, monkeypatch, **query):
 
 
 # Pages that compute one view at a time (lazy tabs bound to the URL): each view is checked on its own.
-TABBED = {"national.py": coverage, "exchanges.py": exchanges, "pairings.py": pairing_view,  # modules with VIEWS
+TABBED = {"national.py": coverage, "exchanges.py": exchange_rules, "pairings.py": pairing_view,  # modules with VIEWS
           "state_profile.py": profile, "impact.py": impact}
 VIEWS = [(p, {m.VIEW_KEY: v}) for p, m in TABBED.items() for v in m.VIEWS] + [(p, {}) for p in PAGES
                                                                              if p not in TABBED]
@@ -128,11 +130,11 @@ def test_known_user_gets_their_role_from_the_users_table(tmp_path, monkeypatch):
     path = tmp_path / "u.duckdb"
     con = db.connect(path)
     demo.write_demo(con)
-    auth.add_user(con, "Pat@Example.org", "state", "admin", state="Virginia")
-    assert auth.viewer_for(con, "pat@example.org") == auth.Viewer(auth.STATE, "pat", ("VA",))
+    accounts.add_user(con, "Pat@Example.org", "state", "admin", state="Virginia")
+    assert accounts.viewer_for(con, "pat@example.org") == auth.Viewer(auth.STATE, "pat", ("VA",))
     pm_email = queries.program_managers(con).iloc[0]["email"]
-    auth.add_user(con, pm_email, "program_manager", "admin", name="PM")
-    pm = auth.viewer_for(con, pm_email)
+    accounts.add_user(con, pm_email, "program_manager", "admin", name="PM")
+    pm = accounts.viewer_for(con, pm_email)
     assert pm.role == auth.PROGRAM_MANAGER and len(pm.states) >= 3  # the states assigned to that email
     con.close()
     monkeypatch.setenv("SHISN_AUTH", "header")
@@ -147,16 +149,16 @@ def test_known_user_gets_their_role_from_the_users_table(tmp_path, monkeypatch):
 
 
 def test_role_changes_are_validated_and_audited(con):
-    with pytest.raises(auth.UserError):
-        auth.add_user(con, "not-an-email", "state", "admin", state="VA")
-    with pytest.raises(auth.UserError):
-        auth.add_user(con, "a@b.org", "state", "admin")  # state user without a state
-    with pytest.raises(auth.UserError):
-        auth.add_user(con, "a@b.org", "emperor", "admin")
-    assert auth.users(con).empty
-    auth.add_user(con, "a@b.org", "state", "admin", state="VA")
-    auth.add_user(con, "a@b.org", "leadership", "admin")
-    assert auth.remove_user(con, "a@b.org", "admin")
+    with pytest.raises(accounts.UserError):
+        accounts.add_user(con, "not-an-email", "state", "admin", state="VA")
+    with pytest.raises(accounts.UserError):
+        accounts.add_user(con, "a@b.org", "state", "admin")  # state user without a state
+    with pytest.raises(accounts.UserError):
+        accounts.add_user(con, "a@b.org", "emperor", "admin")
+    assert accounts.users(con).empty
+    accounts.add_user(con, "a@b.org", "state", "admin", state="VA")
+    accounts.add_user(con, "a@b.org", "leadership", "admin")
+    assert accounts.remove_user(con, "a@b.org", "admin")
     log = audit.log(con)
     assert list(log["action"]) == ["role", "role", "role"]
     assert "a@b.org set to leadership (was state VA)" in log["detail"].tolist()
@@ -176,10 +178,9 @@ def test_loads_edits_and_exports_are_audited(con):
 
 # --- hardening ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("safe_csv", [coverage.safe_csv, exchanges.safe_csv])
-def test_csv_exports_neutralise_formula_cells(safe_csv):
+def test_csv_exports_neutralise_formula_cells():
     df = pd.DataFrame({"a": ["=HYPERLINK(\"http://x\")", "+1+2", "-3", "@SUM(A1)", "plain", "a=b"]})
-    out = pd.read_csv(io.BytesIO(safe_csv(df)), dtype=str)["a"].tolist()
+    out = pd.read_csv(io.BytesIO(safe_text.csv_file(df)), dtype=str)["a"].tolist()
     assert out[:4] == ["'=HYPERLINK(\"http://x\")", "'+1+2", "'-3", "'@SUM(A1)"]
     assert out[4:] == ["plain", "a=b"]
 

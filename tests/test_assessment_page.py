@@ -10,11 +10,12 @@ from shisn.domain import auth, catalog, quality
 from shisn.store import db, ingest, queries
 from shisn import demo
 from shisn.services import submissions as S
-from shisn.web import ui
 from shisn.domain.auth import Viewer
 
 import conftest
 from conftest import ROOT, make_csv, static_tables
+from shisn.store import flag_confirmations
+from shisn.domain import safe_text
 
 PAGE = str(ROOT / "pages" / "assessment.py")
 PROFILE = str(ROOT / "pages" / "state_profile.py")
@@ -101,7 +102,7 @@ def test_state_user_gets_its_own_form_in_catalog_order_prefilled_with_level_defi
                                                               for m in catalog.MATURITY_LEVELS]
     legend = next(m.value for m in at.markdown if m.value.startswith("| Level | Name | What it means |"))
     for m, (name, what) in catalog.MATURITY_LEVELS.items():
-        assert f"| {m} | {name} | {ui.md_escape(what)} |" in legend
+        assert f"| {m} | {name} | {safe_text.markdown(what)} |" in legend
     # prefilled from VA's latest earlier cycle, which shows beside each area
     prev = queries.assessments(store, demo.DEMO_CYCLES[-1], ["VA"]).set_index("program_area")
     row = catalog.AREA_SLUGS.index("exercises")
@@ -173,7 +174,7 @@ def test_submit_with_a_problem_shows_it_next_to_its_area_and_submits_nothing(sto
     ok(button(at, "Submit for review").click().run())
     msg = "area name: required when program_area is 'other': name the area (e.g. Cybersecurity)"
     # named by its area (above the grid), and the outcome under the buttons the user just clicked
-    assert [e.value for e in at.error][:1] == [f"**Other**: {ui.md_escape(msg)}"]
+    assert [e.value for e in at.error][:1] == [f"**Other**: {safe_text.markdown(msg)}"]
     assert at.error[-1].value.startswith("1 problem to fix before submitting")
     assert S.open_submission(store, "VA", CYCLE) is None  # nothing was written
     set_area(at, "other", other="Cybersecurity")
@@ -249,7 +250,7 @@ def test_return_needs_a_comment_and_the_state_sees_it(store):
     submit_va(store)
     at = page(PM, state="VA", cycle=CYCLE)
     ok(button(at, "Return to the state").click().run())
-    assert [e.value for e in at.error] == [ui.md_escape("say what the state should change: returning needs a comment")]
+    assert [e.value for e in at.error] == [safe_text.markdown("say what the state should change: returning needs a comment")]
     at.text_area(key="asmt_return_comment").set_value("Recovery at 5 while seeking guidance? Please check.")
     ok(button(at, "Return to the state").click().run())
     assert at.success[0].value == "Returned to VA with your comment."
@@ -295,7 +296,7 @@ def test_the_state_confirms_a_flag_with_a_note(store):
     picks.select(f"VA|{CYCLE}|seeks_at_5|recovery")
     at.text_input(key="assessment_flags_note").set_value("We lead nationally and still want a peer review.")
     ok(button(at, "Confirm flag").click().run())
-    got = quality.confirmations(store, "VA", CYCLE)
+    got = flag_confirmations.confirmations(store, "VA", CYCLE)
     assert got[["rule", "program_area", "confirmed_by"]].values.tolist() == [["seeks_at_5", "recovery",
                                                                               "Val Virginia"]]
     table = next(t for t in conftest.static_tables(at) if "Flag" in t.columns)
@@ -317,7 +318,7 @@ def test_state_profile_shows_flags_only_to_viewers_who_see_the_state_in_detail(s
 def test_national_page_counts_the_flags_and_lists_them(store):
     cycle = demo.DEMO_CYCLES[-1]
     want = quality.counts(quality.with_confirmations(
-        quality.flags(queries.assessments(store), cycle=cycle), quality.confirmations(store)))
+        quality.flags(queries.assessments(store), cycle=cycle), flag_confirmations.confirmations(store)))
     at = page(LEAD, file=NATIONAL)
     box = next(e for e in at.expander if e.label.startswith("Data-quality flags"))
     assert box.label.startswith(f"Data-quality flags, {cycle}: {want['open']} open, 0 confirmed")

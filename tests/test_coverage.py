@@ -28,6 +28,7 @@ from shisn.store import db, ingest, queries
 from shisn.domain import jurisdictions as J
 
 from conftest import make_csv
+from shisn.domain import safe_text
 
 HEADER = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "other_area", "notes"]
 ROWS_2025 = [
@@ -255,7 +256,7 @@ def test_export_leaves_out_notes_the_viewer_may_not_see(df):
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")'])
 def test_safe_csv_neutralises_formulas(text):
-    data = coverage.safe_csv(pd.DataFrame({"notes": [text], "n": [-3]}))
+    data = safe_text.csv_file(pd.DataFrame({"notes": [text], "n": [-3]}))
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert rows[0] == ["notes", "n"]
@@ -263,14 +264,14 @@ def test_safe_csv_neutralises_formulas(text):
 
 
 def test_safe_csv_leaves_plain_text_alone_and_neutralises_headers():
-    data = coverage.safe_csv(pd.DataFrame({"=evil": ["plain", "a=b", ""], "ok": [True, False, True]}))
+    data = safe_text.csv_file(pd.DataFrame({"=evil": ["plain", "a=b", ""], "ok": [True, False, True]}))
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows == [["'=evil", "ok"], ["plain", "True"], ["a=b", "False"], ["", "True"]]
 
 
 def test_export_of_a_loaded_note_starting_with_a_sign_is_neutralised(df):
     # The loader refuses notes starting with "=", but "+2 staff" is a legitimate note a spreadsheet would evaluate.
-    data = coverage.safe_csv(coverage.export_table(coverage.redact_notes(df, lambda s: True)))
+    data = safe_text.csv_file(coverage.export_table(coverage.redact_notes(df, lambda s: True)))
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     md = [r for r in rows if r["state"] == "MD" and r["program_area"] == "recovery"][0]
     assert md["notes"] == "'+2 staff; -1 vacancy"

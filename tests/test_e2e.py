@@ -91,6 +91,11 @@ def browser():
         b.close()
 
 
+class BrowserHung(Exception):
+    """The headless browser tab stopped answering: not the app's fault (the app server still answers), so such a
+    test is tried once more in a fresh tab (pytest.ini: --only-rerun BrowserHung)."""
+
+
 class Session:
     """One browser tab on the app, recording every request that leaves the loopback and every console error."""
 
@@ -114,25 +119,40 @@ class Session:
         self.page.goto(self.base + path, wait_until="domcontentloaded")
         self.wait_ready()
 
-    def wait_ready(self, timeout: float = 60):
-        """Until the script has finished: not running, no skeleton, no status widget; then let charts paint."""
-        page = self.page
-        end = time.time() + timeout
-        page.wait_for_timeout(300)
-        while time.time() < end:
-            if self._settled():
-                page.wait_for_timeout(1200)
-                if self._settled():  # still: not a pause between two runs (a page handing over to another)
-                    return
-            page.wait_for_timeout(200)
-        raise AssertionError("the page script did not finish in time")
+    # the page's script has finished: not running, no skeleton, no status widget (one check, run in the page)
+    SETTLED = ("() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
+               " === 'notRunning' && !document.querySelector('[data-testid=stSkeleton]')"
+               " && !document.querySelector('[data-testid=stStatusWidget]')")
 
-    def _settled(self) -> bool:
-        page = self.page
-        state = page.evaluate("() => document.querySelector('[data-testid=stApp]')"
-                              "?.getAttribute('data-test-script-state')")
-        return (state == "notRunning" and page.locator("[data-testid=stSkeleton]").count() == 0
-                and page.locator("[data-testid=stStatusWidget]").count() == 0)
+    def wait_ready(self, timeout: float = 60):
+        """Until the script has finished, and is still finished a moment later (not a pause between two runs, a
+        page handing over to another); then charts have had time to paint. Every wait here is bounded by
+        Playwright's own clock, so a browser tab that stops answering fails the test (BrowserHung) instead of
+        hanging it."""
+        end = time.time() + timeout
+        self.page.wait_for_timeout(300)
+        while True:
+            left_ms = (end - time.time()) * 1000
+            if left_ms <= 0 or not self._settled(left_ms):
+                self._check_alive()
+                raise AssertionError("the page script did not finish in time")
+            self.page.wait_for_timeout(1200)
+            if self._settled(1):
+                return
+
+    def _settled(self, timeout_ms: float) -> bool:
+        try:
+            self.page.wait_for_function(self.SETTLED, timeout=max(timeout_ms, 1), polling=100)
+            return True
+        except playwright.TimeoutError:
+            return False
+
+    def _check_alive(self):
+        """Raise BrowserHung when the tab no longer runs even a trivial script (its renderer stopped answering)."""
+        try:
+            self.page.wait_for_function("() => true", timeout=10_000)
+        except playwright.TimeoutError:
+            raise BrowserHung("the browser tab stopped answering (its renderer runs no script)") from None
 
     def open_panel(self, title: str) -> bool:
         """Open the collapsed panel (an expander) whose label starts with `title`, as a user would; False if the
@@ -140,7 +160,7 @@ class Session:
         summary = self.page.locator("[data-testid=stExpander] summary").filter(has_text=title).first
         if not summary.count():
             return False
-        if not summary.evaluate("s => s.parentElement.open"):
+        if summary.locator("xpath=..").get_attribute("open", timeout=30_000) is None:
             summary.click()
             # the rerun the opening starts draws the panel's content: wait for it, then for the script to finish
             self.page.wait_for_function("s => s.parentElement.querySelector('[data-testid=stElementContainer]')",

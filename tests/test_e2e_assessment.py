@@ -11,9 +11,10 @@ from test_e2e import Session, as_role, browser, running_app  # noqa: F401 - `bro
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server(tmp_path_factory):
-    """A server of its own: this test writes a new cycle, which other browser tests must not see."""
+    """A server and store of its own, new for every attempt: this test writes a new cycle, which other browser
+    tests (and a second attempt of this one) must not see."""
     work = tmp_path_factory.mktemp("e2e_assessment")
     with running_app(work) as base:
         yield {"base": base, "work": work}

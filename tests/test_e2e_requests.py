@@ -12,6 +12,8 @@ import pytest
 
 from identity_proxy import IdentityProxy
 from test_e2e import Session, browser, download, playwright, running_app  # noqa: F401 (fixtures)
+from shisn.store import accounts
+from shisn.domain import exchange_rules
 
 pytestmark = pytest.mark.e2e
 HEADER = "X-Forwarded-Email"
@@ -19,7 +21,7 @@ MD, PM, THIRD = "mo@example.org", "morgan.okafor@example.org", "nj@example.org" 
 THIRD_NOTE = "NJTHIRDSTATESECRET"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # new for every attempt: the test writes requests a second attempt must not find
 def store(tmp_path_factory):
     from shisn.domain import auth
     from shisn.store import db, ingest
@@ -33,9 +35,9 @@ def store(tmp_path_factory):
     buf = io.StringIO()
     nj.to_csv(buf, index=False)
     ingest.load(con, [("nj.csv", buf.getvalue().encode())], "tester")
-    auth.add_user(con, MD, auth.STATE, "tester", state="MD", name="Mo Maryland")
-    auth.add_user(con, PM, auth.PROGRAM_MANAGER, "tester", name="Morgan Okafor")
-    auth.add_user(con, THIRD, auth.STATE, "tester", state="NJ", name="Jo Jersey")
+    accounts.add_user(con, MD, auth.STATE, "tester", state="MD", name="Mo Maryland")
+    accounts.add_user(con, PM, auth.PROGRAM_MANAGER, "tester", name="Morgan Okafor")
+    accounts.add_user(con, THIRD, auth.STATE, "tester", state="NJ", name="Jo Jersey")
     con.close()
     return work
 
@@ -114,7 +116,6 @@ def test_state_requests_pm_accepts_from_the_queue_both_see_proposed_and_the_brie
         mentor = html.split("<h1>")[1].split(" → ")[0]
         assert mentor and mentor != "Maryland"
 
-        from shisn.services import exchanges as X
         from shisn.domain import jurisdictions as J
         mentor_code = {v: k for k, v in J.names().items()}[mentor]
         for email, state in ((MD, "MD"), (None, mentor_code)):
@@ -122,7 +123,7 @@ def test_state_requests_pm_accepts_from_the_queue_both_see_proposed_and_the_brie
                 from shisn.domain import auth
                 from shisn.store import db
                 con = db.connect(store / "shisn.duckdb")
-                auth.add_user(con, "mentor@example.org", auth.STATE, "tester", state=state)
+                accounts.add_user(con, "mentor@example.org", auth.STATE, "tester", state=state)
                 con.close()
                 email = "mentor@example.org"
             s = as_user(browser, base, email)
@@ -140,4 +141,4 @@ def test_state_requests_pm_accepts_from_the_queue_both_see_proposed_and_the_brie
             assert nj.page.get_by_text("We would like an introduction.").count() == 0
         finally:
             nj.close()
-        assert X.STATUS_LABELS[X.PROPOSED] == "proposed"
+        assert exchange_rules.STATUS_LABELS[exchange_rules.PROPOSED] == "proposed"

@@ -14,6 +14,8 @@ from shisn.store import audit, db
 from shisn.services import exchange_import as I
 from shisn.services import exchanges as X
 from shisn.store.ingest import LoadError
+from shisn.domain import exchange_rules
+from shisn.services import exchange_export
 
 HEADER = ["mentor", "mentee", "program_area", "cycle", "status", "held_on", "first_contact_on", "means", "notes",
           "decline_reason"]
@@ -62,7 +64,7 @@ def replay(con, ex_id: int) -> dict:
             assert state.get(field) == old, (ex_id, version, field)
             state[field] = new
         assert state["status"] == to_status
-        state[X.STATUS_TIME[to_status]] = effective_at
+        state[exchange_rules.STATUS_TIME[to_status]] = effective_at
         state["version"] = version
     return state
 
@@ -80,35 +82,35 @@ def test_a_good_file_loads_with_its_statuses_dates_and_areas(con):
     ex = by_pair(con)
     va = ex[("VA", "MD")]
     assert (va["status"], va["program_areas"], va["cycle"], va["means"], va["outcome"]) == \
-        (X.CLOSED, "exercises", 2019, "on_site_visit", "Two-day visit")
+        (exchange_rules.CLOSED, "exercises", 2019, "on_site_visit", "Two-day visit")
     assert [day(va[c]) for c in ("proposed_at", "introduced_at", "contact_at", "held_at", "closed_at")] == \
         [dt.date(2019, 2, 1)] * 3 + [dt.date(2019, 5, 10)] * 2
     assert va["declined_at"] is None or va["declined_at"] != va["declined_at"]
     oh = ex[("OH", "WV")]  # a label with a comma and a slug, separated by ';'; no means given
     assert (oh["status"], oh["program_areas"], oh["means"], oh["means_detail"]) == \
-        (X.HELD, "training,exercises", "other", I.UNRECORDED_MEANS)
+        (exchange_rules.HELD, "training,exercises", "other", I.UNRECORDED_MEANS)
     assert {day(oh[c]) for c in ("proposed_at", "introduced_at", "contact_at", "held_at")} == {dt.date(2020, 6, 1)}
     ca = ex[("CA", "NV")]
     assert (ca["status"], ca["program_areas"], day(ca["first_contact_at"])) == \
-        (X.IN_CONTACT, "interoperability", dt.date(2021, 3, 3))
+        (exchange_rules.IN_CONTACT, "interoperability", dt.date(2021, 3, 3))
     tx = ex[("TX", "NM")]  # no date at all: proposed on 1 January of its cycle
-    assert (tx["status"], day(tx["proposed_at"]), tx["means"]) == (X.PROPOSED, dt.date(2022, 1, 1), "teleconference")
+    assert (tx["status"], day(tx["proposed_at"]), tx["means"]) == (exchange_rules.PROPOSED, dt.date(2022, 1, 1), "teleconference")
     wa = ex[("WA", "ID")]  # declined after its first contact: proposed → introduced → declined
     assert (wa["status"], wa["decline_reason"], day(wa["introduced_at"]), day(wa["declined_at"])) == \
-        (X.DECLINED, "ID chose to wait", dt.date(2018, 4, 4), dt.date(2018, 4, 4))
+        (exchange_rules.DECLINED, "ID chose to wait", dt.date(2018, 4, 4), dt.date(2018, 4, 4))
     assert wa["contact_at"] != wa["contact_at"] or wa["contact_at"] is None
     ny = ex[("NY", "CT")]  # held, then declined; two areas in catalog order
     assert (ny["status"], ny["program_areas"], ny["means"], day(ny["held_at"]), day(ny["declined_at"])) == \
-        (X.DECLINED, "strategy,prevention", "document_exchange", dt.date(2017, 9, 9), dt.date(2017, 9, 9))
+        (exchange_rules.DECLINED, "strategy,prevention", "document_exchange", dt.date(2017, 9, 9), dt.date(2017, 9, 9))
     fl = ex[("FL", "PR")]
     assert (fl["status"], day(fl["proposed_at"]), day(fl["introduced_at"])) == \
-        (X.INTRODUCED, dt.date(2021, 1, 1), dt.date(2021, 1, 1))
+        (exchange_rules.INTRODUCED, dt.date(2021, 1, 1), dt.date(2021, 1, 1))
     assert all(r["created_by"] == USER and r["updated_by"] == USER and not r["synthetic"] for r in ex.values())
 
 
 def test_each_history_says_imported_from_which_file_by_whom_and_replays_to_the_exchange(con):
     s = I.load(con, "earlier.csv", good_file(), USER, now=NOW)
-    paths = {X.CLOSED: 5, X.HELD: 4, X.IN_CONTACT: 3, X.PROPOSED: 1, X.INTRODUCED: 2}
+    paths = {exchange_rules.CLOSED: 5, exchange_rules.HELD: 4, exchange_rules.IN_CONTACT: 3, exchange_rules.PROPOSED: 1, exchange_rules.INTRODUCED: 2}
     for ex_id, source in zip(s.exchange_ids, GOOD):
         row = X.get(con, ex_id)
         hist = X.history(con, ex_id)
@@ -121,14 +123,14 @@ def test_each_history_says_imported_from_which_file_by_whom_and_replays_to_the_e
         for c in ("mentor", "mentee", "program_areas", "cycle", "means", "means_detail", "outcome",
                   "decline_reason"):
             assert state.get(c) == row[c], (ex_id, c)
-        for status, column in X.STATUS_TIME.items():
+        for status, column in exchange_rules.STATUS_TIME.items():
             assert state.get(column) == row[column], (ex_id, column)
-        times = [row[X.STATUS_TIME[st]] for st in hist["to_status"]]
+        times = [row[exchange_rules.STATUS_TIME[st]] for st in hist["to_status"]]
         assert times == sorted(times) and max(times) <= NOW  # never decreasing, never in the future
     # the declined exchange that was held passed through every status before declining
     ny = by_pair(con)[("NY", "CT")]
     assert list(X.history(con, int(ny["exchange_id"]))["to_status"]) == \
-        [X.PROPOSED, X.INTRODUCED, X.IN_CONTACT, X.HELD, X.DECLINED]
+        [exchange_rules.PROPOSED, exchange_rules.INTRODUCED, exchange_rules.IN_CONTACT, exchange_rules.HELD, exchange_rules.DECLINED]
 
 
 def test_the_import_is_in_the_audit_log(con):
@@ -155,7 +157,7 @@ def test_loading_the_same_file_twice_changes_nothing(con):
 
 def test_an_exchange_recorded_in_the_app_counts_as_present_and_a_differing_one_is_refused(con):
     ex = X.open_exchange(con, "VA", "MD", ["exercises"], 2019, "Pat PM", at=dt.datetime(2019, 2, 1, 10))
-    X.transition(con, ex, X.INTRODUCED, 1, "Pat PM", at=dt.datetime(2019, 2, 3, 10))
+    X.transition(con, ex, exchange_rules.INTRODUCED, 1, "Pat PM", at=dt.datetime(2019, 2, 3, 10))
     same = [["VA", "MD", "exercises", 2019, "introduced", "", "2019-02-03", "", "", ""]]
     s = I.load(con, "same.csv", good_file(same), USER, now=NOW)
     assert (s.imported, s.present) == (0, 1)
@@ -310,7 +312,7 @@ def test_cli_exchanges_load_imports_then_finds_everything_present_and_the_export
     r = run("exchanges", "--db", db_file, "--format", "csv")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == ",".join(X.EXPORT_COLUMNS) and len(lines) == len(GOOD) + 1
+    assert lines[0] == ",".join(exchange_export.EXPORT_COLUMNS) and len(lines) == len(GOOD) + 1
     assert lines[1].startswith("1,VA,MD,exercises,closed,on_site_visit,2019-02-01 12:00:00,2019-02-01 12:00:00,")
     con = db.connect(db_file)
     try:

@@ -17,9 +17,13 @@ from shisn.store import db
 from shisn import demo
 from shisn.services import exchanges as X
 from shisn.domain import jurisdictions as J
+from shisn.domain import exchange_rules
+from shisn.render import exchange_map
+from shisn.domain import safe_text
+from shisn.services import exchange_export
 
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
-PATH = [X.PROPOSED, X.INTRODUCED, X.IN_CONTACT, X.HELD, X.CLOSED]
+PATH = [exchange_rules.PROPOSED, exchange_rules.INTRODUCED, exchange_rules.IN_CONTACT, exchange_rules.HELD, exchange_rules.CLOSED]
 _pairs = itertools.count()
 
 
@@ -37,10 +41,10 @@ def at_status(con, status, by="Pat PM"):
         mentor, mentee = fresh_pair()
     ex = X.open_exchange(con, mentor, mentee, ["exercises"], 2025, by)
     v = 1
-    if status == X.DECLINED:
-        return ex, X.transition(con, ex, X.DECLINED, v, by)
+    if status == exchange_rules.DECLINED:
+        return ex, X.transition(con, ex, exchange_rules.DECLINED, v, by)
     for s in PATH[1:PATH.index(status) + 1]:
-        v = X.transition(con, ex, s, v, by, means="teleconference" if s == X.HELD else None)
+        v = X.transition(con, ex, s, v, by, means="teleconference" if s == exchange_rules.HELD else None)
     return ex, v
 
 
@@ -52,24 +56,24 @@ def history_rows(con, ex):
 # --- status machine ------------------------------------------------------------------------------------------------
 
 def test_allowed_transitions_are_exactly_the_bulletins_process():
-    assert X.TRANSITIONS == {
+    assert exchange_rules.TRANSITIONS == {
         "proposed": ("introduced", "declined"), "introduced": ("in_contact", "declined"),
         "in_contact": ("exchange_held", "declined"), "exchange_held": ("closed", "declined"),
         "closed": (), "declined": ()}
 
 
 def test_the_happy_path_reaches_closed_and_stamps_each_status(con):
-    ex, v = at_status(con, X.CLOSED)
+    ex, v = at_status(con, exchange_rules.CLOSED)
     row = X.get(con, ex)
-    assert row["status"] == X.CLOSED and v == 5 and row["version"] == 5
-    assert all(row[X.STATUS_TIME[s]] is not None for s in PATH)
+    assert row["status"] == exchange_rules.CLOSED and v == 5 and row["version"] == 5
+    assert all(row[exchange_rules.STATUS_TIME[s]] is not None for s in PATH)
     assert row["declined_at"] is None
 
 
-@pytest.mark.parametrize("current", X.STATUSES)
+@pytest.mark.parametrize("current", exchange_rules.STATUSES)
 def test_every_invalid_transition_is_rejected_with_a_clear_message_and_nothing_written(con, current):
-    allowed = X.TRANSITIONS[current]
-    for target in X.STATUSES:
+    allowed = exchange_rules.TRANSITIONS[current]
+    for target in exchange_rules.STATUSES:
         if target in allowed:
             continue
         ex, v = at_status(con, current)
@@ -78,53 +82,53 @@ def test_every_invalid_transition_is_rejected_with_a_clear_message_and_nothing_w
             X.transition(con, ex, target, v, "Pat PM", means="teleconference")
         msg = str(e.value)
         assert f"exchange {ex}" in msg
-        assert X.status_label(current) in msg
+        assert exchange_rules.status_label(current) in msg
         if allowed:
             for nxt in allowed:
-                assert X.status_label(nxt) in msg
+                assert exchange_rules.status_label(nxt) in msg
         else:
             assert "final" in msg
         assert (X.get(con, ex), history_rows(con, ex)) == before
 
 
 def test_invalid_transition_message_names_current_and_next_statuses(con):
-    ex, v = at_status(con, X.PROPOSED)
+    ex, v = at_status(con, exchange_rules.PROPOSED)
     with pytest.raises(X.InvalidTransition,
                        match=r"cannot go from proposed to exchange held: it is proposed; it can move to: "
                              r"introduced or declined"):
         X.transition(con, ex, "exchange held", v, "Pat PM", means="teleconference")
 
 
-@pytest.mark.parametrize("current", X.OPEN_STATUSES)
+@pytest.mark.parametrize("current", exchange_rules.OPEN_STATUSES)
 def test_any_open_status_can_be_declined(con, current):
     ex, v = at_status(con, current)
-    assert X.transition(con, ex, X.DECLINED, v, "Pat PM") == v + 1
-    assert X.get(con, ex)["status"] == X.DECLINED
+    assert X.transition(con, ex, exchange_rules.DECLINED, v, "Pat PM") == v + 1
+    assert X.get(con, ex)["status"] == exchange_rules.DECLINED
 
 
 def test_exchange_held_needs_the_means(con):
-    ex, v = at_status(con, X.IN_CONTACT)
+    ex, v = at_status(con, exchange_rules.IN_CONTACT)
     with pytest.raises(X.ExchangeError, match="say how the states shared"):
-        X.transition(con, ex, X.HELD, v, "Pat PM")
-    assert X.get(con, ex)["status"] == X.IN_CONTACT
+        X.transition(con, ex, exchange_rules.HELD, v, "Pat PM")
+    assert X.get(con, ex)["status"] == exchange_rules.IN_CONTACT
     assert X.transition(con, ex, "exchange held", v, "Pat PM", means="on-site visit") == v + 1
     assert X.get(con, ex)["means"] == "on_site_visit"
 
 
 def test_means_chosen_earlier_counts_for_exchange_held(con):
-    ex, v = at_status(con, X.IN_CONTACT)
+    ex, v = at_status(con, exchange_rules.IN_CONTACT)
     v = X.update(con, ex, v, "Pat PM", means="document_exchange")
-    assert X.transition(con, ex, X.HELD, v, "Pat PM") == v + 1
+    assert X.transition(con, ex, exchange_rules.HELD, v, "Pat PM") == v + 1
 
 
 def test_means_cannot_be_removed_once_held(con):
-    ex, v = at_status(con, X.HELD)
+    ex, v = at_status(con, exchange_rules.HELD)
     with pytest.raises(X.ExchangeError, match="cannot be removed"):
         X.update(con, ex, v, "Pat PM", means=None)
 
 
 def test_terminal_exchanges_keep_their_fields_but_take_an_outcome_note(con):
-    ex, v = at_status(con, X.CLOSED)
+    ex, v = at_status(con, exchange_rules.CLOSED)
     with pytest.raises(X.InvalidTransition, match="final"):
         X.update(con, ex, v, "Pat PM", means="other")
     v2 = X.update(con, ex, v, "Pat PM", outcome="Lessons: share the templates first.")
@@ -132,7 +136,7 @@ def test_terminal_exchanges_keep_their_fields_but_take_an_outcome_note(con):
 
 
 def test_unknown_status_and_unknown_field_are_refused(con):
-    ex, v = at_status(con, X.PROPOSED)
+    ex, v = at_status(con, exchange_rules.PROPOSED)
     with pytest.raises(X.InvalidTransition, match="not a status"):
         X.transition(con, ex, "finished", v, "Pat PM")
     with pytest.raises(X.ExchangeError, match="cannot set status_time"):
@@ -142,10 +146,10 @@ def test_unknown_status_and_unknown_field_are_refused(con):
 def test_status_date_may_be_given_but_not_in_the_future_nor_before_the_previous_status(con):
     ex = X.open_exchange(con, "VA", "MD", "exercises", 2025, "Pat PM", at=dt.datetime(2025, 3, 1, 9, 0))
     with pytest.raises(X.ExchangeError, match="in the future"):
-        X.transition(con, ex, X.INTRODUCED, 1, "Pat PM", at=dt.date.today() + dt.timedelta(days=2))
+        X.transition(con, ex, exchange_rules.INTRODUCED, 1, "Pat PM", at=dt.date.today() + dt.timedelta(days=2))
     with pytest.raises(X.ExchangeError, match="before the exchange's previous status"):
-        X.transition(con, ex, X.INTRODUCED, 1, "Pat PM", at=dt.date(2025, 2, 1))
-    X.transition(con, ex, X.INTRODUCED, 1, "Pat PM", at=dt.date(2025, 3, 8))
+        X.transition(con, ex, exchange_rules.INTRODUCED, 1, "Pat PM", at=dt.date(2025, 2, 1))
+    X.transition(con, ex, exchange_rules.INTRODUCED, 1, "Pat PM", at=dt.date(2025, 3, 8))
     assert X.get(con, ex)["introduced_at"] == dt.datetime(2025, 3, 8, 12, 0)
 
 
@@ -182,7 +186,7 @@ def test_the_same_open_pair_and_area_is_not_opened_twice(con):
         X.open_exchange(con, "VA", "MD", ["exercises", "training"], 2025, "Other PM")
     assert e.value.existing_id == ex
     X.open_exchange(con, "VA", "MD", ["training"], 2025, "Other PM")  # another area is another exchange
-    X.transition(con, ex, X.DECLINED, 1, "Pat PM")
+    X.transition(con, ex, exchange_rules.DECLINED, 1, "Pat PM")
     X.open_exchange(con, "VA", "MD", ["exercises"], 2025, "Pat PM")  # a declined one does not block a new one
 
 
@@ -190,7 +194,7 @@ def test_the_same_open_pair_and_area_is_not_opened_twice(con):
 
 def test_every_change_is_in_the_history_with_who_and_when(con):
     ex = X.open_exchange(con, "VA", "MD", ["exercises"], 2025, "Ann", note="opened from the pairing")
-    v = X.transition(con, ex, X.INTRODUCED, 1, "Bob", comment="call set up")
+    v = X.transition(con, ex, exchange_rules.INTRODUCED, 1, "Bob", comment="call set up")
     v = X.update(con, ex, v, "Cy", means="on_site_visit", planned_on=dt.date(2025, 6, 1))
     v = X.update(con, ex, v, "Dee", status="in contact", outcome="first call went well")
     h = X.history(con, ex)
@@ -208,7 +212,7 @@ def test_every_change_is_in_the_history_with_who_and_when(con):
 
 
 def test_history_is_append_only_earlier_rows_never_change(con):
-    ex, v = at_status(con, X.INTRODUCED)
+    ex, v = at_status(con, exchange_rules.INTRODUCED)
     first = history_rows(con, ex)
     X.update(con, ex, v, "Pat PM", outcome="note")
     after = history_rows(con, ex)
@@ -216,7 +220,7 @@ def test_history_is_append_only_earlier_rows_never_change(con):
 
 
 def test_edits_keep_the_old_value_in_the_history(con):
-    ex, v = at_status(con, X.IN_CONTACT)
+    ex, v = at_status(con, exchange_rules.IN_CONTACT)
     v = X.update(con, ex, v, "Ann", outcome="draft")
     X.update(con, ex, v, "Bob", outcome="final text")
     last = json.loads(X.history(con, ex)["changes"].iloc[-1])
@@ -224,7 +228,7 @@ def test_edits_keep_the_old_value_in_the_history(con):
 
 
 def test_saving_nothing_new_writes_nothing(con):
-    ex, v = at_status(con, X.PROPOSED)
+    ex, v = at_status(con, exchange_rules.PROPOSED)
     assert X.update(con, ex, v, "Pat PM", means=None, outcome="") == v
     assert len(history_rows(con, ex)) == 1
 
@@ -232,7 +236,7 @@ def test_saving_nothing_new_writes_nothing(con):
 # --- concurrency ---------------------------------------------------------------------------------------------------
 
 def test_two_users_same_version_first_wins_second_gets_stale_edit_and_nothing_written(con):
-    ex, v = at_status(con, X.INTRODUCED)
+    ex, v = at_status(con, exchange_rules.INTRODUCED)
     read_by_ann = X.get(con, ex)["version"]
     read_by_bob = X.get(con, ex)["version"]
     assert read_by_ann == read_by_bob == v
@@ -248,11 +252,11 @@ def test_two_users_same_version_first_wins_second_gets_stale_edit_and_nothing_wr
     # after reloading, Bob's change goes through on top of Ann's
     X.update(con, ex, X.get(con, ex)["version"], "Bob Example", outcome="Bob's note")
     row = X.get(con, ex)
-    assert row["status"] == X.IN_CONTACT and row["outcome"] == "Bob's note"
+    assert row["status"] == exchange_rules.IN_CONTACT and row["outcome"] == "Bob's note"
 
 
 def test_simultaneous_writers_from_threads_never_both_win(con):
-    ex, _ = at_status(con, X.PROPOSED)
+    ex, _ = at_status(con, exchange_rules.PROPOSED)
     outcomes = []
     for _ in range(10):
         v = X.get(con, ex)["version"]
@@ -307,10 +311,10 @@ def test_state_user_sees_only_exchanges_its_state_takes_part_in(network):
 
 def test_only_leadership_and_the_states_pms_may_edit():
     pm = auth.Viewer(auth.PROGRAM_MANAGER, "Pat PM", ("MD",))
-    assert X.can_edit(LEAD, "CA", "NV")
-    assert X.can_edit(pm, "VA", "MD") and not X.can_edit(pm, "CA", "NV")
-    assert not X.can_edit(auth.Viewer(auth.STATE, "MD user", ("MD",)), "VA", "MD")
-    assert X.can_open(pm) and not X.can_open(auth.Viewer(auth.STATE, "MD user", ("MD",)))
+    assert exchange_rules.can_edit(LEAD, "CA", "NV")
+    assert exchange_rules.can_edit(pm, "VA", "MD") and not exchange_rules.can_edit(pm, "CA", "NV")
+    assert not exchange_rules.can_edit(auth.Viewer(auth.STATE, "MD user", ("MD",)), "VA", "MD")
+    assert exchange_rules.can_open(pm) and not exchange_rules.can_open(auth.Viewer(auth.STATE, "MD user", ("MD",)))
 
 
 # --- summary and map -----------------------------------------------------------------------------------------------
@@ -320,9 +324,9 @@ def test_summary_counts_and_median_days_to_first_contact(con):
     a = X.open_exchange(con, "VA", "MD", ["exercises", "training"], 2025, "P", at=t0)
     b = X.open_exchange(con, "CA", "NV", ["exercises"], 2025, "P", at=t0)
     X.open_exchange(con, "TX", "NM", ["recovery"], 2025, "P", at=t0)        # still proposed: not in the median
-    X.transition(con, a, X.INTRODUCED, 1, "P", at=t0 + dt.timedelta(days=4))
-    v = X.transition(con, b, X.INTRODUCED, 1, "P", at=t0 + dt.timedelta(days=10))
-    X.transition(con, b, X.DECLINED, v, "P")
+    X.transition(con, a, exchange_rules.INTRODUCED, 1, "P", at=t0 + dt.timedelta(days=4))
+    v = X.transition(con, b, exchange_rules.INTRODUCED, 1, "P", at=t0 + dt.timedelta(days=10))
+    X.transition(con, b, exchange_rules.DECLINED, v, "P")
     s = X.summary(con, LEAD)
     assert s.total == 3 and s.open == 2
     assert dict(zip(s.by_status["status"], s.by_status["count"])) == {
@@ -354,7 +358,7 @@ def test_arcs_one_row_per_exchange_and_area_at_the_label_points(con):
 
 def test_arc_deck_has_no_basemap_and_draws_the_states_and_arcs(con):
     X.open_exchange(con, "VA", "MD", ["exercises"], 2025, "P")
-    deck = X.arc_deck(X.arcs(con, LEAD))
+    deck = exchange_map.arc_deck(X.arcs(con, LEAD))
     spec = json.loads(deck.to_json())
     assert deck.map_provider is None and not spec.get("mapProvider")
     types = [layer["@@type"] for layer in spec["layers"]]
@@ -396,7 +400,7 @@ def test_referrals_are_scoped_like_exchanges(con):
 def test_safe_csv_neutralises_formula_cells():
     df = pd.DataFrame({"outcome": ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "plain", None],
                        "n": [1, 2, 3, 4, 5, 6]})
-    text = X.safe_csv(df).decode("utf-8-sig")
+    text = safe_text.csv_file(df).decode("utf-8-sig")
     lines = text.splitlines()
     assert lines[1].startswith("\"'=HYPERLINK") and lines[2] == "'+1,2" and lines[3] == "'-2,3"
     assert lines[4] == "'@SUM(A1),4" and lines[5] == "plain,5"
@@ -404,8 +408,8 @@ def test_safe_csv_neutralises_formula_cells():
 
 def test_export_frame_columns_and_values(con):
     ex = X.open_exchange(con, "VA", "MD", ["exercises", "training"], 2025, "P", at=dt.datetime(2025, 1, 1, 8))
-    X.transition(con, ex, X.INTRODUCED, 1, "P", at=dt.datetime(2025, 1, 5, 8), comment="x")
-    out = X.export_frame(con)
+    X.transition(con, ex, exchange_rules.INTRODUCED, 1, "P", at=dt.datetime(2025, 1, 5, 8), comment="x")
+    out = exchange_export.export_frame(con)
     assert list(out.columns) == ["id", "mentor", "mentee", "program_areas", "status", "means", "proposed_at",
                                  "first_contact_at", "updated_at", "outcome", "mentor_useful", "mentor_what_changed",
                                  "mentor_differently", "mentee_useful", "mentee_what_changed", "mentee_differently"]
@@ -422,12 +426,12 @@ def test_demo_exchanges_are_flagged_synthetic_cover_the_statuses_and_run_once(co
     ids = list(df["exchange_id"])
     latest = df[df["cycle"] == df["cycle"].max()]
     assert 6 <= len(latest) <= 10  # the latest cycle's hand-written set; earlier cycles' exchanges are closed or
-    assert set(df.loc[df["cycle"] < df["cycle"].max(), "status"]) <= {X.CLOSED, X.DECLINED}  # declined
+    assert set(df.loc[df["cycle"] < df["cycle"].max(), "status"]) <= {exchange_rules.CLOSED, exchange_rules.DECLINED}  # declined
     assert df["cycle"].nunique() >= 3 and len(ids) > len(latest)
-    assert df["synthetic"].all() and (df["created_by"] == X.DEMO_USER).all()
-    assert set(df["status"]) == set(X.STATUSES)
+    assert df["synthetic"].all() and (df["created_by"] == demo.DEMO_USER).all()
+    assert set(df["status"]) == set(exchange_rules.STATUSES)
     assert X.ta_referrals(con, LEAD)["synthetic"].all()
-    assert X.demo_exchanges(con) == [] and len(X.list_exchanges(con, LEAD)) == len(ids)
+    assert demo.demo_exchanges(con) == [] and len(X.list_exchanges(con, LEAD)) == len(ids)
 
 
 # --- schema --------------------------------------------------------------------------------------------------------
@@ -458,7 +462,7 @@ def run(*args):
 def test_cli_exchanges_csv_and_json(db_file):
     con = db.connect(db_file)
     ex = X.open_exchange(con, "VA", "MD", ["exercises"], 2025, "Pat PM", at=dt.datetime(2025, 2, 1, 10))
-    X.transition(con, ex, X.INTRODUCED, 1, "Pat PM", at=dt.datetime(2025, 2, 3, 10))
+    X.transition(con, ex, exchange_rules.INTRODUCED, 1, "Pat PM", at=dt.datetime(2025, 2, 3, 10))
     X.open_exchange(con, "CA", "NV", ["interoperability", "training"], 2025, "Quinn PM")
     X.update(con, 2, 1, "Quinn PM", outcome="=cmd|' /C calc'!A0")
     con.close()
@@ -480,4 +484,4 @@ def test_cli_exchanges_csv_and_json(db_file):
 
 def test_cli_exchanges_on_an_empty_store_prints_the_header(db_file):
     r = run("exchanges", "--db", db_file)
-    assert r.returncode == 0 and r.stdout.strip() == ",".join(X.EXPORT_COLUMNS)
+    assert r.returncode == 0 and r.stdout.strip() == ",".join(exchange_export.EXPORT_COLUMNS)

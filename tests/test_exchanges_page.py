@@ -13,6 +13,7 @@ from conftest import ROOT
 from shisn.domain import auth
 from shisn.store import db
 from shisn.services import exchanges as X
+from shisn.domain import exchange_rules
 
 PAGE = str(ROOT / "pages" / "exchanges.py")
 PM_PAGE = str(ROOT / "pages" / "program_managers.py")
@@ -80,7 +81,7 @@ def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
     assert "Median days to first contact" in labels
     assert len(at.get("download_button")) == 1
     assert not at.get("deck_gl_json_chart")  # the map is its own view, computed only when opened
-    at = page_as(LEAD, params={X.VIEW_KEY: X.VIEW_MAP})
+    at = page_as(LEAD, params={exchange_rules.VIEW_KEY: exchange_rules.VIEW_MAP})
     assert not at.exception and "Median days to first contact" in [m.label for m in at.metric]
     headings = [m.value for m in at.markdown]
     assert "**By status**" in headings and "**By program area**" in headings and "**By FEMA region**" in headings
@@ -95,15 +96,15 @@ def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
         deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
         return sum(len(layer["data"]) for layer in deck["layers"] if layer["id"] == "arcs")
     every = X.arcs(store, LEAD)
-    assert (every["status"] == X.DECLINED).any()
-    assert arcs_drawn(at) == int((every["status"] != X.DECLINED).sum())
-    with_declined = page_as(LEAD, params={X.VIEW_KEY: X.VIEW_MAP}, ex_map_declined="Include declined exchanges")
+    assert (every["status"] == exchange_rules.DECLINED).any()
+    assert arcs_drawn(at) == int((every["status"] != exchange_rules.DECLINED).sum())
+    with_declined = page_as(LEAD, params={exchange_rules.VIEW_KEY: exchange_rules.VIEW_MAP}, ex_map_declined="Include declined exchanges")
     assert arcs_drawn(with_declined) == len(every)
 
 
 def test_views_are_tabs_bound_to_the_url_and_run_only_when_open(store):
     at = page_as(PM)
-    assert at.query_params.get(X.VIEW_KEY) in (None, X.VIEW_LIST)
+    assert at.query_params.get(exchange_rules.VIEW_KEY) in (None, exchange_rules.VIEW_LIST)
     assert shown_ids(at) and not any(s.value == "Referred to technical assistance" for s in at.header)
     assert not any(f.key.startswith("update_") for f in at.get("form"))  # no exchange opened until one is chosen
     assert "exchange" not in at.query_params and not at.get("selectbox")
@@ -115,7 +116,7 @@ def test_views_are_tabs_bound_to_the_url_and_run_only_when_open(store):
     at.selectbox(key="exchange").set_value(first).run()
     assert any(f.key.startswith(f"update_{first}_") for f in at.get("form"))
     assert at.query_params["exchange"] == str(first)  # the opened exchange is a shareable link
-    at = page_as(PM, params={X.VIEW_KEY: X.VIEW_TA})
+    at = page_as(PM, params={exchange_rules.VIEW_KEY: exchange_rules.VIEW_TA})
     assert not at.exception and not shown_ids(at)
     assert any(s.value == "Referred to technical assistance" for s in at.header)
     assert not any(f.key in ("refer", "new_exchange") for f in at.get("form"))  # drawn only when opened
@@ -215,28 +216,28 @@ def test_pm_cannot_open_an_exchange_between_other_states(store):
 
 def _proposed_exchange(con):
     df = X.list_exchanges(con, LEAD)
-    return int(df[(df["status"] == X.PROPOSED) & ((df["mentor"] == "TX"))]["exchange_id"].iloc[0])
+    return int(df[(df["status"] == exchange_rules.PROPOSED) & ((df["mentor"] == "TX"))]["exchange_id"].iloc[0])
 
 
 def test_recording_a_status_change_stores_who(store):
     ex = _proposed_exchange(store)
     at = page_as(LEAD, exchange=ex)
     form = next(f for f in at.get("form") if f.key.startswith(f"update_{ex}_"))
-    form.selectbox(key=f"to_{ex}_1").select(X.INTRODUCED)
+    form.selectbox(key=f"to_{ex}_1").select(exchange_rules.INTRODUCED)
     form.text_input(key=f"comment_{ex}_1").input("introduced by phone")
     form.form_submit_button[0].click()
     at.run()
     assert not at.exception
     row = X.get(store, ex)
-    assert row["status"] == X.INTRODUCED and row["updated_by"] == "Lee Leader" and row["version"] == 2
+    assert row["status"] == exchange_rules.INTRODUCED and row["updated_by"] == "Lee Leader" and row["version"] == 2
     h = X.history(store, ex).iloc[-1]
-    assert (h["changed_by"], h["to_status"], h["comment"]) == ("Lee Leader", X.INTRODUCED, "introduced by phone")
+    assert (h["changed_by"], h["to_status"], h["comment"]) == ("Lee Leader", exchange_rules.INTRODUCED, "introduced by phone")
 
 
 def test_a_stale_edit_on_the_page_is_refused_and_writes_nothing(store):
     ex = _proposed_exchange(store)
     at = page_as(LEAD, exchange=ex)             # Lee opens version 1
-    X.update(store, ex, 1, "Other PM", status=X.INTRODUCED)   # someone else changes it meanwhile
+    X.update(store, ex, 1, "Other PM", status=exchange_rules.INTRODUCED)   # someone else changes it meanwhile
     before = (X.get(store, ex), len(X.history(store, ex)))
     form = next(f for f in at.get("form") if f.key.startswith(f"update_{ex}_1"))
     form.text_area(key=f"out_{ex}_1").input("Lee's note")
@@ -252,7 +253,7 @@ def test_a_stale_edit_on_the_page_is_refused_and_writes_nothing(store):
 
 def test_ta_referrals_section_lists_referrals(store):
     X.refer_to_ta(store, "MD", "recovery", 2026, "no eligible mentor", "Lee Leader")
-    at = page_as(STATE_MD, params={X.VIEW_KEY: X.VIEW_TA})
+    at = page_as(STATE_MD, params={exchange_rules.VIEW_KEY: exchange_rules.VIEW_TA})
     assert any(s.value == "Referred to technical assistance" for s in at.header)
     frames = [d.value for d in at.dataframe if "reason" in d.value.columns]
     assert frames and list(frames[0]["state"]) == ["MD"]

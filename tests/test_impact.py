@@ -11,7 +11,7 @@ from shisn.domain import auth
 from shisn import demo
 from shisn.services import impact
 from shisn.store import queries
-from shisn.services import exchanges as X
+from shisn.domain import exchange_rules
 
 NOW = dt.datetime(2026, 6, 1, 12, 0)
 
@@ -27,7 +27,7 @@ def exchanges(rows):
     out = []
     for r in rows:
         ex_id, mentor, mentee, areas, cycle, status = r[:6]
-        held = r[6] if len(r) > 6 else status in (X.HELD, X.CLOSED)
+        held = r[6] if len(r) > 6 else status in (exchange_rules.HELD, exchange_rules.CLOSED)
         out.append({"exchange_id": ex_id, "mentor": mentor, "mentee": mentee, "program_areas": areas, "cycle": cycle,
                     "status": status, "proposed_at": pd.Timestamp(f"{cycle}-03-01"),
                     "introduced_at": pd.Timestamp(f"{cycle}-03-05"), "updated_at": pd.Timestamp(f"{cycle}-06-01"),
@@ -51,11 +51,11 @@ def hand_set():
     rows += [("CO", "exercises", 2024, 2, True)]                                      # mentee not rated again
     rows += [("IA", "exercises", 2024, 2, False), ("IA", "exercises", 2025, 5, False)]  # did not seek: not baseline
     rows += [("KS", "other", 2024, 1, True), ("KS", "other", 2025, 4, True)]           # 'other' is left out
-    ex = exchanges([(1, "VA", "AL", "exercises", 2024, X.CLOSED), (2, "VA", "AK", "exercises", 2024, X.CLOSED),
-                    (3, "VA", "AZ", "exercises", 2024, X.HELD), (4, "MD", "AR", "exercises", 2024, X.CLOSED),
-                    (5, "MD", "CA", "exercises", 2024, X.CLOSED), (6, "MD", "CO", "exercises", 2024, X.CLOSED),
-                    (7, "TX", "ID", "exercises", 2024, X.DECLINED), (8, "TX", "IL", "exercises", 2024, X.IN_CONTACT),
-                    (9, "TX", "KS", "other", 2024, X.CLOSED)])
+    ex = exchanges([(1, "VA", "AL", "exercises", 2024, exchange_rules.CLOSED), (2, "VA", "AK", "exercises", 2024, exchange_rules.CLOSED),
+                    (3, "VA", "AZ", "exercises", 2024, exchange_rules.HELD), (4, "MD", "AR", "exercises", 2024, exchange_rules.CLOSED),
+                    (5, "MD", "CA", "exercises", 2024, exchange_rules.CLOSED), (6, "MD", "CO", "exercises", 2024, exchange_rules.CLOSED),
+                    (7, "TX", "ID", "exercises", 2024, exchange_rules.DECLINED), (8, "TX", "IL", "exercises", 2024, exchange_rules.IN_CONTACT),
+                    (9, "TX", "KS", "other", 2024, exchange_rules.CLOSED)])
     return assess(rows), ex
 
 
@@ -100,7 +100,7 @@ def test_the_baseline_is_weighted_like_the_mentees_not_pooled():
             n += 1
             s = f"M{n}"
             rows += [(s, "recovery", 2023, start, True), (s, "recovery", 2024, start + ch, True)]
-            ex.append((n, "FL", s, "recovery", 2023, X.CLOSED))
+            ex.append((n, "FL", s, "recovery", 2023, exchange_rules.CLOSED))
         for i, ch in enumerate(seekers):
             s = f"S{start}{i}"
             rows += [(s, "recovery", 2023, start, True), (s, "recovery", 2024, start + ch, True)]
@@ -140,7 +140,7 @@ def test_an_interval_with_no_spread_is_exactly_the_difference():
     rows, ex = [], []
     for i in range(5):
         rows += [(f"M{i}", "training", 2024, 2, True), (f"M{i}", "training", 2025, 3, True)]
-        ex.append((i + 1, "OH", f"M{i}", "training", 2024, X.CLOSED))
+        ex.append((i + 1, "OH", f"M{i}", "training", 2024, exchange_rules.CLOSED))
         rows += [(f"S{i}", "training", 2024, 2, True), (f"S{i}", "training", 2025, 2, True)]
     c = row(impact.compare(impact.units(assess(rows), exchanges(ex))), "training")
     assert (c["difference"], c["low"], c["high"]) == (1.0, 1.0, 1.0)
@@ -197,11 +197,11 @@ def timed(rows):
 
 HEALTH = timed([
     # first contact after 2, 4, 10, 20 days; held after 30 and 50 days
-    (1, "VA", "MD", X.CLOSED, 0, 2, 30, 60, None),
-    (2, "VA", "PA", X.HELD, 10, 14, 60, (NOW - dt.datetime(2026, 1, 1)).days - 5, None),
-    (3, "OH", "WV", X.IN_CONTACT, 20, 30, None, (NOW - dt.datetime(2026, 1, 1)).days - 31, None),  # stuck 31 days
-    (4, "OH", "KY", X.INTRODUCED, 100, 120, None, (NOW - dt.datetime(2026, 1, 1)).days - 29, None),  # 29: not
-    (5, "TX", "NM", X.DECLINED, 5, None, None, 40, "no staff this cycle"),
+    (1, "VA", "MD", exchange_rules.CLOSED, 0, 2, 30, 60, None),
+    (2, "VA", "PA", exchange_rules.HELD, 10, 14, 60, (NOW - dt.datetime(2026, 1, 1)).days - 5, None),
+    (3, "OH", "WV", exchange_rules.IN_CONTACT, 20, 30, None, (NOW - dt.datetime(2026, 1, 1)).days - 31, None),  # stuck 31 days
+    (4, "OH", "KY", exchange_rules.INTRODUCED, 100, 120, None, (NOW - dt.datetime(2026, 1, 1)).days - 29, None),  # 29: not
+    (5, "TX", "NM", exchange_rules.DECLINED, 5, None, None, 40, "no staff this cycle"),
     (6, "TX", "OK", "requested", None, None, None, 150, None),
 ])
 
@@ -293,7 +293,7 @@ def five_areas_one_mentee():
     rows = [("M", ar, 2024, 2, True) for ar in areas] + [("M", ar, 2025, 3, True) for ar in areas]
     for s in ("B1", "B2", "B3", "B4", "B5"):
         rows += [(s, ar, c, 2, True) for ar in areas for c in (2024, 2025)]
-    return assess(rows), exchanges([(1, "VA", "M", ",".join(areas), 2024, X.CLOSED)])
+    return assess(rows), exchanges([(1, "VA", "M", ",".join(areas), 2024, exchange_rules.CLOSED)])
 
 
 def test_counts_are_states_not_state_areas():
@@ -312,7 +312,7 @@ def test_the_exchange_counts_from_the_day_it_was_held():
     # and 2024 -> 2025 changes (exchange under way) are no baseline either.
     a = assess([("MD", "training", 2023, 1, True), ("MD", "training", 2024, 2, True),
                 ("MD", "training", 2025, 2, True), ("MD", "training", 2026, 4, False)])
-    ex = exchanges([(1, "VA", "MD", "training", 2023, X.CLOSED, "2025-03-03")])
+    ex = exchanges([(1, "VA", "MD", "training", 2023, exchange_rules.CLOSED, "2025-03-03")])
     u = impact.units(a, ex)
     assert len(u) == 1
     r = u.iloc[0]
@@ -325,7 +325,7 @@ def test_grouped_by_the_year_held_not_the_cycle_of_the_need():
     for i in range(5):
         rows += [(f"M{i}", "training", c, lvl, True) for c, lvl in ((2023, 1), (2024, 2), (2025, 3))]
         rows += [(f"S{i}", "training", c, lvl, True) for c, lvl in ((2023, 1), (2024, 2), (2025, 2))]
-        ex.append((i + 1, "OH", f"M{i}", "training", 2023, X.CLOSED, "2024-06-01"))  # raised 2023, held 2024
+        ex.append((i + 1, "OH", f"M{i}", "training", 2023, exchange_rules.CLOSED, "2024-06-01"))  # raised 2023, held 2024
     by_cycle = impact.compare_by_cycle(impact.units(assess(rows), exchanges(ex)))
     assert by_cycle["scope"].tolist() == ["2024"] and by_cycle["label"].tolist() == ["Held in 2024"]
     assert by_cycle.iloc[0]["difference"] == pytest.approx(1.0)  # 2 -> 3 against 2 -> 2
@@ -333,8 +333,8 @@ def test_grouped_by_the_year_held_not_the_cycle_of_the_need():
 
 def test_held_then_declined_counts_as_held_and_declined_before_is_none():
     a = assess([(s, "recovery", c, 2, True) for s in ("AA", "BB") for c in (2024, 2025)])
-    ex = exchanges([(1, "VA", "AA", "recovery", 2024, X.DECLINED, "2024-04-01"),   # held, then declined
-                    (2, "VA", "BB", "recovery", 2024, X.DECLINED, False)])           # declined before it was held
+    ex = exchanges([(1, "VA", "AA", "recovery", 2024, exchange_rules.DECLINED, "2024-04-01"),   # held, then declined
+                    (2, "VA", "BB", "recovery", 2024, exchange_rules.DECLINED, False)])           # declined before it was held
     u = impact.units(a, ex).query("cycle == 2024").set_index("state")
     assert u.loc["AA", "group"] == impact.EXCHANGE and u.loc["AA", "exchange_ids"] == "1"
     assert u.loc["BB", "group"] == impact.BASELINE
@@ -343,7 +343,7 @@ def test_held_then_declined_counts_as_held_and_declined_before_is_none():
 def test_a_change_over_a_skipped_cycle_is_left_out_and_counted():
     a = assess([("MD", "training", 2024, 2, True), ("MD", "training", 2026, 4, True),   # skipped 2025
                 ("PA", "training", 2024, 2, True), ("PA", "training", 2026, 3, True)])
-    ex = exchanges([(1, "VA", "MD", "training", 2024, X.CLOSED)])
+    ex = exchanges([(1, "VA", "MD", "training", 2024, exchange_rules.CLOSED)])
     u = impact.units(a, ex).query("cycle == 2024").set_index("state")
     assert u.loc["MD", "note"] == "rated again 2 cycles later" and pd.isna(u.loc["MD", "change"])
     assert u.loc["PA", "note"] == "rated again 2 cycles later" and pd.isna(u.loc["PA", "change"])
@@ -357,9 +357,9 @@ def test_the_baseline_leaves_out_every_exchange_in_the_store_whoever_views():
     for i in range(5):
         rows += [(f"M{i}", "training", 2024, 2, True), (f"M{i}", "training", 2025, 3, True)]
         rows += [(f"S{i}", "training", 2024, 2, True), (f"S{i}", "training", 2025, 2, True)]
-        ex.append((i + 1, "OH", f"M{i}", "training", 2024, X.CLOSED))
+        ex.append((i + 1, "OH", f"M{i}", "training", 2024, exchange_rules.CLOSED))
     rows += [("MX", "training", 2024, 2, True), ("MX", "training", 2025, 5, True)]
-    ex.append((9, "TX", "MX", "training", 2024, X.CLOSED))
+    ex.append((9, "TX", "MX", "training", 2024, exchange_rules.CLOSED))
     a, every = assess(rows), exchanges(ex)
     mine = every[every["exchange_id"] != 9]
     u = impact.units(a, every, visible=mine["exchange_id"]).query("cycle == 2024").set_index("state")

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from shisn.services import impact
-from shisn.services import exchanges as X
+from shisn.domain import exchange_rules
 
 AREAS = list(impact.AREAS)
 CYCLES = (2021, 2022, 2023, 2024, 2025)
@@ -61,7 +61,7 @@ def world(seed: int, effect: float = 0.0, n_states: int = 56, per_cycle: int = 1
             held = None if declined else pd.Timestamp(f"{cycle}-03-01") + pd.Timedelta(days=int(rng.integers(250)))
             exchanges.append({"exchange_id": len(exchanges) + 1, "mentor": states[mentor], "mentee": states[s],
                               "program_areas": ",".join(AREAS[x] for x in sorted(areas)), "cycle": cycle,
-                              "status": X.DECLINED if declined else X.CLOSED,
+                              "status": exchange_rules.DECLINED if declined else exchange_rules.CLOSED,
                               "proposed_at": pd.Timestamp(f"{cycle}-02-01"), "held_at": held})
             if not declined:
                 for x in areas:

@@ -14,6 +14,8 @@ from shisn.domain import auth
 from shisn.services import impact
 from shisn.services import exchanges as X
 from shisn.services import outcomes as O
+from shisn.store import accounts
+from shisn.domain import exchange_rules
 
 PAGE = str(ROOT / "pages" / "impact.py")
 EX_PAGE = str(ROOT / "pages" / "exchanges.py")
@@ -176,9 +178,9 @@ def test_leadership_sets_the_stuck_threshold(store):
 
 def _held(con, mentor, mentee, area):
     ex = X.open_exchange(con, mentor, mentee, [area], 2026, "P", at=dt.datetime(2026, 6, 1))
-    v = X.transition(con, ex, X.INTRODUCED, 1, "P", at=dt.datetime(2026, 6, 2))
-    v = X.transition(con, ex, X.IN_CONTACT, v, "P", at=dt.datetime(2026, 6, 3))
-    X.transition(con, ex, X.HELD, v, "P", means="teleconference", at=dt.datetime(2026, 6, 20))
+    v = X.transition(con, ex, exchange_rules.INTRODUCED, 1, "P", at=dt.datetime(2026, 6, 2))
+    v = X.transition(con, ex, exchange_rules.IN_CONTACT, v, "P", at=dt.datetime(2026, 6, 3))
+    X.transition(con, ex, exchange_rules.HELD, v, "P", means="teleconference", at=dt.datetime(2026, 6, 20))
     return ex
 
 
@@ -222,8 +224,8 @@ def test_a_signed_in_program_manager_finds_their_own_row(store):
     # signed in, a PM's name is the users table's ("morgan"), not the assignments' display name: the row is found
     # by the states assigned to their e-mail
     email = queries.query_df(store, "SELECT email FROM program_managers WHERE name = ?", [PM.name])["email"].iloc[0]
-    auth.add_user(store, email, auth.PROGRAM_MANAGER, "test", name="morgan")
-    viewer = auth.viewer_for(store, email)
+    accounts.add_user(store, email, auth.PROGRAM_MANAGER, "test", name="morgan")
+    viewer = accounts.viewer_for(store, email)
     assert viewer.name == "morgan" and viewer.states == PM.states
     at = page_as(viewer, params={impact.VIEW_KEY: impact.VIEW_PEOPLE})
     assert not at.exception

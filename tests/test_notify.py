@@ -26,6 +26,8 @@ from shisn.store import db, ingest
 from shisn.services import mailer, notify
 from shisn.services import exchanges as X
 from shisn.services import submissions as S
+from shisn.store import accounts
+from shisn.services import daily_digest
 
 BASE = "https://shisn.agency.example"
 MD_SECRET = "SECRETMDNOTE"          # Maryland's notes: in no message at all
@@ -151,11 +153,11 @@ def world(con) -> dict:
             for s in states:
                 cur.execute("INSERT INTO program_managers VALUES (?, ?, ?)", [s, name, email_]).fetchall()
     for email_, (name, _) in PMS.items():
-        auth.add_user(con, email_, auth.PROGRAM_MANAGER, "setup", name=name)
-    auth.add_user(con, LEAD, auth.LEADERSHIP, "setup", name="Lee Lead")
+        accounts.add_user(con, email_, auth.PROGRAM_MANAGER, "setup", name=name)
+    accounts.add_user(con, LEAD, auth.LEADERSHIP, "setup", name="Lee Lead")
     for email_, state in STATE_USERS.items():
-        auth.add_user(con, email_, auth.STATE, "setup", state=state, name=email_.split("@")[0])
-    return {e: auth.viewer_for(con, e) for e in [*PMS, LEAD, *STATE_USERS]}
+        accounts.add_user(con, email_, auth.STATE, "setup", state=state, name=email_.split("@")[0])
+    return {e: accounts.viewer_for(con, e) for e in [*PMS, LEAD, *STATE_USERS]}
 
 
 def rows(con, **where) -> list[dict]:
@@ -350,13 +352,13 @@ def test_the_daily_digest_groups_per_state_oldest_first_with_the_queue_reminders
     X.update(con, a, 1, "Pat PM", status="introduced", now=t0 - dt.timedelta(days=1))
     ex = X.open_exchange(con, "MD", "TX", ["recovery"], 2025, "Mo PM", now=t0 - dt.timedelta(days=1))
     notify.set_preferences(con, "tex.pm@agency.example", {notify.QUEUE: notify.OFF}, "tex")
-    assert not notify.digest_due(con, t0.replace(hour=6))  # before the digest hour
-    assert notify.digest_due(con, t0)
-    assert notify.build_digests(con, now=t0) == len({r["recipient"] for r in rows(con, kind=notify.EXCHANGE)} |
+    assert not daily_digest.digest_due(con, t0.replace(hour=6))  # before the digest hour
+    assert daily_digest.digest_due(con, t0)
+    assert daily_digest.build_digests(con, now=t0) == len({r["recipient"] for r in rows(con, kind=notify.EXCHANGE)} |
                                                     {"pat.pm@agency.example"})
-    assert notify.build_digests(con, now=t0 + dt.timedelta(hours=2)) is None  # once a day
-    assert not notify.digest_due(con, t0 + dt.timedelta(hours=3))
-    assert notify.digest_due(con, t0 + dt.timedelta(days=1))
+    assert daily_digest.build_digests(con, now=t0 + dt.timedelta(hours=2)) is None  # once a day
+    assert not daily_digest.digest_due(con, t0 + dt.timedelta(hours=3))
+    assert daily_digest.digest_due(con, t0 + dt.timedelta(days=1))
     assert all(r["status"] == notify.DIGESTED and r["digest_id"] for r in rows(con, kind=notify.EXCHANGE))
     # Pat's digest: Delaware's items, then Virginia's (the states in order), each oldest first; the reminders
     [pat] = rows(con, kind=notify.DIGEST_KIND, recipient="pat.pm@agency.example")
@@ -376,7 +378,7 @@ def test_the_daily_digest_groups_per_state_oldest_first_with_the_queue_reminders
     assert "Virginia (VA)\n" in va1["body_text"] and "Delaware (DE)\n" not in va1["body_text"]
     assert f"Exchange {ex}" not in va1["body_text"] and MD_SECRET not in va1["body_text"]
     # forced again the same day: only the reminders are left to tell, to those who take them (not Tex)
-    assert notify.build_digests(con, now=t0 + dt.timedelta(hours=4), force=True) == 2
+    assert daily_digest.build_digests(con, now=t0 + dt.timedelta(hours=4), force=True) == 2
     assert {r["recipient"] for r in rows(con, kind=notify.DIGEST_KIND) if r["created_at"] > t0} == {
         "pat.pm@agency.example", "mo.pm@agency.example"}
     # delivered like any other message, its unsubscribe link the digest's
@@ -392,7 +394,7 @@ def test_the_daily_digest_groups_per_state_oldest_first_with_the_queue_reminders
 def test_needs_no_mentor_can_take_come_in_each_program_manager_s_digest(con):
     world(con)
     t0 = dt.datetime(2026, 3, 2, 9, 0)
-    assert notify.build_digests(con, now=t0) == 3  # nothing happened yet: the three PMs' reminders only
+    assert daily_digest.build_digests(con, now=t0) == 3  # nothing happened yet: the three PMs' reminders only
     digests = {r["recipient"]: r["body_text"] for r in rows(con, kind=notify.DIGEST_KIND)}
     assert set(digests) == set(PMS)
     tex = digests["tex.pm@agency.example"]  # Texas seeks recovery, which nobody offers

@@ -10,6 +10,7 @@ from shisn.store import db
 from shisn.services import mailer, notify
 from shisn.services import exchanges as X
 from test_notify import Server
+from shisn.store import accounts
 
 PAGE = ROOT / "pages" / "notifications.py"
 USERS = ROOT / "pages" / "users.py"
@@ -25,10 +26,10 @@ def store(demo_db, monkeypatch):
     monkeypatch.delenv("SHISN_SECRET", raising=False)
     con = db.connect(demo_db)
     pm_email = con.read("SELECT email FROM program_managers WHERE state = 'VA'")["email"].iloc[0]
-    auth.add_user(con, pm_email, auth.PROGRAM_MANAGER, "setup", name="VA PM")
-    auth.add_user(con, "va1@va.example", auth.STATE, "setup", state="VA")
-    auth.add_user(con, "md1@md.example", auth.STATE, "setup", state="MD")
-    auth.add_user(con, "lead@agency.example", auth.LEADERSHIP, "setup")
+    accounts.add_user(con, pm_email, auth.PROGRAM_MANAGER, "setup", name="VA PM")
+    accounts.add_user(con, "va1@va.example", auth.STATE, "setup", state="VA")
+    accounts.add_user(con, "md1@md.example", auth.STATE, "setup", state="MD")
+    accounts.add_user(con, "lead@agency.example", auth.LEADERSHIP, "setup")
     notify.set_defaults(con, {notify.EXCHANGE: notify.IMMEDIATE}, "setup")
     X.open_exchange(con, "VA", "MD", ["strategy"], 2025, "VA PM", note="First call next week.")
     yield {"con": con, "path": demo_db, "pm": pm_email}
@@ -43,7 +44,7 @@ def signed_in(monkeypatch, email):
 
 def test_a_signed_in_user_chooses_per_kind_and_sees_only_their_own_e_mails(store, monkeypatch):
     signed_in(monkeypatch, "va1@va.example")
-    viewer = auth.viewer_for(store["con"], "va1@va.example")
+    viewer = accounts.viewer_for(store["con"], "va1@va.example")
     at = page_as(viewer, PAGE)
     assert not at.exception and at.title[0].value == "Notifications"
     assert [r.label for r in at.radio] == [notify.KIND_LABELS[k] for k in notify.kinds_for(auth.STATE)]
@@ -59,7 +60,7 @@ def test_a_signed_in_user_chooses_per_kind_and_sees_only_their_own_e_mails(store
     assert next(r for r in at.radio if r.label == notify.KIND_LABELS[notify.EXCHANGE]).value == notify.OFF
     # another user's e-mails are not listed: MD's user sees its own only
     signed_in(monkeypatch, "md1@md.example")
-    at = page_as(auth.viewer_for(store["con"], "md1@md.example"), PAGE)
+    at = page_as(accounts.viewer_for(store["con"], "md1@md.example"), PAGE)
     assert [r["recipient"] for r in store["con"].read(
         "SELECT recipient FROM notifications WHERE recipient = 'md1@md.example'").to_dict("records")]
     assert "va1@va.example" not in " ".join(m.value for m in at.markdown)
@@ -67,7 +68,7 @@ def test_a_signed_in_user_chooses_per_kind_and_sees_only_their_own_e_mails(store
 
 def test_a_program_manager_has_the_reminders_which_come_only_in_the_digest(store, monkeypatch):
     signed_in(monkeypatch, store["pm"])
-    at = page_as(auth.viewer_for(store["con"], store["pm"]), PAGE)
+    at = page_as(accounts.viewer_for(store["con"], store["pm"]), PAGE)
     assert not at.exception
     reminders = next(r for r in at.radio if r.label == notify.KIND_LABELS[notify.QUEUE])
     assert list(reminders.options) == [notify.MODE_LABELS[notify.DIGEST], notify.MODE_LABELS[notify.OFF]]
@@ -78,7 +79,7 @@ def test_the_unsubscribe_link_turns_its_kind_off_once_and_leaves_the_address(sto
     [token] = [u.split("unsubscribe=")[1] for u in con.read(
         "SELECT unsubscribe FROM notifications WHERE recipient = 'va1@va.example'")["unsubscribe"]]
     signed_in(monkeypatch, "va1@va.example")
-    at = page_as(auth.viewer_for(con, "va1@va.example"), PAGE, params={"unsubscribe": token})
+    at = page_as(accounts.viewer_for(con, "va1@va.example"), PAGE, params={"unsubscribe": token})
     assert not at.exception
     assert "va1@va\\.example gets no more e-mails about exchange status changes" in at.success[0].value
     assert "unsubscribe" not in at.query_params
@@ -90,7 +91,7 @@ def test_the_unsubscribe_link_turns_its_kind_off_once_and_leaves_the_address(sto
     at.run()
     assert notify.preferences(con, "va1@va.example")[notify.EXCHANGE] == notify.IMMEDIATE
     # a damaged link changes nothing and says so
-    at = page_as(auth.viewer_for(con, "va1@va.example"), PAGE, params={"unsubscribe": token[:-3] + "xyz"})
+    at = page_as(accounts.viewer_for(con, "va1@va.example"), PAGE, params={"unsubscribe": token[:-3] + "xyz"})
     assert not at.exception and "not valid" in at.error[0].value
     assert notify.preferences(con, "va1@va.example")[notify.EXCHANGE] == notify.IMMEDIATE
 

@@ -8,6 +8,9 @@ from shisn.store import audit
 from shisn.domain import auth
 from shisn.services import exchanges as X
 from shisn.services import outcomes as O
+from shisn.domain import exchange_rules
+from shisn.domain import safe_text
+from shisn.services import exchange_export
 
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
 PM_MD = auth.Viewer(auth.PROGRAM_MANAGER, "Pat PM", ("DC", "DE", "MD", "PA", "WV"))   # the mentee's PM only
@@ -18,11 +21,11 @@ STATE_TX = auth.Viewer(auth.STATE, "TX user", ("TX",))
 
 def held(con, mentor="VA", mentee="MD", close=False):
     ex = X.open_exchange(con, mentor, mentee, ["exercises"], 2025, "P", at=dt.datetime(2025, 1, 1, 8))
-    v = X.transition(con, ex, X.INTRODUCED, 1, "P", at=dt.datetime(2025, 1, 5))
-    v = X.transition(con, ex, X.IN_CONTACT, v, "P", at=dt.datetime(2025, 1, 9))
-    v = X.transition(con, ex, X.HELD, v, "P", means="teleconference", at=dt.datetime(2025, 2, 1))
+    v = X.transition(con, ex, exchange_rules.INTRODUCED, 1, "P", at=dt.datetime(2025, 1, 5))
+    v = X.transition(con, ex, exchange_rules.IN_CONTACT, v, "P", at=dt.datetime(2025, 1, 9))
+    v = X.transition(con, ex, exchange_rules.HELD, v, "P", means="teleconference", at=dt.datetime(2025, 2, 1))
     if close:
-        X.transition(con, ex, X.CLOSED, v, "P", at=dt.datetime(2025, 3, 1))
+        X.transition(con, ex, exchange_rules.CLOSED, v, "P", at=dt.datetime(2025, 3, 1))
     return ex
 
 
@@ -109,7 +112,7 @@ def test_a_state_sees_only_its_own_exchanges_views(con):
     assert O.visible(con, STATE_VA)["what_changed"].tolist() == ["ours"]  # the partner state sees it too
     assert sorted(O.visible(con, LEAD)["exchange_id"]) == sorted([mine, other])
     assert O.visible(con, auth.Viewer(auth.PROGRAM_MANAGER, "none", ())).empty
-    csv = X.safe_csv(X.export_frame(con, STATE_MD)).decode("utf-8-sig")
+    csv = safe_text.csv_file(exchange_export.export_frame(con, STATE_MD)).decode("utf-8-sig")
     assert "ours" in csv and "SECRET-NM-VIEW" not in csv
 
 
@@ -117,8 +120,8 @@ def test_views_are_in_the_csv_export_side_by_side(con):
     ex = held(con, close=True)
     O.record(con, ex, "VA", LEAD, 3, "=HYPERLINK(\"x\")")
     O.record(con, ex, "MD", STATE_MD, 5, "Adopted", "Earlier")
-    out = X.export_frame(con).set_index("id").loc[ex]
+    out = exchange_export.export_frame(con).set_index("id").loc[ex]
     assert (out["mentor_useful"], out["mentee_useful"]) == (3, 5)
     assert (out["mentee_what_changed"], out["mentee_differently"]) == ("Adopted", "Earlier")
-    line = X.safe_csv(X.export_frame(con)).decode("utf-8-sig").splitlines()[1]
+    line = safe_text.csv_file(exchange_export.export_frame(con)).decode("utf-8-sig").splitlines()[1]
     assert line.endswith(",3,\"'=HYPERLINK(\"\"x\"\")\",,5,Adopted,Earlier")  # formula neutralised

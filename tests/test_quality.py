@@ -7,6 +7,7 @@ import pytest
 
 from shisn.domain import auth, catalog, quality
 from shisn.domain.auth import Viewer
+from shisn.store import flag_confirmations
 
 NAMED = [a for a in catalog.AREA_SLUGS if a != "other"]
 
@@ -163,9 +164,9 @@ MD_USER = Viewer(auth.STATE, "MD user", ("MD",))
 
 def test_confirmed_flags_stay_visible_but_count_apart(con):
     rows = frame(full("VA", 2026, over={"exercises": (5, False, True), "training": (2, True, False)}))
-    quality.confirm(con, VA_USER, "VA", 2026, "seeks_at_5", "exercises", "We seek peer review of our new program.",
+    flag_confirmations.confirm(con, VA_USER, "VA", 2026, "seeks_at_5", "exercises", "We seek peer review of our new program.",
                     now=dt.datetime(2026, 11, 1, 9, 0))
-    f = quality.state_flags(con, rows, "VA", 2026, 2026)
+    f = flag_confirmations.state_flags(con, rows, "VA", 2026, 2026)
     assert len(f) == 2
     assert quality.counts(f) == {"open": 1, "confirmed": 1}
     c = f[f["confirmed"]].iloc[0]
@@ -174,8 +175,8 @@ def test_confirmed_flags_stay_visible_but_count_apart(con):
     shown = quality.display_frame(f, show_notes=lambda s: False)
     assert shown["note"].isna().all() and shown["confirmed"].tolist().count(True) == 1
     # confirming again replaces the note; the audit log has both
-    quality.confirm(con, LEAD, "VA", 2026, "seeks_at_5", "exercises", "Checked with the state.")
-    f = quality.state_flags(con, rows, "VA", 2026, 2026)
+    flag_confirmations.confirm(con, LEAD, "VA", 2026, "seeks_at_5", "exercises", "Checked with the state.")
+    f = flag_confirmations.state_flags(con, rows, "VA", 2026, 2026)
     assert f[f["confirmed"]].iloc[0]["note"] == "Checked with the state."
     from shisn.store import audit
     assert audit.log(con)["detail"].str.contains("flag seeks_at_5 exercises confirmed for VA 2026").sum() == 2
@@ -188,11 +189,11 @@ def test_confirmed_flags_stay_visible_but_count_apart(con):
 ])
 def test_a_confirmation_that_may_not_be_written_writes_nothing(con, viewer, note, rule, message):
     with pytest.raises(quality.FlagError, match=message):
-        quality.confirm(con, viewer, "VA", 2026, rule, "exercises", note)
-    assert quality.confirmations(con).empty
+        flag_confirmations.confirm(con, viewer, "VA", 2026, rule, "exercises", note)
+    assert flag_confirmations.confirmations(con).empty
 
 
 def test_an_assessment_without_flags_counts_none(con):
-    quality.confirm(con, LEAD, "MD", 2026, "seeks_at_5", "exercises", "Another state's confirmation.")
-    f = quality.state_flags(con, frame(full("VA", 2026)), "VA", 2026, 2026)
+    flag_confirmations.confirm(con, LEAD, "MD", 2026, "seeks_at_5", "exercises", "Another state's confirmation.")
+    f = flag_confirmations.state_flags(con, frame(full("VA", 2026)), "VA", 2026, 2026)
     assert f.empty and quality.counts(f) == {"open": 0, "confirmed": 0}

@@ -13,6 +13,8 @@ from shisn.store import audit, db, ingest
 from shisn.domain import auth
 from shisn.services import exchanges as X
 from shisn.services import queue as Q
+from shisn.store import accounts
+from shisn.domain import exchange_rules
 
 CYCLE = 2025
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
@@ -82,7 +84,7 @@ def test_exchanges_without_change_for_the_stuck_days_setting(con):
     stuck = X.open_exchange(con, "VA", "MD", ["exercises"], CYCLE, "Pat PM", at=old, now=old)
     X.open_exchange(con, "TX", "NJ", ["exercises"], CYCLE, "Nat PM")  # fresh
     done = X.open_exchange(con, "TX", "MD", ["exercises"], CYCLE, "Pat PM", at=old, now=old)
-    X.update(con, done, 1, "Pat PM", status=X.DECLINED, at=old, now=old)  # declined: nothing to do
+    X.update(con, done, 1, "Pat PM", status=exchange_rules.DECLINED, at=old, now=old)  # declined: nothing to do
     assert Q.stuck_days(con) == 30
     q = Q.items(con, PM)
     assert [r for r in kinds(q) if r[0] == "stuck"] == [("stuck", stuck)]
@@ -134,10 +136,10 @@ def test_cli_queue_prints_the_same_items_for_a_users_email(tmp_path):
     ingest.load(con, [("q.csv", make_csv(ROWS))], "tester")
     con.cursor().execute("INSERT INTO program_managers VALUES ('MD', 'Pat PM', 'pat@example.org'), "
                          "('OK', 'Pat PM', 'pat@example.org')").fetchall()
-    auth.add_user(con, "pat@example.org", auth.PROGRAM_MANAGER, "t", name="Pat PM")
-    auth.add_user(con, "mo@example.org", auth.STATE, "t", state="MD")
+    accounts.add_user(con, "pat@example.org", auth.PROGRAM_MANAGER, "t", name="Pat PM")
+    accounts.add_user(con, "mo@example.org", auth.STATE, "t", state="MD")
     ex = X.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE, "hi")
-    expected = Q.items(con, auth.viewer_for(con, "pat@example.org"))
+    expected = Q.items(con, accounts.viewer_for(con, "pat@example.org"))
     con.close()
 
     def run(*args):

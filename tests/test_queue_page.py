@@ -13,6 +13,7 @@ from shisn.domain import auth
 from shisn.store import db
 from shisn.services import exchanges as X
 from shisn.services import queue as Q
+from shisn.domain import exchange_rules
 
 PAGE = str(ROOT / "pages" / "queue.py")
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
@@ -154,7 +155,7 @@ def test_a_state_user_requests_an_introduction_on_its_profile(store):
     assert not at.exception and any("sent" in s.value for s in at.success)
     got = X.requests_of(store, MD_USER, "MD")
     assert len(got) == 1 and got["request_message"].iloc[0] == "Please introduce us"
-    assert got["status"].iloc[0] == X.REQUESTED
+    assert got["status"].iloc[0] == exchange_rules.REQUESTED
     other = page_as(auth.Viewer(auth.STATE, "NJ user", ("NJ",)), PROFILE_PAGE, state="MD",
                     profile_view="Partners and exchanges")
     assert not other.get("form") and b"Please introduce us" not in _payload(other)
@@ -176,7 +177,7 @@ def test_the_asking_state_may_withdraw_the_partner_only_reads_and_a_third_state_
     assert not outsider.exception and SECRET.encode() not in _payload(outsider)
     assert not any(f.key.startswith("answer_") for f in outsider.get("form"))
     md.button(key=f"withdraw_{ex}").click().run()
-    assert X.get(store, ex)["status"] == X.DECLINED and X.get(store, ex)["decline_reason"] == "withdrawn by MD"
+    assert X.get(store, ex)["status"] == exchange_rules.DECLINED and X.get(store, ex)["decline_reason"] == "withdrawn by MD"
 
 
 def test_either_pm_answers_on_the_exchange_and_the_second_sees_who_answered(store, request_id):
@@ -188,13 +189,13 @@ def test_either_pm_answers_on_the_exchange_and_the_second_sees_who_answered(stor
     form = next(f for f in first.get("form") if f.key.startswith(f"answer_{ex}_"))
     form.form_submit_button[0].click()  # Accept (as proposed)
     first.run()
-    assert not first.exception and X.get(store, ex)["status"] == X.PROPOSED
+    assert not first.exception and X.get(store, ex)["status"] == exchange_rules.PROPOSED
     form = next(f for f in second.get("form") if f.key.startswith(f"answer_{ex}_"))
     form.text_input[0].input("no capacity")
     form.form_submit_button[1].click()  # Decline, on the version it read
     second.run()
     assert any("was already accepted (now proposed) by Pat PM" in e.value.replace("\\", "") for e in second.error)
-    assert X.get(store, ex)["status"] == X.PROPOSED
+    assert X.get(store, ex)["status"] == exchange_rules.PROPOSED
 
 
 def test_decisions_come_first_and_a_count_shows_only_its_kind(store):

@@ -9,6 +9,7 @@ from conftest import make_csv
 from shisn.domain import auth
 from shisn.store import ingest
 from shisn.services import exchanges as X
+from shisn.domain import exchange_rules
 
 CYCLE = 2025
 MENTORS = ["VA", "TX", "NY", "CA", "FL", "OH", "PA", "GA", "NC", "MI", "IL", "WA"]  # 12 mentors in exercises
@@ -36,7 +37,7 @@ def con(con):
 def test_a_state_requests_an_introduction_to_a_mentor_and_both_sides_see_it(con):
     ex = X.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE, "We need an AAR template.")
     row = X.get(con, ex)
-    assert row["status"] == X.REQUESTED and row["proposed_at"] is None and row["requested_state"] == "MD"
+    assert row["status"] == exchange_rules.REQUESTED and row["proposed_at"] is None and row["requested_state"] == "MD"
     assert row["request_message"] == "We need an AAR template." and row["requested_by"] == "Mo (MD)"
     for viewer in (MD_USER, VA_USER, MD_PM, VA_PM, LEAD):
         seen = X.requests_of(con, viewer)
@@ -110,7 +111,7 @@ def test_either_pm_accepts_first_wins_the_other_sees_what_happened(con):
     t = dt.datetime.now().replace(microsecond=0)
     v = X.accept_request(con, ex, 1, VA_PM, now=t)
     row = X.get(con, ex)
-    assert v == 2 and row["status"] == X.PROPOSED and row["proposed_at"] == t and row["updated_by"] == "Vic PM"
+    assert v == 2 and row["status"] == exchange_rules.PROPOSED and row["proposed_at"] == t and row["updated_by"] == "Vic PM"
     with pytest.raises(X.StaleEdit, match=f"introduction request {ex} was already accepted \\(now proposed\\) by "
                                           "Vic PM at"):
         X.decline_request(con, ex, 1, MD_PM, "no capacity")
@@ -119,14 +120,14 @@ def test_either_pm_accepts_first_wins_the_other_sees_what_happened(con):
     assert X.get(con, ex) == row and len(X.history(con, ex)) == 2
     assert X.history(con, ex)["summary"].iloc[1] == "status requested → proposed"
     # from here on it is an ordinary exchange
-    assert X.transition(con, ex, X.INTRODUCED, v, "Pat PM") == 3
+    assert X.transition(con, ex, exchange_rules.INTRODUCED, v, "Pat PM") == 3
 
 
 def test_accepting_as_introduced_counts_as_first_contact_on_the_same_day(con):
     ex = X.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE)
     X.accept_request(con, ex, 1, LEAD, to="introduced", comment="called both")
     row = X.list_exchanges(con, LEAD).iloc[0]
-    assert row["status"] == X.INTRODUCED and row["days_to_first_contact"] == 0.0
+    assert row["status"] == exchange_rules.INTRODUCED and row["days_to_first_contact"] == 0.0
     assert X.history(con, ex)["comment"].iloc[1] == "called both"
 
 
@@ -134,10 +135,10 @@ def test_decline_needs_a_reason_the_state_then_sees(con):
     ex = X.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE)
     with pytest.raises(X.ExchangeError, match="say why"):
         X.decline_request(con, ex, 1, MD_PM, "  ")
-    assert X.get(con, ex)["status"] == X.REQUESTED
+    assert X.get(con, ex)["status"] == exchange_rules.REQUESTED
     X.decline_request(con, ex, 1, MD_PM, "VA is at capacity this year; TX is a better fit.")
     seen = X.requests_of(con, MD_USER, "MD").iloc[0]
-    assert seen["status"] == X.DECLINED and seen["decline_reason"] == "VA is at capacity this year; TX is a better fit."
+    assert seen["status"] == exchange_rules.DECLINED and seen["decline_reason"] == "VA is at capacity this year; TX is a better fit."
     with pytest.raises(X.StaleEdit, match="already declined \\(VA is at capacity"):
         X.accept_request(con, ex, 1, VA_PM)
 
@@ -153,7 +154,7 @@ def test_who_may_answer_or_withdraw(con):
     assert X.get(con, ex)["version"] == 1
     X.decline_request(con, ex, 1, MD_USER, None)  # the state that asked withdraws it
     row = X.get(con, ex)
-    assert row["status"] == X.DECLINED and row["decline_reason"] == "withdrawn by MD"
+    assert row["status"] == exchange_rules.DECLINED and row["decline_reason"] == "withdrawn by MD"
     with pytest.raises(X.StaleEdit, match="already withdrawn by Mo \\(MD\\)"):
         X.accept_request(con, ex, 1, MD_PM)
 
@@ -161,12 +162,12 @@ def test_who_may_answer_or_withdraw(con):
 def test_a_request_changes_only_through_accept_or_decline(con):
     ex = X.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE)
     with pytest.raises(X.InvalidTransition, match="is an introduction request"):
-        X.transition(con, ex, X.INTRODUCED, 1, "Pat PM")
+        X.transition(con, ex, exchange_rules.INTRODUCED, 1, "Pat PM")
     with pytest.raises(X.InvalidTransition, match="is an introduction request"):
         X.update(con, ex, 1, "Pat PM", means="teleconference")
     with pytest.raises(X.InvalidTransition, match="accepted as proposed or introduced"):
         X.accept_request(con, ex, 1, MD_PM, to="closed")
-    assert X.allowed_next(X.REQUESTED) == (X.PROPOSED, X.INTRODUCED, X.DECLINED)
+    assert exchange_rules.allowed_next(exchange_rules.REQUESTED) == (exchange_rules.PROPOSED, exchange_rules.INTRODUCED, exchange_rules.DECLINED)
     opened = X.open_exchange(con, "TX", "MD", ["exercises"], CYCLE, "Pat PM")
     with pytest.raises(X.InvalidTransition, match="not an introduction request"):
         X.accept_request(con, opened, 1, MD_PM)

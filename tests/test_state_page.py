@@ -201,7 +201,6 @@ def test_open_exchanges_of_the_state_are_listed_on_profile_and_report(tmp_path, 
     from shisn.store import db
     from shisn import demo
     from shisn.services import exchanges
-    from shisn.render import report
     path = tmp_path / "ex.duckdb"
     con = db.connect(path)
     demo.write_demo(con)

@@ -14,7 +14,6 @@ Definitions (the KPIs on the national page):
 """
 from __future__ import annotations
 
-import csv
 import threading
 from typing import Callable
 
@@ -37,7 +36,6 @@ NOTE_EXCERPT = 160
 VIEW_MAP, VIEW_HEATMAP, VIEW_SUPPLY, VIEW_REGIONS = "Map", "Strengths and gaps", "Supply and demand", "FEMA regions"
 VIEWS = (VIEW_MAP, VIEW_HEATMAP, VIEW_SUPPLY, VIEW_REGIONS)
 VIEW_KEY = "view"  # widget key and URL parameter; unique across pages (widget state is per session)
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- filter options (values live in the URL query string) ----------------------------------------------------
@@ -445,30 +443,6 @@ def export_table(df: pd.DataFrame, region=ALL_REGIONS, area=ALL_AREAS) -> pd.Dat
     rows["eligible_mentor"] = rows["eligible_mentor"].fillna(False).astype(bool)
     out = rows[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)
     return out.sort_values(["state", "program_area"]).reset_index(drop=True)
-
-
-def neutralise(value):
-    """A text cell that a spreadsheet would run as a formula (= + - @, tab, CR) gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(CSV_FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def safe_csv(df: pd.DataFrame) -> bytes:
-    """RFC 4180 CSV (CRLF rows; UTF-8 with BOM, so Excel reads accents) with formula injection neutralised in
-    every text cell and header. Numbers stay numbers (a negative number is not text, so it is left alone)."""
-    out = df.copy()
-    for c in out.columns:
-        if pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c]):
-            continue
-        if pd.api.types.is_string_dtype(out[c]) and not pd.api.types.is_object_dtype(out[c]):
-            risky = out[c].str.startswith(CSV_FORMULA_PREFIXES).fillna(False).astype(bool)  # text column
-            if risky.any():
-                out[c] = out[c].where(~risky, "'" + out[c])
-        else:
-            out[c] = out[c].map(neutralise)
-    out.columns = [neutralise(str(c)) for c in out.columns]
-    return out.to_csv(index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def row_groups(m: pd.DataFrame, sort: str) -> list[str] | None:

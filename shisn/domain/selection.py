@@ -26,6 +26,7 @@ import pandas as pd
 
 from shisn.domain import auth, catalog, profile
 from shisn.domain import jurisdictions as J
+from shisn.domain import exchange_rules
 
 STATE_PARAM = "selected_state"   # national page: the selected jurisdiction
 AREA_PARAM = "selected_area"     # national page: the selected program area (heatmap column, supply bar)
@@ -375,5 +376,4 @@ def area_panel(rows: pd.DataFrame, area: str, region=None) -> AreaPanel:
 
 def may_open_exchange(viewer: auth.Viewer, mentor: str, mentee: str) -> bool:
     """PMs (for a pair with one of their states) and leadership may open an exchange from a panel."""
-    from shisn.services import exchanges
-    return exchanges.can_open(viewer) and exchanges.can_edit(viewer, mentor, mentee)
+    return exchange_rules.can_open(viewer) and exchange_rules.can_edit(viewer, mentor, mentee)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from shisn.domain import catalog
+from shisn.domain import exchange_rules
 
 
 
@@ -243,7 +244,6 @@ def pairs_map(pairs: pd.DataFrame) -> str:
 def exchanges_map(arcs: pd.DataFrame) -> str:
     """What the exchanges map shows, e.g. '12 exchanges as arcs from mentor to mentee (14 program areas): 5 proposed,
     4 exchange held, 3 closed; most in Recovery (4).'"""
-    from shisn.services import exchanges as X
     if not len(arcs):
         return "No exchange on the map."
     per = arcs.drop_duplicates("exchange_id")
@@ -251,16 +251,15 @@ def exchanges_map(arcs: pd.DataFrame) -> str:
     by_area = arcs["program_area"].value_counts()
     top = by_area[by_area == by_area.max()].index
     return (f"{count(len(per), 'exchange')} as arcs from mentor to mentee ({count(len(arcs), 'program area')}): "
-            + ", ".join(f"{int(statuses[s])} {X.status_label(s)}" for s in X.STATUSES if s in statuses)
+            + ", ".join(f"{int(statuses[s])} {exchange_rules.status_label(s)}" for s in exchange_rules.STATUSES if s in statuses)
             + f"; most in {listing([catalog.area_short(a) for a in top])} ({int(by_area.max())}).")
 
 
 def exchanges_map_table(arcs: pd.DataFrame) -> pd.DataFrame:
     """The exchanges map's data: one row per exchange × program area."""
-    from shisn.services import exchanges as X
     return pd.DataFrame({"Exchange": arcs["exchange_id"].astype(int), "Mentor": arcs["mentor"],
                          "Mentee": arcs["mentee"], "Program area": [catalog.area_short(a) for a in arcs["program_area"]],
-                         "Status": [X.status_label(s) for s in arcs["status"]]})
+                         "Status": [exchange_rules.status_label(s) for s in arcs["status"]]})
 
 
 # --- State profile (profile.StateProfile) -----------------------------------------------------------------------

@@ -7,7 +7,7 @@ see that state's detail: `auth.redact`), their strengths and needs in the cycle,
 pairing's own explanation, `pairing.candidates` on the two states' rows: an edge's score and reasons depend only
 on its two ends), both program managers' contacts (the two parties need them to make contact; shown as the
 Exchanges page shows them, `assignments.exchange_pms`), the request's
-message when it began as one, and suggested means. Every piece of user text goes through `report.esc`.
+message when it began as one, and suggested means. Every piece of user text goes through `safe_text.html`.
 """
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from shisn.domain import auth, catalog, pairing
 from shisn.store import queries
 from shisn.services import exchanges as X
 from shisn.domain import jurisdictions as J
-from shisn.render.report import DEMO_LABEL, esc
+from shisn.render.report import DEMO_LABEL
+from shisn.domain import exchange_rules
+from shisn.domain import safe_text
 
 CSS = """
 * { box-sizing: border-box; }
@@ -86,7 +88,7 @@ def _means(mentor: str, mentee: str, chosen: str | None) -> list[str]:
     same_region = J.regions()[mentor] == J.regions()[mentee]
     out = []
     if chosen:
-        out.append(f"Chosen: {X.means_label(chosen)}.")
+        out.append(f"Chosen: {exchange_rules.means_label(chosen)}.")
     out.append("Teleconference first: both program managers and the two program leads, to agree what the mentee "
                "needs and what the mentor can share.")
     out.append("Document exchange: plans, templates, after-action reports and course material the mentor can share.")
@@ -105,45 +107,45 @@ def _state_block(rows: pd.DataFrame, code: str, role: str, areas: list[str], vie
     detail = viewer.sees_detail_of(code)
     poete = [p for p in catalog.POETE if own[p].notna().any()] if len(own) else []
     head = ("<th>Program area</th><th class='num'>Maturity</th><th>Offers / seeks</th>"
-            + "".join(f"<th class='num'>{esc(catalog.POETE_LABELS[p][:1])}</th>" for p in poete))
+            + "".join(f"<th class='num'>{safe_text.html(catalog.POETE_LABELS[p][:1])}</th>" for p in poete))
     body = []
     for a in areas:
         hit = own[own["program_area"] == a]
         if not len(hit):
-            body.append(f"<tr><th>{esc(catalog.area_short(a))}</th><td colspan='{2 + len(poete)}' class='muted'>"
+            body.append(f"<tr><th>{safe_text.html(catalog.area_short(a))}</th><td colspan='{2 + len(poete)}' class='muted'>"
                         f"not reported in {cycle}</td></tr>")
             continue
         r = hit.iloc[0]
         flags = " · ".join(t for t, on in (("offers", r["offers_help"]), ("seeks", r["seeks_help"])) if on) or "—"
         note = ""
         if detail and isinstance(r["notes"], str) and r["notes"].strip():
-            note = f"<div class='note'>“{esc(r['notes'])}”</div>"
-        body.append(f"<tr data-area='{esc(a)}'><th>{esc(catalog.area_short(a))}{note}</th>"
-                    f"<td class='num'>{int(r['maturity'])}</td><td>{esc(flags)}</td>"
+            note = f"<div class='note'>“{safe_text.html(r['notes'])}”</div>"
+        body.append(f"<tr data-area='{safe_text.html(a)}'><th>{safe_text.html(catalog.area_short(a))}{note}</th>"
+                    f"<td class='num'>{int(r['maturity'])}</td><td>{safe_text.html(flags)}</td>"
                     + "".join(f"<td class='num'>{'' if pd.isna(r[p]) else int(r[p])}</td>" for p in poete) + "</tr>")
     strengths = [catalog.area_short(a) + f" ({int(m)})" for a, m in zip(own["program_area"], own["maturity"])
                  if m >= catalog.STRENGTH_MIN]
     needs = [catalog.area_short(a) + f" ({int(m)})" for a, m, s in
              zip(own["program_area"], own["maturity"], own["seeks_help"]) if s or m <= catalog.GAP_MAX]
-    pm_html = (f"{esc(pm['name'])} · {esc(pm['email'])}" if pm else "<span class='muted'>no program manager "
+    pm_html = (f"{safe_text.html(pm['name'])} · {safe_text.html(pm['email'])}" if pm else "<span class='muted'>no program manager "
                "assigned</span>")
-    legend = (f"<div class='note'>POETE: {esc(', '.join(catalog.POETE_LABELS[p] for p in poete))}</div>"
+    legend = (f"<div class='note'>POETE: {safe_text.html(', '.join(catalog.POETE_LABELS[p] for p in poete))}</div>"
               if poete else "")
     hidden = "" if detail else "<div class='note'>Notes are shown only to viewers who see this state in detail.</div>"
-    return (f"<div class='state' data-state='{esc(code)}'><div class='role'>{esc(role)}</div>"
-            f"<h2 class='state-name'>{esc(J.names()[code])} ({esc(code)})</h2>"
-            f"<div class='meta'>FEMA {esc(J.region_label(J.regions()[code]))} · population "
+    return (f"<div class='state' data-state='{safe_text.html(code)}'><div class='role'>{safe_text.html(role)}</div>"
+            f"<h2 class='state-name'>{safe_text.html(J.names()[code])} ({safe_text.html(code)})</h2>"
+            f"<div class='meta'>FEMA {safe_text.html(J.region_label(J.regions()[code]))} · population "
             f"{J.populations()[code]:,}</div>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{legend}{hidden}"
-            f"<div><strong>Strengths</strong> (4–5): {esc('; '.join(strengths) or 'none')}</div>"
-            f"<div><strong>Needs</strong> (seeks help or 1–2): {esc('; '.join(needs) or 'none')}</div>"
+            f"<div><strong>Strengths</strong> (4–5): {safe_text.html('; '.join(strengths) or 'none')}</div>"
+            f"<div><strong>Needs</strong> (seeks help or 1–2): {safe_text.html('; '.join(needs) or 'none')}</div>"
             f"<div style='margin-top:4px'><strong>Program manager</strong>: {pm_html}</div></div>")
 
 
 def render(con, exchange_id: int, viewer: auth.Viewer, *, now: dt.datetime | None = None) -> str:
     """The brief as one HTML document, for a viewer who may see the exchange (PermissionError otherwise)."""
     ex = X.get(con, exchange_id)
-    if viewer is None or not X.can_see(viewer, ex["mentor"], ex["mentee"]):
+    if viewer is None or not exchange_rules.can_see(viewer, ex["mentor"], ex["mentee"]):
         raise PermissionError(f"exchange {exchange_id} is not one you may see")
     now = now or dt.datetime.now().replace(microsecond=0)
     mentor, mentee, cycle = ex["mentor"], ex["mentee"], int(ex["cycle"])
@@ -157,26 +159,26 @@ def render(con, exchange_id: int, viewer: auth.Viewer, *, now: dt.datetime | Non
     if ex["requested_at"] is not None:
         asker = ex["requested_state"]
         kind = "asked for an introduction to a mentor" if asker == mentee else "offered help"
-        request = (f"<h2>The request</h2><p>{esc(J.names()[asker])} ({esc(asker)}) {kind} on "
-                   f"{pd.Timestamp(ex['requested_at']):%d %b %Y} ({esc(ex['requested_by'])}).</p>"
-                   + (f"<p class='message'>“{esc(ex['request_message'])}”</p>" if ex["request_message"] else "")
-                   + (f"<p><strong>Declined:</strong> <span class='message'>{esc(ex['decline_reason'])}</span></p>"
+        request = (f"<h2>The request</h2><p>{safe_text.html(J.names()[asker])} ({safe_text.html(asker)}) {kind} on "
+                   f"{pd.Timestamp(ex['requested_at']):%d %b %Y} ({safe_text.html(ex['requested_by'])}).</p>"
+                   + (f"<p class='message'>“{safe_text.html(ex['request_message'])}”</p>" if ex["request_message"] else "")
+                   + (f"<p><strong>Declined:</strong> <span class='message'>{safe_text.html(ex['decline_reason'])}</span></p>"
                       if ex["decline_reason"] else ""))
-    why = "".join(f"<li>{esc(t)}</li>" for t in _explanation(rows, mentor, mentee, areas, cycle))
-    means = "".join(f"<li>{esc(t)}</li>" for t in _means(mentor, mentee, ex["means"]))
+    why = "".join(f"<li>{safe_text.html(t)}</li>" for t in _explanation(rows, mentor, mentee, areas, cycle))
+    means = "".join(f"<li>{safe_text.html(t)}</li>" for t in _means(mentor, mentee, ex["means"]))
     title = f"Pairing brief · exchange {int(exchange_id)}: {J.names()[mentor]} → {J.names()[mentee]}"
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{esc(title)}</title>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{safe_text.html(title)}</title>"
             f"<style>{CSS}</style></head><body><main class='page'>"
             + (f"<div class='demo'>{DEMO_LABEL}</div>" if demo else "")
             + f"<div class='kicker'>State Homeland Security Information Sharing Network · Pairing brief</div>"
-            f"<h1>{esc(J.names()[mentor])} → {esc(J.names()[mentee])}</h1>"
-            f"<div class='meta'>Exchange {int(exchange_id)} · {esc(area_text)} · assessment cycle {cycle} · status "
-            f"<strong>{esc(X.status_label(ex['status']))}</strong></div>"
+            f"<h1>{safe_text.html(J.names()[mentor])} → {safe_text.html(J.names()[mentee])}</h1>"
+            f"<div class='meta'>Exchange {int(exchange_id)} · {safe_text.html(area_text)} · assessment cycle {cycle} · status "
+            f"<strong>{safe_text.html(exchange_rules.status_label(ex['status']))}</strong></div>"
             f"<div class='pair'>{_state_block(rows, mentor, 'Mentor (offers help)', areas, viewer, pms[mentor], cycle)}"
             f"{_state_block(rows, mentee, 'Mentee (seeks guidance)', areas, viewer, pms[mentee], cycle)}</div>"
             f"<h2>Why this pair</h2><ul>{why}</ul>{request}"
             f"<h2>Suggested means</h2><ul>{means}</ul>"
-            f"<footer>shisn · prepared {now:%d %b %Y, %H:%M} for {esc(viewer.label)} · maturity 1 Not started … "
+            f"<footer>shisn · prepared {now:%d %b %Y, %H:%M} for {safe_text.html(viewer.label)} · maturity 1 Not started … "
             f"5 Nationally leading{' · ' + DEMO_LABEL if demo else ''} · includes contacts: share with the two "
             f"states and their program managers only</footer></main></body></html>")

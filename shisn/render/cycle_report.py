@@ -18,7 +18,8 @@ import pandas as pd
 from shisn.domain import coverage
 from shisn.services import impact
 from shisn.render.report import CSS as REPORT_CSS
-from shisn.render.report import DEMO_LABEL, esc
+from shisn.render.report import DEMO_LABEL
+from shisn.domain import safe_text
 
 TOP_UNCOVERED = 15
 COLOURS = {"covered": "#1d4e89", "uncovered": "#d08c2a", "interval": "#1d4e89", "zero": "#8a939d"}
@@ -44,7 +45,7 @@ def _num(v, digits: int = 0, suffix: str = "") -> str:
 
 
 def _table(df: pd.DataFrame, table_id: str, numeric: set[str] = frozenset(), classes: dict | None = None) -> str:
-    head = "".join(f'<th class="num">{esc(c)}</th>' if c in numeric else f"<th>{esc(c)}</th>" for c in df.columns)
+    head = "".join(f'<th class="num">{safe_text.html(c)}</th>' if c in numeric else f"<th>{safe_text.html(c)}</th>" for c in df.columns)
     body = []
     for r in df.itertuples(index=False):
         cells = []
@@ -52,7 +53,7 @@ def _table(df: pd.DataFrame, table_id: str, numeric: set[str] = frozenset(), cla
             cls = ["num"] if c in numeric else []
             if classes and c in classes and classes[c](v):
                 cls.append(classes[c](v))
-            cells.append(f'<td class="{" ".join(cls)}">{esc(v)}</td>' if cls else f"<td>{esc(v)}</td>")
+            cells.append(f'<td class="{" ".join(cls)}">{safe_text.html(v)}</td>' if cls else f"<td>{safe_text.html(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<table id="{table_id}" class="data"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table>')
@@ -76,11 +77,11 @@ def coverage_svg(sd: pd.DataFrame, width: int = 720) -> str:
     lx = label_w
     for key, text in (("covered", "Needs with an eligible mentor"), ("uncovered", "Needs with none (→ TA)")):
         out.append(f'<rect x="{lx}" y="6" width="12" height="12" rx="2" fill="{COLOURS[key]}"/>'
-                   f'<text x="{lx + 17}" y="16" class="legend">{esc(text)}</text>')
+                   f'<text x="{lx + 17}" y="16" class="legend">{safe_text.html(text)}</text>')
         lx += 30 + 7 * len(text)
     for i, r in enumerate(sd.itertuples(index=False)):
         y = top + i * (bar_h + gap)
-        out.append(f'<text x="{label_w - 8}" y="{y + bar_h - 3}" class="area" text-anchor="end">{esc(r.label)}</text>')
+        out.append(f'<text x="{label_w - 8}" y="{y + bar_h - 3}" class="area" text-anchor="end">{safe_text.html(r.label)}</text>')
         out.append(f'<rect class="bar covered" x="{label_w}" y="{y}" width="{x(r.covered) - label_w:.1f}" '
                    f'height="{bar_h}" fill="{COLOURS["covered"]}"/>')
         out.append(f'<rect class="bar uncovered" x="{x(r.covered):.1f}" y="{y}" '
@@ -107,7 +108,7 @@ def impact_svg(comparison: pd.DataFrame, width: int = 720) -> str:
     out = [f'<svg class="chart" id="impact-chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
            f'xmlns="http://www.w3.org/2000/svg" aria-labelledby="imp-title imp-desc"><title id="imp-title">'
            f'Difference in mean rating change, mentees with an exchange minus like-for-like states without, with '
-           f'95% intervals</title><desc id="imp-desc">{esc(chart_summary(comparison))}</desc>'
+           f'95% intervals</title><desc id="imp-desc">{safe_text.html(chart_summary(comparison))}</desc>'
            # its own text styles, so it reads the same as an image on the page as inline in the report
            '<style>#impact-chart text{font-family:"Source Sans 3",Arial,sans-serif;font-size:11.5px;fill:#1f2933}'
            '#impact-chart .tick,#impact-chart .na{fill:#4f5b67;font-size:10.5px}'
@@ -126,7 +127,7 @@ def impact_svg(comparison: pd.DataFrame, width: int = 720) -> str:
         y = top + i * row_h + row_h / 2
         weight = ' font-weight="700"' if r.scope == impact.ALL else ""
         out.append(f'<text x="{label_w - 8}" y="{y + 4:.1f}" class="area" text-anchor="end"{weight}>'
-                   f'{esc(r.label)}</text>')
+                   f'{safe_text.html(r.label)}</text>')
         if not r.enough:
             out.append(f'<text x="{label_w + 4}" y="{y + 4:.1f}" class="na">{impact.TOO_FEW_TEXT} '
                        f'({int(r.mentee_states)} mentee, {int(r.baseline_states)} baseline states)</text>')
@@ -154,7 +155,7 @@ def explanation_html() -> str:
     """impact.EXPLANATION (Markdown: **bold**, *italic*, paragraphs) as HTML paragraphs."""
     paras = []
     for p in impact.EXPLANATION.split("\n\n"):
-        h = esc(p)
+        h = safe_text.html(p)
         h = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", h)
         h = re.sub(r"\*(.+?)\*", r"<em>\1</em>", h)
         paras.append(f"<p>{h}</p>")
@@ -165,8 +166,8 @@ def explanation_html() -> str:
 
 def _kpis(items: list[tuple[str, str, str]]) -> str:
     return '<div class="kpis">' + "".join(
-        f'<div class="kpi" data-kpi="{esc(label)}"><span>{esc(label)}</span><b>{esc(value)}</b>'
-        f'<small>{esc(note)}</small></div>' for label, value, note in items) + "</div>"
+        f'<div class="kpi" data-kpi="{safe_text.html(label)}"><span>{safe_text.html(label)}</span><b>{safe_text.html(value)}</b>'
+        f'<small>{safe_text.html(note)}</small></div>' for label, value, note in items) + "</div>"
 
 
 def render(cycle: int, rows: pd.DataFrame, figures: impact.Figures, status: dict, *, scope: str = "All jurisdictions",
@@ -227,7 +228,7 @@ def render(cycle: int, rows: pd.DataFrame, figures: impact.Figures, status: dict
     imp_html = (f'<section id="impact-section" class="flow"><h2>Impact: the mentees\' next ratings, as known in '
                 f'{cycle}</h2>'
                 f'<p class="lead">Exchanges held before {cycle} whose mentees rated the area again by {cycle}. '
-                f'{esc(impact.headline(overall))}</p><p>{esc(impact.areas_sentence(figures.by_area))}</p>'
+                f'{safe_text.html(impact.headline(overall))}</p><p>{safe_text.html(impact.areas_sentence(figures.by_area))}</p>'
                 f'{impact_svg(figures.by_area)}'
                 + _table(_impact_table(figures.by_area), "impact", num, too_few)
                 + '<p class="fine">Mentee states: states whose exchange was held, compared in the area; baseline '
@@ -258,7 +259,7 @@ def render(cycle: int, rows: pd.DataFrame, figures: impact.Figures, status: dict
             cap_line = (f"<li>Mentor capacity used: <strong>{_num(used)}%</strong> ({int(c['areas_mentored'])} areas mentored of {int(c['capacity'])}: "
                         f"{int(c['eligible_mentors'])} eligible mentor states × {impact.DEFAULT_CAPACITY}); "
                         f"{int(c['mentoring'])} states mentoring"
-                        + (f"; at capacity: {esc(c['at_capacity'])}" if c["at_capacity"] else "") + "</li>")
+                        + (f"; at capacity: {safe_text.html(c['at_capacity'])}" if c["at_capacity"] else "") + "</li>")
     refs = h.referrals
     ref_line = ""
     if len(refs):
@@ -297,8 +298,8 @@ def render(cycle: int, rows: pd.DataFrame, figures: impact.Figures, status: dict
                    if len(unc) else '<p class="muted">Every need has at least one eligible mentor.</p>')
                 + "</section>")
 
-    meta = [("Assessment cycle", str(cycle)), ("Exchanges covered", esc(scope)),
-            ("Data as of", esc(_when(status.get("last_loaded")))),
+    meta = [("Assessment cycle", str(cycle)), ("Exchanges covered", safe_text.html(scope)),
+            ("Data as of", safe_text.html(_when(status.get("last_loaded")))),
             ("Minimum to compare", f"{impact.MIN_N} states on each side"),
             ("Interval", "95%, jackknife over states, Student's t; areas Holm-adjusted"),
             ("Stuck after", f"{h.stuck_days} days without change")]
@@ -306,12 +307,12 @@ def render(cycle: int, rows: pd.DataFrame, figures: impact.Figures, status: dict
     title = f"Cycle report {cycle} · State Homeland Security Information Sharing Network"
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{esc(title)}</title><style>{CSS}</style></head><body><main class="page">'
+            f'<title>{safe_text.html(title)}</title><style>{CSS}</style></head><body><main class="page">'
             f'{demo}<div class="kicker">State Homeland Security Information Sharing Network · Cycle report</div>'
             f'<h1>Cycle report {cycle}</h1><div class="meta">{meta_html}</div>'
             f'<section id="kpi-section"><h2>Headline figures, {cycle}</h2>{kpis}</section>'
             f'{cov_html}{imp_html}{health_html}{unc_html}'
-            f'<footer><span>shisn · prepared {esc(generated.strftime("%d %b %Y, %H:%M"))} · cycle {cycle}'
+            f'<footer><span>shisn · prepared {safe_text.html(generated.strftime("%d %b %Y, %H:%M"))} · cycle {cycle}'
             f'{" · " + DEMO_LABEL if status.get("is_demo") else ""}</span>'
             f'<span>Self-assessed ratings; small numbers; not proof of cause</span></footer>'
             f'</main></body></html>')

@@ -7,21 +7,15 @@ program manager) goes through `esc`. Prints on A4 and Letter (`@media print`, se
 from __future__ import annotations
 
 import datetime as dt
-from html import escape
 
 import pandas as pd
 
 from shisn.domain import catalog
 from shisn.domain.profile import COLOURS, LEVEL_COLOURS, LEVEL_TEXT, StateProfile, fmt
+from shisn.domain import safe_text
 
 FACILITATIONS_LINE = "No open exchanges: a program manager can open one from the Pairings or Exchanges page."
 DEMO_LABEL = "SYNTHETIC DEMO DATA"
-
-
-def esc(value) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return escape(str(value), quote=True)
 
 
 def _when(value) -> str:
@@ -47,13 +41,13 @@ def maturity_svg(p: StateProfile, width: int = 720) -> str:
 
     out = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
            f'xmlns="http://www.w3.org/2000/svg" aria-labelledby="mat-title">',
-           f'<title id="mat-title">Maturity by program area, {esc(p.name)} {p.cycle}, '
-           f'against the {esc(p.region_label)} and national medians</title>']
+           f'<title id="mat-title">Maturity by program area, {safe_text.html(p.name)} {p.cycle}, '
+           f'against the {safe_text.html(p.region_label)} and national medians</title>']
     # legend
     lx = label_w
     for key, text in (("state", p.name), ("region", f"{p.region_label} median"), ("national", "National median")):
         out.append(f'<rect x="{lx}" y="8" width="12" height="12" rx="2" fill="{COLOURS[key]}"/>')
-        out.append(f'<text x="{lx + 17}" y="18" class="legend">{esc(text)}</text>')
+        out.append(f'<text x="{lx + 17}" y="18" class="legend">{safe_text.html(text)}</text>')
         lx += 24 + 7.2 * len(text)
     # grid
     bottom = height - 20
@@ -63,7 +57,7 @@ def maturity_svg(p: StateProfile, width: int = 720) -> str:
     for i, r in enumerate(t.itertuples(index=False)):
         y0 = top + i * (group_h + group_gap)
         out.append(f'<text x="{label_w - 8}" y="{y0 + group_h / 2 + 4:.1f}" class="area" '
-                   f'text-anchor="end">{esc(_clip(r.short, 30))}</text>')
+                   f'text-anchor="end">{safe_text.html(_clip(r.short, 30))}</text>')
         for j, (key, value) in enumerate((("state", r.maturity), ("region", r.region_median),
                                           ("national", r.national_median))):
             y = y0 + j * (bar_h + gap)
@@ -130,7 +124,7 @@ def _level_cell(value) -> str:
         return '<td class="lvl empty"></td>'
     v = int(value)
     return (f'<td class="lvl" style="background:{LEVEL_COLOURS[v]};color:{LEVEL_TEXT[v]}" '
-            f'title="{esc(catalog.level_name(v))}">{v}</td>')
+            f'title="{safe_text.html(catalog.level_name(v))}">{v}</td>')
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -142,22 +136,22 @@ def _maturity_section(p: StateProfile) -> str:
     for r in p.table.itertuples(index=False):
         band = r.band if r.reported else "not reported"
         rows.append(
-            f'<tr data-area="{esc(r.program_area)}"><th scope="row">{esc(r.area)}</th>'
+            f'<tr data-area="{safe_text.html(r.program_area)}"><th scope="row">{safe_text.html(r.area)}</th>'
             f'<td class="num state">{fmt(r.maturity)}</td><td class="num">{fmt(r.region_median)}</td>'
-            f'<td class="num">{fmt(r.national_median)}</td><td class="band {band.replace(" ", "-")}">{esc(band)}</td>'
+            f'<td class="num">{fmt(r.national_median)}</td><td class="band {band.replace(" ", "-")}">{safe_text.html(band)}</td>'
             f'</tr>')
     if p.reported:
-        lead = f'<p class="lead">{esc(p.summary_text)}</p>'
+        lead = f'<p class="lead">{safe_text.html(p.summary_text)}</p>'
     else:
         last = (f"its latest self-assessment is from {p.latest_reported}" if p.latest_reported else
                 "it has not submitted a self-assessment yet")
         lead = (f'<p class="lead"><strong>No self-assessment for {p.cycle}</strong>: {last}. The national and '
-                f'{esc(p.region_label)} medians are shown for reference.</p>')
-    own = f" (the region median includes {esc(p.name)})" if p.reported else ""
+                f'{safe_text.html(p.region_label)} medians are shown for reference.</p>')
+    own = f" (the region median includes {safe_text.html(p.name)})" if p.reported else ""
     return (f'<section id="maturity-section"><h2>Maturity by program area, {p.cycle}</h2>{lead}'
             f'{maturity_svg(p)}'
-            f'<table id="maturity" class="data"><thead><tr><th>Program area</th><th class="num">{esc(p.state)}</th>'
-            f'<th class="num">{esc(p.region_label)} median</th><th class="num">National median</th><th>Band</th>'
+            f'<table id="maturity" class="data"><thead><tr><th>Program area</th><th class="num">{safe_text.html(p.state)}</th>'
+            f'<th class="num">{safe_text.html(p.region_label)} median</th><th class="num">National median</th><th>Band</th>'
             f'</tr></thead><tbody>{"".join(rows)}</tbody></table>'
             f'<p class="fine">Medians are over the jurisdictions that reported each area in {p.cycle}'
             f'{own}; each state’s “other” area is '
@@ -171,10 +165,10 @@ def _poete_section(p: StateProfile) -> str:
     if not p.has_poete:
         body = f'<p class="muted">No POETE sub-ratings were given for {p.cycle}.</p>'
     else:
-        head = "".join(f'<th class="lvl">{esc(c)}</th>' for c in p.poete.columns)
+        head = "".join(f'<th class="lvl">{safe_text.html(c)}</th>' for c in p.poete.columns)
         rows = []
         for area, r in p.poete.iterrows():
-            rows.append(f'<tr data-area="{esc(area)}"><th scope="row">{esc(area)}</th>'
+            rows.append(f'<tr data-area="{safe_text.html(area)}"><th scope="row">{safe_text.html(area)}</th>'
                         + "".join(_level_cell(v) for v in r) + "</tr>")
         body = (f'<table id="poete" class="data heat"><thead><tr><th>Program area</th>{head}</tr></thead>'
                 f'<tbody>{"".join(rows)}</tbody></table>'
@@ -195,12 +189,12 @@ def _trend_section(p: StateProfile) -> str:
         ch = change.get(area, "")
         mark = {"improved": "▲ improved", "slipped": "▼ slipped", "unchanged": "unchanged",
                 "new": "new"}.get(ch, "")
-        rows.append(f'<tr data-area="{esc(area)}"><th scope="row">{esc(area)}</th>'
+        rows.append(f'<tr data-area="{safe_text.html(area)}"><th scope="row">{safe_text.html(area)}</th>'
                     f'<td class="spark-cell">{sparkline_svg(values, cycles)}</td>'
                     + "".join(f'<td class="num">{fmt(v)}</td>' for v in values)
-                    + f'<td class="chg {esc(ch)}">{esc(mark)}</td></tr>')
+                    + f'<td class="chg {safe_text.html(ch)}">{safe_text.html(mark)}</td></tr>')
     return (f'<section id="trend-section" class="flow"><h2>Trend across cycles</h2>'
-            f'<p class="lead">{esc(p.trend_text)}</p>'
+            f'<p class="lead">{safe_text.html(p.trend_text)}</p>'
             f'<table id="trend" class="data"><thead><tr><th>Program area</th><th>{cycles[0]}–{cycles[-1]}</th>'
             f'{head}<th>Since {p.since if p.since else "—"}</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
             '</section>')
@@ -218,10 +212,10 @@ def _offers_section(p: StateProfile) -> str:
     for r in t.itertuples(index=False):
         offer = _yes(r.offers_help)
         if r.offers_help and r.offer_note:
-            offer += f'<div class="note warn">Not eligible to mentor: {esc(r.offer_note)}</div>'
-        rows.append(f'<tr data-area="{esc(r.program_area)}"><th scope="row">{esc(r.short)}</th>'
+            offer += f'<div class="note warn">Not eligible to mentor: {safe_text.html(r.offer_note)}</div>'
+        rows.append(f'<tr data-area="{safe_text.html(r.program_area)}"><th scope="row">{safe_text.html(r.short)}</th>'
                     f'<td class="num">{fmt(r.maturity)}</td><td>{offer}</td><td>{_yes(r.seeks_help)}</td>'
-                    f'<td class="notes">{esc(r.notes)}</td></tr>')
+                    f'<td class="notes">{safe_text.html(r.notes)}</td></tr>')
     return ('<section id="offers-section" class="flow"><h2>What it offers and seeks</h2>'
             '<table id="offers" class="data"><thead><tr><th>Program area</th><th class="num">Maturity</th>'
             '<th>Offers help</th><th>Seeks help</th><th>Notes</th></tr></thead>'
@@ -237,42 +231,42 @@ def _partner_rows(df: pd.DataFrame, table_id: str, who: str, listed: int | None 
         shown, rest = (g, g.iloc[:0]) if listed is None else (g.iloc[:listed], g.iloc[listed:])
         span = len(shown) + (1 if len(rest) else 0)
         for i, r in enumerate(shown.itertuples(index=False)):
-            area_cell = f'<th scope="rowgroup" rowspan="{span}">{esc(area)}</th>' if i == 0 else ""
-            note = f'<div class="note">“{esc(r.partner_notes)}”</div>' if r.partner_notes else ""
-            rows.append(f'<tr data-area="{esc(r.program_area)}" data-partner="{esc(r.partner)}">{area_cell}'
-                        f'<td><strong>{esc(r.partner_name)}</strong> ({esc(r.partner)})</td>'
+            area_cell = f'<th scope="rowgroup" rowspan="{span}">{safe_text.html(area)}</th>' if i == 0 else ""
+            note = f'<div class="note">“{safe_text.html(r.partner_notes)}”</div>' if r.partner_notes else ""
+            rows.append(f'<tr data-area="{safe_text.html(r.program_area)}" data-partner="{safe_text.html(r.partner)}">{area_cell}'
+                        f'<td><strong>{safe_text.html(r.partner_name)}</strong> ({safe_text.html(r.partner)})</td>'
                         f'<td class="num">{fmt(r.partner_maturity)}</td><td class="num">{r.score:.2f}</td>'
-                        f'<td>{esc(r.why)}{note}</td></tr>')
+                        f'<td>{safe_text.html(r.why)}{note}</td></tr>')
         if len(rest):
-            more = "; ".join(f'<span data-partner="{esc(r.partner)}" data-maturity="{fmt(r.partner_maturity)}" '
-                             f'data-score="{r.score:.2f}">{esc(r.partner_name)} ({fmt(r.partner_maturity)}, match '
+            more = "; ".join(f'<span data-partner="{safe_text.html(r.partner)}" data-maturity="{fmt(r.partner_maturity)}" '
+                             f'data-score="{r.score:.2f}">{safe_text.html(r.partner_name)} ({fmt(r.partner_maturity)}, match '
                              f'{r.score:.2f})</span>' for r in rest.itertuples(index=False))
-            rows.append(f'<tr class="more" data-area="{esc(rest["program_area"].iloc[0])}"><td colspan="4">'
+            rows.append(f'<tr class="more" data-area="{safe_text.html(rest["program_area"].iloc[0])}"><td colspan="4">'
                         f'<span class="more-label">Also seeking guidance ({len(rest)}):</span> {more}</td></tr>')
-    return (f'<table id="{table_id}" class="data partners"><thead><tr><th>Program area</th><th>{esc(who)}</th>'
+    return (f'<table id="{table_id}" class="data partners"><thead><tr><th>Program area</th><th>{safe_text.html(who)}</th>'
             '<th class="num">Maturity</th><th class="num">Match</th><th>Why this match</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 def _partners_section(p: StateProfile) -> str:
-    parts = [f'<h3>Who could help {esc(p.name)}</h3>']
+    parts = [f'<h3>Who could help {safe_text.html(p.name)}</h3>']
     if p.mentors is not None and len(p.mentors):
         parts.append('<p class="fine">For each area it seeks help in or rates 1–2: the best eligible mentors '
                      f'(offer help, maturity {catalog.MENTOR_MIN}+), up to three.</p>')
         parts.append(_partner_rows(p.mentors, "mentors", "Mentor"))
     elif p.reported:
-        parts.append(f'<p class="muted">{esc(p.name)} seeks no help and has no gaps in {p.cycle}.</p>'
+        parts.append(f'<p class="muted">{safe_text.html(p.name)} seeks no help and has no gaps in {p.cycle}.</p>'
                      if not p.unmatched else "")
     if p.unmatched:
-        parts.append(f'<p class="muted">No eligible mentor (offering help and rated above {esc(p.name)}) in '
-                     f'{p.cycle} for: {esc("; ".join(p.unmatched))}.</p>')
-    parts.append(f'<h3>Who {esc(p.name)} could help</h3>')
+        parts.append(f'<p class="muted">No eligible mentor (offering help and rated above {safe_text.html(p.name)}) in '
+                     f'{p.cycle} for: {safe_text.html("; ".join(p.unmatched))}.</p>')
+    parts.append(f'<h3>Who {safe_text.html(p.name)} could help</h3>')
     if p.mentees is not None and len(p.mentees):
         parts.append('<p class="fine">States seeking guidance in the areas where it offers help and is an eligible '
                      'mentor, best match first.</p>')
         parts.append(_partner_rows(p.mentees, "mentees", "Seeking guidance", MENTEES_LISTED))
     else:
-        parts.append(f'<p class="muted">No state is seeking guidance in an area where {esc(p.name)} offers help and '
+        parts.append(f'<p class="muted">No state is seeking guidance in an area where {safe_text.html(p.name)} offers help and '
                      'is an eligible mentor.</p>')
     return f'<section id="partners-section" class="flow"><h2>Recommended partners</h2>{"".join(parts)}</section>'
 
@@ -360,11 +354,11 @@ def render(p: StateProfile, status: dict, generated: dt.datetime | None = None, 
     demo = (f'<div class="demo">{DEMO_LABEL} <span>· every figure comes from a generated data set; no state\'s '
             'real self-assessment is shown</span></div>') if status.get("is_demo") else ""
     pm = p.program_manager
-    pm_html = (f'{esc(pm["name"])}<br>{esc(pm["email"])}' if pm else "not assigned")
-    meta = [("Assessment cycle", str(p.cycle)), ("FEMA region", esc(p.region_label)),
+    pm_html = (f'{safe_text.html(pm["name"])}<br>{safe_text.html(pm["email"])}' if pm else "not assigned")
+    meta = [("Assessment cycle", str(p.cycle)), ("FEMA region", safe_text.html(p.region_label)),
             ("Population (2020 Census)", f"{p.population:,}"),
-            ("Data as of", esc(_when(status.get("last_loaded")))),
-            ("Cycles on record", esc(", ".join(str(c) for c in sorted(p.reported_cycles)) or "none")),
+            ("Data as of", safe_text.html(_when(status.get("last_loaded")))),
+            ("Cycles on record", safe_text.html(", ".join(str(c) for c in sorted(p.reported_cycles)) or "none")),
             ("ODP program manager", pm_html)]
     meta_html = "".join(f"<div><span>{k}</span>{v}</div>" for k, v in meta)
     if p.reported:
@@ -373,8 +367,8 @@ def render(p: StateProfile, status: dict, generated: dt.datetime | None = None, 
     else:
         body = _maturity_section(p) + _trend_section(p)
     if exchanges is not None and len(exchanges):
-        head = "".join(f"<th>{esc(c)}</th>" for c in exchanges.columns)
-        rows = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>"
+        head = "".join(f"<th>{safe_text.html(c)}</th>" for c in exchanges.columns)
+        rows = "".join("<tr>" + "".join(f"<td>{safe_text.html(v)}</td>" for v in r) + "</tr>"
                        for r in exchanges.itertuples(index=False))
         ex_html = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
     else:
@@ -383,12 +377,12 @@ def render(p: StateProfile, status: dict, generated: dt.datetime | None = None, 
     title = f"{p.name} ({p.state}) · State profile {p.cycle}"
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{esc(title)}</title><style>{CSS}</style></head><body><main class="page">'
+            f'<title>{safe_text.html(title)}</title><style>{CSS}</style></head><body><main class="page">'
             f'{demo}<div class="kicker">State Homeland Security Information Sharing Network · State profile</div>'
-            f'<h1>{esc(p.name)} <span class="code">({esc(p.state)})</span></h1>'
+            f'<h1>{safe_text.html(p.name)} <span class="code">({safe_text.html(p.state)})</span></h1>'
             f'<div class="meta">{meta_html}</div>{body}'
-            f'<footer><span>shisn · prepared {esc(generated.strftime("%d %b %Y, %H:%M"))} · data as of '
-            f'{esc(_when(status.get("last_loaded")))} · cycle {p.cycle}'
+            f'<footer><span>shisn · prepared {safe_text.html(generated.strftime("%d %b %Y, %H:%M"))} · data as of '
+            f'{safe_text.html(_when(status.get("last_loaded")))} · cycle {p.cycle}'
             f'{" · " + DEMO_LABEL if status.get("is_demo") else ""}</span>'
             f'<span>Includes the state’s own notes and contacts: share with care</span></footer>'
             f'</main></body></html>')

@@ -22,12 +22,12 @@ import re
 
 import pandas as pd
 
-from shisn.services import exchanges as X
 from shisn.domain import jurisdictions as J
 from shisn.store import audit
 from shisn.domain import text as csvtext
 from shisn.store.db import query_df, transaction
 from shisn.store.ingest import LoadError, Problem
+from shisn.domain import exchange_rules
 
 COLUMNS = ("state", "name", "email")
 MAX_NAME = 200
@@ -99,7 +99,7 @@ HIDDEN_EXCHANGE_CONTACT = "(contact shown to the two states, their program manag
 def sees_exchange_contacts(viewer, mentor: str, mentee: str) -> bool:
     """The rule for the program managers' contacts of an exchange: those who may see the exchange (its parties:
     leadership, the PM of either state, a user of either state; no viewer: the CLI) see both PMs' name and e-mail."""
-    return viewer is None or X.can_see(viewer, mentor, mentee)
+    return viewer is None or exchange_rules.can_see(viewer, mentor, mentee)
 
 
 def exchange_pms(con, mentor: str, mentee: str, viewer, pms: pd.DataFrame | None = None) -> dict[str, dict | None]:

@@ -60,6 +60,7 @@ from shisn.store import audit
 from shisn.domain import text as csvtext
 from shisn.store.db import transaction
 from shisn.store.ingest import FIRST_CYCLE, LoadError, Problem
+from shisn.domain import exchange_rules
 
 REQUIRED = ("mentor", "mentee", "program_area", "cycle", "status", "held_on")
 OPTIONAL = ("first_contact_on", "means", "notes", "decline_reason")
@@ -75,8 +76,8 @@ def _words(text: str) -> str:
     return " ".join(str(text).strip().lower().replace("_", " ").replace("-", " ").split())
 
 
-_STATUS_LOOKUP = {_words(k): s for s in X.STATUSES for k in (s, X.STATUS_LABELS[s])}
-_MEANS_LOOKUP = {_words(k): m for m in X.MEANS for k in (m, X.MEANS_LABELS[m])}
+_STATUS_LOOKUP = {_words(k): s for s in exchange_rules.STATUSES for k in (s, exchange_rules.STATUS_LABELS[s])}
+_MEANS_LOOKUP = {_words(k): m for m in exchange_rules.MEANS for k in (m, exchange_rules.MEANS_LABELS[m])}
 
 
 @dataclass(frozen=True)
@@ -105,14 +106,14 @@ class Row:
 
     def path(self) -> list[str]:
         """The statuses the exchange passed through, from proposed to its status."""
-        line = [X.PROPOSED, X.INTRODUCED, X.IN_CONTACT, X.HELD, X.CLOSED]
-        if self.status != X.DECLINED:
+        line = [exchange_rules.PROPOSED, exchange_rules.INTRODUCED, exchange_rules.IN_CONTACT, exchange_rules.HELD, exchange_rules.CLOSED]
+        if self.status != exchange_rules.DECLINED:
             return line[:line.index(self.status) + 1]
         if self.held_on is not None:
-            return [*line[:4], X.DECLINED]
+            return [*line[:4], exchange_rules.DECLINED]
         if self.first_contact_on is not None:
-            return [X.PROPOSED, X.INTRODUCED, X.DECLINED]
-        return [X.PROPOSED, X.DECLINED]
+            return [exchange_rules.PROPOSED, exchange_rules.INTRODUCED, exchange_rules.DECLINED]
+        return [exchange_rules.PROPOSED, exchange_rules.DECLINED]
 
     def days(self, today: dt.date) -> dict[str, dt.date]:
         """The day each status on the path was reached (the rule in the module docstring)."""
@@ -120,9 +121,9 @@ class Row:
         out: dict[str, dt.date] = {}
         prev = min(given) if given else min(dt.date(self.cycle, 1, 1), today)
         for s in self.path():
-            if s == X.INTRODUCED and self.first_contact_on is not None:
+            if s == exchange_rules.INTRODUCED and self.first_contact_on is not None:
                 prev = self.first_contact_on
-            elif s == X.HELD:
+            elif s == exchange_rules.HELD:
                 prev = self.held_on
             out[s] = prev
         return out
@@ -274,11 +275,11 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
         v = value("status")
         status = _STATUS_LOOKUP.get(_words(v))
         if "status" not in formula and status is None:
-            if _words(v) == X.REQUESTED:
+            if _words(v) == exchange_rules.REQUESTED:
                 bad("status", v, "introduction requests are not imported: give the status the exchange reached")
             else:
-                bad("status", v, ("not a status; use" if v else "required:") + " one of " + ", ".join(X.STATUSES)
-                    + " (or the labels " + ", ".join(X.STATUS_LABELS[s] for s in (X.IN_CONTACT, X.HELD)) + ")")
+                bad("status", v, ("not a status; use" if v else "required:") + " one of " + ", ".join(exchange_rules.STATUSES)
+                    + " (or the labels " + ", ".join(exchange_rules.STATUS_LABELS[s] for s in (exchange_rules.IN_CONTACT, exchange_rules.HELD)) + ")")
         dates: dict[str, dt.date | None] = {}
         for c in ("held_on", "first_contact_on"):
             v = value(c)
@@ -296,16 +297,16 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
                 dates[c] = d
         held, first = dates["held_on"], dates["first_contact_on"]
         if status is not None:
-            if status in (X.HELD, X.CLOSED) and not got.get("held_on") and "held_on" not in formula:
-                bad("held_on", got.get("held_on", ""), f"required when the status is {X.STATUS_LABELS[status]}: "
+            if status in (exchange_rules.HELD, exchange_rules.CLOSED) and not got.get("held_on") and "held_on" not in formula:
+                bad("held_on", got.get("held_on", ""), f"required when the status is {exchange_rules.STATUS_LABELS[status]}: "
                                                        "the day the exchange was held (YYYY-MM-DD)")
-            if status not in (X.HELD, X.CLOSED, X.DECLINED) and got.get("held_on"):
-                bad("held_on", got["held_on"], f"a {X.STATUS_LABELS[status]} exchange was not held: leave it blank "
+            if status not in (exchange_rules.HELD, exchange_rules.CLOSED, exchange_rules.DECLINED) and got.get("held_on"):
+                bad("held_on", got["held_on"], f"a {exchange_rules.STATUS_LABELS[status]} exchange was not held: leave it blank "
                                                "or give the status it reached (exchange held, closed or declined)")
-            if status == X.PROPOSED and got.get("first_contact_on"):
+            if status == exchange_rules.PROPOSED and got.get("first_contact_on"):
                 bad("first_contact_on", got["first_contact_on"], "a proposed exchange has had no first contact: "
                                                                  "leave it blank or give status introduced or later")
-            if status != X.DECLINED and value("decline_reason"):
+            if status != exchange_rules.DECLINED and value("decline_reason"):
                 bad("decline_reason", got["decline_reason"], "only for a declined exchange")
         if held and first and first > held:
             bad("first_contact_on", got["first_contact_on"], f"is after held_on ({held.isoformat()}): the states "
@@ -313,12 +314,12 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
         v = value("means")
         means = _MEANS_LOOKUP.get(_words(v)) if v else None
         if v and means is None:
-            bad("means", v, "not a means; use one of: " + ", ".join(X.MEANS_LABELS[m] for m in X.MEANS))
+            bad("means", v, "not a means; use one of: " + ", ".join(exchange_rules.MEANS_LABELS[m] for m in exchange_rules.MEANS))
         notes, reason = value("notes") or None, value("decline_reason") or None
         if notes and len(notes) > X.MAX_TEXT:
             bad("notes", notes, f"longer than {X.MAX_TEXT} characters")
-        if reason and len(reason) > X.MAX_MESSAGE:
-            bad("decline_reason", reason, f"longer than {X.MAX_MESSAGE} characters")
+        if reason and len(reason) > exchange_rules.MAX_MESSAGE:
+            bad("decline_reason", reason, f"longer than {exchange_rules.MAX_MESSAGE} characters")
         if row_problems:
             problems.extend(row_problems)
             continue
@@ -343,10 +344,10 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
 def _open_clash(r: Row, others: list[Row]):
     """(the other row, the shared areas' labels) when `r` and another row of the file are both open exchanges of
     the same pair sharing an area; else None."""
-    if r.status in X.TERMINAL:
+    if r.status in exchange_rules.TERMINAL:
         return None
     for o in others:
-        if o.status in X.TERMINAL or (o.mentor, o.mentee) != (r.mentor, r.mentee):
+        if o.status in exchange_rules.TERMINAL or (o.mentor, o.mentee) != (r.mentor, r.mentee):
             continue
         shared = [a for a in r.areas if a in o.areas]
         if shared:
@@ -404,14 +405,14 @@ def _against_store(cur, checked: Checked) -> tuple[list[Row], int, list[Problem]
                     "or make the row agree with the store)", r.row, r.line, column, mine, checked.file_name))
             present += not diffs
             continue
-        if r.status not in X.TERMINAL:
+        if r.status not in exchange_rules.TERMINAL:
             for ex in stored[(r.mentor, r.mentee)]:
                 shared = [a for a in r.areas if a in str(ex["program_areas"]).split(",")]
-                if shared and ex["status"] in X.ACTIVE_STATUSES:
-                    what = "an introduction request" if ex["status"] == X.REQUESTED else "exchange"
+                if shared and ex["status"] in exchange_rules.ACTIVE_STATUSES:
+                    what = "an introduction request" if ex["status"] == exchange_rules.REQUESTED else "exchange"
                     problems.append(Problem(
                         f"{r.mentor} → {r.mentee} in {', '.join(catalog.area_short(a) for a in shared)} is already "
-                        f"{what} {ex['exchange_id']} ({X.status_label(ex['status'])}): record this one there",
+                        f"{what} {ex['exchange_id']} ({exchange_rules.status_label(ex['status'])}): record this one there",
                         r.row, r.line, "program_area", ";".join(r.areas), checked.file_name))
                     break
         new.append(r)
@@ -426,27 +427,27 @@ def _insert(cur, r: Row, file_name: str, by: str, now: dt.datetime) -> int:
     prev = None
     for s, day in r.days(now.date()).items():
         prev = times[s] = X._check_at(day, prev, now)
-    held = X.HELD in path
+    held = exchange_rules.HELD in path
     means = r.means or ("other" if held else None)
     detail = UNRECORDED_MEANS if held and not r.means else None
     row = {"exchange_id": ex_id, "mentor": r.mentor, "mentee": r.mentee, "program_areas": r.program_areas,
            "cycle": r.cycle, "status": r.status, "means": means, "means_detail": detail, "outcome": r.notes,
-           **{X.STATUS_TIME[s]: t for s, t in times.items()}, "created_by": by, "updated_at": now,
+           **{exchange_rules.STATUS_TIME[s]: t for s, t in times.items()}, "created_by": by, "updated_at": now,
            "updated_by": by, "version": len(path), "synthetic": False, "decline_reason": r.decline_reason}
     cur.execute(f"INSERT INTO exchanges ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
                 list(row.values())).fetchall()
     comment = f"imported from {file_name} (row {r.row}, line {r.line}) by {by}"
     opening = {k: [None, row[k]] for k in ("mentor", "mentee", "program_areas", "cycle")}
-    opening["status"] = [None, X.PROPOSED]
+    opening["status"] = [None, exchange_rules.PROPOSED]
     if means and not held:
         opening["means"] = [None, means]
     for version, s in enumerate(path, start=1):
         changes = opening if version == 1 else {"status": [path[version - 2], s]}
-        if s == X.HELD:
+        if s == exchange_rules.HELD:
             changes["means"] = [None, means]
             if detail:
                 changes["means_detail"] = [None, detail]
-        if s == X.DECLINED and r.decline_reason:
+        if s == exchange_rules.DECLINED and r.decline_reason:
             changes["decline_reason"] = [None, r.decline_reason]
         if version == len(path) and r.notes:
             changes["outcome"] = [None, r.notes]

@@ -64,70 +64,19 @@ from shisn.domain import auth, catalog
 from shisn.services import notify
 from shisn.domain import jurisdictions as J
 from shisn.store import audit
+from shisn.domain.exchange_rules import (
+    ACTIVE_STATUSES, CLOSED, DECLINED, HELD, INTRODUCED, MAX_MESSAGE, MAX_OPEN_REQUESTS, MEANS, MEANS_LABELS, OPEN_STATUSES, PROPOSED, REQUESTED, REQUEST_ACCEPT, STATUSES, STATUS_LABELS, STATUS_TIME, TERMINAL, TRANSITIONS, can_answer, can_request, can_withdraw, means_label, status_label,
+)
 from shisn.store.db import WriteConflict, query_df, transaction
-
-# --- vocabulary --------------------------------------------------------------------------------------------------
-
-PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED = (
-    "proposed", "introduced", "in_contact", "exchange_held", "closed", "declined")
-STATUSES: tuple[str, ...] = (PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED)
-# The Exchanges page's views, one tab each; only the open one runs. The label is the value of the URL
-# parameter VIEW_KEY (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
-VIEW_LIST, VIEW_MAP, VIEW_TA = "Exchanges", "Map and counts", "Technical assistance"
-VIEWS = (VIEW_LIST, VIEW_MAP, VIEW_TA)
-VIEW_KEY = "exchanges_view"  # widget key and URL parameter; unique across pages (widget state is per session)
-STATUS_LABELS = {PROPOSED: "proposed", INTRODUCED: "introduced", IN_CONTACT: "in contact",
-                 HELD: "exchange held", CLOSED: "closed", DECLINED: "declined"}
-# Introduction requests: the first status, before the machine below; answered only by accept_request (→ one of
-# REQUEST_ACCEPT) or decline_request. STATUSES stays the facilitation machine; ALL_STATUSES adds the request.
-REQUESTED = "requested"
-STATUS_LABELS[REQUESTED] = "requested"
-ALL_STATUSES: tuple[str, ...] = (REQUESTED, *STATUSES)
-REQUEST_ACCEPT: tuple[str, ...] = (PROPOSED, INTRODUCED)
-MAX_OPEN_REQUESTS = 10      # unanswered requests one state may have at once
-MAX_MESSAGE = 2000          # a request's message, a decline reason
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    PROPOSED: (INTRODUCED, DECLINED),
-    INTRODUCED: (IN_CONTACT, DECLINED),
-    IN_CONTACT: (HELD, DECLINED),
-    HELD: (CLOSED, DECLINED),
-    CLOSED: (),
-    DECLINED: (),
-}
-TERMINAL: tuple[str, ...] = tuple(s for s, nxt in TRANSITIONS.items() if not nxt)
-OPEN_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s not in TERMINAL)
-# What blocks a second request or exchange for the same pair and area: an unanswered request or an open exchange.
-ACTIVE_STATUSES: tuple[str, ...] = (REQUESTED, *OPEN_STATUSES)
-# The column holding the date each status was reached.
-STATUS_TIME = {REQUESTED: "requested_at", PROPOSED: "proposed_at", INTRODUCED: "introduced_at",
-               IN_CONTACT: "contact_at", HELD: "held_at", CLOSED: "closed_at", DECLINED: "declined_at"}
-
-MEANS: tuple[str, ...] = ("teleconference", "on_site_visit", "document_exchange", "other")
-MEANS_LABELS = {"teleconference": "teleconference", "on_site_visit": "on-site visit",
-                "document_exchange": "document exchange", "other": "other"}
 
 MAX_TEXT = 4000       # outcome notes and comments
 MAX_DETAIL = 500      # means detail
-DEMO_USER = "shisn demo generator"
 
 EDITABLE = ("means", "means_detail", "planned_on", "outcome", "program_areas")
 ROW_COLUMNS = ["exchange_id", "mentor", "mentee", "program_areas", "cycle", "status", "means", "means_detail",
                "planned_on", "outcome", "proposed_at", "introduced_at", "contact_at", "held_at", "closed_at",
                "declined_at", "created_by", "updated_at", "updated_by", "version", "synthetic",
                "requested_at", "requested_by", "requested_state", "request_message", "decline_reason"]
-EXPORT_COLUMNS = ["id", "mentor", "mentee", "program_areas", "status", "means", "proposed_at", "first_contact_at",
-                  "updated_at", "outcome",
-                  # each state's view (shisn.services.outcomes): useful 1-5, what changed, what it would do differently
-                  "mentor_useful", "mentor_what_changed", "mentor_differently", "mentee_useful",
-                  "mentee_what_changed", "mentee_differently"]
-
-
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, str(status))
-
-
-def means_label(means: str | None) -> str:
-    return MEANS_LABELS.get(means, "") if means else ""
 
 
 # --- errors ------------------------------------------------------------------------------------------------------
@@ -438,21 +387,6 @@ def transition(con, exchange_id: int, to_status: str, version: int, by: str, *, 
 
 # --- introduction requests (state users) ---------------------------------------------------------------------------
 
-def can_request(viewer: auth.Viewer | None) -> bool:
-    """State users request introductions for their own state."""
-    return viewer is not None and viewer.role == auth.STATE and viewer.home_state is not None
-
-
-def can_answer(viewer: auth.Viewer | None, row: dict) -> bool:
-    """Accept or decline a request: leadership or the PM of either state (as for any change of an exchange)."""
-    return viewer is not None and can_edit(viewer, row["mentor"], row["mentee"])
-
-
-def can_withdraw(viewer: auth.Viewer | None, row: dict) -> bool:
-    """The state that asked may withdraw its own unanswered request; no other state may touch it."""
-    return (viewer is not None and viewer.role == auth.STATE and row.get("requested_state") is not None
-            and viewer.home_state == row["requested_state"])
-
 
 def _eligibility(cur, mentor: str, mentee: str, slugs: list[str], cycle: int, asking: str) -> None:
     """Refuse (ExchangeError) unless, in `cycle`, the mentor is an eligible mentor in each area (offers help,
@@ -645,11 +579,6 @@ def _transition_message(exchange_id, current: str, target: str) -> str:
             f"it is {status_label(current)}" + _next_hint(current))
 
 
-def allowed_next(status: str) -> tuple[str, ...]:
-    """The statuses `status` can move to (a request: accepted as one of REQUEST_ACCEPT, or declined)."""
-    return (*REQUEST_ACCEPT, DECLINED) if status == REQUESTED else TRANSITIONS[status]
-
-
 def _read(cur, exchange_id) -> dict:
     rows = cur.execute(f"SELECT {', '.join(ROW_COLUMNS)} FROM exchanges WHERE exchange_id = ?",
                        [int(exchange_id)]).fetchall()
@@ -683,23 +612,6 @@ def refer_to_ta(con, state, area, cycle, reason, by, *, exchange_id: int | None 
                     [rid, state, area, cycle, reason, by, _now(), exchange_id, bool(synthetic)]).fetchall()
         audit.record_in(cur, by, "edit", f"TA referral {rid}: {state} {area} {cycle}")
     return rid
-
-
-# --- permissions -------------------------------------------------------------------------------------------------
-
-def can_see(viewer: auth.Viewer, mentor: str, mentee: str) -> bool:
-    return viewer.role == auth.LEADERSHIP or mentor in viewer.states or mentee in viewer.states
-
-
-def can_edit(viewer: auth.Viewer, mentor: str, mentee: str) -> bool:
-    """Leadership, or the PM of either state. State users tell their PM; they do not edit."""
-    if viewer.role == auth.LEADERSHIP:
-        return True
-    return viewer.role == auth.PROGRAM_MANAGER and (mentor in viewer.states or mentee in viewer.states)
-
-
-def can_open(viewer: auth.Viewer) -> bool:
-    return viewer.role == auth.LEADERSHIP or (viewer.role == auth.PROGRAM_MANAGER and bool(viewer.states))
 
 
 def _scope(viewer: auth.Viewer | None, a: str = "mentor", b: str | None = "mentee") -> tuple[str, list]:
@@ -877,235 +789,11 @@ def label_points() -> dict[str, tuple[float, float]]:
             for f in J.geojson()["features"]}
 
 
-def export_frame(con, viewer: auth.Viewer | None = None) -> pd.DataFrame:
-    """The exchanges as the CLI and the download give them: id, mentor, mentee, program_areas (slugs separated by
-    ';'), status, means, proposed_at, first_contact_at, updated_at (ISO text), outcome, and each state's view
-    (mentor_useful, mentor_what_changed, mentor_differently, mentee_...; empty until recorded). Oldest first."""
-    from shisn.services import outcomes
-    df = list_exchanges(con, viewer).sort_values("exchange_id")
-    views = outcomes.export_columns(outcomes.visible(con, viewer), df["exchange_id"])
-
-    def iso(s):
-        return [None if pd.isna(v) else pd.Timestamp(v).isoformat(sep=" ") for v in s]
-
-    out = pd.DataFrame({
-        "id": df["exchange_id"].astype(int).to_numpy(),
-        "mentor": df["mentor"].to_numpy(), "mentee": df["mentee"].to_numpy(),
-        "program_areas": [s.replace(",", ";") for s in df["program_areas"]],
-        "status": df["status"].to_numpy(),
-        "means": [m if isinstance(m, str) else None for m in df["means"]],
-        "proposed_at": iso(df["proposed_at"]), "first_contact_at": iso(df["first_contact_at"]),
-        "updated_at": iso(df["updated_at"]),
-        "outcome": [o if isinstance(o, str) else None for o in df["outcome"]],
-        **{c: views[c].array for c in outcomes.EXPORT_COLUMNS},
-    }, columns=EXPORT_COLUMNS)
-    return out.reset_index(drop=True)
-
-
-def safe_csv(df: pd.DataFrame) -> bytes:
-    """The exchanges export: `coverage.safe_csv` (one CSV writer for every download; formula cells neutralised)."""
-    from shisn.domain.coverage import safe_csv as _safe_csv
-    return _safe_csv(df)
-
-
-# --- demo --------------------------------------------------------------------------------------------------------
-
-DEMO_EXCHANGES = [
-    # mentor, mentee, areas, statuses after `proposed`, means, days ago proposed, days between steps, outcome
-    ("VA", "MD", ["exercises"], [INTRODUCED, IN_CONTACT, HELD, CLOSED], "on_site_visit", 160, (6, 15, 41, 30),
-     "Two-day visit to the state exercise office; MD adopted the after-action template and scheduled its first "
-     "regional full-scale exercise. (demo)"),
-    ("CA", "NV", ["interoperability"], [INTRODUCED, IN_CONTACT, HELD], "teleconference", 95, (11, 9, 27),
-     "Three calls on a shared radio channel plan; NV is drafting its own plan from CA's. (demo)"),
-    ("NY", "CT", ["prevention", "strategy"], [INTRODUCED, IN_CONTACT], None, 60, (4, 20), None),
-    ("FL", "PR", ["recovery"], [INTRODUCED], None, 35, (17,), None),
-    ("TX", "NM", ["recovery"], [], None, 12, (), None),
-    ("WA", "ID", ["regional_planning"], [INTRODUCED, DECLINED], None, 120, (8, 25),
-     "ID chose to wait for its new strategy before taking part. (demo)"),
-    ("OH", "WV", ["training"], [INTRODUCED, IN_CONTACT, HELD, CLOSED], "document_exchange", 210, (13, 10, 35, 21),
-     "Course catalogue and instructor certification rules shared; WV adapted four courses. (demo)"),
-    ("MN", "ND", ["training", "exercises"], [], None, 5, (), None),
-]
-DEMO_REFERRALS = [("GU", "interoperability", "No eligible mentor state offers help with a higher rating. (demo)"),
-                  ("AS", "recovery", "Mentor capacity in recovery taken by other needs this cycle. (demo)")]
-
-
 # Each state's view of the latest cycle's held demo exchanges (state, useful 1-5, what changed, what it would do
 # differently); the earlier cycles' views are drawn at random by shisn.demo.exchange_plan.
-DEMO_VIEWS = {
-    ("VA", "MD"): [("VA", 4, "Learned how a smaller state runs its after-action reviews. (demo)",
-                    "Send the exercise calendar earlier. (demo)"),
-                   ("MD", 5, "Adopted the after-action template; first regional full-scale exercise scheduled. (demo)",
-                    "Bring the county exercise officers on the visit. (demo)")],
-    ("CA", "NV"): [("NV", 3, "A draft channel plan; equipment funding still open. (demo)",
-                    "Agree the deliverables before the first call. (demo)")],
-    ("OH", "WV"): [("OH", 3, "Little for us; glad to help. (demo)", None),
-                   ("WV", 4, "Four courses adapted; instructors certified under the shared rules. (demo)",
-                    "Ask for the course evaluation forms too. (demo)")],
-}
 
-
-def demo_exchanges(con, cycle: int | None = None, seed: int = 2004) -> list[int]:
-    """Write the SYNTHETIC exchanges of the demo data set (created_by 'shisn demo generator', synthetic = true):
-    for the cycles before the latest, needs and mentors drawn at random (`demo.exchange_plan`: closed or declined,
-    with the states' views, declined needs referred to TA), then ~8 in the latest cycle in various statuses (three
-    held or closed with views), and two TA referrals. Does nothing when synthetic exchanges already exist. Returns the ids."""
-    from shisn.domain import auth as _auth
-    from shisn import demo as _demo
-    from shisn.services import outcomes
-    from shisn.store import queries
-    got = query_df(con, "SELECT count(*) AS n FROM exchanges WHERE synthetic")
-    if int(got["n"].iloc[0]):
-        return []
-    if cycle is None:
-        c = query_df(con, "SELECT max(cycle) AS c FROM assessments")["c"].iloc[0]
-        cycle = int(c) if not pd.isna(c) else dt.date.today().year
-    now = _now()
-    recorder = _auth.Viewer(_auth.LEADERSHIP, DEMO_USER)
-
-    def views(ex_id, rows, at):
-        for state, useful, changed, differently in rows:
-            outcomes.record(con, ex_id, state, recorder, useful, changed, differently, now=at, synthetic=True)
-
-    past = [c for c in queries.cycles(con) if c < cycle]
-    ids = _write_demo_past(con, _demo.exchange_plan(queries.assessments(con), past, seed=seed), now)
-    for mentor, mentee, areas, path, means, ago, steps, outcome in DEMO_EXCHANGES:
-        t = now - dt.timedelta(days=ago)
-        ex_id = open_exchange(con, mentor, mentee, areas, cycle, DEMO_USER, at=t, now=t, synthetic=True,
-                              note="Synthetic demo exchange.")
-        version = 1
-        for status, days in zip(path, steps):
-            t = min(now, t + dt.timedelta(days=days))
-            fields = {}
-            if status == HELD:
-                fields["means"] = means
-            if status in (CLOSED, DECLINED) or (status == HELD and outcome):
-                fields["outcome"] = outcome
-            version = update(con, ex_id, version, DEMO_USER, status=status, at=t, now=t, **fields)
-        views(ex_id, DEMO_VIEWS.get((mentor, mentee), []), t)
-        ids.append(ex_id)
-    for state, area, reason in DEMO_REFERRALS:
-        refer_to_ta(con, state, area, cycle, reason, DEMO_USER, synthetic=True)
-    return ids
-
-
-def _write_demo_past(con, plan: list[dict], now: dt.datetime) -> list[int]:
-    """Write `demo.exchange_plan`'s past exchanges in one transaction, as `open_exchange` and `update` would have
-    written them one by one (the same rows, history and views; one audit entry for the lot), declined needs
-    referred to TA. A few statements instead of hundreds: the demo set is written on a store's first start."""
-    if not plan:
-        return []
-    ex_rows, hist, views, refs = [], [], [], []
-    with transaction(con) as cur:
-        for p in plan:
-            ex_id = cur.nextval("exchange_id_seq")
-            t = min(now, p["proposed_at"])
-            times = {PROPOSED: t}
-            hist.append([ex_id, 1, t, DEMO_USER, None, PROPOSED, t, json.dumps(
-                {"cycle": [None, p["cycle"]], "mentee": [None, p["mentee"]], "mentor": [None, p["mentor"]],
-                 "program_areas": [None, ",".join(p["areas"])], "status": [None, PROPOSED]}, sort_keys=True),
-                "Synthetic demo exchange."])
-            prev = PROPOSED
-            for version, (status, days) in enumerate(zip(p["path"], p["days"]), start=2):
-                t = min(now, t + dt.timedelta(days=days))
-                times[status] = t
-                changes = {"status": [prev, status]}
-                if status == HELD:
-                    changes["means"] = [None, p["means"]]
-                if status == CLOSED:
-                    changes["outcome"] = [None, p["outcome"]]
-                hist.append([ex_id, version, t, DEMO_USER, prev, status, t, json.dumps(changes, sort_keys=True),
-                             p["decline_reason"] if status == DECLINED else None])
-                prev = status
-            held = HELD in p["path"]
-            ex_rows.append({
-                "exchange_id": ex_id, "mentor": p["mentor"], "mentee": p["mentee"],
-                "program_areas": ",".join(p["areas"]), "cycle": p["cycle"], "status": prev,
-                "means": p["means"] if held else None, "outcome": p["outcome"] if prev == CLOSED else None,
-                **{STATUS_TIME[s]: times.get(s) for s in (PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED)},
-                "created_by": DEMO_USER, "updated_at": t, "updated_by": DEMO_USER, "version": len(p["path"]) + 1,
-                "synthetic": True, "decline_reason": p["decline_reason"]})
-            if prev == DECLINED:
-                for area in p["areas"]:
-                    refs.append({"referral_id": cur.nextval("ta_referral_id_seq"), "state": p["mentee"],
-                                 "program_area": area, "cycle": p["cycle"],
-                                 "reason": f"exchange {ex_id} with {p['mentor']} was declined",
-                                 "referred_by": DEMO_USER, "referred_at": t, "exchange_id": ex_id, "synthetic": True})
-            for state, useful, changed, differently in p["views"]:
-                views.append({"exchange_id": ex_id, "state": state, "useful": useful, "what_changed": changed,
-                              "differently": differently, "recorded_by": DEMO_USER,
-                              "recorded_at": min(now, t + dt.timedelta(days=3)), "version": 1, "synthetic": True})
-        time_cols = ["proposed_at", "introduced_at", "contact_at", "held_at", "closed_at", "declined_at", "updated_at"]
-        frames = {
-            "demo_exchanges": (pd.DataFrame(ex_rows).astype({c: "datetime64[us]" for c in time_cols}), "exchanges"),
-            "demo_history": (pd.DataFrame(hist, columns=["exchange_id", "version", "changed_at", "changed_by",
-                                                         "from_status", "to_status", "effective_at", "changes",
-                                                         "comment"]).astype(
-                {"changed_at": "datetime64[us]", "effective_at": "datetime64[us]", "from_status": object,
-                 "comment": object}), "exchange_history"),
-            "demo_views": (pd.DataFrame(views, columns=["exchange_id", "state", "useful", "what_changed",
-                                                        "differently", "recorded_by", "recorded_at", "version",
-                                                        "synthetic"]).astype({"recorded_at": "datetime64[us]"}),
-                           "exchange_outcomes"),
-            "demo_referrals": (pd.DataFrame(refs, columns=["referral_id", "state", "program_area", "cycle", "reason",
-                                                           "referred_by", "referred_at", "exchange_id", "synthetic"])
-                               .astype({"referred_at": "datetime64[us]"}), "ta_referrals"),
-        }
-        for name, (frame, table) in frames.items():
-            if frame.empty:
-                continue
-            cols = ", ".join(frame.columns)
-            cur.temp_table(name, frame)
-            cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}").fetchall()
-            cur.drop_temp(name)
-        audit.record_in(cur, DEMO_USER, "edit", f"demo data: {len(ex_rows)} synthetic exchanges of cycles "
-                                                f"{', '.join(str(c) for c in sorted({p['cycle'] for p in plan}))} "
-                                                f"with their history, {len(views)} states' views and {len(refs)} "
-                                                "TA referrals")
-    return [int(r["exchange_id"]) for r in ex_rows]
-
-
-# --- the arc map (pydeck; no basemap, nothing fetched) ------------------------------------------------------------
 
 # Arc colours by status; the names are Streamlit's markdown/badge colours, so the legend and badges match the map.
-STATUS_COLOURS = {PROPOSED: ("gray", (104, 98, 85)), INTRODUCED: ("blue", (36, 79, 180)),
-                  IN_CONTACT: ("violet", (111, 51, 184)), HELD: ("orange", (190, 90, 30)),
-                  CLOSED: ("green", (12, 120, 80)), DECLINED: ("red", (158, 48, 59)),
-                  REQUESTED: ("yellow", (160, 120, 0))}
-MAP_WIDTH_PX, MAP_HEIGHT_PX = 960, 480
-
-
-def arc_rows(arcs_frame: pd.DataFrame) -> pd.DataFrame:
-    """`arcs(...)` in the shape `maps.arc_deck` / `maps.add_arcs` draw: mentor → mentee, coloured by status
-    (declined ones faded)."""
-    rows = []
-    for r in arcs_frame.to_dict("records"):
-        _, rgb = STATUS_COLOURS[r["status"]]
-        rows.append({"from_code": r["mentor"], "to_code": r["mentee"], "from_lon": r["mentor_lon"],
-                     "from_lat": r["mentor_lat"], "to_lon": r["mentee_lon"], "to_lat": r["mentee_lat"],
-                     "colour": [*rgb, 110 if r["status"] == DECLINED else 230],
-                     "tip": f"Exchange {r['exchange_id']}: {r['mentor']} → {r['mentee']}\n"
-                            f"{catalog.area_short(r['program_area'])} · {status_label(r['status'])}"})
-    cols = ["from_code", "to_code", "from_lon", "from_lat", "to_lon", "to_lat", "colour", "tip"]
-    return pd.DataFrame(rows, columns=cols)
-
-
-def arc_deck(arcs_frame: pd.DataFrame, width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX):
-    """The exchanges as arcs over the jurisdictions in light grey (no basemap: fully offline)."""
-    from shisn.render import maps
-    return maps.arc_deck(arc_rows(arcs_frame), width=width, height=height, pitch=25)
-
-
-def md_escape(text) -> str:
-    """User text made inert for st.markdown/st.caption (no links, images, emphasis or HTML)."""
-    s = "" if text is None else str(text)
-    out = []
-    for ch in s:
-        if ch in "\\`*_{}[]()#+-.!|<>~$:":
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def refer_all(con, referrals: pd.DataFrame, cycle: int, by: str) -> int:

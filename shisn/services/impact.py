@@ -61,13 +61,14 @@ from shisn.services import exchanges as X
 from shisn.domain import jurisdictions as J
 from shisn.store.db import query_df, transaction
 from shisn.domain.pairing import DEFAULT_CAPACITY
+from shisn.domain import exchange_rules
 
 MIN_N = 5                # fewer distinct states than this on either side: "too few"
 LEVEL = 0.95
 ALPHA = 1 - LEVEL
 ALL = "all"
 EXCHANGE, BASELINE, UNSEEN = "exchange", "baseline", "unseen"  # UNSEEN: an exchange unit the viewer may not see
-COUNTED = (X.HELD, X.CLOSED)
+COUNTED = (exchange_rules.HELD, exchange_rules.CLOSED)
 ROSE_MORE, ROSE_LESS, NO_CLEAR, TOO_FEW = "rose more", "rose less", "no clear difference", "too few"
 VERDICTS = (ROSE_MORE, ROSE_LESS, NO_CLEAR, TOO_FEW)
 VERDICT_WORDS = {ROSE_MORE: "mentees rose more than the baseline", ROSE_LESS: "mentees rose less than the baseline",
@@ -137,7 +138,7 @@ def _under_way(ea: pd.DataFrame) -> dict[tuple[str, str], list[tuple[int, int]]]
         if pd.isna(r.proposed_at):
             continue
         held = not pd.isna(r.held_at)
-        if r.status == X.DECLINED and not held:
+        if r.status == exchange_rules.DECLINED and not held:
             continue
         first = min(int(r.cycle), pd.Timestamp(r.proposed_at).year)
         out.setdefault((r.mentee, r.program_area), []).append(
@@ -397,8 +398,8 @@ def by_pm(exchanges: pd.DataFrame, pms: pd.DataFrame, states: list[str] | None =
         ex = exchanges[exchanges["mentor"].isin(own) | exchanges["mentee"].isin(own)]
         days = _days(ex["introduced_at"], ex["proposed_at"]).dropna() if len(ex) else pd.Series(dtype=float)
         rows.append([str(g["name"].iloc[0]), ", ".join(sorted(own)), len(ex),
-                     int(ex["status"].isin(X.OPEN_STATUSES).sum()), int(ex["status"].isin(COUNTED).sum()),
-                     int((ex["status"] == X.DECLINED).sum()), float(days.median()) if len(days) else None])
+                     int(ex["status"].isin(exchange_rules.OPEN_STATUSES).sum()), int(ex["status"].isin(COUNTED).sum()),
+                     int((ex["status"] == exchange_rules.DECLINED).sum()), float(days.median()) if len(days) else None])
     return pd.DataFrame(rows, columns=cols).sort_values("pm", kind="stable").reset_index(drop=True)
 
 
@@ -429,18 +430,18 @@ def health(exchanges: pd.DataFrame, now: dt.datetime, stuck_days: int = DEFAULT_
     are not exchanges and are left out, as on the Exchanges page."""
     ex = exchanges_only(exchanges)
     n = len(ex)
-    declined = ex[ex["status"] == X.DECLINED]
+    declined = ex[ex["status"] == exchange_rules.DECLINED]
     why = declined["decline_why"] if "decline_why" in declined.columns else pd.Series([None] * len(declined))
     why = [w if isinstance(w, str) and w.strip() else NO_REASON for w in why]
     reasons = (pd.Series(why, dtype=object).value_counts().rename_axis("reason").reset_index(name="exchanges")
                if why else pd.DataFrame(columns=["reason", "exchanges"]))
-    open_ = ex[ex["status"].isin(X.OPEN_STATUSES)]
+    open_ = ex[ex["status"].isin(exchange_rules.OPEN_STATUSES)]
     idle = ((pd.Timestamp(now) - pd.to_datetime(open_["updated_at"])).dt.total_seconds() / 86400).astype(float)
     stuck = open_.assign(days_without_change=np.floor(idle))[idle >= stuck_days]  # whole days elapsed
     stuck = pd.DataFrame({
         "exchange_id": stuck["exchange_id"].astype(int), "mentor": stuck["mentor"], "mentee": stuck["mentee"],
         "areas": [", ".join(catalog.area_short(a) for a in s.split(",")) for s in stuck["program_areas"]],
-        "status": [X.status_label(s) for s in stuck["status"]], "last_change": pd.to_datetime(stuck["updated_at"]),
+        "status": [exchange_rules.status_label(s) for s in stuck["status"]], "last_change": pd.to_datetime(stuck["updated_at"]),
         "days_without_change": stuck["days_without_change"].astype(int)}).sort_values(
         "days_without_change", ascending=False).reset_index(drop=True)
     return Health(
@@ -459,7 +460,7 @@ def capacity_used(exchanges: pd.DataFrame, assessments: pd.DataFrame, capacity: 
     used, and the mentor states at or over the limit."""
     cols = ["cycle", "eligible_mentors", "mentoring", "areas_mentored", "capacity", "share_used", "at_capacity"]
     ea = exchange_areas(exchanges_only(exchanges))
-    ea = ea[ea["status"] != X.DECLINED]
+    ea = ea[ea["status"] != exchange_rules.DECLINED]
     rows = []
     for c in sorted(int(c) for c in assessments["cycle"].unique()):
         a = assessments[(assessments["cycle"] == c) & assessments["eligible_mentor"].fillna(False).astype(bool)]
@@ -538,7 +539,7 @@ def gather(con, viewer: auth.Viewer | None, assessments: pd.DataFrame) -> Inputs
             if isinstance(v, str) and v.strip():
                 reason[int(r.exchange_id)] = v.strip()
                 break
-    ex["decline_why"] = [reason.get(int(i)) if s == X.DECLINED else None
+    ex["decline_why"] = [reason.get(int(i)) if s == exchange_rules.DECLINED else None
                          for i, s in zip(ex["exchange_id"], ex["status"])]
     from shisn.services import outcomes
     pool = query_df(con, f"SELECT {', '.join(POOL_COLUMNS)} FROM exchanges ORDER BY exchange_id")

@@ -25,7 +25,7 @@ The contract:
   last error (Users and audit, `notify list`; `notify retry` puts failed ones back in line). While the relay is
   unreachable every notification due is postponed with that error and nothing is claimed.
 - **The daily digest** is built by the sender holding the lock, once a day from the digest hour on
-  (`notify.digest_due`, `notify.build_digests`).
+  (`daily_digest.digest_due`, `daily_digest.build_digests`).
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ import urllib.parse
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from shisn.services import notify
+from shisn.services import daily_digest, notify
 from shisn.store.db import WriteConflict, transaction
 
 SENDER_LOCK = "notify-sender"
@@ -352,8 +352,8 @@ def run(store, r: Relay | None = None, *, now: dt.datetime | None = None, limit:
             return Round(held=False)
         out = Round(relay=r.describe() if r else None)
         out.requeued = _requeue_stopped(store, clock())
-        if digest and notify.digest_due(store, clock()):
-            out.digests = notify.build_digests(store, now=clock())
+        if digest and daily_digest.digest_due(store, clock()):
+            out.digests = daily_digest.build_digests(store, now=clock())
         if r is not None:
             _deliver(store, r, out, sender, clock, limit)
         out.waiting = int(store.scalar("SELECT count(*) FROM notifications WHERE status = ?", [notify.PENDING]))

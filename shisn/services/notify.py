@@ -49,10 +49,9 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import html
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -60,6 +59,7 @@ from shisn.store import audit
 from shisn.domain import auth, catalog
 from shisn.domain import jurisdictions as J
 from shisn.store.db import query_df, transaction
+from shisn.domain import safe_text
 
 # --- vocabulary ----------------------------------------------------------------------------------------------------
 
@@ -397,42 +397,38 @@ _STYLE_FOOT = "font-size:12px;color:#444444;border-top:1px solid #cccccc;margin-
 _STYLE_QUOTE = "margin:12px 0;padding:8px 12px;border-left:4px solid #888888;background:#f3f3f3;white-space:pre-wrap"
 
 
-def _e(text) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def _footer(why: str, unsubscribe: str, kind: str) -> tuple[str, str]:
     prefs = f"{base_url()}/notifications"
     what = KIND_LABELS.get(kind, kind)
     text = (f"You get this because {why}.\nChoose what you get: {prefs}\n"
             f"Stop these e-mails ({what}): {unsubscribe}\n")
-    html_ = (f'<p style="{_STYLE_FOOT}">You get this because {_e(why)}.<br>'
-             f'<a href="{_e(prefs)}">Choose what you get</a> · '
-             f'<a href="{_e(unsubscribe)}">Stop these e-mails ({_e(what)})</a></p>')
+    html_ = (f'<p style="{_STYLE_FOOT}">You get this because {safe_text.html(why)}.<br>'
+             f'<a href="{safe_text.html(prefs)}">Choose what you get</a> · '
+             f'<a href="{safe_text.html(unsubscribe)}">Stop these e-mails ({safe_text.html(what)})</a></p>')
     return text, html_
 
 
 def _page(subject: str, inner: str) -> str:
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(subject)}</title></head>"
+            f"<title>{safe_text.html(subject)}</title></head>"
             f'<body style="{_STYLE_BODY}"><div style="{_STYLE_WRAP}">'
             '<p style="font-size:12px;color:#444444;margin:0 0 8px 0">shisn · State Homeland Security Information '
             'Sharing Network</p>'
-            f'<h1 style="font-size:20px;margin:0 0 16px 0">{_e(subject)}</h1>{inner}</div></body></html>\n')
+            f'<h1 style="font-size:20px;margin:0 0 16px 0">{safe_text.html(subject)}</h1>{inner}</div></body></html>\n')
 
 
 def render(mail: Mail, why: str, unsubscribe: str, kind: str) -> tuple[str, str]:
     """(plain text, HTML) of one message."""
     url = base_url() + mail.link
     text = [*mail.lines]
-    inner = [f"<p>{_e(p)}</p>" for p in mail.lines]
+    inner = [f"<p>{safe_text.html(p)}</p>" for p in mail.lines]
     if mail.quote:
         text.append(f"{mail.quote_label}\n" + "\n".join("> " + ln for ln in mail.quote.splitlines()))
-        inner.append(f"<p>{_e(mail.quote_label)}</p><blockquote style=\"{_STYLE_QUOTE}\">{_e(mail.quote)}"
+        inner.append(f"<p>{safe_text.html(mail.quote_label)}</p><blockquote style=\"{_STYLE_QUOTE}\">{safe_text.html(mail.quote)}"
                      "</blockquote>")
     text.append(f"{mail.link_text}: {url}")
-    inner.append(f'<p><a href="{_e(url)}" style="{_STYLE_BUTTON}">{_e(mail.link_text)}</a></p>')
+    inner.append(f'<p><a href="{safe_text.html(url)}" style="{_STYLE_BUTTON}">{safe_text.html(mail.link_text)}</a></p>')
     foot_text, foot_html = _footer(why, unsubscribe, kind)
     return "\n\n".join(text) + "\n\n-- \n" + foot_text, _page(mail.subject, "".join(inner) + foot_html)
 
@@ -483,7 +479,7 @@ def _pair(r: dict) -> str:
 
 
 def _status(s) -> str:
-    from shisn.services.exchanges import status_label
+    from shisn.domain.exchange_rules import status_label
     return status_label(s)
 
 
@@ -610,135 +606,6 @@ def submission_event(cur, submission_id: int, by: str, *, comment: str | None = 
 
 
 # --- the daily digest ------------------------------------------------------------------------------------------------
-
-@dataclass
-class Item:
-    state: str | None
-    since: dt.datetime | None
-    text: str
-    link: str
-    notification_id: int | None = None
-
-
-@dataclass
-class Digest:
-    email: str
-    items: list[Item] = field(default_factory=list)
-
-    def groups(self) -> list[tuple[str | None, list[Item]]]:
-        """Items per state (states in code order, items without a state last), each oldest first."""
-        by: dict = {}
-        for it in self.items:
-            by.setdefault(it.state, []).append(it)
-        far = dt.datetime.max
-        return [(s, sorted(by[s], key=lambda i: (i.since or far, i.notification_id or 0, i.text)))
-                for s in sorted(by, key=lambda s: (s is None, s or ""))]
-
-
-def digest_due(con, now: dt.datetime | None = None) -> bool:
-    """Today's digest is not built yet and the digest hour has come."""
-    now = now or _now()
-    got = query_df(con, "SELECT value FROM settings WHERE key = ?", [DIGEST_DAY_KEY])
-    built = str(got["value"].iloc[0]) if len(got) else ""
-    return built != now.date().isoformat() and now.hour >= digest_hour(con)
-
-
-def _queue_items(con, now: dt.datetime) -> dict[str, list[Item]]:
-    """For each program manager who takes work-queue reminders: their queue items waiting longer than the stuck
-    threshold, and the needs no mentor can take (referred to TA), as `shisn.services.queue.items` gives them to that user."""
-    pms = query_df(con, "SELECT email FROM users WHERE role = 'program_manager' ORDER BY email")["email"].tolist()
-    if not pms:
-        return {}
-    with transaction(con) as cur:
-        modes = _modes_in(cur, pms, QUEUE)
-    takers = [e for e in pms if modes[e] != OFF]
-    if not takers:
-        return {}
-    from shisn.domain import pairing
-    from shisn.store import queries
-    from shisn.services import queue
-    days = queue.stuck_days(con)
-    cycle = queue.latest_cycle(con)
-    refs = (pairing.suggest(queries.assessments(con, cycle), with_candidates=False).referrals
-            if cycle is not None else None)
-    out: dict[str, list[Item]] = {}
-    for email in takers:
-        viewer = auth.viewer_for(con, email)
-        if viewer is None or not viewer.states:
-            continue
-        df = queue.items(con, viewer, now=now, referrals=refs, cycle=cycle)
-        if df.empty:
-            continue
-        df = df[(df["kind"] == queue.UNMATCHED) | (df["age_days"].fillna(0) >= days)]
-        items = []
-        for r in df.itertuples(index=False):
-            mine = [s for s in reversed(str(r.states).split(",")) if s in viewer.states]  # the mentee first
-            age = "" if pd.isna(r.age_days) else f"waiting {int(r.age_days)} days · "
-            items.append(Item(mine[0] if mine else None, None if pd.isna(r.since) else pd.Timestamp(r.since)
-                              .to_pydatetime(), f"{r.kind_label}: {age}{r.item}", str(r.link)))
-        if items:
-            out[email] = items
-    return out
-
-
-def _render_digest(d: Digest, day: dt.date, unsubscribe: str) -> tuple[str, str, str]:
-    n = len(d.items)
-    groups = d.groups()
-    subject = f"shisn digest {day.isoformat()}: {n} item{'s' if n != 1 else ''}"
-    lead = (f"{n} item{'s' if n != 1 else ''} since your last digest"
-            f"{f' in {len(groups)} states' if len(groups) > 1 else ''}, grouped per state, oldest first.")
-    base = base_url()
-    text, inner = [lead], [f"<p>{_e(lead)}</p>"]
-    for state, items in groups:
-        head = _state_name(state) if state else "Other"
-        text.append(head + "\n" + "\n".join(
-            f"  - {f'{i.since:%Y-%m-%d} · ' if i.since else ''}{i.text}\n    {base}{i.link}"
-            for i in items))
-        inner.append(f'<h2 style="font-size:16px;margin:20px 0 6px 0">{_e(head)}</h2><ul style="padding-left:20px">'
-                     + "".join(f'<li style="margin:0 0 6px 0">{_e(f"{i.since:%Y-%m-%d} · ") if i.since else ""}'
-                               f'<a href="{_e(base + i.link)}">{_e(i.text)}</a></li>' for i in items) + "</ul>")
-    foot_text, foot_html = _footer("you chose to get these in a daily digest (or leadership's default does)",
-                                   unsubscribe, DIGEST_KIND)
-    return subject, "\n\n".join(text) + "\n\n-- \n" + foot_text, _page(subject, "".join(inner) + foot_html)
-
-
-def build_digests(con, *, now: dt.datetime | None = None, force: bool = False) -> int | None:
-    """Build today's digests: one message per user with anything to tell (status pending, delivered like any
-    other), the items it carries marked `digested`, all in one transaction; at most once a day (`force`: again).
-    Returns how many digests were written, or None when today's were built already."""
-    now = now or _now()
-    day = now.date()
-    queued = _queue_items(con, now)  # the heavy reads first, outside the transaction
-    with transaction(con) as cur:
-        cur.lock("notify_digest")  # one builder at a time: two replicas or timers build one digest
-        if not force and _setting(cur, DIGEST_DAY_KEY) == day.isoformat():
-            return None
-        digests: dict[str, Digest] = {}
-        for nid, email, state, created, subject, link in cur.execute(
-                "SELECT notification_id, recipient, state, created_at, subject, link FROM notifications "
-                "WHERE status = ? ORDER BY created_at, notification_id", [WAITING]).fetchall():
-            digests.setdefault(email, Digest(email)).items.append(
-                Item(state, pd.Timestamp(created).to_pydatetime(), subject, link, int(nid)))
-        for email, items in queued.items():
-            digests.setdefault(email, Digest(email)).items.extend(items)
-        secret = _secret_in(cur) if digests else b""
-        for email in sorted(digests):
-            d = digests[email]
-            nid = int(cur.nextval("notification_id_seq"))
-            unsub = unsubscribe_url(secret, email, DIGEST_KIND)
-            subject, text, body = _render_digest(d, day, unsub)
-            cur.execute("INSERT INTO notifications (notification_id, created_at, kind, event, recipient, state, "
-                        "subject, body_text, body_html, link, unsubscribe, status, attempts, next_attempt_at) "
-                        "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, 0, ?)",
-                        [nid, now, DIGEST_KIND, f"digest {day.isoformat()}", email, subject, text, body,
-                         "/notifications", unsub, PENDING, now]).fetchall()
-            carried = [i.notification_id for i in d.items if i.notification_id is not None]
-            if carried:
-                cur.execute(f"UPDATE notifications SET status = ?, digest_id = ? WHERE status = ? AND "
-                            f"notification_id IN ({', '.join('?' for _ in carried)})",
-                            [DIGESTED, nid, WAITING, *carried]).fetchall()
-        _put_setting(cur, DIGEST_DAY_KEY, day.isoformat(), "shisn", now)
-    return len(digests)
 
 
 # --- the outbox, for leadership and `notify list` -------------------------------------------------------------------

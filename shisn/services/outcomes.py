@@ -23,9 +23,10 @@ from shisn.store import audit
 from shisn.domain import auth
 from shisn.services import exchanges as X
 from shisn.store.db import WriteConflict, query_df, transaction
+from shisn.domain import exchange_rules
 
 USEFUL_LABELS = {1: "not useful", 2: "of little use", 3: "useful", 4: "very useful", 5: "essential"}
-RECORDABLE = (X.HELD, X.CLOSED)
+RECORDABLE = (exchange_rules.HELD, exchange_rules.CLOSED)
 MAX_TEXT = X.MAX_TEXT
 COLUMNS = ["exchange_id", "state", "part", "useful", "useful_label", "what_changed", "differently", "recorded_by",
            "recorded_at", "version", "synthetic"]
@@ -51,7 +52,7 @@ def useful_label(value) -> str:
 def can_record(exchange: dict) -> bool:
     """Has the exchange reached the point where a view can be recorded (held, closed, or held and then declined)?"""
     held_at = exchange.get("held_at")
-    return exchange["status"] in RECORDABLE or (exchange["status"] == X.DECLINED and held_at is not None
+    return exchange["status"] in RECORDABLE or (exchange["status"] == exchange_rules.DECLINED and held_at is not None
                                                  and not pd.isna(held_at))
 
 
@@ -107,7 +108,7 @@ def record(con, exchange_id: int, state: str, viewer: auth.Viewer, useful, what_
     if code not in (ex["mentor"], ex["mentee"]):
         raise OutcomeError(f"{state!r} is not part of exchange {exchange_id} ({ex['mentor']} → {ex['mentee']})")
     if not can_record(ex):
-        raise OutcomeError(f"exchange {exchange_id} is {X.status_label(ex['status'])}: the states record their view "
+        raise OutcomeError(f"exchange {exchange_id} is {exchange_rules.status_label(ex['status'])}: the states record their view "
                            "once the exchange has been held")
     if code not in recordable_states(viewer, ex):
         raise OutcomeError(f"you may not record {code}'s view: {code} itself, its program manager or leadership "

@@ -29,6 +29,7 @@ from shisn.domain import auth, catalog
 from shisn.services import impact
 from shisn.services import exchanges as X
 from shisn.store.db import query_df
+from shisn.domain import exchange_rules
 
 REQUEST, REVIEW, STUCK, UNMATCHED = "request", "review", "stuck", "unmatched"
 KINDS = (REQUEST, REVIEW, STUCK, UNMATCHED)
@@ -80,7 +81,7 @@ def _area_text(program_areas: str) -> str:
 
 
 def _requests(con, viewer) -> list[dict]:
-    df = X.list_exchanges(con, viewer, status=X.REQUESTED)
+    df = X.list_exchanges(con, viewer, status=exchange_rules.REQUESTED)
     out = []
     for r in df.itertuples(index=False):
         asker = r.requested_state
@@ -102,7 +103,7 @@ def _reviews(con, viewer) -> list[dict]:
 def _stuck(con, viewer, now: dt.datetime, days: int) -> list[dict]:
     df = X.list_exchanges(con, viewer)
     cutoff = pd.Timestamp(now - dt.timedelta(days=days))
-    df = df[df["status"].isin(X.OPEN_STATUSES) & (pd.to_datetime(df["updated_at"]) <= cutoff)]
+    df = df[df["status"].isin(exchange_rules.OPEN_STATUSES) & (pd.to_datetime(df["updated_at"]) <= cutoff)]
     return [{"kind": STUCK, "since": r.updated_at, "states": f"{r.mentor},{r.mentee}",
              "item": f"Exchange {r.exchange_id}: {r.mentor} → {r.mentee} · {r.areas_label} · {r.status_label} "
                      f"since {pd.Timestamp(r.updated_at):%Y-%m-%d}, no change for {days}+ days",
@@ -133,8 +134,8 @@ def _unmatched(con, viewer, referrals: pd.DataFrame | None, cycle: int | None) -
     recorded = query_df(con, "SELECT state, program_area FROM ta_referrals WHERE cycle = ?", [cycle])
     done = set(zip(recorded["state"], recorded["program_area"]))
     active = query_df(con, f"""SELECT mentee, program_areas FROM exchanges
-                               WHERE status IN ({', '.join('?' for _ in X.ACTIVE_STATUSES)})""",
-                      list(X.ACTIVE_STATUSES))
+                               WHERE status IN ({', '.join('?' for _ in exchange_rules.ACTIVE_STATUSES)})""",
+                      list(exchange_rules.ACTIVE_STATUSES))
     done |= {(m, a) for m, areas in zip(active["mentee"], active["program_areas"]) for a in areas.split(",")}
     loaded = query_df(con, """SELECT a.state, a.program_area, l.loaded_at FROM assessments a
                               JOIN load_log l ON l.load_id = a.load_id WHERE a.cycle = ?""", [cycle])

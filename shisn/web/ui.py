@@ -15,6 +15,10 @@ from shisn.domain import auth
 from shisn.store import db, queries
 from shisn import demo
 from shisn.domain import jurisdictions as J
+from shisn.store import accounts
+from shisn.store import flag_confirmations
+from shisn.domain import exchange_rules
+from shisn.domain import safe_text
 
 VIEWER_KEY = "shisn_viewer"
 
@@ -288,7 +292,7 @@ def resolve_viewer() -> auth.Viewer | None:
         else:
             st.markdown("[Open shisn](./)")
         return None
-    viewer = auth.viewer_for(connection(), email)
+    viewer = accounts.viewer_for(connection(), email)
     if viewer is None:
         st.title(APP_TITLE)
         st.warning("You are signed in, but you have no shisn role yet, so there is nothing to show. Ask ODP "
@@ -307,7 +311,7 @@ def identity_panel(viewer: auth.Viewer) -> None:
         if auth.demo_mode():
             role_switcher(viewer)
         else:
-            st.caption(f"Signed in as {md_escape(viewer.name)} · {auth.ROLE_LABELS[viewer.role]}")
+            st.caption(f"Signed in as {safe_text.markdown(viewer.name)} · {auth.ROLE_LABELS[viewer.role]}")
 
 
 def audit_export(what: str) -> None:
@@ -359,7 +363,7 @@ def role_switcher(viewer: auth.Viewer) -> None:
     name = viewer.name.removesuffix(" (demo)")  # the demo's names say so already; the label adds it once
     who = auth.ROLE_LABELS[viewer.role] + (f" · {name}" if viewer.role == auth.PROGRAM_MANAGER else
                                            f" · {viewer.states[0]}" if viewer.role == auth.STATE else "")
-    box = lazy_expander(f"Viewing as: {md_escape(who)} (demo)", ROLE_PANEL_KEY, icon=":material/switch_account:")
+    box = lazy_expander(f"Viewing as: {safe_text.markdown(who)} (demo)", ROLE_PANEL_KEY, icon=":material/switch_account:")
     with box:
         if box.open:
             # three buttons, not a select box: every role in view, one click
@@ -594,16 +598,6 @@ def resolve_query_param(key: str, resolve: Callable[[str], Any]) -> None:
         st.query_params[key] = str(canonical)
 
 
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~=$:&\"'")
-
-
-def md_escape(text: Any) -> str:
-    """User text made inert for st.markdown/st.caption: every Markdown-significant character backslash-escaped
-    (no links, images, HTML, emoji shortcodes, colour directives or LaTeX), line breaks kept as spaces."""
-    s = " ".join(str(text).split())
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
-
-
 def svg_markdown(svg: str, alt: str) -> str:
     """Markdown showing `svg` (a fixed legend, built from catalogue text) as an image with `alt` as its text
     alternative. Markdown is drawn by Streamlit's main browser code: st.html would fetch its own (and DOMPurify's)
@@ -631,8 +625,8 @@ def markdown_table(df: pd.DataFrame) -> str:
             return f"{v:.0f}" if whole[column] else f"{v:.2f}"
         if isinstance(v, (int, np.integer)):
             return str(v)
-        return md_escape(v)
-    head = "| " + " | ".join(md_escape(c) for c in df.columns) + " |"
+        return safe_text.markdown(v)
+    head = "| " + " | ".join(safe_text.markdown(c) for c in df.columns) + " |"
     rule = "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
                           else "---" for c in df.columns) + "|"
     body = ["| " + " | ".join(cell(v, c) for v, c in zip(row, df.columns)) + " |" for row in df.itertuples(index=False)]
@@ -671,13 +665,13 @@ def chart_text(summary: str, table: Callable[[], pd.DataFrame], key: str, *, wha
     (shisn.render.alt_text), and the data behind it as a table in a panel ("Data behind the chart") drawn only when
     opened, so a cold open builds no table; a keyboard reaches the panel with Tab and opens it with Enter.
     `table()` builds the frame, `note` explains its cells. The sentence is escaped: it can name user text."""
-    st.caption(md_escape(summary))
+    st.caption(safe_text.markdown(summary))
     box = lazy_expander(f"Data behind the {what}", key, icon=":material/table_view:")
     with box:
         if box.open:
             text_table(table())
             if note:
-                st.caption(md_escape(note))
+                st.caption(safe_text.markdown(note))
 
 
 _MARKDOWN: dict[int, tuple[Any, str]] = {}  # id(frame) -> (weak reference to it, its Markdown)
@@ -831,7 +825,7 @@ def _page_link(file: str, label: str, icon: str, **query) -> None:
     except Exception:  # noqa: BLE001 - no navigation to resolve the page in: name the address instead
         address = f"/{file.removesuffix('.py')}" + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query
                                                      else "")
-        st.markdown(f"{md_escape(label)}: `{address}`")
+        st.markdown(f"{safe_text.markdown(label)}: `{address}`")
 
 
 def not_for_this_role(page_file: str, roles: Sequence[str], viewer: auth.Viewer) -> None:
@@ -841,19 +835,19 @@ def not_for_this_role(page_file: str, roles: Sequence[str], viewer: auth.Viewer)
     who = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
     st.title(title)
     st.warning(f"This page is for: {', '.join(auth.ROLE_LABELS[r] for r in roles)}. You are viewing as "
-               f"{md_escape(viewer.label)}, so it shows nothing here.", icon=":material/lock:")
+               f"{safe_text.markdown(viewer.label)}, so it shows nothing here.", icon=":material/lock:")
     if viewer.role == auth.STATE and viewer.home_state:
         code = viewer.home_state
-        st.markdown(f"**{md_escape(title)}** is for {who}. Your state's profile:")
+        st.markdown(f"**{safe_text.markdown(title)}** is for {who}. Your state's profile:")
         _page_link("state_profile.py", f"{J.names()[code]} ({code}): state profile", ":material/account_balance:",
                    state=code)
         _page_link("exchanges.py", f"{code}'s exchanges and introduction requests", ":material/forum:")
     elif viewer.role == auth.PROGRAM_MANAGER:
-        st.markdown(f"**{md_escape(title)}** is for {who}. What needs your action:")
+        st.markdown(f"**{safe_text.markdown(title)}** is for {who}. What needs your action:")
         _page_link("queue.py", "Your work queue", ":material/inbox:")
         _page_link("national.py", "National coverage", ":material/public:")
     else:
-        st.markdown(f"**{md_escape(title)}** is for {who}.")
+        st.markdown(f"**{safe_text.markdown(title)}** is for {who}.")
         _page_link("national.py", "National coverage", ":material/public:")
 
 
@@ -884,8 +878,8 @@ def review_queue_links(con, viewer: auth.Viewer) -> None:
         return
     with st.expander(f"Awaiting your review ({len(pending)})", icon=":material/inbox:"):
         for r in pending.itertuples(index=False):
-            st.button(f"{md_escape(J.names()[r.state])} ({r.state}) {r.cycle} · submitted by "
-                      f"{md_escape(r.submitted_by)} on {r.submitted_at:%d %b %Y, %H:%M}",
+            st.button(f"{safe_text.markdown(J.names()[r.state])} ({r.state}) {r.cycle} · submitted by "
+                      f"{safe_text.markdown(r.submitted_by)} on {r.submitted_at:%d %b %Y, %H:%M}",
                       key=f"open_review_{r.submission_id}", type="tertiary", icon=":material/arrow_forward:",
                       on_click=_open_assessment, args=(r.state, r.cycle))
 
@@ -898,7 +892,7 @@ def _confirm_flag(con, viewer: auth.Viewer, key: str) -> None:
         return
     state, cycle, rule, area = pick.split("|")
     try:
-        quality.confirm(con, viewer, state, int(cycle), rule, area, note)
+        flag_confirmations.confirm(con, viewer, state, int(cycle), rule, area, note)
     except quality.FlagError as e:
         st.session_state[f"{key}_msg"] = ("error", str(e))
         return
@@ -970,8 +964,7 @@ def _area_short(slug: str) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _state_flag_rows(path: str, version: int, confirmed_version: tuple, code: str, cycle: int, latest: int | None):
-    from shisn.domain import quality
-    return quality.state_flags(_connection(path), _assessments(path, version, None, (code,)), code, cycle, latest)
+    return flag_confirmations.state_flags(_connection(path), _assessments(path, version, None, (code,)), code, cycle, latest)
 
 
 def state_flags(viewer: auth.Viewer, code: str, cycle: int) -> None:
@@ -1005,7 +998,7 @@ def _cycle_flags(path: str, version: int, cycle: int, latest: int | None):
 def _confirmed_cycle_flags(path: str, version: int, confirmed_version: tuple, cycle: int, latest: int | None):
     from shisn.domain import quality
     return quality.with_confirmations(_cycle_flags(path, version, cycle, latest),
-                                      quality.confirmations(_connection(path), None, cycle))
+                                      flag_confirmations.confirmations(_connection(path), None, cycle))
 
 
 def national_flags(viewer: auth.Viewer, cycle: int) -> None:
@@ -1049,7 +1042,7 @@ def request_introduction_form(con, viewer: auth.Viewer, p, key: str) -> None:
         st.markdown("**Request an introduction** · your program manager and the other state's see it and answer")
         pick = st.selectbox("Introduction", range(len(choices)), format_func=lambda i: choices[i]["label"],
                             key=f"{key}_pick")
-        message = st.text_area("Message (optional)", max_chars=X.MAX_MESSAGE, height=80, key=f"{key}_message",
+        message = st.text_area("Message (optional)", max_chars=exchange_rules.MAX_MESSAGE, height=80, key=f"{key}_message",
                                placeholder="What you need or can offer, who to contact, any timing.")
         sent = st.form_submit_button("Request introduction", type="primary", icon=":material/send:")
     if sent:
@@ -1058,9 +1051,9 @@ def request_introduction_form(con, viewer: auth.Viewer, p, key: str) -> None:
             ex_id = X.request_introduction(con, viewer, c["mentor"], c["mentee"], [c["program_area"]], p.cycle,
                                            message)
         except X.ExchangeError as e:
-            st.error(md_escape(str(e)), icon=":material/block:")
+            st.error(safe_text.markdown(str(e)), icon=":material/block:")
         else:
-            st.success(f"Request {ex_id} sent: {md_escape(c['label'])}. It waits for a program manager's answer; "
+            st.success(f"Request {ex_id} sent: {safe_text.markdown(c['label'])}. It waits for a program manager's answer; "
                        "its status is listed below.", icon=":material/check_circle:")
 
 
