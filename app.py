@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from shisn.domain import auth
-from shisn.web import ui
+from shisn.web import identity, navigation
 
 st.set_page_config(page_title="shisn · Information Sharing Network",
                    page_icon=str(Path(__file__).resolve().parent / "data" / "icon.png"), layout="wide")
@@ -19,9 +19,9 @@ LEAD_PM = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
 # (script, title, icon, url path, roles that see it in the menu). Every page is registered for every role, so a
 # link to any page opens it; a role that may not use a page does not see it in the menu, and the page's own
-# ui.guard says, on the page, which roles it is for and where to go instead (and shows none of its data). The url
+# identity.guard says, on the page, which roles it is for and where to go instead (and shows none of its data). The url
 # path is the file's name: in the first session after the server starts Streamlit serves pages/ by file name until
-# app.py has run once, and ui.guard hands such a page over to this navigation (ui.open_deep_link).
+# app.py has run once, and identity.guard hands such a page over to this navigation (navigation.open_deep_link).
 # Landing pages (`/`): leadership the national view, program managers their work queue, states their profile.
 LANDING = {auth.LEADERSHIP: "national.py", auth.PROGRAM_MANAGER: "queue.py", auth.STATE: "state_profile.py"}
 PAGES = [
@@ -38,12 +38,12 @@ PAGES = [
     ("pages/users.py", "Users and audit", ":material/admin_panel_settings:", "users", (auth.LEADERSHIP,)),
 ]
 
-viewer = ui.resolve_viewer()
+viewer = identity.resolve_viewer()
 if viewer is None:  # nobody signed in, or a user without a role: nothing but the message
     st.stop()
-ui.register_pages({Path(script).name: (title, roles) for script, title, icon, path, roles in PAGES})
+navigation.register_pages({Path(script).name: (title, roles) for script, title, icon, path, roles in PAGES})
 pages = {Path(script).name: page for script, title, icon, path, roles in PAGES
-         if (page := ui.nav_page(HERE / script, title, icon, path, viewer.role in roles)) is not None}
+         if (page := navigation.nav_page(HERE / script, title, icon, path, viewer.role in roles)) is not None}
 landing = pages.get(LANDING[viewer.role]) or next(pages[Path(s).name] for s, *_, roles in PAGES
                                                   if viewer.role in roles and Path(s).name in pages)
 
@@ -59,7 +59,7 @@ nav = st.navigation([st.Page(home, title="Home", url_path="home", default=True, 
 if nav.url_path:  # `/` (the default page, url_path "") draws nothing of its own: it hands over to the landing page
     # the page's own name first in the browser's title (WCAG 2.4.2): tabs, history and screen readers tell pages apart
     st.set_page_config(page_title=f"{nav.title} · shisn")
-    ui.identity_panel(viewer)
-ui.open_deep_link(pages)  # a link that opened the server's first session, before this navigation existed
-ui.data_banner()
+    identity.identity_panel(viewer)
+navigation.open_deep_link(pages)  # a link that opened the server's first session, before this navigation existed
+identity.data_banner()
 nav.run()

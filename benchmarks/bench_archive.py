@@ -48,7 +48,7 @@ def county_store(path: str, n_exchanges: int = 10_000, seed: int = 2004) -> dict
     import synthetic as S
     from shisn.domain import catalog
     from shisn.store import db
-    from shisn.services import exchanges as X
+    from shisn.services import exchanges
     jur = S.patch_jurisdictions(seed)
     con = db.connect(path)
     S.write_store(con, S.county_rows(jur).head(100_000))
@@ -70,7 +70,7 @@ def county_store(path: str, n_exchanges: int = 10_000, seed: int = 2004) -> dict
         cycle = int(S.CYCLES[int(rng.integers(len(S.CYCLES) - 1))])
         path = paths[int(rng.choice(len(paths), p=weights / weights.sum()))]
         t = base + dt.timedelta(days=int(rng.integers(0, 1400)), minutes=int(rng.integers(0, 600)))
-        row = {c: None for c in X.ROW_COLUMNS}
+        row = {c: None for c in exchanges.ROW_COLUMNS}
         row.update(exchange_id=ex_id, mentor=mentor, mentee=mentee, program_areas=area, cycle=cycle,
                    created_by="PM " + str(int(rng.integers(40))), synthetic=True)
         prev = None
@@ -101,7 +101,7 @@ def county_store(path: str, n_exchanges: int = 10_000, seed: int = 2004) -> dict
         ex.append(row)
     us = "datetime64[us]"
     frames = {
-        "exchanges": pd.DataFrame(ex, columns=X.ROW_COLUMNS).astype(
+        "exchanges": pd.DataFrame(ex, columns=exchanges.ROW_COLUMNS).astype(
             {c: us for c in ("proposed_at", "introduced_at", "contact_at", "held_at", "closed_at", "declined_at",
                              "updated_at", "requested_at")} | {"planned_on": "datetime64[s]"}),
         "exchange_history": pd.DataFrame(hist, columns=["exchange_id", "version", "changed_at", "changed_by",

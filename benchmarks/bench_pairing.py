@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from shisn.domain import catalog, pairing  # noqa: E402
-from shisn.domain import jurisdictions as J  # noqa: E402
+from shisn.domain import jurisdictions  # noqa: E402
 
 CAPACITY = pairing.DEFAULT_CAPACITY
 GRID = (62, 50)  # 3,100 synthetic jurisdictions
@@ -59,9 +59,9 @@ def synthetic_assessments(codes, seed: int) -> pd.DataFrame:
 def instance(scale: str, seed: int = 2004):
     """(assessments, jurisdictions, borders, note) for 'state' or 'county'."""
     if scale == "state":
-        jur = J.jurisdictions()[["code", "name", "fema_region", "population"]]
+        jur = jurisdictions.jurisdictions()[["code", "name", "fema_region", "population"]]
         try:
-            borders, note = J.borders(), "shipped borders"
+            borders, note = jurisdictions.borders(), "shipped borders"
         except FileNotFoundError:
             borders, note = frozenset(), "data/borders.csv missing: no borders"
         return synthetic_assessments(jur["code"].to_numpy(), seed), jur, borders, note

@@ -91,7 +91,8 @@ def national_reruns(reps: int, pg_url: str | None) -> dict:
 def ingest(reps: int, pg) -> dict:
     import synthetic as S
     jur = S.patch_jurisdictions()
-    from shisn.store import db, ingest as I
+    from shisn.store import db
+    from shisn.store.ingest import load
     rows = S.county_rows(jur).head(100_000)
     data = S.to_csv_bytes(rows)
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-store-ingest-"))
@@ -104,7 +105,7 @@ def ingest(reps: int, pg) -> dict:
             target = str(work / f"i{i}.duckdb") if engine == "duckdb" else pg.url(pg.create_database())
             con = db.connect(target)
             t = time.perf_counter()
-            I.load(con, [("rows-100k.csv", data)], "benchmark")
+            load(con, [("rows-100k.csv", data)], "benchmark")
             took = time.perf_counter() - t
             n = con.scalar("SELECT count(*) FROM assessments")
             con.close()

@@ -122,7 +122,7 @@ def page_logic(data, prev, cycles, cycle, area, region, sort="total", view=None)
     ms per step."""
     from shisn.domain import auth, coverage
     from shisn.render import charts, maps
-    from shisn.domain import jurisdictions as J
+    from shisn.domain import jurisdictions
     import plotly.io as pio
     view = view or coverage.VIEW_MAP
     steps = {}
@@ -138,12 +138,12 @@ def page_logic(data, prev, cycles, cycle, area, region, sort="total", view=None)
     d = step("redact_notes", coverage.redact_notes, data, viewer.sees_detail_of)
     step("kpis", lambda: coverage.kpi_deltas(coverage.kpis(d, region, area), coverage.kpis(prev, region, area)))
     if view == coverage.VIEW_MAP:
-        deck = step("map_deck", lambda: maps.coverage_deck(J.geojson(), coverage.state_values(d, area, region), "x",
+        deck = step("map_deck", lambda: maps.coverage_deck(jurisdictions.geojson(), coverage.state_values(d, area, region), "x",
                                                            single_area=single))
         step("map_json", deck.to_json)
     elif view == coverage.VIEW_HEATMAP:
         m = step("heatmap_matrix", coverage.maturity_matrix, d, region, sort)
-        fig = step("heatmap_figure", lambda: charts.jurisdiction_heatmap(m, J.names(), coverage.cell_details(d, m),
+        fig = step("heatmap_figure", lambda: charts.jurisdiction_heatmap(m, jurisdictions.names(), coverage.cell_details(d, m),
                                                                          coverage.row_groups(m, sort),
                                                                          area if single else None))
         step("heatmap_json", pio.to_json, fig, validate=False)

@@ -23,19 +23,19 @@ def _demo():
 def element_map():
     from shisn.domain import coverage
     from shisn.render import maps
-    from shisn.domain import jurisdictions as J
+    from shisn.domain import jurisdictions
     st.title("Element: map")
-    st.pydeck_chart(maps.coverage_deck(J.geojson(), coverage.state_values(_demo()[0])), height=maps.MAP_HEIGHT_PX)
+    st.pydeck_chart(maps.coverage_deck(jurisdictions.geojson(), coverage.state_values(_demo()[0])), height=maps.MAP_HEIGHT_PX)
 
 
 def element_heatmap():
     from shisn.render import charts
     from shisn.domain import coverage
-    from shisn.domain import jurisdictions as J
+    from shisn.domain import jurisdictions
     st.title("Element: heatmap")
     data = coverage.redact_notes(_demo()[0], lambda s: True)
     m = coverage.maturity_matrix(data)
-    st.plotly_chart(charts.jurisdiction_heatmap(m, J.names(), coverage.cell_details(data, m)),
+    st.plotly_chart(charts.jurisdiction_heatmap(m, jurisdictions.names(), coverage.cell_details(data, m)),
                     config={"displayModeBar": False})
 
 
@@ -56,9 +56,9 @@ def element_regions():
 def element_arcs():
     from shisn.render import maps
     from shisn.domain import pairing
-    from shisn.domain import pairing_tables as pv
+    from shisn.domain import pairing_tables
     st.title("Element: arcs")
-    st.pydeck_chart(maps.arc_deck(pv.arcs(pairing.suggest(_demo()[0], with_candidates=False).pairs), width=940,
+    st.pydeck_chart(maps.arc_deck(pairing_tables.arcs(pairing.suggest(_demo()[0], with_candidates=False).pairs), width=940,
                                   height=500, pitch=0), height=500)
 
 

@@ -11,10 +11,10 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import synthetic  # noqa: E402
-from shisn.domain import jurisdictions as J  # noqa: E402
+from shisn.domain import jurisdictions  # noqa: E402
 
-if not getattr(J, "_county_benchmark", False):
+if not getattr(jurisdictions, "_county_benchmark", False):
     synthetic.patch_jurisdictions()
-    J._county_benchmark = True
+    jurisdictions._county_benchmark = True
 
 exec(compile(APP.read_text(), str(APP), "exec"), {"__name__": "__main__", "__file__": str(APP)})

@@ -37,10 +37,10 @@ def floor_b():
 def element_map():
     from shisn.domain import coverage
     from shisn.render import maps
-    from shisn.domain import jurisdictions as J
+    from shisn.domain import jurisdictions
     st.title("Element: map")
     data = _demo()
-    st.pydeck_chart(maps.coverage_deck(J.geojson(), coverage.state_values(data, coverage.ALL_AREAS,
+    st.pydeck_chart(maps.coverage_deck(jurisdictions.geojson(), coverage.state_values(data, coverage.ALL_AREAS,
                                                                           coverage.ALL_REGIONS), "All areas (mean)"),
                     height=maps.MAP_HEIGHT_PX)
 
@@ -48,11 +48,11 @@ def element_map():
 def element_heatmap():
     from shisn.render import charts
     from shisn.domain import coverage
-    from shisn.domain import jurisdictions as J
+    from shisn.domain import jurisdictions
     st.title("Element: heatmap")
     data = _demo()
     matrix = coverage.maturity_matrix(data, coverage.ALL_REGIONS, "total")
-    st.plotly_chart(charts.jurisdiction_heatmap(matrix, J.names(), coverage.cell_details(data, matrix),
+    st.plotly_chart(charts.jurisdiction_heatmap(matrix, jurisdictions.names(), coverage.cell_details(data, matrix),
                                                 coverage.row_groups(matrix, "total"), None),
                     config={"displayModeBar": False})
 

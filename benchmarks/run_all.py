@@ -428,7 +428,7 @@ Figures before → after on this machine, from the first runs of these benchmark
   serialised, and a check before commit that rolls everything back if a duplicate were left).
 - **Pages: one view at a time.** National coverage, Pairings, State profile, Exchanges and Users and audit show
   their views as lazy tabs (`st.tabs(..., on_change="rerun", bind="query-params")`): only the open view is
-  computed and sent, and it is in the URL; the views run as a fragment (`ui.lazy_tabs`), so opening another tab
+  computed and sent, and it is in the URL; the views run as a fragment (`widgets.lazy_tabs`), so opening another tab
   reruns only them, not the page's filters and headline numbers. An exchange's detail is drawn once one is chosen. Download buttons build
   their file when clicked (`data=` a callable) instead of on every rerun (the national CSV, the printable report,
   the XLSX template). The State profile is built from the cycle's rows and the state's own rows (not every cycle of

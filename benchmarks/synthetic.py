@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from shisn.domain import catalog  # noqa: E402
-from shisn.domain import jurisdictions as J  # noqa: E402
+from shisn.domain import jurisdictions  # noqa: E402
 
 GRID = (62, 50)  # columns x rows = 3,100 jurisdictions (the same grid as bench_pairing.py)
 CYCLES = (2022, 2023, 2024, 2025, 2026)
@@ -42,7 +42,7 @@ def county_jurisdictions(seed: int = 2004) -> pd.DataFrame:
         "fema_region": region.astype(int),
         "population": np.rint(rng.lognormal(np.log(30_000), 1.3, n)).astype(np.int64) + 100,
     })
-    df["region_label"] = df["fema_region"].map(J.region_label)
+    df["region_label"] = df["fema_region"].map(jurisdictions.region_label)
     return df
 
 
@@ -81,15 +81,15 @@ def patch_jurisdictions(seed: int = 2004) -> pd.DataFrame:
     names = dict(zip(jur["code"], jur["name"]))
     regions = {c: int(r) for c, r in zip(jur["code"], jur["fema_region"])}
     pops = {c: int(p) for c, p in zip(jur["code"], jur["population"])}
-    lookup = {J._norm(k): c for c, nm in names.items() for k in (c, nm)}
-    J.jurisdictions = lambda: jur
-    J.codes = lambda: codes
-    J.names = lambda: names
-    J.regions = lambda: regions
-    J.populations = lambda: pops
-    J._lookup = lambda: lookup
-    J.borders = lambda: borders
-    J.geojson = lambda: geo
+    lookup = {jurisdictions._norm(k): c for c, nm in names.items() for k in (c, nm)}
+    jurisdictions.jurisdictions = lambda: jur
+    jurisdictions.codes = lambda: codes
+    jurisdictions.names = lambda: names
+    jurisdictions.regions = lambda: regions
+    jurisdictions.populations = lambda: pops
+    jurisdictions._lookup = lambda: lookup
+    jurisdictions.borders = lambda: borders
+    jurisdictions.geojson = lambda: geo
     return jur
 
 

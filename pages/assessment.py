@@ -10,17 +10,14 @@ import datetime as dt
 
 import streamlit as st
 
-from shisn.domain import auth, catalog, quality
-from shisn.store import ingest
-from shisn.services import submissions as S
+from shisn.domain import auth, catalog, jurisdictions, quality, safe_text
 from shisn.render import template
-from shisn.web import ui
-from shisn.domain import jurisdictions as J
-from shisn.store import flag_confirmations
-from shisn.domain import safe_text
+from shisn.services import submissions
+from shisn.store import flag_confirmations, ingest
+from shisn.web import displays, forms, identity, loaders, widgets
 
-viewer = ui.guard(*auth.ROLES)
-con = ui.connection()
+viewer = identity.guard(*auth.ROLES)
+con = loaders.connection()
 
 st.title("Self-assessment")
 st.caption("One self-assessment per state and cycle: rate each program area, say where the state offers help or "
@@ -28,67 +25,67 @@ st.caption("One self-assessment per state and cycle: rate each program area, say
            "reviews it; once accepted its ratings enter the national picture.")
 
 # --- which state and cycle (in the URL), and may this viewer open it -----------------------------------------------
-mine = list(J.codes()) if viewer.role == auth.LEADERSHIP else [s for s in J.codes() if s in viewer.states]
+mine = list(jurisdictions.codes()) if viewer.role == auth.LEADERSHIP else [s for s in jurisdictions.codes() if s in viewer.states]
 if not mine:
     st.info("You have no states assigned, so there is no self-assessment for you to fill in or review.",
             icon=":material/info:")
     st.stop()
-ui.resolve_query_param("state", J.state_code)
+widgets.resolve_query_param("state", jurisdictions.state_code)
 asked = st.query_params.get("state")
 if asked is not None and asked not in mine and "state" not in st.session_state:
     # a link or an edited address naming a state this viewer may not open: say so, show nothing of it
-    st.error(S.why_not_fill(viewer, asked, ui.pm_name_of(asked)), icon=":material/lock:")
+    st.error(submissions.why_not_fill(viewer, asked, loaders.pm_name_of(asked)), icon=":material/lock:")
     st.stop()
 
 this_year = dt.date.today().year
 cycle_options = list(range(this_year + 1, ingest.FIRST_CYCLE - 1, -1))
-state_filter = ui.Filter("State or territory", mine, "state", default=viewer.home_state or mine[0],
-                         format_func=lambda c: f"{J.names()[c]} ({c})", width=2, disabled=len(mine) == 1)
-state_rows = ui.assessments(states=[state_filter.value()])
+state_filter = widgets.Filter("State or territory", mine, "state", default=viewer.home_state or mine[0],
+                         format_func=lambda c: f"{jurisdictions.names()[c]} ({c})", width=2, disabled=len(mine) == 1)
+state_rows = loaders.assessments(states=[state_filter.value()])
 on_record = sorted(set(int(c) for c in state_rows["cycle"])) if len(state_rows) else []
-collecting = ui.collecting_cycle()  # the cycle leadership opened for reporting, if any
+collecting = widgets.collecting_cycle()  # the cycle leadership opened for reporting, if any
 default_cycle = collecting.cycle if collecting is not None and collecting.cycle in cycle_options else \
     min(this_year + 1, (on_record[-1] + 1) if on_record else this_year + 1)
-chosen = ui.filters([state_filter, ui.Filter("Assessment cycle", cycle_options, "cycle", default=default_cycle)],
+chosen = widgets.filters([state_filter, widgets.Filter("Assessment cycle", cycle_options, "cycle", default=default_cycle)],
                     title="State and cycle")
 code, cycle = chosen["state"], chosen["cycle"]
-if not S.can_fill(viewer, code):  # never reached through the widget; kept as the page's own last word
-    st.error(S.why_not_fill(viewer, code, ui.pm_name_of(code)), icon=":material/lock:")
+if not submissions.can_fill(viewer, code):  # never reached through the widget; kept as the page's own last word
+    st.error(submissions.why_not_fill(viewer, code, loaders.pm_name_of(code)), icon=":material/lock:")
     st.stop()
 
-ui.review_queue_links(con, viewer)
+forms.review_queue_links(con, viewer)
 
-sub = S.open_submission(con, code, cycle)
-last = S.latest(con, code, cycle)
-prev_cycle = S.previous_cycle(state_rows, cycle)
+sub = submissions.open_submission(con, code, cycle)
+last = submissions.latest(con, code, cycle)
+prev_cycle = submissions.previous_cycle(state_rows, cycle)
 previous = state_rows[state_rows["cycle"] == prev_cycle] if prev_cycle is not None else state_rows.iloc[0:0]
 if sub is not None:
     values, source = sub["areas"], None
 else:
-    values, source = S.prefill(state_rows, cycle)
-reviewer = S.can_review(viewer, code)
+    values, source = submissions.prefill(state_rows, cycle)
+reviewer = submissions.can_review(viewer, code)
 CORRECTING = "_assessment_correcting"  # (state, cycle) whose accepted self-assessment is being corrected
-accepted_only = sub is None and last is not None and last["status"] == S.ACCEPTED
+accepted_only = sub is None and last is not None and last["status"] == submissions.ACCEPTED
 correcting = accepted_only and st.session_state.get(CORRECTING) == (code, cycle)
 # an accepted self-assessment is shown as accepted, read-only, until someone starts a correction
-editable = (sub is None and (not accepted_only or correcting)) or (sub is not None and sub["status"] in S.EDITABLE)
+editable = (sub is None and (not accepted_only or correcting)) or (sub is not None and sub["status"] in submissions.EDITABLE)
 
 
 def start_correction() -> None:
     st.session_state[CORRECTING] = (code, cycle)
 
 # --- status ------------------------------------------------------------------------------------------------------
-st.header(f"{J.names()[code]} ({code}) · {cycle}", anchor=False)
+st.header(f"{jurisdictions.names()[code]} ({code}) · {cycle}", anchor=False)
 if collecting is not None and cycle == collecting.cycle:
     st.caption(f"Self-assessment for {cycle}" + (f", due {collecting.due_on.isoformat()}" if collecting.due_on
                                                   else "") + f": the cycle being collected ({collecting.reported} "
                f"of {collecting.jurisdictions} jurisdictions reported so far).")
 if sub is None:
-    if last is not None and last["status"] == S.ACCEPTED:
+    if last is not None and last["status"] == submissions.ACCEPTED:
         st.success(f"The {cycle} self-assessment submitted by {safe_text.markdown(last['submitted_by'])} was accepted by "
                    f"{safe_text.markdown(last['reviewed_by'])} on {last['reviewed_at']:%d %b %Y, %H:%M}; its ratings are "
                    "in the national picture.", icon=":material/verified:")
-        if not correcting and S.can_fill(viewer, code):
+        if not correcting and submissions.can_fill(viewer, code):
             st.button("Start a correction", icon=":material/edit:", on_click=start_correction, key="asmt_correct",
                       help="Edit the accepted ratings; the correction is saved as a draft and reviewed again.")
         elif correcting:
@@ -97,12 +94,12 @@ if sub is None:
         st.caption(f"Prefilled from {source}." if source else "Nothing on record for this state yet: a blank form.")
 else:
     who = f"last saved by {safe_text.markdown(sub['updated_by'])} on {sub['updated_at']:%d %b %Y, %H:%M}"
-    st.info(f"**Status: {S.STATUS_LABELS[sub['status']]}** (submission {sub['submission_id']}) · {who}",
+    st.info(f"**Status: {submissions.STATUS_LABELS[sub['status']]}** (submission {sub['submission_id']}) · {who}",
             icon=":material/assignment:")
-    if sub["status"] in S.EDITABLE and sub["review_comment"]:
+    if sub["status"] in submissions.EDITABLE and sub["review_comment"]:
         st.warning(f"**Returned by {safe_text.markdown(sub['reviewed_by'])}** on {sub['reviewed_at']:%d %b %Y}: "
                    f"{safe_text.markdown(sub['review_comment'])}", icon=":material/undo:")
-    if sub["status"] == S.SUBMITTED and not reviewer:
+    if sub["status"] == submissions.SUBMITTED and not reviewer:
         st.caption("Submitted for review: the state's program manager accepts it or returns it with a comment. "
                    "It cannot be edited meanwhile.")
 
@@ -133,7 +130,7 @@ if st.session_state.get("_assessment_token") != token:  # (re)load the values in
     st.session_state["_assessment_token"] = token
     st.session_state.pop("_assessment_problems", None)
     st.session_state.pop(POETE_OPEN, None)
-    st.session_state["_assessment_values"] = S.normalise(values)
+    st.session_state["_assessment_values"] = submissions.normalise(values)
     # fresh editors (no edits carried over from another state, cycle or version)
     st.session_state["_assessment_gen"] = st.session_state.get("_assessment_gen", 0) + 1
 
@@ -152,8 +149,8 @@ def edits(name: str) -> dict:
 
 def form_values() -> list[dict]:
     """The form as it stands: the loaded values with the grids' edits (ratings, POETE, the 'Other' area's name)."""
-    areas = S.ratings_after_edits(st.session_state.get("_assessment_values", []), edits("ratings"))
-    poete = S.poete_after_edits(S.poete_values(areas), edits("poete"))
+    areas = submissions.ratings_after_edits(st.session_state.get("_assessment_values", []), edits("ratings"))
+    poete = submissions.poete_after_edits(submissions.poete_values(areas), edits("poete"))
     for a in areas:
         a.update(poete[a["program_area"]])
     return areas
@@ -162,16 +159,16 @@ def form_values() -> list[dict]:
 def save(submit: bool) -> None:
     """on_click of Save draft / Submit: runs before the page redraws, so problems show next to their areas."""
     try:
-        S.save(con, viewer, code, cycle, form_values(), submit=submit,
+        submissions.save(con, viewer, code, cycle, form_values(), submit=submit,
                submission_id=None if sub is None else sub["submission_id"],
                version=None if sub is None else sub["version"])
-    except S.Invalid as e:
+    except submissions.Invalid as e:
         st.session_state["_assessment_problems"] = e.by_area
         n = len(e.problems)
         st.session_state["_assessment_flash"] = ("error", f"{n} problem{'s' if n != 1 else ''} to fix before "
                                                  "submitting (shown next to each area): nothing was submitted.")
         return
-    except S.SubmissionError as e:
+    except submissions.SubmissionError as e:
         st.session_state["_assessment_flash"] = ("error", safe_text.markdown(e))  # names people: user text
         return
     st.session_state.pop("_assessment_problems", None)
@@ -185,31 +182,31 @@ def save(submit: bool) -> None:
 def flags_block() -> bool:
     """The data-quality flags these ratings would get (the state sees them while filling in; the reviewer before
     accepting). False when the form does not pass the validator yet."""
-    checked, _ = S.validate(code, cycle, form_values())
+    checked, _ = submissions.validate(code, cycle, form_values())
     if not checked.ok:
         return False
-    flags = quality.with_confirmations(ui.flag_preview(code, cycle, checked.rows),
+    flags = quality.with_confirmations(loaders.flag_preview(code, cycle, checked.rows),
                                        flag_confirmations.confirmations(con, code, cycle))
     st.subheader("Data-quality checks", anchor=False)
-    ui.flag_list(con, viewer, flags, key="assessment_flags", empty="No data-quality flag on these ratings.")
+    forms.flag_list(con, viewer, flags, key="assessment_flags", empty="No data-quality flag on these ratings.")
     return True
 
 
 def accept(replace_newer: bool) -> None:
     try:
-        summary = S.accept(con, viewer, sub["submission_id"], sub["version"], replace_newer=replace_newer)
-    except S.SubmissionError as e:
+        summary = submissions.accept(con, viewer, sub["submission_id"], sub["version"], replace_newer=replace_newer)
+    except submissions.SubmissionError as e:
         st.session_state["_assessment_flash"] = ("error", safe_text.markdown(e), "review")
         return
-    ui.data_changed()
+    loaders.data_changed()
     st.session_state["_assessment_flash"] = ("success", f"Accepted: {safe_text.markdown(summary.line())}", "status")
 
 
 def send_back() -> None:
     try:
-        S.return_submission(con, viewer, sub["submission_id"], sub["version"],
+        submissions.return_submission(con, viewer, sub["submission_id"], sub["version"],
                             st.session_state.get("asmt_return_comment", ""))
-    except S.SubmissionError as e:
+    except submissions.SubmissionError as e:
         st.session_state["_assessment_flash"] = ("error", safe_text.markdown(e), "review")
         return
     st.session_state["asmt_return_comment"] = ""
@@ -223,7 +220,7 @@ def review_block() -> None:
              "Check the flags, and the ratings below, then accept it into the national picture or return it with "
              "a comment.")
     valid = flags_block()
-    newer = S.newer_loads(con, sub)
+    newer = submissions.newer_loads(con, sub)
     replace = False
     if len(newer):
         st.warning(f"**A newer load replaced {code} {cycle} after this was submitted** "
@@ -238,19 +235,19 @@ def review_block() -> None:
                   disabled=not valid or (len(newer) > 0 and not replace), key="asmt_accept")
     with r:
         st.text_area("Comment for the state (needed to return it)", key="asmt_return_comment",
-                     max_chars=S.MAX_COMMENT)
+                     max_chars=submissions.MAX_COMMENT)
         st.button("Return to the state", icon=":material/undo:", on_click=send_back, key="asmt_return")
     show_flash("review")
     st.subheader("The submitted ratings", anchor=False)
 
 
-reviewing = sub is not None and sub["status"] == S.SUBMITTED and reviewer
+reviewing = sub is not None and sub["status"] == submissions.SUBMITTED and reviewer
 if reviewing:
     review_block()
 
 problems = st.session_state.get("_assessment_problems") or {}
 if prev_cycle is not None:
-    changes = {slug: what for slug, what in S.changes_since(form_values(), previous).items() if what}
+    changes = {slug: what for slug, what in submissions.changes_since(form_values(), previous).items() if what}
     # the grids' edits reach the page when the form is saved: the badge says it speaks of the ratings as saved
     saved = "as last saved" if sub is not None else "as prefilled"
     st.markdown((f":orange-badge[:material/change_history: changed since {prev_cycle}, {saved}] " + "; ".join(
@@ -262,7 +259,7 @@ for slug, messages in problems.items():
                  + "; ".join(map(safe_text.markdown, messages)), icon=":material/error:")
 
 with st.expander("What the maturity levels mean", icon=":material/info:", expanded=editable):
-    st.markdown(ui.markdown_table(template.levels_frame().set_axis(["Level", "Name", "What it means"], axis=1)) + f"\n\nA state can offer help (mentor) only at maturity "
+    st.markdown(displays.markdown_table(template.levels_frame().set_axis(["Level", "Name", "What it means"], axis=1)) + f"\n\nA state can offer help (mentor) only at maturity "
         f"{catalog.MENTOR_MIN} or higher. Leave an area's maturity empty where the state does not rate it.")
 
 # editable: a form (the grids' edits reach the page on Save); read-only (submitted, accepted): the same grids, no form
@@ -270,18 +267,18 @@ with st.form("assessment_form", border=False, enter_to_submit=False) if editable
     st.markdown("**Ratings** · a row per program area: choose the maturity, tick whether the state offers help or "
                 "seeks guidance, add notes and, on the Other row, name the area (double-click or Enter on a cell to "
                 "edit it)")
-    st.data_editor(S.rating_grid(st.session_state.get("_assessment_values", []),
+    st.data_editor(submissions.rating_grid(st.session_state.get("_assessment_values", []),
                                  previous if prev_cycle is not None else None),
                    key=grid_key("ratings"), hide_index=True, width="stretch", num_rows="fixed",
-                   disabled=True if not editable else [S.GRID_AREA, S.GRID_LAST],
-                   column_order=[S.GRID_AREA, *([S.GRID_LAST] if prev_cycle is not None else []),
-                                 *S.RATING_COLUMNS],
+                   disabled=True if not editable else [submissions.GRID_AREA, submissions.GRID_LAST],
+                   column_order=[submissions.GRID_AREA, *([submissions.GRID_LAST] if prev_cycle is not None else []),
+                                 *submissions.RATING_COLUMNS],
                    column_config={
-                       S.GRID_AREA: st.column_config.TextColumn(S.GRID_AREA, width=170),
-                       S.GRID_LAST: st.column_config.TextColumn(f"In {prev_cycle}", width=150,
+                       submissions.GRID_AREA: st.column_config.TextColumn(submissions.GRID_AREA, width=170),
+                       submissions.GRID_LAST: st.column_config.TextColumn(f"In {prev_cycle}", width=150,
                                                                 help=f"The state's {prev_cycle} rating"),
                        "maturity": st.column_config.SelectboxColumn(
-                           "Maturity", options=S.MATURITY_CHOICES, width=120,
+                           "Maturity", options=submissions.MATURITY_CHOICES, width=120,
                            help="1 Not started … 5 (see what the levels mean above); empty: not rated"),
                        "offers_help": st.column_config.CheckboxColumn(
                            "Offers help", width=95, help=f"A state can mentor only at maturity {catalog.MENTOR_MIN} "
@@ -296,10 +293,10 @@ with st.form("assessment_form", border=False, enter_to_submit=False) if editable
     if editable and st.session_state.get(POETE_OPEN):
         st.caption("Rate planning, organization, equipment, training and exercises 1–5 for any area; leave a cell "
                    "empty where the state does not rate it.")
-        st.data_editor(S.poete_grid(S.poete_values(st.session_state.get("_assessment_values", []))),
+        st.data_editor(submissions.poete_grid(submissions.poete_values(st.session_state.get("_assessment_values", []))),
                        key=grid_key("poete"), hide_index=True, width="stretch",
-                       disabled=[S.POETE_GRID_AREA], num_rows="fixed",
-                       column_config={S.POETE_GRID_AREA: st.column_config.TextColumn(S.POETE_GRID_AREA,
+                       disabled=[submissions.POETE_GRID_AREA], num_rows="fixed",
+                       column_config={submissions.POETE_GRID_AREA: st.column_config.TextColumn(submissions.POETE_GRID_AREA,
                                                                                        width="medium"),
                                       **{p: st.column_config.SelectboxColumn(catalog.POETE_LABELS[p],
                                                                              options=[1, 2, 3, 4, 5])
@@ -307,10 +304,10 @@ with st.form("assessment_form", border=False, enter_to_submit=False) if editable
     else:
         # as a static table until asked for: a second grid is a second canvas for a cold open to draw. Opening it
         # submits the form (a rerun that keeps the ratings' unsaved edits), as Save does, without saving
-        poete_now = S.poete_grid(S.poete_values(form_values()))
+        poete_now = submissions.poete_grid(submissions.poete_values(form_values()))
         rated = poete_now[poete_now[list(catalog.POETE)].notna().any(axis=1)]
         if len(rated):
-            ui.text_table(rated.rename(columns=catalog.POETE_LABELS))
+            displays.text_table(rated.rename(columns=catalog.POETE_LABELS))
         else:
             st.caption("No area has POETE sub-ratings.")
         if editable:
@@ -329,11 +326,11 @@ if not reviewing:
     flags_block()
 
 if sub is not None or last is not None:
-    box = ui.lazy_expander(f"History of submission {(sub or last)['submission_id']}", "asmt_history_open",
+    box = widgets.lazy_expander(f"History of submission {(sub or last)['submission_id']}", "asmt_history_open",
                            icon=":material/history:")
     with box:
         if box.open:  # read and drawn when opened: one grid fewer for a cold open to draw
-            st.dataframe(S.history(con, (sub or last)["submission_id"]), hide_index=True, width="stretch",
+            st.dataframe(submissions.history(con, (sub or last)["submission_id"]), hide_index=True, width="stretch",
                          column_config={
                              "version": st.column_config.NumberColumn("Version", format="%d"),
                              "changed_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),

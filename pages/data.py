@@ -3,14 +3,13 @@ import datetime as dt
 
 import streamlit as st
 
-from shisn.domain import auth, catalog
-from shisn.store import cycles, ingest
+from shisn.domain import auth, catalog, safe_text
 from shisn.render import template
-from shisn.web import ui
-from shisn.domain import safe_text
+from shisn.store import ingest, reporting_cycles
+from shisn.web import displays, identity, loaders, widgets
 
-viewer = ui.guard(*auth.ROLES)
-con = ui.connection()
+viewer = identity.guard(*auth.ROLES)
+con = loaders.connection()
 
 st.title("Self-assessment data")
 st.caption("One row per state × program area × assessment cycle. Loading a file replaces that file's "
@@ -23,11 +22,11 @@ with left:
     st.caption("No spreadsheet at hand? Fill in the same self-assessment on the **Self-assessment** page "
                "(/assessment): the same rules, saved as a draft, reviewed by the state's program manager.")
     c1, c2 = st.columns(2)
-    ui.download("Template (.xlsx)", lambda: template.template_bytes("xlsx"), ("template", "xlsx"), container=c1,
+    displays.download("Template (.xlsx)", lambda: template.template_bytes("xlsx"), ("template", "xlsx"), container=c1,
                 file_name="shisn-self-assessment-template.xlsx",
                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 icon=":material/download:", width="stretch")
-    ui.download("Template (.csv)", lambda: template.template_bytes("csv"), ("template", "csv"), container=c2,
+    displays.download("Template (.csv)", lambda: template.template_bytes("csv"), ("template", "csv"), container=c2,
                 file_name="shisn-self-assessment-template.csv", mime="text/csv", icon=":material/download:",
                 width="stretch")
     levels = st.expander("Maturity levels and program areas", key="levels_open", on_change="rerun")
@@ -47,7 +46,7 @@ with right:
                              help=f"CSV (UTF-8, comma or semicolon) or Excel .xlsx, up to "
                                   f"{ingest.MAX_BYTES // (1024 * 1024)} MB and {ingest.MAX_ROWS:,} rows each.")
     if st.button("Validate and load", type="primary", disabled=not files, icon=":material/task_alt:"):
-        outcome = ui.load_files(con, [(f.name, f.getvalue()) for f in files], viewer, allowed)
+        outcome = loaders.load_files(con, [(f.name, f.getvalue()) for f in files], viewer, allowed)
         st.session_state["last_load"] = outcome
     outcome = st.session_state.get("last_load")
     if outcome:
@@ -64,8 +63,8 @@ with right:
             st.success(line, icon=":material/check_circle:")
 
 st.header("Reporting cycles")
-status = ui.cycle_status()
-default = cycles.default_cycle(status)
+status = loaders.cycle_status()
+default = reporting_cycles.default_cycle(status)
 st.caption("Leadership opens a cycle for reporting with a due date and closes it when reports are in. Every page "
            f"opens on the latest closed cycle{f' ({default})' if default else ''}; an open cycle can be chosen and "
            "is labelled in progress.")
@@ -78,31 +77,31 @@ st.dataframe(status.assign(default=status["cycle"] == default), hide_index=True,
 if viewer.role == auth.LEADERSHIP:  # the forms are drawn only when the panel is opened
     if done := st.session_state.pop("cycles_done", None):
         st.success(done, icon=":material/check_circle:")
-    box = ui.lazy_expander("Open or close a cycle", "cycles_open", icon=":material/event_available:")
+    box = widgets.lazy_expander("Open or close a cycle", "cycles_open", icon=":material/event_available:")
     with box:
         if box.open:
             with st.form("open_cycle", border=False):
                 a, b, c = st.columns([1, 1, 1], vertical_alignment="bottom")
-                year = a.number_input("Cycle (year)", min_value=cycles.FIRST, step=1,
+                year = a.number_input("Cycle (year)", min_value=reporting_cycles.FIRST, step=1,
                                       value=(max(status["cycle"]) + 1) if len(status) else dt.date.today().year)
                 due = b.date_input("Due on", value=dt.date(int(year), 3, 31))
                 if c.form_submit_button("Open for reporting", icon=":material/lock_open:"):
                     try:
-                        got = cycles.open_cycle(con, year, due, viewer.name)
+                        got = reporting_cycles.open_cycle(con, year, due, viewer.name)
                     except ValueError as e:
                         st.error(safe_text.markdown(str(e)))
                     else:
                         st.session_state["cycles_done"] = (f"Cycle {got.cycle} is open for reporting, due "
                                                            f"{got.due_on.isoformat()}.")
                         st.rerun()
-            closable = [int(c) for c in status.loc[status["status"] == cycles.OPEN, "cycle"]]
+            closable = [int(c) for c in status.loc[status["status"] == reporting_cycles.OPEN, "cycle"]]
             if closable:
                 with st.form("close_cycle", border=False):
                     a, b = st.columns([2, 1], vertical_alignment="bottom")
                     year = a.selectbox("Cycle to close", closable)
                     if b.form_submit_button("Close the cycle", icon=":material/lock:"):
                         try:
-                            got = cycles.close_cycle(con, year, viewer.name)
+                            got = reporting_cycles.close_cycle(con, year, viewer.name)
                         except ValueError as e:
                             st.error(safe_text.markdown(str(e)))
                         else:
@@ -112,7 +111,7 @@ if viewer.role == auth.LEADERSHIP:  # the forms are drawn only when the panel is
 
 st.header("Load log")
 st.caption("Every accepted load: who, when, which file, how many rows.")
-st.dataframe(auth.visible_loads(ui.load_log(), viewer), hide_index=True, width="stretch", column_config={
+st.dataframe(auth.visible_loads(loaders.load_log(), viewer), hide_index=True, width="stretch", column_config={
     "load_id": st.column_config.NumberColumn("Load", format="%d"),
     "loaded_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
     "loaded_by": "Who", "file_name": "File", "rows_in_file": "Rows", "rows_added": "New",

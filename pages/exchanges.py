@@ -10,20 +10,14 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from shisn.render import alt_text, brief
-from shisn.services import assignments, outcomes
-from shisn.domain import auth, catalog
-from shisn.web import ui
-from shisn.services import exchanges as X
-from shisn.domain import jurisdictions as J
-from shisn.domain import exchange_rules
-from shisn.render import exchange_map
-from shisn.domain import safe_text
-from shisn.services import exchange_export
+from shisn.domain import auth, catalog, exchange_rules, jurisdictions, safe_text
+from shisn.render import alt_text, brief, exchange_map
+from shisn.services import assignments, exchange_export, exchanges, outcomes
+from shisn.web import displays, forms, identity, loaders, widgets
 
-viewer = ui.guard(*auth.ROLES)
-con = ui.connection()
-NAMES = J.names()
+viewer = identity.guard(*auth.ROLES)
+con = loaders.connection()
+NAMES = jurisdictions.names()
 SNAP = "ex_snapshot"      # {exchange_id: the row as the viewer opened it}: the version every save names
 FLASH = "ex_flash"        # a message to show once after a rerun
 
@@ -49,7 +43,7 @@ def open_exchange(ex_id: int) -> None:
 def pms_md(mentor: str, mentee: str) -> str:
     """The program managers of an exchange's two states (each once) as the viewer may see them
     (`assignments.exchange_pms`, the brief's rule), for markdown text: names and addresses escaped."""
-    pms = assignments.exchange_pms(con, mentor, mentee, viewer, ui.pm_assignments())
+    pms = assignments.exchange_pms(con, mentor, mentee, viewer, loaders.pm_assignments())
     seen = dict.fromkeys(assignments.pm_label(pm) for pm in pms.values())
     return "; ".join(safe_text.markdown(t) for t in seen)
 
@@ -59,7 +53,7 @@ st.caption("A state tells its ODP program manager what it offers or needs; the p
            "states; the states decide how to share (teleconference, on-site visit, document exchange); the outcome "
            "and lessons learned are recorded here.")
 
-all_rows = ui.exchange_rows(viewer)
+all_rows = loaders.exchange_rows(viewer)
 if all_rows["synthetic"].any():
     st.info(f"**Demo exchanges.** {int(all_rows['synthetic'].sum())} of the exchanges shown are synthetic records "
             "created by the demo generator; they describe no real state's work.", icon=":material/science:")
@@ -76,24 +70,24 @@ elif viewer.role == auth.STATE:
     st.write(f"The exchanges **{me}** takes part in. To start one or record what you agreed, tell your "
              "program manager:")
     st.text(f"{state_label(me)} · program manager: {pm_text(me)}")
-    latest = ui.latest_cycle()
+    latest = loaders.latest_cycle()
     if latest is not None:
         with st.expander(f"Request an introduction or offer help ({latest})", icon=":material/person_add:"):
-            ui.request_introduction_form(con, viewer, ui.state_profile(me, latest, viewer), key="ex_request")
+            forms.request_introduction_form(con, viewer, loaders.state_profile(me, latest, viewer), key="ex_request")
 
 # --- new exchange --------------------------------------------------------------------------------------------------
 if exchange_rules.can_open(viewer):
     qp = st.query_params
-    pre_mentor, pre_mentee = J.state_code(qp.get("mentor")), J.state_code(qp.get("mentee"))
+    pre_mentor, pre_mentee = jurisdictions.state_code(qp.get("mentor")), jurisdictions.state_code(qp.get("mentee"))
     pre_areas = [a for a in (catalog.area_slug(x) for x in qp.get_all("area") for x in x.split(",")) if a]
     from_link = bool(pre_mentor or pre_mentee or pre_areas)
-    cycles = ui.cycles() or [dt.date.today().year]
-    box = ui.lazy_expander("Open a new exchange" + (" (from a suggested pair)" if from_link else ""),
+    cycles = loaders.cycles() or [dt.date.today().year]
+    box = widgets.lazy_expander("Open a new exchange" + (" (from a suggested pair)" if from_link else ""),
                            "new_exchange_open", icon=":material/add_circle:",
                            open_now=(pre_mentor, pre_mentee, tuple(pre_areas)) if from_link else None)
     if box.open:  # drawn only when opened (a link from a suggested pair opens it)
         with box:
-            codes = list(J.codes())
+            codes = list(jurisdictions.codes())
             mine = [c for c in codes if c in viewer.states] if viewer.role == auth.PROGRAM_MANAGER else codes
             with st.form("new_exchange", border=False):
                 c1, c2 = st.columns(2)
@@ -110,7 +104,7 @@ if exchange_rules.can_open(viewer):
                                      help="The self-assessment cycle the need was raised in.")
                 means = c3.selectbox("Means (if already chosen)", [None, *exchange_rules.MEANS],
                                      format_func=lambda v: "not decided yet" if v is None else exchange_rules.means_label(v))
-                note = st.text_area("Note (optional)", max_chars=X.MAX_TEXT, height=80,
+                note = st.text_area("Note (optional)", max_chars=exchanges.MAX_TEXT, height=80,
                                     placeholder="What the mentee needs, who asked, anything the other PM should know.")
                 if viewer.role == auth.PROGRAM_MANAGER:
                     st.caption(f"You can open exchanges in which one of your states ({', '.join(mine)}) takes part.")
@@ -123,10 +117,10 @@ if exchange_rules.can_open(viewer):
                              f"{pms_md(mentor, mentee)}.")
                 else:
                     try:
-                        new_id = X.open_exchange(con, mentor, mentee, areas, cycle, viewer.name, means=means, note=note)
-                    except X.Duplicate as e:
+                        new_id = exchanges.open_exchange(con, mentor, mentee, areas, cycle, viewer.name, means=means, note=note)
+                    except exchanges.Duplicate as e:
                         st.error(safe_text.markdown(str(e)), icon=":material/content_copy:")
-                    except X.ExchangeError as e:
+                    except exchanges.ExchangeError as e:
                         st.error(safe_text.markdown(str(e)))
                     else:
                         for k in ("mentor", "mentee", "area"):
@@ -144,7 +138,7 @@ if flash:
     st.toast(flash, icon=":material/check_circle:")
 
 # --- overview ------------------------------------------------------------------------------------------------------
-summary = X.summary(con, viewer, rows=all_rows)
+summary = exchanges.summary(con, viewer, rows=all_rows)
 held = int(summary.by_status.set_index("status").loc[[exchange_rules.HELD, exchange_rules.CLOSED], "count"].sum())
 m = st.columns(5)
 m[0].metric("Exchanges", summary.total)
@@ -158,7 +152,7 @@ m[4].metric("Median days to first contact", "–" if median is None else f"{medi
                  "their introduction and are not counted.")
 
 
-# --- one view at a time: only the open tab runs (its label is in the URL; ui.lazy_tabs) -------------------------
+# --- one view at a time: only the open tab runs (its label is in the URL; widgets.lazy_tabs) -------------------------
 
 def list_view():
     """The exchanges the viewer may see; one of them in detail, with its history and the update form."""
@@ -175,9 +169,9 @@ def list_view():
         keep = {"Requests": [exchange_rules.REQUESTED], "Open": list(exchange_rules.OPEN_STATUSES), "Held or closed": [exchange_rules.HELD, exchange_rules.CLOSED],
                 "Declined": [exchange_rules.DECLINED]}.get(which or "All", list(exchange_rules.ALL_STATUSES))
         view = rows[rows["status"].isin(keep)]
-        pms = ui.pm_assignments()
+        pms = loaders.pm_assignments()
         view = assignments.with_exchange_pms(view, con, viewer, pms)
-        ui.download("Download CSV", lambda: safe_text.csv_file(exchange_export.export_frame(con, viewer)), ("exchanges CSV",),
+        displays.download("Download CSV", lambda: safe_text.csv_file(exchange_export.export_frame(con, viewer)), ("exchanges CSV",),
                     tables=("exchanges", "exchange_outcomes"), container=c2,
                     file_name="shisn-exchanges.csv", mime="text/csv", icon=":material/download:", width="stretch",
                     audit="exchanges CSV",
@@ -214,7 +208,7 @@ def list_view():
         # the keyboard alternative to a row click: the same choice as a select box, in a panel drawn only when opened
         # (a select box is the costliest widget for a browser opening the page cold). Its closed label names the
         # exchange; the exchange is in the URL (?exchange=) either way, so a link opens it at once.
-        ex_id = ui.filters([ui.Filter("Exchange", [None, *ids], "exchange", default=None,
+        ex_id = widgets.filters([widgets.Filter("Exchange", [None, *ids], "exchange", default=None,
                                       format_func=lambda i: "Choose an exchange to see its history and update it"
                                       if i is None else labels[int(i)],
                                       short_func=lambda i: "none chosen (select a row above, or choose one here)"
@@ -225,7 +219,7 @@ def list_view():
         snaps = st.session_state.setdefault(SNAP, {})
         for other in [k for k in snaps if k != ex_id]:
             del snaps[other]  # opening another exchange re-reads this one when you come back
-        current = X.get(con, ex_id)
+        current = exchanges.get(con, ex_id)
         if ex_id not in snaps:
             snaps[ex_id] = current
         snap = snaps[ex_id]
@@ -236,7 +230,7 @@ def list_view():
                      f":{colour}-badge[{exchange_rules.status_label(snap['status'])}]")
         if int(current["version"]) != int(snap["version"]):
             c1, c2 = st.columns([5, 1], vertical_alignment="center")
-            stale = X.StaleEdit(ex_id, current["updated_by"], pd.Timestamp(current["updated_at"]).to_pydatetime(),
+            stale = exchanges.StaleEdit(ex_id, current["updated_by"], pd.Timestamp(current["updated_at"]).to_pydatetime(),
                                 int(current["version"]))
             c1.warning(safe_text.markdown(str(stale)), icon=":material/sync_problem:")
             if c2.button("Reload", icon=":material/refresh:", key=f"reload_{ex_id}"):
@@ -254,7 +248,7 @@ def list_view():
 
         facts, form_col = st.columns([1, 1], gap="large")
         with facts:
-            pms = assignments.exchange_pms(con, snap["mentor"], snap["mentee"], viewer, ui.pm_assignments())
+            pms = assignments.exchange_pms(con, snap["mentor"], snap["mentee"], viewer, loaders.pm_assignments())
             for role, code in (("Mentor", snap["mentor"]), ("Mentee", snap["mentee"])):
                 pm = pms[code]
                 st.markdown(f"**{role}** · {code} · {NAMES[code]}  \n"
@@ -283,7 +277,7 @@ def list_view():
                 if snap["decline_reason"]:
                     st.markdown("**Declined:**")
                     st.text(snap["decline_reason"])
-            ui.download("Pairing brief", lambda: brief.render(con, ex_id, viewer), ("pairing brief", int(ex_id)),
+            displays.download("Pairing brief", lambda: brief.render(con, ex_id, viewer), ("pairing brief", int(ex_id)),
                         tables=("exchanges", "program_manager_log"),  # its status, request, both states' PMs
                         file_name=brief.file_name(snap), mime="text/html", icon=":material/print:",
                         audit=f"pairing brief exchange {ex_id}",
@@ -304,11 +298,11 @@ def list_view():
                         b1, b2 = st.columns(2)
                         accept = b1.form_submit_button("Accept", type="primary", icon=":material/check:")
                         decline = b2.form_submit_button("Decline", icon=":material/close:")
-                    action = (lambda: X.accept_request(con, ex_id, v, viewer, to)) if accept else \
-                        (lambda: X.decline_request(con, ex_id, v, viewer, reason)) if decline else None
+                    action = (lambda: exchanges.accept_request(con, ex_id, v, viewer, to)) if accept else \
+                        (lambda: exchanges.decline_request(con, ex_id, v, viewer, reason)) if decline else None
                 elif exchange_rules.can_withdraw(viewer, snap):
                     st.caption("Waiting for a program manager's answer.")
-                    action = (lambda: X.decline_request(con, ex_id, v, viewer, None)) \
+                    action = (lambda: exchanges.decline_request(con, ex_id, v, viewer, None)) \
                         if st.button("Withdraw the request", icon=":material/undo:", key=f"withdraw_{ex_id}") \
                         else None
                 else:
@@ -318,10 +312,10 @@ def list_view():
                 if action is not None:
                     try:
                         new_v = action()
-                    except X.ExchangeError as e:  # StaleEdit included: someone else answered first
+                    except exchanges.ExchangeError as e:  # StaleEdit included: someone else answered first
                         st.error(safe_text.markdown(str(e)), icon=":material/sync_problem:")
                     else:
-                        snaps[ex_id] = X.get(con, ex_id)
+                        snaps[ex_id] = exchanges.get(con, ex_id)
                         st.session_state[FLASH] = (f"Request {ex_id} is now {exchange_rules.status_label(snaps[ex_id]['status'])}"
                                                    f" (version {new_v}).")
                         st.rerun()
@@ -353,9 +347,9 @@ def list_view():
                                              else exchange_rules.means_label(m), help="Needed to record 'exchange held'.")
                         planned = c2.date_input("Planned date", value=snap["planned_on"], key=f"planned_{k}")
                         detail = st.text_input("Means detail", value=snap["means_detail"] or "", key=f"detail_{k}",
-                                               max_chars=X.MAX_DETAIL, placeholder="e.g. two-day visit to the EOC")
+                                               max_chars=exchanges.MAX_DETAIL, placeholder="e.g. two-day visit to the EOC")
                     outcome = st.text_area("Outcome and lessons learned", value=snap["outcome"] or "", key=f"out_{k}",
-                                           max_chars=X.MAX_TEXT, height=100)
+                                           max_chars=exchanges.MAX_TEXT, height=100)
                     comment = st.text_input("Comment for the history (optional)", key=f"comment_{k}")
                     refer = False
                     if not terminal:
@@ -367,27 +361,24 @@ def list_view():
                     if not terminal:
                         fields.update(means=means, means_detail=detail, planned_on=planned)
                     try:
-                        new_v = X.update(con, ex_id, v, viewer.name, status=target, at=on, comment=comment, **fields)
-                    except X.StaleEdit as e:
+                        new_v = exchanges.update(con, ex_id, v, viewer.name, status=target, at=on, comment=comment, **fields)
+                    except exchanges.StaleEdit as e:
                         st.error(safe_text.markdown(str(e)), icon=":material/sync_problem:")
-                    except X.ExchangeError as e:
+                    except exchanges.ExchangeError as e:
                         st.error(safe_text.markdown(str(e)))
                     else:
                         msg = (f"Saved exchange {ex_id} (version {new_v})." if new_v != v
                                else "Nothing changed: nothing was saved.")
                         if target == exchange_rules.DECLINED and refer:
-                            for area in snap["program_areas"].split(","):
-                                X.refer_to_ta(con, snap["mentee"], area, snap["cycle"],
-                                              f"exchange {ex_id} with {snap['mentor']} was declined", viewer.name,
-                                              exchange_id=ex_id)
+                            exchanges.refer_declined(con, ex_id, viewer.name)
                             msg += f" {snap['mentee']}'s need was referred to technical assistance."
-                        snaps[ex_id] = X.get(con, ex_id)
+                        snaps[ex_id] = exchanges.get(con, ex_id)
                         st.session_state[FLASH] = msg
                         st.rerun()
 
         outcome_block(ex_id, snap)  # each state's view once held
         st.markdown("**History**")
-        hist = X.history(con, ex_id)
+        hist = exchanges.history(con, ex_id)
         st.dataframe(hist[["version", "changed_at", "changed_by", "effective_at", "summary", "comment"]],
                      hide_index=True, width="stretch", column_config={
                          "version": st.column_config.NumberColumn("Version", format="%d", width=70),
@@ -452,15 +443,15 @@ def map_view():
     """Counts by status, area and region (leadership) and the exchanges as arcs on the map."""
     version = con.version("exchanges")
     if viewer.role == auth.LEADERSHIP and summary.total:
-        def counts():  # static tables: a few rows each, beside the map (no second grid to load, see ui.text_table)
-            return [(title, ui.markdown_table(df[["label", "count"]].rename(columns={
+        def counts():  # static tables: a few rows each, beside the map (no second grid to load, see displays.text_table)
+            return [(title, displays.markdown_table(df[["label", "count"]].rename(columns={
                         "label": title.removeprefix("By ")[:1].upper() + title.removeprefix("By ")[1:],
                         "count": "Exchanges"})))
                     for title, df in (("By status", summary.by_status), ("By program area", summary.by_area),
                                       ("By FEMA region", summary.by_region))]
 
         for col, (title, table) in zip(st.columns(3, gap="medium"),
-                                       ui.shared(counts, "exchange counts", version, viewer=viewer)):
+                                       loaders.cached(counts, "exchange counts", version, viewer=viewer)):
             col.markdown(f"**{title}**")
             col.markdown(table)
         st.caption("An exchange counts once in each of its program areas and once in each FEMA region it involves "
@@ -468,14 +459,14 @@ def map_view():
 
     # --- map ---------------------------------------------------------------------------------------------------
     # from the rows the page already holds (no second read), once per version of the exchanges and viewer
-    arc_rows = ui.shared(lambda: X.arcs(con, viewer, rows=all_rows), "exchange arc rows", version, viewer=viewer)
+    arc_rows = loaders.cached(lambda: exchanges.arcs(con, viewer, rows=all_rows), "exchange arc rows", version, viewer=viewer)
     if len(arc_rows):
         st.header("On the map")
         # an on/off chip (st.pills, one option), not a toggle: its code is already loaded for the sidebar's buttons
         show_closed = st.pills("On the map", ["Include declined exchanges"], key="ex_map_declined",
                                label_visibility="collapsed") is not None
         # the deck as this viewer sees it, built once per version of the exchanges (a link opens without rebuilding)
-        deck = ui.shared(lambda: exchange_map.arc_deck(arc_rows if show_closed else arc_rows[arc_rows["status"] != exchange_rules.DECLINED]),
+        deck = loaders.cached(lambda: exchange_map.arc_deck(arc_rows if show_closed else arc_rows[arc_rows["status"] != exchange_rules.DECLINED]),
                          "exchange arcs", show_closed, version, viewer=viewer)
         st.pydeck_chart(deck, height=exchange_map.MAP_HEIGHT_PX, width="stretch",
                         alt="Map of the exchanges as arcs from mentor to mentee, coloured by status; its summary "
@@ -483,7 +474,7 @@ def map_view():
         st.markdown("Arcs run from the mentor to the mentee (the stronger end). " + " ".join(
             f":{exchange_map.STATUS_COLOURS[s][0]}[**━━ {exchange_rules.status_label(s)}**]" for s in exchange_rules.STATUSES))
         shown = arc_rows if show_closed else arc_rows[arc_rows["status"] != exchange_rules.DECLINED]
-        ui.chart_text(alt_text.exchanges_map(shown), lambda: alt_text.exchanges_map_table(shown),
+        displays.chart_text(alt_text.exchanges_map(shown), lambda: alt_text.exchanges_map_table(shown),
                       "exchanges_map_data_open", what="map")
 
 
@@ -492,7 +483,7 @@ def ta_view():
     st.header("Referred to technical assistance")
     st.caption("Needs no exchange will meet (no eligible mentor, mentors at capacity, or an exchange declined) go to "
                "ODP's technical-assistance program, so nothing a state raised is dropped.")
-    refs = X.ta_referrals(con, viewer)
+    refs = exchanges.ta_referrals(con, viewer)
     if refs.empty:
         st.info("No needs referred to technical assistance.", icon=":material/support_agent:")
     else:
@@ -504,22 +495,22 @@ def ta_view():
             "exchange_id": st.column_config.NumberColumn("From exchange", format="%d"),
             "synthetic": st.column_config.CheckboxColumn("Demo", width=60)})
     if exchange_rules.can_open(viewer):
-        box = ui.lazy_expander("Refer a need to technical assistance", "refer_open", icon=":material/support_agent:")
+        box = widgets.lazy_expander("Refer a need to technical assistance", "refer_open", icon=":material/support_agent:")
         if box.open:  # drawn only when opened
             with box:
-                choices = [c for c in J.codes() if viewer.role == auth.LEADERSHIP or c in viewer.states]
-                cycles = ui.cycles() or [dt.date.today().year]
+                choices = [c for c in jurisdictions.codes() if viewer.role == auth.LEADERSHIP or c in viewer.states]
+                cycles = loaders.cycles() or [dt.date.today().year]
                 with st.form("refer", border=False):
                     c1, c2, c3 = st.columns([2, 2, 1])
                     r_state = c1.selectbox("State", choices, format_func=state_label)
                     r_area = c2.selectbox("Program area", catalog.AREA_SLUGS, format_func=catalog.area_short)
                     r_cycle = c3.selectbox("Cycle", cycles, key="refer_cycle")
-                    r_reason = st.text_input("Reason", max_chars=X.MAX_TEXT,
+                    r_reason = st.text_input("Reason", max_chars=exchanges.MAX_TEXT,
                                              placeholder="e.g. no eligible mentor this cycle")
                     if st.form_submit_button("Refer", icon=":material/send:"):
                         try:
-                            rid = X.refer_to_ta(con, r_state, r_area, r_cycle, r_reason, viewer.name)
-                        except X.ExchangeError as e:
+                            rid = exchanges.refer_to_ta(con, r_state, r_area, r_cycle, r_reason, viewer.name)
+                        except exchanges.ExchangeError as e:
                             st.error(safe_text.markdown(str(e)))
                         else:
                             st.session_state[FLASH] = (f"Referral {rid}: {r_state} · {catalog.area_short(r_area)} "
@@ -527,4 +518,4 @@ def ta_view():
                             st.rerun()
 
 
-ui.lazy_tabs({exchange_rules.VIEW_LIST: list_view, exchange_rules.VIEW_MAP: map_view, exchange_rules.VIEW_TA: ta_view}, exchange_rules.VIEW_KEY)
+widgets.lazy_tabs({exchange_rules.VIEW_LIST: list_view, exchange_rules.VIEW_MAP: map_view, exchange_rules.VIEW_TA: ta_view}, exchange_rules.VIEW_KEY)

@@ -2,7 +2,7 @@
 like-for-like states without an exchange, what the states said of their exchanges, who mentored and facilitated,
 the network's health, and the printable cycle report.
 
-Thin: widgets and layout. The figures come from shisn.services.impact (cached in shisn.web.ui), the report from
+Thin: widgets and layout. The figures come from shisn.services.impact (cached in shisn.web.loaders), the report from
 shisn.render.cycle_report. A PM sees the exchanges of their states, against the baseline of the whole network (only
 aggregates of other states' exchanges reach the page); its cycle report is limited the same way.
 URL parameters: `impact_view` (the open tab), `impact_cycle` (the cycle report's cycle).
@@ -15,20 +15,19 @@ import datetime as dt
 
 import streamlit as st
 
-from shisn.domain import auth
+from shisn.domain import auth, safe_text
 from shisn.render import cycle_report
 from shisn.services import impact
-from shisn.web import ui
-from shisn.domain import safe_text
+from shisn.web import displays, identity, loaders, widgets
 
-viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
-con = ui.connection()
+viewer = identity.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
+con = loaders.connection()
 
 st.title("Did the network help?")
 st.caption("How the mentees' next self-assessments moved compared with like-for-like states that had no exchange, "
            "what the states said of their exchanges, and how well the facilitation runs.")
 
-cycles = ui.cycles()
+cycles = loaders.cycles()
 if not cycles:
     st.info("No self-assessments are loaded yet. Load files on the Data page.", icon=":material/info:")
     st.stop()
@@ -41,7 +40,7 @@ if viewer.role == auth.PROGRAM_MANAGER:
         st.warning("No states are assigned to you, so there are no exchanges to show. Leadership assigns program "
                    "managers on the Program managers page.")
 
-fig = ui.impact_figures(viewer)
+fig = loaders.impact_figures(viewer)
 overall = fig.by_area.iloc[-1]
 h = fig.health
 
@@ -49,7 +48,7 @@ h = fig.health
 pick, get, _ = st.columns([1.3, 1.3, 2.4], vertical_alignment="top")
 # the report's cycle: a select box in a panel drawn only when opened (a select box is the costliest widget for a
 # browser opening the page cold); the closed label names the cycle, which is in the URL either way
-report_cycle = ui.filters([ui.cycle_filter("Cycle report", impact.CYCLE_KEY,
+report_cycle = widgets.filters([widgets.cycle_filter("Cycle report", impact.CYCLE_KEY,
                                          help="The cycle the printable report is for.")],
                           key="impact_cycle_open", container=pick, title="Cycle report",
                           icon=":material/event:")[impact.CYCLE_KEY]
@@ -58,16 +57,16 @@ scope = "All jurisdictions" if viewer.role == auth.LEADERSHIP else \
 
 
 def build_report() -> bytes:
-    """Built once per content (ui.download's cache, shared across sessions), when the page is first drawn."""
-    figures = ui.impact_figures(viewer, report_cycle)
+    """Built once per content (displays.download's cache, shared across sessions), when the page is first drawn."""
+    figures = loaders.impact_figures(viewer, report_cycle)
     previous = [c for c in cycles if c < report_cycle]
-    return cycle_report.render(report_cycle, ui.assessments(report_cycle), figures, ui.data_status(),
-                               scope=scope, previous=ui.assessments(previous[0]) if previous else None
+    return cycle_report.render(report_cycle, loaders.assessments(report_cycle), figures, loaders.data_status(),
+                               scope=scope, previous=loaders.assessments(previous[0]) if previous else None
                                ).encode("utf-8")
 
 
-ui.download("Printable cycle report", build_report,  # what the figures depend on, as ui.impact_figures keys them
-            ("cycle report", report_cycle, scope, ui.stuck_days(), f"{dt.datetime.now():%Y-%m-%d %H}"),
+displays.download("Printable cycle report", build_report,  # what the figures depend on, as loaders.impact_figures keys them
+            ("cycle report", report_cycle, scope, loaders.stuck_days(), f"{dt.datetime.now():%Y-%m-%d %H}"),
             tables=("exchanges", "exchange_outcomes", "ta_referrals", "program_manager_log"), container=get,
             file_name=cycle_report.file_name(report_cycle), mime="text/html", icon=":material/print:",
             width="stretch", audit=f"cycle report {report_cycle}",
@@ -110,7 +109,7 @@ def impact_view():
     st.write(impact.areas_sentence(fig.by_area) + " With eight areas, one would often look different by chance "
              "alone; an area's reading is adjusted for that, its interval is shown as it is.")
     # an image (the table below holds its data; its text alternative says what it shows): st.html drops SVG
-    ui.svg_image(cycle_report.impact_svg(fig.by_area), cycle_report.chart_summary(fig.by_area))
+    displays.svg_image(cycle_report.impact_svg(fig.by_area), cycle_report.chart_summary(fig.by_area))
     st.dataframe(impact.display_table(fig.by_area), hide_index=True, width="stretch")
     if len(fig.by_cycle):
         st.header("By the year the exchanges were held")
@@ -186,7 +185,7 @@ def health_view():
                 "last_change": st.column_config.DateColumn("Last change", format="YYYY-MM-DD"),
                 "days_without_change": "Days"})
         if viewer.role == auth.LEADERSHIP:  # the setting's form is drawn only when opened (no number input cold)
-            box = ui.lazy_expander(f"When an exchange counts as stuck ({h.stuck_days} days)", "impact_stuck_open",
+            box = widgets.lazy_expander(f"When an exchange counts as stuck ({h.stuck_days} days)", "impact_stuck_open",
                                    icon=":material/settings:")
             with box:
                 if box.open:
@@ -215,5 +214,5 @@ def health_view():
         "states": "States", "no_eligible_mentor": "Needs with no eligible mentor"})
 
 
-ui.lazy_tabs({impact.VIEW_IMPACT: impact_view, impact.VIEW_PEOPLE: people_view,
+widgets.lazy_tabs({impact.VIEW_IMPACT: impact_view, impact.VIEW_PEOPLE: people_view,
               impact.VIEW_HEALTH: health_view}, impact.VIEW_KEY)

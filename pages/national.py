@@ -3,40 +3,36 @@ cannot) meet the needs. Layout and widgets only: the numbers come from shisn.dom
 shisn.render.charts and shisn.render.maps."""
 import streamlit as st
 
-from shisn.render import alt_text, charts, maps
-from shisn.domain import auth, catalog, coverage
+from shisn.domain import auth, catalog, coverage, jurisdictions, safe_text, selection
+from shisn.render import alt_text, charts, exchange_map, maps
 from shisn.services import exchanges
-from shisn.web import ui
-from shisn.domain import jurisdictions as J
-from shisn.domain import selection as sel
-from shisn.render import exchange_map
-from shisn.domain import safe_text
+from shisn.web import displays, forms, identity, loaders, widgets
 
-viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
+viewer = identity.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
 st.title("National coverage")
 st.caption("Where the nation is strong and where it has gaps in each program area, and where the network can, "
            "and cannot, match a state seeking guidance with a state able to mentor it.")
 
-cycles = ui.cycles()
+cycles = loaders.cycles()
 if not cycles:
     st.info("No self-assessments are loaded yet. Load files on the Data page.", icon=":material/info:")
     st.stop()
 
 # --- filters (in the URL query string, so a view can be shared as a link; drawn when the panel is opened) ------
 f_panel, f_download = st.columns([5, 1.2])
-chosen_filters = ui.filters([
-    ui.cycle_filter("Assessment cycle"),
-    ui.Filter("Program area", coverage.area_options(), "area", default=coverage.ALL_AREAS,
+chosen_filters = widgets.filters([
+    widgets.cycle_filter("Assessment cycle"),
+    widgets.Filter("Program area", coverage.area_options(), "area", default=coverage.ALL_AREAS,
               format_func=coverage.area_option_label, short_func=coverage.area_option_short, width=2.2),
-    ui.Filter("FEMA region", coverage.region_options(), "region", default=coverage.ALL_REGIONS,
+    widgets.Filter("FEMA region", coverage.region_options(), "region", default=coverage.ALL_REGIONS,
               format_func=coverage.region_option_label, width=1.3)], container=f_panel)
 cycle, area, region = chosen_filters["cycle"], chosen_filters["area"], chosen_filters["region"]
 single_area = area != coverage.ALL_AREAS
-ui.cycle_notice(cycle)
+widgets.cycle_notice(cycle)
 
-data = coverage.redact_notes(ui.assessments(cycle), viewer.sees_detail_of)
-ui.download(
+data = coverage.redact_notes(loaders.assessments(cycle), viewer.sees_detail_of)
+displays.download(
     "Download table (CSV)", lambda: safe_text.csv_file(coverage.export_table(data, region, area)),
     ("national coverage", cycle, area, region), container=f_download,
     file_name=f"shisn-coverage-{cycle}-{area}-{'all' if region == coverage.ALL_REGIONS else f'region{region}'}.csv",
@@ -48,8 +44,8 @@ ui.download(
 # --- headline numbers -----------------------------------------------------------------------------------------
 prev_cycle = coverage.previous_cycle(cycles, cycle)
 # the headline numbers count rows and needs and read no note: one copy for every viewer
-now = ui.shared(lambda: coverage.kpis(data, region, area), "kpis", cycle, region, area)
-delta = coverage.kpi_deltas(now, ui.shared(lambda: coverage.kpis(ui.assessments(prev_cycle), region, area), "kpis",
+now = loaders.cached(lambda: coverage.kpis(data, region, area), "kpis", cycle, region, area)
+delta = coverage.kpi_deltas(now, loaders.cached(lambda: coverage.kpis(loaders.assessments(prev_cycle), region, area), "kpis",
                                            prev_cycle, region, area) if prev_cycle else None)
 versus = f"vs {prev_cycle}" if prev_cycle else None
 pct = f" · {now['covered_pct']:.0f}%" if now["covered_pct"] is not None else ""
@@ -72,7 +68,7 @@ k[4].metric("Needs with none → TA", now["needs_uncovered"], delta["needs_uncov
             delta_color="inverse", border=True,
             help="No other state can mentor these needs: they go to ODP technical assistance.")
 
-ui.national_flags(viewer, cycle)  # data-quality flags of the cycle: the count; the list when opened
+forms.national_flags(viewer, cycle)  # data-quality flags of the cycle: the count; the list when opened
 
 # --- one view at a time: only the open tab's figures are computed and sent (the tab is in the URL too) ----------
 area_name = coverage.area_option_label(area)
@@ -86,29 +82,29 @@ def map_view():
     st.header(f"Maturity by jurisdiction · {area_name}{region_name}",
               help=f"Showing {coverage.scope_label(cycle, area, region)}. Maturity is each state's "
                    f"self-assessment (1-5); the mean is over the {len(coverage.MEAN_AREAS)} named program areas.")
-    chosen = pick(pick_state())[sel.STATE_PARAM]
+    chosen = pick(pick_state())[selection.STATE_PARAM]
     map_col, legend_col = st.columns([5, 1], gap="medium")
     with map_col:
         # the map's values count rows and read no note: one copy for every viewer
-        values = ui.shared(lambda: coverage.state_values(data, area, region), "state values", cycle, area, region)
-        deck = maps.coverage_deck(J.geojson(), values, area_name, single_area=single_area, selected=chosen)
+        values = loaders.cached(lambda: coverage.state_values(data, area, region), "state values", cycle, area, region)
+        deck = maps.coverage_deck(jurisdictions.geojson(), values, area_name, single_area=single_area, selected=chosen)
         # an on/off chip (st.pills, one option), not a toggle: its code is already loaded for the sidebar's buttons
         arcs = "Show exchanges as arcs (mentor → mentee, coloured by status)"
         if st.pills("On the map", [arcs], key="show_exchanges", label_visibility="collapsed") == arcs:
-            arc_rows = exchanges.arcs(ui.connection(), viewer, rows=ui.exchange_rows(viewer))  # rows in cache
+            arc_rows = exchanges.arcs(loaders.connection(), viewer, rows=loaders.exchange_rows(viewer))  # rows in cache
             deck = maps.add_arcs(deck, exchange_map.arc_rows(arc_rows))
-        key = ui.chart_key("national_map")
+        key = widgets.chart_key("national_map")
         st.pydeck_chart(deck, height=maps.MAP_HEIGHT_PX, key=key, selection_mode="single-object",
-                        on_select=ui.on_chart_select(key, lambda e: {sel.STATE_PARAM: sel.from_map_event(e)}
-                                                     if sel.from_map_event(e) else None),
+                        on_select=widgets.on_chart_select(key, lambda e: {selection.STATE_PARAM: selection.from_map_event(e)}
+                                                     if selection.from_map_event(e) else None),
                         alt=f"Map of the 56 jurisdictions coloured by maturity ({area_name}, {cycle}); "
                             "click one for its ratings, offers and needs. Its summary and data are below it.")
     with legend_col:
-        ui.svg_image(maps.legend_svg(single_area), maps.legend_alt(single_area))
+        displays.svg_image(maps.legend_svg(single_area), maps.legend_alt(single_area))
         st.caption("Click a jurisdiction (or choose it by name above) for its ratings, offers and needs. Alaska, Hawaii "
                    "and the territories are drawn as insets; drag to pan, double-click to zoom." +
                    ("" if single_area else " Pick a program area to see one area's ratings."))
-    ui.chart_text(alt_text.coverage_map(values, area_name, single_area, cycle, region_where, now["needs_uncovered"]),
+    displays.chart_text(alt_text.coverage_map(values, area_name, single_area, cycle, region_where, now["needs_uncovered"]),
                   lambda: alt_text.coverage_map_table(values, single_area), "map_data_open", what="map")
     if chosen:
         state_panel(chosen)
@@ -116,28 +112,28 @@ def map_view():
 
 def pick_state():
     """The selected jurisdiction (URL `selected_state`): the keyboard alternative to a click."""
-    return ui.Selection("Jurisdiction", J.codes(), sel.STATE_PARAM, sel.parse_state,
-                        format_func=lambda c: f"{J.names()[c]} ({c})", none_text="no jurisdiction selected",
+    return widgets.SelectionFilter("Jurisdiction", jurisdictions.codes(), selection.STATE_PARAM, selection.parse_state,
+                        format_func=lambda c: f"{jurisdictions.names()[c]} ({c})", none_text="no jurisdiction selected",
                         help="Or click a jurisdiction on the map / a cell of the heatmap.")
 
 
 def pick_area():
     """The selected program area (URL `selected_area`)."""
-    return ui.Selection("Program area of the selection", coverage.matrix_areas(data), sel.AREA_PARAM,
-                        sel.parse_area, format_func=catalog.area_short, none_text="no program area selected",
+    return widgets.SelectionFilter("Program area of the selection", coverage.matrix_areas(data), selection.AREA_PARAM,
+                        selection.parse_area, format_func=catalog.area_short, none_text="no program area selected",
                         help="Or click a heatmap cell / a supply and demand bar.")
 
 
 def pick(*choices, title="Select by name"):
     """A view's choices (the keyboard alternative to a click, the heatmap's row order) in one panel, drawn when
     opened; its label says what is chosen."""
-    return ui.filters(choices, key="pick_open", title=title, icon=":material/ads_click:")
+    return widgets.filters(choices, key="pick_open", title=title, icon=":material/ads_click:")
 
 
 def state_panel(code):
     """The selected jurisdiction: its ratings in the chosen area(s), what it can mentor, what it needs."""
     # shown as this viewer may see it (notes): shared by the sessions of the same viewer, so a link opens at once
-    p = ui.shared(lambda: sel.state_panel(data, code, area if single_area else None, viewer.sees_detail_of),
+    p = loaders.cached(lambda: selection.state_panel(data, code, area if single_area else None, viewer.sees_detail_of),
                   "state panel", cycle, code, area, viewer=viewer)
     with st.container(border=True):
         head, link = st.columns([3, 1], vertical_alignment="center")
@@ -152,7 +148,7 @@ def state_panel(code):
         else:
             st.markdown(f"**Ratings · {area_name if single_area else 'every program area'} · {cycle}**"
                         + ("" if p.notes_shown else " (notes are shown for states whose detail you may see)"))
-            ui.text_table(p.ratings)
+            displays.text_table(p.ratings)
         left, right = st.columns(2)
         left.markdown("**Offers**  \n" + ("Can mentor in: " + ", ".join(p.can_mentor) if p.can_mentor
                                           else "Cannot mentor in any area shown.")
@@ -160,7 +156,7 @@ def state_panel(code):
                          if p.offers_unusable else ""))
         with right:
             st.markdown("**Needs**" + ("" if len(p.needs) else "  \nSeeks guidance in no area shown."))
-            ui.text_table(p.needs)
+            displays.text_table(p.needs)
 
 
 def heatmap_view():
@@ -168,48 +164,48 @@ def heatmap_view():
     state and area: its rating and flags, and its mentors or the states it could mentor."""
     st.header(f"Strengths and gaps by jurisdiction · {area_name}{region_name}",
               help=f"Showing {coverage.scope_label(cycle, area, region)}.")
-    chosen = pick(ui.Filter("Order rows by", coverage.SORTS, "sort", format_func=coverage.SORT_LABELS.get,
+    chosen = pick(widgets.Filter("Order rows by", coverage.SORTS, "sort", format_func=coverage.SORT_LABELS.get,
                             width=1.4), pick_state(), pick_area(), title="Rows and selection")
-    sort, chosen_area, chosen = chosen["sort"], chosen[sel.AREA_PARAM], chosen[sel.STATE_PARAM]
+    sort, chosen_area, chosen = chosen["sort"], chosen[selection.AREA_PARAM], chosen[selection.STATE_PARAM]
     st.caption("Click a cell for that state and area: its mentors, or the states it could mentor. ● can mentor "
                "(offers help at 4+) · ○ seeks guidance · ◉ both. Hover a cell for the state's flags and notes"
                + (": notes are shown for your assigned states only." if viewer.role == auth.PROGRAM_MANAGER
                   else "."))
     def heatmap():
         matrix = coverage.maturity_matrix(data, region, sort)
-        return charts.jurisdiction_heatmap(matrix, J.names(), coverage.cell_details(data, matrix),
+        return charts.jurisdiction_heatmap(matrix, jurisdictions.names(), coverage.cell_details(data, matrix),
                                            coverage.row_groups(matrix, sort), area if single_area else None,
                                            selected=(chosen, chosen_area))
 
-    key = ui.chart_key("heatmap")
+    key = widgets.chart_key("heatmap")
     # hover text holds notes where the viewer may see them: shared by the sessions of the same viewer
-    st.plotly_chart(ui.shared(heatmap, "heatmap", cycle, region, sort, area, chosen, chosen_area, viewer=viewer),
+    st.plotly_chart(loaders.cached(heatmap, "heatmap", cycle, region, sort, area, chosen, chosen_area, viewer=viewer),
                     config={"displayModeBar": False}, key=key, selection_mode="points",
-                    on_select=ui.on_chart_select(key, heatmap_click),
+                    on_select=widgets.on_chart_select(key, heatmap_click),
                     alt=f"Heatmap of maturity by jurisdiction and program area, {cycle}; its summary and data are "
                         "below it.")
 
     def text():  # the cells' flags, not notes: one copy for every viewer
         matrix = coverage.maturity_matrix(data, region, sort)
         details = coverage.cell_details(data, matrix)
-        return alt_text.heatmap(matrix, details, region_where), alt_text.heatmap_table(matrix, J.names(), details)
-    summary, table = ui.shared(text, "heatmap text", cycle, region, sort)
-    ui.chart_text(summary, lambda: table, "heatmap_data_open")
+        return alt_text.heatmap(matrix, details, region_where), alt_text.heatmap_table(matrix, jurisdictions.names(), details)
+    summary, table = loaders.cached(text, "heatmap text", cycle, region, sort)
+    displays.chart_text(summary, lambda: table, "heatmap_data_open")
     if chosen and chosen_area:
         cell_panel(chosen, chosen_area)
-        ui.bring_into_view("cell_panel", (chosen, chosen_area))  # the answer is below a tall chart: show it
+        widgets.bring_into_view("cell_panel", (chosen, chosen_area))  # the answer is below a tall chart: show it
     elif chosen:
         state_panel(chosen)
 
 
 def heatmap_click(event):
-    cell = sel.from_heatmap_event(event)
-    return None if cell is None else {sel.STATE_PARAM: cell[0], sel.AREA_PARAM: cell[1]}
+    cell = selection.from_heatmap_event(event)
+    return None if cell is None else {selection.STATE_PARAM: cell[0], selection.AREA_PARAM: cell[1]}
 
 
 def cell_panel(code, slug):
     """One state × area: rating, flags, and the eligible mentors (or the states it could mentor)."""
-    p = ui.cell_panel(code, slug, cycle, viewer)
+    p = loaders.cell_panel(code, slug, cycle, viewer)
     with st.container(border=True, key="cell_panel"):
         head, link = st.columns([3, 1], vertical_alignment="center")
         head.markdown(f"### {p.name} ({p.state}) · {safe_text.markdown(p.area_name)}")
@@ -230,19 +226,19 @@ def cell_panel(code, slug):
             st.caption("Data-quality flags: not available in this installation.")
         elif len(p.flags):
             st.markdown(f"**Data-quality flags ({len(p.flags)})**")
-            ui.text_table(p.flags)
+            displays.text_table(p.flags)
         if p.reported and p.wants_mentor:
             st.markdown(f"**Eligible mentors for this need ({len(p.mentors)})**, best pairing score first"
                         + ("" if p.seeks else " (a gap the state has not flagged as a need)"))
             if len(p.mentors):
-                ui.text_table(sel.partner_table(p.mentors))
+                displays.text_table(selection.partner_table(p.mentors))
                 exchange_action(p, p.mentors, mentee=p.state)
             else:
                 st.caption("No state can mentor this need: it goes to ODP technical assistance.")
         if p.reported and p.eligible:
             st.markdown(f"**States it could mentor here ({len(p.mentees)})**, best pairing score first")
             if len(p.mentees):
-                ui.text_table(sel.partner_table(p.mentees))
+                displays.text_table(selection.partner_table(p.mentees))
                 exchange_action(p, p.mentees, mentor=p.state)
             else:
                 st.caption("No state seeking guidance here is rated below it.")
@@ -251,13 +247,13 @@ def cell_panel(code, slug):
 def exchange_action(p, partners, mentee=None, mentor=None):
     """"Open an exchange" with one of the listed partners, for those who may (PMs of either state, leadership)."""
     codes = list(partners["partner"])
-    allowed = [c for c in codes if sel.may_open_exchange(viewer, mentor or c, mentee or c)]
+    allowed = [c for c in codes if selection.may_open_exchange(viewer, mentor or c, mentee or c)]
     if not allowed:
         if viewer.role == auth.PROGRAM_MANAGER:
             st.caption("You can open exchanges only for pairs with one of your states.")
         return
     # drawn when opened: the partner's select box is costly code for a browser opening a shared link cold
-    box = ui.lazy_expander("Open an exchange with one of them" if mentee else "Open an exchange to mentor one of them",
+    box = widgets.lazy_expander("Open an exchange with one of them" if mentee else "Open an exchange to mentor one of them",
                            "exchange_action_open", icon=":material/forum:")
     with box:
         if box.open:
@@ -267,10 +263,10 @@ def exchange_action(p, partners, mentee=None, mentor=None):
 def open_exchange_form(p, allowed, mentee, mentor):
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     other = left.selectbox("Open an exchange with" if mentee else "Open an exchange to mentor", allowed,
-                           format_func=lambda c: f"{J.names()[c]} ({c})", key=f"ex_partner_{p.state}_{p.area}")
+                           format_func=lambda c: f"{jurisdictions.names()[c]} ({c})", key=f"ex_partner_{p.state}_{p.area}")
     if right.button("Open an exchange", type="primary", icon=":material/forum:", key=f"ex_open_{p.state}_{p.area}"):
         try:
-            ex_id = exchanges.open_exchange(ui.connection(), mentor or other, mentee or other, [p.area], cycle,
+            ex_id = exchanges.open_exchange(loaders.connection(), mentor or other, mentee or other, [p.area], cycle,
                                             viewer.name)
         except exchanges.ExchangeError as e:
             st.warning(safe_text.markdown(str(e)))
@@ -293,19 +289,19 @@ def supply_view():
                "behind them.")
     left, right = st.columns([3, 2], gap="large")
     with left:
-        chosen_area = pick(pick_area())[sel.AREA_PARAM]
-        sd = ui.shared(lambda: coverage.supply_demand(data, region), "supply and demand", cycle, region)
-        key = ui.chart_key("supply_demand")
+        chosen_area = pick(pick_area())[selection.AREA_PARAM]
+        sd = loaders.cached(lambda: coverage.supply_demand(data, region), "supply and demand", cycle, region)
+        key = widgets.chart_key("supply_demand")
         labels = dict(zip(sd["label"], sd["program_area"]))
-        bars = ui.shared(lambda: charts.supply_demand_bars(sd, area if single_area else None, selected=chosen_area),
+        bars = loaders.cached(lambda: charts.supply_demand_bars(sd, area if single_area else None, selected=chosen_area),
                          "supply and demand bars", cycle, region, area, chosen_area)
         st.plotly_chart(bars,
                         config={"displayModeBar": False}, key=key, selection_mode="points",
-                        on_select=ui.on_chart_select(key, lambda e: {sel.AREA_PARAM: sel.from_bars_event(e, labels)}
-                                                     if sel.from_bars_event(e, labels) else None),
+                        on_select=widgets.on_chart_select(key, lambda e: {selection.AREA_PARAM: selection.from_bars_event(e, labels)}
+                                                     if selection.from_bars_event(e, labels) else None),
                         alt=f"Bar chart of eligible mentors and states seeking guidance per program area, {cycle}; "
                             "its summary and data are below it.")
-        ui.chart_text(alt_text.supply_demand(sd, region_where), lambda: alt_text.supply_demand_table(sd),
+        displays.chart_text(alt_text.supply_demand(sd, region_where), lambda: alt_text.supply_demand_table(sd),
                       "supply_data_open")
     with right:
         if chosen_area:
@@ -322,28 +318,28 @@ def supply_view():
             # that holds nothing focusable): the first rows, and the rest in a panel drawn when opened
             table = ta[["name", "area", "maturity"]].rename(
                 columns={"name": "Jurisdiction", "area": "Program area", "maturity": "Maturity"})
-            ui.text_table(table.head(TA_SHOWN))
+            displays.text_table(table.head(TA_SHOWN))
             if len(table) > TA_SHOWN:
-                box = ui.lazy_expander(f"The other {len(table) - TA_SHOWN} needs no state can mentor",
+                box = widgets.lazy_expander(f"The other {len(table) - TA_SHOWN} needs no state can mentor",
                                        "ta_more_open", icon=":material/list:")
                 with box:
                     if box.open:
-                        ui.text_table(table.iloc[TA_SHOWN:])
+                        displays.text_table(table.iloc[TA_SHOWN:])
 
 
 def area_panel(slug):
     """The mentors and the seekers behind one area's bars."""
-    p = ui.shared(lambda: sel.area_panel(data, slug, region), "area panel", cycle, slug, region, viewer=viewer)
+    p = loaders.cached(lambda: selection.area_panel(data, slug, region), "area panel", cycle, slug, region, viewer=viewer)
     with st.container(border=True):
         st.markdown(f"### {safe_text.markdown(p.area_name)}{region_name}")
         st.markdown(f"**Eligible mentors ({len(p.mentors)})**, strongest first")
         if len(p.mentors):
-            ui.text_table(p.mentors)
+            displays.text_table(p.mentors)
         else:
             st.caption("No state can mentor in this area here.")
         st.markdown(f"**States seeking guidance ({len(p.seekers)})**, with their eligible mentors (from anywhere)")
         if len(p.seekers):
-            ui.text_table(p.seekers)
+            displays.text_table(p.seekers)
         else:
             st.caption("No state seeks guidance in this area here.")
 
@@ -354,15 +350,15 @@ def regions_view():
     st.caption("Median maturity by region and program area; hover for mentors and needs.")
     left, right = st.columns([3, 2], gap="large")
     with left:
-        summary = ui.shared(lambda: coverage.region_summary(data, region), "region summary", cycle, region)
-        st.plotly_chart(ui.shared(lambda: charts.region_heatmap(summary), "regions heatmap", cycle, region),
+        summary = loaders.cached(lambda: coverage.region_summary(data, region), "region summary", cycle, region)
+        st.plotly_chart(loaders.cached(lambda: charts.region_heatmap(summary), "regions heatmap", cycle, region),
                         config={"displayModeBar": False}, key="regions",
                         alt=f"Heatmap of median maturity by FEMA region and program area, {cycle}; its summary and "
                             "data are below it.")
     with right:
-        ui.text_table(coverage.region_totals(data, region))  # ten rows at most: a static table, as above
-    ui.chart_text(alt_text.regions(summary), lambda: alt_text.regions_table(summary), "regions_data_open")
+        displays.text_table(coverage.region_totals(data, region))  # ten rows at most: a static table, as above
+    displays.chart_text(alt_text.regions(summary), lambda: alt_text.regions_table(summary), "regions_data_open")
 
 
-ui.lazy_tabs({coverage.VIEW_MAP: map_view, coverage.VIEW_HEATMAP: heatmap_view, coverage.VIEW_SUPPLY: supply_view,
+widgets.lazy_tabs({coverage.VIEW_MAP: map_view, coverage.VIEW_HEATMAP: heatmap_view, coverage.VIEW_SUPPLY: supply_view,
               coverage.VIEW_REGIONS: regions_view}, coverage.VIEW_KEY)

@@ -4,13 +4,12 @@ kind off, says so, and leaves the address, so a later save here cannot undo it."
 import pandas as pd
 import streamlit as st
 
-from shisn.domain import auth
+from shisn.domain import auth, safe_text
 from shisn.services import mailer, notify
-from shisn.web import ui
-from shisn.domain import safe_text
+from shisn.web import displays, identity, loaders
 
-viewer = ui.guard(*auth.ROLES)
-con = ui.connection()
+viewer = identity.guard(*auth.ROLES)
+con = loaders.connection()
 
 st.title("Notifications")
 
@@ -31,14 +30,14 @@ if mailer.relay_label() == "none":
     st.caption("No mail relay is configured yet (SHISN_SMTP_URL): notifications are kept in shisn's outbox, where "
                "ODP leadership sees them, and not sent.")
 
-email = (ui.signed_in_email() or "").strip().lower()
+email = (identity.signed_in_email() or "").strip().lower()
 kinds = notify.kinds_for(viewer.role)
 if not email:
     st.info("Demo mode: nobody is signed in, so there is no address to e-mail. A signed-in user chooses here; "
             f"until then leadership's defaults apply to {auth.ROLE_LABELS[viewer.role].lower()} users:",
             icon=":material/science:")
     defaults = notify.defaults(con)
-    ui.text_table(pd.DataFrame({"Notification": [notify.KIND_LABELS[k] for k in kinds],
+    displays.text_table(pd.DataFrame({"Notification": [notify.KIND_LABELS[k] for k in kinds],
                                 "Default": [notify.MODE_LABELS[defaults[k]] for k in kinds]}))
     st.stop()
 
@@ -61,7 +60,7 @@ recent = notify.outbox(con, recipient=email, limit=20)
 if recent.empty:
     st.caption("None yet.")
 else:
-    ui.text_table(pd.DataFrame({
+    displays.text_table(pd.DataFrame({
         "When": [f"{pd.Timestamp(t):%Y-%m-%d %H:%M}" for t in recent["created_at"]],
         "Subject": recent["subject"],
         "Status": [notify.STATUS_LABELS.get(s, s) for s in recent["status"]]}))

@@ -1,18 +1,22 @@
 """Pairings: who should talk to whom, and why; needs no mentor can take go to technical assistance."""
 import streamlit as st
 
+from shisn.domain import (
+    auth,
+    capacity,
+    catalog,
+    pairing,
+    pairing_tables,
+    safe_text,
+    selection,
+)
 from shisn.render import alt_text, maps
-from shisn.domain import auth, catalog, pairing
 from shisn.services import exchanges
-from shisn.web import ui
-from shisn.domain import capacity as planning
-from shisn.domain import pairing_tables as pv
-from shisn.domain import selection as sel
-from shisn.domain import safe_text
+from shisn.web import displays, identity, loaders, widgets
 
-viewer = ui.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
-con = ui.connection()
-cycles = ui.cycles()
+viewer = identity.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
+con = loaders.connection()
+cycles = loaders.cycles()
 
 st.title("Pairing suggestions")
 st.caption("One national plan, solved to optimality: each need gets at most one mentor, each mentor state takes at "
@@ -21,35 +25,35 @@ if not cycles:
     st.info("No self-assessments are loaded yet. Load files on the Data page.")
     st.stop()
 
-chosen_filters = ui.filters([
-    ui.cycle_filter("Cycle"),
-    ui.Filter("Program areas", list(catalog.AREA_SLUGS), "areas", format_func=catalog.area_short, multi=True,
+chosen_filters = widgets.filters([
+    widgets.cycle_filter("Cycle"),
+    widgets.Filter("Program areas", list(catalog.AREA_SLUGS), "areas", format_func=catalog.area_short, multi=True,
               none_text="All program areas", placeholder="All program areas", width=3),
-    ui.Filter("Region", pv.region_options(viewer), "region", format_func=pv.region_label, width=1.4)])
+    widgets.Filter("Region", pairing_tables.region_options(viewer), "region", format_func=pairing_tables.region_label, width=1.4)])
 cycle, areas, region = chosen_filters["cycle"], chosen_filters["areas"], chosen_filters["region"]
-ui.cycle_notice(cycle)
+widgets.cycle_notice(cycle)
 
 # drawn only when opened (its sliders are a second kind of widget code for the browser to fetch); the values are
 # kept while it is closed
 box = st.expander("Capacity and score weights", icon=":material/tune:", key="weights_open", on_change="rerun")
 with box:
-    capacity = ui.kept_slider("Needs one mentor state takes at most (capacity)", 0, 10, pairing.DEFAULT_CAPACITY,
+    per_mentor = widgets.kept_slider("Needs one mentor state takes at most (capacity)", 0, 10, pairing.DEFAULT_CAPACITY,
                               key="capacity", draw=box.open)
     cols = st.columns(3) if box.open else [None] * 3
     values = {}
     for i, (name, d) in enumerate(pairing.Weights.describe().items()):
-        values[name] = ui.kept_slider(d["label"], 0.1 if name == "base" else 0.0, 3.0, float(d["default"]), 0.1,
+        values[name] = widgets.kept_slider(d["label"], 0.1 if name == "base" else 0.0, 3.0, float(d["default"]), 0.1,
                                       help=d["help"], key=f"w_{name}", draw=box.open, container=cols[i % 3])
     if box.open:
         st.caption("Score = serve-more-needs + maturity gap/4 × weight + same region + shared border + similar "
                    "population + mentor breadth, each term 0–1 times its weight.")
 weights = pairing.Weights(**values)
 
-result = ui.pairing_result(cycle, weights, capacity)
-scope = pv.scope_states(viewer, region)
-pairs = pv.filter_pairs(result.pairs, areas, scope)
-referrals = pv.filter_referrals(result.referrals, areas, scope)
-s = pv.summary(pairs, referrals)
+result = loaders.pairing_result(cycle, weights, per_mentor)
+scope = pairing_tables.scope_states(viewer, region)
+pairs = pairing_tables.filter_pairs(result.pairs, areas, scope)
+referrals = pairing_tables.filter_referrals(result.referrals, areas, scope)
+s = pairing_tables.summary(pairs, referrals)
 
 k = st.columns(4)
 k[0].metric("Suggested pairs", s["pairs"], help="Mentor → mentee pairs in this view.")
@@ -59,19 +63,19 @@ k[2].metric("Referred to TA", s["referrals"], help="Needs no eligible mentor can
 k[3].metric("Mentor states", s["mentors"])
 
 
-# --- one view at a time: only the open tab runs (its label is in the URL; ui.lazy_tabs) -------------------------
+# --- one view at a time: only the open tab runs (its label is in the URL; widgets.lazy_tabs) -------------------------
 
 def chosen_pair():
     """The selected pair (URL `pair`, MENTOR-MENTEE-area) and its row among the pairs in view (None if hidden)."""
-    key = ui.url_selection(sel.PAIR_PARAM, lambda v: None if sel.parse_pair(v) is None
-                           else sel.pair_key(*sel.parse_pair(v)))
-    return key, sel.pair_row(pairs, key)
+    key = widgets.url_selection(selection.PAIR_PARAM, lambda v: None if selection.parse_pair(v) is None
+                           else selection.pair_key(*selection.parse_pair(v)))
+    return key, selection.pair_row(pairs, key)
 
 
 def table_click(event):
     rows = (event or {}).get("selection", {}).get("rows", [])
-    keys = sel.pair_keys(pairs)
-    return {sel.PAIR_PARAM: keys[rows[0]] if rows and rows[0] < len(keys) else None}
+    keys = selection.pair_keys(pairs)
+    return {selection.PAIR_PARAM: keys[rows[0]] if rows and rows[0] < len(keys) else None}
 
 
 def pairs_view():
@@ -82,8 +86,8 @@ def pairs_view():
     # the table shows the URL's pair as selected (a click on the map, a link, or a row clicked before)
     st.session_state["pairs_table"] = {"selection": {"rows": [] if row is None else [row], "columns": [],
                                                      "cells": []}}
-    st.dataframe(pv.pairs_table(pairs), hide_index=True, width="stretch", height=400,
-                 on_select=ui.on_chart_select("pairs_table", table_click), selection_mode="single-row",
+    st.dataframe(pairing_tables.pairs_table(pairs), hide_index=True, width="stretch", height=400,
+                 on_select=widgets.on_chart_select("pairs_table", table_click), selection_mode="single-row",
                  key="pairs_table",
                  column_config={"Score": st.column_config.ProgressColumn(
                      "Score", min_value=0.0, max_value=float(max(1.0, result.pairs["score"].max()
@@ -96,7 +100,7 @@ def pairs_view():
         p = pairs.iloc[row]
         st.subheader(f"{p['mentor']} → {p['mentee']} · {catalog.area_short(p['program_area'])}")
         st.text(p["reasons"])
-        ui.text_table(ui.shared(lambda: pv.side_by_side(ui.assessments(cycle), p["mentor"], p["mentee"], viewer),
+        displays.text_table(loaders.cached(lambda: pairing_tables.side_by_side(loaders.assessments(cycle), p["mentor"], p["mentee"], viewer),
                                 "side by side", cycle, p["mentor"], p["mentee"], viewer=viewer))  # static: 9 rows
         if st.button("Open an exchange for this pair", type="primary", icon=":material/forum:"):
             try:
@@ -108,8 +112,8 @@ def pairs_view():
                 # as on the national page: the link to the new exchange once there is one (the sidebar has the page)
                 st.page_link("pages/exchanges.py", label="Go to Exchanges", icon=":material/arrow_forward:",
                              query_params={"exchange": str(ex_id)})
-    ui.download("Download pairs (CSV)", lambda: safe_text.csv_file(pv.export_pairs(pairs)),
-                ("pairs CSV", cycle, tuple(sorted(weights.as_dict().items())), capacity, tuple(areas), region),
+    displays.download("Download pairs (CSV)", lambda: safe_text.csv_file(pairing_tables.export_pairs(pairs)),
+                ("pairs CSV", cycle, tuple(sorted(weights.as_dict().items())), per_mentor, tuple(areas), region),
                 file_name=f"shisn-pairs-{cycle}.csv", mime="text/csv", icon=":material/download:",
                 audit=f"pairs CSV {cycle}")  # the key: everything the view depends on (viewer added)
 
@@ -118,27 +122,27 @@ def map_view():
     """The pairs in view as arcs from mentor to mentee; a click on an arc (or the select box) selects that pair,
     also in the pairs table."""
     st.header("Pairs on the map")
-    keys = sel.pair_keys(pairs)
-    key = ui.filters([ui.Selection("Pair", keys, sel.PAIR_PARAM,
-                                   lambda v: None if sel.parse_pair(v) is None else sel.pair_key(*sel.parse_pair(v)),
-                                   format_func=lambda k: sel.pair_label(pairs, k), none_text="no pair selected",
+    keys = selection.pair_keys(pairs)
+    key = widgets.filters([widgets.SelectionFilter("Pair", keys, selection.PAIR_PARAM,
+                                   lambda v: None if selection.parse_pair(v) is None else selection.pair_key(*selection.parse_pair(v)),
+                                   format_func=lambda k: selection.pair_label(pairs, k), none_text="no pair selected",
                                    help="Or click an arc on the map.")],
-                     key="pick_open", title="Select by name", icon=":material/ads_click:")[sel.PAIR_PARAM]
-    deck_key = ui.chart_key("pairs_map")
-    st.pydeck_chart(maps.arc_deck(pv.arcs(pairs), width=940, height=500, pitch=0, selected=key), height=500,
+                     key="pick_open", title="Select by name", icon=":material/ads_click:")[selection.PAIR_PARAM]
+    deck_key = widgets.chart_key("pairs_map")
+    st.pydeck_chart(maps.arc_deck(pairing_tables.arcs(pairs), width=940, height=500, pitch=0, selected=key), height=500,
                     key=deck_key, selection_mode="single-object",
-                    on_select=ui.on_chart_select(deck_key, lambda e: {sel.PAIR_PARAM: sel.from_arc_event(e, keys)}
-                                                 if sel.from_arc_event(e, keys) else None),
+                    on_select=widgets.on_chart_select(deck_key, lambda e: {selection.PAIR_PARAM: selection.from_arc_event(e, keys)}
+                                                 if selection.from_arc_event(e, keys) else None),
                     alt=f"Map of the suggested pairs, {cycle}, as arcs from mentor to mentee; click one to select "
                         "that pair. Its summary and data are below it.")
     shown = areas or list(catalog.AREA_SLUGS)
-    ui.svg_image(maps.area_legend_svg(shown, pv.AREA_COLOURS, width=940),  # catalogue labels only
+    displays.svg_image(maps.area_legend_svg(shown, pairing_tables.AREA_COLOURS, width=940),  # catalogue labels only
                  "Legend: the arcs' colours by program area: " + ", ".join(catalog.area_short(a) for a in shown))
     st.caption("Lines run from mentor (light end) to mentee (dark end), coloured by program area; click one to "
                "select that pair. Alaska, Hawaii and the territories are drawn as insets.")
-    ui.chart_text(alt_text.pairs_map(pairs), lambda: pv.pairs_table(pairs).drop(columns="Why"),  # why: on the table
+    displays.chart_text(alt_text.pairs_map(pairs), lambda: pairing_tables.pairs_table(pairs).drop(columns="Why"),  # why: on the table
                   "pairs_map_data_open", what="map")
-    row = sel.pair_row(pairs, key)
+    row = selection.pair_row(pairs, key)
     if row is not None:
         p = pairs.iloc[row]
         with st.container(border=True):
@@ -147,7 +151,7 @@ def map_view():
             st.text(p["reasons"])
             st.page_link("pages/pairings.py", label="Show it in the pairs table (compare, open an exchange)",
                          icon=":material/table_rows:", query_params={**st.query_params.to_dict(),
-                                                                     pv.VIEW_KEY: pv.VIEW_PAIRS})
+                                                                     pairing_tables.VIEW_KEY: pairing_tables.VIEW_PAIRS})
 
 
 def ta_view():
@@ -155,7 +159,7 @@ def ta_view():
     st.header("Referred to technical assistance")
     if len(referrals):
         st.caption("Needs the network cannot meet this cycle, and why. Record them so nothing raised is dropped.")
-        st.dataframe(pv.referrals_table(referrals), hide_index=True, width="stretch",
+        st.dataframe(pairing_tables.referrals_table(referrals), hide_index=True, width="stretch",
                      column_config={"Why no mentor": st.column_config.TextColumn(width="large")})
         if st.button(f"Record {len(referrals)} TA referral{'s' if len(referrals) != 1 else ''}",
                      icon=":material/assignment_turned_in:"):
@@ -169,8 +173,8 @@ def ta_view():
             st.dataframe(result.ineligible_offers[["state_name", "area_label", "maturity", "reason"]].rename(
                 columns={"state_name": "State", "area_label": "Program area", "maturity": "Maturity",
                          "reason": "Why not"}), hide_index=True, width="stretch")
-    ui.download("Download TA referrals (CSV)", lambda: safe_text.csv_file(pv.export_referrals(referrals)),
-                ("TA referrals CSV", cycle, tuple(sorted(weights.as_dict().items())), capacity, tuple(areas), region),
+    displays.download("Download TA referrals (CSV)", lambda: safe_text.csv_file(pairing_tables.export_referrals(referrals)),
+                ("TA referrals CSV", cycle, tuple(sorted(weights.as_dict().items())), per_mentor, tuple(areas), region),
                 file_name=f"shisn-ta-referrals-{cycle}.csv", mime="text/csv", icon=":material/download:",
                 audit=f"TA referrals CSV {cycle}")  # the key: everything the view depends on (viewer added)
 
@@ -179,26 +183,26 @@ def capacity_view():
     """Leadership: what one more slot for each mentor state at capacity would serve (the plan solved again), and
     the needs per area no slot can meet."""
     st.header("Capacity planning")
-    plan = ui.shared(lambda: planning.plan(ui.assessments(cycle), weights, capacity), "capacity plan", cycle,
-                     tuple(sorted(weights.as_dict().items())), capacity)
-    slots = pv.filter_capacity_slots(plan.slots, areas, scope)
-    by_area = pv.filter_capacity_areas(plan.areas, areas)
+    plan = loaders.cached(lambda: capacity.plan(loaders.assessments(cycle), weights, per_mentor), "capacity plan", cycle,
+                     tuple(sorted(weights.as_dict().items())), per_mentor)
+    slots = pairing_tables.filter_capacity_slots(plan.slots, areas, scope)
+    by_area = pairing_tables.filter_capacity_areas(plan.areas, areas)
     whole = not areas and scope is None
-    st.markdown(safe_text.markdown(planning.summary(slots, by_area, plan.mentors if whole else None)))
+    st.markdown(safe_text.markdown(capacity.summary(slots, by_area, plan.mentors if whole else None)))
     st.caption("For each mentor state at capacity, the national plan solved again, exactly, with one more slot for "
                "that state alone (capacity + 1, the others unchanged): the needs it would serve and the score gained. "
-               "A state with a free slot gains nothing from another." + pv.capacity_scope_note(areas, scope))
+               "A state with a free slot gains nothing from another." + pairing_tables.capacity_scope_note(areas, scope))
     st.subheader("One more slot per mentor state")
     if len(slots):
-        st.dataframe(pv.capacity_slots_table(slots), hide_index=True, width="stretch",
+        st.dataframe(pairing_tables.capacity_slots_table(slots), hide_index=True, width="stretch",
                      column_config={"What one more slot does": st.column_config.TextColumn(width="large")})
     else:
         st.caption("No mentor state in view is at capacity.")
     st.subheader("Needs per program area")
     st.caption("Unmet for lack of capacity: some state could mentor it, all are full. No possible mentor: no other "
                "state offers help there at maturity 4 or more above the seeker, so technical assistance is the way.")
-    st.dataframe(pv.capacity_areas_table(by_area), hide_index=True, width="stretch")
+    st.dataframe(pairing_tables.capacity_areas_table(by_area), hide_index=True, width="stretch")
 
 
-ui.lazy_tabs({v: {pv.VIEW_PAIRS: pairs_view, pv.VIEW_MAP: map_view, pv.VIEW_TA: ta_view,
-                  pv.VIEW_CAPACITY: capacity_view}[v] for v in pv.views(viewer)}, pv.VIEW_KEY)
+widgets.lazy_tabs({v: {pairing_tables.VIEW_PAIRS: pairs_view, pairing_tables.VIEW_MAP: map_view, pairing_tables.VIEW_TA: ta_view,
+                  pairing_tables.VIEW_CAPACITY: capacity_view}[v] for v in pairing_tables.views(viewer)}, pairing_tables.VIEW_KEY)

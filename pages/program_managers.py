@@ -7,14 +7,13 @@ panel (**Choose a CSV file to load**) drawn only when opened. A browser opening 
 fetches no file-uploader code."""
 import streamlit as st
 
+from shisn.domain import auth, safe_text
 from shisn.services import assignments
-from shisn.domain import auth
 from shisn.store import ingest
-from shisn.web import ui
-from shisn.domain import safe_text
+from shisn.web import displays, identity, loaders, widgets
 
-viewer = ui.guard(auth.LEADERSHIP)
-con = ui.connection()
+viewer = identity.guard(auth.LEADERSHIP)
+con = loaders.connection()
 GEN = "pm_editor_gen"      # bumped after a save so the editor starts again from the stored table
 OUTCOME = "pm_outcome"
 
@@ -22,7 +21,7 @@ st.title("Program managers")
 st.caption("Each jurisdiction's assigned ODP program manager: the person a state tells what it offers or needs, "
            "and who introduces it to other states. Shown with the state on every page.")
 
-table, people = ui.pm_tables()
+table, people = loaders.pm_tables()
 assigned = table[table["name"] != ""]
 m = st.columns(3)
 m[0].metric("Jurisdictions with a program manager", f"{len(assigned)} of {len(table)}")
@@ -92,14 +91,14 @@ with tab_load:
     st.write("A CSV with the columns **state, name, email** (one row per state; header in any case, column order "
              "free). The states in the file get the file's program manager; other states keep theirs. A file with "
              "any problem changes nothing, and every problem is listed by row, line, column and value.")
-    ui.download("Current assignments (.csv)", lambda: assignments.to_csv_bytes(con), ("program managers CSV",),
+    displays.download("Current assignments (.csv)", lambda: assignments.to_csv_bytes(con), ("program managers CSV",),
                 tables=("program_manager_log",),  # every edit of the assignments is logged there
                 file_name="shisn-program-managers.csv", mime="text/csv", icon=":material/download:",
                 audit="program-manager assignments CSV",
                 help="The current list in the load format: edit it and load it back.")
     # st.tabs draws every tab on every run: the uploader is drawn only when its panel is opened, so a browser opening
     # the page cold fetches no file-uploader code
-    box = ui.lazy_expander("Choose a CSV file to load", "pm_load_open", icon=":material/upload_file:")
+    box = widgets.lazy_expander("Choose a CSV file to load", "pm_load_open", icon=":material/upload_file:")
     with box:
         if box.open:
             f = st.file_uploader("Program-manager CSV", type=["csv"], key="pm_csv")

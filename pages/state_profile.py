@@ -6,17 +6,20 @@ Thin: widgets and layout. The numbers come from shisn.domain.profile (pure), the
 viewer sees in detail, others as scores and offer/seek flags. User text is shown as text (cells, escaped)."""
 import streamlit as st
 
-from shisn.render import alt_text, report
-from shisn.domain import auth, catalog, profile
+from shisn.domain import (
+    auth,
+    catalog,
+    exchange_rules,
+    jurisdictions,
+    profile,
+    safe_text,
+)
+from shisn.render import alt_text, profile_charts, report
 from shisn.services import exchanges
-from shisn.web import ui
-from shisn.domain import jurisdictions as J
-from shisn.domain import exchange_rules
-from shisn.render import profile_charts
-from shisn.domain import safe_text
+from shisn.web import displays, forms, identity, loaders, widgets
 
-viewer = ui.guard(*auth.ROLES)
-all_cycles = ui.cycles()
+viewer = identity.guard(*auth.ROLES)
+all_cycles = loaders.cycles()
 
 st.title("State profile")
 if not all_cycles:
@@ -24,18 +27,18 @@ if not all_cycles:
             icon=":material/info:")
     st.stop()
 
-ui.resolve_query_param("state", J.state_code)
-chosen = ui.filters([ui.Filter("State or territory", profile.state_options(), "state",
+widgets.resolve_query_param("state", jurisdictions.state_code)
+chosen = widgets.filters([widgets.Filter("State or territory", profile.state_options(), "state",
                                default=profile.default_state(viewer), format_func=profile.state_label, width=2),
-                     ui.cycle_filter("Assessment cycle")],
+                     widgets.cycle_filter("Assessment cycle")],
                     title="State and cycle")
 code, cycle = chosen["state"], chosen["cycle"]
-ui.cycle_notice(cycle)
+widgets.cycle_notice(cycle)
 
 detail = viewer.sees_detail_of(code)
-p = ui.state_profile(code, cycle, viewer)
-status = ui.data_status()
-open_exchanges = exchanges.involving(ui.connection(), viewer, code, rows=ui.exchange_rows(viewer)) if detail else None
+p = loaders.state_profile(code, cycle, viewer)
+status = loaders.data_status()
+open_exchanges = exchanges.involving(loaders.connection(), viewer, code, rows=loaders.exchange_rows(viewer)) if detail else None
 
 # --- heading ---------------------------------------------------------------------------------------------------
 head, action = st.columns([4, 1], vertical_alignment="bottom")
@@ -51,7 +54,7 @@ with head:
                     f"{safe_text.markdown(pm['email'])}" if pm else ":material/badge: **ODP program manager:** not assigned")
 with action:
     if detail:
-        ui.download("Printable report",  # built once per content (shared across sessions), always delivered
+        displays.download("Printable report",  # built once per content (shared across sessions), always delivered
                     lambda: report.render(p, status, exchanges=open_exchanges).encode("utf-8"),
                     ("state report", p.state, p.cycle, str(p.program_manager)), tables=("exchanges",),
                     file_name=report.file_name(p), mime="text/html",
@@ -64,7 +67,7 @@ if not detail:
         why = (f"As a {viewer.home_state or 'state'} user you see other jurisdictions' maturity scores and offer/seek "
                "flags only.")
     elif viewer.role == auth.PROGRAM_MANAGER:
-        pm = ui.pm_name_of(code)
+        pm = loaders.pm_name_of(code)
         why = (f"{p.name} is not one of your assigned states, so you see its scores and offer/seek flags only "
                f"({'its program manager is ' + pm if pm else 'no program manager is assigned to it'}).")
     else:
@@ -81,14 +84,14 @@ if not p.reported:
         st.warning(f"{p.name} has not submitted a self-assessment yet. The national and regional medians are "
                    "shown for reference.", icon=":material/event_busy:")
 
-ui.state_flags(viewer, code, cycle)  # data-quality flags, only for viewers who see the state in detail
+forms.state_flags(viewer, code, cycle)  # data-quality flags, only for viewers who see the state in detail
 
 # --- one view at a time: only the open tab runs (its label is in the URL); other states' detail views do not
 # exist for viewers who may not see that detail --------------------------------------------------------------------
 
 def figure(make):
-    """The profile's figure made by `make(p)`, built once per data version, state, cycle and viewer (ui.shared)."""
-    return ui.shared(lambda: make(p), make.__name__, code, cycle, viewer=viewer)
+    """The profile's figure made by `make(p)`, built once per data version, state, cycle and viewer (loaders.cached)."""
+    return loaders.cached(lambda: make(p), make.__name__, code, cycle, viewer=viewer)
 
 
 def overview_view():
@@ -100,7 +103,7 @@ def overview_view():
         st.plotly_chart(figure(profile_charts.maturity_figure), width="stretch", config={"displayModeBar": False},
                         alt=f"Bar chart of {p.name}'s maturity by program area, {p.cycle}, against the "
                             f"{p.region_label} and national medians; its summary and data are below it.")
-        ui.chart_text(alt_text.profile_maturity(p), lambda: alt_text.profile_maturity_table(p),
+        displays.chart_text(alt_text.profile_maturity(p), lambda: alt_text.profile_maturity_table(p),
                       "profile_chart_data_open")
     with words:
         if p.reported:
@@ -120,7 +123,7 @@ def overview_view():
     reported = p.reported_areas
     if len(reported):
         st.subheader("What it offers and seeks", anchor=False)
-        ui.text_table(profile.offers_table(p, detail))  # nine rows at most: static, beside the chart (ui.text_table)
+        displays.text_table(profile.offers_table(p, detail))  # nine rows at most: static, beside the chart (displays.text_table)
         if detail and (reported["offer_note"] != "").any():
             st.caption(f"An offer counts for pairing only with maturity {catalog.MENTOR_MIN} or higher.")
 
@@ -145,14 +148,14 @@ def trend_view():
             st.plotly_chart(figure(profile_charts.trend_figure), width="stretch", config={"displayModeBar": False},
                             alt=f"Heatmap of {p.name}'s maturity by program area and cycle; its summary and data "
                                 "are below it.")
-            ui.chart_text(alt_text.profile_trend(p), lambda: alt_text.frame_table(p.trend), "trend_data_open",
+            displays.chart_text(alt_text.profile_trend(p), lambda: alt_text.frame_table(p.trend), "trend_data_open",
                           what="trend")
             if p.trend_text:
                 st.markdown(safe_text.markdown(p.trend_text))
         else:
             st.caption("No cycles on record yet.")
     if p.has_poete:  # its table needs more than half the width
-        ui.chart_text(alt_text.profile_poete(p), lambda: alt_text.frame_table(p.poete), "poete_data_open",
+        displays.chart_text(alt_text.profile_poete(p), lambda: alt_text.frame_table(p.poete), "poete_data_open",
                       what="POETE sub-ratings")
 
 
@@ -196,8 +199,8 @@ def partners_view():
     # --- introduction requests (a state user on its own profile asks; everyone who sees the state reads them) ---
     st.subheader("Introduction requests", anchor=False)
     if exchange_rules.can_request(viewer) and viewer.home_state == code:
-        ui.request_introduction_form(ui.connection(), viewer, p, key="profile_request")
-    ui.requests_table(ui.connection(), viewer, code)
+        forms.request_introduction_form(loaders.connection(), viewer, p, key="profile_request")
+    forms.requests_table(loaders.connection(), viewer, code)
 
     # --- exchanges ---------------------------------------------------------------------------------------------
     st.subheader("Open exchanges", anchor=False)
@@ -208,7 +211,7 @@ def partners_view():
 
 
 if detail:
-    ui.lazy_tabs({profile.VIEW_OVERVIEW: overview_view, profile.VIEW_TREND: trend_view,
+    widgets.lazy_tabs({profile.VIEW_OVERVIEW: overview_view, profile.VIEW_TREND: trend_view,
                   profile.VIEW_PARTNERS: partners_view}, profile.VIEW_KEY)
 else:
     overview_view()

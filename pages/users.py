@@ -8,16 +8,13 @@ are."""
 import pandas as pd
 import streamlit as st
 
-from shisn.store import audit
-from shisn.domain import auth
+from shisn.domain import auth, jurisdictions, safe_text
 from shisn.services import mailer, notify
-from shisn.web import ui
-from shisn.domain import jurisdictions as J
-from shisn.store import accounts
-from shisn.domain import safe_text
+from shisn.store import accounts, audit
+from shisn.web import displays, identity, loaders, widgets
 
-viewer = ui.guard(auth.LEADERSHIP)
-con = ui.connection()
+viewer = identity.guard(auth.LEADERSHIP)
+con = loaders.connection()
 
 st.title("Users and audit")
 st.caption("Roles for signed-in users (SHISN_AUTH=oidc or header). Program managers see the states assigned to "
@@ -31,15 +28,15 @@ def users_view():
     """Who may sign in with which role; add, change or remove a user."""
     left, right = st.columns([3, 2], gap="large")
     with right:  # the forms are drawn only when their panel is opened: no text input or select box on a cold open
-        add = ui.lazy_expander("Add or change a user", "user_add_open", icon=":material/person_add:")
+        add = widgets.lazy_expander("Add or change a user", "user_add_open", icon=":material/person_add:")
         with add:
             if add.open:
                 with st.form("user_form", clear_on_submit=True, border=False):
                     email = st.text_input("Email")
                     name = st.text_input("Name (optional)")
                     role = st.selectbox("Role", auth.ROLES, format_func=auth.ROLE_LABELS.get)
-                    state = st.selectbox("State (state users only)", [""] + list(J.codes()),
-                                         format_func=lambda c: f"{c} · {J.names()[c]}" if c else "—")
+                    state = st.selectbox("State (state users only)", [""] + list(jurisdictions.codes()),
+                                         format_func=lambda c: f"{c} · {jurisdictions.names()[c]}" if c else "—")
                     if st.form_submit_button("Save", type="primary"):
                         try:
                             u = accounts.add_user(con, email, role, viewer.name, state=state or None, name=name or None)
@@ -47,7 +44,7 @@ def users_view():
                                        + (f" for {u['state']}" if u["state"] else "") + ".")
                         except accounts.UserError as e:
                             st.error(str(e))
-        remove = ui.lazy_expander("Remove a user", "user_remove_open", icon=":material/person_remove:")
+        remove = widgets.lazy_expander("Remove a user", "user_remove_open", icon=":material/person_remove:")
         with remove:
             if remove.open:
                 with st.form("remove_form", clear_on_submit=True, border=False):
@@ -87,7 +84,7 @@ def notifications_view():
     counts = notify.counts(con)
     left, right = st.columns([3, 2], gap="large")
     with right:
-        ui.text_table(pd.DataFrame({"Status": [notify.STATUS_LABELS[s] for s in counts],
+        displays.text_table(pd.DataFrame({"Status": [notify.STATUS_LABELS[s] for s in counts],
                                     "Notifications": list(counts.values())}))
         if counts[notify.FAILED]:
             st.warning(f"{counts[notify.FAILED]} notification(s) failed: the relay refused them, or could not be "
@@ -95,7 +92,7 @@ def notifications_view():
             st.button("Send the failed ones again", on_click=_retry_failed, icon=":material/replay:")
         if st.session_state.pop("_notify_retried", None):
             st.success("Put back in line: the sender delivers them on its next round.")
-        box = ui.lazy_expander("Defaults for users who have not chosen", "notify_defaults_open",
+        box = widgets.lazy_expander("Defaults for users who have not chosen", "notify_defaults_open",
                                icon=":material/tune:")
         with box:
             if box.open:
@@ -123,4 +120,4 @@ def notifications_view():
 
 
 # one view at a time: only the open tab runs (its label is in the URL)
-ui.lazy_tabs({"Users": users_view, "Audit log": audit_view, "Notifications": notifications_view}, "users_view")
+widgets.lazy_tabs({"Users": users_view, "Audit log": audit_view, "Notifications": notifications_view}, "users_view")

@@ -1,2 +1,3 @@
-"""shisn: State Homeland Security Information Sharing Network dashboard (logic; no Streamlit here except ui.py)."""
+"""shisn: State Homeland Security Information Sharing Network dashboard. Layers, lowest first: domain, store,
+services, render, demo, then web (Streamlit only) and cli; docs/architecture.md draws them."""
 __version__ = "0.1.0"

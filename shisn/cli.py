@@ -51,9 +51,23 @@ import argparse
 import getpass
 import sys
 from pathlib import Path
-from shisn.store import accounts
-from shisn.services import daily_digest
-from shisn.services import exchange_export
+
+from shisn import demo
+from shisn.domain import auth, capacity, pairing
+from shisn.render.template import template_bytes
+from shisn.services import (
+    assignments,
+    daily_digest,
+    exchange_export,
+    exchange_import,
+    impact,
+    mailer,
+    notify,
+    queue,
+    submissions,
+)
+from shisn.store import accounts, archive, db, integrity, queries, reporting_cycles
+from shisn.store.ingest import LoadError, load
 
 COMMANDS = {}
 
@@ -198,8 +212,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _pairing_result(args):
     """The cycle's assessments → the optimal pairing (or an error message and exit code)."""
-    from shisn.store import db, queries
-    from shisn.domain import pairing
     con = db.connect(args.db)
     cycle = args.cycle or queries.latest_cycle(con)
     if cycle is None:
@@ -228,8 +240,6 @@ def _emit(df, fmt: str) -> None:
 
 @command
 def cmd_demo(args) -> int:
-    from shisn.store import db
-    from shisn import demo
     con = db.connect(args.db)
     s = demo.write_demo(con, seed=args.seed)
     print(f"wrote SYNTHETIC demo data to {db.describe(db.locate(args.db))}: {s.rows} rows, {len(s.states)} jurisdictions, "
@@ -239,8 +249,6 @@ def cmd_demo(args) -> int:
 
 @command
 def cmd_load(args) -> int:
-    from shisn.store import db
-    from shisn.store.ingest import LoadError, load
     files = []
     for f in args.files:
         path = Path(f)
@@ -266,7 +274,6 @@ def cmd_load(args) -> int:
 
 @command
 def cmd_template(args) -> int:
-    from shisn.render.template import template_bytes
     data = template_bytes(args.format)
     if args.output:
         Path(args.output).write_bytes(data)
@@ -303,8 +310,6 @@ def cmd_referrals(args) -> int:
 
 @command
 def cmd_capacity(args) -> int:
-    from shisn.domain import capacity, pairing
-    from shisn.store import db, queries
     con = db.connect(args.db)
     cycles = queries.cycles(con)
     cycle = args.cycle or queries.latest_cycle(con)
@@ -324,11 +329,10 @@ def cmd_capacity(args) -> int:
 
 @command
 def cmd_cycles(args) -> int:
-    from shisn.store import cycles, db
     con = db.connect(args.db)
     if args.cycles_command == "list":
-        frame = cycles.status(con)
-        default = cycles.default_cycle(frame)
+        frame = reporting_cycles.status(con)
+        default = reporting_cycles.default_cycle(frame)
         out = frame.assign(set_by_leadership=frame["explicit"], default=frame["cycle"] == default,
                            due_on=[d.isoformat() if d else None for d in frame["due_on"]])
         _emit(out[["cycle", "status", "set_by_leadership", "due_on", "reported", "jurisdictions", "default"]],
@@ -336,23 +340,20 @@ def cmd_cycles(args) -> int:
         return 0
     who = args.user or f"cli:{getpass.getuser()}"
     try:
-        c = (cycles.open_cycle(con, args.year, args.due, who) if args.cycles_command == "open"
-             else cycles.close_cycle(con, args.year, who))
+        c = (reporting_cycles.open_cycle(con, args.year, args.due, who) if args.cycles_command == "open"
+             else reporting_cycles.close_cycle(con, args.year, who))
     except ValueError as e:
         print(str(e), file=sys.stderr)
         return 2
-    print(f"cycle {c.cycle} {'opened' if c.status == cycles.OPEN else 'closed'}"
-          + (f", due {c.due_on.isoformat()}" if c.status == cycles.OPEN and c.due_on else "")
+    print(f"cycle {c.cycle} {'opened' if c.status == reporting_cycles.OPEN else 'closed'}"
+          + (f", due {c.due_on.isoformat()}" if c.status == reporting_cycles.OPEN and c.due_on else "")
           + f": {c.reported} of {c.jurisdictions} jurisdictions reported; the pages open on "
-          + f"{cycles.default_cycle(cycles.status(con))}")
+          + f"{reporting_cycles.default_cycle(reporting_cycles.status(con))}")
     return 0
 
 
 @command
 def cmd_impact(args) -> int:
-    from shisn.domain import auth
-    from shisn.store import db, queries
-    from shisn.services import impact
     con = db.connect(args.db)
     cycles = queries.cycles(con)
     if not cycles:
@@ -369,9 +370,6 @@ def cmd_impact(args) -> int:
 
 @command
 def cmd_exchanges(args) -> int:
-    from shisn.store import db
-    from shisn.services import exchange_import
-    from shisn.store.ingest import LoadError
     if args.action != "load":
         _emit(exchange_export.export_frame(db.connect(args.db)), args.format)
         return 0
@@ -396,17 +394,12 @@ def cmd_exchanges(args) -> int:
 
 @command
 def cmd_submissions(args) -> int:
-    from shisn.store import db
-    from shisn.services import submissions
     _emit(submissions.export_frame(db.connect(args.db), args.status), args.format)
     return 0
 
 
 @command
 def cmd_managers(args) -> int:
-    from shisn.services import assignments
-    from shisn.store import db
-    from shisn.store.ingest import LoadError
     path = Path(args.file)
     if not path.is_file():
         print(f"{args.file}: no such file", file=sys.stderr)
@@ -427,9 +420,6 @@ def cmd_managers(args) -> int:
 
 @command
 def cmd_queue(args) -> int:
-    from shisn.domain import auth
-    from shisn.store import db
-    from shisn.services import queue
     con = db.connect(args.db)
     viewer = accounts.viewer_for(con, args.user)
     if viewer is None:
@@ -446,7 +436,6 @@ def cmd_queue(args) -> int:
 
 @command
 def cmd_users(args) -> int:
-    from shisn.store import db
     con = db.connect(args.db)
     by = f"cli:{getpass.getuser()}"
     if args.users_command == "list":
@@ -469,7 +458,6 @@ def cmd_users(args) -> int:
 
 def _whole_store(fn, what: str) -> int:
     """Run a copy / backup / restore: refusals exit 2, anything else that fails exits 1; one line either way."""
-    from shisn.store import archive, db
     try:
         return fn()
     except (archive.Refused, db.StoreBusy) as e:
@@ -483,7 +471,6 @@ def _whole_store(fn, what: str) -> int:
 
 @command
 def cmd_copy(args) -> int:
-    from shisn.store import archive
 
     def run():
         for r in archive.copy(args.source, args.target, replace=args.replace):
@@ -494,7 +481,6 @@ def cmd_copy(args) -> int:
 
 @command
 def cmd_backup(args) -> int:
-    from shisn.store import archive, db
 
     def run():
         manifest, snap = archive.backup(db.locate(args.db), args.output)
@@ -508,7 +494,6 @@ def cmd_backup(args) -> int:
 
 @command
 def cmd_restore(args) -> int:
-    from shisn.store import archive, db
 
     def run():
         results, manifest = archive.restore(args.archive, db.locate(args.db), replace=args.replace)
@@ -524,7 +509,6 @@ def cmd_restore(args) -> int:
 
 @command
 def cmd_check(args) -> int:
-    from shisn.store import archive, db, integrity
     target = db.locate(args.db)
     try:
         store = archive.open_source(target)
@@ -550,8 +534,6 @@ def cmd_check(args) -> int:
 
 @command
 def cmd_notify(args) -> int:
-    from shisn.store import db
-    from shisn.services import mailer, notify
     con = db.connect(args.db)
     if args.notify_command == "list":
         _emit(notify.export(notify.outbox(con, args.status, limit=None)), args.format)
@@ -585,7 +567,6 @@ def cmd_notify(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from shisn.store import db
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

@@ -15,14 +15,20 @@ import json
 import numpy as np
 import pandas as pd
 
-from shisn.domain import catalog
-from shisn.domain import jurisdictions as J
-from shisn.store.db import query_df, transaction
-from shisn.store.ingest import LoadSummary, load
-from shisn.domain import auth
-from shisn.domain.exchange_rules import CLOSED, DECLINED, HELD, IN_CONTACT, INTRODUCED, PROPOSED, STATUS_TIME
+from shisn.domain import auth, catalog, jurisdictions
+from shisn.domain.exchange_rules import (
+    CLOSED,
+    DECLINED,
+    HELD,
+    IN_CONTACT,
+    INTRODUCED,
+    PROPOSED,
+    STATUS_TIME,
+)
 from shisn.services import exchanges, outcomes
 from shisn.store import audit, queries
+from shisn.store.db import is_empty, query_df, transaction
+from shisn.store.ingest import LoadSummary, load
 
 DEMO_FILE_NAME = "demo-data (synthetic).csv"
 DEMO_CYCLES = (2023, 2024, 2025, 2026)
@@ -61,7 +67,7 @@ GAP_NOTES = [
 def generate(seed: int = 2004, cycles: tuple[int, ...] = DEMO_CYCLES) -> pd.DataFrame:
     """Rows in the self-assessment file's columns (strings and numbers), ready to write as a CSV."""
     rng = np.random.default_rng(seed)
-    jur = J.jurisdictions()
+    jur = jurisdictions.jurisdictions()
     rows = []
     areas = [a for a in catalog.AREA_SLUGS if a != catalog.OTHER]
     for _, j in jur.iterrows():
@@ -199,7 +205,7 @@ def demo_program_managers() -> pd.DataFrame:
     """Fictional ODP program managers, one per FEMA region (addresses on the reserved example.org domain)."""
     first = ["Alex", "Jordan", "Morgan", "Casey", "Riley", "Taylor", "Jamie", "Avery", "Quinn", "Drew"]
     last = ["Rivera", "Chen", "Okafor", "Novak", "Haddad", "Lindqvist", "Moreau", "Tanaka", "Brennan", "Silva"]
-    jur = J.jurisdictions()
+    jur = jurisdictions.jurisdictions()
     return pd.DataFrame({
         "state": jur["code"],
         "name": [f"{first[r - 1]} {last[r - 1]} (demo)" for r in jur["fema_region"]],
@@ -224,7 +230,6 @@ def write_demo(con, seed: int = 2004) -> LoadSummary:
 
 def ensure_seeded(con) -> LoadSummary | None:
     """On the first start with an empty store, write the demo set. Returns its summary, or None if data existed."""
-    from shisn.store.db import is_empty
     if not is_empty(con):
         return None
     with transaction(con) as cur:

@@ -13,6 +13,7 @@ for _p in (ROOT, ROOT / "tests"):
         sys.path.insert(0, str(_p))
 
 from shisn.store import db  # noqa: E402
+from shisn.web import loaders
 
 HEADER = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "notes"]
 
@@ -150,9 +151,8 @@ def page_as(viewer, path, params=None, timeout=120, **state):
     """AppTest of one page script as `viewer` (set as the signed-in viewer), with URL `params` and session `state`
     set before the first run; returns it after that run."""
     from streamlit.testing.v1 import AppTest
-    from shisn.web import ui
     at = AppTest.from_file(str(path), default_timeout=timeout)
-    at.session_state[ui.VIEWER_KEY] = viewer
+    at.session_state[loaders.VIEWER_KEY] = viewer
     for k, v in state.items():
         at.session_state[k] = v
     for k, v in (params or {}).items():
@@ -161,7 +161,7 @@ def page_as(viewer, path, params=None, timeout=120, **state):
 
 
 def static_tables(at) -> list:
-    """The static tables a page drew (shisn.web.ui.text_table: Markdown pipe tables), as DataFrames of their shown text
+    """The static tables a page drew (shisn.web.displays.text_table: Markdown pipe tables), as DataFrames of their shown text
     (escapes removed; columns of numbers as numbers), in page order."""
     import re
     import pandas as pd

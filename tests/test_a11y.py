@@ -73,7 +73,7 @@ HEADINGS = """() => {
 
 
 # Every map and chart has a text alternative (WCAG 1.1.1): an accessible name (the `alt` of st.plotly_chart and
-# st.pydeck_chart), and on the app's pages a "Data behind the ..." panel for each (shisn.web.ui.chart_text).
+# st.pydeck_chart), and on the app's pages a "Data behind the ..." panel for each (shisn.web.displays.chart_text).
 CHARTS = """() => {
     const charts = [...document.querySelectorAll('[data-testid=stMain] [data-testid=stPlotlyChart], '
                                                 + '[data-testid=stMain] [data-testid=stDeckGlJsonChart]')]
@@ -146,7 +146,7 @@ def tabs(s: base.Session) -> list[str]:
 
 def open_panels(s: base.Session, limit: int = 8) -> int:
     """Open the main area's closed panels (expanders) one by one, as a user would; how many were opened. A panel
-    drawn when opened (ui.lazy_expander) reruns the page, and its contents may hold further panels."""
+    drawn when opened (widgets.lazy_expander) reruns the page, and its contents may hold further panels."""
     opened = 0
     for _ in range(limit):
         closed = s.page.locator("[data-testid=stMain] details:not([open]) > summary").filter(visible=True)
@@ -187,15 +187,15 @@ def demo_store(demo_template, tmp_path_factory):
 def selection_links(con) -> list[str]:
     from shisn.domain import pairing
     from shisn.store import queries
-    from shisn.domain import selection as sel
+    from shisn.domain import selection
     cycle = queries.latest_cycle(con)
     pair = pairing.suggest(queries.assessments(con, cycle), with_candidates=False).pairs.iloc[0]
     exchange = int(con.cursor().execute("SELECT min(exchange_id) FROM exchanges").fetchone()[0])
     return ["/national?selected_state=MT",
             "/national?view=Strengths+and+gaps&selected_state=MT&selected_area=exercises",
             "/national?view=Supply+and+demand&selected_area=training",
-            f"/pairings?pair={sel.pair_key(pair['mentor'], pair['mentee'], pair['program_area'])}",
-            f"/pairings?pairings_view=Map&pair={sel.pair_key(pair['mentor'], pair['mentee'], pair['program_area'])}",
+            f"/pairings?pair={selection.pair_key(pair['mentor'], pair['mentee'], pair['program_area'])}",
+            f"/pairings?pairings_view=Map&pair={selection.pair_key(pair['mentor'], pair['mentee'], pair['program_area'])}",
             f"/exchanges?exchange={exchange}"]
 
 
@@ -446,14 +446,14 @@ def test_keyboard_only_a_state_submits_and_its_program_manager_accepts(browser, 
 def test_keyboard_only_a_program_manager_opens_a_request_from_the_queue_and_accepts_it(browser, journeys_server):
     from shisn.domain import auth, profile
     from shisn.store import db, queries
-    from shisn.services import exchanges as X
+    from shisn.services import exchanges
     con = db.connect(journeys_server["work"] / "shisn.duckdb")
     try:
         cycle = queries.latest_cycle(con)
         md = auth.Viewer(auth.STATE, "MD user", ("MD",))
         p = profile.build(queries.assessments(con, cycle), "MD", cycle, md)
-        c = X.request_choices("MD", p.mentors, p.mentees)[0]
-        ex = X.request_introduction(con, md, c["mentor"], c["mentee"], [c["program_area"]], cycle, "Please.")
+        c = exchanges.request_choices("MD", p.mentors, p.mentees)[0]
+        ex = exchanges.request_introduction(con, md, c["mentor"], c["mentee"], [c["program_area"]], cycle, "Please.")
     finally:
         con.close()
     s = base.Session(browser, journeys_server["base"])

@@ -12,12 +12,13 @@ from shisn.store import audit, db, ingest, queries
 from shisn.domain import auth
 from shisn import demo
 from shisn.services import exchanges
-from shisn.domain import coverage, pairing_tables as pairing_view, profile
+from shisn.domain import coverage, pairing_tables, profile
 from shisn.services import impact
 
 from conftest import ROOT, make_csv
 from shisn.store import accounts
 from shisn.domain import exchange_rules, safe_text
+from shisn.web import identity
 
 PAGES = sorted(Path(p).name for p in glob.glob(str(ROOT / "pages" / "*.py")))
 MD_SECRET = "SECRETMDNOTE"  # markers free of Markdown-escaped characters, so escaped text still matches
@@ -74,7 +75,7 @@ def run_page(page, viewer, store, monkeypatch, **query):
 
 
 # Pages that compute one view at a time (lazy tabs bound to the URL): each view is checked on its own.
-TABBED = {"national.py": coverage, "exchanges.py": exchange_rules, "pairings.py": pairing_view,  # modules with VIEWS
+TABBED = {"national.py": coverage, "exchanges.py": exchange_rules, "pairings.py": pairing_tables,  # modules with VIEWS
           "state_profile.py": profile, "impact.py": impact}
 VIEWS = [(p, {m.VIEW_KEY: v}) for p, m in TABBED.items() for v in m.VIEWS] + [(p, {}) for p in PAGES
                                                                              if p not in TABBED]
@@ -114,19 +115,17 @@ def test_direct_page_url_without_a_role_shows_nothing(page, store, monkeypatch):
 
 
 def test_unknown_signed_in_user_sees_nothing_but_a_message(store, monkeypatch):
-    from shisn.web import ui
     monkeypatch.setenv("SHISN_AUTH", "header")
-    monkeypatch.setattr(ui, "signed_in_email", lambda: "stranger@example.org")
+    monkeypatch.setattr(identity, "signed_in_email", lambda: "stranger@example.org")
     monkeypatch.setenv("SHISN_DB", str(store))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception
     assert "no shisn role" in at.warning[0].value
     assert not at.dataframe and not at.metric
-    assert [t.value for t in at.title] == [ui.APP_TITLE]  # the application's name only, no page of data
+    assert [t.value for t in at.title] == [identity.APP_TITLE]  # the application's name only, no page of data
 
 
 def test_known_user_gets_their_role_from_the_users_table(tmp_path, monkeypatch):
-    from shisn.web import ui
     path = tmp_path / "u.duckdb"
     con = db.connect(path)
     demo.write_demo(con)
@@ -139,7 +138,7 @@ def test_known_user_gets_their_role_from_the_users_table(tmp_path, monkeypatch):
     con.close()
     monkeypatch.setenv("SHISN_AUTH", "header")
     monkeypatch.setenv("SHISN_DB", str(path))
-    monkeypatch.setattr(ui, "signed_in_email", lambda: "pat@example.org")
+    monkeypatch.setattr(identity, "signed_in_email", lambda: "pat@example.org")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception
     assert at.title[0].value == "State profile"  # a state user lands on its own profile

@@ -199,10 +199,10 @@ def test_the_demo_program_manager_handles_the_demo_state_and_is_named_once(app_d
 
 def test_request_choices_say_who_mentors_whom():
     import pandas as pd
-    from shisn.services import exchanges as X
+    from shisn.services import exchanges
     partners = pd.DataFrame({"partner": ["MD"], "partner_name": ["Maryland"], "program_area": ["exercises"],
                              "short": ["Exercises"]})
-    ask, offer = X.request_choices("VA", partners, partners)
+    ask, offer = exchanges.request_choices("VA", partners, partners)
     assert ask["label"] == "Ask Maryland (MD) to mentor VA · Exercises" and (ask["mentor"], ask["mentee"]) == ("MD",
                                                                                                            "VA")
     assert offer["label"] == "Offer to mentor Maryland (MD) · Exercises" and offer["mentor"] == "VA"

@@ -9,7 +9,7 @@ import pytest
 from shisn.domain import auth, catalog, quality
 from shisn.store import db, ingest, queries
 from shisn import demo
-from shisn.services import submissions as S
+from shisn.services import submissions
 from shisn.domain.auth import Viewer
 
 import conftest
@@ -95,7 +95,7 @@ def test_state_user_gets_its_own_form_in_catalog_order_prefilled_with_level_defi
     assert at.header[0].value == f"Virginia (VA) · {CYCLE}"
     assert at.query_params["state"] in ("VA", ["VA"]) and at.query_params["cycle"] in (str(CYCLE), [str(CYCLE)])
     ratings, columns, _ = grid(at, "maturity")  # one grid: a row per area, in catalog order
-    assert ratings[S.GRID_AREA].tolist() == [catalog.area_short(a) for a in catalog.AREA_SLUGS]
+    assert ratings[submissions.GRID_AREA].tolist() == [catalog.area_short(a) for a in catalog.AREA_SLUGS]
     assert not at.radio and not at.checkbox and not at.text_area  # no widget per area
     # each level is offered by name, and its definition is on the page
     assert columns["maturity"]["type_config"]["options"] == [f"{m} · {catalog.level_name(m)}"
@@ -108,8 +108,8 @@ def test_state_user_gets_its_own_form_in_catalog_order_prefilled_with_level_defi
     row = catalog.AREA_SLUGS.index("exercises")
     level = int(prev.loc["exercises", "maturity"])
     assert ratings.loc[row, "maturity"] == f"{level} · {catalog.level_name(level)}"
-    assert ratings.loc[row, S.GRID_LAST].split(" · ")[0] == str(level)
-    assert columns[S.GRID_LAST]["label"] == f"In {demo.DEMO_CYCLES[-1]}"
+    assert ratings.loc[row, submissions.GRID_LAST].split(" · ")[0] == str(level)
+    assert columns[submissions.GRID_LAST]["label"] == f"In {demo.DEMO_CYCLES[-1]}"
     assert any(c.value == f"Prefilled from the {demo.DEMO_CYCLES[-1]} self-assessment." for c in at.caption)
     unchanged = f":gray-badge[unchanged since {demo.DEMO_CYCLES[-1]}, as prefilled]"  # says what it compares
     assert [m.value for m in at.markdown if "since" in m.value] == [unchanged]
@@ -121,7 +121,7 @@ def test_state_user_gets_its_own_form_in_catalog_order_prefilled_with_level_defi
     assert grid(at, "maturity")[0].loc[row, "maturity"].startswith(f"{1 if level != 1 else 3} · ")  # saved, shown
     assert [s.value for s in at.success] == [f"Draft saved (VA {CYCLE}). Only VA, its program manager and "
                                              "leadership see it."]
-    assert S.open_submission(store, "VA", CYCLE)["status"] == "draft"
+    assert submissions.open_submission(store, "VA", CYCLE)["status"] == "draft"
 
 
 def test_the_poete_sub_ratings_are_one_grid_prefilled_and_saved_with_the_draft(store):
@@ -132,12 +132,12 @@ def test_the_poete_sub_ratings_are_one_grid_prefilled_and_saved_with_the_draft(s
     table = next(t for t in static_tables(at) if catalog.POETE_LABELS["planning"] in t.columns)
     rated = [catalog.area_short(a) for a in catalog.AREA_SLUGS
              if a in prev.index and prev.loc[a, list(catalog.POETE)].notna().any()]
-    assert table[S.POETE_GRID_AREA].tolist() == rated and rated
+    assert table[submissions.POETE_GRID_AREA].tolist() == rated and rated
     ok(button(at, "Edit the POETE sub-ratings").click().run())
-    assert S.open_submission(store, "VA", CYCLE) is None  # opening the grid saves nothing
+    assert submissions.open_submission(store, "VA", CYCLE) is None  # opening the grid saves nothing
     grid, _, _ = globals()["grid"](at, "planning")
     assert not [s for s in at.selectbox if s.key.startswith("asmt_")]  # no drop-down per part
-    assert grid[S.POETE_GRID_AREA].tolist() == [catalog.area_short(a) for a in catalog.AREA_SLUGS]
+    assert grid[submissions.POETE_GRID_AREA].tolist() == [catalog.area_short(a) for a in catalog.AREA_SLUGS]
     def value(v):
         return None if v is None or pd.isna(v) else int(v)
 
@@ -145,14 +145,14 @@ def test_the_poete_sub_ratings_are_one_grid_prefilled_and_saved_with_the_draft(s
         for p in catalog.POETE:
             assert value(grid.loc[i, p]) == (value(prev.loc[slug, p]) if slug in prev.index else None), (slug, p)
     ok(button(at, "Save draft").click().run())
-    saved = {a["program_area"]: a for a in S.open_submission(store, "VA", CYCLE)["areas"]}
+    saved = {a["program_area"]: a for a in submissions.open_submission(store, "VA", CYCLE)["areas"]}
     assert any(prev[p].notna().any() for p in catalog.POETE)  # the demo rates some parts
     for slug in prev.index:
         assert [saved[slug][p] for p in catalog.POETE] == [value(prev.loc[slug, p]) for p in catalog.POETE]
 
 
 def test_state_user_cannot_open_another_states_form_by_link(store):
-    S.save(store, MD_USER, "MD", CYCLE, {"exercises": {"maturity": 2, "notes": "MD's private draft"}})
+    submissions.save(store, MD_USER, "MD", CYCLE, {"exercises": {"maturity": 2, "notes": "MD's private draft"}})
     at = page(VA_USER, state="MD", cycle=CYCLE)
     assert [e.value for e in at.error] == ["As a VA user you can open only VA's self-assessment, not MD's."]
     assert not at.dataframe and not at.header and not at.text_input
@@ -176,10 +176,10 @@ def test_submit_with_a_problem_shows_it_next_to_its_area_and_submits_nothing(sto
     # named by its area (above the grid), and the outcome under the buttons the user just clicked
     assert [e.value for e in at.error][:1] == [f"**Other**: {safe_text.markdown(msg)}"]
     assert at.error[-1].value.startswith("1 problem to fix before submitting")
-    assert S.open_submission(store, "VA", CYCLE) is None  # nothing was written
+    assert submissions.open_submission(store, "VA", CYCLE) is None  # nothing was written
     set_area(at, "other", other="Cybersecurity")
     ok(button(at, "Submit for review").click().run())
-    sub = S.open_submission(store, "VA", CYCLE)
+    sub = submissions.open_submission(store, "VA", CYCLE)
     assert sub["status"] == "submitted" and sub["submitted_by"] == "Val Virginia"
     # the state now sees it read-only, awaiting review, and no review buttons
     ratings, _, _ = grid(at, "maturity")  # the name, on the Other row of the (now read-only) grid
@@ -201,10 +201,10 @@ def test_pm_and_leadership_fill_in_on_a_states_behalf(store):
     at = page(PM, state="MD", cycle=CYCLE)
     assert at.header[0].value == f"Maryland (MD) · {CYCLE}"
     ok(button(at, "Save draft").click().run())
-    assert S.open_submission(store, "MD", CYCLE)["created_by"] == PM.name
+    assert submissions.open_submission(store, "MD", CYCLE)["created_by"] == PM.name
     at = page(LEAD, state="TX", cycle=CYCLE)
     ok(button(at, "Save draft").click().run())
-    assert S.open_submission(store, "TX", CYCLE)["created_by"] == LEAD.name
+    assert submissions.open_submission(store, "TX", CYCLE)["created_by"] == LEAD.name
 
 
 # --- the review --------------------------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ def submit_va(store):
     at = page(VA_USER)
     set_area(at, "recovery", maturity=5, seeks=True)  # a flag: seeks guidance at maturity 5
     ok(button(at, "Submit for review").click().run())
-    return S.open_submission(store, "VA", CYCLE)
+    return submissions.open_submission(store, "VA", CYCLE)
 
 
 def test_pm_sees_the_flags_and_accepts_into_the_national_picture(store):
@@ -227,7 +227,7 @@ def test_pm_sees_the_flags_and_accepts_into_the_national_picture(store):
                for m in at.success)
     rows = queries.assessments(store, CYCLE, ["VA"]).set_index("program_area")
     assert rows.loc["recovery", "maturity"] == 5 and bool(rows.loc["recovery", "seeks_help"])
-    assert S.get(store, sub["submission_id"])["status"] == "accepted"
+    assert submissions.get(store, sub["submission_id"])["status"] == "accepted"
     assert queries.load_log(store).iloc[0]["file_name"] == f"form, submitted by Val Virginia, accepted by {PM.name}"
 
 
@@ -243,7 +243,7 @@ def test_a_pm_reviews_only_assigned_states(store):
                                                       [("AR", "Arkansas"), ("LA", "Louisiana"), ("NM", "New Mexico"),
                                                        ("OK", "Oklahoma"), ("TX", "Texas")]}
     # the PM of VA has it in the review queue; the TX PM does not
-    assert S.pending_reviews(store, TX_PM).empty and len(S.pending_reviews(store, PM)) == 1
+    assert submissions.pending_reviews(store, TX_PM).empty and len(submissions.pending_reviews(store, PM)) == 1
 
 
 def test_return_needs_a_comment_and_the_state_sees_it(store):

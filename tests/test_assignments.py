@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from shisn.services import assignments as A
+from shisn.services import assignments
 from shisn.store import db
 from shisn import demo
 from shisn.store.ingest import LoadError
@@ -26,45 +26,45 @@ GOOD = ("state,name,email\nVA,Ann Example,ann@odp.example.gov\nmd,Ann Example,an
 
 
 def test_pm_of_and_with_pm(con):
-    assert A.pm_of(con, "VA") is None
-    A.load_csv(con, "pms.csv", csv_bytes(GOOD), "Lee Leader")
-    assert A.pm_of(con, "VA") == {"state": "VA", "name": "Ann Example", "email": "ann@odp.example.gov"}
-    assert A.pm_label(A.pm_of(con, "GU")) == "Bo Lee <bo@example.org>"  # domain lower-cased
-    assert A.pm_label(None) == "no program manager assigned"
+    assert assignments.pm_of(con, "VA") is None
+    assignments.load_csv(con, "pms.csv", csv_bytes(GOOD), "Lee Leader")
+    assert assignments.pm_of(con, "VA") == {"state": "VA", "name": "Ann Example", "email": "ann@odp.example.gov"}
+    assert assignments.pm_label(assignments.pm_of(con, "GU")) == "Bo Lee <bo@example.org>"  # domain lower-cased
+    assert assignments.pm_label(None) == "no program manager assigned"
     df = pd.DataFrame({"mentor": ["VA", "TX"], "x": [1, 2]}, index=[5, 9])
-    out = A.with_pm(df, con, "mentor", "mentor_pm_")
+    out = assignments.with_pm(df, con, "mentor", "mentor_pm_")
     assert list(out.index) == [5, 9]
     assert list(out["mentor_pm_name"]) == ["Ann Example", ""]
     assert list(out["mentor_pm_email"]) == ["ann@odp.example.gov", ""]
 
 
 def test_assignments_lists_every_jurisdiction(con):
-    A.load_csv(con, "pms.csv", csv_bytes(GOOD), "Lee")
-    table = A.assignments(con)
+    assignments.load_csv(con, "pms.csv", csv_bytes(GOOD), "Lee")
+    table = assignments.assignments(con)
     assert len(table) == 56 and (table["name"] != "").sum() == 3
     assert table.set_index("state").loc["VA", "region_label"] == "Region III"
-    people = A.by_manager(con)
+    people = assignments.by_manager(con)
     assert people.set_index("name").loc["Ann Example", "states"] == "MD, VA"
 
 
 def test_csv_load_adds_changes_and_logs(con):
-    counts = A.load_csv(con, "pms.csv", csv_bytes(GOOD), "Lee Leader")
+    counts = assignments.load_csv(con, "pms.csv", csv_bytes(GOOD), "Lee Leader")
     assert (counts["added"], counts["changed"], counts["unchanged"], counts["rows"]) == (3, 0, 0, 3)
-    counts = A.load_csv(con, "v2.csv", csv_bytes("Email;NAME;State\nnew@odp.example.gov;New PM;VA\n"), "Lee")
+    counts = assignments.load_csv(con, "v2.csv", csv_bytes("Email;NAME;State\nnew@odp.example.gov;New PM;VA\n"), "Lee")
     assert (counts["added"], counts["changed"]) == (0, 1)
-    assert A.pm_of(con, "VA")["name"] == "New PM" and A.pm_of(con, "MD")["name"] == "Ann Example"
-    log = A.change_log(con)
+    assert assignments.pm_of(con, "VA")["name"] == "New PM" and assignments.pm_of(con, "MD")["name"] == "Ann Example"
+    log = assignments.change_log(con)
     va = log[(log["state"] == "VA") & (log["source"] == "v2.csv")].iloc[0]
     assert (va["old_name"], va["new_name"], va["changed_by"]) == ("Ann Example", "New PM", "Lee")
     # loading the same file again changes nothing and logs nothing
     n = len(log)
-    again = A.load_csv(con, "v2.csv", csv_bytes("state,name,email\nVA,New PM,new@odp.example.gov\n"), "Lee")
+    again = assignments.load_csv(con, "v2.csv", csv_bytes("state,name,email\nVA,New PM,new@odp.example.gov\n"), "Lee")
     assert again["unchanged"] == 1
-    assert len(A.change_log(con)) == n
+    assert len(assignments.change_log(con)) == n
 
 
 def test_bad_rows_are_named_and_nothing_is_written(con):
-    A.load_csv(con, "pms.csv", csv_bytes(GOOD), "Lee")
+    assignments.load_csv(con, "pms.csv", csv_bytes(GOOD), "Lee")
     before = pms(con)
     bad = ("# program managers\n"
            "state,name,email\n"
@@ -75,7 +75,7 @@ def test_bad_rows_are_named_and_nothing_is_written(con):
            "va,Dup Entry,dup@odp.example.gov\n"          # row 5, line 7: VA again
            "OK,=HYPERLINK(1),ok@odp.example.gov\n")      # row 6, line 8: formula
     with pytest.raises(LoadError) as e:
-        A.load_csv(con, "bad.csv", csv_bytes(bad), "Lee")
+        assignments.load_csv(con, "bad.csv", csv_bytes(bad), "Lee")
     text = [str(p) for p in e.value.problems]
     assert "bad.csv, row 2 (line 4), column state, value 'ZZ': not one of the 56 reporting jurisdictions " \
            "(use a USPS code such as VA)" in text
@@ -101,35 +101,35 @@ def test_bad_rows_are_named_and_nothing_is_written(con):
 ])
 def test_file_level_problems_write_nothing(con, data, reason):
     with pytest.raises(LoadError) as e:
-        A.load_csv(con, "f.csv", data, "Lee")
+        assignments.load_csv(con, "f.csv", data, "Lee")
     assert any(reason in str(p) for p in e.value.problems), [str(p) for p in e.value.problems]
     assert pms(con) == []
 
 
 def test_unknown_columns_are_a_warning(con):
-    counts = A.load_csv(con, "f.csv", b"state,name,email,phone\nVA,Ann,ann@odp.example.gov,555\n", "Lee")
+    counts = assignments.load_csv(con, "f.csv", b"state,name,email,phone\nVA,Ann,ann@odp.example.gov,555\n", "Lee")
     assert counts["warnings"] == ["ignored unknown column(s): phone"]
 
 
 def test_page_save_validates_everything_and_allows_unassigning(con):
     demo.write_demo(con)
-    table = A.assignments(con)[["state", "state_name", "region_label", "name", "email"]]
+    table = assignments.assignments(con)[["state", "state_name", "region_label", "name", "email"]]
     edited = table.copy()
     edited.loc[edited["state"] == "VA", ["name", "email"]] = ["Vera New", "vera@odp.example.gov"]
     edited.loc[edited["state"] == "GU", ["name", "email"]] = [None, None]   # unassign
     edited.loc[edited["state"] == "TX", "email"] = "broken"
     before = pms(con)
     with pytest.raises(LoadError) as e:
-        A.save(con, edited, "Lee")
+        assignments.save(con, edited, "Lee")
     assert [(p.column, p.value) for p in e.value.problems] == [("email", "broken")]
-    probs = A.problems_table(e.value.problems, edited)
+    probs = assignments.problems_table(e.value.problems, edited)
     assert probs.iloc[0]["state"] == "TX"
     assert pms(con) == before
     edited.loc[edited["state"] == "TX", "email"] = table.loc[table["state"] == "TX", "email"].iloc[0]
-    counts = A.save(con, edited, "Lee")
+    counts = assignments.save(con, edited, "Lee")
     assert (counts["changed"], counts["removed"], counts["added"]) == (1, 1, 0)
-    assert A.pm_of(con, "GU") is None and A.pm_of(con, "VA")["name"] == "Vera New"
-    log = A.change_log(con)
+    assert assignments.pm_of(con, "GU") is None and assignments.pm_of(con, "VA")["name"] == "Vera New"
+    log = assignments.change_log(con)
     gu = log[log["state"] == "GU"].iloc[0]
     assert gu["source"] == "page" and pd.isna(gu["new_name"]) and gu["old_name"].endswith("(demo)")
 
@@ -137,12 +137,12 @@ def test_page_save_validates_everything_and_allows_unassigning(con):
 def test_half_filled_row_on_the_page_is_a_problem(con):
     rows = pd.DataFrame({"state": ["VA"], "name": ["Ann"], "email": [""]})
     with pytest.raises(LoadError, match="1 problem"):
-        A.save(con, rows, "Lee")
+        assignments.save(con, rows, "Lee")
 
 
 def test_export_round_trips_and_is_formula_safe(con):
     con.cursor().execute("INSERT INTO program_managers VALUES ('VA', '-Dash Name', 'a@odp.example.gov')").fetchall()
-    text = A.to_csv_bytes(con).decode()
+    text = assignments.to_csv_bytes(con).decode()
     assert text.splitlines() == ["state,name,email", "VA,'-Dash Name,a@odp.example.gov"]
 
 
@@ -164,7 +164,7 @@ def test_cli_managers_load(tmp_path, db_file):
     assert "nothing was loaded" in r.stderr
     con = db.connect(db_file)
     try:
-        assert len(pms(con)) == 3 and A.pm_of(con, "VA")["name"] == "Ann Example"
+        assert len(pms(con)) == 3 and assignments.pm_of(con, "VA")["name"] == "Ann Example"
     finally:
         con.close()
     assert run("managers", "load", tmp_path / "missing.csv", "--db", db_file).returncode == 2

@@ -10,7 +10,7 @@ from shisn.services import assignments
 from shisn.domain import auth
 from shisn.render import brief
 from shisn.store import ingest
-from shisn.services import exchanges as X
+from shisn.services import exchanges
 
 CYCLE = 2025
 HEADER = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "notes", "planning",
@@ -31,7 +31,7 @@ def ex(con):
     ingest.load(con, [("b.csv", make_csv(ROWS, header=HEADER))], "tester")
     con.cursor().execute("INSERT INTO program_managers VALUES ('VA', 'Vic PM', 'vic@example.org'), "
                          "('MD', 'Pat PM', 'pat@example.org')").fetchall()
-    return X.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE, "We need <script>x</script>")
+    return exchanges.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE, "We need <script>x</script>")
 
 
 def test_brief_shows_both_states_side_by_side_with_why_contacts_and_means(con, ex):
@@ -69,11 +69,11 @@ def test_notes_only_where_the_viewer_may_see_them_and_never_a_third_states(con, 
 
 
 def test_a_pair_the_pairing_would_not_make_says_so(con, ex):
-    other = X.open_exchange(con, "MD", "NJ", ["recovery"], CYCLE, "Lee Leader")
+    other = exchanges.open_exchange(con, "MD", "NJ", ["recovery"], CYCLE, "Lee Leader")
     html = brief.render(con, other, LEAD)
     assert "Recovery: not a pairing candidate in 2025" in html
     assert "NJ" in html and "not reported in 2025" in html
-    assert brief.file_name(X.get(con, other)) == f"shisn-pairing-brief-{other}-MD-NJ.html"
+    assert brief.file_name(exchanges.get(con, other)) == f"shisn-pairing-brief-{other}-MD-NJ.html"
 
 
 def test_contacts_follow_one_rule_the_parties_see_both_program_managers_and_nobody_else(con, ex):
@@ -86,7 +86,7 @@ def test_contacts_follow_one_rule_the_parties_see_both_program_managers_and_nobo
             assert all(f"{name} · {email}" in html for name, email in both.values())
     withheld = assignments.exchange_pms(con, "VA", "MD", NJ_USER)
     assert {(pm["name"], pm["email"]) for pm in withheld.values()} == {(assignments.HIDDEN_EXCHANGE_CONTACT, "")}
-    table = assignments.with_exchange_pms(X.list_exchanges(con, None), con, NJ_USER)
+    table = assignments.with_exchange_pms(exchanges.list_exchanges(con, None), con, NJ_USER)
     assert set(table["mentor_pm_email"]) | set(table["mentee_pm_email"]) == {""}
     other = assignments.exchange_pms(con, "VA", "GU", MD_USER)  # MD is no party; GU has no PM assigned
     assert other["VA"] == {"state": "VA", "name": assignments.HIDDEN_EXCHANGE_CONTACT, "email": ""}

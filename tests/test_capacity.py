@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from shisn.domain import auth, capacity, pairing
-from shisn.domain import pairing_tables as pv
+from shisn.domain import pairing_tables
 
 from conftest import ROOT, make_csv
 
@@ -151,18 +151,18 @@ def test_random_instances_agree_with_solving_again():
 
 def test_view_tables_and_filters():
     cp = plan()
-    t = pv.capacity_slots_table(cp.slots)
+    t = pairing_tables.capacity_slots_table(cp.slots)
     assert list(t.columns) == ["Mentor state", "Capacity", "More needs served", "Score gain", "Pairs changed",
                                "What one more slot does"]
     assert t["Mentor state"].iloc[0] == "VA · Virginia"
-    assert list(pv.filter_capacity_slots(cp.slots, ["exercises"], None)["mentor"]) == ["VA", "PA"]
-    assert list(pv.filter_capacity_slots(cp.slots, None, {"CA"})["mentor"]) == ["CA"]
-    a = pv.capacity_areas_table(pv.filter_capacity_areas(cp.areas, ["recovery"]))
+    assert list(pairing_tables.filter_capacity_slots(cp.slots, ["exercises"], None)["mentor"]) == ["VA", "PA"]
+    assert list(pairing_tables.filter_capacity_slots(cp.slots, None, {"CA"})["mentor"]) == ["CA"]
+    a = pairing_tables.capacity_areas_table(pairing_tables.filter_capacity_areas(cp.areas, ["recovery"]))
     assert {k: v for k, v in a.iloc[0].items() if k != "Program area"} == {
         "Needs": 1, "Served": 0, "Unmet for lack of capacity": 0, "No possible mentor (TA)": 1, "One more slot at": "",
         "No possible mentor for": "TX"}
-    assert pv.VIEW_CAPACITY in pv.views(auth.Viewer(auth.LEADERSHIP, "L"))
-    assert pv.VIEW_CAPACITY not in pv.views(auth.Viewer(auth.PROGRAM_MANAGER, "P", ("VA",)))
+    assert pairing_tables.VIEW_CAPACITY in pairing_tables.views(auth.Viewer(auth.LEADERSHIP, "L"))
+    assert pairing_tables.VIEW_CAPACITY not in pairing_tables.views(auth.Viewer(auth.PROGRAM_MANAGER, "P", ("VA",)))
 
 
 # --- CLI ------------------------------------------------------------------------------------------------------
@@ -201,10 +201,10 @@ def test_cli_capacity(tmp_path):
 def test_the_page_shows_capacity_planning_to_leadership_only(demo_db):
     import conftest
     page = ROOT / "pages" / "pairings.py"
-    params = {pv.VIEW_KEY: pv.VIEW_CAPACITY}
+    params = {pairing_tables.VIEW_KEY: pairing_tables.VIEW_CAPACITY}
     at = conftest.page_as(auth.Viewer(auth.LEADERSHIP, "Lee"), page, params)
     assert not at.exception
-    assert [t.label for t in at.tabs] == list(pv.VIEWS)
+    assert [t.label for t in at.tabs] == list(pairing_tables.VIEWS)
     assert any(h.value == "Capacity planning" for h in at.header)
     assert [s.value for s in at.subheader] == ["One more slot per mentor state", "Needs per program area"]
     slots, areas = at.dataframe[0].value, at.dataframe[1].value
@@ -214,7 +214,7 @@ def test_the_page_shows_capacity_planning_to_leadership_only(demo_db):
 
     pm = conftest.page_as(auth.Viewer(auth.PROGRAM_MANAGER, "P", ("MD", "VA")), page, params)
     assert not pm.exception
-    assert pv.VIEW_CAPACITY not in [t.label for t in pm.tabs]
+    assert pairing_tables.VIEW_CAPACITY not in [t.label for t in pm.tabs]
     assert not any(h.value == "Capacity planning" for h in pm.header)
 
     state = conftest.page_as(auth.Viewer(auth.STATE, "S", ("VA",)), page, params)

@@ -25,7 +25,7 @@ import pytest
 
 from shisn.domain import catalog, coverage
 from shisn.store import db, ingest, queries
-from shisn.domain import jurisdictions as J
+from shisn.domain import jurisdictions
 
 from conftest import make_csv
 from shisn.domain import safe_text
@@ -149,7 +149,7 @@ def test_matrix_holds_every_jurisdiction_and_area_sorted_by_total(df):
     m = coverage.maturity_matrix(df)
     assert m.shape == (56, 9) and list(m.columns) == [*coverage.MEAN_AREAS, catalog.OTHER]
     assert list(m.index[:5]) == ["CA", "NY", "VA", "MD", "PA"]  # 4.0, 4.0 (tie by code), 3.5, 3.0, 2.0
-    assert list(m.index[5:]) == sorted(set(J.codes()) - {"CA", "NY", "VA", "MD", "PA"})
+    assert list(m.index[5:]) == sorted(set(jurisdictions.codes()) - {"CA", "NY", "VA", "MD", "PA"})
     assert m.loc["VA", "exercises"] == 5 and m.loc["PA", "other"] == 2 and np.isnan(m.loc["CA", "exercises"])
 
 

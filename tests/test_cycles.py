@@ -5,12 +5,12 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from shisn.store import audit, cycles
+from shisn.store import audit, reporting_cycles
 
 
 def frame(reported: dict, settings=()):
     """reported: {cycle: jurisdictions reporting}; settings: (cycle, status, due_on)."""
-    return cycles.status_frame(pd.DataFrame({"cycle": list(reported), "reported": list(reported.values())}),
+    return reporting_cycles.status_frame(pd.DataFrame({"cycle": list(reported), "reported": list(reported.values())}),
                                pd.DataFrame(list(settings), columns=["cycle", "status", "due_on"]), 56)
 
 
@@ -18,44 +18,44 @@ def test_one_states_early_report_does_not_move_the_default():
     f = frame({2025: 56, 2026: 54, 2027: 1})
     assert f["cycle"].tolist() == [2027, 2026, 2025]
     assert f.set_index("cycle")["status"].to_dict() == {2027: "open", 2026: "closed", 2025: "closed"}
-    assert cycles.default_cycle(f) == 2026
-    assert cycles.label(f, 2027) == "2027 (in progress)" and cycles.label(f, 2026) == "2026"
-    assert cycles.progress(cycles.find(f, 2027)) == "in progress: 1 of 56 reported"
-    assert cycles.collecting(f) is None  # nobody opened 2027: the form keeps its own default
+    assert reporting_cycles.default_cycle(f) == 2026
+    assert reporting_cycles.label(f, 2027) == "2027 (in progress)" and reporting_cycles.label(f, 2026) == "2026"
+    assert reporting_cycles.progress(reporting_cycles.find(f, 2027)) == "in progress: 1 of 56 reported"
+    assert reporting_cycles.collecting(f) is None  # nobody opened 2027: the form keeps its own default
 
 
 def test_half_the_jurisdictions_make_a_cycle_without_status_closed():
-    assert cycles.default_cycle(frame({2026: 56, 2027: 28})) == 2027
-    assert cycles.default_cycle(frame({2026: 56, 2027: 27})) == 2026
+    assert reporting_cycles.default_cycle(frame({2026: 56, 2027: 28})) == 2027
+    assert reporting_cycles.default_cycle(frame({2026: 56, 2027: 27})) == 2026
 
 
 def test_leadership_decides_over_the_count():
     due = dt.date(2027, 3, 31)
     f = frame({2026: 56, 2027: 40}, [(2027, "open", due)])
-    assert cycles.default_cycle(f) == 2026  # 40 reported, but the office has not closed it
-    c = cycles.collecting(f)
+    assert reporting_cycles.default_cycle(f) == 2026  # 40 reported, but the office has not closed it
+    c = reporting_cycles.collecting(f)
     assert (c.cycle, c.due_on, c.reported) == (2027, due, 40)
-    assert cycles.progress(c) == "in progress: 40 of 56 reported, due 2027-03-31"
-    assert "provisional" in cycles.provisional_note(c)
+    assert reporting_cycles.progress(c) == "in progress: 40 of 56 reported, due 2027-03-31"
+    assert "provisional" in reporting_cycles.provisional_note(c)
     closed = frame({2026: 56, 2027: 3}, [(2027, "closed", due)])
-    assert cycles.default_cycle(closed) == 2027  # closed by leadership, whatever the count
+    assert reporting_cycles.default_cycle(closed) == 2027  # closed by leadership, whatever the count
 
 
 def test_with_no_closed_cycle_the_latest_with_data_and_without_data_none():
-    assert cycles.default_cycle(frame({2027: 2, 2026: 5})) == 2027
-    assert cycles.default_cycle(frame({})) is None
-    assert cycles.default_cycle(frame({}, [(2027, "open", None)])) is None  # opened, nothing reported yet
+    assert reporting_cycles.default_cycle(frame({2027: 2, 2026: 5})) == 2027
+    assert reporting_cycles.default_cycle(frame({})) is None
+    assert reporting_cycles.default_cycle(frame({}, [(2027, "open", None)])) is None  # opened, nothing reported yet
 
 
 def test_open_and_close_a_cycle_audited(con):
     now = dt.datetime(2027, 1, 10, 9, 0)
-    c = cycles.open_cycle(con, 2027, "2027-03-31", "Lee", now=now)
+    c = reporting_cycles.open_cycle(con, 2027, "2027-03-31", "Lee", now=now)
     assert (c.cycle, c.status, c.explicit, c.due_on, c.reported) == (2027, "open", True, dt.date(2027, 3, 31), 0)
-    assert cycles.collecting(cycles.status(con)).cycle == 2027
-    c = cycles.open_cycle(con, 2027, dt.date(2027, 4, 30), "Lee", now=now)  # moving the due date
+    assert reporting_cycles.collecting(reporting_cycles.status(con)).cycle == 2027
+    c = reporting_cycles.open_cycle(con, 2027, dt.date(2027, 4, 30), "Lee", now=now)  # moving the due date
     assert c.due_on == dt.date(2027, 4, 30)
-    c = cycles.close_cycle(con, 2027, "Lee", now=now)
-    assert c.status == "closed" and cycles.collecting(cycles.status(con)) is None
+    c = reporting_cycles.close_cycle(con, 2027, "Lee", now=now)
+    assert c.status == "closed" and reporting_cycles.collecting(reporting_cycles.status(con)) is None
     log = audit.log(con)["detail"].tolist()
     assert "cycle 2027 opened for reporting, due 2027-03-31" in log and "cycle 2027 closed" in log
     assert any(d.startswith("cycle 2027 opened for reporting, due 2027-04-30 (was open") for d in log)
@@ -71,14 +71,14 @@ def test_open_and_close_a_cycle_audited(con):
 ])
 def test_bad_input_is_refused_and_nothing_written(con, args, message):
     with pytest.raises(ValueError, match=message):
-        cycles.open_cycle(con, *args, now=dt.datetime(2027, 1, 10))
-    assert cycles.status(con).empty
+        reporting_cycles.open_cycle(con, *args, now=dt.datetime(2027, 1, 10))
+    assert reporting_cycles.status(con).empty
 
 
 def test_closing_a_cycle_that_never_was_is_refused(con):
     with pytest.raises(ValueError, match="nothing to close"):
-        cycles.close_cycle(con, 2027, "Lee", now=dt.datetime(2027, 1, 10))
-    assert cycles.status(con).empty
+        reporting_cycles.close_cycle(con, 2027, "Lee", now=dt.datetime(2027, 1, 10))
+    assert reporting_cycles.status(con).empty
 
 
 def test_the_command_line_lists_opens_and_closes(tmp_path):

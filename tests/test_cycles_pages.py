@@ -8,7 +8,7 @@ import pytest
 import conftest
 from conftest import ROOT, make_csv
 from shisn.domain import auth, quality
-from shisn.store import cycles, db, ingest, queries
+from shisn.store import reporting_cycles, db, ingest, queries
 
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
 STATE_MD = auth.Viewer(auth.STATE, "MD user", ("MD",))
@@ -71,7 +71,7 @@ def test_the_open_cycle_chosen_is_labelled_in_progress_and_provisional(store):
 
 
 def test_leadership_opens_a_cycle_the_form_opens_on_it_and_closing_moves_the_pages(store):
-    cycles.open_cycle(store, NEXT, "2027-03-31", "Lee Leader", now=dt.datetime(2026, 12, 1))
+    reporting_cycles.open_cycle(store, NEXT, "2027-03-31", "Lee Leader", now=dt.datetime(2026, 12, 1))
     form = page(STATE_MD, "assessment")
     assert form.query_params["cycle"] == str(NEXT)
     assert any(f"Self-assessment for {NEXT}, due 2027-03-31" in c.value for c in form.caption)
@@ -79,7 +79,7 @@ def test_leadership_opens_a_cycle_the_form_opens_on_it_and_closing_moves_the_pag
     early_report(store, "MD")
     assert page(LEAD, "national").query_params["cycle"] == "2026"
     assert "2 of 56 reported, due 2027-03-31" in infos(page(LEAD, "national", cycle=str(NEXT)))
-    cycles.close_cycle(store, NEXT, "Lee Leader", now=dt.datetime(2027, 4, 2))
+    reporting_cycles.close_cycle(store, NEXT, "Lee Leader", now=dt.datetime(2027, 4, 2))
     assert queries.latest_cycle(store) == NEXT
     at = page(LEAD, "national")
     assert at.query_params["cycle"] == str(NEXT) and "in progress" not in infos(at)
@@ -99,14 +99,14 @@ def test_leadership_opens_and_closes_a_cycle_on_the_data_page(store):
     at = opening.click().run()
     assert not at.exception
     assert f"Cycle {NEXT} is open for reporting, due 2027-03-31." in [s.value for s in at.success]
-    c = cycles.collecting(cycles.status(store))
+    c = reporting_cycles.collecting(reporting_cycles.status(store))
     assert (c.cycle, c.due_on) == (NEXT, dt.date(2027, 3, 31))
     table = [d.value for d in at.dataframe if "due_on" in d.value.columns][0]
     assert table.iloc[0]["status"] == "open"
     at.selectbox[0].set_value(NEXT)
     at = [b for b in at.button if b.label == "Close the cycle"][0].click().run()
     assert f"Cycle {NEXT} is closed (0 of 56 reported)." in [s.value for s in at.success]
-    assert cycles.find(cycles.status(store), NEXT).status == "closed"
+    assert reporting_cycles.find(reporting_cycles.status(store), NEXT).status == "closed"
 
 
 def test_others_see_the_cycles_but_cannot_change_them(store):

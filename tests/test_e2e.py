@@ -26,7 +26,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 ROLES = {"leadership": "ODP leadership", "program_manager": "Program manager", "state": "State"}
-PANELS = ("Filters", "State and cycle", "Select by name", "Rows and selection")  # shisn.web.ui.filters panels
+PANELS = ("Filters", "State and cycle", "Select by name", "Rows and selection")  # shisn.web.widgets.filters panels
 
 if not Path(CHROMIUM).exists():  # .ci/run installs it; a bare dev machine may not have it yet
     pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)
@@ -375,7 +375,7 @@ def test_journey_state_uploads_a_corrected_self_assessment_and_sees_its_profile_
 
 
 def download(s: Session, button: str):
-    """Click a download button and return the download. The file is drawn with the button (ui.download); a click
+    """Click a download button and return the download. The file is drawn with the button (displays.download); a click
     that lands while a rerun is still drawing can be dropped by the browser, so a second click is allowed (as a user
     would click again) before failing."""
     for attempt in range(2):

@@ -14,7 +14,7 @@ import test_e2e as base
 from shisn.domain import catalog
 from shisn import demo
 from shisn.render import maps
-from shisn.domain import jurisdictions as J
+from shisn.domain import jurisdictions
 
 pytestmark = pytest.mark.e2e
 server = base.server    # one app server for the module (same fixture as tests/test_e2e.py)
@@ -78,8 +78,8 @@ def _world(lon: float, lat: float, zoom: float) -> tuple[float, float]:
 
 def map_position(s: base.Session, code: str) -> tuple[float, float]:
     """Where `code`'s label point is drawn on the national map (Web Mercator around the deck's initial view)."""
-    view = maps.fit_view(maps.bounds(J.geojson()), maps.MAP_WIDTH_PX, maps.MAP_HEIGHT_PX)
-    props = next(f["properties"] for f in J.geojson()["features"] if f["properties"]["code"] == code)
+    view = maps.fit_view(maps.bounds(jurisdictions.geojson()), maps.MAP_WIDTH_PX, maps.MAP_HEIGHT_PX)
+    props = next(f["properties"] for f in jurisdictions.geojson()["features"] if f["properties"]["code"] == code)
     box = s.page.locator("[data-testid=stDeckGlJsonChart] canvas").first.bounding_box()
     cx, cy = _world(view.longitude, view.latitude, view.zoom)
     px, py = _world(float(props["label_lon"]), float(props["label_lat"]), view.zoom)
@@ -94,7 +94,7 @@ CELL_JS = """([x, y]) => {
 
 
 def table_rows(s: base.Session, header: str) -> list[list[str]]:
-    """The body rows of the static table (ui.text_table: a Markdown table) whose header row has `header`."""
+    """The body rows of the static table (displays.text_table: a Markdown table) whose header row has `header`."""
     for t in s.page.locator("[data-testid=stMarkdown] table").all():
         heads = [h.inner_text().strip() for h in t.locator("thead th").all()]
         if header in heads:
@@ -147,10 +147,10 @@ def test_a_click_on_a_heatmap_cell_lists_eligible_mentors_and_its_link_reopens_i
     s = session(browser, server, "/national?view=Strengths+and+gaps")
     try:
         assert s.drawn()
-        x, y = s.page.evaluate(CELL_JS, [catalog.area_short(area), f"{J.names()[code]} ({code})"])
+        x, y = s.page.evaluate(CELL_JS, [catalog.area_short(area), f"{jurisdictions.names()[code]} ({code})"])
         click(s, x, y)
         wait_for_param(s, selected_state=code, selected_area=area)
-        heading = f"{J.names()[code]} ({code}) · {catalog.area_short(area)}"
+        heading = f"{jurisdictions.names()[code]} ({code}) · {catalog.area_short(area)}"
         assert s.page.get_by_role("heading", name=heading).count() == 1
         listed = [r[0] for r in table_rows(s, "Score")]
         assert listed and set(listed) <= eligible, (listed, eligible)  # only eligible mentors, and some

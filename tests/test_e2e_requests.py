@@ -116,8 +116,8 @@ def test_state_requests_pm_accepts_from_the_queue_both_see_proposed_and_the_brie
         mentor = html.split("<h1>")[1].split(" → ")[0]
         assert mentor and mentor != "Maryland"
 
-        from shisn.domain import jurisdictions as J
-        mentor_code = {v: k for k, v in J.names().items()}[mentor]
+        from shisn.domain import jurisdictions
+        mentor_code = {v: k for k, v in jurisdictions.names().items()}[mentor]
         for email, state in ((MD, "MD"), (None, mentor_code)):
             if email is None:  # the mentor state's user, added while the server runs (read per request)
                 from shisn.domain import auth

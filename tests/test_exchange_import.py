@@ -11,8 +11,8 @@ import pytest
 
 from conftest import ROOT, make_csv
 from shisn.store import audit, db
-from shisn.services import exchange_import as I
-from shisn.services import exchanges as X
+from shisn.services import exchange_import
+from shisn.services import exchanges
 from shisn.store.ingest import LoadError
 from shisn.domain import exchange_rules
 from shisn.services import exchange_export
@@ -47,7 +47,7 @@ def counts(con) -> dict:
 
 
 def by_pair(con) -> dict:
-    df = X.list_exchanges(con, None)
+    df = exchanges.list_exchanges(con, None)
     return {(r["mentor"], r["mentee"]): r for r in df.to_dict("records")}
 
 
@@ -76,7 +76,7 @@ def day(v):
 # --- a good file -----------------------------------------------------------------------------------------------
 
 def test_a_good_file_loads_with_its_statuses_dates_and_areas(con):
-    s = I.load(con, "earlier.csv", good_file(), USER, now=NOW)
+    s = exchange_import.load(con, "earlier.csv", good_file(), USER, now=NOW)
     assert (s.imported, s.present) == (len(GOOD), 0)
     assert s.line() == f"imported earlier.csv: {len(GOOD)} exchange(s) imported, 0 already present"
     ex = by_pair(con)
@@ -88,7 +88,7 @@ def test_a_good_file_loads_with_its_statuses_dates_and_areas(con):
     assert va["declined_at"] is None or va["declined_at"] != va["declined_at"]
     oh = ex[("OH", "WV")]  # a label with a comma and a slug, separated by ';'; no means given
     assert (oh["status"], oh["program_areas"], oh["means"], oh["means_detail"]) == \
-        (exchange_rules.HELD, "training,exercises", "other", I.UNRECORDED_MEANS)
+        (exchange_rules.HELD, "training,exercises", "other", exchange_import.UNRECORDED_MEANS)
     assert {day(oh[c]) for c in ("proposed_at", "introduced_at", "contact_at", "held_at")} == {dt.date(2020, 6, 1)}
     ca = ex[("CA", "NV")]
     assert (ca["status"], ca["program_areas"], day(ca["first_contact_at"])) == \
@@ -109,11 +109,11 @@ def test_a_good_file_loads_with_its_statuses_dates_and_areas(con):
 
 
 def test_each_history_says_imported_from_which_file_by_whom_and_replays_to_the_exchange(con):
-    s = I.load(con, "earlier.csv", good_file(), USER, now=NOW)
+    s = exchange_import.load(con, "earlier.csv", good_file(), USER, now=NOW)
     paths = {exchange_rules.CLOSED: 5, exchange_rules.HELD: 4, exchange_rules.IN_CONTACT: 3, exchange_rules.PROPOSED: 1, exchange_rules.INTRODUCED: 2}
     for ex_id, source in zip(s.exchange_ids, GOOD):
-        row = X.get(con, ex_id)
-        hist = X.history(con, ex_id)
+        row = exchanges.get(con, ex_id)
+        hist = exchanges.history(con, ex_id)
         assert list(hist["changed_by"]) == [USER] * len(hist)
         line = GOOD.index(source) + 2
         assert set(hist["comment"]) == {f"imported from earlier.csv (row {line - 1}, line {line}) by {USER}"}
@@ -129,12 +129,12 @@ def test_each_history_says_imported_from_which_file_by_whom_and_replays_to_the_e
         assert times == sorted(times) and max(times) <= NOW  # never decreasing, never in the future
     # the declined exchange that was held passed through every status before declining
     ny = by_pair(con)[("NY", "CT")]
-    assert list(X.history(con, int(ny["exchange_id"]))["to_status"]) == \
+    assert list(exchanges.history(con, int(ny["exchange_id"]))["to_status"]) == \
         [exchange_rules.PROPOSED, exchange_rules.INTRODUCED, exchange_rules.IN_CONTACT, exchange_rules.HELD, exchange_rules.DECLINED]
 
 
 def test_the_import_is_in_the_audit_log(con):
-    s = I.load(con, "earlier.csv", good_file(), USER, now=NOW)
+    s = exchange_import.load(con, "earlier.csv", good_file(), USER, now=NOW)
     log = audit.log(con)
     loads = log[log["action"] == "load"]
     assert len(loads) == 1
@@ -144,27 +144,27 @@ def test_the_import_is_in_the_audit_log(con):
 
 
 def test_loading_the_same_file_twice_changes_nothing(con):
-    I.load(con, "earlier.csv", good_file(), USER, now=NOW)
+    exchange_import.load(con, "earlier.csv", good_file(), USER, now=NOW)
     before = counts(con)
-    s = I.load(con, "earlier.csv", good_file(), "Someone Else", now=NOW + dt.timedelta(days=3))
+    s = exchange_import.load(con, "earlier.csv", good_file(), "Someone Else", now=NOW + dt.timedelta(days=3))
     assert (s.imported, s.present) == (0, len(GOOD))
     assert counts(con) == before
     # a file giving fewer columns for the same exchanges is also already present
     fewer = [r[:6] for r in GOOD]
-    s = I.load(con, "short.csv", good_file(fewer, HEADER[:6]), USER, now=NOW)
+    s = exchange_import.load(con, "short.csv", good_file(fewer, HEADER[:6]), USER, now=NOW)
     assert (s.imported, s.present) == (0, len(GOOD)) and counts(con) == before
 
 
 def test_an_exchange_recorded_in_the_app_counts_as_present_and_a_differing_one_is_refused(con):
-    ex = X.open_exchange(con, "VA", "MD", ["exercises"], 2019, "Pat PM", at=dt.datetime(2019, 2, 1, 10))
-    X.transition(con, ex, exchange_rules.INTRODUCED, 1, "Pat PM", at=dt.datetime(2019, 2, 3, 10))
+    ex = exchanges.open_exchange(con, "VA", "MD", ["exercises"], 2019, "Pat PM", at=dt.datetime(2019, 2, 1, 10))
+    exchanges.transition(con, ex, exchange_rules.INTRODUCED, 1, "Pat PM", at=dt.datetime(2019, 2, 3, 10))
     same = [["VA", "MD", "exercises", 2019, "introduced", "", "2019-02-03", "", "", ""]]
-    s = I.load(con, "same.csv", good_file(same), USER, now=NOW)
+    s = exchange_import.load(con, "same.csv", good_file(same), USER, now=NOW)
     assert (s.imported, s.present) == (0, 1)
     before = counts(con)
     differs = [GOOD[3], ["VA", "MD", "Exercise programs", 2019, "closed", "2019-05-10", "2019-02-01", "", "", ""]]
     with pytest.raises(LoadError) as e:
-        I.load(con, "differs.csv", good_file(differs), USER, now=NOW)
+        exchange_import.load(con, "differs.csv", good_file(differs), USER, now=NOW)
     text = e.value.report()
     assert (f"differs.csv, row 2 (line 3), column status, value 'closed': exchange {ex} (VA → MD, same program "
             "areas and cycle) is already in the store with status 'introduced'") in text
@@ -174,15 +174,15 @@ def test_an_exchange_recorded_in_the_app_counts_as_present_and_a_differing_one_i
 
 
 def test_an_open_exchange_is_refused_where_the_pair_has_one_open_in_that_area(con):
-    ex = X.open_exchange(con, "TX", "NM", ["recovery", "training"], 2025, "Pat PM")
+    ex = exchanges.open_exchange(con, "TX", "NM", ["recovery", "training"], 2025, "Pat PM")
     before = counts(con)
     with pytest.raises(LoadError) as e:
-        I.load(con, "open.csv", good_file([GOOD[3]]), USER, now=NOW)
+        exchange_import.load(con, "open.csv", good_file([GOOD[3]]), USER, now=NOW)
     assert f"row 1 (line 2), column program_area, value 'recovery': TX → NM in Recovery is already exchange {ex}" \
         in e.value.report()
     assert counts(con) == before
     closed = [["TX", "NM", "recovery", 2019, "closed", "2019-05-01", "", "", "", ""]]
-    assert I.load(con, "closed.csv", good_file(closed), USER, now=NOW).imported == 1  # history does not clash
+    assert exchange_import.load(con, "closed.csv", good_file(closed), USER, now=NOW).imported == 1  # history does not clash
 
 
 # --- bad files -------------------------------------------------------------------------------------------------
@@ -224,11 +224,11 @@ BAD_ROWS = {
 
 @pytest.mark.parametrize("case", list(BAD_ROWS))
 def test_each_bad_row_is_named_by_row_column_and_value_and_nothing_is_written(con, case):
-    I.load(con, "earlier.csv", good_file(GOOD[3:4]), USER, now=NOW)  # something already in the store
+    exchange_import.load(con, "earlier.csv", good_file(GOOD[3:4]), USER, now=NOW)  # something already in the store
     before = counts(con)
     row, column, value, reason = BAD_ROWS[case]
     with pytest.raises(LoadError) as e:
-        I.load(con, "bad.csv", good_file([GOOD[0], row]), USER, now=NOW)
+        exchange_import.load(con, "bad.csv", good_file([GOOD[0], row]), USER, now=NOW)
     problems = e.value.problems
     assert [(p.row, p.line, p.column, p.value) for p in problems] == [(2, 3, column, value)], e.value.report()
     assert reason in problems[0].reason
@@ -254,7 +254,7 @@ def test_a_malformed_file_is_named_and_writes_nothing(con, case):
     data, line, reason = FILE_CASES[case]
     before = counts(con)
     with pytest.raises(LoadError) as e:
-        I.load(con, "bad.csv", data, USER, now=NOW)
+        exchange_import.load(con, "bad.csv", data, USER, now=NOW)
     [p] = e.value.problems
     assert reason in p.reason and p.line == line and p.file == "bad.csv"
     assert counts(con) == before
@@ -266,7 +266,7 @@ def test_every_problem_of_a_file_is_listed_at_once(con):
                           status="introduced", held_on="", first_contact_on="2024-01-02")]
     before = counts(con)
     with pytest.raises(LoadError) as e:
-        I.load(con, "many.csv", good_file(rows), USER, now=NOW)
+        exchange_import.load(con, "many.csv", good_file(rows), USER, now=NOW)
     got = [(p.row, p.column) for p in e.value.problems]
     assert got == [(2, "mentor"), (2, "means"), (4, "held_on"), (5, "mentor"), (6, "program_area")]
     report = e.value.report()
@@ -278,7 +278,7 @@ def test_every_problem_of_a_file_is_listed_at_once(con):
 
 def test_headers_are_matched_like_the_self_assessment_files_and_unknown_columns_warned():
     header = [" Mentor", "MENTEE", "Program Area", "cycle ", "Status", "held-on", "Comment"]
-    c = I.check("h.csv", make_csv([["VA", "MD", "exercises", 2019, "proposed", "", "x"]], header=header,
+    c = exchange_import.check("h.csv", make_csv([["VA", "MD", "exercises", 2019, "proposed", "", "x"]], header=header,
                                   delimiter=";"), today=TODAY)
     assert c.ok and [r.key for r in c.rows] == [("VA", "MD", "exercises", 2019)]
     assert "ignored unknown column(s): comment" in c.warnings
@@ -286,10 +286,10 @@ def test_headers_are_matched_like_the_self_assessment_files_and_unknown_columns_
 
 
 def test_check_is_pure_and_write_refuses_a_file_with_problems(con):
-    c = I.check("bad.csv", good_file([_row(mentor="ZZ")]), today=TODAY)
+    c = exchange_import.check("bad.csv", good_file([_row(mentor="ZZ")]), today=TODAY)
     assert not c.ok and c.rows == []
     with pytest.raises(LoadError):
-        I.write(con, c, USER)
+        exchange_import.write(con, c, USER)
     assert counts(con)["exchanges"] == 0
 
 
@@ -316,7 +316,7 @@ def test_cli_exchanges_load_imports_then_finds_everything_present_and_the_export
     assert lines[1].startswith("1,VA,MD,exercises,closed,on_site_visit,2019-02-01 12:00:00,2019-02-01 12:00:00,")
     con = db.connect(db_file)
     try:
-        assert set(X.history(con, 1)["changed_by"]) == {USER}
+        assert set(exchanges.history(con, 1)["changed_by"]) == {USER}
     finally:
         con.close()
 

@@ -12,7 +12,7 @@ import conftest
 from conftest import ROOT
 from shisn.domain import auth
 from shisn.store import db
-from shisn.services import exchanges as X
+from shisn.services import exchanges
 from shisn.domain import exchange_rules
 
 PAGE = str(ROOT / "pages" / "exchanges.py")
@@ -34,7 +34,7 @@ def page_as(viewer, path=PAGE, params=None, **state):
     return conftest.page_as(viewer, path, params, **state)
 
 
-PANEL = "exchange_pick_open"  # the Exchange panel under the table (ui.filters): its select box when opened
+PANEL = "exchange_pick_open"  # the Exchange panel under the table (widgets.filters): its select box when opened
 NONE_CHOSEN = "Exchange · none chosen (select a row above, or choose one here)"
 COSTLY = ("selectbox", "multiselect", "text_input", "number_input", "file_uploader")  # lazily loaded browser code
 
@@ -76,7 +76,7 @@ def test_exchanges_page_renders_for_every_role_without_error(store, viewer):
 
 def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
     at = page_as(LEAD)
-    assert shown_ids(at) == sorted(X.list_exchanges(store, LEAD)["exchange_id"])
+    assert shown_ids(at) == sorted(exchanges.list_exchanges(store, LEAD)["exchange_id"])
     labels = [m.label for m in at.metric]
     assert "Median days to first contact" in labels
     assert len(at.get("download_button")) == 1
@@ -89,13 +89,13 @@ def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
     assert not at.table and [list(t.columns) for t in counts] == [["Status", "Exchanges"],
                                                                   ["Program area", "Exchanges"],
                                                                   ["FEMA region", "Exchanges"]]
-    assert counts[0]["Exchanges"].sum() == len(X.list_exchanges(store, LEAD))
+    assert counts[0]["Exchanges"].sum() == len(exchanges.list_exchanges(store, LEAD))
     assert len(at.get("deck_gl_json_chart")) == 1 and shown_ids(at) == []  # the list is not computed here
     # declined exchanges are left off the map until the chip beside it asks for them
     def arcs_drawn(at):
         deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
         return sum(len(layer["data"]) for layer in deck["layers"] if layer["id"] == "arcs")
-    every = X.arcs(store, LEAD)
+    every = exchanges.arcs(store, LEAD)
     assert (every["status"] == exchange_rules.DECLINED).any()
     assert arcs_drawn(at) == int((every["status"] != exchange_rules.DECLINED).sum())
     with_declined = page_as(LEAD, params={exchange_rules.VIEW_KEY: exchange_rules.VIEW_MAP}, ex_map_declined="Include declined exchanges")
@@ -132,7 +132,7 @@ def test_a_cold_open_draws_no_select_box_and_a_linked_exchange_opens_at_once(sto
     at = page_as(LEAD)
     assert not at.exception and costly(at) == {}
     assert panel(at) == NONE_CHOSEN and detail(at) == [] and "exchange" not in at.query_params
-    row = X.list_exchanges(store, LEAD).iloc[3]
+    row = exchanges.list_exchanges(store, LEAD).iloc[3]
     ex = int(row["exchange_id"])
     at = page_as(LEAD, params={"exchange": ex})
     assert not at.exception and not [s for s in at.selectbox if s.key == "exchange"]
@@ -169,15 +169,15 @@ def test_a_row_click_opens_the_exchange_and_a_later_choice_in_the_panel_stays(st
 
 def test_program_manager_sees_only_their_states_exchanges(store):
     at = page_as(PM)
-    expected = X.list_exchanges(store, PM)
+    expected = exchanges.list_exchanges(store, PM)
     assert shown_ids(at) == sorted(expected["exchange_id"])
     assert all(m in PM.states or e in PM.states for m, e in zip(expected["mentor"], expected["mentee"]))
-    assert len(expected) < len(X.list_exchanges(store, LEAD))
+    assert len(expected) < len(exchanges.list_exchanges(store, LEAD))
 
 
 def test_state_user_sees_only_its_own_exchanges_and_cannot_edit(store):
     at = page_as(STATE_MD)
-    assert shown_ids(at) == sorted(int(i) for i in X.list_exchanges(store, STATE_MD)["exchange_id"])
+    assert shown_ids(at) == sorted(int(i) for i in exchanges.list_exchanges(store, STATE_MD)["exchange_id"])
     assert not any(f.key == "new_exchange" for f in at.get("form"))
     assert not any(b.label == "Save" for b in at.get("form_submit_button"))
     assert any("program manager" in t.value for t in at.text)
@@ -193,7 +193,7 @@ def test_link_from_pairings_prefills_a_new_exchange_and_opens_it(store):
     form.form_submit_button[0].click()
     at.run()
     assert not at.exception
-    new = X.list_exchanges(store, LEAD).iloc[0]
+    new = exchanges.list_exchanges(store, LEAD).iloc[0]
     assert (new["mentor"], new["mentee"], new["program_areas"], new["status"], new["created_by"]) == \
         ("VA", "PA", "recovery", "proposed", "Pat PM")
     assert any(f"Exchange {new['exchange_id']} opened" in s.value for s in at.success)
@@ -210,12 +210,12 @@ def test_pm_cannot_open_an_exchange_between_other_states(store):
     form.form_submit_button[0].click()
     at.run()
     assert any("not among your states" in e.value for e in at.error)
-    df = X.list_exchanges(store, LEAD)
+    df = exchanges.list_exchanges(store, LEAD)
     assert not ((df["mentor"] == "CA") & (df["mentee"] == "OR")).any()
 
 
 def _proposed_exchange(con):
-    df = X.list_exchanges(con, LEAD)
+    df = exchanges.list_exchanges(con, LEAD)
     return int(df[(df["status"] == exchange_rules.PROPOSED) & ((df["mentor"] == "TX"))]["exchange_id"].iloc[0])
 
 
@@ -228,31 +228,31 @@ def test_recording_a_status_change_stores_who(store):
     form.form_submit_button[0].click()
     at.run()
     assert not at.exception
-    row = X.get(store, ex)
+    row = exchanges.get(store, ex)
     assert row["status"] == exchange_rules.INTRODUCED and row["updated_by"] == "Lee Leader" and row["version"] == 2
-    h = X.history(store, ex).iloc[-1]
+    h = exchanges.history(store, ex).iloc[-1]
     assert (h["changed_by"], h["to_status"], h["comment"]) == ("Lee Leader", exchange_rules.INTRODUCED, "introduced by phone")
 
 
 def test_a_stale_edit_on_the_page_is_refused_and_writes_nothing(store):
     ex = _proposed_exchange(store)
     at = page_as(LEAD, exchange=ex)             # Lee opens version 1
-    X.update(store, ex, 1, "Other PM", status=exchange_rules.INTRODUCED)   # someone else changes it meanwhile
-    before = (X.get(store, ex), len(X.history(store, ex)))
+    exchanges.update(store, ex, 1, "Other PM", status=exchange_rules.INTRODUCED)   # someone else changes it meanwhile
+    before = (exchanges.get(store, ex), len(exchanges.history(store, ex)))
     form = next(f for f in at.get("form") if f.key.startswith(f"update_{ex}_1"))
     form.text_area(key=f"out_{ex}_1").input("Lee's note")
     form.form_submit_button[0].click()
     at.run()
     assert not at.exception
     assert any(f"exchange {ex} was changed by Other PM at" in e.value and "reload" in e.value for e in at.error)
-    assert (X.get(store, ex), len(X.history(store, ex))) == before
+    assert (exchanges.get(store, ex), len(exchanges.history(store, ex))) == before
     at.button(key=f"reload_{ex}").click()
     at.run()
     assert any(f.key == f"update_{ex}_2" for f in at.get("form"))
 
 
 def test_ta_referrals_section_lists_referrals(store):
-    X.refer_to_ta(store, "MD", "recovery", 2026, "no eligible mentor", "Lee Leader")
+    exchanges.refer_to_ta(store, "MD", "recovery", 2026, "no eligible mentor", "Lee Leader")
     at = page_as(STATE_MD, params={exchange_rules.VIEW_KEY: exchange_rules.VIEW_TA})
     assert any(s.value == "Referred to technical assistance" for s in at.header)
     frames = [d.value for d in at.dataframe if "reason" in d.value.columns]
@@ -370,11 +370,11 @@ def test_the_exchanges_csv_is_the_viewers_own_and_shows_another_writers_edit(sto
     """The CSV is built once per content and cached across sessions: a PM's file holds only their states' exchanges
     (never leadership's file), and an edit by someone else (another replica) is in the next draw's file."""
     lead = downloaded(page_as(LEAD), files, "Download CSV")
-    assert sorted(lead["id"]) == sorted(X.list_exchanges(store, LEAD)["exchange_id"])
+    assert sorted(lead["id"]) == sorted(exchanges.list_exchanges(store, LEAD)["exchange_id"])
     mine = downloaded(page_as(PM), files, "Download CSV")
-    assert sorted(mine["id"]) == sorted(X.list_exchanges(store, PM)["exchange_id"]) and len(mine) < len(lead)
-    row = X.list_exchanges(store, PM).iloc[0]
-    X.update(store, int(row["exchange_id"]), int(row["version"]), "Another PM", outcome="Agreed a joint exercise.")
+    assert sorted(mine["id"]) == sorted(exchanges.list_exchanges(store, PM)["exchange_id"]) and len(mine) < len(lead)
+    row = exchanges.list_exchanges(store, PM).iloc[0]
+    exchanges.update(store, int(row["exchange_id"]), int(row["version"]), "Another PM", outcome="Agreed a joint exercise.")
     again = downloaded(page_as(PM), files, "Download CSV").set_index("id")
     assert again.loc[int(row["exchange_id"]), "outcome"] == "Agreed a joint exercise."
 
@@ -387,7 +387,7 @@ CONTACTS = b"state,name,email\nVA,Vic Mentorpm,vic.mentorpm@example.org\nMD,Mo M
 def _va_md_exchange(store) -> int:
     from shisn.services import assignments
     assignments.load_csv(store, "pms.csv", CONTACTS, "test")  # each state its own PM, so the two can be told apart
-    df = X.list_exchanges(store, LEAD)
+    df = exchanges.list_exchanges(store, LEAD)
     return int(df[(df["mentor"] == "VA") & (df["mentee"] == "MD")]["exchange_id"].iloc[0])
 
 
@@ -439,7 +439,7 @@ def test_a_state_that_is_not_a_party_never_sees_the_contacts(store):
     from shisn.services import assignments
     from shisn.render import brief
     ex = _va_md_exchange(store)
-    df = X.list_exchanges(store, LEAD)
+    df = exchanges.list_exchanges(store, LEAD)
     partners = set(df[df["mentor"].isin(["VA", "MD"])]["mentee"]) | set(df[df["mentee"].isin(["VA", "MD"])]["mentor"])
     outsider = next(c for c in ("GU", "AS", "MP", "VI", "HI", "AK", "ME") if c not in partners | {"VA", "MD"})
     viewer = auth.Viewer(auth.STATE, f"{outsider} state user", (outsider,))

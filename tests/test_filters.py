@@ -1,4 +1,4 @@
-"""The pages' filter panels (shisn.web.ui.filters) in Streamlit's AppTest: a page opens with its filters in a closed
+"""The pages' filter panels (shisn.web.widgets.filters) in Streamlit's AppTest: a page opens with its filters in a closed
 panel whose label says what is shown, the URL's values apply while it is closed, opening it shows the select boxes
 on those values, and a choice made there stays (in the label, the URL and the figures) after it is closed again.
 A shared link thus opens with no select box for the browser to load, and nothing of the filters is lost."""

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from shisn.domain import jurisdictions as J
+from shisn.domain import jurisdictions
 
-DATA = J.DATA_DIR
+DATA = jurisdictions.DATA_DIR
 GEOJSON = DATA / "us_states.geojson"
 BORDERS = DATA / "borders.csv"
 INSETS = {"AK", "HI", "PR", "VI", "GU", "MP", "AS"}
@@ -51,7 +51,7 @@ def test_fifty_six_features_matching_jurisdictions(fc):
         assert p["inset"] is (p["code"] in INSETS)
         assert isinstance(p["label_lon"], float) and isinstance(p["label_lat"], float)
         assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
-    assert J.geojson()["features"][0]["properties"]["code"] == feats[0]["id"]
+    assert jurisdictions.geojson()["features"][0]["properties"]["code"] == feats[0]["id"]
 
 
 def test_size_source_bbox_and_coordinates(fc):
@@ -111,11 +111,11 @@ def test_borders_file_shape():
         assert next(reader) == ["a", "b"]
         rows = [tuple(r) for r in reader]
     assert len(rows) == len(set(rows))
-    codes = set(J.codes())
+    codes = set(jurisdictions.codes())
     for a, b in rows:
         assert a < b and a in codes and b in codes
     assert 105 <= len(rows) <= 111
-    assert J.borders() == frozenset(rows)
+    assert jurisdictions.borders() == frozenset(rows)
 
 
 @pytest.mark.parametrize("a,b", [
@@ -124,19 +124,19 @@ def test_borders_file_shape():
     ("WA", "OR"), ("WA", "ID"), ("ME", "NH"),
 ])
 def test_land_borders(a, b):
-    assert J.share_border(a, b) and J.share_border(b, a)
+    assert jurisdictions.share_border(a, b) and jurisdictions.share_border(b, a)
 
 
 @pytest.mark.parametrize("a,b", [("AZ", "CO"), ("UT", "NM"), ("MI", "IL"), ("MI", "MN")])
 def test_not_borders(a, b):
-    assert not J.share_border(a, b)  # Four Corners points; Lake Michigan/Superior water boundaries
+    assert not jurisdictions.share_border(a, b)  # Four Corners points; Lake Michigan/Superior water boundaries
 
 
 def test_islands_have_no_neighbours():
     for code in INSETS:
-        assert J.neighbours(code) == [], code
-    assert J.neighbours("VA") == ["DC", "KY", "MD", "NC", "TN", "WV"]
-    assert J.neighbours("ME") == ["NH"]
+        assert jurisdictions.neighbours(code) == [], code
+    assert jurisdictions.neighbours("VA") == ["DC", "KY", "MD", "NC", "TN", "WV"]
+    assert jurisdictions.neighbours("ME") == ["NH"]
 
 
 def _load_build_script():

@@ -12,8 +12,8 @@ from conftest import ROOT
 from shisn.store import audit, db, queries
 from shisn.domain import auth
 from shisn.services import impact
-from shisn.services import exchanges as X
-from shisn.services import outcomes as O
+from shisn.services import exchanges
+from shisn.services import outcomes
 from shisn.store import accounts
 from shisn.domain import exchange_rules
 
@@ -36,7 +36,7 @@ def page_as(viewer, path=PAGE, params=None, **state):
     return conftest.page_as(viewer, path, params, **state)
 
 
-CYCLE_PANEL = "impact_cycle_open"   # the Cycle report panel (ui.filters): its select box when opened
+CYCLE_PANEL = "impact_cycle_open"   # the Cycle report panel (widgets.filters): its select box when opened
 STUCK_PANEL = "impact_stuck_open"   # leadership's stuck-days setting (Network health)
 COSTLY = ("selectbox", "multiselect", "text_input", "number_input", "file_uploader")  # lazily loaded browser code
 
@@ -144,7 +144,7 @@ def test_a_program_manager_sees_their_states_figures(store):
     lead = page_as(LEAD, params={impact.VIEW_KEY: impact.VIEW_PEOPLE})
     assert len(frames(lead, "pm")[0]) == 10  # leadership: every PM
     [mentors] = frames(at, "mentor_name")
-    mine = X.list_exchanges(store, PM)
+    mine = exchanges.list_exchanges(store, PM)
     assert set(mentors["mentor"]) <= set(mine["mentor"])
     at = page_as(PM, params={impact.VIEW_KEY: impact.VIEW_HEALTH})
     for f in frames(at, "days_without_change"):
@@ -177,17 +177,17 @@ def test_leadership_sets_the_stuck_threshold(store):
 
 
 def _held(con, mentor, mentee, area):
-    ex = X.open_exchange(con, mentor, mentee, [area], 2026, "P", at=dt.datetime(2026, 6, 1))
-    v = X.transition(con, ex, exchange_rules.INTRODUCED, 1, "P", at=dt.datetime(2026, 6, 2))
-    v = X.transition(con, ex, exchange_rules.IN_CONTACT, v, "P", at=dt.datetime(2026, 6, 3))
-    X.transition(con, ex, exchange_rules.HELD, v, "P", means="teleconference", at=dt.datetime(2026, 6, 20))
+    ex = exchanges.open_exchange(con, mentor, mentee, [area], 2026, "P", at=dt.datetime(2026, 6, 1))
+    v = exchanges.transition(con, ex, exchange_rules.INTRODUCED, 1, "P", at=dt.datetime(2026, 6, 2))
+    v = exchanges.transition(con, ex, exchange_rules.IN_CONTACT, v, "P", at=dt.datetime(2026, 6, 3))
+    exchanges.transition(con, ex, exchange_rules.HELD, v, "P", means="teleconference", at=dt.datetime(2026, 6, 20))
     return ex
 
 
 def test_a_state_records_its_own_view_on_the_exchange_and_sees_only_its_own(store):
     ex = _held(store, "VA", "MD", "training")
     other = _held(store, "TX", "NM", "training")
-    O.record(store, other, "NM", LEAD, 2, "SECRETNMVIEW")
+    outcomes.record(store, other, "NM", LEAD, 2, "SECRETNMVIEW")
     at = page_as(STATE_MD, path=EX_PAGE, exchange=ex)
     assert not at.exception
     assert not any(f.key.startswith("view_") and "VA" in f.key for f in at.get("form"))  # MD's view only
@@ -197,7 +197,7 @@ def test_a_state_records_its_own_view_on_the_exchange_and_sees_only_its_own(stor
     form.form_submit_button[0].click()
     at.run()
     assert not at.exception
-    [v] = O.for_exchange(store, LEAD, ex).to_dict("records")
+    [v] = outcomes.for_exchange(store, LEAD, ex).to_dict("records")
     assert (v["state"], v["useful"], v["what_changed"], v["recorded_by"]) == ("MD", 4, "Our county plan is drafted",
                                                                               "MD user")
     shown = [f for f in frames(at, "useful_label")]
@@ -217,7 +217,7 @@ def test_a_view_without_usefulness_is_refused_on_the_page(store):
     form.form_submit_button[0].click()
     at.run()
     assert any("Choose how useful" in e.value for e in at.error)
-    assert O.for_exchange(store, LEAD, ex).empty
+    assert outcomes.for_exchange(store, LEAD, ex).empty
 
 
 def test_a_signed_in_program_manager_finds_their_own_row(store):
@@ -231,7 +231,7 @@ def test_a_signed_in_program_manager_finds_their_own_row(store):
     assert not at.exception
     [pms] = frames(at, "pm")
     assert pms["pm"].tolist() == [PM.name] and pms["states"].tolist() == [", ".join(PM.states)]
-    assert pms["exchanges"].iloc[0] == len(impact.exchanges_only(X.list_exchanges(store, viewer)))
+    assert pms["exchanges"].iloc[0] == len(impact.exchanges_only(exchanges.list_exchanges(store, viewer)))
 
 
 def test_the_page_the_command_line_and_the_cycle_report_agree(store, demo_db):
@@ -267,8 +267,8 @@ def test_the_page_the_command_line_and_the_cycle_report_agree(store, demo_db):
 
 
 def test_a_program_manager_sees_only_their_exchanges_mentees_and_aggregates_of_the_rest(store):
-    mine = set(X.list_exchanges(store, PM)["exchange_id"].astype(int))
-    every = set(X.list_exchanges(store, LEAD)["exchange_id"].astype(int))
+    mine = set(exchanges.list_exchanges(store, PM)["exchange_id"].astype(int))
+    every = set(exchanges.list_exchanges(store, LEAD)["exchange_id"].astype(int))
     assert mine < every
     at = page_as(PM)
     [units] = frames(at, "exchange_ids")

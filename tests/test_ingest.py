@@ -386,9 +386,9 @@ def test_columnar_reader_matches_row_by_row_reader(text, monkeypatch):
 
 
 def test_columnar_reader_on_a_file_read_in_several_blocks(monkeypatch):
-    from shisn.domain import jurisdictions as J
+    from shisn.domain import jurisdictions
     header = HEADER + ["planning", "other_area"]
-    keys = [(c, a, y) for c in J.codes() for a in ("exercises", "other") for y in range(2004, 2027)]
+    keys = [(c, a, y) for c in jurisdictions.codes() for a in ("exercises", "other") for y in range(2004, 2027)]
     rows = [[code, area, cycle, 1 + k % 5, "yes" if k % 3 else "no", "no", " note " + "x" * (k % 1500), k % 5 or "",
              "Cyber" if area == "other" else ""] for k, (code, area, cycle) in enumerate(keys)]
     data = make_csv(rows, header=header)

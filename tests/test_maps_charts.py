@@ -8,19 +8,20 @@ import pytest
 
 from shisn.domain import catalog, coverage
 from shisn.render import charts, maps
-from shisn.domain import jurisdictions as J
+from shisn.domain import jurisdictions
+from shisn.web import displays
 
 
 def frame(rows):
     """A DataFrame in the shape `queries.assessments` returns, from (state, area, maturity, offers, seeks, notes)."""
     df = pd.DataFrame(rows, columns=["state", "program_area", "maturity", "offers_help", "seeks_help", "notes"])
-    jur = J.jurisdictions().set_index("code")
+    jur = jurisdictions.jurisdictions().set_index("code")
     df["cycle"] = 2025
     df["other_area"] = np.where(df["program_area"] == "other", "Cybersecurity", None)
     df["maturity"] = df["maturity"].astype("Int64")
     df["name"] = df["state"].map(jur["name"])
     df["fema_region"] = df["state"].map(jur["fema_region"]).astype(int)
-    df["region_label"] = df["fema_region"].map(J.region_label)
+    df["region_label"] = df["fema_region"].map(jurisdictions.region_label)
     df["eligible_mentor"] = (df["offers_help"] & (df["maturity"] >= catalog.MENTOR_MIN)).astype("boolean")
     return df
 
@@ -37,7 +38,7 @@ ROWS = [("VA", "exercises", 5, True, False, "Hosts <b>drills</b> & shares plans"
 
 @pytest.fixture(scope="module")
 def geo():
-    return J.geojson()
+    return jurisdictions.geojson()
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_map_has_56_jurisdictions_coloured_by_mean_maturity(geo, df):
     values = coverage.state_values(df)
     j = deck_json(maps.coverage_deck(geo, values))
     feats = layer(j, "jurisdictions")["data"]["features"]
-    assert len(feats) == 56 and {f["id"] for f in feats} == set(J.codes())
+    assert len(feats) == 56 and {f["id"] for f in feats} == set(jurisdictions.codes())
     fill = {f["id"]: f["properties"]["fill"] for f in feats}
     assert fill["VA"] == maps.maturity_rgb(3.5) + [255]  # exercises 5, recovery 2 ("other" not in the mean)
     assert fill["MD"] == maps.maturity_rgb(3.0) + [255]
@@ -88,7 +89,7 @@ def test_map_in_one_area_marks_mentors_and_seekers(geo, df):
     assert fill["VA"] == maps.maturity_rgb(5) + [255] and fill["NY"] == maps.maturity_rgb(3) + [255]
     assert {m["code"] for m in layer(j, "mentors")["data"]} == {"VA", "GU"}  # NY offers at 3: not a mentor
     assert {m["code"] for m in layer(j, "seekers")["data"]} == {"MD", "AK"}
-    assert {lab["code"] for lab in layer(j, "labels")["data"]} == set(J.codes())
+    assert {lab["code"] for lab in layer(j, "labels")["data"]} == set(jurisdictions.codes())
     tips = {f["id"]: f["properties"]["tip"] for f in layer(j, "jurisdictions")["data"]["features"]}
     assert tips["VA"].splitlines() == ["Virginia (VA) · Region III", "Exercise programs: maturity 5 · "
                                        "Nationally leading", "offers help · eligible mentor"]
@@ -137,7 +138,6 @@ def test_initial_view_fits_every_jurisdiction_including_the_insets(geo):
 def test_legend_names_every_level_and_no_data_in_its_image_and_its_alt_text():
     import base64
     import xml.etree.ElementTree as ET
-    from shisn.web import ui
     for single in (True, False):
         svg, alt = maps.legend_svg(single_area=single), maps.legend_alt(single_area=single)
         root = ET.fromstring(svg)  # well-formed: the browser draws it as an image
@@ -147,10 +147,10 @@ def test_legend_names_every_level_and_no_data_in_its_image_and_its_alt_text():
             assert f"{i} · {catalog.level_name(i)}" in text and f"{i} {catalog.level_name(i)}" in alt
         assert "Not reported" in text and "Seeks guidance" in text and "Eligible mentor (offers help, 4+)" in text
         assert ("larger = more areas" in text) is (not single) and ("larger markers" in alt) is (not single)
-        md = ui.svg_markdown(svg, alt)  # Markdown image: alt text, then the SVG itself as a data URI
+        md = displays.svg_markdown(svg, alt)  # Markdown image: alt text, then the SVG itself as a data URI
         assert md.startswith(f"![{alt}](data:image/svg+xml;base64,")
         assert base64.b64decode(md.split("base64,", 1)[1].rstrip(")")).decode() == svg
-    assert ui.svg_markdown("<svg/>", "a [b] c").startswith("![a (b) c](")  # brackets cannot end the alt text
+    assert displays.svg_markdown("<svg/>", "a [b] c").startswith("![a (b) c](")  # brackets cannot end the alt text
 
 
 def test_area_legend_wraps_the_areas_into_lines_within_its_width():
@@ -166,7 +166,7 @@ def test_area_legend_wraps_the_areas_into_lines_within_its_width():
 
 def test_heatmap_z_matrix_is_the_input_and_missing_cells_are_grey(df):
     m = coverage.maturity_matrix(df)
-    fig = charts.jurisdiction_heatmap(m, J.names(), coverage.cell_details(coverage.redact_notes(df, lambda s: True),
+    fig = charts.jurisdiction_heatmap(m, jurisdictions.names(), coverage.cell_details(coverage.redact_notes(df, lambda s: True),
                                                                             m))
     grey, mat = fig.data[:2]
     z = np.array(mat.z, dtype=float)
@@ -182,7 +182,7 @@ def test_heatmap_z_matrix_is_the_input_and_missing_cells_are_grey(df):
 def test_heatmap_hover_shows_escaped_notes_only_where_visible(df):
     m = coverage.maturity_matrix(df)
     seen = coverage.redact_notes(df, lambda s: s == "VA")
-    fig = charts.jurisdiction_heatmap(m, J.names(), coverage.cell_details(seen, m))
+    fig = charts.jurisdiction_heatmap(m, jurisdictions.names(), coverage.cell_details(seen, m))
     cells = next(t for t in fig.data if t.name == "cells")  # hover rides on the clickable cell points
     hover = pd.DataFrame(np.array(cells.hovertext).reshape(m.shape), index=m.index, columns=m.columns)
     va = hover.loc["VA", "exercises"]
@@ -196,7 +196,7 @@ def test_heatmap_hover_shows_escaped_notes_only_where_visible(df):
 
 def test_heatmap_highlights_the_selected_area_and_draws_region_groups(df):
     m = coverage.maturity_matrix(df, sort="region")
-    fig = charts.jurisdiction_heatmap(m, J.names(), None, coverage.row_groups(m, "region"), highlight="exercises")
+    fig = charts.jurisdiction_heatmap(m, jurisdictions.names(), None, coverage.row_groups(m, "region"), highlight="exercises")
     rects = [s for s in fig.layout.shapes if s.type == "rect"]
     assert len(rects) == 1 and rects[0].x0 == list(m.columns).index("exercises") - 0.5
     labels = {a.text for a in fig.layout.annotations}
@@ -207,7 +207,7 @@ def test_region_heatmap_shows_medians(df):
     summary = coverage.region_summary(df)
     fig = charts.region_heatmap(summary)
     z = np.array(fig.data[1].z, dtype=float)
-    assert z.shape == (10, 9) and list(fig.data[1].y) == [J.region_label(r) for r in range(1, 11)]
+    assert z.shape == (10, 9) and list(fig.data[1].y) == [jurisdictions.region_label(r) for r in range(1, 11)]
     expected = summary.pivot(index="fema_region", columns="program_area", values="median")[
         list(dict.fromkeys(summary["program_area"]))].to_numpy(dtype=float)
     np.testing.assert_array_equal(z, expected)

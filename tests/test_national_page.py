@@ -82,8 +82,8 @@ def test_leadership_lands_on_national_coverage_with_every_part(demo_db):
 
 
 @pytest.mark.parametrize("view, chart, traces, tables, selects", [
-    # clickable charts are keyed with the selection generation (ui.chart_key); the heatmap's cells are points;
-    # the tables beside a chart are static (Markdown, ui.text_table): the TA list, the region totals
+    # clickable charts are keyed with the selection generation (widgets.chart_key); the heatmap's cells are points;
+    # the tables beside a chart are static (Markdown, displays.text_table): the TA list, the region totals
     (coverage.VIEW_HEATMAP, "heatmap-0", {"heatmap", "scatter"}, 0, {"sort", "_pick_selected_state"}),
     (coverage.VIEW_SUPPLY, "supply_demand-0", {"bar"}, 1, {"_pick_selected_area"}),
     (coverage.VIEW_REGIONS, "regions", {"heatmap"}, 1, set()),

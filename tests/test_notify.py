@@ -24,8 +24,8 @@ from conftest import ROOT, make_csv
 from shisn.domain import auth
 from shisn.store import db, ingest
 from shisn.services import mailer, notify
-from shisn.services import exchanges as X
-from shisn.services import submissions as S
+from shisn.services import exchanges
+from shisn.services import submissions
 from shisn.store import accounts
 from shisn.services import daily_digest
 
@@ -181,48 +181,48 @@ def test_each_event_reaches_exactly_its_recipients(con):
     v = world(con)
     md, wv, pat = v["md1@md.example"], v["wv1@wv.example"], v["pat.pm@agency.example"]
     # a request: both states' program managers; leadership stands in for WV, which has none
-    r1 = X.request_introduction(con, md, "VA", "MD", ["exercises"], 2025, "Could VA help us?")
+    r1 = exchanges.request_introduction(con, md, "VA", "MD", ["exercises"], 2025, "Could VA help us?")
     assert recipients(con, notify.REQUEST, f"exchange {r1} ") == {"pat.pm@agency.example", "mo.pm@agency.example"}
-    r2 = X.request_introduction(con, wv, "VA", "WV", ["exercises"], 2025)
+    r2 = exchanges.request_introduction(con, wv, "VA", "WV", ["exercises"], 2025)
     assert recipients(con, notify.REQUEST, f"exchange {r2} ") == {"pat.pm@agency.example", LEAD}
     # accepted: the asking state's users; the exchange it becomes: the other state's users and both PMs
-    X.accept_request(con, r1, 1, pat)
+    exchanges.accept_request(con, r1, 1, pat)
     assert recipients(con, notify.REQUEST_ANSWER, f"exchange {r1} ") == {"md1@md.example"}
     assert recipients(con, notify.EXCHANGE, f"exchange {r1} version 2") == {
         "va1@va.example", "va2@va.example", "pat.pm@agency.example", "mo.pm@agency.example"}
     # declined, with the reason: the asking state's users only
-    X.decline_request(con, r2, 1, pat, "No mentor capacity this cycle.")
+    exchanges.decline_request(con, r2, 1, pat, "No mentor capacity this cycle.")
     assert recipients(con, notify.REQUEST_ANSWER, f"exchange {r2} ") == {"wv1@wv.example"}
     assert "No mentor capacity this cycle." in rows(con, kind=notify.REQUEST_ANSWER, recipient="wv1@wv.example")[0][
         "body_text"]
     # a status change: both states' users and program managers, nobody else
-    X.transition(con, r1, "introduced", 2, "Pat PM", comment="Introduced by phone.")
+    exchanges.transition(con, r1, "introduced", 2, "Pat PM", comment="Introduced by phone.")
     assert recipients(con, notify.EXCHANGE, f"exchange {r1} version 3") == {
         "va1@va.example", "va2@va.example", "md1@md.example", "pat.pm@agency.example", "mo.pm@agency.example"}
     # an exchange a program manager opens: the same
-    ex = X.open_exchange(con, "MD", "TX", ["recovery"], 2025, "Mo PM", note=TX_SECRET)
+    ex = exchanges.open_exchange(con, "MD", "TX", ["recovery"], 2025, "Mo PM", note=TX_SECRET)
     assert recipients(con, notify.EXCHANGE, f"exchange {ex} ") == {
         "md1@md.example", "tx1@tx.example", "mo.pm@agency.example", "tex.pm@agency.example"}
     # a withdrawn request notifies nobody
-    r3 = X.request_introduction(con, md, "VA", "MD", ["training"], 2025)
+    r3 = exchanges.request_introduction(con, md, "VA", "MD", ["training"], 2025)
     before = len(rows(con))
-    X.decline_request(con, r3, 1, md, None)
+    exchanges.decline_request(con, r3, 1, md, None)
     assert len(rows(con)) == before
     # self-assessments: submitted → the state's PM (leadership where there is none); returned / accepted → users
     areas = [{"program_area": "exercises", "maturity": 3}]
     va1 = v["va1@va.example"]
-    sid, ver = S.submit(con, va1, "VA", 2026, areas, this_year=THIS_YEAR)
+    sid, ver = submissions.submit(con, va1, "VA", 2026, areas, this_year=THIS_YEAR)
     assert recipients(con, notify.REVIEW, f"submission {sid} ") == {"pat.pm@agency.example"}
-    ver = S.return_submission(con, pat, sid, ver, "Please rate training too.")
+    ver = submissions.return_submission(con, pat, sid, ver, "Please rate training too.")
     assert recipients(con, notify.REVIEW_RESULT, f"submission {sid} version {ver}") == {"va1@va.example",
                                                                                         "va2@va.example"}
     assert "Please rate training too." in rows(con, kind=notify.REVIEW_RESULT, recipient="va2@va.example")[0][
         "body_text"]
-    sid, ver = S.submit(con, va1, "VA", 2026, areas, submission_id=sid, version=ver, this_year=THIS_YEAR)
-    S.accept(con, pat, sid, ver, this_year=THIS_YEAR)
+    sid, ver = submissions.submit(con, va1, "VA", 2026, areas, submission_id=sid, version=ver, this_year=THIS_YEAR)
+    submissions.accept(con, pat, sid, ver, this_year=THIS_YEAR)
     assert recipients(con, notify.REVIEW_RESULT, f"submission {sid} version {ver + 1}") == {"va1@va.example",
                                                                                            "va2@va.example"}
-    wsid, _ = S.submit(con, wv, "WV", 2026, areas, this_year=THIS_YEAR)
+    wsid, _ = submissions.submit(con, wv, "WV", 2026, areas, this_year=THIS_YEAR)
     assert recipients(con, notify.REVIEW, f"submission {wsid} ") == {LEAD}
     assert not any(r["recipient"] == LEAD and r["kind"] != notify.REQUEST and r["kind"] != notify.REVIEW
                    for r in rows(con))
@@ -235,14 +235,14 @@ def test_messages_hold_only_what_each_recipient_may_see_and_link_into_the_app(co
     v = world(con)
     notify.set_defaults(con, {notify.EXCHANGE: notify.IMMEDIATE}, "Lee Lead")
     md, pat = v["md1@md.example"], v["pat.pm@agency.example"]
-    r1 = X.request_introduction(con, md, "VA", "MD", ["exercises"], 2025, "We need <b>help</b> & templates")
-    X.accept_request(con, r1, 1, pat, to="introduced")
-    ex = X.open_exchange(con, "MD", "TX", ["recovery"], 2025, "Mo PM", note=TX_SECRET)
-    X.transition(con, ex, "introduced", 1, "Mo PM", comment=f"{TX_SECRET} call")
-    X.transition(con, r1, "in_contact", 2, "Pat PM")
-    sid, ver = S.submit(con, v["va1@va.example"], "VA", 2026, [{"program_area": "training", "maturity": 3,
+    r1 = exchanges.request_introduction(con, md, "VA", "MD", ["exercises"], 2025, "We need <b>help</b> & templates")
+    exchanges.accept_request(con, r1, 1, pat, to="introduced")
+    ex = exchanges.open_exchange(con, "MD", "TX", ["recovery"], 2025, "Mo PM", note=TX_SECRET)
+    exchanges.transition(con, ex, "introduced", 1, "Mo PM", comment=f"{TX_SECRET} call")
+    exchanges.transition(con, r1, "in_contact", 2, "Pat PM")
+    sid, ver = submissions.submit(con, v["va1@va.example"], "VA", 2026, [{"program_area": "training", "maturity": 3,
                                                                "notes": "VA form note"}], this_year=THIS_YEAR)
-    S.return_submission(con, pat, sid, ver, "Rate more areas.")
+    submissions.return_submission(con, pat, sid, ver, "Rate more areas.")
     assert deliver(con, smtp).sent == len(rows(con))
     got = smtp.inbox.messages
     assert sorted(m["Message-ID"] for m in got) == sorted(f"<notification-{r['notification_id']}@shisn>"
@@ -292,15 +292,15 @@ def test_preferences_defaults_and_unsubscribe_links(con, smtp):
     notify.set_preferences(con, "va1@va.example", {notify.EXCHANGE: notify.IMMEDIATE}, "va1")
     with pytest.raises(ValueError):
         notify.set_preferences(con, "va1@va.example", {notify.QUEUE: notify.IMMEDIATE}, "va1")  # digest only
-    r1 = X.request_introduction(con, md, "VA", "MD", ["exercises"], 2025)
-    X.accept_request(con, r1, 1, pat)
+    r1 = exchanges.request_introduction(con, md, "VA", "MD", ["exercises"], 2025)
+    exchanges.accept_request(con, r1, 1, pat)
     ex_rows = rows(con, kind=notify.EXCHANGE)
     assert {r["recipient"]: r["status"] for r in ex_rows if r["state"] == "VA" and "@va." in r["recipient"]} == {
         "va1@va.example": notify.PENDING}  # va2: off, nothing written
     # leadership's default moves everyone who has not chosen
     notify.set_defaults(con, {notify.EXCHANGE: notify.OFF}, "Lee Lead", hour=6)
     assert notify.digest_hour(con) == 6
-    X.transition(con, r1, "introduced", 2, "Pat PM")
+    exchanges.transition(con, r1, "introduced", 2, "Pat PM")
     assert recipients(con, notify.EXCHANGE, f"exchange {r1} version 3") == {"va1@va.example"}
     assert "notification defaults" in " ".join(con.read("SELECT detail FROM audit_log")["detail"])
     # the unsubscribe link of a delivered message turns its kind off for its recipient
@@ -311,7 +311,7 @@ def test_preferences_defaults_and_unsubscribe_links(con, smtp):
     assert notify.unsubscribe(con, token) == ("va1@va.example", [notify.EXCHANGE])
     assert notify.preferences(con, "va1@va.example")[notify.EXCHANGE] == notify.OFF
     assert notify.unsubscribe(con, token) == ("va1@va.example", [])  # again: nothing more to turn off
-    X.transition(con, r1, "in_contact", 3, "Pat PM")
+    exchanges.transition(con, r1, "in_contact", 3, "Pat PM")
     assert recipients(con, notify.EXCHANGE, f"exchange {r1} version 4") == set()
     # a tampered or foreign token is refused
     payload, sig = token.split(".")
@@ -345,12 +345,12 @@ def test_the_daily_digest_groups_per_state_oldest_first_with_the_queue_reminders
     world(con)
     t0 = dt.datetime(2026, 3, 2, 9, 0)
     # Pat manages VA and DE: exchanges in both, changed on different days; one open exchange untouched for 40 days
-    old = X.open_exchange(con, "VA", "DE", ["training"], 2025, "Pat PM", at=t0 - dt.timedelta(days=40),
+    old = exchanges.open_exchange(con, "VA", "DE", ["training"], 2025, "Pat PM", at=t0 - dt.timedelta(days=40),
                           now=t0 - dt.timedelta(days=40))
-    a = X.open_exchange(con, "VA", "MD", ["exercises"], 2025, "Pat PM", now=t0 - dt.timedelta(days=3))
-    b = X.open_exchange(con, "VA", "DE", ["exercises"], 2025, "Pat PM", now=t0 - dt.timedelta(days=2))
-    X.update(con, a, 1, "Pat PM", status="introduced", now=t0 - dt.timedelta(days=1))
-    ex = X.open_exchange(con, "MD", "TX", ["recovery"], 2025, "Mo PM", now=t0 - dt.timedelta(days=1))
+    a = exchanges.open_exchange(con, "VA", "MD", ["exercises"], 2025, "Pat PM", now=t0 - dt.timedelta(days=3))
+    b = exchanges.open_exchange(con, "VA", "DE", ["exercises"], 2025, "Pat PM", now=t0 - dt.timedelta(days=2))
+    exchanges.update(con, a, 1, "Pat PM", status="introduced", now=t0 - dt.timedelta(days=1))
+    ex = exchanges.open_exchange(con, "MD", "TX", ["recovery"], 2025, "Mo PM", now=t0 - dt.timedelta(days=1))
     notify.set_preferences(con, "tex.pm@agency.example", {notify.QUEUE: notify.OFF}, "tex")
     assert not daily_digest.digest_due(con, t0.replace(hour=6))  # before the digest hour
     assert daily_digest.digest_due(con, t0)
@@ -415,7 +415,7 @@ def _some_events(con, v, n_areas: int = 3) -> int:
     areas = ["exercises", "training", "recovery", "strategy", "prevention", "interoperability",
              "regional_planning", "assessment_validation"][:n_areas]
     for a in areas:
-        X.open_exchange(con, "VA", "MD", [a], 2025, "Pat PM")
+        exchanges.open_exchange(con, "VA", "MD", [a], 2025, "Pat PM")
     return len(rows(con, status=notify.PENDING))
 
 
@@ -540,8 +540,8 @@ def test_two_replicas_sending_at_once_deliver_each_message_once(con, store_targe
     a, b = _sender(store_target, smtp, "--every", "0.2"), _sender(store_target, smtp, "--every", "0.2")
     try:
         for area in ("prevention", "interoperability", "regional_planning", "assessment_validation"):  # meanwhile
-            X.open_exchange(con, "VA", "MD", [area], 2025, "Pat PM")
-            X.open_exchange(con, "DE", "VA", [area], 2025, "Pat PM")
+            exchanges.open_exchange(con, "VA", "MD", [area], 2025, "Pat PM")
+            exchanges.open_exchange(con, "DE", "VA", [area], 2025, "Pat PM")
         total = len(rows(con))
         assert total > n
         assert smtp.inbox.wait_for(total, timeout=180), (len(smtp.inbox.ids()), total)
@@ -598,7 +598,7 @@ def test_the_app_s_sender_thread_delivers_while_the_app_serves(con, smtp, monkey
     try:
         assert mailer.start_background(con) is None  # one thread per store and process
         assert smtp.inbox.wait_for(n, timeout=120)
-        X.open_exchange(con, "VA", "MD", ["strategy"], 2025, "Pat PM")  # written while it runs
+        exchanges.open_exchange(con, "VA", "MD", ["strategy"], 2025, "Pat PM")  # written while it runs
         assert smtp.inbox.wait_for(n + 5, timeout=120)
     finally:
         stop.set()
@@ -692,23 +692,23 @@ def test_one_sender_at_a_time(con, store_target, smtp):
 def test_a_change_rolled_back_writes_no_notification(con):
     v = world(con)
     md, pat, mo = v["md1@md.example"], v["pat.pm@agency.example"], v["mo.pm@agency.example"]
-    r1 = X.request_introduction(con, md, "VA", "MD", ["exercises"], 2025)
+    r1 = exchanges.request_introduction(con, md, "VA", "MD", ["exercises"], 2025)
     before = len(rows(con))
     # the change fails after its notifications were written (its history row cannot be added): none is kept
     with db.transaction(con) as cur:
         cur.execute("INSERT INTO exchange_history VALUES (?, 2, ?, 'x', 'requested', 'proposed', NULL, '{}', NULL)",
                     [r1, dt.datetime(2026, 1, 1)]).fetchall()
     with pytest.raises(Exception):
-        X.accept_request(con, r1, 1, pat)
+        exchanges.accept_request(con, r1, 1, pat)
     assert len(rows(con)) == before
-    assert X.get(con, r1)["status"] == "requested"
+    assert exchanges.get(con, r1)["status"] == "requested"
     with db.transaction(con) as cur:
         cur.execute("DELETE FROM exchange_history WHERE exchange_id = ? AND version = 2", [r1]).fetchall()
     # the first answer wins; the second, on the version it read, is refused and writes nothing
-    X.accept_request(con, r1, 1, pat)
+    exchanges.accept_request(con, r1, 1, pat)
     after = len(rows(con))
-    with pytest.raises(X.RequestAnswered):
-        X.decline_request(con, r1, 1, mo, "Too late")
+    with pytest.raises(exchanges.RequestAnswered):
+        exchanges.decline_request(con, r1, 1, mo, "Too late")
     assert len(rows(con)) == after and not rows(con, kind=notify.REQUEST_ANSWER, recipient="md1@md.example")[1:]
     # a transaction that writes notifications and then fails keeps none
     with pytest.raises(RuntimeError):
@@ -717,6 +717,6 @@ def test_a_change_rolled_back_writes_no_notification(con):
             raise RuntimeError("the change failed")
     assert len(rows(con)) == after
     # a refused change (a stale edit) writes none either
-    with pytest.raises(X.StaleEdit):
-        X.transition(con, r1, "introduced", 1, "Mo PM")
+    with pytest.raises(exchanges.StaleEdit):
+        exchanges.transition(con, r1, "introduced", 1, "Mo PM")
     assert len(rows(con)) == after

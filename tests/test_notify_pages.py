@@ -8,9 +8,10 @@ from conftest import ROOT, page_as
 from shisn.domain import auth
 from shisn.store import db
 from shisn.services import mailer, notify
-from shisn.services import exchanges as X
+from shisn.services import exchanges
 from test_notify import Server
 from shisn.store import accounts
+from shisn.web import identity
 
 PAGE = ROOT / "pages" / "notifications.py"
 USERS = ROOT / "pages" / "users.py"
@@ -31,15 +32,14 @@ def store(demo_db, monkeypatch):
     accounts.add_user(con, "md1@md.example", auth.STATE, "setup", state="MD")
     accounts.add_user(con, "lead@agency.example", auth.LEADERSHIP, "setup")
     notify.set_defaults(con, {notify.EXCHANGE: notify.IMMEDIATE}, "setup")
-    X.open_exchange(con, "VA", "MD", ["strategy"], 2025, "VA PM", note="First call next week.")
+    exchanges.open_exchange(con, "VA", "MD", ["strategy"], 2025, "VA PM", note="First call next week.")
     yield {"con": con, "path": demo_db, "pm": pm_email}
     con.close()
 
 
 def signed_in(monkeypatch, email):
-    from shisn.web import ui
     monkeypatch.setenv("SHISN_AUTH", "header")
-    monkeypatch.setattr(ui, "signed_in_email", lambda: email)
+    monkeypatch.setattr(identity, "signed_in_email", lambda: email)
 
 
 def test_a_signed_in_user_chooses_per_kind_and_sees_only_their_own_e_mails(store, monkeypatch):

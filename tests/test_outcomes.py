@@ -6,8 +6,8 @@ import pytest
 
 from shisn.store import audit
 from shisn.domain import auth
-from shisn.services import exchanges as X
-from shisn.services import outcomes as O
+from shisn.services import exchanges
+from shisn.services import outcomes
 from shisn.domain import exchange_rules
 from shisn.domain import safe_text
 from shisn.services import exchange_export
@@ -20,12 +20,12 @@ STATE_TX = auth.Viewer(auth.STATE, "TX user", ("TX",))
 
 
 def held(con, mentor="VA", mentee="MD", close=False):
-    ex = X.open_exchange(con, mentor, mentee, ["exercises"], 2025, "P", at=dt.datetime(2025, 1, 1, 8))
-    v = X.transition(con, ex, exchange_rules.INTRODUCED, 1, "P", at=dt.datetime(2025, 1, 5))
-    v = X.transition(con, ex, exchange_rules.IN_CONTACT, v, "P", at=dt.datetime(2025, 1, 9))
-    v = X.transition(con, ex, exchange_rules.HELD, v, "P", means="teleconference", at=dt.datetime(2025, 2, 1))
+    ex = exchanges.open_exchange(con, mentor, mentee, ["exercises"], 2025, "P", at=dt.datetime(2025, 1, 1, 8))
+    v = exchanges.transition(con, ex, exchange_rules.INTRODUCED, 1, "P", at=dt.datetime(2025, 1, 5))
+    v = exchanges.transition(con, ex, exchange_rules.IN_CONTACT, v, "P", at=dt.datetime(2025, 1, 9))
+    v = exchanges.transition(con, ex, exchange_rules.HELD, v, "P", means="teleconference", at=dt.datetime(2025, 2, 1))
     if close:
-        X.transition(con, ex, exchange_rules.CLOSED, v, "P", at=dt.datetime(2025, 3, 1))
+        exchanges.transition(con, ex, exchange_rules.CLOSED, v, "P", at=dt.datetime(2025, 3, 1))
     return ex
 
 
@@ -34,25 +34,25 @@ def count(con):
 
 
 def test_a_view_needs_the_exchange_held(con):
-    ex = X.open_exchange(con, "VA", "MD", ["exercises"], 2025, "P")
-    with pytest.raises(O.OutcomeError, match="once the exchange has been held"):
-        O.record(con, ex, "MD", STATE_MD, 4, "x")
-    assert count(con) == 0 and O.recordable_states(STATE_MD, X.get(con, ex)) == []
+    ex = exchanges.open_exchange(con, "VA", "MD", ["exercises"], 2025, "P")
+    with pytest.raises(outcomes.OutcomeError, match="once the exchange has been held"):
+        outcomes.record(con, ex, "MD", STATE_MD, 4, "x")
+    assert count(con) == 0 and outcomes.recordable_states(STATE_MD, exchanges.get(con, ex)) == []
 
 
 def test_the_state_its_pm_or_leadership_record_and_no_one_else(con):
     ex = held(con, close=True)
-    row = X.get(con, ex)
-    assert O.recordable_states(LEAD, row) == ["VA", "MD"]
-    assert O.recordable_states(PM_MD, row) == ["MD"] and O.recordable_states(STATE_VA, row) == ["VA"]
-    assert O.recordable_states(STATE_TX, row) == []
+    row = exchanges.get(con, ex)
+    assert outcomes.recordable_states(LEAD, row) == ["VA", "MD"]
+    assert outcomes.recordable_states(PM_MD, row) == ["MD"] and outcomes.recordable_states(STATE_VA, row) == ["VA"]
+    assert outcomes.recordable_states(STATE_TX, row) == []
     for viewer, state in ((STATE_VA, "MD"), (PM_MD, "VA"), (STATE_TX, "TX"), (STATE_TX, "MD")):
-        with pytest.raises(O.OutcomeError):
-            O.record(con, ex, state, viewer, 3)
+        with pytest.raises(outcomes.OutcomeError):
+            outcomes.record(con, ex, state, viewer, 3)
     assert count(con) == 0
-    assert O.record(con, ex, "MD", STATE_MD, 5, "Adopted the template", "Start earlier") == 1
-    assert O.record(con, ex, "VA", LEAD, 3) == 1
-    views = O.for_exchange(con, LEAD, ex)
+    assert outcomes.record(con, ex, "MD", STATE_MD, 5, "Adopted the template", "Start earlier") == 1
+    assert outcomes.record(con, ex, "VA", LEAD, 3) == 1
+    views = outcomes.for_exchange(con, LEAD, ex)
     assert views[["state", "part", "useful", "recorded_by"]].values.tolist() == \
         [["VA", "mentor", 3, "Lee Leader"], ["MD", "mentee", 5, "MD user"]]
     assert views.loc[1, "what_changed"] == "Adopted the template" and views.loc[1, "useful_label"] == "5 · essential"
@@ -61,42 +61,42 @@ def test_the_state_its_pm_or_leadership_record_and_no_one_else(con):
 @pytest.mark.parametrize("useful", [0, 6, "x", 2.5, None])
 def test_bad_usefulness_is_refused_and_nothing_written(con, useful):
     ex = held(con)
-    with pytest.raises(O.OutcomeError, match="usefulness"):
-        O.record(con, ex, "MD", STATE_MD, useful)
+    with pytest.raises(outcomes.OutcomeError, match="usefulness"):
+        outcomes.record(con, ex, "MD", STATE_MD, useful)
     assert count(con) == 0
 
 
 def test_text_over_the_limit_is_refused(con):
     ex = held(con)
-    with pytest.raises(O.OutcomeError, match="the limit is"):
-        O.record(con, ex, "MD", STATE_MD, 3, "x" * (O.MAX_TEXT + 1))
+    with pytest.raises(outcomes.OutcomeError, match="the limit is"):
+        outcomes.record(con, ex, "MD", STATE_MD, 3, "x" * (outcomes.MAX_TEXT + 1))
     assert count(con) == 0
 
 
 def test_unknown_exchange_or_a_state_not_in_it(con):
     ex = held(con)
-    with pytest.raises(O.OutcomeError, match="no exchange 999"):
-        O.record(con, 999, "MD", LEAD, 3)
-    with pytest.raises(O.OutcomeError, match="not part of exchange"):
-        O.record(con, ex, "TX", LEAD, 3)
+    with pytest.raises(outcomes.OutcomeError, match="no exchange 999"):
+        outcomes.record(con, 999, "MD", LEAD, 3)
+    with pytest.raises(outcomes.OutcomeError, match="not part of exchange"):
+        outcomes.record(con, ex, "TX", LEAD, 3)
 
 
 def test_a_revision_names_the_version_it_read_and_a_stale_one_writes_nothing(con):
     ex = held(con)
-    O.record(con, ex, "MD", STATE_MD, 2, "first")
-    with pytest.raises(O.StaleOutcome, match="recorded by MD user at .* reload"):
-        O.record(con, ex, "MD", PM_MD, 4, "without reading it")          # no version: it did not see the view
-    assert O.record(con, ex, "MD", PM_MD, 4, "revised", version=1) == 2
-    with pytest.raises(O.StaleOutcome, match="recorded by Pat PM"):
-        O.record(con, ex, "MD", STATE_MD, 1, "late", version=1)           # read version 1, Pat wrote version 2
-    v = O.for_exchange(con, LEAD, ex).iloc[0]
+    outcomes.record(con, ex, "MD", STATE_MD, 2, "first")
+    with pytest.raises(outcomes.StaleOutcome, match="recorded by MD user at .* reload"):
+        outcomes.record(con, ex, "MD", PM_MD, 4, "without reading it")          # no version: it did not see the view
+    assert outcomes.record(con, ex, "MD", PM_MD, 4, "revised", version=1) == 2
+    with pytest.raises(outcomes.StaleOutcome, match="recorded by Pat PM"):
+        outcomes.record(con, ex, "MD", STATE_MD, 1, "late", version=1)           # read version 1, Pat wrote version 2
+    v = outcomes.for_exchange(con, LEAD, ex).iloc[0]
     assert (v["useful"], v["what_changed"], v["version"], v["recorded_by"]) == (4, "revised", 2, "Pat PM")
 
 
 def test_every_view_is_audited(con):
     ex = held(con)
-    O.record(con, ex, "MD", STATE_MD, 2)
-    O.record(con, ex, "MD", STATE_MD, 4, version=1)
+    outcomes.record(con, ex, "MD", STATE_MD, 2)
+    outcomes.record(con, ex, "MD", STATE_MD, 4, version=1)
     details = audit.log(con)["detail"].tolist()
     assert f"exchange {ex} outcome for MD (mentee): useful 2, version 1" in details
     assert f"exchange {ex} outcome for MD (mentee): useful 4 (was 2), version 2" in details
@@ -105,21 +105,21 @@ def test_every_view_is_audited(con):
 def test_a_state_sees_only_its_own_exchanges_views(con):
     mine = held(con, "VA", "MD")
     other = held(con, "TX", "NM")
-    O.record(con, mine, "MD", STATE_MD, 4, "ours")
-    O.record(con, other, "NM", LEAD, 2, "SECRET-NM-VIEW")
-    assert O.visible(con, STATE_MD)["exchange_id"].tolist() == [mine]
-    assert O.for_exchange(con, STATE_MD, other).empty
-    assert O.visible(con, STATE_VA)["what_changed"].tolist() == ["ours"]  # the partner state sees it too
-    assert sorted(O.visible(con, LEAD)["exchange_id"]) == sorted([mine, other])
-    assert O.visible(con, auth.Viewer(auth.PROGRAM_MANAGER, "none", ())).empty
+    outcomes.record(con, mine, "MD", STATE_MD, 4, "ours")
+    outcomes.record(con, other, "NM", LEAD, 2, "SECRET-NM-VIEW")
+    assert outcomes.visible(con, STATE_MD)["exchange_id"].tolist() == [mine]
+    assert outcomes.for_exchange(con, STATE_MD, other).empty
+    assert outcomes.visible(con, STATE_VA)["what_changed"].tolist() == ["ours"]  # the partner state sees it too
+    assert sorted(outcomes.visible(con, LEAD)["exchange_id"]) == sorted([mine, other])
+    assert outcomes.visible(con, auth.Viewer(auth.PROGRAM_MANAGER, "none", ())).empty
     csv = safe_text.csv_file(exchange_export.export_frame(con, STATE_MD)).decode("utf-8-sig")
     assert "ours" in csv and "SECRET-NM-VIEW" not in csv
 
 
 def test_views_are_in_the_csv_export_side_by_side(con):
     ex = held(con, close=True)
-    O.record(con, ex, "VA", LEAD, 3, "=HYPERLINK(\"x\")")
-    O.record(con, ex, "MD", STATE_MD, 5, "Adopted", "Earlier")
+    outcomes.record(con, ex, "VA", LEAD, 3, "=HYPERLINK(\"x\")")
+    outcomes.record(con, ex, "MD", STATE_MD, 5, "Adopted", "Earlier")
     out = exchange_export.export_frame(con).set_index("id").loc[ex]
     assert (out["mentor_useful"], out["mentee_useful"]) == (3, 5)
     assert (out["mentee_what_changed"], out["mentee_differently"]) == ("Adopted", "Earlier")

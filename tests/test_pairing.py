@@ -530,8 +530,8 @@ def test_unknown_jurisdiction_falls_back_to_its_code():
 
 
 def test_shipped_reference_data_is_the_default():
-    from shisn.domain import jurisdictions as J
-    if not (J.DATA_DIR / "borders.csv").exists():
+    from shisn.domain import jurisdictions
+    if not (jurisdictions.DATA_DIR / "borders.csv").exists():
         pytest.skip("data/borders.csv not built yet")
     df = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, False, True))
     text = suggest(df).pairs.iloc[0]["reasons"]

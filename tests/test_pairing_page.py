@@ -10,7 +10,7 @@ import pytest
 from shisn.domain import auth, catalog, pairing
 from shisn.services import exchanges
 from shisn.store import ingest, queries
-from shisn.domain import pairing_tables as pv
+from shisn.domain import pairing_tables
 
 from conftest import ROOT, make_csv
 
@@ -33,25 +33,25 @@ def loaded(con):
 
 def test_region_filter_keeps_pairs_touching_the_region(loaded):
     r = pairing.suggest(queries.assessments(loaded, 2025), capacity=3)
-    region3 = pv.scope_states(auth.Viewer("leadership", "L"), 3)
-    shown = pv.filter_pairs(r.pairs, None, region3)
+    region3 = pairing_tables.scope_states(auth.Viewer("leadership", "L"), 3)
+    shown = pairing_tables.filter_pairs(r.pairs, None, region3)
     assert set(shown["mentee"]) == {"MD", "WV", "TX"} & set(r.pairs["mentee"])  # TX's mentor is VA or PA (III)
-    assert set(pv.filter_referrals(r.referrals, None, region3)["mentee"]) == set()
-    region6 = pv.scope_states(auth.Viewer("leadership", "L"), 6)
-    assert list(pv.filter_referrals(r.referrals, None, region6)["mentee"]) == ["OK"]
-    assert pv.filter_pairs(r.pairs, ["recovery"], None).empty
+    assert set(pairing_tables.filter_referrals(r.referrals, None, region3)["mentee"]) == set()
+    region6 = pairing_tables.scope_states(auth.Viewer("leadership", "L"), 6)
+    assert list(pairing_tables.filter_referrals(r.referrals, None, region6)["mentee"]) == ["OK"]
+    assert pairing_tables.filter_pairs(r.pairs, ["recovery"], None).empty
 
 
 def test_my_states_option_only_for_program_managers():
     pm = auth.Viewer("program_manager", "P", ("MD", "VA"))
-    assert pv.region_options(pm)[0] == pv.MY_STATES
-    assert pv.scope_states(pm, pv.MY_STATES) == {"MD", "VA"}
-    assert pv.MY_STATES not in pv.region_options(auth.Viewer("leadership", "L"))
+    assert pairing_tables.region_options(pm)[0] == pairing_tables.MY_STATES
+    assert pairing_tables.scope_states(pm, pairing_tables.MY_STATES) == {"MD", "VA"}
+    assert pairing_tables.MY_STATES not in pairing_tables.region_options(auth.Viewer("leadership", "L"))
 
 
 def test_summary_counts_served_share(loaded):
     r = pairing.suggest(queries.assessments(loaded, 2025), capacity=1)
-    s = pv.summary(r.pairs, r.referrals)
+    s = pairing_tables.summary(r.pairs, r.referrals)
     assert s["needs"] == 4 and s["pairs"] == 2 and s["referrals"] == 2  # 2 mentors × capacity 1
     assert s["served_share"] == pytest.approx(0.5)
 
@@ -59,19 +59,19 @@ def test_summary_counts_served_share(loaded):
 def test_side_by_side_hides_notes_the_viewer_may_not_see(loaded):
     df = queries.assessments(loaded, 2025)
     state_user = auth.Viewer("state", "S", ("VA",))
-    t = pv.side_by_side(df, "VA", "MD", state_user)
+    t = pairing_tables.side_by_side(df, "VA", "MD", state_user)
     assert "VA notes" in t["VA notes"].tolist()
     assert "MD notes" not in t.columns
-    lead = pv.side_by_side(df, "VA", "MD", auth.Viewer("leadership", "L"))
+    lead = pairing_tables.side_by_side(df, "VA", "MD", auth.Viewer("leadership", "L"))
     assert "MD secret" in lead["MD notes"].tolist()
 
 
 def test_arcs_run_from_mentor_to_mentee(loaded):
     r = pairing.suggest(queries.assessments(loaded, 2025))
-    a = pv.arcs(r.pairs)
+    a = pairing_tables.arcs(r.pairs)
     assert len(a) == len(r.pairs)
     assert list(a["from_code"]) == list(r.pairs["mentor"]) and list(a["to_code"]) == list(r.pairs["mentee"])
-    assert a["colour"].eq(pv.AREA_COLOURS["exercises"]).all()
+    assert a["colour"].eq(pairing_tables.AREA_COLOURS["exercises"]).all()
 
 
 def test_recording_referrals_is_idempotent(loaded):
@@ -149,29 +149,29 @@ def test_page_as_leadership_shows_pairs_map_and_referrals(tmp_path, monkeypatch)
     assert int(at.metric[0].value) > 20
     assert len(at.dataframe[0].value) == int(at.metric[0].value)  # the pairs are the first view
     assert not at.get("deck_gl_json_chart")  # the map is its own view, computed only when its tab is open
-    at = page_as(auth.Viewer("leadership", "L"), tmp_path, monkeypatch, **{pv.VIEW_KEY: pv.VIEW_MAP})
+    at = page_as(auth.Viewer("leadership", "L"), tmp_path, monkeypatch, **{pairing_tables.VIEW_KEY: pairing_tables.VIEW_MAP})
     assert not at.exception and len(at.get("deck_gl_json_chart")) == 1
     layers = json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"]
     arcs = [layer for layer in layers if layer["id"] == "arcs"]
     assert len(arcs[0]["data"]) == int(at.metric[0].value)  # one arc per pair in view
-    at = page_as(auth.Viewer("leadership", "L"), tmp_path, monkeypatch, **{pv.VIEW_KEY: pv.VIEW_TA})
+    at = page_as(auth.Viewer("leadership", "L"), tmp_path, monkeypatch, **{pairing_tables.VIEW_KEY: pairing_tables.VIEW_TA})
     assert not at.exception and any(s.value == "Referred to technical assistance" for s in at.header)
     assert len(at.dataframe[0].value) == int(at.metric[2].value)  # one row per referral in view
 
 
 def test_a_pair_in_the_link_opens_selected_with_both_states_side_by_side(tmp_path, monkeypatch):
-    from shisn.domain import selection as sel
+    from shisn.domain import selection
     from conftest import static_tables
     lead = auth.Viewer("leadership", "L")
     first = page_as(lead, tmp_path, monkeypatch)
     pair = first.dataframe[0].value.iloc[0]
     mentor, mentee = pair["Mentor"][:2], pair["Mentee"][:2]
     area = next(a for a in catalog.AREA_SLUGS if catalog.area_short(a) == pair["Program area"])
-    key = sel.pair_key(mentor, mentee, area)
+    key = selection.pair_key(mentor, mentee, area)
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)  # in the app: the page links to others
     at.session_state["demo_role"] = "leadership"
-    at.query_params[sel.PAIR_PARAM] = key
+    at.query_params[selection.PAIR_PARAM] = key
     at.run().switch_page("pages/pairings.py").run()
     assert not at.exception and any(s.value.startswith(f"{mentor} → {mentee} · ") for s in at.subheader)
     assert len(at.dataframe) == 1  # the pairs; the comparison beside them is a static table
@@ -202,7 +202,7 @@ def test_tables_name_other_areas_as_the_states_did():
     pairs = pd.DataFrame({"mentor": ["VA", "VA"], "mentee": ["MD", "PA"], "program_area": ["other", "training"],
                           "area_label": ["Other: Cybersecurity", "Training systems"], "mentor_maturity": [5, 5],
                           "mentee_maturity": [1, 2], "score": [2.0, 2.1], "reasons": ["r1", "r2"]})
-    assert pv.pairs_table(pairs)["Program area"].tolist() == ["Other: Cybersecurity", catalog.area_short("training")]
+    assert pairing_tables.pairs_table(pairs)["Program area"].tolist() == ["Other: Cybersecurity", catalog.area_short("training")]
 
 
 def test_the_weights_are_drawn_only_when_opened_and_kept_while_closed(demo_db):

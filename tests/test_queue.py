@@ -11,8 +11,8 @@ import pytest
 from conftest import ROOT, make_csv
 from shisn.store import audit, db, ingest
 from shisn.domain import auth
-from shisn.services import exchanges as X
-from shisn.services import queue as Q
+from shisn.services import exchanges
+from shisn.services import queue
 from shisn.store import accounts
 from shisn.domain import exchange_rules
 
@@ -43,54 +43,54 @@ def kinds(df):
 
 
 def test_needs_no_mentor_can_take_are_queued_for_their_states_pm(con):
-    q = Q.items(con, PM)
+    q = queue.items(con, PM)
     assert kinds(q) == [("unmatched", "OK:recovery")]
     assert "no state offers eligible help in Recovery operations" in q["item"].iloc[0]
     assert q["link"].iloc[0] == "/pairings?pairings_view=Referred+to+TA"
-    assert set(Q.items(con, LEAD)["ref"]) == {"OK:recovery", "GU:interoperability"}
-    assert Q.items(con, OTHER_PM).empty
+    assert set(queue.items(con, LEAD)["ref"]) == {"OK:recovery", "GU:interoperability"}
+    assert queue.items(con, OTHER_PM).empty
 
 
 def test_a_need_recorded_as_a_ta_referral_or_taken_up_in_an_exchange_leaves_the_queue(con):
-    X.refer_to_ta(con, "OK", "recovery", CYCLE, "nobody offers recovery", "Pat PM")
-    assert Q.items(con, PM).empty
-    X.open_exchange(con, "VA", "GU", ["interoperability"], CYCLE, "Lee Leader")
-    assert Q.items(con, LEAD).empty
+    exchanges.refer_to_ta(con, "OK", "recovery", CYCLE, "nobody offers recovery", "Pat PM")
+    assert queue.items(con, PM).empty
+    exchanges.open_exchange(con, "VA", "GU", ["interoperability"], CYCLE, "Lee Leader")
+    assert queue.items(con, LEAD).empty
 
 
 def test_an_item_from_the_current_minute_is_zero_days_old_not_minus_one(con):
     """The app asks for the queue as of the current minute; a need loaded seconds later is 0 days old."""
-    q = Q.items(con, PM, now=dt.datetime.now().replace(second=0, microsecond=0) - dt.timedelta(seconds=30))
+    q = queue.items(con, PM, now=dt.datetime.now().replace(second=0, microsecond=0) - dt.timedelta(seconds=30))
     assert list(q["age_days"]) == [0]
 
 
 def test_introduction_requests_are_queued_for_both_states_pms_until_answered(con):
     t = NOW - dt.timedelta(days=3)
-    ex = X.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE, "please", now=t)
-    q = Q.items(con, PM)
+    ex = exchanges.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE, "please", now=t)
+    q = queue.items(con, PM)
     assert kinds(q) == [("request", ex), ("unmatched", "OK:recovery")]  # asked 3 days ago; the need was loaded now
     req = q[q["kind"] == "request"].iloc[0]
     assert req["item"] == f"Request {ex}: MD asks to be mentored by VA · Exercises"
     assert req["link"] == f"/exchanges?exchange={ex}" and req["age_days"] == 3
     va_pm = auth.Viewer(auth.PROGRAM_MANAGER, "Vic PM", ("VA",))
-    assert kinds(Q.items(con, va_pm)) == [("request", ex)]  # the mentor's PM sees it too
-    assert "request" not in set(Q.items(con, OTHER_PM)["kind"])
-    X.accept_request(con, ex, 1, va_pm)
-    assert Q.items(con, va_pm).empty
+    assert kinds(queue.items(con, va_pm)) == [("request", ex)]  # the mentor's PM sees it too
+    assert "request" not in set(queue.items(con, OTHER_PM)["kind"])
+    exchanges.accept_request(con, ex, 1, va_pm)
+    assert queue.items(con, va_pm).empty
 
 
 def test_exchanges_without_change_for_the_stuck_days_setting(con):
     old = NOW - dt.timedelta(days=40)
-    stuck = X.open_exchange(con, "VA", "MD", ["exercises"], CYCLE, "Pat PM", at=old, now=old)
-    X.open_exchange(con, "TX", "NJ", ["exercises"], CYCLE, "Nat PM")  # fresh
-    done = X.open_exchange(con, "TX", "MD", ["exercises"], CYCLE, "Pat PM", at=old, now=old)
-    X.update(con, done, 1, "Pat PM", status=exchange_rules.DECLINED, at=old, now=old)  # declined: nothing to do
-    assert Q.stuck_days(con) == 30
-    q = Q.items(con, PM)
+    stuck = exchanges.open_exchange(con, "VA", "MD", ["exercises"], CYCLE, "Pat PM", at=old, now=old)
+    exchanges.open_exchange(con, "TX", "NJ", ["exercises"], CYCLE, "Nat PM")  # fresh
+    done = exchanges.open_exchange(con, "TX", "MD", ["exercises"], CYCLE, "Pat PM", at=old, now=old)
+    exchanges.update(con, done, 1, "Pat PM", status=exchange_rules.DECLINED, at=old, now=old)  # declined: nothing to do
+    assert queue.stuck_days(con) == 30
+    q = queue.items(con, PM)
     assert [r for r in kinds(q) if r[0] == "stuck"] == [("stuck", stuck)]
     assert "no change for 30+ days" in q.loc[q["kind"] == "stuck", "item"].iloc[0]
-    assert Q.set_stuck_days(con, 60, LEAD) == 60
-    assert Q.stuck_days(con) == 60 and "stuck" not in set(Q.items(con, PM)["kind"])
+    assert queue.set_stuck_days(con, 60, LEAD) == 60
+    assert queue.stuck_days(con) == 60 and "stuck" not in set(queue.items(con, PM)["kind"])
     assert "setting stuck_days = 60 (was 30)" in set(audit.log(con)["detail"])
 
 
@@ -98,36 +98,36 @@ def test_exchanges_without_change_for_the_stuck_days_setting(con):
                                             (400, "between 1 and 365")])
 def test_the_stuck_days_setting_is_validated_and_for_leadership_only(con, value, message):
     with pytest.raises(ValueError, match=message):
-        Q.set_stuck_days(con, value, LEAD)
+        queue.set_stuck_days(con, value, LEAD)
     with pytest.raises(PermissionError):
-        Q.set_stuck_days(con, 10, PM)
-    assert Q.stuck_days(con) == 30
+        queue.set_stuck_days(con, 10, PM)
+    assert queue.stuck_days(con) == 30
 
 
 def test_submitted_self_assessments_are_queued_for_review(con):
     submissions = pytest.importorskip("shisn.services.submissions")
     areas = [{"program_area": "exercises", "maturity": 3, "seeks_help": True}]
     sid, _ = submissions.submit(con, MD_USER, "MD", CYCLE, areas)
-    q = Q.items(con, PM)
+    q = queue.items(con, PM)
     rev = q[q["kind"] == "review"]
     assert list(rev["ref"]) == [sid] and rev["item"].iloc[0].startswith(f"Self-assessment MD {CYCLE} submitted by")
     assert rev["link"].iloc[0] == submissions.pending_reviews(con, PM)["link"].iloc[0]
-    assert "review" not in set(Q.items(con, OTHER_PM)["kind"])
+    assert "review" not in set(queue.items(con, OTHER_PM)["kind"])
 
 
 def test_decisions_first_then_the_rest_each_oldest_first_with_counts_and_nothing_for_state_users(con):
     old = NOW - dt.timedelta(days=50)
-    stuck = X.open_exchange(con, "VA", "MD", ["exercises"], CYCLE, "Pat PM", at=old, now=old)
-    ex = X.request_introduction(con, MD_USER, "TX", "MD", ["exercises"], CYCLE,
+    stuck = exchanges.open_exchange(con, "VA", "MD", ["exercises"], CYCLE, "Pat PM", at=old, now=old)
+    ex = exchanges.request_introduction(con, MD_USER, "TX", "MD", ["exercises"], CYCLE,
                                 now=NOW - dt.timedelta(days=2))
-    q = Q.items(con, PM, now=NOW)
+    q = queue.items(con, PM, now=NOW)
     # the request waits for a decision: before the 50-day-old stuck exchange
     assert kinds(q)[0] == ("request", ex) and kinds(q)[1] == ("stuck", stuck)
-    rest = q[~q["kind"].isin(Q.DECISIONS)]
+    rest = q[~q["kind"].isin(queue.DECISIONS)]
     assert list(rest["since"].dropna()) == sorted(rest["since"].dropna())
-    c = Q.counts(q)
-    assert list(c) == list(Q.KINDS) and c["stuck"] == 1 and c["request"] == 1 and c["unmatched"] == 1
-    assert Q.items(con, MD_USER).empty and Q.counts(Q.items(con, MD_USER)) == dict.fromkeys(Q.KINDS, 0)
+    c = queue.counts(q)
+    assert list(c) == list(queue.KINDS) and c["stuck"] == 1 and c["request"] == 1 and c["unmatched"] == 1
+    assert queue.items(con, MD_USER).empty and queue.counts(queue.items(con, MD_USER)) == dict.fromkeys(queue.KINDS, 0)
 
 
 def test_cli_queue_prints_the_same_items_for_a_users_email(tmp_path):
@@ -138,8 +138,8 @@ def test_cli_queue_prints_the_same_items_for_a_users_email(tmp_path):
                          "('OK', 'Pat PM', 'pat@example.org')").fetchall()
     accounts.add_user(con, "pat@example.org", auth.PROGRAM_MANAGER, "t", name="Pat PM")
     accounts.add_user(con, "mo@example.org", auth.STATE, "t", state="MD")
-    ex = X.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE, "hi")
-    expected = Q.items(con, accounts.viewer_for(con, "pat@example.org"))
+    ex = exchanges.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE, "hi")
+    expected = queue.items(con, accounts.viewer_for(con, "pat@example.org"))
     con.close()
 
     def run(*args):

@@ -11,8 +11,8 @@ import conftest
 from conftest import ROOT
 from shisn.domain import auth
 from shisn.store import db
-from shisn.services import exchanges as X
-from shisn.services import queue as Q
+from shisn.services import exchanges
+from shisn.services import queue
 from shisn.domain import exchange_rules
 
 PAGE = str(ROOT / "pages" / "queue.py")
@@ -33,16 +33,16 @@ def page_as(viewer, path=PAGE, **query):
 
 
 def test_pm_sees_counts_per_kind_and_the_items_oldest_first(store):
-    cycle = max(X.list_exchanges(store, LEAD)["cycle"])
-    mentors = X.request_choices("MD", *_partners(store, "MD", cycle))
+    cycle = max(exchanges.list_exchanges(store, LEAD)["cycle"])
+    mentors = exchanges.request_choices("MD", *_partners(store, "MD", cycle))
     c = mentors[0]
-    ex = X.request_introduction(store, MD_USER, c["mentor"], c["mentee"], [c["program_area"]], cycle, "hello")
+    ex = exchanges.request_introduction(store, MD_USER, c["mentor"], c["mentee"], [c["program_area"]], cycle, "hello")
     at = page_as(PM)
     assert not at.exception and at.title[0].value == "Work queue"
-    expected = Q.items(store, PM)
+    expected = queue.items(store, PM)
     tiles = dict(b.label.split(" · ", 1)[::-1] for b in at.button if b.key and b.key.startswith("queue_kind_"))
     tiles = {k: int(v) for k, v in tiles.items()}
-    assert tiles == {"All": len(expected), **{Q.KIND_LABELS[k]: n for k, n in Q.counts(expected).items()}}
+    assert tiles == {"All": len(expected), **{queue.KIND_LABELS[k]: n for k, n in queue.counts(expected).items()}}
     assert tiles["Introduction requests"] == 1
     # run on its own (no app navigation) each item names its address; in the app it is a page link (e2e test)
     items = [m.value for m in at.markdown if "`/" in m.value]
@@ -64,7 +64,7 @@ def test_an_empty_queue_says_so(store):
     assert not at.exception
     assert any("Nothing needs your action" in s.value for s in at.success)
     assert sorted(b.label for b in at.button if (b.key or "").startswith("queue_kind_")) == sorted(
-        ["0 · All"] + [f"0 · {label}" for label in Q.KIND_LABELS.values()])
+        ["0 · All"] + [f"0 · {label}" for label in queue.KIND_LABELS.values()])
 
 
 def test_leadership_sets_the_stuck_days(store):
@@ -75,7 +75,7 @@ def test_leadership_sets_the_stuck_days(store):
     at.number_input(key="stuck_days").set_value(45)
     next(f for f in at.get("form") if f.key == "stuck_days_form").form_submit_button[0].click()
     at.run()
-    assert Q.stuck_days(store) == 45
+    assert queue.stuck_days(store) == 45
     assert not page_as(PM).get("form")  # a PM reads the setting, leadership changes it
 
 
@@ -136,8 +136,8 @@ def _payload(at) -> bytes:
 @pytest.fixture
 def request_id(store):
     cycle = max(queries_cycles(store))
-    c = next(c for c in X.request_choices("MD", *_partners(store, "MD", cycle)) if c["mentor"] != "VA")
-    return X.request_introduction(store, MD_USER, c["mentor"], "MD", [c["program_area"]], cycle, SECRET), c
+    c = next(c for c in exchanges.request_choices("MD", *_partners(store, "MD", cycle)) if c["mentor"] != "VA")
+    return exchanges.request_introduction(store, MD_USER, c["mentor"], "MD", [c["program_area"]], cycle, SECRET), c
 
 
 def queries_cycles(con):
@@ -153,7 +153,7 @@ def test_a_state_user_requests_an_introduction_on_its_profile(store):
     form.form_submit_button[0].click()
     at.run()
     assert not at.exception and any("sent" in s.value for s in at.success)
-    got = X.requests_of(store, MD_USER, "MD")
+    got = exchanges.requests_of(store, MD_USER, "MD")
     assert len(got) == 1 and got["request_message"].iloc[0] == "Please introduce us"
     assert got["status"].iloc[0] == exchange_rules.REQUESTED
     other = page_as(auth.Viewer(auth.STATE, "NJ user", ("NJ",)), PROFILE_PAGE, state="MD",
@@ -177,7 +177,7 @@ def test_the_asking_state_may_withdraw_the_partner_only_reads_and_a_third_state_
     assert not outsider.exception and SECRET.encode() not in _payload(outsider)
     assert not any(f.key.startswith("answer_") for f in outsider.get("form"))
     md.button(key=f"withdraw_{ex}").click().run()
-    assert X.get(store, ex)["status"] == exchange_rules.DECLINED and X.get(store, ex)["decline_reason"] == "withdrawn by MD"
+    assert exchanges.get(store, ex)["status"] == exchange_rules.DECLINED and exchanges.get(store, ex)["decline_reason"] == "withdrawn by MD"
 
 
 def test_either_pm_answers_on_the_exchange_and_the_second_sees_who_answered(store, request_id):
@@ -189,31 +189,31 @@ def test_either_pm_answers_on_the_exchange_and_the_second_sees_who_answered(stor
     form = next(f for f in first.get("form") if f.key.startswith(f"answer_{ex}_"))
     form.form_submit_button[0].click()  # Accept (as proposed)
     first.run()
-    assert not first.exception and X.get(store, ex)["status"] == exchange_rules.PROPOSED
+    assert not first.exception and exchanges.get(store, ex)["status"] == exchange_rules.PROPOSED
     form = next(f for f in second.get("form") if f.key.startswith(f"answer_{ex}_"))
     form.text_input[0].input("no capacity")
     form.form_submit_button[1].click()  # Decline, on the version it read
     second.run()
     assert any("was already accepted (now proposed) by Pat PM" in e.value.replace("\\", "") for e in second.error)
-    assert X.get(store, ex)["status"] == exchange_rules.PROPOSED
+    assert exchanges.get(store, ex)["status"] == exchange_rules.PROPOSED
 
 
 def test_decisions_come_first_and_a_count_shows_only_its_kind(store):
-    cycle = max(X.list_exchanges(store, LEAD)["cycle"])
-    c = X.request_choices("MD", *_partners(store, "MD", cycle))[0]
-    ex = X.request_introduction(store, MD_USER, c["mentor"], c["mentee"], [c["program_area"]], cycle, "hello")
-    items = Q.items(store, LEAD)
+    cycle = max(exchanges.list_exchanges(store, LEAD)["cycle"])
+    c = exchanges.request_choices("MD", *_partners(store, "MD", cycle))[0]
+    ex = exchanges.request_introduction(store, MD_USER, c["mentor"], c["mentee"], [c["program_area"]], cycle, "hello")
+    items = queue.items(store, LEAD)
     kinds = items["kind"].tolist()
-    decided = [k in Q.DECISIONS for k in kinds]
+    decided = [k in queue.DECISIONS for k in kinds]
     assert decided == sorted(decided, reverse=True)  # every request or review before any other item
-    assert kinds[0] == Q.REQUEST and len(set(kinds)) > 1
+    assert kinds[0] == queue.REQUEST and len(set(kinds)) > 1
     at = page_as(LEAD)
-    [tile] = [b for b in at.button if b.key == f"queue_kind_{Q.REQUEST}"]
+    [tile] = [b for b in at.button if b.key == f"queue_kind_{queue.REQUEST}"]
     at = tile.click().run()
-    assert not at.exception and at.query_params["kind"] == Q.REQUEST
+    assert not at.exception and at.query_params["kind"] == queue.REQUEST
     shown = [m.value for m in at.markdown if "`/" in m.value]
     assert len(shown) == 1 and f"/exchanges?exchange={ex}" in shown[0]
     at = [b for b in at.button if b.key == "queue_kind_all"][0].click().run()
     assert len([m.value for m in at.markdown if "`/" in m.value]) == min(len(items), 150)
-    none = page_as(LEAD, kind=Q.REVIEW)
+    none = page_as(LEAD, kind=queue.REVIEW)
     assert "None now: self-assessments to review." in [i.value for i in none.info]

@@ -11,7 +11,7 @@ from shisn.domain import auth, profile
 from shisn.store import db, queries
 from shisn import demo
 from shisn.render import report
-from shisn.domain import jurisdictions as J
+from shisn.domain import jurisdictions
 from shisn.domain.auth import Viewer
 
 from test_profile import LEAD, VA_USER, load_small
@@ -185,7 +185,7 @@ def test_every_jurisdiction_report_matches_its_profile(demo_data):
 def test_reports_for_the_first_cycle_late_joiners_and_territories(demo_data):
     df, pms, status = demo_data
     first = demo.DEMO_CYCLES[0]
-    late = set(J.codes()) - set(df.loc[df["cycle"] == first, "state"])
+    late = set(jurisdictions.codes()) - set(df.loc[df["cycle"] == first, "state"])
     assert late
     for code in sorted(late | {"AS", "GU", "MP", "PR", "VI"}):
         p = profile.build(df, code, first, LEAD, pms)

@@ -8,9 +8,9 @@ import pytest
 
 from shisn.domain import auth, catalog, coverage, pairing, profile
 from shisn.render import charts, maps
-from shisn.domain import jurisdictions as J
-from shisn.domain import pairing_tables as pv
-from shisn.domain import selection as sel
+from shisn.domain import jurisdictions
+from shisn.domain import pairing_tables
+from shisn.domain import selection
 from conftest import static_tables
 
 
@@ -27,7 +27,7 @@ def rows():
     df = pd.DataFrame(data, columns=["state", "program_area", "maturity", "offers_help", "seeks_help", "notes"])
     df["cycle"] = 2026
     df["other_area"] = None
-    jur = J.jurisdictions()[["code", "name", "fema_region", "region_label"]]
+    jur = jurisdictions.jurisdictions()[["code", "name", "fema_region", "region_label"]]
     df = df.merge(jur, left_on="state", right_on="code").drop(columns="code")
     df["maturity"] = df["maturity"].astype("Int64")
     df["eligible_mentor"] = df["offers_help"] & (df["maturity"] >= catalog.MENTOR_MIN)
@@ -37,48 +37,48 @@ def rows():
 
 
 def test_url_values_are_canonical_or_nothing():
-    assert sel.Selection.from_params({"selected_state": "montana", "selected_area": "Exercise programs"}) == \
-        sel.Selection("MT", "exercises")
-    assert sel.Selection.from_params({"selected_state": "<script>", "selected_area": "nope"}) == sel.Selection()
-    assert sel.Selection("MT", None).params() == {"selected_state": "MT", "selected_area": None}
-    assert sel.parse_pair("va-md-exercises") == ("VA", "MD", "exercises")
-    assert sel.parse_pair("VA-VA-exercises") is None and sel.parse_pair("VA-MD") is None
-    assert sel.parse_pair("XX-MD-exercises") is None
+    assert selection.Selection.from_params({"selected_state": "montana", "selected_area": "Exercise programs"}) == \
+        selection.Selection("MT", "exercises")
+    assert selection.Selection.from_params({"selected_state": "<script>", "selected_area": "nope"}) == selection.Selection()
+    assert selection.Selection("MT", None).params() == {"selected_state": "MT", "selected_area": None}
+    assert selection.parse_pair("va-md-exercises") == ("VA", "MD", "exercises")
+    assert selection.parse_pair("VA-VA-exercises") is None and selection.parse_pair("VA-MD") is None
+    assert selection.parse_pair("XX-MD-exercises") is None
 
 
 def test_a_map_click_selects_the_feature_it_picked():
     event = {"selection": {"indices": {"targets": [26]},
                            "objects": {"targets": [{"type": "Feature", "properties": {"code": "MT", "tip": "x"}}]}}}
-    assert sel.from_map_event(event) == "MT"
-    codes = list(J.codes())
-    assert sel.from_map_event({"selection": {"indices": {"targets": [3]}, "objects": {}}}, codes=codes) == codes[3]
-    assert sel.from_map_event({"selection": {"indices": {}, "objects": {}}}) is None  # nothing picked
-    assert sel.from_map_event(None) is None
+    assert selection.from_map_event(event) == "MT"
+    codes = list(jurisdictions.codes())
+    assert selection.from_map_event({"selection": {"indices": {"targets": [3]}, "objects": {}}}, codes=codes) == codes[3]
+    assert selection.from_map_event({"selection": {"indices": {}, "objects": {}}}) is None  # nothing picked
+    assert selection.from_map_event(None) is None
 
 
 def test_the_map_click_target_is_every_jurisdiction_on_the_pickable_layer(monkeypatch):
     values = coverage.state_values(rows())
-    deck = maps.coverage_deck(J.geojson(), values, selected="MT")
+    deck = maps.coverage_deck(jurisdictions.geojson(), values, selected="MT")
     layers = {layer.id: layer for layer in deck.layers}
-    target = layers[sel.MAP_LAYER]
+    target = layers[selection.MAP_LAYER]
     assert target.pickable and not layers["jurisdictions"].pickable
     assert isinstance(target.data, list) and len(target.data) == 56  # a list: Streamlit keeps the index
-    assert {f["properties"]["code"] for f in target.data} == set(J.codes())
+    assert {f["properties"]["code"] for f in target.data} == set(jurisdictions.codes())
     assert [f["properties"]["code"] for f in layers["selected"].data["features"]] == ["MT"]
 
 
 def test_a_heatmap_click_reads_the_cells_state_and_area():
     df = rows()
     m = coverage.maturity_matrix(coverage.redact_notes(df, lambda s: True))
-    fig = charts.jurisdiction_heatmap(m, J.names(), coverage.cell_details(coverage.redact_notes(df, lambda s: True),
+    fig = charts.jurisdiction_heatmap(m, jurisdictions.names(), coverage.cell_details(coverage.redact_notes(df, lambda s: True),
                                                                           m), selected=("MT", "interoperability"))
     cells = next(t for t in fig.data if t.name == "cells")
     i = list(cells.customdata[:, 0]).index("MT") + list(m.columns).index("interoperability")
     assert list(cells.customdata[i]) == ["MT", "interoperability"] and "Montana" in cells.y[i]
     point = {"curve_number": 2, "point_index": i, "x": cells.x[i], "y": cells.y[i],
              "customdata": list(cells.customdata[i])}
-    assert sel.from_heatmap_event({"selection": {"points": [point]}}) == ("MT", "interoperability")
-    assert sel.from_heatmap_event({"selection": {"points": []}}) is None
+    assert selection.from_heatmap_event({"selection": {"points": [point]}}) == ("MT", "interoperability")
+    assert selection.from_heatmap_event({"selection": {"points": []}}) is None
     # greyscale markers: MT seeks (ring), WY can mentor (dot), not colour alone
     marks = pd.DataFrame(charts.cell_marks(coverage.cell_details(coverage.redact_notes(df, lambda s: True),
                                                                  m).to_numpy()).reshape(m.shape),
@@ -94,28 +94,28 @@ def test_a_bar_click_reads_the_area():
     fig = charts.supply_demand_bars(sd, selected="exercises")
     assert list(fig.data[0].customdata) == list(sd["program_area"])
     labels = dict(zip(sd["label"], sd["program_area"]))
-    assert sel.from_bars_event({"selection": {"points": [{"customdata": "exercises"}]}}) == "exercises"
-    assert sel.from_bars_event({"selection": {"points": [{"y": catalog.area_short("training")}]}}, labels) == \
+    assert selection.from_bars_event({"selection": {"points": [{"customdata": "exercises"}]}}) == "exercises"
+    assert selection.from_bars_event({"selection": {"points": [{"y": catalog.area_short("training")}]}}, labels) == \
         "training"
 
 
 def test_an_arc_click_reads_its_pair_and_finds_its_row():
     result = pairing.suggest(rows()[["state", "program_area", "maturity", "offers_help", "seeks_help", "cycle"]])
     pairs = result.pairs
-    keys = sel.pair_keys(pairs)
-    arcs = pv.arcs(pairs)
+    keys = selection.pair_keys(pairs)
+    arcs = pairing_tables.arcs(pairs)
     assert list(arcs["pair"]) == keys
     deck = maps.arc_deck(arcs, selected=keys[0])
     layers = {layer.id: layer for layer in deck.layers}
-    assert layers[sel.ARC_LAYER].pickable and [d["pair"] for d in layers["selected-arc"].data] == [keys[0]]
+    assert layers[selection.ARC_LAYER].pickable and [d["pair"] for d in layers["selected-arc"].data] == [keys[0]]
     event = {"selection": {"indices": {"arcs": [0]}, "objects": {"arcs": [{"pair": keys[0]}]}}}
-    assert sel.from_arc_event(event, keys) == keys[0]
-    assert sel.pair_row(pairs, keys[0].lower()) == 0 and sel.pair_row(pairs, "AK-HI-training") is None
+    assert selection.from_arc_event(event, keys) == keys[0]
+    assert selection.pair_row(pairs, keys[0].lower()) == 0 and selection.pair_row(pairs, "AK-HI-training") is None
 
 
 def test_cell_panel_lists_only_eligible_mentors_ranked_by_the_pairing_score():
     df = rows()
-    p = sel.cell_panel(df, "MT", "interoperability", 2026, can_see=lambda s: s == "MT")
+    p = selection.cell_panel(df, "MT", "interoperability", 2026, can_see=lambda s: s == "MT")
     assert (p.state, p.area, p.maturity, p.role) == ("MT", "interoperability", 1, "seeks")
     assert p.note == "MT's own note"
     assert set(p.mentors["partner"]) == {"WY", "ND"}
@@ -124,42 +124,42 @@ def test_cell_panel_lists_only_eligible_mentors_ranked_by_the_pairing_score():
     cands = pairing.candidates(df[profile.PAIRING_INPUT])
     best = cands[(cands["mentee"] == "MT") & (cands["program_area"] == "interoperability")]
     assert dict(zip(p.mentors["partner"], p.mentors["score"])) == dict(zip(best["mentor"], best["score"]))
-    table = sel.partner_table(p.mentors)
+    table = selection.partner_table(p.mentors)
     assert list(table.columns)[:5] == ["State", "Jurisdiction", "Maturity", "Score", "Why"]
     assert "Notes" not in table.columns  # WY's note is not the viewer's to see
 
 
 def test_cell_panel_of_a_mentor_lists_the_states_it_could_mentor():
-    p = sel.cell_panel(rows(), "MT", "exercises", 2026)
+    p = selection.cell_panel(rows(), "MT", "exercises", 2026)
     assert p.role == "offers" and list(p.mentees["partner"]) == ["ND"] and p.mentors.empty
     assert p.note is None  # not visible to this viewer
 
 
 def test_state_panel_shows_ratings_offers_and_needs():
     df = rows()
-    p = sel.state_panel(df, "MT", None, can_see=lambda s: False)
+    p = selection.state_panel(df, "MT", None, can_see=lambda s: False)
     assert list(p.ratings["Program area"]) == ["Exercises", "Interoperability"]
     assert "Notes" not in p.ratings.columns and p.can_mentor == ["Exercises"]
     assert p.needs.to_dict("records") == [{"Program area": "Interoperability", "Maturity": 1, "Eligible mentors": 2}]
-    one = sel.state_panel(df, "MT", "exercises", can_see=lambda s: True)
+    one = selection.state_panel(df, "MT", "exercises", can_see=lambda s: True)
     assert list(one.ratings["Program area"]) == ["Exercises"] and "Notes" in one.ratings.columns
     assert one.needs.empty
-    assert not sel.state_panel(df, "TX").reported
+    assert not selection.state_panel(df, "TX").reported
 
 
 def test_area_panel_lists_mentors_and_seekers_behind_the_bars():
-    p = sel.area_panel(rows(), "interoperability")
+    p = selection.area_panel(rows(), "interoperability")
     assert list(p.mentors["State"]) == ["WY", "ND"]  # eligible only, strongest first
     assert p.seekers.to_dict("records")[0]["State"] == "MT"
     assert p.seekers.to_dict("records")[0]["Eligible mentors"] == 2
-    assert sel.area_panel(rows(), "interoperability", region=2).mentors.empty  # Region II: none of them
+    assert selection.area_panel(rows(), "interoperability", region=2).mentors.empty  # Region II: none of them
 
 
 @pytest.mark.parametrize("role, states, allowed", [
     (auth.LEADERSHIP, (), True), (auth.PROGRAM_MANAGER, ("MT",), True), (auth.PROGRAM_MANAGER, ("TX",), False),
     (auth.STATE, ("MT",), False)])
 def test_only_leadership_and_the_pairs_program_managers_may_open_an_exchange(role, states, allowed):
-    assert sel.may_open_exchange(auth.Viewer(role, "someone", states), "WY", "MT") is allowed
+    assert selection.may_open_exchange(auth.Viewer(role, "someone", states), "WY", "MT") is allowed
 
 
 def test_cell_panel_carries_the_data_quality_flags_of_that_state_and_area():
@@ -167,10 +167,10 @@ def test_cell_panel_carries_the_data_quality_flags_of_that_state_and_area():
     df.loc[(df["state"] == "WY") & (df["program_area"] == "interoperability"), "seeks_help"] = True  # seeks at 5
     for c in catalog.POETE:
         df[c] = pd.array([None] * len(df), dtype="Int64")
-    p = sel.cell_panel(df, "WY", "interoperability", 2026)
+    p = selection.cell_panel(df, "WY", "interoperability", 2026)
     assert p.flags is not None and len(p.flags) >= 1
     assert any("5" in t for t in p.flags["Flag"].tolist() + p.flags["Explanation"].tolist())
-    nd = sel.cell_panel(df, "ND", "interoperability", 2026).flags  # only whole-assessment flags for ND here
+    nd = selection.cell_panel(df, "ND", "interoperability", 2026).flags  # only whole-assessment flags for ND here
     assert not nd["Flag"].str.contains("5").any() and nd["Flag"].str.contains("eight named areas").all()
 
 
@@ -236,9 +236,9 @@ def test_a_program_manager_sees_other_states_notes_blank_and_no_exchange_button_
     pms = demo_store
     name = sorted(pms["name"].unique())[0]
     mine = sorted(pms.loc[pms["name"] == name, "state"])
-    other = next(c for c in J.codes() if c not in mine)
+    other = next(c for c in jurisdictions.codes() if c not in mine)
     at = national({"selected_state": other}, auth.PROGRAM_MANAGER, demo_pm=name)
-    assert any(m.value.startswith(f"### {J.names()[other]} ({other})") for m in at.markdown)
+    assert any(m.value.startswith(f"### {jurisdictions.names()[other]} ({other})") for m in at.markdown)
     assert all("Notes" not in t.columns for t in static_tables(at))  # not the PM's state: no notes column
     at = national({"view": "Strengths and gaps", "selected_state": other, "selected_area": "exercises"},
                   auth.PROGRAM_MANAGER, demo_pm=name)

@@ -5,13 +5,14 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from shisn.domain import auth, jurisdictions as J, profile
+from shisn.domain import auth, jurisdictions, profile
 from shisn.store import db, queries
 from shisn import demo
 from shisn.domain.auth import Viewer
 
 from conftest import ROOT, demo_copy_in_env, static_tables
 from test_profile import NOTE_HTML, load_small
+from shisn.web import loaders
 
 PAGE = str(ROOT / "pages" / "state_profile.py")
 LEAD = Viewer(auth.LEADERSHIP, "Lead")
@@ -39,8 +40,7 @@ def page(viewer, **query):
 
 
 def ui_key():
-    from shisn.web import ui
-    return ui.VIEWER_KEY
+    return loaders.VIEWER_KEY
 
 
 def ok(at):
@@ -63,11 +63,11 @@ def test_every_jurisdiction_renders(demo_rows):
     first = demo.DEMO_CYCLES[0]
     for code in profile.state_options():
         ok(at.selectbox(key="state").set_value(code).run())
-        assert at.header[0].value == f"{J.names()[code]} ({code})"
+        assert at.header[0].value == f"{jurisdictions.names()[code]} ({code})"
         assert len(at.get("plotly_chart")) >= 1
     # the first cycle, when some jurisdictions had not joined yet: territories and every late joiner
     joined = set(demo_rows.loc[demo_rows["cycle"] == first, "state"])
-    late = sorted(set(J.codes()) - joined)
+    late = sorted(set(jurisdictions.codes()) - joined)
     assert late, "the demo set has late joiners"
     ok(at.selectbox(key="cycle").set_value(first).run())
     for code in sorted(set(late) | set(TERRITORIES)):
@@ -146,7 +146,7 @@ def test_program_manager_sees_assigned_states_in_full_and_others_in_summary(demo
 def test_no_data_in_the_cycle_offers_the_latest(demo_rows):
     first = demo.DEMO_CYCLES[0]
     joined = set(demo_rows.loc[demo_rows["cycle"] == first, "state"])
-    code = sorted(set(J.codes()) - joined)[0]
+    code = sorted(set(jurisdictions.codes()) - joined)[0]
     at = ok(page(LEAD, state=code, cycle=str(first)))
     assert any("no self-assessment for" in w.value for w in at.warning)
     latest = int(demo_rows.loc[demo_rows["state"] == code, "cycle"].max())

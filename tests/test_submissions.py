@@ -10,7 +10,7 @@ import pytest
 
 from shisn.store import audit, db, ingest, queries
 from shisn.domain import auth, catalog
-from shisn.services import submissions as S
+from shisn.services import submissions
 from shisn.domain.auth import Viewer
 
 from conftest import ROOT, make_csv
@@ -38,7 +38,7 @@ def count(con, table):
 
 
 def submitted(con, state="VA", by=VA_USER, **over):
-    sid, v = S.submit(con, by, state, 2027, complete(**over), this_year=YEAR)
+    sid, v = submissions.submit(con, by, state, 2027, complete(**over), this_year=YEAR)
     return sid, v
 
 
@@ -59,33 +59,33 @@ def test_problems_are_tied_to_the_area_they_concern():
     areas = complete(exercises={"maturity": None, "offers_help": True},
                      other={"maturity": 3, "other_area": ""},
                      training={"planning": 9})
-    checked, by_area = S.validate("VA", 2027, areas, this_year=YEAR)
+    checked, by_area = submissions.validate("VA", 2027, areas, this_year=YEAR)
     assert not checked.ok
     assert by_area["exercises"] == ["maturity: required: a whole number from 1 to 5"]
     assert by_area["other"] == ["area name: required when program_area is 'other': name the area (e.g. Cybersecurity)"]
     assert by_area["training"] == ["planning: must be blank or a whole number from 1 to 5"]
     assert set(by_area) == {"exercises", "other", "training"}
     # blank areas are simply not rated (no row, no problem)
-    checked, by_area = S.validate("VA", 2027, {"exercises": {"maturity": 3}}, this_year=YEAR)
+    checked, by_area = submissions.validate("VA", 2027, {"exercises": {"maturity": 3}}, this_year=YEAR)
     assert checked.ok and len(checked.rows) == 1
 
 
 def test_the_poete_grid_shows_each_areas_sub_ratings_and_its_edits_come_back_to_that_area():
     """The form edits the 45 POETE sub-ratings in one grid (a row per area): what it shows, and how a cell edited,
     cleared or set out of range comes back into the form's values (and so to the validator)."""
-    values = S.poete_values(complete(training={"planning": 3, "exercises": 5}))
-    grid = S.poete_grid(values)
-    assert list(grid.columns) == [S.POETE_GRID_AREA, *catalog.POETE] and len(grid) == 9
+    values = submissions.poete_values(complete(training={"planning": 3, "exercises": 5}))
+    grid = submissions.poete_grid(values)
+    assert list(grid.columns) == [submissions.POETE_GRID_AREA, *catalog.POETE] and len(grid) == 9
     row = catalog.AREA_SLUGS.index("training")
-    assert grid.loc[row, S.POETE_GRID_AREA] == catalog.area_short("training")
+    assert grid.loc[row, submissions.POETE_GRID_AREA] == catalog.area_short("training")
     assert grid.loc[row, "planning"] == 3 and grid.loc[row, "exercises"] == 5 and pd.isna(grid.loc[row, "equipment"])
     ex = catalog.AREA_SLUGS.index("exercises")
-    edited = S.poete_after_edits(values, {row: {"planning": None, "equipment": 4}, ex: {"training": 7}})
+    edited = submissions.poete_after_edits(values, {row: {"planning": None, "equipment": 4}, ex: {"training": 7}})
     assert edited["training"] == {"planning": None, "organization": None, "equipment": 4, "training": None,
                                   "exercises": 5}
     assert values["training"]["planning"] == 3  # the starting values are not changed
     areas = {slug: {**a, **edited[slug]} for slug, a in complete().items()}
-    checked, by_area = S.validate("VA", 2027, areas, this_year=YEAR)
+    checked, by_area = submissions.validate("VA", 2027, areas, this_year=YEAR)
     assert by_area["exercises"] == ["training: must be blank or a whole number from 1 to 5"]
 
 
@@ -94,24 +94,24 @@ def test_the_ratings_grid_shows_each_area_beside_last_cycle_and_its_edits_come_b
     (a level's name chosen or cleared, a box ticked, notes typed) come back into the form's values."""
     areas = complete(exercises={"maturity": 4, "offers_help": True, "notes": "Full-scale exercise in May"})
     previous = pd.DataFrame([{"program_area": "exercises", "maturity": 2, "offers_help": False, "seeks_help": True}])
-    grid = S.rating_grid(areas, previous)
-    assert list(grid.columns) == [S.GRID_AREA, S.GRID_LAST, *S.RATING_COLUMNS] and len(grid) == 9
+    grid = submissions.rating_grid(areas, previous)
+    assert list(grid.columns) == [submissions.GRID_AREA, submissions.GRID_LAST, *submissions.RATING_COLUMNS] and len(grid) == 9
     ex, rec = catalog.AREA_SLUGS.index("exercises"), catalog.AREA_SLUGS.index("recovery")
     assert grid.loc[ex].tolist() == [catalog.area_short("exercises"), "2 · seeks guidance", "4 · Advanced",
                                      True, False, "Full-scale exercise in May", ""]
-    assert grid.loc[rec, S.GRID_LAST] == "" and S.rating_grid(areas)[S.GRID_LAST].eq("").all()  # nothing before
-    assert S.MATURITY_CHOICES[0] == "1 · Not started" and len(S.MATURITY_CHOICES) == 5
-    edited = S.ratings_after_edits(areas, {str(ex): {"maturity": None, "offers_help": False},
+    assert grid.loc[rec, submissions.GRID_LAST] == "" and submissions.rating_grid(areas)[submissions.GRID_LAST].eq("").all()  # nothing before
+    assert submissions.MATURITY_CHOICES[0] == "1 · Not started" and len(submissions.MATURITY_CHOICES) == 5
+    edited = submissions.ratings_after_edits(areas, {str(ex): {"maturity": None, "offers_help": False},
                                            rec: {"maturity": "5 · Nationally leading", "seeks_help": True, "notes": "x"},
                                            99: {"maturity": "1 · Not started"}})  # a row that is not there: ignored
     by = {a["program_area"]: a for a in edited}
     assert (by["exercises"]["maturity"], by["exercises"]["offers_help"]) == (None, False)
     assert by["exercises"]["notes"] == "Full-scale exercise in May"  # untouched cells keep their values
     assert (by["recovery"]["maturity"], by["recovery"]["seeks_help"], by["recovery"]["notes"]) == (5, True, "x")
-    assert {a["program_area"]: a["maturity"] for a in S.normalise(areas)}["exercises"] == 4  # input not changed
+    assert {a["program_area"]: a["maturity"] for a in submissions.normalise(areas)}["exercises"] == 4  # input not changed
     # a level typed some other way reaches the validator as typed, which names it
-    odd = S.ratings_after_edits(areas, {ex: {"maturity": "six"}})
-    _, by_area = S.validate("VA", 2027, odd, this_year=YEAR)
+    odd = submissions.ratings_after_edits(areas, {ex: {"maturity": "six"}})
+    _, by_area = submissions.validate("VA", 2027, odd, this_year=YEAR)
     assert by_area["exercises"] == ["maturity: required: a whole number from 1 to 5"]
 
 
@@ -119,59 +119,59 @@ def test_the_ratings_grid_shows_each_area_beside_last_cycle_and_its_edits_come_b
 
 def test_the_other_areas_name_is_a_column_of_the_ratings_grid_used_on_the_other_row_only():
     areas = complete(other={"maturity": 3, "other_area": "Cybersecurity"})
-    grid = S.rating_grid(areas)
+    grid = submissions.rating_grid(areas)
     other = catalog.AREA_SLUGS.index("other")
     assert grid.loc[other, "other_area"] == "Cybersecurity" and grid["other_area"].drop(index=other).eq("").all()
-    renamed = {a["program_area"]: a["other_area"] for a in S.ratings_after_edits(
+    renamed = {a["program_area"]: a["other_area"] for a in submissions.ratings_after_edits(
         areas, {other: {"other_area": "Port security"}, 0: {"other_area": "typed on the wrong row"}})}
     assert renamed["other"] == "Port security" and not any(v for k, v in renamed.items() if k != "other")
-    assert {a["program_area"]: a["other_area"] for a in S.ratings_after_edits(areas, {})}["other"] == "Cybersecurity"
-    cleared = S.ratings_after_edits(areas, {str(other): {"other_area": None}})  # the cell emptied
-    _, by_area = S.validate("VA", 2027, cleared, this_year=YEAR)
+    assert {a["program_area"]: a["other_area"] for a in submissions.ratings_after_edits(areas, {})}["other"] == "Cybersecurity"
+    cleared = submissions.ratings_after_edits(areas, {str(other): {"other_area": None}})  # the cell emptied
+    _, by_area = submissions.validate("VA", 2027, cleared, this_year=YEAR)
     assert by_area["other"] == ["area name: required when program_area is 'other': name the area (e.g. Cybersecurity)"]
 
 # --- drafts ----------------------------------------------------------------------------------------------------
 
 def test_a_draft_is_saved_incomplete_and_survives_a_restart(con):
-    sid, v = S.save(con, VA_USER, "VA", 2027, {"exercises": {"maturity": 4, "notes": "half done"},
+    sid, v = submissions.save(con, VA_USER, "VA", 2027, {"exercises": {"maturity": 4, "notes": "half done"},
                                                "other": {"maturity": 2}}, this_year=YEAR)
     assert v == 1
     if con.engine == "duckdb":  # a new store on the same file: what a restarted server would open
         again = db.connect(con.path)
-        got = S.get(again, sid)
+        got = submissions.get(again, sid)
     else:
-        got = S.get(con, sid)
+        got = submissions.get(con, sid)
     assert got["status"] == "draft" and got["state"] == "VA" and got["cycle"] == 2027
     ex = next(a for a in got["areas"] if a["program_area"] == "exercises")
     assert ex["maturity"] == 4 and ex["notes"] == "half done"
     assert [a["program_area"] for a in got["areas"]] == list(catalog.AREA_SLUGS)
-    sid2, v2 = S.save(con, VA_USER, "VA", 2027, {"exercises": {"maturity": 5}}, submission_id=sid, version=v,
+    sid2, v2 = submissions.save(con, VA_USER, "VA", 2027, {"exercises": {"maturity": 5}}, submission_id=sid, version=v,
                       this_year=YEAR)
     assert (sid2, v2) == (sid, 2)
-    assert S.history(con, sid)["to_status"].tolist() == ["draft", "draft"]
+    assert submissions.history(con, sid)["to_status"].tolist() == ["draft", "draft"]
     assert audit.log(con)["detail"].str.contains(f"self-assessment VA 2027 \\(submission {sid}\\): draft saved").sum() == 2
 
 
 def test_submitting_with_problems_writes_nothing_and_names_the_areas(con):
-    sid, v = S.save(con, VA_USER, "VA", 2027, complete(other={"maturity": 3}), this_year=YEAR)
-    with pytest.raises(S.Invalid) as e:
-        S.submit(con, VA_USER, "VA", 2027, complete(other={"maturity": 3}), submission_id=sid, version=v,
+    sid, v = submissions.save(con, VA_USER, "VA", 2027, complete(other={"maturity": 3}), this_year=YEAR)
+    with pytest.raises(submissions.Invalid) as e:
+        submissions.submit(con, VA_USER, "VA", 2027, complete(other={"maturity": 3}), submission_id=sid, version=v,
                  this_year=YEAR)
     assert list(e.value.by_area) == ["other"] and "Other: area name: required" in str(e.value)
-    got = S.get(con, sid)
+    got = submissions.get(con, sid)
     assert (got["status"], got["version"]) == ("draft", 1)
 
 
 def test_one_open_submission_per_state_and_cycle(con):
-    S.save(con, VA_USER, "VA", 2027, complete(), this_year=YEAR)
-    with pytest.raises(S.SubmissionError, match="VA 2027 already has an open submission"):
-        S.save(con, PM, "VA", 2027, complete(), this_year=YEAR)
+    submissions.save(con, VA_USER, "VA", 2027, complete(), this_year=YEAR)
+    with pytest.raises(submissions.SubmissionError, match="VA 2027 already has an open submission"):
+        submissions.save(con, PM, "VA", 2027, complete(), this_year=YEAR)
     assert count(con, "submissions") == 1
 
 
 def test_a_cycle_outside_the_files_rule_is_refused_with_its_message(con):
-    with pytest.raises(S.SubmissionError, match="four-digit assessment year from 2003 to 2027"):
-        S.save(con, VA_USER, "VA", 2031, complete(), this_year=YEAR)
+    with pytest.raises(submissions.SubmissionError, match="four-digit assessment year from 2003 to 2027"):
+        submissions.save(con, VA_USER, "VA", 2031, complete(), this_year=YEAR)
     assert count(con, "submissions") == 0
 
 
@@ -182,23 +182,23 @@ def test_a_cycle_outside_the_files_rule_is_refused_with_its_message(con):
     (OTHER_PM, "VA", False)])
 def test_who_may_fill_in_a_state_form(con, viewer, state, ok):
     if ok:
-        S.save(con, viewer, state, 2027, complete(), this_year=YEAR)
-        assert S.open_submission(con, state, 2027)["created_by"] == viewer.name
+        submissions.save(con, viewer, state, 2027, complete(), this_year=YEAR)
+        assert submissions.open_submission(con, state, 2027)["created_by"] == viewer.name
     else:
-        with pytest.raises(S.NotAllowed):
-            S.save(con, viewer, state, 2027, complete(), this_year=YEAR)
+        with pytest.raises(submissions.NotAllowed):
+            submissions.save(con, viewer, state, 2027, complete(), this_year=YEAR)
         assert count(con, "submissions") == 0
 
 
 def test_a_pm_reviews_only_assigned_states_and_a_state_never(con):
     sid, v = submitted(con)
     for viewer, msg in ((OTHER_PM, "only VA's program manager or leadership"), (VA_USER, "state users cannot")):
-        with pytest.raises(S.NotAllowed, match=msg):
-            S.accept(con, viewer, sid, v)
-        with pytest.raises(S.NotAllowed):
-            S.return_submission(con, viewer, sid, v, "no")
-    assert S.get(con, sid)["status"] == "submitted" and count(con, "load_log") == 0
-    assert S.can_review(LEAD, "TX") and S.can_review(PM, "VA") and not S.can_review(PM, "TX")
+        with pytest.raises(submissions.NotAllowed, match=msg):
+            submissions.accept(con, viewer, sid, v)
+        with pytest.raises(submissions.NotAllowed):
+            submissions.return_submission(con, viewer, sid, v, "no")
+    assert submissions.get(con, sid)["status"] == "submitted" and count(con, "load_log") == 0
+    assert submissions.can_review(LEAD, "TX") and submissions.can_review(PM, "VA") and not submissions.can_review(PM, "TX")
 
 
 # --- review ------------------------------------------------------------------------------------------------------
@@ -207,94 +207,94 @@ def test_accept_writes_the_rows_through_the_file_writer_and_logs_the_form(con):
     ingest.load(con, [("va-2027.csv", make_csv([["VA", "recovery", 2027, 1, "no", "yes", "old"]]))], "loader")
     sid, v = submitted(con)
     # a load BEFORE the submission is no reason to warn
-    assert S.newer_loads(con, S.get(con, sid)).empty
-    summary = S.accept(con, PM, sid, v)
+    assert submissions.newer_loads(con, submissions.get(con, sid)).empty
+    summary = submissions.accept(con, PM, sid, v)
     rows = queries.assessments(con, 2027, ["VA"])
     assert sorted(rows["program_area"]) == sorted(NAMED)  # the form's rows replaced the state × cycle
     assert rows.set_index("program_area").loc["exercises", "maturity"] == 4
     log = queries.load_log(con)
     assert log.iloc[0]["file_name"] == "form, submitted by Val Virginia, accepted by Pat Manager"
     assert log.iloc[0]["loaded_by"] == "Pat Manager" and summary.load_id == log.iloc[0]["load_id"]
-    got = S.get(con, sid)
+    got = submissions.get(con, sid)
     assert (got["status"], got["reviewed_by"], got["load_id"], got["version"]) == ("accepted", "Pat Manager",
                                                                                   summary.load_id, v + 1)
-    assert S.history(con, sid)["to_status"].tolist() == ["submitted", "accepted"]
+    assert submissions.history(con, sid)["to_status"].tolist() == ["submitted", "accepted"]
     details = audit.log(con)["detail"]
     assert details.str.contains(f"\\(submission {sid}\\): accepted, load {summary.load_id}").any()
     assert details.str.startswith("loaded form, submitted by Val Virginia").any()
     # accepted is final
-    with pytest.raises(S.SubmissionError, match="can no longer be edited"):
-        S.save(con, VA_USER, "VA", 2027, complete(), submission_id=sid, version=got["version"], this_year=YEAR)
+    with pytest.raises(submissions.SubmissionError, match="can no longer be edited"):
+        submissions.save(con, VA_USER, "VA", 2027, complete(), submission_id=sid, version=got["version"], this_year=YEAR)
 
 
 def test_two_reviewers_one_wins_the_other_gets_a_clear_message_and_nothing_is_written(con):
     sid, v = submitted(con)
-    lead_view, pm_view = S.get(con, sid), S.get(con, sid)  # both opened the same version
-    S.accept(con, LEAD, sid, lead_view["version"])
+    lead_view, pm_view = submissions.get(con, sid), submissions.get(con, sid)  # both opened the same version
+    submissions.accept(con, LEAD, sid, lead_view["version"])
     loads, hist = count(con, "load_log"), count(con, "submission_history")
-    with pytest.raises(S.StaleSubmission, match=f"submission {sid} was changed by Lee Leader .*accepted.*reload"):
-        S.accept(con, PM, sid, pm_view["version"])
-    with pytest.raises(S.StaleSubmission):
-        S.return_submission(con, PM, sid, pm_view["version"], "please check exercises")
+    with pytest.raises(submissions.StaleSubmission, match=f"submission {sid} was changed by Lee Leader .*accepted.*reload"):
+        submissions.accept(con, PM, sid, pm_view["version"])
+    with pytest.raises(submissions.StaleSubmission):
+        submissions.return_submission(con, PM, sid, pm_view["version"], "please check exercises")
     assert (count(con, "load_log"), count(con, "submission_history")) == (loads, hist)
-    assert S.get(con, sid)["reviewed_by"] == "Lee Leader"
+    assert submissions.get(con, sid)["reviewed_by"] == "Lee Leader"
 
 
 def test_the_stale_check_inside_the_write_rolls_the_load_back(con, monkeypatch):
     """If the submission changes between the reviewer's read and the write (another replica), the rows written by
     the load are rolled back with it."""
     sid, v = submitted(con)
-    real = S._review_target
+    real = submissions._review_target
 
     def racing(con_, viewer, submission_id, version):
         sub = real(con_, viewer, submission_id, version)
         if viewer is PM:  # the other reviewer wins meanwhile
-            S.return_submission(con_, LEAD, submission_id, version, "returned meanwhile")
+            submissions.return_submission(con_, LEAD, submission_id, version, "returned meanwhile")
         return sub
 
-    monkeypatch.setattr(S, "_review_target", racing)
-    with pytest.raises(S.StaleSubmission, match="Lee Leader"):
-        S.accept(con, PM, sid, v)
+    monkeypatch.setattr(submissions, "_review_target", racing)
+    with pytest.raises(submissions.StaleSubmission, match="Lee Leader"):
+        submissions.accept(con, PM, sid, v)
     assert count(con, "load_log") == 0 and count(con, "assessments") == 0
-    assert S.get(con, sid)["status"] == "returned"
+    assert submissions.get(con, sid)["status"] == "returned"
 
 
 def test_return_needs_a_comment_the_state_sees_and_the_state_resubmits(con):
     sid, v = submitted(con)
-    with pytest.raises(S.SubmissionError, match="needs a comment"):
-        S.return_submission(con, PM, sid, v, "   ")
-    assert S.get(con, sid)["status"] == "submitted"
-    v = S.return_submission(con, PM, sid, v, "Exercises at 4 needs the after-action reports attached.")
-    got = S.get(con, sid)
+    with pytest.raises(submissions.SubmissionError, match="needs a comment"):
+        submissions.return_submission(con, PM, sid, v, "   ")
+    assert submissions.get(con, sid)["status"] == "submitted"
+    v = submissions.return_submission(con, PM, sid, v, "Exercises at 4 needs the after-action reports attached.")
+    got = submissions.get(con, sid)
     assert got["status"] == "returned"
     assert got["review_comment"] == "Exercises at 4 needs the after-action reports attached."
-    h = S.history(con, sid)
+    h = submissions.history(con, sid)
     assert h.iloc[-1][["from_status", "to_status", "comment", "changed_by"]].tolist() == [
         "submitted", "returned", "Exercises at 4 needs the after-action reports attached.", "Pat Manager"]
     # the state edits (back to draft) and submits again
-    sid2, v = S.save(con, VA_USER, "VA", 2027, complete(exercises={"maturity": 3}), submission_id=sid, version=v,
+    sid2, v = submissions.save(con, VA_USER, "VA", 2027, complete(exercises={"maturity": 3}), submission_id=sid, version=v,
                      this_year=YEAR)
-    assert S.get(con, sid)["status"] == "draft"
-    S.submit(con, VA_USER, "VA", 2027, complete(exercises={"maturity": 3}), submission_id=sid, version=v,
+    assert submissions.get(con, sid)["status"] == "draft"
+    submissions.submit(con, VA_USER, "VA", 2027, complete(exercises={"maturity": 3}), submission_id=sid, version=v,
              this_year=YEAR)
-    assert S.history(con, sid)["to_status"].tolist() == ["submitted", "returned", "draft", "submitted"]
+    assert submissions.history(con, sid)["to_status"].tolist() == ["submitted", "returned", "draft", "submitted"]
 
 
 def test_a_file_load_after_the_submission_warns_the_reviewer_before_replacing_it(con):
     sid, v = submitted(con)
     ingest.load(con, [("va-late.csv", make_csv([["VA", "recovery", 2027, 1, "no", "yes", "newer"]]))], "loader")
     loads = count(con, "load_log")
-    with pytest.raises(S.NewerLoad, match="va-late.csv by loader") as e:
-        S.accept(con, PM, sid, v)
+    with pytest.raises(submissions.NewerLoad, match="va-late.csv by loader") as e:
+        submissions.accept(con, PM, sid, v)
     assert list(e.value.loads["file_name"]) == ["va-late.csv"]
-    assert count(con, "load_log") == loads and S.get(con, sid)["status"] == "submitted"
-    S.accept(con, PM, sid, v, replace_newer=True)
+    assert count(con, "load_log") == loads and submissions.get(con, sid)["status"] == "submitted"
+    submissions.accept(con, PM, sid, v, replace_newer=True)
     assert queries.assessments(con, 2027, ["VA"]).shape[0] == 8
     # another state's or another cycle's load is no reason to warn
     sid, v = submitted(con, state="MD", by=MD_USER)
     ingest.load(con, [("x.csv", make_csv([["MD", "recovery", 2026, 1, "no", "yes", ""],
                                           ["TX", "recovery", 2027, 1, "no", "yes", ""]]))], "loader")
-    assert S.newer_loads(con, S.get(con, sid)).empty
+    assert submissions.newer_loads(con, submissions.get(con, sid)).empty
 
 
 # --- queue, prefill, listing -------------------------------------------------------------------------------------
@@ -303,12 +303,12 @@ def test_pending_reviews_are_this_viewers_oldest_first(con):
     import datetime as dt
     t0 = dt.datetime(2026, 11, 1, 9, 0)
     for i, (state, who) in enumerate((("VA", VA_USER), ("TX", LEAD), ("MD", MD_USER))):
-        S.submit(con, who, state, 2027, complete(), now=t0 + dt.timedelta(hours=3 - i), this_year=YEAR)
-    S.save(con, LEAD, "VA", 2026, complete(), this_year=YEAR)  # a draft is not awaiting review
-    assert S.pending_reviews(con, PM)[["state", "cycle"]].values.tolist() == [["MD", 2027], ["VA", 2027]]
-    assert S.pending_reviews(con, LEAD)["state"].tolist() == ["MD", "TX", "VA"]
-    assert S.pending_reviews(con, VA_USER).empty and S.pending_reviews(con, OTHER_PM)["state"].tolist() == ["TX"]
-    assert S.pending_reviews(con, PM)["link"].iloc[0] == "/assessment?state=MD&cycle=2027"
+        submissions.submit(con, who, state, 2027, complete(), now=t0 + dt.timedelta(hours=3 - i), this_year=YEAR)
+    submissions.save(con, LEAD, "VA", 2026, complete(), this_year=YEAR)  # a draft is not awaiting review
+    assert submissions.pending_reviews(con, PM)[["state", "cycle"]].values.tolist() == [["MD", 2027], ["VA", 2027]]
+    assert submissions.pending_reviews(con, LEAD)["state"].tolist() == ["MD", "TX", "VA"]
+    assert submissions.pending_reviews(con, VA_USER).empty and submissions.pending_reviews(con, OTHER_PM)["state"].tolist() == ["TX"]
+    assert submissions.pending_reviews(con, PM)["link"].iloc[0] == "/assessment?state=MD&cycle=2027"
 
 
 def test_prefill_from_the_latest_earlier_cycle_and_changes_since():
@@ -319,7 +319,7 @@ def test_prefill_from_the_latest_earlier_cycle_and_changes_since():
          "seeks_help": True, "other_area": None, "notes": "n"},
         {"state": "VA", "program_area": "training", "cycle": 2025, "maturity": 4, "offers_help": True,
          "seeks_help": False, "other_area": None, "notes": None}])
-    areas, source = S.prefill(rows, 2027)
+    areas, source = submissions.prefill(rows, 2027)
     assert source == "the 2025 self-assessment"
     ex = next(a for a in areas if a["program_area"] == "exercises")
     assert (ex["maturity"], ex["seeks_help"], ex["notes"]) == (3, True, "n")
@@ -327,20 +327,20 @@ def test_prefill_from_the_latest_earlier_cycle_and_changes_since():
     ex.update(maturity=4, seeks_help=False)
     rec = next(a for a in areas if a["program_area"] == "recovery")
     rec.update(maturity=2)
-    changed = S.changes_since(areas, prev)
+    changed = submissions.changes_since(areas, prev)
     assert changed["exercises"] == "maturity 3 → 4; no longer seeks guidance"
     assert changed["training"] == "" and changed["recovery"] == "new: not rated last cycle"
     # the cycle's own rows on record win (a correction of that cycle)
-    areas, source = S.prefill(rows, 2024)
+    areas, source = submissions.prefill(rows, 2024)
     assert source == "the 2024 self-assessment on record"
 
 
 def test_cli_lists_submissions_by_status(tmp_path):
     path = tmp_path / "subs.duckdb"
     con = db.connect(path)
-    sid, v = S.submit(con, VA_USER, "VA", 2027, complete(), this_year=YEAR)
-    S.save(con, MD_USER, "MD", 2027, complete(), this_year=YEAR)
-    S.return_submission(con, PM, sid, v, "Attach the reports")
+    sid, v = submissions.submit(con, VA_USER, "VA", 2027, complete(), this_year=YEAR)
+    submissions.save(con, MD_USER, "MD", 2027, complete(), this_year=YEAR)
+    submissions.return_submission(con, PM, sid, v, "Attach the reports")
     con.close()
     run = lambda *a: subprocess.run([sys.executable, "-m", "shisn", "submissions", "--db", str(path), *a],  # noqa
                                     cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -1,17 +1,17 @@
-"""ui.text_table: the static tables beside a chart or a map are Markdown, so a new session loads no table code;
+"""displays.text_table: the static tables beside a chart or a map are Markdown, so a new session loads no table code;
 user text in them stays text."""
 from streamlit.testing.v1 import AppTest
 
 from conftest import static_tables
+from shisn.web import displays
 
 
 def _page():
     import pandas as pd
-    from shisn.web import ui
-    ui.text_table(pd.DataFrame({
+    displays.text_table(pd.DataFrame({
         "State": ["NH", "VA"], "Score": [2.573, 1.0], "Maturity": [4, 2], "Mentors": [3.0, 5.0],
         "Notes": ["Plan | draft **bold** [link](http://x) <b>hi</b>", None]}))
-    ui.text_table(pd.DataFrame({"Empty": []}))
+    displays.text_table(pd.DataFrame({"Empty": []}))
 
 
 def test_a_text_table_is_markdown_showing_user_text_as_text_and_numbers_as_they_read():
@@ -33,12 +33,11 @@ def test_a_table_drawn_again_shows_its_own_rows_never_an_earlier_frames():
     even one Python places where a freed one was, is drawn from its own rows."""
     import gc
     import pandas as pd
-    from shisn.web import ui
     shared = pd.DataFrame({"State": ["VA"], "Maturity": [3]})
-    assert ui._markdown_of(shared) is ui._markdown_of(shared)  # kept, not formatted again
+    assert displays._markdown_of(shared) is displays._markdown_of(shared)  # kept, not formatted again
     for n in range(50):  # freed frames' places are reused: each new frame still shows its own value
         df = pd.DataFrame({"State": ["MD"], "Maturity": [n]})
-        assert ui._markdown_of(df).endswith(f"| MD | {n} |")
+        assert displays._markdown_of(df).endswith(f"| MD | {n} |")
         del df
         gc.collect()
-    assert ui._markdown_of(shared).endswith("| VA | 3 |")
+    assert displays._markdown_of(shared).endswith("| VA | 3 |")

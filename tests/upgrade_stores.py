@@ -184,8 +184,8 @@ def _rows() -> dict[str, list[dict]]:
         u.update(added_by="cli:odp", added_at=T(2024, 1, 10, 9), _since=3)
     form = [{"program_area": a, "maturity": 3, "offers_help": False, "seeks_help": a == "strategy",
              "notes": "Draft from the form." if a == "strategy" else ""} for a in AREAS]
-    from shisn.services import submissions as S
-    areas_json = json.dumps(S.normalise(form), ensure_ascii=False)
+    from shisn.services import submissions
+    areas_json = json.dumps(submissions.normalise(form), ensure_ascii=False)
     out["submissions"] = [
         {"submission_id": 1, "state": "WV", "cycle": 2026, "status": "submitted", "areas": areas_json,
          "created_by": "WV user", "created_at": T(2025, 11, 2, 10), "updated_by": "WV user",

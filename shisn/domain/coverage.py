@@ -20,8 +20,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from shisn.domain import catalog
-from shisn.domain import jurisdictions as J
+from shisn.domain import catalog, jurisdictions
 
 ALL_AREAS = "all"
 ALL_REGIONS = "all"
@@ -60,14 +59,14 @@ def region_options() -> list:
 
 
 def region_option_label(option) -> str:
-    return "All regions" if option == ALL_REGIONS else J.region_label(int(option))
+    return "All regions" if option == ALL_REGIONS else jurisdictions.region_label(int(option))
 
 
 def scope_codes(region=ALL_REGIONS) -> list[str]:
     """The jurisdictions in view: all 56, or those of one FEMA region."""
     if region == ALL_REGIONS:
-        return list(J.codes())
-    return [c for c, r in J.regions().items() if r == int(region)]
+        return list(jurisdictions.codes())
+    return [c for c, r in jurisdictions.regions().items() if r == int(region)]
 
 
 def in_region(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
@@ -254,7 +253,7 @@ def state_values(df: pd.DataFrame, area=ALL_AREAS, region=ALL_REGIONS) -> pd.Dat
     """One row per jurisdiction (all 56, sorted by code) for the map: `maturity` in `area` (or the mean over the
     named areas), how many areas the state reported, offers help in, is an eligible mentor in and seeks guidance
     in, and `in_scope` (inside the region filter) / `reported` (has a value in this view)."""
-    jur = J.jurisdictions()[["code", "name", "fema_region", "region_label", "kind"]].rename(columns={"code": "state"})
+    jur = jurisdictions.jurisdictions()[["code", "name", "fema_region", "region_label", "kind"]].rename(columns={"code": "state"})
     rows = in_area(df, area) if area != ALL_AREAS else df[df["program_area"].isin(MEAN_AREAS)]
     g = rows.assign(m=rows["maturity"].astype("Float64"),
                     off=rows["offers_help"].astype(bool),
@@ -298,7 +297,7 @@ def order_rows(m: pd.DataFrame, sort: str = "total") -> pd.DataFrame:
     named = m[[c for c in m.columns if c in MEAN_AREAS]]
     mean = named.mean(axis=1)
     reported = mean.notna()
-    key = pd.DataFrame({"state": m.index, "mean": mean.values, "region": [J.regions()[c] for c in m.index]},
+    key = pd.DataFrame({"state": m.index, "mean": mean.values, "region": [jurisdictions.regions()[c] for c in m.index]},
                        index=list(m.index))
     done, empty = key[reported.values], key[~reported.values]
     if sort == "total":
@@ -314,7 +313,7 @@ def _cluster_order(m: pd.DataFrame) -> list[str]:
     """Leaves of an average-linkage tree over the profiles (gaps filled with the area's mean), deterministic."""
     if len(m) < 3:
         return sorted(m.index)
-    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.cluster.hierarchy import leaves_list, linkage  # import costs 0.14 s: only when a heatmap is ordered by similarity
     filled = m.sort_index()
     filled = filled.fillna(filled.mean()).fillna(3.0)
     tree = linkage(filled.to_numpy(dtype=float), method="average", metric="euclidean", optimal_ordering=True)
@@ -356,7 +355,7 @@ def region_summary(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
     mentors, needs, and needs with no eligible mentor anywhere in the nation."""
     needs = _needs(df)
     rows = in_region(df, region)
-    regions = sorted({J.regions()[c] for c in scope_codes(region)})
+    regions = sorted({jurisdictions.regions()[c] for c in scope_codes(region)})
     areas = matrix_areas(df)
     idx = pd.MultiIndex.from_product([regions, areas], names=["fema_region", "program_area"])
     g = rows.assign(m=rows["maturity"].astype(float),
@@ -368,7 +367,7 @@ def region_summary(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
     for c in ("states", "mentors", "needs", "uncovered"):
         out[c] = out[c].fillna(0).astype(int)
     out = out.reset_index()
-    out["region_label"] = out["fema_region"].map(J.region_label)
+    out["region_label"] = out["fema_region"].map(jurisdictions.region_label)
     return out
 
 
@@ -377,10 +376,10 @@ def region_totals(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
     and needs with no eligible mentor anywhere (→ TA)."""
     needs = in_region(_needs(df), region)
     rows = in_region(df, region)
-    regions = sorted({J.regions()[c] for c in scope_codes(region)})
-    members = pd.Series(J.regions()).value_counts()
+    regions = sorted({jurisdictions.regions()[c] for c in scope_codes(region)})
+    members = pd.Series(jurisdictions.regions()).value_counts()
     return pd.DataFrame({
-        "Region": [J.region_label(r) for r in regions],
+        "Region": [jurisdictions.region_label(r) for r in regions],
         "Reporting": [f"{rows.loc[rows['fema_region'] == r, 'state'].nunique()} of {int(members.get(r, 0))}"
                       for r in regions],
         "Mentors": [int(rows.loc[rows["fema_region"] == r, "eligible_mentor"].fillna(False).sum()) for r in regions],
@@ -450,7 +449,7 @@ def row_groups(m: pd.DataFrame, sort: str) -> list[str] | None:
     if sort != "region":
         return None
     reported = m[[c for c in m.columns if c in MEAN_AREAS]].notna().any(axis=1)
-    return [J.region_label(J.regions()[c]) if reported[c] else "Not reported" for c in m.index]
+    return [jurisdictions.region_label(jurisdictions.regions()[c]) if reported[c] else "Not reported" for c in m.index]
 
 
 def scope_label(cycle: int, area=ALL_AREAS, region=ALL_REGIONS) -> str:

@@ -57,9 +57,12 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
+import shisn.domain.jurisdictions
 from shisn.domain import catalog
 
 DEFAULT_CAPACITY = 3
@@ -191,9 +194,8 @@ def _area_label(slug: str) -> str:
 
 
 def _region_text(region: float) -> str:
-    from shisn.domain.jurisdictions import ROMAN
     r = int(region)
-    return f"FEMA Region {ROMAN[r]}" if r in ROMAN else f"FEMA region {r}"
+    return f"FEMA Region {shisn.domain.jurisdictions.ROMAN[r]}" if r in shisn.domain.jurisdictions.ROMAN else f"FEMA region {r}"
 
 
 class _Data:
@@ -257,11 +259,9 @@ class _Data:
 
         # reference data
         if jurisdictions is None:
-            from shisn.domain import jurisdictions as J
-            jurisdictions = J.jurisdictions()
+            jurisdictions = shisn.domain.jurisdictions.jurisdictions()
         if borders is None:
-            from shisn.domain import jurisdictions as J
-            borders = J.borders()
+            borders = shisn.domain.jurisdictions.borders()
         jur = jurisdictions.drop_duplicates("code").set_index("code")
         codes = pd.Index(self.codes)
         self.names = np.array([str(x) for x in
@@ -440,8 +440,6 @@ def _reasons(d: _Data, w: Weights, area, mentor, mentee, f) -> pd.api.extensions
             parts.append(f"can mentor in {breadth_n} areas")
         texts.append(", ".join(parts))
     # join with pyarrow: millions of edges in about a second, memory in one buffer
-    import pyarrow as pa
-    import pyarrow.compute as pc
     per = catalog.MAX_LEVEL + 1
     labels = pa.array([f"{nm} ({m})" for nm in d.names for m in range(per)], type=pa.string())
     area_labels = pa.array(d.area_labels, type=pa.string())

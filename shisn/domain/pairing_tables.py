@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from shisn.domain import auth, catalog
-from shisn.domain import jurisdictions as J
+from shisn.domain import auth, catalog, jurisdictions
 from shisn.domain.selection import pair_key
 
 # The Pairings page's views, one tab each; only the open one runs. The label is the value of the URL
@@ -44,7 +43,7 @@ def region_label(option) -> str:
         return "My states"
     if option == ALL_REGIONS:
         return "All regions"
-    return J.region_label(int(option))
+    return jurisdictions.region_label(int(option))
 
 
 def scope_states(viewer: auth.Viewer, region) -> set[str] | None:
@@ -53,7 +52,7 @@ def scope_states(viewer: auth.Viewer, region) -> set[str] | None:
         return set(viewer.states)
     if region == ALL_REGIONS or region is None:
         return None
-    return {c for c, r in J.regions().items() if r == int(region)}
+    return {c for c, r in jurisdictions.regions().items() if r == int(region)}
 
 
 def filter_pairs(pairs: pd.DataFrame, areas: list[str] | None, states: set[str] | None) -> pd.DataFrame:
@@ -94,8 +93,8 @@ def _area_names(df: pd.DataFrame) -> pd.Series:
 def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
     """The pairs as people read them (names, area labels, maturities, score, reasons)."""
     return pd.DataFrame({
-        "Mentor": pairs["mentor"] + " · " + pairs["mentor"].map(J.names()),
-        "Mentee": pairs["mentee"] + " · " + pairs["mentee"].map(J.names()),
+        "Mentor": pairs["mentor"] + " · " + pairs["mentor"].map(jurisdictions.names()),
+        "Mentee": pairs["mentee"] + " · " + pairs["mentee"].map(jurisdictions.names()),
         "Program area": _area_names(pairs),
         "Mentor maturity": pairs["mentor_maturity"].astype(int),
         "Mentee maturity": pairs["mentee_maturity"].astype(int),
@@ -106,7 +105,7 @@ def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
 
 def referrals_table(referrals: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
-        "State": referrals["mentee"] + " · " + referrals["mentee"].map(J.names()),
+        "State": referrals["mentee"] + " · " + referrals["mentee"].map(jurisdictions.names()),
         "Program area": _area_names(referrals),
         "Maturity": referrals["mentee_maturity"].astype(int),
         "Why no mentor": referrals["reason"],
@@ -176,13 +175,13 @@ def capacity_areas_table(table: pd.DataFrame) -> pd.DataFrame:
 def arcs(pairs: pd.DataFrame) -> pd.DataFrame:
     """One arc per pair, mentor → mentee, coloured by program area: rows for `maps.arc_deck`."""
     pts = {f["properties"]["code"]: (float(f["properties"]["label_lon"]), float(f["properties"]["label_lat"]))
-           for f in J.geojson()["features"]}
+           for f in jurisdictions.geojson()["features"]}
     rows = []
     for r in pairs.itertuples(index=False):
         (flon, flat), (tlon, tlat) = pts[r.mentor], pts[r.mentee]
         rows.append({"from_code": r.mentor, "to_code": r.mentee, "from_lon": flon, "from_lat": flat,
                      "to_lon": tlon, "to_lat": tlat, "colour": AREA_COLOURS[r.program_area],
-                     "tip": f"{J.names()[r.mentor]} ({int(r.mentor_maturity)}) → {J.names()[r.mentee]} "
+                     "tip": f"{jurisdictions.names()[r.mentor]} ({int(r.mentor_maturity)}) → {jurisdictions.names()[r.mentee]} "
                             f"({int(r.mentee_maturity)})\n{catalog.area_short(r.program_area)} · score "
                             f"{float(r.score):.2f}", "pair": pair_key(r.mentor, r.mentee, r.program_area)})
     return pd.DataFrame(rows, columns=["from_code", "to_code", "from_lon", "from_lat", "to_lon", "to_lat", "colour",

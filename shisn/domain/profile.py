@@ -20,8 +20,7 @@ from typing import Callable
 
 import pandas as pd
 
-from shisn.domain import auth, catalog
-from shisn.domain import jurisdictions as J
+from shisn.domain import auth, catalog, jurisdictions, pairing
 
 STANDARD_AREAS: tuple[str, ...] = tuple(a for a in catalog.AREA_SLUGS if a != catalog.OTHER)
 PAIRING_INPUT = ["state", "program_area", "maturity", "offers_help", "seeks_help", "other_area"]
@@ -78,18 +77,18 @@ VIEW_KEY = "profile_view"  # widget key and URL parameter; unique across pages (
 
 def state_options() -> list[str]:
     """Every jurisdiction's code, ordered by name (the picker's order)."""
-    names = J.names()
+    names = jurisdictions.names()
     return sorted(names, key=lambda c: names[c])
 
 
 def state_label(code: str) -> str:
-    return f"{J.names()[code]} ({code})"
+    return f"{jurisdictions.names()[code]} ({code})"
 
 
 def default_state(viewer: auth.Viewer | None, requested: str | None = None) -> str:
     """The state to open: a valid request (code or name), else the viewer's own or first assigned state, else the
     first jurisdiction by name."""
-    code = J.state_code(requested) if requested else None
+    code = jurisdictions.state_code(requested) if requested else None
     if code:
         return code
     if viewer is not None and viewer.states:
@@ -131,7 +130,7 @@ def maturity_table(assessments: pd.DataFrame, state: str, cycle: int) -> pd.Data
 
 def _maturity_table(cycle_df: pd.DataFrame, state: str) -> pd.DataFrame:
     nat = _medians(cycle_df)
-    reg = _medians(cycle_df[cycle_df["fema_region"] == J.regions()[state]])
+    reg = _medians(cycle_df[cycle_df["fema_region"] == jurisdictions.regions()[state]])
     mine = {r["program_area"]: r for r in cycle_df[cycle_df["state"] == state].to_dict("records")}
     slugs = list(STANDARD_AREAS) + ([catalog.OTHER] if catalog.OTHER in mine else [])
     nat_med, nat_n, reg_med, reg_n = (nat["median"].to_dict(), nat["n"].to_dict(), reg["median"].to_dict(),
@@ -323,7 +322,7 @@ def _partner_frame(cands: pd.DataFrame, partner_col: str, maturity_col: str, cyc
     })
     # the fit alone ("same FEMA Region III, shared border, ..."), for tables that already name the states and area
     out["why"] = [r.split(": ", 1)[1] if ": " in r else r for r in out["reasons"]]
-    out["partner_name"] = out["partner"].map(J.names())
+    out["partner_name"] = out["partner"].map(jurisdictions.names())
     # 'other' is named after the state's own area (the pair is only kept when both name the same one)
     out["area"] = [area_name(a, others.get(p)) for a, p in zip(out["program_area"], out["partner"])]
     out["short"] = [area_short_name(a, others.get(p)) for a, p in zip(out["program_area"], out["partner"])]
@@ -342,7 +341,6 @@ def partners(assessments: pd.DataFrame, state: str, cycle: int, weights=None, to
 
 
 def _partners(cycle_df, state, table, weights, top, can_see) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from shisn.domain import pairing
     wanted = needs(table)
     offered = list(table.loc[table["eligible_mentor"], "program_area"])
     empty = pd.DataFrame(columns=PARTNER_COLUMNS)
@@ -467,7 +465,7 @@ def program_manager_of(program_managers: pd.DataFrame | None, state: str) -> dic
 def build(assessments: pd.DataFrame, state: str, cycle: int, viewer: auth.Viewer | None = None,
           program_managers: pd.DataFrame | None = None, weights=None) -> StateProfile:
     """Everything the page and the report show for `state` in `cycle`, as `viewer` may see it."""
-    jur = J.jurisdictions().set_index("code").loc[state]
+    jur = jurisdictions.jurisdictions().set_index("code").loc[state]
     detail = viewer is not None and viewer.sees_detail_of(state)
     cycle_df = of_cycle(assessments, cycle)
     table = _maturity_table(cycle_df, state)

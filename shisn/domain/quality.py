@@ -30,8 +30,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from shisn.domain import catalog
-from shisn.domain import jurisdictions as J
+from shisn.domain import catalog, jurisdictions
 
 BIG_CHANGE, SEEKS_AT_5, OFFER_BELOW_4, POETE_FAR, MISSING_AREAS, STRAIGHT_LINE, STALE = (
     "big_change", "seeks_at_5", "offer_below_4", "poete_far", "missing_areas", "straight_line", "stale")
@@ -309,7 +308,7 @@ def counts(flag_rows: pd.DataFrame) -> dict:
 def display_frame(flag_rows: pd.DataFrame, show_notes=lambda state: True) -> pd.DataFrame:
     """Flags as a table for people: jurisdiction, area, flag, explanation, confirmed and the note (the note only
     where `show_notes(state)`: confirmation notes are detail)."""
-    names = J.names()
+    names = jurisdictions.names()
     return pd.DataFrame({
         "state": flag_rows["state"].to_numpy(),
         "jurisdiction": [names.get(s, s) for s in flag_rows["state"]],

@@ -15,7 +15,7 @@ selection events (`st.pydeck_chart` / `st.plotly_chart` with `on_select`): `{"se
 plotly. An event that selects nothing returns None (the caller keeps the current selection).
 
 The panels' mentors come from `profile.partners` (the pairing's own candidates, scores and reasons); what a viewer
-may not see (other states' notes) must already be blank in the rows passed in (`ui.assessments` does it).
+may not see (other states' notes) must already be blank in the rows passed in (`shisn.web.loaders.assessments` does it).
 """
 from __future__ import annotations
 
@@ -24,9 +24,15 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from shisn.domain import auth, catalog, profile
-from shisn.domain import jurisdictions as J
-from shisn.domain import exchange_rules
+from shisn.domain import (
+    auth,
+    catalog,
+    coverage,
+    exchange_rules,
+    jurisdictions,
+    profile,
+    quality,
+)
 
 STATE_PARAM = "selected_state"   # national page: the selected jurisdiction
 AREA_PARAM = "selected_area"     # national page: the selected program area (heatmap column, supply bar)
@@ -44,7 +50,7 @@ def parse_state(value: Any) -> str | None:
     """A jurisdiction's USPS code from a URL value (code or name, any case), or None."""
     if value is None or not str(value).strip():
         return None
-    return J.state_code(str(value))
+    return jurisdictions.state_code(str(value))
 
 
 def parse_area(value: Any) -> str | None:
@@ -217,8 +223,7 @@ def state_panel(rows: pd.DataFrame, state: str, area: str | None = None, can_see
     """The map's panel for `state`: its ratings in `area` (a slug, or None for every area), what it can mentor in,
     its offers that cannot be used, and its needs with how many eligible mentors each has. `rows`: the cycle's
     rows of every state (mentor counts need them), notes already redacted for the viewer."""
-    from shisn.domain import coverage
-    jur = J.jurisdictions().set_index("code").loc[state]
+    jur = jurisdictions.jurisdictions().set_index("code").loc[state]
     own = rows[rows["state"] == state]
     if area is not None:
         own = own[own["program_area"] == area]
@@ -294,7 +299,7 @@ def cell_panel(rows: pd.DataFrame, state: str, area: str, cycle: int, can_see: C
     that need ranked by the pairing score with the reasons (`profile.partners`, i.e. `pairing.candidates`), or the
     states seeking guidance there it could mentor. `rows`: the cycle's rows of every state, notes redacted;
     `history`: the state's rows of every cycle, for the data-quality flags (`quality_flags`)."""
-    jur = J.jurisdictions().set_index("code").loc[state]
+    jur = jurisdictions.jurisdictions().set_index("code").loc[state]
     hit = rows[(rows["state"] == state) & (rows["program_area"] == area)]
     other = hit["other_area"].iloc[0] if len(hit) else None
     p = CellPanel(state=state, name=str(jur["name"]), area=area, area_name=_area_name(area, other),
@@ -323,18 +328,13 @@ def partner_table(partners: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def quality_flags(history: pd.DataFrame, state: str, area: str, cycle: int) -> pd.DataFrame | None:
-    """HOOK for data-quality flags (shisn/quality.py): the flags of `state` in `cycle` about `area` or the whole
-    assessment, as (Flag, Explanation) rows; None when the quality module is not installed. `history` must hold
-    the state's earlier cycles too (a 'moved 2 levels' flag compares cycles)."""
-    try:
-        from shisn.domain import quality
-    except ImportError:
-        return None
+def quality_flags(history: pd.DataFrame, state: str, area: str, cycle: int) -> pd.DataFrame:
+    """The data-quality flags (shisn.domain.quality) of `state` in `cycle` about `area` or the whole assessment, as
+    (Flag, Explanation) rows. `history` must hold the state's earlier cycles too (a 'moved 2 levels' flag compares
+    cycles)."""
     rows = history[history["state"] == state]
     f = quality.flags(rows, cycle=cycle, states=[state], with_stale=False)
-    whole = getattr(quality, "WHOLE", "")
-    f = f[f["program_area"].isin([area, whole])]
+    f = f[f["program_area"].isin([area, quality.WHOLE])]
     return pd.DataFrame({"Flag": f["title"].to_numpy(), "Explanation": f["explanation"].to_numpy()})
 
 
@@ -350,7 +350,6 @@ def area_panel(rows: pd.DataFrame, area: str, region=None) -> AreaPanel:
     """The Supply and demand bar's panel: the eligible mentors and the states seeking guidance in `area` (within
     the FEMA `region`, or all when None / 'all'), strongest mentors and neediest seekers first; each seeker with
     its number of eligible mentors (from anywhere). `rows`: the cycle's rows of every state."""
-    from shisn.domain import coverage
     reg = coverage.ALL_REGIONS if region is None else region
     scoped = coverage.in_area(coverage.in_region(rows, reg), area)
     elig = scoped[scoped["eligible_mentor"].fillna(False).astype(bool)].sort_values(["maturity", "state"],

@@ -1,6 +1,6 @@
 """Text alternatives for the maps and charts (WCAG 1.1.1): for each, one sentence saying what it shows, computed from
 the same frames the figure is drawn from, and the data behind it as a plain table (which the pages show on request,
-shisn.web.ui.chart_text). Pure pandas, no Streamlit; the sentences are plain text (the page escapes them, as they can
+shisn.web.displays.chart_text). Pure pandas, no Streamlit; the sentences are plain text (the page escapes them, as they can
 name a state's own 'other' area).
 
 Words follow the app's: a strength is a rating of 4-5, a gap 1-2; an eligible mentor offers help at 4 or more."""
@@ -12,9 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from shisn.domain import catalog
-from shisn.domain import exchange_rules
-
+from shisn.domain import catalog, exchange_rules
 
 
 def count(n: int, one: str, many: str | None = None) -> str:

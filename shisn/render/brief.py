@@ -15,14 +15,17 @@ import datetime as dt
 
 import pandas as pd
 
-from shisn.services import assignments
-from shisn.domain import auth, catalog, pairing
-from shisn.store import queries
-from shisn.services import exchanges as X
-from shisn.domain import jurisdictions as J
+from shisn.domain import (
+    auth,
+    catalog,
+    exchange_rules,
+    jurisdictions,
+    pairing,
+    safe_text,
+)
 from shisn.render.report import DEMO_LABEL
-from shisn.domain import exchange_rules
-from shisn.domain import safe_text
+from shisn.services import assignments, exchanges
+from shisn.store import queries
 
 CSS = """
 * { box-sizing: border-box; }
@@ -84,8 +87,8 @@ def _explanation(rows: pd.DataFrame, mentor: str, mentee: str, areas: list[str],
 
 
 def _means(mentor: str, mentee: str, chosen: str | None) -> list[str]:
-    near = J.share_border(mentor, mentee)
-    same_region = J.regions()[mentor] == J.regions()[mentee]
+    near = jurisdictions.share_border(mentor, mentee)
+    same_region = jurisdictions.regions()[mentor] == jurisdictions.regions()[mentee]
     out = []
     if chosen:
         out.append(f"Chosen: {exchange_rules.means_label(chosen)}.")
@@ -93,7 +96,7 @@ def _means(mentor: str, mentee: str, chosen: str | None) -> list[str]:
                "needs and what the mentor can share.")
     out.append("Document exchange: plans, templates, after-action reports and course material the mentor can share.")
     if near or same_region:
-        why = "they share a border" if near else f"both are in FEMA {J.region_label(J.regions()[mentor])}"
+        why = "they share a border" if near else f"both are in FEMA {jurisdictions.region_label(jurisdictions.regions()[mentor])}"
         out.append(f"On-site visit: practical, {why}.")
     else:
         out.append("On-site visit: worth it for exercises and operations centres; otherwise calls and documents.")
@@ -133,9 +136,9 @@ def _state_block(rows: pd.DataFrame, code: str, role: str, areas: list[str], vie
               if poete else "")
     hidden = "" if detail else "<div class='note'>Notes are shown only to viewers who see this state in detail.</div>"
     return (f"<div class='state' data-state='{safe_text.html(code)}'><div class='role'>{safe_text.html(role)}</div>"
-            f"<h2 class='state-name'>{safe_text.html(J.names()[code])} ({safe_text.html(code)})</h2>"
-            f"<div class='meta'>FEMA {safe_text.html(J.region_label(J.regions()[code]))} · population "
-            f"{J.populations()[code]:,}</div>"
+            f"<h2 class='state-name'>{safe_text.html(jurisdictions.names()[code])} ({safe_text.html(code)})</h2>"
+            f"<div class='meta'>FEMA {safe_text.html(jurisdictions.region_label(jurisdictions.regions()[code]))} · population "
+            f"{jurisdictions.populations()[code]:,}</div>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{legend}{hidden}"
             f"<div><strong>Strengths</strong> (4–5): {safe_text.html('; '.join(strengths) or 'none')}</div>"
             f"<div><strong>Needs</strong> (seeks help or 1–2): {safe_text.html('; '.join(needs) or 'none')}</div>"
@@ -144,7 +147,7 @@ def _state_block(rows: pd.DataFrame, code: str, role: str, areas: list[str], vie
 
 def render(con, exchange_id: int, viewer: auth.Viewer, *, now: dt.datetime | None = None) -> str:
     """The brief as one HTML document, for a viewer who may see the exchange (PermissionError otherwise)."""
-    ex = X.get(con, exchange_id)
+    ex = exchanges.get(con, exchange_id)
     if viewer is None or not exchange_rules.can_see(viewer, ex["mentor"], ex["mentee"]):
         raise PermissionError(f"exchange {exchange_id} is not one you may see")
     now = now or dt.datetime.now().replace(microsecond=0)
@@ -159,20 +162,20 @@ def render(con, exchange_id: int, viewer: auth.Viewer, *, now: dt.datetime | Non
     if ex["requested_at"] is not None:
         asker = ex["requested_state"]
         kind = "asked for an introduction to a mentor" if asker == mentee else "offered help"
-        request = (f"<h2>The request</h2><p>{safe_text.html(J.names()[asker])} ({safe_text.html(asker)}) {kind} on "
+        request = (f"<h2>The request</h2><p>{safe_text.html(jurisdictions.names()[asker])} ({safe_text.html(asker)}) {kind} on "
                    f"{pd.Timestamp(ex['requested_at']):%d %b %Y} ({safe_text.html(ex['requested_by'])}).</p>"
                    + (f"<p class='message'>“{safe_text.html(ex['request_message'])}”</p>" if ex["request_message"] else "")
                    + (f"<p><strong>Declined:</strong> <span class='message'>{safe_text.html(ex['decline_reason'])}</span></p>"
                       if ex["decline_reason"] else ""))
     why = "".join(f"<li>{safe_text.html(t)}</li>" for t in _explanation(rows, mentor, mentee, areas, cycle))
     means = "".join(f"<li>{safe_text.html(t)}</li>" for t in _means(mentor, mentee, ex["means"]))
-    title = f"Pairing brief · exchange {int(exchange_id)}: {J.names()[mentor]} → {J.names()[mentee]}"
+    title = f"Pairing brief · exchange {int(exchange_id)}: {jurisdictions.names()[mentor]} → {jurisdictions.names()[mentee]}"
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{safe_text.html(title)}</title>"
             f"<style>{CSS}</style></head><body><main class='page'>"
             + (f"<div class='demo'>{DEMO_LABEL}</div>" if demo else "")
             + f"<div class='kicker'>State Homeland Security Information Sharing Network · Pairing brief</div>"
-            f"<h1>{safe_text.html(J.names()[mentor])} → {safe_text.html(J.names()[mentee])}</h1>"
+            f"<h1>{safe_text.html(jurisdictions.names()[mentor])} → {safe_text.html(jurisdictions.names()[mentee])}</h1>"
             f"<div class='meta'>Exchange {int(exchange_id)} · {safe_text.html(area_text)} · assessment cycle {cycle} · status "
             f"<strong>{safe_text.html(exchange_rules.status_label(ex['status']))}</strong></div>"
             f"<div class='pair'>{_state_block(rows, mentor, 'Mentor (offers help)', areas, viewer, pms[mentor], cycle)}"

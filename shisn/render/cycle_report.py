@@ -15,11 +15,10 @@ import re
 
 import pandas as pd
 
-from shisn.domain import coverage
-from shisn.services import impact
+from shisn.domain import coverage, safe_text
 from shisn.render.report import CSS as REPORT_CSS
 from shisn.render.report import DEMO_LABEL
-from shisn.domain import safe_text
+from shisn.services import impact
 
 TOP_UNCOVERED = 15
 COLOURS = {"covered": "#1d4e89", "uncovered": "#d08c2a", "interval": "#1d4e89", "zero": "#8a939d"}

@@ -6,10 +6,16 @@ import pandas as pd
 
 from shisn.domain import catalog
 from shisn.domain.exchange_rules import (
-    CLOSED, DECLINED, HELD, IN_CONTACT, INTRODUCED, PROPOSED, REQUESTED, status_label,
+    CLOSED,
+    DECLINED,
+    HELD,
+    IN_CONTACT,
+    INTRODUCED,
+    PROPOSED,
+    REQUESTED,
+    status_label,
 )
 from shisn.render import maps
-
 
 STATUS_COLOURS = {PROPOSED: ("gray", (104, 98, 85)), INTRODUCED: ("blue", (36, 79, 180)),
                   IN_CONTACT: ("violet", (111, 51, 184)), HELD: ("orange", (190, 90, 30)),

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from shisn.domain import catalog
+from shisn.domain import catalog, jurisdictions
 
 # ColorBrewer RdYlBu (5 classes, colour-blind safe), centred on 3: 1-2 warm (gap), 3 neutral, 4-5 cool (strength);
 # grey = nothing reported. Shared with the charts so the map and the heatmaps speak the same colours.
@@ -386,7 +386,7 @@ def _legend_lines(label: str) -> list[str]:
 
 def legend_svg(single_area: bool) -> str:
     """The map's small static legend as an SVG image (catalogue text only, escaped: nothing user-supplied): the five
-    maturity colours, 'not reported', the mentor dot and the seeker ring. An image in Markdown (ui.svg_image) is drawn
+    maturity colours, 'not reported', the mentor dot and the seeker ring. An image in Markdown (shisn.web.displays.svg_image) is drawn
     by Streamlit's main browser code; st.html would fetch its own (and DOMPurify) on every cold open."""
     rows, y = ['<text x="0" y="14" font-weight="600">Maturity</text>'], 14
 
@@ -465,8 +465,7 @@ def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, heigh
     optionally `pair` (a key returned with a click on the pickable layer "arcs"); the arc whose `pair` is
     `selected` is drawn again, thick and dark. No basemap (map_provider=None): nothing is fetched."""
     if geojson is None:
-        from shisn.domain import jurisdictions as J
-        geojson = J.geojson()
+        geojson = jurisdictions.geojson()
     data, labels = _arc_data(arcs)
     layers = [
         pdk.Layer("GeoJsonLayer", id="jurisdictions", data={**geojson, "features": _features(geojson)},

@@ -10,9 +10,8 @@ import datetime as dt
 
 import pandas as pd
 
-from shisn.domain import catalog
+from shisn.domain import catalog, safe_text
 from shisn.domain.profile import COLOURS, LEVEL_COLOURS, LEVEL_TEXT, StateProfile, fmt
-from shisn.domain import safe_text
 
 FACILITATIONS_LINE = "No open exchanges: a program manager can open one from the Pairings or Exchanges page."
 DEMO_LABEL = "SYNTHETIC DEMO DATA"

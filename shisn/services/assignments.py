@@ -22,12 +22,10 @@ import re
 
 import pandas as pd
 
-from shisn.domain import jurisdictions as J
+from shisn.domain import csvtext, exchange_rules, jurisdictions
 from shisn.store import audit
-from shisn.domain import text as csvtext
 from shisn.store.db import query_df, transaction
 from shisn.store.ingest import LoadError, Problem
-from shisn.domain import exchange_rules
 
 COLUMNS = ("state", "name", "email")
 MAX_NAME = 200
@@ -68,7 +66,7 @@ def pm_label(pm: dict | None) -> str:
 def assignments(con) -> pd.DataFrame:
     """All 56 jurisdictions with their PM: state, state_name, fema_region, region_label, name, email
     (name/email empty strings where nobody is assigned). Sorted by state code."""
-    jur = J.jurisdictions()[["code", "name", "fema_region", "region_label"]].rename(
+    jur = jurisdictions.jurisdictions()[["code", "name", "fema_region", "region_label"]].rename(
         columns={"code": "state", "name": "state_name"})
     pms = query_df(con, "SELECT state, name, email FROM program_managers")
     df = jur.merge(pms, on="state", how="left")
@@ -184,7 +182,7 @@ def validate(rows: pd.DataFrame, *, lines: list[int] | None = None, file: str | 
         def bad(column, value, reason):
             problems.append(Problem(reason, row, line, column, value, file))
 
-        code = J.state_code(state_in) if state_in else None
+        code = jurisdictions.state_code(state_in) if state_in else None
         if not state_in:
             bad("state", state_in, "required: a USPS code such as VA (or a name such as Virginia)")
         elif code is None:

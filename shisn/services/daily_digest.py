@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from shisn.domain import pairing
+from shisn.domain import pairing, safe_text
 from shisn.services import notify, queue
 from shisn.store import accounts, queries
 from shisn.store.db import query_df, transaction
-from shisn.domain import safe_text
 
 
 @dataclass

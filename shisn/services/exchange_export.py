@@ -9,7 +9,6 @@ from shisn.domain import auth
 from shisn.services import outcomes
 from shisn.services.exchanges import list_exchanges
 
-
 EXPORT_COLUMNS = ["id", "mentor", "mentee", "program_areas", "status", "means", "proposed_at", "first_contact_at",
                   "updated_at", "outcome",
                   # each state's view (shisn.services.outcomes): useful 1-5, what changed, what it would do differently

@@ -53,14 +53,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from shisn.domain import catalog
-from shisn.services import exchanges as X
-from shisn.domain import jurisdictions as J
+from shisn.domain import catalog, csvtext, exchange_rules, jurisdictions
+from shisn.services import exchanges
 from shisn.store import audit
-from shisn.domain import text as csvtext
 from shisn.store.db import transaction
 from shisn.store.ingest import FIRST_CYCLE, LoadError, Problem
-from shisn.domain import exchange_rules
 
 REQUIRED = ("mentor", "mentee", "program_area", "cycle", "status", "held_on")
 OPTIONAL = ("first_contact_on", "means", "notes", "decline_reason")
@@ -245,7 +242,7 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
         codes = {}
         for c in ("mentor", "mentee"):
             v = value(c)
-            codes[c] = J.state_code(v) if v else None
+            codes[c] = jurisdictions.state_code(v) if v else None
             if c in formula:
                 continue
             if not v:
@@ -316,8 +313,8 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
         if v and means is None:
             bad("means", v, "not a means; use one of: " + ", ".join(exchange_rules.MEANS_LABELS[m] for m in exchange_rules.MEANS))
         notes, reason = value("notes") or None, value("decline_reason") or None
-        if notes and len(notes) > X.MAX_TEXT:
-            bad("notes", notes, f"longer than {X.MAX_TEXT} characters")
+        if notes and len(notes) > exchanges.MAX_TEXT:
+            bad("notes", notes, f"longer than {exchanges.MAX_TEXT} characters")
         if reason and len(reason) > exchange_rules.MAX_MESSAGE:
             bad("decline_reason", reason, f"longer than {exchange_rules.MAX_MESSAGE} characters")
         if row_problems:
@@ -426,7 +423,7 @@ def _insert(cur, r: Row, file_name: str, by: str, now: dt.datetime) -> int:
     times: dict[str, dt.datetime] = {}
     prev = None
     for s, day in r.days(now.date()).items():
-        prev = times[s] = X._check_at(day, prev, now)
+        prev = times[s] = exchanges._check_at(day, prev, now)
     held = exchange_rules.HELD in path
     means = r.means or ("other" if held else None)
     detail = UNRECORDED_MEANS if held and not r.means else None
@@ -451,7 +448,7 @@ def _insert(cur, r: Row, file_name: str, by: str, now: dt.datetime) -> int:
             changes["decline_reason"] = [None, r.decline_reason]
         if version == len(path) and r.notes:
             changes["outcome"] = [None, r.notes]
-        X._history(cur, ex_id, version, now, by, None if version == 1 else path[version - 2], s, times[s], changes,
+        exchanges._history(cur, ex_id, version, now, by, None if version == 1 else path[version - 2], s, times[s], changes,
                    comment)
     return ex_id
 

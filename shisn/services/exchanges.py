@@ -60,13 +60,34 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from shisn.domain import auth, catalog
-from shisn.services import notify
-from shisn.domain import jurisdictions as J
-from shisn.store import audit
+from shisn.domain import auth, catalog, jurisdictions
 from shisn.domain.exchange_rules import (
-    ACTIVE_STATUSES, CLOSED, DECLINED, HELD, INTRODUCED, MAX_MESSAGE, MAX_OPEN_REQUESTS, MEANS, MEANS_LABELS, OPEN_STATUSES, PROPOSED, REQUESTED, REQUEST_ACCEPT, STATUSES, STATUS_LABELS, STATUS_TIME, TERMINAL, TRANSITIONS, can_answer, can_request, can_withdraw, means_label, status_label,
+    ACTIVE_STATUSES,
+    CLOSED,
+    DECLINED,
+    HELD,
+    INTRODUCED,
+    MAX_MESSAGE,
+    MAX_OPEN_REQUESTS,
+    MEANS,
+    MEANS_LABELS,
+    OPEN_STATUSES,
+    PROPOSED,
+    REQUEST_ACCEPT,
+    REQUESTED,
+    STATUS_LABELS,
+    STATUS_TIME,
+    STATUSES,
+    TERMINAL,
+    TRANSITIONS,
+    can_answer,
+    can_request,
+    can_withdraw,
+    means_label,
+    status_label,
 )
+from shisn.services import notify
+from shisn.store import audit
 from shisn.store.db import WriteConflict, query_df, transaction
 
 MAX_TEXT = 4000       # outcome notes and comments
@@ -142,7 +163,7 @@ def _now() -> dt.datetime:
 
 
 def _state(value, role: str) -> str:
-    code = J.state_code(value) if value else None
+    code = jurisdictions.state_code(value) if value else None
     if code is None:
         raise ExchangeError(f"{role} {value!r} is not one of the 56 reporting jurisdictions "
                             "(use a USPS code such as VA)")
@@ -614,6 +635,19 @@ def refer_to_ta(con, state, area, cycle, reason, by, *, exchange_id: int | None 
     return rid
 
 
+def refer_declined(con, exchange_id: int, by: str) -> list[int]:
+    """A declined exchange's mentee need, in each of its program areas, referred to technical assistance (the
+    reason names the exchange and the mentor). Returns the referral ids; an area already referred keeps its first
+    referral. Refused (ExchangeError) unless the exchange is declined."""
+    ex = get(con, exchange_id)
+    if ex["status"] != DECLINED:
+        raise ExchangeError(f"exchange {exchange_id} is {status_label(ex['status'])}, not declined: "
+                            "only a declined exchange's need is referred to technical assistance")
+    reason = f"exchange {exchange_id} with {ex['mentor']} was declined"
+    return [refer_to_ta(con, ex["mentee"], area, ex["cycle"], reason, by, exchange_id=int(exchange_id))
+            for area in ex["program_areas"].split(",")]
+
+
 def _scope(viewer: auth.Viewer | None, a: str = "mentor", b: str | None = "mentee") -> tuple[str, list]:
     """SQL condition (and params) limiting rows to what `viewer` may see (None: everything, for the CLI)."""
     if viewer is None or viewer.role == auth.LEADERSHIP:
@@ -644,7 +678,7 @@ def list_exchanges(con, viewer: auth.Viewer | None, status: str | None = None) -
         params = params + [status]
     df = query_df(con, f"SELECT {', '.join(ROW_COLUMNS)} FROM exchanges WHERE {where} ORDER BY exchange_id DESC",
                   params)
-    names, regions = J.names(), J.regions()
+    names, regions = jurisdictions.names(), jurisdictions.regions()
     df["mentor_name"] = df["mentor"].map(names)
     df["mentee_name"] = df["mentee"].map(names)
     df["mentor_region"] = df["mentor"].map(regions).astype("Int64")
@@ -713,7 +747,7 @@ def ta_referrals(con, viewer: auth.Viewer | None, cycle: int | None = None) -> p
     df = query_df(con, f"""
         SELECT referral_id, state, program_area, cycle, reason, referred_by, referred_at, exchange_id, synthetic
         FROM ta_referrals WHERE {where} ORDER BY referred_at DESC, referral_id DESC""", params)
-    df["state_name"] = df["state"].map(J.names())
+    df["state_name"] = df["state"].map(jurisdictions.names())
     df["area_label"] = df["program_area"].map(lambda a: catalog.area_short(a))
     df["synthetic"] = df["synthetic"].astype(bool)
     return df
@@ -756,7 +790,7 @@ def summary(con, viewer: auth.Viewer | None, rows: pd.DataFrame | None = None) -
     for m, e in zip(df["mentor_region"], df["mentee_region"]):
         for r in {int(m), int(e)}:
             region_counts[r] = region_counts.get(r, 0) + 1
-    by_region = pd.DataFrame([{"fema_region": r, "label": J.region_label(r), "count": region_counts[r]}
+    by_region = pd.DataFrame([{"fema_region": r, "label": jurisdictions.region_label(r), "count": region_counts[r]}
                               for r in sorted(region_counts)], columns=["fema_region", "label", "count"])
     days = df["days_to_first_contact"].dropna()
     return Summary(total=len(df), open=int(df["status"].isin(OPEN_STATUSES).sum()), by_status=by_status,
@@ -768,7 +802,7 @@ def summary(con, viewer: auth.Viewer | None, rows: pd.DataFrame | None = None) -
 
 def arcs(con, viewer: auth.Viewer | None, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per visible exchange × program area, for an arc map: exchange_id, mentor, mentee, program_area,
-    status, mentor_lon, mentor_lat, mentee_lon, mentee_lat (each state's label point in `J.geojson()`, where Alaska,
+    status, mentor_lon, mentor_lat, mentee_lon, mentee_lat (each state's label point in `jurisdictions.geojson()`, where Alaska,
     Hawaii and the territories sit as insets). `rows`: list_exchanges(con, viewer) when the caller already has it."""
     cols = ["exchange_id", "mentor", "mentee", "program_area", "status", "mentor_lon", "mentor_lat", "mentee_lon",
             "mentee_lat"]
@@ -786,7 +820,7 @@ def arcs(con, viewer: auth.Viewer | None, rows: pd.DataFrame | None = None) -> p
 def label_points() -> dict[str, tuple[float, float]]:
     """{USPS code: (lon, lat)} of each jurisdiction's label point on the shipped map."""
     return {f["properties"]["code"]: (float(f["properties"]["label_lon"]), float(f["properties"]["label_lat"]))
-            for f in J.geojson()["features"]}
+            for f in jurisdictions.geojson()["features"]}
 
 
 # Each state's view of the latest cycle's held demo exchanges (state, useful 1-5, what changed, what it would do
@@ -815,7 +849,7 @@ def involving(con, viewer: auth.Viewer | None, state: str, rows: pd.DataFrame | 
     return pd.DataFrame({
         "Exchange": df["exchange_id"].astype(int),
         "Part": ["mentor" if m == state else "mentee" for m in df["mentor"]],
-        "With": [J.names()[e if m == state else m] for m, e in zip(df["mentor"], df["mentee"])],
+        "With": [jurisdictions.names()[e if m == state else m] for m, e in zip(df["mentor"], df["mentee"])],
         "Program areas": df["areas_label"],
         "Status": df["status_label"],
         "Proposed": pd.to_datetime(df["proposed_at"]).dt.date,

@@ -55,13 +55,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from shisn.store import audit
-from shisn.domain import auth, catalog, coverage
-from shisn.services import exchanges as X
-from shisn.domain import jurisdictions as J
-from shisn.store.db import query_df, transaction
+from shisn.domain import auth, catalog, coverage, exchange_rules, jurisdictions
 from shisn.domain.pairing import DEFAULT_CAPACITY
-from shisn.domain import exchange_rules
+from shisn.services import outcomes
+from shisn.services.exchanges import list_exchanges, ta_referrals
+from shisn.store import audit
+from shisn.store.db import query_df, transaction
 
 MIN_N = 5                # fewer distinct states than this on either side: "too few"
 LEVEL = 0.95
@@ -343,7 +342,7 @@ def by_mentor(u: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for m, g in ex.groupby("mentor"):
         ch = g["change"].dropna()
-        rows.append([m, J.names().get(m, m), len(g), len(ch), int((ch > 0).sum()), int((ch == 0).sum()),
+        rows.append([m, jurisdictions.names().get(m, m), len(g), len(ch), int((ch > 0).sum()), int((ch == 0).sum()),
                      int((ch < 0).sum()), float(ch.mean()) if len(ch) else None,
                      int((g["note"] == AWAITING).sum())])
     return pd.DataFrame(rows, columns=cols).sort_values(["mentee_areas", "mentor"], ascending=[False, True]) \
@@ -526,7 +525,7 @@ class Inputs:
 def gather(con, viewer: auth.Viewer | None, assessments: pd.DataFrame) -> Inputs:
     """Read the exchanges, referrals, assignments and the stuck setting as `viewer` may see them. `assessments`:
     every cycle's rows (the app passes its cached, viewer-filtered frame; the CLI `queries.assessments(con)`)."""
-    ex = X.list_exchanges(con, viewer)
+    ex = list_exchanges(con, viewer)
     why = query_df(con, """
         SELECT e.exchange_id, e.decline_reason, e.outcome,
                (SELECT min(h.comment) FROM exchange_history h
@@ -541,9 +540,8 @@ def gather(con, viewer: auth.Viewer | None, assessments: pd.DataFrame) -> Inputs
                 break
     ex["decline_why"] = [reason.get(int(i)) if s == exchange_rules.DECLINED else None
                          for i, s in zip(ex["exchange_id"], ex["status"])]
-    from shisn.services import outcomes
     pool = query_df(con, f"SELECT {', '.join(POOL_COLUMNS)} FROM exchanges ORDER BY exchange_id")
-    return Inputs(viewer=viewer, assessments=assessments, exchanges=ex, referrals=X.ta_referrals(con, viewer),
+    return Inputs(viewer=viewer, assessments=assessments, exchanges=ex, referrals=ta_referrals(con, viewer),
                   pms=query_df(con, "SELECT state, name, email FROM program_managers ORDER BY state"),
                   stuck_days=stuck_days(con), views=outcomes.visible(con, viewer), pool=pool)
 

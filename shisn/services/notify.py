@@ -55,11 +55,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from shisn.domain import auth, catalog, jurisdictions, safe_text
+from shisn.domain.exchange_rules import status_label
 from shisn.store import audit
-from shisn.domain import auth, catalog
-from shisn.domain import jurisdictions as J
 from shisn.store.db import query_df, transaction
-from shisn.domain import safe_text
 
 # --- vocabulary ----------------------------------------------------------------------------------------------------
 
@@ -132,7 +131,7 @@ def _quote(text) -> str:
 
 
 def _state_name(code: str | None) -> str:
-    return f"{J.names().get(code, code)} ({code})" if code else ""
+    return f"{jurisdictions.names().get(code, code)} ({code})" if code else ""
 
 
 def _areas(program_areas: str) -> str:
@@ -479,7 +478,6 @@ def _pair(r: dict) -> str:
 
 
 def _status(s) -> str:
-    from shisn.domain.exchange_rules import status_label
     return status_label(s)
 
 

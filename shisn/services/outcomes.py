@@ -19,15 +19,14 @@ import datetime as dt
 
 import pandas as pd
 
+from shisn.domain import auth, exchange_rules
+from shisn.services import exchanges
 from shisn.store import audit
-from shisn.domain import auth
-from shisn.services import exchanges as X
 from shisn.store.db import WriteConflict, query_df, transaction
-from shisn.domain import exchange_rules
 
 USEFUL_LABELS = {1: "not useful", 2: "of little use", 3: "useful", 4: "very useful", 5: "essential"}
 RECORDABLE = (exchange_rules.HELD, exchange_rules.CLOSED)
-MAX_TEXT = X.MAX_TEXT
+MAX_TEXT = exchanges.MAX_TEXT
 COLUMNS = ["exchange_id", "state", "part", "useful", "useful_label", "what_changed", "differently", "recorded_by",
            "recorded_at", "version", "synthetic"]
 
@@ -101,8 +100,8 @@ def record(con, exchange_id: int, state: str, viewer: auth.Viewer, useful, what_
     what_changed, differently = _text(what_changed, "what changed"), _text(differently, "what to do differently")
     now = (now or dt.datetime.now()).replace(microsecond=0)
     try:
-        ex = X.get(con, exchange_id)
-    except X.NotFound:
+        ex = exchanges.get(con, exchange_id)
+    except exchanges.NotFound:
         raise OutcomeError(f"there is no exchange {exchange_id}") from None
     code = str(state or "").strip().upper()
     if code not in (ex["mentor"], ex["mentee"]):

@@ -25,11 +25,10 @@ import urllib.parse
 
 import pandas as pd
 
-from shisn.domain import auth, catalog
-from shisn.services import impact
-from shisn.services import exchanges as X
+from shisn.domain import auth, catalog, exchange_rules, pairing
+from shisn.services import exchanges, impact, submissions
+from shisn.store import queries
 from shisn.store.db import query_df
-from shisn.domain import exchange_rules
 
 REQUEST, REVIEW, STUCK, UNMATCHED = "request", "review", "stuck", "unmatched"
 KINDS = (REQUEST, REVIEW, STUCK, UNMATCHED)
@@ -58,15 +57,11 @@ def set_stuck_days(con, days, viewer: auth.Viewer) -> int:
     return impact.set_stuck_days(con, str(days).strip(), viewer.name)
 
 
-# --- the hook for submitted self-assessments -------------------------------------------------------------------------
+# --- submitted self-assessments ---------------------------------------------------------------------------------------
 
 def pending_reviews(con, viewer: auth.Viewer) -> pd.DataFrame:
     """Self-assessments waiting for this viewer's review: `shisn.services.submissions.pending_reviews` (columns
-    submission_id, state, cycle, submitted_by, submitted_at, link). Empty if that module is not installed."""
-    try:
-        from shisn.services import submissions
-    except ImportError:
-        return pd.DataFrame(columns=["submission_id", "state", "cycle", "submitted_by", "submitted_at", "link"])
+    submission_id, state, cycle, submitted_by, submitted_at, link)."""
     return submissions.pending_reviews(con, viewer)
 
 
@@ -81,7 +76,7 @@ def _area_text(program_areas: str) -> str:
 
 
 def _requests(con, viewer) -> list[dict]:
-    df = X.list_exchanges(con, viewer, status=exchange_rules.REQUESTED)
+    df = exchanges.list_exchanges(con, viewer, status=exchange_rules.REQUESTED)
     out = []
     for r in df.itertuples(index=False):
         asker = r.requested_state
@@ -101,7 +96,7 @@ def _reviews(con, viewer) -> list[dict]:
 
 
 def _stuck(con, viewer, now: dt.datetime, days: int) -> list[dict]:
-    df = X.list_exchanges(con, viewer)
+    df = exchanges.list_exchanges(con, viewer)
     cutoff = pd.Timestamp(now - dt.timedelta(days=days))
     df = df[df["status"].isin(exchange_rules.OPEN_STATUSES) & (pd.to_datetime(df["updated_at"]) <= cutoff)]
     return [{"kind": STUCK, "since": r.updated_at, "states": f"{r.mentor},{r.mentee}",
@@ -112,9 +107,8 @@ def _stuck(con, viewer, now: dt.datetime, days: int) -> list[dict]:
 
 
 def latest_cycle(con) -> int | None:
-    """The cycle the queue's needs come from: the default cycle (the latest closed one, shisn.store.cycles), so an open
+    """The cycle the queue's needs come from: the default cycle (the latest closed one, shisn.store.reporting_cycles), so an open
     cycle's first reports do not raise provisional items."""
-    from shisn.store import queries
     return queries.latest_cycle(con)
 
 
@@ -123,8 +117,6 @@ def _unmatched(con, viewer, referrals: pd.DataFrame | None, cycle: int | None) -
     if cycle is None:
         return []
     if referrals is None:
-        from shisn.domain import pairing
-        from shisn.store import queries
         referrals = pairing.suggest(queries.assessments(con, cycle), with_candidates=False).referrals
     refs = referrals
     if viewer.role != auth.LEADERSHIP:

@@ -40,10 +40,9 @@ import json
 
 import pandas as pd
 
-from shisn.store import audit, ingest
-from shisn.domain import auth, catalog
+from shisn.domain import auth, catalog, jurisdictions
 from shisn.services import notify
-from shisn.domain import jurisdictions as J
+from shisn.store import audit, ingest
 from shisn.store.db import WriteConflict, query_df, transaction
 
 DRAFT, SUBMITTED, ACCEPTED, RETURNED = "draft", "submitted", "accepted", "returned"
@@ -210,7 +209,7 @@ def validate(state: str, cycle: int, areas, *, name: str = "form",
 
 def _check_key(state: str, cycle, this_year: int | None) -> tuple[str, int]:
     """The state and cycle, checked by the same validator (its state and cycle rules and messages)."""
-    code = J.state_code(state) if state else None
+    code = jurisdictions.state_code(state) if state else None
     if code is None:
         raise SubmissionError(f"{state!r} is not one of the 56 reporting jurisdictions (use a USPS code such as VA)")
     probe = ingest.check_rows([{"state": code, "program_area": catalog.AREA_SLUGS[0], "cycle": cycle,

@@ -2,7 +2,14 @@
 from __future__ import annotations
 
 from shisn.domain import jurisdictions
-from shisn.domain.auth import LEADERSHIP, PROGRAM_MANAGER, ROLE_LABELS, ROLES, STATE, Viewer
+from shisn.domain.auth import (
+    LEADERSHIP,
+    PROGRAM_MANAGER,
+    ROLE_LABELS,
+    ROLES,
+    STATE,
+    Viewer,
+)
 from shisn.store import audit
 from shisn.store.db import query_df, transaction
 

@@ -42,8 +42,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from shisn import __version__
 from shisn.store import db
@@ -166,7 +168,6 @@ def checksum(table: pa.Table) -> str:
     written years ago still verifies): the row count, then per column its name and type, one byte per row saying
     whether the value is NULL, and the values: integers, booleans, dates (days) and timestamps (microseconds) as
     little-endian int64 (NULL as 0), text as each value's UTF-8 length (int64) followed by all the bytes."""
-    import numpy as np
     h = hashlib.sha256(f"shisn-checksum-1 {table.num_rows}\n".encode())
     for f in table.schema:
         arr = table.column(f.name).combine_chunks()
@@ -319,7 +320,6 @@ def write_store(store: db.Store, snap: Snapshot, replace: bool = False) -> list[
 def save(snap: Snapshot, path: str | os.PathLike, source: str = "") -> dict:
     """Write `snap` as an archive at `path` (through a temporary file beside it, renamed when complete, so an
     interrupted backup never leaves a partial archive under the name). Returns the manifest."""
-    import pyarrow.parquet as pq
     path = Path(path)
     entries, members = [], []
     for name, table in snap.tables.items():
@@ -351,7 +351,6 @@ def save(snap: Snapshot, path: str | os.PathLike, source: str = "") -> dict:
 def load(path: str | os.PathLike) -> tuple[Snapshot, dict]:
     """Read and verify an archive: (its snapshot, its manifest). Raises Refused, naming the problem, for anything
     that is not a complete, undamaged archive this shisn can read."""
-    import pyarrow.parquet as pq
     path = Path(path)
     if not path.is_file():
         raise Refused(f"{path}: no such file")

@@ -36,6 +36,9 @@ raise `WriteConflict` (the exchanges turn it into their stale-edit message).
 from __future__ import annotations
 
 import atexit
+import fcntl
+import glob
+import io
 import os
 import re
 import threading
@@ -46,6 +49,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_DB = PROJECT_DIR / "data" / "shisn.duckdb"
@@ -565,7 +570,6 @@ def _ident(name: str) -> str:
 
 def _conform(table, schema):
     """`table`'s columns named by `schema`, in its order, cast to its types."""
-    import pyarrow as pa
     cols = []
     for f in schema:
         c = table.column(f.name)
@@ -725,7 +729,7 @@ class _DuckCursor(Cursor):
         self.held.append(lk)
 
     def execute(self, sql, params=None):
-        import duckdb
+        import duckdb  # only the engine in use is imported (a PostgreSQL replica never loads DuckDB)
         if sql.lstrip()[:6].upper() != "SELECT":  # a write: cached versions no longer hold
             self.store._writes += 1
         try:
@@ -836,7 +840,6 @@ class DuckDBStore(Store):
         return f"{self.path}.waiting-{os.getpid()}"
 
     def _other_waiter(self) -> bool:
-        import glob
         mine = self._marker()
         for m in glob.glob(glob.escape(self.path) + ".waiting-*"):
             if m == mine:
@@ -856,7 +859,7 @@ class DuckDBStore(Store):
         return False
 
     def _open_file(self):
-        import duckdb
+        import duckdb  # only the engine in use is imported (a PostgreSQL replica never loads DuckDB)
         deadline = time.monotonic() + lock_wait()
         pause = 0.01
         marked = False
@@ -960,7 +963,7 @@ class DuckDBStore(Store):
                 for lk in reversed(cur.held):
                     lk.release()
         except Exception as e:
-            import duckdb
+            import duckdb  # only the engine in use is imported (a PostgreSQL replica never loads DuckDB)
             if isinstance(e, duckdb.TransactionException):
                 raise WriteConflict(str(e)) from e
             raise
@@ -972,7 +975,6 @@ class DuckDBStore(Store):
         if self._memory:
             yield True
             return
-        import fcntl
         fd = os.open(f"{self.path}.{_ident(name.replace('-', '_'))}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             try:
@@ -1000,7 +1002,7 @@ _PG_INT_DTYPES = {21: "Int16", 23: "Int32", 20: "Int64"}
 
 class _PgCursor(Cursor):
     def execute(self, sql, params=None):
-        import psycopg
+        import psycopg  # only the engine in use is imported (the embedded store never loads the PostgreSQL driver)
         try:
             if params:
                 self.raw.execute(_pg_sql(sql), list(params))
@@ -1041,10 +1043,7 @@ class _PgCursor(Cursor):
 
     def temp_table(self, name, table):
         """COPY the rows into a temporary table dropped at commit (bulk, not row by row)."""
-        import io
 
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
         if isinstance(table, pd.DataFrame):
             table = pa.Table.from_pandas(table, preserve_index=False)
         cols = []
@@ -1068,9 +1067,7 @@ class _PgCursor(Cursor):
         self.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
     def arrow(self, sql, schema):
-        import io
 
-        import pyarrow.csv as pacsv
         self.raw.execute("SET LOCAL datestyle = 'ISO, YMD'")
         buf = io.BytesIO()
         with self.raw.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
@@ -1105,16 +1102,13 @@ class _PgCursor(Cursor):
 
 def _csv_bytes(table) -> bytes:
     """Rows as CSV for COPY … FROM STDIN (FORMAT csv): no header, NULL an unquoted empty field, text quoted."""
-    import io
 
-    import pyarrow.csv as pacsv
     buf = io.BytesIO()
     pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     return buf.getvalue()
 
 
 def _pg_type(t) -> str:
-    import pyarrow as pa
     if pa.types.is_boolean(t):
         return "BOOLEAN"
     if pa.types.is_integer(t):
@@ -1134,8 +1128,8 @@ class PostgresStore(Store):
 
     def __init__(self, target: str):
         super().__init__(target)
-        import psycopg
-        from psycopg_pool import ConnectionPool
+        import psycopg  # only the engine in use is imported (the embedded store never loads the PostgreSQL driver)
+        from psycopg_pool import ConnectionPool  # only the engine in use is imported
         try:  # one plain connection first: an unreachable server is one clear line, not the pool's retry log
             psycopg.connect(target, connect_timeout=max(1, int(min(10.0, lock_wait() or 10.0)))).close()
         except psycopg.Error as e:
@@ -1153,7 +1147,7 @@ class PostgresStore(Store):
 
     @contextmanager
     def _cursor(self, autocommit: bool):
-        import psycopg
+        import psycopg  # only the engine in use is imported (the embedded store never loads the PostgreSQL driver)
         with self.pool.connection() as conn:
             if autocommit:
                 with conn.cursor() as raw:

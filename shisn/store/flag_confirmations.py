@@ -7,7 +7,15 @@ import datetime as dt
 import pandas as pd
 
 from shisn.domain import catalog, jurisdictions
-from shisn.domain.quality import MAX_NOTE, RULES, WHOLE, FlagError, can_confirm, flags, with_confirmations
+from shisn.domain.quality import (
+    MAX_NOTE,
+    RULES,
+    WHOLE,
+    FlagError,
+    can_confirm,
+    flags,
+    with_confirmations,
+)
 from shisn.store import audit
 from shisn.store.db import query_df, transaction
 

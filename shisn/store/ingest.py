@@ -25,6 +25,7 @@ import datetime as dt
 import io
 import re
 import threading
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -33,9 +34,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv
+import pyarrow.csv as pacsv
 
-from shisn.domain import catalog
-from shisn.domain import jurisdictions as J
+from shisn.domain import catalog, jurisdictions
 from shisn.store import audit
 from shisn.store.db import transaction
 
@@ -247,7 +249,6 @@ def _fast_csv_available() -> bool:
     global _FAST_CSV_OK
     if _FAST_CSV_OK is None:
         try:
-            import pyarrow.csv  # noqa: F401
             space = [chr(i) for i in range(0x3001) if chr(i).isspace()]
             other = ["\u180e", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "x"]
             trimmed = pc.utf8_trim_whitespace(pa.array(space + other)).to_pylist()
@@ -268,7 +269,6 @@ def _read_csv_columnar(body: bytes, delimiter: str):
     if (b'"' in body or b"\x00" in body or (b"\r" in body and body.count(b"\r") != body.count(b"\r\n"))
             or not _fast_csv_available()):
         return None
-    import pyarrow.csv as pacsv
     end = body.find(b"\n")
     first = body if end < 0 else body[:end]
     width = first.count(delimiter.encode()) + 1
@@ -321,9 +321,8 @@ def _read_csv_columnar(body: bytes, delimiter: str):
 
 
 def _read_xlsx(data: bytes, problems: list[Problem], warnings: list[str]):
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-    import zipfile
+    import openpyxl  # import costs 50 ms: only for XLSX files
+    from openpyxl.utils.exceptions import InvalidFileException  # import costs 50 ms: only for XLSX files
 
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
@@ -609,7 +608,7 @@ def _validate(file_name: str, r: _Read, problems: list[Problem], warnings: list[
 
     # state
     st = dist["state"]
-    codes = [J.state_code(v) for v in st.values]
+    codes = [jurisdictions.state_code(v) for v in st.values]
     flag_values("state", [v == "" for v in st.values], "required: a USPS code or name such as VA or Virginia")
     flag_values("state", [c is None and v != "" for v, c in zip(st.values, codes)],
                 "not one of the 56 reporting jurisdictions (use a USPS code such as VA or a name such as Virginia)")

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shisn.domain import jurisdictions
 from shisn.store import db
-from shisn.domain import jurisdictions as J
+from shisn.store.archive import schema_at
 
 # (table, column) holding a jurisdiction code
 JURISDICTION_COLUMNS = (("assessments", "state"), ("program_managers", "state"), ("program_manager_log", "state"),
@@ -77,7 +78,7 @@ def problems(store: db.Store) -> list[Problem]:
 
 
 def _jurisdictions(cur, have) -> list[Problem]:
-    known = set(J.codes())
+    known = set(jurisdictions.codes())
     out = []
     for table, col in JURISDICTION_COLUMNS:
         if (table, col) not in have:
@@ -174,7 +175,6 @@ def _loads(cur, tables) -> list[Problem]:
 
 
 def _duplicates(cur, version: int, tables) -> list[Problem]:
-    from shisn.store.archive import schema_at
     out = []
     if "schema_version" in tables:
         n = int(cur.scalar("SELECT count(*) FROM schema_version"))

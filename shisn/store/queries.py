@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from shisn.domain import catalog
-from shisn.domain import jurisdictions as J
+from shisn.domain import catalog, jurisdictions
+from shisn.store import reporting_cycles
 from shisn.store.db import query_df
 
 ASSESSMENT_COLUMNS = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "other_area",
@@ -18,9 +18,8 @@ def cycles(con) -> list[int]:
 
 
 def latest_cycle(con) -> int | None:
-    """The cycle the pages and commands default to: the latest closed reporting cycle (shisn.store.cycles)."""
-    from shisn.store import cycles as C  # cycles imports this module's neighbours: imported here to keep imports one-way
-    return C.default_cycle(C.status(con))
+    """The cycle the pages and commands default to: the latest closed reporting cycle (shisn.store.reporting_cycles)."""
+    return reporting_cycles.default_cycle(reporting_cycles.status(con))
 
 
 def assessments(con, cycle: int | None = None, states: list[str] | None = None) -> pd.DataFrame:
@@ -41,7 +40,7 @@ def assessments(con, cycle: int | None = None, states: list[str] | None = None) 
 
 
 def _decorate(df: pd.DataFrame) -> pd.DataFrame:
-    jur = J.jurisdictions()[["code", "name", "fema_region", "region_label", "population"]]
+    jur = jurisdictions.jurisdictions()[["code", "name", "fema_region", "region_label", "population"]]
     df = df.merge(jur, left_on="state", right_on="code", how="left").drop(columns="code")
     for c in ["maturity", *catalog.POETE]:
         df[c] = df[c].astype("Int64")

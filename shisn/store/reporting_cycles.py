@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+import shisn.domain.jurisdictions
 from shisn.store import audit
-from shisn.domain import jurisdictions as J
 from shisn.store.db import query_df, transaction
 
 OPEN, CLOSED = "open", "closed"
@@ -53,7 +53,7 @@ class Cycle:
 def status_frame(reported: pd.DataFrame, settings: pd.DataFrame, jurisdictions: int | None = None) -> pd.DataFrame:
     """Every cycle with data or a status, newest first, in COLUMNS. `reported`: cycle, reported (jurisdictions
     with data); `settings`: the `reporting_cycles` rows (cycle, status, due_on)."""
-    total = int(jurisdictions if jurisdictions is not None else len(J.jurisdictions()))
+    total = int(jurisdictions if jurisdictions is not None else len(shisn.domain.jurisdictions.jurisdictions()))
     counts = {int(c): int(n) for c, n in zip(reported["cycle"], reported["reported"])}
     set_ = {int(r.cycle): r for r in settings.itertuples(index=False)}
     rows = []
