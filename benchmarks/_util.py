@@ -23,8 +23,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def demo_rows():
     """The demo data set generated in memory (no store), as the app's queries return it: (the latest cycle's rows,
     every cycle's rows, the latest cycle). For the floor apps, which draw shisn's elements from the same data."""
-    from shisn.store import db, queries
     from shisn import demo
+    from shisn.store import db, queries
     con = db.connect(":memory:")
     demo.write_demo(con)
     cycle = queries.cycles(con)[0]

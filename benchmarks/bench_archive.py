@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from _util import ROOT, median, write_benchmarks_section
+
 from shisn.domain import exchange_rules
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -46,9 +46,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 def county_store(path: str, n_exchanges: int = 10_000, seed: int = 2004) -> dict:
     """Write the county-scale store at `path` (a new DuckDB file); returns its row counts."""
     import synthetic as S
+
     from shisn.domain import catalog
-    from shisn.store import db
     from shisn.services import exchanges
+    from shisn.store import db
     jur = S.patch_jurisdictions(seed)
     con = db.connect(path)
     S.write_store(con, S.county_rows(jur).head(100_000))
@@ -153,6 +154,7 @@ def _run(cmd: list[str]) -> None:
 def measure(rounds: int, pg) -> dict:
     import duckdb
     import pgcluster
+
     from shisn.store import archive
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-archive-"))
     src = str(work / "county.duckdb")

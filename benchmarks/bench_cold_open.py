@@ -70,9 +70,9 @@ VIEWS = [
 
 def _a_pair() -> str:
     """A pair of the demo data's national plan (the app solves the same plan), as the `pair` URL value."""
-    from shisn.store import db, queries
     from shisn import demo
     from shisn.domain import pairing, selection
+    from shisn.store import db, queries
     con = db.connect(":memory:")
     demo.write_demo(con)
     pairs = pairing.suggest(queries.assessments(con, queries.cycles(con)[0]), with_candidates=False).pairs

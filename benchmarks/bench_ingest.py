@@ -39,6 +39,7 @@ def run(quick: bool = False) -> dict:
     import synthetic as S
     jur = S.patch_jurisdictions()
     import duckdb
+
     from shisn.store import db, ingest
     rows = S.county_rows(jur).head(ROWS)
     data = S.to_csv_bytes(rows)

@@ -24,8 +24,8 @@ ORDER = ["State profile", "Exchanges", "Data", "Program managers", "Users and au
 
 
 def run(quick: bool = False) -> dict:
-    from playwright.sync_api import sync_playwright
     import bench_pages as B
+    from playwright.sync_api import sync_playwright
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-memory-"))
     store = work / "county.duckdb"
     subprocess.run([sys.executable, str(HERE / "synthetic.py"), "--seed-store", str(store)], check=True,

@@ -33,8 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shisn.domain import catalog, pairing  # noqa: E402
-from shisn.domain import jurisdictions  # noqa: E402
+from shisn.domain import (  # noqa: E402
+    catalog,
+    jurisdictions,  # noqa: E402
+    pairing,
+)
 
 CAPACITY = pairing.DEFAULT_CAPACITY
 GRID = (62, 50)  # 3,100 synthetic jurisdictions

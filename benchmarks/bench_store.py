@@ -36,6 +36,7 @@ KEYS = ("cycle", "area", "region")
 
 def _national(target: str):
     from streamlit.testing.v1 import AppTest
+
     import shisn.domain.auth
     os.environ["SHISN_DB"] = target
     at = AppTest.from_file(str(ROOT / "pages" / "national.py"), default_timeout=600)

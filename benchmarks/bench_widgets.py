@@ -35,6 +35,7 @@ KEYS = ("cycle", "area", "region")
 
 def _apptest(page: str, viewer_role: str = "leadership"):
     from streamlit.testing.v1 import AppTest
+
     import shisn.domain.auth
     at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=600)
     at.session_state["shisn_viewer"] = shisn.domain.auth.Viewer(viewer_role, "Benchmark")
@@ -120,10 +121,10 @@ def page_logic(data, prev, cycles, cycle, area, region, sort="total", view=None)
     the map, unless `view` names another), with the JSON each chart is sent as (pydeck's to_json, plotly's
     to_json). The CSV behind "Download table" is built only when clicked, so it is not part of a rerun. Returns
     ms per step."""
-    from shisn.domain import auth, coverage
-    from shisn.render import charts, maps
-    from shisn.domain import jurisdictions
     import plotly.io as pio
+
+    from shisn.domain import auth, coverage, jurisdictions
+    from shisn.render import charts, maps
     view = view or coverage.VIEW_MAP
     steps = {}
 

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import streamlit as st
-
 from _util import demo_rows
+
 from shisn.render import profile_charts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,17 +21,15 @@ def _demo():
 
 
 def element_map():
-    from shisn.domain import coverage
+    from shisn.domain import coverage, jurisdictions
     from shisn.render import maps
-    from shisn.domain import jurisdictions
     st.title("Element: map")
     st.pydeck_chart(maps.coverage_deck(jurisdictions.geojson(), coverage.state_values(_demo()[0])), height=maps.MAP_HEIGHT_PX)
 
 
 def element_heatmap():
+    from shisn.domain import coverage, jurisdictions
     from shisn.render import charts
-    from shisn.domain import coverage
-    from shisn.domain import jurisdictions
     st.title("Element: heatmap")
     data = coverage.redact_notes(_demo()[0], lambda s: True)
     m = coverage.maturity_matrix(data)
@@ -40,23 +38,22 @@ def element_heatmap():
 
 
 def element_bars():
-    from shisn.render import charts
     from shisn.domain import coverage
+    from shisn.render import charts
     st.title("Element: bars")
     st.plotly_chart(charts.supply_demand_bars(coverage.supply_demand(_demo()[0])), config={"displayModeBar": False})
 
 
 def element_regions():
-    from shisn.render import charts
     from shisn.domain import coverage
+    from shisn.render import charts
     st.title("Element: regions")
     st.plotly_chart(charts.region_heatmap(coverage.region_summary(_demo()[0])), config={"displayModeBar": False})
 
 
 def element_arcs():
+    from shisn.domain import pairing, pairing_tables
     from shisn.render import maps
-    from shisn.domain import pairing
-    from shisn.domain import pairing_tables
     st.title("Element: arcs")
     st.pydeck_chart(maps.arc_deck(pairing_tables.arcs(pairing.suggest(_demo()[0], with_candidates=False).pairs), width=940,
                                   height=500, pitch=0), height=500)

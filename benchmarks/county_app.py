@@ -11,6 +11,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import synthetic  # noqa: E402
+
 from shisn.domain import jurisdictions  # noqa: E402
 
 if not getattr(jurisdictions, "_county_benchmark", False):

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import streamlit as st
-
 from _util import demo_rows
 from floor_app_titles import ELEMENT_TITLES, FLOOR_TITLES  # noqa: F401 (the titles below)
 
@@ -35,9 +34,8 @@ def floor_b():
 
 
 def element_map():
-    from shisn.domain import coverage
+    from shisn.domain import coverage, jurisdictions
     from shisn.render import maps
-    from shisn.domain import jurisdictions
     st.title("Element: map")
     data = _demo()
     st.pydeck_chart(maps.coverage_deck(jurisdictions.geojson(), coverage.state_values(data, coverage.ALL_AREAS,
@@ -46,9 +44,8 @@ def element_map():
 
 
 def element_heatmap():
+    from shisn.domain import coverage, jurisdictions
     from shisn.render import charts
-    from shisn.domain import coverage
-    from shisn.domain import jurisdictions
     st.title("Element: heatmap")
     data = _demo()
     matrix = coverage.maturity_matrix(data, coverage.ALL_REGIONS, "total")

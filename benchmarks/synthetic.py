@@ -19,8 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from shisn.domain import catalog  # noqa: E402
-from shisn.domain import jurisdictions  # noqa: E402
+from shisn.domain import catalog, jurisdictions  # noqa: E402 - after the path above
 
 GRID = (62, 50)  # columns x rows = 3,100 jurisdictions (the same grid as bench_pairing.py)
 CYCLES = (2022, 2023, 2024, 2025, 2026)

@@ -56,14 +56,13 @@ import os
 import sys
 from pathlib import Path
 
+import _plotly_geo
 import numpy as np
 import shapefile  # pyshp
 import shapely
 import shapely.affinity
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.polygon import orient
-
-import _plotly_geo
 
 DATA_DIR = Path(__file__).resolve().parent
 GEOJSON_OUT = DATA_DIR / "us_states.geojson"

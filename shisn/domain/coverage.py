@@ -15,7 +15,7 @@ Definitions (the KPIs on the national page):
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -313,7 +313,10 @@ def _cluster_order(m: pd.DataFrame) -> list[str]:
     """Leaves of an average-linkage tree over the profiles (gaps filled with the area's mean), deterministic."""
     if len(m) < 3:
         return sorted(m.index)
-    from scipy.cluster.hierarchy import leaves_list, linkage  # import costs 0.14 s: only when a heatmap is ordered by similarity
+    from scipy.cluster.hierarchy import (  # import costs 0.14 s: only when a heatmap is ordered by similarity
+        leaves_list,
+        linkage,
+    )
     filled = m.sort_index()
     filled = filled.fillna(filled.mean()).fillna(3.0)
     tree = linkage(filled.to_numpy(dtype=float), method="average", metric="euclidean", optimal_ordering=True)

@@ -19,8 +19,9 @@ may not see (other states' notes) must already be blank in the rows passed in (`
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -84,7 +85,7 @@ class Selection:
     area: str | None = None
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> "Selection":
+    def from_params(cls, params: Mapping[str, Any]) -> Selection:
         return cls(parse_state(params.get(STATE_PARAM)), parse_area(params.get(AREA_PARAM)))
 
     def params(self) -> dict[str, str | None]:

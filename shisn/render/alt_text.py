@@ -7,7 +7,8 @@ Words follow the app's: a strength is a rating of 4-5, a gap 1-2; an eligible me
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

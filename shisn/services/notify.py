@@ -238,7 +238,7 @@ def _b64(data: bytes) -> str:
 
 
 def make_token(secret: bytes, email: str, kind: str) -> str:
-    payload = _b64(f"{email}\n{kind}".encode("utf-8"))
+    payload = _b64(f"{email}\n{kind}".encode())
     return payload + "." + hmac.new(secret, payload.encode("ascii"), hashlib.sha256).hexdigest()[:32]
 
 

@@ -39,7 +39,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +107,7 @@ class Schema:
     sequences: tuple[str, ...]
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema_at(version: int) -> Schema:
     """The tables (columns, canonical types, primary keys) and sequences that MIGRATIONS[:version] create, read from
     a scratch in-memory DuckDB store the migrations are run on."""
@@ -332,7 +332,7 @@ def save(snap: Snapshot, path: str | os.PathLike, source: str = "") -> dict:
                         "file_sha256": hashlib.sha256(data).hexdigest(),
                         "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema]})
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "schema_version": snap.schema_version,
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "shisn_version": __version__, "source": source, "tables": entries,
                 "sequences": {k: int(v) for k, v in snap.sequences.items()}}
     partial = path.with_name(path.name + ".partial")

@@ -429,11 +429,11 @@ def lock_wait() -> float:
         return float(DEFAULT_LOCK_WAIT)
 
 
-_stores: dict[str, "Store"] = {}
+_stores: dict[str, Store] = {}
 _stores_lock = threading.Lock()
 
 
-def connect(target: str | os.PathLike | None = None, read_only: bool = False) -> "Store":
+def connect(target: str | os.PathLike | None = None, read_only: bool = False) -> Store:
     """The store at `target` (see `locate`), its schema brought up to date. A DuckDB file is created if needed."""
     t = locate(target)
     store = PostgresStore(t) if is_url(t) else DuckDBStore(t)
@@ -442,7 +442,7 @@ def connect(target: str | os.PathLike | None = None, read_only: bool = False) ->
     return store
 
 
-def shared(target: str | os.PathLike | None = None) -> "Store":
+def shared(target: str | os.PathLike | None = None) -> Store:
     """One store object per target in this process (the app's: its pool or its idle-released DuckDB file)."""
     t = locate(target)
     with _stores_lock:
@@ -488,11 +488,11 @@ class Cursor:
     """One cursor, DuckDB's calling style on both engines: `execute(sql, params)` returns the cursor, `fetchall()`
     the rows. A write without RETURNING fetches `[(rows affected,)]` on both."""
 
-    def __init__(self, store: "Store", raw):
+    def __init__(self, store: Store, raw):
         self.store, self.raw = store, raw
         self._rows: list | None = None
 
-    def execute(self, sql: str, params=None) -> "Cursor":
+    def execute(self, sql: str, params=None) -> Cursor:
         raise NotImplementedError
 
     def fetchall(self) -> list[tuple]:
@@ -579,7 +579,7 @@ def _conform(table, schema):
     return pa.Table.from_arrays(cols, schema=schema)
 
 
-def schema_version_in(cur: "Cursor") -> int:
+def schema_version_in(cur: Cursor) -> int:
     """The store's schema version read inside the caller's transaction (0: no shisn schema yet)."""
     has = cur.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'")
     if not has:
@@ -702,7 +702,7 @@ _VERSION_EXPR = {
 
 # --- DuckDB --------------------------------------------------------------------------------------------------------
 
-_open_duck_stores: "weakref.WeakSet[DuckDBStore]" = weakref.WeakSet()
+_open_duck_stores: weakref.WeakSet[DuckDBStore] = weakref.WeakSet()
 
 
 @atexit.register

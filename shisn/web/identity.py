@@ -3,8 +3,8 @@ the demo banner and the guard every page calls first."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import streamlit as st
 

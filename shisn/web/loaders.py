@@ -3,7 +3,8 @@ cache (the key holds the store's version of the tables it reads, so a write anyw
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pandas as pd
 import streamlit as st

@@ -3,7 +3,8 @@ selections, the cycle choice, lazy panels and tabs."""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -16,7 +17,7 @@ def cycle_label(cycle: int) -> str:
     return reporting_cycles.label(cycle_status(), cycle)
 
 
-def cycle_filter(label: str, key: str = "cycle", **kwargs) -> "Filter":
+def cycle_filter(label: str, key: str = "cycle", **kwargs) -> Filter:
     """The cycle picker of a page's filter panel: every cycle with data, the latest closed one by default, an open
     one labelled in progress."""
     options = cycles()
