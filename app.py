@@ -3,6 +3,7 @@
 The entry point sets the page config, resolves who is viewing (demo role switcher until access control lands),
 labels demo data, and builds the navigation over the scripts in pages/ (paths anchored on this file's folder,
 so the app starts from any working directory)."""
+
 from pathlib import Path
 
 import streamlit as st
@@ -10,8 +11,11 @@ import streamlit as st
 from shisn.domain import auth
 from shisn.web import identity, navigation
 
-st.set_page_config(page_title="shisn · Information Sharing Network",
-                   page_icon=str(Path(__file__).resolve().parent / "data" / "icon.png"), layout="wide")
+st.set_page_config(
+    page_title="shisn · Information Sharing Network",
+    page_icon=str(Path(__file__).resolve().parent / "data" / "icon.png"),
+    layout="wide",
+)
 
 HERE = Path(__file__).resolve().parent
 ALL = auth.ROLES
@@ -42,10 +46,14 @@ viewer = identity.resolve_viewer()
 if viewer is None:  # nobody signed in, or a user without a role: nothing but the message
     st.stop()
 navigation.register_pages({Path(script).name: (title, roles) for script, title, icon, path, roles in PAGES})
-pages = {Path(script).name: page for script, title, icon, path, roles in PAGES
-         if (page := navigation.nav_page(HERE / script, title, icon, path, viewer.role in roles)) is not None}
-landing = pages.get(LANDING[viewer.role]) or next(pages[Path(s).name] for s, *_, roles in PAGES
-                                                  if viewer.role in roles and Path(s).name in pages)
+pages = {
+    Path(script).name: page
+    for script, title, icon, path, roles in PAGES
+    if (page := navigation.nav_page(HERE / script, title, icon, path, viewer.role in roles)) is not None
+}
+landing = pages.get(LANDING[viewer.role]) or next(
+    pages[Path(s).name] for s, *_, roles in PAGES if viewer.role in roles and Path(s).name in pages
+)
 
 
 def home():
@@ -54,8 +62,7 @@ def home():
     st.switch_page(landing, query_params=st.query_params.to_dict())
 
 
-nav = st.navigation([st.Page(home, title="Home", url_path="home", default=True, visibility="hidden"),
-                     *pages.values()])
+nav = st.navigation([st.Page(home, title="Home", url_path="home", default=True, visibility="hidden"), *pages.values()])
 if nav.url_path:  # `/` (the default page, url_path "") draws nothing of its own: it hands over to the landing page
     # the page's own name first in the browser's title (WCAG 2.4.2): tabs, history and screen readers tell pages apart
     st.set_page_config(page_title=f"{nav.title} · shisn")

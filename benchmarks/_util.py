@@ -1,5 +1,6 @@
 """Shared helpers for the benchmarks: the project root on sys.path, free ports, starting a Streamlit server the
 way tests/test_e2e.py does, reading a process's resident memory, medians."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,16 @@ HERE = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-gl=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
 
 
 def demo_rows():
@@ -25,6 +34,7 @@ def demo_rows():
     every cycle's rows, the latest cycle). For the floor apps, which draw shisn's elements from the same data."""
     from shisn import demo
     from shisn.store import db, queries
+
     con = db.connect(":memory:")
     demo.write_demo(con)
     cycle = queries.cycles(con)[0]
@@ -50,9 +60,26 @@ class Server:
         self.log = open(log_file, "w")
         self.log_file = log_file
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         for _ in range(480):
             try:
                 urllib.request.urlopen(self.base + "/_stcore/health", timeout=1)

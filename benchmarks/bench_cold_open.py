@@ -20,6 +20,7 @@ floor opened right after it), which a slow stretch of the machine moves less.
 `--app-root` serves app.py from another checkout (e.g. a `git worktree` of an earlier commit, for "before"
 figures); the floor always comes from this checkout. Views the app does not have there are reported as errors.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,11 +40,19 @@ VIEWS = [
     ("National coverage", "Map", "/national", "map"),
     ("National coverage", "Map, Montana selected", "/national?selected_state=MT", "map"),
     ("National coverage", "Strengths and gaps", "/national?view=Strengths+and+gaps", "heatmap"),
-    ("National coverage", "Strengths and gaps, a cell selected",
-     "/national?view=Strengths+and+gaps&selected_state=MT&selected_area=interoperability", "heatmap"),
+    (
+        "National coverage",
+        "Strengths and gaps, a cell selected",
+        "/national?view=Strengths+and+gaps&selected_state=MT&selected_area=interoperability",
+        "heatmap",
+    ),
     ("National coverage", "Supply and demand", "/national?view=Supply+and+demand", "bars"),
-    ("National coverage", "Supply and demand, an area selected",
-     "/national?view=Supply+and+demand&selected_area=training", "bars"),
+    (
+        "National coverage",
+        "Supply and demand, an area selected",
+        "/national?view=Supply+and+demand&selected_area=training",
+        "bars",
+    ),
     ("National coverage", "FEMA regions", "/national?view=FEMA+regions", "regions"),
     ("Pairings", "Suggested pairs", "/pairings", "table"),
     ("Pairings", "Suggested pairs, a pair selected", "/pairings?pair={pair}", "table"),
@@ -52,8 +61,7 @@ VIEWS = [
     ("Pairings", "Referred to TA", "/pairings?pairings_view=Referred+to+TA", "table"),
     ("State profile", "Overview", "/state_profile?state=VA", "chart"),
     ("State profile", "POETE and trend", "/state_profile?state=VA&profile_view=POETE+and+trend", "chart"),
-    ("State profile", "Partners and exchanges", "/state_profile?state=VA&profile_view=Partners+and+exchanges",
-     "table"),
+    ("State profile", "Partners and exchanges", "/state_profile?state=VA&profile_view=Partners+and+exchanges", "table"),
     ("Exchanges", "Exchanges", "/exchanges", "table"),
     ("Exchanges", "Map and counts", "/exchanges?exchanges_view=Map+and+counts", "arcs"),
     ("Exchanges", "Technical assistance", "/exchanges?exchanges_view=Technical+assistance", "table"),
@@ -73,6 +81,7 @@ def _a_pair() -> str:
     from shisn import demo
     from shisn.domain import pairing, selection
     from shisn.store import db, queries
+
     con = db.connect(":memory:")
     demo.write_demo(con)
     pairs = pairing.suggest(queries.assessments(con, queries.cycles(con)[0]), with_candidates=False).pairs
@@ -97,9 +106,13 @@ def _open(browser: Browser, url: str) -> float:
 
 def run(rounds: int = 5, app_root: Path | None = None, only: str | None = None) -> dict:
     from playwright.sync_api import sync_playwright
+
     pair = _a_pair()
-    views = [(p, v, path.format(pair=pair), e) for p, v, path, e in VIEWS
-             if not only or any(o.strip().lower() in f"{p} {v}".lower() for o in only.split("|"))]
+    views = [
+        (p, v, path.format(pair=pair), e)
+        for p, v, path, e in VIEWS
+        if not only or any(o.strip().lower() in f"{p} {v}".lower() for o in only.split("|"))
+    ]
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-cold-"))
     t0 = time.perf_counter()
     floor = Server(HERE / "cold_floor_app.py", work / "floor.duckdb", work / "floor.log")
@@ -136,8 +149,9 @@ def run(rounds: int = 5, app_root: Path | None = None, only: str | None = None) 
             if i in times:
                 a, f = median(times[i]), median(floors[i])
                 paired = median([t / fl for t, fl in zip(times[i], floors[i])])  # each round's view / its floor
-                row.update({"ms": a, "floor_ms": f, "ratio": a / f, "paired": paired, "all": times[i],
-                            "floor_all": floors[i]})
+                row.update(
+                    {"ms": a, "floor_ms": f, "ratio": a / f, "paired": paired, "all": times[i], "floor_all": floors[i]}
+                )
             else:
                 row["error"] = errors.get(("app", i)) or errors.get(("floor", i))
             out["views"].append(row)
@@ -152,8 +166,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--app-root", type=Path, default=None, help="serve app.py from this checkout")
-    ap.add_argument("--only", default=None, help="only the views whose 'page view' contains this text (several: "
-                                                 "separated by |)")
+    ap.add_argument(
+        "--only", default=None, help="only the views whose 'page view' contains this text (several: separated by |)"
+    )
     ap.add_argument("--json", action="store_true", help="print the result as JSON only")
     args = ap.parse_args(argv)
     r = run(args.rounds, args.app_root, args.only)
@@ -165,8 +180,10 @@ def main(argv=None) -> int:
             print(f"{v['page']:18s} {v['view']:40s} error: {v['error']}")
         else:
             mark = "ok" if v["ratio"] <= TARGET else "MISS"
-            print(f"{v['page']:18s} {v['view']:40s} {v['ms']:6.0f} ms  floor ({v['element']}) {v['floor_ms']:6.0f} ms"
-                  f"  {v['ratio']:.2f}x {mark}  (median of the rounds' own ratios {v['paired']:.2f}x)")
+            print(
+                f"{v['page']:18s} {v['view']:40s} {v['ms']:6.0f} ms  floor ({v['element']}) {v['floor_ms']:6.0f} ms"
+                f"  {v['ratio']:.2f}x {mark}  (median of the rounds' own ratios {v['paired']:.2f}x)"
+            )
     print(f"{r['seconds']:.0f} s")
     return 0
 

@@ -21,6 +21,7 @@ does), in alternating order:
 Throughput = rows / second; the figure is the median of the repetitions (after one warm-up). The split (read,
 validate, write) is from medians of separate runs of the read alone and of read + validate.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,10 +38,12 @@ ROWS = 100_000
 
 def run(quick: bool = False) -> dict:
     import synthetic as S
+
     jur = S.patch_jurisdictions()
     import duckdb
 
     from shisn.store import db, ingest
+
     rows = S.county_rows(jur).head(ROWS)
     data = S.to_csv_bytes(rows)
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-ingest-"))
@@ -81,9 +84,11 @@ def run(quick: bool = False) -> dict:
         con = db.connect(work / f"schema{i}.duckdb")
         cur = con.cursor()
         t = time.perf_counter()
-        cur.execute(f"INSERT INTO assessments ({cols}, load_id) SELECT state, program_area, cycle, maturity, "
-                    "offers_help = 'yes', seeks_help = 'yes', other_area, notes, planning, organization, equipment, "
-                    f"training, exercises, 1 FROM read_csv('{f}')").fetchall()
+        cur.execute(
+            f"INSERT INTO assessments ({cols}, load_id) SELECT state, program_area, cycle, maturity, "
+            "offers_help = 'yes', seeks_help = 'yes', other_area, notes, planning, organization, equipment, "
+            f"training, exercises, 1 FROM read_csv('{f}')"
+        ).fetchall()
         dt_schema = time.perf_counter() - t
         con.close()
         if i:
@@ -101,13 +106,26 @@ def run(quick: bool = False) -> dict:
         checked = ingest.check(f.name, f.read_bytes())
         check_s.append(time.perf_counter() - t)
     t_read, t_check = median(read_s), median(check_s)
-    return {"rows": ROWS, "bytes": len(data), "reps": reps, "jurisdictions": len(jur),
-            "shisn_seconds": s, "shisn_all": shisn_s, "floor_seconds": fl, "floor_all": floor_s,
-            "schema_seconds": sc, "schema_all": schema_s,
-            "shisn_rows_per_s": ROWS / s, "floor_rows_per_s": ROWS / fl, "schema_rows_per_s": ROWS / sc,
-            "throughput_ratio": fl / s, "throughput_ratio_vs_schema": sc / s,
-            "split_seconds": {"read": t_read, "validate": t_check - t_read, "write": max(s - t_check, 0.0)},
-            "ok": checked.ok, "summary": summary[0].line() if summary else None}
+    return {
+        "rows": ROWS,
+        "bytes": len(data),
+        "reps": reps,
+        "jurisdictions": len(jur),
+        "shisn_seconds": s,
+        "shisn_all": shisn_s,
+        "floor_seconds": fl,
+        "floor_all": floor_s,
+        "schema_seconds": sc,
+        "schema_all": schema_s,
+        "shisn_rows_per_s": ROWS / s,
+        "floor_rows_per_s": ROWS / fl,
+        "schema_rows_per_s": ROWS / sc,
+        "throughput_ratio": fl / s,
+        "throughput_ratio_vs_schema": sc / s,
+        "split_seconds": {"read": t_read, "validate": t_check - t_read, "write": max(s - t_check, 0.0)},
+        "ok": checked.ok,
+        "summary": summary[0].line() if summary else None,
+    }
 
 
 def main(argv=None) -> int:
@@ -121,11 +139,15 @@ def main(argv=None) -> int:
         return 0
     print(f"shisn  {r['shisn_seconds'] * 1000:6.0f} ms  {r['shisn_rows_per_s']:>10,.0f} rows/s")
     print(f"floor  {r['floor_seconds'] * 1000:6.0f} ms  {r['floor_rows_per_s']:>10,.0f} rows/s  (read_csv -> table)")
-    print(f"schema {r['schema_seconds'] * 1000:6.0f} ms  {r['schema_rows_per_s']:>10,.0f} rows/s  "
-          "(read_csv -> assessments)")
-    print(f"ratio  {r['throughput_ratio']:.2f}x of the floor's throughput "
-          f"({r['throughput_ratio_vs_schema']:.2f}x of DuckDB into the same table); split: "
-          + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in r["split_seconds"].items()))
+    print(
+        f"schema {r['schema_seconds'] * 1000:6.0f} ms  {r['schema_rows_per_s']:>10,.0f} rows/s  "
+        "(read_csv -> assessments)"
+    )
+    print(
+        f"ratio  {r['throughput_ratio']:.2f}x of the floor's throughput "
+        f"({r['throughput_ratio_vs_schema']:.2f}x of DuckDB into the same table); split: "
+        + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in r["split_seconds"].items())
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ and VmRSS are read from /proc after the landing page (National coverage) is read
 clicked in the sidebar: State profile, Exchanges, Data, Program managers, Users and audit and, last (not with
 --quick), Pairings, which solves the national pairing for 3,100 jurisdictions.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,12 @@ ORDER = ["State profile", "Exchanges", "Data", "Program managers", "Users and au
 def run(quick: bool = False) -> dict:
     import bench_pages as B
     from playwright.sync_api import sync_playwright
+
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-memory-"))
     store = work / "county.duckdb"
-    subprocess.run([sys.executable, str(HERE / "synthetic.py"), "--seed-store", str(store)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(HERE / "synthetic.py"), "--seed-store", str(store)], check=True, capture_output=True
+    )
     t0 = time.perf_counter()
     srv = Server(HERE / "county_app.py", store, work / "server.log")
     steps = [{"page": "(server started)", "ms": None, "memory": memory_mb(srv.pid)}]
@@ -39,8 +42,9 @@ def run(quick: bool = False) -> dict:
             try:
                 t = time.perf_counter()
                 ctx, page, errors = B._session(browser, srv.base)
-                steps.append({"page": "National coverage", "ms": (time.perf_counter() - t) * 1000,
-                              "memory": memory_mb(srv.pid)})
+                steps.append(
+                    {"page": "National coverage", "ms": (time.perf_counter() - t) * 1000, "memory": memory_mb(srv.pid)}
+                )
                 titles = [t for t, _ in B._nav_links(page)]
                 for title in [t for t in ORDER if t in titles and not (quick and t == "Pairings")]:
                     ms, _, _ = B._nav(page, title, None)
@@ -64,7 +68,9 @@ def main(argv=None) -> int:
         return 0
     for s in r["steps"]:
         ms = "" if s["ms"] is None else f"{s['ms']:8.0f} ms"
-        print(f"{s['page']:20s} {ms:>12s}  peak {s['memory']['peak_rss_mb']:7.0f} MB  now {s['memory']['rss_mb']:7.0f} MB")
+        print(
+            f"{s['page']:20s} {ms:>12s}  peak {s['memory']['peak_rss_mb']:7.0f} MB  now {s['memory']['rss_mb']:7.0f} MB"
+        )
     return 0
 
 

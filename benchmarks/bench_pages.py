@@ -16,6 +16,7 @@ Debian's Chromium, viewing as leadership (who sees every page).
   navigation start (performance.timeOrigin) to ready. Same floor.
 Also the app server's resident memory after every page was visited (VmRSS now, VmHWM peak).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -156,8 +157,10 @@ def _cold(browser: Browser, url: str, h1: str) -> float:
 
 def _nav_links(page) -> list[tuple[str, str]]:
     links = page.locator("[data-testid=stSidebarNav] a")
-    return [(links.nth(i).inner_text().strip().split("\n")[-1].strip(), links.nth(i).get_attribute("href"))
-            for i in range(links.count())]
+    return [
+        (links.nth(i).inner_text().strip().split("\n")[-1].strip(), links.nth(i).get_attribute("href"))
+        for i in range(links.count())
+    ]
 
 
 def _session(browser: Browser, base: str):
@@ -177,8 +180,9 @@ def _nav(page, title: str, h1: str | None) -> tuple[float, str]:
     if "error" in r:
         raise RuntimeError(f"nav to {title}: {r['error']}")
     if page.locator("[data-testid=stException]").count():
-        raise RuntimeError(f"nav to {title}: the page raised: "
-                           + page.locator("[data-testid=stException]").first.inner_text()[:300])
+        raise RuntimeError(
+            f"nav to {title}: the page raised: " + page.locator("[data-testid=stException]").first.inner_text()[:300]
+        )
     return r["ms"], r["h1"], r["done"]
 
 
@@ -230,12 +234,21 @@ def measure_app(browser: Browser, base: str, rounds: int, cold_reps: int, pid: i
         for t, href in links:
             url = href if href.startswith("http") else base.rstrip("/") + "/" + href.lstrip("/")
             cold[t].append(_cold(browser, url, heading[t]))
-    return {"titles": titles, "headings": heading, "nav_ms": nav, "done_ms": done, "cold_ms": cold, "memory": mem,
-            "views_ms": views, "page_errors": errors[:5]}
+    return {
+        "titles": titles,
+        "headings": heading,
+        "nav_ms": nav,
+        "done_ms": done,
+        "cold_ms": cold,
+        "memory": mem,
+        "views_ms": views,
+        "page_errors": errors[:5],
+    }
 
 
 def run(quick: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
+
     rounds, cold_reps = (3, 1) if quick else (5, 2)
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-pages-"))
     out: dict = {"rounds": rounds, "cold_reps": cold_reps, "quiet_ms": QUIET_MS}
@@ -261,20 +274,47 @@ def run(quick: bool = False) -> dict:
         pages = []
         for t in a["titles"]:
             nav, cold = median(a["nav_ms"][t]), median(a["cold_ms"][t])
-            views = [{"view": label, "ms": median(xs), "all": xs, "ratio": median(xs) / floor_nav}
-                     for label, xs in a["views_ms"].get(t, {}).items()]
-            pages.append({"page": t, "nav_ms": nav, "nav_all": a["nav_ms"][t], "nav_ratio": nav / floor_nav,
-                          "done_ms": median(a["done_ms"][t]), "views": views,
-                          "cold_ms": cold, "cold_all": a["cold_ms"][t], "cold_ratio": cold / floor_cold})
-        elements = [{"element": ELEMENT_TITLES[t], "nav_ms": median(f["nav_ms"][t]),
-                     "nav_ratio": median(f["nav_ms"][t]) / floor_nav, "cold_ms": median(f["cold_ms"][t]),
-                     "cold_ratio": median(f["cold_ms"][t]) / floor_cold}
-                    for t in f["titles"] if t in ELEMENT_TITLES]
-        out.update({"floor_nav_ms": floor_nav, "floor_nav_all": {t: f["nav_ms"][t] for t in bare},
-                    "floor_cold_ms": floor_cold,
-                    "floor_done_ms": median([x for t in bare for x in f["done_ms"][t]]), "elements": elements,
-                    "pages": pages, "app_memory_after_all_pages": a["memory"], "page_errors": a["page_errors"],
-                    "seconds": time.perf_counter() - t0})
+            views = [
+                {"view": label, "ms": median(xs), "all": xs, "ratio": median(xs) / floor_nav}
+                for label, xs in a["views_ms"].get(t, {}).items()
+            ]
+            pages.append(
+                {
+                    "page": t,
+                    "nav_ms": nav,
+                    "nav_all": a["nav_ms"][t],
+                    "nav_ratio": nav / floor_nav,
+                    "done_ms": median(a["done_ms"][t]),
+                    "views": views,
+                    "cold_ms": cold,
+                    "cold_all": a["cold_ms"][t],
+                    "cold_ratio": cold / floor_cold,
+                }
+            )
+        elements = [
+            {
+                "element": ELEMENT_TITLES[t],
+                "nav_ms": median(f["nav_ms"][t]),
+                "nav_ratio": median(f["nav_ms"][t]) / floor_nav,
+                "cold_ms": median(f["cold_ms"][t]),
+                "cold_ratio": median(f["cold_ms"][t]) / floor_cold,
+            }
+            for t in f["titles"]
+            if t in ELEMENT_TITLES
+        ]
+        out.update(
+            {
+                "floor_nav_ms": floor_nav,
+                "floor_nav_all": {t: f["nav_ms"][t] for t in bare},
+                "floor_cold_ms": floor_cold,
+                "floor_done_ms": median([x for t in bare for x in f["done_ms"][t]]),
+                "elements": elements,
+                "pages": pages,
+                "app_memory_after_all_pages": a["memory"],
+                "page_errors": a["page_errors"],
+                "seconds": time.perf_counter() - t0,
+            }
+        )
     finally:
         app.stop()
         floor.stop()
@@ -294,8 +334,10 @@ def main(argv=None) -> int:
     for e in r["elements"]:
         print(f"  element alone: {e['element']:40s} nav {e['nav_ms']:7.0f} ms ({e['nav_ratio']:.2f}x)")
     for p in r["pages"]:
-        print(f"{p['page']:20s} nav {p['nav_ms']:7.0f} ms ({p['nav_ratio']:.2f}x)   "
-              f"cold {p['cold_ms']:7.0f} ms ({p['cold_ratio']:.2f}x)")
+        print(
+            f"{p['page']:20s} nav {p['nav_ms']:7.0f} ms ({p['nav_ratio']:.2f}x)   "
+            f"cold {p['cold_ms']:7.0f} ms ({p['cold_ratio']:.2f}x)"
+        )
         for v in p["views"]:
             print(f"    tab {v['view']:28s} {v['ms']:7.0f} ms ({v['ratio']:.2f}x)")
     print("app memory after every page:", r["app_memory_after_all_pages"])

@@ -16,6 +16,7 @@ through its dual bound within the time limit.
 
 ``run(scale) -> dict`` is the entry point for other benchmark runners.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,11 +52,22 @@ def synthetic_assessments(codes, seed: int) -> pd.DataFrame:
     for area in catalog.AREA_SLUGS:
         mat = rng.choice(np.arange(1, 6), size=n, p=[0.10, 0.20, 0.30, 0.25, 0.15])
         u = rng.random(n)
-        offers = np.where(mat >= 4, u < 0.5, np.where(mat == 3, u < 0.15, False))   # 20% eligible, ~4.5% not
+        offers = np.where(mat >= 4, u < 0.5, np.where(mat == 3, u < 0.15, False))  # 20% eligible, ~4.5% not
         v = rng.random(n)
         seeks = np.select([mat <= 2, mat == 3], [v < 0.6, v < 0.2], v < 0.02) & ~(offers & (mat >= 4))
-        frames.append(pd.DataFrame({"state": codes, "program_area": area, "cycle": 2026, "maturity": mat,
-                                    "offers_help": offers, "seeks_help": seeks, "notes": ""}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "state": codes,
+                    "program_area": area,
+                    "cycle": 2026,
+                    "maturity": mat,
+                    "offers_help": offers,
+                    "seeks_help": seeks,
+                    "notes": "",
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -76,11 +88,16 @@ def instance(scale: str, seed: int = 2004):
         codes = np.array([f"C{i:04d}" for i in range(n)], dtype=object)
         region = 1 + (c * 5 // cols) + 5 * (r * 2 // rows)
         pop = np.rint(rng.lognormal(np.log(30_000), 1.3, n)).astype(np.int64) + 100
-        jur = pd.DataFrame({"code": codes, "name": [f"County {i:04d}" for i in range(n)], "fema_region": region,
-                            "population": pop})
+        jur = pd.DataFrame(
+            {"code": codes, "name": [f"County {i:04d}" for i in range(n)], "fema_region": region, "population": pop}
+        )
         idx = np.arange(n).reshape(rows, cols)
-        pairs = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
-                                np.stack([idx[:-1, :].ravel(), idx[1:, :].ravel()], 1)])
+        pairs = np.concatenate(
+            [
+                np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
+                np.stack([idx[:-1, :].ravel(), idx[1:, :].ravel()], 1),
+            ]
+        )
         borders = frozenset((codes[a], codes[b]) for a, b in pairs)
         return synthetic_assessments(codes, seed), jur, borders, f"{cols}x{rows} grid, rook borders"
     raise ValueError(f"unknown scale {scale!r}")
@@ -88,11 +105,23 @@ def instance(scale: str, seed: int = 2004):
 
 def _milp_child(conn, w, a, ub, time_limit):
     t = time.perf_counter()
-    res = milp(c=-w.astype(float), constraints=LinearConstraint(a, -np.inf, ub), integrality=np.ones(len(w)),
-               bounds=Bounds(0, 1), options={"time_limit": time_limit, "disp": False, "presolve": False})
+    res = milp(
+        c=-w.astype(float),
+        constraints=LinearConstraint(a, -np.inf, ub),
+        integrality=np.ones(len(w)),
+        bounds=Bounds(0, 1),
+        options={"time_limit": time_limit, "disp": False, "presolve": False},
+    )
     bound = getattr(res, "mip_dual_bound", None)
-    conn.send({"seconds": time.perf_counter() - t, "x": None if res.x is None else np.rint(res.x).astype(np.int8), "status": int(res.status),
-               "message": res.message, "bound": None if bound is None or not np.isfinite(bound) else float(bound)})
+    conn.send(
+        {
+            "seconds": time.perf_counter() - t,
+            "x": None if res.x is None else np.rint(res.x).astype(np.int8),
+            "status": int(res.status),
+            "message": res.message,
+            "bound": None if bound is None or not np.isfinite(bound) else float(bound),
+        }
+    )
     conn.close()
 
 
@@ -111,8 +140,10 @@ def milp_optimum(cand: pd.DataFrame, capacity: int, time_limit: float) -> dict:
     mentor = pd.factorize(cand["mentor"], sort=True)[0]
     n_e, n_need, n_m = len(w), int(need.max()) + 1, int(mentor.max()) + 1
     cols = np.arange(n_e)
-    a = sparse.csr_array((np.ones(2 * n_e), (np.concatenate([need, n_need + mentor]), np.concatenate([cols, cols]))),
-                         shape=(n_need + n_m, n_e))
+    a = sparse.csr_array(
+        (np.ones(2 * n_e), (np.concatenate([need, n_need + mentor]), np.concatenate([cols, cols]))),
+        shape=(n_need + n_m, n_e),
+    )
     ub = np.concatenate([np.ones(n_need), np.full(n_m, capacity)])
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
@@ -125,12 +156,22 @@ def milp_optimum(cand: pd.DataFrame, capacity: int, time_limit: float) -> dict:
     if got is None:
         proc.kill()
         proc.join()
-        return {"objective": None, "status": -1, "message": f"killed after {seconds:.0f}s (time limit "
-                f"{time_limit:.0f}s not honoured)", "seconds": seconds, "dual_bound": None}
+        return {
+            "objective": None,
+            "status": -1,
+            "message": f"killed after {seconds:.0f}s (time limit {time_limit:.0f}s not honoured)",
+            "seconds": seconds,
+            "dual_bound": None,
+        }
     proc.join()
     obj = None if got["x"] is None else int(w @ got["x"].astype(np.int64))
-    return {"objective": obj, "status": got["status"], "message": got["message"], "seconds": got["seconds"],
-            "dual_bound": None if got["bound"] is None else -got["bound"]}
+    return {
+        "objective": obj,
+        "status": got["status"],
+        "message": got["message"],
+        "seconds": got["seconds"],
+        "dual_bound": None if got["bound"] is None else -got["bound"],
+    }
 
 
 def _timed(repeat: int, fn, *args, **kwargs):
@@ -151,10 +192,18 @@ def run(scale: str, seed: int = 2004, milp_time_limit: float = 600.0, verbose: b
     log(f"[{scale}] instance built in {time.perf_counter() - t:.1f}s ({note})")
 
     repeat = 7 if scale == "state" else 1
-    result, engine_s = _timed(repeat, pairing.suggest, assessments, capacity=CAPACITY, jurisdictions=jur,
-                              borders=borders)
-    _, engine_lean_s = _timed(repeat, pairing.suggest, assessments, capacity=CAPACITY, jurisdictions=jur,
-                              borders=borders, explain_candidates=False)
+    result, engine_s = _timed(
+        repeat, pairing.suggest, assessments, capacity=CAPACITY, jurisdictions=jur, borders=borders
+    )
+    _, engine_lean_s = _timed(
+        repeat,
+        pairing.suggest,
+        assessments,
+        capacity=CAPACITY,
+        jurisdictions=jur,
+        borders=borders,
+        explain_candidates=False,
+    )
     # the solver alone, on the engine's own arrays
     d = pairing._Data(assessments, jur, borders)
     e = pairing._Edges(d, pairing.Weights())
@@ -172,21 +221,36 @@ def run(scale: str, seed: int = 2004, milp_time_limit: float = 600.0, verbose: b
         verdict = "equal" if equal else "DIFFERENT"
     else:  # time limit or other stop: equal only if milp's dual bound proves the engine optimal
         equal = None if not proven_by_bound else (m["objective"] is None or m["objective"] <= engine_total)
-        verdict = ("milp stopped early; engine optimum proven by milp's dual bound" if equal
-                   else "milp stopped early; not confirmed")
+        verdict = (
+            "milp stopped early; engine optimum proven by milp's dual bound"
+            if equal
+            else "milp stopped early; not confirmed"
+        )
     return {
-        "scale": scale, "seed": seed, "timing_repeats": repeat, "jurisdictions": len(jur),
+        "scale": scale,
+        "seed": seed,
+        "timing_repeats": repeat,
+        "jurisdictions": len(jur),
         "areas": len(catalog.AREA_SLUGS),
-        "mentor_states": int((d.mentor_areas > 0).sum()), "eligible_mentor_rows": int(d.eligible.sum()),
-        "needs": len(e.need_state), "candidates": len(cand), "capacity": CAPACITY,
-        "pairs": len(result.pairs), "referrals": len(result.referrals),
-        "engine_seconds": engine_s, "engine_seconds_no_candidate_text": engine_lean_s,
-        "solver_seconds": solver_s, "milp_seconds": m["seconds"], "milp_status": m["status"],
-        "milp_message": m["message"], "ratio_milp_over_engine": m["seconds"] / engine_s if engine_s else None,
+        "mentor_states": int((d.mentor_areas > 0).sum()),
+        "eligible_mentor_rows": int(d.eligible.sum()),
+        "needs": len(e.need_state),
+        "candidates": len(cand),
+        "capacity": CAPACITY,
+        "pairs": len(result.pairs),
+        "referrals": len(result.referrals),
+        "engine_seconds": engine_s,
+        "engine_seconds_no_candidate_text": engine_lean_s,
+        "solver_seconds": solver_s,
+        "milp_seconds": m["seconds"],
+        "milp_status": m["status"],
+        "milp_message": m["message"],
+        "ratio_milp_over_engine": m["seconds"] / engine_s if engine_s else None,
         "engine_total": engine_total / pairing.SCALE,
         "milp_total": None if m["objective"] is None else m["objective"] / pairing.SCALE,
         "milp_dual_bound": None if m["dual_bound"] is None else m["dual_bound"] / pairing.SCALE,
-        "equal": equal, "verdict": verdict,
+        "equal": equal,
+        "verdict": verdict,
     }
 
 
@@ -198,7 +262,8 @@ def report(r: dict) -> str:
         f"(capacity {r['capacity']}); {r['candidates']:,} candidate edges",
         f"engine     {r['engine_seconds']:.3f}s end to end (suggest; {r['engine_seconds_no_candidate_text']:.3f}s "
         f"without candidate texts; solver alone {r['solver_seconds']:.3f}s"
-        + (f"; median of {r['timing_repeats']} runs" if r["timing_repeats"] > 1 else "") + ")",
+        + (f"; median of {r['timing_repeats']} runs" if r["timing_repeats"] > 1 else "")
+        + ")",
         f"milp       {r['milp_seconds']:.3f}s  ({r['milp_message']})",
         f"ratio      milp / engine = {r['ratio_milp_over_engine']:.1f}x",
         f"result     {r['pairs']:,} pairs, {r['referrals']:,} referrals; total score engine {r['engine_total']:.3f}, "

@@ -17,6 +17,7 @@ ingest: shisn.store.ingest.load of a 100,000-row valid CSV (benchmarks/synthetic
     bench_ingest.py) into a fresh store, DuckDB vs PostgreSQL (COPY into a temporary table, then one INSERT …
     SELECT under the load lock); seconds, median.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,6 +39,7 @@ def _national(target: str):
     from streamlit.testing.v1 import AppTest
 
     import shisn.domain.auth
+
     os.environ["SHISN_DB"] = target
     at = AppTest.from_file(str(ROOT / "pages" / "national.py"), default_timeout=600)
     at.session_state["shisn_viewer"] = shisn.domain.auth.Viewer("leadership", "Benchmark")
@@ -68,9 +70,13 @@ def _one_change(at, key: str, i: int, target: str) -> float:
 
 def national_reruns(reps: int, pg_url: str | None) -> dict:
     from shisn.store import db
+
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-store-"))
-    stores = {"duckdb held": str(work / "held.duckdb"), "duckdb warm": str(work / "warm.duckdb"),
-              "duckdb cold": str(work / "cold.duckdb")}
+    stores = {
+        "duckdb held": str(work / "held.duckdb"),
+        "duckdb warm": str(work / "warm.duckdb"),
+        "duckdb cold": str(work / "cold.duckdb"),
+    }
     if pg_url:
         stores["postgresql"] = pg_url
     apps = {name: _national(t) for name, t in stores.items()}
@@ -91,9 +97,11 @@ def national_reruns(reps: int, pg_url: str | None) -> dict:
 
 def ingest(reps: int, pg) -> dict:
     import synthetic as S
+
     jur = S.patch_jurisdictions()
     from shisn.store import db
     from shisn.store.ingest import load
+
     rows = S.county_rows(jur).head(100_000)
     data = S.to_csv_bytes(rows)
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-store-ingest-"))
@@ -119,33 +127,52 @@ def ingest(reps: int, pg) -> dict:
 def render(r: dict, quick: bool) -> str:
     import datetime as dt
     import platform
+
     nat, ing = r["national_rerun"], r["ingest_100k"]
     held = nat["duckdb held"]["median_ms"]
-    lines = ["<!-- store:start -->", "## The store: DuckDB and PostgreSQL", "",
-             f"`python benchmarks/bench_store.py{' --quick' if quick else ''} --write`, "
-             f"{dt.datetime.now():%Y-%m-%d %H:%M}, {platform.processor() or platform.machine()}, "
-             f"{os.cpu_count()} cores; load average {r['load_average_at_start'][0]:.1f} at the start and "
-             f"{r['load_average_at_end'][0]:.1f} at the end (above 2 the machine was busy with other work and "
-             "every figure is slower than on a quiet machine; the stores were measured alternately, so the "
-             "ratios still compare like with like).", "",
-             "National page, one widget change and rerun (AppTest, leadership, demo set; median of "
-             f"{len(nat['duckdb held']['all_ms'])} per store):", "",
-             "| store | rerun (ms) | vs DuckDB held |", "|---|---:|---:|"]
-    labels = {"duckdb held": "DuckDB, file held open by the process (held for the process's lifetime)",
-              "duckdb warm": "DuckDB, opened only while used, reruns back to back (file still open)",
-              "duckdb cold": "DuckDB, opened only while used, after the file was let go (reopened by the rerun)",
-              "postgresql": "PostgreSQL (local throwaway cluster, the app's pool)"}
+    lines = [
+        "<!-- store:start -->",
+        "## The store: DuckDB and PostgreSQL",
+        "",
+        f"`python benchmarks/bench_store.py{' --quick' if quick else ''} --write`, "
+        f"{dt.datetime.now():%Y-%m-%d %H:%M}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores; load average {r['load_average_at_start'][0]:.1f} at the start and "
+        f"{r['load_average_at_end'][0]:.1f} at the end (above 2 the machine was busy with other work and "
+        "every figure is slower than on a quiet machine; the stores were measured alternately, so the "
+        "ratios still compare like with like).",
+        "",
+        "National page, one widget change and rerun (AppTest, leadership, demo set; median of "
+        f"{len(nat['duckdb held']['all_ms'])} per store):",
+        "",
+        "| store | rerun (ms) | vs DuckDB held |",
+        "|---|---:|---:|",
+    ]
+    labels = {
+        "duckdb held": "DuckDB, file held open by the process (held for the process's lifetime)",
+        "duckdb warm": "DuckDB, opened only while used, reruns back to back (file still open)",
+        "duckdb cold": "DuckDB, opened only while used, after the file was let go (reopened by the rerun)",
+        "postgresql": "PostgreSQL (local throwaway cluster, the app's pool)",
+    }
     for name, v in nat.items():
         lines.append(f"| {labels.get(name, name)} | {v['median_ms']:.0f} | {v['median_ms'] / held:.2f}× |")
-    lines += ["", "Validated ingest of a 100,000-row file into a fresh store (median of "
-              f"{len(next(iter(ing.values()))['all_s'])}):", "", "| store | seconds | rows/s |", "|---|---:|---:|"]
+    lines += [
+        "",
+        "Validated ingest of a 100,000-row file into a fresh store (median of "
+        f"{len(next(iter(ing.values()))['all_s'])}):",
+        "",
+        "| store | seconds | rows/s |",
+        "|---|---:|---:|",
+    ]
     for name, v in ing.items():
         lines.append(f"| {name} | {v['median_s']:.2f} | {v['rows_per_s']:,.0f} |")
-    lines += ["", "What it means: the cost of letting other processes use the DuckDB file is the reopen on the first "
-              "rerun after the app was idle for `IDLE_RELEASE` (0.5 s): the *cold* row against the *held* row. "
-              "Reruns in quick succession (the *warm* row) find the file still open. PostgreSQL adds a network round "
-              "trip per read; loads go through `COPY` into a temporary table and one `INSERT … SELECT`.",
-              "<!-- store:end -->"]
+    lines += [
+        "",
+        "What it means: the cost of letting other processes use the DuckDB file is the reopen on the first "
+        "rerun after the app was idle for `IDLE_RELEASE` (0.5 s): the *cold* row against the *held* row. "
+        "Reruns in quick succession (the *warm* row) find the file still open. PostgreSQL adds a network round "
+        "trip per read; loads go through `COPY` into a temporary table and one `INSERT … SELECT`.",
+        "<!-- store:end -->",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -160,6 +187,7 @@ def main(argv=None) -> int:
     ap.add_argument("--write", action="store_true", help="update the store section of BENCHMARKS.md")
     args = ap.parse_args(argv)
     import pgcluster
+
     pg = None
     if pgcluster.unavailable_reason() is None:
         pg = pgcluster.Cluster().start()
@@ -167,8 +195,12 @@ def main(argv=None) -> int:
         load_avg = os.getloadavg()
         nat = national_reruns(6 if args.quick else 18, pg.url(pg.create_database()) if pg else None)
         ing = ingest(2 if args.quick else 5, pg)
-        result = {"national_rerun": nat, "ingest_100k": ing, "load_average_at_start": load_avg,
-                  "load_average_at_end": os.getloadavg()}
+        result = {
+            "national_rerun": nat,
+            "ingest_100k": ing,
+            "load_average_at_start": load_avg,
+            "load_average_at_end": os.getloadavg(),
+        }
     finally:
         if pg:
             pg.stop()

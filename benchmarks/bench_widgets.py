@@ -17,6 +17,7 @@ county: 3,100 synthetic jurisdictions x 9 areas x 5 cycles (139,500 rows). shisn
         Peak resident memory (VmHWM) of the county process is reported too (the process holds the store's
         connection, the cached frames of every cycle and the page's figures).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,6 +38,7 @@ def _apptest(page: str, viewer_role: str = "leadership"):
     from streamlit.testing.v1 import AppTest
 
     import shisn.domain.auth
+
     at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=600)
     at.session_state["shisn_viewer"] = shisn.domain.auth.Viewer(viewer_role, "Benchmark")
     return at
@@ -55,8 +57,7 @@ def time_widget_changes(at, reps: int) -> dict:
         times = []
         for i in range(reps):
             box = at.selectbox(key=key)
-            box.select_index((opts.index(box.format_func(box.value)) + 1) % len(opts)
-                             if box.value is not None else 0)
+            box.select_index((opts.index(box.format_func(box.value)) + 1) % len(opts) if box.value is not None else 0)
             t = time.perf_counter()
             at.run()
             times.append((time.perf_counter() - t) * 1000)
@@ -72,6 +73,7 @@ def time_widget_changes(at, reps: int) -> dict:
 def apptest_floor(reps: int) -> dict:
     """AppTest's own cost: a script with one selectbox, changed and rerun."""
     from streamlit.testing.v1 import AppTest
+
     at = AppTest.from_string("import streamlit as st\nst.selectbox('x', [1, 2, 3], key='x')\n")
     at.run()
     times = []
@@ -83,8 +85,7 @@ def apptest_floor(reps: int) -> dict:
     return {"median_ms": median(times), "all_ms": times}
 
 
-PAGES = ["national.py", "pairings.py", "state_profile.py", "exchanges.py", "program_managers.py", "data.py",
-         "users.py"]
+PAGES = ["national.py", "pairings.py", "state_profile.py", "exchanges.py", "program_managers.py", "data.py", "users.py"]
 
 
 def run_state(quick: bool) -> dict:
@@ -112,8 +113,15 @@ def run_state(quick: bool) -> dict:
             pat.run()
             times.append((time.perf_counter() - t) * 1000)
         scripts[page] = median(times)
-    return {"scale": "state", "jurisdictions": 56, "changes": changes, "apptest_floor": apptest_floor(reps),
-            "page_script_ms": scripts, "memory": memory_mb(), "seconds": time.perf_counter() - t0}
+    return {
+        "scale": "state",
+        "jurisdictions": 56,
+        "changes": changes,
+        "apptest_floor": apptest_floor(reps),
+        "page_script_ms": scripts,
+        "memory": memory_mb(),
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def page_logic(data, prev, cycles, cycle, area, region, sort="total", view=None) -> dict:
@@ -125,6 +133,7 @@ def page_logic(data, prev, cycles, cycle, area, region, sort="total", view=None)
 
     from shisn.domain import auth, coverage, jurisdictions
     from shisn.render import charts, maps
+
     view = view or coverage.VIEW_MAP
     steps = {}
 
@@ -139,18 +148,31 @@ def page_logic(data, prev, cycles, cycle, area, region, sort="total", view=None)
     d = step("redact_notes", coverage.redact_notes, data, viewer.sees_detail_of)
     step("kpis", lambda: coverage.kpi_deltas(coverage.kpis(d, region, area), coverage.kpis(prev, region, area)))
     if view == coverage.VIEW_MAP:
-        deck = step("map_deck", lambda: maps.coverage_deck(jurisdictions.geojson(), coverage.state_values(d, area, region), "x",
-                                                           single_area=single))
+        deck = step(
+            "map_deck",
+            lambda: maps.coverage_deck(
+                jurisdictions.geojson(), coverage.state_values(d, area, region), "x", single_area=single
+            ),
+        )
         step("map_json", deck.to_json)
     elif view == coverage.VIEW_HEATMAP:
         m = step("heatmap_matrix", coverage.maturity_matrix, d, region, sort)
-        fig = step("heatmap_figure", lambda: charts.jurisdiction_heatmap(m, jurisdictions.names(), coverage.cell_details(d, m),
-                                                                         coverage.row_groups(m, sort),
-                                                                         area if single else None))
+        fig = step(
+            "heatmap_figure",
+            lambda: charts.jurisdiction_heatmap(
+                m,
+                jurisdictions.names(),
+                coverage.cell_details(d, m),
+                coverage.row_groups(m, sort),
+                area if single else None,
+            ),
+        )
         step("heatmap_json", pio.to_json, fig, validate=False)
     elif view == coverage.VIEW_SUPPLY:
-        f2 = step("supply_demand", lambda: charts.supply_demand_bars(coverage.supply_demand(d, region),
-                                                                     area if single else None))
+        f2 = step(
+            "supply_demand",
+            lambda: charts.supply_demand_bars(coverage.supply_demand(d, region), area if single else None),
+        )
         step("supply_demand_json", pio.to_json, f2, validate=False)
         step("uncovered_needs", coverage.uncovered_needs, d, region, area)
     else:
@@ -163,16 +185,22 @@ def page_logic(data, prev, cycles, cycle, area, region, sort="total", view=None)
 
 def run_county(quick: bool) -> dict:
     import synthetic as S
+
     t0 = time.perf_counter()
     path = Path(tempfile.mkdtemp(prefix="shisn-bench-county-")) / "county.duckdb"
     # seed in a child process, so this process's peak memory is the app's, not the generator's
-    p = subprocess.run([sys.executable, str(HERE / "synthetic.py"), "--seed-store", str(path)], cwd=ROOT,
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, str(HERE / "synthetic.py"), "--seed-store", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if p.returncode:
         raise RuntimeError("seeding the county store failed:\n" + p.stderr[-2000:])
     seeded_s = time.perf_counter() - t0
     jur = S.patch_jurisdictions()
     from shisn.store import db, queries
+
     os.environ["SHISN_DB"] = str(path)
     mem_start = memory_mb()
     # the real page in AppTest
@@ -199,26 +227,45 @@ def run_county(quick: bool) -> dict:
     data, prev = frames[cycles[0]], frames[cycles[1]]
     page_logic(data, prev, cycles, cycles[0], "all", "all")  # warm (imports, lru caches)
     from shisn.domain import coverage
-    combos = [(coverage.VIEW_MAP, "all", "all"), (coverage.VIEW_MAP, "training", "all"), (coverage.VIEW_MAP, "all", 3),
-              (coverage.VIEW_HEATMAP, "all", "all"), (coverage.VIEW_SUPPLY, "all", "all"),
-              (coverage.VIEW_REGIONS, "all", "all")]
+
+    combos = [
+        (coverage.VIEW_MAP, "all", "all"),
+        (coverage.VIEW_MAP, "training", "all"),
+        (coverage.VIEW_MAP, "all", 3),
+        (coverage.VIEW_HEATMAP, "all", "all"),
+        (coverage.VIEW_SUPPLY, "all", "all"),
+        (coverage.VIEW_REGIONS, "all", "all"),
+    ]
     logic = {}
     for view, area, region in combos:
         runs = [page_logic(data, prev, cycles, cycles[0], area, region, view=view) for _ in range(1 if quick else 3)]
         logic[f"{view}: area={area} region={region}"] = {k: median([r[k] for r in runs]) for k in runs[0]}
     del frames, data, prev
-    return {"scale": "county", "jurisdictions": len(jur), "rows": len(jur) * 9 * len(S.CYCLES),
-            "seed_seconds": seeded_s, "page_logic_ms": logic, "apptest_first_run_ms": first_ms,
-            "changes": changes, "memory": mem_app, "memory_at_start": mem_start, "memory_after_logic": memory_mb(),
-            "seconds": time.perf_counter() - t0}
+    return {
+        "scale": "county",
+        "jurisdictions": len(jur),
+        "rows": len(jur) * 9 * len(S.CYCLES),
+        "seed_seconds": seeded_s,
+        "page_logic_ms": logic,
+        "apptest_first_run_ms": first_ms,
+        "changes": changes,
+        "memory": mem_app,
+        "memory_at_start": mem_start,
+        "memory_after_logic": memory_mb(),
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def run(quick: bool = False, scale: str = "both") -> dict:
     """Each scale in its own process (the county patch must not leak into the state figures)."""
     out = {}
-    for s in (["state", "county"] if scale == "both" else [scale]):
-        p = subprocess.run([sys.executable, str(HERE / "bench_widgets.py"), "--json", "--scale", s]
-                           + (["--quick"] if quick else []), capture_output=True, text=True, cwd=ROOT)
+    for s in ["state", "county"] if scale == "both" else [scale]:
+        p = subprocess.run(
+            [sys.executable, str(HERE / "bench_widgets.py"), "--json", "--scale", s] + (["--quick"] if quick else []),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         if p.returncode:
             raise RuntimeError(f"bench_widgets {s} failed:\n{p.stderr[-3000:]}")
         out[s] = json.loads(p.stdout.strip().splitlines()[-1])
@@ -233,6 +280,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.json and args.scale != "both":
         import logging
+
         logging.disable(logging.WARNING)
         r = run_state(args.quick) if args.scale == "state" else run_county(args.quick)
         print(json.dumps(r))
@@ -243,16 +291,24 @@ def main(argv=None) -> int:
         return 0
     for s, v in r.items():
         c = v["changes"]
-        print(f"[{s}] rerun after a change: " + ", ".join(f"{k} {c[k]['median_ms']:.0f} ms" for k in KEYS)
-              + f"; all {c['all_median_ms']:.0f} ms; peak RSS {v['memory'].get('peak_rss_mb', 0):.0f} MB")
+        print(
+            f"[{s}] rerun after a change: "
+            + ", ".join(f"{k} {c[k]['median_ms']:.0f} ms" for k in KEYS)
+            + f"; all {c['all_median_ms']:.0f} ms; peak RSS {v['memory'].get('peak_rss_mb', 0):.0f} MB"
+        )
         if s == "state":
-            print(f"[state] AppTest floor {v['apptest_floor']['median_ms']:.0f} ms; page scripts (warm): "
-                  + ", ".join(f"{p} {ms:.0f}" for p, ms in v["page_script_ms"].items()))
+            print(
+                f"[state] AppTest floor {v['apptest_floor']['median_ms']:.0f} ms; page scripts (warm): "
+                + ", ".join(f"{p} {ms:.0f}" for p, ms in v["page_script_ms"].items())
+            )
         else:
             for view, steps in v["page_logic_ms"].items():
                 top = sorted(((k, ms) for k, ms in steps.items() if k != "total"), key=lambda x: -x[1])[:5]
-                print(f"[county] page logic {view}: {steps['total']:.0f} ms (" +
-                      ", ".join(f"{k} {ms:.0f}" for k, ms in top) + ")")
+                print(
+                    f"[county] page logic {view}: {steps['total']:.0f} ms ("
+                    + ", ".join(f"{k} {ms:.0f}" for k, ms in top)
+                    + ")"
+                )
     return 0
 
 

@@ -2,6 +2,7 @@
 each holding ONLY that element, built by shisn's own code from the demo data (as the app draws it): the national
 map, the jurisdiction heatmap, the supply-and-demand bars, the FEMA-region heatmap, the pairs' arc map, a state
 profile chart and one table. Served the same way as app.py, opened cold by URL (/map, /heatmap, ...)."""
+
 import sys
 from pathlib import Path
 
@@ -23,23 +24,30 @@ def _demo():
 def element_map():
     from shisn.domain import coverage, jurisdictions
     from shisn.render import maps
+
     st.title("Element: map")
-    st.pydeck_chart(maps.coverage_deck(jurisdictions.geojson(), coverage.state_values(_demo()[0])), height=maps.MAP_HEIGHT_PX)
+    st.pydeck_chart(
+        maps.coverage_deck(jurisdictions.geojson(), coverage.state_values(_demo()[0])), height=maps.MAP_HEIGHT_PX
+    )
 
 
 def element_heatmap():
     from shisn.domain import coverage, jurisdictions
     from shisn.render import charts
+
     st.title("Element: heatmap")
     data = coverage.redact_notes(_demo()[0], lambda s: True)
     m = coverage.maturity_matrix(data)
-    st.plotly_chart(charts.jurisdiction_heatmap(m, jurisdictions.names(), coverage.cell_details(data, m)),
-                    config={"displayModeBar": False})
+    st.plotly_chart(
+        charts.jurisdiction_heatmap(m, jurisdictions.names(), coverage.cell_details(data, m)),
+        config={"displayModeBar": False},
+    )
 
 
 def element_bars():
     from shisn.domain import coverage
     from shisn.render import charts
+
     st.title("Element: bars")
     st.plotly_chart(charts.supply_demand_bars(coverage.supply_demand(_demo()[0])), config={"displayModeBar": False})
 
@@ -47,6 +55,7 @@ def element_bars():
 def element_regions():
     from shisn.domain import coverage
     from shisn.render import charts
+
     st.title("Element: regions")
     st.plotly_chart(charts.region_heatmap(coverage.region_summary(_demo()[0])), config={"displayModeBar": False})
 
@@ -54,13 +63,22 @@ def element_regions():
 def element_arcs():
     from shisn.domain import pairing, pairing_tables
     from shisn.render import maps
+
     st.title("Element: arcs")
-    st.pydeck_chart(maps.arc_deck(pairing_tables.arcs(pairing.suggest(_demo()[0], with_candidates=False).pairs), width=940,
-                                  height=500, pitch=0), height=500)
+    st.pydeck_chart(
+        maps.arc_deck(
+            pairing_tables.arcs(pairing.suggest(_demo()[0], with_candidates=False).pairs),
+            width=940,
+            height=500,
+            pitch=0,
+        ),
+        height=500,
+    )
 
 
 def element_chart():
     from shisn.domain import auth, profile
+
     st.title("Element: chart")
     rows, every, cycle = _demo()
     p = profile.build(every, "VA", cycle, auth.Viewer(auth.LEADERSHIP, "bench"))
@@ -69,15 +87,20 @@ def element_chart():
 
 def element_table():
     from shisn.domain import coverage
+
     st.title("Element: table")
     st.dataframe(coverage.export_table(_demo()[0]).head(56), hide_index=True, width="stretch")
 
 
 st.set_page_config(page_title="floor", layout="wide")
-st.navigation([st.Page(element_map, title="Element: map", url_path="map", default=True),
-               st.Page(element_heatmap, title="Element: heatmap", url_path="heatmap"),
-               st.Page(element_bars, title="Element: bars", url_path="bars"),
-               st.Page(element_regions, title="Element: regions", url_path="regions"),
-               st.Page(element_arcs, title="Element: arcs", url_path="arcs"),
-               st.Page(element_chart, title="Element: chart", url_path="chart"),
-               st.Page(element_table, title="Element: table", url_path="table")]).run()
+st.navigation(
+    [
+        st.Page(element_map, title="Element: map", url_path="map", default=True),
+        st.Page(element_heatmap, title="Element: heatmap", url_path="heatmap"),
+        st.Page(element_bars, title="Element: bars", url_path="bars"),
+        st.Page(element_regions, title="Element: regions", url_path="regions"),
+        st.Page(element_arcs, title="Element: arcs", url_path="arcs"),
+        st.Page(element_chart, title="Element: chart", url_path="chart"),
+        st.Page(element_table, title="Element: table", url_path="table"),
+    ]
+).run()

@@ -2,6 +2,7 @@
 shisn.domain.jurisdictions' reference data for the 3,100 synthetic jurisdictions of benchmarks/synthetic.py (once per
 server process), then runs app.py as the entry point. Point SHISN_DB at a store seeded by
 `python benchmarks/synthetic.py --seed-store PATH`."""
+
 import sys
 from pathlib import Path
 

@@ -18,6 +18,7 @@ A diagnostic, not a pass/fail test: the numbers depend on the machine and on wha
 can be varied by environment, e.g. `STREAMLIT_RUNNER_POST_SCRIPT_GC=true python benchmarks/loop_probe.py` measures
 Streamlit's default of a full garbage collection after every script run (the app's config turns it off).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,6 +43,7 @@ def _probe(out: Path) -> None:
     """In the server process: measure the Runtime's event loop lag and this thread's GIL wait, and write them to
     `out` (JSON) every second."""
     from streamlit.runtime import Runtime
+
     while not Runtime.exists():
         time.sleep(0.05)
     rt = Runtime.instance()
@@ -51,7 +53,7 @@ def _probe(out: Path) -> None:
             break
         except Exception:
             time.sleep(0.05)
-    lags: list[tuple[float, float]] = []   # (seconds since start, lag)
+    lags: list[tuple[float, float]] = []  # (seconds since start, lag)
     gil: list[float] = []
     start = time.perf_counter()
     last_write = start
@@ -63,6 +65,7 @@ def _probe(out: Path) -> None:
         def cb():
             stamp["t"] = time.perf_counter()
             ran.set()
+
         try:
             loop.call_soon_threadsafe(cb)
         except RuntimeError:
@@ -82,6 +85,7 @@ def _probe(out: Path) -> None:
 def serve(out: str, argv: list[str]) -> None:
     threading.Thread(target=_probe, args=(Path(out),), daemon=True, name="loop-probe").start()
     from streamlit.web import cli
+
     sys.argv = ["streamlit", "run", *argv]
     cli.main()
 
@@ -99,17 +103,29 @@ def _stats(values: list[float]) -> dict:
         return {}
     v = sorted(values)
     q = lambda p: round(v[min(len(v) - 1, int(p * len(v)))] * 1000, 1)  # noqa: E731
-    return {"samples": len(v), "p50_ms": q(0.50), "p95_ms": q(0.95), "p99_ms": q(0.99),
-            "max_ms": round(v[-1] * 1000, 1), "over_100ms": sum(x > 0.1 for x in v),
-            "over_1s": sum(x > 1 for x in v), "over_5s": sum(x > 5 for x in v)}
+    return {
+        "samples": len(v),
+        "p50_ms": q(0.50),
+        "p95_ms": q(0.95),
+        "p99_ms": q(0.99),
+        "max_ms": round(v[-1] * 1000, 1),
+        "over_100ms": sum(x > 0.1 for x in v),
+        "over_1s": sum(x > 1 for x in v),
+        "over_5s": sum(x > 5 for x in v),
+    }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sessions", type=int, default=12)
     ap.add_argument("--json", help="write the full result here")
-    ap.add_argument("--py-spy", type=float, default=0, metavar="SECONDS",
-                    help="also record the server with py-spy for this long (top functions by GIL-holding samples)")
+    ap.add_argument(
+        "--py-spy",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="also record the server with py-spy for this long (top functions by GIL-holding samples)",
+    )
     args = ap.parse_args()
     sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
     import test_e2e_load as load
@@ -119,10 +135,27 @@ def main() -> int:
     port = _free_port()
     env = dict(os.environ, SHISN_DB=str(work / "shisn.duckdb"))
     log = open(work / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(out), str(ROOT / "app.py"),
-                             "--server.headless", "true", "--server.port", str(port), "--server.address",
-                             "127.0.0.1", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            str(out),
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     spy = None
     try:
@@ -135,9 +168,24 @@ def main() -> int:
                     raise SystemExit("the app did not start: " + (work / "server.log").read_text()[-2000:])
                 time.sleep(0.25)
         if args.py_spy and shutil.which("py-spy"):
-            spy = subprocess.Popen(["py-spy", "record", "--pid", str(proc.pid), "--duration", str(int(args.py_spy)),
-                                    "--format", "raw", "--gil", "--output", str(work / "py-spy.txt"), "--nonblocking"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            spy = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--pid",
+                    str(proc.pid),
+                    "--duration",
+                    str(int(args.py_spy)),
+                    "--format",
+                    "raw",
+                    "--gil",
+                    "--output",
+                    str(work / "py-spy.txt"),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
         workers, took = asyncio.run(load.run_sessions(base, args.sessions))
         time.sleep(1.5)  # the probe writes every second
         peak_rss_mb = _peak_rss_mb(proc.pid)
@@ -152,12 +200,17 @@ def main() -> int:
         log.close()
     probe = json.loads(out.read_text())
     summary = load.summary(workers)
-    result = {"sessions": args.sessions, "seconds": round(took, 1),
-              "downloads": f"{summary['downloads_ok']}/{summary['downloads']}",
-              "loop_lag": _stats([lag for _, lag in probe["lags"]]),
-              "worst_loop_lags": sorted(probe["lags"], key=lambda x: -x[1])[:8],
-              "gil_wait": _stats(probe["gil"]), "server_peak_rss_mb": peak_rss_mb, **{k: v for k, v in summary.items() if isinstance(v, list)},
-              "steps": {w.n: w.steps for w in workers}}
+    result = {
+        "sessions": args.sessions,
+        "seconds": round(took, 1),
+        "downloads": f"{summary['downloads_ok']}/{summary['downloads']}",
+        "loop_lag": _stats([lag for _, lag in probe["lags"]]),
+        "worst_loop_lags": sorted(probe["lags"], key=lambda x: -x[1])[:8],
+        "gil_wait": _stats(probe["gil"]),
+        "server_peak_rss_mb": peak_rss_mb,
+        **{k: v for k, v in summary.items() if isinstance(v, list)},
+        "steps": {w.n: w.steps for w in workers},
+    }
     if spy is not None and (work / "py-spy.txt").exists():
         result["py_spy_top"] = _top_frames(work / "py-spy.txt")
     print(json.dumps({k: v for k, v in result.items() if k != "steps"}, indent=1))

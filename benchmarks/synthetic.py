@@ -7,6 +7,7 @@ populations, one square of geometry each, placed over the contiguous US so the m
 Every shisn function reads the reference data through `shisn.domain.jurisdictions`' functions, so after the patch the
 real page scripts, loader and coverage logic run unchanged on county-shaped data.
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,14 +34,16 @@ def county_jurisdictions(seed: int = 2004) -> pd.DataFrame:
     n = cols * rows
     r, c = np.divmod(np.arange(n), cols)
     region = 1 + (c * 5 // cols) + 5 * (r * 2 // rows)
-    df = pd.DataFrame({
-        "code": [f"C{i:04d}" for i in range(n)],
-        "fips": [f"{i:05d}" for i in range(n)],
-        "name": [f"County {i:04d}" for i in range(n)],
-        "kind": "county",
-        "fema_region": region.astype(int),
-        "population": np.rint(rng.lognormal(np.log(30_000), 1.3, n)).astype(np.int64) + 100,
-    })
+    df = pd.DataFrame(
+        {
+            "code": [f"C{i:04d}" for i in range(n)],
+            "fips": [f"{i:05d}" for i in range(n)],
+            "name": [f"County {i:04d}" for i in range(n)],
+            "kind": "county",
+            "fema_region": region.astype(int),
+            "population": np.rint(rng.lognormal(np.log(30_000), 1.3, n)).astype(np.int64) + 100,
+        }
+    )
     df["region_label"] = df["fema_region"].map(jurisdictions.region_label)
     return df
 
@@ -53,12 +56,27 @@ def county_geojson(jur: pd.DataFrame) -> dict:
     for i, (code, name) in enumerate(zip(jur["code"], jur["name"])):
         r, c = divmod(i, cols)
         w, s = WEST + c * dx, NORTH - (r + 1) * dy
-        ring = [[round(w, 4), round(s, 4)], [round(w + dx, 4), round(s, 4)], [round(w + dx, 4), round(s + dy, 4)],
-                [round(w, 4), round(s + dy, 4)], [round(w, 4), round(s, 4)]]
-        feats.append({"type": "Feature", "id": code,
-                      "properties": {"code": code, "name": name, "inset": False,
-                                     "label_lon": round(w + dx / 2, 4), "label_lat": round(s + dy / 2, 4)},
-                      "geometry": {"type": "Polygon", "coordinates": [ring]}})
+        ring = [
+            [round(w, 4), round(s, 4)],
+            [round(w + dx, 4), round(s, 4)],
+            [round(w + dx, 4), round(s + dy, 4)],
+            [round(w, 4), round(s + dy, 4)],
+            [round(w, 4), round(s, 4)],
+        ]
+        feats.append(
+            {
+                "type": "Feature",
+                "id": code,
+                "properties": {
+                    "code": code,
+                    "name": name,
+                    "inset": False,
+                    "label_lon": round(w + dx / 2, 4),
+                    "label_lat": round(s + dy / 2, 4),
+                },
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
     return {"type": "FeatureCollection", "bbox": [WEST, SOUTH, EAST, NORTH], "features": feats}
 
 
@@ -66,8 +84,9 @@ def county_borders(jur: pd.DataFrame) -> frozenset:
     cols, rows = GRID
     codes = np.asarray(jur["code"], dtype=object)
     idx = np.arange(cols * rows).reshape(rows, cols)
-    pairs = np.concatenate([np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1),
-                            np.stack([idx[:-1, :].ravel(), idx[1:, :].ravel()], 1)])
+    pairs = np.concatenate(
+        [np.stack([idx[:, :-1].ravel(), idx[:, 1:].ravel()], 1), np.stack([idx[:-1, :].ravel(), idx[1:, :].ravel()], 1)]
+    )
     return frozenset(tuple(sorted((codes[a], codes[b]))) for a, b in pairs)
 
 
@@ -107,15 +126,28 @@ def county_rows(jur: pd.DataFrame, cycles=CYCLES, seed: int = 2004) -> pd.DataFr
             seeks = np.select([mat <= 2, mat == 3], [v < 0.6, v < 0.2], v < 0.02) & ~(offers & (mat >= 4))
             has_note = rng.random(n) < 0.33
             poete = rng.random(n) < 0.5
-            f = pd.DataFrame({"state": codes, "program_area": area, "cycle": cycle, "maturity": mat,
-                              "offers_help": offers, "seeks_help": seeks,
-                              "other_area": (rng.choice(["Cybersecurity", "Port security", "Fusion centre"], n)
-                                             if area == catalog.OTHER else None),
-                              "notes": np.where(has_note, "Synthetic county note about " + area
-                                                + " with a little more text to be realistic.", None)})
+            f = pd.DataFrame(
+                {
+                    "state": codes,
+                    "program_area": area,
+                    "cycle": cycle,
+                    "maturity": mat,
+                    "offers_help": offers,
+                    "seeks_help": seeks,
+                    "other_area": (
+                        rng.choice(["Cybersecurity", "Port security", "Fusion centre"], n)
+                        if area == catalog.OTHER
+                        else None
+                    ),
+                    "notes": np.where(
+                        has_note,
+                        "Synthetic county note about " + area + " with a little more text to be realistic.",
+                        None,
+                    ),
+                }
+            )
             for p in catalog.POETE:
-                f[p] = pd.array(np.where(poete, np.clip(mat + rng.integers(-1, 2, n), 1, 5), 0),
-                                dtype="Int64")
+                f[p] = pd.array(np.where(poete, np.clip(mat + rng.integers(-1, 2, n), 1, 5), 0), dtype="Int64")
                 f.loc[~poete, p] = pd.NA
             frames.append(f)
     return pd.concat(frames, ignore_index=True)
@@ -133,22 +165,27 @@ def write_store(con, rows: pd.DataFrame, synthetic: bool = True) -> None:
     county-scale store quickly. The loader itself is timed separately."""
     from shisn.store.db import transaction
     from shisn.store.ingest import DB_COLUMNS
+
     cols = ", ".join(DB_COLUMNS)
     with transaction(con) as cur:
         load_id = cur.execute("SELECT nextval('load_id_seq')").fetchall()[0][0]
         cur.temp_table("incoming", rows[DB_COLUMNS])
         cur.execute(f"INSERT INTO assessments ({cols}, load_id) SELECT {cols}, ? FROM incoming", [load_id])
         cur.drop_temp("incoming")
-        cur.execute("INSERT INTO load_log VALUES (?, now()::TIMESTAMP, 'benchmark', 'county (synthetic)', ?, ?, 0, "
-                    "'', '', ?)", [load_id, len(rows), len(rows), synthetic])
+        cur.execute(
+            "INSERT INTO load_log VALUES (?, now()::TIMESTAMP, 'benchmark', 'county (synthetic)', ?, ?, 0, '', '', ?)",
+            [load_id, len(rows), len(rows), synthetic],
+        )
 
 
 if __name__ == "__main__":  # python benchmarks/synthetic.py --seed-store PATH: a county-scale store
     import argparse
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed-store", required=True)
     args = ap.parse_args()
     from shisn.store import db
+
     jur = patch_jurisdictions()
     con = db.connect(args.seed_store)
     write_store(con, county_rows(jur))

@@ -46,6 +46,7 @@ Run from the project root (deterministic, re-runnable)::
 
     python data/build_geodata.py
 """
+
 from __future__ import annotations
 
 import csv
@@ -69,22 +70,24 @@ GEOJSON_OUT = DATA_DIR / "us_states.geojson"
 BORDERS_OUT = DATA_DIR / "borders.csv"
 JURISDICTIONS = DATA_DIR / "jurisdictions.csv"
 SHAPEFILE = Path(os.path.dirname(_plotly_geo.__file__)) / "package_data" / "cb_2016_us_state_500k.shp"
-SOURCE = ("US Census Bureau, cartographic boundary file cb_2016_us_state_500k (2016, 1:500,000), "
-          "as shipped in the plotly-geo package; public domain (work of the US federal government, "
-          "17 U.S.C. 105). Simplified, with AK, HI, PR, VI, GU, MP and AS repositioned as insets: "
-          "positions are for drawing only. Built by data/build_geodata.py.")
+SOURCE = (
+    "US Census Bureau, cartographic boundary file cb_2016_us_state_500k (2016, 1:500,000), "
+    "as shipped in the plotly-geo package; public domain (work of the US federal government, "
+    "17 U.S.C. 105). Simplified, with AK, HI, PR, VI, GU, MP and AS repositioned as insets: "
+    "positions are for drawing only. Built by data/build_geodata.py."
+)
 
 # --- land borders (on the original geometry, degrees) ---
-BORDER_BUFFER_DEG = 0.002      # ~200 m: tolerance for "the two boundaries run together"
-BORDER_MIN_KM = 1.0            # shared boundary must be longer than this (a corner point gives ~0.5 km)
+BORDER_BUFFER_DEG = 0.002  # ~200 m: tolerance for "the two boundaries run together"
+BORDER_MIN_KM = 1.0  # shared boundary must be longer than this (a corner point gives ~0.5 km)
 
 # --- layout / simplification (Web Mercator "degrees": x = lon, y = Mercator northing in degrees) ---
 # 1440 px over ~80 degrees of longitude: one pixel is ~0.055 Mercator degrees.
-MIN_PART_AREA = 0.0025         # drop islands/holes smaller than ~1 px^2 in the final layout
-SIMPLIFY_TOLERANCE = 0.03      # coverage (Visvalingam-Whyatt) tolerance, ~1/2 px
-PRECISION = 1e-4               # coordinate grid (4 decimals, ~11 m)
-SNAP_DECIMALS = 9              # laid-out Mercator coordinates are rounded to this before simplifying (see snap)
-MIN_INSET_GAP_DEG = 0.5        # insets must stay this far from any other jurisdiction
+MIN_PART_AREA = 0.0025  # drop islands/holes smaller than ~1 px^2 in the final layout
+SIMPLIFY_TOLERANCE = 0.03  # coverage (Visvalingam-Whyatt) tolerance, ~1/2 px
+PRECISION = 1e-4  # coordinate grid (4 decimals, ~11 m)
+SNAP_DECIMALS = 9  # laid-out Mercator coordinates are rounded to this before simplifying (see snap)
+MIN_INSET_GAP_DEG = 0.5  # insets must stay this far from any other jurisdiction
 
 # Inset pieces: (label, codes, keep, scale, target). `keep(lon, lat)` is applied to the centroid of each
 # original part (None keeps all); the kept parts of all `codes` are scaled by `scale` around their common
@@ -102,9 +105,25 @@ INSETS = [
 ]
 
 # Facts the derived borders must reproduce (the script fails loudly otherwise).
-EXPECTED_BORDERS = [("VA", "MD"), ("VA", "DC"), ("MD", "DC"), ("VA", "WV"), ("VA", "NC"), ("VA", "KY"),
-                    ("VA", "TN"), ("NY", "NJ"), ("NY", "PA"), ("NY", "VT"), ("MI", "WI"), ("MI", "OH"),
-                    ("MI", "IN"), ("WA", "OR"), ("WA", "ID"), ("ME", "NH"), ("DE", "NJ")]
+EXPECTED_BORDERS = [
+    ("VA", "MD"),
+    ("VA", "DC"),
+    ("MD", "DC"),
+    ("VA", "WV"),
+    ("VA", "NC"),
+    ("VA", "KY"),
+    ("VA", "TN"),
+    ("NY", "NJ"),
+    ("NY", "PA"),
+    ("NY", "VT"),
+    ("MI", "WI"),
+    ("MI", "OH"),
+    ("MI", "IN"),
+    ("WA", "OR"),
+    ("WA", "ID"),
+    ("ME", "NH"),
+    ("DE", "NJ"),
+]
 EXPECTED_NOT_BORDERS = [("AZ", "CO"), ("UT", "NM"), ("MI", "IL"), ("MI", "MN"), ("NY", "RI")]
 ISLANDS = ["HI", "AK", "PR", "VI", "GU", "AS", "MP"]
 
@@ -146,6 +165,7 @@ def _as_multipolygon(geom) -> MultiPolygon:
 
 # ---------------------------------------------------------------------------------------------- borders
 
+
 def _length_km(lines) -> float:
     """Approximate geodesic length (km) of a (multi)linestring in lon/lat degrees."""
     total = 0.0
@@ -171,8 +191,9 @@ def derive_borders(geoms: dict[str, shapely.Geometry]) -> list[tuple[str, str, f
     for a, b in itertools.combinations(codes, 2):
         if not buffered[a].intersects(geoms[b]):
             continue
-        shared = min(_length_km(boundary[b].intersection(buffered[a])),
-                     _length_km(boundary[a].intersection(buffered[b])))
+        shared = min(
+            _length_km(boundary[b].intersection(buffered[a])), _length_km(boundary[a].intersection(buffered[b]))
+        )
         if shared > BORDER_MIN_KM:
             pairs.append((a, b, shared))
         elif shared > 0:
@@ -198,6 +219,7 @@ def borders_text(pairs) -> str:
 
 # ------------------------------------------------------------------------------------------ projection
 
+
 def _to_merc(xy: np.ndarray) -> np.ndarray:
     lat = np.clip(xy[:, 1], -85.0, 85.0)
     y = np.degrees(np.log(np.tan(np.pi / 4 + np.radians(lat) / 2)))
@@ -221,6 +243,7 @@ def _shift_antimeridian(xy: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- layout
+
 
 def layout(geoms: dict[str, shapely.Geometry]) -> tuple[dict[str, MultiPolygon], set[str]]:
     """Everything in Web Mercator degrees, insets scaled around their Mercator centroid and translated."""
@@ -289,6 +312,7 @@ def _coords(ring) -> list[list[float]]:
 def geometry_json(g) -> dict:
     def poly(p):
         return [_coords(p.exterior)] + [_coords(r) for r in p.interiors]
+
     if isinstance(g, Polygon):
         return {"type": "Polygon", "coordinates": poly(g)}
     return {"type": "MultiPolygon", "coordinates": [poly(p) for p in g.geoms]}
@@ -299,16 +323,16 @@ def build_geojson(geoms: dict[str, shapely.Geometry]) -> dict:
     merc, insets = layout(geoms)
     codes = sorted(merc)
     merc = {c: drop_small_parts(_as_multipolygon(snap(merc[c]))) for c in codes}
-    simplified = shapely.coverage_simplify(np.array([merc[c] for c in codes], dtype=object),
-                                           SIMPLIFY_TOLERANCE)
+    simplified = shapely.coverage_simplify(np.array([merc[c] for c in codes], dtype=object), SIMPLIFY_TOLERANCE)
     final = {c: finish(s, c) for c, s in zip(codes, simplified)}
 
     for code in insets:  # no inset may touch (or come close to) another jurisdiction
         for other in codes:
             if other != code:
                 d = final[code].distance(final[other])
-                assert d >= MIN_INSET_GAP_DEG or (other in insets and {code, other} == {"PR", "VI"}), \
+                assert d >= MIN_INSET_GAP_DEG or (other in insets and {code, other} == {"PR", "VI"}), (
                     f"inset {code} too close to {other} ({d:.2f} deg)"
+                )
     assert final["PR"].distance(final["VI"]) > 0.1, "PR and VI insets touch"
 
     features = []
@@ -318,16 +342,22 @@ def build_geojson(geoms: dict[str, shapely.Geometry]) -> dict:
         label = largest.representative_point()
         lon, lat = round(label.x, 4), round(label.y, 4)
         assert g.contains(shapely.Point(lon, lat)), code
-        features.append({
-            "type": "Feature",
-            "id": code,
-            "properties": {"code": code, "name": rows[code]["name"], "inset": code in insets,
-                           "label_lon": lon, "label_lat": lat},
-            "geometry": geometry_json(g),
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "id": code,
+                "properties": {
+                    "code": code,
+                    "name": rows[code]["name"],
+                    "inset": code in insets,
+                    "label_lon": lon,
+                    "label_lat": lat,
+                },
+                "geometry": geometry_json(g),
+            }
+        )
     bounds = shapely.union_all(list(final.values())).bounds
-    return {"type": "FeatureCollection", "source": SOURCE, "bbox": [round(v, 4) for v in bounds],
-            "features": features}
+    return {"type": "FeatureCollection", "source": SOURCE, "bbox": [round(v, 4) for v in bounds], "features": features}
 
 
 def geojson_text(fc: dict) -> str:
@@ -362,11 +392,15 @@ def main() -> int:
     for path, text in ((BORDERS_OUT, borders_csv), (GEOJSON_OUT, geojson)):
         with open(path, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-    print(f"{summary['pairs']} land-border pairs (lower 48 + DC; shortest: "
-          + ", ".join(f"{a}-{b} {km:.1f} km" for a, b, km in summary["shortest"])
-          + f") -> {BORDERS_OUT.relative_to(DATA_DIR.parent)}")
-    print(f"56 features, {summary['vertices']} vertices, {GEOJSON_OUT.stat().st_size / 1024:.0f} KB, "
-          f"bbox {summary['bbox']} -> {GEOJSON_OUT.relative_to(DATA_DIR.parent)}")
+    print(
+        f"{summary['pairs']} land-border pairs (lower 48 + DC; shortest: "
+        + ", ".join(f"{a}-{b} {km:.1f} km" for a, b, km in summary["shortest"])
+        + f") -> {BORDERS_OUT.relative_to(DATA_DIR.parent)}"
+    )
+    print(
+        f"56 features, {summary['vertices']} vertices, {GEOJSON_OUT.stat().st_size / 1024:.0f} KB, "
+        f"bbox {summary['bbox']} -> {GEOJSON_OUT.relative_to(DATA_DIR.parent)}"
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 """`python -m shisn`: the command line (shisn.cli)."""
+
 import sys
 
 from shisn.cli import main

@@ -45,6 +45,7 @@ default 30) for the app to let go of the file between requests.
 Exit codes: 0 success; 2 invalid input or the store busy/unreachable (one line on stderr, database unchanged);
 1 anything else (`check`: problems found).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,13 +79,17 @@ def command(fn):
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help="the store: a DuckDB file or a postgresql://user@host:port/dbname URL "
-                                "(default: $SHISN_DB or data/shisn.duckdb)")
+    p.add_argument(
+        "--db",
+        help="the store: a DuckDB file or a postgresql://user@host:port/dbname URL "
+        "(default: $SHISN_DB or data/shisn.duckdb)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m shisn", description="State Homeland Security Information "
-                                     "Sharing Network: data store and tools.")
+    parser = argparse.ArgumentParser(
+        prog="python -m shisn", description="State Homeland Security Information Sharing Network: data store and tools."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="write the synthetic demo data set")
     _db_arg(p)
@@ -95,32 +100,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default=None, help="who is loading (recorded in the load log)")
     p = sub.add_parser("template", help="write the blank self-assessment template")
     p.add_argument("--format", choices=["csv", "xlsx"], default="csv")
-    p.add_argument("--output", "-o", help="file to write (default: stdout for csv, "
-                                          "shisn-self-assessment-template.xlsx for xlsx)")
+    p.add_argument(
+        "--output", "-o", help="file to write (default: stdout for csv, shisn-self-assessment-template.xlsx for xlsx)"
+    )
     p = sub.add_parser("pairings", help="suggest optimal mentor → mentee pairs for a cycle")
     _db_arg(p)
     p.add_argument("--cycle", type=int, help="assessment year (default: the latest)")
     p.add_argument("--capacity", type=int, default=None, help="needs one mentor state takes at most (default 3)")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p.add_argument("--candidates", metavar="FILE", help="also write every candidate edge "
-                                                        "(mentor,mentee,program_area,score) to FILE as CSV")
+    p.add_argument(
+        "--candidates",
+        metavar="FILE",
+        help="also write every candidate edge (mentor,mentee,program_area,score) to FILE as CSV",
+    )
     p = sub.add_parser("referrals", help="needs no mentor can take: referrals to the TA program")
     _db_arg(p)
     p.add_argument("--cycle", type=int, help="assessment year (default: the latest)")
     p.add_argument("--capacity", type=int, default=None, help="needs one mentor state takes at most (default 3)")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p = sub.add_parser("capacity", help="capacity planning: what one more slot for each mentor state at capacity "
-                                        "would serve, exactly (the pairing solved again); --areas: per program area")
+    p = sub.add_parser(
+        "capacity",
+        help="capacity planning: what one more slot for each mentor state at capacity "
+        "would serve, exactly (the pairing solved again); --areas: per program area",
+    )
     _db_arg(p)
     p.add_argument("--cycle", type=int, help="assessment year (default: the latest)")
     p.add_argument("--capacity", type=int, default=None, help="needs one mentor state takes at most (default 3)")
-    p.add_argument("--areas", action="store_true", help="one row per program area (needs served, unmet for lack of "
-                                                        "capacity, with no possible mentor) instead of per state")
+    p.add_argument(
+        "--areas",
+        action="store_true",
+        help="one row per program area (needs served, unmet for lack of "
+        "capacity, with no possible mentor) instead of per state",
+    )
     p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p = sub.add_parser("exchanges", help="every facilitated exchange: id, mentor, mentee, areas, status, dates; "
-                                         "or `exchanges load FILE`: import exchanges recorded elsewhere")
-    p.add_argument("action", nargs="?", choices=["load"], help="load: validate an exchanges CSV (mentor, mentee, "
-                   "program_area, cycle, status, held_on, ...) and import it (all or nothing); without it: export")
+    p = sub.add_parser(
+        "exchanges",
+        help="every facilitated exchange: id, mentor, mentee, areas, status, dates; "
+        "or `exchanges load FILE`: import exchanges recorded elsewhere",
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["load"],
+        help="load: validate an exchanges CSV (mentor, mentee, "
+        "program_area, cycle, status, held_on, ...) and import it (all or nothing); without it: export",
+    )
     p.add_argument("file", nargs="?", metavar="FILE", help="the CSV to load")
     _db_arg(p)
     p.add_argument("--format", choices=["csv", "json"], default="csv", help="export format")
@@ -139,28 +163,46 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("year", type=int, metavar="YEAR")
     _db_arg(q)
     q.add_argument("--user", default=None, help="who closes it (recorded in the audit log)")
-    p = sub.add_parser("impact", help="did the network help? The mentees' rating change against like-for-like "
-                                       "states without an exchange, per area and over all areas (as leadership)")
+    p = sub.add_parser(
+        "impact",
+        help="did the network help? The mentees' rating change against like-for-like "
+        "states without an exchange, per area and over all areas (as leadership)",
+    )
     _db_arg(p)
-    p.add_argument("--cycle", type=int, help="the figures as known when this cycle was reported (the cycle "
-                                             "report's); default: every cycle (the Impact page's)")
+    p.add_argument(
+        "--cycle",
+        type=int,
+        help="the figures as known when this cycle was reported (the cycle "
+        "report's); default: every cycle (the Impact page's)",
+    )
     p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p = sub.add_parser("submissions", help="self-assessments filled in on the form: id, state, cycle, status, "
-                                           "who submitted and reviewed, the return comment, the load")
+    p = sub.add_parser(
+        "submissions",
+        help="self-assessments filled in on the form: id, state, cycle, status, "
+        "who submitted and reviewed, the return comment, the load",
+    )
     _db_arg(p)
-    p.add_argument("--status", choices=["draft", "submitted", "accepted", "returned"],
-                   help="only submissions in this status (default: all)")
+    p.add_argument(
+        "--status",
+        choices=["draft", "submitted", "accepted", "returned"],
+        help="only submissions in this status (default: all)",
+    )
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p = sub.add_parser("managers", help="program-manager assignments")
-    p.add_argument("action", choices=["load"], help="load: validate a CSV (state,name,email) and write it "
-                                                     "(all or nothing)")
+    p.add_argument(
+        "action", choices=["load"], help="load: validate a CSV (state,name,email) and write it (all or nothing)"
+    )
     p.add_argument("file", metavar="FILE")
     _db_arg(p)
     p.add_argument("--user", default=None, help="who is loading (recorded in the change log)")
     p = sub.add_parser("queue", help="what needs a program manager's or leadership's action, oldest first")
     _db_arg(p)
-    p.add_argument("--user", required=True, metavar="EMAIL",
-                   help="whose queue: an email in the users table (a program manager or ODP leadership)")
+    p.add_argument(
+        "--user",
+        required=True,
+        metavar="EMAIL",
+        help="whose queue: an email in the users table (a program manager or ODP leadership)",
+    )
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p = sub.add_parser("users", help="manage who may sign in and with which role")
     users_sub = p.add_subparsers(dest="users_command", required=True)
@@ -176,10 +218,20 @@ def build_parser() -> argparse.ArgumentParser:
     q = users_sub.add_parser("list", help="list users")
     _db_arg(q)
     p = sub.add_parser("copy", help="copy every table of one store into another (DuckDB ↔ PostgreSQL), verified")
-    p.add_argument("--from", dest="source", required=True, metavar="SRC",
-                   help="the store copied from: a DuckDB file or a postgresql:// URL (read, never changed)")
-    p.add_argument("--to", dest="target", required=True, metavar="DST",
-                   help="the store copied into: a DuckDB file (created if missing) or a postgresql:// URL")
+    p.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="SRC",
+        help="the store copied from: a DuckDB file or a postgresql:// URL (read, never changed)",
+    )
+    p.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="DST",
+        help="the store copied into: a DuckDB file (created if missing) or a postgresql:// URL",
+    )
     p.add_argument("--replace", action="store_true", help="replace everything in a target that holds data")
     p = sub.add_parser("backup", help="write the whole store to one portable archive (Parquet and a manifest)")
     _db_arg(p)
@@ -192,8 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     p = sub.add_parser("notify", help="e-mail notifications: deliver the outbox, build the digest, list, retry")
     ntf = p.add_subparsers(dest="notify_command", required=True)
-    q = ntf.add_parser("send", help="deliver the due notifications through SHISN_SMTP_URL (one sender at a time); "
-                                    "also builds the daily digest when it is due")
+    q = ntf.add_parser(
+        "send",
+        help="deliver the due notifications through SHISN_SMTP_URL (one sender at a time); "
+        "also builds the daily digest when it is due",
+    )
     _db_arg(q)
     q.add_argument("--every", type=float, metavar="SECONDS", help="keep running: a round every SECONDS seconds")
     q.add_argument("--limit", type=int, metavar="N", help="deliver at most N notifications this round")
@@ -202,8 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--force", action="store_true", help="build another digest even if today's was built")
     q = ntf.add_parser("list", help="the outbox, newest first: status, attempts, last error")
     _db_arg(q)
-    q.add_argument("--status", choices=["pending", "sending", "sent", "failed", "digest", "digested"],
-                   help="only notifications in this status")
+    q.add_argument(
+        "--status",
+        choices=["pending", "sending", "sent", "failed", "digest", "digested"],
+        help="only notifications in this status",
+    )
     q.add_argument("--format", choices=["csv", "json"], default="csv")
     q = ntf.add_parser("retry", help="put every failed notification back in line")
     _db_arg(q)
@@ -218,8 +276,10 @@ def _pairing_result(args):
         print("the database holds no assessments: load files or run `python -m shisn demo` first", file=sys.stderr)
         return None, 2
     if cycle not in queries.cycles(con):
-        print(f"no assessments for cycle {cycle}; cycles with data: "
-              f"{', '.join(map(str, queries.cycles(con)))}", file=sys.stderr)
+        print(
+            f"no assessments for cycle {cycle}; cycles with data: {', '.join(map(str, queries.cycles(con)))}",
+            file=sys.stderr,
+        )
         return None, 2
     capacity = args.capacity if args.capacity is not None else pairing.DEFAULT_CAPACITY
     if capacity < 0:
@@ -227,8 +287,9 @@ def _pairing_result(args):
         return None, 2
     # candidate edges only for `pairings --candidates FILE`, which writes them without their reasons
     want = bool(getattr(args, "candidates", None))
-    return pairing.suggest(queries.assessments(con, cycle), capacity=capacity, with_candidates=want,
-                           explain_candidates=False), 0
+    return pairing.suggest(
+        queries.assessments(con, cycle), capacity=capacity, with_candidates=want, explain_candidates=False
+    ), 0
 
 
 def _emit(df, fmt: str) -> None:
@@ -242,8 +303,10 @@ def _emit(df, fmt: str) -> None:
 def cmd_demo(args) -> int:
     con = db.connect(args.db)
     s = demo.write_demo(con, seed=args.seed)
-    print(f"wrote SYNTHETIC demo data to {db.describe(db.locate(args.db))}: {s.rows} rows, {len(s.states)} jurisdictions, "
-          f"cycles {', '.join(map(str, s.cycles))}")
+    print(
+        f"wrote SYNTHETIC demo data to {db.describe(db.locate(args.db))}: {s.rows} rows, {len(s.states)} jurisdictions, "
+        f"cycles {', '.join(map(str, s.cycles))}"
+    )
     return 0
 
 
@@ -314,9 +377,12 @@ def cmd_capacity(args) -> int:
     cycles = queries.cycles(con)
     cycle = args.cycle or queries.latest_cycle(con)
     if cycle is None or cycle not in cycles:
-        print("the database holds no assessments: load files or run `python -m shisn demo` first" if cycle is None
-              else f"no assessments for cycle {cycle}; cycles with data: {', '.join(map(str, cycles))}",
-              file=sys.stderr)
+        print(
+            "the database holds no assessments: load files or run `python -m shisn demo` first"
+            if cycle is None
+            else f"no assessments for cycle {cycle}; cycles with data: {', '.join(map(str, cycles))}",
+            file=sys.stderr,
+        )
         return 2
     cap = args.capacity if args.capacity is not None else pairing.DEFAULT_CAPACITY
     if cap < 0:
@@ -333,22 +399,31 @@ def cmd_cycles(args) -> int:
     if args.cycles_command == "list":
         frame = reporting_cycles.status(con)
         default = reporting_cycles.default_cycle(frame)
-        out = frame.assign(set_by_leadership=frame["explicit"], default=frame["cycle"] == default,
-                           due_on=[d.isoformat() if d else None for d in frame["due_on"]])
-        _emit(out[["cycle", "status", "set_by_leadership", "due_on", "reported", "jurisdictions", "default"]],
-              args.format)
+        out = frame.assign(
+            set_by_leadership=frame["explicit"],
+            default=frame["cycle"] == default,
+            due_on=[d.isoformat() if d else None for d in frame["due_on"]],
+        )
+        _emit(
+            out[["cycle", "status", "set_by_leadership", "due_on", "reported", "jurisdictions", "default"]], args.format
+        )
         return 0
     who = args.user or f"cli:{getpass.getuser()}"
     try:
-        c = (reporting_cycles.open_cycle(con, args.year, args.due, who) if args.cycles_command == "open"
-             else reporting_cycles.close_cycle(con, args.year, who))
+        c = (
+            reporting_cycles.open_cycle(con, args.year, args.due, who)
+            if args.cycles_command == "open"
+            else reporting_cycles.close_cycle(con, args.year, who)
+        )
     except ValueError as e:
         print(str(e), file=sys.stderr)
         return 2
-    print(f"cycle {c.cycle} {'opened' if c.status == reporting_cycles.OPEN else 'closed'}"
-          + (f", due {c.due_on.isoformat()}" if c.status == reporting_cycles.OPEN and c.due_on else "")
-          + f": {c.reported} of {c.jurisdictions} jurisdictions reported; the pages open on "
-          + f"{reporting_cycles.default_cycle(reporting_cycles.status(con))}")
+    print(
+        f"cycle {c.cycle} {'opened' if c.status == reporting_cycles.OPEN else 'closed'}"
+        + (f", due {c.due_on.isoformat()}" if c.status == reporting_cycles.OPEN and c.due_on else "")
+        + f": {c.reported} of {c.jurisdictions} jurisdictions reported; the pages open on "
+        + f"{reporting_cycles.default_cycle(reporting_cycles.status(con))}"
+    )
     return 0
 
 
@@ -360,8 +435,9 @@ def cmd_impact(args) -> int:
         print("the database holds no assessments: load files or run `python -m shisn demo` first", file=sys.stderr)
         return 2
     if args.cycle is not None and args.cycle not in cycles:
-        print(f"no assessments for cycle {args.cycle}; cycles with data: {', '.join(map(str, cycles))}",
-              file=sys.stderr)
+        print(
+            f"no assessments for cycle {args.cycle}; cycles with data: {', '.join(map(str, cycles))}", file=sys.stderr
+        )
         return 2
     inputs = impact.gather(con, auth.Viewer(auth.LEADERSHIP, "command line"), queries.assessments(con))
     _emit(impact.cli_table(impact.figures(inputs, cycle=args.cycle).by_area), args.format)
@@ -375,8 +451,9 @@ def cmd_exchanges(args) -> int:
         return 0
     path = Path(args.file or "")
     if not args.file or not path.is_file():
-        print(f"{args.file}: no such file" if args.file else "exchanges load: name the CSV file to load",
-              file=sys.stderr)
+        print(
+            f"{args.file}: no such file" if args.file else "exchanges load: name the CSV file to load", file=sys.stderr
+        )
         return 2
     con = db.connect(args.db)
     try:
@@ -423,12 +500,18 @@ def cmd_queue(args) -> int:
     con = db.connect(args.db)
     viewer = accounts.viewer_for(con, args.user)
     if viewer is None:
-        print(f"no user {args.user} in the users table: add one with `python -m shisn users add EMAIL --role "
-              "program_manager`", file=sys.stderr)
+        print(
+            f"no user {args.user} in the users table: add one with `python -m shisn users add EMAIL --role "
+            "program_manager`",
+            file=sys.stderr,
+        )
         return 2
     if viewer.role not in queue.ROLES:
-        print(f"{args.user} is a {auth.ROLE_LABELS[viewer.role]} user: the work queue is for program managers and "
-              "ODP leadership", file=sys.stderr)
+        print(
+            f"{args.user} is a {auth.ROLE_LABELS[viewer.role]} user: the work queue is for program managers and "
+            "ODP leadership",
+            file=sys.stderr,
+        )
         return 2
     _emit(queue.export(queue.items(con, viewer)), args.format)
     return 0
@@ -476,6 +559,7 @@ def cmd_copy(args) -> int:
         for r in archive.copy(args.source, args.target, replace=args.replace):
             print(r.line())
         return 0
+
     return _whole_store(run, "copy")
 
 
@@ -486,9 +570,12 @@ def cmd_backup(args) -> int:
         manifest, snap = archive.backup(db.locate(args.db), args.output)
         for t in manifest["tables"]:
             print(archive.TableResult(t["name"], t["rows"], t["checksum"]).line("written"))
-        print(f"wrote {args.output}: schema version {manifest['schema_version']}, {snap.rows()} rows in "
-              f"{len(manifest['tables'])} tables")
+        print(
+            f"wrote {args.output}: schema version {manifest['schema_version']}, {snap.rows()} rows in "
+            f"{len(manifest['tables'])} tables"
+        )
         return 0
+
     return _whole_store(run, "backup")
 
 
@@ -499,11 +586,17 @@ def cmd_restore(args) -> int:
         results, manifest = archive.restore(args.archive, db.locate(args.db), replace=args.replace)
         for r in results:
             print(r.line())
-        upgraded = (f", upgraded from schema version {manifest['schema_version']}"
-                    if manifest["schema_version"] != db.SCHEMA_VERSION else "")
-        print(f"restored {args.archive} (written {manifest['created_at']}) into "
-              f"{db.describe(db.locate(args.db))}{upgraded}")
+        upgraded = (
+            f", upgraded from schema version {manifest['schema_version']}"
+            if manifest["schema_version"] != db.SCHEMA_VERSION
+            else ""
+        )
+        print(
+            f"restored {args.archive} (written {manifest['created_at']}) into "
+            f"{db.describe(db.locate(args.db))}{upgraded}"
+        )
         return 0
+
     return _whole_store(run, "restore")
 
 
@@ -518,9 +611,11 @@ def cmd_check(args) -> int:
     try:
         version = store.schema_version()
         if not 1 <= version <= db.SCHEMA_VERSION:
-            print(f"{db.describe(target)} has schema version {version}; this shisn checks versions 1 to "
-                  f"{db.SCHEMA_VERSION}" + (": use a newer shisn" if version else " (not a shisn store)"),
-                  file=sys.stderr)
+            print(
+                f"{db.describe(target)} has schema version {version}; this shisn checks versions 1 to "
+                f"{db.SCHEMA_VERSION}" + (": use a newer shisn" if version else " (not a shisn store)"),
+                file=sys.stderr,
+            )
             return 2
         found = integrity.problems(store)
     finally:
@@ -544,8 +639,7 @@ def cmd_notify(args) -> int:
         return 0
     if args.notify_command == "digest":
         n = daily_digest.build_digests(con, force=args.force)
-        print("today's digest was built already (--force builds another)" if n is None
-              else f"{n} digest(s) built")
+        print("today's digest was built already (--force builds another)" if n is None else f"{n} digest(s) built")
         return 0
     try:
         mailer.relay()

@@ -6,6 +6,7 @@ the north-east corridor in prevention and interoperability, the west in exercise
 most states improve from cycle to cycle and a few slip. The rows go through the same validated loader as any
 uploaded file, flagged as synthetic in the load log, so the app can label them as demo data everywhere.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,9 +48,15 @@ REGION_PROFILE = {
     9: {"exercises": 0.7, "interoperability": 0.4, "regional_planning": 0.3},
     10: {"regional_planning": 0.4, "recovery": 0.3, "prevention": -0.4},
 }
-OTHER_AREAS = ["Cybersecurity", "Agroterrorism preparedness", "Port and maritime security",
-               "Public health surveillance", "Critical infrastructure protection", "Mass care and sheltering",
-               "Fusion centre operations"]
+OTHER_AREAS = [
+    "Cybersecurity",
+    "Agroterrorism preparedness",
+    "Port and maritime security",
+    "Public health surveillance",
+    "Critical infrastructure protection",
+    "Mass care and sheltering",
+    "Fusion centre operations",
+]
 STRENGTH_NOTES = [
     "Statewide {area} programme documented and used in the last two real incidents.",
     "After-action reviews feed a yearly improvement plan for {area}.",
@@ -96,9 +103,16 @@ def generate(seed: int = 2004, cycles: tuple[int, ...] = DEMO_CYCLES) -> pd.Data
                     note = STRENGTH_NOTES[int(rng.integers(len(STRENGTH_NOTES)))].format(area=label)
                 elif m <= 2 and rng.random() < 0.7:
                     note = GAP_NOTES[int(rng.integers(len(GAP_NOTES)))].format(area=label)
-                row = {"state": code, "program_area": area, "cycle": cycle, "maturity": m,
-                       "offers_help": "yes" if offers else "no", "seeks_help": "yes" if seeks else "no",
-                       "notes": note, "other_area": other_name if area == catalog.OTHER else ""}
+                row = {
+                    "state": code,
+                    "program_area": area,
+                    "cycle": cycle,
+                    "maturity": m,
+                    "offers_help": "yes" if offers else "no",
+                    "seeks_help": "yes" if seeks else "no",
+                    "notes": note,
+                    "other_area": other_name if area == catalog.OTHER else "",
+                }
                 give_poete = rng.random() < 0.7
                 for p in catalog.POETE:
                     row[p] = int(np.clip(m + rng.integers(-1, 2), 1, 5)) if give_poete else ""
@@ -134,8 +148,9 @@ DIFFERENTLY = [
 ]
 
 
-def exchange_plan(assessments: pd.DataFrame, cycles: list[int], seed: int = 2004,
-                  per_cycle: int = PAST_EXCHANGES_PER_CYCLE) -> list[dict]:
+def exchange_plan(
+    assessments: pd.DataFrame, cycles: list[int], seed: int = 2004, per_cycle: int = PAST_EXCHANGES_PER_CYCLE
+) -> list[dict]:
     """Synthetic past exchanges, oldest first: for each of `cycles`, `per_cycle` needs (a state seeking guidance in
     a named area) drawn at random, each with a mentor drawn at random from the states able to mentor it (offering
     help there at maturity 4+, rated above the seeker); sometimes a second need of the same mentee that mentor can
@@ -143,13 +158,19 @@ def exchange_plan(assessments: pd.DataFrame, cycles: list[int], seed: int = 2004
     and each state's view (usefulness drawn at random). `assessments`: every cycle's rows as
     `queries.assessments` gives them. Reproducible by `seed`."""
     rng = np.random.default_rng(seed + 16)
-    steps = {"introduced": (2, 26), "in_contact": (3, 31), "exchange_held": (10, 76), "closed": (7, 46),
-             "declined": (5, 41)}
+    steps = {
+        "introduced": (2, 26),
+        "in_contact": (3, 31),
+        "exchange_held": (10, 76),
+        "closed": (7, 46),
+        "declined": (5, 41),
+    }
     plan = []
     for cycle in sorted(cycles):
         rows = assessments[(assessments["cycle"] == cycle) & (assessments["program_area"] != catalog.OTHER)]
         rows = rows[["state", "program_area", "maturity", "seeks_help", "eligible_mentor"]].sort_values(
-            ["state", "program_area"])
+            ["state", "program_area"]
+        )
         by_area: dict[str, list[tuple[str, int]]] = {}
         needs = []
         for state, area, m, seeks, elig in rows.itertuples(index=False):
@@ -171,8 +192,11 @@ def exchange_plan(assessments: pd.DataFrame, cycles: list[int], seed: int = 2004
                 continue
             mentor = candidates[int(rng.integers(len(candidates)))]
             areas = [area]
-            more = [o[1] for o in options if o[0] == mentee and o[1] != area and mentor in o[2]
-                    and (mentee, o[1]) not in taken]
+            more = [
+                o[1]
+                for o in options
+                if o[0] == mentee and o[1] != area and mentor in o[2] and (mentee, o[1]) not in taken
+            ]
             if more and rng.random() < 0.3:
                 areas.append(more[int(rng.integers(len(more)))])
             taken.update((mentee, a) for a in areas)
@@ -188,16 +212,29 @@ def exchange_plan(assessments: pd.DataFrame, cycles: list[int], seed: int = 2004
             if not declined:
                 for state in (mentor, mentee):
                     if rng.random() < 0.85:
-                        views.append((state, int(rng.integers(2, 6)),
-                                      WHAT_CHANGED[int(rng.integers(len(WHAT_CHANGED)))],
-                                      DIFFERENTLY[int(rng.integers(len(DIFFERENTLY)))]))
-            plan.append({"mentor": mentor, "mentee": mentee,
-                         "areas": [a for a in catalog.AREA_SLUGS if a in areas], "cycle": int(cycle),
-                         "proposed_at": start.to_pydatetime(), "path": path, "days": days, "means": means,
-                         "decline_reason": DECLINE_REASONS[int(rng.integers(len(DECLINE_REASONS)))]
-                         if declined else None,
-                         "outcome": None if declined else "Synthetic demo exchange: see each state's view. (demo)",
-                         "views": views})
+                        views.append(
+                            (
+                                state,
+                                int(rng.integers(2, 6)),
+                                WHAT_CHANGED[int(rng.integers(len(WHAT_CHANGED)))],
+                                DIFFERENTLY[int(rng.integers(len(DIFFERENTLY)))],
+                            )
+                        )
+            plan.append(
+                {
+                    "mentor": mentor,
+                    "mentee": mentee,
+                    "areas": [a for a in catalog.AREA_SLUGS if a in areas],
+                    "cycle": int(cycle),
+                    "proposed_at": start.to_pydatetime(),
+                    "path": path,
+                    "days": days,
+                    "means": means,
+                    "decline_reason": DECLINE_REASONS[int(rng.integers(len(DECLINE_REASONS)))] if declined else None,
+                    "outcome": None if declined else "Synthetic demo exchange: see each state's view. (demo)",
+                    "views": views,
+                }
+            )
     return plan
 
 
@@ -206,11 +243,13 @@ def demo_program_managers() -> pd.DataFrame:
     first = ["Alex", "Jordan", "Morgan", "Casey", "Riley", "Taylor", "Jamie", "Avery", "Quinn", "Drew"]
     last = ["Rivera", "Chen", "Okafor", "Novak", "Haddad", "Lindqvist", "Moreau", "Tanaka", "Brennan", "Silva"]
     jur = jurisdictions.jurisdictions()
-    return pd.DataFrame({
-        "state": jur["code"],
-        "name": [f"{first[r - 1]} {last[r - 1]} (demo)" for r in jur["fema_region"]],
-        "email": [f"{first[r - 1].lower()}.{last[r - 1].lower()}@example.org" for r in jur["fema_region"]],
-    })
+    return pd.DataFrame(
+        {
+            "state": jur["code"],
+            "name": [f"{first[r - 1]} {last[r - 1]} (demo)" for r in jur["fema_region"]],
+            "email": [f"{first[r - 1].lower()}.{last[r - 1].lower()}@example.org" for r in jur["fema_region"]],
+        }
+    )
 
 
 def write_demo(con, seed: int = 2004) -> LoadSummary:
@@ -221,8 +260,7 @@ def write_demo(con, seed: int = 2004) -> LoadSummary:
     pms = demo_program_managers()
     with transaction(con) as cur:
         cur.temp_table("pms", pms)
-        cur.execute("INSERT INTO program_managers SELECT state, name, email FROM pms "
-                    "ON CONFLICT (state) DO NOTHING")
+        cur.execute("INSERT INTO program_managers SELECT state, name, email FROM pms ON CONFLICT (state) DO NOTHING")
         cur.drop_temp("pms")
     demo_exchanges(con, seed=seed)  # synthetic exchanges (several cycles, with outcomes) and TA referrals
     return summary
@@ -241,36 +279,92 @@ def ensure_seeded(con) -> LoadSummary | None:
 
 DEMO_EXCHANGES = [
     # mentor, mentee, areas, statuses after `proposed`, means, days ago proposed, days between steps, outcome
-    ("VA", "MD", ["exercises"], [INTRODUCED, IN_CONTACT, HELD, CLOSED], "on_site_visit", 160, (6, 15, 41, 30),
-     "Two-day visit to the state exercise office; MD adopted the after-action template and scheduled its first "
-     "regional full-scale exercise. (demo)"),
-    ("CA", "NV", ["interoperability"], [INTRODUCED, IN_CONTACT, HELD], "teleconference", 95, (11, 9, 27),
-     "Three calls on a shared radio channel plan; NV is drafting its own plan from CA's. (demo)"),
+    (
+        "VA",
+        "MD",
+        ["exercises"],
+        [INTRODUCED, IN_CONTACT, HELD, CLOSED],
+        "on_site_visit",
+        160,
+        (6, 15, 41, 30),
+        "Two-day visit to the state exercise office; MD adopted the after-action template and scheduled its first "
+        "regional full-scale exercise. (demo)",
+    ),
+    (
+        "CA",
+        "NV",
+        ["interoperability"],
+        [INTRODUCED, IN_CONTACT, HELD],
+        "teleconference",
+        95,
+        (11, 9, 27),
+        "Three calls on a shared radio channel plan; NV is drafting its own plan from CA's. (demo)",
+    ),
     ("NY", "CT", ["prevention", "strategy"], [INTRODUCED, IN_CONTACT], None, 60, (4, 20), None),
     ("FL", "PR", ["recovery"], [INTRODUCED], None, 35, (17,), None),
     ("TX", "NM", ["recovery"], [], None, 12, (), None),
-    ("WA", "ID", ["regional_planning"], [INTRODUCED, DECLINED], None, 120, (8, 25),
-     "ID chose to wait for its new strategy before taking part. (demo)"),
-    ("OH", "WV", ["training"], [INTRODUCED, IN_CONTACT, HELD, CLOSED], "document_exchange", 210, (13, 10, 35, 21),
-     "Course catalogue and instructor certification rules shared; WV adapted four courses. (demo)"),
+    (
+        "WA",
+        "ID",
+        ["regional_planning"],
+        [INTRODUCED, DECLINED],
+        None,
+        120,
+        (8, 25),
+        "ID chose to wait for its new strategy before taking part. (demo)",
+    ),
+    (
+        "OH",
+        "WV",
+        ["training"],
+        [INTRODUCED, IN_CONTACT, HELD, CLOSED],
+        "document_exchange",
+        210,
+        (13, 10, 35, 21),
+        "Course catalogue and instructor certification rules shared; WV adapted four courses. (demo)",
+    ),
     ("MN", "ND", ["training", "exercises"], [], None, 5, (), None),
 ]
 
 
-DEMO_REFERRALS = [("GU", "interoperability", "No eligible mentor state offers help with a higher rating. (demo)"),
-                  ("AS", "recovery", "Mentor capacity in recovery taken by other needs this cycle. (demo)")]
+DEMO_REFERRALS = [
+    ("GU", "interoperability", "No eligible mentor state offers help with a higher rating. (demo)"),
+    ("AS", "recovery", "Mentor capacity in recovery taken by other needs this cycle. (demo)"),
+]
 
 
 DEMO_VIEWS = {
-    ("VA", "MD"): [("VA", 4, "Learned how a smaller state runs its after-action reviews. (demo)",
-                    "Send the exercise calendar earlier. (demo)"),
-                   ("MD", 5, "Adopted the after-action template; first regional full-scale exercise scheduled. (demo)",
-                    "Bring the county exercise officers on the visit. (demo)")],
-    ("CA", "NV"): [("NV", 3, "A draft channel plan; equipment funding still open. (demo)",
-                    "Agree the deliverables before the first call. (demo)")],
-    ("OH", "WV"): [("OH", 3, "Little for us; glad to help. (demo)", None),
-                   ("WV", 4, "Four courses adapted; instructors certified under the shared rules. (demo)",
-                    "Ask for the course evaluation forms too. (demo)")],
+    ("VA", "MD"): [
+        (
+            "VA",
+            4,
+            "Learned how a smaller state runs its after-action reviews. (demo)",
+            "Send the exercise calendar earlier. (demo)",
+        ),
+        (
+            "MD",
+            5,
+            "Adopted the after-action template; first regional full-scale exercise scheduled. (demo)",
+            "Bring the county exercise officers on the visit. (demo)",
+        ),
+    ],
+    ("CA", "NV"): [
+        (
+            "NV",
+            3,
+            "A draft channel plan; equipment funding still open. (demo)",
+            "Agree the deliverables before the first call. (demo)",
+        )
+    ],
+    ("OH", "WV"): [
+        ("OH", 3, "Little for us; glad to help. (demo)", None),
+        (
+            "WV",
+            4,
+            "Four courses adapted; instructors certified under the shared rules. (demo)",
+            "Ask for the course evaluation forms too. (demo)",
+        ),
+    ],
 }
 
 
@@ -296,8 +390,9 @@ def demo_exchanges(con, cycle: int | None = None, seed: int = 2004) -> list[int]
     ids = _write_demo_past(con, exchange_plan(queries.assessments(con), past, seed=seed), now)
     for mentor, mentee, areas, path, means, ago, steps, outcome in DEMO_EXCHANGES:
         t = now - dt.timedelta(days=ago)
-        ex_id = exchanges.open_exchange(con, mentor, mentee, areas, cycle, DEMO_USER, at=t, now=t, synthetic=True,
-                              note="Synthetic demo exchange.")
+        ex_id = exchanges.open_exchange(
+            con, mentor, mentee, areas, cycle, DEMO_USER, at=t, now=t, synthetic=True, note="Synthetic demo exchange."
+        )
         version = 1
         for status, days in zip(path, steps):
             t = min(now, t + dt.timedelta(days=days))
@@ -326,10 +421,28 @@ def _write_demo_past(con, plan: list[dict], now: dt.datetime) -> list[int]:
             ex_id = cur.nextval("exchange_id_seq")
             t = min(now, p["proposed_at"])
             times = {PROPOSED: t}
-            hist.append([ex_id, 1, t, DEMO_USER, None, PROPOSED, t, json.dumps(
-                {"cycle": [None, p["cycle"]], "mentee": [None, p["mentee"]], "mentor": [None, p["mentor"]],
-                 "program_areas": [None, ",".join(p["areas"])], "status": [None, PROPOSED]}, sort_keys=True),
-                "Synthetic demo exchange."])
+            hist.append(
+                [
+                    ex_id,
+                    1,
+                    t,
+                    DEMO_USER,
+                    None,
+                    PROPOSED,
+                    t,
+                    json.dumps(
+                        {
+                            "cycle": [None, p["cycle"]],
+                            "mentee": [None, p["mentee"]],
+                            "mentor": [None, p["mentor"]],
+                            "program_areas": [None, ",".join(p["areas"])],
+                            "status": [None, PROPOSED],
+                        },
+                        sort_keys=True,
+                    ),
+                    "Synthetic demo exchange.",
+                ]
+            )
             prev = PROPOSED
             for version, (status, days) in enumerate(zip(p["path"], p["days"]), start=2):
                 t = min(now, t + dt.timedelta(days=days))
@@ -339,42 +452,132 @@ def _write_demo_past(con, plan: list[dict], now: dt.datetime) -> list[int]:
                     changes["means"] = [None, p["means"]]
                 if status == CLOSED:
                     changes["outcome"] = [None, p["outcome"]]
-                hist.append([ex_id, version, t, DEMO_USER, prev, status, t, json.dumps(changes, sort_keys=True),
-                             p["decline_reason"] if status == DECLINED else None])
+                hist.append(
+                    [
+                        ex_id,
+                        version,
+                        t,
+                        DEMO_USER,
+                        prev,
+                        status,
+                        t,
+                        json.dumps(changes, sort_keys=True),
+                        p["decline_reason"] if status == DECLINED else None,
+                    ]
+                )
                 prev = status
             held = HELD in p["path"]
-            ex_rows.append({
-                "exchange_id": ex_id, "mentor": p["mentor"], "mentee": p["mentee"],
-                "program_areas": ",".join(p["areas"]), "cycle": p["cycle"], "status": prev,
-                "means": p["means"] if held else None, "outcome": p["outcome"] if prev == CLOSED else None,
-                **{STATUS_TIME[s]: times.get(s) for s in (PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED)},
-                "created_by": DEMO_USER, "updated_at": t, "updated_by": DEMO_USER, "version": len(p["path"]) + 1,
-                "synthetic": True, "decline_reason": p["decline_reason"]})
+            ex_rows.append(
+                {
+                    "exchange_id": ex_id,
+                    "mentor": p["mentor"],
+                    "mentee": p["mentee"],
+                    "program_areas": ",".join(p["areas"]),
+                    "cycle": p["cycle"],
+                    "status": prev,
+                    "means": p["means"] if held else None,
+                    "outcome": p["outcome"] if prev == CLOSED else None,
+                    **{
+                        STATUS_TIME[s]: times.get(s) for s in (PROPOSED, INTRODUCED, IN_CONTACT, HELD, CLOSED, DECLINED)
+                    },
+                    "created_by": DEMO_USER,
+                    "updated_at": t,
+                    "updated_by": DEMO_USER,
+                    "version": len(p["path"]) + 1,
+                    "synthetic": True,
+                    "decline_reason": p["decline_reason"],
+                }
+            )
             if prev == DECLINED:
                 for area in p["areas"]:
-                    refs.append({"referral_id": cur.nextval("ta_referral_id_seq"), "state": p["mentee"],
-                                 "program_area": area, "cycle": p["cycle"],
-                                 "reason": f"exchange {ex_id} with {p['mentor']} was declined",
-                                 "referred_by": DEMO_USER, "referred_at": t, "exchange_id": ex_id, "synthetic": True})
+                    refs.append(
+                        {
+                            "referral_id": cur.nextval("ta_referral_id_seq"),
+                            "state": p["mentee"],
+                            "program_area": area,
+                            "cycle": p["cycle"],
+                            "reason": f"exchange {ex_id} with {p['mentor']} was declined",
+                            "referred_by": DEMO_USER,
+                            "referred_at": t,
+                            "exchange_id": ex_id,
+                            "synthetic": True,
+                        }
+                    )
             for state, useful, changed, differently in p["views"]:
-                views.append({"exchange_id": ex_id, "state": state, "useful": useful, "what_changed": changed,
-                              "differently": differently, "recorded_by": DEMO_USER,
-                              "recorded_at": min(now, t + dt.timedelta(days=3)), "version": 1, "synthetic": True})
+                views.append(
+                    {
+                        "exchange_id": ex_id,
+                        "state": state,
+                        "useful": useful,
+                        "what_changed": changed,
+                        "differently": differently,
+                        "recorded_by": DEMO_USER,
+                        "recorded_at": min(now, t + dt.timedelta(days=3)),
+                        "version": 1,
+                        "synthetic": True,
+                    }
+                )
         time_cols = ["proposed_at", "introduced_at", "contact_at", "held_at", "closed_at", "declined_at", "updated_at"]
         frames = {
             "demo_exchanges": (pd.DataFrame(ex_rows).astype({c: "datetime64[us]" for c in time_cols}), "exchanges"),
-            "demo_history": (pd.DataFrame(hist, columns=["exchange_id", "version", "changed_at", "changed_by",
-                                                         "from_status", "to_status", "effective_at", "changes",
-                                                         "comment"]).astype(
-                {"changed_at": "datetime64[us]", "effective_at": "datetime64[us]", "from_status": object,
-                 "comment": object}), "exchange_history"),
-            "demo_views": (pd.DataFrame(views, columns=["exchange_id", "state", "useful", "what_changed",
-                                                        "differently", "recorded_by", "recorded_at", "version",
-                                                        "synthetic"]).astype({"recorded_at": "datetime64[us]"}),
-                           "exchange_outcomes"),
-            "demo_referrals": (pd.DataFrame(refs, columns=["referral_id", "state", "program_area", "cycle", "reason",
-                                                           "referred_by", "referred_at", "exchange_id", "synthetic"])
-                               .astype({"referred_at": "datetime64[us]"}), "ta_referrals"),
+            "demo_history": (
+                pd.DataFrame(
+                    hist,
+                    columns=[
+                        "exchange_id",
+                        "version",
+                        "changed_at",
+                        "changed_by",
+                        "from_status",
+                        "to_status",
+                        "effective_at",
+                        "changes",
+                        "comment",
+                    ],
+                ).astype(
+                    {
+                        "changed_at": "datetime64[us]",
+                        "effective_at": "datetime64[us]",
+                        "from_status": object,
+                        "comment": object,
+                    }
+                ),
+                "exchange_history",
+            ),
+            "demo_views": (
+                pd.DataFrame(
+                    views,
+                    columns=[
+                        "exchange_id",
+                        "state",
+                        "useful",
+                        "what_changed",
+                        "differently",
+                        "recorded_by",
+                        "recorded_at",
+                        "version",
+                        "synthetic",
+                    ],
+                ).astype({"recorded_at": "datetime64[us]"}),
+                "exchange_outcomes",
+            ),
+            "demo_referrals": (
+                pd.DataFrame(
+                    refs,
+                    columns=[
+                        "referral_id",
+                        "state",
+                        "program_area",
+                        "cycle",
+                        "reason",
+                        "referred_by",
+                        "referred_at",
+                        "exchange_id",
+                        "synthetic",
+                    ],
+                ).astype({"referred_at": "datetime64[us]"}),
+                "ta_referrals",
+            ),
         }
         for name, (frame, table) in frames.items():
             if frame.empty:
@@ -383,8 +586,13 @@ def _write_demo_past(con, plan: list[dict], now: dt.datetime) -> list[int]:
             cur.temp_table(name, frame)
             cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}").fetchall()
             cur.drop_temp(name)
-        audit.record_in(cur, DEMO_USER, "edit", f"demo data: {len(ex_rows)} synthetic exchanges of cycles "
-                                                f"{', '.join(str(c) for c in sorted({p['cycle'] for p in plan}))} "
-                                                f"with their history, {len(views)} states' views and {len(refs)} "
-                                                "TA referrals")
+        audit.record_in(
+            cur,
+            DEMO_USER,
+            "edit",
+            f"demo data: {len(ex_rows)} synthetic exchanges of cycles "
+            f"{', '.join(str(c) for c in sorted({p['cycle'] for p in plan}))} "
+            f"with their history, {len(views)} states' views and {len(refs)} "
+            "TA referrals",
+        )
     return [int(r["exchange_id"]) for r in ex_rows]

@@ -1,5 +1,6 @@
 """Fixtures for every test: the store on both engines, the demo store, the order of the suite. Helpers tests
 import are in tests/support."""
+
 import os
 
 import pytest
@@ -11,6 +12,7 @@ from tests.support import ROOT  # noqa: F401 - the project's root, for fixtures 
 # pytest.ini runs the suite on two workers (pytest-xdist, `--dist worksteal`). The browser tests take most of the
 # time, a minute or more each for the longest: started first, the two workers share them and the short tests fill
 # the end, instead of one worker finishing a long browser test alone while the other waits.
+
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)  # stable: file order kept within each group
@@ -27,6 +29,7 @@ ENGINES = ("duckdb", "postgresql")
 @pytest.fixture(scope="session")
 def pg_cluster():
     from tests.support import pgcluster
+
     reason = pgcluster.unavailable_reason()
     if reason:
         if os.environ.get("SHISN_REQUIRE_PG") == "1":
@@ -72,11 +75,13 @@ def db_file(tmp_path):
 
 # --- the demo store and a page in AppTest, for the page tests ------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory):
     """A DuckDB file with the demo data set (assessments, program managers, exchanges with outcomes), written once
     per test run; `demo_db` gives each test its own copy."""
     from shisn import demo
+
     path = tmp_path_factory.mktemp("demo-template") / "demo.duckdb"
     con = db.connect(path)
     demo.write_demo(con)
@@ -88,9 +93,8 @@ def demo_template(tmp_path_factory):
 def demo_db(demo_template, tmp_path, monkeypatch):
     """A fresh copy of the demo store for one test (pages write to it), with SHISN_DB pointing the pages at it."""
     import shutil
+
     path = tmp_path / "shisn.duckdb"
     shutil.copy(demo_template, path)
     monkeypatch.setenv("SHISN_DB", str(path))
     return path
-
-

@@ -3,6 +3,7 @@
 Roles: leadership (everything), program_manager (their assigned states in full, others in summary),
 state (its own profile in full; other states only as scores and offer/seek flags).
 """
+
 from __future__ import annotations
 
 import os
@@ -74,7 +75,6 @@ def demo_viewer(role: str, pm_assignments, pm_name: str | None = None, state: st
     if role == STATE:
         return Viewer(STATE, f"Demo state user ({state})", (state,) if state else ())
     raise ValueError(f"unknown role {role!r}")
-
 
 
 # --- the one place rows are cut to what a viewer may see ----------------------------------------------------------

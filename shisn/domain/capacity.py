@@ -40,6 +40,7 @@ Needs per program area
     ``slot_states``: the states whose one more slot would serve a need in that area. The ``*_states`` columns name
     the seekers (USPS codes, ``;`` between them).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,10 +50,29 @@ import pandas as pd
 
 from shisn.domain import pairing
 
-SLOT_COLUMNS = ["mentor", "mentor_name", "capacity", "extra_needs_served", "extra_score", "changed_pairs", "areas",
-                "newly_served", "no_longer_served", "explanation"]
-AREA_COLUMNS = ["program_area", "area_label", "needs", "served", "at_capacity", "no_mentor", "slot_states",
-                "at_capacity_states", "no_mentor_states"]
+SLOT_COLUMNS = [
+    "mentor",
+    "mentor_name",
+    "capacity",
+    "extra_needs_served",
+    "extra_score",
+    "changed_pairs",
+    "areas",
+    "newly_served",
+    "no_longer_served",
+    "explanation",
+]
+AREA_COLUMNS = [
+    "program_area",
+    "area_label",
+    "needs",
+    "served",
+    "at_capacity",
+    "no_mentor",
+    "slot_states",
+    "at_capacity_states",
+    "no_mentor_states",
+]
 # what `python -m shisn capacity` prints (and `--areas`)
 SLOT_EXPORT = [c for c in SLOT_COLUMNS if c != "mentor_name"]
 AREA_EXPORT = AREA_COLUMNS
@@ -60,12 +80,12 @@ AREA_EXPORT = AREA_COLUMNS
 
 @dataclass
 class CapacityPlan:
-    slots: pd.DataFrame      # SLOT_COLUMNS, most needs served first, then most score, then by mentor code
-    areas: pd.DataFrame      # AREA_COLUMNS, areas in catalog order
-    needs: int               # needs in the cycle
-    served: int              # needs served by the current plan
-    total_score: float       # the current plan's total score
-    mentors: int             # states that could take at least one need
+    slots: pd.DataFrame  # SLOT_COLUMNS, most needs served first, then most score, then by mentor code
+    areas: pd.DataFrame  # AREA_COLUMNS, areas in catalog order
+    needs: int  # needs in the cycle
+    served: int  # needs served by the current plan
+    total_score: float  # the current plan's total score
+    mentors: int  # states that could take at least one need
 
     def summary(self) -> str:
         return summary(self.slots, self.areas, self.mentors)
@@ -79,31 +99,41 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _explain(p: pairing.Plans, base: np.ndarray, new: np.ndarray, newly: np.ndarray, extra: int,
-             extra_score: int) -> str:
+def _explain(
+    p: pairing.Plans, base: np.ndarray, new: np.ndarray, newly: np.ndarray, extra: int, extra_score: int
+) -> str:
     changed = int((base != new).sum())
     if extra > 0 and len(newly):
-        served = "; ".join(f"{p.names[p.need_state[i]]} · {p.need_label[i]} "
-                           f"(mentor: {p.names[new[i]]})" for i in newly)
+        served = "; ".join(f"{p.names[p.need_state[i]]} · {p.need_label[i]} (mentor: {p.names[new[i]]})" for i in newly)
         text = f"Serves {_plural(extra, 'more need')}: {served}"
         others = changed - len(newly)
         if others > 0:
             text += f"; {_plural(others, 'other pair changes', 'other pairs change')} mentor to make room"
         return text + "."
     if extra < 0:
-        return (f"Serves {_plural(-extra, 'need')} fewer in an equally scored plan "
-                f"(total score {extra_score / pairing.SCALE:+.3f}).")
+        return (
+            f"Serves {_plural(-extra, 'need')} fewer in an equally scored plan "
+            f"(total score {extra_score / pairing.SCALE:+.3f})."
+        )
     if extra_score > 0:
-        return (f"Serves no more needs; {_plural(changed, 'pair changes', 'pairs change')} to a better-fitting "
-                f"mentor (total score +{extra_score / pairing.SCALE:.3f}).")
+        return (
+            f"Serves no more needs; {_plural(changed, 'pair changes', 'pairs change')} to a better-fitting "
+            f"mentor (total score +{extra_score / pairing.SCALE:.3f})."
+        )
     if changed:
         return "Serves no more needs and scores the same (an equally good plan)."
     return "Serves no more needs: every need it could mentor is already served."
 
 
-def plan(assessments: pd.DataFrame, weights: pairing.Weights = pairing.Weights(),
-         capacity: int = pairing.DEFAULT_CAPACITY, capacity_overrides: dict[str, int] | None = None, *,
-         jurisdictions: pd.DataFrame | None = None, borders: frozenset | None = None) -> CapacityPlan:
+def plan(
+    assessments: pd.DataFrame,
+    weights: pairing.Weights = pairing.Weights(),
+    capacity: int = pairing.DEFAULT_CAPACITY,
+    capacity_overrides: dict[str, int] | None = None,
+    *,
+    jurisdictions: pd.DataFrame | None = None,
+    borders: frozenset | None = None,
+) -> CapacityPlan:
     """The capacity figures of the module docstring for one cycle's assessments and the pairing's settings."""
     p = pairing.Plans(assessments, weights, jurisdictions=jurisdictions, borders=borders)
     cap = p.capacities(capacity, capacity_overrides)
@@ -125,13 +155,26 @@ def plan(assessments: pd.DataFrame, weights: pairing.Weights = pairing.Weights()
         areas = list(dict.fromkeys(p.need_area[newly].tolist()))
         for k in dict.fromkeys(p.need_area_key[newly].tolist()):
             slot_areas.setdefault(k, []).append(p.codes[m])
-        rows.append((p.codes[m], p.names[m], int(cap[m]), extra, extra_score / pairing.SCALE,
-                     int((base != new).sum()), _join(areas), _join(need_text(i) for i in newly),
-                     _join(need_text(i) for i in lost), _explain(p, base, new, newly, extra, extra_score)))
+        rows.append(
+            (
+                p.codes[m],
+                p.names[m],
+                int(cap[m]),
+                extra,
+                extra_score / pairing.SCALE,
+                int((base != new).sum()),
+                _join(areas),
+                _join(need_text(i) for i in newly),
+                _join(need_text(i) for i in lost),
+                _explain(p, base, new, newly, extra, extra_score),
+            )
+        )
     slots = pd.DataFrame(rows, columns=SLOT_COLUMNS).astype(
-        {"capacity": "int64", "extra_needs_served": "int64", "extra_score": "float64", "changed_pairs": "int64"})
-    slots = slots.sort_values(["extra_needs_served", "extra_score", "mentor"], ascending=[False, False, True],
-                              kind="stable").reset_index(drop=True)
+        {"capacity": "int64", "extra_needs_served": "int64", "extra_score": "float64", "changed_pairs": "int64"}
+    )
+    slots = slots.sort_values(
+        ["extra_needs_served", "extra_score", "mentor"], ascending=[False, False, True], kind="stable"
+    ).reset_index(drop=True)
 
     area_rows = []
     for k in dict.fromkeys(p.need_area_key.tolist()):
@@ -139,13 +182,30 @@ def plan(assessments: pd.DataFrame, weights: pairing.Weights = pairing.Weights()
         first = int(np.flatnonzero(at)[0])
         full = at & ~base_served & (p.need_candidates > 0)
         none = at & (p.need_candidates == 0)
-        area_rows.append((p.need_area[first], p.need_label[first], int(at.sum()), int((at & base_served).sum()),
-                          int(full.sum()), int(none.sum()), _join(sorted(slot_areas.get(k, []))),
-                          _join(p.need_mentee[full]), _join(p.need_mentee[none])))
+        area_rows.append(
+            (
+                p.need_area[first],
+                p.need_label[first],
+                int(at.sum()),
+                int((at & base_served).sum()),
+                int(full.sum()),
+                int(none.sum()),
+                _join(sorted(slot_areas.get(k, []))),
+                _join(p.need_mentee[full]),
+                _join(p.need_mentee[none]),
+            )
+        )
     areas = pd.DataFrame(area_rows, columns=AREA_COLUMNS).astype(
-        {c: "int64" for c in ("needs", "served", "at_capacity", "no_mentor")})
-    return CapacityPlan(slots=slots, areas=areas, needs=len(base), served=int(base_served.sum()),
-                        total_score=base_total / pairing.SCALE, mentors=int((p.mentor_degree > 0).sum()))
+        {c: "int64" for c in ("needs", "served", "at_capacity", "no_mentor")}
+    )
+    return CapacityPlan(
+        slots=slots,
+        areas=areas,
+        needs=len(base),
+        served=int(base_served.sum()),
+        total_score=base_total / pairing.SCALE,
+        mentors=int((p.mentor_degree > 0).sum()),
+    )
 
 
 def summary(slots: pd.DataFrame, areas: pd.DataFrame, mentors: int | None = None) -> str:
@@ -158,16 +218,20 @@ def summary(slots: pd.DataFrame, areas: pd.DataFrame, mentors: int | None = None
         head = f"{len(slots)}{of} {'is' if len(slots) == 1 else 'are'} at capacity"
         if len(gain):
             names = ", ".join(gain["mentor"].head(8)) + (f" and {len(gain) - 8} more" if len(gain) > 8 else "")
-            head += (f", and one more slot would serve one more need for {len(gain)} of them ({names})"
-                     if (gain["extra_needs_served"] == 1).all()
-                     else f", and one more slot would serve more needs for {len(gain)} of them ({names})")
+            head += (
+                f", and one more slot would serve one more need for {len(gain)} of them ({names})"
+                if (gain["extra_needs_served"] == 1).all()
+                else f", and one more slot would serve more needs for {len(gain)} of them ({names})"
+            )
         else:
             head += ", but one more slot for any of them would serve no more needs"
     full, none = int(areas["at_capacity"].sum()), int(areas["no_mentor"].sum())
     full_text = "no need is" if not full else f"{_plural(full, 'need')} {'is' if full == 1 else 'are'}"
     none_text = "no need" if not none else _plural(none, "need")
-    return (f"{head}; {full_text} unmet only for lack of capacity, and {none_text} no offer can meet "
-            "(candidates for technical assistance).")
+    return (
+        f"{head}; {full_text} unmet only for lack of capacity, and {none_text} no offer can meet "
+        "(candidates for technical assistance)."
+    )
 
 
 def export_slots(cp: CapacityPlan) -> pd.DataFrame:

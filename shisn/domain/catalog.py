@@ -3,6 +3,7 @@
 The nine program areas come from the ODP information-sharing bulletin; each has a stable slug (used in files, URLs,
 the database and the CLI) and the bulletin's label (shown to people).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,12 +18,18 @@ class ProgramArea:
 
 PROGRAM_AREAS: tuple[ProgramArea, ...] = (
     ProgramArea("regional_planning", "Regional planning and response mechanisms", "Regional planning"),
-    ProgramArea("training", "Training systems, including course development and institutionalization strategies",
-                "Training systems"),
+    ProgramArea(
+        "training",
+        "Training systems, including course development and institutionalization strategies",
+        "Training systems",
+    ),
     ProgramArea("exercises", "Exercise programs", "Exercises"),
     ProgramArea("interoperability", "Communications and equipment interoperability", "Interoperability"),
-    ProgramArea("assessment_validation", "State Homeland Security Assessment and Strategy program data validation",
-                "Assessment data validation"),
+    ProgramArea(
+        "assessment_validation",
+        "State Homeland Security Assessment and Strategy program data validation",
+        "Assessment data validation",
+    ),
     ProgramArea("strategy", "State Homeland Security Strategy development and implementation", "Strategy"),
     ProgramArea("prevention", "Prevention/deterrence", "Prevention/deterrence"),
     ProgramArea("recovery", "Recovery operations", "Recovery"),
@@ -38,17 +45,25 @@ MATURITY_LEVELS: dict[int, tuple[str, str]] = {
     2: ("Developing", "Planning has begun; some elements exist but are incomplete, untested or not funded."),
     3: ("Established", "A working capability exists, is documented and funded, and has been used at least once."),
     4: ("Advanced", "The capability is tested regularly, improved from lessons learned, and could guide others."),
-    5: ("Nationally leading", "A model for other states: proven in real events or major exercises, "
-                              "documented for reuse, and staffed to share it."),
+    5: (
+        "Nationally leading",
+        "A model for other states: proven in real events or major exercises, "
+        "documented for reuse, and staffed to share it.",
+    ),
 }
 MIN_LEVEL, MAX_LEVEL = 1, 5
 STRENGTH_MIN = 4  # maturity 4-5 is a strength
-GAP_MAX = 2       # maturity 1-2 is a gap
-MENTOR_MIN = 4    # a state may mentor in an area only with offers_help and maturity >= 4
+GAP_MAX = 2  # maturity 1-2 is a gap
+MENTOR_MIN = 4  # a state may mentor in an area only with offers_help and maturity >= 4
 
 POETE = ("planning", "organization", "equipment", "training", "exercises")
-POETE_LABELS = {"planning": "Planning", "organization": "Organization", "equipment": "Equipment",
-                "training": "Training", "exercises": "Exercises"}
+POETE_LABELS = {
+    "planning": "Planning",
+    "organization": "Organization",
+    "equipment": "Equipment",
+    "training": "Training",
+    "exercises": "Exercises",
+}
 
 
 def _norm(text: str) -> str:
@@ -96,6 +111,8 @@ def mentor_ineligibility(offers_help: bool, maturity: int) -> str | None:
     if not offers_help:
         return "does not offer help in this area"
     if maturity < MENTOR_MIN:
-        return (f"offers help but rates itself {maturity} ({level_name(maturity)}); "
-                f"mentoring needs maturity {MENTOR_MIN} or higher")
+        return (
+            f"offers help but rates itself {maturity} ({level_name(maturity)}); "
+            f"mentoring needs maturity {MENTOR_MIN} or higher"
+        )
     return None

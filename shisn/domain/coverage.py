@@ -12,6 +12,7 @@ Definitions (the KPIs on the national page):
   coverage is always judged against the whole nation, even when the page shows one FEMA region.
 - In the catch-all `other` area two states only match when they name the same area (`other_area`, any case).
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,11 @@ ALL_REGIONS = "all"
 # The mean over areas leaves out `other`: it names a different area in each state, so it is not comparable.
 MEAN_AREAS: tuple[str, ...] = tuple(a for a in catalog.AREA_SLUGS if a != catalog.OTHER)
 SORTS = ("total", "region", "cluster")
-SORT_LABELS = {"total": "Overall maturity (strongest first)", "region": "FEMA region",
-               "cluster": "Similar profiles together (clustered)"}
+SORT_LABELS = {
+    "total": "Overall maturity (strongest first)",
+    "region": "FEMA region",
+    "cluster": "Similar profiles together (clustered)",
+}
 NOTE_EXCERPT = 160
 # The national page's views, one tab each; only the open one is computed and drawn. The label is the value of the URL
 # parameter VIEW_KEY (Streamlit binds the tab to the query string verbatim), so renaming one breaks shared links.
@@ -38,6 +42,7 @@ VIEW_KEY = "view"  # widget key and URL parameter; unique across pages (widget s
 
 
 # --- filter options (values live in the URL query string) ----------------------------------------------------
+
 
 def area_options() -> list[str]:
     return [ALL_AREAS, *catalog.AREA_SLUGS]
@@ -89,6 +94,7 @@ def previous_cycle(cycles: list[int], cycle: int) -> int | None:
 
 # --- notes the viewer may see ---------------------------------------------------------------------------------
 
+
 def redact_notes(df: pd.DataFrame, can_see: Callable[[str], bool]) -> pd.DataFrame:
     """A copy whose `notes` are blank for states whose detail the viewer may not see; `notes_visible` says which."""
     out = df.copy()
@@ -106,13 +112,13 @@ def excerpt(text, limit: int = NOTE_EXCERPT) -> str:
 
 # --- needs and mentors ----------------------------------------------------------------------------------------
 
+
 def _area_key(df: pd.DataFrame) -> pd.Series:
     """The area a row is about: the slug, or for `other` the named area (case and spacing ignored)."""
     key = df["program_area"].astype(str)
     other = key == catalog.OTHER
     if other.any():
-        named = (df.loc[other, "other_area"].fillna("").astype(str).str.strip().str.lower().str.split()
-                 .str.join(" "))
+        named = df.loc[other, "other_area"].fillna("").astype(str).str.strip().str.lower().str.split().str.join(" ")
         key = key.where(~other, catalog.OTHER + ":" + named)
     return key
 
@@ -151,8 +157,9 @@ def _need_coverage(df: pd.DataFrame, names: bool) -> pd.DataFrame:
     cols += ["notes"] if names else []  # the internal callers never show a need's notes
     needs = df.loc[df["seeks_help"].astype(bool), [c for c in cols if c in df.columns]].copy()
     needs["key"] = _area_key(needs)
-    mentors = df.loc[df["eligible_mentor"].fillna(False).astype(bool), ["state", "program_area", "other_area",
-                                                                        "maturity"]].copy()
+    mentors = df.loc[
+        df["eligible_mentor"].fillna(False).astype(bool), ["state", "program_area", "other_area", "maturity"]
+    ].copy()
     mentors["key"] = _area_key(mentors)
     once = not (needs.duplicated(["state", "key"]).any() or mentors.duplicated(["state", "key"]).any())
     if once and needs["maturity"].notna().all() and mentors["maturity"].notna().all():
@@ -173,8 +180,9 @@ def _mentors_by_prefix(needs: pd.DataFrame, mentors: pd.DataFrame, names: bool) 
     itself). O(n log n), and the few distinct prefixes are joined once."""
     counts = np.zeros(len(needs), dtype=int)
     listed = [""] * len(needs)
-    ranked = mentors.assign(m=mentors["maturity"].astype(int)).sort_values(["key", "m", "state"],
-                                                                           ascending=[True, False, True])
+    ranked = mentors.assign(m=mentors["maturity"].astype(int)).sort_values(
+        ["key", "m", "state"], ascending=[True, False, True]
+    )
     by_key = {k: (g["state"].tolist(), -g["m"].to_numpy()) for k, g in ranked.groupby("key", sort=False)}
     need_keys = needs["key"].to_numpy()
     need_mat = needs["maturity"].astype(int).to_numpy()
@@ -196,9 +204,14 @@ def _mentors_by_prefix(needs: pd.DataFrame, mentors: pd.DataFrame, names: bool) 
 def _mentors_by_pairs(needs: pd.DataFrame, mentors: pd.DataFrame, names: bool) -> tuple[np.ndarray, list[str]]:
     """The general case (a state with several rows in one area, e.g. several cycles passed): every need × mentor
     pair in the area, filtered."""
-    pairs = needs[["state", "key", "maturity"]].reset_index().merge(
-        mentors[["state", "key", "maturity"]].rename(columns={"state": "mentor", "maturity": "mentor_maturity"}),
-        on="key")
+    pairs = (
+        needs[["state", "key", "maturity"]]
+        .reset_index()
+        .merge(
+            mentors[["state", "key", "maturity"]].rename(columns={"state": "mentor", "maturity": "mentor_maturity"}),
+            on="key",
+        )
+    )
     pairs = pairs[(pairs["mentor"] != pairs["state"]) & (pairs["mentor_maturity"] > pairs["maturity"])]
     pairs = pairs.sort_values(["index", "mentor_maturity", "mentor"], ascending=[True, False, True])
     grouped = pairs.groupby("index")
@@ -249,18 +262,30 @@ def _area_name(area: str, other) -> str:
 
 # --- per-jurisdiction values (map) ----------------------------------------------------------------------------
 
+
 def state_values(df: pd.DataFrame, area=ALL_AREAS, region=ALL_REGIONS) -> pd.DataFrame:
     """One row per jurisdiction (all 56, sorted by code) for the map: `maturity` in `area` (or the mean over the
     named areas), how many areas the state reported, offers help in, is an eligible mentor in and seeks guidance
     in, and `in_scope` (inside the region filter) / `reported` (has a value in this view)."""
-    jur = jurisdictions.jurisdictions()[["code", "name", "fema_region", "region_label", "kind"]].rename(columns={"code": "state"})
+    jur = jurisdictions.jurisdictions()[["code", "name", "fema_region", "region_label", "kind"]].rename(
+        columns={"code": "state"}
+    )
     rows = in_area(df, area) if area != ALL_AREAS else df[df["program_area"].isin(MEAN_AREAS)]
-    g = rows.assign(m=rows["maturity"].astype("Float64"),
-                    off=rows["offers_help"].astype(bool),
-                    elig=rows["eligible_mentor"].fillna(False).astype(bool),
-                    seek=rows["seeks_help"].astype(bool)).groupby("state")
-    agg = pd.DataFrame({"maturity": g["m"].mean(), "areas": g.size(), "offers": g["off"].sum(),
-                        "eligible": g["elig"].sum(), "seeks": g["seek"].sum()})
+    g = rows.assign(
+        m=rows["maturity"].astype("Float64"),
+        off=rows["offers_help"].astype(bool),
+        elig=rows["eligible_mentor"].fillna(False).astype(bool),
+        seek=rows["seeks_help"].astype(bool),
+    ).groupby("state")
+    agg = pd.DataFrame(
+        {
+            "maturity": g["m"].mean(),
+            "areas": g.size(),
+            "offers": g["off"].sum(),
+            "eligible": g["elig"].sum(),
+            "seeks": g["seek"].sum(),
+        }
+    )
     out = jur.merge(agg, left_on="state", right_index=True, how="left")
     for c in ("areas", "offers", "eligible", "seeks"):
         out[c] = out[c].fillna(0).astype(int)
@@ -272,6 +297,7 @@ def state_values(df: pd.DataFrame, area=ALL_AREAS, region=ALL_REGIONS) -> pd.Dat
 
 # --- jurisdiction × area matrix (heatmap) ---------------------------------------------------------------------
 
+
 def matrix_areas(df: pd.DataFrame) -> list[str]:
     """The heatmap's columns: the named areas, plus `other` when any state reported one."""
     return list(MEAN_AREAS) + ([catalog.OTHER] if (df["program_area"] == catalog.OTHER).any() else [])
@@ -281,8 +307,9 @@ def maturity_matrix(df: pd.DataFrame, region=ALL_REGIONS, sort: str = "total") -
     """Jurisdictions (rows, every one in scope, ordered by `sort`) × areas (columns), maturity as float (NaN = not
     reported)."""
     rows = in_region(df, region)
-    m = (rows.assign(m=rows["maturity"].astype(float)).pivot_table(index="state", columns="program_area",
-                                                                   values="m", aggfunc="first"))
+    m = rows.assign(m=rows["maturity"].astype(float)).pivot_table(
+        index="state", columns="program_area", values="m", aggfunc="first"
+    )
     m = m.reindex(index=scope_codes(region), columns=matrix_areas(df))
     m.index.name, m.columns.name = "state", "program_area"
     return order_rows(m, sort)
@@ -297,8 +324,10 @@ def order_rows(m: pd.DataFrame, sort: str = "total") -> pd.DataFrame:
     named = m[[c for c in m.columns if c in MEAN_AREAS]]
     mean = named.mean(axis=1)
     reported = mean.notna()
-    key = pd.DataFrame({"state": m.index, "mean": mean.values, "region": [jurisdictions.regions()[c] for c in m.index]},
-                       index=list(m.index))
+    key = pd.DataFrame(
+        {"state": m.index, "mean": mean.values, "region": [jurisdictions.regions()[c] for c in m.index]},
+        index=list(m.index),
+    )
     done, empty = key[reported.values], key[~reported.values]
     if sort == "total":
         order = done.sort_values(["mean", "state"], ascending=[False, True]).index.tolist()
@@ -317,6 +346,7 @@ def _cluster_order(m: pd.DataFrame) -> list[str]:
         leaves_list,
         linkage,
     )
+
     filled = m.sort_index()
     filled = filled.fillna(filled.mean()).fillna(3.0)
     tree = linkage(filled.to_numpy(dtype=float), method="average", metric="euclidean", optimal_ordering=True)
@@ -338,12 +368,24 @@ def cell_details(df: pd.DataFrame, m: pd.DataFrame) -> pd.DataFrame:
     cols = m.columns.get_indexer(df["program_area"])
     keep = np.flatnonzero((rows >= 0) & (cols >= 0))
     out = np.full(m.shape, None, dtype=object)
-    pick = (lambda s: s.to_numpy(dtype=object)[keep].tolist())
-    for r, c, o, e, k, oa, n, v in zip(rows[keep].tolist(), cols[keep].tolist(), pick(df["offers_help"]),
-                                        pick(df["eligible_mentor"]), pick(df["seeks_help"]), pick(df["other_area"]),
-                                        pick(df["notes"]), pick(visible)):
-        out[r, c] = {"offers": bool(o), "eligible": bool(e) if e is not pd.NA else False, "seeks": bool(k),
-                     "other": _text(oa), "note": excerpt(n) if v else None}
+    pick = lambda s: s.to_numpy(dtype=object)[keep].tolist()
+    for r, c, o, e, k, oa, n, v in zip(
+        rows[keep].tolist(),
+        cols[keep].tolist(),
+        pick(df["offers_help"]),
+        pick(df["eligible_mentor"]),
+        pick(df["seeks_help"]),
+        pick(df["other_area"]),
+        pick(df["notes"]),
+        pick(visible),
+    ):
+        out[r, c] = {
+            "offers": bool(o),
+            "eligible": bool(e) if e is not pd.NA else False,
+            "seeks": bool(k),
+            "other": _text(oa),
+            "note": excerpt(n) if v else None,
+        }
     return pd.DataFrame(out, index=m.index, columns=m.columns, dtype=object)
 
 
@@ -353,6 +395,7 @@ def _text(v) -> str:
 
 # --- FEMA regions ---------------------------------------------------------------------------------------------
 
+
 def region_summary(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
     """One row per FEMA region × area (named areas, plus `other`): median maturity, reporting states, eligible
     mentors, needs, and needs with no eligible mentor anywhere in the nation."""
@@ -361,12 +404,20 @@ def region_summary(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
     regions = sorted({jurisdictions.regions()[c] for c in scope_codes(region)})
     areas = matrix_areas(df)
     idx = pd.MultiIndex.from_product([regions, areas], names=["fema_region", "program_area"])
-    g = rows.assign(m=rows["maturity"].astype(float),
-                    elig=rows["eligible_mentor"].fillna(False).astype(bool)).groupby(["fema_region", "program_area"])
+    g = rows.assign(m=rows["maturity"].astype(float), elig=rows["eligible_mentor"].fillna(False).astype(bool)).groupby(
+        ["fema_region", "program_area"]
+    )
     n = in_region(needs, region)
     n = n.assign(uncovered=~n["covered"].astype(bool)).groupby(["fema_region", "program_area"])
-    out = pd.DataFrame({"median": g["m"].median(), "states": g["state"].nunique(), "mentors": g["elig"].sum(),
-                        "needs": n.size(), "uncovered": n["uncovered"].sum()}).reindex(idx)
+    out = pd.DataFrame(
+        {
+            "median": g["m"].median(),
+            "states": g["state"].nunique(),
+            "mentors": g["elig"].sum(),
+            "needs": n.size(),
+            "uncovered": n["uncovered"].sum(),
+        }
+    ).reindex(idx)
     for c in ("states", "mentors", "needs", "uncovered"):
         out[c] = out[c].fillna(0).astype(int)
     out = out.reset_index()
@@ -381,17 +432,23 @@ def region_totals(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
     rows = in_region(df, region)
     regions = sorted({jurisdictions.regions()[c] for c in scope_codes(region)})
     members = pd.Series(jurisdictions.regions()).value_counts()
-    return pd.DataFrame({
-        "Region": [jurisdictions.region_label(r) for r in regions],
-        "Reporting": [f"{rows.loc[rows['fema_region'] == r, 'state'].nunique()} of {int(members.get(r, 0))}"
-                      for r in regions],
-        "Mentors": [int(rows.loc[rows["fema_region"] == r, "eligible_mentor"].fillna(False).sum()) for r in regions],
-        "Needs": [int((needs["fema_region"] == r).sum()) for r in regions],
-        "→ TA": [int(((needs["fema_region"] == r) & ~needs["covered"]).sum()) for r in regions],
-    })
+    return pd.DataFrame(
+        {
+            "Region": [jurisdictions.region_label(r) for r in regions],
+            "Reporting": [
+                f"{rows.loc[rows['fema_region'] == r, 'state'].nunique()} of {int(members.get(r, 0))}" for r in regions
+            ],
+            "Mentors": [
+                int(rows.loc[rows["fema_region"] == r, "eligible_mentor"].fillna(False).sum()) for r in regions
+            ],
+            "Needs": [int((needs["fema_region"] == r).sum()) for r in regions],
+            "→ TA": [int(((needs["fema_region"] == r) & ~needs["covered"]).sum()) for r in regions],
+        }
+    )
 
 
 # --- supply and demand per area -------------------------------------------------------------------------------
+
 
 def supply_demand(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
     """One row per area (named areas, plus `other` if reported): offers, eligible mentors and states seeking
@@ -399,33 +456,57 @@ def supply_demand(df: pd.DataFrame, region=ALL_REGIONS) -> pd.DataFrame:
     rows = in_region(df, region)
     needs = in_region(_needs(df), region)
     areas = matrix_areas(df)
-    per_area = pd.DataFrame({"offers": rows["offers_help"].astype(bool).astype(int),
-                             "eligible": rows["eligible_mentor"].fillna(False).astype(bool).astype(int),
-                             "seekers": rows["seeks_help"].astype(bool).astype(int)}).groupby(
-        rows["program_area"].to_numpy()).sum().reindex(areas, fill_value=0)
+    per_area = (
+        pd.DataFrame(
+            {
+                "offers": rows["offers_help"].astype(bool).astype(int),
+                "eligible": rows["eligible_mentor"].fillna(False).astype(bool).astype(int),
+                "seekers": rows["seeks_help"].astype(bool).astype(int),
+            }
+        )
+        .groupby(rows["program_area"].to_numpy())
+        .sum()
+        .reindex(areas, fill_value=0)
+    )
     covered = needs["covered"].astype(bool).to_numpy()
-    met = pd.DataFrame({"covered": covered.astype(int), "uncovered": (~covered).astype(int)}).groupby(
-        needs["program_area"].to_numpy()).sum().reindex(areas, fill_value=0)
-    out = pd.DataFrame({
-        "program_area": areas,
-        "label": [catalog.area_short(a) for a in areas],
-        "offers": per_area["offers"].to_numpy(dtype=int),
-        "eligible": per_area["eligible"].to_numpy(dtype=int),
-        "seekers": per_area["seekers"].to_numpy(dtype=int),
-        "covered": met["covered"].to_numpy(dtype=int),
-        "uncovered": met["uncovered"].to_numpy(dtype=int),
-    })
+    met = (
+        pd.DataFrame({"covered": covered.astype(int), "uncovered": (~covered).astype(int)})
+        .groupby(needs["program_area"].to_numpy())
+        .sum()
+        .reindex(areas, fill_value=0)
+    )
+    out = pd.DataFrame(
+        {
+            "program_area": areas,
+            "label": [catalog.area_short(a) for a in areas],
+            "offers": per_area["offers"].to_numpy(dtype=int),
+            "eligible": per_area["eligible"].to_numpy(dtype=int),
+            "seekers": per_area["seekers"].to_numpy(dtype=int),
+            "covered": met["covered"].to_numpy(dtype=int),
+            "uncovered": met["uncovered"].to_numpy(dtype=int),
+        }
+    )
     out["shortfall"] = out["seekers"] - out["eligible"]
     return out
 
 
 # --- export ---------------------------------------------------------------------------------------------------
 
-EXPORT_COLUMNS = {"state": "state", "name": "jurisdiction", "region_label": "fema_region", "cycle": "cycle",
-                  "program_area": "program_area", "other_area": "other_area", "maturity": "maturity",
-                  "level": "maturity_level", "offers_help": "offers_help", "eligible_mentor": "eligible_mentor",
-                  "seeks_help": "seeks_help", "mentors_for_need": "eligible_mentors_for_need",
-                  "notes": "notes"}
+EXPORT_COLUMNS = {
+    "state": "state",
+    "name": "jurisdiction",
+    "region_label": "fema_region",
+    "cycle": "cycle",
+    "program_area": "program_area",
+    "other_area": "other_area",
+    "maturity": "maturity",
+    "level": "maturity_level",
+    "offers_help": "offers_help",
+    "eligible_mentor": "eligible_mentor",
+    "seeks_help": "seeks_help",
+    "mentors_for_need": "eligible_mentors_for_need",
+    "notes": "notes",
+}
 
 
 def export_table(df: pd.DataFrame, region=ALL_REGIONS, area=ALL_AREAS) -> pd.DataFrame:
@@ -434,14 +515,17 @@ def export_table(df: pd.DataFrame, region=ALL_REGIONS, area=ALL_AREAS) -> pd.Dat
     needs = _needs(df)
     rows = in_area(in_region(df, region), area).copy()
     levels = {m: catalog.level_name(m) for m in range(catalog.MIN_LEVEL, catalog.MAX_LEVEL + 1)}
-    rows["level"] = [levels[m] if m in levels else (catalog.level_name(int(m)) if pd.notna(m) else "")
-                     for m in rows["maturity"].tolist()]
+    rows["level"] = [
+        levels[m] if m in levels else (catalog.level_name(int(m)) if pd.notna(m) else "")
+        for m in rows["maturity"].tolist()
+    ]
     mentors = needs.drop_duplicates(["state", "program_area"]).set_index(["state", "program_area"])["mentors"]
     found = pd.MultiIndex.from_arrays([rows["state"], rows["program_area"]])
     counts = mentors.reindex(found).to_numpy()
     seeks = rows["seeks_help"].astype(bool).to_numpy()
-    rows["mentors_for_need"] = pd.array([int(c) if s and c == c else pd.NA for c, s in zip(counts, seeks)],
-                                        dtype="Int64")
+    rows["mentors_for_need"] = pd.array(
+        [int(c) if s and c == c else pd.NA for c, s in zip(counts, seeks)], dtype="Int64"
+    )
     rows["eligible_mentor"] = rows["eligible_mentor"].fillna(False).astype(bool)
     out = rows[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)
     return out.sort_values(["state", "program_area"]).reset_index(drop=True)

@@ -2,6 +2,7 @@
 elsewhere): the delimiter guessed from the first line that is not blank or a `#` comment (`,`, `;` or tab), blank
 and `#` lines skipped, the header's names in lower case with spaces and hyphens read as underscores, each data row
 with its line number in the file. No Streamlit, no store."""
+
 from __future__ import annotations
 
 import csv
@@ -21,9 +22,9 @@ class CsvTextError(ValueError):
 @dataclass
 class CsvText:
     delimiter: str
-    header: list[str] | None                 # the names, normalised; None when the file holds no line at all
+    header: list[str] | None  # the names, normalised; None when the file holds no line at all
     header_line: int | None
-    records: list[tuple[int, list[str]]]     # (line number, cells) of each data row
+    records: list[tuple[int, list[str]]]  # (line number, cells) of each data row
 
 
 def read(text: str, max_rows: int | None = None) -> CsvText:

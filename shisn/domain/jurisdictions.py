@@ -7,6 +7,7 @@ Reference data lives in `data/` and is loaded once per process:
 - `data/us_states.geojson`: simplified Census cartographic boundaries with the territories, Alaska and Hawaii
   placed as insets, built by the same script.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,9 +22,15 @@ ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI", 7: "VII", 8: "VIII
 
 # Other spellings people use for the same jurisdiction (keys are normalised: lower case, single spaces, no dots).
 ALIASES = {
-    "washington dc": "DC", "washington d c": "DC", "district of columbia": "DC",
-    "us virgin islands": "VI", "virgin islands": "VI", "united states virgin islands": "VI",
-    "commonwealth of the northern mariana islands": "MP", "northern marianas": "MP", "cnmi": "MP",
+    "washington dc": "DC",
+    "washington d c": "DC",
+    "district of columbia": "DC",
+    "us virgin islands": "VI",
+    "virgin islands": "VI",
+    "united states virgin islands": "VI",
+    "commonwealth of the northern mariana islands": "MP",
+    "northern marianas": "MP",
+    "cnmi": "MP",
     "commonwealth of puerto rico": "PR",
 }
 

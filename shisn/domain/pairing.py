@@ -50,6 +50,7 @@ Memory
     rows of text at county scale): it then needs about the slot graph plus scipy's own temporaries, ~190 MB at
     county scale, with the same result.
 """
+
 from __future__ import annotations
 
 import math
@@ -66,27 +67,58 @@ import shisn.domain.jurisdictions
 from shisn.domain import catalog
 
 DEFAULT_CAPACITY = 3
-SCALE = 1000                      # scores are optimised as integer thousandths
-SIMILAR_POPULATION_RATIO = 2.0    # "similar population" in explanations: within a factor of 2
-MAX_LISTED = 5                    # mentors named in one referral reason before "and N more"
+SCALE = 1000  # scores are optimised as integer thousandths
+SIMILAR_POPULATION_RATIO = 2.0  # "similar population" in explanations: within a factor of 2
+MAX_LISTED = 5  # mentors named in one referral reason before "and N more"
 _GAP_RANGE = catalog.MAX_LEVEL - catalog.MIN_LEVEL
 _BREADTH_RANGE = max(1, len(catalog.AREA_SLUGS) - 1)
-_EXACT_LIMIT = 2 ** 50            # keep every float cost (and sums of them) an exactly representable integer
+_EXACT_LIMIT = 2**50  # keep every float cost (and sums of them) an exactly representable integer
 
 REQUIRED_COLUMNS = ("state", "program_area", "maturity", "offers_help", "seeks_help")
-CANDIDATE_COLUMNS = ["mentor", "mentee", "program_area", "score", "mentor_maturity", "mentee_maturity",
-                     "same_region", "shared_border", "reasons", "population_similarity", "mentor_areas"]
-PAIR_COLUMNS = ["mentor", "mentee", "program_area", "score", "reasons", "mentor_maturity", "mentee_maturity",
-                "same_region", "shared_border", "mentor_name", "mentee_name", "area_label"]
-REFERRAL_COLUMNS = ["mentee", "program_area", "mentee_maturity", "reason", "reason_code", "considered",
-                    "mentee_name", "area_label"]
+CANDIDATE_COLUMNS = [
+    "mentor",
+    "mentee",
+    "program_area",
+    "score",
+    "mentor_maturity",
+    "mentee_maturity",
+    "same_region",
+    "shared_border",
+    "reasons",
+    "population_similarity",
+    "mentor_areas",
+]
+PAIR_COLUMNS = [
+    "mentor",
+    "mentee",
+    "program_area",
+    "score",
+    "reasons",
+    "mentor_maturity",
+    "mentee_maturity",
+    "same_region",
+    "shared_border",
+    "mentor_name",
+    "mentee_name",
+    "area_label",
+]
+REFERRAL_COLUMNS = [
+    "mentee",
+    "program_area",
+    "mentee_maturity",
+    "reason",
+    "reason_code",
+    "considered",
+    "mentee_name",
+    "area_label",
+]
 INELIGIBLE_COLUMNS = ["state", "program_area", "maturity", "reason", "state_name", "area_label"]
 LOAD_COLUMNS = ["mentor", "mentor_name", "capacity", "assigned", "mentor_areas"]
 
 # Referral reason codes
-NO_ELIGIBLE_MENTOR = "no_eligible_mentor"   # nobody (else) offers eligible help in the area
-NO_MENTOR_AHEAD = "no_mentor_ahead"         # eligible mentors exist, none rated above the mentee
-AT_CAPACITY = "at_capacity"                 # candidate mentors exist, all are full
+NO_ELIGIBLE_MENTOR = "no_eligible_mentor"  # nobody (else) offers eligible help in the area
+NO_MENTOR_AHEAD = "no_mentor_ahead"  # eligible mentors exist, none rated above the mentee
+AT_CAPACITY = "at_capacity"  # candidate mentors exist, all are full
 
 
 @dataclass(frozen=True)
@@ -124,32 +156,44 @@ class Weights:
     def describe(cls) -> dict[str, dict]:
         """For labelled sliders: ``{field: {"label", "help", "default"}}`` in display order."""
         defaults = cls()
-        return {name: {"label": label, "help": text, "default": getattr(defaults, name)}
-                for name, (label, text) in WEIGHT_DESCRIPTIONS.items()}
+        return {
+            name: {"label": label, "help": text, "default": getattr(defaults, name)}
+            for name, (label, text) in WEIGHT_DESCRIPTIONS.items()
+        }
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
 
 
 WEIGHT_DESCRIPTIONS: dict[str, tuple[str, str]] = {
-    "base": ("Serve more needs", "Value of giving a need any mentor at all; higher values favour serving more "
-                                 "needs over better-fitting pairs."),
-    "maturity_gap": ("Maturity gap", "Value of the mentor being further ahead (full weight for a 4-level gap, "
-                                     "a quarter per level)."),
+    "base": (
+        "Serve more needs",
+        "Value of giving a need any mentor at all; higher values favour serving more needs over better-fitting pairs.",
+    ),
+    "maturity_gap": (
+        "Maturity gap",
+        "Value of the mentor being further ahead (full weight for a 4-level gap, a quarter per level).",
+    ),
     "same_region": ("Same FEMA region", "Both states are in the same FEMA region."),
     "shared_border": ("Shared border", "The two states share a land border."),
-    "similar_population": ("Similar population", "Similar size as a proxy for a similar program: full weight for "
-                                                 "equal population, none from a factor of 10 apart."),
-    "breadth": ("Mentor breadth", "Mentors able to help in many program areas bring cross-cutting experience; "
-                                  "full weight when eligible in every area."),
+    "similar_population": (
+        "Similar population",
+        "Similar size as a proxy for a similar program: full weight for "
+        "equal population, none from a factor of 10 apart.",
+    ),
+    "breadth": (
+        "Mentor breadth",
+        "Mentors able to help in many program areas bring cross-cutting experience; "
+        "full weight when eligible in every area.",
+    ),
 }
 assert set(WEIGHT_DESCRIPTIONS) == {f.name for f in fields(Weights)}
 
 
 @dataclass
 class PairingResult:
-    pairs: pd.DataFrame       # PAIR_COLUMNS, sorted by (program area in catalog order, mentee)
-    referrals: pd.DataFrame   # REFERRAL_COLUMNS, needs left without a mentor, same order
+    pairs: pd.DataFrame  # PAIR_COLUMNS, sorted by (program area in catalog order, mentee)
+    referrals: pd.DataFrame  # REFERRAL_COLUMNS, needs left without a mentor, same order
     candidates: pd.DataFrame  # CANDIDATE_COLUMNS (+ names, area_label, chosen); empty unless with_candidates
     total_score: float
     ineligible_offers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INELIGIBLE_COLUMNS))
@@ -173,8 +217,9 @@ def _flag(s: pd.Series, name: str) -> np.ndarray:
         if not np.isin(vals, (0, 1)).all():
             raise ValueError(f"{name} must be yes/no, got {sorted(set(vals) - {0, 1})[:5]}")
         return vals.astype(bool)
-    text = s.astype(object).map(lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and v != v)
-                                else str(v).strip().lower())
+    text = s.astype(object).map(
+        lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v).strip().lower()
+    )
     bad = sorted(set(text) - _TRUE - _FALSE)
     if bad:
         raise ValueError(f"{name} must be yes/no, got {bad[:5]}")
@@ -195,7 +240,11 @@ def _area_label(slug: str) -> str:
 
 def _region_text(region: float) -> str:
     r = int(region)
-    return f"FEMA Region {shisn.domain.jurisdictions.ROMAN[r]}" if r in shisn.domain.jurisdictions.ROMAN else f"FEMA region {r}"
+    return (
+        f"FEMA Region {shisn.domain.jurisdictions.ROMAN[r]}"
+        if r in shisn.domain.jurisdictions.ROMAN
+        else f"FEMA region {r}"
+    )
 
 
 class _Data:
@@ -207,15 +256,19 @@ class _Data:
             raise ValueError(f"assessments lack required columns: {', '.join(missing)}")
         a = assessments
         if "cycle" in a.columns and a["cycle"].dropna().nunique() > 1:
-            raise ValueError(f"assessments hold several cycles ({sorted(a['cycle'].dropna().unique().tolist())}); "
-                             "pair one cycle at a time")
+            raise ValueError(
+                f"assessments hold several cycles ({sorted(a['cycle'].dropna().unique().tolist())}); "
+                "pair one cycle at a time"
+            )
         state = a["state"].astype(str).str.strip().str.upper().to_numpy(dtype=object)
         area = a["program_area"].astype(str).str.strip().to_numpy(dtype=object)
         if a["maturity"].isna().any():
             raise ValueError("maturity is missing in some rows")
         maturity = pd.to_numeric(a["maturity"]).to_numpy()
-        if not (np.equal(np.mod(maturity, 1), 0).all()
-                and ((maturity >= catalog.MIN_LEVEL) & (maturity <= catalog.MAX_LEVEL)).all()):
+        if not (
+            np.equal(np.mod(maturity, 1), 0).all()
+            and ((maturity >= catalog.MIN_LEVEL) & (maturity <= catalog.MAX_LEVEL)).all()
+        ):
             raise ValueError(f"maturity must be a whole number {catalog.MIN_LEVEL}-{catalog.MAX_LEVEL}")
         maturity = maturity.astype(np.int64)
         offers = _flag(a["offers_help"], "offers_help")
@@ -243,8 +296,12 @@ class _Data:
         self.areas = _area_order(area)
         k = len(self.areas)
         self.area_slugs = [catalog.OTHER if x.startswith(_OTHER_KEY) else x for x in self.areas]
-        self.area_labels = [f"{_area_label(catalog.OTHER)}: {topics[x]}" if x.startswith(_OTHER_KEY) and topics[x]
-                            else _area_label(slug) for x, slug in zip(self.areas, self.area_slugs)]
+        self.area_labels = [
+            f"{_area_label(catalog.OTHER)}: {topics[x]}"
+            if x.startswith(_OTHER_KEY) and topics[x]
+            else _area_label(slug)
+            for x, slug in zip(self.areas, self.area_slugs)
+        ]
         area_index = {x: i for i, x in enumerate(self.areas)}
         ai = np.fromiter((area_index[x] for x in area), dtype=np.int64, count=len(area))
         # dense (area, state) grids; -1 where a state has no row for an area
@@ -264,13 +321,23 @@ class _Data:
             borders = shisn.domain.jurisdictions.borders()
         jur = jurisdictions.drop_duplicates("code").set_index("code")
         codes = pd.Index(self.codes)
-        self.names = np.array([str(x) for x in
-                               jur["name"].reindex(codes).fillna(pd.Series(self.codes, index=codes))], dtype=object) \
-            if "name" in jur.columns else self.codes.copy()
-        self.region = (pd.to_numeric(jur["fema_region"].reindex(codes), errors="coerce").to_numpy(dtype=float)
-                       if "fema_region" in jur.columns else np.full(n, np.nan))
-        pop = (pd.to_numeric(jur["population"].reindex(codes), errors="coerce").to_numpy(dtype=float, copy=True)
-               if "population" in jur.columns else np.full(n, np.nan))
+        self.names = (
+            np.array(
+                [str(x) for x in jur["name"].reindex(codes).fillna(pd.Series(self.codes, index=codes))], dtype=object
+            )
+            if "name" in jur.columns
+            else self.codes.copy()
+        )
+        self.region = (
+            pd.to_numeric(jur["fema_region"].reindex(codes), errors="coerce").to_numpy(dtype=float)
+            if "fema_region" in jur.columns
+            else np.full(n, np.nan)
+        )
+        pop = (
+            pd.to_numeric(jur["population"].reindex(codes), errors="coerce").to_numpy(dtype=float, copy=True)
+            if "population" in jur.columns
+            else np.full(n, np.nan)
+        )
         pop[~(pop > 0)] = np.nan
         self.log_pop = np.log10(pop)
         ends = np.array([tuple(str(c).upper() for c in b) for b in borders], dtype=object).reshape(-1, 2)
@@ -313,9 +380,14 @@ def _features(d: _Data, area, mentor, mentee) -> dict[str, np.ndarray]:
 def _score_int(f: dict[str, np.ndarray], w: Weights) -> np.ndarray:
     """The score formula (module docstring) in integer thousandths, >= 1."""
     breadth = np.clip((f["breadth_n"] - 1) / _BREADTH_RANGE, 0.0, 1.0)
-    score = (w.base + w.maturity_gap * f["gap"] / _GAP_RANGE + w.same_region * f["same_region"]
-             + w.shared_border * f["shared_border"] + w.similar_population * f["pop_sim"]
-             + w.breadth * breadth)
+    score = (
+        w.base
+        + w.maturity_gap * f["gap"] / _GAP_RANGE
+        + w.same_region * f["same_region"]
+        + w.shared_border * f["shared_border"]
+        + w.similar_population * f["pop_sim"]
+        + w.breadth * breadth
+    )
     return np.maximum(np.rint(score * SCALE), 1).astype(np.int64)
 
 
@@ -347,7 +419,7 @@ class _Edges:
             need_state.append(needs)
             step = max(1, _BLOCK // max(len(mentors), 1))
             for b in range(0, len(needs) if len(mentors) else 0, step):
-                blocks.append((ai, needs[b:b + step], mentors, n_before + b))
+                blocks.append((ai, needs[b : b + step], mentors, n_before + b))
             n_before += len(needs)
         cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64)  # noqa: E731
         self.need_area, self.need_state = cat(need_area), cat(need_state)
@@ -355,7 +427,7 @@ class _Edges:
         # first pass: edges per need; second pass: scores, written in place (no concatenation of big parts)
         per_need = np.zeros(len(self.need_state), dtype=np.int64)
         for ai, needs, mentors, r in blocks:
-            per_need[r:r + len(needs)] = _candidate_grid(d, ai, needs, mentors).sum(axis=1)
+            per_need[r : r + len(needs)] = _candidate_grid(d, ai, needs, mentors).sum(axis=1)
         self.ptr = np.concatenate([[0], np.cumsum(per_need)]).astype(np.int64)
         n_e = int(self.ptr[-1])
         self.mentor = np.empty(n_e, dtype=mentor_dtype)
@@ -365,8 +437,8 @@ class _Edges:
             ok = _candidate_grid(d, ai, needs, mentors)
             rows, cols = np.nonzero(ok)  # row-major: by need, then mentor
             s = _score_int(_features(d, ai, mentors[None, :], needs[:, None]), w)
-            self.mentor[at:at + len(cols)] = mentors[cols]
-            self.score_int[at:at + len(cols)] = s[rows, cols]
+            self.mentor[at : at + len(cols)] = mentors[cols]
+            self.score_int[at : at + len(cols)] = s[rows, cols]
             at += len(cols)
         assert at == n_e
 
@@ -406,8 +478,7 @@ def _locate(ptr: np.ndarray, mentor: np.ndarray, need: np.ndarray, target: np.nd
         less = act & (mentor[np.where(act, mid, 0)] < target)
         lo = np.where(less, mid + 1, lo)
         hi = np.where(act & ~less, mid, hi)
-    assert (lo < ptr[need + 1]).all() and (mentor[np.minimum(lo, len(mentor) - 1)] == target).all(), \
-        "edge not found"
+    assert (lo < ptr[need + 1]).all() and (mentor[np.minimum(lo, len(mentor) - 1)] == target).all(), "edge not found"
     return lo
 
 
@@ -417,9 +488,14 @@ def _reasons(d: _Data, w: Weights, area, mentor, mentee, f) -> pd.api.extensions
         return pd.array([], dtype="str")
     region = np.where(f["same_region"] & (w.same_region > 0), d.region[mentor], -1)
     region = np.where(np.isfinite(region), region, -1).astype(np.int64) + 1
-    combo = ((((region * 2 + (f["shared_border"] & (w.shared_border > 0))) * 2
-               + (f["similar_pop"] & (w.similar_population > 0))) * 8 + f["gap"]) * 64
-             + np.where(w.breadth > 0, f["breadth_n"], 0))
+    combo = (
+        (
+            (region * 2 + (f["shared_border"] & (w.shared_border > 0))) * 2
+            + (f["similar_pop"] & (w.similar_population > 0))
+        )
+        * 8
+        + f["gap"]
+    ) * 64 + np.where(w.breadth > 0, f["breadth_n"], 0)
     uniq, inv = np.unique(combo, return_inverse=True)
     texts = []
     for c in uniq.tolist():
@@ -444,37 +520,54 @@ def _reasons(d: _Data, w: Weights, area, mentor, mentee, f) -> pd.api.extensions
     labels = pa.array([f"{nm} ({m})" for nm in d.names for m in range(per)], type=pa.string())
     area_labels = pa.array(d.area_labels, type=pa.string())
     out = pc.binary_join_element_wise(
-        labels.take(pa.array(mentor * per + f["mentor_mat"])), " → ",
-        labels.take(pa.array(mentee * per + f["mentee_mat"])), ", ",
-        area_labels.take(pa.array(area)), ": ",
-        pa.array(texts, type=pa.string()).take(pa.array(inv.astype(np.int64))), "")
+        labels.take(pa.array(mentor * per + f["mentor_mat"])),
+        " → ",
+        labels.take(pa.array(mentee * per + f["mentee_mat"])),
+        ", ",
+        area_labels.take(pa.array(area)),
+        ": ",
+        pa.array(texts, type=pa.string()).take(pa.array(inv.astype(np.int64))),
+        "",
+    )
     return pd.Series(out.to_pandas(), dtype="str").array
 
 
-def _edge_frame(d: _Data, w: Weights, area, mentor, mentee, score_int, explain: bool = True,
-                f: dict | None = None) -> pd.DataFrame:
+def _edge_frame(
+    d: _Data, w: Weights, area, mentor, mentee, score_int, explain: bool = True, f: dict | None = None
+) -> pd.DataFrame:
     """CANDIDATE_COLUMNS for edges given by their ends (intp arrays) and integer scores."""
     f = _features(d, area, mentor, mentee) if f is None else f
     codes = pd.array(d.codes, dtype="str")
     areas = pd.array(d.area_slugs, dtype="str")
-    return pd.DataFrame({
-        "mentor": codes.take(mentor),
-        "mentee": codes.take(mentee),
-        "program_area": areas.take(area),
-        "score": score_int / SCALE,
-        "mentor_maturity": f["mentor_mat"],
-        "mentee_maturity": f["mentee_mat"],
-        "same_region": f["same_region"],
-        "shared_border": f["shared_border"],
-        "reasons": (_reasons(d, w, area, mentor, mentee, f) if explain
-                    else pd.array(np.full(len(mentor), None, dtype=object), dtype="str")),
-        "population_similarity": np.round(f["pop_sim"], 3),
-        "mentor_areas": f["breadth_n"],
-    })
+    return pd.DataFrame(
+        {
+            "mentor": codes.take(mentor),
+            "mentee": codes.take(mentee),
+            "program_area": areas.take(area),
+            "score": score_int / SCALE,
+            "mentor_maturity": f["mentor_mat"],
+            "mentee_maturity": f["mentee_mat"],
+            "same_region": f["same_region"],
+            "shared_border": f["shared_border"],
+            "reasons": (
+                _reasons(d, w, area, mentor, mentee, f)
+                if explain
+                else pd.array(np.full(len(mentor), None, dtype=object), dtype="str")
+            ),
+            "population_similarity": np.round(f["pop_sim"], 3),
+            "mentor_areas": f["breadth_n"],
+        }
+    )
 
 
-def candidates(assessments: pd.DataFrame, weights: Weights = Weights(), *, jurisdictions: pd.DataFrame | None = None,
-               borders: frozenset | None = None, explain: bool = True) -> pd.DataFrame:
+def candidates(
+    assessments: pd.DataFrame,
+    weights: Weights = Weights(),
+    *,
+    jurisdictions: pd.DataFrame | None = None,
+    borders: frozenset | None = None,
+    explain: bool = True,
+) -> pd.DataFrame:
     """Every candidate edge (mentor, mentee, program_area) with its score and explanation.
 
     Sorted by (program area in catalog order, mentee, mentor). ``explain=False`` leaves ``reasons`` empty, which
@@ -487,6 +580,7 @@ def candidates(assessments: pd.DataFrame, weights: Weights = Weights(), *, juris
 
 
 # ------------------------------------------------------------------------------------------------ solver
+
 
 class _Graph(sparse.csr_array):
     """The slot graph handed to ``min_weight_full_bipartite_matching``. That function starts with
@@ -502,8 +596,9 @@ class _Graph(sparse.csr_array):
         return super().astype(dtype, casting=casting, copy=copy)
 
 
-def _slot_graph(ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray,
-                capacity: np.ndarray, keep: np.ndarray | None = None) -> tuple[_Graph | None, np.ndarray]:
+def _slot_graph(
+    ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray, capacity: np.ndarray, keep: np.ndarray | None = None
+) -> tuple[_Graph | None, np.ndarray]:
     """The assignment problem of the module docstring for edges sorted by (need, mentor), need ``r`` owning edges
     ``ptr[r]:ptr[r + 1]``: (graph, slots per mentor), or (None, slots) when nothing can be matched.
 
@@ -524,31 +619,31 @@ def _slot_graph(ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray,
     degree = np.zeros(n_m, dtype=np.int64)
     best = None
     for a in range(0, n_e, _BLOCK):
-        mt = mentor[a:a + _BLOCK].astype(np.intp)
+        mt = mentor[a : a + _BLOCK].astype(np.intp)
         degree += np.bincount(mt, minlength=n_m)
-        sc = score[a:a + _BLOCK] if all_live else score[a:a + _BLOCK][capacity[mt] > 0]
+        sc = score[a : a + _BLOCK] if all_live else score[a : a + _BLOCK][capacity[mt] > 0]
         if len(sc):
             best = int(sc.max()) if best is None else max(best, int(sc.max()))
     if best is None:  # every candidate mentor has capacity 0
         return none
-    slots = np.minimum(capacity, degree)       # a mentor's identical slot columns (0 for capacity 0)
+    slots = np.minimum(capacity, degree)  # a mentor's identical slot columns (0 for capacity 0)
     off = np.concatenate([[0], np.cumsum(slots)])
     n_slots = int(off[-1])
     top = best + 1
-    big = n_needs * n_m + 1                    # sum of tie-breaks over any matching < big
+    big = n_needs * n_m + 1  # sum of tie-breaks over any matching < big
     if keep is not None and (n_needs + 1) * (top * (n_needs + 1) + 1) >= _EXACT_LIMIT:
         keep = None
     scale = 1 if keep is None else n_needs + 1  # sum of keep's misses over any matching < scale
     tie_on = (n_needs + 1) * (top * scale + (keep is not None)) * big < _EXACT_LIMIT
     if not tie_on:
-        big = 1                                # huge scores: no tie-break, still exact
+        big = 1  # huge scores: no tie-break, still exact
     nnz = int((degree * slots).sum()) + n_needs
     idx_dtype = np.int32 if max(nnz, n_slots + n_needs) < np.iinfo(np.int32).max else np.int64
     indices = np.empty(nnz, dtype=idx_dtype)
     data = np.empty(nnz, dtype=np.float64)
     indptr = np.empty(n_needs + 1, dtype=idx_dtype)
     kmax = int(slots.max())
-    done = 0                                   # slot entries written for the edges before this block
+    done = 0  # slot entries written for the edges before this block
     for a in range(0, n_e, _BLOCK):
         b = min(a + _BLOCK, n_e)
         mt = mentor[a:b].astype(np.int64)
@@ -556,11 +651,11 @@ def _slot_graph(ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray,
         first = np.cumsum(k)
         block_total = int(first[-1])
         first -= k
-        first += done                          # entries of all earlier edges ...
+        first += done  # entries of all earlier edges ...
         r0, r1 = np.searchsorted(ptr, [a, b])  # needs whose edges start in this block
         indptr[r0:r1] = first[ptr[r0:r1] - a] + np.arange(r0, r1)
         need_of = np.searchsorted(ptr, np.arange(a, b), side="right") - 1
-        first += need_of                       # ... + the unmatched columns before
+        first += need_of  # ... + the unmatched columns before
         cost = (top - score[a:b].astype(np.int64)) * scale
         if keep is not None:
             cost += mt != keep[need_of]
@@ -569,7 +664,7 @@ def _slot_graph(ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray,
             cost += mt
         cost = cost.astype(np.float64)
         sel = np.flatnonzero(k)
-        for j in range(kmax):                  # the j-th slot of every edge whose mentor has more than j
+        for j in range(kmax):  # the j-th slot of every edge whose mentor has more than j
             if j:
                 sel = sel[k[sel] > j]
             if not len(sel):
@@ -578,9 +673,9 @@ def _slot_graph(ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray,
             indices[p] = off[mt[sel]] + j
             data[p] = cost[sel]
         done += block_total
-    r0 = int(np.searchsorted(ptr, n_e))        # needs without edges at the end, and the final pointer
+    r0 = int(np.searchsorted(ptr, n_e))  # needs without edges at the end, and the final pointer
     indptr[r0:] = done + np.arange(r0, n_needs + 1)
-    last = indptr[1:] - 1                      # each need's private "unmatched" column comes last in its row
+    last = indptr[1:] - 1  # each need's private "unmatched" column comes last in its row
     indices[last] = n_slots + np.arange(n_needs)
     data[last] = float(top * big) if keep is None else ((top * scale + (keep >= 0)) * big).astype(np.float64)
     return _Graph((data, indices, indptr), shape=(n_needs, n_slots + n_needs)), slots
@@ -597,8 +692,9 @@ def _match(graph: _Graph | None, slots: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.asarray(rows[real], dtype=np.int64), slot_owner[cols[real]].astype(np.int64)
 
 
-def solve_bmatching(need: np.ndarray, mentor: np.ndarray, score: np.ndarray, capacity: np.ndarray,
-                    n_needs: int) -> np.ndarray:
+def solve_bmatching(
+    need: np.ndarray, mentor: np.ndarray, score: np.ndarray, capacity: np.ndarray, n_needs: int
+) -> np.ndarray:
     """Exact maximum-weight bipartite b-matching; returns the indices of the chosen edges.
 
     ``need``/``mentor`` index the edges' ends (at most one edge per pair), ``score`` are positive integers,
@@ -615,7 +711,7 @@ def solve_bmatching(need: np.ndarray, mentor: np.ndarray, score: np.ndarray, cap
         return np.zeros(0, dtype=np.int64)
     dn = np.diff(need)
     if bool(((dn > 0) | ((dn == 0) & (np.diff(mentor) > 0))).all()):
-        order = None                           # already sorted by (need, mentor), as suggest's edges are
+        order = None  # already sorted by (need, mentor), as suggest's edges are
     else:
         order = np.lexsort((mentor, need))
         need, mentor, score = need[order], mentor[order], score[order]
@@ -628,6 +724,7 @@ def solve_bmatching(need: np.ndarray, mentor: np.ndarray, score: np.ndarray, cap
 
 # ------------------------------------------------------------------------------------------------ suggest
 
+
 def _names_list(names: list[str]) -> str:
     if len(names) <= MAX_LISTED:
         return ", ".join(names)
@@ -639,6 +736,7 @@ def _capacities(d: _Data, capacity: int, overrides: dict[str, int] | None) -> np
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
             raise ValueError(f"{what} must be a whole number >= 0, got {v!r}")
         return int(v)
+
     cap = np.full(len(d.codes), check(capacity, "capacity"), dtype=np.int64)
     for code, v in (overrides or {}).items():
         v = check(v, f"capacity override for {code}")
@@ -664,8 +762,14 @@ class Plans:
     ``codes``/``names`` are the states, ``mentor_degree`` how many needs each could take.
     """
 
-    def __init__(self, assessments: pd.DataFrame, weights: Weights = Weights(), *,
-                 jurisdictions: pd.DataFrame | None = None, borders: frozenset | None = None):
+    def __init__(
+        self,
+        assessments: pd.DataFrame,
+        weights: Weights = Weights(),
+        *,
+        jurisdictions: pd.DataFrame | None = None,
+        borders: frozenset | None = None,
+    ):
         self._d = d = _Data(assessments, jurisdictions, borders)
         self._e = e = _Edges(d, weights)
         self.weights = weights
@@ -697,10 +801,17 @@ class Plans:
         return mentor, total
 
 
-def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: int = DEFAULT_CAPACITY,
-            capacity_overrides: dict[str, int] | None = None, *, jurisdictions: pd.DataFrame | None = None,
-            borders: frozenset | None = None, explain_candidates: bool = True,
-            with_candidates: bool = True) -> PairingResult:
+def suggest(
+    assessments: pd.DataFrame,
+    weights: Weights = Weights(),
+    capacity: int = DEFAULT_CAPACITY,
+    capacity_overrides: dict[str, int] | None = None,
+    *,
+    jurisdictions: pd.DataFrame | None = None,
+    borders: frozenset | None = None,
+    explain_candidates: bool = True,
+    with_candidates: bool = True,
+) -> PairingResult:
     """The optimal pairing for one cycle's assessments, with explanations and TA referrals for unserved needs.
 
     ``with_candidates=False`` leaves ``candidates`` an empty frame (same columns) and gives the same pairs,
@@ -734,8 +845,9 @@ def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: i
     area, mentee = need_area[got_need], need_state[got_need]
     f = _features(d, area, got_mentor, mentee)
     chosen_score = _score_int(f, weights)
-    pairs = with_names(_edge_frame(d, weights, area, got_mentor, mentee, chosen_score, f=f),
-                       area, got_mentor, mentee)[PAIR_COLUMNS]
+    pairs = with_names(_edge_frame(d, weights, area, got_mentor, mentee, chosen_score, f=f), area, got_mentor, mentee)[
+        PAIR_COLUMNS
+    ]
     load = np.bincount(got_mentor, minlength=len(d.codes))
     assert (load <= cap).all() and len(np.unique(got_need)) == len(got_need)
 
@@ -744,16 +856,21 @@ def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: i
         chosen = e.locate(got_need, got_mentor)
         assert (e.score_int[chosen] == chosen_score).all()
         _, area, mentor, mentee = e.ends()
-        cand = with_names(_edge_frame(d, weights, area, mentor, mentee, e.score_int.astype(np.int64),
-                                      explain_candidates), area, mentor, mentee)
+        cand = with_names(
+            _edge_frame(d, weights, area, mentor, mentee, e.score_int.astype(np.int64), explain_candidates),
+            area,
+            mentor,
+            mentee,
+        )
         del area, mentor, mentee
         is_chosen = np.zeros(len(e), dtype=bool)
         is_chosen[chosen] = True
         cand["chosen"] = is_chosen
     else:
         none = np.zeros(0, dtype=np.intp)
-        cand = with_names(_edge_frame(d, weights, none, none, none, none.astype(np.int64), explain_candidates),
-                          none, none, none)
+        cand = with_names(
+            _edge_frame(d, weights, none, none, none, none.astype(np.int64), explain_candidates), none, none, none
+        )
         cand["chosen"] = np.zeros(0, dtype=bool)
 
     # referrals: needs without a mentor
@@ -766,7 +883,7 @@ def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: i
         mentors = np.flatnonzero(d.eligible[ai])
         step = max(1, _BLOCK // max(len(mentors), 1))
         for b in range(0, len(group) if len(mentors) else 0, step):
-            rows = group[b:b + step]
+            rows = group[b : b + step]
             states = need_state[rows]
             ok = _candidate_grid(d, ai, states, mentors)
             sc = _score_int(_features(d, ai, mentors[None, :], states[:, None]), weights)
@@ -791,8 +908,10 @@ def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: i
             if len(others):
                 ms = others[np.lexsort((others, -d.mat[ai, others]))]
                 names_ = [f"{d.names[m]} ({d.mat[ai, m]})" for m in ms]
-                reason = (f"no eligible mentor in {area_text} is rated above {d.names[s]}'s "
-                          f"{d.mat[ai, s]}: {_names_list(names_)}")
+                reason = (
+                    f"no eligible mentor in {area_text} is rated above {d.names[s]}'s "
+                    f"{d.mat[ai, s]}: {_names_list(names_)}"
+                )
                 code, considered = NO_MENTOR_AHEAD, [d.codes[m] for m in ms]
             else:
                 other = " other" if d.eligible[ai, s] else ""
@@ -801,30 +920,62 @@ def suggest(assessments: pd.DataFrame, weights: Weights = Weights(), capacity: i
                 weak = weak[weak != s]
                 if len(weak):
                     weak = weak[np.lexsort((weak, -d.mat[ai, weak]))]
-                    why = [f"{d.names[m]} {catalog.mentor_ineligibility(True, int(d.mat[ai, m]))}"
-                           for m in weak]
+                    why = [f"{d.names[m]} {catalog.mentor_ineligibility(True, int(d.mat[ai, m]))}" for m in weak]
                     reason += "; " + "; ".join(why[:MAX_LISTED])
                     if len(why) > MAX_LISTED:
                         reason += f"; and {len(why) - MAX_LISTED} more offers below maturity {catalog.MENTOR_MIN}"
                 code, considered = NO_ELIGIBLE_MENTOR, []
-        referrals.append((d.codes[s], d.area_slugs[ai], int(d.mat[ai, s]), reason, code, ", ".join(considered),
-                          d.names[s], area_text))
+        referrals.append(
+            (
+                d.codes[s],
+                d.area_slugs[ai],
+                int(d.mat[ai, s]),
+                reason,
+                code,
+                ", ".join(considered),
+                d.names[s],
+                area_text,
+            )
+        )
     int_cols = {"mentee_maturity": "int64"}
-    ref = (pd.DataFrame(referrals, columns=REFERRAL_COLUMNS).astype(int_cols) if referrals
-           else _empty(REFERRAL_COLUMNS, int_cols))
+    ref = (
+        pd.DataFrame(referrals, columns=REFERRAL_COLUMNS).astype(int_cols)
+        if referrals
+        else _empty(REFERRAL_COLUMNS, int_cols)
+    )
 
     # offers that cannot be used, and mentor load
     ka, ks = np.nonzero(d.offers & ~d.eligible)
-    inel = pd.DataFrame({
-        "state": codes.take(ks), "program_area": slugs.take(ka), "maturity": d.mat[ka, ks],
-        "reason": [catalog.mentor_ineligibility(True, int(m)) for m in d.mat[ka, ks]],
-        "state_name": d.names[ks].astype(str), "area_label": area_labels[ka].astype(str),
-    }, columns=INELIGIBLE_COLUMNS)
+    inel = pd.DataFrame(
+        {
+            "state": codes.take(ks),
+            "program_area": slugs.take(ka),
+            "maturity": d.mat[ka, ks],
+            "reason": [catalog.mentor_ineligibility(True, int(m)) for m in d.mat[ka, ks]],
+            "state_name": d.names[ks].astype(str),
+            "area_label": area_labels[ka].astype(str),
+        },
+        columns=INELIGIBLE_COLUMNS,
+    )
     mi = np.flatnonzero(d.mentor_areas > 0)
-    mentor_load = pd.DataFrame({"mentor": codes.take(mi), "mentor_name": d.names[mi].astype(str),
-                                "capacity": cap[mi], "assigned": load[mi], "mentor_areas": d.mentor_areas[mi]},
-                               columns=LOAD_COLUMNS)
-    return PairingResult(pairs=pairs, referrals=ref, candidates=cand,
-                         total_score=int(chosen_score.sum()) / SCALE,
-                         ineligible_offers=inel, mentor_load=mentor_load, weights=weights, capacity=int(capacity),
-                         capacity_overrides=dict(capacity_overrides or {}))
+    mentor_load = pd.DataFrame(
+        {
+            "mentor": codes.take(mi),
+            "mentor_name": d.names[mi].astype(str),
+            "capacity": cap[mi],
+            "assigned": load[mi],
+            "mentor_areas": d.mentor_areas[mi],
+        },
+        columns=LOAD_COLUMNS,
+    )
+    return PairingResult(
+        pairs=pairs,
+        referrals=ref,
+        candidates=cand,
+        total_score=int(chosen_score.sum()) / SCALE,
+        ineligible_offers=inel,
+        mentor_load=mentor_load,
+        weights=weights,
+        capacity=int(capacity),
+        capacity_overrides=dict(capacity_overrides or {}),
+    )

@@ -3,6 +3,7 @@
 The plan is always solved for the whole nation (so a mentor's capacity is shared across regions and areas); the
 page's area and region choices only decide which of those pairs and referrals are shown.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -22,8 +23,14 @@ ALL_REGIONS = "all"
 
 # Okabe-Ito (colour-blind-safe) colours per program area, for arcs and legends.
 AREA_COLOURS = {
-    "regional_planning": "#0072B2", "training": "#E69F00", "exercises": "#009E73", "interoperability": "#CC79A7",
-    "assessment_validation": "#56B4E9", "strategy": "#D55E00", "prevention": "#000000", "recovery": "#F0E442",
+    "regional_planning": "#0072B2",
+    "training": "#E69F00",
+    "exercises": "#009E73",
+    "interoperability": "#CC79A7",
+    "assessment_validation": "#56B4E9",
+    "strategy": "#D55E00",
+    "prevention": "#000000",
+    "recovery": "#F0E442",
     "other": "#999999",
 }
 
@@ -76,10 +83,15 @@ def filter_referrals(referrals: pd.DataFrame, areas: list[str] | None, states: s
 
 def summary(pairs: pd.DataFrame, referrals: pd.DataFrame) -> dict:
     needs = len(pairs) + len(referrals)
-    return {"pairs": len(pairs), "needs": needs, "referrals": len(referrals),
-            "served_share": (len(pairs) / needs) if needs else None,
-            "mentors": pairs["mentor"].nunique(), "mentees": pairs["mentee"].nunique(),
-            "total_score": float(pairs["score"].sum()) if len(pairs) else 0.0}
+    return {
+        "pairs": len(pairs),
+        "needs": needs,
+        "referrals": len(referrals),
+        "served_share": (len(pairs) / needs) if needs else None,
+        "mentors": pairs["mentor"].nunique(),
+        "mentees": pairs["mentee"].nunique(),
+        "total_score": float(pairs["score"].sum()) if len(pairs) else 0.0,
+    }
 
 
 def _area_names(df: pd.DataFrame) -> pd.Series:
@@ -92,24 +104,28 @@ def _area_names(df: pd.DataFrame) -> pd.Series:
 
 def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
     """The pairs as people read them (names, area labels, maturities, score, reasons)."""
-    return pd.DataFrame({
-        "Mentor": pairs["mentor"] + " · " + pairs["mentor"].map(jurisdictions.names()),
-        "Mentee": pairs["mentee"] + " · " + pairs["mentee"].map(jurisdictions.names()),
-        "Program area": _area_names(pairs),
-        "Mentor maturity": pairs["mentor_maturity"].astype(int),
-        "Mentee maturity": pairs["mentee_maturity"].astype(int),
-        "Score": pairs["score"].astype(float).round(2),
-        "Why": pairs["reasons"],
-    })
+    return pd.DataFrame(
+        {
+            "Mentor": pairs["mentor"] + " · " + pairs["mentor"].map(jurisdictions.names()),
+            "Mentee": pairs["mentee"] + " · " + pairs["mentee"].map(jurisdictions.names()),
+            "Program area": _area_names(pairs),
+            "Mentor maturity": pairs["mentor_maturity"].astype(int),
+            "Mentee maturity": pairs["mentee_maturity"].astype(int),
+            "Score": pairs["score"].astype(float).round(2),
+            "Why": pairs["reasons"],
+        }
+    )
 
 
 def referrals_table(referrals: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "State": referrals["mentee"] + " · " + referrals["mentee"].map(jurisdictions.names()),
-        "Program area": _area_names(referrals),
-        "Maturity": referrals["mentee_maturity"].astype(int),
-        "Why no mentor": referrals["reason"],
-    })
+    return pd.DataFrame(
+        {
+            "State": referrals["mentee"] + " · " + referrals["mentee"].map(jurisdictions.names()),
+            "Program area": _area_names(referrals),
+            "Maturity": referrals["mentee_maturity"].astype(int),
+            "Why no mentor": referrals["reason"],
+        }
+    )
 
 
 def export_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -147,45 +163,64 @@ def filter_capacity_areas(table: pd.DataFrame, areas: list[str] | None) -> pd.Da
 
 def capacity_slots_table(slots: pd.DataFrame) -> pd.DataFrame:
     """Per mentor state at capacity, what one more slot would do, as people read it."""
-    return pd.DataFrame({
-        "Mentor state": slots["mentor"] + " · " + slots["mentor_name"],
-        "Capacity": slots["capacity"].astype(int),
-        "More needs served": slots["extra_needs_served"].astype(int),
-        "Score gain": slots["extra_score"].astype(float).round(3),
-        "Pairs changed": slots["changed_pairs"].astype(int),
-        "What one more slot does": slots["explanation"],
-    })
+    return pd.DataFrame(
+        {
+            "Mentor state": slots["mentor"] + " · " + slots["mentor_name"],
+            "Capacity": slots["capacity"].astype(int),
+            "More needs served": slots["extra_needs_served"].astype(int),
+            "Score gain": slots["extra_score"].astype(float).round(3),
+            "Pairs changed": slots["changed_pairs"].astype(int),
+            "What one more slot does": slots["explanation"],
+        }
+    )
 
 
 def capacity_areas_table(table: pd.DataFrame) -> pd.DataFrame:
     """Per program area: needs, served, unmet for lack of capacity, unmet with no possible mentor."""
+
     def names(col):
         return table[col].map(lambda v: ", ".join(v.split(";")) if v else "")
-    return pd.DataFrame({
-        "Program area": _area_names(table),
-        "Needs": table["needs"].astype(int),
-        "Served": table["served"].astype(int),
-        "Unmet for lack of capacity": table["at_capacity"].astype(int),
-        "No possible mentor (TA)": table["no_mentor"].astype(int),
-        "One more slot at": names("slot_states"),
-        "No possible mentor for": names("no_mentor_states"),
-    })
+
+    return pd.DataFrame(
+        {
+            "Program area": _area_names(table),
+            "Needs": table["needs"].astype(int),
+            "Served": table["served"].astype(int),
+            "Unmet for lack of capacity": table["at_capacity"].astype(int),
+            "No possible mentor (TA)": table["no_mentor"].astype(int),
+            "One more slot at": names("slot_states"),
+            "No possible mentor for": names("no_mentor_states"),
+        }
+    )
 
 
 def arcs(pairs: pd.DataFrame) -> pd.DataFrame:
     """One arc per pair, mentor → mentee, coloured by program area: rows for `maps.arc_deck`."""
-    pts = {f["properties"]["code"]: (float(f["properties"]["label_lon"]), float(f["properties"]["label_lat"]))
-           for f in jurisdictions.geojson()["features"]}
+    pts = {
+        f["properties"]["code"]: (float(f["properties"]["label_lon"]), float(f["properties"]["label_lat"]))
+        for f in jurisdictions.geojson()["features"]
+    }
     rows = []
     for r in pairs.itertuples(index=False):
         (flon, flat), (tlon, tlat) = pts[r.mentor], pts[r.mentee]
-        rows.append({"from_code": r.mentor, "to_code": r.mentee, "from_lon": flon, "from_lat": flat,
-                     "to_lon": tlon, "to_lat": tlat, "colour": AREA_COLOURS[r.program_area],
-                     "tip": f"{jurisdictions.names()[r.mentor]} ({int(r.mentor_maturity)}) → {jurisdictions.names()[r.mentee]} "
-                            f"({int(r.mentee_maturity)})\n{catalog.area_short(r.program_area)} · score "
-                            f"{float(r.score):.2f}", "pair": pair_key(r.mentor, r.mentee, r.program_area)})
-    return pd.DataFrame(rows, columns=["from_code", "to_code", "from_lon", "from_lat", "to_lon", "to_lat", "colour",
-                                       "tip", "pair"])
+        rows.append(
+            {
+                "from_code": r.mentor,
+                "to_code": r.mentee,
+                "from_lon": flon,
+                "from_lat": flat,
+                "to_lon": tlon,
+                "to_lat": tlat,
+                "colour": AREA_COLOURS[r.program_area],
+                "tip": f"{jurisdictions.names()[r.mentor]} ({int(r.mentor_maturity)}) → {jurisdictions.names()[r.mentee]} "
+                f"({int(r.mentee_maturity)})\n{catalog.area_short(r.program_area)} · score "
+                f"{float(r.score):.2f}",
+                "pair": pair_key(r.mentor, r.mentee, r.program_area),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["from_code", "to_code", "from_lon", "from_lat", "to_lon", "to_lat", "colour", "tip", "pair"]
+    )
 
 
 def side_by_side(assessments: pd.DataFrame, mentor: str, mentee: str, viewer: auth.Viewer) -> pd.DataFrame:

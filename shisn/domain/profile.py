@@ -13,6 +13,7 @@ Conventions:
   an eligible mentor (offers_help and maturity >= 4).
 - The trend compares the chosen cycle with the state's previous reported cycle.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,9 +26,11 @@ from shisn.domain import auth, catalog, jurisdictions, pairing
 STANDARD_AREAS: tuple[str, ...] = tuple(a for a in catalog.AREA_SLUGS if a != catalog.OTHER)
 PAIRING_INPUT = ["state", "program_area", "maturity", "offers_help", "seeks_help", "other_area"]
 TOP_MENTORS = 3
-DETAIL_HIDDEN = ("Detail (notes, POETE sub-ratings, trend, program manager contact, recommended partners and the "
-                 "printable report) is shown only to ODP leadership, the state's assigned program manager and the "
-                 "state itself.")
+DETAIL_HIDDEN = (
+    "Detail (notes, POETE sub-ratings, trend, program manager contact, recommended partners and the "
+    "printable report) is shown only to ODP leadership, the state's assigned program manager and the "
+    "state itself."
+)
 
 # Colours shared by the page's plotly figures and the report's SVG so both read the same way.
 COLOURS = {"state": "#1d4e89", "region": "#7fa7d0", "national": "#b9bec6"}
@@ -38,6 +41,7 @@ LEVEL_TEXT = {1: "#ffffff", 2: "#1f2328", 3: "#1f2328", 4: "#1f2328", 5: "#fffff
 # ---------------------------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def fmt(value) -> str:
     """A maturity or median as people read it: '4', '3.5', or '—' when there is none."""
@@ -104,6 +108,7 @@ def of_cycle(assessments: pd.DataFrame, cycle: int) -> pd.DataFrame:
 # Maturity against the medians; strengths and gaps
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def _medians(df: pd.DataFrame) -> pd.DataFrame:
     df = df[df["program_area"] != catalog.OTHER]
     g = df.groupby("program_area")["maturity"]
@@ -133,32 +138,38 @@ def _maturity_table(cycle_df: pd.DataFrame, state: str) -> pd.DataFrame:
     reg = _medians(cycle_df[cycle_df["fema_region"] == jurisdictions.regions()[state]])
     mine = {r["program_area"]: r for r in cycle_df[cycle_df["state"] == state].to_dict("records")}
     slugs = list(STANDARD_AREAS) + ([catalog.OTHER] if catalog.OTHER in mine else [])
-    nat_med, nat_n, reg_med, reg_n = (nat["median"].to_dict(), nat["n"].to_dict(), reg["median"].to_dict(),
-                                      reg["n"].to_dict())
+    nat_med, nat_n, reg_med, reg_n = (
+        nat["median"].to_dict(),
+        nat["n"].to_dict(),
+        reg["median"].to_dict(),
+        reg["n"].to_dict(),
+    )
     rows = []
     for slug in slugs:
         r = mine.get(slug)
         reported = r is not None
         other = _text(r["other_area"]) if reported else ""
         maturity = int(r["maturity"]) if reported else None
-        rows.append({
-            "program_area": slug,
-            "area": area_name(slug, other),
-            "short": area_short_name(slug, other),
-            "other_area": other,
-            "reported": reported,
-            "maturity": maturity,
-            "region_median": reg_med.get(slug, float("nan")),
-            "national_median": nat_med.get(slug, float("nan")),
-            "n_region": int(reg_n.get(slug, 0)),
-            "n_national": int(nat_n.get(slug, 0)),
-            "band": catalog.band(maturity),
-            "offers_help": bool(r["offers_help"]) if reported else False,
-            "seeks_help": bool(r["seeks_help"]) if reported else False,
-            "eligible_mentor": bool(r["eligible_mentor"]) if reported else False,
-            "offer_note": _text(r["offer_note"]) if reported else "",
-            "notes": _text(r["notes"]) if reported else "",
-        })
+        rows.append(
+            {
+                "program_area": slug,
+                "area": area_name(slug, other),
+                "short": area_short_name(slug, other),
+                "other_area": other,
+                "reported": reported,
+                "maturity": maturity,
+                "region_median": reg_med.get(slug, float("nan")),
+                "national_median": nat_med.get(slug, float("nan")),
+                "n_region": int(reg_n.get(slug, 0)),
+                "n_national": int(nat_n.get(slug, 0)),
+                "band": catalog.band(maturity),
+                "offers_help": bool(r["offers_help"]) if reported else False,
+                "seeks_help": bool(r["seeks_help"]) if reported else False,
+                "eligible_mentor": bool(r["eligible_mentor"]) if reported else False,
+                "offer_note": _text(r["offer_note"]) if reported else "",
+                "notes": _text(r["notes"]) if reported else "",
+            }
+        )
     out = pd.DataFrame(rows)
     out["maturity"] = out["maturity"].astype("Int64")
     return out
@@ -185,14 +196,17 @@ def strengths_gaps_text(table: pd.DataFrame) -> str:
     if not table["reported"].any():
         return "No self-assessment for this cycle, so no strengths or gaps to report."
     s, g = strengths(table), gaps(table)
-    parts = [f"Strengths: {_listing(s)}." if s else "Strengths: none rated 4 or 5.",
-             f"Gaps: {_listing(g)}." if g else "Gaps: none rated 1 or 2."]
+    parts = [
+        f"Strengths: {_listing(s)}." if s else "Strengths: none rated 4 or 5.",
+        f"Gaps: {_listing(g)}." if g else "Gaps: none rated 1 or 2.",
+    ]
     return " ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # POETE sub-ratings
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def poete(assessments: pd.DataFrame, state: str, cycle: int) -> pd.DataFrame:
     """Rows: the areas the state reported (bulletin order, named); columns: Planning ... Exercises (Int64, NA where
@@ -201,8 +215,10 @@ def poete(assessments: pd.DataFrame, state: str, cycle: int) -> pd.DataFrame:
     df = df[df["state"] == state].copy()
     df["_order"] = df["program_area"].map(_area_order)
     df = df.sort_values("_order")
-    out = pd.DataFrame({catalog.POETE_LABELS[p]: df[p].astype("Int64").to_numpy() for p in catalog.POETE},
-                       index=[area_short_name(s, o) for s, o in zip(df["program_area"], df["other_area"])])
+    out = pd.DataFrame(
+        {catalog.POETE_LABELS[p]: df[p].astype("Int64").to_numpy() for p in catalog.POETE},
+        index=[area_short_name(s, o) for s, o in zip(df["program_area"], df["other_area"])],
+    )
     out.index.name = "Program area"
     return out
 
@@ -210,6 +226,7 @@ def poete(assessments: pd.DataFrame, state: str, cycle: int) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------------------
 # Trend across cycles
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def trend(assessments: pd.DataFrame, state: str, upto: int | None = None) -> pd.DataFrame:
     """The state's maturity by area (rows, bulletin order, short names) × cycle (columns, oldest first), up to and
@@ -258,9 +275,16 @@ def changes(assessments: pd.DataFrame, state: str, cycle: int, since: int | None
             change = "new"
         else:
             change = "improved" if after > before else "slipped" if after < before else "unchanged"
-        rows.append({"program_area": slug, "area": area_name(slug, _text(r["other_area"])),
-                     "short": area_short_name(slug, _text(r["other_area"])), "before": before, "after": after,
-                     "change": change})
+        rows.append(
+            {
+                "program_area": slug,
+                "area": area_name(slug, _text(r["other_area"])),
+                "short": area_short_name(slug, _text(r["other_area"])),
+                "before": before,
+                "after": after,
+                "change": change,
+            }
+        )
     out = pd.DataFrame(rows, columns=cols)
     out["before"] = out["before"].astype("Int64")
     out["after"] = out["after"].astype("Int64")
@@ -295,8 +319,18 @@ def trend_text(ch: pd.DataFrame, since: int | None, cycle: int, name: str) -> st
 # Recommended partners (pairing.candidates on one cycle)
 # ---------------------------------------------------------------------------------------------------------------
 
-PARTNER_COLUMNS = ["program_area", "area", "short", "partner", "partner_name", "partner_maturity", "score", "reasons",
-                   "why", "partner_notes"]
+PARTNER_COLUMNS = [
+    "program_area",
+    "area",
+    "short",
+    "partner",
+    "partner_name",
+    "partner_maturity",
+    "score",
+    "reasons",
+    "why",
+    "partner_notes",
+]
 
 
 def needs(table: pd.DataFrame) -> list[str]:
@@ -305,36 +339,49 @@ def needs(table: pd.DataFrame) -> list[str]:
     return list(t["program_area"])
 
 
-def _partner_frame(cands: pd.DataFrame, partner_col: str, maturity_col: str, cycle_df: pd.DataFrame,
-                   can_see: Callable[[str], bool]) -> pd.DataFrame:
+def _partner_frame(
+    cands: pd.DataFrame, partner_col: str, maturity_col: str, cycle_df: pd.DataFrame, can_see: Callable[[str], bool]
+) -> pd.DataFrame:
     if cands.empty:
         return pd.DataFrame(columns=PARTNER_COLUMNS)
     rows = cycle_df[cycle_df["state"].isin(set(cands[partner_col]))]
     notes = {(s, a): _text(n) for s, a, n in rows[["state", "program_area", "notes"]].itertuples(index=False)}
-    others = {s: _text(o) for s, a, o in rows[["state", "program_area", "other_area"]].itertuples(index=False)
-              if a == catalog.OTHER}
-    out = pd.DataFrame({
-        "program_area": cands["program_area"].to_numpy(),
-        "partner": cands[partner_col].to_numpy(),
-        "partner_maturity": cands[maturity_col].astype(int).to_numpy(),
-        "score": cands["score"].astype(float).to_numpy(),
-        "reasons": cands["reasons"].astype(str).to_numpy(),
-    })
+    others = {
+        s: _text(o)
+        for s, a, o in rows[["state", "program_area", "other_area"]].itertuples(index=False)
+        if a == catalog.OTHER
+    }
+    out = pd.DataFrame(
+        {
+            "program_area": cands["program_area"].to_numpy(),
+            "partner": cands[partner_col].to_numpy(),
+            "partner_maturity": cands[maturity_col].astype(int).to_numpy(),
+            "score": cands["score"].astype(float).to_numpy(),
+            "reasons": cands["reasons"].astype(str).to_numpy(),
+        }
+    )
     # the fit alone ("same FEMA Region III, shared border, ..."), for tables that already name the states and area
     out["why"] = [r.split(": ", 1)[1] if ": " in r else r for r in out["reasons"]]
     out["partner_name"] = out["partner"].map(jurisdictions.names())
     # 'other' is named after the state's own area (the pair is only kept when both name the same one)
     out["area"] = [area_name(a, others.get(p)) for a, p in zip(out["program_area"], out["partner"])]
     out["short"] = [area_short_name(a, others.get(p)) for a, p in zip(out["program_area"], out["partner"])]
-    out["partner_notes"] = [notes.get((p, a), "") if can_see(p) else ""
-                            for p, a in zip(out["partner"], out["program_area"])]
+    out["partner_notes"] = [
+        notes.get((p, a), "") if can_see(p) else "" for p, a in zip(out["partner"], out["program_area"])
+    ]
     out["_order"] = out["program_area"].map(_area_order)
     out = out.sort_values(["_order", "score", "partner"], ascending=[True, False, True]).drop(columns="_order")
     return out[PARTNER_COLUMNS].reset_index(drop=True)
 
 
-def partners(assessments: pd.DataFrame, state: str, cycle: int, weights=None, top: int = TOP_MENTORS,
-             can_see: Callable[[str], bool] = lambda s: False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def partners(
+    assessments: pd.DataFrame,
+    state: str,
+    cycle: int,
+    weights=None,
+    top: int = TOP_MENTORS,
+    can_see: Callable[[str], bool] = lambda s: False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(recommended mentors, states it could help) for `state` in `cycle`: see the two functions below."""
     cycle_df = of_cycle(assessments, cycle)
     return _partners(cycle_df, state, _maturity_table(cycle_df, state), weights, top, can_see)
@@ -359,27 +406,37 @@ def _partners(cycle_df, state, table, weights, top, can_see) -> tuple[pd.DataFra
     # (pairing pairs an 'other' need only with mentors naming the same other area)
     into = _candidates(pairing, inp.assign(seeks_help=inp["seeks_help"] & ~others), weights)
     out_of = _candidates(pairing, inp.assign(offers_help=inp["offers_help"] & ~others), weights)
-    mentors = into[(into["mentee"] == state) & into["program_area"].isin(wanted)
-                   & (into["mentor_maturity"] >= catalog.MENTOR_MIN)]
+    mentors = into[
+        (into["mentee"] == state) & into["program_area"].isin(wanted) & (into["mentor_maturity"] >= catalog.MENTOR_MIN)
+    ]
     mentors = mentors.sort_values(["score", "mentor"], ascending=[False, True]).groupby("program_area").head(top)
     mentees = out_of[(out_of["mentor"] == state) & out_of["program_area"].isin(offered)]
-    return (_partner_frame(mentors, "mentor", "mentor_maturity", cycle_df, can_see),
-            _partner_frame(mentees, "mentee", "mentee_maturity", cycle_df, can_see))
+    return (
+        _partner_frame(mentors, "mentor", "mentor_maturity", cycle_df, can_see),
+        _partner_frame(mentees, "mentee", "mentee_maturity", cycle_df, can_see),
+    )
 
 
 def _candidates(pairing, inp: pd.DataFrame, weights) -> pd.DataFrame:
     return pairing.candidates(inp) if weights is None else pairing.candidates(inp, weights)
 
 
-def recommended_mentors(assessments: pd.DataFrame, state: str, cycle: int, weights=None, top: int = TOP_MENTORS,
-                        can_see: Callable[[str], bool] = lambda s: False) -> pd.DataFrame:
+def recommended_mentors(
+    assessments: pd.DataFrame,
+    state: str,
+    cycle: int,
+    weights=None,
+    top: int = TOP_MENTORS,
+    can_see: Callable[[str], bool] = lambda s: False,
+) -> pd.DataFrame:
     """For each need of the state (an area it seeks help in or rates 1-2), the `top` best eligible mentors, with the
     pairing's score and plain-language reasons; `partner_notes` only where `can_see(partner)`."""
     return partners(assessments, state, cycle, weights, top, can_see)[0]
 
 
-def could_help(assessments: pd.DataFrame, state: str, cycle: int, weights=None,
-               can_see: Callable[[str], bool] = lambda s: False) -> pd.DataFrame:
+def could_help(
+    assessments: pd.DataFrame, state: str, cycle: int, weights=None, can_see: Callable[[str], bool] = lambda s: False
+) -> pd.DataFrame:
     """For each area the state offers help in and is an eligible mentor, the states seeking guidance there that it
     could help (pairing candidates with mentor == state), best match first."""
     return partners(assessments, state, cycle, weights, can_see=can_see)[1]
@@ -389,13 +446,15 @@ def unmatched_needs(table: pd.DataFrame, mentors: pd.DataFrame) -> list[str]:
     """Names of the areas the state needs where no eligible mentor was found."""
     found = set(mentors["program_area"]) if len(mentors) else set()
     wanted = set(needs(table))
-    return [area_name(a, o) for a, o in zip(table["program_area"], table["other_area"])
-            if a in wanted and a not in found]
+    return [
+        area_name(a, o) for a, o in zip(table["program_area"], table["other_area"]) if a in wanted and a not in found
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The whole profile
 # ---------------------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class StateProfile:
@@ -406,9 +465,9 @@ class StateProfile:
     region_label: str
     population: int
     cycle: int
-    reported_cycles: list[int]   # cycles with rows for this state, newest first
-    detail: bool                 # False: only scores and offer/seek flags are in here
-    table: pd.DataFrame          # maturity_table (notes/offer_note blanked without detail)
+    reported_cycles: list[int]  # cycles with rows for this state, newest first
+    detail: bool  # False: only scores and offer/seek flags are in here
+    table: pd.DataFrame  # maturity_table (notes/offer_note blanked without detail)
     strengths: list[tuple[str, int]]
     gaps: list[tuple[str, int]]
     summary_text: str
@@ -417,9 +476,9 @@ class StateProfile:
     since: int | None = None
     changes: pd.DataFrame | None = None
     trend_text: str = ""
-    program_manager: dict | None = None   # {"name", "email"} or None
-    mentors: pd.DataFrame | None = None   # recommended_mentors
-    mentees: pd.DataFrame | None = None   # could_help
+    program_manager: dict | None = None  # {"name", "email"} or None
+    mentors: pd.DataFrame | None = None  # recommended_mentors
+    mentees: pd.DataFrame | None = None  # could_help
     unmatched: list[str] = field(default_factory=list)
 
     @property
@@ -462,8 +521,14 @@ def program_manager_of(program_managers: pd.DataFrame | None, state: str) -> dic
     return {"name": str(pm["name"].iloc[0]), "email": str(pm["email"].iloc[0])} if len(pm) else None
 
 
-def build(assessments: pd.DataFrame, state: str, cycle: int, viewer: auth.Viewer | None = None,
-          program_managers: pd.DataFrame | None = None, weights=None) -> StateProfile:
+def build(
+    assessments: pd.DataFrame,
+    state: str,
+    cycle: int,
+    viewer: auth.Viewer | None = None,
+    program_managers: pd.DataFrame | None = None,
+    weights=None,
+) -> StateProfile:
     """Everything the page and the report show for `state` in `cycle`, as `viewer` may see it."""
     jur = jurisdictions.jurisdictions().set_index("code").loc[state]
     detail = viewer is not None and viewer.sees_detail_of(state)
@@ -473,10 +538,21 @@ def build(assessments: pd.DataFrame, state: str, cycle: int, viewer: auth.Viewer
         table = table.assign(notes="", offer_note="")
     own = assessments[assessments["state"] == state]  # the state's rows, every cycle
     reported_cycles = sorted({int(c) for c in own["cycle"]}, reverse=True)
-    p = StateProfile(state=state, name=str(jur["name"]), kind=str(jur["kind"]), region=int(jur["fema_region"]),
-                     region_label=str(jur["region_label"]), population=int(jur["population"]), cycle=int(cycle),
-                     reported_cycles=reported_cycles, detail=detail, table=table, strengths=strengths(table),
-                     gaps=gaps(table), summary_text=strengths_gaps_text(table))
+    p = StateProfile(
+        state=state,
+        name=str(jur["name"]),
+        kind=str(jur["kind"]),
+        region=int(jur["fema_region"]),
+        region_label=str(jur["region_label"]),
+        population=int(jur["population"]),
+        cycle=int(cycle),
+        reported_cycles=reported_cycles,
+        detail=detail,
+        table=table,
+        strengths=strengths(table),
+        gaps=gaps(table),
+        summary_text=strengths_gaps_text(table),
+    )
     if not detail:
         return p
     can_see = viewer.sees_detail_of

@@ -23,6 +23,7 @@ radio system"): confirmed flags stay visible but are counted apart (`counts`). C
 
 The flag rules are pure functions of DataFrames; `confirmations` / `confirm` are the only store calls.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -33,7 +34,14 @@ import pandas as pd
 from shisn.domain import catalog, jurisdictions
 
 BIG_CHANGE, SEEKS_AT_5, OFFER_BELOW_4, POETE_FAR, MISSING_AREAS, STRAIGHT_LINE, STALE = (
-    "big_change", "seeks_at_5", "offer_below_4", "poete_far", "missing_areas", "straight_line", "stale")
+    "big_change",
+    "seeks_at_5",
+    "offer_below_4",
+    "poete_far",
+    "missing_areas",
+    "straight_line",
+    "stale",
+)
 RULES: dict[str, str] = {
     BIG_CHANGE: "Moved 2 or more levels since the previous cycle",
     SEEKS_AT_5: "Seeks guidance at maturity 5",
@@ -43,11 +51,11 @@ RULES: dict[str, str] = {
     STRAIGHT_LINE: "Every area rated the same",
     STALE: "No assessment in the latest cycle",
 }
-BIG_CHANGE_MIN = 2       # levels moved since the previous cycle
-POETE_DISTANCE_MIN = 2   # levels between the POETE median and the maturity
-STRAIGHT_LINE_MIN = 3    # areas rated before "all the same" means anything
+BIG_CHANGE_MIN = 2  # levels moved since the previous cycle
+POETE_DISTANCE_MIN = 2  # levels between the POETE median and the maturity
+STRAIGHT_LINE_MIN = 3  # areas rated before "all the same" means anything
 NAMED_AREAS: tuple[str, ...] = tuple(a for a in catalog.AREA_SLUGS if a != catalog.OTHER)
-WHOLE = ""               # program_area of a flag about the whole assessment
+WHOLE = ""  # program_area of a flag about the whole assessment
 
 FLAG_COLUMNS = ["state", "cycle", "rule", "program_area", "title", "explanation"]
 CONFIRM_COLUMNS = ["confirmed", "note", "confirmed_by", "confirmed_at"]
@@ -71,18 +79,27 @@ def _l(values) -> list:
 def _area_names(slugs, others) -> list[str]:
     """The areas as people read them ('Exercises', 'Other: Cybersecurity')."""
     slugs, others = _l(slugs), _l(others)
-    return [f"Other: {o.strip()}" if a == catalog.OTHER and isinstance(o, str) and o.strip() else _SHORT.get(a, str(a))
-            for a, o in zip(slugs, others)]
+    return [
+        f"Other: {o.strip()}" if a == catalog.OTHER and isinstance(o, str) and o.strip() else _SHORT.get(a, str(a))
+        for a, o in zip(slugs, others)
+    ]
 
 
 def _frame(state=(), cycle=(), rule: str | None = None, area=(), explanation=()) -> pd.DataFrame:
     """Flags as a DataFrame (FLAG_COLUMNS), built from columns."""
     n = len(state)
     text = lambda v: pd.Series(v, dtype=object)  # noqa: E731 - also when empty (merge keys must be text)
-    return pd.DataFrame({"state": text(_l(state)), "cycle": pd.Series(_l(cycle), dtype="int64"),
-                         "rule": text([rule] * n), "program_area": text(_l(area)),
-                         "title": text([RULES[rule] if rule else ""] * n), "explanation": text(_l(explanation))},
-                        columns=FLAG_COLUMNS)
+    return pd.DataFrame(
+        {
+            "state": text(_l(state)),
+            "cycle": pd.Series(_l(cycle), dtype="int64"),
+            "rule": text([rule] * n),
+            "program_area": text(_l(area)),
+            "title": text([RULES[rule] if rule else ""] * n),
+            "explanation": text(_l(explanation)),
+        },
+        columns=FLAG_COLUMNS,
+    )
 
 
 _CLEAN = "_quality_clean"
@@ -93,16 +110,21 @@ def _clean(rows: pd.DataFrame) -> pd.DataFrame:
     if rows.attrs.get(_CLEAN):
         return rows
     n = len(rows)
-    out = pd.DataFrame({"state": rows["state"].astype(str).to_numpy(dtype=object),
-                        "program_area": rows["program_area"].astype(str).to_numpy(dtype=object),
-                        "cycle": pd.to_numeric(rows["cycle"]).astype("int64").to_numpy(),
-                        "maturity": pd.to_numeric(rows["maturity"]).astype("float64").to_numpy(),
-                        "offers_help": rows["offers_help"].fillna(False).astype(bool).to_numpy(),
-                        "seeks_help": rows["seeks_help"].fillna(False).astype(bool).to_numpy(),
-                        "other_area": (rows["other_area"].to_numpy(dtype=object) if "other_area" in rows
-                                       else np.full(n, None, dtype=object))})
+    out = pd.DataFrame(
+        {
+            "state": rows["state"].astype(str).to_numpy(dtype=object),
+            "program_area": rows["program_area"].astype(str).to_numpy(dtype=object),
+            "cycle": pd.to_numeric(rows["cycle"]).astype("int64").to_numpy(),
+            "maturity": pd.to_numeric(rows["maturity"]).astype("float64").to_numpy(),
+            "offers_help": rows["offers_help"].fillna(False).astype(bool).to_numpy(),
+            "seeks_help": rows["seeks_help"].fillna(False).astype(bool).to_numpy(),
+            "other_area": (
+                rows["other_area"].to_numpy(dtype=object) if "other_area" in rows else np.full(n, None, dtype=object)
+            ),
+        }
+    )
     for p in catalog.POETE:
-        out[p] = (pd.to_numeric(rows[p]).astype("float64").to_numpy() if p in rows else np.full(n, np.nan))
+        out[p] = pd.to_numeric(rows[p]).astype("float64").to_numpy() if p in rows else np.full(n, np.nan)
     out.attrs[_CLEAN] = True
     return out
 
@@ -112,9 +134,16 @@ def seeks_at_5(rows: pd.DataFrame) -> pd.DataFrame:
     r = _clean(rows)
     hit = r[r["seeks_help"].to_numpy() & (r["maturity"].to_numpy() == catalog.MAX_LEVEL)]
     top = f"{catalog.MAX_LEVEL} ({catalog.level_name(catalog.MAX_LEVEL)})"
-    return _frame(hit["state"], hit["cycle"], SEEKS_AT_5, hit["program_area"],
-                  [f"{name}: seeks guidance while rated {top}, the top of the scale."
-                   for name in _area_names(hit["program_area"], hit["other_area"])])
+    return _frame(
+        hit["state"],
+        hit["cycle"],
+        SEEKS_AT_5,
+        hit["program_area"],
+        [
+            f"{name}: seeks guidance while rated {top}, the top of the scale."
+            for name in _area_names(hit["program_area"], hit["other_area"])
+        ],
+    )
 
 
 def offer_below_4(rows: pd.DataFrame) -> pd.DataFrame:
@@ -122,9 +151,16 @@ def offer_below_4(rows: pd.DataFrame) -> pd.DataFrame:
     r = _clean(rows)
     hit = r[r["offers_help"].to_numpy() & (r["maturity"].to_numpy() < catalog.MENTOR_MIN)]
     why = {m: catalog.mentor_ineligibility(True, m) for m in range(catalog.MIN_LEVEL, catalog.MENTOR_MIN)}
-    return _frame(hit["state"], hit["cycle"], OFFER_BELOW_4, hit["program_area"],
-                  [f"{name}: {why[int(m)]}." for name, m in
-                   zip(_area_names(hit["program_area"], hit["other_area"]), _l(hit["maturity"]))])
+    return _frame(
+        hit["state"],
+        hit["cycle"],
+        OFFER_BELOW_4,
+        hit["program_area"],
+        [
+            f"{name}: {why[int(m)]}."
+            for name, m in zip(_area_names(hit["program_area"], hit["other_area"]), _l(hit["maturity"]))
+        ],
+    )
 
 
 def poete_far(rows: pd.DataFrame) -> pd.DataFrame:
@@ -140,11 +176,14 @@ def poete_far(rows: pd.DataFrame) -> pd.DataFrame:
     hit = r[far]
     med, mat, cnt = median[far], maturity[far], given[far]
     text = []
-    for name, md, m, k in zip(_area_names(hit["program_area"], hit["other_area"]), med.tolist(), mat.tolist(),
-                              cnt.tolist()):
+    for name, md, m, k in zip(
+        _area_names(hit["program_area"], hit["other_area"]), med.tolist(), mat.tolist(), cnt.tolist()
+    ):
         shown = f"{md:.0f}" if float(md).is_integer() else f"{md:.1f}"
-        text.append(f"{name}: the median of its {k} POETE sub-rating{'s' if k != 1 else ''} is {shown}, "
-                    f"{abs(md - m):g} levels from its maturity {int(m)}.")
+        text.append(
+            f"{name}: the median of its {k} POETE sub-rating{'s' if k != 1 else ''} is {shown}, "
+            f"{abs(md - m):g} levels from its maturity {int(m)}."
+        )
     return _frame(hit["state"], hit["cycle"], POETE_FAR, hit["program_area"], text)
 
 
@@ -171,19 +210,32 @@ def big_change(rows: pd.DataFrame, cycle: int | None = None) -> pd.DataFrame:
         return _frame()
     now = r.merge(prev, on=["state", "cycle"])
     before = r[["state", "program_area", "cycle", "maturity", "other_area"]].rename(
-        columns={"cycle": "prev_cycle", "maturity": "prev_maturity", "other_area": "prev_other"})
+        columns={"cycle": "prev_cycle", "maturity": "prev_maturity", "other_area": "prev_other"}
+    )
     both = now.merge(before, on=["state", "program_area", "prev_cycle"])
     moved = both["maturity"].to_numpy() - both["prev_maturity"].to_numpy()
     keep = ~np.isnan(moved) & (np.abs(moved) >= BIG_CHANGE_MIN)
     both, moved = both[keep], moved[keep]
-    same = np.array([a != catalog.OTHER or _norm_other(o) == _norm_other(po) for a, o, po in
-                     zip(_l(both["program_area"]), _l(both["other_area"]), _l(both["prev_other"]))], dtype=bool)
+    same = np.array(
+        [
+            a != catalog.OTHER or _norm_other(o) == _norm_other(po)
+            for a, o, po in zip(_l(both["program_area"]), _l(both["other_area"]), _l(both["prev_other"]))
+        ],
+        dtype=bool,
+    )
     both, moved = both[same], moved[same]
-    text = [f"{name}: rated {int(pm)} in {pc} and {int(m)} in {c}, {abs(int(d))} levels "
-            f"{'up' if d > 0 else 'down'} since the state's previous cycle."
-            for name, pm, pc, m, c, d in zip(_area_names(both["program_area"], both["other_area"]),
-                                             _l(both["prev_maturity"]), _l(both["prev_cycle"]),
-                                             _l(both["maturity"]), _l(both["cycle"]), moved.tolist())]
+    text = [
+        f"{name}: rated {int(pm)} in {pc} and {int(m)} in {c}, {abs(int(d))} levels "
+        f"{'up' if d > 0 else 'down'} since the state's previous cycle."
+        for name, pm, pc, m, c, d in zip(
+            _area_names(both["program_area"], both["other_area"]),
+            _l(both["prev_maturity"]),
+            _l(both["prev_cycle"]),
+            _l(both["maturity"]),
+            _l(both["cycle"]),
+            moved.tolist(),
+        )
+    ]
     return _frame(both["state"], both["cycle"], BIG_CHANGE, both["program_area"], text)
 
 
@@ -191,8 +243,9 @@ def _per_assessment(r: pd.DataFrame) -> pd.DataFrame:
     """Per state × cycle: named areas rated, areas rated, distinct levels, the one level if only one."""
     rated = r[~np.isnan(r["maturity"].to_numpy())]
     g = rated.assign(named=rated["program_area"].isin(NAMED_AREAS)).groupby(["state", "cycle"], sort=True)
-    return pd.DataFrame({"named": g["named"].sum(), "rated": g.size(), "levels": g["maturity"].nunique(),
-                         "level": g["maturity"].max()}).reset_index()
+    return pd.DataFrame(
+        {"named": g["named"].sum(), "rated": g.size(), "levels": g["maturity"].nunique(), "level": g["maturity"].max()}
+    ).reset_index()
 
 
 def missing_areas(rows: pd.DataFrame) -> pd.DataFrame:
@@ -215,9 +268,17 @@ def straight_line(rows: pd.DataFrame) -> pd.DataFrame:
     """Every area of a state × cycle rated the same (with at least STRAIGHT_LINE_MIN areas rated)."""
     a = _per_assessment(_clean(rows))
     a = a[(a["rated"] >= STRAIGHT_LINE_MIN) & (a["levels"] == 1)]
-    return _frame(a["state"], a["cycle"], STRAIGHT_LINE, [WHOLE] * len(a),
-                  [f"All {int(n)} rated areas are rated {int(m)} ({catalog.level_name(int(m))}): check that each "
-                   "area was rated on its own." for n, m in zip(_l(a["rated"]), _l(a["level"]))])
+    return _frame(
+        a["state"],
+        a["cycle"],
+        STRAIGHT_LINE,
+        [WHOLE] * len(a),
+        [
+            f"All {int(n)} rated areas are rated {int(m)} ({catalog.level_name(int(m))}): check that each "
+            "area was rated on its own."
+            for n, m in zip(_l(a["rated"]), _l(a["level"]))
+        ],
+    )
 
 
 def stale(rows: pd.DataFrame, latest_cycle: int | None = None) -> pd.DataFrame:
@@ -230,16 +291,27 @@ def stale(rows: pd.DataFrame, latest_cycle: int | None = None) -> pd.DataFrame:
     latest = int(latest_cycle if latest_cycle is not None else r["cycle"].max())
     last = r.groupby("state")["cycle"].max()
     last = last[last < latest]
-    return _frame(last.index, [latest] * len(last), STALE, [WHOLE] * len(last),
-                  [f"No self-assessment for {latest}; the last one on record is from {int(c)}." for c in last])
+    return _frame(
+        last.index,
+        [latest] * len(last),
+        STALE,
+        [WHOLE] * len(last),
+        [f"No self-assessment for {latest}; the last one on record is from {int(c)}." for c in last],
+    )
 
 
 PER_ROW_RULES = (seeks_at_5, offer_below_4, poete_far)
 PER_ASSESSMENT_RULES = (missing_areas, straight_line)
 
 
-def flags(rows: pd.DataFrame, *, cycle: int | None = None, states=None, latest_cycle: int | None = None,
-          with_stale: bool = True) -> pd.DataFrame:
+def flags(
+    rows: pd.DataFrame,
+    *,
+    cycle: int | None = None,
+    states=None,
+    latest_cycle: int | None = None,
+    with_stale: bool = True,
+) -> pd.DataFrame:
     """Every flag of `rows` (assessment rows of any number of states and cycles: give the earlier cycles too, or
     `big_change` cannot compare), optionally only those of one `cycle` and of some `states`. Sorted by state,
     cycle, whole-assessment flags first, then areas in catalog order, then rule order."""
@@ -262,8 +334,14 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     area_order = {a: i + 1 for i, a in enumerate(catalog.AREA_SLUGS)}
     area_order[WHOLE] = 0
     rule_order = {r: i for i, r in enumerate(RULES)}
-    key = pd.DataFrame({"s": df["state"], "c": df["cycle"], "a": df["program_area"].map(area_order).fillna(99),
-                        "r": df["rule"].map(rule_order)})
+    key = pd.DataFrame(
+        {
+            "s": df["state"],
+            "c": df["cycle"],
+            "a": df["program_area"].map(area_order).fillna(99),
+            "r": df["rule"].map(rule_order),
+        }
+    )
     return df.loc[key.sort_values(["s", "c", "a", "r"]).index].reset_index(drop=True)
 
 
@@ -271,8 +349,11 @@ def preview(state_rows: pd.DataFrame, candidate: pd.DataFrame, state: str, cycle
     """The flags a candidate assessment (a form's rows for `state` × `cycle`) would get once written: the state's
     stored rows of other cycles stand for its history, the candidate replaces whatever is stored for the cycle.
     No `stale` flag (the candidate is the assessment of its cycle)."""
-    others = state_rows[(state_rows["state"] == state) & (state_rows["cycle"] != int(cycle))] \
-        if len(state_rows) else state_rows
+    others = (
+        state_rows[(state_rows["state"] == state) & (state_rows["cycle"] != int(cycle))]
+        if len(state_rows)
+        else state_rows
+    )
     cols = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "other_area", *catalog.POETE]
     cand = candidate.reindex(columns=cols)
     hist = others.reindex(columns=cols) if len(others) else others
@@ -282,6 +363,7 @@ def preview(state_rows: pd.DataFrame, candidate: pd.DataFrame, state: str, cycle
 
 # --- confirmations -----------------------------------------------------------------------------------------------
 
+
 def can_confirm(viewer, state: str) -> bool:
     """The state itself, its program manager (a reviewer) and leadership may confirm a flag."""
     return viewer is not None and viewer.sees_detail_of(state)
@@ -290,8 +372,11 @@ def can_confirm(viewer, state: str) -> bool:
 def with_confirmations(flag_rows: pd.DataFrame, confirmed: pd.DataFrame) -> pd.DataFrame:
     """The flags with `confirmed` (bool), `note`, `confirmed_by`, `confirmed_at` from the confirmations table."""
     key = ["state", "cycle", "rule", "program_area"]
-    c = confirmed[key + ["note", "confirmed_by", "confirmed_at"]].copy() if len(confirmed) else \
-        pd.DataFrame(columns=key + ["note", "confirmed_by", "confirmed_at"])
+    c = (
+        confirmed[key + ["note", "confirmed_by", "confirmed_at"]].copy()
+        if len(confirmed)
+        else pd.DataFrame(columns=key + ["note", "confirmed_by", "confirmed_at"])
+    )
     c["cycle"] = c["cycle"].astype("int64")
     c["confirmed"] = True
     out = flag_rows.merge(c, on=key, how="left")
@@ -309,14 +394,19 @@ def display_frame(flag_rows: pd.DataFrame, show_notes=lambda state: True) -> pd.
     """Flags as a table for people: jurisdiction, area, flag, explanation, confirmed and the note (the note only
     where `show_notes(state)`: confirmation notes are detail)."""
     names = jurisdictions.names()
-    return pd.DataFrame({
-        "state": flag_rows["state"].to_numpy(),
-        "jurisdiction": [names.get(s, s) for s in flag_rows["state"]],
-        "cycle": flag_rows["cycle"].to_numpy(),
-        "area": [catalog.area_short(a) if a else "(whole assessment)" for a in flag_rows["program_area"]],
-        "flag": flag_rows["title"].to_numpy(),
-        "explanation": flag_rows["explanation"].to_numpy(),
-        "confirmed": flag_rows["confirmed"].to_numpy() if "confirmed" in flag_rows else False,
-        "note": [n if isinstance(n, str) and show_notes(s) else None
-                 for s, n in zip(flag_rows["state"], flag_rows.get("note", pd.Series([None] * len(flag_rows))))],
-    }, columns=["state", "jurisdiction", "cycle", "area", "flag", "explanation", "confirmed", "note"])
+    return pd.DataFrame(
+        {
+            "state": flag_rows["state"].to_numpy(),
+            "jurisdiction": [names.get(s, s) for s in flag_rows["state"]],
+            "cycle": flag_rows["cycle"].to_numpy(),
+            "area": [catalog.area_short(a) if a else "(whole assessment)" for a in flag_rows["program_area"]],
+            "flag": flag_rows["title"].to_numpy(),
+            "explanation": flag_rows["explanation"].to_numpy(),
+            "confirmed": flag_rows["confirmed"].to_numpy() if "confirmed" in flag_rows else False,
+            "note": [
+                n if isinstance(n, str) and show_notes(s) else None
+                for s, n in zip(flag_rows["state"], flag_rows.get("note", pd.Series([None] * len(flag_rows))))
+            ],
+        },
+        columns=["state", "jurisdiction", "cycle", "area", "flag", "explanation", "confirmed", "note"],
+    )

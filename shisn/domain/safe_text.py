@@ -7,6 +7,7 @@
 - `csv_file(frame)`: a table as the CSV file every download and export writes: RFC 4180 (CRLF rows; UTF-8 with BOM,
   so Excel reads accents) with formula injection neutralised in every text cell and header.
 """
+
 from __future__ import annotations
 
 import csv

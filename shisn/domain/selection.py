@@ -17,6 +17,7 @@ plotly. An event that selects nothing returns None (the caller keeps the current
 The panels' mentors come from `profile.partners` (the pairing's own candidates, scores and reasons); what a viewer
 may not see (other states' notes) must already be blank in the rows passed in (`shisn.web.loaders.assessments` does it).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -35,17 +36,18 @@ from shisn.domain import (
     quality,
 )
 
-STATE_PARAM = "selected_state"   # national page: the selected jurisdiction
-AREA_PARAM = "selected_area"     # national page: the selected program area (heatmap column, supply bar)
-PAIR_PARAM = "pair"              # pairings page: MENTOR-MENTEE-area
+STATE_PARAM = "selected_state"  # national page: the selected jurisdiction
+AREA_PARAM = "selected_area"  # national page: the selected program area (heatmap column, supply bar)
+PAIR_PARAM = "pair"  # pairings page: MENTOR-MENTEE-area
 PARAMS = (STATE_PARAM, AREA_PARAM, PAIR_PARAM)
 
-MAP_LAYER = "targets"            # the pickable layer of maps.coverage_deck (maps.TARGET_LAYER)
-ARC_LAYER = "arcs"               # the pickable layer of maps.arc_deck
-ALL = 10 ** 6                    # "every eligible mentor" for profile.partners' `top`
+MAP_LAYER = "targets"  # the pickable layer of maps.coverage_deck (maps.TARGET_LAYER)
+ARC_LAYER = "arcs"  # the pickable layer of maps.arc_deck
+ALL = 10**6  # "every eligible mentor" for profile.partners' `top`
 
 
 # --- URL values ---------------------------------------------------------------------------------------------------
+
 
 def parse_state(value: Any) -> str | None:
     """A jurisdiction's USPS code from a URL value (code or name, any case), or None."""
@@ -81,6 +83,7 @@ def parse_pair(value: Any) -> tuple[str, str, str] | None:
 @dataclass(frozen=True)
 class Selection:
     """The national page's selection: a jurisdiction and/or a program area (either may be None)."""
+
     state: str | None = None
     area: str | None = None
 
@@ -94,6 +97,7 @@ class Selection:
 
 
 # --- chart events -------------------------------------------------------------------------------------------------
+
 
 def _selection(event) -> Mapping:
     if event is None:
@@ -164,6 +168,7 @@ def from_arc_event(event, keys: list[str] | None = None, layer: str = ARC_LAYER)
 
 # --- pairs (Pairings page) ----------------------------------------------------------------------------------------
 
+
 def pair_keys(pairs: pd.DataFrame) -> list[str]:
     """The key of every pair, in the frame's order."""
     return [pair_key(m, e, a) for m, e, a in zip(pairs["mentor"], pairs["mentee"], pairs["program_area"])]
@@ -190,6 +195,7 @@ def pair_label(pairs: pd.DataFrame, key: str) -> str:
 
 # --- panels (National coverage) -----------------------------------------------------------------------------------
 
+
 def _flags(offers, eligible, seeks) -> str:
     if eligible:
         out = ["offers help (can mentor)"]
@@ -212,15 +218,16 @@ class StatePanel:
     name: str
     region_label: str
     reported: bool
-    ratings: pd.DataFrame            # Program area, Maturity, Level, Offers / seeks, [Notes]
-    can_mentor: list[str]            # areas it can mentor in (eligible)
-    offers_unusable: list[str]       # offers below 4
-    needs: pd.DataFrame              # Program area, Maturity, Eligible mentors (count)
+    ratings: pd.DataFrame  # Program area, Maturity, Level, Offers / seeks, [Notes]
+    can_mentor: list[str]  # areas it can mentor in (eligible)
+    offers_unusable: list[str]  # offers below 4
+    needs: pd.DataFrame  # Program area, Maturity, Eligible mentors (count)
     notes_shown: bool = False
 
 
-def state_panel(rows: pd.DataFrame, state: str, area: str | None = None, can_see: Callable[[str], bool] =
-                lambda s: False) -> StatePanel:
+def state_panel(
+    rows: pd.DataFrame, state: str, area: str | None = None, can_see: Callable[[str], bool] = lambda s: False
+) -> StatePanel:
     """The map's panel for `state`: its ratings in `area` (a slug, or None for every area), what it can mentor in,
     its offers that cannot be used, and its needs with how many eligible mentors each has. `rows`: the cycle's
     rows of every state (mentor counts need them), notes already redacted for the viewer."""
@@ -230,38 +237,58 @@ def state_panel(rows: pd.DataFrame, state: str, area: str | None = None, can_see
         own = own[own["program_area"] == area]
     own = own.assign(_o=own["program_area"].map(profile._area_order)).sort_values("_o")
     notes_shown = bool(can_see(state))
-    ratings = pd.DataFrame({
-        "Program area": [_area_name(a, o) for a, o in zip(own["program_area"], own["other_area"])],
-        "Maturity": own["maturity"].astype(int).to_numpy(),
-        "Level": [catalog.level_name(int(m)) for m in own["maturity"]],
-        "Offers / seeks": [_flags(o, bool(e) if e is not pd.NA else False, s) for o, e, s in
-                           zip(own["offers_help"], own["eligible_mentor"].fillna(False), own["seeks_help"])],
-    })
+    ratings = pd.DataFrame(
+        {
+            "Program area": [_area_name(a, o) for a, o in zip(own["program_area"], own["other_area"])],
+            "Maturity": own["maturity"].astype(int).to_numpy(),
+            "Level": [catalog.level_name(int(m)) for m in own["maturity"]],
+            "Offers / seeks": [
+                _flags(o, bool(e) if e is not pd.NA else False, s)
+                for o, e, s in zip(own["offers_help"], own["eligible_mentor"].fillna(False), own["seeks_help"])
+            ],
+        }
+    )
     if notes_shown:
         ratings["Notes"] = [profile._text(n) for n in own["notes"]]
     eligible = own["eligible_mentor"].fillna(False).astype(bool)
     offers = own["offers_help"].astype(bool)
     can_mentor = [_area_name(a, o) for a, o in zip(own.loc[eligible, "program_area"], own.loc[eligible, "other_area"])]
-    unusable = [_area_name(a, o) for a, o in zip(own.loc[offers & ~eligible, "program_area"],
-                                                   own.loc[offers & ~eligible, "other_area"])]
+    unusable = [
+        _area_name(a, o)
+        for a, o in zip(own.loc[offers & ~eligible, "program_area"], own.loc[offers & ~eligible, "other_area"])
+    ]
     needs = coverage.need_coverage(rows)
     needs = needs[needs["state"] == state]
     if area is not None:
         needs = needs[needs["program_area"] == area]
     needs = needs.assign(_o=needs["program_area"].map(profile._area_order)).sort_values("_o")
-    need_table = pd.DataFrame({
-        "Program area": [_area_name(a, o) for a, o in zip(needs["program_area"], needs["other_area"])],
-        "Maturity": needs["maturity"].astype(int).to_numpy(),
-        "Eligible mentors": needs["mentors"].astype(int).to_numpy(),
-    })
-    return StatePanel(state=state, name=str(jur["name"]), region_label=str(jur["region_label"]),
-                      reported=bool(len(rows[rows["state"] == state])), ratings=ratings.reset_index(drop=True),
-                      can_mentor=can_mentor, offers_unusable=unusable, needs=need_table.reset_index(drop=True),
-                      notes_shown=notes_shown)
+    need_table = pd.DataFrame(
+        {
+            "Program area": [_area_name(a, o) for a, o in zip(needs["program_area"], needs["other_area"])],
+            "Maturity": needs["maturity"].astype(int).to_numpy(),
+            "Eligible mentors": needs["mentors"].astype(int).to_numpy(),
+        }
+    )
+    return StatePanel(
+        state=state,
+        name=str(jur["name"]),
+        region_label=str(jur["region_label"]),
+        reported=bool(len(rows[rows["state"] == state])),
+        ratings=ratings.reset_index(drop=True),
+        can_mentor=can_mentor,
+        offers_unusable=unusable,
+        needs=need_table.reset_index(drop=True),
+        notes_shown=notes_shown,
+    )
 
 
-PARTNER_TABLE = {"partner": "State", "partner_name": "Jurisdiction", "partner_maturity": "Maturity",
-                 "score": "Score", "why": "Why"}
+PARTNER_TABLE = {
+    "partner": "State",
+    "partner_name": "Jurisdiction",
+    "partner_maturity": "Maturity",
+    "score": "Score",
+    "why": "Why",
+}
 
 
 @dataclass
@@ -275,11 +302,11 @@ class CellPanel:
     offers: bool = False
     eligible: bool = False
     seeks: bool = False
-    gap: bool = False                     # rated 1-2
-    note: str | None = None               # None: the viewer may not see it
+    gap: bool = False  # rated 1-2
+    note: str | None = None  # None: the viewer may not see it
     mentors: pd.DataFrame = field(default_factory=pd.DataFrame)  # eligible mentors, best score first
     mentees: pd.DataFrame = field(default_factory=pd.DataFrame)  # states it could mentor here, best first
-    flags: pd.DataFrame | None = None     # data-quality flags of this state × area (None: no quality module)
+    flags: pd.DataFrame | None = None  # data-quality flags of this state × area (None: no quality module)
 
     @property
     def role(self) -> str:
@@ -294,8 +321,14 @@ class CellPanel:
         return self.seeks or self.gap
 
 
-def cell_panel(rows: pd.DataFrame, state: str, area: str, cycle: int, can_see: Callable[[str], bool] =
-               lambda s: False, history: pd.DataFrame | None = None) -> CellPanel:
+def cell_panel(
+    rows: pd.DataFrame,
+    state: str,
+    area: str,
+    cycle: int,
+    can_see: Callable[[str], bool] = lambda s: False,
+    history: pd.DataFrame | None = None,
+) -> CellPanel:
     """The heatmap's panel for (`state`, `area`) in `cycle`: its rating and flags, and the eligible mentors for
     that need ranked by the pairing score with the reasons (`profile.partners`, i.e. `pairing.candidates`), or the
     states seeking guidance there it could mentor. `rows`: the cycle's rows of every state, notes redacted;
@@ -303,8 +336,9 @@ def cell_panel(rows: pd.DataFrame, state: str, area: str, cycle: int, can_see: C
     jur = jurisdictions.jurisdictions().set_index("code").loc[state]
     hit = rows[(rows["state"] == state) & (rows["program_area"] == area)]
     other = hit["other_area"].iloc[0] if len(hit) else None
-    p = CellPanel(state=state, name=str(jur["name"]), area=area, area_name=_area_name(area, other),
-                  reported=bool(len(hit)))
+    p = CellPanel(
+        state=state, name=str(jur["name"]), area=area, area_name=_area_name(area, other), reported=bool(len(hit))
+    )
     p.flags = quality_flags(history if history is not None else rows, state, area, cycle)
     if not len(hit):
         return p
@@ -343,8 +377,8 @@ def quality_flags(history: pd.DataFrame, state: str, area: str, cycle: int) -> p
 class AreaPanel:
     area: str
     area_name: str
-    mentors: pd.DataFrame   # State, Jurisdiction, FEMA region, Maturity
-    seekers: pd.DataFrame   # State, Jurisdiction, FEMA region, Maturity, Eligible mentors
+    mentors: pd.DataFrame  # State, Jurisdiction, FEMA region, Maturity
+    seekers: pd.DataFrame  # State, Jurisdiction, FEMA region, Maturity, Eligible mentors
 
 
 def area_panel(rows: pd.DataFrame, area: str, region=None) -> AreaPanel:
@@ -353,26 +387,42 @@ def area_panel(rows: pd.DataFrame, area: str, region=None) -> AreaPanel:
     its number of eligible mentors (from anywhere). `rows`: the cycle's rows of every state."""
     reg = coverage.ALL_REGIONS if region is None else region
     scoped = coverage.in_area(coverage.in_region(rows, reg), area)
-    elig = scoped[scoped["eligible_mentor"].fillna(False).astype(bool)].sort_values(["maturity", "state"],
-                                                                                    ascending=[False, True])
-    mentors = pd.DataFrame({"State": elig["state"].to_numpy(), "Jurisdiction": elig["name"].to_numpy(),
-                            "FEMA region": elig["region_label"].to_numpy(),
-                            "Maturity": elig["maturity"].astype(int).to_numpy(),
-                            "Area": [_area_name(a, o) for a, o in zip(elig["program_area"], elig["other_area"])]})
+    elig = scoped[scoped["eligible_mentor"].fillna(False).astype(bool)].sort_values(
+        ["maturity", "state"], ascending=[False, True]
+    )
+    mentors = pd.DataFrame(
+        {
+            "State": elig["state"].to_numpy(),
+            "Jurisdiction": elig["name"].to_numpy(),
+            "FEMA region": elig["region_label"].to_numpy(),
+            "Maturity": elig["maturity"].astype(int).to_numpy(),
+            "Area": [_area_name(a, o) for a, o in zip(elig["program_area"], elig["other_area"])],
+        }
+    )
     needs = coverage.in_area(coverage.in_region(coverage.need_coverage(rows), reg), area)
     needs = needs.sort_values(["maturity", "state"])
-    seekers = pd.DataFrame({"State": needs["state"].to_numpy(), "Jurisdiction": needs["name"].to_numpy(),
-                            "FEMA region": needs["region_label"].to_numpy(),
-                            "Maturity": needs["maturity"].astype(int).to_numpy(),
-                            "Area": [_area_name(a, o) for a, o in zip(needs["program_area"], needs["other_area"])],
-                            "Eligible mentors": needs["mentors"].astype(int).to_numpy()})
+    seekers = pd.DataFrame(
+        {
+            "State": needs["state"].to_numpy(),
+            "Jurisdiction": needs["name"].to_numpy(),
+            "FEMA region": needs["region_label"].to_numpy(),
+            "Maturity": needs["maturity"].astype(int).to_numpy(),
+            "Area": [_area_name(a, o) for a, o in zip(needs["program_area"], needs["other_area"])],
+            "Eligible mentors": needs["mentors"].astype(int).to_numpy(),
+        }
+    )
     if area != catalog.OTHER:
         mentors, seekers = mentors.drop(columns="Area"), seekers.drop(columns="Area")
-    return AreaPanel(area=area, area_name=catalog.area_short(area), mentors=mentors.reset_index(drop=True),
-                     seekers=seekers.reset_index(drop=True))
+    return AreaPanel(
+        area=area,
+        area_name=catalog.area_short(area),
+        mentors=mentors.reset_index(drop=True),
+        seekers=seekers.reset_index(drop=True),
+    )
 
 
 # --- who may act --------------------------------------------------------------------------------------------------
+
 
 def may_open_exchange(viewer: auth.Viewer, mentor: str, mentee: str) -> bool:
     """PMs (for a pair with one of their states) and leadership may open an exchange from a panel."""

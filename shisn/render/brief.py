@@ -9,6 +9,7 @@ on its two ends), both program managers' contacts (the two parties need them to 
 Exchanges page shows them, `assignments.exchange_pms`), the request's
 message when it began as one, and suggested means. Every piece of user text goes through `safe_text.html`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -81,8 +82,10 @@ def _explanation(rows: pd.DataFrame, mentor: str, mentee: str, areas: list[str],
             r = hit.iloc[0]
             out.append(f"{r['reasons']} (match {float(r['score']):.2f})")
         else:
-            out.append(f"{catalog.area_short(a)}: not a pairing candidate in {cycle} (the mentor must offer help, "
-                       f"rate itself {catalog.MENTOR_MIN}+ and above the mentee, who seeks help or rates it 1–2)")
+            out.append(
+                f"{catalog.area_short(a)}: not a pairing candidate in {cycle} (the mentor must offer help, "
+                f"rate itself {catalog.MENTOR_MIN}+ and above the mentee, who seeks help or rates it 1–2)"
+            )
     return out
 
 
@@ -92,57 +95,84 @@ def _means(mentor: str, mentee: str, chosen: str | None) -> list[str]:
     out = []
     if chosen:
         out.append(f"Chosen: {exchange_rules.means_label(chosen)}.")
-    out.append("Teleconference first: both program managers and the two program leads, to agree what the mentee "
-               "needs and what the mentor can share.")
+    out.append(
+        "Teleconference first: both program managers and the two program leads, to agree what the mentee "
+        "needs and what the mentor can share."
+    )
     out.append("Document exchange: plans, templates, after-action reports and course material the mentor can share.")
     if near or same_region:
-        why = "they share a border" if near else f"both are in FEMA {jurisdictions.region_label(jurisdictions.regions()[mentor])}"
+        why = (
+            "they share a border"
+            if near
+            else f"both are in FEMA {jurisdictions.region_label(jurisdictions.regions()[mentor])}"
+        )
         out.append(f"On-site visit: practical, {why}.")
     else:
         out.append("On-site visit: worth it for exercises and operations centres; otherwise calls and documents.")
     return out
 
 
-def _state_block(rows: pd.DataFrame, code: str, role: str, areas: list[str], viewer: auth.Viewer, pm: dict | None,
-                 cycle: int) -> str:
+def _state_block(
+    rows: pd.DataFrame, code: str, role: str, areas: list[str], viewer: auth.Viewer, pm: dict | None, cycle: int
+) -> str:
     own = rows[rows["state"] == code]
     own = own.iloc[sorted(range(len(own)), key=lambda i: catalog.AREA_SLUGS.index(own["program_area"].iloc[i]))]
     detail = viewer.sees_detail_of(code)
     poete = [p for p in catalog.POETE if own[p].notna().any()] if len(own) else []
-    head = ("<th>Program area</th><th class='num'>Maturity</th><th>Offers / seeks</th>"
-            + "".join(f"<th class='num'>{safe_text.html(catalog.POETE_LABELS[p][:1])}</th>" for p in poete))
+    head = "<th>Program area</th><th class='num'>Maturity</th><th>Offers / seeks</th>" + "".join(
+        f"<th class='num'>{safe_text.html(catalog.POETE_LABELS[p][:1])}</th>" for p in poete
+    )
     body = []
     for a in areas:
         hit = own[own["program_area"] == a]
         if not len(hit):
-            body.append(f"<tr><th>{safe_text.html(catalog.area_short(a))}</th><td colspan='{2 + len(poete)}' class='muted'>"
-                        f"not reported in {cycle}</td></tr>")
+            body.append(
+                f"<tr><th>{safe_text.html(catalog.area_short(a))}</th><td colspan='{2 + len(poete)}' class='muted'>"
+                f"not reported in {cycle}</td></tr>"
+            )
             continue
         r = hit.iloc[0]
         flags = " · ".join(t for t, on in (("offers", r["offers_help"]), ("seeks", r["seeks_help"])) if on) or "—"
         note = ""
         if detail and isinstance(r["notes"], str) and r["notes"].strip():
             note = f"<div class='note'>“{safe_text.html(r['notes'])}”</div>"
-        body.append(f"<tr data-area='{safe_text.html(a)}'><th>{safe_text.html(catalog.area_short(a))}{note}</th>"
-                    f"<td class='num'>{int(r['maturity'])}</td><td>{safe_text.html(flags)}</td>"
-                    + "".join(f"<td class='num'>{'' if pd.isna(r[p]) else int(r[p])}</td>" for p in poete) + "</tr>")
-    strengths = [catalog.area_short(a) + f" ({int(m)})" for a, m in zip(own["program_area"], own["maturity"])
-                 if m >= catalog.STRENGTH_MIN]
-    needs = [catalog.area_short(a) + f" ({int(m)})" for a, m, s in
-             zip(own["program_area"], own["maturity"], own["seeks_help"]) if s or m <= catalog.GAP_MAX]
-    pm_html = (f"{safe_text.html(pm['name'])} · {safe_text.html(pm['email'])}" if pm else "<span class='muted'>no program manager "
-               "assigned</span>")
-    legend = (f"<div class='note'>POETE: {safe_text.html(', '.join(catalog.POETE_LABELS[p] for p in poete))}</div>"
-              if poete else "")
+        body.append(
+            f"<tr data-area='{safe_text.html(a)}'><th>{safe_text.html(catalog.area_short(a))}{note}</th>"
+            f"<td class='num'>{int(r['maturity'])}</td><td>{safe_text.html(flags)}</td>"
+            + "".join(f"<td class='num'>{'' if pd.isna(r[p]) else int(r[p])}</td>" for p in poete)
+            + "</tr>"
+        )
+    strengths = [
+        catalog.area_short(a) + f" ({int(m)})"
+        for a, m in zip(own["program_area"], own["maturity"])
+        if m >= catalog.STRENGTH_MIN
+    ]
+    needs = [
+        catalog.area_short(a) + f" ({int(m)})"
+        for a, m, s in zip(own["program_area"], own["maturity"], own["seeks_help"])
+        if s or m <= catalog.GAP_MAX
+    ]
+    pm_html = (
+        f"{safe_text.html(pm['name'])} · {safe_text.html(pm['email'])}"
+        if pm
+        else "<span class='muted'>no program manager assigned</span>"
+    )
+    legend = (
+        f"<div class='note'>POETE: {safe_text.html(', '.join(catalog.POETE_LABELS[p] for p in poete))}</div>"
+        if poete
+        else ""
+    )
     hidden = "" if detail else "<div class='note'>Notes are shown only to viewers who see this state in detail.</div>"
-    return (f"<div class='state' data-state='{safe_text.html(code)}'><div class='role'>{safe_text.html(role)}</div>"
-            f"<h2 class='state-name'>{safe_text.html(jurisdictions.names()[code])} ({safe_text.html(code)})</h2>"
-            f"<div class='meta'>FEMA {safe_text.html(jurisdictions.region_label(jurisdictions.regions()[code]))} · population "
-            f"{jurisdictions.populations()[code]:,}</div>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{legend}{hidden}"
-            f"<div><strong>Strengths</strong> (4–5): {safe_text.html('; '.join(strengths) or 'none')}</div>"
-            f"<div><strong>Needs</strong> (seeks help or 1–2): {safe_text.html('; '.join(needs) or 'none')}</div>"
-            f"<div style='margin-top:4px'><strong>Program manager</strong>: {pm_html}</div></div>")
+    return (
+        f"<div class='state' data-state='{safe_text.html(code)}'><div class='role'>{safe_text.html(role)}</div>"
+        f"<h2 class='state-name'>{safe_text.html(jurisdictions.names()[code])} ({safe_text.html(code)})</h2>"
+        f"<div class='meta'>FEMA {safe_text.html(jurisdictions.region_label(jurisdictions.regions()[code]))} · population "
+        f"{jurisdictions.populations()[code]:,}</div>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{legend}{hidden}"
+        f"<div><strong>Strengths</strong> (4–5): {safe_text.html('; '.join(strengths) or 'none')}</div>"
+        f"<div><strong>Needs</strong> (seeks help or 1–2): {safe_text.html('; '.join(needs) or 'none')}</div>"
+        f"<div style='margin-top:4px'><strong>Program manager</strong>: {pm_html}</div></div>"
+    )
 
 
 def render(con, exchange_id: int, viewer: auth.Viewer, *, now: dt.datetime | None = None) -> str:
@@ -162,26 +192,33 @@ def render(con, exchange_id: int, viewer: auth.Viewer, *, now: dt.datetime | Non
     if ex["requested_at"] is not None:
         asker = ex["requested_state"]
         kind = "asked for an introduction to a mentor" if asker == mentee else "offered help"
-        request = (f"<h2>The request</h2><p>{safe_text.html(jurisdictions.names()[asker])} ({safe_text.html(asker)}) {kind} on "
-                   f"{pd.Timestamp(ex['requested_at']):%d %b %Y} ({safe_text.html(ex['requested_by'])}).</p>"
-                   + (f"<p class='message'>“{safe_text.html(ex['request_message'])}”</p>" if ex["request_message"] else "")
-                   + (f"<p><strong>Declined:</strong> <span class='message'>{safe_text.html(ex['decline_reason'])}</span></p>"
-                      if ex["decline_reason"] else ""))
+        request = (
+            f"<h2>The request</h2><p>{safe_text.html(jurisdictions.names()[asker])} ({safe_text.html(asker)}) {kind} on "
+            f"{pd.Timestamp(ex['requested_at']):%d %b %Y} ({safe_text.html(ex['requested_by'])}).</p>"
+            + (f"<p class='message'>“{safe_text.html(ex['request_message'])}”</p>" if ex["request_message"] else "")
+            + (
+                f"<p><strong>Declined:</strong> <span class='message'>{safe_text.html(ex['decline_reason'])}</span></p>"
+                if ex["decline_reason"]
+                else ""
+            )
+        )
     why = "".join(f"<li>{safe_text.html(t)}</li>" for t in _explanation(rows, mentor, mentee, areas, cycle))
     means = "".join(f"<li>{safe_text.html(t)}</li>" for t in _means(mentor, mentee, ex["means"]))
     title = f"Pairing brief · exchange {int(exchange_id)}: {jurisdictions.names()[mentor]} → {jurisdictions.names()[mentee]}"
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{safe_text.html(title)}</title>"
-            f"<style>{CSS}</style></head><body><main class='page'>"
-            + (f"<div class='demo'>{DEMO_LABEL}</div>" if demo else "")
-            + f"<div class='kicker'>State Homeland Security Information Sharing Network · Pairing brief</div>"
-            f"<h1>{safe_text.html(jurisdictions.names()[mentor])} → {safe_text.html(jurisdictions.names()[mentee])}</h1>"
-            f"<div class='meta'>Exchange {int(exchange_id)} · {safe_text.html(area_text)} · assessment cycle {cycle} · status "
-            f"<strong>{safe_text.html(exchange_rules.status_label(ex['status']))}</strong></div>"
-            f"<div class='pair'>{_state_block(rows, mentor, 'Mentor (offers help)', areas, viewer, pms[mentor], cycle)}"
-            f"{_state_block(rows, mentee, 'Mentee (seeks guidance)', areas, viewer, pms[mentee], cycle)}</div>"
-            f"<h2>Why this pair</h2><ul>{why}</ul>{request}"
-            f"<h2>Suggested means</h2><ul>{means}</ul>"
-            f"<footer>shisn · prepared {now:%d %b %Y, %H:%M} for {safe_text.html(viewer.label)} · maturity 1 Not started … "
-            f"5 Nationally leading{' · ' + DEMO_LABEL if demo else ''} · includes contacts: share with the two "
-            f"states and their program managers only</footer></main></body></html>")
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{safe_text.html(title)}</title>"
+        f"<style>{CSS}</style></head><body><main class='page'>"
+        + (f"<div class='demo'>{DEMO_LABEL}</div>" if demo else "")
+        + f"<div class='kicker'>State Homeland Security Information Sharing Network · Pairing brief</div>"
+        f"<h1>{safe_text.html(jurisdictions.names()[mentor])} → {safe_text.html(jurisdictions.names()[mentee])}</h1>"
+        f"<div class='meta'>Exchange {int(exchange_id)} · {safe_text.html(area_text)} · assessment cycle {cycle} · status "
+        f"<strong>{safe_text.html(exchange_rules.status_label(ex['status']))}</strong></div>"
+        f"<div class='pair'>{_state_block(rows, mentor, 'Mentor (offers help)', areas, viewer, pms[mentor], cycle)}"
+        f"{_state_block(rows, mentee, 'Mentee (seeks guidance)', areas, viewer, pms[mentee], cycle)}</div>"
+        f"<h2>Why this pair</h2><ul>{why}</ul>{request}"
+        f"<h2>Suggested means</h2><ul>{means}</ul>"
+        f"<footer>shisn · prepared {now:%d %b %Y, %H:%M} for {safe_text.html(viewer.label)} · maturity 1 Not started … "
+        f"5 Nationally leading{' · ' + DEMO_LABEL if demo else ''} · includes contacts: share with the two "
+        f"states and their program managers only</footer></main></body></html>"
+    )

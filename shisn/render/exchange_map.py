@@ -1,5 +1,6 @@
 """The Exchanges page's arc map: each exchange an arc from mentor to mentee, coloured by status, over the
 jurisdictions in light grey (pydeck; no basemap, nothing fetched)."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -17,10 +18,15 @@ from shisn.domain.exchange_rules import (
 )
 from shisn.render import maps
 
-STATUS_COLOURS = {PROPOSED: ("gray", (104, 98, 85)), INTRODUCED: ("blue", (36, 79, 180)),
-                  IN_CONTACT: ("violet", (111, 51, 184)), HELD: ("orange", (190, 90, 30)),
-                  CLOSED: ("green", (12, 120, 80)), DECLINED: ("red", (158, 48, 59)),
-                  REQUESTED: ("yellow", (160, 120, 0))}
+STATUS_COLOURS = {
+    PROPOSED: ("gray", (104, 98, 85)),
+    INTRODUCED: ("blue", (36, 79, 180)),
+    IN_CONTACT: ("violet", (111, 51, 184)),
+    HELD: ("orange", (190, 90, 30)),
+    CLOSED: ("green", (12, 120, 80)),
+    DECLINED: ("red", (158, 48, 59)),
+    REQUESTED: ("yellow", (160, 120, 0)),
+}
 
 
 MAP_WIDTH_PX, MAP_HEIGHT_PX = 960, 480
@@ -32,11 +38,19 @@ def arc_rows(arcs_frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in arcs_frame.to_dict("records"):
         _, rgb = STATUS_COLOURS[r["status"]]
-        rows.append({"from_code": r["mentor"], "to_code": r["mentee"], "from_lon": r["mentor_lon"],
-                     "from_lat": r["mentor_lat"], "to_lon": r["mentee_lon"], "to_lat": r["mentee_lat"],
-                     "colour": [*rgb, 110 if r["status"] == DECLINED else 230],
-                     "tip": f"Exchange {r['exchange_id']}: {r['mentor']} → {r['mentee']}\n"
-                            f"{catalog.area_short(r['program_area'])} · {status_label(r['status'])}"})
+        rows.append(
+            {
+                "from_code": r["mentor"],
+                "to_code": r["mentee"],
+                "from_lon": r["mentor_lon"],
+                "from_lat": r["mentor_lat"],
+                "to_lon": r["mentee_lon"],
+                "to_lat": r["mentee_lat"],
+                "colour": [*rgb, 110 if r["status"] == DECLINED else 230],
+                "tip": f"Exchange {r['exchange_id']}: {r['mentor']} → {r['mentee']}\n"
+                f"{catalog.area_short(r['program_area'])} · {status_label(r['status'])}",
+            }
+        )
     cols = ["from_code", "to_code", "from_lon", "from_lat", "to_lon", "to_lat", "colour", "tip"]
     return pd.DataFrame(rows, columns=cols)
 

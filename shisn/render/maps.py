@@ -4,6 +4,7 @@ The map works with no internet: the shapes are `data/us_states.geojson` (Alaska,
 as insets), drawn by deck.gl with no basemap (`map_provider=None`, which Streamlit serialises as its "no map style"
 sentinel, so no tile or style is ever fetched). Labels are drawn by deck.gl from the browser's own fonts.
 """
+
 from __future__ import annotations
 
 import html
@@ -24,7 +25,7 @@ from shisn.domain import catalog, jurisdictions
 from shisn.render.charts import MATURITY_HEX, NO_DATA_HEX
 
 OUT_OF_SCOPE_HEX = "#f0f0f0"  # outside the region filter
-MARKER_HEX = "#252525"        # mentor dot / seeker ring
+MARKER_HEX = "#252525"  # mentor dot / seeker ring
 BORDER_RGBA = [255, 255, 255, 255]
 OUT_OF_SCOPE_BORDER_RGBA = [210, 210, 210, 255]
 
@@ -34,8 +35,14 @@ TILE_PX = 512  # deck.gl: the whole world is 512 px wide at zoom 0
 
 # Small north-eastern jurisdictions get their label (and markers) in open space, with a leader line.
 CALLOUTS: dict[str, tuple[float, float]] = {
-    "VT": (-75.5, 45.6), "NH": (-71.2, 46.3), "MA": (-69.0, 42.75), "RI": (-69.4, 41.45),
-    "CT": (-70.9, 40.4), "NJ": (-72.6, 39.35), "DE": (-73.5, 38.35), "DC": (-73.9, 37.35),
+    "VT": (-75.5, 45.6),
+    "NH": (-71.2, 46.3),
+    "MA": (-69.0, 42.75),
+    "RI": (-69.4, 41.45),
+    "CT": (-70.9, 40.4),
+    "NJ": (-72.6, 39.35),
+    "DE": (-73.5, 38.35),
+    "DC": (-73.9, 37.35),
 }
 
 
@@ -53,6 +60,7 @@ _GEOMETRY_LOCK = threading.Lock()
 
 class _Geometry(Mapping):
     """A shape's geometry (reads like the GeoJSON dict) that serialises as a placeholder for its cached JSON."""
+
     __slots__ = ("key", "geometry")
 
     def __init__(self, key: str, geometry: dict):
@@ -164,7 +172,7 @@ def _features(geojson: dict) -> list[dict]:
 
 def hex_rgb(hex_color: str) -> list[int]:
     h = hex_color.lstrip("#")
-    return [int(h[i:i + 2], 16) for i in (0, 2, 4)]
+    return [int(h[i : i + 2], 16) for i in (0, 2, 4)]
 
 
 def maturity_rgb(value) -> list[int] | None:
@@ -193,6 +201,7 @@ def bounds(geojson: dict) -> tuple[float, float, float, float]:
         else:
             for part in c:
                 walk(part)
+
     for f in geojson["features"]:
         walk(f["geometry"]["coordinates"])
     return min(xs), min(ys), max(xs), max(ys)
@@ -222,8 +231,9 @@ def _inv_merc_y(y: float) -> float:
     return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
 
 
-def fit_view(bbox: tuple[float, float, float, float], width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX,
-             padding: int = 24) -> pdk.ViewState:
+def fit_view(
+    bbox: tuple[float, float, float, float], width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX, padding: int = 24
+) -> pdk.ViewState:
     """A Web-Mercator view state that shows the whole bbox in a width × height px canvas (like fitBounds)."""
     w, s, e, n = bbox
     x_span = math.radians(e - w)
@@ -231,12 +241,19 @@ def fit_view(bbox: tuple[float, float, float, float], width: int = MAP_WIDTH_PX,
     zx = math.log2((width - 2 * padding) * 2 * math.pi / (TILE_PX * x_span))
     zy = math.log2((height - 2 * padding) * 2 * math.pi / (TILE_PX * y_span))
     zoom = round(min(zx, zy), 3)
-    return pdk.ViewState(longitude=round((w + e) / 2, 4), latitude=round(_inv_merc_y((_merc_y(s) + _merc_y(n)) / 2), 4),
-                         zoom=zoom, min_zoom=max(zoom - 1, 0), max_zoom=zoom + 4, pitch=0, bearing=0)
+    return pdk.ViewState(
+        longitude=round((w + e) / 2, 4),
+        latitude=round(_inv_merc_y((_merc_y(s) + _merc_y(n)) / 2), 4),
+        zoom=zoom,
+        min_zoom=max(zoom - 1, 0),
+        max_zoom=zoom + 4,
+        pitch=0,
+        bearing=0,
+    )
 
 
 def _deg_per_px(zoom: float) -> float:
-    return 360.0 / (TILE_PX * 2 ** zoom)
+    return 360.0 / (TILE_PX * 2**zoom)
 
 
 def _tooltip_text(r: dict, area_label: str, single_area: bool) -> str:
@@ -259,14 +276,22 @@ def _tooltip_text(r: dict, area_label: str, single_area: bool) -> str:
         lines.append(" · ".join(flags) if flags else "neither offers nor seeks help here")
     else:
         lines.append(f"Mean maturity over {r['areas']} area{'s' if r['areas'] != 1 else ''}: {m:.1f}")
-        lines.append(f"Eligible mentor in {r['eligible']} area{'s' if r['eligible'] != 1 else ''} "
-                     f"(offers help in {r['offers']})")
+        lines.append(
+            f"Eligible mentor in {r['eligible']} area{'s' if r['eligible'] != 1 else ''} (offers help in {r['offers']})"
+        )
         lines.append(f"Seeks guidance in {r['seeks']} area{'s' if r['seeks'] != 1 else ''}")
     return "\n".join(lines)
 
 
-def coverage_deck(geojson: dict, values, area_label: str = "All areas (mean)", single_area: bool = False,
-                  width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX, selected: str | None = None) -> pdk.Deck:
+def coverage_deck(
+    geojson: dict,
+    values,
+    area_label: str = "All areas (mean)",
+    single_area: bool = False,
+    width: int = MAP_WIDTH_PX,
+    height: int = MAP_HEIGHT_PX,
+    selected: str | None = None,
+) -> pdk.Deck:
     """The national choropleth: every jurisdiction coloured by `maturity` (from `coverage.state_values`), grey
     when nothing was reported, pale outside the region filter; labels; a dark dot where the state is an eligible
     mentor and a ring where it seeks guidance (sized by the number of areas when showing the mean).
@@ -295,8 +320,13 @@ def coverage_deck(geojson: dict, values, area_label: str = "All areas (mean)", s
             fill, line = hex_rgb(NO_DATA_HEX) + [255], BORDER_RGBA
         else:
             fill, line = rgb + [255], BORDER_RGBA
-        props = {"code": code, "name": p.get("name", r["name"]), "fill": fill, "line": line,
-                 "tip": _tooltip_text(r, area_label, single_area)}
+        props = {
+            "code": code,
+            "name": p.get("name", r["name"]),
+            "fill": fill,
+            "line": line,
+            "tip": _tooltip_text(r, area_label, single_area),
+        }
         features.append({"type": "Feature", "id": code, "geometry": geoms[code], "properties": props})
 
         lon, lat = float(p["label_lon"]), float(p["label_lat"])
@@ -305,8 +335,13 @@ def coverage_deck(geojson: dict, values, area_label: str = "All areas (mean)", s
             leaders.append({"from": [lon, lat], "to": list(anchor)})
             lon, lat = anchor
         # Dark text with a white halo reads on every fill (and on the white page for callouts and islands).
-        labels.append({"code": code, "position": [lon, lat],
-                       "color": [170, 170, 170, 255] if not r["in_scope"] else [37, 37, 37, 255]})
+        labels.append(
+            {
+                "code": code,
+                "position": [lon, lat],
+                "color": [170, 170, 170, 255] if not r["in_scope"] else [37, 37, 37, 255],
+            }
+        )
         if not r["in_scope"] or not r["reported"]:
             continue
         # Markers: to the right of a callout label, below an in-place label.
@@ -324,43 +359,141 @@ def coverage_deck(geojson: dict, values, area_label: str = "All areas (mean)", s
 
     marker_rgb = hex_rgb(MARKER_HEX)
     layers = [
-        pdk.Layer("GeoJsonLayer", id="jurisdictions", data={"type": "FeatureCollection", "features": features},
-                  get_fill_color="properties.fill", get_line_color="properties.line", line_width_min_pixels=1,
-                  line_width_units="'pixels'", get_line_width=1, stroked=True, filled=True, pickable=False),
+        pdk.Layer(
+            "GeoJsonLayer",
+            id="jurisdictions",
+            data={"type": "FeatureCollection", "features": features},
+            get_fill_color="properties.fill",
+            get_line_color="properties.line",
+            line_width_min_pixels=1,
+            line_width_units="'pixels'",
+            get_line_width=1,
+            stroked=True,
+            filled=True,
+            pickable=False,
+        ),
         # The click and hover target: the same jurisdictions, simplified and all but transparent, as a list of
         # features (Streamlit keeps a selection's index only for list data).
-        pdk.Layer("GeoJsonLayer", id=TARGET_LAYER, data=[
-            {"type": "Feature", "geometry": hits[f["properties"]["code"]],
-             "properties": {"code": f["properties"]["code"], "tip": f["properties"]["tip"]}} for f in features],
-                  get_fill_color=[255, 255, 255, 1], stroked=False, filled=True, pickable=True,
-                  auto_highlight=True, highlight_color=[31, 78, 121, 70]),
-        pdk.Layer("GeoJsonLayer", id="selected", data={"type": "FeatureCollection", "features": [
-            {"type": "Feature", "id": selected, "geometry": geoms[selected], "properties": {"code": selected}}]
-            if selected in by_state else []}, filled=False, stroked=True, get_line_color=hex_rgb(MARKER_HEX) + [255],
-                  get_line_width=3, line_width_units="'pixels'", line_width_min_pixels=3, pickable=False),
-        pdk.Layer("LineLayer", id="callout-leaders", data=leaders, get_source_position="from",
-                  get_target_position="to", get_color=[120, 120, 120, 200], get_width=1, width_units="'pixels'"),
-        pdk.Layer("ScatterplotLayer", id="mentors", data=mentors, get_position="position", get_radius="radius",
-                  radius_units="'pixels'", get_fill_color=marker_rgb + [255], get_line_color=[255, 255, 255, 255],
-                  stroked=True, filled=True, line_width_units="'pixels'", get_line_width=1),
-        pdk.Layer("ScatterplotLayer", id="seekers", data=seekers, get_position="position", get_radius="radius",
-                  radius_units="'pixels'", get_fill_color=[255, 255, 255, 230], get_line_color=marker_rgb + [255],
-                  stroked=True, filled=True, line_width_units="'pixels'", get_line_width=2),
-        pdk.Layer("TextLayer", id="labels", data=labels, get_position="position", get_text="code",
-                  get_color="color", get_size=11, size_units="'pixels'",
-                  font_family='"Source Sans, Source Sans Pro, sans-serif"', font_weight=600,
-                  get_text_anchor="'middle'", get_alignment_baseline="'center'",
-                  font_settings={"sdf": True}, outline_width=2, outline_color=[255, 255, 255, 210]),
+        pdk.Layer(
+            "GeoJsonLayer",
+            id=TARGET_LAYER,
+            data=[
+                {
+                    "type": "Feature",
+                    "geometry": hits[f["properties"]["code"]],
+                    "properties": {"code": f["properties"]["code"], "tip": f["properties"]["tip"]},
+                }
+                for f in features
+            ],
+            get_fill_color=[255, 255, 255, 1],
+            stroked=False,
+            filled=True,
+            pickable=True,
+            auto_highlight=True,
+            highlight_color=[31, 78, 121, 70],
+        ),
+        pdk.Layer(
+            "GeoJsonLayer",
+            id="selected",
+            data={
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "id": selected, "geometry": geoms[selected], "properties": {"code": selected}}
+                ]
+                if selected in by_state
+                else [],
+            },
+            filled=False,
+            stroked=True,
+            get_line_color=hex_rgb(MARKER_HEX) + [255],
+            get_line_width=3,
+            line_width_units="'pixels'",
+            line_width_min_pixels=3,
+            pickable=False,
+        ),
+        pdk.Layer(
+            "LineLayer",
+            id="callout-leaders",
+            data=leaders,
+            get_source_position="from",
+            get_target_position="to",
+            get_color=[120, 120, 120, 200],
+            get_width=1,
+            width_units="'pixels'",
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="mentors",
+            data=mentors,
+            get_position="position",
+            get_radius="radius",
+            radius_units="'pixels'",
+            get_fill_color=marker_rgb + [255],
+            get_line_color=[255, 255, 255, 255],
+            stroked=True,
+            filled=True,
+            line_width_units="'pixels'",
+            get_line_width=1,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="seekers",
+            data=seekers,
+            get_position="position",
+            get_radius="radius",
+            radius_units="'pixels'",
+            get_fill_color=[255, 255, 255, 230],
+            get_line_color=marker_rgb + [255],
+            stroked=True,
+            filled=True,
+            line_width_units="'pixels'",
+            get_line_width=2,
+        ),
+        pdk.Layer(
+            "TextLayer",
+            id="labels",
+            data=labels,
+            get_position="position",
+            get_text="code",
+            get_color="color",
+            get_size=11,
+            size_units="'pixels'",
+            font_family='"Source Sans, Source Sans Pro, sans-serif"',
+            font_weight=600,
+            get_text_anchor="'middle'",
+            get_alignment_baseline="'center'",
+            font_settings={"sdf": True},
+            outline_width=2,
+            outline_color=[255, 255, 255, 210],
+        ),
     ]
     return Deck(
         layers=layers,
         initial_view_state=view,
-        views=[pdk.View("MapView", controller={"scrollZoom": False, "dragRotate": False, "touchRotate": False,
-                                                "doubleClickZoom": True, "keyboard": True})],
+        views=[
+            pdk.View(
+                "MapView",
+                controller={
+                    "scrollZoom": False,
+                    "dragRotate": False,
+                    "touchRotate": False,
+                    "doubleClickZoom": True,
+                    "keyboard": True,
+                },
+            )
+        ],
         map_provider=None,  # no basemap: nothing is fetched (Streamlit's "no map style" sentinel)
-        tooltip={"text": "{tip}", "style": {"backgroundColor": "#ffffff", "color": "#262730", "fontSize": "13px",
-                                            "border": "1px solid #d0d0d0", "whiteSpace": "pre-line",
-                                            "fontFamily": "'Source Sans', sans-serif"}},
+        tooltip={
+            "text": "{tip}",
+            "style": {
+                "backgroundColor": "#ffffff",
+                "color": "#262730",
+                "fontSize": "13px",
+                "border": "1px solid #d0d0d0",
+                "whiteSpace": "pre-line",
+                "fontFamily": "'Source Sans', sans-serif",
+            },
+        },
     )
 
 
@@ -369,7 +502,7 @@ def _marker_px(n: int, single_area: bool) -> float:
 
 
 def _legend_font(colour: str = "#262730") -> str:
-    return f"font-family=\"'Source Sans Pro', 'Source Sans 3', sans-serif\" font-size=\"12\" fill=\"{colour}\""
+    return f'font-family="\'Source Sans Pro\', \'Source Sans 3\', sans-serif" font-size="12" fill="{colour}"'
 
 
 LEGEND_WIDTH_PX = 150  # the legend column beside the map is about this wide: drawn 1:1, not scaled down
@@ -381,7 +514,7 @@ def _legend_lines(label: str) -> list[str]:
         return [label]
     cut = label.rfind(" ", 0, LEGEND_LINE_CHARS + 1)
     cut = cut if cut > 0 else label.find(" ")
-    return [label[:cut], label[cut + 1:]]
+    return [label[:cut], label[cut + 1 :]]
 
 
 def legend_svg(single_area: bool) -> str:
@@ -404,28 +537,39 @@ def legend_svg(single_area: bool) -> str:
     for i in range(catalog.MAX_LEVEL, catalog.MIN_LEVEL - 1, -1):
         item(swatch(MATURITY_HEX[i - 1]), f"{i} · {catalog.level_name(i)}")
     item(swatch(NO_DATA_HEX), "Not reported")
-    item(lambda y: f'<circle cx="11.5" cy="{y - 4}" r="5" fill="{MARKER_HEX}"/>',
-         f"Eligible mentor (offers help, {catalog.MENTOR_MIN}+)", gap=23)
-    item(lambda y: f'<circle cx="11.5" cy="{y - 4}" r="3.5" fill="none" stroke="{MARKER_HEX}" stroke-width="2"/>',
-         "Seeks guidance")
+    item(
+        lambda y: f'<circle cx="11.5" cy="{y - 4}" r="5" fill="{MARKER_HEX}"/>',
+        f"Eligible mentor (offers help, {catalog.MENTOR_MIN}+)",
+        gap=23,
+    )
+    item(
+        lambda y: f'<circle cx="11.5" cy="{y - 4}" r="3.5" fill="none" stroke="{MARKER_HEX}" stroke-width="2"/>',
+        "Seeks guidance",
+    )
     if not single_area:
         y += 19
         rows.append(f'<text x="0" y="{y}" fill="#6b6b6b">larger = more areas</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{LEGEND_WIDTH_PX}" height="{y + 6}" '
-            f'viewBox="0 0 {LEGEND_WIDTH_PX} {y + 6}"><g {_legend_font()}>{"".join(rows)}</g></svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{LEGEND_WIDTH_PX}" height="{y + 6}" '
+        f'viewBox="0 0 {LEGEND_WIDTH_PX} {y + 6}"><g {_legend_font()}>{"".join(rows)}</g></svg>'
+    )
 
 
 def legend_alt(single_area: bool) -> str:
     """The legend's text alternative (the image's alt text)."""
     colours = {5: "dark blue", 4: "light blue", 3: "pale yellow", 2: "orange", 1: "red"}  # MATURITY_HEX, in words
-    levels = ", ".join(f"{i} {catalog.level_name(i)} {colours[i]}"
-                       for i in range(catalog.MAX_LEVEL, catalog.MIN_LEVEL - 1, -1))
-    return (f"Legend: maturity colours {levels}; grey: not reported; a filled dot: "
-            f"eligible mentor (offers help, {catalog.MENTOR_MIN}+); a ring: seeks guidance"
-            + ("" if single_area else "; larger markers: more areas"))
+    levels = ", ".join(
+        f"{i} {catalog.level_name(i)} {colours[i]}" for i in range(catalog.MAX_LEVEL, catalog.MIN_LEVEL - 1, -1)
+    )
+    return (
+        f"Legend: maturity colours {levels}; grey: not reported; a filled dot: "
+        f"eligible mentor (offers help, {catalog.MENTOR_MIN}+); a ring: seeks guidance"
+        + ("" if single_area else "; larger markers: more areas")
+    )
 
 
 # --- arcs (pairs and exchanges) ----------------------------------------------------------------------------------
+
 
 def _arc_data(arcs) -> tuple[list[dict], list[dict]]:
     """ArcLayer rows and end-point labels from an arcs frame (see arc_deck)."""
@@ -433,8 +577,13 @@ def _arc_data(arcs) -> tuple[list[dict], list[dict]]:
     for r in arcs.to_dict("records"):
         rgb = hex_rgb(r["colour"]) if isinstance(r["colour"], str) else list(r["colour"])[:3]
         alpha = int(r["colour"][3]) if not isinstance(r["colour"], str) and len(r["colour"]) > 3 else 230
-        row = {"from": [r["from_lon"], r["from_lat"]], "to": [r["to_lon"], r["to_lat"]],
-               "colour": rgb + [alpha], "source_colour": rgb + [max(60, alpha - 90)], "tip": r["tip"]}
+        row = {
+            "from": [r["from_lon"], r["from_lat"]],
+            "to": [r["to_lon"], r["to_lat"]],
+            "colour": rgb + [alpha],
+            "source_colour": rgb + [max(60, alpha - 90)],
+            "tip": r["tip"],
+        }
         if isinstance(r.get("pair"), str):
             row["pair"] = r["pair"]  # comes back with a click (selection.from_arc_event)
         data.append(row)
@@ -445,9 +594,21 @@ def _arc_data(arcs) -> tuple[list[dict], list[dict]]:
 
 
 def _arc_layer(data: list[dict], layer_id: str = "arcs", width: float = 3) -> pdk.Layer:
-    return pdk.Layer("ArcLayer", id=layer_id, data=data, get_source_position="from", get_target_position="to",
-                     get_source_color="source_colour", get_target_color="colour", get_width=width,
-                     width_units="'pixels'", get_height=0.45, great_circle=False, pickable=True, auto_highlight=True)
+    return pdk.Layer(
+        "ArcLayer",
+        id=layer_id,
+        data=data,
+        get_source_position="from",
+        get_target_position="to",
+        get_source_color="source_colour",
+        get_target_color="colour",
+        get_width=width,
+        width_units="'pixels'",
+        get_height=0.45,
+        great_circle=False,
+        pickable=True,
+        auto_highlight=True,
+    )
 
 
 def add_arcs(deck: pdk.Deck, arcs) -> pdk.Deck:
@@ -458,8 +619,14 @@ def add_arcs(deck: pdk.Deck, arcs) -> pdk.Deck:
     return deck
 
 
-def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, height: int = MAP_HEIGHT_PX,
-             pitch: float = 25, selected: str | None = None) -> pdk.Deck:
+def arc_deck(
+    arcs,
+    geojson: dict | None = None,
+    width: int = MAP_WIDTH_PX,
+    height: int = MAP_HEIGHT_PX,
+    pitch: float = 25,
+    selected: str | None = None,
+) -> pdk.Deck:
     """Arcs from one state to another over the jurisdictions in light grey, with the codes at the arcs' ends.
     `arcs` has from_code, to_code, from_lon, from_lat, to_lon, to_lat, colour (hex or RGB(A) list) and tip, and
     optionally `pair` (a key returned with a click on the pickable layer "arcs"); the arc whose `pair` is
@@ -468,33 +635,87 @@ def arc_deck(arcs, geojson: dict | None = None, width: int = MAP_WIDTH_PX, heigh
         geojson = jurisdictions.geojson()
     data, labels = _arc_data(arcs)
     layers = [
-        pdk.Layer("GeoJsonLayer", id="jurisdictions", data={**geojson, "features": _features(geojson)},
-                  stroked=True, filled=True,
-                  get_fill_color=[226, 229, 234, 255], get_line_color=[255, 255, 255, 255], get_line_width=1,
-                  line_width_units="'pixels'", line_width_min_pixels=1, pickable=False),
+        pdk.Layer(
+            "GeoJsonLayer",
+            id="jurisdictions",
+            data={**geojson, "features": _features(geojson)},
+            stroked=True,
+            filled=True,
+            get_fill_color=[226, 229, 234, 255],
+            get_line_color=[255, 255, 255, 255],
+            get_line_width=1,
+            line_width_units="'pixels'",
+            line_width_min_pixels=1,
+            pickable=False,
+        ),
         _arc_layer(data),
-        pdk.Layer("ArcLayer", id="selected-arc", data=[d for d in data if selected and d.get("pair") == selected],
-                  get_source_position="from", get_target_position="to", get_source_color=[37, 37, 37, 255],
-                  get_target_color=[37, 37, 37, 255], get_width=7, width_units="'pixels'", get_height=0.45,
-                  great_circle=False, pickable=False),
-        pdk.Layer("ScatterplotLayer", id="ends", data=labels, get_position="position", get_radius=3,
-                  radius_units="'pixels'", get_fill_color=[38, 39, 48, 255]),
-        pdk.Layer("TextLayer", id="labels", data=labels, get_position="position", get_text="code", get_size=11,
-                  size_units="'pixels'", get_color=[38, 39, 48, 255], font_weight=600, get_pixel_offset=[0, -10],
-                  font_family='"Source Sans, Source Sans Pro, sans-serif"', font_settings={"sdf": True},
-                  outline_width=2, outline_color=[255, 255, 255, 220], get_text_anchor="'middle'",
-                  get_alignment_baseline="'bottom'"),
+        pdk.Layer(
+            "ArcLayer",
+            id="selected-arc",
+            data=[d for d in data if selected and d.get("pair") == selected],
+            get_source_position="from",
+            get_target_position="to",
+            get_source_color=[37, 37, 37, 255],
+            get_target_color=[37, 37, 37, 255],
+            get_width=7,
+            width_units="'pixels'",
+            get_height=0.45,
+            great_circle=False,
+            pickable=False,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            id="ends",
+            data=labels,
+            get_position="position",
+            get_radius=3,
+            radius_units="'pixels'",
+            get_fill_color=[38, 39, 48, 255],
+        ),
+        pdk.Layer(
+            "TextLayer",
+            id="labels",
+            data=labels,
+            get_position="position",
+            get_text="code",
+            get_size=11,
+            size_units="'pixels'",
+            get_color=[38, 39, 48, 255],
+            font_weight=600,
+            get_pixel_offset=[0, -10],
+            font_family='"Source Sans, Source Sans Pro, sans-serif"',
+            font_settings={"sdf": True},
+            outline_width=2,
+            outline_color=[255, 255, 255, 220],
+            get_text_anchor="'middle'",
+            get_alignment_baseline="'bottom'",
+        ),
     ]
     view = fit_view(bounds(geojson), width, height)
     if pitch:  # a tilted view shows less at the far edge: zoom out a little so the whole map stays in frame
         view.pitch = pitch
         view.zoom = round(view.zoom - 0.35 * pitch / 25, 3)
-    return Deck(layers=layers, initial_view_state=view, map_provider=None,
-                    views=[pdk.View("MapView", controller={"scrollZoom": False, "dragRotate": False,
-                                                           "touchRotate": False, "doubleClickZoom": True})],
-                    tooltip={"text": "{tip}", "style": {"backgroundColor": "#ffffff", "color": "#262730",
-                                                        "fontSize": "13px", "border": "1px solid #d0d0d0",
-                                                        "whiteSpace": "pre-line"}})
+    return Deck(
+        layers=layers,
+        initial_view_state=view,
+        map_provider=None,
+        views=[
+            pdk.View(
+                "MapView",
+                controller={"scrollZoom": False, "dragRotate": False, "touchRotate": False, "doubleClickZoom": True},
+            )
+        ],
+        tooltip={
+            "text": "{tip}",
+            "style": {
+                "backgroundColor": "#ffffff",
+                "color": "#262730",
+                "fontSize": "13px",
+                "border": "1px solid #d0d0d0",
+                "whiteSpace": "pre-line",
+            },
+        },
+    )
 
 
 def area_legend_svg(areas, colours: dict[str, str], width: int = 760) -> str:
@@ -506,8 +727,12 @@ def area_legend_svg(areas, colours: dict[str, str], width: int = 760) -> str:
         w = 26 + 7 * len(label) + 16
         if x and x + w > width:
             x, y = 0, y + 22
-        items.append(f'<rect x="{x}" y="{y - 6}" width="18" height="4" fill="{colours[a]}"/>'
-                     f'<text x="{x + 24}" y="{y}">{html.escape(label)}</text>')
+        items.append(
+            f'<rect x="{x}" y="{y - 6}" width="18" height="4" fill="{colours[a]}"/>'
+            f'<text x="{x + 24}" y="{y}">{html.escape(label)}</text>'
+        )
         x += w
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 6}" viewBox="0 0 {width} {y + 6}">'
-            f'<g {_legend_font("#444444")}>{"".join(items)}</g></svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 6}" viewBox="0 0 {width} {y + 6}">'
+        f"<g {_legend_font('#444444')}>{''.join(items)}</g></svg>"
+    )

@@ -4,6 +4,7 @@ Self-contained on purpose (closed networks): inline CSS, charts as inline SVG dr
 script, no link, no external image, font or stylesheet. Every piece of user text (notes, names, other-area names,
 program manager) goes through `esc`. Prints on A4 and Letter (`@media print`, sections kept whole).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,6 +28,7 @@ def _when(value) -> str:
 # SVG charts
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def maturity_svg(p: StateProfile, width: int = 720) -> str:
     """Horizontal grouped bars per area: the state, its FEMA-region median and the national median, on 0-5."""
     t = p.table
@@ -38,10 +40,12 @@ def maturity_svg(p: StateProfile, width: int = 720) -> str:
     def x(v: float) -> float:
         return label_w + plot_w * float(v) / catalog.MAX_LEVEL
 
-    out = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
-           f'xmlns="http://www.w3.org/2000/svg" aria-labelledby="mat-title">',
-           f'<title id="mat-title">Maturity by program area, {safe_text.html(p.name)} {p.cycle}, '
-           f'against the {safe_text.html(p.region_label)} and national medians</title>']
+    out = [
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'xmlns="http://www.w3.org/2000/svg" aria-labelledby="mat-title">',
+        f'<title id="mat-title">Maturity by program area, {safe_text.html(p.name)} {p.cycle}, '
+        f"against the {safe_text.html(p.region_label)} and national medians</title>",
+    ]
     # legend
     lx = label_w
     for key, text in (("state", p.name), ("region", f"{p.region_label} median"), ("national", "National median")):
@@ -55,10 +59,13 @@ def maturity_svg(p: StateProfile, width: int = 720) -> str:
         out.append(f'<text x="{x(v):.1f}" y="{bottom + 14}" class="tick" text-anchor="middle">{v}</text>')
     for i, r in enumerate(t.itertuples(index=False)):
         y0 = top + i * (group_h + group_gap)
-        out.append(f'<text x="{label_w - 8}" y="{y0 + group_h / 2 + 4:.1f}" class="area" '
-                   f'text-anchor="end">{safe_text.html(_clip(r.short, 30))}</text>')
-        for j, (key, value) in enumerate((("state", r.maturity), ("region", r.region_median),
-                                          ("national", r.national_median))):
+        out.append(
+            f'<text x="{label_w - 8}" y="{y0 + group_h / 2 + 4:.1f}" class="area" '
+            f'text-anchor="end">{safe_text.html(_clip(r.short, 30))}</text>'
+        )
+        for j, (key, value) in enumerate(
+            (("state", r.maturity), ("region", r.region_median), ("national", r.national_median))
+        ):
             y = y0 + j * (bar_h + gap)
             if value is None or pd.isna(value):
                 if key == "state" and not p.reported:
@@ -71,8 +78,7 @@ def maturity_svg(p: StateProfile, width: int = 720) -> str:
                 out.append(f'<text x="{label_w + 4}" y="{y + bar_h - 1}" class="na">{note}</text>')
                 continue
             w = x(value) - label_w
-            out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="1.5" '
-                       f'fill="{COLOURS[key]}"/>')
+            out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="1.5" fill="{COLOURS[key]}"/>')
             out.append(f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 1}" class="val">{fmt(value)}</text>')
     out.append("</svg>")
     return "".join(out)
@@ -89,9 +95,11 @@ def sparkline_svg(values: list, cycles: list[int], width: int = 150, height: int
     def y(v):
         return height - pad_y - (height - 2 * pad_y) * (float(v) - 1) / (catalog.MAX_LEVEL - 1)
 
-    out = [f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-           f'xmlns="http://www.w3.org/2000/svg" aria-hidden="true">',
-           f'<line x1="{pad_x}" y1="{y(3):.1f}" x2="{width - pad_x}" y2="{y(3):.1f}" class="mid"/>']
+    out = [
+        f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'xmlns="http://www.w3.org/2000/svg" aria-hidden="true">',
+        f'<line x1="{pad_x}" y1="{y(3):.1f}" x2="{width - pad_x}" y2="{y(3):.1f}" class="mid"/>',
+    ]
     segment: list[str] = []
     segments = []
     for i, v in enumerate(values):
@@ -105,8 +113,7 @@ def sparkline_svg(values: list, cycles: list[int], width: int = 150, height: int
         segments.append(segment)
     for s in segments:
         if len(s) > 1:
-            out.append(f'<polyline points="{" ".join(s)}" fill="none" stroke="{COLOURS["state"]}" '
-                       f'stroke-width="1.8"/>')
+            out.append(f'<polyline points="{" ".join(s)}" fill="none" stroke="{COLOURS["state"]}" stroke-width="1.8"/>')
     for i, v in enumerate(values):
         if v is not None and not pd.isna(v):
             out.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.6" fill="{COLOURS["state"]}"/>')
@@ -122,13 +129,16 @@ def _level_cell(value) -> str:
     if value is None or pd.isna(value):
         return '<td class="lvl empty"></td>'
     v = int(value)
-    return (f'<td class="lvl" style="background:{LEVEL_COLOURS[v]};color:{LEVEL_TEXT[v]}" '
-            f'title="{safe_text.html(catalog.level_name(v))}">{v}</td>')
+    return (
+        f'<td class="lvl" style="background:{LEVEL_COLOURS[v]};color:{LEVEL_TEXT[v]}" '
+        f'title="{safe_text.html(catalog.level_name(v))}">{v}</td>'
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Sections
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def _maturity_section(p: StateProfile) -> str:
     rows = []
@@ -138,24 +148,32 @@ def _maturity_section(p: StateProfile) -> str:
             f'<tr data-area="{safe_text.html(r.program_area)}"><th scope="row">{safe_text.html(r.area)}</th>'
             f'<td class="num state">{fmt(r.maturity)}</td><td class="num">{fmt(r.region_median)}</td>'
             f'<td class="num">{fmt(r.national_median)}</td><td class="band {band.replace(" ", "-")}">{safe_text.html(band)}</td>'
-            f'</tr>')
+            f"</tr>"
+        )
     if p.reported:
         lead = f'<p class="lead">{safe_text.html(p.summary_text)}</p>'
     else:
-        last = (f"its latest self-assessment is from {p.latest_reported}" if p.latest_reported else
-                "it has not submitted a self-assessment yet")
-        lead = (f'<p class="lead"><strong>No self-assessment for {p.cycle}</strong>: {last}. The national and '
-                f'{safe_text.html(p.region_label)} medians are shown for reference.</p>')
+        last = (
+            f"its latest self-assessment is from {p.latest_reported}"
+            if p.latest_reported
+            else "it has not submitted a self-assessment yet"
+        )
+        lead = (
+            f'<p class="lead"><strong>No self-assessment for {p.cycle}</strong>: {last}. The national and '
+            f"{safe_text.html(p.region_label)} medians are shown for reference.</p>"
+        )
     own = f" (the region median includes {safe_text.html(p.name)})" if p.reported else ""
-    return (f'<section id="maturity-section"><h2>Maturity by program area, {p.cycle}</h2>{lead}'
-            f'{maturity_svg(p)}'
-            f'<table id="maturity" class="data"><thead><tr><th>Program area</th><th class="num">{safe_text.html(p.state)}</th>'
-            f'<th class="num">{safe_text.html(p.region_label)} median</th><th class="num">National median</th><th>Band</th>'
-            f'</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            f'<p class="fine">Medians are over the jurisdictions that reported each area in {p.cycle}'
-            f'{own}; each state’s “other” area is '
-            f'its own, so it has no median. Scale: 1 Not started · 2 Developing · 3 Established · 4 Advanced · '
-            f'5 Nationally leading. Strength 4–5, gap 1–2.</p></section>')
+    return (
+        f'<section id="maturity-section"><h2>Maturity by program area, {p.cycle}</h2>{lead}'
+        f"{maturity_svg(p)}"
+        f'<table id="maturity" class="data"><thead><tr><th>Program area</th><th class="num">{safe_text.html(p.state)}</th>'
+        f'<th class="num">{safe_text.html(p.region_label)} median</th><th class="num">National median</th><th>Band</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<p class="fine">Medians are over the jurisdictions that reported each area in {p.cycle}'
+        f"{own}; each state’s “other” area is "
+        f"its own, so it has no median. Scale: 1 Not started · 2 Developing · 3 Established · 4 Advanced · "
+        f"5 Nationally leading. Strength 4–5, gap 1–2.</p></section>"
+    )
 
 
 def _poete_section(p: StateProfile) -> str:
@@ -167,12 +185,17 @@ def _poete_section(p: StateProfile) -> str:
         head = "".join(f'<th class="lvl">{safe_text.html(c)}</th>' for c in p.poete.columns)
         rows = []
         for area, r in p.poete.iterrows():
-            rows.append(f'<tr data-area="{safe_text.html(area)}"><th scope="row">{safe_text.html(area)}</th>'
-                        + "".join(_level_cell(v) for v in r) + "</tr>")
-        body = (f'<table id="poete" class="data heat"><thead><tr><th>Program area</th>{head}</tr></thead>'
-                f'<tbody>{"".join(rows)}</tbody></table>'
-                '<p class="fine">Planning, Organization, Equipment, Training, Exercises sub-ratings (1–5); '
-                'blank where not given.</p>')
+            rows.append(
+                f'<tr data-area="{safe_text.html(area)}"><th scope="row">{safe_text.html(area)}</th>'
+                + "".join(_level_cell(v) for v in r)
+                + "</tr>"
+            )
+        body = (
+            f'<table id="poete" class="data heat"><thead><tr><th>Program area</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>"
+            '<p class="fine">Planning, Organization, Equipment, Training, Exercises sub-ratings (1–5); '
+            "blank where not given.</p>"
+        )
     return f'<section id="poete-section"><h2>POETE sub-ratings</h2>{body}</section>'
 
 
@@ -186,17 +209,20 @@ def _trend_section(p: StateProfile) -> str:
     for area, r in p.trend.iterrows():
         values = list(r)
         ch = change.get(area, "")
-        mark = {"improved": "▲ improved", "slipped": "▼ slipped", "unchanged": "unchanged",
-                "new": "new"}.get(ch, "")
-        rows.append(f'<tr data-area="{safe_text.html(area)}"><th scope="row">{safe_text.html(area)}</th>'
-                    f'<td class="spark-cell">{sparkline_svg(values, cycles)}</td>'
-                    + "".join(f'<td class="num">{fmt(v)}</td>' for v in values)
-                    + f'<td class="chg {safe_text.html(ch)}">{safe_text.html(mark)}</td></tr>')
-    return (f'<section id="trend-section" class="flow"><h2>Trend across cycles</h2>'
-            f'<p class="lead">{safe_text.html(p.trend_text)}</p>'
-            f'<table id="trend" class="data"><thead><tr><th>Program area</th><th>{cycles[0]}–{cycles[-1]}</th>'
-            f'{head}<th>Since {p.since if p.since else "—"}</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            '</section>')
+        mark = {"improved": "▲ improved", "slipped": "▼ slipped", "unchanged": "unchanged", "new": "new"}.get(ch, "")
+        rows.append(
+            f'<tr data-area="{safe_text.html(area)}"><th scope="row">{safe_text.html(area)}</th>'
+            f'<td class="spark-cell">{sparkline_svg(values, cycles)}</td>'
+            + "".join(f'<td class="num">{fmt(v)}</td>' for v in values)
+            + f'<td class="chg {safe_text.html(ch)}">{safe_text.html(mark)}</td></tr>'
+        )
+    return (
+        f'<section id="trend-section" class="flow"><h2>Trend across cycles</h2>'
+        f'<p class="lead">{safe_text.html(p.trend_text)}</p>'
+        f'<table id="trend" class="data"><thead><tr><th>Program area</th><th>{cycles[0]}–{cycles[-1]}</th>'
+        f"{head}<th>Since {p.since if p.since else '—'}</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "</section>"
+    )
 
 
 def _yes(flag: bool) -> str:
@@ -212,13 +238,17 @@ def _offers_section(p: StateProfile) -> str:
         offer = _yes(r.offers_help)
         if r.offers_help and r.offer_note:
             offer += f'<div class="note warn">Not eligible to mentor: {safe_text.html(r.offer_note)}</div>'
-        rows.append(f'<tr data-area="{safe_text.html(r.program_area)}"><th scope="row">{safe_text.html(r.short)}</th>'
-                    f'<td class="num">{fmt(r.maturity)}</td><td>{offer}</td><td>{_yes(r.seeks_help)}</td>'
-                    f'<td class="notes">{safe_text.html(r.notes)}</td></tr>')
-    return ('<section id="offers-section" class="flow"><h2>What it offers and seeks</h2>'
-            '<table id="offers" class="data"><thead><tr><th>Program area</th><th class="num">Maturity</th>'
-            '<th>Offers help</th><th>Seeks help</th><th>Notes</th></tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></section>')
+        rows.append(
+            f'<tr data-area="{safe_text.html(r.program_area)}"><th scope="row">{safe_text.html(r.short)}</th>'
+            f'<td class="num">{fmt(r.maturity)}</td><td>{offer}</td><td>{_yes(r.seeks_help)}</td>'
+            f'<td class="notes">{safe_text.html(r.notes)}</td></tr>'
+        )
+    return (
+        '<section id="offers-section" class="flow"><h2>What it offers and seeks</h2>'
+        '<table id="offers" class="data"><thead><tr><th>Program area</th><th class="num">Maturity</th>'
+        "<th>Offers help</th><th>Seeks help</th><th>Notes</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></section>"
+    )
 
 
 MENTEES_LISTED = 5  # per area in the report; the rest follow on one line, numbers included
@@ -232,41 +262,61 @@ def _partner_rows(df: pd.DataFrame, table_id: str, who: str, listed: int | None 
         for i, r in enumerate(shown.itertuples(index=False)):
             area_cell = f'<th scope="rowgroup" rowspan="{span}">{safe_text.html(area)}</th>' if i == 0 else ""
             note = f'<div class="note">“{safe_text.html(r.partner_notes)}”</div>' if r.partner_notes else ""
-            rows.append(f'<tr data-area="{safe_text.html(r.program_area)}" data-partner="{safe_text.html(r.partner)}">{area_cell}'
-                        f'<td><strong>{safe_text.html(r.partner_name)}</strong> ({safe_text.html(r.partner)})</td>'
-                        f'<td class="num">{fmt(r.partner_maturity)}</td><td class="num">{r.score:.2f}</td>'
-                        f'<td>{safe_text.html(r.why)}{note}</td></tr>')
+            rows.append(
+                f'<tr data-area="{safe_text.html(r.program_area)}" data-partner="{safe_text.html(r.partner)}">{area_cell}'
+                f"<td><strong>{safe_text.html(r.partner_name)}</strong> ({safe_text.html(r.partner)})</td>"
+                f'<td class="num">{fmt(r.partner_maturity)}</td><td class="num">{r.score:.2f}</td>'
+                f"<td>{safe_text.html(r.why)}{note}</td></tr>"
+            )
         if len(rest):
-            more = "; ".join(f'<span data-partner="{safe_text.html(r.partner)}" data-maturity="{fmt(r.partner_maturity)}" '
-                             f'data-score="{r.score:.2f}">{safe_text.html(r.partner_name)} ({fmt(r.partner_maturity)}, match '
-                             f'{r.score:.2f})</span>' for r in rest.itertuples(index=False))
-            rows.append(f'<tr class="more" data-area="{safe_text.html(rest["program_area"].iloc[0])}"><td colspan="4">'
-                        f'<span class="more-label">Also seeking guidance ({len(rest)}):</span> {more}</td></tr>')
-    return (f'<table id="{table_id}" class="data partners"><thead><tr><th>Program area</th><th>{safe_text.html(who)}</th>'
-            '<th class="num">Maturity</th><th class="num">Match</th><th>Why this match</th></tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+            more = "; ".join(
+                f'<span data-partner="{safe_text.html(r.partner)}" data-maturity="{fmt(r.partner_maturity)}" '
+                f'data-score="{r.score:.2f}">{safe_text.html(r.partner_name)} ({fmt(r.partner_maturity)}, match '
+                f"{r.score:.2f})</span>"
+                for r in rest.itertuples(index=False)
+            )
+            rows.append(
+                f'<tr class="more" data-area="{safe_text.html(rest["program_area"].iloc[0])}"><td colspan="4">'
+                f'<span class="more-label">Also seeking guidance ({len(rest)}):</span> {more}</td></tr>'
+            )
+    return (
+        f'<table id="{table_id}" class="data partners"><thead><tr><th>Program area</th><th>{safe_text.html(who)}</th>'
+        '<th class="num">Maturity</th><th class="num">Match</th><th>Why this match</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _partners_section(p: StateProfile) -> str:
-    parts = [f'<h3>Who could help {safe_text.html(p.name)}</h3>']
+    parts = [f"<h3>Who could help {safe_text.html(p.name)}</h3>"]
     if p.mentors is not None and len(p.mentors):
-        parts.append('<p class="fine">For each area it seeks help in or rates 1–2: the best eligible mentors '
-                     f'(offer help, maturity {catalog.MENTOR_MIN}+), up to three.</p>')
+        parts.append(
+            '<p class="fine">For each area it seeks help in or rates 1–2: the best eligible mentors '
+            f"(offer help, maturity {catalog.MENTOR_MIN}+), up to three.</p>"
+        )
         parts.append(_partner_rows(p.mentors, "mentors", "Mentor"))
     elif p.reported:
-        parts.append(f'<p class="muted">{safe_text.html(p.name)} seeks no help and has no gaps in {p.cycle}.</p>'
-                     if not p.unmatched else "")
+        parts.append(
+            f'<p class="muted">{safe_text.html(p.name)} seeks no help and has no gaps in {p.cycle}.</p>'
+            if not p.unmatched
+            else ""
+        )
     if p.unmatched:
-        parts.append(f'<p class="muted">No eligible mentor (offering help and rated above {safe_text.html(p.name)}) in '
-                     f'{p.cycle} for: {safe_text.html("; ".join(p.unmatched))}.</p>')
-    parts.append(f'<h3>Who {safe_text.html(p.name)} could help</h3>')
+        parts.append(
+            f'<p class="muted">No eligible mentor (offering help and rated above {safe_text.html(p.name)}) in '
+            f"{p.cycle} for: {safe_text.html('; '.join(p.unmatched))}.</p>"
+        )
+    parts.append(f"<h3>Who {safe_text.html(p.name)} could help</h3>")
     if p.mentees is not None and len(p.mentees):
-        parts.append('<p class="fine">States seeking guidance in the areas where it offers help and is an eligible '
-                     'mentor, best match first.</p>')
+        parts.append(
+            '<p class="fine">States seeking guidance in the areas where it offers help and is an eligible '
+            "mentor, best match first.</p>"
+        )
         parts.append(_partner_rows(p.mentees, "mentees", "Seeking guidance", MENTEES_LISTED))
     else:
-        parts.append(f'<p class="muted">No state is seeking guidance in an area where {safe_text.html(p.name)} offers help and '
-                     'is an eligible mentor.</p>')
+        parts.append(
+            f'<p class="muted">No state is seeking guidance in an area where {safe_text.html(p.name)} offers help and '
+            "is an eligible mentor.</p>"
+        )
     return f'<section id="partners-section" class="flow"><h2>Recommended partners</h2>{"".join(parts)}</section>'
 
 
@@ -350,41 +400,53 @@ def render(p: StateProfile, status: dict, generated: dt.datetime | None = None, 
     if not p.detail:
         raise PermissionError("the state report is only for viewers who see this state in detail")
     generated = generated or dt.datetime.now().replace(microsecond=0)
-    demo = (f'<div class="demo">{DEMO_LABEL} <span>· every figure comes from a generated data set; no state\'s '
-            'real self-assessment is shown</span></div>') if status.get("is_demo") else ""
+    demo = (
+        (
+            f'<div class="demo">{DEMO_LABEL} <span>· every figure comes from a generated data set; no state\'s '
+            "real self-assessment is shown</span></div>"
+        )
+        if status.get("is_demo")
+        else ""
+    )
     pm = p.program_manager
-    pm_html = (f'{safe_text.html(pm["name"])}<br>{safe_text.html(pm["email"])}' if pm else "not assigned")
-    meta = [("Assessment cycle", str(p.cycle)), ("FEMA region", safe_text.html(p.region_label)),
-            ("Population (2020 Census)", f"{p.population:,}"),
-            ("Data as of", safe_text.html(_when(status.get("last_loaded")))),
-            ("Cycles on record", safe_text.html(", ".join(str(c) for c in sorted(p.reported_cycles)) or "none")),
-            ("ODP program manager", pm_html)]
+    pm_html = f"{safe_text.html(pm['name'])}<br>{safe_text.html(pm['email'])}" if pm else "not assigned"
+    meta = [
+        ("Assessment cycle", str(p.cycle)),
+        ("FEMA region", safe_text.html(p.region_label)),
+        ("Population (2020 Census)", f"{p.population:,}"),
+        ("Data as of", safe_text.html(_when(status.get("last_loaded")))),
+        ("Cycles on record", safe_text.html(", ".join(str(c) for c in sorted(p.reported_cycles)) or "none")),
+        ("ODP program manager", pm_html),
+    ]
     meta_html = "".join(f"<div><span>{k}</span>{v}</div>" for k, v in meta)
     if p.reported:
-        body = (_maturity_section(p) + _poete_section(p) + _trend_section(p) + _offers_section(p)
-                + _partners_section(p))
+        body = _maturity_section(p) + _poete_section(p) + _trend_section(p) + _offers_section(p) + _partners_section(p)
     else:
         body = _maturity_section(p) + _trend_section(p)
     if exchanges is not None and len(exchanges):
         head = "".join(f"<th>{safe_text.html(c)}</th>" for c in exchanges.columns)
-        rows = "".join("<tr>" + "".join(f"<td>{safe_text.html(v)}</td>" for v in r) + "</tr>"
-                       for r in exchanges.itertuples(index=False))
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{safe_text.html(v)}</td>" for v in r) + "</tr>"
+            for r in exchanges.itertuples(index=False)
+        )
         ex_html = f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
     else:
         ex_html = f'<p class="muted">{FACILITATIONS_LINE}</p>'
     body += f'<section id="exchanges-section"><h2>Open exchanges</h2>{ex_html}</section>'
     title = f"{p.name} ({p.state}) · State profile {p.cycle}"
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{safe_text.html(title)}</title><style>{CSS}</style></head><body><main class="page">'
-            f'{demo}<div class="kicker">State Homeland Security Information Sharing Network · State profile</div>'
-            f'<h1>{safe_text.html(p.name)} <span class="code">({safe_text.html(p.state)})</span></h1>'
-            f'<div class="meta">{meta_html}</div>{body}'
-            f'<footer><span>shisn · prepared {safe_text.html(generated.strftime("%d %b %Y, %H:%M"))} · data as of '
-            f'{safe_text.html(_when(status.get("last_loaded")))} · cycle {p.cycle}'
-            f'{" · " + DEMO_LABEL if status.get("is_demo") else ""}</span>'
-            f'<span>Includes the state’s own notes and contacts: share with care</span></footer>'
-            f'</main></body></html>')
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{safe_text.html(title)}</title><style>{CSS}</style></head><body><main class="page">'
+        f'{demo}<div class="kicker">State Homeland Security Information Sharing Network · State profile</div>'
+        f'<h1>{safe_text.html(p.name)} <span class="code">({safe_text.html(p.state)})</span></h1>'
+        f'<div class="meta">{meta_html}</div>{body}'
+        f"<footer><span>shisn · prepared {safe_text.html(generated.strftime('%d %b %Y, %H:%M'))} · data as of "
+        f"{safe_text.html(_when(status.get('last_loaded')))} · cycle {p.cycle}"
+        f"{' · ' + DEMO_LABEL if status.get('is_demo') else ''}</span>"
+        f"<span>Includes the state’s own notes and contacts: share with care</span></footer>"
+        f"</main></body></html>"
+    )
 
 
 def file_name(p: StateProfile) -> str:

@@ -1,4 +1,5 @@
 """The blank self-assessment template (CSV or XLSX) with the column rules and the five maturity levels."""
+
 from __future__ import annotations
 
 import io
@@ -22,10 +23,12 @@ COLUMN_HELP = {
 
 
 def _guide_lines() -> list[str]:
-    lines = ["shisn self-assessment template: one row per state x program area x cycle.",
-             "Lines starting with # are ignored. Required columns: " + ", ".join(REQUIRED) + ".",
-             "A state may mentor in an area only with offers_help = yes and maturity 4 or 5.",
-             "Maturity levels (also for the POETE sub-ratings planning, organization, equipment, training, exercises):"]
+    lines = [
+        "shisn self-assessment template: one row per state x program area x cycle.",
+        "Lines starting with # are ignored. Required columns: " + ", ".join(REQUIRED) + ".",
+        "A state may mentor in an area only with offers_help = yes and maturity 4 or 5.",
+        "Maturity levels (also for the POETE sub-ratings planning, organization, equipment, training, exercises):",
+    ]
     lines += [f"  {lvl} = {name}: {text}" for lvl, (name, text) in catalog.MATURITY_LEVELS.items()]
     lines.append("Program areas (slug = label):")
     lines += [f"  {a.slug} = {a.label}" for a in catalog.PROGRAM_AREAS]
@@ -65,19 +68,26 @@ def template_xlsx() -> bytes:
     lists.append(["state", "program_area", "maturity", "yes_no"])
     codes = list(jurisdictions.codes())
     for i in range(max(len(codes), len(catalog.AREA_SLUGS))):
-        lists.append([codes[i] if i < len(codes) else None,
-                      catalog.AREA_SLUGS[i] if i < len(catalog.AREA_SLUGS) else None,
-                      i + 1 if i < 5 else None,
-                      ["yes", "no"][i] if i < 2 else None])
+        lists.append(
+            [
+                codes[i] if i < len(codes) else None,
+                catalog.AREA_SLUGS[i] if i < len(catalog.AREA_SLUGS) else None,
+                i + 1 if i < 5 else None,
+                ["yes", "no"][i] if i < 2 else None,
+            ]
+        )
     n_rows = 5000
 
     def col(name: str) -> str:
         return ws.cell(row=1, column=COLUMNS.index(name) + 1).column_letter
 
-    rules = [("state", f"=Lists!$A$2:$A${len(codes) + 1}"),
-             ("program_area", f"=Lists!$B$2:$B${len(catalog.AREA_SLUGS) + 1}"),
-             ("maturity", "=Lists!$C$2:$C$6"), ("offers_help", "=Lists!$D$2:$D$3"),
-             ("seeks_help", "=Lists!$D$2:$D$3")] + [(p, "=Lists!$C$2:$C$6") for p in catalog.POETE]
+    rules = [
+        ("state", f"=Lists!$A$2:$A${len(codes) + 1}"),
+        ("program_area", f"=Lists!$B$2:$B${len(catalog.AREA_SLUGS) + 1}"),
+        ("maturity", "=Lists!$C$2:$C$6"),
+        ("offers_help", "=Lists!$D$2:$D$3"),
+        ("seeks_help", "=Lists!$D$2:$D$3"),
+    ] + [(p, "=Lists!$C$2:$C$6") for p in catalog.POETE]
     for name, ref in rules:
         dv = DataValidation(type="list", formula1=ref, allow_blank=True)
         dv.add(f"{col(name)}2:{col(name)}{n_rows}")

@@ -15,6 +15,7 @@ problem is named like a self-assessment problem (`shisn.store.ingest.Problem`: r
 A CSV replaces the assignments of the states it lists; other states keep theirs. Every change (old and new values,
 who, when, from where) goes to `program_manager_log`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,10 @@ MAX_NAME = 200
 MAX_EMAIL = 254
 MAX_BYTES = 1024 * 1024
 # Plausible, not RFC-complete: something@domain.tld, no spaces, one @.
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$"
+)
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 
@@ -67,7 +70,8 @@ def assignments(con) -> pd.DataFrame:
     """All 56 jurisdictions with their PM: state, state_name, fema_region, region_label, name, email
     (name/email empty strings where nobody is assigned). Sorted by state code."""
     jur = jurisdictions.jurisdictions()[["code", "name", "fema_region", "region_label"]].rename(
-        columns={"code": "state", "name": "state_name"})
+        columns={"code": "state", "name": "state_name"}
+    )
     pms = query_df(con, "SELECT state, name, email FROM program_managers")
     df = jur.merge(pms, on="state", how="left")
     for c in ("name", "email"):
@@ -75,8 +79,14 @@ def assignments(con) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def with_pm(df: pd.DataFrame, con, state_column: str = "state", prefix: str = "pm_", viewer=None,
-            pms: pd.DataFrame | None = None) -> pd.DataFrame:
+def with_pm(
+    df: pd.DataFrame,
+    con,
+    state_column: str = "state",
+    prefix: str = "pm_",
+    viewer=None,
+    pms: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """`df` with `{prefix}name` and `{prefix}email` of the PM assigned to the state in `state_column`
     (empty strings where nobody is assigned; withheld for states `viewer` does not see in detail). `pms`: the
     assignments (state, name, email) if the caller has them (the app's cached copy); otherwise read here."""
@@ -143,22 +153,30 @@ def _pair(contacts: dict, mentor: str, mentee: str, shown: bool) -> dict[str, di
 
 def by_manager(con) -> pd.DataFrame:
     """One row per program manager: name, email, states (comma-separated codes), count."""
-    df = query_df(con, """
+    df = query_df(
+        con,
+        """
         SELECT name, min(email) AS email, string_agg(state, ', ' ORDER BY state) AS states, count(*) AS count
-        FROM program_managers GROUP BY name ORDER BY name""")
+        FROM program_managers GROUP BY name ORDER BY name""",
+    )
     df["count"] = df["count"].astype(int)
     return df
 
 
 def change_log(con, limit: int = 200) -> pd.DataFrame:
-    return query_df(con, """
+    return query_df(
+        con,
+        """
         SELECT changed_at, changed_by, source, state, old_name, old_email, new_name, new_email
-        FROM program_manager_log ORDER BY changed_at DESC, state LIMIT ?""", [int(limit)])
+        FROM program_manager_log ORDER BY changed_at DESC, state LIMIT ?""",
+        [int(limit)],
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def _text(v) -> str:
     if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
@@ -166,8 +184,9 @@ def _text(v) -> str:
     return str(v).strip()
 
 
-def validate(rows: pd.DataFrame, *, lines: list[int] | None = None, file: str | None = None,
-             allow_unassigned: bool = False) -> tuple[pd.DataFrame, list[Problem]]:
+def validate(
+    rows: pd.DataFrame, *, lines: list[int] | None = None, file: str | None = None, allow_unassigned: bool = False
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Check rows (columns state, name, email; any values) → (clean rows, problems). Clean rows hold USPS codes,
     stripped names and lower-cased e-mail domains. With `allow_unassigned`, a row whose name and email are both
     blank means "no PM for this state" (kept with empty name/email)."""
@@ -189,8 +208,11 @@ def validate(rows: pd.DataFrame, *, lines: list[int] | None = None, file: str | 
             bad("state", state_in, "not one of the 56 reporting jurisdictions (use a USPS code such as VA)")
         elif code in first_row:
             j = first_row[code]
-            bad("state", state_in, f"{code} is also on row {j} (line {lines[j - 1] if lines else j}): "
-                                   "one program manager per state")
+            bad(
+                "state",
+                state_in,
+                f"{code} is also on row {j} (line {lines[j - 1] if lines else j}): one program manager per state",
+            )
         else:
             first_row[code] = row
         if allow_unassigned and not name and not email:
@@ -219,21 +241,39 @@ def validate(rows: pd.DataFrame, *, lines: list[int] | None = None, file: str | 
 def read_csv(file_name: str, data: bytes) -> tuple[pd.DataFrame | None, list[int], list[Problem], list[str]]:
     """A PM-assignment CSV → (rows of strings, file line of each row, problems, warnings)."""
     if len(data) > MAX_BYTES:
-        return None, [], [Problem(f"the file is {len(data) / 1e6:.1f} MB; a PM list is at most 1 MB",
-                                  file=file_name)], []
+        return (
+            None,
+            [],
+            [Problem(f"the file is {len(data) / 1e6:.1f} MB; a PM list is at most 1 MB", file=file_name)],
+            [],
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if not data.strip():
         return None, [], [Problem("the file is empty", file=file_name)], []
     if b"\x00" in data[:8192] or data[:4] == b"PK\x03\x04":
-        return None, [], [Problem("this is not a CSV text file; upload a .csv saved as 'CSV UTF-8'",
-                                  file=file_name)], []
+        return (
+            None,
+            [],
+            [Problem("this is not a CSV text file; upload a .csv saved as 'CSV UTF-8'", file=file_name)],
+            [],
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        return None, [], [Problem(f"the file is not UTF-8 text (byte {data[e.start:e.start + 1]!r}); "
-                                  "in Excel use Save As → 'CSV UTF-8'",
-                                  line=data[:e.start].count(b"\n") + 1, file=file_name)], []
+        return (
+            None,
+            [],
+            [
+                Problem(
+                    f"the file is not UTF-8 text (byte {data[e.start : e.start + 1]!r}); "
+                    "in Excel use Save As → 'CSV UTF-8'",
+                    line=data[: e.start].count(b"\n") + 1,
+                    file=file_name,
+                )
+            ],
+            [],
+        )
     problems, warnings = [], []
     try:
         got = csvtext.read(text)
@@ -245,26 +285,52 @@ def read_csv(file_name: str, data: bytes) -> tuple[pd.DataFrame | None, list[int
     lines, records = [line for line, _ in got.records], [cells for _, cells in got.records]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
-        return None, [], [Problem("missing required column(s): " + ", ".join(missing)
-                                  + f" (the header has: {', '.join(n for n in names if n) or 'nothing'})",
-                                  line=header_line, file=file_name)], []
+        return (
+            None,
+            [],
+            [
+                Problem(
+                    "missing required column(s): "
+                    + ", ".join(missing)
+                    + f" (the header has: {', '.join(n for n in names if n) or 'nothing'})",
+                    line=header_line,
+                    file=file_name,
+                )
+            ],
+            [],
+        )
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:
-        return None, [], [Problem(f"column(s) {', '.join(dupes)} appear twice in the header",
-                                  line=header_line, file=file_name)], []
+        return (
+            None,
+            [],
+            [Problem(f"column(s) {', '.join(dupes)} appear twice in the header", line=header_line, file=file_name)],
+            [],
+        )
     unknown = [n for n in names if n and n not in COLUMNS]
     if unknown:
         warnings.append("ignored unknown column(s): " + ", ".join(unknown))
     if not records:
         return None, [], [Problem("the file has a header but no data rows", line=header_line, file=file_name)], []
     idx = {c: names.index(c) for c in COLUMNS}
-    rows = pd.DataFrame([{c: (cells[i] if i < len(cells) else "") for c, i in idx.items()} for cells in records],
-                        columns=list(COLUMNS), dtype=object)
+    rows = pd.DataFrame(
+        [{c: (cells[i] if i < len(cells) else "") for c, i in idx.items()} for cells in records],
+        columns=list(COLUMNS),
+        dtype=object,
+    )
     for k, cells in enumerate(records):
-        extra = [v for v in cells[len(names):] if v.strip()]
+        extra = [v for v in cells[len(names) :] if v.strip()]
         if extra:
-            problems.append(Problem(f"the row has {len(cells)} values but the header has {len(names)} columns",
-                                    k + 1, lines[k], None, extra[0], file_name))
+            problems.append(
+                Problem(
+                    f"the row has {len(cells)} values but the header has {len(names)} columns",
+                    k + 1,
+                    lines[k],
+                    None,
+                    extra[0],
+                    file_name,
+                )
+            )
     return rows, lines, problems, warnings
 
 
@@ -272,13 +338,15 @@ def read_csv(file_name: str, data: bytes) -> tuple[pd.DataFrame | None, list[int
 # Writes (all or nothing; every change logged)
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def _apply(con, clean: pd.DataFrame, by: str, source: str, *, remove_missing: bool = False) -> dict:
     """Write validated rows in one transaction; log every change. Returns counts added/changed/removed/unchanged."""
     now = dt.datetime.now().replace(microsecond=0)
     counts = {"added": 0, "changed": 0, "removed": 0, "unchanged": 0}
     with transaction(con) as cur:
-        current = {r[0]: (r[1], r[2]) for r in
-                   cur.execute("SELECT state, name, email FROM program_managers").fetchall()}
+        current = {
+            r[0]: (r[1], r[2]) for r in cur.execute("SELECT state, name, email FROM program_managers").fetchall()
+        }
         targets = {r["state"]: (r["name"], r["email"]) for r in clean.to_dict("records")}
         if remove_missing:
             for state in current:
@@ -295,18 +363,32 @@ def _apply(con, clean: pd.DataFrame, by: str, source: str, *, remove_missing: bo
                 cur.execute("INSERT INTO program_managers VALUES (?, ?, ?)", [state, *new]).fetchall()
                 counts["added"] += 1
             elif tuple(old) != tuple(new):
-                cur.execute("UPDATE program_managers SET name = ?, email = ? WHERE state = ?",
-                            [*new, state]).fetchall()
+                cur.execute("UPDATE program_managers SET name = ?, email = ? WHERE state = ?", [*new, state]).fetchall()
                 counts["changed"] += 1
             else:
                 counts["unchanged"] += 1
                 continue
-            cur.execute("INSERT INTO program_manager_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [now, by, source, state, old[0] if old else None, old[1] if old else None,
-                         new[0] or None, new[1] or None]).fetchall()
+            cur.execute(
+                "INSERT INTO program_manager_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    now,
+                    by,
+                    source,
+                    state,
+                    old[0] if old else None,
+                    old[1] if old else None,
+                    new[0] or None,
+                    new[1] or None,
+                ],
+            ).fetchall()
         if counts["added"] or counts["changed"] or counts["removed"]:
-            audit.record_in(cur, by, "edit", f"program-manager assignments from {source}: {counts['added']} added, "
-                                             f"{counts['changed']} changed, {counts['removed']} removed")
+            audit.record_in(
+                cur,
+                by,
+                "edit",
+                f"program-manager assignments from {source}: {counts['added']} added, "
+                f"{counts['changed']} changed, {counts['removed']} removed",
+            )
     return counts
 
 
@@ -337,8 +419,10 @@ def load_csv(con, file_name: str, data: bytes, by: str) -> dict:
 
 
 def summary_line(file_name: str, counts: dict) -> str:
-    return (f"loaded {file_name}: {counts['rows']} assignment(s): {counts['added']} new, {counts['changed']} "
-            f"changed, {counts['unchanged']} unchanged")
+    return (
+        f"loaded {file_name}: {counts['rows']} assignment(s): {counts['added']} new, {counts['changed']} "
+        f"changed, {counts['unchanged']} unchanged"
+    )
 
 
 def to_csv_bytes(con) -> bytes:
@@ -351,7 +435,16 @@ def to_csv_bytes(con) -> bytes:
 def problems_table(problems: list[Problem], rows: pd.DataFrame) -> pd.DataFrame:
     """Problems with the page's table, as a table naming the state of each row (row N = the N-th table row)."""
     states = [str(s) for s in rows["state"]]
-    return pd.DataFrame([{"row": p.row, "state": states[p.row - 1] if p.row and p.row <= len(states) else "",
-                          "column": p.column or "", "value": p.value if p.value is not None else "",
-                          "problem": p.reason} for p in problems],
-                        columns=["row", "state", "column", "value", "problem"])
+    return pd.DataFrame(
+        [
+            {
+                "row": p.row,
+                "state": states[p.row - 1] if p.row and p.row <= len(states) else "",
+                "column": p.column or "",
+                "value": p.value if p.value is not None else "",
+                "problem": p.reason,
+            }
+            for p in problems
+        ],
+        columns=["row", "state", "column", "value", "problem"],
+    )

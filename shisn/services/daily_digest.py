@@ -1,5 +1,6 @@
 """The daily digest: once a day from the digest hour on, each user's waiting notifications in one e-mail, and for
 program managers who take work-queue reminders, the queue items waiting longer than the stuck threshold."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,8 +34,10 @@ class Digest:
         for it in self.items:
             by.setdefault(it.state, []).append(it)
         far = dt.datetime.max
-        return [(s, sorted(by[s], key=lambda i: (i.since or far, i.notification_id or 0, i.text)))
-                for s in sorted(by, key=lambda s: (s is None, s or ""))]
+        return [
+            (s, sorted(by[s], key=lambda i: (i.since or far, i.notification_id or 0, i.text)))
+            for s in sorted(by, key=lambda s: (s is None, s or ""))
+        ]
 
 
 def digest_due(con, now: dt.datetime | None = None) -> bool:
@@ -58,8 +61,9 @@ def _queue_items(con, now: dt.datetime) -> dict[str, list[Item]]:
         return {}
     days = queue.stuck_days(con)
     cycle = queue.latest_cycle(con)
-    refs = (pairing.suggest(queries.assessments(con, cycle), with_candidates=False).referrals
-            if cycle is not None else None)
+    refs = (
+        pairing.suggest(queries.assessments(con, cycle), with_candidates=False).referrals if cycle is not None else None
+    )
     out: dict[str, list[Item]] = {}
     for email in takers:
         viewer = accounts.viewer_for(con, email)
@@ -73,8 +77,14 @@ def _queue_items(con, now: dt.datetime) -> dict[str, list[Item]]:
         for r in df.itertuples(index=False):
             mine = [s for s in reversed(str(r.states).split(",")) if s in viewer.states]  # the mentee first
             age = "" if pd.isna(r.age_days) else f"waiting {int(r.age_days)} days · "
-            items.append(Item(mine[0] if mine else None, None if pd.isna(r.since) else pd.Timestamp(r.since)
-                              .to_pydatetime(), f"{r.kind_label}: {age}{r.item}", str(r.link)))
+            items.append(
+                Item(
+                    mine[0] if mine else None,
+                    None if pd.isna(r.since) else pd.Timestamp(r.since).to_pydatetime(),
+                    f"{r.kind_label}: {age}{r.item}",
+                    str(r.link),
+                )
+            )
         if items:
             out[email] = items
     return out
@@ -84,20 +94,31 @@ def _render_digest(d: Digest, day: dt.date, unsubscribe: str) -> tuple[str, str,
     n = len(d.items)
     groups = d.groups()
     subject = f"shisn digest {day.isoformat()}: {n} item{'s' if n != 1 else ''}"
-    lead = (f"{n} item{'s' if n != 1 else ''} since your last digest"
-            f"{f' in {len(groups)} states' if len(groups) > 1 else ''}, grouped per state, oldest first.")
+    lead = (
+        f"{n} item{'s' if n != 1 else ''} since your last digest"
+        f"{f' in {len(groups)} states' if len(groups) > 1 else ''}, grouped per state, oldest first."
+    )
     base = notify.base_url()
     text, inner = [lead], [f"<p>{safe_text.html(lead)}</p>"]
     for state, items in groups:
         head = notify._state_name(state) if state else "Other"
-        text.append(head + "\n" + "\n".join(
-            f"  - {f'{i.since:%Y-%m-%d} · ' if i.since else ''}{i.text}\n    {base}{i.link}"
-            for i in items))
-        inner.append(f'<h2 style="font-size:16px;margin:20px 0 6px 0">{safe_text.html(head)}</h2><ul style="padding-left:20px">'
-                     + "".join(f'<li style="margin:0 0 6px 0">{safe_text.html(f"{i.since:%Y-%m-%d} · ") if i.since else ""}'
-                               f'<a href="{safe_text.html(base + i.link)}">{safe_text.html(i.text)}</a></li>' for i in items) + "</ul>")
-    foot_text, foot_html = notify._footer("you chose to get these in a daily digest (or leadership's default does)",
-                                   unsubscribe, notify.DIGEST_KIND)
+        text.append(
+            head
+            + "\n"
+            + "\n".join(f"  - {f'{i.since:%Y-%m-%d} · ' if i.since else ''}{i.text}\n    {base}{i.link}" for i in items)
+        )
+        inner.append(
+            f'<h2 style="font-size:16px;margin:20px 0 6px 0">{safe_text.html(head)}</h2><ul style="padding-left:20px">'
+            + "".join(
+                f'<li style="margin:0 0 6px 0">{safe_text.html(f"{i.since:%Y-%m-%d} · ") if i.since else ""}'
+                f'<a href="{safe_text.html(base + i.link)}">{safe_text.html(i.text)}</a></li>'
+                for i in items
+            )
+            + "</ul>"
+        )
+    foot_text, foot_html = notify._footer(
+        "you chose to get these in a daily digest (or leadership's default does)", unsubscribe, notify.DIGEST_KIND
+    )
     return subject, "\n\n".join(text) + "\n\n-- \n" + foot_text, notify._page(subject, "".join(inner) + foot_html)
 
 
@@ -114,10 +135,13 @@ def build_digests(con, *, now: dt.datetime | None = None, force: bool = False) -
             return None
         digests: dict[str, Digest] = {}
         for nid, email, state, created, subject, link in cur.execute(
-                "SELECT notification_id, recipient, state, created_at, subject, link FROM notifications "
-                "WHERE status = ? ORDER BY created_at, notification_id", [notify.WAITING]).fetchall():
+            "SELECT notification_id, recipient, state, created_at, subject, link FROM notifications "
+            "WHERE status = ? ORDER BY created_at, notification_id",
+            [notify.WAITING],
+        ).fetchall():
             digests.setdefault(email, Digest(email)).items.append(
-                Item(state, pd.Timestamp(created).to_pydatetime(), subject, link, int(nid)))
+                Item(state, pd.Timestamp(created).to_pydatetime(), subject, link, int(nid))
+            )
         for email, items in queued.items():
             digests.setdefault(email, Digest(email)).items.extend(items)
         secret = notify._secret_in(cur) if digests else b""
@@ -126,15 +150,31 @@ def build_digests(con, *, now: dt.datetime | None = None, force: bool = False) -
             nid = int(cur.nextval("notification_id_seq"))
             unsub = notify.unsubscribe_url(secret, email, notify.DIGEST_KIND)
             subject, text, body = _render_digest(d, day, unsub)
-            cur.execute("INSERT INTO notifications (notification_id, created_at, kind, event, recipient, state, "
-                        "subject, body_text, body_html, link, unsubscribe, status, attempts, next_attempt_at) "
-                        "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, 0, ?)",
-                        [nid, now, notify.DIGEST_KIND, f"digest {day.isoformat()}", email, subject, text, body,
-                         "/notifications", unsub, notify.PENDING, now]).fetchall()
+            cur.execute(
+                "INSERT INTO notifications (notification_id, created_at, kind, event, recipient, state, "
+                "subject, body_text, body_html, link, unsubscribe, status, attempts, next_attempt_at) "
+                "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, 0, ?)",
+                [
+                    nid,
+                    now,
+                    notify.DIGEST_KIND,
+                    f"digest {day.isoformat()}",
+                    email,
+                    subject,
+                    text,
+                    body,
+                    "/notifications",
+                    unsub,
+                    notify.PENDING,
+                    now,
+                ],
+            ).fetchall()
             carried = [i.notification_id for i in d.items if i.notification_id is not None]
             if carried:
-                cur.execute(f"UPDATE notifications SET status = ?, digest_id = ? WHERE status = ? AND "
-                            f"notification_id IN ({', '.join('?' for _ in carried)})",
-                            [notify.DIGESTED, nid, notify.WAITING, *carried]).fetchall()
+                cur.execute(
+                    f"UPDATE notifications SET status = ?, digest_id = ? WHERE status = ? AND "
+                    f"notification_id IN ({', '.join('?' for _ in carried)})",
+                    [notify.DIGESTED, nid, notify.WAITING, *carried],
+                ).fetchall()
         notify._put_setting(cur, notify.DIGEST_DAY_KEY, day.isoformat(), "shisn", now)
     return len(digests)

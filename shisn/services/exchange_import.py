@@ -47,6 +47,7 @@ or declined is refused when the same pair already has a request or an open excha
 `check` is pure (the file's bytes → rows or problems); `write` takes a connection and writes checked rows in one
 transaction; `load` does both.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -80,11 +81,12 @@ _MEANS_LOOKUP = {_words(k): m for m in exchange_rules.MEANS for k in (m, exchang
 @dataclass(frozen=True)
 class Row:
     """One valid row of the file: an exchange to import."""
-    row: int                      # data row (1 = the first row under the header)
-    line: int                     # its line in the file
+
+    row: int  # data row (1 = the first row under the header)
+    line: int  # its line in the file
     mentor: str
     mentee: str
-    areas: tuple[str, ...]        # slugs in catalog order
+    areas: tuple[str, ...]  # slugs in catalog order
     cycle: int
     status: str
     held_on: dt.date | None
@@ -103,9 +105,15 @@ class Row:
 
     def path(self) -> list[str]:
         """The statuses the exchange passed through, from proposed to its status."""
-        line = [exchange_rules.PROPOSED, exchange_rules.INTRODUCED, exchange_rules.IN_CONTACT, exchange_rules.HELD, exchange_rules.CLOSED]
+        line = [
+            exchange_rules.PROPOSED,
+            exchange_rules.INTRODUCED,
+            exchange_rules.IN_CONTACT,
+            exchange_rules.HELD,
+            exchange_rules.CLOSED,
+        ]
         if self.status != exchange_rules.DECLINED:
-            return line[:line.index(self.status) + 1]
+            return line[: line.index(self.status) + 1]
         if self.held_on is not None:
             return [*line[:4], exchange_rules.DECLINED]
         if self.first_contact_on is not None:
@@ -129,6 +137,7 @@ class Row:
 @dataclass
 class Checked:
     """A file read and validated: `rows` ready to write when there are no `problems` (then nothing may be written)."""
+
     file_name: str
     rows: list[Row] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -144,7 +153,7 @@ class ImportSummary:
     file_name: str
     imported: int
     present: int
-    exchange_ids: tuple[int, ...]   # the new exchanges' ids, in file order
+    exchange_ids: tuple[int, ...]  # the new exchanges' ids, in file order
     warnings: tuple[str, ...] = ()
 
     def line(self) -> str:
@@ -155,14 +164,16 @@ class ImportSummary:
 # Reading and validating: bytes → rows or problems (pure)
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def _read(file_name: str, data: bytes, problems: list[Problem], warnings: list[str]):
     """The file → (header names, header line, [(line, cells)]) or None (problems say why)."""
+
     def fail(reason: str, line: int | None = None):
         problems.append(Problem(reason, line=line, file=file_name))
         return None
 
     if len(data) > MAX_BYTES:
-        return fail(f"the file is {len(data) / 1e6:.1f} MB; an exchanges file is at most {MAX_BYTES // 2 ** 20} MB")
+        return fail(f"the file is {len(data) / 1e6:.1f} MB; an exchanges file is at most {MAX_BYTES // 2**20} MB")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if not data.strip():
@@ -172,8 +183,11 @@ def _read(file_name: str, data: bytes, problems: list[Problem], warnings: list[s
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        return fail(f"the file is not UTF-8 text (byte {data[e.start:e.start + 1]!r} at position {e.start}); "
-                    "in Excel use Save As → 'CSV UTF-8 (Comma delimited)'", data[:e.start].count(b"\n") + 1)
+        return fail(
+            f"the file is not UTF-8 text (byte {data[e.start : e.start + 1]!r} at position {e.start}); "
+            "in Excel use Save As → 'CSV UTF-8 (Comma delimited)'",
+            data[: e.start].count(b"\n") + 1,
+        )
     try:
         got = csvtext.read(text, MAX_ROWS)
     except csvtext.CsvTextError as e:
@@ -185,8 +199,12 @@ def _read(file_name: str, data: bytes, problems: list[Problem], warnings: list[s
     names, header_line, records = got.header, got.header_line, got.records
     missing = [c for c in REQUIRED if c not in names]
     if missing:
-        return fail("missing required column(s): " + ", ".join(missing)
-                    + f" (the header has: {', '.join(n for n in names if n) or 'nothing'})", header_line)
+        return fail(
+            "missing required column(s): "
+            + ", ".join(missing)
+            + f" (the header has: {', '.join(n for n in names if n) or 'nothing'})",
+            header_line,
+        )
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:
         return fail(f"column(s) {', '.join(dupes)} appear twice in the header", header_line)
@@ -228,7 +246,7 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
             row_problems.append(Problem(reason, n, line, column, value, file_name))
 
         got = {c: (cells[i].strip() if i < len(cells) else "") for c, i in idx.items()}
-        extra = [v for v in cells[len(names):] if v.strip()]
+        extra = [v for v in cells[len(names) :] if v.strip()]
         if extra:
             bad(None, extra[0], f"the row has {len(cells)} values but the header has {len(names)} columns")
         for c, v in got.items():
@@ -250,8 +268,7 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
             elif codes[c] is None:
                 bad(c, v, "not one of the 56 reporting jurisdictions (use a USPS code such as VA)")
         if codes["mentor"] and codes["mentor"] == codes["mentee"]:
-            bad("mentee", got["mentee"], f"the mentor is {codes['mentor']} too: an exchange needs two different "
-                                         "states")
+            bad("mentee", got["mentee"], f"the mentor is {codes['mentor']} too: an exchange needs two different states")
         areas: list[str] = []
         v = value("program_area")
         if "program_area" not in formula:
@@ -260,8 +277,12 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
                 bad("program_area", v, "required: a program area slug or label (several separated by ';')")
             unknown = [p for p in parts if catalog.area_slug(p) is None]
             for p in unknown:
-                bad("program_area", v, f"{p!r} is not a program area; use one of: {', '.join(catalog.AREA_SLUGS)}"
-                                       " (several separated by ';')")
+                bad(
+                    "program_area",
+                    v,
+                    f"{p!r} is not a program area; use one of: {', '.join(catalog.AREA_SLUGS)}"
+                    " (several separated by ';')",
+                )
             areas = [a for a in catalog.AREA_SLUGS if a in {catalog.area_slug(p) for p in parts}]
         v = value("cycle")
         m = re.fullmatch(r"(\d{4})(?:\.0+)?", v)  # 2019, or 2019.0 as a spreadsheet may write it
@@ -275,8 +296,18 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
             if _words(v) == exchange_rules.REQUESTED:
                 bad("status", v, "introduction requests are not imported: give the status the exchange reached")
             else:
-                bad("status", v, ("not a status; use" if v else "required:") + " one of " + ", ".join(exchange_rules.STATUSES)
-                    + " (or the labels " + ", ".join(exchange_rules.STATUS_LABELS[s] for s in (exchange_rules.IN_CONTACT, exchange_rules.HELD)) + ")")
+                bad(
+                    "status",
+                    v,
+                    ("not a status; use" if v else "required:")
+                    + " one of "
+                    + ", ".join(exchange_rules.STATUSES)
+                    + " (or the labels "
+                    + ", ".join(
+                        exchange_rules.STATUS_LABELS[s] for s in (exchange_rules.IN_CONTACT, exchange_rules.HELD)
+                    )
+                    + ")",
+                )
         dates: dict[str, dt.date | None] = {}
         for c in ("held_on", "first_contact_on"):
             v = value(c)
@@ -294,24 +325,48 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
                 dates[c] = d
         held, first = dates["held_on"], dates["first_contact_on"]
         if status is not None:
-            if status in (exchange_rules.HELD, exchange_rules.CLOSED) and not got.get("held_on") and "held_on" not in formula:
-                bad("held_on", got.get("held_on", ""), f"required when the status is {exchange_rules.STATUS_LABELS[status]}: "
-                                                       "the day the exchange was held (YYYY-MM-DD)")
-            if status not in (exchange_rules.HELD, exchange_rules.CLOSED, exchange_rules.DECLINED) and got.get("held_on"):
-                bad("held_on", got["held_on"], f"a {exchange_rules.STATUS_LABELS[status]} exchange was not held: leave it blank "
-                                               "or give the status it reached (exchange held, closed or declined)")
+            if (
+                status in (exchange_rules.HELD, exchange_rules.CLOSED)
+                and not got.get("held_on")
+                and "held_on" not in formula
+            ):
+                bad(
+                    "held_on",
+                    got.get("held_on", ""),
+                    f"required when the status is {exchange_rules.STATUS_LABELS[status]}: "
+                    "the day the exchange was held (YYYY-MM-DD)",
+                )
+            if status not in (exchange_rules.HELD, exchange_rules.CLOSED, exchange_rules.DECLINED) and got.get(
+                "held_on"
+            ):
+                bad(
+                    "held_on",
+                    got["held_on"],
+                    f"a {exchange_rules.STATUS_LABELS[status]} exchange was not held: leave it blank "
+                    "or give the status it reached (exchange held, closed or declined)",
+                )
             if status == exchange_rules.PROPOSED and got.get("first_contact_on"):
-                bad("first_contact_on", got["first_contact_on"], "a proposed exchange has had no first contact: "
-                                                                 "leave it blank or give status introduced or later")
+                bad(
+                    "first_contact_on",
+                    got["first_contact_on"],
+                    "a proposed exchange has had no first contact: leave it blank or give status introduced or later",
+                )
             if status != exchange_rules.DECLINED and value("decline_reason"):
                 bad("decline_reason", got["decline_reason"], "only for a declined exchange")
         if held and first and first > held:
-            bad("first_contact_on", got["first_contact_on"], f"is after held_on ({held.isoformat()}): the states "
-                                                             "were introduced before the exchange was held")
+            bad(
+                "first_contact_on",
+                got["first_contact_on"],
+                f"is after held_on ({held.isoformat()}): the states were introduced before the exchange was held",
+            )
         v = value("means")
         means = _MEANS_LOOKUP.get(_words(v)) if v else None
         if v and means is None:
-            bad("means", v, "not a means; use one of: " + ", ".join(exchange_rules.MEANS_LABELS[m] for m in exchange_rules.MEANS))
+            bad(
+                "means",
+                v,
+                "not a means; use one of: " + ", ".join(exchange_rules.MEANS_LABELS[m] for m in exchange_rules.MEANS),
+            )
         notes, reason = value("notes") or None, value("decline_reason") or None
         if notes and len(notes) > exchanges.MAX_TEXT:
             bad("notes", notes, f"longer than {exchanges.MAX_TEXT} characters")
@@ -320,18 +375,35 @@ def check(file_name: str, data: bytes, *, today: dt.date | None = None) -> Check
         if row_problems:
             problems.extend(row_problems)
             continue
-        r = Row(n, line, codes["mentor"], codes["mentee"], tuple(areas), cycle, status, held, first, means, notes,
-                reason)
+        r = Row(
+            n, line, codes["mentor"], codes["mentee"], tuple(areas), cycle, status, held, first, means, notes, reason
+        )
         if r.key in first_key:
             j = first_key[r.key]
-            problems.append(Problem(f"duplicates row {j.row} (line {j.line}): same mentor, mentee, program areas and "
-                                    "cycle", n, line, "mentor", got["mentor"], file_name))
+            problems.append(
+                Problem(
+                    f"duplicates row {j.row} (line {j.line}): same mentor, mentee, program areas and cycle",
+                    n,
+                    line,
+                    "mentor",
+                    got["mentor"],
+                    file_name,
+                )
+            )
             continue
         clash = _open_clash(r, [o for o in first_key.values()])
         if clash is not None:
-            problems.append(Problem(f"{r.mentor} → {r.mentee} in {clash[1]} is also open on row {clash[0].row} (line "
-                                    f"{clash[0].line}): one open exchange per pair and area", n, line,
-                                    "program_area", got["program_area"], file_name))
+            problems.append(
+                Problem(
+                    f"{r.mentor} → {r.mentee} in {clash[1]} is also open on row {clash[0].row} (line "
+                    f"{clash[0].line}): one open exchange per pair and area",
+                    n,
+                    line,
+                    "program_area",
+                    got["program_area"],
+                    file_name,
+                )
+            )
             continue
         first_key[r.key] = r
         out.rows.append(r)
@@ -356,6 +428,7 @@ def _open_clash(r: Row, others: list[Row]):
 # Writing: all rows or none
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def _day(v) -> dt.date | None:
     return None if v is None else (v.date() if isinstance(v, dt.datetime) else v)
 
@@ -366,12 +439,17 @@ def _differences(r: Row, ex: dict) -> list[tuple[str, str, str]]:
     out = []
     if ex["status"] != r.status:
         out.append(("status", r.status, str(ex["status"])))
-    for column, mine, theirs in (("first_contact_on", r.first_contact_on, _day(ex["introduced_at"])),
-                                 ("held_on", r.held_on, _day(ex["held_at"]))):
+    for column, mine, theirs in (
+        ("first_contact_on", r.first_contact_on, _day(ex["introduced_at"])),
+        ("held_on", r.held_on, _day(ex["held_at"])),
+    ):
         if mine is not None and mine != theirs:
             out.append((column, mine.isoformat(), theirs.isoformat() if theirs else "(none)"))
-    for column, mine, theirs in (("means", r.means, ex["means"]), ("notes", r.notes, ex["outcome"]),
-                                 ("decline_reason", r.decline_reason, ex["decline_reason"])):
+    for column, mine, theirs in (
+        ("means", r.means, ex["means"]),
+        ("notes", r.notes, ex["outcome"]),
+        ("decline_reason", r.decline_reason, ex["decline_reason"]),
+    ):
         if mine is not None and mine != theirs:
             out.append((column, mine, theirs or "(none)"))
     return out
@@ -382,24 +460,48 @@ def _against_store(cur, checked: Checked) -> tuple[list[Row], int, list[Problem]
     transaction)."""
     pairs = sorted({(r.mentor, r.mentee) for r in checked.rows})
     stored: dict[tuple, list[dict]] = {}
-    cols = ["exchange_id", "mentor", "mentee", "program_areas", "cycle", "status", "introduced_at", "held_at",
-            "means", "outcome", "decline_reason"]
+    cols = [
+        "exchange_id",
+        "mentor",
+        "mentee",
+        "program_areas",
+        "cycle",
+        "status",
+        "introduced_at",
+        "held_at",
+        "means",
+        "outcome",
+        "decline_reason",
+    ]
     for mentor, mentee in pairs:
-        rows = cur.execute(f"SELECT {', '.join(cols)} FROM exchanges WHERE mentor = ? AND mentee = ? "
-                           "ORDER BY exchange_id", [mentor, mentee]).fetchall()
+        rows = cur.execute(
+            f"SELECT {', '.join(cols)} FROM exchanges WHERE mentor = ? AND mentee = ? ORDER BY exchange_id",
+            [mentor, mentee],
+        ).fetchall()
         stored[(mentor, mentee)] = [dict(zip(cols, x)) for x in rows]
     new, present, problems = [], 0, []
     for r in checked.rows:
-        same = [ex for ex in stored[(r.mentor, r.mentee)]
-                if ex["program_areas"] == r.program_areas and int(ex["cycle"]) == r.cycle]
+        same = [
+            ex
+            for ex in stored[(r.mentor, r.mentee)]
+            if ex["program_areas"] == r.program_areas and int(ex["cycle"]) == r.cycle
+        ]
         if same:
             ex = same[0]
             diffs = _differences(r, ex)
             for column, mine, theirs in diffs:
-                problems.append(Problem(
-                    f"exchange {ex['exchange_id']} ({r.mentor} → {r.mentee}, same program areas and cycle) is "
-                    f"already in the store with {column} {theirs!r}: the file says {mine!r} (change it in the app, "
-                    "or make the row agree with the store)", r.row, r.line, column, mine, checked.file_name))
+                problems.append(
+                    Problem(
+                        f"exchange {ex['exchange_id']} ({r.mentor} → {r.mentee}, same program areas and cycle) is "
+                        f"already in the store with {column} {theirs!r}: the file says {mine!r} (change it in the app, "
+                        "or make the row agree with the store)",
+                        r.row,
+                        r.line,
+                        column,
+                        mine,
+                        checked.file_name,
+                    )
+                )
             present += not diffs
             continue
         if r.status not in exchange_rules.TERMINAL:
@@ -407,10 +509,17 @@ def _against_store(cur, checked: Checked) -> tuple[list[Row], int, list[Problem]
                 shared = [a for a in r.areas if a in str(ex["program_areas"]).split(",")]
                 if shared and ex["status"] in exchange_rules.ACTIVE_STATUSES:
                     what = "an introduction request" if ex["status"] == exchange_rules.REQUESTED else "exchange"
-                    problems.append(Problem(
-                        f"{r.mentor} → {r.mentee} in {', '.join(catalog.area_short(a) for a in shared)} is already "
-                        f"{what} {ex['exchange_id']} ({exchange_rules.status_label(ex['status'])}): record this one there",
-                        r.row, r.line, "program_area", ";".join(r.areas), checked.file_name))
+                    problems.append(
+                        Problem(
+                            f"{r.mentor} → {r.mentee} in {', '.join(catalog.area_short(a) for a in shared)} is already "
+                            f"{what} {ex['exchange_id']} ({exchange_rules.status_label(ex['status'])}): record this one there",
+                            r.row,
+                            r.line,
+                            "program_area",
+                            ";".join(r.areas),
+                            checked.file_name,
+                        )
+                    )
                     break
         new.append(r)
     return new, present, problems
@@ -427,12 +536,27 @@ def _insert(cur, r: Row, file_name: str, by: str, now: dt.datetime) -> int:
     held = exchange_rules.HELD in path
     means = r.means or ("other" if held else None)
     detail = UNRECORDED_MEANS if held and not r.means else None
-    row = {"exchange_id": ex_id, "mentor": r.mentor, "mentee": r.mentee, "program_areas": r.program_areas,
-           "cycle": r.cycle, "status": r.status, "means": means, "means_detail": detail, "outcome": r.notes,
-           **{exchange_rules.STATUS_TIME[s]: t for s, t in times.items()}, "created_by": by, "updated_at": now,
-           "updated_by": by, "version": len(path), "synthetic": False, "decline_reason": r.decline_reason}
-    cur.execute(f"INSERT INTO exchanges ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-                list(row.values())).fetchall()
+    row = {
+        "exchange_id": ex_id,
+        "mentor": r.mentor,
+        "mentee": r.mentee,
+        "program_areas": r.program_areas,
+        "cycle": r.cycle,
+        "status": r.status,
+        "means": means,
+        "means_detail": detail,
+        "outcome": r.notes,
+        **{exchange_rules.STATUS_TIME[s]: t for s, t in times.items()},
+        "created_by": by,
+        "updated_at": now,
+        "updated_by": by,
+        "version": len(path),
+        "synthetic": False,
+        "decline_reason": r.decline_reason,
+    }
+    cur.execute(
+        f"INSERT INTO exchanges ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
+    ).fetchall()
     comment = f"imported from {file_name} (row {r.row}, line {r.line}) by {by}"
     opening = {k: [None, row[k]] for k in ("mentor", "mentee", "program_areas", "cycle")}
     opening["status"] = [None, exchange_rules.PROPOSED]
@@ -448,8 +572,9 @@ def _insert(cur, r: Row, file_name: str, by: str, now: dt.datetime) -> int:
             changes["decline_reason"] = [None, r.decline_reason]
         if version == len(path) and r.notes:
             changes["outcome"] = [None, r.notes]
-        exchanges._history(cur, ex_id, version, now, by, None if version == 1 else path[version - 2], s, times[s], changes,
-                   comment)
+        exchanges._history(
+            cur, ex_id, version, now, by, None if version == 1 else path[version - 2], s, times[s], changes, comment
+        )
     return ex_id
 
 
@@ -476,8 +601,7 @@ def write(con, checked: Checked, by: str, *, now: dt.datetime | None = None) -> 
         ids = tuple(_insert(cur, r, checked.file_name, by, now) for r in new)
         summary = ImportSummary(checked.file_name, len(ids), present, ids, tuple(checked.warnings))
         if ids:
-            audit.record_in(cur, by, "load", f"exchanges {summary.line()} (exchange ids "
-                                             f"{', '.join(map(str, ids))})")
+            audit.record_in(cur, by, "load", f"exchanges {summary.line()} (exchange ids {', '.join(map(str, ids))})")
     return summary
 
 

@@ -46,6 +46,7 @@ capacity used per cycle, needs referred to technical assistance per cycle.
 Pure pandas/numpy functions of frames (tests build them by hand); `gather` reads what they need from the store as
 a viewer may see it, and `stuck_days`/`set_stuck_days` keep the one setting. No Streamlit here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,7 +63,7 @@ from shisn.services.exchanges import list_exchanges, ta_referrals
 from shisn.store import audit
 from shisn.store.db import query_df, transaction
 
-MIN_N = 5                # fewer distinct states than this on either side: "too few"
+MIN_N = 5  # fewer distinct states than this on either side: "too few"
 LEVEL = 0.95
 ALPHA = 1 - LEVEL
 ALL = "all"
@@ -70,13 +71,17 @@ EXCHANGE, BASELINE, UNSEEN = "exchange", "baseline", "unseen"  # UNSEEN: an exch
 COUNTED = (exchange_rules.HELD, exchange_rules.CLOSED)
 ROSE_MORE, ROSE_LESS, NO_CLEAR, TOO_FEW = "rose more", "rose less", "no clear difference", "too few"
 VERDICTS = (ROSE_MORE, ROSE_LESS, NO_CLEAR, TOO_FEW)
-VERDICT_WORDS = {ROSE_MORE: "mentees rose more than the baseline", ROSE_LESS: "mentees rose less than the baseline",
-                 NO_CLEAR: "no clear difference", TOO_FEW: "too few to compare"}
+VERDICT_WORDS = {
+    ROSE_MORE: "mentees rose more than the baseline",
+    ROSE_LESS: "mentees rose less than the baseline",
+    NO_CLEAR: "no clear difference",
+    TOO_FEW: "too few to compare",
+}
 TOO_FEW_TEXT = VERDICT_WORDS[TOO_FEW]
 AWAITING, NO_START = "awaiting the next rating", "no rating before the exchange"
 STUCK_DAYS_KEY, DEFAULT_STUCK_DAYS, MAX_STUCK_DAYS = "stuck_days", 30, 365
 AREAS: tuple[str, ...] = tuple(a for a in catalog.AREA_SLUGS if a != catalog.OTHER)
-_FOREVER = 10_000        # the last year of an exchange still under way
+_FOREVER = 10_000  # the last year of an exchange still under way
 
 # The impact page's views, one tab each; the label is the URL parameter VIEW_KEY's value (shared links).
 VIEW_IMPACT, VIEW_PEOPLE, VIEW_HEALTH = "Impact", "Mentors and program managers", "Network health"
@@ -84,14 +89,54 @@ VIEWS = (VIEW_IMPACT, VIEW_PEOPLE, VIEW_HEALTH)
 VIEW_KEY = "impact_view"
 CYCLE_KEY = "impact_cycle"
 
-UNIT_COLUMNS = ["state", "program_area", "cycle", "start", "next_cycle", "next", "change", "group", "held_in",
-                "exchange_ids", "mentors", "note"]
-COMPARE_COLUMNS = ["scope", "label", "mentee_states", "baseline_states", "compared", "mean_with", "mean_without",
-                   "difference", "low", "high", "p", "p_adjusted", "enough", "verdict", "awaiting", "no_baseline",
-                   "no_start", "gap"]
+UNIT_COLUMNS = [
+    "state",
+    "program_area",
+    "cycle",
+    "start",
+    "next_cycle",
+    "next",
+    "change",
+    "group",
+    "held_in",
+    "exchange_ids",
+    "mentors",
+    "note",
+]
+COMPARE_COLUMNS = [
+    "scope",
+    "label",
+    "mentee_states",
+    "baseline_states",
+    "compared",
+    "mean_with",
+    "mean_without",
+    "difference",
+    "low",
+    "high",
+    "p",
+    "p_adjusted",
+    "enough",
+    "verdict",
+    "awaiting",
+    "no_baseline",
+    "no_start",
+    "gap",
+]
 # The command line's columns (`python -m shisn impact`), in this order.
-CLI_COLUMNS = ["area", "mentee_states", "baseline_states", "compared", "mentee_change", "baseline_change",
-               "difference", "low", "high", "verdict", "awaiting"]
+CLI_COLUMNS = [
+    "area",
+    "mentee_states",
+    "baseline_states",
+    "compared",
+    "mentee_change",
+    "baseline_change",
+    "difference",
+    "low",
+    "high",
+    "verdict",
+    "awaiting",
+]
 
 EXPLANATION = (
     "**What this compares.** For every exchange that was held (whatever came next, even a decline), we take the "
@@ -110,10 +155,12 @@ EXPLANATION = (
     "**What it is not.** The ratings are the states' own, not an audit. The numbers are small, so one state can "
     "move an average. States chose to take part, and those that seek an exchange may differ from those that do "
     "not, so a difference is an association, not proof that the exchange caused it. Where either side has fewer "
-    f"than {MIN_N} states we show the counts and say *{TOO_FEW_TEXT}*.")
+    f"than {MIN_N} states we show the counts and say *{TOO_FEW_TEXT}*."
+)
 
 
 # --- units ------------------------------------------------------------------------------------------------------
+
 
 def exchange_areas(exchanges: pd.DataFrame) -> pd.DataFrame:
     """One row per exchange × program area: exchange_id, mentor, mentee, program_area, cycle, status, proposed_at,
@@ -141,7 +188,8 @@ def _under_way(ea: pd.DataFrame) -> dict[tuple[str, str], list[tuple[int, int]]]
             continue
         first = min(int(r.cycle), pd.Timestamp(r.proposed_at).year)
         out.setdefault((r.mentee, r.program_area), []).append(
-            (first, pd.Timestamp(r.held_at).year if held else _FOREVER))
+            (first, pd.Timestamp(r.held_at).year if held else _FOREVER)
+        )
     return out
 
 
@@ -156,8 +204,9 @@ def units(assessments: pd.DataFrame, exchanges: pd.DataFrame, visible=None) -> p
     viewer may see is in group UNSEEN (neither side), and a unit's `exchange_ids`/`mentors` name only visible ones.
     Columns UNIT_COLUMNS: `cycle` the starting cycle, `held_in` the year held (a baseline unit: its cycle); `note`
     says why a unit cannot be compared (or '')."""
-    a = assessments.loc[assessments["program_area"] != catalog.OTHER,
-                        ["state", "program_area", "cycle", "maturity", "seeks_help"]].copy()
+    a = assessments.loc[
+        assessments["program_area"] != catalog.OTHER, ["state", "program_area", "cycle", "maturity", "seeks_help"]
+    ].copy()
     a["cycle"] = a["cycle"].astype(int)
     a["maturity"] = a["maturity"].astype(float)
     a = a.sort_values(["state", "program_area", "cycle"]).reset_index(drop=True)
@@ -185,18 +234,45 @@ def units(assessments: pd.DataFrame, exchanges: pd.DataFrame, visible=None) -> p
         ids = sorted(int(i) for i in grp["exchange_id"])
         shown = ids if seen is None else [i for i in ids if i in seen]
         mentors = sorted(set(grp.loc[grp["exchange_id"].astype(int).isin(shown), "mentor"]))
-        rows.append([mentee, area, int(year) if c0 is None else c0, start, c1, nxt,
-                     None if note else nxt - start, EXCHANGE if shown else UNSEEN, int(year),
-                     ",".join(str(i) for i in shown), ", ".join(mentors), note])
+        rows.append(
+            [
+                mentee,
+                area,
+                int(year) if c0 is None else c0,
+                start,
+                c1,
+                nxt,
+                None if note else nxt - start,
+                EXCHANGE if shown else UNSEEN,
+                int(year),
+                ",".join(str(i) for i in shown),
+                ", ".join(mentors),
+                note,
+            ]
+        )
     for r in a[a["seeks_help"].astype(bool)].itertuples(index=False):
         c0 = int(r.cycle)
         c1 = None if pd.isna(r.next_cycle) else int(r.next_cycle)
-        last = c0 if c1 is None else c1 - 1   # the years the change spans
+        last = c0 if c1 is None else c1 - 1  # the years the change spans
         if any(first <= last and end >= c0 for first, end in under_way.get((r.state, r.program_area), ())):
             continue
         note = AWAITING if c1 is None else _span_note(c0, c1)
-        rows.append([r.state, r.program_area, c0, float(r.maturity), c1, None if c1 is None else float(r.next),
-                     None if note else float(r.next) - float(r.maturity), BASELINE, c0, "", "", note])
+        rows.append(
+            [
+                r.state,
+                r.program_area,
+                c0,
+                float(r.maturity),
+                c1,
+                None if c1 is None else float(r.next),
+                None if note else float(r.next) - float(r.maturity),
+                BASELINE,
+                c0,
+                "",
+                "",
+                note,
+            ]
+        )
     out = pd.DataFrame(rows, columns=UNIT_COLUMNS)
     for c in ("start", "next", "change"):
         out[c] = out[c].astype(float)
@@ -205,6 +281,7 @@ def units(assessments: pd.DataFrame, exchanges: pd.DataFrame, visible=None) -> p
 
 
 # --- the comparison ---------------------------------------------------------------------------------------------
+
 
 def _stratum(df: pd.DataFrame) -> pd.Series:
     return df["program_area"] + "|" + df["cycle"].astype(str) + "|" + df["start"].astype(int).astype(str)
@@ -240,11 +317,26 @@ def compare_one(u: pd.DataFrame, scope: str = ALL, label: str = "All areas", *, 
     ex, ex_s = ex[matched], ex_s[matched]
     used = base_s.isin(set(ex_s)).to_numpy()
     base, base_s = base[used], base_s[used]
-    out = {"scope": scope, "label": label, "mentee_states": int(ex["state"].nunique()),
-           "baseline_states": int(base["state"].nunique()), "compared": int(len(ex)), "mean_with": None,
-           "mean_without": None, "difference": None, "low": None, "high": None, "p": None, "p_adjusted": None,
-           "enough": False, "verdict": TOO_FEW, "awaiting": awaiting, "no_baseline": int((~matched).sum()),
-           "no_start": no_start, "gap": gap}
+    out = {
+        "scope": scope,
+        "label": label,
+        "mentee_states": int(ex["state"].nunique()),
+        "baseline_states": int(base["state"].nunique()),
+        "compared": int(len(ex)),
+        "mean_with": None,
+        "mean_without": None,
+        "difference": None,
+        "low": None,
+        "high": None,
+        "p": None,
+        "p_adjusted": None,
+        "enough": False,
+        "verdict": TOO_FEW,
+        "awaiting": awaiting,
+        "no_baseline": int((~matched).sum()),
+        "no_start": no_start,
+        "gap": gap,
+    }
     if out["mentee_states"] < min_n or out["baseline_states"] < min_n:
         return out
     strata = {k: i for i, k in enumerate(sorted(set(ex_s)))}
@@ -265,8 +357,17 @@ def compare_one(u: pd.DataFrame, scope: str = ALL, label: str = "All areas", *, 
     else:  # no spread at all: the interval is the difference itself
         half, p = 0.0, (0.0 if abs(diff) > 1e-12 else 1.0)
     mean_with = float(ye.mean())
-    out.update(mean_with=mean_with, mean_without=mean_with - diff, difference=diff, low=diff - half,
-               high=diff + half, p=p, p_adjusted=p, enough=True, verdict=_verdict(diff, p))
+    out.update(
+        mean_with=mean_with,
+        mean_without=mean_with - diff,
+        difference=diff,
+        low=diff - half,
+        high=diff + half,
+        p=p,
+        p_adjusted=p,
+        enough=True,
+        verdict=_verdict(diff, p),
+    )
     return out
 
 
@@ -319,34 +420,66 @@ def known_by(u: pd.DataFrame, cycle: int) -> pd.DataFrame:
 def cli_table(comparison: pd.DataFrame) -> pd.DataFrame:
     """The comparison in the command line's columns (CLI_COLUMNS): `area` a slug or `all`, figures rounded to 4
     places (empty where too few), `verdict` one of VERDICTS."""
+
     def r4(v):
         return None if v is None or pd.isna(v) else round(float(v), 4)
-    return pd.DataFrame({
-        "area": comparison["scope"], "mentee_states": comparison["mentee_states"].astype(int),
-        "baseline_states": comparison["baseline_states"].astype(int), "compared": comparison["compared"].astype(int),
-        "mentee_change": [r4(v) for v in comparison["mean_with"]],
-        "baseline_change": [r4(v) for v in comparison["mean_without"]],
-        "difference": [r4(v) for v in comparison["difference"]], "low": [r4(v) for v in comparison["low"]],
-        "high": [r4(v) for v in comparison["high"]], "verdict": comparison["verdict"],
-        "awaiting": comparison["awaiting"].astype(int)}, columns=CLI_COLUMNS)
+
+    return pd.DataFrame(
+        {
+            "area": comparison["scope"],
+            "mentee_states": comparison["mentee_states"].astype(int),
+            "baseline_states": comparison["baseline_states"].astype(int),
+            "compared": comparison["compared"].astype(int),
+            "mentee_change": [r4(v) for v in comparison["mean_with"]],
+            "baseline_change": [r4(v) for v in comparison["mean_without"]],
+            "difference": [r4(v) for v in comparison["difference"]],
+            "low": [r4(v) for v in comparison["low"]],
+            "high": [r4(v) for v in comparison["high"]],
+            "verdict": comparison["verdict"],
+            "awaiting": comparison["awaiting"].astype(int),
+        },
+        columns=CLI_COLUMNS,
+    )
 
 
 def by_mentor(u: pd.DataFrame) -> pd.DataFrame:
     """Per mentor state: its mentees' areas (exchange units), how many have a next rating, how many rose, stayed or
     slipped, and the mean change. A unit with two mentors counts for each."""
     ex = u[u["group"] == EXCHANGE].assign(mentor=lambda d: d["mentors"].str.split(", ")).explode("mentor")
-    cols = ["mentor", "mentor_name", "mentee_areas", "rated_again", "rose", "same", "slipped", "mean_change",
-            "awaiting"]
+    cols = [
+        "mentor",
+        "mentor_name",
+        "mentee_areas",
+        "rated_again",
+        "rose",
+        "same",
+        "slipped",
+        "mean_change",
+        "awaiting",
+    ]
     if ex.empty:
         return pd.DataFrame(columns=cols)
     rows = []
     for m, g in ex.groupby("mentor"):
         ch = g["change"].dropna()
-        rows.append([m, jurisdictions.names().get(m, m), len(g), len(ch), int((ch > 0).sum()), int((ch == 0).sum()),
-                     int((ch < 0).sum()), float(ch.mean()) if len(ch) else None,
-                     int((g["note"] == AWAITING).sum())])
-    return pd.DataFrame(rows, columns=cols).sort_values(["mentee_areas", "mentor"], ascending=[False, True]) \
+        rows.append(
+            [
+                m,
+                jurisdictions.names().get(m, m),
+                len(g),
+                len(ch),
+                int((ch > 0).sum()),
+                int((ch == 0).sum()),
+                int((ch < 0).sum()),
+                float(ch.mean()) if len(ch) else None,
+                int((g["note"] == AWAITING).sum()),
+            ]
+        )
+    return (
+        pd.DataFrame(rows, columns=cols)
+        .sort_values(["mentee_areas", "mentor"], ascending=[False, True])
         .reset_index(drop=True)
+    )
 
 
 def usefulness(views: pd.DataFrame, exchanges: pd.DataFrame) -> dict:
@@ -357,15 +490,23 @@ def usefulness(views: pd.DataFrame, exchanges: pd.DataFrame) -> dict:
     for part in ("mentee", "mentor"):
         p = v[v["part"] == part]["useful"] if len(v) else pd.Series(dtype=float)
         out[f"{part}_n"], out[f"{part}_mean"] = int(len(p)), (float(p.mean()) if len(p) else None)
-    mentee_views = v[v["part"] == "mentee"].merge(exchanges[["exchange_id", "mentor"]], on="exchange_id") \
-        if len(v) else pd.DataFrame(columns=["mentor", "useful"])
-    out["by_mentor"] = mentee_views.groupby("mentor")["useful"].agg(["count", "mean"]).rename(
-        columns={"count": "mentee_views", "mean": "mentee_useful"}) if len(mentee_views) else \
-        pd.DataFrame(columns=["mentee_views", "mentee_useful"])
+    mentee_views = (
+        v[v["part"] == "mentee"].merge(exchanges[["exchange_id", "mentor"]], on="exchange_id")
+        if len(v)
+        else pd.DataFrame(columns=["mentor", "useful"])
+    )
+    out["by_mentor"] = (
+        mentee_views.groupby("mentor")["useful"]
+        .agg(["count", "mean"])
+        .rename(columns={"count": "mentee_views", "mean": "mentee_useful"})
+        if len(mentee_views)
+        else pd.DataFrame(columns=["mentee_views", "mentee_useful"])
+    )
     return out
 
 
 # --- facilitation: program managers and network health -------------------------------------------------------------
+
 
 def exchanges_only(exchanges: pd.DataFrame) -> pd.DataFrame:
     """Without introduction requests that never became exchanges (no proposed_at: waiting or declined)."""
@@ -378,8 +519,11 @@ def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
 
 def _spread(days: pd.Series) -> dict:
     d = days.dropna()
-    return {"n": int(len(d)), "median": float(d.median()) if len(d) else None,
-            "p90": float(np.percentile(d.to_numpy(), 90)) if len(d) else None}
+    return {
+        "n": int(len(d)),
+        "median": float(d.median()) if len(d) else None,
+        "p90": float(np.percentile(d.to_numpy(), 90)) if len(d) else None,
+    }
 
 
 def by_pm(exchanges: pd.DataFrame, pms: pd.DataFrame, states: list[str] | None = None) -> pd.DataFrame:
@@ -396,32 +540,47 @@ def by_pm(exchanges: pd.DataFrame, pms: pd.DataFrame, states: list[str] | None =
         own = set(g["state"])
         ex = exchanges[exchanges["mentor"].isin(own) | exchanges["mentee"].isin(own)]
         days = _days(ex["introduced_at"], ex["proposed_at"]).dropna() if len(ex) else pd.Series(dtype=float)
-        rows.append([str(g["name"].iloc[0]), ", ".join(sorted(own)), len(ex),
-                     int(ex["status"].isin(exchange_rules.OPEN_STATUSES).sum()), int(ex["status"].isin(COUNTED).sum()),
-                     int((ex["status"] == exchange_rules.DECLINED).sum()), float(days.median()) if len(days) else None])
+        rows.append(
+            [
+                str(g["name"].iloc[0]),
+                ", ".join(sorted(own)),
+                len(ex),
+                int(ex["status"].isin(exchange_rules.OPEN_STATUSES).sum()),
+                int(ex["status"].isin(COUNTED).sum()),
+                int((ex["status"] == exchange_rules.DECLINED).sum()),
+                float(days.median()) if len(days) else None,
+            ]
+        )
     return pd.DataFrame(rows, columns=cols).sort_values("pm", kind="stable").reset_index(drop=True)
 
 
 @dataclass
 class Health:
     exchanges: int
-    first_contact: dict            # n, median, p90 days from proposed to introduced
-    to_held: dict                  # n, median, p90 days from proposed to exchange held
+    first_contact: dict  # n, median, p90 days from proposed to introduced
+    to_held: dict  # n, median, p90 days from proposed to exchange held
     declined: int
-    declined_share: float | None   # of all exchanges
+    declined_share: float | None  # of all exchanges
     decline_reasons: pd.DataFrame  # reason, exchanges
     stuck_days: int
-    stuck: pd.DataFrame            # exchange_id, mentor, mentee, areas, status, last_change, days_without_change
-    capacity: pd.DataFrame = field(default_factory=pd.DataFrame)   # per cycle
+    stuck: pd.DataFrame  # exchange_id, mentor, mentee, areas, status, last_change, days_without_change
+    capacity: pd.DataFrame = field(default_factory=pd.DataFrame)  # per cycle
     referrals: pd.DataFrame = field(default_factory=pd.DataFrame)  # per cycle
 
 
 NO_REASON = "no reason recorded"
 
 
-def health(exchanges: pd.DataFrame, now: dt.datetime, stuck_days: int = DEFAULT_STUCK_DAYS, *,
-           assessments: pd.DataFrame | None = None, referrals: pd.DataFrame | None = None,
-           capacity: int = DEFAULT_CAPACITY, states: list[str] | None = None) -> Health:
+def health(
+    exchanges: pd.DataFrame,
+    now: dt.datetime,
+    stuck_days: int = DEFAULT_STUCK_DAYS,
+    *,
+    assessments: pd.DataFrame | None = None,
+    referrals: pd.DataFrame | None = None,
+    capacity: int = DEFAULT_CAPACITY,
+    states: list[str] | None = None,
+) -> Health:
     """The network's health over `exchanges` (as `gather` gives them, or a hand-built frame with exchange_id,
     mentor, mentee, program_areas, cycle, status, proposed_at, introduced_at, held_at, updated_at and optionally
     decline_why). `assessments` (every cycle) for mentor capacity, `referrals` (ta_referrals) per cycle; `states`
@@ -432,28 +591,49 @@ def health(exchanges: pd.DataFrame, now: dt.datetime, stuck_days: int = DEFAULT_
     declined = ex[ex["status"] == exchange_rules.DECLINED]
     why = declined["decline_why"] if "decline_why" in declined.columns else pd.Series([None] * len(declined))
     why = [w if isinstance(w, str) and w.strip() else NO_REASON for w in why]
-    reasons = (pd.Series(why, dtype=object).value_counts().rename_axis("reason").reset_index(name="exchanges")
-               if why else pd.DataFrame(columns=["reason", "exchanges"]))
+    reasons = (
+        pd.Series(why, dtype=object).value_counts().rename_axis("reason").reset_index(name="exchanges")
+        if why
+        else pd.DataFrame(columns=["reason", "exchanges"])
+    )
     open_ = ex[ex["status"].isin(exchange_rules.OPEN_STATUSES)]
     idle = ((pd.Timestamp(now) - pd.to_datetime(open_["updated_at"])).dt.total_seconds() / 86400).astype(float)
     stuck = open_.assign(days_without_change=np.floor(idle))[idle >= stuck_days]  # whole days elapsed
-    stuck = pd.DataFrame({
-        "exchange_id": stuck["exchange_id"].astype(int), "mentor": stuck["mentor"], "mentee": stuck["mentee"],
-        "areas": [", ".join(catalog.area_short(a) for a in s.split(",")) for s in stuck["program_areas"]],
-        "status": [exchange_rules.status_label(s) for s in stuck["status"]], "last_change": pd.to_datetime(stuck["updated_at"]),
-        "days_without_change": stuck["days_without_change"].astype(int)}).sort_values(
-        "days_without_change", ascending=False).reset_index(drop=True)
+    stuck = (
+        pd.DataFrame(
+            {
+                "exchange_id": stuck["exchange_id"].astype(int),
+                "mentor": stuck["mentor"],
+                "mentee": stuck["mentee"],
+                "areas": [", ".join(catalog.area_short(a) for a in s.split(",")) for s in stuck["program_areas"]],
+                "status": [exchange_rules.status_label(s) for s in stuck["status"]],
+                "last_change": pd.to_datetime(stuck["updated_at"]),
+                "days_without_change": stuck["days_without_change"].astype(int),
+            }
+        )
+        .sort_values("days_without_change", ascending=False)
+        .reset_index(drop=True)
+    )
     return Health(
-        exchanges=n, first_contact=_spread(_days(ex["introduced_at"], ex["proposed_at"])),
-        to_held=_spread(_days(ex["held_at"], ex["proposed_at"])), declined=len(declined),
-        declined_share=len(declined) / n if n else None, decline_reasons=reasons, stuck_days=int(stuck_days),
+        exchanges=n,
+        first_contact=_spread(_days(ex["introduced_at"], ex["proposed_at"])),
+        to_held=_spread(_days(ex["held_at"], ex["proposed_at"])),
+        declined=len(declined),
+        declined_share=len(declined) / n if n else None,
+        decline_reasons=reasons,
+        stuck_days=int(stuck_days),
         stuck=stuck,
         capacity=capacity_used(ex, assessments, capacity, states) if assessments is not None else pd.DataFrame(),
-        referrals=referrals_per_cycle(referrals, assessments, states) if referrals is not None else pd.DataFrame())
+        referrals=referrals_per_cycle(referrals, assessments, states) if referrals is not None else pd.DataFrame(),
+    )
 
 
-def capacity_used(exchanges: pd.DataFrame, assessments: pd.DataFrame, capacity: int = DEFAULT_CAPACITY,
-                  states: list[str] | None = None) -> pd.DataFrame:
+def capacity_used(
+    exchanges: pd.DataFrame,
+    assessments: pd.DataFrame,
+    capacity: int = DEFAULT_CAPACITY,
+    states: list[str] | None = None,
+) -> pd.DataFrame:
     """Per cycle: eligible mentor states (offer help at maturity 4+ in some area), those mentoring, the areas they
     mentor in exchanges not declined, the capacity (eligible states × `capacity`, the pairing's limit), the share
     used, and the mentor states at or over the limit."""
@@ -470,13 +650,23 @@ def capacity_used(exchanges: pd.DataFrame, assessments: pd.DataFrame, capacity: 
         load = e.groupby("mentor").size()
         cap = len(eligible) * capacity
         used = int(load.sum())
-        rows.append([c, len(eligible), int((load > 0).sum()), used, cap, used / cap if cap else None,
-                     ", ".join(sorted(load[load >= capacity].index))])
+        rows.append(
+            [
+                c,
+                len(eligible),
+                int((load > 0).sum()),
+                used,
+                cap,
+                used / cap if cap else None,
+                ", ".join(sorted(load[load >= capacity].index)),
+            ]
+        )
     return pd.DataFrame(rows, columns=cols)
 
 
-def referrals_per_cycle(referrals: pd.DataFrame, assessments: pd.DataFrame | None = None,
-                        states: list[str] | None = None) -> pd.DataFrame:
+def referrals_per_cycle(
+    referrals: pd.DataFrame, assessments: pd.DataFrame | None = None, states: list[str] | None = None
+) -> pd.DataFrame:
     """Per cycle: needs referred to technical assistance (recorded) and the states they came from; with the
     assessments also the needs that had no eligible mentor at all that cycle (national page's "→ TA")."""
     cycles = set(int(c) for c in referrals["cycle"]) if len(referrals) else set()
@@ -505,10 +695,10 @@ POOL_COLUMNS = ["exchange_id", "mentor", "mentee", "program_areas", "cycle", "st
 @dataclass
 class Inputs:
     viewer: auth.Viewer | None
-    assessments: pd.DataFrame   # every cycle (scores and offer/seek flags, which every role may see)
-    exchanges: pd.DataFrame     # the exchanges the viewer may see, with decline_why
-    referrals: pd.DataFrame     # TA referrals the viewer may see
-    pms: pd.DataFrame           # program-manager assignments (state, name, email)
+    assessments: pd.DataFrame  # every cycle (scores and offer/seek flags, which every role may see)
+    exchanges: pd.DataFrame  # the exchanges the viewer may see, with decline_why
+    referrals: pd.DataFrame  # TA referrals the viewer may see
+    pms: pd.DataFrame  # program-manager assignments (state, name, email)
     stuck_days: int
     views: pd.DataFrame = field(default_factory=pd.DataFrame)  # the states' views (outcomes.visible)
     # every exchange in the store (POOL_COLUMNS only), whoever views: the baseline needs them all. Used inside
@@ -526,27 +716,39 @@ def gather(con, viewer: auth.Viewer | None, assessments: pd.DataFrame) -> Inputs
     """Read the exchanges, referrals, assignments and the stuck setting as `viewer` may see them. `assessments`:
     every cycle's rows (the app passes its cached, viewer-filtered frame; the CLI `queries.assessments(con)`)."""
     ex = list_exchanges(con, viewer)
-    why = query_df(con, """
+    why = query_df(
+        con,
+        """
         SELECT e.exchange_id, e.decline_reason, e.outcome,
                (SELECT min(h.comment) FROM exchange_history h
                 WHERE h.exchange_id = e.exchange_id AND h.to_status = 'declined'
                   AND (h.from_status IS NULL OR h.from_status <> 'declined')) AS comment
-        FROM exchanges e WHERE e.status = 'declined'""")
+        FROM exchanges e WHERE e.status = 'declined'""",
+    )
     reason = {}
     for r in why.itertuples(index=False):
         for v in (r.decline_reason, r.comment, r.outcome):
             if isinstance(v, str) and v.strip():
                 reason[int(r.exchange_id)] = v.strip()
                 break
-    ex["decline_why"] = [reason.get(int(i)) if s == exchange_rules.DECLINED else None
-                         for i, s in zip(ex["exchange_id"], ex["status"])]
+    ex["decline_why"] = [
+        reason.get(int(i)) if s == exchange_rules.DECLINED else None for i, s in zip(ex["exchange_id"], ex["status"])
+    ]
     pool = query_df(con, f"SELECT {', '.join(POOL_COLUMNS)} FROM exchanges ORDER BY exchange_id")
-    return Inputs(viewer=viewer, assessments=assessments, exchanges=ex, referrals=ta_referrals(con, viewer),
-                  pms=query_df(con, "SELECT state, name, email FROM program_managers ORDER BY state"),
-                  stuck_days=stuck_days(con), views=outcomes.visible(con, viewer), pool=pool)
+    return Inputs(
+        viewer=viewer,
+        assessments=assessments,
+        exchanges=ex,
+        referrals=ta_referrals(con, viewer),
+        pms=query_df(con, "SELECT state, name, email FROM program_managers ORDER BY state"),
+        stuck_days=stuck_days(con),
+        views=outcomes.visible(con, viewer),
+        pool=pool,
+    )
 
 
 # --- the one setting --------------------------------------------------------------------------------------------
+
 
 def stuck_days(con) -> int:
     """Days without a recorded change after which an open exchange counts as stuck (setting, default 30)."""
@@ -573,27 +775,31 @@ def set_stuck_days(con, days, by: str, *, now: dt.datetime | None = None) -> int
     now = (now or dt.datetime.now()).replace(microsecond=0)
     with transaction(con) as cur:
         old = cur.scalar("SELECT value FROM settings WHERE key = ?", [STUCK_DAYS_KEY])
-        cur.execute("INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, "
-                    "updated_at = excluded.updated_at", [STUCK_DAYS_KEY, str(v), by, now]).fetchall()
+        cur.execute(
+            "INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, "
+            "updated_at = excluded.updated_at",
+            [STUCK_DAYS_KEY, str(v), by, now],
+        ).fetchall()
         audit.record_in(cur, by, "edit", f"setting {STUCK_DAYS_KEY} = {v} (was {old or DEFAULT_STUCK_DAYS})")
     return v
 
 
 # --- everything the page and the report show -----------------------------------------------------------------
 
+
 @dataclass
 class Figures:
-    units: pd.DataFrame          # the viewer's exchange units only (no baseline unit, no unseen exchange)
+    units: pd.DataFrame  # the viewer's exchange units only (no baseline unit, no unseen exchange)
     by_area: pd.DataFrame
     by_cycle: pd.DataFrame
-    mentors: pd.DataFrame        # by_mentor, with the mentees' mean usefulness (mentee_views, mentee_useful)
+    mentors: pd.DataFrame  # by_mentor, with the mentees' mean usefulness (mentee_views, mentee_useful)
     pms: pd.DataFrame
     health: Health
-    useful: dict                 # usefulness(...)
+    useful: dict  # usefulness(...)
     cycle: int | None = None
-    exchanges: int = 0           # the viewer's exchanges (introduction requests never accepted left out)
-    held: int = 0                # of which held (whatever happened next)
+    exchanges: int = 0  # the viewer's exchanges (introduction requests never accepted left out)
+    held: int = 0  # of which held (whatever happened next)
 
 
 def figures(inputs: Inputs, now: dt.datetime | None = None, *, cycle: int | None = None) -> Figures:
@@ -618,10 +824,18 @@ def figures(inputs: Inputs, now: dt.datetime | None = None, *, cycle: int | None
     mentors = mentors.merge(useful["by_mentor"], left_on="mentor", right_index=True, how="left")
     mentors["mentee_views"] = mentors["mentee_views"].fillna(0).astype(int)
     mine = exchanges_only(ex)
-    return Figures(units=u[u["group"] == EXCHANGE].reset_index(drop=True), by_area=compare(u),
-                   by_cycle=compare_by_cycle(u), mentors=mentors, pms=by_pm(ex, inputs.pms, inputs.states),
-                   health=health(ex, now, inputs.stuck_days, assessments=a, referrals=refs, states=inputs.states),
-                   useful=useful, cycle=cycle, exchanges=len(mine), held=int(mine["held_at"].notna().sum()))
+    return Figures(
+        units=u[u["group"] == EXCHANGE].reset_index(drop=True),
+        by_area=compare(u),
+        by_cycle=compare_by_cycle(u),
+        mentors=mentors,
+        pms=by_pm(ex, inputs.pms, inputs.states),
+        health=health(ex, now, inputs.stuck_days, assessments=a, referrals=refs, states=inputs.states),
+        useful=useful,
+        cycle=cycle,
+        exchanges=len(mine),
+        held=int(mine["held_at"].notna().sum()),
+    )
 
 
 def fmt_change(v, signed: bool = True) -> str:
@@ -643,14 +857,18 @@ def fmt_interval(low, high) -> str:
 def headline(overall) -> str:
     """The all-areas comparison in one or two sentences (the page, the cycle report, the chart's text alternative)."""
     if not overall["enough"]:
-        return (f"Too few to compare over all areas: {int(overall['mentee_states'])} mentee states and "
-                f"{int(overall['baseline_states'])} like-for-like baseline states (at least {MIN_N} of each "
-                "needed).")
-    return (f"Over all areas, {int(overall['mentee_states'])} mentee states ({int(overall['compared'])} "
-            f"state-areas) moved {fmt_change(overall['mean_with'])} levels on average, like-for-like states "
-            f"without an exchange ({int(overall['baseline_states'])} states) {fmt_change(overall['mean_without'])}: "
-            f"a difference of {fmt_change(overall['difference'])} (95% interval "
-            f"{fmt_interval(overall['low'], overall['high'])}), {VERDICT_WORDS[overall['verdict']]}.")
+        return (
+            f"Too few to compare over all areas: {int(overall['mentee_states'])} mentee states and "
+            f"{int(overall['baseline_states'])} like-for-like baseline states (at least {MIN_N} of each "
+            "needed)."
+        )
+    return (
+        f"Over all areas, {int(overall['mentee_states'])} mentee states ({int(overall['compared'])} "
+        f"state-areas) moved {fmt_change(overall['mean_with'])} levels on average, like-for-like states "
+        f"without an exchange ({int(overall['baseline_states'])} states) {fmt_change(overall['mean_without'])}: "
+        f"a difference of {fmt_change(overall['difference'])} (95% interval "
+        f"{fmt_interval(overall['low'], overall['high'])}), {VERDICT_WORDS[overall['verdict']]}."
+    )
 
 
 def areas_sentence(comparison: pd.DataFrame) -> str:
@@ -669,23 +887,26 @@ def areas_sentence(comparison: pd.DataFrame) -> str:
         parts.append(f"no area differs clearly from its baseline ({len(compared)} compared)")
     if few:
         parts.append(f"{few} {'area has' if few == 1 else 'areas have'} too few states to compare")
-    return ("By area, read together (Holm-adjusted for the areas compared): " + "; ".join(parts) + ".")
+    return "By area, read together (Holm-adjusted for the areas compared): " + "; ".join(parts) + "."
 
 
 def display_table(comparison: pd.DataFrame, first: str = "Program area") -> pd.DataFrame:
     """The comparison as the page and the report show it: words and rounded figures."""
-    return pd.DataFrame({
-        first: comparison["label"],
-        "Mentee states": comparison["mentee_states"],
-        "Baseline states": comparison["baseline_states"],
-        "State-areas compared": comparison["compared"],
-        "Mean change with exchange": [fmt_change(v) for v in comparison["mean_with"]],
-        "Mean change without": [fmt_change(v) for v in comparison["mean_without"]],
-        "Difference": [fmt_change(v) if e else TOO_FEW_TEXT for v, e in zip(comparison["difference"],
-                                                                                      comparison["enough"])],
-        "95% interval": [fmt_interval(lo, hi) for lo, hi in zip(comparison["low"], comparison["high"])],
-        "Reading": [VERDICT_WORDS[v] for v in comparison["verdict"]],
-        "Awaiting next rating": comparison["awaiting"],
-        "No like-for-like baseline": comparison["no_baseline"],
-        "Gap of a cycle or more": comparison["gap"],
-    })
+    return pd.DataFrame(
+        {
+            first: comparison["label"],
+            "Mentee states": comparison["mentee_states"],
+            "Baseline states": comparison["baseline_states"],
+            "State-areas compared": comparison["compared"],
+            "Mean change with exchange": [fmt_change(v) for v in comparison["mean_with"]],
+            "Mean change without": [fmt_change(v) for v in comparison["mean_without"]],
+            "Difference": [
+                fmt_change(v) if e else TOO_FEW_TEXT for v, e in zip(comparison["difference"], comparison["enough"])
+            ],
+            "95% interval": [fmt_interval(lo, hi) for lo, hi in zip(comparison["low"], comparison["high"])],
+            "Reading": [VERDICT_WORDS[v] for v in comparison["verdict"]],
+            "Awaiting next rating": comparison["awaiting"],
+            "No like-for-like baseline": comparison["no_baseline"],
+            "Gap of a cycle or more": comparison["gap"],
+        }
+    )

@@ -27,6 +27,7 @@ The contract:
 - **The daily digest** is built by the sender holding the lock, once a day from the digest hour on
   (`daily_digest.digest_due`, `daily_digest.build_digests`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,11 +46,11 @@ from shisn.services import daily_digest, notify
 from shisn.store.db import WriteConflict, transaction
 
 SENDER_LOCK = "notify-sender"
-MAX_ATTEMPTS = 24                 # with the backoff: about a day of trying before a notification counts as failed
-BACKOFF_FIRST = 60.0              # seconds before the second attempt; doubled each time
+MAX_ATTEMPTS = 24  # with the backoff: about a day of trying before a notification counts as failed
+BACKOFF_FIRST = 60.0  # seconds before the second attempt; doubled each time
 BACKOFF_MAX = 3600.0
-TIMEOUT = 30.0                    # seconds to wait for the relay
-BACKGROUND_EVERY = 60.0           # seconds between two rounds of the app's sender thread
+TIMEOUT = 30.0  # seconds to wait for the relay
+BACKGROUND_EVERY = 60.0  # seconds between two rounds of the app's sender thread
 DEFAULT_FROM = "shisn@localhost"
 
 
@@ -61,7 +62,7 @@ class ConfigError(ValueError):
 class Relay:
     host: str
     port: int
-    tls: str                      # 'ssl' (smtps), 'starttls' (required), 'auto' (when offered), 'off'
+    tls: str  # 'ssl' (smtps), 'starttls' (required), 'auto' (when offered), 'off'
     user: str | None
     password: str | None
     mail_from: str
@@ -156,17 +157,18 @@ def message(row: dict, r: Relay) -> EmailMessage:
 
 # --- one round ---------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Round:
-    held: bool = True             # False: another sender had the store; this round did nothing
-    relay: str | None = None      # None: no relay configured (nothing sent)
+    held: bool = True  # False: another sender had the store; this round did nothing
+    relay: str | None = None  # None: no relay configured (nothing sent)
     sent: int = 0
-    retrying: int = 0             # back in line after a temporary failure
-    failed: int = 0               # gave up (permanent refusal, or MAX_ATTEMPTS)
-    requeued: int = 0             # left `sending` by a sender that stopped; sent again
-    digests: int | None = None    # digests built in this round (None: none was due)
-    waiting: int = 0              # pending after the round (not yet due, or no relay)
-    error: str | None = None      # the relay's trouble, if any
+    retrying: int = 0  # back in line after a temporary failure
+    failed: int = 0  # gave up (permanent refusal, or MAX_ATTEMPTS)
+    requeued: int = 0  # left `sending` by a sender that stopped; sent again
+    digests: int | None = None  # digests built in this round (None: none was due)
+    waiting: int = 0  # pending after the round (not yet due, or no relay)
+    error: str | None = None  # the relay's trouble, if any
 
     @property
     def ok(self) -> bool:
@@ -181,11 +183,14 @@ class Round:
         if self.requeued:
             parts.append(f"{self.requeued} left by a stopped sender sent again (each may arrive twice)")
         if self.relay is None:
-            parts.append(f"no mail relay configured (SHISN_SMTP_URL): {self.waiting} notification(s) kept in the "
-                         "outbox")
+            parts.append(
+                f"no mail relay configured (SHISN_SMTP_URL): {self.waiting} notification(s) kept in the outbox"
+            )
             return "; ".join(parts)
-        parts.append(f"{self.sent} sent, {self.retrying} to retry, {self.failed} failed, {self.waiting} waiting "
-                     f"(relay {self.relay})")
+        parts.append(
+            f"{self.sent} sent, {self.retrying} to retry, {self.failed} failed, {self.waiting} waiting "
+            f"(relay {self.relay})"
+        )
         if self.error:
             parts.append(self.error)
         return "; ".join(parts)
@@ -218,8 +223,16 @@ def _permanent(e: BaseException) -> bool:
     return False
 
 
-_COLUMNS = ["notification_id", "created_at", "recipient", "subject", "body_text", "body_html", "unsubscribe",
-            "attempts"]
+_COLUMNS = [
+    "notification_id",
+    "created_at",
+    "recipient",
+    "subject",
+    "body_text",
+    "body_html",
+    "unsubscribe",
+    "attempts",
+]
 
 
 def _claim(store, sender: str, now: dt.datetime) -> dict | None:
@@ -227,38 +240,53 @@ def _claim(store, sender: str, now: dt.datetime) -> dict | None:
     while True:
         try:
             with transaction(store) as cur:
-                got = cur.execute("SELECT notification_id FROM notifications WHERE status = ? AND "
-                                  "next_attempt_at <= ? ORDER BY next_attempt_at, notification_id LIMIT 1",
-                                  [notify.PENDING, now]).fetchall()
+                got = cur.execute(
+                    "SELECT notification_id FROM notifications WHERE status = ? AND "
+                    "next_attempt_at <= ? ORDER BY next_attempt_at, notification_id LIMIT 1",
+                    [notify.PENDING, now],
+                ).fetchall()
                 if not got:
                     return None
                 nid = int(got[0][0])
-                n = cur.execute("UPDATE notifications SET status = ?, claimed_by = ?, claimed_at = ?, "
-                                "attempts = attempts + 1 WHERE notification_id = ? AND status = ?",
-                                [notify.SENDING, sender, now, nid, notify.PENDING]).fetchall()[0][0]
+                n = cur.execute(
+                    "UPDATE notifications SET status = ?, claimed_by = ?, claimed_at = ?, "
+                    "attempts = attempts + 1 WHERE notification_id = ? AND status = ?",
+                    [notify.SENDING, sender, now, nid, notify.PENDING],
+                ).fetchall()[0][0]
                 if n != 1:
                     continue  # another sender claimed it first
-                row = dict(zip(_COLUMNS, cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM notifications "
-                                                     "WHERE notification_id = ?", [nid]).fetchall()[0]))
+                row = dict(
+                    zip(
+                        _COLUMNS,
+                        cur.execute(
+                            f"SELECT {', '.join(_COLUMNS)} FROM notifications WHERE notification_id = ?", [nid]
+                        ).fetchall()[0],
+                    )
+                )
                 if not cur.scalar("SELECT count(*) FROM users WHERE email = ?", [row["recipient"]]):
-                    cur.execute("UPDATE notifications SET status = ?, last_error = ? WHERE notification_id = ?",
-                                [notify.FAILED, "the recipient is no longer a shisn user: not sent", nid]).fetchall()
+                    cur.execute(
+                        "UPDATE notifications SET status = ?, last_error = ? WHERE notification_id = ?",
+                        [notify.FAILED, "the recipient is no longer a shisn user: not sent", nid],
+                    ).fetchall()
                     continue
                 return row
         except WriteConflict:
             continue  # two claims of one row at the same moment: the other won
 
 
-def _settle(store, nid: int, sender: str, status: str, now: dt.datetime, *, error: str | None = None,
-            attempts: int = 0) -> None:
+def _settle(
+    store, nid: int, sender: str, status: str, now: dt.datetime, *, error: str | None = None, attempts: int = 0
+) -> None:
     """Mark a claimed notification sent, back in line (with its backoff) or failed."""
     if status == notify.SENT:
         sets, params = "status = ?, sent_at = ?, last_error = NULL", [status, now]
     else:
         sets, params = "status = ?, next_attempt_at = ?, last_error = ?", [status, now + backoff(attempts), error]
     with transaction(store) as cur:
-        cur.execute(f"UPDATE notifications SET {sets} WHERE notification_id = ? AND status = ? AND claimed_by = ?",
-                    [*params, nid, notify.SENDING, sender]).fetchall()
+        cur.execute(
+            f"UPDATE notifications SET {sets} WHERE notification_id = ? AND status = ? AND claimed_by = ?",
+            [*params, nid, notify.SENDING, sender],
+        ).fetchall()
 
 
 def _postpone_due(store, error: str, now: dt.datetime) -> tuple[int, int]:
@@ -266,13 +294,17 @@ def _postpone_due(store, error: str, now: dt.datetime) -> tuple[int, int]:
     fails after MAX_ATTEMPTS); none is claimed. Returns (postponed, failed)."""
     postponed = failed = 0
     with transaction(store) as cur:
-        for nid, attempts in cur.execute("SELECT notification_id, attempts FROM notifications WHERE status = ? "
-                                         "AND next_attempt_at <= ?", [notify.PENDING, now]).fetchall():
+        for nid, attempts in cur.execute(
+            "SELECT notification_id, attempts FROM notifications WHERE status = ? AND next_attempt_at <= ?",
+            [notify.PENDING, now],
+        ).fetchall():
             tries = int(attempts) + 1
             status = notify.FAILED if tries >= MAX_ATTEMPTS else notify.PENDING
-            cur.execute("UPDATE notifications SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ? "
-                        "WHERE notification_id = ? AND status = ?",
-                        [status, tries, now + backoff(tries), error, int(nid), notify.PENDING]).fetchall()
+            cur.execute(
+                "UPDATE notifications SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ? "
+                "WHERE notification_id = ? AND status = ?",
+                [status, tries, now + backoff(tries), error, int(nid), notify.PENDING],
+            ).fetchall()
             if status == notify.FAILED:
                 failed += 1
             else:
@@ -284,15 +316,25 @@ def _requeue_stopped(store, now: dt.datetime) -> int:
     """Put back in line what a stopped sender left `sending` (only the lock's holder calls this: nobody else is
     delivering). Each may have reached the relay already: it is sent again, under the same Message-ID."""
     with transaction(store) as cur:
-        return int(cur.execute("UPDATE notifications SET status = ?, next_attempt_at = ?, last_error = ? "
-                               "WHERE status = ?", [notify.PENDING, now, "the sender stopped while delivering it; "
-                                                    "sent again (it may arrive twice)", notify.SENDING]
-                               ).fetchall()[0][0])
+        return int(
+            cur.execute(
+                "UPDATE notifications SET status = ?, next_attempt_at = ?, last_error = ? WHERE status = ?",
+                [
+                    notify.PENDING,
+                    now,
+                    "the sender stopped while delivering it; sent again (it may arrive twice)",
+                    notify.SENDING,
+                ],
+            ).fetchall()[0][0]
+        )
 
 
 def _due(store, now: dt.datetime) -> int:
-    return int(store.scalar("SELECT count(*) FROM notifications WHERE status = ? AND next_attempt_at <= ?",
-                            [notify.PENDING, now]))
+    return int(
+        store.scalar(
+            "SELECT count(*) FROM notifications WHERE status = ? AND next_attempt_at <= ?", [notify.PENDING, now]
+        )
+    )
 
 
 def _deliver(store, r: Relay, out: Round, sender: str, clock, limit: int | None) -> None:
@@ -320,8 +362,9 @@ def _deliver(store, r: Relay, out: Round, sender: str, clock, limit: int | None)
                 else:
                     _settle(store, nid, sender, notify.PENDING, clock(), error=err, attempts=attempts)
                     out.retrying += 1
-                if isinstance(e, smtplib.SMTPServerDisconnected) or (isinstance(e, OSError) and not isinstance(
-                        e, smtplib.SMTPException)):  # the connection is gone (SMTP's own errors are OSErrors too)
+                if isinstance(e, smtplib.SMTPServerDisconnected) or (
+                    isinstance(e, OSError) and not isinstance(e, smtplib.SMTPException)
+                ):  # the connection is gone (SMTP's own errors are OSErrors too)
                     out.error = f"the relay {r.describe()} dropped the connection: {err}"
                     return  # the rest wait for the next round
                 try:
@@ -338,8 +381,15 @@ def _deliver(store, r: Relay, out: Round, sender: str, clock, limit: int | None)
             smtp.close()
 
 
-def run(store, r: Relay | None = None, *, now: dt.datetime | None = None, limit: int | None = None,
-        digest: bool = True, use_env: bool = True) -> Round:
+def run(
+    store,
+    r: Relay | None = None,
+    *,
+    now: dt.datetime | None = None,
+    limit: int | None = None,
+    digest: bool = True,
+    use_env: bool = True,
+) -> Round:
     """One round of the sender: if no other sender holds the store, put back what a stopped sender left, build
     the day's digest when it is due, and deliver every due notification through the relay (`r`, else the one
     SHISN_SMTP_URL names; none: nothing is sent). `now`: the time to act as of (tests)."""

@@ -43,6 +43,7 @@ Statuses of a row: `digest` (waits for the next digest) → `digested`; `pending
 configured, when it is kept and shown) → `sending` (claimed by a sender) → `sent`, or back to `pending` to retry,
 or `failed` (mailer.py).
 """
+
 from __future__ import annotations
 
 import base64
@@ -63,39 +64,76 @@ from shisn.store.db import query_df, transaction
 # --- vocabulary ----------------------------------------------------------------------------------------------------
 
 REQUEST, REQUEST_ANSWER, REVIEW, REVIEW_RESULT, EXCHANGE, QUEUE = (
-    "request", "request_answer", "review", "review_result", "exchange", "queue")
+    "request",
+    "request_answer",
+    "review",
+    "review_result",
+    "exchange",
+    "queue",
+)
 KINDS: tuple[str, ...] = (REQUEST, REQUEST_ANSWER, REVIEW, REVIEW_RESULT, EXCHANGE, QUEUE)
-DIGEST_KIND = "digest"      # the kind of a digest message itself (and of its unsubscribe link)
-KIND_LABELS = {REQUEST: "Introduction requests", REQUEST_ANSWER: "Answers to your state's introduction requests",
-               REVIEW: "Self-assessments submitted for review",
-               REVIEW_RESULT: "Your state's self-assessment returned or accepted",
-               EXCHANGE: "Exchange status changes",
-               QUEUE: "Work-queue reminders (items waiting longer than the stuck threshold, needs referred to TA)",
-               DIGEST_KIND: "the daily digest"}
+DIGEST_KIND = "digest"  # the kind of a digest message itself (and of its unsubscribe link)
+KIND_LABELS = {
+    REQUEST: "Introduction requests",
+    REQUEST_ANSWER: "Answers to your state's introduction requests",
+    REVIEW: "Self-assessments submitted for review",
+    REVIEW_RESULT: "Your state's self-assessment returned or accepted",
+    EXCHANGE: "Exchange status changes",
+    QUEUE: "Work-queue reminders (items waiting longer than the stuck threshold, needs referred to TA)",
+    DIGEST_KIND: "the daily digest",
+}
 # Which roles a kind can reach (leadership: requests and reviews of states without a program manager).
-KIND_ROLES = {REQUEST: (auth.LEADERSHIP, auth.PROGRAM_MANAGER), REQUEST_ANSWER: (auth.STATE,),
-              REVIEW: (auth.LEADERSHIP, auth.PROGRAM_MANAGER), REVIEW_RESULT: (auth.STATE,),
-              EXCHANGE: (auth.PROGRAM_MANAGER, auth.STATE), QUEUE: (auth.PROGRAM_MANAGER,)}
+KIND_ROLES = {
+    REQUEST: (auth.LEADERSHIP, auth.PROGRAM_MANAGER),
+    REQUEST_ANSWER: (auth.STATE,),
+    REVIEW: (auth.LEADERSHIP, auth.PROGRAM_MANAGER),
+    REVIEW_RESULT: (auth.STATE,),
+    EXCHANGE: (auth.PROGRAM_MANAGER, auth.STATE),
+    QUEUE: (auth.PROGRAM_MANAGER,),
+}
 IMMEDIATE, DIGEST, OFF = "immediate", "digest", "off"
 MODES: tuple[str, ...] = (IMMEDIATE, DIGEST, OFF)
 MODE_LABELS = {IMMEDIATE: "Immediately", DIGEST: "In the daily digest", OFF: "Off"}
-DEFAULTS = {REQUEST: IMMEDIATE, REQUEST_ANSWER: IMMEDIATE, REVIEW: IMMEDIATE, REVIEW_RESULT: IMMEDIATE,
-            EXCHANGE: DIGEST, QUEUE: DIGEST}
-DIGEST_ONLY = (QUEUE,)      # reminders come in the digest, never one by one
+DEFAULTS = {
+    REQUEST: IMMEDIATE,
+    REQUEST_ANSWER: IMMEDIATE,
+    REVIEW: IMMEDIATE,
+    REVIEW_RESULT: IMMEDIATE,
+    EXCHANGE: DIGEST,
+    QUEUE: DIGEST,
+}
+DIGEST_ONLY = (QUEUE,)  # reminders come in the digest, never one by one
 
 WAITING, PENDING, SENDING, SENT, FAILED, DIGESTED = "digest", "pending", "sending", "sent", "failed", "digested"
 STATUSES: tuple[str, ...] = (PENDING, SENDING, SENT, FAILED, WAITING, DIGESTED)
-STATUS_LABELS = {PENDING: "to send", SENDING: "being sent", SENT: "sent", FAILED: "failed",
-                 WAITING: "waits for the digest", DIGESTED: "in a digest"}
+STATUS_LABELS = {
+    PENDING: "to send",
+    SENDING: "being sent",
+    SENT: "sent",
+    FAILED: "failed",
+    WAITING: "waits for the digest",
+    DIGESTED: "in a digest",
+}
 
-DEFAULT_KEY = "notify_default_"       # + kind
+DEFAULT_KEY = "notify_default_"  # + kind
 DIGEST_HOUR_KEY, DEFAULT_DIGEST_HOUR = "notify_digest_hour", 7
 DIGEST_DAY_KEY = "notify_digest_day"  # the day the last digest was built (ISO date)
 SECRET_KEY = "notify_secret"
 DEFAULT_BASE_URL = "http://localhost:8501"
-MAX_TEXT = 2000                       # user text quoted in a message (a request's message, a comment)
-OUTBOX_COLUMNS = ["notification_id", "created_at", "kind", "recipient", "state", "subject", "status", "attempts",
-                  "next_attempt_at", "sent_at", "last_error"]
+MAX_TEXT = 2000  # user text quoted in a message (a request's message, a comment)
+OUTBOX_COLUMNS = [
+    "notification_id",
+    "created_at",
+    "kind",
+    "recipient",
+    "state",
+    "subject",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "sent_at",
+    "last_error",
+]
 
 
 class BadToken(ValueError):
@@ -122,12 +160,12 @@ def _now() -> dt.datetime:
 
 def _one_line(text, limit: int = 200) -> str:
     s = " ".join(str(text or "").split())
-    return s if len(s) <= limit else s[:limit - 1] + "…"
+    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def _quote(text) -> str:
     s = str(text or "").strip()
-    return s if len(s) <= MAX_TEXT else s[:MAX_TEXT - 1] + "…"
+    return s if len(s) <= MAX_TEXT else s[: MAX_TEXT - 1] + "…"
 
 
 def _state_name(code: str | None) -> str:
@@ -140,20 +178,25 @@ def _areas(program_areas: str) -> str:
 
 # --- settings: defaults, digest hour, the signing key ----------------------------------------------------------------
 
+
 def _setting(cur, key: str) -> str | None:
     return cur.scalar("SELECT value FROM settings WHERE key = ?", [key])
 
 
 def _put_setting(cur, key: str, value: str, by: str, now: dt.datetime) -> None:
-    cur.execute("INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, "
-                "updated_at = excluded.updated_at", [key, value, by, now]).fetchall()
+    cur.execute(
+        "INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, "
+        "updated_at = excluded.updated_at",
+        [key, value, by, now],
+    ).fetchall()
 
 
 def _defaults_in(cur) -> dict[str, str]:
     keys = [DEFAULT_KEY + k for k in KINDS]
-    got = dict(cur.execute(f"SELECT key, value FROM settings WHERE key IN ({', '.join('?' for _ in keys)})",
-                           keys).fetchall())
+    got = dict(
+        cur.execute(f"SELECT key, value FROM settings WHERE key IN ({', '.join('?' for _ in keys)})", keys).fetchall()
+    )
     out = {}
     for k in KINDS:
         v = got.get(DEFAULT_KEY + k)
@@ -176,8 +219,9 @@ def digest_hour(con) -> int:
     return h if 0 <= h <= 23 else DEFAULT_DIGEST_HOUR
 
 
-def set_defaults(con, modes: dict[str, str], by: str, *, hour: int | None = None,
-                 now: dt.datetime | None = None) -> list[str]:
+def set_defaults(
+    con, modes: dict[str, str], by: str, *, hour: int | None = None, now: dt.datetime | None = None
+) -> list[str]:
     """Leadership sets the default mode of some kinds (and the digest hour, 0-23). Audited; raises ValueError
     (nothing written) on an unknown kind or mode. Returns what changed, in words."""
     by = str(by or "").strip()
@@ -214,8 +258,11 @@ def _secret_in(cur) -> bytes:
         return env.encode("utf-8")
     got = _setting(cur, SECRET_KEY)
     if got is None:
-        cur.execute("INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (key) DO NOTHING", [SECRET_KEY, secrets.token_hex(32), "shisn", _now()]).fetchall()
+        cur.execute(
+            "INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO NOTHING",
+            [SECRET_KEY, secrets.token_hex(32), "shisn", _now()],
+        ).fetchall()
         got = _setting(cur, SECRET_KEY)
     return str(got).encode("utf-8")
 
@@ -232,6 +279,7 @@ def ensure_secret(con) -> None:
 
 
 # --- unsubscribe tokens ----------------------------------------------------------------------------------------------
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
@@ -283,13 +331,19 @@ def unsubscribe(con, token: str, *, now: dt.datetime | None = None) -> tuple[str
 
 # --- preferences -----------------------------------------------------------------------------------------------------
 
+
 def _modes_in(cur, emails: list[str], kind: str) -> dict[str, str]:
     """Each user's mode for `kind`: their own choice, else leadership's default."""
     default = _defaults_in(cur)[kind]
     if not emails:
         return {}
-    got = dict(cur.execute(f"SELECT email, mode FROM notification_preferences WHERE kind = ? AND email IN "
-                           f"({', '.join('?' for _ in emails)})", [kind, *emails]).fetchall())
+    got = dict(
+        cur.execute(
+            f"SELECT email, mode FROM notification_preferences WHERE kind = ? AND email IN "
+            f"({', '.join('?' for _ in emails)})",
+            [kind, *emails],
+        ).fetchall()
+    )
     return {e: (got[e] if got.get(e) in modes_for(kind) else default) for e in emails}
 
 
@@ -302,8 +356,9 @@ def preferences(con, email: str) -> dict[str, str]:
 
 def own_choices(con, email: str) -> dict[str, str]:
     """The kinds `email` chose a mode for (the rest follow leadership's defaults)."""
-    df = query_df(con, "SELECT kind, mode FROM notification_preferences WHERE email = ?",
-                  [str(email or "").strip().lower()])
+    df = query_df(
+        con, "SELECT kind, mode FROM notification_preferences WHERE email = ?", [str(email or "").strip().lower()]
+    )
     return dict(zip(df["kind"], df["mode"]))
 
 
@@ -323,12 +378,15 @@ def set_preferences(con, email: str, modes: dict[str, str], by: str, *, now: dt.
     with transaction(con) as cur:
         for k, m in modes.items():
             if _modes_in(cur, [email], k)[email] == m and cur.scalar(
-                    "SELECT count(*) FROM notification_preferences WHERE email = ? AND kind = ?", [email, k]):
+                "SELECT count(*) FROM notification_preferences WHERE email = ? AND kind = ?", [email, k]
+            ):
                 continue
-            cur.execute("INSERT INTO notification_preferences (email, kind, mode, updated_by, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (email, kind) DO UPDATE SET mode = excluded.mode, "
-                        "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-                        [email, k, m, str(by)[:200], now]).fetchall()
+            cur.execute(
+                "INSERT INTO notification_preferences (email, kind, mode, updated_by, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (email, kind) DO UPDATE SET mode = excluded.mode, "
+                "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                [email, k, m, str(by)[:200], now],
+            ).fetchall()
             changed.append(f"{k} {m}")
         if changed:
             audit.record_in(cur, by, "edit", f"notification preferences of {email}: {', '.join(changed)}")
@@ -337,15 +395,25 @@ def set_preferences(con, email: str, modes: dict[str, str], by: str, *, now: dt.
 
 # --- recipients ------------------------------------------------------------------------------------------------------
 
+
 def _state_users(cur, state: str) -> list[str]:
-    return [r[0] for r in cur.execute("SELECT email FROM users WHERE role = 'state' AND state = ? ORDER BY email",
-                                      [state]).fetchall()]
+    return [
+        r[0]
+        for r in cur.execute(
+            "SELECT email FROM users WHERE role = 'state' AND state = ? ORDER BY email", [state]
+        ).fetchall()
+    ]
 
 
 def _pms(cur, state: str) -> list[str]:
-    return [r[0] for r in cur.execute(
-        "SELECT DISTINCT u.email FROM users u JOIN program_managers p ON lower(p.email) = u.email "
-        "WHERE u.role = 'program_manager' AND p.state = ? ORDER BY u.email", [state]).fetchall()]
+    return [
+        r[0]
+        for r in cur.execute(
+            "SELECT DISTINCT u.email FROM users u JOIN program_managers p ON lower(p.email) = u.email "
+            "WHERE u.role = 'program_manager' AND p.state = ? ORDER BY u.email",
+            [state],
+        ).fetchall()
+    ]
 
 
 def _leaders(cur) -> list[str]:
@@ -362,8 +430,9 @@ def _managers_or_leadership(cur, states: list[str]) -> dict[str, tuple[str, str]
             out.setdefault(e, (s, f"you are the program manager of {_state_name(s)}"))
         if not pms:
             for e in _leaders(cur):
-                out.setdefault(e, (s, f"you are in ODP leadership and {_state_name(s)} has no program manager in "
-                                      "shisn"))
+                out.setdefault(
+                    e, (s, f"you are in ODP leadership and {_state_name(s)} has no program manager in shisn")
+                )
     return out
 
 
@@ -377,21 +446,26 @@ def _users_of(cur, states: list[str]) -> dict[str, tuple[str, str]]:
 
 # --- messages --------------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Mail:
     subject: str
-    lines: list[str]                 # paragraphs, plain text (user text included as it is; escaped in the HTML)
-    link: str                        # the address in the app, e.g. /exchanges?exchange=12
+    lines: list[str]  # paragraphs, plain text (user text included as it is; escaped in the HTML)
+    link: str  # the address in the app, e.g. /exchanges?exchange=12
     link_text: str
-    quote: str | None = None         # user text shown as a quotation (a request's message, a reason, a comment)
+    quote: str | None = None  # user text shown as a quotation (a request's message, a reason, a comment)
     quote_label: str = ""
 
 
-_STYLE_BODY = ("font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:1.45;color:#111111;"
-               "background:#ffffff;margin:0;padding:0")
+_STYLE_BODY = (
+    "font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:1.45;color:#111111;"
+    "background:#ffffff;margin:0;padding:0"
+)
 _STYLE_WRAP = "max-width:640px;margin:0 auto;padding:20px"
-_STYLE_BUTTON = ("display:inline-block;background:#1f4e96;color:#ffffff;text-decoration:none;padding:10px 16px;"
-                 "border-radius:4px;font-weight:bold")
+_STYLE_BUTTON = (
+    "display:inline-block;background:#1f4e96;color:#ffffff;text-decoration:none;padding:10px 16px;"
+    "border-radius:4px;font-weight:bold"
+)
 _STYLE_FOOT = "font-size:12px;color:#444444;border-top:1px solid #cccccc;margin-top:24px;padding-top:12px"
 _STYLE_QUOTE = "margin:12px 0;padding:8px 12px;border-left:4px solid #888888;background:#f3f3f3;white-space:pre-wrap"
 
@@ -399,22 +473,25 @@ _STYLE_QUOTE = "margin:12px 0;padding:8px 12px;border-left:4px solid #888888;bac
 def _footer(why: str, unsubscribe: str, kind: str) -> tuple[str, str]:
     prefs = f"{base_url()}/notifications"
     what = KIND_LABELS.get(kind, kind)
-    text = (f"You get this because {why}.\nChoose what you get: {prefs}\n"
-            f"Stop these e-mails ({what}): {unsubscribe}\n")
-    html_ = (f'<p style="{_STYLE_FOOT}">You get this because {safe_text.html(why)}.<br>'
-             f'<a href="{safe_text.html(prefs)}">Choose what you get</a> · '
-             f'<a href="{safe_text.html(unsubscribe)}">Stop these e-mails ({safe_text.html(what)})</a></p>')
+    text = f"You get this because {why}.\nChoose what you get: {prefs}\nStop these e-mails ({what}): {unsubscribe}\n"
+    html_ = (
+        f'<p style="{_STYLE_FOOT}">You get this because {safe_text.html(why)}.<br>'
+        f'<a href="{safe_text.html(prefs)}">Choose what you get</a> · '
+        f'<a href="{safe_text.html(unsubscribe)}">Stop these e-mails ({safe_text.html(what)})</a></p>'
+    )
     return text, html_
 
 
 def _page(subject: str, inner: str) -> str:
-    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{safe_text.html(subject)}</title></head>"
-            f'<body style="{_STYLE_BODY}"><div style="{_STYLE_WRAP}">'
-            '<p style="font-size:12px;color:#444444;margin:0 0 8px 0">shisn · State Homeland Security Information '
-            'Sharing Network</p>'
-            f'<h1 style="font-size:20px;margin:0 0 16px 0">{safe_text.html(subject)}</h1>{inner}</div></body></html>\n')
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{safe_text.html(subject)}</title></head>"
+        f'<body style="{_STYLE_BODY}"><div style="{_STYLE_WRAP}">'
+        '<p style="font-size:12px;color:#444444;margin:0 0 8px 0">shisn · State Homeland Security Information '
+        "Sharing Network</p>"
+        f'<h1 style="font-size:20px;margin:0 0 16px 0">{safe_text.html(subject)}</h1>{inner}</div></body></html>\n'
+    )
 
 
 def render(mail: Mail, why: str, unsubscribe: str, kind: str) -> tuple[str, str]:
@@ -424,16 +501,19 @@ def render(mail: Mail, why: str, unsubscribe: str, kind: str) -> tuple[str, str]
     inner = [f"<p>{safe_text.html(p)}</p>" for p in mail.lines]
     if mail.quote:
         text.append(f"{mail.quote_label}\n" + "\n".join("> " + ln for ln in mail.quote.splitlines()))
-        inner.append(f"<p>{safe_text.html(mail.quote_label)}</p><blockquote style=\"{_STYLE_QUOTE}\">{safe_text.html(mail.quote)}"
-                     "</blockquote>")
+        inner.append(
+            f'<p>{safe_text.html(mail.quote_label)}</p><blockquote style="{_STYLE_QUOTE}">{safe_text.html(mail.quote)}'
+            "</blockquote>"
+        )
     text.append(f"{mail.link_text}: {url}")
     inner.append(f'<p><a href="{safe_text.html(url)}" style="{_STYLE_BUTTON}">{safe_text.html(mail.link_text)}</a></p>')
     foot_text, foot_html = _footer(why, unsubscribe, kind)
     return "\n\n".join(text) + "\n\n-- \n" + foot_text, _page(mail.subject, "".join(inner) + foot_html)
 
 
-def _queue(cur, kind: str, event: str, recipients: dict[str, tuple[str, str]], mail: Mail,
-           now: dt.datetime | None) -> list[int]:
+def _queue(
+    cur, kind: str, event: str, recipients: dict[str, tuple[str, str]], mail: Mail, now: dt.datetime | None
+) -> list[int]:
     """Write one row per recipient (as their mode says: a message, a digest item, or nothing)."""
     if not recipients:
         return []
@@ -452,24 +532,51 @@ def _queue(cur, kind: str, event: str, recipients: dict[str, tuple[str, str]], m
         nid = int(cur.nextval("notification_id_seq"))
         unsub = unsubscribe_url(secret, email, kind)
         text, body = render(mail, why, unsub, kind)
-        cur.execute("INSERT INTO notifications (notification_id, created_at, kind, event, recipient, state, subject, "
-                    "body_text, body_html, link, unsubscribe, status, attempts, next_attempt_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                    [nid, now, kind, event, email, state, subject, text, body, mail.link, unsub,
-                     WAITING if mode == DIGEST else PENDING, now]).fetchall()
+        cur.execute(
+            "INSERT INTO notifications (notification_id, created_at, kind, event, recipient, state, subject, "
+            "body_text, body_html, link, unsubscribe, status, attempts, next_attempt_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            [
+                nid,
+                now,
+                kind,
+                event,
+                email,
+                state,
+                subject,
+                text,
+                body,
+                mail.link,
+                unsub,
+                WAITING if mode == DIGEST else PENDING,
+                now,
+            ],
+        ).fetchall()
         ids.append(nid)
     return ids
 
 
 # --- events (called inside the change's own transaction) -----------------------------------------------------------
 
-_EXCHANGE_COLUMNS = ["exchange_id", "mentor", "mentee", "program_areas", "cycle", "status", "requested_state",
-                     "request_message", "decline_reason", "synthetic", "version"]
+_EXCHANGE_COLUMNS = [
+    "exchange_id",
+    "mentor",
+    "mentee",
+    "program_areas",
+    "cycle",
+    "status",
+    "requested_state",
+    "request_message",
+    "decline_reason",
+    "synthetic",
+    "version",
+]
 
 
 def _exchange(cur, exchange_id: int) -> dict | None:
-    rows = cur.execute(f"SELECT {', '.join(_EXCHANGE_COLUMNS)} FROM exchanges WHERE exchange_id = ?",
-                       [int(exchange_id)]).fetchall()
+    rows = cur.execute(
+        f"SELECT {', '.join(_EXCHANGE_COLUMNS)} FROM exchanges WHERE exchange_id = ?", [int(exchange_id)]
+    ).fetchall()
     return dict(zip(_EXCHANGE_COLUMNS, rows[0])) if rows else None
 
 
@@ -485,10 +592,14 @@ def _asks(r: dict) -> tuple[str, str]:
     """(short, long) words for what a request asks."""
     asker, areas = r["requested_state"], _areas(r["program_areas"])
     if asker == r["mentee"]:
-        return (f"{asker} asks {r['mentor']} to mentor it in {areas}",
-                f"{_state_name(asker)} asks {_state_name(r['mentor'])} to mentor it in {areas}")
-    return (f"{asker} offers to mentor {r['mentee']} in {areas}",
-            f"{_state_name(asker)} offers to mentor {_state_name(r['mentee'])} in {areas}")
+        return (
+            f"{asker} asks {r['mentor']} to mentor it in {areas}",
+            f"{_state_name(asker)} asks {_state_name(r['mentor'])} to mentor it in {areas}",
+        )
+    return (
+        f"{asker} offers to mentor {r['mentee']} in {areas}",
+        f"{_state_name(asker)} offers to mentor {_state_name(r['mentee'])} in {areas}",
+    )
 
 
 def request_made(cur, exchange_id: int, by: str, *, now: dt.datetime | None = None) -> list[int]:
@@ -498,14 +609,26 @@ def request_made(cur, exchange_id: int, by: str, *, now: dt.datetime | None = No
     if r is None or r["synthetic"]:
         return []
     short, long = _asks(r)
-    mail = Mail(f"Introduction request {r['exchange_id']}: {short}",
-                [f"{by} ({r['requested_state']}) asked for an introduction: {long} (cycle {r['cycle']}).",
-                 "The program manager of either state, or ODP leadership, accepts it (as proposed or introduced) "
-                 "or declines it with a reason the state sees."],
-                f"/exchanges?exchange={r['exchange_id']}", "Open the request",
-                quote=_quote(r["request_message"]) or None, quote_label="Their message:")
-    return _queue(cur, REQUEST, f"exchange {r['exchange_id']} version {r['version']}",
-                  _managers_or_leadership(cur, [r["mentee"], r["mentor"]]), mail, now)
+    mail = Mail(
+        f"Introduction request {r['exchange_id']}: {short}",
+        [
+            f"{by} ({r['requested_state']}) asked for an introduction: {long} (cycle {r['cycle']}).",
+            "The program manager of either state, or ODP leadership, accepts it (as proposed or introduced) "
+            "or declines it with a reason the state sees.",
+        ],
+        f"/exchanges?exchange={r['exchange_id']}",
+        "Open the request",
+        quote=_quote(r["request_message"]) or None,
+        quote_label="Their message:",
+    )
+    return _queue(
+        cur,
+        REQUEST,
+        f"exchange {r['exchange_id']} version {r['version']}",
+        _managers_or_leadership(cur, [r["mentee"], r["mentor"]]),
+        mail,
+        now,
+    )
 
 
 def request_answered(cur, exchange_id: int, by: str, *, now: dt.datetime | None = None) -> list[int]:
@@ -523,22 +646,40 @@ def request_answered(cur, exchange_id: int, by: str, *, now: dt.datetime | None 
         reason = str(r["decline_reason"] or "")
         if reason.startswith("withdrawn by"):
             return []
-        mail = Mail(f"Introduction request {r['exchange_id']} declined: {short}",
-                    [f"{by} declined {asker}'s request for an introduction: {long} (cycle {r['cycle']})."],
-                    link, "Open the request", quote=_quote(reason) or None, quote_label="The reason:")
+        mail = Mail(
+            f"Introduction request {r['exchange_id']} declined: {short}",
+            [f"{by} declined {asker}'s request for an introduction: {long} (cycle {r['cycle']})."],
+            link,
+            "Open the request",
+            quote=_quote(reason) or None,
+            quote_label="The reason:",
+        )
         return _queue(cur, REQUEST_ANSWER, event, _users_of(cur, [asker]), mail, now)
     status = _status(r["status"])
-    nxt = ("The program managers introduce the two states next." if r["status"] == "proposed"
-           else "The two states have been introduced: they can now contact each other.")
-    mail = Mail(f"Introduction request {r['exchange_id']} accepted: {_pair(r)}",
-                [f"{by} accepted {asker}'s request ({long}): it is now exchange {r['exchange_id']}, {status}.", nxt],
-                link, "Open the exchange")
+    nxt = (
+        "The program managers introduce the two states next."
+        if r["status"] == "proposed"
+        else "The two states have been introduced: they can now contact each other."
+    )
+    mail = Mail(
+        f"Introduction request {r['exchange_id']} accepted: {_pair(r)}",
+        [f"{by} accepted {asker}'s request ({long}): it is now exchange {r['exchange_id']}, {status}.", nxt],
+        link,
+        "Open the exchange",
+    )
     ids = _queue(cur, REQUEST_ANSWER, event, _users_of(cur, [asker]), mail, now)
     other = r["mentor"] if asker == r["mentee"] else r["mentee"]
     others = {**_users_of(cur, [other]), **_managers_of(cur, [r["mentee"], r["mentor"]])}
-    change = Mail(f"Exchange {r['exchange_id']} ({_pair(r)}): requested → {status}",
-                  [f"{by} accepted the introduction request {asker} made ({long}): exchange {r['exchange_id']} is "
-                   f"now {status}.", nxt], link, "Open the exchange")
+    change = Mail(
+        f"Exchange {r['exchange_id']} ({_pair(r)}): requested → {status}",
+        [
+            f"{by} accepted the introduction request {asker} made ({long}): exchange {r['exchange_id']} is "
+            f"now {status}.",
+            nxt,
+        ],
+        link,
+        "Open the exchange",
+    )
     return ids + _queue(cur, EXCHANGE, event, others, change, now)
 
 
@@ -550,8 +691,15 @@ def _managers_of(cur, states: list[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def exchange_changed(cur, exchange_id: int, old_status: str | None, by: str, *, comment: str | None = None,
-                     now: dt.datetime | None = None) -> list[int]:
+def exchange_changed(
+    cur,
+    exchange_id: int,
+    old_status: str | None,
+    by: str,
+    *,
+    comment: str | None = None,
+    now: dt.datetime | None = None,
+) -> list[int]:
     """An exchange was opened (`old_status` None) or moved to another status: both states' users and program
     managers hear of it, with the comment recorded with the change (both states see it on the exchange)."""
     r = _exchange(cur, exchange_id)
@@ -560,24 +708,36 @@ def exchange_changed(cur, exchange_id: int, old_status: str | None, by: str, *, 
     new = _status(r["status"])
     if old_status is None:
         subject = f"Exchange {r['exchange_id']} opened: {_pair(r)}"
-        what = f"{by} opened exchange {r['exchange_id']}: {_state_name(r['mentor'])} to mentor " \
-               f"{_state_name(r['mentee'])} in {_areas(r['program_areas'])} (cycle {r['cycle']}); it is {new}."
+        what = (
+            f"{by} opened exchange {r['exchange_id']}: {_state_name(r['mentor'])} to mentor "
+            f"{_state_name(r['mentee'])} in {_areas(r['program_areas'])} (cycle {r['cycle']}); it is {new}."
+        )
     else:
         subject = f"Exchange {r['exchange_id']} ({_pair(r)}): {_status(old_status)} → {new}"
-        what = f"{by} recorded that exchange {r['exchange_id']} ({_state_name(r['mentor'])} mentoring " \
-               f"{_state_name(r['mentee'])} in {_areas(r['program_areas'])}) is now {new} (was {_status(old_status)})."
-    mail = Mail(subject, [what], f"/exchanges?exchange={r['exchange_id']}", "Open the exchange",
-                quote=_quote(comment) or None, quote_label="Comment:")
+        what = (
+            f"{by} recorded that exchange {r['exchange_id']} ({_state_name(r['mentor'])} mentoring "
+            f"{_state_name(r['mentee'])} in {_areas(r['program_areas'])}) is now {new} (was {_status(old_status)})."
+        )
+    mail = Mail(
+        subject,
+        [what],
+        f"/exchanges?exchange={r['exchange_id']}",
+        "Open the exchange",
+        quote=_quote(comment) or None,
+        quote_label="Comment:",
+    )
     recipients = {**_users_of(cur, [r["mentee"], r["mentor"]]), **_managers_of(cur, [r["mentee"], r["mentor"]])}
     return _queue(cur, EXCHANGE, f"exchange {r['exchange_id']} version {r['version']}", recipients, mail, now)
 
 
-def submission_event(cur, submission_id: int, by: str, *, comment: str | None = None,
-                     now: dt.datetime | None = None) -> list[int]:
+def submission_event(
+    cur, submission_id: int, by: str, *, comment: str | None = None, now: dt.datetime | None = None
+) -> list[int]:
     """A self-assessment was submitted (its program managers, or leadership where it has none, hear of it), or
     returned with the reviewer's comment or accepted (the state's users hear of it)."""
-    rows = cur.execute("SELECT state, cycle, status, version, synthetic FROM submissions WHERE submission_id = ?",
-                       [int(submission_id)]).fetchall()
+    rows = cur.execute(
+        "SELECT state, cycle, status, version, synthetic FROM submissions WHERE submission_id = ?", [int(submission_id)]
+    ).fetchall()
     if not rows or rows[0][4]:
         return []
     state, cycle, status, version, _ = rows[0]
@@ -586,18 +746,32 @@ def submission_event(cur, submission_id: int, by: str, *, comment: str | None = 
     event = f"submission {submission_id} version {version}"
     name = _state_name(state)
     if status == "submitted":
-        mail = Mail(f"Self-assessment {state} {cycle} submitted for review",
-                    [f"{by} submitted {name}'s self-assessment for {cycle}. It waits for review: accept it, or "
-                     "return it with a comment saying what to change."], link, "Review it")
+        mail = Mail(
+            f"Self-assessment {state} {cycle} submitted for review",
+            [
+                f"{by} submitted {name}'s self-assessment for {cycle}. It waits for review: accept it, or "
+                "return it with a comment saying what to change."
+            ],
+            link,
+            "Review it",
+        )
         return _queue(cur, REVIEW, event, _managers_or_leadership(cur, [state]), mail, now)
     if status == "returned":
-        mail = Mail(f"Self-assessment {state} {cycle} returned for changes",
-                    [f"{by} returned {name}'s self-assessment for {cycle}. Change it on the form and submit it "
-                     "again."], link, "Open the form", quote=_quote(comment) or None, quote_label="The comment:")
+        mail = Mail(
+            f"Self-assessment {state} {cycle} returned for changes",
+            [f"{by} returned {name}'s self-assessment for {cycle}. Change it on the form and submit it again."],
+            link,
+            "Open the form",
+            quote=_quote(comment) or None,
+            quote_label="The comment:",
+        )
     elif status == "accepted":
-        mail = Mail(f"Self-assessment {state} {cycle} accepted",
-                    [f"{by} accepted {name}'s self-assessment for {cycle}: its ratings are now on record."],
-                    link, "Open it")
+        mail = Mail(
+            f"Self-assessment {state} {cycle} accepted",
+            [f"{by} accepted {name}'s self-assessment for {cycle}: its ratings are now on record."],
+            link,
+            "Open it",
+        )
     else:
         return []
     return _queue(cur, REVIEW_RESULT, event, _users_of(cur, [state]), mail, now)
@@ -607,6 +781,7 @@ def submission_event(cur, submission_id: int, by: str, *, comment: str | None = 
 
 
 # --- the outbox, for leadership and `notify list` -------------------------------------------------------------------
+
 
 def outbox(con, status: str | None = None, *, recipient: str | None = None, limit: int | None = 500) -> pd.DataFrame:
     """The outbox, newest first: OUTBOX_COLUMNS (status: STATUSES)."""
@@ -647,8 +822,12 @@ def retry_failed(con, by: str, *, now: dt.datetime | None = None) -> int:
     """Put every failed notification back in line (attempts start again); audited. Returns how many."""
     now = now or _now()
     with transaction(con) as cur:
-        n = int(cur.execute("UPDATE notifications SET status = ?, attempts = 0, next_attempt_at = ? "
-                            "WHERE status = ?", [PENDING, now, FAILED]).fetchall()[0][0])
+        n = int(
+            cur.execute(
+                "UPDATE notifications SET status = ?, attempts = 0, next_attempt_at = ? WHERE status = ?",
+                [PENDING, now, FAILED],
+            ).fetchall()[0][0]
+        )
         if n:
             audit.record_in(cur, by, "edit", f"{n} failed notification(s) queued again")
     return n

@@ -18,6 +18,7 @@ Pure over the store (no Streamlit); the Work queue page (`pages/queue.py`, a PM'
 Scope: leadership sees every state; a program manager the items touching their assigned states; state users
 have no queue (their requests and status are on their profile and the Exchanges page).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,18 +33,26 @@ from shisn.store.db import query_df
 
 REQUEST, REVIEW, STUCK, UNMATCHED = "request", "review", "stuck", "unmatched"
 KINDS = (REQUEST, REVIEW, STUCK, UNMATCHED)
-KIND_LABELS = {REQUEST: "Introduction requests", REVIEW: "Self-assessments to review",
-               STUCK: "Exchanges with no change", UNMATCHED: "Needs no mentor can take"}
-DECISIONS = (REQUEST, REVIEW)   # a person decides: listed before the follow-ups, whatever their age
+KIND_LABELS = {
+    REQUEST: "Introduction requests",
+    REVIEW: "Self-assessments to review",
+    STUCK: "Exchanges with no change",
+    UNMATCHED: "Needs no mentor can take",
+}
+DECISIONS = (REQUEST, REVIEW)  # a person decides: listed before the follow-ups, whatever their age
 COLUMNS = ["kind", "kind_label", "since", "age_days", "states", "item", "link", "ref"]
 ROLES = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
 # The setting lives in shisn.services.impact (network health reads it too); the queue adds the role check.
-STUCK_DAYS_KEY, DEFAULT_STUCK_DAYS, MAX_STUCK_DAYS = impact.STUCK_DAYS_KEY, impact.DEFAULT_STUCK_DAYS, \
-    impact.MAX_STUCK_DAYS
+STUCK_DAYS_KEY, DEFAULT_STUCK_DAYS, MAX_STUCK_DAYS = (
+    impact.STUCK_DAYS_KEY,
+    impact.DEFAULT_STUCK_DAYS,
+    impact.MAX_STUCK_DAYS,
+)
 
 
 # --- the setting ---------------------------------------------------------------------------------------------------
+
 
 def stuck_days(con) -> int:
     """Days without a change after which an open exchange is in the queue (settings 'stuck_days', default 30)."""
@@ -59,6 +68,7 @@ def set_stuck_days(con, days, viewer: auth.Viewer) -> int:
 
 # --- submitted self-assessments ---------------------------------------------------------------------------------------
 
+
 def pending_reviews(con, viewer: auth.Viewer) -> pd.DataFrame:
     """Self-assessments waiting for this viewer's review: `shisn.services.submissions.pending_reviews` (columns
     submission_id, state, cycle, submitted_by, submitted_at, link)."""
@@ -66,6 +76,7 @@ def pending_reviews(con, viewer: auth.Viewer) -> pd.DataFrame:
 
 
 # --- the items -----------------------------------------------------------------------------------------------------
+
 
 def _link(path: str, **query) -> str:
     return f"/{path}" + ("?" + urllib.parse.urlencode(query) if query else "")
@@ -80,30 +91,55 @@ def _requests(con, viewer) -> list[dict]:
     out = []
     for r in df.itertuples(index=False):
         asker = r.requested_state
-        what = (f"{asker} asks to be mentored by {r.mentor}" if asker == r.mentee
-                else f"{asker} offers to mentor {r.mentee}")
-        out.append({"kind": REQUEST, "since": r.requested_at, "states": f"{r.mentor},{r.mentee}",
-                    "item": f"Request {r.exchange_id}: {what} · {r.areas_label}",
-                    "link": _link("exchanges", exchange=int(r.exchange_id)), "ref": int(r.exchange_id)})
+        what = (
+            f"{asker} asks to be mentored by {r.mentor}"
+            if asker == r.mentee
+            else f"{asker} offers to mentor {r.mentee}"
+        )
+        out.append(
+            {
+                "kind": REQUEST,
+                "since": r.requested_at,
+                "states": f"{r.mentor},{r.mentee}",
+                "item": f"Request {r.exchange_id}: {what} · {r.areas_label}",
+                "link": _link("exchanges", exchange=int(r.exchange_id)),
+                "ref": int(r.exchange_id),
+            }
+        )
     return out
 
 
 def _reviews(con, viewer) -> list[dict]:
     df = pending_reviews(con, viewer)
-    return [{"kind": REVIEW, "since": r.submitted_at, "states": r.state,
-             "item": f"Self-assessment {r.state} {int(r.cycle)} submitted by {r.submitted_by}",
-             "link": r.link, "ref": int(r.submission_id)} for r in df.itertuples(index=False)]
+    return [
+        {
+            "kind": REVIEW,
+            "since": r.submitted_at,
+            "states": r.state,
+            "item": f"Self-assessment {r.state} {int(r.cycle)} submitted by {r.submitted_by}",
+            "link": r.link,
+            "ref": int(r.submission_id),
+        }
+        for r in df.itertuples(index=False)
+    ]
 
 
 def _stuck(con, viewer, now: dt.datetime, days: int) -> list[dict]:
     df = exchanges.list_exchanges(con, viewer)
     cutoff = pd.Timestamp(now - dt.timedelta(days=days))
     df = df[df["status"].isin(exchange_rules.OPEN_STATUSES) & (pd.to_datetime(df["updated_at"]) <= cutoff)]
-    return [{"kind": STUCK, "since": r.updated_at, "states": f"{r.mentor},{r.mentee}",
-             "item": f"Exchange {r.exchange_id}: {r.mentor} → {r.mentee} · {r.areas_label} · {r.status_label} "
-                     f"since {pd.Timestamp(r.updated_at):%Y-%m-%d}, no change for {days}+ days",
-             "link": _link("exchanges", exchange=int(r.exchange_id)), "ref": int(r.exchange_id)}
-            for r in df.itertuples(index=False)]
+    return [
+        {
+            "kind": STUCK,
+            "since": r.updated_at,
+            "states": f"{r.mentor},{r.mentee}",
+            "item": f"Exchange {r.exchange_id}: {r.mentor} → {r.mentee} · {r.areas_label} · {r.status_label} "
+            f"since {pd.Timestamp(r.updated_at):%Y-%m-%d}, no change for {days}+ days",
+            "link": _link("exchanges", exchange=int(r.exchange_id)),
+            "ref": int(r.exchange_id),
+        }
+        for r in df.itertuples(index=False)
+    ]
 
 
 def latest_cycle(con) -> int | None:
@@ -125,25 +161,45 @@ def _unmatched(con, viewer, referrals: pd.DataFrame | None, cycle: int | None) -
         return []
     recorded = query_df(con, "SELECT state, program_area FROM ta_referrals WHERE cycle = ?", [cycle])
     done = set(zip(recorded["state"], recorded["program_area"]))
-    active = query_df(con, f"""SELECT mentee, program_areas FROM exchanges
-                               WHERE status IN ({', '.join('?' for _ in exchange_rules.ACTIVE_STATUSES)})""",
-                      list(exchange_rules.ACTIVE_STATUSES))
+    active = query_df(
+        con,
+        f"""SELECT mentee, program_areas FROM exchanges
+                               WHERE status IN ({", ".join("?" for _ in exchange_rules.ACTIVE_STATUSES)})""",
+        list(exchange_rules.ACTIVE_STATUSES),
+    )
     done |= {(m, a) for m, areas in zip(active["mentee"], active["program_areas"]) for a in areas.split(",")}
-    loaded = query_df(con, """SELECT a.state, a.program_area, l.loaded_at FROM assessments a
-                              JOIN load_log l ON l.load_id = a.load_id WHERE a.cycle = ?""", [cycle])
+    loaded = query_df(
+        con,
+        """SELECT a.state, a.program_area, l.loaded_at FROM assessments a
+                              JOIN load_log l ON l.load_id = a.load_id WHERE a.cycle = ?""",
+        [cycle],
+    )
     since = {(s, a): t for s, a, t in zip(loaded["state"], loaded["program_area"], loaded["loaded_at"])}
     out = []
     for r in refs.itertuples(index=False):
         if (r.mentee, r.program_area) in done:
             continue
-        out.append({"kind": UNMATCHED, "since": since.get((r.mentee, r.program_area)), "states": r.mentee,
-                    "item": f"{r.mentee_name} ({r.mentee}) · {r.area_label} ({cycle}): {r.reason}",
-                    "link": _link("pairings", pairings_view="Referred to TA"), "ref": f"{r.mentee}:{r.program_area}"})
+        out.append(
+            {
+                "kind": UNMATCHED,
+                "since": since.get((r.mentee, r.program_area)),
+                "states": r.mentee,
+                "item": f"{r.mentee_name} ({r.mentee}) · {r.area_label} ({cycle}): {r.reason}",
+                "link": _link("pairings", pairings_view="Referred to TA"),
+                "ref": f"{r.mentee}:{r.program_area}",
+            }
+        )
     return out
 
 
-def items(con, viewer: auth.Viewer, *, now: dt.datetime | None = None, referrals: pd.DataFrame | None = None,
-          cycle: int | None = None) -> pd.DataFrame:
+def items(
+    con,
+    viewer: auth.Viewer,
+    *,
+    now: dt.datetime | None = None,
+    referrals: pd.DataFrame | None = None,
+    cycle: int | None = None,
+) -> pd.DataFrame:
     """Everything that needs `viewer`'s action, decisions first (DECISIONS), then the rest, each oldest first
     (COLUMNS: kind, kind_label, since, age_days, states,
     item, link (the page's address with its query), ref (exchange, submission or state:area)). `referrals`: the
@@ -152,8 +208,12 @@ def items(con, viewer: auth.Viewer, *, now: dt.datetime | None = None, referrals
     if viewer is None or viewer.role not in ROLES:
         return pd.DataFrame(columns=COLUMNS)
     now = now or dt.datetime.now().replace(microsecond=0)
-    rows = (_requests(con, viewer) + _reviews(con, viewer) + _stuck(con, viewer, now, stuck_days(con))
-            + _unmatched(con, viewer, referrals, cycle))
+    rows = (
+        _requests(con, viewer)
+        + _reviews(con, viewer)
+        + _stuck(con, viewer, now, stuck_days(con))
+        + _unmatched(con, viewer, referrals, cycle)
+    )
     df = pd.DataFrame(rows, columns=["kind", "since", "states", "item", "link", "ref"])
     df["since"] = pd.to_datetime(df["since"])
     df["kind_label"] = df["kind"].map(KIND_LABELS)

@@ -33,6 +33,7 @@ made raises `NewerLoad` on accept unless the reviewer confirms (`replace_newer=T
 Submitting, returning and accepting write their e-mail notifications (shisn/notify.py: the state's program manager,
 the state's users) in the same transaction as the step itself.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,16 +48,42 @@ from shisn.store.db import WriteConflict, query_df, transaction
 
 DRAFT, SUBMITTED, ACCEPTED, RETURNED = "draft", "submitted", "accepted", "returned"
 STATUSES: tuple[str, ...] = (DRAFT, SUBMITTED, ACCEPTED, RETURNED)
-STATUS_LABELS = {DRAFT: "draft", SUBMITTED: "submitted, awaiting review", ACCEPTED: "accepted",
-                 RETURNED: "returned for changes"}
+STATUS_LABELS = {
+    DRAFT: "draft",
+    SUBMITTED: "submitted, awaiting review",
+    ACCEPTED: "accepted",
+    RETURNED: "returned for changes",
+}
 OPEN: tuple[str, ...] = (DRAFT, SUBMITTED, RETURNED)
 EDITABLE: tuple[str, ...] = (DRAFT, RETURNED)
-AREA_FIELDS: tuple[str, ...] = ("program_area", "maturity", "offers_help", "seeks_help", "other_area", "notes",
-                                *catalog.POETE)
+AREA_FIELDS: tuple[str, ...] = (
+    "program_area",
+    "maturity",
+    "offers_help",
+    "seeks_help",
+    "other_area",
+    "notes",
+    *catalog.POETE,
+)
 MAX_COMMENT = 4000
-COLUMNS = ["submission_id", "state", "cycle", "status", "created_by", "created_at", "updated_by", "updated_at",
-           "submitted_by", "submitted_at", "reviewed_by", "reviewed_at", "review_comment", "load_id", "base_load_id",
-           "version"]
+COLUMNS = [
+    "submission_id",
+    "state",
+    "cycle",
+    "status",
+    "created_by",
+    "created_at",
+    "updated_by",
+    "updated_at",
+    "submitted_by",
+    "submitted_at",
+    "reviewed_by",
+    "reviewed_at",
+    "review_comment",
+    "load_id",
+    "base_load_id",
+    "version",
+]
 
 
 class SubmissionError(ValueError):
@@ -73,9 +100,12 @@ class Invalid(SubmissionError):
     def __init__(self, problems: list[ingest.Problem], by_area: dict[str, list[str]]):
         self.problems, self.by_area = problems, by_area
         n = len(problems)
-        super().__init__(f"{n} problem{'s' if n != 1 else ''} to fix before submitting: "
-                         + "; ".join(f"{catalog.area_short(a) if a else 'assessment'}: {m}"
-                                     for a, ms in by_area.items() for m in ms[:1]))
+        super().__init__(
+            f"{n} problem{'s' if n != 1 else ''} to fix before submitting: "
+            + "; ".join(
+                f"{catalog.area_short(a) if a else 'assessment'}: {m}" for a, ms in by_area.items() for m in ms[:1]
+            )
+        )
 
 
 class StaleSubmission(SubmissionError):
@@ -84,10 +114,15 @@ class StaleSubmission(SubmissionError):
     def __init__(self, submission_id: int, changed_by: str, changed_at, status: str):
         self.submission_id, self.changed_by, self.status = submission_id, changed_by, status
         at = pd.Timestamp(changed_at).to_pydatetime() if changed_at is not None else None
-        when = "" if at is None else (" at " + (at.strftime("%H:%M") if at.date() == dt.date.today()
-                                                 else at.strftime("%Y-%m-%d %H:%M")))
-        super().__init__(f"submission {submission_id} was changed by {changed_by}{when} since you opened it (it is "
-                         f"now {STATUS_LABELS.get(status, status)}): nothing was saved; reload to see their change")
+        when = (
+            ""
+            if at is None
+            else (" at " + (at.strftime("%H:%M") if at.date() == dt.date.today() else at.strftime("%Y-%m-%d %H:%M")))
+        )
+        super().__init__(
+            f"submission {submission_id} was changed by {changed_by}{when} since you opened it (it is "
+            f"now {STATUS_LABELS.get(status, status)}): nothing was saved; reload to see their change"
+        )
 
 
 class NewerLoad(SubmissionError):
@@ -97,12 +132,15 @@ class NewerLoad(SubmissionError):
         self.loads = loads
         first = loads.iloc[0]
         when = pd.Timestamp(first["loaded_at"]).strftime("%Y-%m-%d %H:%M")
-        super().__init__(f"{len(loads)} load(s) wrote this state × cycle after the submission was made (latest: "
-                         f"{first['file_name']} by {first['loaded_by']} at {when}): accepting replaces those newer "
-                         "rows. Confirm to accept anyway.")
+        super().__init__(
+            f"{len(loads)} load(s) wrote this state × cycle after the submission was made (latest: "
+            f"{first['file_name']} by {first['loaded_by']} at {when}): accepting replaces those newer "
+            "rows. Confirm to accept anyway."
+        )
 
 
 # --- who may do what ---------------------------------------------------------------------------------------------
+
 
 def can_fill(viewer: auth.Viewer | None, state: str) -> bool:
     """Fill in (and see the drafts of) `state`'s self-assessment: the state itself, its PM, leadership."""
@@ -119,18 +157,23 @@ def can_review(viewer: auth.Viewer | None, state: str) -> bool:
 def why_not_fill(viewer: auth.Viewer, state: str, pm_name: str | None = None) -> str:
     """Why `viewer` may not open `state`'s form; `pm_name`: who handles that state (named so the user knows whom
     to ask)."""
-    handled = (f" Its program manager is {pm_name}." if pm_name else
-               " No program manager is assigned to it yet.") if viewer.role != auth.STATE else ""
+    handled = (
+        (f" Its program manager is {pm_name}." if pm_name else " No program manager is assigned to it yet.")
+        if viewer.role != auth.STATE
+        else ""
+    )
     if viewer.role == auth.STATE:
         own = viewer.home_state or "your own state"
         return f"As a {own} user you can open only {own}'s self-assessment, not {state}'s."
     if viewer.role == auth.PROGRAM_MANAGER:
-        return (f"{state} is not one of your assigned states, so you cannot open or review its self-assessment."
-                + handled)
+        return (
+            f"{state} is not one of your assigned states, so you cannot open or review its self-assessment." + handled
+        )
     return "You may not open this self-assessment."
 
 
 # --- the form's rows ---------------------------------------------------------------------------------------------
+
 
 def _int_or_none(v):
     if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v == "":
@@ -146,8 +189,15 @@ def _text(v) -> str:
 
 
 def blank_area(slug: str) -> dict:
-    return {"program_area": slug, "maturity": None, "offers_help": False, "seeks_help": False, "other_area": "",
-            "notes": "", **{p: None for p in catalog.POETE}}
+    return {
+        "program_area": slug,
+        "maturity": None,
+        "offers_help": False,
+        "seeks_help": False,
+        "other_area": "",
+        "notes": "",
+        **{p: None for p in catalog.POETE},
+    }
 
 
 def normalise(areas) -> list[dict]:
@@ -180,19 +230,26 @@ def normalise(areas) -> list[dict]:
 
 def is_blank(area: dict) -> bool:
     """Nothing entered for the area: it is not rated (and not a row of the assessment)."""
-    return (area.get("maturity") is None and not area.get("offers_help") and not area.get("seeks_help")
-            and not _text(area.get("notes")).strip() and not _text(area.get("other_area")).strip()
-            and all(area.get(p) is None for p in catalog.POETE))
+    return (
+        area.get("maturity") is None
+        and not area.get("offers_help")
+        and not area.get("seeks_help")
+        and not _text(area.get("notes")).strip()
+        and not _text(area.get("other_area")).strip()
+        and all(area.get(p) is None for p in catalog.POETE)
+    )
 
 
 def form_rows(state: str, cycle: int, areas) -> list[dict]:
     """The rows a file would hold for this form: one per area with anything entered (blank areas are not rated)."""
-    return [{"state": state, "cycle": cycle, **{k: v for k, v in a.items()}}
-            for a in normalise(areas) if not is_blank(a)]
+    return [
+        {"state": state, "cycle": cycle, **{k: v for k, v in a.items()}} for a in normalise(areas) if not is_blank(a)
+    ]
 
 
-def validate(state: str, cycle: int, areas, *, name: str = "form",
-             this_year: int | None = None) -> tuple[ingest.Checked, dict[str, list[str]]]:
+def validate(
+    state: str, cycle: int, areas, *, name: str = "form", this_year: int | None = None
+) -> tuple[ingest.Checked, dict[str, list[str]]]:
     """Run the form's rows through the self-assessment validator (ingest.check_rows: the file's rules and
     messages, rows for `state` only). Returns the result and {area slug: ['column: reason', ...]} ('' for
     problems about the whole assessment)."""
@@ -201,8 +258,13 @@ def validate(state: str, cycle: int, areas, *, name: str = "form",
     by_area: dict[str, list[str]] = {}
     for p in checked.problems:
         area = rows[p.row - 1]["program_area"] if p.row is not None and 0 < p.row <= len(rows) else ""
-        label = {"other_area": "area name", "offers_help": "offers help", "seeks_help": "seeks guidance"}.get(
-            p.column, p.column) if p.column else ""
+        label = (
+            {"other_area": "area name", "offers_help": "offers help", "seeks_help": "seeks guidance"}.get(
+                p.column, p.column
+            )
+            if p.column
+            else ""
+        )
         by_area.setdefault(area, []).append(f"{label}: {p.reason}" if label else p.reason)
     return checked, by_area
 
@@ -212,8 +274,9 @@ def _check_key(state: str, cycle, this_year: int | None) -> tuple[str, int]:
     code = jurisdictions.state_code(state) if state else None
     if code is None:
         raise SubmissionError(f"{state!r} is not one of the 56 reporting jurisdictions (use a USPS code such as VA)")
-    probe = ingest.check_rows([{"state": code, "program_area": catalog.AREA_SLUGS[0], "cycle": cycle,
-                                "maturity": 1}], this_year=this_year)
+    probe = ingest.check_rows(
+        [{"state": code, "program_area": catalog.AREA_SLUGS[0], "cycle": cycle, "maturity": 1}], this_year=this_year
+    )
     bad = [p for p in probe.problems if p.column in ("state", "cycle")]
     if bad:
         raise SubmissionError(f"{bad[0].column} {bad[0].value!r}: {bad[0].reason}")
@@ -221,6 +284,7 @@ def _check_key(state: str, cycle, this_year: int | None) -> tuple[str, int]:
 
 
 # --- prefill and "changed since last cycle" ---------------------------------------------------------------------
+
 
 def areas_from_rows(rows: pd.DataFrame) -> list[dict]:
     """Stored assessment rows (one state × cycle) as the form's areas."""
@@ -290,18 +354,23 @@ def rating_grid(areas, previous: pd.DataFrame | None = None) -> pd.DataFrame:
     its short label, the previous cycle's rating (`previous`: that cycle's rows; blank without), the maturity as a
     `maturity_choice` (None: not rated), offers / seeks, the notes and, on the 'Other' row only, the name the state
     gives that area (as in the file template, where other_area is used only with program_area 'other')."""
-    before = {r["program_area"]: r for r in previous.to_dict("records")} if previous is not None and len(previous) \
-        else {}
+    before = (
+        {r["program_area"]: r for r in previous.to_dict("records")} if previous is not None and len(previous) else {}
+    )
     rows = normalise(areas)
-    return pd.DataFrame({
-        GRID_AREA: [catalog.area_short(a["program_area"]) for a in rows],
-        GRID_LAST: [previous_text(before.get(a["program_area"])) for a in rows],
-        "maturity": [maturity_choice(a["maturity"]) if a["maturity"] in catalog.MATURITY_LEVELS else None
-                     for a in rows],
-        "offers_help": [a["offers_help"] for a in rows],
-        "seeks_help": [a["seeks_help"] for a in rows],
-        "notes": [a["notes"] for a in rows],
-        "other_area": [(a["other_area"] or None) if a["program_area"] == catalog.OTHER else "" for a in rows]})
+    return pd.DataFrame(
+        {
+            GRID_AREA: [catalog.area_short(a["program_area"]) for a in rows],
+            GRID_LAST: [previous_text(before.get(a["program_area"])) for a in rows],
+            "maturity": [
+                maturity_choice(a["maturity"]) if a["maturity"] in catalog.MATURITY_LEVELS else None for a in rows
+            ],
+            "offers_help": [a["offers_help"] for a in rows],
+            "seeks_help": [a["seeks_help"] for a in rows],
+            "notes": [a["notes"] for a in rows],
+            "other_area": [(a["other_area"] or None) if a["program_area"] == catalog.OTHER else "" for a in rows],
+        }
+    )
 
 
 def ratings_after_edits(areas, edited_rows: dict) -> list[dict]:
@@ -321,7 +390,7 @@ def ratings_after_edits(areas, edited_rows: dict) -> list[dict]:
             elif column == "notes":
                 a["notes"] = _text(v)
             elif column == "other_area" and a["program_area"] == catalog.OTHER:  # a name typed on another row:
-                a["other_area"] = _text(v)                                       # not a field of that area
+                a["other_area"] = _text(v)  # not a field of that area
     for a in out:
         if a["program_area"] != catalog.OTHER:
             a["other_area"] = ""
@@ -397,6 +466,7 @@ def candidate_rows(checked: ingest.Checked) -> pd.DataFrame:
 
 # --- reading -----------------------------------------------------------------------------------------------------
 
+
 def _row(df: pd.DataFrame) -> dict | None:
     if df.empty:
         return None
@@ -413,8 +483,11 @@ def _row(df: pd.DataFrame) -> dict | None:
 
 
 def get(con, submission_id: int) -> dict:
-    got = _row(query_df(con, f"SELECT {', '.join(COLUMNS)}, areas FROM submissions WHERE submission_id = ?",
-                        [int(submission_id)]))
+    got = _row(
+        query_df(
+            con, f"SELECT {', '.join(COLUMNS)}, areas FROM submissions WHERE submission_id = ?", [int(submission_id)]
+        )
+    )
     if got is None:
         raise SubmissionError(f"there is no submission {submission_id}")
     return got
@@ -422,15 +495,26 @@ def get(con, submission_id: int) -> dict:
 
 def open_submission(con, state: str, cycle: int) -> dict | None:
     """The state × cycle's open (draft, submitted or returned) submission, if any."""
-    return _row(query_df(con, f"SELECT {', '.join(COLUMNS)}, areas FROM submissions WHERE state = ? AND cycle = ? "
-                              "AND status IN ('draft', 'submitted', 'returned') ORDER BY submission_id DESC LIMIT 1",
-                         [state, int(cycle)]))
+    return _row(
+        query_df(
+            con,
+            f"SELECT {', '.join(COLUMNS)}, areas FROM submissions WHERE state = ? AND cycle = ? "
+            "AND status IN ('draft', 'submitted', 'returned') ORDER BY submission_id DESC LIMIT 1",
+            [state, int(cycle)],
+        )
+    )
 
 
 def latest(con, state: str, cycle: int) -> dict | None:
     """The state × cycle's most recent submission in any status."""
-    return _row(query_df(con, f"SELECT {', '.join(COLUMNS)}, areas FROM submissions WHERE state = ? AND cycle = ? "
-                              "ORDER BY submission_id DESC LIMIT 1", [state, int(cycle)]))
+    return _row(
+        query_df(
+            con,
+            f"SELECT {', '.join(COLUMNS)}, areas FROM submissions WHERE state = ? AND cycle = ? "
+            "ORDER BY submission_id DESC LIMIT 1",
+            [state, int(cycle)],
+        )
+    )
 
 
 def _scope(viewer: auth.Viewer | None) -> tuple[str, list]:
@@ -443,8 +527,9 @@ def _scope(viewer: auth.Viewer | None) -> tuple[str, list]:
     return f" AND state IN ({', '.join('?' for _ in viewer.states)})", list(viewer.states)
 
 
-def list_submissions(con, viewer: auth.Viewer | None = None, status: str | None = None,
-                     state: str | None = None) -> pd.DataFrame:
+def list_submissions(
+    con, viewer: auth.Viewer | None = None, status: str | None = None, state: str | None = None
+) -> pd.DataFrame:
     """Submissions (newest first) a viewer may see (`viewer=None`: all, for the CLI), without their areas."""
     sql = f"SELECT {', '.join(COLUMNS)} FROM submissions WHERE 1 = 1"
     params: list = []
@@ -470,24 +555,35 @@ def pending_reviews(con, viewer: auth.Viewer | None) -> pd.DataFrame:
     if viewer is None or viewer.role == auth.STATE:
         return pd.DataFrame(columns=cols)
     where, params = _scope(viewer)
-    df = query_df(con, "SELECT submission_id, state, cycle, submitted_by, submitted_at, version FROM submissions "
-                       f"WHERE status = 'submitted'{where} ORDER BY submitted_at, submission_id", params)
+    df = query_df(
+        con,
+        "SELECT submission_id, state, cycle, submitted_by, submitted_at, version FROM submissions "
+        f"WHERE status = 'submitted'{where} ORDER BY submitted_at, submission_id",
+        params,
+    )
     df["link"] = [f"/assessment?state={s}&cycle={c}" for s, c in zip(df["state"], df["cycle"])]
     return df[cols]
 
 
 def history(con, submission_id: int) -> pd.DataFrame:
-    return query_df(con, "SELECT version, changed_at, changed_by, from_status, to_status, comment "
-                         "FROM submission_history WHERE submission_id = ? ORDER BY version", [int(submission_id)])
+    return query_df(
+        con,
+        "SELECT version, changed_at, changed_by, from_status, to_status, comment "
+        "FROM submission_history WHERE submission_id = ? ORDER BY version",
+        [int(submission_id)],
+    )
 
 
 def newer_loads(con, submission: dict) -> pd.DataFrame:
     """Loads (files or other accepted forms) made after this submission was submitted whose rows now hold its
     state × cycle: accepting would replace them. Newest first."""
-    df = query_df(con, "SELECT load_id, loaded_at, loaded_by, file_name FROM load_log l WHERE load_id > ? AND "
-                       "EXISTS (SELECT 1 FROM assessments a WHERE a.load_id = l.load_id AND a.state = ? "
-                       "AND a.cycle = ?) ORDER BY load_id DESC",
-                  [int(submission.get("base_load_id") or 0), submission["state"], int(submission["cycle"])])
+    df = query_df(
+        con,
+        "SELECT load_id, loaded_at, loaded_by, file_name FROM load_log l WHERE load_id > ? AND "
+        "EXISTS (SELECT 1 FROM assessments a WHERE a.load_id = l.load_id AND a.state = ? "
+        "AND a.cycle = ?) ORDER BY load_id DESC",
+        [int(submission.get("base_load_id") or 0), submission["state"], int(submission["cycle"])],
+    )
     if submission.get("load_id") is not None:
         df = df[df["load_id"] != submission["load_id"]]
     return df.reset_index(drop=True)
@@ -501,18 +597,27 @@ def export_frame(con, status: str | None = None) -> pd.DataFrame:
     def iso(s):
         return [None if pd.isna(v) else pd.Timestamp(v).isoformat(sep=" ") for v in s]
 
-    out = pd.DataFrame({
-        "id": df["submission_id"].astype(int).to_numpy(), "state": df["state"].to_numpy(),
-        "cycle": df["cycle"].astype(int).to_numpy(), "status": df["status"].to_numpy(),
-        "created_by": df["created_by"].to_numpy(), "submitted_by": df["submitted_by"].to_numpy(),
-        "submitted_at": iso(df["submitted_at"]), "reviewed_by": df["reviewed_by"].to_numpy(),
-        "reviewed_at": iso(df["reviewed_at"]), "review_comment": df["review_comment"].to_numpy(),
-        "load_id": [None if pd.isna(v) else int(v) for v in df["load_id"]], "updated_at": iso(df["updated_at"]),
-    })
+    out = pd.DataFrame(
+        {
+            "id": df["submission_id"].astype(int).to_numpy(),
+            "state": df["state"].to_numpy(),
+            "cycle": df["cycle"].astype(int).to_numpy(),
+            "status": df["status"].to_numpy(),
+            "created_by": df["created_by"].to_numpy(),
+            "submitted_by": df["submitted_by"].to_numpy(),
+            "submitted_at": iso(df["submitted_at"]),
+            "reviewed_by": df["reviewed_by"].to_numpy(),
+            "reviewed_at": iso(df["reviewed_at"]),
+            "review_comment": df["review_comment"].to_numpy(),
+            "load_id": [None if pd.isna(v) else int(v) for v in df["load_id"]],
+            "updated_at": iso(df["updated_at"]),
+        }
+    )
     return out.astype(object).where(out.notna(), None).reset_index(drop=True)
 
 
 # --- writing -----------------------------------------------------------------------------------------------------
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
@@ -523,8 +628,10 @@ def _who(viewer: auth.Viewer) -> str:
 
 
 def _history(cur, sid: int, version: int, at, by: str, from_status, to_status: str, comment=None) -> None:
-    cur.execute("INSERT INTO submission_history VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [sid, version, at, by, from_status, to_status, comment]).fetchall()
+    cur.execute(
+        "INSERT INTO submission_history VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [sid, version, at, by, from_status, to_status, comment],
+    ).fetchall()
 
 
 def _read(cur, sid: int) -> dict:
@@ -538,9 +645,19 @@ def _stale(row: dict) -> StaleSubmission:
     return StaleSubmission(int(row["submission_id"]), row["updated_by"], row["updated_at"], row["status"])
 
 
-def save(con, viewer: auth.Viewer, state: str, cycle: int, areas, *, submission_id: int | None = None,
-         version: int | None = None, submit: bool = False, now: dt.datetime | None = None,
-         this_year: int | None = None) -> tuple[int, int]:
+def save(
+    con,
+    viewer: auth.Viewer,
+    state: str,
+    cycle: int,
+    areas,
+    *,
+    submission_id: int | None = None,
+    version: int | None = None,
+    submit: bool = False,
+    now: dt.datetime | None = None,
+    this_year: int | None = None,
+) -> tuple[int, int]:
     """Save the form as a draft (any time, complete or not), or with `submit=True` submit it for review (only with
     no problem: raises Invalid otherwise). A new submission when `submission_id` is None (refused when the state ×
     cycle already has an open one); else an update of that draft/returned submission naming the `version` read.
@@ -562,37 +679,65 @@ def save(con, viewer: auth.Viewer, state: str, cycle: int, areas, *, submission_
             cur.lock("submission")
             newest = int(cur.scalar("SELECT coalesce(max(load_id), 0) FROM load_log"))
             if submission_id is None:
-                other = cur.execute("SELECT submission_id, status, updated_by FROM submissions WHERE state = ? AND "
-                                    "cycle = ? AND status IN ('draft', 'submitted', 'returned')",
-                                    [state, cycle]).fetchall()
+                other = cur.execute(
+                    "SELECT submission_id, status, updated_by FROM submissions WHERE state = ? AND "
+                    "cycle = ? AND status IN ('draft', 'submitted', 'returned')",
+                    [state, cycle],
+                ).fetchall()
                 if other:
                     sid, st, who = other[0]
-                    raise SubmissionError(f"{state} {cycle} already has an open submission ({sid}, "
-                                          f"{STATUS_LABELS[st]}, last saved by {who}): reload to open it")
+                    raise SubmissionError(
+                        f"{state} {cycle} already has an open submission ({sid}, "
+                        f"{STATUS_LABELS[st]}, last saved by {who}): reload to open it"
+                    )
                 sid, new_version, from_status = cur.nextval("submission_id_seq"), 1, None
-                cur.execute("INSERT INTO submissions (submission_id, state, cycle, status, areas, created_by, "
-                            "created_at, updated_by, updated_at, submitted_by, submitted_at, base_load_id, version, "
-                            "synthetic) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
-                            [sid, state, cycle, to_status, payload, by, now, by, now, by if submit else None,
-                             now if submit else None, newest if submit else None, new_version]).fetchall()
+                cur.execute(
+                    "INSERT INTO submissions (submission_id, state, cycle, status, areas, created_by, "
+                    "created_at, updated_by, updated_at, submitted_by, submitted_at, base_load_id, version, "
+                    "synthetic) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
+                    [
+                        sid,
+                        state,
+                        cycle,
+                        to_status,
+                        payload,
+                        by,
+                        now,
+                        by,
+                        now,
+                        by if submit else None,
+                        now if submit else None,
+                        newest if submit else None,
+                        new_version,
+                    ],
+                ).fetchall()
             else:
                 row = _read(cur, submission_id)
                 if version is None or int(row["version"]) != int(version):
                     raise _stale(row)
                 if (row["state"], int(row["cycle"])) != (state, cycle):
-                    raise SubmissionError(f"submission {submission_id} is {row['state']} {row['cycle']}, "
-                                          f"not {state} {cycle}")
+                    raise SubmissionError(
+                        f"submission {submission_id} is {row['state']} {row['cycle']}, not {state} {cycle}"
+                    )
                 if row["status"] not in EDITABLE:
-                    raise SubmissionError(f"submission {submission_id} is {STATUS_LABELS[row['status']]}: it can "
-                                          "no longer be edited")
+                    raise SubmissionError(
+                        f"submission {submission_id} is {STATUS_LABELS[row['status']]}: it can no longer be edited"
+                    )
                 sid, new_version, from_status = int(submission_id), int(version) + 1, row["status"]
-                sets = {"status": to_status, "areas": payload, "updated_by": by, "updated_at": now,
-                        "version": new_version}
+                sets = {
+                    "status": to_status,
+                    "areas": payload,
+                    "updated_by": by,
+                    "updated_at": now,
+                    "version": new_version,
+                }
                 if submit:
                     sets.update(submitted_by=by, submitted_at=now, base_load_id=newest)
-                n = cur.execute(f"UPDATE submissions SET {', '.join(f'{k} = ?' for k in sets)} "
-                                "WHERE submission_id = ? AND version = ?",
-                                [*sets.values(), sid, int(version)]).fetchall()[0][0]
+                n = cur.execute(
+                    f"UPDATE submissions SET {', '.join(f'{k} = ?' for k in sets)} "
+                    "WHERE submission_id = ? AND version = ?",
+                    [*sets.values(), sid, int(version)],
+                ).fetchall()[0][0]
                 if n != 1:
                     raise _stale(_read(cur, sid))
             if submit:  # its program manager hears of it, in this transaction
@@ -602,8 +747,7 @@ def save(con, viewer: auth.Viewer, state: str, cycle: int, areas, *, submission_
             return sid, new_version
     except WriteConflict:
         if submission_id is None:
-            raise SubmissionError(f"someone else saved {state} {cycle} at the same moment: reload to open it") \
-                from None
+            raise SubmissionError(f"someone else saved {state} {cycle} at the same moment: reload to open it") from None
         raise _stale(get(con, submission_id)) from None
 
 
@@ -630,8 +774,16 @@ def load_name(submitted_by: str, accepted_by: str) -> str:
     return f"form, submitted by {submitted_by}, accepted by {accepted_by}"
 
 
-def accept(con, viewer: auth.Viewer, submission_id: int, version: int, *, replace_newer: bool = False,
-           now: dt.datetime | None = None, this_year: int | None = None) -> ingest.LoadSummary:
+def accept(
+    con,
+    viewer: auth.Viewer,
+    submission_id: int,
+    version: int,
+    *,
+    replace_newer: bool = False,
+    now: dt.datetime | None = None,
+    this_year: int | None = None,
+) -> ingest.LoadSummary:
     """Accept a submitted assessment: its rows replace the state × cycle through ingest.load (all or nothing,
     logged as "form, submitted by …, accepted by …"), and the submission becomes accepted in the same transaction.
     Raises NewerLoad when a load wrote the state × cycle after the submission was made (unless `replace_newer`),
@@ -641,24 +793,34 @@ def accept(con, viewer: auth.Viewer, submission_id: int, version: int, *, replac
     newer = newer_loads(con, sub)
     if len(newer) and not replace_newer:
         raise NewerLoad(newer)
-    checked, by_area = validate(sub["state"], sub["cycle"], sub["areas"],
-                                name=load_name(sub["submitted_by"] or sub["updated_by"], by), this_year=this_year)
+    checked, by_area = validate(
+        sub["state"],
+        sub["cycle"],
+        sub["areas"],
+        name=load_name(sub["submitted_by"] or sub["updated_by"], by),
+        this_year=this_year,
+    )
     if not checked.ok:  # the rules may have moved on since it was submitted (e.g. the year)
         raise Invalid(checked.problems, by_area)
 
     def mark_accepted(cur, summaries):
         load_id = summaries[0].load_id
-        n = cur.execute("UPDATE submissions SET status = 'accepted', reviewed_by = ?, reviewed_at = ?, load_id = ?, "
-                        "updated_by = ?, updated_at = ?, version = ? WHERE submission_id = ? AND version = ? "
-                        "AND status = 'submitted'",
-                        [by, now, load_id, by, now, int(version) + 1, int(submission_id), int(version)]).fetchall()
+        n = cur.execute(
+            "UPDATE submissions SET status = 'accepted', reviewed_by = ?, reviewed_at = ?, load_id = ?, "
+            "updated_by = ?, updated_at = ?, version = ? WHERE submission_id = ? AND version = ? "
+            "AND status = 'submitted'",
+            [by, now, load_id, by, now, int(version) + 1, int(submission_id), int(version)],
+        ).fetchall()
         if n[0][0] != 1:
             raise _stale(_read(cur, submission_id))
         notify.submission_event(cur, int(submission_id), by, now=now)  # the state hears of it
-        _history(cur, int(submission_id), int(version) + 1, now, by, SUBMITTED, ACCEPTED,
-                 f"written as load {load_id}")
-        audit.record_in(cur, by, "edit", f"self-assessment {sub['state']} {sub['cycle']} (submission "
-                                         f"{submission_id}): accepted, load {load_id}")
+        _history(cur, int(submission_id), int(version) + 1, now, by, SUBMITTED, ACCEPTED, f"written as load {load_id}")
+        audit.record_in(
+            cur,
+            by,
+            "edit",
+            f"self-assessment {sub['state']} {sub['cycle']} (submission {submission_id}): accepted, load {load_id}",
+        )
 
     try:
         return ingest.load(con, [checked], by, also=mark_accepted)[0]
@@ -666,8 +828,9 @@ def accept(con, viewer: auth.Viewer, submission_id: int, version: int, *, replac
         raise _stale(get(con, submission_id)) from None
 
 
-def return_submission(con, viewer: auth.Viewer, submission_id: int, version: int, comment: str, *,
-                      now: dt.datetime | None = None) -> int:
+def return_submission(
+    con, viewer: auth.Viewer, submission_id: int, version: int, comment: str, *, now: dt.datetime | None = None
+) -> int:
     """Send a submitted assessment back to the state with the reviewer's comment (required; the state sees it).
     Returns the new version."""
     comment = " ".join(str(comment or "").split()) if comment is not None else ""
@@ -679,17 +842,22 @@ def return_submission(con, viewer: auth.Viewer, submission_id: int, version: int
     by, now = _who(viewer), now or _now()
     try:
         with transaction(con) as cur:
-            n = cur.execute("UPDATE submissions SET status = 'returned', reviewed_by = ?, reviewed_at = ?, "
-                            "review_comment = ?, updated_by = ?, updated_at = ?, version = ? "
-                            "WHERE submission_id = ? AND version = ? AND status = 'submitted'",
-                            [by, now, comment, by, now, int(version) + 1, int(submission_id),
-                             int(version)]).fetchall()[0][0]
+            n = cur.execute(
+                "UPDATE submissions SET status = 'returned', reviewed_by = ?, reviewed_at = ?, "
+                "review_comment = ?, updated_by = ?, updated_at = ?, version = ? "
+                "WHERE submission_id = ? AND version = ? AND status = 'submitted'",
+                [by, now, comment, by, now, int(version) + 1, int(submission_id), int(version)],
+            ).fetchall()[0][0]
             if n != 1:
                 raise _stale(_read(cur, submission_id))
             notify.submission_event(cur, int(submission_id), by, comment=comment, now=now)  # the state hears of it
             _history(cur, int(submission_id), int(version) + 1, now, by, SUBMITTED, RETURNED, comment)
-            audit.record_in(cur, by, "edit", f"self-assessment {sub['state']} {sub['cycle']} (submission "
-                                             f"{submission_id}): returned: {comment}")
+            audit.record_in(
+                cur,
+                by,
+                "edit",
+                f"self-assessment {sub['state']} {sub['cycle']} (submission {submission_id}): returned: {comment}",
+            )
             return int(version) + 1
     except WriteConflict:
         raise _stale(get(con, submission_id)) from None

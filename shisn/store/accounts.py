@@ -1,4 +1,5 @@
 """Users and their roles (the `users` table): who may sign in, as what, and the Viewer a signed-in e-mail gets."""
+
 from __future__ import annotations
 
 from shisn.domain import jurisdictions
@@ -36,8 +37,10 @@ def add_user(con, email: str, role: str, by: str, *, state: str | None = None, n
         if not code:
             raise UserError("a state user needs --state (a USPS code or name such as VA or Virginia)")
     elif state:
-        raise UserError(f"only state users have a state; a {ROLE_LABELS[role]} sees "
-                        + ("everything" if role == LEADERSHIP else "the states assigned to them as program manager"))
+        raise UserError(
+            f"only state users have a state; a {ROLE_LABELS[role]} sees "
+            + ("everything" if role == LEADERSHIP else "the states assigned to them as program manager")
+        )
     name = (name or email.split("@")[0]).strip()[:200]
     with transaction(con) as cur:
         old = cur.execute("SELECT role, state FROM users WHERE email = ?", [email]).fetchall()

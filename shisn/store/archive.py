@@ -29,6 +29,7 @@ The contract:
   migrations themselves, run on a scratch in-memory DuckDB store, before it is written: `restore` and `copy`
   always write today's schema (`db.SCHEMA_VERSION`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -56,19 +57,46 @@ MANIFEST = "manifest.json"
 
 # Dependency order: a table comes after the tables its ids point to (loads before their rows, exchanges before
 # their history and views, submissions before theirs). Restores insert in this order and delete in the reverse.
-TABLE_ORDER = ("load_log", "assessments", "program_managers", "program_manager_log", "users", "exchanges",
-               "exchange_history", "exchange_outcomes", "ta_referrals", "submissions", "submission_history",
-               "flag_confirmations", "settings", "reporting_cycles", "notification_preferences", "notifications",
-               "audit_log")
+TABLE_ORDER = (
+    "load_log",
+    "assessments",
+    "program_managers",
+    "program_manager_log",
+    "users",
+    "exchanges",
+    "exchange_history",
+    "exchange_outcomes",
+    "ta_referrals",
+    "submissions",
+    "submission_history",
+    "flag_confirmations",
+    "settings",
+    "reporting_cycles",
+    "notification_preferences",
+    "notifications",
+    "audit_log",
+)
 # Each id sequence and the column whose ids it hands out: a copy sets the sequence past the largest copied id.
-SEQUENCES = {"load_id_seq": ("load_log", "load_id"), "exchange_id_seq": ("exchanges", "exchange_id"),
-             "ta_referral_id_seq": ("ta_referrals", "referral_id"), "audit_id_seq": ("audit_log", "audit_id"),
-             "submission_id_seq": ("submissions", "submission_id"),
-             "notification_id_seq": ("notifications", "notification_id")}
+SEQUENCES = {
+    "load_id_seq": ("load_log", "load_id"),
+    "exchange_id_seq": ("exchanges", "exchange_id"),
+    "ta_referral_id_seq": ("ta_referrals", "referral_id"),
+    "audit_id_seq": ("audit_log", "audit_id"),
+    "submission_id_seq": ("submissions", "submission_id"),
+    "notification_id_seq": ("notifications", "notification_id"),
+}
 
-_TYPES = {"BOOLEAN": pa.bool_(), "TINYINT": pa.int64(), "SMALLINT": pa.int64(), "INTEGER": pa.int64(),
-          "BIGINT": pa.int64(), "VARCHAR": pa.string(), "TIMESTAMP": pa.timestamp("us"), "DATE": pa.date32(),
-          "DOUBLE": pa.float64()}
+_TYPES = {
+    "BOOLEAN": pa.bool_(),
+    "TINYINT": pa.int64(),
+    "SMALLINT": pa.int64(),
+    "INTEGER": pa.int64(),
+    "BIGINT": pa.int64(),
+    "VARCHAR": pa.string(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "DATE": pa.date32(),
+    "DOUBLE": pa.float64(),
+}
 
 
 class Refused(Exception):
@@ -81,6 +109,7 @@ class Mismatch(RuntimeError):
 
 
 # --- the schema at each version -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -118,26 +147,35 @@ def schema_at(version: int) -> Schema:
         with scratch.transaction() as cur:
             for i in range(version):
                 cur.run_script(db.migration_sql(i, "duckdb"))
-            cols = cur.df("SELECT table_name, column_name, data_type FROM information_schema.columns "
-                          "WHERE table_name <> 'schema_version' ORDER BY table_name, ordinal_position")
-            keys = cur.df("SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc "
-                          "JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name "
-                          "AND kcu.table_name = tc.table_name WHERE tc.constraint_type = 'PRIMARY KEY' "
-                          "ORDER BY tc.table_name, kcu.ordinal_position")
+            cols = cur.df(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_name <> 'schema_version' ORDER BY table_name, ordinal_position"
+            )
+            keys = cur.df(
+                "SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc "
+                "JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name "
+                "AND kcu.table_name = tc.table_name WHERE tc.constraint_type = 'PRIMARY KEY' "
+                "ORDER BY tc.table_name, kcu.ordinal_position"
+            )
     finally:
         scratch.close()
-    names = sorted(set(cols["table_name"]), key=lambda t: (TABLE_ORDER.index(t) if t in TABLE_ORDER
-                                                          else len(TABLE_ORDER), t))
+    names = sorted(
+        set(cols["table_name"]), key=lambda t: (TABLE_ORDER.index(t) if t in TABLE_ORDER else len(TABLE_ORDER), t)
+    )
     tables = {}
     for t in names:
         c = cols[cols["table_name"] == t]
-        tables[t] = TableSpec(t, tuple((n, _TYPES[ty]) for n, ty in zip(c["column_name"], c["data_type"])),
-                              tuple(keys[keys["table_name"] == t]["column_name"]))
+        tables[t] = TableSpec(
+            t,
+            tuple((n, _TYPES[ty]) for n, ty in zip(c["column_name"], c["data_type"])),
+            tuple(keys[keys["table_name"] == t]["column_name"]),
+        )
     seqs = re.findall(r"CREATE SEQUENCE IF NOT EXISTS (\w+)", "\n".join(db.MIGRATIONS[:version]))
     return Schema(version, tables, tuple(dict.fromkeys(seqs)))
 
 
 # --- snapshots ------------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Snapshot:
@@ -179,8 +217,8 @@ def checksum(table: pa.Table) -> str:
             h.update(pc.binary_length(filled).cast(pa.int64()).to_numpy().astype("<i8").tobytes())
             offsets, data = filled.buffers()[1], filled.buffers()[2]
             if data is not None and len(filled):
-                at = np.frombuffer(offsets, dtype="<i4")[filled.offset:filled.offset + len(filled) + 1]
-                h.update(memoryview(data)[int(at[0]):int(at[-1])])
+                at = np.frombuffer(offsets, dtype="<i4")[filled.offset : filled.offset + len(filled) + 1]
+                h.update(memoryview(data)[int(at[0]) : int(at[-1])])
             continue
         if pa.types.is_timestamp(t) or pa.types.is_integer(t):
             ints = arr.cast(pa.int64())
@@ -217,8 +255,10 @@ def read_store(store: db.Store) -> Snapshot:
 
 def _known(version: int, what: str) -> None:
     if version > db.SCHEMA_VERSION:
-        raise Refused(f"{what} has schema version {version}; this shisn knows versions 1 to {db.SCHEMA_VERSION}: "
-                      "use a newer shisn")
+        raise Refused(
+            f"{what} has schema version {version}; this shisn knows versions 1 to {db.SCHEMA_VERSION}: "
+            "use a newer shisn"
+        )
 
 
 def upgrade(snap: Snapshot) -> Snapshot:
@@ -295,8 +335,9 @@ def write_store(store: db.Store, snap: Snapshot, replace: bool = False) -> list[
                 held[name] = n
         if held and not replace:
             what = ", ".join(f"{n} in {t}" for t, n in held.items())
-            raise Refused(f"{where} already holds data ({what}): nothing was written; use --replace to replace "
-                          "everything in it")
+            raise Refused(
+                f"{where} already holds data ({what}): nothing was written; use --replace to replace everything in it"
+            )
         for name in reversed(schema.tables):
             if name in held:
                 cur.execute(f"DELETE FROM {name}")
@@ -309,13 +350,16 @@ def write_store(store: db.Store, snap: Snapshot, replace: bool = False) -> list[
             want = snap.tables[name]
             sha = checksum(got)
             if got.num_rows != want.num_rows or sha != expected[name]:
-                raise Mismatch(f"{name}: {got.num_rows} rows read back from {where}, {want.num_rows} written, "
-                               f"checksums {sha[:16]} and {expected[name][:16]}: nothing was written")
+                raise Mismatch(
+                    f"{name}: {got.num_rows} rows read back from {where}, {want.num_rows} written, "
+                    f"checksums {sha[:16]} and {expected[name][:16]}: nothing was written"
+                )
             results.append(TableResult(name, got.num_rows, sha))
     return results
 
 
 # --- the archive file -----------------------------------------------------------------------------------------------
+
 
 def save(snap: Snapshot, path: str | os.PathLike, source: str = "") -> dict:
     """Write `snap` as an archive at `path` (through a temporary file beside it, renamed when complete, so an
@@ -328,13 +372,26 @@ def save(snap: Snapshot, path: str | os.PathLike, source: str = "") -> dict:
         data = buf.getvalue()
         member = f"tables/{name}.parquet"
         members.append((member, data))
-        entries.append({"name": name, "file": member, "rows": table.num_rows, "checksum": snap.checksums()[name],
-                        "file_sha256": hashlib.sha256(data).hexdigest(),
-                        "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema]})
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "schema_version": snap.schema_version,
-                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "shisn_version": __version__, "source": source, "tables": entries,
-                "sequences": {k: int(v) for k, v in snap.sequences.items()}}
+        entries.append(
+            {
+                "name": name,
+                "file": member,
+                "rows": table.num_rows,
+                "checksum": snap.checksums()[name],
+                "file_sha256": hashlib.sha256(data).hexdigest(),
+                "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+            }
+        )
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "schema_version": snap.schema_version,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "shisn_version": __version__,
+        "source": source,
+        "tables": entries,
+        "sequences": {k: int(v) for k, v in snap.sequences.items()},
+    }
     partial = path.with_name(path.name + ".partial")
     try:
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as z:
@@ -364,13 +421,16 @@ def load(path: str | os.PathLike) -> tuple[Snapshot, dict]:
         except KeyError:
             raise Refused(f"{path} has no {MANIFEST}: not a shisn archive; nothing was written") from None
         except Exception as e:
-            raise Refused(f"{path}: its {MANIFEST} cannot be read ({e}): the archive is damaged; "
-                          "nothing was written") from None
+            raise Refused(
+                f"{path}: its {MANIFEST} cannot be read ({e}): the archive is damaged; nothing was written"
+            ) from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise Refused(f"{path} is not a shisn archive (no format {FORMAT!r} in its manifest)")
         if not isinstance(manifest.get("format_version"), int) or manifest["format_version"] > FORMAT_VERSION:
-            raise Refused(f"{path} is archive format {manifest.get('format_version')!r}; this shisn reads format "
-                          f"{FORMAT_VERSION}: use a newer shisn")
+            raise Refused(
+                f"{path} is archive format {manifest.get('format_version')!r}; this shisn reads format "
+                f"{FORMAT_VERSION}: use a newer shisn"
+            )
         version = manifest.get("schema_version")
         if not isinstance(version, int) or version < 1:
             raise Refused(f"{path}: its manifest names no schema version ({version!r}): the archive is damaged")
@@ -383,8 +443,10 @@ def load(path: str | os.PathLike) -> tuple[Snapshot, dict]:
             raise Refused(f"{path}: its manifest is damaged ({e}); nothing was written") from None
         missing = [t for t in schema.tables if t not in entries]
         if missing:
-            raise Refused(f"{path}: tables {', '.join(missing)} of schema version {version} are missing from the "
-                          "archive; nothing was written")
+            raise Refused(
+                f"{path}: tables {', '.join(missing)} of schema version {version} are missing from the "
+                "archive; nothing was written"
+            )
         tables = {}
         for name, spec in schema.tables.items():
             e = entries[name]
@@ -394,16 +456,21 @@ def load(path: str | os.PathLike) -> tuple[Snapshot, dict]:
                     raise ValueError("its file does not match the manifest's SHA-256")
                 table = canonical(pq.read_table(io.BytesIO(data)), spec)
             except Exception as ex:
-                raise Refused(f"{path}: table {name} is damaged ({str(ex).splitlines()[0] if str(ex) else ex!r}); "
-                              "nothing was written") from None
+                raise Refused(
+                    f"{path}: table {name} is damaged ({str(ex).splitlines()[0] if str(ex) else ex!r}); "
+                    "nothing was written"
+                ) from None
             if table.num_rows != e.get("rows") or checksum(table) != e.get("checksum"):
-                raise Refused(f"{path}: table {name}'s rows do not match the manifest (rows or checksum); "
-                              "the archive is damaged; nothing was written")
+                raise Refused(
+                    f"{path}: table {name}'s rows do not match the manifest (rows or checksum); "
+                    "the archive is damaged; nothing was written"
+                )
             tables[name] = table
     return Snapshot(version, tables, sequences, {t: entries[t]["checksum"] for t in tables}), manifest
 
 
 # --- the commands ---------------------------------------------------------------------------------------------------
+
 
 def open_source(target: str) -> db.Store:
     """A store to read from, as it is (not upgraded; a DuckDB file must exist)."""

@@ -33,6 +33,7 @@ sees one moment), `cur.arrow(sql, schema)` (a SELECT's rows as a pyarrow Table),
 `query_df(store, …)` and `transaction(store)` are the same calls as functions. Two writers that collide on one row
 raise `WriteConflict` (the exchanges turn it into their stale-edit message).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -56,10 +57,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_DB = PROJECT_DIR / "data" / "shisn.duckdb"
 SCHEMA_VERSION = 7
 URL_SCHEMES = ("postgresql://", "postgres://")
-IDLE_RELEASE = 10.0     # seconds a DuckDB file stays open in a process after its last read or write (at once
-                        # when another process waits for it): opening it costs ~40 ms, most of a new session's
-                        # reads, and visitors rarely come more than seconds apart
-WAITER_POLL = 0.25      # seconds between two looks for another process waiting for the file, while it is idle
+IDLE_RELEASE = 10.0  # seconds a DuckDB file stays open in a process after its last read or write (at once
+# when another process waits for it): opening it costs ~40 ms, most of a new session's
+# reads, and visitors rarely come more than seconds apart
+WAITER_POLL = 0.25  # seconds between two looks for another process waiting for the file, while it is idle
 DEFAULT_LOCK_WAIT = 30  # seconds another process's hold on a DuckDB file is waited for (SHISN_DB_LOCK_WAIT)
 
 
@@ -402,6 +403,7 @@ def migration_sql(version_index: int, engine: str) -> str:
 
 # --- where the store is -------------------------------------------------------------------------------------------
 
+
 def locate(explicit: str | os.PathLike | None = None) -> str:
     """`--db` beats `SHISN_DB` beats the default `data/shisn.duckdb`: a `postgresql://` URL or a DuckDB file path."""
     target = explicit if explicit else os.environ.get("SHISN_DB") or DEFAULT_DB
@@ -454,6 +456,7 @@ def shared(target: str | os.PathLike | None = None) -> Store:
 
 # --- SQL, written once --------------------------------------------------------------------------------------------
 
+
 @lru_cache(maxsize=1024)
 def _pg_sql(sql: str) -> str:
     """`?` placeholders → psycopg's `%s` (and a literal `%` doubled), outside quoted strings."""
@@ -481,7 +484,7 @@ _LOCK_KEYS = {"load": 7301, "demo": 7302, "migrate": 7303}  # advisory-lock keys
 def _lock_key(name: str) -> int:
     if name in _LOCK_KEYS:
         return _LOCK_KEYS[name]
-    return 8000 + sum(ord(c) * 31 ** i for i, c in enumerate(name)) % 1_000_000
+    return 8000 + sum(ord(c) * 31**i for i, c in enumerate(name)) % 1_000_000
 
 
 class Cursor:
@@ -644,8 +647,10 @@ class Store:
         cur.lock("migrate")
         current = schema_version_in(cur)
         if current > SCHEMA_VERSION:
-            raise RuntimeError(f"the database has schema version {current}; this shisn knows up to "
-                               f"{SCHEMA_VERSION}. Upgrade shisn before opening it.")
+            raise RuntimeError(
+                f"the database has schema version {current}; this shisn knows up to "
+                f"{SCHEMA_VERSION}. Upgrade shisn before opening it."
+            )
         for version in range(current, SCHEMA_VERSION):
             cur.run_script(migration_sql(version, self.engine))
             cur.execute("DELETE FROM schema_version")
@@ -730,6 +735,7 @@ class _DuckCursor(Cursor):
 
     def execute(self, sql, params=None):
         import duckdb  # only the engine in use is imported (a PostgreSQL replica never loads DuckDB)
+
         if sql.lstrip()[:6].upper() != "SELECT":  # a write: cached versions no longer hold
             self.store._writes += 1
         try:
@@ -765,8 +771,9 @@ class _DuckCursor(Cursor):
             self.raw.unregister("shisn_rows_in")
 
     def sequence_next(self, sequence):
-        row = self.execute("SELECT start_value, last_value FROM duckdb_sequences() WHERE sequence_name = ?",
-                           [_ident(sequence)]).fetchone()
+        row = self.execute(
+            "SELECT start_value, last_value FROM duckdb_sequences() WHERE sequence_name = ?", [_ident(sequence)]
+        ).fetchone()
         if row is None:
             raise ValueError(f"no sequence {sequence}")
         return int(row[0]) if row[1] is None else int(row[1]) + 1
@@ -781,19 +788,20 @@ class _DuckCursor(Cursor):
 
 class DuckDBStore(Store):
     """A DuckDB file opened only while used (see the module's docstring), or `:memory:` held open."""
+
     engine = "duckdb"
 
     def __init__(self, target: str):
         super().__init__(target)
         self.path = target
         self._lock = threading.Lock()
-        self._con = None          # the process's connection to the file, while in use or recently used
+        self._con = None  # the process's connection to the file, while in use or recently used
         self._users = 0
         self._last_use = 0.0
         self._closer: threading.Thread | None = None
         self.idle_release = IDLE_RELEASE  # seconds the file stays open after the last read or write
         self._memory = target == ":memory:"
-        self._writes = 0          # this process's writes to the file (see version)
+        self._writes = 0  # this process's writes to the file (see version)
         self._versions: dict[tuple, tuple] = {}
         if not self._memory:
             Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -860,6 +868,7 @@ class DuckDBStore(Store):
 
     def _open_file(self):
         import duckdb  # only the engine in use is imported (a PostgreSQL replica never loads DuckDB)
+
         deadline = time.monotonic() + lock_wait()
         pause = 0.01
         marked = False
@@ -874,9 +883,11 @@ class DuckDBStore(Store):
                     if time.monotonic() >= deadline:
                         holder = re.search(r"PID (\d+)", msg)
                         who = f" (PID {holder.group(1)})" if holder else ""
-                        raise StoreBusy(f"{self.path} is in use by another program{who} that did not let go of it "
-                                        f"in {lock_wait():.0f} s; try again when it has finished, or set "
-                                        "SHISN_DB_LOCK_WAIT to wait longer") from None
+                        raise StoreBusy(
+                            f"{self.path} is in use by another program{who} that did not let go of it "
+                            f"in {lock_wait():.0f} s; try again when it has finished, or set "
+                            "SHISN_DB_LOCK_WAIT to wait longer"
+                        ) from None
                     if not marked:
                         Path(self._marker()).write_text(str(os.getpid()))
                         marked = True
@@ -893,8 +904,11 @@ class DuckDBStore(Store):
         polite_until = None
         while True:
             with self._lock:
-                waiting = (not self._memory and self._other_waiter()
-                           and (polite_until is None or time.monotonic() < polite_until))
+                waiting = (
+                    not self._memory
+                    and self._other_waiter()
+                    and (polite_until is None or time.monotonic() < polite_until)
+                )
                 if not waiting:
                     if self._con is None:
                         self._con = self._open_file()
@@ -929,8 +943,9 @@ class DuckDBStore(Store):
                 if self._con is None:
                     self._closer = None
                     return
-                if self._users == 0 and (time.monotonic() - self._last_use >= self.idle_release
-                                         or self._other_waiter()):
+                if self._users == 0 and (
+                    time.monotonic() - self._last_use >= self.idle_release or self._other_waiter()
+                ):
                     self._con.close()
                     self._con = None
                     self._closer = None
@@ -964,6 +979,7 @@ class DuckDBStore(Store):
                     lk.release()
         except Exception as e:
             import duckdb  # only the engine in use is imported (a PostgreSQL replica never loads DuckDB)
+
             if isinstance(e, duckdb.TransactionException):
                 raise WriteConflict(str(e)) from e
             raise
@@ -996,13 +1012,14 @@ class DuckDBStore(Store):
 
 # --- PostgreSQL ----------------------------------------------------------------------------------------------------
 
-_PG_TIME_OIDS = {1114, 1184, 1082}             # timestamp, timestamptz, date
+_PG_TIME_OIDS = {1114, 1184, 1082}  # timestamp, timestamptz, date
 _PG_INT_DTYPES = {21: "Int16", 23: "Int32", 20: "Int64"}
 
 
 class _PgCursor(Cursor):
     def execute(self, sql, params=None):
         import psycopg  # only the engine in use is imported (the embedded store never loads the PostgreSQL driver)
+
         try:
             if params:
                 self.raw.execute(_pg_sql(sql), list(params))
@@ -1051,8 +1068,7 @@ class _PgCursor(Cursor):
             t = f.type
             if pa.types.is_dictionary(t):
                 t = t.value_type
-                table = table.set_column(table.schema.get_field_index(f.name), f.name,
-                                         table.column(f.name).cast(t))
+                table = table.set_column(table.schema.get_field_index(f.name), f.name, table.column(f.name).cast(t))
             cols.append(f'"{f.name}" {_pg_type(t)}')
         self.raw.execute(f'CREATE TEMP TABLE "{name}" ({", ".join(cols)}) ON COMMIT DROP')
         buf = io.BytesIO()
@@ -1077,12 +1093,19 @@ class _PgCursor(Cursor):
             return schema.empty_table()
         buf.seek(0)
         # the CSV form of COPY: NULL is an unquoted empty field, an empty string is "", booleans are t / f
-        got = pacsv.read_csv(buf, read_options=pacsv.ReadOptions(column_names=schema.names),
-                             parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                             convert_options=pacsv.ConvertOptions(
-                                 column_types={f.name: f.type for f in schema}, null_values=[""],
-                                 strings_can_be_null=True, quoted_strings_can_be_null=False,
-                                 true_values=["t"], false_values=["f"]))
+        got = pacsv.read_csv(
+            buf,
+            read_options=pacsv.ReadOptions(column_names=schema.names),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f.name: f.type for f in schema},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                true_values=["t"],
+                false_values=["f"],
+            ),
+        )
         return _conform(got, schema)
 
     def insert_arrow(self, table, rows):
@@ -1124,21 +1147,30 @@ def _pg_type(t) -> str:
 
 class PostgresStore(Store):
     """PostgreSQL through psycopg 3: a pool of connections per process (sessions in UTC)."""
+
     engine = "postgresql"
 
     def __init__(self, target: str):
         super().__init__(target)
         import psycopg  # only the engine in use is imported (the embedded store never loads the PostgreSQL driver)
         from psycopg_pool import ConnectionPool  # only the engine in use is imported
+
         try:  # one plain connection first: an unreachable server is one clear line, not the pool's retry log
             psycopg.connect(target, connect_timeout=max(1, int(min(10.0, lock_wait() or 10.0)))).close()
         except psycopg.Error as e:
-            raise StoreBusy(f"cannot reach PostgreSQL at {describe(target)}: "
-                            f"{(str(e).strip().splitlines() or ['no answer'])[0]}") from None
+            raise StoreBusy(
+                f"cannot reach PostgreSQL at {describe(target)}: {(str(e).strip().splitlines() or ['no answer'])[0]}"
+            ) from None
         size = int(os.environ.get("SHISN_DB_POOL", "8"))
-        self.pool = ConnectionPool(target, min_size=1, max_size=max(1, size), open=True, timeout=lock_wait() or 30,
-                                   kwargs={"options": "-c TimeZone=UTC", "autocommit": True},
-                                   check=ConnectionPool.check_connection)
+        self.pool = ConnectionPool(
+            target,
+            min_size=1,
+            max_size=max(1, size),
+            open=True,
+            timeout=lock_wait() or 30,
+            kwargs={"options": "-c TimeZone=UTC", "autocommit": True},
+            check=ConnectionPool.check_connection,
+        )
         try:
             self.pool.wait(timeout=min(10.0, lock_wait() or 10.0))
         except Exception as e:
@@ -1148,6 +1180,7 @@ class PostgresStore(Store):
     @contextmanager
     def _cursor(self, autocommit: bool):
         import psycopg  # only the engine in use is imported (the embedded store never loads the PostgreSQL driver)
+
         with self.pool.connection() as conn:
             if autocommit:
                 with conn.cursor() as raw:
@@ -1175,6 +1208,7 @@ class PostgresStore(Store):
 
 
 # --- the same calls as functions -----------------------------------------------------------------------------------
+
 
 def query_df(store: Store, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
     """Run one parameterised read on its own cursor and return a pandas DataFrame."""

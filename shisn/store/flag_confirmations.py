@@ -1,5 +1,6 @@
 """Confirmed data-quality flags (the `flag_confirmations` table): a reviewer or the state says why a flagged rating
 stands. The flag rules themselves are pure, in shisn.domain.quality."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,9 @@ def confirmations(con, state: str | None = None, cycle: int | None = None) -> pd
     return query_df(con, sql + " ORDER BY state, cycle, rule, program_area", params)
 
 
-def confirm(con, viewer, state: str, cycle: int, rule: str, program_area: str, note: str, *,
-            now: dt.datetime | None = None) -> None:
+def confirm(
+    con, viewer, state: str, cycle: int, rule: str, program_area: str, note: str, *, now: dt.datetime | None = None
+) -> None:
     """Mark a flag confirmed with a note (the reviewer or the state). Confirming it again replaces the note.
     Audited. Raises FlagError (nothing written) for a viewer who may not, an unknown rule or an empty note."""
     code = jurisdictions.state_code(state) if state else None
@@ -53,10 +55,14 @@ def confirm(con, viewer, state: str, cycle: int, rule: str, program_area: str, n
         raise FlagError(f"the note is longer than {MAX_NOTE} characters")
     now = now or dt.datetime.now().replace(microsecond=0)
     with transaction(con) as cur:
-        cur.execute("DELETE FROM flag_confirmations WHERE state = ? AND cycle = ? AND rule = ? AND program_area = ?",
-                    [code, int(cycle), rule, area]).fetchall()
-        cur.execute("INSERT INTO flag_confirmations VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [code, int(cycle), rule, area, note, viewer.name, now]).fetchall()
+        cur.execute(
+            "DELETE FROM flag_confirmations WHERE state = ? AND cycle = ? AND rule = ? AND program_area = ?",
+            [code, int(cycle), rule, area],
+        ).fetchall()
+        cur.execute(
+            "INSERT INTO flag_confirmations VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [code, int(cycle), rule, area, note, viewer.name, now],
+        ).fetchall()
         where = f" {area}" if area else ""
         audit.record_in(cur, viewer.name, "edit", f"flag {rule}{where} confirmed for {code} {int(cycle)}: {note}")
 

@@ -18,6 +18,7 @@ distinct values (state, area, the numbers, the yes/no flags: all but notes and o
 and every rule runs once per distinct value, in plain Python, then spreads to the rows with one numpy take; the
 valid rows go to DuckDB as an Arrow table (no copy).
 """
+
 from __future__ import annotations
 
 import csv
@@ -44,23 +45,33 @@ from shisn.store.db import transaction
 REQUIRED = ("state", "program_area", "cycle", "maturity", "offers_help", "seeks_help")
 OPTIONAL = ("notes", "other_area") + catalog.POETE
 COLUMNS = REQUIRED + OPTIONAL
-TEXT_COLUMNS = ("notes", "other_area")          # free text: checked row by row (in Arrow), not per distinct value
+TEXT_COLUMNS = ("notes", "other_area")  # free text: checked row by row (in Arrow), not per distinct value
 FIRST_CYCLE = 2003
-MAX_BYTES = 25 * 1024 * 1024      # larger uploads are refused before parsing
-MAX_ROWS = 200_000                # data rows per file
-MAX_NOTES = 4000                  # characters
+MAX_BYTES = 25 * 1024 * 1024  # larger uploads are refused before parsing
+MAX_ROWS = 200_000  # data rows per file
+MAX_NOTES = 4000  # characters
 MAX_OTHER_AREA = 200
-MAX_PROBLEMS_SHOWN = 200          # every problem is counted; this many are listed
+MAX_PROBLEMS_SHOWN = 200  # every problem is counted; this many are listed
 TRUE_WORDS = {"yes", "y", "true", "t", "1"}
 FALSE_WORDS = {"no", "n", "false", "f", "0", ""}
-DB_COLUMNS = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "other_area", "notes",
-              *catalog.POETE]
+DB_COLUMNS = [
+    "state",
+    "program_area",
+    "cycle",
+    "maturity",
+    "offers_help",
+    "seeks_help",
+    "other_area",
+    "notes",
+    *catalog.POETE,
+]
 
 
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a file. `row` is the data row (1 = first row under the header); `line` is the line of
     the file (or spreadsheet row) it sits on. File-level problems have no row."""
+
     reason: str
     row: int | None = None
     line: int | None = None
@@ -89,6 +100,7 @@ class Problem:
 class Checked:
     """A file read and validated: rows ready to write (`table`, an Arrow table in DB_COLUMNS order), or problems
     (then `table` is None and nothing may be written)."""
+
     file_name: str
     table: pa.Table | None
     problems: list[Problem] = field(default_factory=list)
@@ -109,8 +121,9 @@ class Checked:
         if self.table is None:
             return pd.DataFrame(columns=DB_COLUMNS)
         t = self.table
-        t = t.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f
-                              for f in t.schema]))
+        t = t.cast(
+            pa.schema([pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in t.schema])
+        )
         return t.to_pandas(types_mapper=lambda ty: pd.Int64Dtype() if pa.types.is_integer(ty) else None)
 
 
@@ -144,14 +157,17 @@ class LoadSummary:
     warnings: list[str]
 
     def line(self) -> str:
-        return (f"loaded {self.file_name}: {self.rows} rows for {len(self.states)} jurisdiction(s) × "
-                f"{len(self.cycles)} cycle(s) ({', '.join(map(str, self.cycles))}): {self.added} new, "
-                f"{self.changed} changed, {self.unchanged} unchanged, {self.removed} removed")
+        return (
+            f"loaded {self.file_name}: {self.rows} rows for {len(self.states)} jurisdiction(s) × "
+            f"{len(self.cycles)} cycle(s) ({', '.join(map(str, self.cycles))}): {self.added} new, "
+            f"{self.changed} changed, {self.unchanged} unchanged, {self.removed} removed"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Reading: bytes → header + rows of strings, each with its file line
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def _norm_header(h: object) -> str:
     return re.sub(r"[\s\-]+", "_", str(h if h is not None else "").strip().lower())
@@ -177,7 +193,7 @@ def _first_data_line(text: str) -> str:
     while True:
         lines = text[:size].splitlines()
         whole = size >= len(text)
-        for ln in (lines if whole else lines[:-1]):
+        for ln in lines if whole else lines[:-1]:
             if ln.strip() and not ln.lstrip().startswith("#"):
                 return ln
         if whole:
@@ -187,18 +203,27 @@ def _first_data_line(text: str) -> str:
 
 def _read_csv(data: bytes, problems: list[Problem], warnings: list[str]):
     if b"\x00" in data[:8192]:
-        problems.append(Problem("this is not a CSV text file (it contains binary data); "
-                                "upload a .csv saved as 'CSV UTF-8' or an .xlsx workbook"))
+        problems.append(
+            Problem(
+                "this is not a CSV text file (it contains binary data); "
+                "upload a .csv saved as 'CSV UTF-8' or an .xlsx workbook"
+            )
+        )
         return None, []
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        bad = data[e.start:e.start + 1]
-        problems.append(Problem(f"the file is not UTF-8 text (byte {bad!r} at position {e.start}); "
-                                "in Excel use Save As → 'CSV UTF-8 (Comma delimited)'", line=line))
+        line = data[: e.start].count(b"\n") + 1
+        bad = data[e.start : e.start + 1]
+        problems.append(
+            Problem(
+                f"the file is not UTF-8 text (byte {bad!r} at position {e.start}); "
+                "in Excel use Save As → 'CSV UTF-8 (Comma delimited)'",
+                line=line,
+            )
+        )
         return None, []
     first = _first_data_line(text)
     delimiter = max([",", ";", "\t"], key=lambda d: first.count(d))
@@ -254,7 +279,8 @@ def _fast_csv_available() -> bool:
             trimmed = pc.utf8_trim_whitespace(pa.array(space + other)).to_pylist()
             left = pc.utf8_ltrim_whitespace(pa.array([s + "x" for s in space + other])).to_pylist()
             _FAST_CSV_OK = trimmed == [""] * len(space) + other and left == ["x"] * len(space) + [
-                s + "x" for s in other]
+                s + "x" for s in other
+            ]
         except Exception:  # pragma: no cover - pyarrow too old: the row-by-row reader still works
             _FAST_CSV_OK = False
     return _FAST_CSV_OK
@@ -266,8 +292,12 @@ def _read_csv_columnar(body: bytes, delimiter: str):
     exactly one record, so file lines are known, and the result is exactly what the row-by-row reader gives:
     blank lines (every cell blank) and comment lines (first cell starting with #) skipped, the first other line
     the header. Returns (header, _Columnar) or None when the file needs the row-by-row reader."""
-    if (b'"' in body or b"\x00" in body or (b"\r" in body and body.count(b"\r") != body.count(b"\r\n"))
-            or not _fast_csv_available()):
+    if (
+        b'"' in body
+        or b"\x00" in body
+        or (b"\r" in body and body.count(b"\r") != body.count(b"\r\n"))
+        or not _fast_csv_available()
+    ):
         return None
     end = body.find(b"\n")
     first = body if end < 0 else body[:end]
@@ -277,11 +307,21 @@ def _read_csv_columnar(body: bytes, delimiter: str):
         table = pacsv.read_csv(
             pa.py_buffer(body),
             read_options=pacsv.ReadOptions(column_names=names),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
-                                             escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False,
-                                                 check_utf8=False))
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                quote_char=False,
+                double_quote=False,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=False,
+            ),
+        )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # ragged lines, blank lines, ...: the row-by-row reader
         return None
     if table.num_rows > body.count(b"\n") + 1:  # one record per line, or something is not what it seems
@@ -308,7 +348,7 @@ def _read_csv_columnar(body: bytes, delimiter: str):
         records = np.flatnonzero(~skip)
         if not len(records):
             return None, _Columnar([], np.zeros(0, dtype=np.int64))
-        head, rows = int(records[0]), records[1:MAX_ROWS + 2]  # one more than allowed: _read refuses the file
+        head, rows = int(records[0]), records[1 : MAX_ROWS + 2]  # one more than allowed: _read refuses the file
     header = ([raw[i][head].as_py() for i in range(width)], head + 1)
     if not len(rows):
         columns = [c.slice(0, 0) for c in raw]
@@ -327,8 +367,12 @@ def _read_xlsx(data: bytes, problems: list[Problem], warnings: list[str]):
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        problems.append(Problem(f"the Excel workbook cannot be opened ({type(e).__name__}); "
-                                "save it again as .xlsx or export it as CSV UTF-8"))
+        problems.append(
+            Problem(
+                f"the Excel workbook cannot be opened ({type(e).__name__}); "
+                "save it again as .xlsx or export it as CSV UTF-8"
+            )
+        )
         return None, []
     candidates = []
     for ws in wb.worksheets:
@@ -344,9 +388,13 @@ def _read_xlsx(data: bytes, problems: list[Problem], warnings: list[str]):
         problems.append(Problem(f"no sheet has the required header ({', '.join(REQUIRED)}); sheets found: {sheets}"))
         return None, []
     if len(candidates) > 1:
-        problems.append(Problem("several sheets have a self-assessment header ("
-                                + ", ".join(repr(ws.title) for ws in candidates)
-                                + "); keep the data on one sheet"))
+        problems.append(
+            Problem(
+                "several sheets have a self-assessment header ("
+                + ", ".join(repr(ws.title) for ws in candidates)
+                + "); keep the data on one sheet"
+            )
+        )
         return None, []
     ws = candidates[0]
     if len(wb.worksheets) > 1:
@@ -373,6 +421,7 @@ def _read_xlsx(data: bytes, problems: list[Problem], warnings: list[str]):
 class _Read:
     """A file read: per canonical column present, its Arrow string array (`stripped` says whether surrounding
     whitespace is already gone); the file line of each row; the formula cells {(row index, column)}."""
+
     columns: dict[str, pa.Array]
     stripped: bool
     lines: np.ndarray
@@ -386,8 +435,16 @@ def _read(file_name: str, data: bytes) -> tuple[_Read | None, list[Problem], lis
     warnings: list[str] = []
     suffix = Path(file_name).suffix.lower()
     if len(data) > MAX_BYTES:
-        return None, [Problem(f"the file is {len(data) / 1e6:.1f} MB; the limit is "
-                              f"{MAX_BYTES // (1024 * 1024)} MB: split it by state or cycle")], warnings
+        return (
+            None,
+            [
+                Problem(
+                    f"the file is {len(data) / 1e6:.1f} MB; the limit is "
+                    f"{MAX_BYTES // (1024 * 1024)} MB: split it by state or cycle"
+                )
+            ],
+            warnings,
+        )
     if not data or data.isspace():
         return None, [Problem("the file is empty")], warnings
     is_zip = data[:4] == b"PK\x03\x04"
@@ -419,8 +476,13 @@ def _read(file_name: str, data: bytes) -> tuple[_Read | None, list[Problem], lis
         if not n:
             continue
         if n in seen:
-            problems.append(Problem(f"column {n!r} appears twice in the header (columns {seen[n] + 1} and {i + 1})",
-                                    line=header_line, column=n))
+            problems.append(
+                Problem(
+                    f"column {n!r} appears twice in the header (columns {seen[n] + 1} and {i + 1})",
+                    line=header_line,
+                    column=n,
+                )
+            )
             continue
         seen[n] = i
         if n in COLUMNS:
@@ -429,9 +491,14 @@ def _read(file_name: str, data: bytes) -> tuple[_Read | None, list[Problem], lis
             unknown.append(str(cells[i]).strip())
     missing = [c for c in REQUIRED if c not in seen]
     if missing:
-        problems.append(Problem("missing required column(s): " + ", ".join(missing)
-                                + f" (the header has: {', '.join(n for n in names if n) or 'nothing'})",
-                                line=header_line))
+        problems.append(
+            Problem(
+                "missing required column(s): "
+                + ", ".join(missing)
+                + f" (the header has: {', '.join(n for n in names if n) or 'nothing'})",
+                line=header_line,
+            )
+        )
     if unknown:
         warnings.append("ignored unknown column(s): " + ", ".join(unknown))
     if problems:
@@ -446,8 +513,14 @@ def _read(file_name: str, data: bytes) -> tuple[_Read | None, list[Problem], lis
     for k, (line, vals, f_cells) in enumerate(rows):
         extra = [v for v in vals[width:] if v]
         if extra:
-            problems.append(Problem(f"the row has {len(vals)} values but the header has {width} columns",
-                                    row=k + 1, line=line, value=extra[0]))
+            problems.append(
+                Problem(
+                    f"the row has {len(vals)} values but the header has {width} columns",
+                    row=k + 1,
+                    line=line,
+                    value=extra[0],
+                )
+            )
         vals = vals + [""] * (width - len(vals))
         records.append([vals[i] for i in keep])
         lines.append(line)
@@ -467,8 +540,12 @@ def read_table(file_name: str, data: bytes) -> tuple[pd.DataFrame | None, list[i
     if r is None:
         return None, [], {}, problems, warnings
     n = len(r.lines)
-    df = pd.DataFrame({c: pd.Series(_stripped(r.columns[c], r.stripped).to_pylist() if c in r.columns
-                                    else [""] * n, dtype="str") for c in COLUMNS})
+    df = pd.DataFrame(
+        {
+            c: pd.Series(_stripped(r.columns[c], r.stripped).to_pylist() if c in r.columns else [""] * n, dtype="str")
+            for c in COLUMNS
+        }
+    )
     return df, r.lines.tolist(), r.formulas, problems, warnings
 
 
@@ -524,8 +601,9 @@ def _duplicated(key: np.ndarray) -> np.ndarray:
     return pd.Series(key).duplicated(keep=False).to_numpy()
 
 
-def check(file_name: str, data: bytes, *, this_year: int | None = None,
-          allowed_states: tuple[str, ...] | None = None) -> Checked:
+def check(
+    file_name: str, data: bytes, *, this_year: int | None = None, allowed_states: tuple[str, ...] | None = None
+) -> Checked:
     """Read and validate one file. Nothing touches the database. With `allowed_states` (a state user's own
     state), rows for any other jurisdiction are problems."""
     r, problems, warnings = _read(file_name, data)
@@ -545,8 +623,9 @@ def _form_text(v: object) -> str:
     return str(v)
 
 
-def check_rows(rows, name: str = "form", *, this_year: int | None = None,
-               allowed_states: tuple[str, ...] | None = None) -> Checked:
+def check_rows(
+    rows, name: str = "form", *, this_year: int | None = None, allowed_states: tuple[str, ...] | None = None
+) -> Checked:
     """Validate rows given as values rather than a file (the self-assessment form's rows: one mapping per program
     area, keys from COLUMNS) with exactly the rules and messages a file gets: the same `_validate`. Row i + 1 is
     `rows[i]` (its `line` too), so a problem names the row, hence the program area, it concerns. Nothing touches
@@ -562,8 +641,15 @@ def check_rows(rows, name: str = "form", *, this_year: int | None = None,
     return _validate(name, r, [], [], this_year=this_year, allowed_states=allowed_states)
 
 
-def _validate(file_name: str, r: _Read, problems: list[Problem], warnings: list[str], *,
-              this_year: int | None = None, allowed_states: tuple[str, ...] | None = None) -> Checked:
+def _validate(
+    file_name: str,
+    r: _Read,
+    problems: list[Problem],
+    warnings: list[str],
+    *,
+    this_year: int | None = None,
+    allowed_states: tuple[str, ...] | None = None,
+) -> Checked:
     """The rules, once, for files and forms alike: strings → typed rows, or problems naming row, line, column,
     value."""
     this_year = this_year or dt.date.today().year
@@ -594,9 +680,16 @@ def _validate(file_name: str, r: _Read, problems: list[Problem], warnings: list[
             return None
         return _bool(pc.greater(pc.utf8_length(t), limit))
 
-    for (i, col) in r.formulas:
-        found.append((i, col_order[col], Problem("cell holds a spreadsheet formula; type the value itself",
-                                                 i + 1, int(lines[i]), col, value(i, col))))
+    for i, col in r.formulas:
+        found.append(
+            (
+                i,
+                col_order[col],
+                Problem(
+                    "cell holds a spreadsheet formula; type the value itself", i + 1, int(lines[i]), col, value(i, col)
+                ),
+            )
+        )
     formula = "looks like a spreadsheet formula; type the value itself"
     for c in COLUMNS:
         if c in dist:
@@ -610,34 +703,51 @@ def _validate(file_name: str, r: _Read, problems: list[Problem], warnings: list[
     st = dist["state"]
     codes = [jurisdictions.state_code(v) for v in st.values]
     flag_values("state", [v == "" for v in st.values], "required: a USPS code or name such as VA or Virginia")
-    flag_values("state", [c is None and v != "" for v, c in zip(st.values, codes)],
-                "not one of the 56 reporting jurisdictions (use a USPS code such as VA or a name such as Virginia)")
+    flag_values(
+        "state",
+        [c is None and v != "" for v, c in zip(st.values, codes)],
+        "not one of the 56 reporting jurisdictions (use a USPS code such as VA or a name such as Virginia)",
+    )
     if allowed_states is not None:
-        flag_values("state", [c is not None and c not in allowed_states for c in codes],
-                    "you may load rows only for " + (", ".join(allowed_states) or "no jurisdiction"))
+        flag_values(
+            "state",
+            [c is not None and c not in allowed_states for c in codes],
+            "you may load rows only for " + (", ".join(allowed_states) or "no jurisdiction"),
+        )
     # program area
     ar = dist["program_area"]
     slugs = [catalog.area_slug(v) for v in ar.values]
     flag_values("program_area", [v == "" for v in ar.values], "required: a program area slug or label")
-    flag_values("program_area", [s is None and v != "" for v, s in zip(ar.values, slugs)],
-                "not a program area; use one of: " + ", ".join(catalog.AREA_SLUGS))
+    flag_values(
+        "program_area",
+        [s is None and v != "" for v, s in zip(ar.values, slugs)],
+        "not a program area; use one of: " + ", ".join(catalog.AREA_SLUGS),
+    )
     # cycle
     cycles = [_as_int(v) for v in dist["cycle"].values]
-    flag_values("cycle", [y is None or y < FIRST_CYCLE or y > this_year + 1 for y in cycles],
-                f"must be a four-digit assessment year from {FIRST_CYCLE} to {this_year + 1}")
+    flag_values(
+        "cycle",
+        [y is None or y < FIRST_CYCLE or y > this_year + 1 for y in cycles],
+        f"must be a four-digit assessment year from {FIRST_CYCLE} to {this_year + 1}",
+    )
     # maturity and POETE
     numbers = {c: [_as_int(v) for v in dist[c].values] for c in ("maturity", *catalog.POETE)}
     numbers["cycle"] = cycles
-    flag_values("maturity", [x is None or not 1 <= x <= 5 for x in numbers["maturity"]],
-                "required: a whole number from 1 to 5")
+    flag_values(
+        "maturity", [x is None or not 1 <= x <= 5 for x in numbers["maturity"]], "required: a whole number from 1 to 5"
+    )
     for c in catalog.POETE:
-        flag_values(c, [v != "" and (x is None or not 1 <= x <= 5) for v, x in zip(dist[c].values, numbers[c])],
-                    "must be blank or a whole number from 1 to 5")
+        flag_values(
+            c,
+            [v != "" and (x is None or not 1 <= x <= 5) for v, x in zip(dist[c].values, numbers[c])],
+            "must be blank or a whole number from 1 to 5",
+        )
     # yes/no flags
     flags = {}
     for c in ("offers_help", "seeks_help"):
-        words = ["yes" if v.lower() in TRUE_WORDS else "no" if v.lower() in FALSE_WORDS else "?"
-                 for v in dist[c].values]
+        words = [
+            "yes" if v.lower() in TRUE_WORDS else "no" if v.lower() in FALSE_WORDS else "?" for v in dist[c].values
+        ]
         flags[c] = [w == "yes" for w in words]
         flag_values(c, [w == "?" for w in words], "must be yes/no, y/n, true/false or 1/0 (blank means no)")
     # text
@@ -658,8 +768,9 @@ def _validate(file_name: str, r: _Read, problems: list[Problem], warnings: list[
     state_ix = _index_of(codes)
     area_ix = _index_of(slugs)
     cycle_ix = _index_of(cycles)
-    key = ((st.rows(state_ix).astype(np.int64) * (max(area_ix) + 1) + ar.rows(area_ix))
-           * (max(cycle_ix) + 1) + dist["cycle"].rows(cycle_ix))
+    key = (st.rows(state_ix).astype(np.int64) * (max(area_ix) + 1) + ar.rows(area_ix)) * (max(cycle_ix) + 1) + dist[
+        "cycle"
+    ].rows(cycle_ix)
     rows_ok = np.flatnonzero(key_ok)
     dup = rows_ok[_duplicated(key[rows_ok])]
     if len(dup):
@@ -668,9 +779,20 @@ def _validate(file_name: str, r: _Read, problems: list[Problem], warnings: list[
             k = (codes[st.codes[i]], slugs[ar.codes[i]], cycles[dist["cycle"].codes[i]])
             if k in firsts:
                 j = firsts[k]
-                found.append((i, col_order["state"], Problem(
-                    f"duplicates row {j + 1} (line {lines[j]}): same state, program area and cycle "
-                    f"({k[0]}, {k[1]}, {k[2]})", i + 1, int(lines[i]), "state", value(i, "state"))))
+                found.append(
+                    (
+                        i,
+                        col_order["state"],
+                        Problem(
+                            f"duplicates row {j + 1} (line {lines[j]}): same state, program area and cycle "
+                            f"({k[0]}, {k[1]}, {k[2]})",
+                            i + 1,
+                            int(lines[i]),
+                            "state",
+                            value(i, "state"),
+                        ),
+                    )
+                )
             else:
                 firsts[k] = i
 
@@ -689,14 +811,18 @@ def _validate(file_name: str, r: _Read, problems: list[Problem], warnings: list[
         """The rows' mapped values (all known) as a dictionary array over the distinct mapped values."""
         distinct = sorted(set(mapped))
         where = {v: i for i, v in enumerate(distinct)}
-        return pa.DictionaryArray.from_arrays(pa.array(d.rows(np.array([where[m] for m in mapped], np.int32))),
-                                              pa.array(distinct, type=pa.string()))
+        return pa.DictionaryArray.from_arrays(
+            pa.array(d.rows(np.array([where[m] for m in mapped], np.int32))), pa.array(distinct, type=pa.string())
+        )
 
     def numbers_of(c: str, typ) -> pa.Array:
         d, xs = dist[c], numbers[c]
         missing = d.rows([x is None for x in xs])
-        return pa.array(d.rows([0 if x is None else x for x in xs]).astype(typ.to_pandas_dtype()),
-                        type=typ, mask=missing if missing.any() else None)
+        return pa.array(
+            d.rows([0 if x is None else x for x in xs]).astype(typ.to_pandas_dtype()),
+            type=typ,
+            mask=missing if missing.any() else None,
+        )
 
     def nulls_for_empty(c: str, keep: np.ndarray | None = None) -> pa.Array:
         if c not in text:
@@ -704,17 +830,19 @@ def _validate(file_name: str, r: _Read, problems: list[Problem], warnings: list[
         keep = ~empty[c] if keep is None else keep & ~empty[c]
         return pc.if_else(pa.array(keep), text[c], pa.scalar(None, type=pa.string()))
 
-    table = pa.table({
-        "state": category(st, codes),
-        "program_area": category(ar, slugs),
-        "cycle": numbers_of("cycle", pa.int32()),
-        "maturity": numbers_of("maturity", pa.int8()),
-        "offers_help": pa.array(dist["offers_help"].rows(flags["offers_help"])),
-        "seeks_help": pa.array(dist["seeks_help"].rows(flags["seeks_help"])),
-        "other_area": nulls_for_empty("other_area", other),
-        "notes": nulls_for_empty("notes"),
-        **{c: numbers_of(c, pa.int8()) for c in catalog.POETE},
-    })
+    table = pa.table(
+        {
+            "state": category(st, codes),
+            "program_area": category(ar, slugs),
+            "cycle": numbers_of("cycle", pa.int32()),
+            "maturity": numbers_of("maturity", pa.int8()),
+            "offers_help": pa.array(dist["offers_help"].rows(flags["offers_help"])),
+            "seeks_help": pa.array(dist["seeks_help"].rows(flags["seeks_help"])),
+            "other_area": nulls_for_empty("other_area", other),
+            "notes": nulls_for_empty("notes"),
+            **{c: numbers_of(c, pa.int8()) for c in catalog.POETE},
+        }
+    )
     return Checked(file_name, table, [], warnings, lines)
 
 
@@ -736,15 +864,20 @@ _WRITE_LOCK = threading.Lock()  # one load at a time in this process (DuckDB let
 
 def _keys(c: Checked) -> pd.DataFrame:
     t = c.table
-    return pd.DataFrame({"state": t.column("state").cast(pa.string()).to_numpy(),
-                         "program_area": t.column("program_area").cast(pa.string()).to_numpy(),
-                         "cycle": t.column("cycle").to_numpy()})
+    return pd.DataFrame(
+        {
+            "state": t.column("state").cast(pa.string()).to_numpy(),
+            "program_area": t.column("program_area").cast(pa.string()).to_numpy(),
+            "cycle": t.column("cycle").to_numpy(),
+        }
+    )
 
 
 def _across_files(checked: list[Checked]) -> list[Problem]:
     """The same state × area × cycle in two files of one load: named at each later occurrence, in file order."""
-    keys = pd.concat([_keys(c).assign(f=k, i=np.arange(c.table.num_rows)) for k, c in enumerate(checked)],
-                     ignore_index=True)
+    keys = pd.concat(
+        [_keys(c).assign(f=k, i=np.arange(c.table.num_rows)) for k, c in enumerate(checked)], ignore_index=True
+    )
     key = ["state", "program_area", "cycle"]
     later = keys.duplicated(key, keep="first").to_numpy()
     if not later.any():
@@ -753,21 +886,38 @@ def _across_files(checked: list[Checked]) -> list[Problem]:
     problems = []
     for s, f, i, f0, i0 in pairs[["state", "f", "i", "f0", "i0"]].itertuples(index=False):
         c, c0 = checked[f], checked[f0]
-        problems.append(Problem(f"also in {c0.file_name} row {i0 + 1} (line {c0.line_numbers[i0]}): load one file "
-                                "per state × cycle", i + 1, int(c.line_numbers[i]), "state", s, c.file_name))
+        problems.append(
+            Problem(
+                f"also in {c0.file_name} row {i0 + 1} (line {c0.line_numbers[i0]}): load one file per state × cycle",
+                i + 1,
+                int(c.line_numbers[i]),
+                "state",
+                s,
+                c.file_name,
+            )
+        )
     return problems
 
 
-def load(con, files: list, loaded_by: str, *, synthetic: bool = False,
-         this_year: int | None = None, allowed_states: tuple[str, ...] | None = None,
-         also=None) -> list[LoadSummary]:
+def load(
+    con,
+    files: list,
+    loaded_by: str,
+    *,
+    synthetic: bool = False,
+    this_year: int | None = None,
+    allowed_states: tuple[str, ...] | None = None,
+    also=None,
+) -> list[LoadSummary]:
     """Validate every file, then write all of them in ONE transaction, or raise LoadError and write nothing.
     Each file replaces the rows of the states × cycles it contains. `files` holds (name, bytes) pairs, or rows
     already validated (a `Checked` from `check_rows`: the form's accepted submission, named for the load log).
     `also(cur, summaries)`, if given, runs inside the same transaction after the rows are written (e.g. marking
     the submission accepted); if it raises, nothing at all is written."""
-    checked = [f if isinstance(f, Checked) else check(f[0], f[1], this_year=this_year, allowed_states=allowed_states)
-               for f in files]
+    checked = [
+        f if isinstance(f, Checked) else check(f[0], f[1], this_year=this_year, allowed_states=allowed_states)
+        for f in files
+    ]
     problems = [p for c in checked for p in c.problems]
     warnings = [f"{c.file_name}: {w}" for c in checked for w in c.warnings]
     if not problems and len(checked) > 1:
@@ -795,8 +945,12 @@ def _touched(rows: pa.Table) -> pa.Table:
     low = int(y.min())
     span = int(y.max()) - low + 1  # validated cycles: a few dozen at most
     pairs = np.flatnonzero(np.bincount(s * span + (y - low), minlength=1))
-    return pa.table({"state": state.dictionary.take(pa.array(pairs // span)).cast(pa.string()),
-                     "cycle": pa.array((pairs % span + low).astype(np.int32))})
+    return pa.table(
+        {
+            "state": state.dictionary.take(pa.array(pairs // span)).cast(pa.string()),
+            "cycle": pa.array((pairs % span + low).astype(np.int32)),
+        }
+    )
 
 
 def _write(cur, c: Checked, loaded_by: str, synthetic: bool) -> LoadSummary:
@@ -807,8 +961,9 @@ def _write(cur, c: Checked, loaded_by: str, synthetic: bool) -> LoadSummary:
     cur.temp_table("incoming", rows)
     cur.temp_table("touched", touched)
     try:
-        replaced_rows = ("FROM assessments a WHERE EXISTS "
-                         "(SELECT 1 FROM touched t WHERE t.state = a.state AND t.cycle = a.cycle)")
+        replaced_rows = (
+            "FROM assessments a WHERE EXISTS (SELECT 1 FROM touched t WHERE t.state = a.state AND t.cycle = a.cycle)"
+        )
         replaced = cur.execute(f"SELECT count(*) {replaced_rows}").fetchall()[0][0]
         if replaced:
             # the rows replaced, matched to the file's rows by key: added / changed / unchanged / removed in one pass
@@ -831,22 +986,56 @@ def _write(cur, c: Checked, loaded_by: str, synthetic: bool) -> LoadSummary:
         # something else wrote to them: then the whole load rolls back (the store keeps one row per key)
         others = cur.execute(f"SELECT count(*) {replaced_rows} AND a.load_id <> ?", [load_id]).fetchall()[0][0]
         if others:
-            raise RuntimeError(f"{c.file_name}: {others} other row(s) remain in the states × cycles it replaces; "
-                               "nothing was loaded")
+            raise RuntimeError(
+                f"{c.file_name}: {others} other row(s) remain in the states × cycles it replaces; nothing was loaded"
+            )
     finally:
         cur.drop_temp("touched")
         cur.drop_temp("incoming")
     states = sorted(set(touched.column("state").to_pylist()))
     cycles = sorted(set(touched.column("cycle").to_pylist()))
-    cur.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [load_id, dt.datetime.now().replace(microsecond=0), loaded_by, c.file_name, n,
-                 int(added), int(replaced), ",".join(states), ",".join(map(str, cycles)), synthetic])
-    return LoadSummary(load_id, c.file_name, n, states, cycles, int(added), int(changed), int(unchanged),
-                       int(removed), list(c.warnings))
+    cur.execute(
+        "INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            load_id,
+            dt.datetime.now().replace(microsecond=0),
+            loaded_by,
+            c.file_name,
+            n,
+            int(added),
+            int(replaced),
+            ",".join(states),
+            ",".join(map(str, cycles)),
+            synthetic,
+        ],
+    )
+    return LoadSummary(
+        load_id,
+        c.file_name,
+        n,
+        states,
+        cycles,
+        int(added),
+        int(changed),
+        int(unchanged),
+        int(removed),
+        list(c.warnings),
+    )
 
 
 def problems_frame(problems: list[Problem]) -> pd.DataFrame:
     """Problems as a table for the UI (one row each; values as plain text)."""
-    return pd.DataFrame([{"file": p.file or "", "row": p.row, "line": p.line, "column": p.column or "",
-                          "value": p.value if p.value is not None else "", "problem": p.reason}
-                         for p in problems], columns=["file", "row", "line", "column", "value", "problem"])
+    return pd.DataFrame(
+        [
+            {
+                "file": p.file or "",
+                "row": p.row,
+                "line": p.line,
+                "column": p.column or "",
+                "value": p.value if p.value is not None else "",
+                "problem": p.reason,
+            }
+            for p in problems
+        ],
+        columns=["file", "row", "line", "column", "value", "problem"],
+    )

@@ -23,6 +23,7 @@ schema is checked on the tables and columns it has) and returns one `Problem` pe
   is kept by the loader, not by the table since schema version 4), two rows with one primary key, two users whose
   emails differ only in case, a schema_version table with other than one row.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,27 +33,41 @@ from shisn.store import db
 from shisn.store.archive import schema_at
 
 # (table, column) holding a jurisdiction code
-JURISDICTION_COLUMNS = (("assessments", "state"), ("program_managers", "state"), ("program_manager_log", "state"),
-                        ("users", "state"), ("exchanges", "mentor"), ("exchanges", "mentee"),
-                        ("exchanges", "requested_state"), ("ta_referrals", "state"), ("exchange_outcomes", "state"),
-                        ("submissions", "state"), ("flag_confirmations", "state"), ("notifications", "state"))
+JURISDICTION_COLUMNS = (
+    ("assessments", "state"),
+    ("program_managers", "state"),
+    ("program_manager_log", "state"),
+    ("users", "state"),
+    ("exchanges", "mentor"),
+    ("exchanges", "mentee"),
+    ("exchanges", "requested_state"),
+    ("ta_referrals", "state"),
+    ("exchange_outcomes", "state"),
+    ("submissions", "state"),
+    ("flag_confirmations", "state"),
+    ("notifications", "state"),
+)
 # (table, column, the table and column it points at, what it is called)
-REFERENCES = (("exchange_history", "exchange_id", "exchanges", "exchange_id", "exchange"),
-              ("exchange_outcomes", "exchange_id", "exchanges", "exchange_id", "exchange"),
-              ("ta_referrals", "exchange_id", "exchanges", "exchange_id", "exchange"),
-              ("submission_history", "submission_id", "submissions", "submission_id", "submission"),
-              ("assessments", "load_id", "load_log", "load_id", "load"),
-              ("submissions", "load_id", "load_log", "load_id", "load"),
-              ("submissions", "base_load_id", "load_log", "load_id", "load"),
-              ("notifications", "digest_id", "notifications", "notification_id", "digest"))
+REFERENCES = (
+    ("exchange_history", "exchange_id", "exchanges", "exchange_id", "exchange"),
+    ("exchange_outcomes", "exchange_id", "exchanges", "exchange_id", "exchange"),
+    ("ta_referrals", "exchange_id", "exchanges", "exchange_id", "exchange"),
+    ("submission_history", "submission_id", "submissions", "submission_id", "submission"),
+    ("assessments", "load_id", "load_log", "load_id", "load"),
+    ("submissions", "load_id", "load_log", "load_id", "load"),
+    ("submissions", "base_load_id", "load_log", "load_id", "load"),
+    ("notifications", "digest_id", "notifications", "notification_id", "digest"),
+)
 # (the table with a version and a status, its id column, its history table, what it is called)
-HISTORIES = (("exchanges", "exchange_id", "exchange_history", "exchange"),
-             ("submissions", "submission_id", "submission_history", "submission"))
+HISTORIES = (
+    ("exchanges", "exchange_id", "exchange_history", "exchange"),
+    ("submissions", "submission_id", "submission_history", "submission"),
+)
 
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str    # jurisdiction, reference, history, load, duplicate
+    kind: str  # jurisdiction, reference, history, load, duplicate
     table: str
     detail: str
 
@@ -83,11 +98,15 @@ def _jurisdictions(cur, have) -> list[Problem]:
     for table, col in JURISDICTION_COLUMNS:
         if (table, col) not in have:
             continue
-        for value, n in cur.execute(f"SELECT {col}, count(*) FROM {table} WHERE {col} IS NOT NULL "
-                                    f"GROUP BY {col} ORDER BY {col}").fetchall():
+        for value, n in cur.execute(
+            f"SELECT {col}, count(*) FROM {table} WHERE {col} IS NOT NULL GROUP BY {col} ORDER BY {col}"
+        ).fetchall():
             if value not in known:
-                out.append(Problem("jurisdiction", table, f"{n} row(s) with {col} {value!r}, which is not a "
-                                                          "known jurisdiction"))
+                out.append(
+                    Problem(
+                        "jurisdiction", table, f"{n} row(s) with {col} {value!r}, which is not a known jurisdiction"
+                    )
+                )
     return out
 
 
@@ -106,8 +125,13 @@ def _references(cur, have, tables) -> list[Problem]:
                 SELECT o.exchange_id, o.state FROM exchange_outcomes o JOIN exchanges e
                   ON e.exchange_id = o.exchange_id
                 WHERE o.state <> e.mentor AND o.state <> e.mentee ORDER BY o.exchange_id, o.state""").fetchall():
-            out.append(Problem("reference", "exchange_outcomes", f"exchange {ex_id} has a view by {state}, which is "
-                                                                 "neither its mentor nor its mentee"))
+            out.append(
+                Problem(
+                    "reference",
+                    "exchange_outcomes",
+                    f"exchange {ex_id} has a view by {state}, which is neither its mentor nor its mentee",
+                )
+            )
     return out
 
 
@@ -145,8 +169,10 @@ def _histories(cur, tables) -> list[Problem]:
             if before is None:
                 detail = f"{what} {ident}: its first history row (version {version}) starts from {start}, not new"
             else:
-                detail = (f"{what} {ident}: history version {version} starts from {start} but the version before "
-                          f"ended in {before}")
+                detail = (
+                    f"{what} {ident}: history version {version} starts from {start} but the version before "
+                    f"ended in {before}"
+                )
             out.append(Problem("history", hist, detail))
     return out
 
@@ -166,11 +192,22 @@ def _loads(cur, tables) -> list[Problem]:
         replaced_later = not pairs.isdisjoint(covered)
         covered |= pairs
         if n > in_file:
-            out.append(Problem("load", "assessments", f"load {load_id} ({name}) has {n} rows, more than the "
-                                                      f"{in_file} its file held"))
+            out.append(
+                Problem(
+                    "load",
+                    "assessments",
+                    f"load {load_id} ({name}) has {n} rows, more than the {in_file} its file held",
+                )
+            )
         elif n < in_file and not replaced_later:
-            out.append(Problem("load", "assessments", f"load {load_id} ({name}): {in_file - n} of its {in_file} "
-                                                      "rows are missing, and no later load replaced them"))
+            out.append(
+                Problem(
+                    "load",
+                    "assessments",
+                    f"load {load_id} ({name}): {in_file - n} of its {in_file} "
+                    "rows are missing, and no later load replaced them",
+                )
+            )
     return out
 
 
@@ -190,12 +227,14 @@ def _duplicates(cur, version: int, tables) -> list[Problem]:
             if not spec.key or name not in tables:
                 continue
             keys = ", ".join(spec.key)
-            for *key, n in cur.execute(f"SELECT {keys}, count(*) FROM {name} GROUP BY {keys} HAVING count(*) > 1 "
-                                       f"ORDER BY {keys}").fetchall():
+            for *key, n in cur.execute(
+                f"SELECT {keys}, count(*) FROM {name} GROUP BY {keys} HAVING count(*) > 1 ORDER BY {keys}"
+            ).fetchall():
                 shown = ", ".join(f"{k} {v!r}" for k, v in zip(spec.key, key))
                 out.append(Problem("duplicate", name, f"{n} rows with {shown}, its primary key"))
     if "users" in tables:
-        for email, n in cur.execute("SELECT lower(email), count(*) FROM users GROUP BY lower(email) "
-                                    "HAVING count(*) > 1 ORDER BY 1").fetchall():
+        for email, n in cur.execute(
+            "SELECT lower(email), count(*) FROM users GROUP BY lower(email) HAVING count(*) > 1 ORDER BY 1"
+        ).fetchall():
             out.append(Problem("duplicate", "users", f"{n} users with the email {email} (in any case)"))
     return out

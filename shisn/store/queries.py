@@ -1,4 +1,5 @@
 """Reads the app and the CLI make. Each returns a DataFrame (or a plain value), parameterised, own cursor."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -7,8 +8,17 @@ from shisn.domain import catalog, jurisdictions
 from shisn.store import reporting_cycles
 from shisn.store.db import query_df
 
-ASSESSMENT_COLUMNS = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "other_area",
-                      "notes", *catalog.POETE]
+ASSESSMENT_COLUMNS = [
+    "state",
+    "program_area",
+    "cycle",
+    "maturity",
+    "offers_help",
+    "seeks_help",
+    "other_area",
+    "notes",
+    *catalog.POETE,
+]
 
 
 def cycles(con) -> list[int]:
@@ -48,32 +58,42 @@ def _decorate(df: pd.DataFrame) -> pd.DataFrame:
     df["seeks_help"] = df["seeks_help"].astype(bool)
     df["eligible_mentor"] = df["offers_help"] & (df["maturity"] >= catalog.MENTOR_MIN)
     df["offer_note"] = [
-        (catalog.mentor_ineligibility(o, int(m)) or "") if o else ""
-        for o, m in zip(df["offers_help"], df["maturity"])
+        (catalog.mentor_ineligibility(o, int(m)) or "") if o else "" for o, m in zip(df["offers_help"], df["maturity"])
     ]
     return df
 
 
 def load_log(con, limit: int = 200) -> pd.DataFrame:
-    return query_df(con, """
+    return query_df(
+        con,
+        """
         SELECT load_id, loaded_at, loaded_by, file_name, rows_in_file, rows_added, rows_replaced, states, cycles,
                synthetic
-        FROM load_log ORDER BY load_id DESC LIMIT ?""", [int(limit)])
+        FROM load_log ORDER BY load_id DESC LIMIT ?""",
+        [int(limit)],
+    )
 
 
 def data_status(con) -> dict:
     """What the store holds: whether the rows in use are synthetic demo data, and when data last changed."""
-    df = query_df(con, """
+    df = query_df(
+        con,
+        """
         SELECT count(*) AS rows,
                count(*) FILTER (WHERE l.synthetic) AS synthetic_rows,
                max(l.loaded_at) AS last_loaded
-        FROM assessments a JOIN load_log l USING (load_id)""")
+        FROM assessments a JOIN load_log l USING (load_id)""",
+    )
     r = df.iloc[0]
     rows = int(r["rows"])
     synthetic = int(r["synthetic_rows"])
-    return {"rows": rows, "synthetic_rows": synthetic, "is_demo": synthetic > 0,
-            "all_demo": rows > 0 and synthetic == rows,
-            "last_loaded": None if pd.isna(r["last_loaded"]) else pd.Timestamp(r["last_loaded"]).to_pydatetime()}
+    return {
+        "rows": rows,
+        "synthetic_rows": synthetic,
+        "is_demo": synthetic > 0,
+        "all_demo": rows > 0 and synthetic == rows,
+        "last_loaded": None if pd.isna(r["last_loaded"]) else pd.Timestamp(r["last_loaded"]).to_pydatetime(),
+    }
 
 
 def program_managers(con) -> pd.DataFrame:

@@ -19,6 +19,7 @@ Rules (what every page, report and command follows):
 Pure functions of frames (`status_frame`, `default_cycle`, `collecting`, `label`) and the few store calls; no
 Streamlit here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,18 +32,18 @@ from shisn.store import audit
 from shisn.store.db import query_df, transaction
 
 OPEN, CLOSED = "open", "closed"
-ENOUGH = 0.5            # share of the jurisdictions reporting for a cycle with no status set to count as closed
-FIRST, LAST_AHEAD = 2003, 2   # the years a cycle may be opened: from the network's start to two years ahead
+ENOUGH = 0.5  # share of the jurisdictions reporting for a cycle with no status set to count as closed
+FIRST, LAST_AHEAD = 2003, 2  # the years a cycle may be opened: from the network's start to two years ahead
 COLUMNS = ["cycle", "status", "explicit", "due_on", "reported", "jurisdictions"]
 
 
 @dataclass(frozen=True)
 class Cycle:
     cycle: int
-    status: str            # OPEN or CLOSED
-    explicit: bool         # set by leadership (False: judged by how many reported)
+    status: str  # OPEN or CLOSED
+    explicit: bool  # set by leadership (False: judged by how many reported)
     due_on: dt.date | None
-    reported: int          # jurisdictions with a self-assessment in the cycle
+    reported: int  # jurisdictions with a self-assessment in the cycle
     jurisdictions: int
 
     @property
@@ -69,8 +70,10 @@ def status_frame(reported: pd.DataFrame, settings: pd.DataFrame, jurisdictions: 
 
 
 def cycles_of(frame: pd.DataFrame) -> list[Cycle]:
-    return [Cycle(int(r.cycle), r.status, bool(r.explicit), r.due_on, int(r.reported), int(r.jurisdictions))
-            for r in frame.itertuples(index=False)]
+    return [
+        Cycle(int(r.cycle), r.status, bool(r.explicit), r.due_on, int(r.reported), int(r.jurisdictions))
+        for r in frame.itertuples(index=False)
+    ]
 
 
 def default_cycle(frame: pd.DataFrame) -> int | None:
@@ -108,11 +111,14 @@ def label(frame: pd.DataFrame, cycle: int) -> str:
 
 def provisional_note(c: Cycle) -> str:
     """What a page says when the cycle shown is still open."""
-    return (f"Cycle {c.cycle} is {progress(c)}. Its medians, flags, recommendations and pairings are provisional: "
-            "they will change as more states report. The pages open on the latest closed cycle.")
+    return (
+        f"Cycle {c.cycle} is {progress(c)}. Its medians, flags, recommendations and pairings are provisional: "
+        "they will change as more states report. The pages open on the latest closed cycle."
+    )
 
 
 # --- the store --------------------------------------------------------------------------------------------------
+
 
 def status(con) -> pd.DataFrame:
     """status_frame of the store."""
@@ -153,11 +159,13 @@ def open_cycle(con, cycle, due_on, by: str, *, now: dt.datetime | None = None) -
         raise ValueError(f"the due date {due.isoformat()} is not near cycle {c} (the year before to the year after)")
     with transaction(con) as cur:
         old = cur.execute("SELECT status, due_on FROM reporting_cycles WHERE cycle = ?", [c]).fetchall()
-        cur.execute("INSERT INTO reporting_cycles (cycle, status, due_on, opened_by, opened_at, updated_at) "
-                    "VALUES (?, 'open', ?, ?, ?, ?) ON CONFLICT (cycle) DO UPDATE SET status = 'open', "
-                    "due_on = excluded.due_on, opened_by = excluded.opened_by, opened_at = excluded.opened_at, "
-                    "closed_by = NULL, closed_at = NULL, updated_at = excluded.updated_at",
-                    [c, due, who, now, now]).fetchall()
+        cur.execute(
+            "INSERT INTO reporting_cycles (cycle, status, due_on, opened_by, opened_at, updated_at) "
+            "VALUES (?, 'open', ?, ?, ?, ?) ON CONFLICT (cycle) DO UPDATE SET status = 'open', "
+            "due_on = excluded.due_on, opened_by = excluded.opened_by, opened_at = excluded.opened_at, "
+            "closed_by = NULL, closed_at = NULL, updated_at = excluded.updated_at",
+            [c, due, who, now, now],
+        ).fetchall()
         was = f" (was {old[0][0]}, due {old[0][1]})" if old else ""
         audit.record_in(cur, who, "edit", f"cycle {c} opened for reporting, due {due.isoformat()}{was}")
     return find(status(con), c)
@@ -171,9 +179,12 @@ def close_cycle(con, cycle, by: str, *, now: dt.datetime | None = None) -> Cycle
     if find(status(con), c) is None:
         raise ValueError(f"cycle {c} has no self-assessment and was never opened: nothing to close")
     with transaction(con) as cur:
-        cur.execute("INSERT INTO reporting_cycles (cycle, status, closed_by, closed_at, updated_at) "
-                    "VALUES (?, 'closed', ?, ?, ?) ON CONFLICT (cycle) DO UPDATE SET status = 'closed', "
-                    "closed_by = excluded.closed_by, closed_at = excluded.closed_at, "
-                    "updated_at = excluded.updated_at", [c, who, now, now]).fetchall()
+        cur.execute(
+            "INSERT INTO reporting_cycles (cycle, status, closed_by, closed_at, updated_at) "
+            "VALUES (?, 'closed', ?, ?, ?) ON CONFLICT (cycle) DO UPDATE SET status = 'closed', "
+            "closed_by = excluded.closed_by, closed_at = excluded.closed_at, "
+            "updated_at = excluded.updated_at",
+            [c, who, now, now],
+        ).fetchall()
         audit.record_in(cur, who, "edit", f"cycle {c} closed")
     return find(status(con), c)

@@ -1,5 +1,6 @@
 """Tables, pictures and files on a page: Markdown tables screen readers read, SVG images with text alternatives,
 a chart's text summary and data table, and downloads built only when asked for."""
+
 from __future__ import annotations
 
 import base64
@@ -46,9 +47,16 @@ def markdown_table(df: pd.DataFrame) -> str:
         if isinstance(v, (int, np.integer)):
             return str(v)
         return safe_text.markdown(v)
+
     head = "| " + " | ".join(safe_text.markdown(c) for c in df.columns) + " |"
-    rule = "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
-                          else "---" for c in df.columns) + "|"
+    rule = (
+        "|"
+        + "|".join(
+            "---:" if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) else "---"
+            for c in df.columns
+        )
+        + "|"
+    )
     body = ["| " + " | ".join(cell(v, c) for v, c in zip(row, df.columns)) + " |" for row in df.itertuples(index=False)]
     return "\n".join([head, rule, *body])
 
@@ -62,8 +70,9 @@ def text_table(df: pd.DataFrame) -> None:
     st.markdown(_markdown_of(df))
 
 
-def chart_text(summary: str, table: Callable[[], pd.DataFrame], key: str, *, what: str = "chart",
-               note: str | None = None) -> None:
+def chart_text(
+    summary: str, table: Callable[[], pd.DataFrame], key: str, *, what: str = "chart", note: str | None = None
+) -> None:
     """A map's or chart's text alternative, drawn under it (WCAG 1.1.1): the sentence saying what it shows
     (shisn.render.alt_text), and the data behind it as a table in a panel ("Data behind the chart") drawn only when
     opened, so a cold open builds no table; a keyboard reaches the panel with Tab and opens it with Enter.
@@ -100,22 +109,39 @@ def _download_payload(key: tuple, _build: Callable[[], bytes | str]) -> bytes:
 
 
 @st.fragment
-def _download_fragment(label: str, key: tuple, build, file_name: str, mime: str, audit: str | None,
-                       kwargs: dict) -> None:
+def _download_fragment(
+    label: str, key: tuple, build, file_name: str, mime: str, audit: str | None, kwargs: dict
+) -> None:
     extra = {"on_click": audit_export, "args": (audit,)} if audit else {"on_click": "ignore"}
     st.download_button(label, _download_payload(key, build), file_name=file_name, mime=mime, **extra, **kwargs)
 
 
-def download(label: str, build: Callable[[], bytes | str], key: tuple, *, file_name: str, mime: str,
-             audit: str | None = None, tables: tuple[str, ...] = (), container=None, **kwargs) -> None:
+def download(
+    label: str,
+    build: Callable[[], bytes | str],
+    key: tuple,
+    *,
+    file_name: str,
+    mime: str,
+    audit: str | None = None,
+    tables: tuple[str, ...] = (),
+    container=None,
+    **kwargs,
+) -> None:
     """A download button whose file always arrives, even with many people working at once. `build()` makes the
     file's bytes (or text); `key` names everything the content depends on besides the loaded data, the viewer and
     the rows of `tables` (e.g. "exchanges"; all three added here), e.g. the page's filters, so the file is built
     once per content and cached across sessions. `audit` (what was exported) is recorded when the button is
     clicked. Other keyword arguments go to st.download_button (icon, width, help, key)."""
     con = connection()
-    full_key = (*key, file_name, mime, queries.data_version(con), con.version(*tables) if tables else (),
-                st.session_state.get(VIEWER_KEY))
+    full_key = (
+        *key,
+        file_name,
+        mime,
+        queries.data_version(con),
+        con.version(*tables) if tables else (),
+        st.session_state.get(VIEWER_KEY),
+    )
     if container is None:
         _download_fragment(label, full_key, build, file_name, mime, audit, kwargs)
     else:

@@ -1,5 +1,6 @@
 """Page components used on more than one page: the review queue links, data-quality flag lists with their
 confirmation form, and the introduction request form with a state's requests."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -43,10 +44,15 @@ def review_queue_links(con, viewer: auth.Viewer) -> None:
         return
     with st.expander(f"Awaiting your review ({len(pending)})", icon=":material/inbox:"):
         for r in pending.itertuples(index=False):
-            st.button(f"{safe_text.markdown(jurisdictions.names()[r.state])} ({r.state}) {r.cycle} · submitted by "
-                      f"{safe_text.markdown(r.submitted_by)} on {r.submitted_at:%d %b %Y, %H:%M}",
-                      key=f"open_review_{r.submission_id}", type="tertiary", icon=":material/arrow_forward:",
-                      on_click=_open_assessment, args=(r.state, r.cycle))
+            st.button(
+                f"{safe_text.markdown(jurisdictions.names()[r.state])} ({r.state}) {r.cycle} · submitted by "
+                f"{safe_text.markdown(r.submitted_by)} on {r.submitted_at:%d %b %Y, %H:%M}",
+                key=f"open_review_{r.submission_id}",
+                type="tertiary",
+                icon=":material/arrow_forward:",
+                on_click=_open_assessment,
+                args=(r.state, r.cycle),
+            )
 
 
 def _confirm_flag(con, viewer: auth.Viewer, key: str) -> None:
@@ -64,8 +70,9 @@ def _confirm_flag(con, viewer: auth.Viewer, key: str) -> None:
     st.session_state[f"{key}_msg"] = ("success", "Flag confirmed: it stays listed, counted apart.")
 
 
-def flag_list(con, viewer: auth.Viewer, flags, key: str, *, empty: str = "No data-quality flags.",
-              confirm: bool = True) -> None:
+def flag_list(
+    con, viewer: auth.Viewer, flags, key: str, *, empty: str = "No data-quality flags.", confirm: bool = True
+) -> None:
     """Data-quality flags as a table (open first; confirmed ones stay, with their note where the viewer sees the
     state in detail) and, for those who may (the state, its PM, leadership), a form to confirm one with a note, in a
     panel drawn when opened (`{key}_open`)."""
@@ -73,27 +80,45 @@ def flag_list(con, viewer: auth.Viewer, flags, key: str, *, empty: str = "No dat
         st.caption(empty)
         return
     n = quality.counts(flags)
-    st.caption(f"{n['open']} open · {n['confirmed']} confirmed. A flag marks a rating worth a second look; "
-               "confirm it with a note when the rating stands.")
+    st.caption(
+        f"{n['open']} open · {n['confirmed']} confirmed. A flag marks a rating worth a second look; "
+        "confirm it with a note when the rating stands."
+    )
     order = flags.sort_values("confirmed", kind="stable")
     shown = quality.display_frame(order, show_notes=viewer.sees_detail_of)
     one_state, one_cycle = shown["state"].nunique() == 1, shown["cycle"].nunique() == 1
     hidden = ({"jurisdiction"} if one_state else set()) | ({"cycle"} if one_cycle else set())
     if one_state:  # one state's flags: a few rows, a static table (no grid code for a new session to load)
-        labels = {"jurisdiction": "Jurisdiction", "cycle": "Cycle", "area": "Program area", "flag": "Flag",
-                  "explanation": "Why", "confirmed": "Confirmed", "note": "Confirmation note"}
+        labels = {
+            "jurisdiction": "Jurisdiction",
+            "cycle": "Cycle",
+            "area": "Program area",
+            "flag": "Flag",
+            "explanation": "Why",
+            "confirmed": "Confirmed",
+            "note": "Confirmation note",
+        }
         text_table(shown[[c for c in labels if c not in hidden]].rename(columns=labels))
     else:
-        st.dataframe(shown, hide_index=True, width="stretch",
-                     column_order=[c for c in ("jurisdiction", "cycle", "area", "flag", "explanation", "confirmed",
-                                               "note") if c not in hidden],
-                     column_config={"jurisdiction": "Jurisdiction", "cycle": st.column_config.NumberColumn(
-                                        "Cycle", format="%d"),
-                                    "area": "Program area",
-                                    "flag": st.column_config.TextColumn("Flag", width="medium"),
-                                    "explanation": st.column_config.TextColumn("Why", width="large"),
-                                    "confirmed": st.column_config.CheckboxColumn("Confirmed", width="small"),
-                                    "note": st.column_config.TextColumn("Confirmation note", width="medium")})
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            column_order=[
+                c
+                for c in ("jurisdiction", "cycle", "area", "flag", "explanation", "confirmed", "note")
+                if c not in hidden
+            ],
+            column_config={
+                "jurisdiction": "Jurisdiction",
+                "cycle": st.column_config.NumberColumn("Cycle", format="%d"),
+                "area": "Program area",
+                "flag": st.column_config.TextColumn("Flag", width="medium"),
+                "explanation": st.column_config.TextColumn("Why", width="large"),
+                "confirmed": st.column_config.CheckboxColumn("Confirmed", width="small"),
+                "note": st.column_config.TextColumn("Confirmation note", width="medium"),
+            },
+        )
     msg = st.session_state.pop(f"{key}_msg", None)
     if msg:
         getattr(st, msg[0])(msg[1])
@@ -102,22 +127,34 @@ def flag_list(con, viewer: auth.Viewer, flags, key: str, *, empty: str = "No dat
     can = flags[~flags["confirmed"] & flags["state"].map(lambda s: quality.can_confirm(viewer, s))]
     if can.empty:
         return
-    box = lazy_expander(f"Confirm a flag ({len(can)} open)" if len(can) != 1 else "Confirm the flag", f"{key}_open",
-                        icon=":material/task_alt:")
+    box = lazy_expander(
+        f"Confirm a flag ({len(can)} open)" if len(can) != 1 else "Confirm the flag",
+        f"{key}_open",
+        icon=":material/task_alt:",
+    )
     with box:
         if not box.open:  # drawn on request: a select box and a text box are a cold open's costliest widgets
             return
         with st.form(f"{key}_form", border=False, enter_to_submit=False):
             st.markdown("The rating stands, and here is why:")
-            labels = {f"{r['state']}|{r['cycle']}|{r['rule']}|{r['program_area']}":
-                      (f"{r['state']} {r['cycle']} · " if not one_state else "")
-                      + (_area_short(r["program_area"]) + " · " if r["program_area"] else "") + r["title"]
-                      for _, r in can.iterrows()}
+            labels = {
+                f"{r['state']}|{r['cycle']}|{r['rule']}|{r['program_area']}": (
+                    f"{r['state']} {r['cycle']} · " if not one_state else ""
+                )
+                + (_area_short(r["program_area"]) + " · " if r["program_area"] else "")
+                + r["title"]
+                for _, r in can.iterrows()
+            }
             st.selectbox("Flag", list(labels), format_func=labels.get, key=f"{key}_pick")
-            st.text_input("Note", key=f"{key}_note", max_chars=quality.MAX_NOTE,
-                          placeholder="e.g. We moved from 2 to 4 after the statewide radio system went live.")
-            st.form_submit_button("Confirm flag", icon=":material/task_alt:", on_click=_confirm_flag,
-                                  args=(con, viewer, key))
+            st.text_input(
+                "Note",
+                key=f"{key}_note",
+                max_chars=quality.MAX_NOTE,
+                placeholder="e.g. We moved from 2 to 4 after the statewide radio system went live.",
+            )
+            st.form_submit_button(
+                "Confirm flag", icon=":material/task_alt:", on_click=_confirm_flag, args=(con, viewer, key)
+            )
 
 
 def _area_short(slug: str) -> str:
@@ -132,11 +169,20 @@ def state_flags(viewer: auth.Viewer, code: str, cycle: int) -> None:
     path = db.locate()
     con = _connection(path)
     all_cycles = cycles()
-    flags = _state_flag_rows(path, queries.data_version(con), con.version("flag_confirmations"), code, int(cycle),
-                             latest_cycle() if all_cycles else None)
+    flags = _state_flag_rows(
+        path,
+        queries.data_version(con),
+        con.version("flag_confirmations"),
+        code,
+        int(cycle),
+        latest_cycle() if all_cycles else None,
+    )
     n = quality.counts(flags)
-    label = (f"Data-quality flags, {cycle}: {n['open']} open, {n['confirmed']} confirmed" if len(flags)
-             else f"Data-quality flags, {cycle}: none")
+    label = (
+        f"Data-quality flags, {cycle}: {n['open']} open, {n['confirmed']} confirmed"
+        if len(flags)
+        else f"Data-quality flags, {cycle}: none"
+    )
     box = st.expander(label, icon=":material/flag:", key="profile_flags_open", on_change="rerun")
     if box.open:  # the list and the confirm form are drawn only when opened
         with box:
@@ -152,20 +198,30 @@ def national_flags(viewer: auth.Viewer, cycle: int) -> None:
     path = db.locate()
     con = _connection(path)
     all_cycles = cycles()
-    flags = _confirmed_cycle_flags(path, queries.data_version(con), con.version("flag_confirmations"), int(cycle),
-                                   latest_cycle() if all_cycles else None)
+    flags = _confirmed_cycle_flags(
+        path,
+        queries.data_version(con),
+        con.version("flag_confirmations"),
+        int(cycle),
+        latest_cycle() if all_cycles else None,
+    )
     n = quality.counts(flags)
     states = flags["state"].nunique() if len(flags) else 0
-    box = st.expander(f"Data-quality flags, {cycle}: {n['open']} open, {n['confirmed']} confirmed "
-                      f"({states} jurisdiction{'s' if states != 1 else ''})", icon=":material/flag:",
-                      key="national_flags_open", on_change="rerun")
+    box = st.expander(
+        f"Data-quality flags, {cycle}: {n['open']} open, {n['confirmed']} confirmed "
+        f"({states} jurisdiction{'s' if states != 1 else ''})",
+        icon=":material/flag:",
+        key="national_flags_open",
+        on_change="rerun",
+    )
     if box.open:  # the list is drawn only when opened
         with box:
             by_rule = flags.groupby("title").size().sort_values(ascending=False) if len(flags) else None
             if by_rule is not None:
                 st.caption(" · ".join(f"{t}: {c}" for t, c in by_rule.items()))
-            flag_list(con, viewer, flags, key="national_flags", confirm=False,
-                      empty=f"No data-quality flag in {cycle}.")
+            flag_list(
+                con, viewer, flags, key="national_flags", confirm=False, empty=f"No data-quality flag in {cycle}."
+            )
 
 
 def request_introduction_form(con, viewer: auth.Viewer, p, key: str) -> None:
@@ -173,26 +229,38 @@ def request_introduction_form(con, viewer: auth.Viewer, p, key: str) -> None:
     mentor for a need, or a state it could help, add a message, and request the introduction."""
     choices = exchanges.request_choices(p.state, p.mentors, p.mentees)
     if not choices:
-        st.caption(f"No recommended partner in {p.cycle} to ask for: {p.name} has no need an eligible mentor can "
-                   "take and no state is seeking guidance where it can mentor.")
+        st.caption(
+            f"No recommended partner in {p.cycle} to ask for: {p.name} has no need an eligible mentor can "
+            "take and no state is seeking guidance where it can mentor."
+        )
         return
     with st.form(key, border=True):
         st.markdown("**Request an introduction** · your program manager and the other state's see it and answer")
-        pick = st.selectbox("Introduction", range(len(choices)), format_func=lambda i: choices[i]["label"],
-                            key=f"{key}_pick")
-        message = st.text_area("Message (optional)", max_chars=exchange_rules.MAX_MESSAGE, height=80, key=f"{key}_message",
-                               placeholder="What you need or can offer, who to contact, any timing.")
+        pick = st.selectbox(
+            "Introduction", range(len(choices)), format_func=lambda i: choices[i]["label"], key=f"{key}_pick"
+        )
+        message = st.text_area(
+            "Message (optional)",
+            max_chars=exchange_rules.MAX_MESSAGE,
+            height=80,
+            key=f"{key}_message",
+            placeholder="What you need or can offer, who to contact, any timing.",
+        )
         sent = st.form_submit_button("Request introduction", type="primary", icon=":material/send:")
     if sent:
         c = choices[pick]
         try:
-            ex_id = exchanges.request_introduction(con, viewer, c["mentor"], c["mentee"], [c["program_area"]], p.cycle,
-                                           message)
+            ex_id = exchanges.request_introduction(
+                con, viewer, c["mentor"], c["mentee"], [c["program_area"]], p.cycle, message
+            )
         except exchanges.ExchangeError as e:
             st.error(safe_text.markdown(str(e)), icon=":material/block:")
         else:
-            st.success(f"Request {ex_id} sent: {safe_text.markdown(c['label'])}. It waits for a program manager's answer; "
-                       "its status is listed below.", icon=":material/check_circle:")
+            st.success(
+                f"Request {ex_id} sent: {safe_text.markdown(c['label'])}. It waits for a program manager's answer; "
+                "its status is listed below.",
+                icon=":material/check_circle:",
+            )
 
 
 def requests_table(con, viewer: auth.Viewer, state: str) -> None:
@@ -201,13 +269,31 @@ def requests_table(con, viewer: auth.Viewer, state: str) -> None:
     if reqs.empty:
         st.caption(f"No introduction requests involving {state} yet.")
         return
-    st.dataframe(reqs[["exchange_id", "requested_state", "kind", "partner", "areas_label", "status_label",
-                       "requested_at", "request_message", "decline_reason"]], hide_index=True, width="stretch",
-                 column_config={
-                     "exchange_id": st.column_config.NumberColumn("#", format="%d", width=50),
-                     "requested_state": st.column_config.TextColumn("Asked by", width=70), "kind": "Request",
-                     "partner": st.column_config.TextColumn("With", width=60), "areas_label": "Program area",
-                     "status_label": "Status",
-                     "requested_at": st.column_config.DatetimeColumn("Asked on", format="YYYY-MM-DD"),
-                     "request_message": st.column_config.TextColumn("Message", width="medium"),
-                     "decline_reason": st.column_config.TextColumn("Why declined", width="medium")})
+    st.dataframe(
+        reqs[
+            [
+                "exchange_id",
+                "requested_state",
+                "kind",
+                "partner",
+                "areas_label",
+                "status_label",
+                "requested_at",
+                "request_message",
+                "decline_reason",
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "exchange_id": st.column_config.NumberColumn("#", format="%d", width=50),
+            "requested_state": st.column_config.TextColumn("Asked by", width=70),
+            "kind": "Request",
+            "partner": st.column_config.TextColumn("With", width=60),
+            "areas_label": "Program area",
+            "status_label": "Status",
+            "requested_at": st.column_config.DatetimeColumn("Asked on", format="YYYY-MM-DD"),
+            "request_message": st.column_config.TextColumn("Message", width="medium"),
+            "decline_reason": st.column_config.TextColumn("Why declined", width="medium"),
+        },
+    )

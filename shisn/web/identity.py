@@ -1,5 +1,6 @@
 """Who is viewing: the signed-in e-mail (or the demo's role switcher), the Viewer it maps to, the identity panel,
 the demo banner and the guard every page calls first."""
+
 from __future__ import annotations
 
 import sys
@@ -58,8 +59,10 @@ def resolve_viewer() -> auth.Viewer | None:
     viewer = accounts.viewer_for(connection(), email)
     if viewer is None:
         st.title(APP_TITLE)
-        st.warning("You are signed in, but you have no shisn role yet, so there is nothing to show. Ask ODP "
-                   "leadership to add you.")
+        st.warning(
+            "You are signed in, but you have no shisn role yet, so there is nothing to show. Ask ODP "
+            "leadership to add you."
+        )
         return None
     st.session_state[VIEWER_KEY] = viewer
     return viewer
@@ -86,7 +89,7 @@ def audit_export(what: str) -> None:
 ROLE_PANEL_KEY = "demo_role_open"
 
 
-DEMO_STATE = "VA"   # the demo's default state (and its program manager the default PM)
+DEMO_STATE = "VA"  # the demo's default state (and its program manager the default PM)
 
 
 def _pm_names(pms) -> list[str]:
@@ -125,26 +128,53 @@ def role_switcher(viewer: auth.Viewer) -> None:
     `demo_viewer`), which opens on a click to change it. Closed, it draws no widget, so a page opened cold (a cached
     link) neither builds the switcher nor makes the browser fetch its code; the choice is kept either way."""
     name = viewer.name.removesuffix(" (demo)")  # the demo's names say so already; the label adds it once
-    who = auth.ROLE_LABELS[viewer.role] + (f" · {name}" if viewer.role == auth.PROGRAM_MANAGER else
-                                           f" · {viewer.states[0]}" if viewer.role == auth.STATE else "")
-    box = lazy_expander(f"Viewing as: {safe_text.markdown(who)} (demo)", ROLE_PANEL_KEY, icon=":material/switch_account:")
+    who = auth.ROLE_LABELS[viewer.role] + (
+        f" · {name}"
+        if viewer.role == auth.PROGRAM_MANAGER
+        else f" · {viewer.states[0]}"
+        if viewer.role == auth.STATE
+        else ""
+    )
+    box = lazy_expander(
+        f"Viewing as: {safe_text.markdown(who)} (demo)", ROLE_PANEL_KEY, icon=":material/switch_account:"
+    )
     with box:
         if box.open:
             # three buttons, not a select box: every role in view, one click
-            role = _kept_choice("Viewing as (demo)", auth.ROLES, "demo_role", auth.LEADERSHIP,
-                                panel=ROLE_PANEL_KEY, format_func=auth.ROLE_LABELS.get,
-                                help="Demo mode: pick any role to see the app as that user would. "
-                                     "Real deployments take identity from the organisation's login.")
+            role = _kept_choice(
+                "Viewing as (demo)",
+                auth.ROLES,
+                "demo_role",
+                auth.LEADERSHIP,
+                panel=ROLE_PANEL_KEY,
+                format_func=auth.ROLE_LABELS.get,
+                help="Demo mode: pick any role to see the app as that user would. "
+                "Real deployments take identity from the organisation's login.",
+            )
             if role == auth.PROGRAM_MANAGER:
                 pms = pm_assignments()
                 names = _pm_names(pms)
-                _kept_select("Program manager", names, "demo_pm", _pm_of_default_state(pms, names),
-                             panel=ROLE_PANEL_KEY, format_func=_pm_label(pms))
+                _kept_select(
+                    "Program manager",
+                    names,
+                    "demo_pm",
+                    _pm_of_default_state(pms, names),
+                    panel=ROLE_PANEL_KEY,
+                    format_func=_pm_label(pms),
+                )
             elif role == auth.STATE:
-                _kept_select("State", jurisdictions.codes(), "demo_state", DEMO_STATE, panel=ROLE_PANEL_KEY,
-                             format_func=lambda c: f"{c} · {jurisdictions.names()[c]}")
-            st.caption("Demo mode: the role switcher is for evaluation only. Deployments sign users in "
-                       "(SHISN_AUTH=oidc or header) and take roles from the users table.")
+                _kept_select(
+                    "State",
+                    jurisdictions.codes(),
+                    "demo_state",
+                    DEMO_STATE,
+                    panel=ROLE_PANEL_KEY,
+                    format_func=lambda c: f"{c} · {jurisdictions.names()[c]}",
+                )
+            st.caption(
+                "Demo mode: the role switcher is for evaluation only. Deployments sign users in "
+                "(SHISN_AUTH=oidc or header) and take roles from the users table."
+            )
 
 
 def guard(*roles: str) -> auth.Viewer:
@@ -177,17 +207,20 @@ def data_banner() -> None:
     """Say plainly, on every page, when the figures are synthetic demo data."""
     status = data_status()
     if status["all_demo"]:
-        st.info("**Demo data.** Every figure on this page comes from a synthetic data set generated for "
-                "demonstration; no state's real self-assessment is shown. Load real files on the Data page.",
-                icon=":material/science:")
+        st.info(
+            "**Demo data.** Every figure on this page comes from a synthetic data set generated for "
+            "demonstration; no state's real self-assessment is shown. Load real files on the Data page.",
+            icon=":material/science:",
+        )
     elif status["is_demo"]:
-        st.warning(f"**Partly demo data.** {status['synthetic_rows']:,} of {status['rows']:,} assessment rows are "
-                   "synthetic demo rows; replace them by loading real files for those states and cycles.",
-                   icon=":material/science:")
+        st.warning(
+            f"**Partly demo data.** {status['synthetic_rows']:,} of {status['rows']:,} assessment rows are "
+            "synthetic demo rows; replace them by loading real files for those states and cycles.",
+            icon=":material/science:",
+        )
 
 
-_ROLE_WORDS = {auth.LEADERSHIP: "ODP leadership", auth.PROGRAM_MANAGER: "program managers",
-               auth.STATE: "state users"}
+_ROLE_WORDS = {auth.LEADERSHIP: "ODP leadership", auth.PROGRAM_MANAGER: "program managers", auth.STATE: "state users"}
 
 
 def not_for_this_role(page_file: str, roles: Sequence[str], viewer: auth.Viewer) -> None:
@@ -196,13 +229,20 @@ def not_for_this_role(page_file: str, roles: Sequence[str], viewer: auth.Viewer)
     words = [_ROLE_WORDS[r] for r in roles]
     who = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
     st.title(title)
-    st.warning(f"This page is for: {', '.join(auth.ROLE_LABELS[r] for r in roles)}. You are viewing as "
-               f"{safe_text.markdown(viewer.label)}, so it shows nothing here.", icon=":material/lock:")
+    st.warning(
+        f"This page is for: {', '.join(auth.ROLE_LABELS[r] for r in roles)}. You are viewing as "
+        f"{safe_text.markdown(viewer.label)}, so it shows nothing here.",
+        icon=":material/lock:",
+    )
     if viewer.role == auth.STATE and viewer.home_state:
         code = viewer.home_state
         st.markdown(f"**{safe_text.markdown(title)}** is for {who}. Your state's profile:")
-        _page_link("state_profile.py", f"{jurisdictions.names()[code]} ({code}): state profile", ":material/account_balance:",
-                   state=code)
+        _page_link(
+            "state_profile.py",
+            f"{jurisdictions.names()[code]} ({code}): state profile",
+            ":material/account_balance:",
+            state=code,
+        )
         _page_link("exchanges.py", f"{code}'s exchanges and introduction requests", ":material/forum:")
     elif viewer.role == auth.PROGRAM_MANAGER:
         st.markdown(f"**{safe_text.markdown(title)}** is for {who}. What needs your action:")

@@ -1,5 +1,6 @@
 """Cached readers for the pages: the store connection (one per process) and each loader beside its versioned
 cache (the key holds the store's version of the tables it reads, so a write anywhere shows at once)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -79,8 +80,12 @@ def assessments(cycle: int | None = None, states: Sequence[str] | None = None):
 
 def _redacted(viewer, cycle, states):
     path = db.locate()
-    rows = _assessments(path, queries.data_version(_connection(path)), None if cycle is None else int(cycle),
-                        None if states is None else tuple(sorted(states)))
+    rows = _assessments(
+        path,
+        queries.data_version(_connection(path)),
+        None if cycle is None else int(cycle),
+        None if states is None else tuple(sorted(states)),
+    )
     return auth.redact(rows.copy(deep=False), viewer)
 
 
@@ -196,23 +201,30 @@ def _pairing(path: str, version: int, cycle: int, weights: tuple, capacity: int)
     w = pairing.Weights(**dict(weights))
     # the cycle's rows as the pages already hold them (not a second query); no page shows the candidate edges
     # (millions at county scale): the same pairs without building them
-    return pairing.suggest(_assessments(path, version, cycle, None).copy(deep=False), w, capacity=capacity,
-                           with_candidates=False)
+    return pairing.suggest(
+        _assessments(path, version, cycle, None).copy(deep=False), w, capacity=capacity, with_candidates=False
+    )
 
 
 def pairing_result(cycle: int, weights, capacity: int):
     """The national optimal pairing for a cycle, cached per data version and settings. ``candidates`` is left
     empty (same columns); pairs, referrals, totals and loads are complete."""
     path = db.locate()
-    return _pairing(path, queries.data_version(_connection(path)), int(cycle),
-                    tuple(sorted(weights.as_dict().items())), int(capacity))
+    return _pairing(
+        path,
+        queries.data_version(_connection(path)),
+        int(cycle),
+        tuple(sorted(weights.as_dict().items())),
+        int(capacity),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
 def _queue_items(path: str, version: tuple, viewer: auth.Viewer, now):
     cycle = latest_cycle()
-    referrals = (pairing_result(cycle, pairing.Weights(), pairing.DEFAULT_CAPACITY).referrals
-                 if cycle is not None else None)
+    referrals = (
+        pairing_result(cycle, pairing.Weights(), pairing.DEFAULT_CAPACITY).referrals if cycle is not None else None
+    )
     return queue.items(_connection(path), viewer, now=now, referrals=referrals, cycle=cycle)
 
 
@@ -222,8 +234,10 @@ def queue_items(viewer: auth.Viewer) -> pd.DataFrame:
     exchange becomes stuck on the clock)."""
     path = db.locate()
     con = _connection(path)
-    version = (queries.data_version(con), *con.version("exchanges", "submissions", "ta_referrals", "settings",
-                                                         "reporting_cycles"))
+    version = (
+        queries.data_version(con),
+        *con.version("exchanges", "submissions", "ta_referrals", "settings", "reporting_cycles"),
+    )
     return _queue_items(path, version, viewer, dt.datetime.now().replace(second=0, microsecond=0))
 
 
@@ -243,8 +257,11 @@ def impact_figures(viewer: auth.Viewer, cycle: int | None = None):
 
     path = db.locate()
     con = _connection(path)
-    version = (queries.data_version(con), *con.version("exchanges", "exchange_outcomes", "ta_referrals",
-                                                         "program_manager_log"), stuck_days())
+    version = (
+        queries.data_version(con),
+        *con.version("exchanges", "exchange_outcomes", "ta_referrals", "program_manager_log"),
+        stuck_days(),
+    )
     hour = dt.datetime.now().replace(minute=0, second=0, microsecond=0).isoformat()
     return _impact_figures(path, version, viewer, None if cycle is None else int(cycle), hour)
 
@@ -258,7 +275,9 @@ def data_changed() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _state_flag_rows(path: str, version: int, confirmed_version: tuple, code: str, cycle: int, latest: int | None):
-    return flag_confirmations.state_flags(_connection(path), _assessments(path, version, None, (code,)), code, cycle, latest)
+    return flag_confirmations.state_flags(
+        _connection(path), _assessments(path, version, None, (code,)), code, cycle, latest
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -269,8 +288,9 @@ def _cycle_flags(path: str, version: int, cycle: int, latest: int | None):
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _confirmed_cycle_flags(path: str, version: int, confirmed_version: tuple, cycle: int, latest: int | None):
-    return quality.with_confirmations(_cycle_flags(path, version, cycle, latest),
-                                      flag_confirmations.confirmations(_connection(path), None, cycle))
+    return quality.with_confirmations(
+        _cycle_flags(path, version, cycle, latest), flag_confirmations.confirmations(_connection(path), None, cycle)
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -281,8 +301,9 @@ def _requests_of(path: str, version: tuple, viewer: auth.Viewer, state: str, _co
 @st.cache_data(show_spinner=False, max_entries=256)
 def _cell_panel(path: str, version: int, code: str, area: str, cycle: int, viewer: auth.Viewer):
     rows = coverage.redact_notes(_redacted(viewer, cycle, None), viewer.sees_detail_of)
-    return selection.cell_panel(rows, code, area, cycle, viewer.sees_detail_of,
-                                history=_redacted(viewer, None, (code,)))
+    return selection.cell_panel(
+        rows, code, area, cycle, viewer.sees_detail_of, history=_redacted(viewer, None, (code,))
+    )
 
 
 def cell_panel(code: str, area: str, cycle: int, viewer: auth.Viewer):

@@ -1,4 +1,5 @@
 """The app's navigation: page registration for app.py, deep links reopened through it, and links between pages."""
+
 from __future__ import annotations
 
 import copy
@@ -62,6 +63,7 @@ def _page_link(file: str, label: str, icon: str, **query) -> None:
     try:
         st.page_link(f"pages/{file}", label=label, icon=icon, query_params=query or None)
     except Exception:  # noqa: BLE001 - no navigation to resolve the page in: name the address instead
-        address = f"/{file.removesuffix('.py')}" + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query
-                                                     else "")
+        address = f"/{file.removesuffix('.py')}" + (
+            "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
+        )
         st.markdown(f"{safe_text.markdown(label)}: `{address}`")

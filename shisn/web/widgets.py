@@ -1,5 +1,6 @@
 """Widgets bound to the URL query string (a shared link reopens the same view): filters, kept choices, chart
 selections, the cycle choice, lazy panels and tabs."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,7 @@ def cycle_filter(label: str, key: str = "cycle", **kwargs) -> Filter:
     """The cycle picker of a page's filter panel: every cycle with data, the latest closed one by default, an open
     one labelled in progress."""
     options = cycles()
-    return Filter(label, options, key, default=latest_cycle() if options else None, format_func=cycle_label,
-                  **kwargs)
+    return Filter(label, options, key, default=latest_cycle() if options else None, format_func=cycle_label, **kwargs)
 
 
 def collecting_cycle():
@@ -60,8 +60,7 @@ def lazy_expander(label: str, key: str, *, icon: str | None = None, open_now: An
     return st.expander(label, icon=icon, key=key, on_change="rerun")
 
 
-def kept_slider(label: str, lo, hi, default, step=None, *, key: str, draw: bool = True, container=None,
-                **kwargs):
+def kept_slider(label: str, lo, hi, default, step=None, *, key: str, draw: bool = True, container=None, **kwargs):
     """A slider whose value is kept while it is not drawn (e.g. inside an expander drawn only when open: Streamlit
     forgets a widget's value in any run that does not draw it). Returns the value; with draw=False, the kept value
     (or `default`) without drawing anything."""
@@ -95,8 +94,9 @@ def _kept_choice(label: str, options, key: str, default, panel: str | None = Non
     """`_kept_select` as a row of buttons (st.segmented_control, one choice always made)."""
     options = list(options)
     st.session_state[key] = _kept(key, options, default)
-    return st.segmented_control(label, options, key=key, required=True, on_change=_remember, args=(key, panel),
-                                width="stretch", **kwargs)
+    return st.segmented_control(
+        label, options, key=key, required=True, on_change=_remember, args=(key, panel), width="stretch", **kwargs
+    )
 
 
 class Filter:
@@ -104,12 +104,28 @@ class Filter:
     `bound_select`), or with `multi` a multiselect of any number of options (none chosen = `none_text`).
     `short_func` names a value in the closed panel's label (default `format_func`)."""
 
-    def __init__(self, label: str, options: Sequence[Any], key: str, default: Any = None,
-                 format_func: Callable[[Any], str] = str, *, multi: bool = False, none_text: str = "all",
-                 width: float = 1.0, short_func: Callable[[Any], str] | None = None, **kwargs):
+    def __init__(
+        self,
+        label: str,
+        options: Sequence[Any],
+        key: str,
+        default: Any = None,
+        format_func: Callable[[Any], str] = str,
+        *,
+        multi: bool = False,
+        none_text: str = "all",
+        width: float = 1.0,
+        short_func: Callable[[Any], str] | None = None,
+        **kwargs,
+    ):
         self.label, self.options, self.key, self.default = label, list(options), key, default
-        self.format_func, self.multi, self.none_text, self.width, self.kwargs = (format_func, multi, none_text,
-                                                                                 width, kwargs)
+        self.format_func, self.multi, self.none_text, self.width, self.kwargs = (
+            format_func,
+            multi,
+            none_text,
+            width,
+            kwargs,
+        )
         self.short_func = short_func or format_func
 
     def value(self) -> Any:
@@ -124,26 +140,53 @@ class Filter:
         if self.multi:
             if not value:
                 return self.none_text
-            return ", ".join(self.short_func(v) for v in value) if len(value) <= 2 else \
-                f"{len(value)} {self.label.lower()}"
+            return (
+                ", ".join(self.short_func(v) for v in value)
+                if len(value) <= 2
+                else f"{len(value)} {self.label.lower()}"
+            )
         return self.short_func(value)
 
     def draw(self, container, panel: str | None = None) -> Any:
         """The widget, in `container`; a choice keeps the `panel` (its lazy expander's key) open."""
         if self.multi:
             st.session_state[self.key] = self.value()
-            return container.multiselect(self.label, self.options, format_func=self.format_func, key=self.key,
-                                         on_change=_remember, args=(self.key, panel), **self.kwargs)
-        return bound_select(self.label, self.options, self.key, self.default, self.format_func,
-                            container=container, on_change=_keep_open, args=(panel,), **self.kwargs)
+            return container.multiselect(
+                self.label,
+                self.options,
+                format_func=self.format_func,
+                key=self.key,
+                on_change=_remember,
+                args=(self.key, panel),
+                **self.kwargs,
+            )
+        return bound_select(
+            self.label,
+            self.options,
+            self.key,
+            self.default,
+            self.format_func,
+            container=container,
+            on_change=_keep_open,
+            args=(panel,),
+            **self.kwargs,
+        )
 
 
 class SelectionFilter(Filter):
     """A chart selection held in the URL parameter `param` (see `selection_select`), as one entry of a `filters`
     panel: the keyboard alternative to a click on the chart."""
 
-    def __init__(self, label: str, options: Sequence[Any], param: str, parse: Callable[[Any], Any],
-                 format_func: Callable[[Any], str] = str, none_text: str = "none selected", **kwargs):
+    def __init__(
+        self,
+        label: str,
+        options: Sequence[Any],
+        param: str,
+        parse: Callable[[Any], Any],
+        format_func: Callable[[Any], str] = str,
+        none_text: str = "none selected",
+        **kwargs,
+    ):
         super().__init__(label, options, param, None, format_func, none_text=none_text, **kwargs)
         self.parse = parse
 
@@ -155,8 +198,16 @@ class SelectionFilter(Filter):
         return self.none_text if value is None else self.format_func(value)
 
     def draw(self, container, panel: str | None = None) -> Any:
-        return selection_select(self.label, self.options, self.key, self.parse, self.format_func,
-                                container=container, panel=panel, **self.kwargs)
+        return selection_select(
+            self.label,
+            self.options,
+            self.key,
+            self.parse,
+            self.format_func,
+            container=container,
+            panel=panel,
+            **self.kwargs,
+        )
 
 
 def url_choice(key: str, options: Sequence[Any], default: Any = None) -> Any:
@@ -177,8 +228,13 @@ def url_choice(key: str, options: Sequence[Any], default: Any = None) -> Any:
     return value
 
 
-def filters(specs: Sequence[Filter], key: str = "filters_open", container=None, title: str = "Filters",
-            icon: str = ":material/filter_list:") -> dict[str, Any]:
+def filters(
+    specs: Sequence[Filter],
+    key: str = "filters_open",
+    container=None,
+    title: str = "Filters",
+    icon: str = ":material/filter_list:",
+) -> dict[str, Any]:
     """A page's filters in one panel whose label says what is shown ("Filters · 2026 · All program areas · ..."),
     values by key. The panel's select boxes are drawn only while it is open: a select box is the costliest widget
     for a browser opening the page cold (its code is fetched and compiled first), so a cached link opens on the
@@ -193,8 +249,15 @@ def filters(specs: Sequence[Filter], key: str = "filters_open", container=None, 
     return values
 
 
-def bound_select(label: str, options: Sequence[Any], key: str, default: Any = None,
-                 format_func: Callable[[Any], str] = str, container=st, **kwargs) -> Any:
+def bound_select(
+    label: str,
+    options: Sequence[Any],
+    key: str,
+    default: Any = None,
+    format_func: Callable[[Any], str] = str,
+    container=st,
+    **kwargs,
+) -> Any:
     """A selectbox whose value lives in the URL query string (`?key=value`), so a view can be cached as a link."""
     options = list(options)
     by_text = {str(o): o for o in options}
@@ -249,11 +312,14 @@ def bring_into_view(key: str, token: Any) -> None:
     st.session_state["_in_view_" + key] = token
 
     import streamlit.components.v1 as components  # only in the run that needs it
+
     target = json.dumps(f".st-key-{key}")
-    components.html("<script>const f = window.frameElement; if (f) { f.tabIndex = -1; f.setAttribute('aria-hidden', "
-                    "'true'); } setTimeout(() => { const el = window.parent.document.querySelector(" + target + ");"
-                    " if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'}); }, 150);</script>",
-                    height=0)  # the frame itself is out of the tab order and hidden from screen readers
+    components.html(
+        "<script>const f = window.frameElement; if (f) { f.tabIndex = -1; f.setAttribute('aria-hidden', "
+        "'true'); } setTimeout(() => { const el = window.parent.document.querySelector(" + target + ");"
+        " if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'}); }, 150);</script>",
+        height=0,
+    )  # the frame itself is out of the tab order and hidden from screen readers
 
 
 _SELECTION_GEN = "_shisn_selection_gen"
@@ -293,9 +359,17 @@ def url_selection(param: str, parse: Callable[[Any], Any]) -> Any:
     return value
 
 
-def selection_select(label: str, options: Sequence[Any], param: str, parse: Callable[[Any], Any],
-                     format_func: Callable[[Any], str] = str, none_label: str = "None selected", container=st,
-                     panel: str | None = None, **kwargs) -> Any:
+def selection_select(
+    label: str,
+    options: Sequence[Any],
+    param: str,
+    parse: Callable[[Any], Any],
+    format_func: Callable[[Any], str] = str,
+    none_label: str = "None selected",
+    container=st,
+    panel: str | None = None,
+    **kwargs,
+) -> Any:
     """The keyboard alternative to a chart click: a select box showing (and setting) the URL parameter `param`.
     Its first option, None, clears the selection."""
     options = [None, *options]
@@ -307,15 +381,24 @@ def selection_select(label: str, options: Sequence[Any], param: str, parse: Call
         set_selection({param: st.session_state[key]})
         _keep_open(panel)
 
-    return container.selectbox(label, options, key=key, on_change=changed, placeholder=none_label,
-                               format_func=lambda o: none_label if o is None else format_func(o), **kwargs)
+    return container.selectbox(
+        label,
+        options,
+        key=key,
+        on_change=changed,
+        placeholder=none_label,
+        format_func=lambda o: none_label if o is None else format_func(o),
+        **kwargs,
+    )
 
 
 def on_chart_select(key: str, read: Callable[[Any], dict[str, Any] | None]) -> Callable[[], None]:
     """An `on_select` callback for the chart (or table) keyed `key`: `read(event)` gives the URL values the click
     selects, or None when it picked nothing (the selection is then kept)."""
+
     def callback():
         values = read(st.session_state.get(key))
         if values:
             set_selection(values, from_chart=True)
+
     return callback

@@ -1,4 +1,5 @@
 """The browser tests' fixtures: one headless Chromium and one app server per test module."""
+
 import pytest
 
 from tests.browser.session import CHROMIUM, MISSING, playwright, running_app
@@ -24,8 +25,18 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with playwright.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"])
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--use-gl=swiftshader",
+                "--enable-unsafe-swiftshader",
+            ],
+        )
         yield b
         b.close()

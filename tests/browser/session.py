@@ -1,6 +1,7 @@
 """The browser tests' tools: the real app (`streamlit run`, headless, on a free loopback port), a Session (one
 browser tab in Debian's Chromium, driven by Playwright) recording every request that leaves the loopback and
 every console error, and the waits and clicks a user makes."""
+
 from __future__ import annotations
 
 import contextlib
@@ -31,8 +32,13 @@ except ImportError:  # pip install -r requirements.txt brings it; tests/browser/
     playwright = None
 
 # why the browser tests cannot run here (tests/browser/conftest.py skips them with it), or None
-MISSING = ("Debian chromium is not installed (apt-get install chromium)" if not Path(CHROMIUM).exists()
-           else "playwright is not installed (pip install -r requirements.txt)" if playwright is None else None)
+MISSING = (
+    "Debian chromium is not installed (apt-get install chromium)"
+    if not Path(CHROMIUM).exists()
+    else "playwright is not installed (pip install -r requirements.txt)"
+    if playwright is None
+    else None
+)
 
 
 def _free_port() -> int:
@@ -50,10 +56,27 @@ def running_app(work: Path, store: str | None = None, log_name: str = "server.lo
     port = _free_port()
     env = dict(os.environ, SHISN_DB=store or str(work / "shisn.duckdb"))
     log = open(work / log_name, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                             "--server.headless", "true", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
@@ -105,9 +128,11 @@ class Session:
         self.wait_ready()
 
     # the page's script has finished: not running, no skeleton, no status widget (one check, run in the page)
-    SETTLED = ("() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
-               " === 'notRunning' && !document.querySelector('[data-testid=stSkeleton]')"
-               " && !document.querySelector('[data-testid=stStatusWidget]')")
+    SETTLED = (
+        "() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
+        " === 'notRunning' && !document.querySelector('[data-testid=stSkeleton]')"
+        " && !document.querySelector('[data-testid=stStatusWidget]')"
+    )
 
     def wait_ready(self, timeout: float = 60):
         """Until the script has finished, and is still finished a moment later (not a pause between two runs, a
@@ -148,8 +173,11 @@ class Session:
         if summary.locator("xpath=..").get_attribute("open", timeout=30_000) is None:
             summary.click()
             # the rerun the opening starts draws the panel's content: wait for it, then for the script to finish
-            self.page.wait_for_function("s => s.parentElement.querySelector('[data-testid=stElementContainer]')",
-                                        arg=summary.element_handle(), timeout=60_000)
+            self.page.wait_for_function(
+                "s => s.parentElement.querySelector('[data-testid=stElementContainer]')",
+                arg=summary.element_handle(),
+                timeout=60_000,
+            )
             self.wait_ready()
         return True
 
@@ -169,8 +197,10 @@ class Session:
     def nav_links(self) -> list[tuple[str, str]]:
         links = self.page.locator("[data-testid=stSidebarNav] a")
         # the link's text starts with the material icon's ligature name ("public"): the title is the last line
-        return [(links.nth(i).inner_text().strip().split("\n")[-1].strip(), links.nth(i).get_attribute("href"))
-                for i in range(links.count())]
+        return [
+            (links.nth(i).inner_text().strip().split("\n")[-1].strip(), links.nth(i).get_attribute("href"))
+            for i in range(links.count())
+        ]
 
     def go(self, title: str):
         self.page.locator("[data-testid=stSidebarNav] a").filter(has_text=title).first.click()
@@ -183,12 +213,15 @@ class Session:
     def drawn(self) -> bool:
         """A map or chart with data actually painted: a deck.gl canvas with varied pixels, or plotly SVG marks."""
         from PIL import Image, ImageStat
+
         for canvas in self.page.locator("[data-testid=stDeckGlJsonChart] canvas").all():
             im = Image.open(io.BytesIO(canvas.screenshot())).convert("L")
             if ImageStat.Stat(im).stddev[0] > 8:
                 return True
-        marks = self.page.locator(".js-plotly-plot .plot path, .js-plotly-plot .heatmaplayer image, "
-                                  ".js-plotly-plot .bars path, .js-plotly-plot .scatterlayer path")
+        marks = self.page.locator(
+            ".js-plotly-plot .plot path, .js-plotly-plot .heatmaplayer image, "
+            ".js-plotly-plot .bars path, .js-plotly-plot .scatterlayer path"
+        )
         return marks.count() > 0
 
     def shot(self, name: str):

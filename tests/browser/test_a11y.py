@@ -9,6 +9,7 @@ axe-core is the engine (npm's `axe-core`, pinned in .ci/run; file `axe.min.js`):
 under CI (`CI=true`) or with SHISN_REQUIRE_AXE=1 (set by .ci/run). Violations in files fixed apart are listed in
 KNOWN: recorded, not failed. Run alone with `pytest -n 0 tests/test_a11y.py` (about 5 minutes on 2 cores).
 Four journeys use the keyboard only (Tab, Shift+Tab, Enter, Space, arrow keys)."""
+
 from __future__ import annotations
 
 import json
@@ -30,16 +31,20 @@ AXE_FILE = ROOT / ".cache" / "axe" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FAILING = ("critical", "serious")
 RESULTS = ROOT / "test-artifacts" / "a11y"
-GET_AXE = ("mkdir -p .cache/axe && cd .cache/axe && npm pack axe-core@4.14.1 && "
-           "tar -xzf axe-core-4.14.1.tgz --strip-components=1 package/axe.min.js && rm axe-core-4.14.1.tgz")
+GET_AXE = (
+    "mkdir -p .cache/axe && cd .cache/axe && npm pack axe-core@4.14.1 && "
+    "tar -xzf axe-core-4.14.1.tgz --strip-components=1 package/axe.min.js && rm axe-core-4.14.1.tgz"
+)
 
 
 @pytest.fixture(scope="module")
 def axe_js() -> str:
     path = Path(os.environ.get("SHISN_AXE_JS") or AXE_FILE)
     if not path.is_file():
-        why = (f"axe-core not found at {path}: fetch it from the project root with `{GET_AXE}` "
-               "(or point SHISN_AXE_JS at an axe.min.js)")
+        why = (
+            f"axe-core not found at {path}: fetch it from the project root with `{GET_AXE}` "
+            "(or point SHISN_AXE_JS at an axe.min.js)"
+        )
         if os.environ.get("SHISN_REQUIRE_AXE") == "1" or os.environ.get("CI", "").lower() in ("1", "true"):
             pytest.fail(why)
         pytest.skip(why)
@@ -86,8 +91,13 @@ CHARTS = """() => {
 
 
 def _extra(rule: str, help_: str, problems: list[str], where: str) -> dict:
-    return {"rule": rule, "impact": "serious", "help": help_, "where": where,
-            "nodes": [{"target": p, "impact": "serious", "html": "", "why": ""} for p in problems]}
+    return {
+        "rule": rule,
+        "impact": "serious",
+        "help": help_,
+        "where": where,
+        "nodes": [{"target": p, "impact": "serious", "html": "", "why": ""} for p in problems],
+    }
 
 
 def audit(page, axe_js: str, where: str, found: list[dict], charts: bool = True) -> None:
@@ -111,13 +121,23 @@ KNOWN: dict = {}  # (where, rule, target) -> why: violations recorded, not faile
 
 
 def known(v: dict, n: dict) -> str | None:
-    return next((why for (where, rule, target), why in KNOWN.items()
-                 if rule == v["rule"] and re.search(where, v["where"]) and re.match(target, n["target"])), None)
+    return next(
+        (
+            why
+            for (where, rule, target), why in KNOWN.items()
+            if rule == v["rule"] and re.search(where, v["where"]) and re.match(target, n["target"])
+        ),
+        None,
+    )
 
 
 def failures(found: list[dict]) -> list[str]:
-    return [f"{v['where']}: {v['rule']} ({n['impact'] or v['impact']}) {n['target']} · {n['html'][:100]}"
-            for v in found for n in v["nodes"] if (n["impact"] or v["impact"]) in FAILING and not known(v, n)]
+    return [
+        f"{v['where']}: {v['rule']} ({n['impact'] or v['impact']}) {n['target']} · {n['html'][:100]}"
+        for v in found
+        for n in v["nodes"]
+        if (n["impact"] or v["impact"]) in FAILING and not known(v, n)
+    ]
 
 
 def record(name: str, found: list[dict], seconds: float) -> None:
@@ -128,9 +148,12 @@ def record(name: str, found: list[dict], seconds: float) -> None:
         by_rule = counts.setdefault(v["where"], {})
         by_rule[f"{v['rule']} ({v['impact']})"] = by_rule.get(f"{v['rule']} ({v['impact']})", 0) + len(v["nodes"])
     known_here = sorted({f"{v['where']}: {why}" for v in found for n in v["nodes"] if (why := known(v, n))})
-    (RESULTS / f"{name}.json").write_text(json.dumps({"seconds": round(seconds, 1), "counts": counts,
-                                                      "known": known_here, "violations": found}, indent=1),
-                                          encoding="utf-8")
+    (RESULTS / f"{name}.json").write_text(
+        json.dumps(
+            {"seconds": round(seconds, 1), "counts": counts, "known": known_here, "violations": found}, indent=1
+        ),
+        encoding="utf-8",
+    )
 
 
 def _slug(text: str) -> str:
@@ -174,6 +197,7 @@ def check_page(s: base.Session, axe_js: str, where: str, found: list[dict], pane
 def demo_store(demo_template, tmp_path_factory):
     """A copy of the demo store (as the server seeded it) for links to a pair and an exchange, and the files."""
     from shisn.store import db
+
     path = tmp_path_factory.mktemp("a11y") / "demo.duckdb"
     shutil.copy(demo_template, path)
     con = db.connect(path)
@@ -185,15 +209,18 @@ def demo_store(demo_template, tmp_path_factory):
 def selection_links(con) -> list[str]:
     from shisn.domain import pairing, selection
     from shisn.store import queries
+
     cycle = queries.latest_cycle(con)
     pair = pairing.suggest(queries.assessments(con, cycle), with_candidates=False).pairs.iloc[0]
     exchange = int(con.cursor().execute("SELECT min(exchange_id) FROM exchanges").fetchone()[0])
-    return ["/national?selected_state=MT",
-            "/national?view=Strengths+and+gaps&selected_state=MT&selected_area=exercises",
-            "/national?view=Supply+and+demand&selected_area=training",
-            f"/pairings?pair={selection.pair_key(pair['mentor'], pair['mentee'], pair['program_area'])}",
-            f"/pairings?pairings_view=Map&pair={selection.pair_key(pair['mentor'], pair['mentee'], pair['program_area'])}",
-            f"/exchanges?exchange={exchange}"]
+    return [
+        "/national?selected_state=MT",
+        "/national?view=Strengths+and+gaps&selected_state=MT&selected_area=exercises",
+        "/national?view=Supply+and+demand&selected_area=training",
+        f"/pairings?pair={selection.pair_key(pair['mentor'], pair['mentee'], pair['program_area'])}",
+        f"/pairings?pairings_view=Map&pair={selection.pair_key(pair['mentor'], pair['mentee'], pair['program_area'])}",
+        f"/exchanges?exchange={exchange}",
+    ]
 
 
 @pytest.mark.parametrize("role", list(base.ROLES))
@@ -211,8 +238,9 @@ def test_every_page_and_view_meets_wcag_2_1_aa(browser, server, axe_js, demo_sto
         for title, _ in s.nav_links():
             s.go(title)
             if not s.page.title().startswith(title):  # WCAG 2.4.2: the page's own name in the browser's title
-                found.append(_extra("page-title", "The page's name in its title", [s.page.title()],
-                                    f"{role} · {title}"))
+                found.append(
+                    _extra("page-title", "The page's name in its title", [s.page.title()], f"{role} · {title}")
+                )
             check_page(s, axe_js, f"{role} · {title}", found, panels=lead)
         if lead:
             for link in selection_links(demo_store):
@@ -236,6 +264,7 @@ def printable(con, name: str) -> str:
     from shisn.render import brief, cycle_report, report
     from shisn.services import exchanges, impact
     from shisn.store import queries
+
     lead = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
     cycle = queries.latest_cycle(con)
     if name == "state report":
@@ -246,8 +275,13 @@ def printable(con, name: str) -> str:
         exchange = int(con.cursor().execute("SELECT min(exchange_id) FROM exchanges").fetchone()[0])
         return brief.render(con, exchange, lead)
     inputs = impact.gather(con, lead, queries.assessments(con))
-    return cycle_report.render(cycle, queries.assessments(con, cycle), impact.figures(inputs, cycle=cycle),
-                               queries.data_status(con), previous=queries.assessments(con, cycle - 1))
+    return cycle_report.render(
+        cycle,
+        queries.assessments(con, cycle),
+        impact.figures(inputs, cycle=cycle),
+        queries.data_status(con),
+        previous=queries.assessments(con, cycle - 1),
+    )
 
 
 @pytest.mark.parametrize("name", PRINTABLE)
@@ -311,7 +345,6 @@ def choose_by_keyboard(s: base.Session, label: str, option: str) -> None:
     s.wait_ready()
 
 
-
 def test_keyboard_only_leadership_selects_a_state_and_a_cell_and_reads_the_data(browser, server):
     """The map's keyboard alternative: the Select by name panel opened with Enter, a jurisdiction chosen by typing;
     its panel opens as a click would. The map's data opened with Space. The heatmap's view reached with the arrow
@@ -335,8 +368,9 @@ def test_keyboard_only_leadership_selects_a_state_and_a_cell_and_reads_the_data(
         s.page.keyboard.press("ArrowRight")  # the next view: selection follows focus
         s.wait_ready()
         assert "view=Strengths" in s.page.url
-        playwright.expect(s.page.get_by_role("tab", name="Strengths and gaps")).to_have_attribute("aria-selected",
-                                                                                                  "true")
+        playwright.expect(s.page.get_by_role("tab", name="Strengths and gaps")).to_have_attribute(
+            "aria-selected", "true"
+        )
         tab_to(s, "SUMMARY", "Rows and selection")
         s.page.keyboard.press("Enter")
         s.wait_ready()
@@ -405,6 +439,7 @@ def test_keyboard_only_a_state_submits_and_its_program_manager_accepts(browser, 
     """A state opens its self-assessment and submits it for review; its program manager opens it from the review
     list and accepts it: Tab, Enter and the arrow keys only."""
     from shisn import demo
+
     cycle = demo.DEMO_CYCLES[-1] + 1
     s = base.Session(browser, journeys_server["base"])
     try:
@@ -444,6 +479,7 @@ def test_keyboard_only_a_program_manager_opens_a_request_from_the_queue_and_acce
     from shisn.domain import auth, profile
     from shisn.services import exchanges
     from shisn.store import db, queries
+
     con = db.connect(journeys_server["work"] / "shisn.duckdb")
     try:
         cycle = queries.latest_cycle(con)
@@ -475,14 +511,14 @@ def test_a_signed_in_user_with_no_role_meets_wcag_2_1_aa(browser, axe_js, tmp_pa
     """Signed in by the organisation's proxy (SHISN_AUTH=header) with an e-mail that has no role: every page's
     address shows only whom it is for, and that too must meet WCAG 2.1 AA."""
     from tests.support.identity_proxy import IdentityProxy
+
     monkeypatch.setenv("SHISN_AUTH", "header")
     started = time.monotonic()
     found: list[dict] = []
     with base.running_app(tmp_path) as app, IdentityProxy(app, "X-Forwarded-Email", "nobody@example.org") as url:
         s = base.Session(browser, url)
         try:
-            for path in ("/", "/national", "/state_profile", "/exchanges", "/assessment", "/data",
-                         "/notifications"):
+            for path in ("/", "/national", "/state_profile", "/exchanges", "/assessment", "/data", "/notifications"):
                 s.open(path)
                 audit(s.page, axe_js, f"no role · {path}", found)
                 assert not s.exceptions(), f"{path}: {s.exceptions()[0]}"

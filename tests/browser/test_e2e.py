@@ -2,6 +2,7 @@
 Playwright in Debian's Chromium. For every role and every page: the script finishes, no exception element, no
 console error, the main chart or map is drawn, and not one request leaves the loopback.
 Run alone with `pytest -m e2e`; screenshots go to test-artifacts/e2e/."""
+
 from __future__ import annotations
 
 import re
@@ -82,6 +83,7 @@ def test_the_role_panel_opened_the_moment_it_appears_on_the_landing_link_opens_o
 
 # --- one journey per role -------------------------------------------------------------------------------------
 
+
 def test_journey_leadership_filters_by_region_and_opens_a_state(browser, server):
     s = as_role(browser, server, "leadership")
     try:
@@ -131,6 +133,7 @@ def test_journey_program_manager_accepts_a_pair_and_opens_an_exchange(browser, s
 
 def test_journey_state_uploads_a_corrected_self_assessment_and_sees_its_profile_change(browser, server, tmp_path):
     from shisn import demo
+
     rows = demo.generate()  # the server seeded the same synthetic set (default seed)
     va = rows[(rows["state"] == "VA") & (rows["cycle"] == rows["cycle"].max())].copy()
     va.loc[va["program_area"] == "recovery", ["maturity", "seeks_help"]] = [1, "yes"]
@@ -161,6 +164,7 @@ def test_views_are_tabs_and_downloads_arrive_and_are_audited(browser, server):
     state report, pairs CSV) hands over its file with the content of the view, and every click leaves an audit
     record."""
     import duckdb
+
     s = as_role(browser, server, "leadership")
     try:
         s.go("National coverage")
@@ -235,8 +239,12 @@ def test_every_page_address_opens_that_page_with_its_query(browser, server):
         assert s.page.get_by_role("heading", name="FEMA regions · Region III").count() == 1
         s.open("/?area=exercises")  # the bare address opens the landing page, keeping the query
         assert "/national?" in s.page.url and "area=exercises" in s.page.url
-        for path, heading in (("/pairings", "Pairing suggestions"), ("/state_profile?state=MD", "Maryland (MD)"),
-                              ("/exchanges", "Exchanges"), ("/data", "Self-assessment data")):
+        for path, heading in (
+            ("/pairings", "Pairing suggestions"),
+            ("/state_profile?state=MD", "Maryland (MD)"),
+            ("/exchanges", "Exchanges"),
+            ("/data", "Self-assessment data"),
+        ):
             s.open(path)
             assert s.page.get_by_text("Page not found").count() == 0, path
             assert s.page.get_by_role("heading", name=heading).count() >= 1, path
@@ -246,6 +254,7 @@ def test_every_page_address_opens_that_page_with_its_query(browser, server):
 
 
 # --- cold opens without lazily loaded widget code: the keyboard choices and forms are in panels, opened on request ---
+
 
 def _summary(s: Session, title: str):
     return s.page.locator("[data-testid=stExpander] summary").filter(has_text=title).first
@@ -295,6 +304,7 @@ def test_impact_opens_cold_without_a_select_box_and_the_report_is_the_linked_cyc
     names that cycle and the printable report is that cycle's. A cycle chosen in the opened panel is the report's;
     leadership's stuck-days setting (Network health) opens on request."""
     from shisn import demo
+
     latest, older = sorted({int(c) for c in demo.generate()["cycle"]}, reverse=True)[:2]
     s = Session(browser, server["base"])
     try:
@@ -318,4 +328,3 @@ def test_impact_opens_cold_without_a_select_box_and_the_report_is_the_linked_cyc
         assert not s.exceptions() and s.outbound == []
     finally:
         s.close()
-

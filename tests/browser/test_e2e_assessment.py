@@ -1,6 +1,7 @@
 """Browser test of the whole self-assessment loop on the real app in Debian's Chromium: a state user fills
 in its form and submits it, its program manager finds it in the review list and accepts it, and the national page
 and the state profile show the new ratings. Run with `pytest -m e2e`; screenshots go to test-artifacts/e2e/."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,6 +26,7 @@ def cell(s: Session, grid_name: str, slug: str, column: int):
     """Select an area's cell in one of the form's grids (`asmt_ratings`, `asmt_poete`) as a keyboard user does:
     click the area's name, then ArrowRight `column` times. Returns the grid."""
     from shisn.domain import catalog
+
     grid = s.page.locator(f"[class*=st-key-{grid_name}] [data-testid=stDataFrame]")
     grid.scroll_into_view_if_needed()
     grid.locator("canvas").first.wait_for()
@@ -47,6 +49,7 @@ def cell(s: Session, grid_name: str, slug: str, column: int):
 def choose_in_cell(s: Session, grid_name: str, slug: str, column: int, option: str):
     """Open the cell's list (Enter) and pick `option`; the grid then shows it."""
     from shisn.domain import catalog
+
     shown = None
     for _ in range(30):  # on a busy machine the grid may drop the key or the pick while it settles: select, try again
         grid = cell(s, grid_name, slug, column)
@@ -67,6 +70,7 @@ def choose_in_cell(s: Session, grid_name: str, slug: str, column: int, option: s
 def tick(s: Session, grid_name: str, slug: str, column: int):
     """Make the area's checkbox cell ticked (Space toggles a selected one)."""
     from shisn.domain import catalog
+
     shown = None
     for _ in range(30):  # the grid may drop a key while it settles after an edit: select the cell and try again
         grid = cell(s, grid_name, slug, column)
@@ -84,6 +88,7 @@ def tick(s: Session, grid_name: str, slug: str, column: int):
 
 def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(browser, server):
     from shisn import demo
+
     cycle = demo.DEMO_CYCLES[-1] + 1
 
     # 0. leadership opens next cycle for reporting on the Data page, due 31 March
@@ -97,8 +102,9 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
         assert s.page.get_by_role("spinbutton", name="year, Due on").inner_text() == str(cycle)
         s.page.get_by_role("button", name="Open for reporting").click()
         s.wait_ready()
-        assert s.page.get_by_text(f"Cycle {cycle} is open for reporting, due {cycle}-03-31.").count() == 1, \
+        assert s.page.get_by_text(f"Cycle {cycle} is open for reporting, due {cycle}-03-31.").count() == 1, (
             s.page.inner_text("body")[:1500]
+        )
         s.shot("cycles-leadership-opened")
     finally:
         s.close()
@@ -118,8 +124,12 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
         s.page.get_by_role("button", name="Edit the POETE sub-ratings").click()
         s.wait_ready()
         from shisn.domain import catalog
-        expect(s.page.locator("[class*=st-key-asmt_ratings] [data-testid=glide-cell-2-"
-                              f"{catalog.AREA_SLUGS.index('recovery')}]")).to_have_text("1 · Not started")
+
+        expect(
+            s.page.locator(
+                f"[class*=st-key-asmt_ratings] [data-testid=glide-cell-2-{catalog.AREA_SLUGS.index('recovery')}]"
+            )
+        ).to_have_text("1 · Not started")
         choose_in_cell(s, "asmt_poete", "recovery", 1, "5")  # planning, in the POETE grid
         s.page.get_by_role("button", name="Submit for review").click()
         s.wait_ready()
@@ -149,6 +159,7 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
         assert s.page.get_by_role("button", name="Save draft").count() == 0
         assert s.page.get_by_role("button", name="Start a correction").count() == 1
         from shisn.store import db, queries
+
         accepted = queries.assessments(db.connect(server["work"] / "shisn.duckdb", read_only=True), cycle, ["VA"])
         got = accepted.set_index("program_area").loc["recovery"]  # the grids' edits arrived
         assert (got["maturity"], bool(got["seeks_help"]), got["planning"]) == (1, True, 5)
@@ -156,8 +167,9 @@ def test_state_fills_in_and_submits_the_pm_accepts_and_the_new_ratings_show(brow
         # 3. one early report does not move the national page: it opens on the last closed cycle; the new one,
         # chosen, is in progress and its figures provisional
         s.go("National coverage")
-        assert s.page.locator("[data-testid=stExpander] summary").filter(
-            has_text=f"Filters · {cycle - 1} ·").count() == 1
+        assert (
+            s.page.locator("[data-testid=stExpander] summary").filter(has_text=f"Filters · {cycle - 1} ·").count() == 1
+        )
         assert "1 of 56" not in s.page.locator("[data-testid=stMetric]").filter(has_text="Reporting").inner_text()
         s.choose("Assessment cycle", f"{cycle} (in progress)")
         reporting = s.page.locator("[data-testid=stMetric]").filter(has_text="Reporting")

@@ -2,6 +2,7 @@
 from tests/test_e2e.py): a click on the national map at a state's position and a click on a heatmap cell open the
 right panel, the mentors listed are eligible ones, the URL holds the selection, and reopening that URL in a new
 session restores it. Run alone with `pytest -m e2e tests/test_e2e_clicks.py`."""
+
 from __future__ import annotations
 
 import math
@@ -38,7 +39,7 @@ def latest():
 def session(browser, server, path: str) -> base.Session:
     s = base.Session(browser, server["base"])
     s.page.set_viewport_size(TALL)
-    s.open("/")   # the app shell first (the role switcher), then the link
+    s.open("/")  # the app shell first (the role switcher), then the link
     s.open(path)
     return s
 
@@ -68,7 +69,7 @@ def click(s: base.Session, x: float, y: float):
 
 
 def _world(lon: float, lat: float, zoom: float) -> tuple[float, float]:
-    scale = maps.TILE_PX * 2 ** zoom
+    scale = maps.TILE_PX * 2**zoom
     y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
     return (lon + 180) / 360 * scale, (1 - y / math.pi) / 2 * scale
 
@@ -113,13 +114,17 @@ def test_a_click_on_the_map_selects_that_state_and_its_link_reopens_it(browser, 
         url = s.page.url
     finally:
         s.close()
-    again = session(browser, server, url[url.index("/national"):])  # the shared link, in a new session
+    again = session(browser, server, url[url.index("/national") :])  # the shared link, in a new session
     try:
         assert params(again)["selected_state"] == "MT"
         assert again.page.get_by_role("heading", name="Montana (MT) · Region VIII").count() == 1
         # the keyboard alternative's panel names the selection, and its select box shows it when opened
-        assert again.page.locator("[data-testid=stExpander] summary").filter(
-            has_text="Select by name · Montana (MT)").count() == 1
+        assert (
+            again.page.locator("[data-testid=stExpander] summary")
+            .filter(has_text="Select by name · Montana (MT)")
+            .count()
+            == 1
+        )
         assert again.open_panel("Select by name")
         box = again.page.locator("[data-testid=stSelectbox]").filter(has_text="Jurisdiction").first
         shown = box.inner_text() + " " + " ".join(i.input_value() for i in box.locator("input").all())
@@ -134,8 +139,13 @@ def test_a_click_on_a_heatmap_cell_lists_eligible_mentors_and_its_link_reopens_i
     needs = rows[rows["seeks"]].sort_values(["state", "program_area"])
     target = None
     for n in needs.itertuples():
-        ok = rows[(rows["program_area"] == n.program_area) & rows["offers"] & (rows["maturity"] >= catalog.MENTOR_MIN)
-                  & (rows["maturity"] > n.maturity) & (rows["state"] != n.state)]
+        ok = rows[
+            (rows["program_area"] == n.program_area)
+            & rows["offers"]
+            & (rows["maturity"] >= catalog.MENTOR_MIN)
+            & (rows["maturity"] > n.maturity)
+            & (rows["state"] != n.state)
+        ]
         if len(ok) >= 2:
             target, eligible = n, set(ok["state"])
             break
@@ -161,7 +171,7 @@ def test_a_click_on_a_heatmap_cell_lists_eligible_mentors_and_its_link_reopens_i
         url = s.page.url
     finally:
         s.close()
-    again = session(browser, server, url[url.index("/national"):])
+    again = session(browser, server, url[url.index("/national") :])
     try:
         assert params(again)["selected_state"] == code and params(again)["selected_area"] == area
         assert again.page.get_by_role("heading", name=heading).count() == 1

@@ -1,5 +1,6 @@
 """The printable cycle report in a real browser (Debian's Chromium, headless) opened from a file with every network
 request recorded and blocked: it draws its charts and tables and asks for nothing."""
+
 from __future__ import annotations
 
 import shutil
@@ -25,13 +26,19 @@ def report_file(tmp_path_factory):
     from shisn.render import cycle_report
     from shisn.services import impact
     from shisn.store import db, queries
+
     work = tmp_path_factory.mktemp("cycle-report")
     con = db.connect(work / "demo.duckdb")
     demo.write_demo(con)
     cycle = queries.latest_cycle(con)
     inputs = impact.gather(con, auth.Viewer(auth.LEADERSHIP, "L"), queries.assessments(con))
-    html = cycle_report.render(cycle, queries.assessments(con, cycle), impact.figures(inputs, cycle=cycle),
-                               queries.data_status(con), previous=queries.assessments(con, cycle - 1))
+    html = cycle_report.render(
+        cycle,
+        queries.assessments(con, cycle),
+        impact.figures(inputs, cycle=cycle),
+        queries.data_status(con),
+        previous=queries.assessments(con, cycle - 1),
+    )
     con.close()
     path = work / cycle_report.file_name(cycle)
     path.write_text(html, encoding="utf-8")
@@ -41,8 +48,9 @@ def report_file(tmp_path_factory):
 def test_the_cycle_report_renders_offline_in_chromium(report_file):
     path, cycle = report_file
     with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                                                     "--disable-background-networking"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 900})
             requests: list[str] = []
@@ -53,6 +61,7 @@ def test_the_cycle_report_renders_offline_in_chromium(report_file):
                     route.continue_()
                 else:
                     route.abort()
+
             page.route("**/*", block)
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -60,8 +69,14 @@ def test_the_cycle_report_renders_offline_in_chromium(report_file):
             page.goto(path.as_uri(), wait_until="load")
             page.locator("#impact-chart").wait_for(state="visible")
             assert page.get_by_role("heading", name=f"Cycle report {cycle}").count() == 1
-            for section in ("kpi-section", "coverage-area-section", "coverage-region-section", "impact-section",
-                            "health-section", "uncovered-section"):
+            for section in (
+                "kpi-section",
+                "coverage-area-section",
+                "coverage-region-section",
+                "impact-section",
+                "health-section",
+                "uncovered-section",
+            ):
                 assert page.locator(f"#{section}").is_visible(), section
             # drawn: the intervals and dots of the impact chart and the coverage bars have a size on screen
             dots = page.locator("#impact-chart circle.difference")

@@ -8,6 +8,7 @@ heading drawn, a download started), never fixed sleeps; every wait and the whole
 
 Part of the default run; alone: `pytest -m load`. `benchmarks/loop_probe.py` runs the same sessions against
 a server that records its event loop's lag."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,19 +25,39 @@ async_api = pytest.importorskip("playwright.async_api")
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e-load"
 SESSIONS = 12
-CONTEXTS = 3                # browser contexts (each with its own cookies and cache); sessions are tabs in them
+CONTEXTS = 3  # browser contexts (each with its own cookies and cache); sessions are tabs in them
 # Bounds only, so a hang fails instead of blocking the suite: this test is about sessions staying connected and
 # files arriving, not speed (a quiet 2-core machine runs the twelve sessions in ~55 s; benchmarks/loop_probe.py
 # measures the server's event loop under the same load). A busy machine is slower, never wrong.
-STEP_WAIT_MS = 180_000      # one page or view under load
+STEP_WAIT_MS = 180_000  # one page or view under load
 DOWNLOAD_WAIT_MS = 120_000  # a click until the browser starts the download
-RUN_LIMIT_S = 600           # the whole concurrent run
-STATES = [("VA", "Virginia"), ("MD", "Maryland"), ("TX", "Texas"), ("CA", "California"), ("NY", "New York"),
-          ("FL", "Florida"), ("WA", "Washington"), ("OH", "Ohio"), ("GA", "Georgia"), ("AZ", "Arizona"),
-          ("MI", "Michigan"), ("CO", "Colorado")]
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader",
-                "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
+RUN_LIMIT_S = 600  # the whole concurrent run
+STATES = [
+    ("VA", "Virginia"),
+    ("MD", "Maryland"),
+    ("TX", "Texas"),
+    ("CA", "California"),
+    ("NY", "New York"),
+    ("FL", "Florida"),
+    ("WA", "Washington"),
+    ("OH", "Ohio"),
+    ("GA", "Georgia"),
+    ("AZ", "Arizona"),
+    ("MI", "Michigan"),
+    ("CO", "Colorado"),
+]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-gl=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+]
 
 # In every page, before the app loads: after the first CONNECTED, record each connection state other than
 # CONNECTED (what the user sees as 'CONNECTING' or 'Connection error'), with the time.
@@ -68,7 +89,7 @@ SETTLED = """(ready) => {
 
 def heading(text: str) -> str:
     """JS: a heading starting with this text is drawn."""
-    return ("[...document.querySelectorAll('h1,h2,h3')].some(h => h.textContent.trim().startsWith(%r))" % text)
+    return "[...document.querySelectorAll('h1,h2,h3')].some(h => h.textContent.trim().startsWith(%r))" % text
 
 
 class Worker:
@@ -78,7 +99,7 @@ class Worker:
         self.ctx, self.base, self.n = ctx, base, n
         self.code, self.name = STATES[n % len(STATES)]
         self.region = n % 10 + 1
-        self.downloads: list[dict] = []   # one per download tried: what, ok, detail
+        self.downloads: list[dict] = []  # one per download tried: what, ok, detail
         self.closed_sockets: list[str] = []
         self.problems: list[str] = []
         self.lost: list[dict] = []
@@ -90,8 +111,10 @@ class Worker:
         try:
             await self.page.wait_for_function(SETTLED, arg=ready, timeout=STEP_WAIT_MS, polling=100)
         except async_api.TimeoutError:
-            raise AssertionError(f"session {self.n}: {what or ready} did not finish within "
-                                 f"{STEP_WAIT_MS // 1000} s ({await self.describe()})") from None
+            raise AssertionError(
+                f"session {self.n}: {what or ready} did not finish within "
+                f"{STEP_WAIT_MS // 1000} s ({await self.describe()})"
+            ) from None
         self.step(what)
 
     async def describe(self) -> str:
@@ -182,8 +205,11 @@ class Worker:
             self.page = page = await self.ctx.new_page()
             page.on("websocket", self._on_websocket)
             page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-            await page.goto(f"{self.base}/national?region={self.region}&view=Supply+and+demand",
-                            wait_until="domcontentloaded", timeout=STEP_WAIT_MS)
+            await page.goto(
+                f"{self.base}/national?region={self.region}&view=Supply+and+demand",
+                wait_until="domcontentloaded",
+                timeout=STEP_WAIT_MS,
+            )
             await self.settle(heading("Supply and demand"), "the national page")
             await self.download("Download table (CSV)", "national CSV", self.check_csv)
             await page.get_by_role("tab", name="FEMA regions").click()
@@ -191,8 +217,9 @@ class Worker:
             await self.nav("State profile", heading("State profile"))
             await page.locator("[data-testid=stExpander] summary").filter(has_text="State and cycle").first.click()
             # the select box is drawn by the rerun the panel's opening starts: wait for it in a finished page
-            await self.settle("!!document.querySelector('input[aria-label=\"State or territory\"]')",
-                              "the state and cycle panel")
+            await self.settle(
+                "!!document.querySelector('input[aria-label=\"State or territory\"]')", "the state and cycle panel"
+            )
             await self.pick("State or territory", self.name, f"{self.name} ({self.code})")
             await self.settle(heading(f"{self.name} ({self.code})"), f"{self.name}'s profile")
             await self.download("Printable report", f"state report {self.code}", self.check_report)
@@ -254,19 +281,24 @@ async def run_sessions(base: str, n: int = SESSIONS) -> tuple[list[Worker], floa
 async def _warm(ctx, base: str):
     page = await ctx.new_page()
     await page.goto(base + "/national?view=Strengths+and+gaps", wait_until="domcontentloaded", timeout=STEP_WAIT_MS)
-    await page.wait_for_function(SETTLED, arg=heading("Strengths and gaps by jurisdiction"), timeout=STEP_WAIT_MS,
-                                 polling=100)
+    await page.wait_for_function(
+        SETTLED, arg=heading("Strengths and gaps by jurisdiction"), timeout=STEP_WAIT_MS, polling=100
+    )
     await page.close()
 
 
 def summary(workers: list[Worker]) -> dict:
     downloads = [d for w in workers for d in w.downloads]
-    return {"downloads_ok": sum(d["ok"] for d in downloads), "downloads": len(downloads),
-            "failed_downloads": [f"session {w.n} {d['what']}: {d['detail']}" for w in workers for d in w.downloads
-                                 if not d["ok"]],
-            "lost_connection": [f"session {w.n}: {w.lost}" for w in workers if w.lost],
-            "closed_websockets": [f"session {w.n}: {w.closed_sockets}" for w in workers if w.closed_sockets],
-            "problems": [f"session {w.n}: {p}" for w in workers for p in w.problems]}
+    return {
+        "downloads_ok": sum(d["ok"] for d in downloads),
+        "downloads": len(downloads),
+        "failed_downloads": [
+            f"session {w.n} {d['what']}: {d['detail']}" for w in workers for d in w.downloads if not d["ok"]
+        ],
+        "lost_connection": [f"session {w.n}: {w.lost}" for w in workers if w.lost],
+        "closed_websockets": [f"session {w.n}: {w.closed_sockets}" for w in workers if w.closed_sockets],
+        "problems": [f"session {w.n}: {p}" for w in workers for p in w.problems],
+    }
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Two app replicas on one PostgreSQL database, in a real browser: a load through one shows in the other after a
 refresh, and two program managers editing one exchange on the two replicas get one winner and one clear message.
 Also the embedded default: a load from the CLI while the app serves the DuckDB file shows on the next rerun."""
+
 from __future__ import annotations
 
 import subprocess
@@ -35,6 +36,7 @@ def _shows(s: Session, text: str, timeout: float = 90_000) -> bool:
 def _real_rows(s: Session) -> int:
     """From the banner "Partly demo data. X of Y assessment rows are synthetic …": Y − X."""
     import re
+
     m = re.search(r"([\d,]+) of ([\d,]+) assessment rows are synthetic", s.page.inner_text("body"))
     assert m, "no partly-demo banner"
     synthetic, total = (int(g.replace(",", "")) for g in m.groups())
@@ -68,6 +70,7 @@ def test_a_load_through_one_replica_shows_in_the_other_after_a_refresh(browser, 
 
 def test_two_replicas_editing_one_exchange_give_one_winner_and_one_clear_message(browser, replicas):  # noqa: F811
     import psycopg
+
     a, b = Session(browser, replicas["a"]), Session(browser, replicas["b"])
     try:
         # the first session on either replica seeds the empty database with the demo (whichever test runs first:
@@ -75,8 +78,9 @@ def test_two_replicas_editing_one_exchange_give_one_winner_and_one_clear_message
         a.open("/exchanges")
         assert _shows(a, "Demo data.")
         with psycopg.connect(replicas["url"]) as conn:
-            ex_id = conn.execute("SELECT min(exchange_id) FROM exchanges WHERE status IN ('proposed', 'introduced', "
-                                 "'in_contact')").fetchone()[0]
+            ex_id = conn.execute(
+                "SELECT min(exchange_id) FROM exchanges WHERE status IN ('proposed', 'introduced', 'in_contact')"
+            ).fetchone()[0]
         assert ex_id is not None
         for s in (a, b):  # both program managers open the same version of the exchange
             s.open(f"/exchanges?exchange={ex_id}")
@@ -92,8 +96,13 @@ def test_two_replicas_editing_one_exchange_give_one_winner_and_one_clear_message
         assert b.page.get_by_text(f"Saved exchange {ex_id}").count() == 0
         b.shot("replicas-b-stale-edit")
         with psycopg.connect(replicas["url"]) as conn:
-            comments = [r[0] for r in conn.execute("SELECT comment FROM exchange_history WHERE exchange_id = %s "
-                                                   "AND comment LIKE '%% replica''s note'", [ex_id]).fetchall()]
+            comments = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT comment FROM exchange_history WHERE exchange_id = %s AND comment LIKE '%% replica''s note'",
+                    [ex_id],
+                ).fetchall()
+            ]
         assert comments == ["first replica's note"]  # the loser wrote nothing
     finally:
         a.close()
@@ -108,8 +117,13 @@ def test_a_cli_load_while_the_app_serves_its_duckdb_file_shows_on_the_next_rerun
             assert _shows(s, "Demo data.")
             f = tmp_path / "cli-load.csv"
             f.write_bytes(make_csv([["WY", "training", 2026, 2, "no", "yes", "from the CLI"]]))
-            r = subprocess.run([sys.executable, "-m", "shisn", "load", str(f), "--db", str(tmp_path / "shisn.duckdb")],
-                               cwd=ROOT, capture_output=True, text=True, timeout=180)
+            r = subprocess.run(
+                [sys.executable, "-m", "shisn", "load", str(f), "--db", str(tmp_path / "shisn.duckdb")],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
             assert r.returncode == 0, r.stderr
             assert r.stdout.startswith("loaded cli-load.csv")
             s.page.reload()

@@ -3,6 +3,7 @@ person: a state user following a colleague's link to pages it may not use (the f
 whom each page is for and where to go; the state requests an introduction; its program manager finds it in the work
 queue and accepts it; both states then see the exchange as proposed; the pairing brief downloads and holds both
 states' names and no third state's notes. Run alone with `pytest -m e2e tests/test_e2e_requests.py`."""
+
 from __future__ import annotations
 
 import io
@@ -26,6 +27,7 @@ def store(tmp_path_factory):
     from shisn import demo
     from shisn.domain import auth
     from shisn.store import db, ingest
+
     work = tmp_path_factory.mktemp("e2e_requests")
     con = db.connect(work / "shisn.duckdb")
     demo.write_demo(con)
@@ -61,8 +63,11 @@ def as_user(browser, base: str, email: str) -> Session:  # noqa: F811
     return UserSession(browser, base, email)
 
 
-def test_state_requests_pm_accepts_from_the_queue_both_see_proposed_and_the_brief(browser, store,  # noqa: F811
-                                                                                   monkeypatch):
+def test_state_requests_pm_accepts_from_the_queue_both_see_proposed_and_the_brief(
+    browser,
+    store,  # noqa: F811
+    monkeypatch,
+):
     monkeypatch.setenv("SHISN_AUTH", "header")
     with running_app(store) as base:
         md = as_user(browser, base, MD)
@@ -76,8 +81,11 @@ def test_state_requests_pm_accepts_from_the_queue_both_see_proposed_and_the_brie
             assert "National coverage is for ODP leadership and program managers" in body, body[:600]
             assert md.page.get_by_role("link", name="Maryland (MD): state profile").count() == 1
             assert md.page.locator("[data-testid=stMetric]").count() == 0
-            for path, title in (("/pairings", "Pairings"), ("/program_managers", "Program managers"),
-                                ("/users", "Users and audit")):
+            for path, title in (
+                ("/pairings", "Pairings"),
+                ("/program_managers", "Program managers"),
+                ("/users", "Users and audit"),
+            ):
                 md.open(path)
                 assert md.page.get_by_text("Page not found").count() == 0, path
                 assert f"{title} is for" in md.page.inner_text("body"), path
@@ -117,11 +125,13 @@ def test_state_requests_pm_accepts_from_the_queue_both_see_proposed_and_the_brie
         assert mentor and mentor != "Maryland"
 
         from shisn.domain import jurisdictions
+
         mentor_code = {v: k for k, v in jurisdictions.names().items()}[mentor]
         for email, state in ((MD, "MD"), (None, mentor_code)):
             if email is None:  # the mentor state's user, added while the server runs (read per request)
                 from shisn.domain import auth
                 from shisn.store import db
+
                 con = db.connect(store / "shisn.duckdb")
                 accounts.add_user(con, "mentor@example.org", auth.STATE, "tester", state=state)
                 con.close()

@@ -1,5 +1,6 @@
 """Access control and hardening: every role × every page in AppTest, with marked secrets in other
 states' notes and exchanges; unknown and anonymous users see nothing; malicious input stays inert."""
+
 import glob
 import io
 from pathlib import Path
@@ -46,8 +47,10 @@ def store(tmp_path_factory):
     ingest.load(con, [("md.csv", buf.getvalue().encode())], "tester")
     ex = exchanges.open_exchange(con, "MD", "TX", ["exercises"], int(rows["cycle"].max()), "tester")
     exchanges.update(con, ex, 1, "tester", outcome=EX_SECRET)
-    con.cursor().execute("UPDATE program_managers SET name = 'Secret PM', email = ? WHERE state = 'MD'",
-                         [CONTACT_SECRET + "@example.org"]).fetchall()
+    con.cursor().execute(
+        "UPDATE program_managers SET name = 'Secret PM', email = ? WHERE state = 'MD'",
+        [CONTACT_SECRET + "@example.org"],
+    ).fetchall()
     con.close()
     return path
 
@@ -62,6 +65,7 @@ def payload(at) -> bytes:
             out.append(proto.SerializeToString())
         for child in (getattr(node, "children", None) or {}).values():
             walk(child)
+
     walk(at._tree)
     return b"".join(out)
 
@@ -77,10 +81,14 @@ def run_page(page, viewer, store, monkeypatch, **query):
 
 
 # Pages that compute one view at a time (lazy tabs bound to the URL): each view is checked on its own.
-TABBED = {"national.py": coverage, "exchanges.py": exchange_rules, "pairings.py": pairing_tables,  # modules with VIEWS
-          "state_profile.py": profile, "impact.py": impact}
-VIEWS = [(p, {m.VIEW_KEY: v}) for p, m in TABBED.items() for v in m.VIEWS] + [(p, {}) for p in PAGES
-                                                                             if p not in TABBED]
+TABBED = {
+    "national.py": coverage,
+    "exchanges.py": exchange_rules,
+    "pairings.py": pairing_tables,  # modules with VIEWS
+    "state_profile.py": profile,
+    "impact.py": impact,
+}
+VIEWS = [(p, {m.VIEW_KEY: v}) for p, m in TABBED.items() for v in m.VIEWS] + [(p, {}) for p in PAGES if p not in TABBED]
 
 
 @pytest.mark.parametrize("page, view", VIEWS, ids=[p + "".join(f"-{x}" for x in v.values()) for p, v in VIEWS])
@@ -166,8 +174,19 @@ def test_role_changes_are_validated_and_audited(con):
 
 
 def test_loads_edits_and_exports_are_audited(con):
-    ingest.load(con, [("f.csv", make_csv([["VA", "exercises", 2025, 5, "yes", "no", ""],
-                                          ["MD", "exercises", 2025, 2, "no", "yes", ""]]))], "loader", this_year=2026)
+    ingest.load(
+        con,
+        [
+            (
+                "f.csv",
+                make_csv(
+                    [["VA", "exercises", 2025, 5, "yes", "no", ""], ["MD", "exercises", 2025, 2, "no", "yes", ""]]
+                ),
+            )
+        ],
+        "loader",
+        this_year=2026,
+    )
     ex = exchanges.open_exchange(con, "VA", "MD", ["exercises"], 2025, "pm")
     exchanges.transition(con, ex, "introduced", 1, "pm")
     audit.record(con, "pm", "export", "pairs CSV 2025")
@@ -179,10 +198,11 @@ def test_loads_edits_and_exports_are_audited(con):
 
 # --- hardening ------------------------------------------------------------------------------------------------
 
+
 def test_csv_exports_neutralise_formula_cells():
-    df = pd.DataFrame({"a": ["=HYPERLINK(\"http://x\")", "+1+2", "-3", "@SUM(A1)", "plain", "a=b"]})
+    df = pd.DataFrame({"a": ['=HYPERLINK("http://x")', "+1+2", "-3", "@SUM(A1)", "plain", "a=b"]})
     out = pd.read_csv(io.BytesIO(safe_text.csv_file(df)), dtype=str)["a"].tolist()
-    assert out[:4] == ["'=HYPERLINK(\"http://x\")", "'+1+2", "'-3", "'@SUM(A1)"]
+    assert out[:4] == ['\'=HYPERLINK("http://x")', "'+1+2", "'-3", "'@SUM(A1)"]
     assert out[4:] == ["plain", "a=b"]
 
 
@@ -197,6 +217,7 @@ def test_sql_injection_in_a_file_is_just_a_bad_value(con):
 
 def test_uploads_are_capped_by_size_and_type():
     import tomllib
+
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert cfg["server"]["maxUploadSize"] <= 25
     assert ingest.MAX_BYTES <= 25 * 1024 * 1024
@@ -205,6 +226,7 @@ def test_uploads_are_capped_by_size_and_type():
 
 def test_errors_shown_to_users_carry_no_details():
     import tomllib
+
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert cfg["client"]["showErrorDetails"] == "none"
     assert cfg["client"]["toolbarMode"] == "viewer"

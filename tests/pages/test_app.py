@@ -1,5 +1,6 @@
 """The app shell in Streamlit's AppTest: starts on demo data labelled as demo, every role gets its pages, and a page
 served directly without a viewer shows nothing but a message."""
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -99,14 +100,22 @@ def test_data_page_load_log_shows_a_load_made_elsewhere_on_the_next_run(app_db):
     import sys
 
     from tests.support import make_csv
+
     at = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=60).run()
+
     def load_log(at):
         return [d.value for d in at.dataframe if "file_name" in d.value.columns][0]
+
     before = load_log(at)
     f = app_db.parent / "wy.csv"
     f.write_bytes(make_csv([["WY", "training", 2025, 4, "yes", "no", ""]]))
-    r = subprocess.run([sys.executable, "-m", "shisn", "load", str(f), "--db", str(app_db)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        [sys.executable, "-m", "shisn", "load", str(f), "--db", str(app_db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert r.returncode == 0, r.stderr
     after = load_log(at.run())
     assert len(after) == len(before) + 1 and after.iloc[0]["file_name"] == "wy.csv"
@@ -114,13 +123,15 @@ def test_data_page_load_log_shows_a_load_made_elsewhere_on_the_next_run(app_db):
 
 def test_users_page_lists_users_adds_one_and_keeps_the_audit_log_in_its_own_view(app_db):
     from shisn.domain import auth
+
     at = AppTest.from_file(str(ROOT / "pages" / "users.py"), default_timeout=60).run()
     assert not at.exception and at.title[0].value == "Users and audit"
     assert len(at.dataframe) == 1 and "email" in at.dataframe[0].value.columns  # the users view first
     # the forms are in panels drawn only when opened: a cold open (the demo's leadership role) draws no widget whose
     # browser code is loaded lazily
-    assert not at.get("form") and not any(at.get(kind) for kind in ("selectbox", "multiselect", "text_input",
-                                                                    "number_input", "file_uploader"))
+    assert not at.get("form") and not any(
+        at.get(kind) for kind in ("selectbox", "multiselect", "text_input", "number_input", "file_uploader")
+    )
     assert [e.label for e in at.main.expander] == ["Add or change a user", "Remove a user"]
     at.session_state["user_add_open"] = True  # what a click on the panel sets
     at.run()
@@ -150,10 +161,12 @@ def test_every_page_url_is_its_file_name():
     """Until app.py first runs after a server start, Streamlit serves pages/ by file name; with the same names a
     link opened then reaches the page, whose guard hands it over to app.py's navigation (see the e2e test)."""
     import re
+
     source = (ROOT / "app.py").read_text()
     entries = re.findall(r'\("pages/(\w+)\.py", "[^"]+", "[^"]+", "(\w+)"', source)
-    assert len(entries) == len(list((ROOT / "pages").glob("*.py"))) and all(stem == url for stem, url in entries), \
+    assert len(entries) == len(list((ROOT / "pages").glob("*.py"))) and all(stem == url for stem, url in entries), (
         entries
+    )
 
 
 def test_the_server_does_no_full_garbage_collection_after_every_run():
@@ -161,6 +174,7 @@ def test_the_server_does_no_full_garbage_collection_after_every_run():
     per run, so the event loop could neither send the finished page nor serve other sessions meanwhile (measured:
     loop stalls up to 1.2 s with 12 sessions; benchmarks/loop_probe.py). The app's config turns it off."""
     import tomllib
+
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
 
@@ -173,13 +187,16 @@ def test_no_page_relies_on_streamlit_magic_which_the_app_turns_off():
     import tomllib
 
     from streamlit.runtime.scriptrunner import magic
+
     assert tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["runner"]["magicEnabled"] is False
     offenders = []
     for script in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
         tree = magic.add_magic(script.read_text(), str(script))
-        offenders += [f"{script.name}:{n.lineno}" for n in ast.walk(tree)
-                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                      and n.func.attr == "transparent_write"]
+        offenders += [
+            f"{script.name}:{n.lineno}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "transparent_write"
+        ]
     assert offenders == [], f"bare expressions that magic would have drawn: {offenders}"
 
 
@@ -203,9 +220,13 @@ def test_request_choices_say_who_mentors_whom():
     import pandas as pd
 
     from shisn.services import exchanges
-    partners = pd.DataFrame({"partner": ["MD"], "partner_name": ["Maryland"], "program_area": ["exercises"],
-                             "short": ["Exercises"]})
+
+    partners = pd.DataFrame(
+        {"partner": ["MD"], "partner_name": ["Maryland"], "program_area": ["exercises"], "short": ["Exercises"]}
+    )
     ask, offer = exchanges.request_choices("VA", partners, partners)
-    assert ask["label"] == "Ask Maryland (MD) to mentor VA · Exercises" and (ask["mentor"], ask["mentee"]) == ("MD",
-                                                                                                           "VA")
+    assert ask["label"] == "Ask Maryland (MD) to mentor VA · Exercises" and (ask["mentor"], ask["mentee"]) == (
+        "MD",
+        "VA",
+    )
     assert offer["label"] == "Offer to mentor Maryland (MD) · Exercises" and offer["mentor"] == "VA"

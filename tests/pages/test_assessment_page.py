@@ -59,6 +59,7 @@ def grid(at, column):
     """The form's grid holding `column` (the ratings grid: 'maturity'; the POETE grid: 'planning') as AppTest
     sees it: (its frame, its column settings)."""
     import json
+
     got = [d for d in at.dataframe if column in d.value.columns]
     assert len(got) == 1, [list(d.value.columns) for d in at.dataframe]
     return got[0].value, json.loads(got[0].proto.columns), got[0].proto
@@ -87,6 +88,7 @@ def editable(at) -> bool:
 
 # --- the form ----------------------------------------------------------------------------------------------------
 
+
 def test_state_user_gets_its_own_form_in_catalog_order_prefilled_with_level_definitions(store):
     at = page(VA_USER)
     assert at.header[0].value == f"Virginia (VA) · {CYCLE}"
@@ -95,8 +97,9 @@ def test_state_user_gets_its_own_form_in_catalog_order_prefilled_with_level_defi
     assert ratings[submissions.GRID_AREA].tolist() == [catalog.area_short(a) for a in catalog.AREA_SLUGS]
     assert not at.radio and not at.checkbox and not at.text_area  # no widget per area
     # each level is offered by name, and its definition is on the page
-    assert columns["maturity"]["type_config"]["options"] == [f"{m} · {catalog.level_name(m)}"
-                                                              for m in catalog.MATURITY_LEVELS]
+    assert columns["maturity"]["type_config"]["options"] == [
+        f"{m} · {catalog.level_name(m)}" for m in catalog.MATURITY_LEVELS
+    ]
     legend = next(m.value for m in at.markdown if m.value.startswith("| Level | Name | What it means |"))
     for m, (name, what) in catalog.MATURITY_LEVELS.items():
         assert f"| {m} | {name} | {safe_text.markdown(what)} |" in legend
@@ -116,8 +119,9 @@ def test_state_user_gets_its_own_form_in_catalog_order_prefilled_with_level_defi
     assert len(changed) == 1 and f"changed since {demo.DEMO_CYCLES[-1]}, as last saved" in changed[0]
     assert f"**Exercises**: maturity {level} → {1 if level != 1 else 3}" in changed[0].replace("\\", "")
     assert grid(at, "maturity")[0].loc[row, "maturity"].startswith(f"{1 if level != 1 else 3} · ")  # saved, shown
-    assert [s.value for s in at.success] == [f"Draft saved (VA {CYCLE}). Only VA, its program manager and "
-                                             "leadership see it."]
+    assert [s.value for s in at.success] == [
+        f"Draft saved (VA {CYCLE}). Only VA, its program manager and leadership see it."
+    ]
     assert submissions.open_submission(store, "VA", CYCLE)["status"] == "draft"
 
 
@@ -127,14 +131,18 @@ def test_the_poete_sub_ratings_are_one_grid_prefilled_and_saved_with_the_draft(s
     # first a static table of the rated areas (one grid for a cold open to draw), the grid on request
     assert len(at.dataframe) == 1
     table = next(t for t in static_tables(at) if catalog.POETE_LABELS["planning"] in t.columns)
-    rated = [catalog.area_short(a) for a in catalog.AREA_SLUGS
-             if a in prev.index and prev.loc[a, list(catalog.POETE)].notna().any()]
+    rated = [
+        catalog.area_short(a)
+        for a in catalog.AREA_SLUGS
+        if a in prev.index and prev.loc[a, list(catalog.POETE)].notna().any()
+    ]
     assert table[submissions.POETE_GRID_AREA].tolist() == rated and rated
     ok(button(at, "Edit the POETE sub-ratings").click().run())
     assert submissions.open_submission(store, "VA", CYCLE) is None  # opening the grid saves nothing
     grid, _, _ = globals()["grid"](at, "planning")
     assert not [s for s in at.selectbox if s.key.startswith("asmt_")]  # no drop-down per part
     assert grid[submissions.POETE_GRID_AREA].tolist() == [catalog.area_short(a) for a in catalog.AREA_SLUGS]
+
     def value(v):
         return None if v is None or pd.isna(v) else int(v)
 
@@ -186,8 +194,8 @@ def test_submit_with_a_problem_shows_it_next_to_its_area_and_submits_nothing(sto
     assert any("Status: submitted, awaiting review" in i.value for i in at.info)
     # the submission's history: a panel read and drawn when opened (no grid for a cold open to draw)
     assert [e.label for e in at.expander if e.label.startswith("History")] == [
-        f"History of submission {sub['submission_id']}"] and not [d for d in at.dataframe
-                                                                  if "changed_by" in d.value.columns]
+        f"History of submission {sub['submission_id']}"
+    ] and not [d for d in at.dataframe if "changed_by" in d.value.columns]
     at.session_state["asmt_history_open"] = True
     ok(at.run())
     history = next(d.value for d in at.dataframe if "changed_by" in d.value.columns)
@@ -206,6 +214,7 @@ def test_pm_and_leadership_fill_in_on_a_states_behalf(store):
 
 # --- the review --------------------------------------------------------------------------------------------------
 
+
 def submit_va(store):
     at = page(VA_USER)
     set_area(at, "recovery", maturity=5, seeks=True)  # a flag: seeks guidance at maturity 5
@@ -220,8 +229,10 @@ def test_pm_sees_the_flags_and_accepts_into_the_national_picture(store):
     flags = next(t for t in support.static_tables(at) if "Flag" in t.columns)  # one state's: a static table
     assert "Seeks guidance at maturity 5" in set(flags["Flag"])
     ok(button(at, "Accept").click().run())
-    assert any(m.value.startswith("Accepted: loaded form, submitted by Val Virginia, accepted by Morgan Okafor")
-               for m in at.success)
+    assert any(
+        m.value.startswith("Accepted: loaded form, submitted by Val Virginia, accepted by Morgan Okafor")
+        for m in at.success
+    )
     rows = queries.assessments(store, CYCLE, ["VA"]).set_index("program_area")
     assert rows.loc["recovery", "maturity"] == 5 and bool(rows.loc["recovery", "seeks_help"])
     assert submissions.get(store, sub["submission_id"])["status"] == "accepted"
@@ -232,13 +243,16 @@ def test_a_pm_reviews_only_assigned_states(store):
     submit_va(store)
     at = page(TX_PM, state="VA", cycle=CYCLE)
     # and it names who handles VA, so the user knows whom to ask
-    assert [e.value for e in at.error] == ["VA is not one of your assigned states, so you cannot open or review its "
-                                           f"self-assessment. Its program manager is {PM.name}."]
+    assert [e.value for e in at.error] == [
+        "VA is not one of your assigned states, so you cannot open or review its "
+        f"self-assessment. Its program manager is {PM.name}."
+    ]
     assert not [b for b in at.button if b.label == "Accept"]
     at = page(TX_PM)  # without a link: its own states only
-    assert set(at.selectbox(key="state").options) == {f"{n} ({c})" for c, n in
-                                                      [("AR", "Arkansas"), ("LA", "Louisiana"), ("NM", "New Mexico"),
-                                                       ("OK", "Oklahoma"), ("TX", "Texas")]}
+    assert set(at.selectbox(key="state").options) == {
+        f"{n} ({c})"
+        for c, n in [("AR", "Arkansas"), ("LA", "Louisiana"), ("NM", "New Mexico"), ("OK", "Oklahoma"), ("TX", "Texas")]
+    }
     # the PM of VA has it in the review queue; the TX PM does not
     assert submissions.pending_reviews(store, TX_PM).empty and len(submissions.pending_reviews(store, PM)) == 1
 
@@ -247,13 +261,17 @@ def test_return_needs_a_comment_and_the_state_sees_it(store):
     submit_va(store)
     at = page(PM, state="VA", cycle=CYCLE)
     ok(button(at, "Return to the state").click().run())
-    assert [e.value for e in at.error] == [safe_text.markdown("say what the state should change: returning needs a comment")]
+    assert [e.value for e in at.error] == [
+        safe_text.markdown("say what the state should change: returning needs a comment")
+    ]
     at.text_area(key="asmt_return_comment").set_value("Recovery at 5 while seeking guidance? Please check.")
     ok(button(at, "Return to the state").click().run())
     assert at.success[0].value == "Returned to VA with your comment."
     back = page(VA_USER)
-    assert any("Returned by Morgan Okafor" in w.value and "Recovery at 5 while seeking guidance" in w.value
-               for w in back.warning)
+    assert any(
+        "Returned by Morgan Okafor" in w.value and "Recovery at 5 while seeking guidance" in w.value
+        for w in back.warning
+    )
     assert editable(back)  # editable again
     assert any("Status: returned for changes" in i.value for i in back.info)
 
@@ -294,15 +312,16 @@ def test_the_state_confirms_a_flag_with_a_note(store):
     at.text_input(key="assessment_flags_note").set_value("We lead nationally and still want a peer review.")
     ok(button(at, "Confirm flag").click().run())
     got = flag_confirmations.confirmations(store, "VA", CYCLE)
-    assert got[["rule", "program_area", "confirmed_by"]].values.tolist() == [["seeks_at_5", "recovery",
-                                                                              "Val Virginia"]]
+    assert got[["rule", "program_area", "confirmed_by"]].values.tolist() == [["seeks_at_5", "recovery", "Val Virginia"]]
     table = next(t for t in support.static_tables(at) if "Flag" in t.columns)
     assert table.loc[table["Flag"] == "Seeks guidance at maturity 5", "Confirmed"].tolist() == ["yes"]
     assert table.loc[table["Flag"] == "Seeks guidance at maturity 5", "Confirmation note"].tolist() == [
-        "We lead nationally and still want a peer review."]
+        "We lead nationally and still want a peer review."
+    ]
 
 
 # --- the flags elsewhere -----------------------------------------------------------------------------------------
+
 
 def test_state_profile_shows_flags_only_to_viewers_who_see_the_state_in_detail(store):
     at = page(VA_USER, file=PROFILE, state="VA")
@@ -314,8 +333,11 @@ def test_state_profile_shows_flags_only_to_viewers_who_see_the_state_in_detail(s
 
 def test_national_page_counts_the_flags_and_lists_them(store):
     cycle = demo.DEMO_CYCLES[-1]
-    want = quality.counts(quality.with_confirmations(
-        quality.flags(queries.assessments(store), cycle=cycle), flag_confirmations.confirmations(store)))
+    want = quality.counts(
+        quality.with_confirmations(
+            quality.flags(queries.assessments(store), cycle=cycle), flag_confirmations.confirmations(store)
+        )
+    )
     at = page(LEAD, file=NATIONAL)
     box = next(e for e in at.expander if e.label.startswith("Data-quality flags"))
     assert box.label.startswith(f"Data-quality flags, {cycle}: {want['open']} open, 0 confirmed")
@@ -331,8 +353,10 @@ def test_after_acceptance_the_form_is_read_only_until_a_correction_is_started(st
     assert not [b for b in at.button if b.label in ("Save draft", "Submit for review", "Accept")]
     assert [d for d in at.dataframe if "maturity" in d.value.columns]  # the accepted ratings, shown read-only
     ok(button(at, "Start a correction").click().run())
-    assert [b.label for b in at.button if b.label in ("Save draft", "Submit for review")] == ["Save draft",
-                                                                                             "Submit for review"]
+    assert [b.label for b in at.button if b.label in ("Save draft", "Submit for review")] == [
+        "Save draft",
+        "Submit for review",
+    ]
 
 
 def test_the_reviewer_sees_no_save_or_submit_buttons(store):

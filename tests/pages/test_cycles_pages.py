@@ -1,6 +1,7 @@
 """A reporting cycle as an office runs it, on the demo store: one state's early report for the next cycle leaves
 every page on the last closed cycle (the open one chosen is labelled in progress and provisional); leadership opens
 a cycle with a due date (the form opens on it and says so) and closes it (the pages move to it)."""
+
 import datetime as dt
 
 import pytest
@@ -26,9 +27,21 @@ def store(demo_db):
 def early_report(con, state="VA", cycle=NEXT):
     """`state` reports for `cycle` before anyone else (its 2026 ratings again), through the validated loader."""
     rows = queries.assessments(con, 2026, [state])
-    data = make_csv([[r.state, r.program_area, cycle, int(r.maturity), "yes" if r.offers_help else "no",
-                      "yes" if r.seeks_help else "no", ""] for r in rows.itertuples(index=False)
-                     if r.program_area != "other"])
+    data = make_csv(
+        [
+            [
+                r.state,
+                r.program_area,
+                cycle,
+                int(r.maturity),
+                "yes" if r.offers_help else "no",
+                "yes" if r.seeks_help else "no",
+                "",
+            ]
+            for r in rows.itertuples(index=False)
+            if r.program_area != "other"
+        ]
+    )
     ingest.load(con, [(f"{state}-{cycle}.csv", data)], f"{state} user", this_year=cycle)
 
 

@@ -3,6 +3,7 @@ viewer only their exchanges, prefill a new exchange from a pairing link, record 
 refuse a stale edit without writing. Opened cold they draw no widget whose browser code is loaded lazily (select box,
 text or number input, file uploader): the Exchange select box and the CSV uploader are in panels drawn when opened,
 and an exchange named in the URL opens at once."""
+
 import json
 
 import pytest
@@ -40,8 +41,11 @@ COSTLY = ("selectbox", "multiselect", "text_input", "number_input", "file_upload
 
 def costly(at) -> dict:
     """The widgets a browser opening the page cold would fetch separate code for, by kind (none expected)."""
-    return {kind: [getattr(w, "key", None) or getattr(w, "label", None) for w in at.get(kind)] for kind in COSTLY
-            if at.get(kind)}
+    return {
+        kind: [getattr(w, "key", None) or getattr(w, "label", None) for w in at.get(kind)]
+        for kind in COSTLY
+        if at.get(kind)
+    }
 
 
 def panel(at) -> str | None:
@@ -64,8 +68,11 @@ def shown_ids(at):
     return sorted(int(i) for i in frames[0]["exchange_id"]) if frames else []
 
 
-@pytest.mark.parametrize("viewer", [LEAD, PM, STATE_MD, auth.Viewer(auth.PROGRAM_MANAGER, "No states", ())],
-                         ids=["leadership", "program_manager", "state", "pm_without_states"])
+@pytest.mark.parametrize(
+    "viewer",
+    [LEAD, PM, STATE_MD, auth.Viewer(auth.PROGRAM_MANAGER, "No states", ())],
+    ids=["leadership", "program_manager", "state", "pm_without_states"],
+)
 def test_exchanges_page_renders_for_every_role_without_error(store, viewer):
     at = page_as(viewer)
     assert not at.exception
@@ -85,19 +92,25 @@ def test_leadership_sees_all_with_counts_by_status_area_and_region(store):
     headings = [m.value for m in at.markdown]
     assert "**By status**" in headings and "**By program area**" in headings and "**By FEMA region**" in headings
     counts = support.static_tables(at)  # static (Markdown) tables beside the map
-    assert not at.table and [list(t.columns) for t in counts] == [["Status", "Exchanges"],
-                                                                  ["Program area", "Exchanges"],
-                                                                  ["FEMA region", "Exchanges"]]
+    assert not at.table and [list(t.columns) for t in counts] == [
+        ["Status", "Exchanges"],
+        ["Program area", "Exchanges"],
+        ["FEMA region", "Exchanges"],
+    ]
     assert counts[0]["Exchanges"].sum() == len(exchanges.list_exchanges(store, LEAD))
     assert len(at.get("deck_gl_json_chart")) == 1 and shown_ids(at) == []  # the list is not computed here
+
     # declined exchanges are left off the map until the chip beside it asks for them
     def arcs_drawn(at):
         deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
         return sum(len(layer["data"]) for layer in deck["layers"] if layer["id"] == "arcs")
+
     every = exchanges.arcs(store, LEAD)
     assert (every["status"] == exchange_rules.DECLINED).any()
     assert arcs_drawn(at) == int((every["status"] != exchange_rules.DECLINED).sum())
-    with_declined = page_as(LEAD, params={exchange_rules.VIEW_KEY: exchange_rules.VIEW_MAP}, ex_map_declined="Include declined exchanges")
+    with_declined = page_as(
+        LEAD, params={exchange_rules.VIEW_KEY: exchange_rules.VIEW_MAP}, ex_map_declined="Include declined exchanges"
+    )
     assert arcs_drawn(with_declined) == len(every)
 
 
@@ -138,7 +151,7 @@ def test_a_cold_open_draws_no_select_box_and_a_linked_exchange_opens_at_once(sto
     assert detail(at) and detail(at)[0].startswith(f"Exchange {ex}: {row['mentor']} → {row['mentee']} ")
     assert panel(at).startswith(f"Exchange · {ex} · {row['mentor']} → {row['mentee']} · ")
     assert at.query_params["exchange"] == str(ex)
-    at = page_as(PM, params={"exchange": ex if ex not in shown_ids(page_as(PM)) else 10 ** 6})
+    at = page_as(PM, params={"exchange": ex if ex not in shown_ids(page_as(PM)) else 10**6})
     assert detail(at) == [] and panel(at) == NONE_CHOSEN and "exchange" not in at.query_params  # not the PM's
 
 
@@ -193,8 +206,13 @@ def test_link_from_pairings_prefills_a_new_exchange_and_opens_it(store):
     at.run()
     assert not at.exception
     new = exchanges.list_exchanges(store, LEAD).iloc[0]
-    assert (new["mentor"], new["mentee"], new["program_areas"], new["status"], new["created_by"]) == \
-        ("VA", "PA", "recovery", "proposed", "Pat PM")
+    assert (new["mentor"], new["mentee"], new["program_areas"], new["status"], new["created_by"]) == (
+        "VA",
+        "PA",
+        "recovery",
+        "proposed",
+        "Pat PM",
+    )
     assert any(f"Exchange {new['exchange_id']} opened" in s.value for s in at.success)
     assert "mentor" not in at.query_params
     # the form stays open for the next one, and the user can close it (the link no longer reopens it)
@@ -230,13 +248,17 @@ def test_recording_a_status_change_stores_who(store):
     row = exchanges.get(store, ex)
     assert row["status"] == exchange_rules.INTRODUCED and row["updated_by"] == "Lee Leader" and row["version"] == 2
     h = exchanges.history(store, ex).iloc[-1]
-    assert (h["changed_by"], h["to_status"], h["comment"]) == ("Lee Leader", exchange_rules.INTRODUCED, "introduced by phone")
+    assert (h["changed_by"], h["to_status"], h["comment"]) == (
+        "Lee Leader",
+        exchange_rules.INTRODUCED,
+        "introduced by phone",
+    )
 
 
 def test_a_stale_edit_on_the_page_is_refused_and_writes_nothing(store):
     ex = _proposed_exchange(store)
-    at = page_as(LEAD, exchange=ex)             # Lee opens version 1
-    exchanges.update(store, ex, 1, "Other PM", status=exchange_rules.INTRODUCED)   # someone else changes it meanwhile
+    at = page_as(LEAD, exchange=ex)  # Lee opens version 1
+    exchanges.update(store, ex, 1, "Other PM", status=exchange_rules.INTRODUCED)  # someone else changes it meanwhile
     before = (exchanges.get(store, ex), len(exchanges.history(store, ex)))
     form = next(f for f in at.get("form") if f.key.startswith(f"update_{ex}_1"))
     form.text_area(key=f"out_{ex}_1").input("Lee's note")
@@ -261,6 +283,7 @@ def test_ta_referrals_section_lists_referrals(store):
 def test_empty_store_shows_a_friendly_page(tmp_path, monkeypatch):
     from shisn import demo
     from shisn.store import db
+
     path = tmp_path / "empty.duckdb"
     con = db.connect(path)
     demo.write_demo(con)  # assessments, then no exchanges at all
@@ -281,6 +304,7 @@ def test_exchanges_page_without_viewer_shows_nothing(store, monkeypatch):
 
 
 # --- Program managers page -----------------------------------------------------------------------------------------
+
 
 def test_program_managers_page_renders_for_leadership(store):
     at = page_as(LEAD, PM_PAGE)
@@ -332,8 +356,10 @@ def test_whole_app_registers_the_new_pages_and_renders_for_every_role(tmp_path, 
     monkeypatch.setenv("SHISN_DB", str(tmp_path / "app.duckdb"))
     source = (ROOT / "app.py").read_text()
     assert '("pages/exchanges.py", "Exchanges", ":material/forum:", "exchanges", ALL)' in source
-    assert '("pages/program_managers.py", "Program managers", ":material/badge:", "program_managers", (auth.LEADERSHIP,))' \
+    assert (
+        '("pages/program_managers.py", "Program managers", ":material/badge:", "program_managers", (auth.LEADERSHIP,))'
         in source
+    )
     for role in auth.ROLES:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.session_state["demo_role"] = role
@@ -345,6 +371,7 @@ def test_whole_app_registers_the_new_pages_and_renders_for_every_role(tmp_path, 
 def files(monkeypatch):
     """The bytes of every file the pages hand to Streamlit for download, by the media URL's file id."""
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
     held: dict[str, bytes] = {}
     load = MemoryMediaFileStorage.load_and_get_id
 
@@ -352,6 +379,7 @@ def files(monkeypatch):
         file_id = load(self, path_or_data, mimetype, kind, filename)
         held[file_id] = path_or_data
         return file_id
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
     return held
 
@@ -360,6 +388,7 @@ def downloaded(at, files, label):
     import io
 
     import pandas as pd
+
     [button] = [b for b in at.get("download_button") if b.proto.label == label]
     file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
     return pd.read_csv(io.BytesIO(files[file_id]), encoding="utf-8-sig")
@@ -373,7 +402,9 @@ def test_the_exchanges_csv_is_the_viewers_own_and_shows_another_writers_edit(sto
     mine = downloaded(page_as(PM), files, "Download CSV")
     assert sorted(mine["id"]) == sorted(exchanges.list_exchanges(store, PM)["exchange_id"]) and len(mine) < len(lead)
     row = exchanges.list_exchanges(store, PM).iloc[0]
-    exchanges.update(store, int(row["exchange_id"]), int(row["version"]), "Another PM", outcome="Agreed a joint exercise.")
+    exchanges.update(
+        store, int(row["exchange_id"]), int(row["version"]), "Another PM", outcome="Agreed a joint exercise."
+    )
     again = downloaded(page_as(PM), files, "Download CSV").set_index("id")
     assert again.loc[int(row["exchange_id"]), "outcome"] == "Agreed a joint exercise."
 
@@ -385,6 +416,7 @@ CONTACTS = b"state,name,email\nVA,Vic Mentorpm,vic.mentorpm@example.org\nMD,Mo M
 
 def _va_md_exchange(store) -> int:
     from shisn.services import assignments
+
     assignments.load_csv(store, "pms.csv", CONTACTS, "test")  # each state its own PM, so the two can be told apart
     df = exchanges.list_exchanges(store, LEAD)
     return int(df[(df["mentor"] == "VA") & (df["mentee"] == "MD")]["exchange_id"].iloc[0])
@@ -393,21 +425,31 @@ def _va_md_exchange(store) -> int:
 def _shown_text(at) -> str:
     """Everything the page drew as text (escapes removed) and every table's cells."""
     import re
-    parts = [e.value for kind in ("markdown", "caption", "text", "info", "warning", "error", "success", "subheader")
-             for e in at.get(kind)]
+
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "text", "info", "warning", "error", "success", "subheader")
+        for e in at.get(kind)
+    ]
     parts += [d.value.to_csv() for d in at.dataframe]
     return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))
 
 
 def _brief_contacts(html: str) -> dict:
     import re
-    blocks = re.findall(r"<div class='state' data-state='(\w+)'>.*?<strong>Program manager</strong>: (.*?) · (.*?)"
-                        r"</div></div>", html, re.S)
+
+    blocks = re.findall(
+        r"<div class='state' data-state='(\w+)'>.*?<strong>Program manager</strong>: (.*?) · (.*?)"
+        r"</div></div>",
+        html,
+        re.S,
+    )
     return {code: (name, email) for code, name, email in blocks}
 
 
 def _page_contacts(at) -> dict:
     import re
+
     out = {}
     for m in at.markdown:
         got = re.match(r"\*\*(?:Mentor|Mentee)\*\* · (\w+) · .*:material/badge: (.*)", m.value, re.S)
@@ -418,11 +460,18 @@ def _page_contacts(at) -> dict:
     return out
 
 
-@pytest.mark.parametrize("viewer", [STATE_MD, auth.Viewer(auth.STATE, "VA state user", ("VA",)),
-                                    auth.Viewer(auth.PROGRAM_MANAGER, "Vic Mentorpm", ("VA",))],
-                         ids=["mentee_state", "mentor_state", "one_partys_pm"])
+@pytest.mark.parametrize(
+    "viewer",
+    [
+        STATE_MD,
+        auth.Viewer(auth.STATE, "VA state user", ("VA",)),
+        auth.Viewer(auth.PROGRAM_MANAGER, "Vic Mentorpm", ("VA",)),
+    ],
+    ids=["mentee_state", "mentor_state", "one_partys_pm"],
+)
 def test_a_party_sees_both_program_managers_the_same_in_the_brief_and_on_the_page(store, viewer):
     from shisn.render import brief
+
     ex = _va_md_exchange(store)
     both = {"VA": ("Vic Mentorpm", "vic.mentorpm@example.org"), "MD": ("Mo Menteepm", "mo.menteepm@example.org")}
     assert _brief_contacts(brief.render(store, ex, viewer)) == both
@@ -437,6 +486,7 @@ def test_a_party_sees_both_program_managers_the_same_in_the_brief_and_on_the_pag
 def test_a_state_that_is_not_a_party_never_sees_the_contacts(store):
     from shisn.render import brief
     from shisn.services import assignments
+
     ex = _va_md_exchange(store)
     df = exchanges.list_exchanges(store, LEAD)
     partners = set(df[df["mentor"].isin(["VA", "MD"])]["mentee"]) | set(df[df["mentee"].isin(["VA", "MD"])]["mentor"])

@@ -2,6 +2,7 @@
 panel whose label says what is shown, the URL's values apply while it is closed, opening it shows the select boxes
 on those values, and a choice made there stays (in the label, the URL and the figures) after it is closed again.
 A shared link thus opens with no select box for the browser to load, and nothing of the filters is lost."""
+
 import pytest
 
 from shisn.domain import auth, catalog, coverage
@@ -30,6 +31,7 @@ def reporting(at) -> str:
 @pytest.fixture
 def latest(demo_db):
     from shisn.store import db
+
     con = db.connect(demo_db, read_only=True)
     cycles = queries.cycles(con)
     rows = {c: queries.assessments(con, c) for c in cycles}

@@ -3,6 +3,7 @@ every figure and the plain-words explanation, a PM their states' figures, a stat
 setting is saved; a cold open draws no select box or number input (the report's cycle and the stuck setting are in
 panels drawn when opened; the cycle is in the URL either way); a state records its own view and sees only its own
 exchanges' views."""
+
 import datetime as dt
 
 import pytest
@@ -32,14 +33,17 @@ def page_as(viewer, path=PAGE, params=None, **state):
     return support.page_as(viewer, path, params, **state)
 
 
-CYCLE_PANEL = "impact_cycle_open"   # the Cycle report panel (widgets.filters): its select box when opened
-STUCK_PANEL = "impact_stuck_open"   # leadership's stuck-days setting (Network health)
+CYCLE_PANEL = "impact_cycle_open"  # the Cycle report panel (widgets.filters): its select box when opened
+STUCK_PANEL = "impact_stuck_open"  # leadership's stuck-days setting (Network health)
 COSTLY = ("selectbox", "multiselect", "text_input", "number_input", "file_uploader")  # lazily loaded browser code
 
 
 def costly(at) -> dict:
-    return {kind: [getattr(w, "key", None) or getattr(w, "label", None) for w in at.get(kind)] for kind in COSTLY
-            if at.get(kind)}
+    return {
+        kind: [getattr(w, "key", None) or getattr(w, "label", None) for w in at.get(kind)]
+        for kind in COSTLY
+        if at.get(kind)
+    }
 
 
 def frames(at, column):
@@ -47,8 +51,11 @@ def frames(at, column):
 
 
 @pytest.mark.parametrize("view", impact.VIEWS)
-@pytest.mark.parametrize("viewer", [LEAD, PM, auth.Viewer(auth.PROGRAM_MANAGER, "No states", ())],
-                         ids=["leadership", "program_manager", "pm_without_states"])
+@pytest.mark.parametrize(
+    "viewer",
+    [LEAD, PM, auth.Viewer(auth.PROGRAM_MANAGER, "No states", ())],
+    ids=["leadership", "program_manager", "pm_without_states"],
+)
 def test_every_view_renders_for_leadership_and_pms(store, viewer, view):
     at = page_as(viewer, params={impact.VIEW_KEY: view})
     assert not at.exception, at.exception
@@ -61,6 +68,7 @@ def test_every_view_renders_for_leadership_and_pms(store, viewer, view):
 def files(monkeypatch):
     """The name and bytes of every file the page hands to Streamlit for download, by the media URL's file id."""
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
     held: dict[str, tuple[str | None, bytes]] = {}
     load = MemoryMediaFileStorage.load_and_get_id
 
@@ -68,6 +76,7 @@ def files(monkeypatch):
         file_id = load(self, path_or_data, mimetype, kind, filename)
         held[file_id] = (filename, path_or_data)
         return file_id
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
     return held
 
@@ -194,8 +203,12 @@ def test_a_state_records_its_own_view_on_the_exchange_and_sees_only_its_own(stor
     at.run()
     assert not at.exception
     [v] = outcomes.for_exchange(store, LEAD, ex).to_dict("records")
-    assert (v["state"], v["useful"], v["what_changed"], v["recorded_by"]) == ("MD", 4, "Our county plan is drafted",
-                                                                              "MD user")
+    assert (v["state"], v["useful"], v["what_changed"], v["recorded_by"]) == (
+        "MD",
+        4,
+        "Our county plan is drafted",
+        "MD user",
+    )
     shown = [f for f in frames(at, "useful_label")]
     assert shown and shown[0]["what_changed"].tolist() == ["Our county plan is drafted"]
     # the other exchange is not among MD's, so neither it nor its views can be opened
@@ -236,8 +249,14 @@ def test_the_page_the_command_line_and_the_cycle_report_agree(store, demo_db):
     import sys
 
     from shisn.render import cycle_report
-    out = subprocess.run([sys.executable, "-m", "shisn", "impact", "--db", str(demo_db), "--format", "json"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    out = subprocess.run(
+        [sys.executable, "-m", "shisn", "impact", "--db", str(demo_db), "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     cli = {r["area"]: r for r in json.loads(out.stdout)}
     assert set(cli) == set(impact.AREAS) | {"all"}
@@ -246,19 +265,28 @@ def test_the_page_the_command_line_and_the_cycle_report_agree(store, demo_db):
     table = frames(at, "Mentee states")[0].set_index("Program area")
     for slug, r in cli.items():
         shown = table.loc["All areas" if slug == "all" else impact.catalog.area_short(slug)]
-        assert (shown["Mentee states"], shown["Baseline states"], shown["State-areas compared"]) == \
-            (r["mentee_states"], r["baseline_states"], r["compared"])
+        assert (shown["Mentee states"], shown["Baseline states"], shown["State-areas compared"]) == (
+            r["mentee_states"],
+            r["baseline_states"],
+            r["compared"],
+        )
         assert shown["Reading"] == impact.VERDICT_WORDS[r["verdict"]]
         if r["difference"] is not None:
             assert shown["Difference"] == impact.fmt_change(r["difference"])
     # the cycle report of a cycle: the same figures as `impact --cycle`
     cycle = queries.cycles(store)[0]
-    out = subprocess.run([sys.executable, "-m", "shisn", "impact", "--db", str(demo_db), "--cycle", str(cycle),
-                          "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "shisn", "impact", "--db", str(demo_db), "--cycle", str(cycle), "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     overall = [r for r in json.loads(out.stdout) if r["area"] == "all"][0]
     inputs = impact.gather(store, LEAD, queries.assessments(store))
-    html = cycle_report.render(cycle, queries.assessments(store, cycle), impact.figures(inputs, cycle=cycle),
-                               {"is_demo": True})
+    html = cycle_report.render(
+        cycle, queries.assessments(store, cycle), impact.figures(inputs, cycle=cycle), {"is_demo": True}
+    )
     assert f"<td>{impact.fmt_change(overall['difference'])}</td>" in html.replace('<td class="num">', "<td>")
     assert f"{overall['mentee_states']} mentee states" in html
 
@@ -272,7 +300,7 @@ def test_a_program_manager_sees_only_their_exchanges_mentees_and_aggregates_of_t
     shown = {int(i) for ids in units["exchange_ids"] for i in ids.split(",") if i}
     assert shown and shown <= mine
     f = impact.figures(impact.gather(store, PM, queries.assessments(store)))
-    assert set(f.units["group"]) == {impact.EXCHANGE}       # no baseline unit, no other PM's mentee
+    assert set(f.units["group"]) == {impact.EXCHANGE}  # no baseline unit, no other PM's mentee
     assert {int(i) for ids in f.units["exchange_ids"] for i in ids.split(",")} <= mine
     lead = impact.figures(impact.gather(store, LEAD, queries.assessments(store)))
     # the same baseline for both: a stratum's baseline mean does not depend on who views

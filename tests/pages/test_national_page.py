@@ -1,6 +1,7 @@
 """The national coverage page in Streamlit's AppTest, on the seeded demo data: leadership and program managers land
 on it, the KPIs are the numbers shisn.domain.coverage computes, filters come from (and go to) the URL, notes in the heatmap
 follow the viewer's rights, and the page refuses viewers it is not for."""
+
 import json
 import os
 
@@ -80,13 +81,16 @@ def test_leadership_lands_on_national_coverage_with_every_part(demo_db):
     assert len(deck["layers"][0]["data"]["features"]) == 56 and "http" not in json.dumps(deck)
 
 
-@pytest.mark.parametrize("view, chart, traces, tables, selects", [
-    # clickable charts are keyed with the selection generation (widgets.chart_key); the heatmap's cells are points;
-    # the tables beside a chart are static (Markdown, displays.text_table): the TA list, the region totals
-    (coverage.VIEW_HEATMAP, "heatmap-0", {"heatmap", "scatter"}, 0, {"sort", "_pick_selected_state"}),
-    (coverage.VIEW_SUPPLY, "supply_demand-0", {"bar"}, 1, {"_pick_selected_area"}),
-    (coverage.VIEW_REGIONS, "regions", {"heatmap"}, 1, set()),
-])
+@pytest.mark.parametrize(
+    "view, chart, traces, tables, selects",
+    [
+        # clickable charts are keyed with the selection generation (widgets.chart_key); the heatmap's cells are points;
+        # the tables beside a chart are static (Markdown, displays.text_table): the TA list, the region totals
+        (coverage.VIEW_HEATMAP, "heatmap-0", {"heatmap", "scatter"}, 0, {"sort", "_pick_selected_state"}),
+        (coverage.VIEW_SUPPLY, "supply_demand-0", {"bar"}, 1, {"_pick_selected_area"}),
+        (coverage.VIEW_REGIONS, "regions", {"heatmap"}, 1, set()),
+    ],
+)
 def test_each_view_is_one_tab_opened_from_the_url(demo_db, view, chart, traces, tables, selects):
     at = ok(app_as("leadership", {"view": view}, pick_open=True))  # the view's select boxes opened
     assert not at.get("deck_gl_json_chart")
@@ -116,8 +120,13 @@ def test_kpis_are_the_coverage_numbers_with_change_since_the_previous_cycle(demo
 
 def test_filters_come_from_the_url(demo_db):
     data, _ = demo_db
-    at = ok(app_as("leadership", {"cycle": "2024", "area": "exercises", "region": "4", "sort": "region",
-                                  "view": coverage.VIEW_HEATMAP}, filters_open=True))
+    at = ok(
+        app_as(
+            "leadership",
+            {"cycle": "2024", "area": "exercises", "region": "4", "sort": "region", "view": coverage.VIEW_HEATMAP},
+            filters_open=True,
+        )
+    )
     assert at.selectbox(key="cycle").value == 2024
     assert at.selectbox(key="area").value == "exercises"
     assert at.selectbox(key="region").value == 4
@@ -171,6 +180,7 @@ def test_page_refuses_state_users_and_anonymous_visitors(demo_db, monkeypatch):
 
 def test_exchanges_can_be_shown_as_arcs_on_the_national_map(demo_db):
     import json
+
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.session_state["shisn_viewer"] = Viewer(auth.LEADERSHIP, "L")
     at.session_state["show_exchanges"] = "Show exchanges as arcs (mentor → mentee, coloured by status)"  # the chip

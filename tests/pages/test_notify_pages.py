@@ -1,5 +1,6 @@
 """The Notifications page (each user's own choices; the unsubscribe link lands there) and the outbox on Users and
 audit (leadership: status, attempts, last error; defaults per kind), in Streamlit's AppTest on the demo store."""
+
 from __future__ import annotations
 
 import pytest
@@ -59,8 +60,12 @@ def test_a_signed_in_user_chooses_per_kind_and_sees_only_their_own_e_mails(store
     # another user's e-mails are not listed: MD's user sees its own only
     signed_in(monkeypatch, "md1@md.example")
     at = page_as(accounts.viewer_for(store["con"], "md1@md.example"), PAGE)
-    assert [r["recipient"] for r in store["con"].read(
-        "SELECT recipient FROM notifications WHERE recipient = 'md1@md.example'").to_dict("records")]
+    assert [
+        r["recipient"]
+        for r in store["con"]
+        .read("SELECT recipient FROM notifications WHERE recipient = 'md1@md.example'")
+        .to_dict("records")
+    ]
     assert "va1@va.example" not in " ".join(m.value for m in at.markdown)
 
 
@@ -74,8 +79,10 @@ def test_a_program_manager_has_the_reminders_which_come_only_in_the_digest(store
 
 def test_the_unsubscribe_link_turns_its_kind_off_once_and_leaves_the_address(store, monkeypatch):
     con = store["con"]
-    [token] = [u.split("unsubscribe=")[1] for u in con.read(
-        "SELECT unsubscribe FROM notifications WHERE recipient = 'va1@va.example'")["unsubscribe"]]
+    [token] = [
+        u.split("unsubscribe=")[1]
+        for u in con.read("SELECT unsubscribe FROM notifications WHERE recipient = 'va1@va.example'")["unsubscribe"]
+    ]
     signed_in(monkeypatch, "va1@va.example")
     at = page_as(accounts.viewer_for(con, "va1@va.example"), PAGE, params={"unsubscribe": token})
     assert not at.exception

@@ -1,4 +1,5 @@
 """The Pairings page's view logic and the pairings/referrals CLI (the engine itself: test_pairing.py)."""
+
 import io
 import json
 import subprocess
@@ -14,13 +15,15 @@ from tests.support import ROOT, make_csv
 
 # VA and PA mentor exercises; MD and WV (Region III) and TX (Region VI) seek help there; OK seeks recovery where
 # nobody offers eligible help (NC offers at maturity 3: kept, not eligible).
-ROWS = [["VA", "exercises", 2025, 5, "yes", "no", "VA notes"],
-        ["PA", "exercises", 2025, 4, "yes", "no", ""],
-        ["MD", "exercises", 2025, 2, "no", "yes", "MD secret"],
-        ["WV", "exercises", 2025, 1, "no", "yes", ""],
-        ["TX", "exercises", 2025, 2, "no", "yes", ""],
-        ["OK", "recovery", 2025, 1, "no", "yes", ""],
-        ["NC", "recovery", 2025, 3, "yes", "no", ""]]
+ROWS = [
+    ["VA", "exercises", 2025, 5, "yes", "no", "VA notes"],
+    ["PA", "exercises", 2025, 4, "yes", "no", ""],
+    ["MD", "exercises", 2025, 2, "no", "yes", "MD secret"],
+    ["WV", "exercises", 2025, 1, "no", "yes", ""],
+    ["TX", "exercises", 2025, 2, "no", "yes", ""],
+    ["OK", "recovery", 2025, 1, "no", "yes", ""],
+    ["NC", "recovery", 2025, 3, "yes", "no", ""],
+]
 
 
 @pytest.fixture
@@ -80,9 +83,11 @@ def test_recording_referrals_is_idempotent(loaded):
 
 # --- CLI ------------------------------------------------------------------------------------------------------
 
+
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -129,8 +134,10 @@ def test_cli_referrals(cli_db):
 
 # --- the page (AppTest) ---------------------------------------------------------------------------------------
 
+
 def page_as(viewer, tmp_path, monkeypatch, **query):
     from streamlit.testing.v1 import AppTest
+
     monkeypatch.setenv("SHISN_DB", str(tmp_path / "page.duckdb"))
     at = AppTest.from_file(str(ROOT / "pages" / "pairings.py"), default_timeout=90)
     at.session_state["shisn_viewer"] = viewer
@@ -147,12 +154,16 @@ def test_page_as_leadership_shows_pairs_map_and_referrals(tmp_path, monkeypatch)
     assert int(at.metric[0].value) > 20
     assert len(at.dataframe[0].value) == int(at.metric[0].value)  # the pairs are the first view
     assert not at.get("deck_gl_json_chart")  # the map is its own view, computed only when its tab is open
-    at = page_as(auth.Viewer("leadership", "L"), tmp_path, monkeypatch, **{pairing_tables.VIEW_KEY: pairing_tables.VIEW_MAP})
+    at = page_as(
+        auth.Viewer("leadership", "L"), tmp_path, monkeypatch, **{pairing_tables.VIEW_KEY: pairing_tables.VIEW_MAP}
+    )
     assert not at.exception and len(at.get("deck_gl_json_chart")) == 1
     layers = json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"]
     arcs = [layer for layer in layers if layer["id"] == "arcs"]
     assert len(arcs[0]["data"]) == int(at.metric[0].value)  # one arc per pair in view
-    at = page_as(auth.Viewer("leadership", "L"), tmp_path, monkeypatch, **{pairing_tables.VIEW_KEY: pairing_tables.VIEW_TA})
+    at = page_as(
+        auth.Viewer("leadership", "L"), tmp_path, monkeypatch, **{pairing_tables.VIEW_KEY: pairing_tables.VIEW_TA}
+    )
     assert not at.exception and any(s.value == "Referred to technical assistance" for s in at.header)
     assert len(at.dataframe[0].value) == int(at.metric[2].value)  # one row per referral in view
 
@@ -160,6 +171,7 @@ def test_page_as_leadership_shows_pairs_map_and_referrals(tmp_path, monkeypatch)
 def test_a_pair_in_the_link_opens_selected_with_both_states_side_by_side(tmp_path, monkeypatch):
     from shisn.domain import selection
     from tests.support import static_tables
+
     lead = auth.Viewer("leadership", "L")
     first = page_as(lead, tmp_path, monkeypatch)
     pair = first.dataframe[0].value.iloc[0]
@@ -167,6 +179,7 @@ def test_a_pair_in_the_link_opens_selected_with_both_states_side_by_side(tmp_pat
     area = next(a for a in catalog.AREA_SLUGS if catalog.area_short(a) == pair["Program area"])
     key = selection.pair_key(mentor, mentee, area)
     from streamlit.testing.v1 import AppTest
+
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)  # in the app: the page links to others
     at.session_state["demo_role"] = "leadership"
     at.query_params[selection.PAIR_PARAM] = key
@@ -174,8 +187,13 @@ def test_a_pair_in_the_link_opens_selected_with_both_states_side_by_side(tmp_pat
     assert not at.exception and any(s.value.startswith(f"{mentor} → {mentee} · ") for s in at.subheader)
     assert len(at.dataframe) == 1  # the pairs; the comparison beside them is a static table
     (both,) = static_tables(at)
-    assert list(both.columns)[:5] == ["Program area", f"{mentor} maturity", f"{mentor} offers/seeks",
-                                      f"{mentor} notes", f"{mentee} maturity"]
+    assert list(both.columns)[:5] == [
+        "Program area",
+        f"{mentor} maturity",
+        f"{mentor} offers/seeks",
+        f"{mentor} notes",
+        f"{mentee} maturity",
+    ]
     assert not at.get("page_link")  # nothing to go to yet: the link comes with the exchange
     assert any(b.label == "Open an exchange for this pair" for b in at.button)
 
@@ -186,8 +204,10 @@ def test_page_as_program_manager_defaults_to_their_states(tmp_path, monkeypatch)
     assert not at.exception
     assert any(e.label == "Filters · 2026 · All program areas · My states" for e in at.expander)  # panel closed
     table = at.dataframe[0].value
-    assert len(table) and table.apply(lambda r: r["Mentor"][:2] in ("MD", "VA") or r["Mentee"][:2] in ("MD", "VA"),
-                                      axis=1).all()
+    assert (
+        len(table)
+        and table.apply(lambda r: r["Mentor"][:2] in ("MD", "VA") or r["Mentee"][:2] in ("MD", "VA"), axis=1).all()
+    )
 
 
 def test_page_is_closed_to_state_users(tmp_path, monkeypatch):
@@ -197,16 +217,29 @@ def test_page_is_closed_to_state_users(tmp_path, monkeypatch):
 
 
 def test_tables_name_other_areas_as_the_states_did():
-    pairs = pd.DataFrame({"mentor": ["VA", "VA"], "mentee": ["MD", "PA"], "program_area": ["other", "training"],
-                          "area_label": ["Other: Cybersecurity", "Training systems"], "mentor_maturity": [5, 5],
-                          "mentee_maturity": [1, 2], "score": [2.0, 2.1], "reasons": ["r1", "r2"]})
-    assert pairing_tables.pairs_table(pairs)["Program area"].tolist() == ["Other: Cybersecurity", catalog.area_short("training")]
+    pairs = pd.DataFrame(
+        {
+            "mentor": ["VA", "VA"],
+            "mentee": ["MD", "PA"],
+            "program_area": ["other", "training"],
+            "area_label": ["Other: Cybersecurity", "Training systems"],
+            "mentor_maturity": [5, 5],
+            "mentee_maturity": [1, 2],
+            "score": [2.0, 2.1],
+            "reasons": ["r1", "r2"],
+        }
+    )
+    assert pairing_tables.pairs_table(pairs)["Program area"].tolist() == [
+        "Other: Cybersecurity",
+        catalog.area_short("training"),
+    ]
 
 
 def test_the_weights_are_drawn_only_when_opened_and_kept_while_closed(demo_db):
     """The capacity and score weights live in an expander drawn only when opened (a cold open of the page fetches
     no slider code); a capacity chosen there still applies after the expander is closed again."""
     import conftest
+
     lead = auth.Viewer(auth.LEADERSHIP, "Lee")
     page = ROOT / "pages" / "pairings.py"
 

@@ -1,6 +1,7 @@
 """The Work queue page and the role messages in Streamlit's AppTest: counts per kind, items oldest first
 linking to their pages, an empty queue says so; a role that may not use a page reads, on the page, whom it is for
 and where to go instead, and gets none of its data."""
+
 import glob
 from pathlib import Path
 
@@ -52,6 +53,7 @@ def test_pm_sees_counts_per_kind_and_the_items_oldest_first(store):
 def _partners(con, state, cycle):
     from shisn.domain import profile
     from shisn.store import queries
+
     p = profile.build(queries.assessments(con, cycle), state, cycle, MD_USER)
     return p.mentors, p.mentees
 
@@ -62,7 +64,8 @@ def test_an_empty_queue_says_so(store):
     assert not at.exception
     assert any("Nothing needs your action" in s.value for s in at.success)
     assert sorted(b.label for b in at.button if (b.key or "").startswith("queue_kind_")) == sorted(
-        ["0 · All"] + [f"0 · {label}" for label in queue.KIND_LABELS.values()])
+        ["0 · All"] + [f"0 · {label}" for label in queue.KIND_LABELS.values()]
+    )
 
 
 def test_leadership_sets_the_stuck_days(store):
@@ -78,8 +81,15 @@ def test_leadership_sets_the_stuck_days(store):
 
 
 PAGES = sorted(Path(p).name for p in glob.glob(str(ROOT / "pages" / "*.py")))
-DENIED = [("national.py", MD_USER), ("pairings.py", MD_USER), ("program_managers.py", MD_USER),
-          ("users.py", MD_USER), ("queue.py", MD_USER), ("program_managers.py", PM), ("users.py", PM)]
+DENIED = [
+    ("national.py", MD_USER),
+    ("pairings.py", MD_USER),
+    ("program_managers.py", MD_USER),
+    ("users.py", MD_USER),
+    ("queue.py", MD_USER),
+    ("program_managers.py", PM),
+    ("users.py", PM),
+]
 
 
 @pytest.mark.parametrize("page, viewer", DENIED, ids=[f"{p}-{v.role}" for p, v in DENIED])
@@ -127,6 +137,7 @@ def _payload(at) -> bytes:
             out.append(proto.SerializeToString())
         for child in (getattr(node, "children", None) or {}).values():
             walk(child)
+
     walk(at._tree)
     return b"".join(out)
 
@@ -140,6 +151,7 @@ def request_id(store):
 
 def queries_cycles(con):
     from shisn.store import queries
+
     return queries.cycles(con)
 
 
@@ -154,8 +166,9 @@ def test_a_state_user_requests_an_introduction_on_its_profile(store):
     got = exchanges.requests_of(store, MD_USER, "MD")
     assert len(got) == 1 and got["request_message"].iloc[0] == "Please introduce us"
     assert got["status"].iloc[0] == exchange_rules.REQUESTED
-    other = page_as(auth.Viewer(auth.STATE, "NJ user", ("NJ",)), PROFILE_PAGE, state="MD",
-                    profile_view="Partners and exchanges")
+    other = page_as(
+        auth.Viewer(auth.STATE, "NJ user", ("NJ",)), PROFILE_PAGE, state="MD", profile_view="Partners and exchanges"
+    )
     assert not other.get("form") and b"Please introduce us" not in _payload(other)
 
 
@@ -175,7 +188,10 @@ def test_the_asking_state_may_withdraw_the_partner_only_reads_and_a_third_state_
     assert not outsider.exception and SECRET.encode() not in _payload(outsider)
     assert not any(f.key.startswith("answer_") for f in outsider.get("form"))
     md.button(key=f"withdraw_{ex}").click().run()
-    assert exchanges.get(store, ex)["status"] == exchange_rules.DECLINED and exchanges.get(store, ex)["decline_reason"] == "withdrawn by MD"
+    assert (
+        exchanges.get(store, ex)["status"] == exchange_rules.DECLINED
+        and exchanges.get(store, ex)["decline_reason"] == "withdrawn by MD"
+    )
 
 
 def test_either_pm_answers_on_the_exchange_and_the_second_sees_who_answered(store, request_id):

@@ -1,5 +1,6 @@
 """The state profile page in Streamlit's AppTest: every jurisdiction renders (territories, cycles without data and
 named 'other' areas included), deep links in any spelling, each role sees what it may, and user text stays text."""
+
 import re
 
 import pytest
@@ -81,8 +82,17 @@ def test_leadership_without_a_link_opens_the_first_state_by_name(demo_rows):
     assert at.selectbox(key="cycle").value == demo.DEMO_CYCLES[-1]
 
 
-@pytest.mark.parametrize("link,code", [("VA", "VA"), ("virginia", "VA"), ("gu", "GU"), ("Puerto Rico", "PR"),
-                                       ("district of columbia", "DC"), ("nowhere", "AL")])
+@pytest.mark.parametrize(
+    "link,code",
+    [
+        ("VA", "VA"),
+        ("virginia", "VA"),
+        ("gu", "GU"),
+        ("Puerto Rico", "PR"),
+        ("district of columbia", "DC"),
+        ("nowhere", "AL"),
+    ],
+)
 def test_deep_link_by_code_or_name_in_any_case(demo_rows, link, code):
     at = ok(page(LEAD, state=link))
     assert at.selectbox(key="state").value == code
@@ -99,8 +109,10 @@ def test_state_user_lands_on_its_own_profile_in_full(demo_rows):
     at = ok(page(VA_USER))
     assert at.header[0].value == "Virginia (VA)"
     assert len(at.get("download_button")) == 1
-    assert [s.value for s in at.subheader] == [f"Maturity by program area, {demo.DEMO_CYCLES[-1]}",
-                                                 "What it offers and seeks"]  # the first view only
+    assert [s.value for s in at.subheader] == [
+        f"Maturity by program area, {demo.DEMO_CYCLES[-1]}",
+        "What it offers and seeks",
+    ]  # the first view only
     assert any("Notes" in cols for cols in columns_of(at))
     assert any("ODP program manager" in t for t in texts(at))
     assert any(t.startswith("Strengths:") or "Strengths" in t for t in texts(at))
@@ -178,8 +190,10 @@ def small_db(tmp_path, monkeypatch):
     con = db.connect(path)
     load_small(con)
     cur = con.cursor()
-    cur.execute("UPDATE assessments SET other_area = '[click](http://example.com/x.png) <img src=x>' "
-                "WHERE state = 'VA' AND program_area = 'other' AND cycle = 2026")
+    cur.execute(
+        "UPDATE assessments SET other_area = '[click](http://example.com/x.png) <img src=x>' "
+        "WHERE state = 'VA' AND program_area = 'other' AND cycle = 2026"
+    )
     cur.close()
     con.close()
     monkeypatch.setenv("SHISN_DB", str(path))
@@ -200,6 +214,7 @@ def test_open_exchanges_of_the_state_are_listed_on_profile_and_report(tmp_path, 
     from shisn import demo
     from shisn.services import exchanges
     from shisn.store import db
+
     path = tmp_path / "ex.duckdb"
     con = db.connect(path)
     demo.write_demo(con)

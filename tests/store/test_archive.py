@@ -1,6 +1,7 @@
 """Whole stores (shisn/archive.py; `python -m shisn copy | backup | restore`) on both engines: every table and row
 arrives, checksums agree across engines, sequences continue past the copied ids, and every refusal writes nothing
 (a target holding data, a damaged or truncated archive, an unknown schema version, a copy interrupted midway)."""
+
 from __future__ import annotations
 
 import io
@@ -29,24 +30,41 @@ def rich_source(path) -> str:
     upgrade_stores.build(path, max(upgrade_stores.VERSIONS)).close()
     s = db.connect(path)
     with s.transaction() as cur:
-        cur.execute("INSERT INTO reporting_cycles VALUES (?, 'open', ?, 'Lee Lead', ?, NULL, NULL, ?)",
-                    [2026, "2026-09-30", "2026-01-05 09:00:00", "2026-01-05 09:00:00.123456"])
+        cur.execute(
+            "INSERT INTO reporting_cycles VALUES (?, 'open', ?, 'Lee Lead', ?, NULL, NULL, ?)",
+            [2026, "2026-09-30", "2026-01-05 09:00:00", "2026-01-05 09:00:00.123456"],
+        )
         for nid, status, digest in ((1, "sent", None), (2, "digested", 1)):
-            cur.execute("INSERT INTO notifications (notification_id, created_at, kind, event, recipient, state, "
-                        "subject, body_text, body_html, link, unsubscribe, status, attempts, next_attempt_at, "
-                        "sent_at, last_error, digest_id) VALUES (?, ?, 'exchange', 'exchange 1 version 5', "
-                        "'va.user@example.org', 'VA', ?, ?, '<p>x</p>', '/exchanges?exchange=1', "
-                        "'http://localhost:8501/notifications?unsubscribe=x.y', ?, 1, ?, ?, ?, ?)",
-                        [nid, "2026-01-06 09:00:00", TRICKY[2], TRICKY[4], status, "2026-01-06 09:00:00",
-                         "2026-01-06 09:00:01" if status == "sent" else None, TRICKY[0], digest])
+            cur.execute(
+                "INSERT INTO notifications (notification_id, created_at, kind, event, recipient, state, "
+                "subject, body_text, body_html, link, unsubscribe, status, attempts, next_attempt_at, "
+                "sent_at, last_error, digest_id) VALUES (?, ?, 'exchange', 'exchange 1 version 5', "
+                "'va.user@example.org', 'VA', ?, ?, '<p>x</p>', '/exchanges?exchange=1', "
+                "'http://localhost:8501/notifications?unsubscribe=x.y', ?, 1, ?, ?, ?, ?)",
+                [
+                    nid,
+                    "2026-01-06 09:00:00",
+                    TRICKY[2],
+                    TRICKY[4],
+                    status,
+                    "2026-01-06 09:00:00",
+                    "2026-01-06 09:00:01" if status == "sent" else None,
+                    TRICKY[0],
+                    digest,
+                ],
+            )
         cur.execute("SELECT nextval('notification_id_seq')")
         cur.execute("SELECT nextval('notification_id_seq')")
-        cur.execute("INSERT INTO notification_preferences VALUES ('va.user@example.org', 'exchange', 'off', "
-                    "'VA user', '2026-01-06 10:00:00')")
+        cur.execute(
+            "INSERT INTO notification_preferences VALUES ('va.user@example.org', 'exchange', 'off', "
+            "'VA user', '2026-01-06 10:00:00')"
+        )
         areas = ["regional_planning", "training", "exercises", "interoperability", "strategy"]
         for note, area in zip(TRICKY, areas):
-            cur.execute("UPDATE assessments SET notes = ? WHERE state = 'MD' AND cycle = 2024 AND program_area = ?",
-                        [note, area])
+            cur.execute(
+                "UPDATE assessments SET notes = ? WHERE state = 'MD' AND cycle = 2024 AND program_area = ?",
+                [note, area],
+            )
     s.close()
     return path
 
@@ -68,11 +86,13 @@ def counts(target) -> dict:
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 # --- the format's coverage ----------------------------------------------------------------------------------------
+
 
 def test_the_archive_knows_every_table_and_sequence_the_migrations_create():
     schema = archive.schema_at(db.SCHEMA_VERSION)
@@ -89,13 +109,20 @@ def test_the_checksum_is_pinned_so_old_archives_keep_verifying():
     import datetime as dt
 
     import pyarrow as pa
-    t = pa.table({"a": pa.array(["x", None, "", "yz"]), "b": pa.array([1, None, 3, 4], pa.int64()),
-                  "c": pa.array([True, None, False, True]),
-                  "d": pa.array([dt.date(2025, 1, 1), None, None, None], pa.date32()),
-                  "e": pa.array([dt.datetime(2025, 1, 1, 1, 1, 1, 5), None, None, None], pa.timestamp("us"))})
+
+    t = pa.table(
+        {
+            "a": pa.array(["x", None, "", "yz"]),
+            "b": pa.array([1, None, 3, 4], pa.int64()),
+            "c": pa.array([True, None, False, True]),
+            "d": pa.array([dt.date(2025, 1, 1), None, None, None], pa.date32()),
+            "e": pa.array([dt.datetime(2025, 1, 1, 1, 1, 1, 5), None, None, None], pa.timestamp("us")),
+        }
+    )
     assert archive.checksum(t) == "8efa1a557fd526b4e0b10391a95972d2f956ad2ca4c91d89150163de9d280572"
-    assert archive.checksum(t.slice(1, 3)) == archive.checksum(pa.Table.from_pylist(t.slice(1, 3).to_pylist(),
-                                                                                    schema=t.schema))
+    assert archive.checksum(t.slice(1, 3)) == archive.checksum(
+        pa.Table.from_pylist(t.slice(1, 3).to_pylist(), schema=t.schema)
+    )
 
 
 def test_the_rich_source_has_rows_in_every_table(tmp_path):
@@ -103,6 +130,7 @@ def test_the_rich_source_has_rows_in_every_table(tmp_path):
 
 
 # --- copy -----------------------------------------------------------------------------------------------------------
+
 
 def test_copy_into_either_engine_and_back_keeps_every_row_and_the_checksums(store_target, tmp_path, capsys):
     src = rich_source(tmp_path / "src.duckdb")
@@ -116,9 +144,11 @@ def test_copy_into_either_engine_and_back_keeps_every_row_and_the_checksums(stor
     assert main(["copy", "--from", store_target, "--to", back]) == 0
     assert sums(back) == want
     s = db.connect(store_target, read_only=True)
-    notes = s.read("SELECT notes FROM assessments WHERE state = 'MD' AND cycle = 2024 AND program_area IN "
-                   "('regional_planning', 'training', 'exercises', 'interoperability', 'strategy') "
-                   "ORDER BY program_area")["notes"].tolist()
+    notes = s.read(
+        "SELECT notes FROM assessments WHERE state = 'MD' AND cycle = 2024 AND program_area IN "
+        "('regional_planning', 'training', 'exercises', 'interoperability', 'strategy') "
+        "ORDER BY program_area"
+    )["notes"].tolist()
     assert sorted(notes) == sorted(TRICKY)
     assert s.read("SELECT closed_at IS NULL AS c FROM reporting_cycles ORDER BY cycle")["c"].tolist() == [False, True]
     s.close()
@@ -129,8 +159,7 @@ def test_after_a_copy_the_sequences_continue_past_the_copied_ids(store_target, t
     archive.copy(src, store_target)
     s = db.connect(store_target)
     try:
-        top = {seq: int(s.scalar(f"SELECT max({col}) FROM {table}"))
-               for seq, (table, col) in archive.SEQUENCES.items()}
+        top = {seq: int(s.scalar(f"SELECT max({col}) FROM {table}")) for seq, (table, col) in archive.SEQUENCES.items()}
         with db.transaction(s) as cur:
             got = {seq: cur.nextval(seq) for seq in archive.SEQUENCES}
         assert all(got[seq] > top[seq] for seq in got), (got, top)
@@ -153,8 +182,12 @@ def test_copy_from_postgresql_or_duckdb_reads_one_moment_and_changes_nothing_in_
 def test_copy_refuses_a_target_holding_data_unless_replace(store_target, tmp_path):
     src = rich_source(tmp_path / "src.duckdb")
     s = db.connect(store_target)
-    load(s, [("va.csv", make_csv([["VA", "exercises", 2025, 5, "yes", "no", "the target's own row"]]))], "t",
-         this_year=2026)
+    load(
+        s,
+        [("va.csv", make_csv([["VA", "exercises", 2025, 5, "yes", "no", "the target's own row"]]))],
+        "t",
+        this_year=2026,
+    )
     s.close()
     before = sums(store_target)
     r = cli("copy", "--from", src, "--to", store_target)
@@ -237,6 +270,7 @@ def test_copy_refuses_a_missing_source_and_the_same_store_twice(tmp_path):
 
 # --- backup and restore -------------------------------------------------------------------------------------------
 
+
 def test_backup_writes_one_archive_with_a_parquet_file_per_table_and_a_manifest(store_target, tmp_path):
     archive.copy(rich_source(tmp_path / "src.duckdb"), store_target)
     out = tmp_path / "backup.zip"
@@ -299,6 +333,7 @@ def _manifest(change):
         m = json.loads(data)
         change(m)
         return json.dumps(m).encode()
+
     return edit
 
 
@@ -314,21 +349,23 @@ DAMAGE = {
     "truncated": lambda src, dst: dst.write_bytes(src.read_bytes()[: src.stat().st_size // 2]),
     "cut at the very end": lambda src, dst: dst.write_bytes(src.read_bytes()[:-10]),
     "a flipped byte in a member": lambda src, dst: dst.write_bytes(
-        (lambda b: b[:len(b) // 2] + bytes([b[len(b) // 2] ^ 0xFF]) + b[len(b) // 2 + 1:])(src.read_bytes())),
+        (lambda b: b[: len(b) // 2] + bytes([b[len(b) // 2] ^ 0xFF]) + b[len(b) // 2 + 1 :])(src.read_bytes())
+    ),
     "a Parquet file that does not match the manifest": lambda src, dst: _rezip(src, dst, _flip),
     "a table missing": lambda src, dst: _rezip(src, dst, lambda n, d: None if "exchanges." in n else d),
     "no manifest": lambda src, dst: _rezip(src, dst, lambda n, d: None if n == "manifest.json" else d),
-    "rows that do not match the manifest": lambda src, dst: _rezip(src, dst, _manifest(
-        lambda m: next(t for t in m["tables"] if t["name"] == "users").update(rows=99))),
-    "an unknown schema version": lambda src, dst: _rezip(src, dst, _manifest(
-        lambda m: m.update(schema_version=db.SCHEMA_VERSION + 1))),
+    "rows that do not match the manifest": lambda src, dst: _rezip(
+        src, dst, _manifest(lambda m: next(t for t in m["tables"] if t["name"] == "users").update(rows=99))
+    ),
+    "an unknown schema version": lambda src, dst: _rezip(
+        src, dst, _manifest(lambda m: m.update(schema_version=db.SCHEMA_VERSION + 1))
+    ),
     "not an archive": lambda src, dst: dst.write_text("state,program_area\nVA,exercises\n"),
 }
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_restore_refuses_a_damaged_archive_with_one_line_and_writes_nothing(store_target, tmp_path, damage,
-                                                                            capsys):
+def test_restore_refuses_a_damaged_archive_with_one_line_and_writes_nothing(store_target, tmp_path, damage, capsys):
     good = tmp_path / "good.zip"
     archive.backup(rich_source(tmp_path / "src.duckdb"), good)
     bad = tmp_path / "bad.zip"
@@ -351,6 +388,7 @@ def test_a_backup_interrupted_midway_leaves_no_archive(tmp_path, monkeypatch):
     src = rich_source(tmp_path / "src.duckdb")
     out = tmp_path / "b.zip"
     import pyarrow.parquet as pq
+
     calls = []
     real = pq.write_table
 
@@ -369,6 +407,7 @@ def test_a_backup_interrupted_midway_leaves_no_archive(tmp_path, monkeypatch):
 def test_the_archive_is_portable_plain_parquet(tmp_path):
     """Anything that reads Parquet reads the tables (no shisn needed to get the data out)."""
     import pyarrow.parquet as pq
+
     out = tmp_path / "b.zip"
     src = rich_source(tmp_path / "src.duckdb")
     archive.backup(src, out)

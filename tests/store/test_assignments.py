@@ -1,5 +1,6 @@
 """Program-manager assignments: lookups other pages use, the CSV load (validated all or nothing, problems named by
 row, line, column and value), edits from the page, the change log and the `managers load` CLI."""
+
 import subprocess
 import sys
 
@@ -21,8 +22,10 @@ def csv_bytes(text: str) -> bytes:
     return text.encode("utf-8")
 
 
-GOOD = ("state,name,email\nVA,Ann Example,ann@odp.example.gov\nmd,Ann Example,ann@odp.example.gov\n"
-        "Guam,Bo Lee,bo@Example.ORG\n")
+GOOD = (
+    "state,name,email\nVA,Ann Example,ann@odp.example.gov\nmd,Ann Example,ann@odp.example.gov\n"
+    "Guam,Bo Lee,bo@Example.ORG\n"
+)
 
 
 def test_pm_of_and_with_pm(con):
@@ -66,39 +69,51 @@ def test_csv_load_adds_changes_and_logs(con):
 def test_bad_rows_are_named_and_nothing_is_written(con):
     assignments.load_csv(con, "pms.csv", csv_bytes(GOOD), "Lee")
     before = pms(con)
-    bad = ("# program managers\n"
-           "state,name,email\n"
-           "VA,Changed Name,changed@odp.example.gov\n"   # row 1, line 3: fine on its own
-           "ZZ,Someone,someone@odp.example.gov\n"        # row 2, line 4: unknown state
-           "TX,,tx@odp.example.gov\n"                    # row 3, line 5: empty name
-           "NM,Nia Mx,not-an-email\n"                    # row 4, line 6: implausible e-mail
-           "va,Dup Entry,dup@odp.example.gov\n"          # row 5, line 7: VA again
-           "OK,=HYPERLINK(1),ok@odp.example.gov\n")      # row 6, line 8: formula
+    bad = (
+        "# program managers\n"
+        "state,name,email\n"
+        "VA,Changed Name,changed@odp.example.gov\n"  # row 1, line 3: fine on its own
+        "ZZ,Someone,someone@odp.example.gov\n"  # row 2, line 4: unknown state
+        "TX,,tx@odp.example.gov\n"  # row 3, line 5: empty name
+        "NM,Nia Mx,not-an-email\n"  # row 4, line 6: implausible e-mail
+        "va,Dup Entry,dup@odp.example.gov\n"  # row 5, line 7: VA again
+        "OK,=HYPERLINK(1),ok@odp.example.gov\n"
+    )  # row 6, line 8: formula
     with pytest.raises(LoadError) as e:
         assignments.load_csv(con, "bad.csv", csv_bytes(bad), "Lee")
     text = [str(p) for p in e.value.problems]
-    assert "bad.csv, row 2 (line 4), column state, value 'ZZ': not one of the 56 reporting jurisdictions " \
-           "(use a USPS code such as VA)" in text
+    assert (
+        "bad.csv, row 2 (line 4), column state, value 'ZZ': not one of the 56 reporting jurisdictions "
+        "(use a USPS code such as VA)" in text
+    )
     assert "bad.csv, row 3 (line 5), column name, value '': required: the program manager's name" in text
-    assert any(t.startswith("bad.csv, row 4 (line 6), column email, value 'not-an-email': not a plausible")
-               for t in text)
-    assert "bad.csv, row 5 (line 7), column state, value 'va': VA is also on row 1 (line 3): " \
-           "one program manager per state" in text
-    assert any(t.startswith("bad.csv, row 6 (line 8), column name, value '=HYPERLINK(1)': looks like a spreadsheet "
-                            "formula") for t in text)
+    assert any(
+        t.startswith("bad.csv, row 4 (line 6), column email, value 'not-an-email': not a plausible") for t in text
+    )
+    assert (
+        "bad.csv, row 5 (line 7), column state, value 'va': VA is also on row 1 (line 3): "
+        "one program manager per state" in text
+    )
+    assert any(
+        t.startswith("bad.csv, row 6 (line 8), column name, value '=HYPERLINK(1)': looks like a spreadsheet formula")
+        for t in text
+    )
     assert not any(t.startswith("bad.csv, row 1 ") for t in text)
     assert pms(con) == before
     assert "nothing was loaded" in e.value.report()
 
 
-@pytest.mark.parametrize("data, reason", [
-    (b"", "the file is empty"),
-    (b"state,name\nVA,Ann\n", "missing required column(s): email"),
-    (b"state,name,email\n", "header but no data rows"),
-    (b"state,name,email\nVA,Ann,a@b.gov,extra\n", "the row has 4 values but the header has 3 columns"),
-    ("state,name,email\nVA,José,j@b.gov\n".encode("latin-1"), "not UTF-8"),
-    (b"PK\x03\x04binary", "not a CSV text file"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "the file is empty"),
+        (b"state,name\nVA,Ann\n", "missing required column(s): email"),
+        (b"state,name,email\n", "header but no data rows"),
+        (b"state,name,email\nVA,Ann,a@b.gov,extra\n", "the row has 4 values but the header has 3 columns"),
+        ("state,name,email\nVA,José,j@b.gov\n".encode("latin-1"), "not UTF-8"),
+        (b"PK\x03\x04binary", "not a CSV text file"),
+    ],
+)
 def test_file_level_problems_write_nothing(con, data, reason):
     with pytest.raises(LoadError) as e:
         assignments.load_csv(con, "f.csv", data, "Lee")
@@ -116,7 +131,7 @@ def test_page_save_validates_everything_and_allows_unassigning(con):
     table = assignments.assignments(con)[["state", "state_name", "region_label", "name", "email"]]
     edited = table.copy()
     edited.loc[edited["state"] == "VA", ["name", "email"]] = ["Vera New", "vera@odp.example.gov"]
-    edited.loc[edited["state"] == "GU", ["name", "email"]] = [None, None]   # unassign
+    edited.loc[edited["state"] == "GU", ["name", "email"]] = [None, None]  # unassign
     edited.loc[edited["state"] == "TX", "email"] = "broken"
     before = pms(con)
     with pytest.raises(LoadError) as e:
@@ -147,8 +162,9 @@ def test_export_round_trips_and_is_formula_safe(con):
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_managers_load(tmp_path, db_file):

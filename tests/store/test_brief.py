@@ -1,6 +1,7 @@
 """The pairing brief: one self-contained HTML page for an exchange, both states side by side, the pairing's
 explanation, both program managers' contacts, suggested means; notes only where the viewer may see them and never
 a third state's."""
+
 import re
 
 import pytest
@@ -12,13 +13,14 @@ from shisn.store import ingest
 from tests.support import make_csv
 
 CYCLE = 2025
-HEADER = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "notes", "planning",
-          "exercises"]
-ROWS = [["VA", "exercises", CYCLE, 5, "yes", "no", "VANOTE <b>bold</b>", 5, 4],
-        ["VA", "training", CYCLE, 4, "yes", "no", "VATRAINING", "", ""],
-        ["MD", "exercises", CYCLE, 2, "no", "yes", "MDNOTE", 2, 1],
-        ["MD", "recovery", CYCLE, 1, "no", "no", "", "", ""],
-        ["NJ", "exercises", CYCLE, 3, "no", "yes", "NJTHIRDSTATENOTE", "", ""]]
+HEADER = ["state", "program_area", "cycle", "maturity", "offers_help", "seeks_help", "notes", "planning", "exercises"]
+ROWS = [
+    ["VA", "exercises", CYCLE, 5, "yes", "no", "VANOTE <b>bold</b>", 5, 4],
+    ["VA", "training", CYCLE, 4, "yes", "no", "VATRAINING", "", ""],
+    ["MD", "exercises", CYCLE, 2, "no", "yes", "MDNOTE", 2, 1],
+    ["MD", "recovery", CYCLE, 1, "no", "no", "", "", ""],
+    ["NJ", "exercises", CYCLE, 3, "no", "yes", "NJTHIRDSTATENOTE", "", ""],
+]
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
 MD_USER = auth.Viewer(auth.STATE, "Mo (MD)", ("MD",))
 NJ_USER = auth.Viewer(auth.STATE, "Jo (NJ)", ("NJ",))
@@ -28,21 +30,24 @@ VA_PM = auth.Viewer(auth.PROGRAM_MANAGER, "Vic PM", ("VA",))
 @pytest.fixture
 def ex(con):
     ingest.load(con, [("b.csv", make_csv(ROWS, header=HEADER))], "tester")
-    con.cursor().execute("INSERT INTO program_managers VALUES ('VA', 'Vic PM', 'vic@example.org'), "
-                         "('MD', 'Pat PM', 'pat@example.org')").fetchall()
+    con.cursor().execute(
+        "INSERT INTO program_managers VALUES ('VA', 'Vic PM', 'vic@example.org'), ('MD', 'Pat PM', 'pat@example.org')"
+    ).fetchall()
     return exchanges.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE, "We need <script>x</script>")
 
 
 def test_brief_shows_both_states_side_by_side_with_why_contacts_and_means(con, ex):
     html = brief.render(con, ex, LEAD)
     assert "Virginia" in html and "Maryland" in html and "status <strong>requested</strong>" in html
-    block = {m.group(1): m.group(0) for m in re.finditer(r"<div class='state' data-state='(\w+)'>.*?</div></div>",
-                                                         html, re.S)}
+    block = {
+        m.group(1): m.group(0)
+        for m in re.finditer(r"<div class='state' data-state='(\w+)'>.*?</div></div>", html, re.S)
+    }
     assert set(block) == {"VA", "MD"}
     assert "<td class='num'>5</td>" in block["VA"] and "<td class='num'>2</td>" in block["MD"]
-    assert "Planning, Exercises" in block["VA"]                          # POETE where given
-    assert "Training systems (4); Exercises (5)" in block["VA"]                   # strengths
-    assert "Exercises (2); Recovery (1)" in block["MD"]                   # needs: sought or rated 1-2
+    assert "Planning, Exercises" in block["VA"]  # POETE where given
+    assert "Training systems (4); Exercises (5)" in block["VA"]  # strengths
+    assert "Exercises (2); Recovery (1)" in block["MD"]  # needs: sought or rated 1-2
     assert "vic@example.org" in block["VA"] and "pat@example.org" in block["MD"]
     assert "Virginia (5) → Maryland (2), Exercise programs: same FEMA Region III, shared border" in html
     assert "On-site visit: practical, they share a border." in html
@@ -93,11 +98,15 @@ def test_contacts_follow_one_rule_the_parties_see_both_program_managers_and_nobo
 
 
 def test_the_brief_uses_the_ratings_of_the_exchanges_cycle_and_names_it(con, ex):
-    later = [["VA", "exercises", CYCLE + 1, 3, "yes", "no", "", "", ""],
-             ["MD", "exercises", CYCLE + 1, 4, "no", "no", "", "", ""]]
+    later = [
+        ["VA", "exercises", CYCLE + 1, 3, "yes", "no", "", "", ""],
+        ["MD", "exercises", CYCLE + 1, 4, "no", "no", "", "", ""],
+    ]
     ingest.load(con, [("later.csv", make_csv(later, header=HEADER))], "tester", this_year=CYCLE + 1)
     html = brief.render(con, ex, LEAD)
     assert f"assessment cycle {CYCLE}" in html
-    block = {m.group(1): m.group(0) for m in re.finditer(r"<div class='state' data-state='(\w+)'>.*?</div></div>",
-                                                         html, re.S)}
+    block = {
+        m.group(1): m.group(0)
+        for m in re.finditer(r"<div class='state' data-state='(\w+)'>.*?</div></div>", html, re.S)
+    }
     assert "<td class='num'>5</td>" in block["VA"] and "<td class='num'>2</td>" in block["MD"]  # 2025's, not 2026's

@@ -1,4 +1,5 @@
 """The CLI is a contract other tools call: exit codes, one-line summary, errors on stderr, database unchanged."""
+
 import subprocess
 import sys
 
@@ -10,8 +11,9 @@ GOOD = [["VA", "exercises", 2025, 5, "yes", "no", ""], ["MD", "exercises", 2025,
 
 
 def run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def rows(path):
@@ -53,6 +55,7 @@ def test_load_missing_file_exits_2(db_file):
 
 def test_db_from_environment(tmp_path):
     import os
+
     f = tmp_path / "va.csv"
     f.write_bytes(make_csv(GOOD))
     target = tmp_path / "env.duckdb"
@@ -66,7 +69,9 @@ def test_demo_writes_synthetic_flagged_data(db_file):
     assert r.returncode == 0, r.stderr
     assert "SYNTHETIC" in r.stdout
     con = duckdb.connect(str(db_file), read_only=True)
-    n_states, n_cycles = con.execute("SELECT count(DISTINCT state), count(DISTINCT cycle) FROM assessments").fetchall()[0]
+    n_states, n_cycles = con.execute("SELECT count(DISTINCT state), count(DISTINCT cycle) FROM assessments").fetchall()[
+        0
+    ]
     synthetic = con.execute("SELECT bool_and(synthetic) FROM load_log").fetchall()[0][0]
     con.close()
     assert n_states == 56 and n_cycles >= 3 and synthetic
@@ -93,8 +98,9 @@ def test_impact_csv_has_the_documented_columns_a_row_per_area_and_all(demo_db):
     r = run("impact", "--db", demo_db)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().split("\n")
-    assert lines[0] == ("area,mentee_states,baseline_states,compared,mentee_change,baseline_change,difference,"
-                        "low,high,verdict,awaiting")
+    assert lines[0] == (
+        "area,mentee_states,baseline_states,compared,mentee_change,baseline_change,difference,low,high,verdict,awaiting"
+    )
     areas = [line.split(",")[0] for line in lines[1:]]
     assert areas[-1] == "all" and len(areas) == 9
     assert {line.split(",")[9] for line in lines[1:]} <= {"rose more", "rose less", "no clear difference", "too few"}

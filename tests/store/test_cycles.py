@@ -1,5 +1,6 @@
 """Reporting cycles: the rules every page follows (default cycle, in progress, the cycle being collected), and
 leadership opening and closing a cycle on both engines."""
+
 import datetime as dt
 
 import pandas as pd
@@ -10,8 +11,11 @@ from shisn.store import audit, reporting_cycles
 
 def frame(reported: dict, settings=()):
     """reported: {cycle: jurisdictions reporting}; settings: (cycle, status, due_on)."""
-    return reporting_cycles.status_frame(pd.DataFrame({"cycle": list(reported), "reported": list(reported.values())}),
-                               pd.DataFrame(list(settings), columns=["cycle", "status", "due_on"]), 56)
+    return reporting_cycles.status_frame(
+        pd.DataFrame({"cycle": list(reported), "reported": list(reported.values())}),
+        pd.DataFrame(list(settings), columns=["cycle", "status", "due_on"]),
+        56,
+    )
 
 
 def test_one_states_early_report_does_not_move_the_default():
@@ -61,14 +65,17 @@ def test_open_and_close_a_cycle_audited(con):
     assert any(d.startswith("cycle 2027 opened for reporting, due 2027-04-30 (was open") for d in log)
 
 
-@pytest.mark.parametrize("args, message", [
-    ((1999, "1999-03-31", "Lee"), "a cycle is a year from 2003"),
-    ((2040, "2040-03-31", "Lee"), "a cycle is a year from 2003"),
-    (("twenty", "2027-03-31", "Lee"), "is not a year"),
-    ((2027, "31/03/2027", "Lee"), "is not a date"),
-    ((2027, "2030-03-31", "Lee"), "is not near cycle 2027"),
-    ((2027, "2027-03-31", " "), "must be named"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((1999, "1999-03-31", "Lee"), "a cycle is a year from 2003"),
+        ((2040, "2040-03-31", "Lee"), "a cycle is a year from 2003"),
+        (("twenty", "2027-03-31", "Lee"), "is not a year"),
+        ((2027, "31/03/2027", "Lee"), "is not a date"),
+        ((2027, "2030-03-31", "Lee"), "is not near cycle 2027"),
+        ((2027, "2027-03-31", " "), "must be named"),
+    ],
+)
 def test_bad_input_is_refused_and_nothing_written(con, args, message):
     with pytest.raises(ValueError, match=message):
         reporting_cycles.open_cycle(con, *args, now=dt.datetime(2027, 1, 10))
@@ -87,22 +94,44 @@ def test_the_command_line_lists_opens_and_closes(tmp_path):
     import sys
 
     from tests.support import ROOT, make_csv
+
     path = tmp_path / "c.duckdb"
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "shisn", "cycles", *map(str, args), "--db", str(path)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "shisn", "cycles", *map(str, args), "--db", str(path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
     f = tmp_path / "va.csv"
     f.write_bytes(make_csv([["VA", "exercises", 2025, 5, "yes", "no", ""]]))
-    assert subprocess.run([sys.executable, "-m", "shisn", "load", str(f), "--db", str(path)], cwd=ROOT,
-                          capture_output=True, timeout=120).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "shisn", "load", str(f), "--db", str(path)],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=120,
+        ).returncode
+        == 0
+    )
     r = run("open", 2026, "--due", "2026-03-31", "--user", "lee")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == ("cycle 2026 opened, due 2026-03-31: 0 of 56 jurisdictions reported; the pages "
-                                "open on 2025")
+    assert r.stdout.strip() == (
+        "cycle 2026 opened, due 2026-03-31: 0 of 56 jurisdictions reported; the pages open on 2025"
+    )
     listed = json.loads(run("list", "--format", "json").stdout)
-    assert listed[0] == {"cycle": 2026, "status": "open", "set_by_leadership": True, "due_on": "2026-03-31",
-                         "reported": 0, "jurisdictions": 56, "default": False}
+    assert listed[0] == {
+        "cycle": 2026,
+        "status": "open",
+        "set_by_leadership": True,
+        "due_on": "2026-03-31",
+        "reported": 0,
+        "jurisdictions": 56,
+        "default": False,
+    }
     assert listed[1]["cycle"] == 2025 and listed[1]["default"] is True
     assert run("list").stdout.splitlines()[0] == "cycle,status,set_by_leadership,due_on,reported,jurisdictions,default"
     bad = run("open", 2026, "--due", "31/03/2026")

@@ -1,4 +1,5 @@
 """The synthetic demo data set: complete, plausible, reproducible, and flagged as demo."""
+
 import pandas as pd
 
 from shisn import demo

@@ -1,5 +1,6 @@
 """Facilitated exchanges: the status machine, the append-only history, optimistic concurrency, who sees what, the
 arc map data, TA referrals, the CSV export and the `exchanges` CLI."""
+
 import datetime as dt
 import itertools
 import json
@@ -19,7 +20,13 @@ from shisn.store import db
 from tests.support import ROOT
 
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
-PATH = [exchange_rules.PROPOSED, exchange_rules.INTRODUCED, exchange_rules.IN_CONTACT, exchange_rules.HELD, exchange_rules.CLOSED]
+PATH = [
+    exchange_rules.PROPOSED,
+    exchange_rules.INTRODUCED,
+    exchange_rules.IN_CONTACT,
+    exchange_rules.HELD,
+    exchange_rules.CLOSED,
+]
 _pairs = itertools.count()
 
 
@@ -39,23 +46,29 @@ def at_status(con, status, by="Pat PM"):
     v = 1
     if status == exchange_rules.DECLINED:
         return ex, exchanges.transition(con, ex, exchange_rules.DECLINED, v, by)
-    for s in PATH[1:PATH.index(status) + 1]:
+    for s in PATH[1 : PATH.index(status) + 1]:
         v = exchanges.transition(con, ex, s, v, by, means="teleconference" if s == exchange_rules.HELD else None)
     return ex, v
 
 
 def history_rows(con, ex):
-    return con.cursor().execute("SELECT * FROM exchange_history WHERE exchange_id = ? ORDER BY version",
-                                [ex]).fetchall()
+    return (
+        con.cursor().execute("SELECT * FROM exchange_history WHERE exchange_id = ? ORDER BY version", [ex]).fetchall()
+    )
 
 
 # --- status machine ------------------------------------------------------------------------------------------------
 
+
 def test_allowed_transitions_are_exactly_the_bulletins_process():
     assert exchange_rules.TRANSITIONS == {
-        "proposed": ("introduced", "declined"), "introduced": ("in_contact", "declined"),
-        "in_contact": ("exchange_held", "declined"), "exchange_held": ("closed", "declined"),
-        "closed": (), "declined": ()}
+        "proposed": ("introduced", "declined"),
+        "introduced": ("in_contact", "declined"),
+        "in_contact": ("exchange_held", "declined"),
+        "exchange_held": ("closed", "declined"),
+        "closed": (),
+        "declined": (),
+    }
 
 
 def test_the_happy_path_reaches_closed_and_stamps_each_status(con):
@@ -89,9 +102,11 @@ def test_every_invalid_transition_is_rejected_with_a_clear_message_and_nothing_w
 
 def test_invalid_transition_message_names_current_and_next_statuses(con):
     ex, v = at_status(con, exchange_rules.PROPOSED)
-    with pytest.raises(exchanges.InvalidTransition,
-                       match=r"cannot go from proposed to exchange held: it is proposed; it can move to: "
-                             r"introduced or declined"):
+    with pytest.raises(
+        exchanges.InvalidTransition,
+        match=r"cannot go from proposed to exchange held: it is proposed; it can move to: "
+        r"introduced or declined",
+    ):
         exchanges.transition(con, ex, "exchange held", v, "Pat PM", means="teleconference")
 
 
@@ -151,6 +166,7 @@ def test_status_date_may_be_given_but_not_in_the_future_nor_before_the_previous_
 
 # --- opening -------------------------------------------------------------------------------------------------------
 
+
 def test_open_exchange_validates_its_input(con):
     with pytest.raises(exchanges.ExchangeError, match="not one of the 56"):
         exchanges.open_exchange(con, "ZZ", "MD", ["exercises"], 2025, "Pat")
@@ -168,11 +184,24 @@ def test_open_exchange_validates_its_input(con):
 
 
 def test_open_exchange_accepts_names_labels_and_returns_the_id(con):
-    ex = exchanges.open_exchange(con, "Virginia", "md", ["Exercise programs", "training"], 2025, "Pat PM",
-                         means="teleconference", note="MD asked at the regional meeting.")
+    ex = exchanges.open_exchange(
+        con,
+        "Virginia",
+        "md",
+        ["Exercise programs", "training"],
+        2025,
+        "Pat PM",
+        means="teleconference",
+        note="MD asked at the regional meeting.",
+    )
     row = exchanges.get(con, ex)
-    assert (row["mentor"], row["mentee"], row["program_areas"], row["status"], row["version"]) == \
-        ("VA", "MD", "training,exercises", "proposed", 1)
+    assert (row["mentor"], row["mentee"], row["program_areas"], row["status"], row["version"]) == (
+        "VA",
+        "MD",
+        "training,exercises",
+        "proposed",
+        1,
+    )
     assert row["created_by"] == "Pat PM" and row["means"] == "teleconference"
 
 
@@ -187,6 +216,7 @@ def test_the_same_open_pair_and_area_is_not_opened_twice(con):
 
 
 # --- history -------------------------------------------------------------------------------------------------------
+
 
 def test_every_change_is_in_the_history_with_who_and_when(con):
     ex = exchanges.open_exchange(con, "VA", "MD", ["exercises"], 2025, "Ann", note="opened from the pairing")
@@ -212,7 +242,7 @@ def test_history_is_append_only_earlier_rows_never_change(con):
     first = history_rows(con, ex)
     exchanges.update(con, ex, v, "Pat PM", outcome="note")
     after = history_rows(con, ex)
-    assert after[:len(first)] == first and len(after) == len(first) + 1
+    assert after[: len(first)] == first and len(after) == len(first) + 1
 
 
 def test_edits_keep_the_old_value_in_the_history(con):
@@ -230,6 +260,7 @@ def test_saving_nothing_new_writes_nothing(con):
 
 
 # --- concurrency ---------------------------------------------------------------------------------------------------
+
 
 def test_two_users_same_version_first_wins_second_gets_stale_edit_and_nothing_written(con):
     ex, v = at_status(con, exchange_rules.INTRODUCED)
@@ -265,6 +296,7 @@ def test_simultaneous_writers_from_threads_never_both_win(con):
                 outcomes.append("ok")
             except exchanges.StaleEdit:
                 outcomes.append("stale")
+
         threads = [threading.Thread(target=worker, args=(n,)) for n in ("Ann", "Bob")]
         [t.start() for t in threads]
         [t.join() for t in threads]
@@ -274,11 +306,12 @@ def test_simultaneous_writers_from_threads_never_both_win(con):
 
 # --- who sees what -------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def network(con):
-    exchanges.open_exchange(con, "VA", "MD", ["exercises"], 2025, "Pat PM")     # region III ↔ III
+    exchanges.open_exchange(con, "VA", "MD", ["exercises"], 2025, "Pat PM")  # region III ↔ III
     exchanges.open_exchange(con, "CA", "NV", ["interoperability"], 2025, "Quinn PM")
-    exchanges.open_exchange(con, "NY", "VA", ["prevention"], 2025, "Jo PM")     # VA as mentee
+    exchanges.open_exchange(con, "NY", "VA", ["prevention"], 2025, "Jo PM")  # VA as mentee
     exchanges.open_exchange(con, "TX", "NM", ["recovery"], 2025, "Sam PM")
     return con
 
@@ -315,21 +348,28 @@ def test_only_leadership_and_the_states_pms_may_edit():
 
 # --- summary and map -----------------------------------------------------------------------------------------------
 
+
 def test_summary_counts_and_median_days_to_first_contact(con):
     t0 = dt.datetime(2025, 1, 10, 9, 0)
     a = exchanges.open_exchange(con, "VA", "MD", ["exercises", "training"], 2025, "P", at=t0)
     b = exchanges.open_exchange(con, "CA", "NV", ["exercises"], 2025, "P", at=t0)
-    exchanges.open_exchange(con, "TX", "NM", ["recovery"], 2025, "P", at=t0)        # still proposed: not in the median
+    exchanges.open_exchange(con, "TX", "NM", ["recovery"], 2025, "P", at=t0)  # still proposed: not in the median
     exchanges.transition(con, a, exchange_rules.INTRODUCED, 1, "P", at=t0 + dt.timedelta(days=4))
     v = exchanges.transition(con, b, exchange_rules.INTRODUCED, 1, "P", at=t0 + dt.timedelta(days=10))
     exchanges.transition(con, b, exchange_rules.DECLINED, v, "P")
     s = exchanges.summary(con, LEAD)
     assert s.total == 3 and s.open == 2
     assert dict(zip(s.by_status["status"], s.by_status["count"])) == {
-        "proposed": 1, "introduced": 1, "in_contact": 0, "exchange_held": 0, "closed": 0, "declined": 1}
+        "proposed": 1,
+        "introduced": 1,
+        "in_contact": 0,
+        "exchange_held": 0,
+        "closed": 0,
+        "declined": 1,
+    }
     assert dict(zip(s.by_area["program_area"], s.by_area["count"])) == {"training": 1, "exercises": 2, "recovery": 1}
     assert dict(zip(s.by_region["label"], s.by_region["count"])) == {"Region III": 1, "Region VI": 1, "Region IX": 1}
-    assert s.median_days_to_first_contact == 7.0       # (4 + 10) / 2
+    assert s.median_days_to_first_contact == 7.0  # (4 + 10) / 2
     assert s.introduced == 2 and s.awaiting_introduction == 1
 
 
@@ -364,14 +404,20 @@ def test_arc_deck_has_no_basemap_and_draws_the_states_and_arcs(con):
 
 # --- TA referrals --------------------------------------------------------------------------------------------------
 
+
 def test_refer_to_ta_records_the_need_once(con):
     rid = exchanges.refer_to_ta(con, "GU", "interoperability", 2025, "no eligible mentor", "Lee Leader")
     assert exchanges.refer_to_ta(con, "gu", "Interoperability", 2025, "asked again", "Someone else") == rid
     refs = exchanges.ta_referrals(con, LEAD)
     assert len(refs) == 1
     r = refs.iloc[0]
-    assert (r["state"], r["program_area"], r["cycle"], r["reason"], r["referred_by"]) == \
-        ("GU", "interoperability", 2025, "no eligible mentor", "Lee Leader")
+    assert (r["state"], r["program_area"], r["cycle"], r["reason"], r["referred_by"]) == (
+        "GU",
+        "interoperability",
+        2025,
+        "no eligible mentor",
+        "Lee Leader",
+    )
     assert pd.notna(r["referred_at"])
     assert exchanges.refer_to_ta(con, "GU", "interoperability", 2026, "next cycle", "Lee Leader") != rid
 
@@ -393,9 +439,11 @@ def test_referrals_are_scoped_like_exchanges(con):
 
 # --- export --------------------------------------------------------------------------------------------------------
 
+
 def test_safe_csv_neutralises_formula_cells():
-    df = pd.DataFrame({"outcome": ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "plain", None],
-                       "n": [1, 2, 3, 4, 5, 6]})
+    df = pd.DataFrame(
+        {"outcome": ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "plain", None], "n": [1, 2, 3, 4, 5, 6]}
+    )
     text = safe_text.csv_file(df).decode("utf-8-sig")
     lines = text.splitlines()
     assert lines[1].startswith("\"'=HYPERLINK") and lines[2] == "'+1,2" and lines[3] == "'-2,3"
@@ -406,15 +454,36 @@ def test_export_frame_columns_and_values(con):
     ex = exchanges.open_exchange(con, "VA", "MD", ["exercises", "training"], 2025, "P", at=dt.datetime(2025, 1, 1, 8))
     exchanges.transition(con, ex, exchange_rules.INTRODUCED, 1, "P", at=dt.datetime(2025, 1, 5, 8), comment="x")
     out = exchange_export.export_frame(con)
-    assert list(out.columns) == ["id", "mentor", "mentee", "program_areas", "status", "means", "proposed_at",
-                                 "first_contact_at", "updated_at", "outcome", "mentor_useful", "mentor_what_changed",
-                                 "mentor_differently", "mentee_useful", "mentee_what_changed", "mentee_differently"]
+    assert list(out.columns) == [
+        "id",
+        "mentor",
+        "mentee",
+        "program_areas",
+        "status",
+        "means",
+        "proposed_at",
+        "first_contact_at",
+        "updated_at",
+        "outcome",
+        "mentor_useful",
+        "mentor_what_changed",
+        "mentor_differently",
+        "mentee_useful",
+        "mentee_what_changed",
+        "mentee_differently",
+    ]
     r = out.iloc[0]
-    assert (r["id"], r["program_areas"], r["status"], r["proposed_at"], r["first_contact_at"]) == \
-        (ex, "training;exercises", "introduced", "2025-01-01 08:00:00", "2025-01-05 08:00:00")
+    assert (r["id"], r["program_areas"], r["status"], r["proposed_at"], r["first_contact_at"]) == (
+        ex,
+        "training;exercises",
+        "introduced",
+        "2025-01-01 08:00:00",
+        "2025-01-05 08:00:00",
+    )
 
 
 # --- demo ----------------------------------------------------------------------------------------------------------
+
 
 def test_demo_exchanges_are_flagged_synthetic_cover_the_statuses_and_run_once(con):
     demo.write_demo(con)  # seeds the demo exchanges too
@@ -422,7 +491,10 @@ def test_demo_exchanges_are_flagged_synthetic_cover_the_statuses_and_run_once(co
     ids = list(df["exchange_id"])
     latest = df[df["cycle"] == df["cycle"].max()]
     assert 6 <= len(latest) <= 10  # the latest cycle's hand-written set; earlier cycles' exchanges are closed or
-    assert set(df.loc[df["cycle"] < df["cycle"].max(), "status"]) <= {exchange_rules.CLOSED, exchange_rules.DECLINED}  # declined
+    assert set(df.loc[df["cycle"] < df["cycle"].max(), "status"]) <= {
+        exchange_rules.CLOSED,
+        exchange_rules.DECLINED,
+    }  # declined
     assert df["cycle"].nunique() >= 3 and len(ids) > len(latest)
     assert df["synthetic"].all() and (df["created_by"] == demo.DEMO_USER).all()
     assert set(df["status"]) == set(exchange_rules.STATUSES)
@@ -431,6 +503,7 @@ def test_demo_exchanges_are_flagged_synthetic_cover_the_statuses_and_run_once(co
 
 
 # --- schema --------------------------------------------------------------------------------------------------------
+
 
 def test_a_version_1_store_is_upgraded_and_keeps_its_data(tmp_path):
     path = tmp_path / "old.duckdb"
@@ -450,9 +523,11 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_data(tmp_path):
 
 # --- CLI -----------------------------------------------------------------------------------------------------------
 
+
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_exchanges_csv_and_json(db_file):
@@ -465,9 +540,11 @@ def test_cli_exchanges_csv_and_json(db_file):
     r = run("exchanges", "--db", db_file, "--format", "csv")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == ("id,mentor,mentee,program_areas,status,means,proposed_at,first_contact_at,updated_at,outcome,"
-                        "mentor_useful,mentor_what_changed,mentor_differently,mentee_useful,mentee_what_changed,"
-                        "mentee_differently")
+    assert lines[0] == (
+        "id,mentor,mentee,program_areas,status,means,proposed_at,first_contact_at,updated_at,outcome,"
+        "mentor_useful,mentor_what_changed,mentor_differently,mentee_useful,mentee_what_changed,"
+        "mentee_differently"
+    )
     assert lines[1].startswith("1,VA,MD,exercises,introduced,,2025-02-01 10:00:00,2025-02-03 10:00:00,")
     assert lines[2].startswith("2,CA,NV,training;interoperability,proposed,,")
     r = run("exchanges", "--db", db_file, "--format", "json")

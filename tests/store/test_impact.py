@@ -1,6 +1,7 @@
 """The impact figures pinned on hand-built sets (every number below is worked out by hand in the comments): the
 mentees' changes, the like-for-like baseline, the difference, the interval's determinism, the too-few rule; the
 per-mentor and per-PM tables; network health; the stuck setting; the demo set exercising it all."""
+
 import datetime as dt
 
 import numpy as np
@@ -27,16 +28,27 @@ def exchanges(rows):
     for r in rows:
         ex_id, mentor, mentee, areas, cycle, status = r[:6]
         held = r[6] if len(r) > 6 else status in (exchange_rules.HELD, exchange_rules.CLOSED)
-        out.append({"exchange_id": ex_id, "mentor": mentor, "mentee": mentee, "program_areas": areas, "cycle": cycle,
-                    "status": status, "proposed_at": pd.Timestamp(f"{cycle}-03-01"),
-                    "introduced_at": pd.Timestamp(f"{cycle}-03-05"), "updated_at": pd.Timestamp(f"{cycle}-06-01"),
-                    "held_at": (pd.Timestamp(held) if isinstance(held, str) else
-                                pd.Timestamp(f"{cycle}-05-01") if held else pd.NaT)})
+        out.append(
+            {
+                "exchange_id": ex_id,
+                "mentor": mentor,
+                "mentee": mentee,
+                "program_areas": areas,
+                "cycle": cycle,
+                "status": status,
+                "proposed_at": pd.Timestamp(f"{cycle}-03-01"),
+                "introduced_at": pd.Timestamp(f"{cycle}-03-05"),
+                "updated_at": pd.Timestamp(f"{cycle}-06-01"),
+                "held_at": (
+                    pd.Timestamp(held) if isinstance(held, str) else pd.Timestamp(f"{cycle}-05-01") if held else pd.NaT
+                ),
+            }
+        )
     return pd.DataFrame(out)
 
 
 # Exercises, cycle 2024 -> 2025. Five mentees with a held/closed exchange, all starting at 2.
-MENTEES = {"AL": 3, "AK": 3, "AZ": 2, "AR": 4, "CA": 3}            # changes 1, 1, 0, 2, 1 -> mean 1.0
+MENTEES = {"AL": 3, "AK": 3, "AZ": 2, "AR": 4, "CA": 3}  # changes 1, 1, 0, 2, 1 -> mean 1.0
 # Five seekers at 2 with no exchange, and ID whose exchange was declined before it was held (counts as none).
 BASELINE = {"CT": 2, "DE": 3, "DC": 2, "FL": 2, "GA": 1, "ID": 2}  # changes 0, 1, 0, 0, -1, 0 -> mean 0.0
 
@@ -47,14 +59,22 @@ def hand_set():
         rows += [(s, "exercises", 2024, 2, True), (s, "exercises", 2025, nxt, False)]
     rows += [("HI", "exercises", 2024, 1, True), ("HI", "exercises", 2025, 3, True)]  # start 1: no mentee there
     rows += [("IL", "exercises", 2024, 2, True), ("IL", "exercises", 2025, 5, False)]  # exchange in contact: neither
-    rows += [("CO", "exercises", 2024, 2, True)]                                      # mentee not rated again
+    rows += [("CO", "exercises", 2024, 2, True)]  # mentee not rated again
     rows += [("IA", "exercises", 2024, 2, False), ("IA", "exercises", 2025, 5, False)]  # did not seek: not baseline
-    rows += [("KS", "other", 2024, 1, True), ("KS", "other", 2025, 4, True)]           # 'other' is left out
-    ex = exchanges([(1, "VA", "AL", "exercises", 2024, exchange_rules.CLOSED), (2, "VA", "AK", "exercises", 2024, exchange_rules.CLOSED),
-                    (3, "VA", "AZ", "exercises", 2024, exchange_rules.HELD), (4, "MD", "AR", "exercises", 2024, exchange_rules.CLOSED),
-                    (5, "MD", "CA", "exercises", 2024, exchange_rules.CLOSED), (6, "MD", "CO", "exercises", 2024, exchange_rules.CLOSED),
-                    (7, "TX", "ID", "exercises", 2024, exchange_rules.DECLINED), (8, "TX", "IL", "exercises", 2024, exchange_rules.IN_CONTACT),
-                    (9, "TX", "KS", "other", 2024, exchange_rules.CLOSED)])
+    rows += [("KS", "other", 2024, 1, True), ("KS", "other", 2025, 4, True)]  # 'other' is left out
+    ex = exchanges(
+        [
+            (1, "VA", "AL", "exercises", 2024, exchange_rules.CLOSED),
+            (2, "VA", "AK", "exercises", 2024, exchange_rules.CLOSED),
+            (3, "VA", "AZ", "exercises", 2024, exchange_rules.HELD),
+            (4, "MD", "AR", "exercises", 2024, exchange_rules.CLOSED),
+            (5, "MD", "CA", "exercises", 2024, exchange_rules.CLOSED),
+            (6, "MD", "CO", "exercises", 2024, exchange_rules.CLOSED),
+            (7, "TX", "ID", "exercises", 2024, exchange_rules.DECLINED),
+            (8, "TX", "IL", "exercises", 2024, exchange_rules.IN_CONTACT),
+            (9, "TX", "KS", "other", 2024, exchange_rules.CLOSED),
+        ]
+    )
     return assess(rows), ex
 
 
@@ -130,6 +150,7 @@ def test_the_interval_is_a_jackknife_over_states_by_hand():
     left_out = np.array(left_out)
     se = np.sqrt(10 / 11 * ((left_out - left_out.mean()) ** 2).sum())
     from scipy import stats
+
     half = stats.t.ppf(0.975, 10) * se
     assert (c["low"], c["high"]) == pytest.approx((1 - half, 1 + half))
     assert c["p"] == pytest.approx(2 * stats.t.sf(1 / se, 10))
@@ -186,23 +207,59 @@ def timed(rows):
     """rows: (id, mentor, mentee, status, proposed day, introduced day, held day, updated day, why) in June 2026."""
     out = []
     for ex_id, mentor, mentee, status, p, i, h, u, why in rows:
+
         def day(d):
             return pd.NaT if d is None else pd.Timestamp(2026, 1, 1) + pd.Timedelta(days=d)
-        out.append({"exchange_id": ex_id, "mentor": mentor, "mentee": mentee, "program_areas": "exercises",
-                    "cycle": 2026, "status": status, "proposed_at": day(p), "introduced_at": day(i),
-                    "held_at": day(h), "updated_at": day(u), "decline_why": why})
+
+        out.append(
+            {
+                "exchange_id": ex_id,
+                "mentor": mentor,
+                "mentee": mentee,
+                "program_areas": "exercises",
+                "cycle": 2026,
+                "status": status,
+                "proposed_at": day(p),
+                "introduced_at": day(i),
+                "held_at": day(h),
+                "updated_at": day(u),
+                "decline_why": why,
+            }
+        )
     return pd.DataFrame(out)
 
 
-HEALTH = timed([
-    # first contact after 2, 4, 10, 20 days; held after 30 and 50 days
-    (1, "VA", "MD", exchange_rules.CLOSED, 0, 2, 30, 60, None),
-    (2, "VA", "PA", exchange_rules.HELD, 10, 14, 60, (NOW - dt.datetime(2026, 1, 1)).days - 5, None),
-    (3, "OH", "WV", exchange_rules.IN_CONTACT, 20, 30, None, (NOW - dt.datetime(2026, 1, 1)).days - 31, None),  # stuck 31 days
-    (4, "OH", "KY", exchange_rules.INTRODUCED, 100, 120, None, (NOW - dt.datetime(2026, 1, 1)).days - 29, None),  # 29: not
-    (5, "TX", "NM", exchange_rules.DECLINED, 5, None, None, 40, "no staff this cycle"),
-    (6, "TX", "OK", "requested", None, None, None, 150, None),
-])
+HEALTH = timed(
+    [
+        # first contact after 2, 4, 10, 20 days; held after 30 and 50 days
+        (1, "VA", "MD", exchange_rules.CLOSED, 0, 2, 30, 60, None),
+        (2, "VA", "PA", exchange_rules.HELD, 10, 14, 60, (NOW - dt.datetime(2026, 1, 1)).days - 5, None),
+        (
+            3,
+            "OH",
+            "WV",
+            exchange_rules.IN_CONTACT,
+            20,
+            30,
+            None,
+            (NOW - dt.datetime(2026, 1, 1)).days - 31,
+            None,
+        ),  # stuck 31 days
+        (
+            4,
+            "OH",
+            "KY",
+            exchange_rules.INTRODUCED,
+            100,
+            120,
+            None,
+            (NOW - dt.datetime(2026, 1, 1)).days - 29,
+            None,
+        ),  # 29: not
+        (5, "TX", "NM", exchange_rules.DECLINED, 5, None, None, 40, "no staff this cycle"),
+        (6, "TX", "OK", "requested", None, None, None, 150, None),
+    ]
+)
 
 
 def test_network_health_by_hand():
@@ -224,8 +281,13 @@ def test_a_decline_without_a_reason_says_so():
 
 
 def test_per_program_manager():
-    pms = pd.DataFrame({"state": ["MD", "VA", "PA", "OH", "TX"], "name": ["Pat", "Pat", "Pat", "Ohm", "Tex"],
-                        "email": ["p@x", "p@x", "p@x", "o@x", "t@x"]})
+    pms = pd.DataFrame(
+        {
+            "state": ["MD", "VA", "PA", "OH", "TX"],
+            "name": ["Pat", "Pat", "Pat", "Ohm", "Tex"],
+            "email": ["p@x", "p@x", "p@x", "o@x", "t@x"],
+        }
+    )
     t = impact.by_pm(HEALTH, pms).set_index("pm")
     # Pat (MD, VA, PA): exchanges 1 and 2, both held or closed; first contact 2 and 4 days -> median 3
     assert t.loc["Pat", ["exchanges", "open", "held", "declined"]].tolist() == [2, 1, 2, 0]
@@ -240,8 +302,15 @@ def test_per_program_manager():
 
 
 def test_mentor_capacity_used_per_cycle():
-    a = pd.DataFrame({"state": ["VA", "OH", "MD"], "program_area": ["exercises"] * 3, "cycle": [2026] * 3,
-                      "maturity": [5, 4, 2], "eligible_mentor": [True, True, False]})
+    a = pd.DataFrame(
+        {
+            "state": ["VA", "OH", "MD"],
+            "program_area": ["exercises"] * 3,
+            "cycle": [2026] * 3,
+            "maturity": [5, 4, 2],
+            "eligible_mentor": [True, True, False],
+        }
+    )
     h = impact.capacity_used(HEALTH, a, capacity=3).iloc[0]
     # eligible VA and OH -> capacity 6; areas mentored: VA 2, OH 2 (TX's declined one does not count) -> 4 of 6
     assert (h["eligible_mentors"], h["mentoring"], h["areas_mentored"], h["capacity"]) == (2, 2, 4, 6)
@@ -251,6 +320,7 @@ def test_mentor_capacity_used_per_cycle():
 
 def test_stuck_days_setting_defaults_validates_and_is_audited(con):
     from shisn.store import audit
+
     assert impact.stuck_days(con) == impact.DEFAULT_STUCK_DAYS == 30
     for bad in (0, 366, "x", 2.5, None):
         with pytest.raises(ValueError):
@@ -280,11 +350,13 @@ def test_the_demo_set_exercises_the_impact_view(con):
     assert set(f.by_area["verdict"]) <= {impact.NO_CLEAR, impact.TOO_FEW}
     assert f.health.decline_reasons["reason"].ne(impact.NO_REASON).all()  # every demo decline says why
     # the demo plants nothing: the plan is drawn before and apart from any rating (same plan for the same seed)
-    assert demo.exchange_plan(queries.assessments(con), [2023], seed=7) == \
-        demo.exchange_plan(queries.assessments(con), [2023], seed=7)
+    assert demo.exchange_plan(queries.assessments(con), [2023], seed=7) == demo.exchange_plan(
+        queries.assessments(con), [2023], seed=7
+    )
 
 
 # --- what the comparison counts, and when ------------------------------------------------------------------------
+
 
 def five_areas_one_mentee():
     """One mentee state (M) with one exchange in five areas, each +1; five baseline states per area, each 0."""
@@ -309,8 +381,14 @@ def test_counts_are_states_not_state_areas():
 def test_the_exchange_counts_from_the_day_it_was_held():
     # Need raised in 2023, exchange held on 2025-03-03: the mentee's change runs 2025 -> 2026, and its 2023 -> 2024
     # and 2024 -> 2025 changes (exchange under way) are no baseline either.
-    a = assess([("MD", "training", 2023, 1, True), ("MD", "training", 2024, 2, True),
-                ("MD", "training", 2025, 2, True), ("MD", "training", 2026, 4, False)])
+    a = assess(
+        [
+            ("MD", "training", 2023, 1, True),
+            ("MD", "training", 2024, 2, True),
+            ("MD", "training", 2025, 2, True),
+            ("MD", "training", 2026, 4, False),
+        ]
+    )
     ex = exchanges([(1, "VA", "MD", "training", 2023, exchange_rules.CLOSED, "2025-03-03")])
     u = impact.units(a, ex)
     assert len(u) == 1
@@ -324,7 +402,9 @@ def test_grouped_by_the_year_held_not_the_cycle_of_the_need():
     for i in range(5):
         rows += [(f"M{i}", "training", c, lvl, True) for c, lvl in ((2023, 1), (2024, 2), (2025, 3))]
         rows += [(f"S{i}", "training", c, lvl, True) for c, lvl in ((2023, 1), (2024, 2), (2025, 2))]
-        ex.append((i + 1, "OH", f"M{i}", "training", 2023, exchange_rules.CLOSED, "2024-06-01"))  # raised 2023, held 2024
+        ex.append(
+            (i + 1, "OH", f"M{i}", "training", 2023, exchange_rules.CLOSED, "2024-06-01")
+        )  # raised 2023, held 2024
     by_cycle = impact.compare_by_cycle(impact.units(assess(rows), exchanges(ex)))
     assert by_cycle["scope"].tolist() == ["2024"] and by_cycle["label"].tolist() == ["Held in 2024"]
     assert by_cycle.iloc[0]["difference"] == pytest.approx(1.0)  # 2 -> 3 against 2 -> 2
@@ -332,16 +412,26 @@ def test_grouped_by_the_year_held_not_the_cycle_of_the_need():
 
 def test_held_then_declined_counts_as_held_and_declined_before_is_none():
     a = assess([(s, "recovery", c, 2, True) for s in ("AA", "BB") for c in (2024, 2025)])
-    ex = exchanges([(1, "VA", "AA", "recovery", 2024, exchange_rules.DECLINED, "2024-04-01"),   # held, then declined
-                    (2, "VA", "BB", "recovery", 2024, exchange_rules.DECLINED, False)])           # declined before it was held
+    ex = exchanges(
+        [
+            (1, "VA", "AA", "recovery", 2024, exchange_rules.DECLINED, "2024-04-01"),  # held, then declined
+            (2, "VA", "BB", "recovery", 2024, exchange_rules.DECLINED, False),
+        ]
+    )  # declined before it was held
     u = impact.units(a, ex).query("cycle == 2024").set_index("state")
     assert u.loc["AA", "group"] == impact.EXCHANGE and u.loc["AA", "exchange_ids"] == "1"
     assert u.loc["BB", "group"] == impact.BASELINE
 
 
 def test_a_change_over_a_skipped_cycle_is_left_out_and_counted():
-    a = assess([("MD", "training", 2024, 2, True), ("MD", "training", 2026, 4, True),   # skipped 2025
-                ("PA", "training", 2024, 2, True), ("PA", "training", 2026, 3, True)])
+    a = assess(
+        [
+            ("MD", "training", 2024, 2, True),
+            ("MD", "training", 2026, 4, True),  # skipped 2025
+            ("PA", "training", 2024, 2, True),
+            ("PA", "training", 2026, 3, True),
+        ]
+    )
     ex = exchanges([(1, "VA", "MD", "training", 2024, exchange_rules.CLOSED)])
     u = impact.units(a, ex).query("cycle == 2024").set_index("state")
     assert u.loc["MD", "note"] == "rated again 2 cycles later" and pd.isna(u.loc["MD", "change"])
@@ -367,9 +457,15 @@ def test_the_baseline_leaves_out_every_exchange_in_the_store_whoever_views():
     assert (c["mean_without"], c["difference"], c["baseline_states"]) == (0.0, 1.0, 5)
     # through `figures`, as the page gets it: the same comparison, and no unit the viewer may not see
     pm = auth.Viewer(auth.PROGRAM_MANAGER, "Pat", ("OH",))
-    inputs = impact.Inputs(viewer=pm, assessments=a.assign(eligible_mentor=False, offers_help=False, other_area="", name="", region_label=""),
-                           exchanges=mine, referrals=pd.DataFrame(columns=["cycle", "state"]),
-                           pms=pd.DataFrame(columns=["state", "name", "email"]), stuck_days=30, pool=every)
+    inputs = impact.Inputs(
+        viewer=pm,
+        assessments=a.assign(eligible_mentor=False, offers_help=False, other_area="", name="", region_label=""),
+        exchanges=mine,
+        referrals=pd.DataFrame(columns=["cycle", "state"]),
+        pms=pd.DataFrame(columns=["state", "name", "email"]),
+        stuck_days=30,
+        pool=every,
+    )
     f = impact.figures(inputs, NOW)
     assert row(f.by_area, "training")["difference"] == 1.0
     assert set(f.units["state"]) == {f"M{i}" for i in range(5)} and set(f.units["group"]) == {impact.EXCHANGE}
@@ -382,6 +478,7 @@ def test_holm_adjustment_by_hand_and_in_the_area_verdicts():
     # p 0.01, 0.04, 0.03, 0.2 -> sorted x 4, 3, 2, 1 with a running maximum: 0.04, 0.09, 0.09 (0.08 -> 0.09), 0.2
     assert impact.holm([0.01, 0.04, 0.03, 0.2]) == pytest.approx([0.04, 0.09, 0.09, 0.2])
     from tests.unit.test_impact_calibration import world
+
     c = impact.compare(impact.units(*world(5002, 0.5)))
     areas = c[c["enough"] & (c["scope"] != impact.ALL)]
     assert areas["p_adjusted"].tolist() == pytest.approx(list(impact.holm(areas["p"])))

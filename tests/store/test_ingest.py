@@ -1,14 +1,17 @@
 """The self-assessment file contract: every rule has a failing file, and a failed load writes nothing."""
+
 import pytest
 
 from shisn.store import ingest, queries
 from shisn.store.ingest import LoadError, check, load
 from tests.support import HEADER, make_csv, make_xlsx
 
-GOOD = [["VA", "exercises", 2025, 5, "yes", "no", "Annual full-scale exercise"],
-        ["VA", "recovery", 2025, 2, "no", "yes", ""],
-        ["MD", "exercises", 2025, 2, "n", "y", "Need an exercise design"],
-        ["MD", "recovery", 2025, 4, "true", "false", ""]]
+GOOD = [
+    ["VA", "exercises", 2025, 5, "yes", "no", "Annual full-scale exercise"],
+    ["VA", "recovery", 2025, 2, "no", "yes", ""],
+    ["MD", "exercises", 2025, 2, "n", "y", "Need an exercise design"],
+    ["MD", "recovery", 2025, 4, "true", "false", ""],
+]
 
 
 def table(con):
@@ -27,6 +30,7 @@ def only(problems):
 
 
 # --- good files -----------------------------------------------------------------------------------------------
+
 
 def test_good_csv_loads_and_is_logged(con):
     [s] = load(con, [("good.csv", make_csv(GOOD))], "tester", this_year=2026)
@@ -49,8 +53,20 @@ def test_headers_any_case_whitespace_and_order():
     assert (r.state, r.program_area, r.maturity, r.seeks_help, r.offers_help) == ("VA", "exercises", 2, True, False)
 
 
-@pytest.mark.parametrize("text,expected", [("yes", True), ("Y", True), ("TRUE", True), ("1", True), ("no", False),
-                                           ("n", False), ("False", False), ("0", False), ("", False)])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("yes", True),
+        ("Y", True),
+        ("TRUE", True),
+        ("1", True),
+        ("no", False),
+        ("n", False),
+        ("False", False),
+        ("0", False),
+        ("", False),
+    ],
+)
 def test_yes_no_words(text, expected):
     c = check("x.csv", make_csv([["VA", "exercises", 2025, 3, text, text, ""]]), this_year=2026)
     assert c.ok
@@ -92,6 +108,7 @@ def test_poete_sub_ratings_and_other_area():
 
 def test_template_comment_lines_are_skipped():
     from shisn.render.template import template_csv
+
     data = template_csv() + b"VA,exercises,2025,4,yes,no,,,,,,,\n"
     c = check("t.csv", data, this_year=2026)
     assert c.ok, [str(p) for p in c.problems]
@@ -100,6 +117,7 @@ def test_template_comment_lines_are_skipped():
 
 # --- every rule has a failing file ------------------------------------------------------------------------------
 
+
 def test_problem_names_row_line_column_and_value():
     rows = GOOD + [["VA", "strategy", 2025, 7, "no", "no", ""]]
     p = only(problems_of(make_csv(rows)))
@@ -107,22 +125,25 @@ def test_problem_names_row_line_column_and_value():
     assert str(p) == "f.csv, row 5 (line 6), column maturity, value '7': required: a whole number from 1 to 5"
 
 
-@pytest.mark.parametrize("column,value,reason", [
-    ("state", "Atlantis", "not one of the 56 reporting jurisdictions"),
-    ("state", "", "required"),
-    ("program_area", "cooking", "not a program area"),
-    ("program_area", "", "required"),
-    ("cycle", "25", "four-digit assessment year"),
-    ("cycle", "2002", "four-digit assessment year"),
-    ("cycle", "2028", "four-digit assessment year"),
-    ("cycle", "next year", "four-digit assessment year"),
-    ("maturity", "0", "whole number from 1 to 5"),
-    ("maturity", "6", "whole number from 1 to 5"),
-    ("maturity", "3.5", "whole number from 1 to 5"),
-    ("maturity", "", "whole number from 1 to 5"),
-    ("offers_help", "maybe", "yes/no"),
-    ("seeks_help", "2", "yes/no"),
-])
+@pytest.mark.parametrize(
+    "column,value,reason",
+    [
+        ("state", "Atlantis", "not one of the 56 reporting jurisdictions"),
+        ("state", "", "required"),
+        ("program_area", "cooking", "not a program area"),
+        ("program_area", "", "required"),
+        ("cycle", "25", "four-digit assessment year"),
+        ("cycle", "2002", "four-digit assessment year"),
+        ("cycle", "2028", "four-digit assessment year"),
+        ("cycle", "next year", "four-digit assessment year"),
+        ("maturity", "0", "whole number from 1 to 5"),
+        ("maturity", "6", "whole number from 1 to 5"),
+        ("maturity", "3.5", "whole number from 1 to 5"),
+        ("maturity", "", "whole number from 1 to 5"),
+        ("offers_help", "maybe", "yes/no"),
+        ("seeks_help", "2", "yes/no"),
+    ],
+)
 def test_each_bad_value_is_named(column, value, reason):
     row = dict(zip(HEADER, ["VA", "exercises", "2025", "3", "no", "no", ""]))
     row[column] = value
@@ -151,11 +172,9 @@ def test_duplicate_state_area_cycle_names_both_rows():
 
 
 def test_every_problem_is_reported_not_just_the_first():
-    rows = [["XX", "exercises", 2025, 3, "no", "no", ""],
-            ["VA", "nope", 2025, 9, "maybe", "no", ""]]
+    rows = [["XX", "exercises", 2025, 3, "no", "no", ""], ["VA", "nope", 2025, 9, "maybe", "no", ""]]
     ps = problems_of(make_csv(rows))
-    assert [(p.row, p.column) for p in ps] == [(1, "state"), (2, "program_area"), (2, "maturity"),
-                                               (2, "offers_help")]
+    assert [(p.row, p.column) for p in ps] == [(1, "state"), (2, "program_area"), (2, "maturity"), (2, "offers_help")]
 
 
 def test_empty_file():
@@ -213,7 +232,7 @@ def test_huge_file_is_capped(monkeypatch):
     monkeypatch.setattr(ingest, "MAX_BYTES", 1000)
     p = only(problems_of(make_csv(GOOD * 20)))
     assert "the limit is" in p.reason
-    monkeypatch.setattr(ingest, "MAX_BYTES", 10 ** 9)
+    monkeypatch.setattr(ingest, "MAX_BYTES", 10**9)
     monkeypatch.setattr(ingest, "MAX_ROWS", 3)
     assert "more than 3 data rows" in only(problems_of(make_csv(GOOD))).reason
 
@@ -234,17 +253,24 @@ def test_state_user_may_load_only_own_state():
 
 # --- Excel ------------------------------------------------------------------------------------------------------
 
+
 def test_xlsx_with_several_sheets_uses_the_data_sheet():
-    data = make_xlsx({"Read me": [["Instructions"], ["fill in the other sheet"]],
-                      "Self-assessment": [HEADER] + GOOD})
+    data = make_xlsx({"Read me": [["Instructions"], ["fill in the other sheet"]], "Self-assessment": [HEADER] + GOOD})
     c = check("f.xlsx", data, this_year=2026)
     assert c.ok, [str(p) for p in c.problems]
     assert len(c.rows) == 4 and any("Self-assessment" in w for w in c.warnings)
 
 
 def test_xlsx_numbers_read_as_typed_and_lines_are_sheet_rows():
-    data = make_xlsx({"S": [HEADER, ["VA", "exercises", 2025.0, 4.0, True, False, None],
-                            ["VA", "recovery", 2025, 9, "no", "no", None]]})
+    data = make_xlsx(
+        {
+            "S": [
+                HEADER,
+                ["VA", "exercises", 2025.0, 4.0, True, False, None],
+                ["VA", "recovery", 2025, 9, "no", "no", None],
+            ]
+        }
+    )
     p = only(problems_of(data, name="f.xlsx"))
     assert (p.row, p.line, p.column, p.value) == (2, 3, "maturity", "9")
 
@@ -271,6 +297,7 @@ def test_filled_xlsx_template_loads(con):
     from openpyxl import load_workbook
 
     from shisn.render.template import template_xlsx
+
     wb = load_workbook(io.BytesIO(template_xlsx()))
     ws = wb["Self-assessment"]
     ws.append(["VA", "exercises", 2025, 5, "yes", "no", "from the template"])
@@ -281,6 +308,7 @@ def test_filled_xlsx_template_loads(con):
 
 
 # --- writing: all or nothing, replace by state × cycle, idempotent --------------------------------------------
+
 
 def test_failed_load_leaves_database_unchanged(con):
     load(con, [("good.csv", make_csv(GOOD))], "t", this_year=2026)
@@ -327,7 +355,7 @@ def test_load_replaces_the_states_and_cycles_it_contains(con):
     t = table(con)
     assert len(t[(t.state == "VA") & (t.cycle == 2025)]) == 1
     assert t[(t.state == "VA") & (t.cycle == 2025)].iloc[0].notes == "corrected"
-    assert len(t[t.state == "MD"]) == 2               # other states untouched
+    assert len(t[t.state == "MD"]) == 2  # other states untouched
     assert len(t[(t.state == "VA") & (t.cycle == 2024)]) == 1  # other cycles untouched
 
 
@@ -340,6 +368,7 @@ def test_offer_below_maturity_four_is_kept_but_not_eligible(con):
 
 # --- the columnar (Arrow) CSV reader gives exactly what the row-by-row reader gives ------------------------------
 
+
 def _both_readers(data, monkeypatch, name="f.csv", **kw):
     """check() on the fast path (asserted taken) and on the row-by-row reader."""
     used = []
@@ -349,6 +378,7 @@ def _both_readers(data, monkeypatch, name="f.csv", **kw):
         out = real(*a)
         used.append(out is not None)
         return out
+
     monkeypatch.setattr(ingest, "_read_csv_columnar", spy)
     fast = check(name, data, this_year=2026, **kw)
     assert used == [True], "expected the columnar reader to take this file"
@@ -388,14 +418,27 @@ def test_columnar_reader_matches_row_by_row_reader(text, monkeypatch):
 
 def test_columnar_reader_on_a_file_read_in_several_blocks(monkeypatch):
     from shisn.domain import jurisdictions
+
     header = HEADER + ["planning", "other_area"]
     keys = [(c, a, y) for c in jurisdictions.codes() for a in ("exercises", "other") for y in range(2004, 2027)]
-    rows = [[code, area, cycle, 1 + k % 5, "yes" if k % 3 else "no", "no", " note " + "x" * (k % 1500), k % 5 or "",
-             "Cyber" if area == "other" else ""] for k, (code, area, cycle) in enumerate(keys)]
+    rows = [
+        [
+            code,
+            area,
+            cycle,
+            1 + k % 5,
+            "yes" if k % 3 else "no",
+            "no",
+            " note " + "x" * (k % 1500),
+            k % 5 or "",
+            "Cyber" if area == "other" else "",
+        ]
+        for k, (code, area, cycle) in enumerate(keys)
+    ]
     data = make_csv(rows, header=header)
     # a blank line (delimiters only) under the header, a comment and blank lines at the end
     data = data.replace(b"\n", b"\n , ,,,,,,,\n", 1) + b"# trailing comment,,,,,,,,\n" + b",,,,,,,,\n" * 3
-    assert len(data) > 1.5 * 2 ** 20  # more than one block of Arrow's reader (1 MiB)
+    assert len(data) > 1.5 * 2**20  # more than one block of Arrow's reader (1 MiB)
     fast, slow = _both_readers(data, monkeypatch)
     assert fast.ok and fast.table.num_rows == len(rows)
     _same(fast, slow)
@@ -403,40 +446,52 @@ def test_columnar_reader_on_a_file_read_in_several_blocks(monkeypatch):
 
 
 def test_read_table_gives_the_stripped_strings():
-    df, lines, formulas, problems, _ = ingest.read_table("f.csv", make_csv([[" VA ", "exercises", "2025", "3", "no",
-                                                                             "no", " hi "]]))
+    df, lines, formulas, problems, _ = ingest.read_table(
+        "f.csv", make_csv([[" VA ", "exercises", "2025", "3", "no", "no", " hi "]])
+    )
     assert not problems and lines == [2] and formulas == {}
     assert df.iloc[0]["state"] == "VA" and df.iloc[0]["notes"] == "hi" and df.iloc[0]["planning"] == ""
 
 
 # --- one row per key without a key index ---------------------------------------------------------------------
 
+
 def test_a_version_3_store_is_upgraded_without_the_key_and_keeps_its_rows(tmp_path):
     import duckdb
 
     from shisn.store import db
+
     path = tmp_path / "v3.duckdb"
     raw = duckdb.connect(str(path))
     for step in db.MIGRATIONS[:3]:
         raw.execute(step)
     raw.execute("INSERT INTO schema_version VALUES (3)")
-    raw.execute("INSERT INTO assessments VALUES ('VA', 'exercises', 2025, 2, false, true, NULL, 'old', 1, NULL, "
-                "NULL, NULL, NULL, 1), ('VA', 'training', 2025, 4, true, false, NULL, NULL, NULL, NULL, NULL, "
-                "NULL, NULL, 1), ('MD', 'exercises', 2024, 3, false, false, NULL, NULL, NULL, NULL, NULL, NULL, "
-                "NULL, 1)")
+    raw.execute(
+        "INSERT INTO assessments VALUES ('VA', 'exercises', 2025, 2, false, true, NULL, 'old', 1, NULL, "
+        "NULL, NULL, NULL, 1), ('VA', 'training', 2025, 4, true, false, NULL, NULL, NULL, NULL, NULL, "
+        "NULL, NULL, 1), ('MD', 'exercises', 2024, 3, false, false, NULL, NULL, NULL, NULL, NULL, NULL, "
+        "NULL, 1)"
+    )
     raw.close()
     con = db.connect(path)
     try:
         assert db.schema_version(con) == db.SCHEMA_VERSION >= 4
         cur = con.cursor()
-        assert cur.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'assessments' "
-                           "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')").fetchall()[0][0] == 0
-        assert cur.execute("SELECT state, program_area, cycle, maturity, notes, planning FROM assessments "
-                           "ORDER BY ALL").fetchall() == [("MD", "exercises", 2024, 3, None, None),
-                                                          ("VA", "exercises", 2025, 2, "old", 1),
-                                                          ("VA", "training", 2025, 4, None, None)]
-        [s] = load(con, [("va.csv", make_csv([["VA", "exercises", 2025, 3, "no", "yes", "new"]]))], "t",
-                   this_year=2026)
+        assert (
+            cur.execute(
+                "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'assessments' "
+                "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+            ).fetchall()[0][0]
+            == 0
+        )
+        assert cur.execute(
+            "SELECT state, program_area, cycle, maturity, notes, planning FROM assessments ORDER BY ALL"
+        ).fetchall() == [
+            ("MD", "exercises", 2024, 3, None, None),
+            ("VA", "exercises", 2025, 2, "old", 1),
+            ("VA", "training", 2025, 4, None, None),
+        ]
+        [s] = load(con, [("va.csv", make_csv([["VA", "exercises", 2025, 3, "no", "yes", "new"]]))], "t", this_year=2026)
         assert (s.added, s.changed, s.unchanged, s.removed) == (0, 1, 0, 1)
         assert len(table(con)) == 2
     finally:
@@ -445,8 +500,13 @@ def test_a_version_3_store_is_upgraded_without_the_key_and_keeps_its_rows(tmp_pa
 
 def test_concurrent_loads_of_one_state_and_cycle_leave_one_row_per_key(con):
     import threading
-    files = [make_csv([["VA", area, 2025, 1 + k % 5, "no", "no", f"load {k}"]
-                       for area in ("exercises", "training", "recovery")]) for k in range(6)]
+
+    files = [
+        make_csv(
+            [["VA", area, 2025, 1 + k % 5, "no", "no", f"load {k}"] for area in ("exercises", "training", "recovery")]
+        )
+        for k in range(6)
+    ]
     errors = []
 
     def run(k):
@@ -454,6 +514,7 @@ def test_concurrent_loads_of_one_state_and_cycle_leave_one_row_per_key(con):
             load(con, [(f"f{k}.csv", files[k])], "t", this_year=2026)
         except Exception as e:  # pragma: no cover - the assertion below shows it
             errors.append(e)
+
     threads = [threading.Thread(target=run, args=(k,)) for k in range(len(files))]
     for t in threads:
         t.start()
@@ -480,8 +541,10 @@ def test_a_load_that_would_leave_another_row_for_a_key_writes_nothing(con, monke
         def execute(self, sql, *a):
             out = self.cur.execute(sql, *a)
             if sql.startswith("INSERT INTO assessments"):
-                self.cur.execute("INSERT INTO assessments VALUES ('VA', 'exercises', 2025, 1, false, false, NULL, "
-                                 "NULL, NULL, NULL, NULL, NULL, NULL, 999)")
+                self.cur.execute(
+                    "INSERT INTO assessments VALUES ('VA', 'exercises', 2025, 1, false, false, NULL, "
+                    "NULL, NULL, NULL, NULL, NULL, NULL, 999)"
+                )
             return out
 
     from contextlib import contextmanager
@@ -490,6 +553,7 @@ def test_a_load_that_would_leave_another_row_for_a_key_writes_nothing(con, monke
     def sneaky_transaction(c):
         with real(c) as cur:
             yield Sneaky(cur)
+
     monkeypatch.setattr(ingest, "transaction", sneaky_transaction)
     with pytest.raises(RuntimeError, match="other row"):
         load(con, [("again.csv", make_csv(GOOD))], "t", this_year=2026)

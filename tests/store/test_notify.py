@@ -3,6 +3,7 @@ loopback port (aiosmtpd): each event's recipients and content per role (a messag
 state's notes or exchanges), preferences, unsubscribe links and digests, the relay down and then up, the sender
 killed with kill -9 in the middle of a batch and started again, two senders on one PostgreSQL database at once,
 and a change rolled back (no notification)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,12 +27,13 @@ from shisn.store import accounts, db, ingest
 from tests.support import ROOT, make_csv
 
 BASE = "https://shisn.agency.example"
-MD_SECRET = "SECRETMDNOTE"          # Maryland's notes: in no message at all
-TX_SECRET = "SECRETTXCOMMENT"       # the comment of a Maryland-Texas exchange: only to its parties
+MD_SECRET = "SECRETMDNOTE"  # Maryland's notes: in no message at all
+TX_SECRET = "SECRETTXCOMMENT"  # the comment of a Maryland-Texas exchange: only to its parties
 THIS_YEAR = 2026
 
 
 # --- a real SMTP relay on a loopback port ----------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -99,6 +101,7 @@ class Server:
 
     def start(self) -> Server:
         from aiosmtpd.controller import Controller
+
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
         self.controller.start()
         return self
@@ -126,10 +129,19 @@ def _mail_env(monkeypatch):
 
 # --- the network: four states, their program managers and users ------------------------------------------------------
 
-PMS = {"pat.pm@agency.example": ("Pat PM", ["VA", "DE"]), "mo.pm@agency.example": ("Mo PM", ["MD"]),
-       "tex.pm@agency.example": ("Tex PM", ["TX"])}            # WV has no program manager
-STATE_USERS = {"va1@va.example": "VA", "va2@va.example": "VA", "md1@md.example": "MD", "tx1@tx.example": "TX",
-               "wv1@wv.example": "WV", "de1@de.example": "DE"}
+PMS = {
+    "pat.pm@agency.example": ("Pat PM", ["VA", "DE"]),
+    "mo.pm@agency.example": ("Mo PM", ["MD"]),
+    "tex.pm@agency.example": ("Tex PM", ["TX"]),
+}  # WV has no program manager
+STATE_USERS = {
+    "va1@va.example": "VA",
+    "va2@va.example": "VA",
+    "md1@md.example": "MD",
+    "tx1@tx.example": "TX",
+    "wv1@wv.example": "WV",
+    "de1@de.example": "DE",
+}
 LEAD = "lead@agency.example"
 
 
@@ -138,11 +150,13 @@ def world(con) -> dict:
     offers; Maryland's notes are a marked secret), program managers and users of every role."""
     rows = []
     for area in ("exercises", "training", "recovery"):
-        rows += [["VA", area, 2025, 5, "yes" if area != "recovery" else "no", "no", "VA note"],
-                 ["MD", area, 2025, 2, "no", "yes", f"{MD_SECRET} {area}"],
-                 ["WV", area, 2025, 2, "no", "yes", "WV note"],
-                 ["DE", area, 2025, 2, "no", "yes", "DE note"],
-                 ["TX", area, 2025, 2, "no", "yes" if area == "recovery" else "no", "TX note"]]
+        rows += [
+            ["VA", area, 2025, 5, "yes" if area != "recovery" else "no", "no", "VA note"],
+            ["MD", area, 2025, 2, "no", "yes", f"{MD_SECRET} {area}"],
+            ["WV", area, 2025, 2, "no", "yes", "WV note"],
+            ["DE", area, 2025, 2, "no", "yes", "DE note"],
+            ["TX", area, 2025, 2, "no", "yes" if area == "recovery" else "no", "TX note"],
+        ]
     ingest.load(con, [("world.csv", make_csv(rows))], "loader", this_year=THIS_YEAR)
     with db.transaction(con) as cur:
         for email_, (name, states) in PMS.items():
@@ -173,6 +187,7 @@ def deliver(con, server: Server, **kw) -> mailer.Round:
 
 # --- events → recipients -------------------------------------------------------------------------------------------
 
+
 def test_each_event_reaches_exactly_its_recipients(con):
     v = world(con)
     md, wv, pat = v["md1@md.example"], v["wv1@wv.example"], v["pat.pm@agency.example"]
@@ -185,20 +200,35 @@ def test_each_event_reaches_exactly_its_recipients(con):
     exchanges.accept_request(con, r1, 1, pat)
     assert recipients(con, notify.REQUEST_ANSWER, f"exchange {r1} ") == {"md1@md.example"}
     assert recipients(con, notify.EXCHANGE, f"exchange {r1} version 2") == {
-        "va1@va.example", "va2@va.example", "pat.pm@agency.example", "mo.pm@agency.example"}
+        "va1@va.example",
+        "va2@va.example",
+        "pat.pm@agency.example",
+        "mo.pm@agency.example",
+    }
     # declined, with the reason: the asking state's users only
     exchanges.decline_request(con, r2, 1, pat, "No mentor capacity this cycle.")
     assert recipients(con, notify.REQUEST_ANSWER, f"exchange {r2} ") == {"wv1@wv.example"}
-    assert "No mentor capacity this cycle." in rows(con, kind=notify.REQUEST_ANSWER, recipient="wv1@wv.example")[0][
-        "body_text"]
+    assert (
+        "No mentor capacity this cycle."
+        in rows(con, kind=notify.REQUEST_ANSWER, recipient="wv1@wv.example")[0]["body_text"]
+    )
     # a status change: both states' users and program managers, nobody else
     exchanges.transition(con, r1, "introduced", 2, "Pat PM", comment="Introduced by phone.")
     assert recipients(con, notify.EXCHANGE, f"exchange {r1} version 3") == {
-        "va1@va.example", "va2@va.example", "md1@md.example", "pat.pm@agency.example", "mo.pm@agency.example"}
+        "va1@va.example",
+        "va2@va.example",
+        "md1@md.example",
+        "pat.pm@agency.example",
+        "mo.pm@agency.example",
+    }
     # an exchange a program manager opens: the same
     ex = exchanges.open_exchange(con, "MD", "TX", ["recovery"], 2025, "Mo PM", note=TX_SECRET)
     assert recipients(con, notify.EXCHANGE, f"exchange {ex} ") == {
-        "md1@md.example", "tx1@tx.example", "mo.pm@agency.example", "tex.pm@agency.example"}
+        "md1@md.example",
+        "tx1@tx.example",
+        "mo.pm@agency.example",
+        "tex.pm@agency.example",
+    }
     # a withdrawn request notifies nobody
     r3 = exchanges.request_introduction(con, md, "VA", "MD", ["training"], 2025)
     before = len(rows(con))
@@ -210,18 +240,24 @@ def test_each_event_reaches_exactly_its_recipients(con):
     sid, ver = submissions.submit(con, va1, "VA", 2026, areas, this_year=THIS_YEAR)
     assert recipients(con, notify.REVIEW, f"submission {sid} ") == {"pat.pm@agency.example"}
     ver = submissions.return_submission(con, pat, sid, ver, "Please rate training too.")
-    assert recipients(con, notify.REVIEW_RESULT, f"submission {sid} version {ver}") == {"va1@va.example",
-                                                                                        "va2@va.example"}
-    assert "Please rate training too." in rows(con, kind=notify.REVIEW_RESULT, recipient="va2@va.example")[0][
-        "body_text"]
+    assert recipients(con, notify.REVIEW_RESULT, f"submission {sid} version {ver}") == {
+        "va1@va.example",
+        "va2@va.example",
+    }
+    assert (
+        "Please rate training too." in rows(con, kind=notify.REVIEW_RESULT, recipient="va2@va.example")[0]["body_text"]
+    )
     sid, ver = submissions.submit(con, va1, "VA", 2026, areas, submission_id=sid, version=ver, this_year=THIS_YEAR)
     submissions.accept(con, pat, sid, ver, this_year=THIS_YEAR)
-    assert recipients(con, notify.REVIEW_RESULT, f"submission {sid} version {ver + 1}") == {"va1@va.example",
-                                                                                           "va2@va.example"}
+    assert recipients(con, notify.REVIEW_RESULT, f"submission {sid} version {ver + 1}") == {
+        "va1@va.example",
+        "va2@va.example",
+    }
     wsid, _ = submissions.submit(con, wv, "WV", 2026, areas, this_year=THIS_YEAR)
     assert recipients(con, notify.REVIEW, f"submission {wsid} ") == {LEAD}
-    assert not any(r["recipient"] == LEAD and r["kind"] != notify.REQUEST and r["kind"] != notify.REVIEW
-                   for r in rows(con))
+    assert not any(
+        r["recipient"] == LEAD and r["kind"] != notify.REQUEST and r["kind"] != notify.REVIEW for r in rows(con)
+    )
     # what each mode means by default: exchanges wait for the digest, the rest is sent on its own
     assert {r["status"] for r in rows(con, kind=notify.EXCHANGE)} == {notify.WAITING}
     assert {r["status"] for r in rows(con) if r["kind"] != notify.EXCHANGE} == {notify.PENDING}
@@ -236,13 +272,20 @@ def test_messages_hold_only_what_each_recipient_may_see_and_link_into_the_app(co
     ex = exchanges.open_exchange(con, "MD", "TX", ["recovery"], 2025, "Mo PM", note=TX_SECRET)
     exchanges.transition(con, ex, "introduced", 1, "Mo PM", comment=f"{TX_SECRET} call")
     exchanges.transition(con, r1, "in_contact", 2, "Pat PM")
-    sid, ver = submissions.submit(con, v["va1@va.example"], "VA", 2026, [{"program_area": "training", "maturity": 3,
-                                                               "notes": "VA form note"}], this_year=THIS_YEAR)
+    sid, ver = submissions.submit(
+        con,
+        v["va1@va.example"],
+        "VA",
+        2026,
+        [{"program_area": "training", "maturity": 3, "notes": "VA form note"}],
+        this_year=THIS_YEAR,
+    )
     submissions.return_submission(con, pat, sid, ver, "Rate more areas.")
     assert deliver(con, smtp).sent == len(rows(con))
     got = smtp.inbox.messages
-    assert sorted(m["Message-ID"] for m in got) == sorted(f"<notification-{r['notification_id']}@shisn>"
-                                                          for r in rows(con))
+    assert sorted(m["Message-ID"] for m in got) == sorted(
+        f"<notification-{r['notification_id']}@shisn>" for r in rows(con)
+    )
     for m in got:
         text = m.get_body(("plain",)).get_content()
         html = m.get_body(("html",)).get_content()
@@ -255,6 +298,7 @@ def test_messages_hold_only_what_each_recipient_may_see_and_link_into_the_app(co
         # self-contained HTML: no image, no style sheet or script fetched, links only into the app
         assert "<img" not in html and "<script" not in html and "<link" not in html and "url(" not in html
         import re
+
         assert all(u.startswith(BASE) for u in re.findall(r'href="([^"]+)"', html))
         assert m["From"] == "shisn-noreply@agency.example"
     # the Maryland-Texas exchange reaches only its parties
@@ -280,6 +324,7 @@ def test_messages_hold_only_what_each_recipient_may_see_and_link_into_the_app(co
 
 # --- preferences, unsubscribe links, defaults ---------------------------------------------------------------------
 
+
 def test_preferences_defaults_and_unsubscribe_links(con, smtp):
     v = world(con)
     md, pat = v["md1@md.example"], v["pat.pm@agency.example"]
@@ -292,7 +337,8 @@ def test_preferences_defaults_and_unsubscribe_links(con, smtp):
     exchanges.accept_request(con, r1, 1, pat)
     ex_rows = rows(con, kind=notify.EXCHANGE)
     assert {r["recipient"]: r["status"] for r in ex_rows if r["state"] == "VA" and "@va." in r["recipient"]} == {
-        "va1@va.example": notify.PENDING}  # va2: off, nothing written
+        "va1@va.example": notify.PENDING
+    }  # va2: off, nothing written
     # leadership's default moves everyone who has not chosen
     notify.set_defaults(con, {notify.EXCHANGE: notify.OFF}, "Lee Lead", hour=6)
     assert notify.digest_hour(con) == 6
@@ -301,8 +347,11 @@ def test_preferences_defaults_and_unsubscribe_links(con, smtp):
     assert "notification defaults" in " ".join(con.read("SELECT detail FROM audit_log")["detail"])
     # the unsubscribe link of a delivered message turns its kind off for its recipient
     deliver(con, smtp)
-    [m] = [m for m in smtp.inbox.to("va1@va.example") if f"exchange {r1}" in m.get_body(("plain",)).get_content()
-           and "introduced" in str(m["Subject"])]
+    [m] = [
+        m
+        for m in smtp.inbox.to("va1@va.example")
+        if f"exchange {r1}" in m.get_body(("plain",)).get_content() and "introduced" in str(m["Subject"])
+    ]
     token = m["List-Unsubscribe"].split("unsubscribe=")[1].rstrip(">")
     assert notify.unsubscribe(con, token) == ("va1@va.example", [notify.EXCHANGE])
     assert notify.preferences(con, "va1@va.example")[notify.EXCHANGE] == notify.OFF
@@ -316,8 +365,9 @@ def test_preferences_defaults_and_unsubscribe_links(con, smtp):
         with pytest.raises(notify.BadToken):
             notify.unsubscribe(con, bad)
     # a digest's link turns off everything the user gets in the digest
-    notify.set_preferences(con, "md1@md.example", {notify.EXCHANGE: notify.DIGEST, notify.REVIEW_RESULT:
-                                                   notify.DIGEST}, "md1")
+    notify.set_preferences(
+        con, "md1@md.example", {notify.EXCHANGE: notify.DIGEST, notify.REVIEW_RESULT: notify.DIGEST}, "md1"
+    )
     with db.transaction(con) as cur:
         secret = notify._secret_in(cur)
     email_, kinds = notify.unsubscribe(con, notify.make_token(secret, "md1@md.example", notify.DIGEST_KIND))
@@ -337,12 +387,14 @@ def test_shisn_secret_signs_the_links_when_set(con, monkeypatch):
 
 # --- digests -----------------------------------------------------------------------------------------------------
 
+
 def test_the_daily_digest_groups_per_state_oldest_first_with_the_queue_reminders(con, smtp):
     world(con)
     t0 = dt.datetime(2026, 3, 2, 9, 0)
     # Pat manages VA and DE: exchanges in both, changed on different days; one open exchange untouched for 40 days
-    old = exchanges.open_exchange(con, "VA", "DE", ["training"], 2025, "Pat PM", at=t0 - dt.timedelta(days=40),
-                          now=t0 - dt.timedelta(days=40))
+    old = exchanges.open_exchange(
+        con, "VA", "DE", ["training"], 2025, "Pat PM", at=t0 - dt.timedelta(days=40), now=t0 - dt.timedelta(days=40)
+    )
     a = exchanges.open_exchange(con, "VA", "MD", ["exercises"], 2025, "Pat PM", now=t0 - dt.timedelta(days=3))
     b = exchanges.open_exchange(con, "VA", "DE", ["exercises"], 2025, "Pat PM", now=t0 - dt.timedelta(days=2))
     exchanges.update(con, a, 1, "Pat PM", status="introduced", now=t0 - dt.timedelta(days=1))
@@ -350,8 +402,9 @@ def test_the_daily_digest_groups_per_state_oldest_first_with_the_queue_reminders
     notify.set_preferences(con, "tex.pm@agency.example", {notify.QUEUE: notify.OFF}, "tex")
     assert not daily_digest.digest_due(con, t0.replace(hour=6))  # before the digest hour
     assert daily_digest.digest_due(con, t0)
-    assert daily_digest.build_digests(con, now=t0) == len({r["recipient"] for r in rows(con, kind=notify.EXCHANGE)} |
-                                                    {"pat.pm@agency.example"})
+    assert daily_digest.build_digests(con, now=t0) == len(
+        {r["recipient"] for r in rows(con, kind=notify.EXCHANGE)} | {"pat.pm@agency.example"}
+    )
     assert daily_digest.build_digests(con, now=t0 + dt.timedelta(hours=2)) is None  # once a day
     assert not daily_digest.digest_due(con, t0 + dt.timedelta(hours=3))
     assert daily_digest.digest_due(con, t0 + dt.timedelta(days=1))
@@ -361,7 +414,7 @@ def test_the_daily_digest_groups_per_state_oldest_first_with_the_queue_reminders
     text = pat["body_text"]
     de, va = text.index("Delaware (DE)"), text.index("Virginia (VA)")
     assert de < va
-    de_part, va_part = text[de:va], text[va:text.index("\n-- \n")]
+    de_part, va_part = text[de:va], text[va : text.index("\n-- \n")]
     assert de_part.index(f"Exchange {old} opened") < de_part.index(f"Exchange {b} opened")
     assert va_part.index(f"Exchange {a} opened") < va_part.index(f"Exchange {a} (VA → MD, Exercises): proposed")
     assert "Exchanges with no change: waiting 40 days" in de_part and f"Exchange {old}:" in de_part
@@ -376,11 +429,16 @@ def test_the_daily_digest_groups_per_state_oldest_first_with_the_queue_reminders
     # forced again the same day: only the reminders are left to tell, to those who take them (not Tex)
     assert daily_digest.build_digests(con, now=t0 + dt.timedelta(hours=4), force=True) == 2
     assert {r["recipient"] for r in rows(con, kind=notify.DIGEST_KIND) if r["created_at"] > t0} == {
-        "pat.pm@agency.example", "mo.pm@agency.example"}
+        "pat.pm@agency.example",
+        "mo.pm@agency.example",
+    }
     # delivered like any other message, its unsubscribe link the digest's
     assert deliver(con, smtp).failed == 0
-    [m] = [m for m in smtp.inbox.to("pat.pm@agency.example")
-           if m["Message-ID"] == f"<notification-{pat['notification_id']}@shisn>"]
+    [m] = [
+        m
+        for m in smtp.inbox.to("pat.pm@agency.example")
+        if m["Message-ID"] == f"<notification-{pat['notification_id']}@shisn>"
+    ]
     assert str(m["Subject"]).startswith("shisn digest 2026-03-02: ")
     with db.transaction(con) as cur:
         secret = notify._secret_in(cur)
@@ -397,19 +455,31 @@ def test_needs_no_mentor_can_take_come_in_each_program_manager_s_digest(con):
     assert "Texas (TX)\n" in tex and "Needs no mentor can take" in tex and "Recovery" in tex
     assert f"{BASE}/pairings?pairings_view=Referred+to+TA" in tex
     for email_, (_, states) in PMS.items():  # each PM's own states only
-        heads = {line for line in digests[email_].splitlines() if line.endswith(")") and "(" in line
-                 and not line.startswith(" ")}
+        heads = {
+            line
+            for line in digests[email_].splitlines()
+            if line.endswith(")") and "(" in line and not line.startswith(" ")
+        }
         assert heads and all(h[-3:-1] in states for h in heads), (email_, heads)
 
 
 # --- delivery: the relay down, refusing, and killed senders ------------------------------------------------------
 
+
 def _some_events(con, v, n_areas: int = 3) -> int:
     """Exchanges opened between VA and MD in `n_areas` areas: five immediate notifications each."""
     # immediate, and no work-queue reminders: the sender's daily digest has nothing to add to the count
     notify.set_defaults(con, {notify.EXCHANGE: notify.IMMEDIATE, notify.QUEUE: notify.OFF}, "Lee Lead")
-    areas = ["exercises", "training", "recovery", "strategy", "prevention", "interoperability",
-             "regional_planning", "assessment_validation"][:n_areas]
+    areas = [
+        "exercises",
+        "training",
+        "recovery",
+        "strategy",
+        "prevention",
+        "interoperability",
+        "regional_planning",
+        "assessment_validation",
+    ][:n_areas]
     for a in areas:
         exchanges.open_exchange(con, "VA", "MD", [a], 2025, "Pat PM")
     return len(rows(con, status=notify.PENDING))
@@ -419,13 +489,23 @@ def test_with_no_relay_configured_notifications_are_kept_and_shown_not_sent(con,
     v = world(con)
     n = _some_events(con, v, 1)
     con.close()
-    r = subprocess.run([sys.executable, "-m", "shisn", "notify", "send", "--db", store_target], cwd=ROOT,
-                       capture_output=True, text=True, timeout=180,
-                       env={k: val for k, val in os.environ.items() if k != "SHISN_SMTP_URL"})
+    r = subprocess.run(
+        [sys.executable, "-m", "shisn", "notify", "send", "--db", store_target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={k: val for k, val in os.environ.items() if k != "SHISN_SMTP_URL"},
+    )
     assert r.returncode == 0, r.stderr
     assert f"no mail relay configured (SHISN_SMTP_URL): {n} notification(s) kept in the outbox" in r.stdout
-    listed = subprocess.run([sys.executable, "-m", "shisn", "notify", "list", "--db", store_target,
-                             "--status", "pending"], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    listed = subprocess.run(
+        [sys.executable, "-m", "shisn", "notify", "list", "--db", store_target, "--status", "pending"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     lines = listed.stdout.strip().splitlines()
     assert lines[0] == "id,created_at,kind,recipient,state,subject,status,attempts,next_attempt_at,sent_at,last_error"
     assert len(lines) == n + 1
@@ -439,8 +519,9 @@ def test_the_relay_down_then_up_loses_nothing_and_doubles_nothing(con):
     down = deliver(con, server, now=now)
     assert down.sent == 0 and down.retrying == n and "could not be reached" in down.error and not down.ok
     waiting = rows(con, status=notify.PENDING)
-    assert len(waiting) == n and all(r["attempts"] == 1 and "could not be reached" in r["last_error"]
-                                     and r["next_attempt_at"] > now for r in waiting)
+    assert len(waiting) == n and all(
+        r["attempts"] == 1 and "could not be reached" in r["last_error"] and r["next_attempt_at"] > now for r in waiting
+    )
     assert deliver(con, server, now=now).retrying == 0  # not due again before its backoff
     server.start()
     try:
@@ -464,9 +545,27 @@ def test_a_refused_recipient_fails_visibly_and_can_be_sent_again(con, smtp, stor
     [failed] = rows(con, status=notify.FAILED)
     assert failed["recipient"] == "md1@md.example" and failed["last_error"].startswith("550")
     con.close()
-    listed = subprocess.run([sys.executable, "-m", "shisn", "notify", "list", "--db", store_target, "--status",
-                             "failed", "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shisn",
+            "notify",
+            "list",
+            "--db",
+            store_target,
+            "--status",
+            "failed",
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     import json
+
     [row] = json.loads(listed.stdout)
     assert row["status"] == "failed" and row["attempts"] == 1 and "no such mailbox" in row["last_error"]
     again = db.connect(store_target)
@@ -481,8 +580,14 @@ def test_a_refused_recipient_fails_visibly_and_can_be_sent_again(con, smtp, stor
 
 def _sender(store_target: str, server: Server, *args) -> subprocess.Popen:
     env = {**os.environ, "SHISN_SMTP_URL": server.url, "SHISN_BASE_URL": BASE}
-    return subprocess.Popen([sys.executable, "-m", "shisn", "notify", "send", "--db", store_target, *args],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "shisn", "notify", "send", "--db", store_target, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_a_sender_killed_mid_batch_resends_at_most_the_message_in_flight(con, store_target, smtp):
@@ -569,6 +674,7 @@ def test_without_the_lock_two_senders_still_claim_each_notification_once(con, st
             mailer._deliver(stores[i], smtp.relay, mailer.Round(), f"sender-{i}", mailer._now, None)
         except Exception as e:  # noqa: BLE001
             errors.append(e)
+
     threads = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
     for t in threads:
         t.start()
@@ -606,8 +712,13 @@ def test_the_app_s_sender_thread_delivers_while_the_app_serves(con, smtp, monkey
 
 def test_the_relay_setting_is_read_as_documented():
     r = mailer.relay({"SHISN_SMTP_URL": "smtp://relay.agency.internal"})
-    assert (r.host, r.port, r.tls, r.user, r.mail_from) == ("relay.agency.internal", 25, "auto", None,
-                                                            "shisn@localhost")
+    assert (r.host, r.port, r.tls, r.user, r.mail_from) == (
+        "relay.agency.internal",
+        25,
+        "auto",
+        None,
+        "shisn@localhost",
+    )
     r = mailer.relay({"SHISN_SMTP_URL": "smtp://shisn%40agency:p%3Ass@relay:587", "SHISN_MAIL_FROM": "a@b.gov"})
     assert (r.port, r.tls, r.user, r.password, r.mail_from) == (587, "starttls", "shisn@agency", "p:ss", "a@b.gov")
     assert "p:ss" not in r.describe() and r.describe() == "smtp://shisn@agency@relay:587"
@@ -629,15 +740,37 @@ def test_tls_and_login_with_the_relay(con, tmp_path, monkeypatch, scheme):
     the trust store SSL_CERT_FILE names, then the login; a wrong password is a visible error, retried later."""
     import shutil
     import ssl
+
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("the openssl command is needed to make the test relay's certificate")
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
+
     cert, key = tmp_path / "relay.pem", tmp_path / "relay.key"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(str(cert), str(key))
     logins = []
@@ -648,10 +781,20 @@ def test_tls_and_login_with_the_relay(con, tmp_path, monkeypatch, scheme):
 
     inbox, port = Inbox(), free_port()
     # smtps: the whole connection is TLS (aiosmtpd only counts STARTTLS as encryption for AUTH by itself)
-    options = ({"ssl_context": tls, "auth_require_tls": False} if scheme == "smtps"
-               else {"tls_context": tls, "require_starttls": True})
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_required=True,
-                            server_hostname="127.0.0.1", **options)
+    options = (
+        {"ssl_context": tls, "auth_require_tls": False}
+        if scheme == "smtps"
+        else {"tls_context": tls, "require_starttls": True}
+    )
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_required=True,
+        server_hostname="127.0.0.1",
+        **options,
+    )
     controller.start()
     try:
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))
@@ -685,6 +828,7 @@ def test_one_sender_at_a_time(con, store_target, smtp):
 
 # --- a change rolled back writes no notification -----------------------------------------------------------------
 
+
 def test_a_change_rolled_back_writes_no_notification(con):
     v = world(con)
     md, pat, mo = v["md1@md.example"], v["pat.pm@agency.example"], v["mo.pm@agency.example"]
@@ -692,8 +836,10 @@ def test_a_change_rolled_back_writes_no_notification(con):
     before = len(rows(con))
     # the change fails after its notifications were written (its history row cannot be added): none is kept
     with db.transaction(con) as cur:
-        cur.execute("INSERT INTO exchange_history VALUES (?, 2, ?, 'x', 'requested', 'proposed', NULL, '{}', NULL)",
-                    [r1, dt.datetime(2026, 1, 1)]).fetchall()
+        cur.execute(
+            "INSERT INTO exchange_history VALUES (?, 2, ?, 'x', 'requested', 'proposed', NULL, '{}', NULL)",
+            [r1, dt.datetime(2026, 1, 1)],
+        ).fetchall()
     with pytest.raises(Exception):
         exchanges.accept_request(con, r1, 1, pat)
     assert len(rows(con)) == before

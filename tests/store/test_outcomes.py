@@ -1,5 +1,6 @@
 """Each state's view of an exchange: only once held, only by the state itself, its PM or leadership, validated,
 never overwritten silently (versions), audited, seen only by those who see the exchange, and in the CSV export."""
+
 import datetime as dt
 
 import pytest
@@ -9,7 +10,7 @@ from shisn.services import exchange_export, exchanges, outcomes
 from shisn.store import audit
 
 LEAD = auth.Viewer(auth.LEADERSHIP, "Lee Leader")
-PM_MD = auth.Viewer(auth.PROGRAM_MANAGER, "Pat PM", ("DC", "DE", "MD", "PA", "WV"))   # the mentee's PM only
+PM_MD = auth.Viewer(auth.PROGRAM_MANAGER, "Pat PM", ("DC", "DE", "MD", "PA", "WV"))  # the mentee's PM only
 STATE_MD = auth.Viewer(auth.STATE, "MD user", ("MD",))
 STATE_VA = auth.Viewer(auth.STATE, "VA user", ("VA",))
 STATE_TX = auth.Viewer(auth.STATE, "TX user", ("TX",))
@@ -49,8 +50,10 @@ def test_the_state_its_pm_or_leadership_record_and_no_one_else(con):
     assert outcomes.record(con, ex, "MD", STATE_MD, 5, "Adopted the template", "Start earlier") == 1
     assert outcomes.record(con, ex, "VA", LEAD, 3) == 1
     views = outcomes.for_exchange(con, LEAD, ex)
-    assert views[["state", "part", "useful", "recorded_by"]].values.tolist() == \
-        [["VA", "mentor", 3, "Lee Leader"], ["MD", "mentee", 5, "MD user"]]
+    assert views[["state", "part", "useful", "recorded_by"]].values.tolist() == [
+        ["VA", "mentor", 3, "Lee Leader"],
+        ["MD", "mentee", 5, "MD user"],
+    ]
     assert views.loc[1, "what_changed"] == "Adopted the template" and views.loc[1, "useful_label"] == "5 · essential"
 
 
@@ -81,10 +84,10 @@ def test_a_revision_names_the_version_it_read_and_a_stale_one_writes_nothing(con
     ex = held(con)
     outcomes.record(con, ex, "MD", STATE_MD, 2, "first")
     with pytest.raises(outcomes.StaleOutcome, match="recorded by MD user at .* reload"):
-        outcomes.record(con, ex, "MD", PM_MD, 4, "without reading it")          # no version: it did not see the view
+        outcomes.record(con, ex, "MD", PM_MD, 4, "without reading it")  # no version: it did not see the view
     assert outcomes.record(con, ex, "MD", PM_MD, 4, "revised", version=1) == 2
     with pytest.raises(outcomes.StaleOutcome, match="recorded by Pat PM"):
-        outcomes.record(con, ex, "MD", STATE_MD, 1, "late", version=1)           # read version 1, Pat wrote version 2
+        outcomes.record(con, ex, "MD", STATE_MD, 1, "late", version=1)  # read version 1, Pat wrote version 2
     v = outcomes.for_exchange(con, LEAD, ex).iloc[0]
     assert (v["useful"], v["what_changed"], v["version"], v["recorded_by"]) == (4, "revised", 2, "Pat PM")
 
@@ -114,10 +117,10 @@ def test_a_state_sees_only_its_own_exchanges_views(con):
 
 def test_views_are_in_the_csv_export_side_by_side(con):
     ex = held(con, close=True)
-    outcomes.record(con, ex, "VA", LEAD, 3, "=HYPERLINK(\"x\")")
+    outcomes.record(con, ex, "VA", LEAD, 3, '=HYPERLINK("x")')
     outcomes.record(con, ex, "MD", STATE_MD, 5, "Adopted", "Earlier")
     out = exchange_export.export_frame(con).set_index("id").loc[ex]
     assert (out["mentor_useful"], out["mentee_useful"]) == (3, 5)
     assert (out["mentee_what_changed"], out["mentee_differently"]) == ("Adopted", "Earlier")
     line = safe_text.csv_file(exchange_export.export_frame(con)).decode("utf-8-sig").splitlines()[1]
-    assert line.endswith(",3,\"'=HYPERLINK(\"\"x\"\")\",,5,Adopted,Earlier")  # formula neutralised
+    assert line.endswith(',3,"\'=HYPERLINK(""x"")",,5,Adopted,Earlier')  # formula neutralised

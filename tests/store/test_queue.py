@@ -1,6 +1,7 @@
 """The work queue: introduction requests, submitted self-assessments, exchanges with no change for the
 stuck-days setting, and needs no mentor can take that are not yet TA referrals; oldest first, scoped to the
 viewer's states; and `python -m shisn queue`."""
+
 import datetime as dt
 import json
 import subprocess
@@ -20,12 +21,14 @@ OTHER_PM = auth.Viewer(auth.PROGRAM_MANAGER, "Nat PM", ("NJ",))
 MD_USER = auth.Viewer(auth.STATE, "Mo (MD)", ("MD",))
 # VA mentors exercises (MD and NJ seek it: VA takes both); OK seeks recovery and GU interoperability where nobody
 # offers eligible help: both are needs no mentor can take.
-ROWS = [["VA", "exercises", CYCLE, 5, "yes", "no", ""],
-        ["TX", "exercises", CYCLE, 4, "yes", "no", ""],
-        ["MD", "exercises", CYCLE, 2, "no", "yes", "MD note"],
-        ["NJ", "exercises", CYCLE, 3, "no", "yes", ""],
-        ["OK", "recovery", CYCLE, 1, "no", "yes", ""],
-        ["GU", "interoperability", CYCLE, 2, "no", "yes", ""]]
+ROWS = [
+    ["VA", "exercises", CYCLE, 5, "yes", "no", ""],
+    ["TX", "exercises", CYCLE, 4, "yes", "no", ""],
+    ["MD", "exercises", CYCLE, 2, "no", "yes", "MD note"],
+    ["NJ", "exercises", CYCLE, 3, "no", "yes", ""],
+    ["OK", "recovery", CYCLE, 1, "no", "yes", ""],
+    ["GU", "interoperability", CYCLE, 2, "no", "yes", ""],
+]
 NOW = dt.datetime.now().replace(microsecond=0)
 
 
@@ -91,8 +94,9 @@ def test_exchanges_without_change_for_the_stuck_days_setting(con):
     assert "setting stuck_days = 60 (was 30)" in set(audit.log(con)["detail"])
 
 
-@pytest.mark.parametrize("value, message", [(0, "between 1 and 365"), ("x", "not a whole number"),
-                                            (400, "between 1 and 365")])
+@pytest.mark.parametrize(
+    "value, message", [(0, "between 1 and 365"), ("x", "not a whole number"), (400, "between 1 and 365")]
+)
 def test_the_stuck_days_setting_is_validated_and_for_leadership_only(con, value, message):
     with pytest.raises(ValueError, match=message):
         queue.set_stuck_days(con, value, LEAD)
@@ -115,8 +119,7 @@ def test_submitted_self_assessments_are_queued_for_review(con):
 def test_decisions_first_then_the_rest_each_oldest_first_with_counts_and_nothing_for_state_users(con):
     old = NOW - dt.timedelta(days=50)
     stuck = exchanges.open_exchange(con, "VA", "MD", ["exercises"], CYCLE, "Pat PM", at=old, now=old)
-    ex = exchanges.request_introduction(con, MD_USER, "TX", "MD", ["exercises"], CYCLE,
-                                now=NOW - dt.timedelta(days=2))
+    ex = exchanges.request_introduction(con, MD_USER, "TX", "MD", ["exercises"], CYCLE, now=NOW - dt.timedelta(days=2))
     q = queue.items(con, PM, now=NOW)
     # the request waits for a decision: before the 50-day-old stuck exchange
     assert kinds(q)[0] == ("request", ex) and kinds(q)[1] == ("stuck", stuck)
@@ -131,8 +134,9 @@ def test_cli_queue_prints_the_same_items_for_a_users_email(tmp_path):
     path = tmp_path / "q.duckdb"
     con = db.connect(path)
     ingest.load(con, [("q.csv", make_csv(ROWS))], "tester")
-    con.cursor().execute("INSERT INTO program_managers VALUES ('MD', 'Pat PM', 'pat@example.org'), "
-                         "('OK', 'Pat PM', 'pat@example.org')").fetchall()
+    con.cursor().execute(
+        "INSERT INTO program_managers VALUES ('MD', 'Pat PM', 'pat@example.org'), ('OK', 'Pat PM', 'pat@example.org')"
+    ).fetchall()
     accounts.add_user(con, "pat@example.org", auth.PROGRAM_MANAGER, "t", name="Pat PM")
     accounts.add_user(con, "mo@example.org", auth.STATE, "t", state="MD")
     ex = exchanges.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE, "hi")
@@ -140,13 +144,14 @@ def test_cli_queue_prints_the_same_items_for_a_users_email(tmp_path):
     con.close()
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "shisn", "queue", "--db", str(path), *args],
-                              cwd=ROOT, capture_output=True, text=True)
+        return subprocess.run(
+            [sys.executable, "-m", "shisn", "queue", "--db", str(path), *args], cwd=ROOT, capture_output=True, text=True
+        )
+
     got = run("--user", "Pat@Example.org", "--format", "json")
     assert got.returncode == 0, got.stderr
     rows = json.loads(got.stdout)
-    assert [r["item"] for r in rows] == list(expected["item"]) and {r["kind"] for r in rows} == {"request",
-                                                                                                 "unmatched"}
+    assert [r["item"] for r in rows] == list(expected["item"]) and {r["kind"] for r in rows} == {"request", "unmatched"}
     assert any(r["link"] == f"/exchanges?exchange={ex}" for r in rows)
     csv_out = run("--user", "pat@example.org")
     assert csv_out.returncode == 0 and csv_out.stdout.splitlines()[0] == "kind,since,age_days,states,item,link"

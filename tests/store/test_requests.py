@@ -1,6 +1,7 @@
 """Introduction requests: a state asks for an introduction to a mentor or offers help; both states, their
 program managers and leadership see it; either PM (or leadership) accepts or declines it once; duplicates and more
 than ten waiting requests are refused; requests stay out of the exchange KPIs until accepted."""
+
 import datetime as dt
 
 import pytest
@@ -24,11 +25,13 @@ OTHER_PM = auth.Viewer(auth.PROGRAM_MANAGER, "Nat PM", ("NJ", "NY"))
 @pytest.fixture
 def con(con):
     rows = [[m, "exercises", CYCLE, 5, "yes", "no", f"{m} exercise office"] for m in MENTORS]
-    rows += [["MD", "exercises", CYCLE, 2, "no", "yes", "MD needs an AAR template"],
-             ["MD", "training", CYCLE, 1, "no", "no", ""],          # a gap MD has not flagged
-             ["VA", "training", CYCLE, 4, "yes", "no", ""],
-             ["NJ", "exercises", CYCLE, 3, "no", "yes", "NJ note"],
-             ["DE", "exercises", CYCLE, 5, "no", "no", ""]]         # strong, but does not offer help
+    rows += [
+        ["MD", "exercises", CYCLE, 2, "no", "yes", "MD needs an AAR template"],
+        ["MD", "training", CYCLE, 1, "no", "no", ""],  # a gap MD has not flagged
+        ["VA", "training", CYCLE, 4, "yes", "no", ""],
+        ["NJ", "exercises", CYCLE, 3, "no", "yes", "NJ note"],
+        ["DE", "exercises", CYCLE, 5, "no", "no", ""],
+    ]  # strong, but does not offer help
     ingest.load(con, [("r.csv", make_csv(rows))], "tester")
     return con
 
@@ -62,17 +65,20 @@ def test_a_gap_the_state_did_not_flag_may_still_be_asked_for_by_that_state_only(
     assert exchanges.request_introduction(con, MD_USER, "VA", "MD", ["training"], CYCLE)
 
 
-@pytest.mark.parametrize("viewer, args, message", [
-    (NJ_USER, ("VA", "MD", ["exercises"]), "as a NJ user you can request introductions for NJ only"),
-    (MD_PM, ("VA", "MD", ["exercises"]), "only a state user can request"),
-    (LEAD, ("VA", "MD", ["exercises"]), "only a state user can request"),
-    (MD_USER, ("DE", "MD", ["exercises"]), "DE is not an eligible mentor in Exercises"),
-    (MD_USER, ("NJ", "MD", ["exercises"]), "NJ is not an eligible mentor"),
-    (VA_USER, ("VA", "TX", ["exercises"]), "VA \\(5\\) is not rated above TX \\(5\\)"),
-    (MD_USER, ("VA", "MD", ["recovery"]), "VA is not an eligible mentor in Recovery"),
-    (MD_USER, ("VA", "MD", ["nonsense"]), "'nonsense' is not a program area"),
-    (MD_USER, ("MD", "MD", ["exercises"]), "two different states"),
-])
+@pytest.mark.parametrize(
+    "viewer, args, message",
+    [
+        (NJ_USER, ("VA", "MD", ["exercises"]), "as a NJ user you can request introductions for NJ only"),
+        (MD_PM, ("VA", "MD", ["exercises"]), "only a state user can request"),
+        (LEAD, ("VA", "MD", ["exercises"]), "only a state user can request"),
+        (MD_USER, ("DE", "MD", ["exercises"]), "DE is not an eligible mentor in Exercises"),
+        (MD_USER, ("NJ", "MD", ["exercises"]), "NJ is not an eligible mentor"),
+        (VA_USER, ("VA", "TX", ["exercises"]), "VA \\(5\\) is not rated above TX \\(5\\)"),
+        (MD_USER, ("VA", "MD", ["recovery"]), "VA is not an eligible mentor in Recovery"),
+        (MD_USER, ("VA", "MD", ["nonsense"]), "'nonsense' is not a program area"),
+        (MD_USER, ("MD", "MD", ["exercises"]), "two different states"),
+    ],
+)
 def test_requests_that_cannot_be_made_are_refused_and_nothing_is_written(con, viewer, args, message):
     with pytest.raises(exchanges.ExchangeError, match=message):
         exchanges.request_introduction(con, viewer, *args, CYCLE, "hello")
@@ -81,8 +87,11 @@ def test_requests_that_cannot_be_made_are_refused_and_nothing_is_written(con, vi
 
 def test_a_pair_with_a_request_or_open_exchange_in_the_area_is_refused_naming_it(con):
     first = exchanges.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE)
-    with pytest.raises(exchanges.Duplicate, match=f"VA → MD in Exercises is already an introduction request {first} "
-                                          r"\(requested\)") as e:
+    with pytest.raises(
+        exchanges.Duplicate,
+        match=f"VA → MD in Exercises is already an introduction request {first} "
+        r"\(requested\)",
+    ) as e:
         exchanges.request_introduction(con, MD_USER, "VA", "MD", ["exercises"], CYCLE)
     assert e.value.existing_id == first
     with pytest.raises(exchanges.Duplicate, match=f"introduction request {first}"):  # a PM cannot open it twice either
@@ -95,8 +104,9 @@ def test_a_pair_with_a_request_or_open_exchange_in_the_area_is_refused_naming_it
 
 def test_at_most_ten_waiting_requests_per_state(con):
     ids = [exchanges.request_introduction(con, MD_USER, m, "MD", ["exercises"], CYCLE) for m in MENTORS[:10]]
-    with pytest.raises(exchanges.TooManyRequests, match="MD already has 10 introduction requests waiting .*at most 10 at "
-                                                "once"):
+    with pytest.raises(
+        exchanges.TooManyRequests, match="MD already has 10 introduction requests waiting .*at most 10 at once"
+    ):
         exchanges.request_introduction(con, MD_USER, MENTORS[10], "MD", ["exercises"], CYCLE)
     assert len(exchanges.list_exchanges(con, LEAD)) == 10
     exchanges.accept_request(con, ids[0], 1, MD_PM)  # answered: no longer waiting
@@ -110,9 +120,15 @@ def test_either_pm_accepts_first_wins_the_other_sees_what_happened(con):
     t = dt.datetime.now().replace(microsecond=0)
     v = exchanges.accept_request(con, ex, 1, VA_PM, now=t)
     row = exchanges.get(con, ex)
-    assert v == 2 and row["status"] == exchange_rules.PROPOSED and row["proposed_at"] == t and row["updated_by"] == "Vic PM"
-    with pytest.raises(exchanges.StaleEdit, match=f"introduction request {ex} was already accepted \\(now proposed\\) by "
-                                          "Vic PM at"):
+    assert (
+        v == 2
+        and row["status"] == exchange_rules.PROPOSED
+        and row["proposed_at"] == t
+        and row["updated_by"] == "Vic PM"
+    )
+    with pytest.raises(
+        exchanges.StaleEdit, match=f"introduction request {ex} was already accepted \\(now proposed\\) by Vic PM at"
+    ):
         exchanges.decline_request(con, ex, 1, MD_PM, "no capacity")
     with pytest.raises(exchanges.RequestAnswered):
         exchanges.accept_request(con, ex, 1, LEAD)
@@ -137,7 +153,10 @@ def test_decline_needs_a_reason_the_state_then_sees(con):
     assert exchanges.get(con, ex)["status"] == exchange_rules.REQUESTED
     exchanges.decline_request(con, ex, 1, MD_PM, "VA is at capacity this year; TX is a better fit.")
     seen = exchanges.requests_of(con, MD_USER, "MD").iloc[0]
-    assert seen["status"] == exchange_rules.DECLINED and seen["decline_reason"] == "VA is at capacity this year; TX is a better fit."
+    assert (
+        seen["status"] == exchange_rules.DECLINED
+        and seen["decline_reason"] == "VA is at capacity this year; TX is a better fit."
+    )
     with pytest.raises(exchanges.StaleEdit, match="already declined \\(VA is at capacity"):
         exchanges.accept_request(con, ex, 1, VA_PM)
 
@@ -166,7 +185,11 @@ def test_a_request_changes_only_through_accept_or_decline(con):
         exchanges.update(con, ex, 1, "Pat PM", means="teleconference")
     with pytest.raises(exchanges.InvalidTransition, match="accepted as proposed or introduced"):
         exchanges.accept_request(con, ex, 1, MD_PM, to="closed")
-    assert exchange_rules.allowed_next(exchange_rules.REQUESTED) == (exchange_rules.PROPOSED, exchange_rules.INTRODUCED, exchange_rules.DECLINED)
+    assert exchange_rules.allowed_next(exchange_rules.REQUESTED) == (
+        exchange_rules.PROPOSED,
+        exchange_rules.INTRODUCED,
+        exchange_rules.DECLINED,
+    )
     opened = exchanges.open_exchange(con, "TX", "MD", ["exercises"], CYCLE, "Pat PM")
     with pytest.raises(exchanges.InvalidTransition, match="not an introduction request"):
         exchanges.accept_request(con, opened, 1, MD_PM)
@@ -190,6 +213,7 @@ def test_requests_are_not_exchanges_in_the_kpis_until_accepted(con):
 def test_request_choices_come_from_the_profiles_partners(con):
     from shisn.domain import profile
     from shisn.store import queries
+
     p = profile.build(queries.assessments(con, CYCLE), "VA", CYCLE, VA_USER)
     choices = exchanges.request_choices("VA", p.mentors, p.mentees)
     offers = [(c["mentor"], c["mentee"], c["program_area"]) for c in choices]

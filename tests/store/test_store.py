@@ -1,6 +1,7 @@
 """The store interface (shisn/db.py) behaves the same on DuckDB and PostgreSQL: migrations, transactions, bulk
 rows, placeholders, versions for caches, several app replicas on one database, and the CLI working while the app
 serves the same DuckDB file."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,11 +25,18 @@ WAVE2_TABLES = {"submissions", "submission_history", "flag_confirmations", "exch
 
 
 def cli(*args, env=None, timeout=180):
-    return subprocess.run([sys.executable, "-m", "shisn", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "shisn", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 # --- one schema, one behaviour on both engines ------------------------------------------------------------------
+
 
 def test_a_new_store_has_the_latest_schema_and_reopening_it_changes_nothing(store_target):
     first = db.connect(store_target)
@@ -59,18 +67,24 @@ def test_question_marks_and_percent_signs_inside_quoted_text_are_not_placeholder
 def test_a_write_fetches_how_many_rows_it_changed(con):
     with db.transaction(con) as cur:
         cur.execute("INSERT INTO program_managers VALUES ('VA', 'A', 'a@x.org'), ('MD', 'B', 'b@x.org')")
-        assert cur.execute("UPDATE program_managers SET name = ? WHERE state IN ('VA', 'MD')", ["C"]).fetchall() \
-            == [(2,)]
+        assert cur.execute("UPDATE program_managers SET name = ? WHERE state IN ('VA', 'MD')", ["C"]).fetchall() == [
+            (2,)
+        ]
         assert cur.execute("DELETE FROM program_managers WHERE state = ?", ["WY"]).fetchall() == [(0,)]
         assert cur.nextval("audit_id_seq") + 1 == cur.nextval("audit_id_seq")
 
 
 def test_bulk_rows_arrive_exactly_including_quotes_commas_newlines_empty_text_and_nulls(con):
-    notes = ['plain', 'with, comma', 'with "quotes"', 'two\nlines', '', None, "tab\there", "ünïcode ✓"]
-    rows = pa.table({"state": ["VA"] * len(notes), "name": notes,
-                     "email": [f"{i}@x.org" for i in range(len(notes))],
-                     "n": pa.array(range(len(notes)), pa.int32()), "flag": [True, False, None, True, False,
-                                                                           True, False, True]})
+    notes = ["plain", "with, comma", 'with "quotes"', "two\nlines", "", None, "tab\there", "ünïcode ✓"]
+    rows = pa.table(
+        {
+            "state": ["VA"] * len(notes),
+            "name": notes,
+            "email": [f"{i}@x.org" for i in range(len(notes))],
+            "n": pa.array(range(len(notes)), pa.int32()),
+            "flag": [True, False, None, True, False, True, False, True],
+        }
+    )
     with db.transaction(con) as cur:
         cur.temp_table("incoming", rows)
         got = cur.execute("SELECT name, n, flag FROM incoming ORDER BY n").fetchall()
@@ -91,6 +105,7 @@ def test_version_tokens_change_when_their_tables_change(con):
 
 
 # --- several replicas on one database ----------------------------------------------------------------------------
+
 
 def test_a_second_replica_sees_a_load_made_through_the_first_on_its_next_read(store_target):
     a, b = db.connect(store_target), db.connect(store_target)
@@ -159,6 +174,7 @@ def test_two_replicas_starting_on_an_empty_database_seed_the_demo_once(store_tar
 
 # --- the CLI on PostgreSQL ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("engine", ["postgresql"])
 def test_the_cli_takes_a_postgresql_url_by_option_or_environment(store_target, tmp_path):
     f = tmp_path / "va.csv"
@@ -179,8 +195,16 @@ def test_two_cli_loads_at_once_on_postgresql_both_land(store_target, tmp_path):
         p = tmp_path / f"{state}.csv"
         p.write_bytes(make_csv([[state, "exercises", 2025, 3, "no", "yes", f"file {i}"]]))
         paths.append(p)
-    procs = [subprocess.Popen([sys.executable, "-m", "shisn", "load", str(p), "--db", store_target], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in paths]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "shisn", "load", str(p), "--db", store_target],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for p in paths
+    ]
     outs = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
     s = db.connect(store_target)
@@ -221,8 +245,13 @@ def test_cli_load_and_pairings_work_while_the_app_reads_the_same_duckdb_file(tmp
     s = db.connect(path)
     load(s, [("va.csv", make_csv(GOOD))], "t", this_year=2026)
     s.close()
-    app = subprocess.Popen([sys.executable, "-c", APP_LIKE.format(path=str(path), want=2)], cwd=ROOT,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    app = subprocess.Popen(
+        [sys.executable, "-c", APP_LIKE.format(path=str(path), want=2)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert app.stdout.readline().strip() == "ready"
         r = cli("pairings", "--db", path, "--cycle", 2025)
@@ -242,9 +271,16 @@ def test_cli_load_and_pairings_work_while_the_app_reads_the_same_duckdb_file(tmp
 def test_cli_says_in_one_line_what_to_do_when_another_program_keeps_the_duckdb_file(tmp_path):
     path = tmp_path / "held.duckdb"
     db.connect(path).close()
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('holding', flush=True); time.sleep(60)", str(path)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('holding', flush=True); time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         r = cli("pairings", "--db", path, env={"SHISN_DB_LOCK_WAIT": "1"})
@@ -259,6 +295,7 @@ def test_cli_says_in_one_line_what_to_do_when_another_program_keeps_the_duckdb_f
 
 def test_the_app_lets_go_of_the_duckdb_file_soon_after_its_last_read(tmp_path):
     import duckdb
+
     path = tmp_path / "idle.duckdb"
     store = db.connect(path)
     store.idle_release = 0.5  # (10 s by default)
@@ -269,11 +306,14 @@ def test_the_app_lets_go_of_the_duckdb_file_soon_after_its_last_read(tmp_path):
     while store._con is not None and dt.datetime.now() < deadline:
         threading.Event().wait(0.05)
     assert store._con is None
-    r = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", str(path)],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert duckdb  # the same module the store uses
-
 
 
 def test_an_idle_app_holding_its_duckdb_file_lets_a_cli_command_in_at_once(tmp_path):
@@ -283,11 +323,22 @@ def test_an_idle_app_holding_its_duckdb_file_lets_a_cli_command_in_at_once(tmp_p
     s = db.connect(path)
     load(s, [("va.csv", make_csv(GOOD))], "t", this_year=2026)
     s.close()
-    app = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from shisn.store import db, queries; "
-        "s = db.connect(sys.argv[1]); queries.assessments(s, 2025); print('read', flush=True); "
-        "print('held' if s._con is not None else 'closed', flush=True); time.sleep(120)"), str(path)], cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    app = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from shisn.store import db, queries; "
+                "s = db.connect(sys.argv[1]); queries.assessments(s, 2025); print('read', flush=True); "
+                "print('held' if s._con is not None else 'closed', flush=True); time.sleep(120)"
+            ),
+            str(path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert app.stdout.readline().strip() == "read" and app.stdout.readline().strip() == "held"
         assert db.IDLE_RELEASE >= 10
@@ -298,6 +349,7 @@ def test_an_idle_app_holding_its_duckdb_file_lets_a_cli_command_in_at_once(tmp_p
     finally:
         app.kill()
         app.wait()
+
 
 def _settle(path, seconds_ago=60):
     """Make the store's files look untouched for a while (as between two visitors of a quiet app)."""
@@ -366,6 +418,7 @@ def test_a_file_changed_moments_ago_has_its_version_read_again_each_time(tmp_pat
 
 # --- the app on PostgreSQL ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def pg_demo(pg_cluster):
     url = pg_cluster.url(pg_cluster.create_database())
@@ -378,16 +431,27 @@ def test_every_page_runs_on_postgresql_for_every_role(page, pg_demo, monkeypatch
     from streamlit.testing.v1 import AppTest
 
     from shisn.domain import auth
+
     monkeypatch.setenv("SHISN_DB", pg_demo)
-    viewers = [auth.Viewer(auth.LEADERSHIP, "Lead"), auth.Viewer(auth.PROGRAM_MANAGER, "A PM", ("VA", "MD", "DC")),
-               auth.Viewer(auth.STATE, "VA user", ("VA",))]
+    viewers = [
+        auth.Viewer(auth.LEADERSHIP, "Lead"),
+        auth.Viewer(auth.PROGRAM_MANAGER, "A PM", ("VA", "MD", "DC")),
+        auth.Viewer(auth.STATE, "VA user", ("VA",)),
+    ]
     for viewer in viewers:
         at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=300)
         at.session_state["shisn_viewer"] = viewer
         at.run()
         assert not at.exception, (page, viewer.role, at.exception[0].message)
-        shown = (len(at.markdown) + len(at.dataframe) + len(at.metric) + len(at.warning) + len(at.info)
-                 + len(at.success) + len(at.button))
+        shown = (
+            len(at.markdown)
+            + len(at.dataframe)
+            + len(at.metric)
+            + len(at.warning)
+            + len(at.info)
+            + len(at.success)
+            + len(at.button)
+        )
         assert shown > 0, (page, viewer.role, "drew nothing")
     if page == "national.py":  # leadership's page shows the demo set's figures read from PostgreSQL
         at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=300)

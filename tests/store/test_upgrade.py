@@ -2,6 +2,7 @@
 table of its time): today's code opens it on either engine, migrates it, loses no row, finds nothing wrong in it,
 and every page runs on it; several PostgreSQL replicas starting at once on an older store migrate it once; an
 older store's backup (or the store itself, as a copy's source) is upgraded on the way into a new store."""
+
 from __future__ import annotations
 
 import json
@@ -63,14 +64,16 @@ def test_today_s_code_upgrades_each_earlier_store_and_loses_no_row(blank_target,
             assert {s: cur.sequence_next(s) for s in sequences} == sequences
         statuses = new.read("SELECT exchange_id, status FROM exchanges ORDER BY exchange_id") if version >= 2 else None
         if statuses is not None:
-            assert statuses["status"].tolist()[:5] == ["closed", "declined", "introduced", "proposed",
-                                                       "exchange_held"]
+            assert statuses["status"].tolist()[:5] == ["closed", "declined", "introduced", "proposed", "exchange_held"]
     finally:
         new.close()
 
 
-VIEWERS = (auth.Viewer(auth.LEADERSHIP, "Lee Lead"), auth.Viewer(auth.PROGRAM_MANAGER, "Alex Rivera", ("VA", "MD")),
-           auth.Viewer(auth.STATE, "VA user", ("VA",)))
+VIEWERS = (
+    auth.Viewer(auth.LEADERSHIP, "Lee Lead"),
+    auth.Viewer(auth.PROGRAM_MANAGER, "Alex Rivera", ("VA", "MD")),
+    auth.Viewer(auth.STATE, "VA user", ("VA",)),
+)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -130,9 +133,9 @@ store.close()
 
 @pytest.mark.parametrize("engine", ["postgresql"])
 @pytest.mark.parametrize("version", [VERSIONS[0], VERSIONS[-1]])
-def test_replicas_starting_at_once_on_an_older_postgresql_store_migrate_it_once_and_all_serve(blank_target,
-                                                                                              version):
+def test_replicas_starting_at_once_on_an_older_postgresql_store_migrate_it_once_and_all_serve(blank_target, version):
     import psycopg
+
     old = U.build(blank_target, version)
     rows = int(old.scalar("SELECT count(*) FROM assessments"))
     old.close()
@@ -142,8 +145,17 @@ def test_replicas_starting_at_once_on_an_older_postgresql_store_migrate_it_once_
             CREATE FUNCTION log_step() RETURNS trigger LANGUAGE plpgsql AS
               $$ BEGIN INSERT INTO migration_steps (version) VALUES (NEW.version); RETURN NEW; END $$;
             CREATE TRIGGER log_step AFTER INSERT ON schema_version FOR EACH ROW EXECUTE FUNCTION log_step();""")
-    procs = [subprocess.Popen([sys.executable, "-c", REPLICA, blank_target], cwd=ROOT, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", REPLICA, blank_target],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     try:
         for p in procs:
             assert p.stdout.readline().strip() == "ready", p.stderr.read()

@@ -1,5 +1,6 @@
 """Helpers the tests share: the project's root, self-assessment files built in memory, a page run in Streamlit's
 AppTest as a given viewer, and the tables a page drew."""
+
 import contextlib
 import csv
 import io
@@ -83,6 +84,7 @@ def static_tables(at) -> list:
 
         def cells(line):
             return [re.sub(r"\\(.)", r"\1", c.strip()) for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+
         df = pd.DataFrame([cells(x) for x in lines[2:]], columns=cells(lines[0]))
         for c in df.columns:
             numbers = pd.to_numeric(df[c], errors="coerce")

@@ -8,6 +8,7 @@ them there, so the app saw nobody signed in).
 
 Each request head from the browser is rewritten (any header of that name the browser sent is replaced); bodies are
 passed through by Content-Length; after a websocket upgrade both directions are piped unchanged."""
+
 from __future__ import annotations
 
 import asyncio
@@ -72,8 +73,11 @@ class IdentityProxy:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 up_writer.write(self._rewrite(head))
-                fields = {ln.split(":", 1)[0].strip().lower(): ln.split(":", 1)[1].strip()
-                          for ln in head.decode("latin-1").split("\r\n")[1:] if ":" in ln}
+                fields = {
+                    ln.split(":", 1)[0].strip().lower(): ln.split(":", 1)[1].strip()
+                    for ln in head.decode("latin-1").split("\r\n")[1:]
+                    if ":" in ln
+                }
                 if fields.get("upgrade", "").lower() == "websocket":
                     await self._pipe(reader, up_writer)
                     break

@@ -5,6 +5,7 @@ PATH: /usr/lib/postgresql/<version>/bin). initdb refuses to run as root, so as r
 
 `SHISN_TEST_PG=postgresql://user@host:port/dbname` uses an existing server instead (the tests create and drop
 databases in it, so it must be a server for testing)."""
+
 from __future__ import annotations
 
 import glob
@@ -21,8 +22,11 @@ SUPERUSER = "shisn"
 
 def find_bin(name: str) -> str | None:
     """initdb / pg_ctl: PATH first, then Debian's versioned folders (newest first)."""
-    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
-                    if Path(p).parent.name.isdigit() else 0, reverse=True):
+    for d in sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
+        reverse=True,
+    ):
         if os.access(os.path.join(d, name), os.X_OK):
             return os.path.join(d, name)
     return shutil.which(name)
@@ -41,6 +45,7 @@ def unavailable_reason() -> str | None:
     if os.geteuid() == 0:
         try:
             import pwd
+
             pwd.getpwnam("postgres")
         except KeyError:
             return "running as root and there is no `postgres` user to run initdb as"
@@ -71,18 +76,55 @@ class Cluster:
         self.dir = tempfile.mkdtemp(prefix="shisn-pg-")
         if os.geteuid() == 0:
             import pwd
+
             pw = pwd.getpwnam("postgres")
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
             self._as = ["runuser", "-u", "postgres", "--"]
         data = os.path.join(self.dir, "data")
-        subprocess.run([*self._as, initdb, "-D", data, "--username", SUPERUSER, "--auth", "trust",
-                        "--encoding", "UTF8", "--locale", "C", "--no-sync"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        subprocess.run(
+            [
+                *self._as,
+                initdb,
+                "-D",
+                data,
+                "--username",
+                SUPERUSER,
+                "--auth",
+                "trust",
+                "--encoding",
+                "UTF8",
+                "--locale",
+                "C",
+                "--no-sync",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         self.port = _free_port()
-        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.dir} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        subprocess.run([*self._as, pg_ctl, "-D", data, "-o", opts, "-l", os.path.join(self.dir, "log"), "-w",
-                        "-t", "120", "start"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.dir} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        subprocess.run(
+            [
+                *self._as,
+                pg_ctl,
+                "-D",
+                data,
+                "-o",
+                opts,
+                "-l",
+                os.path.join(self.dir, "log"),
+                "-w",
+                "-t",
+                "120",
+                "start",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         self.base_url = f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}"
         return self
 
@@ -91,6 +133,7 @@ class Cluster:
 
     def admin(self, sql: str) -> None:
         import psycopg
+
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(sql)
 
@@ -106,7 +149,10 @@ class Cluster:
         if self.dir is None:
             return
         pg_ctl = find_bin("pg_ctl")
-        subprocess.run([*self._as, pg_ctl, "-D", os.path.join(self.dir, "data"), "-m", "immediate", "-w",
-                        "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [*self._as, pg_ctl, "-D", os.path.join(self.dir, "data"), "-m", "immediate", "-w", "stop"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None

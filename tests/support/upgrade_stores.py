@@ -15,6 +15,7 @@ file would serve one engine only, be tied to one DuckDB storage format and weigh
 
     python -m tests.support.upgrade_stores --write     # (re)write the files for versions not yet written
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,8 +61,16 @@ def build(target: str, version: int) -> db.Store:
 
 STATES = ("CA", "DC", "DE", "FL", "MD", "NJ", "NV", "NY", "PA", "TX", "VA", "WV")
 CYCLES = (2024, 2025)
-AREAS = ("regional_planning", "training", "exercises", "interoperability", "assessment_validation", "strategy",
-         "prevention", "recovery")
+AREAS = (
+    "regional_planning",
+    "training",
+    "exercises",
+    "interoperability",
+    "assessment_validation",
+    "strategy",
+    "prevention",
+    "recovery",
+)
 OTHER = {"CA": "Cybersecurity", "NY": "Port and maritime security"}
 POETE = ("planning", "organization", "equipment", "training", "exercises")
 T = dt.datetime
@@ -70,6 +79,7 @@ T = dt.datetime
 def _rows() -> dict[str, list[dict]]:
     """Every table's rows (columns of the newest version; a row's `_since` is the first version it belongs to)."""
     import numpy as np
+
     rng = np.random.default_rng(2004)
     out: dict[str, list[dict]] = {}
     loads = [(1, T(2024, 3, 15, 9, 0), "states-2024.csv", 2024), (2, T(2025, 3, 14, 9, 30), "states-2025.csv", 2025)]
@@ -81,160 +91,453 @@ def _rows() -> dict[str, list[dict]]:
                 m = int(np.clip(round(level[s] + rng.normal(0, 0.9) + 0.3 * (cycle - 2024)), 1, 5))
                 offers = bool(m >= 4 and rng.random() < 0.7)
                 seeks = bool(m <= 2 and rng.random() < 0.8)
-                poete = {p: int(np.clip(m + rng.integers(-1, 2), 1, 5)) if rng.random() < 0.6 else None
-                         for p in POETE}
+                poete = {p: int(np.clip(m + rng.integers(-1, 2), 1, 5)) if rng.random() < 0.6 else None for p in POETE}
                 note = None
                 if m >= 4 and rng.random() < 0.4:
                     note = f"Statewide {area.replace('_', ' ')} programme; happy to share (it's documented)."
                 elif m <= 2 and rng.random() < 0.4:
                     note = f"Looking for a peer state in {area.replace('_', ' ')}, e.g. plans, templates."
-                assessments.append({"state": s, "program_area": area, "cycle": cycle, "maturity": m,
-                                    "offers_help": offers, "seeks_help": seeks,
-                                    "other_area": OTHER.get(s) if area == "other" else None, "notes": note,
-                                    **poete, "load_id": load_id})
+                assessments.append(
+                    {
+                        "state": s,
+                        "program_area": area,
+                        "cycle": cycle,
+                        "maturity": m,
+                        "offers_help": offers,
+                        "seeks_help": seeks,
+                        "other_area": OTHER.get(s) if area == "other" else None,
+                        "notes": note,
+                        **poete,
+                        "load_id": load_id,
+                    }
+                )
     for a in assessments:  # the correction: VA 2025 loaded again (load 3), one rating changed
         if a["state"] == "VA" and a["cycle"] == 2025:
             a["load_id"] = 3
             if a["program_area"] == "exercises":
-                a.update(maturity=5, offers_help=True, seeks_help=False, notes="Corrected after the review, "
-                                                                                "line two: ünïcode ✓")
+                a.update(
+                    maturity=5,
+                    offers_help=True,
+                    seeks_help=False,
+                    notes="Corrected after the review, line two: ünïcode ✓",
+                )
     n = {c: sum(1 for a in assessments if a["cycle"] == c) for c in CYCLES}
     va = sum(1 for a in assessments if a["state"] == "VA" and a["cycle"] == 2025)
     out["assessments"] = assessments
     out["load_log"] = [
-        {"load_id": i, "loaded_at": at, "loaded_by": "ODP data team", "file_name": name, "rows_in_file": n[c],
-         "rows_added": n[c], "rows_replaced": 0, "states": ",".join(STATES), "cycles": str(c), "synthetic": False}
-        for i, at, name, c in loads] + [
-        {"load_id": 3, "loaded_at": T(2025, 4, 2, 14, 10), "loaded_by": "cli:odp", "file_name": "va-2025.csv",
-         "rows_in_file": va, "rows_added": 0, "rows_replaced": va, "states": "VA", "cycles": "2025",
-         "synthetic": False}]
-    pms = {"Alex Rivera": ("DC", "DE", "MD", "PA", "VA", "WV"), "Jordan Chen": ("NJ", "NY"),
-           "Morgan Okafor": ("CA", "FL", "NV", "TX")}
-    out["program_managers"] = [{"state": s, "name": name, "email": name.lower().replace(" ", ".") + "@example.org"}
-                               for name, states in pms.items() for s in states]
+        {
+            "load_id": i,
+            "loaded_at": at,
+            "loaded_by": "ODP data team",
+            "file_name": name,
+            "rows_in_file": n[c],
+            "rows_added": n[c],
+            "rows_replaced": 0,
+            "states": ",".join(STATES),
+            "cycles": str(c),
+            "synthetic": False,
+        }
+        for i, at, name, c in loads
+    ] + [
+        {
+            "load_id": 3,
+            "loaded_at": T(2025, 4, 2, 14, 10),
+            "loaded_by": "cli:odp",
+            "file_name": "va-2025.csv",
+            "rows_in_file": va,
+            "rows_added": 0,
+            "rows_replaced": va,
+            "states": "VA",
+            "cycles": "2025",
+            "synthetic": False,
+        }
+    ]
+    pms = {
+        "Alex Rivera": ("DC", "DE", "MD", "PA", "VA", "WV"),
+        "Jordan Chen": ("NJ", "NY"),
+        "Morgan Okafor": ("CA", "FL", "NV", "TX"),
+    }
+    out["program_managers"] = [
+        {"state": s, "name": name, "email": name.lower().replace(" ", ".") + "@example.org"}
+        for name, states in pms.items()
+        for s in states
+    ]
     out["program_manager_log"] = [
-        {"changed_at": T(2024, 2, 1, 8, 0), "changed_by": "cli:odp", "source": "program-managers.csv",
-         "state": r["state"], "old_name": None, "old_email": None, "new_name": r["name"], "new_email": r["email"],
-         "_since": 2} for r in out["program_managers"]]
+        {
+            "changed_at": T(2024, 2, 1, 8, 0),
+            "changed_by": "cli:odp",
+            "source": "program-managers.csv",
+            "state": r["state"],
+            "old_name": None,
+            "old_email": None,
+            "new_name": r["name"],
+            "new_email": r["email"],
+            "_since": 2,
+        }
+        for r in out["program_managers"]
+    ]
     exchanges, history = [], []
 
     def exchange(ex_id, mentor, mentee, areas, cycle, steps, since=2, request=None):
         """steps: (status, when, fields, comment); the first is the opening (proposed, or requested)."""
-        row = {"exchange_id": ex_id, "mentor": mentor, "mentee": mentee, "program_areas": ",".join(areas),
-               "cycle": cycle, "means": None, "means_detail": None, "planned_on": None, "outcome": None,
-               "proposed_at": None, "introduced_at": None, "contact_at": None, "held_at": None, "closed_at": None,
-               "declined_at": None, "created_by": "Alex Rivera", "synthetic": False, "requested_at": None,
-               "requested_by": None, "requested_state": None, "request_message": None, "decline_reason": None,
-               "_since": since, **(request or {})}
+        row = {
+            "exchange_id": ex_id,
+            "mentor": mentor,
+            "mentee": mentee,
+            "program_areas": ",".join(areas),
+            "cycle": cycle,
+            "means": None,
+            "means_detail": None,
+            "planned_on": None,
+            "outcome": None,
+            "proposed_at": None,
+            "introduced_at": None,
+            "contact_at": None,
+            "held_at": None,
+            "closed_at": None,
+            "declined_at": None,
+            "created_by": "Alex Rivera",
+            "synthetic": False,
+            "requested_at": None,
+            "requested_by": None,
+            "requested_state": None,
+            "request_message": None,
+            "decline_reason": None,
+            "_since": since,
+            **(request or {}),
+        }
         prev = None
         for version, (status, when, fields, comment) in enumerate(steps, start=1):
             changes = {"status": [prev, status]}
             if version == 1:
-                changes.update(cycle=[None, cycle], mentee=[None, mentee], mentor=[None, mentor],
-                               program_areas=[None, ",".join(areas)])
+                changes.update(
+                    cycle=[None, cycle],
+                    mentee=[None, mentee],
+                    mentor=[None, mentor],
+                    program_areas=[None, ",".join(areas)],
+                )
             for k, v in fields.items():
                 changes[k] = [row.get(k), v.isoformat() if isinstance(v, dt.date) else v]
                 row[k] = v
-            time_col = {"requested": "requested_at", "proposed": "proposed_at", "introduced": "introduced_at",
-                        "in_contact": "contact_at", "exchange_held": "held_at", "closed": "closed_at",
-                        "declined": "declined_at"}[status]
+            time_col = {
+                "requested": "requested_at",
+                "proposed": "proposed_at",
+                "introduced": "introduced_at",
+                "in_contact": "contact_at",
+                "exchange_held": "held_at",
+                "closed": "closed_at",
+                "declined": "declined_at",
+            }[status]
             row[time_col] = when
-            history.append({"exchange_id": ex_id, "version": version, "changed_at": when, "changed_by": "Alex Rivera",
-                            "from_status": prev, "to_status": status, "effective_at": when,
-                            "changes": json.dumps(changes, sort_keys=True), "comment": comment, "_since": since})
+            history.append(
+                {
+                    "exchange_id": ex_id,
+                    "version": version,
+                    "changed_at": when,
+                    "changed_by": "Alex Rivera",
+                    "from_status": prev,
+                    "to_status": status,
+                    "effective_at": when,
+                    "changes": json.dumps(changes, sort_keys=True),
+                    "comment": comment,
+                    "_since": since,
+                }
+            )
             prev = status
         row.update(status=prev, updated_at=steps[-1][1], updated_by="Alex Rivera", version=len(steps))
         exchanges.append(row)
 
-    exchange(1, "VA", "MD", ["exercises"], 2024, [
-        ("proposed", T(2024, 4, 1, 10), {}, "Suggested pair."), ("introduced", T(2024, 4, 8, 11), {}, None),
-        ("in_contact", T(2024, 4, 20, 9), {}, None),
-        ("exchange_held", T(2024, 6, 3, 15), {"means": "teleconference", "planned_on": dt.date(2024, 6, 3)}, None),
-        ("closed", T(2024, 7, 1, 12), {"outcome": "MD adopted VA's exercise templates."}, "Done.")])
-    exchange(2, "CA", "NV", ["interoperability"], 2024, [
-        ("proposed", T(2024, 4, 2, 10), {}, None), ("introduced", T(2024, 4, 15, 10), {}, None),
-        ("declined", T(2024, 5, 2, 16), {}, "No staff free this cycle.")])
-    exchange(3, "NY", "NJ", ["prevention"], 2025, [
-        ("proposed", T(2025, 4, 10, 10), {}, None), ("introduced", T(2025, 4, 18, 10), {}, None)])
+    exchange(
+        1,
+        "VA",
+        "MD",
+        ["exercises"],
+        2024,
+        [
+            ("proposed", T(2024, 4, 1, 10), {}, "Suggested pair."),
+            ("introduced", T(2024, 4, 8, 11), {}, None),
+            ("in_contact", T(2024, 4, 20, 9), {}, None),
+            ("exchange_held", T(2024, 6, 3, 15), {"means": "teleconference", "planned_on": dt.date(2024, 6, 3)}, None),
+            ("closed", T(2024, 7, 1, 12), {"outcome": "MD adopted VA's exercise templates."}, "Done."),
+        ],
+    )
+    exchange(
+        2,
+        "CA",
+        "NV",
+        ["interoperability"],
+        2024,
+        [
+            ("proposed", T(2024, 4, 2, 10), {}, None),
+            ("introduced", T(2024, 4, 15, 10), {}, None),
+            ("declined", T(2024, 5, 2, 16), {}, "No staff free this cycle."),
+        ],
+    )
+    exchange(
+        3,
+        "NY",
+        "NJ",
+        ["prevention"],
+        2025,
+        [("proposed", T(2025, 4, 10, 10), {}, None), ("introduced", T(2025, 4, 18, 10), {}, None)],
+    )
     exchange(4, "TX", "FL", ["recovery"], 2025, [("proposed", T(2025, 4, 11, 9), {}, None)])
-    exchange(5, "PA", "DE", ["training", "exercises"], 2025, [
-        ("proposed", T(2025, 4, 12, 9), {}, None), ("introduced", T(2025, 4, 20, 9), {}, None),
-        ("in_contact", T(2025, 5, 2, 9), {}, None),
-        ("exchange_held", T(2025, 6, 10, 13), {"means": "on_site_visit", "means_detail": "Two days in Dover"}, None)])
+    exchange(
+        5,
+        "PA",
+        "DE",
+        ["training", "exercises"],
+        2025,
+        [
+            ("proposed", T(2025, 4, 12, 9), {}, None),
+            ("introduced", T(2025, 4, 20, 9), {}, None),
+            ("in_contact", T(2025, 5, 2, 9), {}, None),
+            (
+                "exchange_held",
+                T(2025, 6, 10, 13),
+                {"means": "on_site_visit", "means_detail": "Two days in Dover"},
+                None,
+            ),
+        ],
+    )
     exchanges[1]["decline_reason"] = "The mentor state had no staff free this cycle."
-    exchange(6, "VA", "WV", ["strategy"], 2025, [("requested", T(2025, 5, 5, 8, 30), {}, None)], since=5,
-             request={"requested_by": "WV user", "requested_state": "WV", "created_by": "WV user",
-                      "request_message": "Could VA walk us through its strategy process?"})
+    exchange(
+        6,
+        "VA",
+        "WV",
+        ["strategy"],
+        2025,
+        [("requested", T(2025, 5, 5, 8, 30), {}, None)],
+        since=5,
+        request={
+            "requested_by": "WV user",
+            "requested_state": "WV",
+            "created_by": "WV user",
+            "request_message": "Could VA walk us through its strategy process?",
+        },
+    )
     out["exchanges"], out["exchange_history"] = exchanges, history
     out["ta_referrals"] = [
-        {"referral_id": 1, "state": "NV", "program_area": "interoperability", "cycle": 2024,
-         "reason": "exchange 2 with CA was declined", "referred_by": "Alex Rivera", "referred_at": T(2024, 5, 2, 16),
-         "exchange_id": 2, "synthetic": False, "_since": 2},
-        {"referral_id": 2, "state": "WV", "program_area": "assessment_validation", "cycle": 2025,
-         "reason": "no eligible mentor", "referred_by": "Alex Rivera", "referred_at": T(2025, 4, 30, 10),
-         "exchange_id": None, "synthetic": False, "_since": 2}]
+        {
+            "referral_id": 1,
+            "state": "NV",
+            "program_area": "interoperability",
+            "cycle": 2024,
+            "reason": "exchange 2 with CA was declined",
+            "referred_by": "Alex Rivera",
+            "referred_at": T(2024, 5, 2, 16),
+            "exchange_id": 2,
+            "synthetic": False,
+            "_since": 2,
+        },
+        {
+            "referral_id": 2,
+            "state": "WV",
+            "program_area": "assessment_validation",
+            "cycle": 2025,
+            "reason": "no eligible mentor",
+            "referred_by": "Alex Rivera",
+            "referred_at": T(2025, 4, 30, 10),
+            "exchange_id": None,
+            "synthetic": False,
+            "_since": 2,
+        },
+    ]
     out["users"] = [
         {"email": "lead@example.org", "role": "leadership", "state": None, "name": "Lee Lead"},
         {"email": "alex.rivera@example.org", "role": "program_manager", "state": None, "name": "Alex Rivera"},
         {"email": "va.user@example.org", "role": "state", "state": "VA", "name": "VA user"},
-        {"email": "wv.user@example.org", "role": "state", "state": "WV", "name": "WV user"}]
+        {"email": "wv.user@example.org", "role": "state", "state": "WV", "name": "WV user"},
+    ]
     for u in out["users"]:
         u.update(added_by="cli:odp", added_at=T(2024, 1, 10, 9), _since=3)
-    form = [{"program_area": a, "maturity": 3, "offers_help": False, "seeks_help": a == "strategy",
-             "notes": "Draft from the form." if a == "strategy" else ""} for a in AREAS]
+    form = [
+        {
+            "program_area": a,
+            "maturity": 3,
+            "offers_help": False,
+            "seeks_help": a == "strategy",
+            "notes": "Draft from the form." if a == "strategy" else "",
+        }
+        for a in AREAS
+    ]
     from shisn.services import submissions
+
     areas_json = json.dumps(submissions.normalise(form), ensure_ascii=False)
     out["submissions"] = [
-        {"submission_id": 1, "state": "WV", "cycle": 2026, "status": "submitted", "areas": areas_json,
-         "created_by": "WV user", "created_at": T(2025, 11, 2, 10), "updated_by": "WV user",
-         "updated_at": T(2025, 11, 3, 10), "submitted_by": "WV user", "submitted_at": T(2025, 11, 3, 10),
-         "reviewed_by": None, "reviewed_at": None, "review_comment": None, "load_id": None, "base_load_id": 3,
-         "version": 2, "synthetic": False, "_since": 5},
-        {"submission_id": 2, "state": "VA", "cycle": 2026, "status": "returned", "areas": areas_json,
-         "created_by": "VA user", "created_at": T(2025, 11, 4, 10), "updated_by": "Alex Rivera",
-         "updated_at": T(2025, 11, 6, 10), "submitted_by": "VA user", "submitted_at": T(2025, 11, 4, 10),
-         "reviewed_by": "Alex Rivera", "reviewed_at": T(2025, 11, 6, 10),
-         "review_comment": "Please rate recovery too.", "load_id": None, "base_load_id": 3, "version": 2,
-         "synthetic": False, "_since": 5}]
+        {
+            "submission_id": 1,
+            "state": "WV",
+            "cycle": 2026,
+            "status": "submitted",
+            "areas": areas_json,
+            "created_by": "WV user",
+            "created_at": T(2025, 11, 2, 10),
+            "updated_by": "WV user",
+            "updated_at": T(2025, 11, 3, 10),
+            "submitted_by": "WV user",
+            "submitted_at": T(2025, 11, 3, 10),
+            "reviewed_by": None,
+            "reviewed_at": None,
+            "review_comment": None,
+            "load_id": None,
+            "base_load_id": 3,
+            "version": 2,
+            "synthetic": False,
+            "_since": 5,
+        },
+        {
+            "submission_id": 2,
+            "state": "VA",
+            "cycle": 2026,
+            "status": "returned",
+            "areas": areas_json,
+            "created_by": "VA user",
+            "created_at": T(2025, 11, 4, 10),
+            "updated_by": "Alex Rivera",
+            "updated_at": T(2025, 11, 6, 10),
+            "submitted_by": "VA user",
+            "submitted_at": T(2025, 11, 4, 10),
+            "reviewed_by": "Alex Rivera",
+            "reviewed_at": T(2025, 11, 6, 10),
+            "review_comment": "Please rate recovery too.",
+            "load_id": None,
+            "base_load_id": 3,
+            "version": 2,
+            "synthetic": False,
+            "_since": 5,
+        },
+    ]
     out["submission_history"] = [
-        {"submission_id": 1, "version": 1, "changed_at": T(2025, 11, 2, 10), "changed_by": "WV user",
-         "from_status": None, "to_status": "draft", "comment": None, "_since": 5},
-        {"submission_id": 1, "version": 2, "changed_at": T(2025, 11, 3, 10), "changed_by": "WV user",
-         "from_status": "draft", "to_status": "submitted", "comment": None, "_since": 5},
-        {"submission_id": 2, "version": 1, "changed_at": T(2025, 11, 4, 10), "changed_by": "VA user",
-         "from_status": None, "to_status": "submitted", "comment": None, "_since": 5},
-        {"submission_id": 2, "version": 2, "changed_at": T(2025, 11, 6, 10), "changed_by": "Alex Rivera",
-         "from_status": "submitted", "to_status": "returned", "comment": "Please rate recovery too.", "_since": 5}]
+        {
+            "submission_id": 1,
+            "version": 1,
+            "changed_at": T(2025, 11, 2, 10),
+            "changed_by": "WV user",
+            "from_status": None,
+            "to_status": "draft",
+            "comment": None,
+            "_since": 5,
+        },
+        {
+            "submission_id": 1,
+            "version": 2,
+            "changed_at": T(2025, 11, 3, 10),
+            "changed_by": "WV user",
+            "from_status": "draft",
+            "to_status": "submitted",
+            "comment": None,
+            "_since": 5,
+        },
+        {
+            "submission_id": 2,
+            "version": 1,
+            "changed_at": T(2025, 11, 4, 10),
+            "changed_by": "VA user",
+            "from_status": None,
+            "to_status": "submitted",
+            "comment": None,
+            "_since": 5,
+        },
+        {
+            "submission_id": 2,
+            "version": 2,
+            "changed_at": T(2025, 11, 6, 10),
+            "changed_by": "Alex Rivera",
+            "from_status": "submitted",
+            "to_status": "returned",
+            "comment": "Please rate recovery too.",
+            "_since": 5,
+        },
+    ]
     out["flag_confirmations"] = [
-        {"state": "VA", "cycle": 2025, "rule": "big_change", "program_area": "exercises",
-         "note": "Real: a new exercise officer and programme.", "confirmed_by": "Alex Rivera",
-         "confirmed_at": T(2025, 4, 3, 9), "_since": 5}]
+        {
+            "state": "VA",
+            "cycle": 2025,
+            "rule": "big_change",
+            "program_area": "exercises",
+            "note": "Real: a new exercise officer and programme.",
+            "confirmed_by": "Alex Rivera",
+            "confirmed_at": T(2025, 4, 3, 9),
+            "_since": 5,
+        }
+    ]
     out["exchange_outcomes"] = [
-        {"exchange_id": 1, "state": "VA", "useful": 4, "what_changed": "Shared our lessons.", "differently": None,
-         "recorded_by": "Alex Rivera", "recorded_at": T(2024, 7, 2, 9), "version": 1, "synthetic": False,
-         "_since": 5},
-        {"exchange_id": 1, "state": "MD", "useful": 5, "what_changed": "Adopted the templates.",
-         "differently": "Agree the goals in writing first.", "recorded_by": "Alex Rivera",
-         "recorded_at": T(2024, 7, 2, 9), "version": 2, "synthetic": False, "_since": 5},
-        {"exchange_id": 5, "state": "DE", "useful": 3, "what_changed": "Two courses adapted.", "differently": None,
-         "recorded_by": "Alex Rivera", "recorded_at": T(2025, 6, 12, 9), "version": 1, "synthetic": False,
-         "_since": 5}]
-    out["settings"] = [{"key": "stuck_days", "value": "45", "updated_by": "Lee Lead",
-                        "updated_at": T(2025, 1, 5, 9), "_since": 5}]
-    out["reporting_cycles"] = [{"cycle": 2025, "status": "closed", "due_on": dt.date(2025, 3, 31),
-                                "opened_by": "Lee Lead", "opened_at": T(2025, 1, 6, 9), "closed_by": "Lee Lead",
-                                "closed_at": T(2025, 5, 1, 9), "updated_at": T(2025, 5, 1, 9), "_since": 6}]
-    audit = [(r["loaded_at"], r["loaded_by"], "load", f"loaded {r['file_name']}: {r['rows_in_file']} rows", 3)
-             for r in out["load_log"]]
-    audit += [(h["changed_at"], h["changed_by"], "edit", f"exchange {h['exchange_id']} version {h['version']}: "
-               f"{h['from_status'] or 'new'} → {h['to_status']}", h["_since"]) for h in history]
+        {
+            "exchange_id": 1,
+            "state": "VA",
+            "useful": 4,
+            "what_changed": "Shared our lessons.",
+            "differently": None,
+            "recorded_by": "Alex Rivera",
+            "recorded_at": T(2024, 7, 2, 9),
+            "version": 1,
+            "synthetic": False,
+            "_since": 5,
+        },
+        {
+            "exchange_id": 1,
+            "state": "MD",
+            "useful": 5,
+            "what_changed": "Adopted the templates.",
+            "differently": "Agree the goals in writing first.",
+            "recorded_by": "Alex Rivera",
+            "recorded_at": T(2024, 7, 2, 9),
+            "version": 2,
+            "synthetic": False,
+            "_since": 5,
+        },
+        {
+            "exchange_id": 5,
+            "state": "DE",
+            "useful": 3,
+            "what_changed": "Two courses adapted.",
+            "differently": None,
+            "recorded_by": "Alex Rivera",
+            "recorded_at": T(2025, 6, 12, 9),
+            "version": 1,
+            "synthetic": False,
+            "_since": 5,
+        },
+    ]
+    out["settings"] = [
+        {"key": "stuck_days", "value": "45", "updated_by": "Lee Lead", "updated_at": T(2025, 1, 5, 9), "_since": 5}
+    ]
+    out["reporting_cycles"] = [
+        {
+            "cycle": 2025,
+            "status": "closed",
+            "due_on": dt.date(2025, 3, 31),
+            "opened_by": "Lee Lead",
+            "opened_at": T(2025, 1, 6, 9),
+            "closed_by": "Lee Lead",
+            "closed_at": T(2025, 5, 1, 9),
+            "updated_at": T(2025, 5, 1, 9),
+            "_since": 6,
+        }
+    ]
+    audit = [
+        (r["loaded_at"], r["loaded_by"], "load", f"loaded {r['file_name']}: {r['rows_in_file']} rows", 3)
+        for r in out["load_log"]
+    ]
+    audit += [
+        (
+            h["changed_at"],
+            h["changed_by"],
+            "edit",
+            f"exchange {h['exchange_id']} version {h['version']}: {h['from_status'] or 'new'} → {h['to_status']}",
+            h["_since"],
+        )
+        for h in history
+    ]
     audit += [(u["added_at"], "cli:odp", "role", f"{u['email']}: {u['role']}", 3) for u in out["users"]]
-    audit += [(h["changed_at"], h["changed_by"], "edit", f"submission {h['submission_id']}: {h['to_status']}", 5)
-              for h in out["submission_history"]]
+    audit += [
+        (h["changed_at"], h["changed_by"], "edit", f"submission {h['submission_id']}: {h['to_status']}", 5)
+        for h in out["submission_history"]
+    ]
     audit += [(T(2024, 8, 1, 9), "Lee Lead", "export", "national CSV, cycle 2024", 3)]
     audit.sort(key=lambda a: (a[0], a[2], a[3]))
-    out["audit_log"] = [{"at_time": a[0], "who": a[1], "action": a[2], "detail": a[3], "_since": a[4]}
-                        for a in audit]
+    out["audit_log"] = [{"at_time": a[0], "who": a[1], "action": a[2], "detail": a[3], "_since": a[4]} for a in audit]
     return out
 
 
@@ -255,9 +558,13 @@ def _literal(v) -> str:
 def render(version: int) -> str:
     """The fixture of `version` as SQL (see the module's docstring)."""
     from shisn.store.archive import SEQUENCES, schema_at
+
     schema = schema_at(version)
-    lines = [f"-- A shisn store at schema version {version}, as shisn wrote it: the migrations as shipped, then rows",
-             "-- in every table of that version. Written once by tests/support/upgrade_stores.py; kept as it is.", ""]
+    lines = [
+        f"-- A shisn store at schema version {version}, as shisn wrote it: the migrations as shipped, then rows",
+        "-- in every table of that version. Written once by tests/support/upgrade_stores.py; kept as it is.",
+        "",
+    ]
     for i in range(version):
         lines += [f"-- >>> migration {i + 1}", db.MIGRATIONS[i], f"-- <<< migration {i + 1}", ""]
     lines += [f"INSERT INTO schema_version VALUES ({version});", ""]
@@ -282,6 +589,7 @@ def render(version: int) -> str:
 
 def main(argv=None) -> int:
     import argparse
+
     ap = argparse.ArgumentParser(description="write the upgrade fixtures not yet written")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--force", action="store_true", help="also rewrite existing files (never for a shipped one)")

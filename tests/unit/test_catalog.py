@@ -2,8 +2,17 @@ from shisn.domain import catalog
 
 
 def test_nine_program_areas_with_bulletin_labels():
-    assert catalog.AREA_SLUGS == ("regional_planning", "training", "exercises", "interoperability",
-                                  "assessment_validation", "strategy", "prevention", "recovery", "other")
+    assert catalog.AREA_SLUGS == (
+        "regional_planning",
+        "training",
+        "exercises",
+        "interoperability",
+        "assessment_validation",
+        "strategy",
+        "prevention",
+        "recovery",
+        "other",
+    )
     assert catalog.area_label("exercises") == "Exercise programs"
     assert catalog.area_label("interoperability") == "Communications and equipment interoperability"
     assert catalog.area_label("training").startswith("Training systems, including course development")

@@ -16,6 +16,7 @@ PA    other       2        -      yes   "cybersecurity " : VA matches (same name
 NY    other       1        -      yes   "Port security": no match
 VA, MD, PA are in FEMA Region III (6 jurisdictions); NY in Region II; CA in Region IX.
 """
+
 import csv
 import io
 
@@ -66,18 +67,41 @@ def df(cycles):
 
 # --- KPIs -----------------------------------------------------------------------------------------------------
 
+
 def test_kpis_of_the_whole_nation(df):
-    assert coverage.kpis(df) == {"jurisdictions": 56, "reporting": 5, "mentors_offered": 6, "eligible_mentors": 5,
-                                 "needs": 6, "needs_covered": 3, "needs_uncovered": 3, "covered_pct": 50.0}
+    assert coverage.kpis(df) == {
+        "jurisdictions": 56,
+        "reporting": 5,
+        "mentors_offered": 6,
+        "eligible_mentors": 5,
+        "needs": 6,
+        "needs_covered": 3,
+        "needs_uncovered": 3,
+        "covered_pct": 50.0,
+    }
 
 
 def test_kpis_change_against_the_previous_cycle(cycles):
     now, before = coverage.kpis(cycles[2025]), coverage.kpis(cycles[2024])
-    assert before == {"jurisdictions": 56, "reporting": 3, "mentors_offered": 1, "eligible_mentors": 1, "needs": 2,
-                      "needs_covered": 1, "needs_uncovered": 1, "covered_pct": 50.0}
+    assert before == {
+        "jurisdictions": 56,
+        "reporting": 3,
+        "mentors_offered": 1,
+        "eligible_mentors": 1,
+        "needs": 2,
+        "needs_covered": 1,
+        "needs_uncovered": 1,
+        "covered_pct": 50.0,
+    }
     delta = coverage.kpi_deltas(now, before)
-    assert (delta["reporting"], delta["mentors_offered"], delta["needs"], delta["needs_covered"],
-            delta["needs_uncovered"], delta["covered_pct"]) == (2, 5, 4, 2, 2, 0.0)
+    assert (
+        delta["reporting"],
+        delta["mentors_offered"],
+        delta["needs"],
+        delta["needs_covered"],
+        delta["needs_uncovered"],
+        delta["covered_pct"],
+    ) == (2, 5, 4, 2, 2, 0.0)
     assert set(coverage.kpi_deltas(now, None).values()) == {None}
     assert coverage.previous_cycle([2026, 2025, 2023], 2025) == 2023
     assert coverage.previous_cycle([2026, 2025], 2025) is None
@@ -86,14 +110,28 @@ def test_kpis_change_against_the_previous_cycle(cycles):
 def test_kpis_in_one_region_count_mentors_from_anywhere(df):
     k = coverage.kpis(df, region=3)
     # Region III has 6 jurisdictions; VA's recovery need is met by MD (Region III) and NY (Region II).
-    assert k == {"jurisdictions": 6, "reporting": 3, "mentors_offered": 4, "eligible_mentors": 3, "needs": 4,
-                 "needs_covered": 3, "needs_uncovered": 1, "covered_pct": 75.0}
+    assert k == {
+        "jurisdictions": 6,
+        "reporting": 3,
+        "mentors_offered": 4,
+        "eligible_mentors": 3,
+        "needs": 4,
+        "needs_covered": 3,
+        "needs_uncovered": 1,
+        "covered_pct": 75.0,
+    }
 
 
 def test_kpis_in_one_area(df):
     k = coverage.kpis(df, area="exercises")
-    assert (k["reporting"], k["mentors_offered"], k["eligible_mentors"], k["needs"], k["needs_covered"],
-            k["needs_uncovered"]) == (4, 3, 2, 1, 1, 0)
+    assert (
+        k["reporting"],
+        k["mentors_offered"],
+        k["eligible_mentors"],
+        k["needs"],
+        k["needs_covered"],
+        k["needs_uncovered"],
+    ) == (4, 3, 2, 1, 1, 0)
     empty = coverage.kpis(df, region=3, area="strategy")
     assert empty["needs"] == 0 and empty["covered_pct"] is None and empty["reporting"] == 0
 
@@ -113,12 +151,16 @@ def test_need_needs_a_different_state_with_higher_maturity_in_the_same_area(df):
 def test_uncovered_needs_go_to_ta_lowest_maturity_first(df):
     ta = coverage.uncovered_needs(df)
     assert list(zip(ta["state"], ta["area"], ta["maturity"])) == [
-        ("NY", "Other: Port security", 1), ("PA", "Training systems", 1), ("NY", "Recovery", 4)]
+        ("NY", "Other: Port security", 1),
+        ("PA", "Training systems", 1),
+        ("NY", "Recovery", 4),
+    ]
     assert list(coverage.uncovered_needs(df, region=3)["state"]) == ["PA"]
     assert coverage.uncovered_needs(df, area="exercises").empty
 
 
 # --- map values -----------------------------------------------------------------------------------------------
+
 
 def test_state_values_cover_all_56_with_the_mean_over_named_areas(df):
     v = coverage.state_values(df).set_index("state")
@@ -142,6 +184,7 @@ def test_state_values_in_one_area_and_region(df):
 
 # --- heatmap matrix -------------------------------------------------------------------------------------------
 
+
 def test_matrix_holds_every_jurisdiction_and_area_sorted_by_total(df):
     m = coverage.maturity_matrix(df)
     assert m.shape == (56, 9) and list(m.columns) == [*coverage.MEAN_AREAS, catalog.OTHER]
@@ -162,9 +205,14 @@ def test_matrix_sorted_by_region_and_filtered_to_a_region(df):
 
 def test_clustering_puts_similar_profiles_together_deterministically():
     areas = list(coverage.MEAN_AREAS)
-    profiles = {"VA": [5, 5, 4, 5, 4, 5, 4, 5], "MD": [5, 4, 4, 5, 4, 5, 5, 5],
-                "TX": [1, 2, 1, 1, 2, 1, 1, 2], "OH": [1, 1, 2, 1, 1, 1, 2, 1],
-                "CA": [3, 3, 3, 3, 3, 3, 3, 3], "WY": [np.nan] * 8}
+    profiles = {
+        "VA": [5, 5, 4, 5, 4, 5, 4, 5],
+        "MD": [5, 4, 4, 5, 4, 5, 5, 5],
+        "TX": [1, 2, 1, 1, 2, 1, 1, 2],
+        "OH": [1, 1, 2, 1, 1, 1, 2, 1],
+        "CA": [3, 3, 3, 3, 3, 3, 3, 3],
+        "WY": [np.nan] * 8,
+    }
     m = pd.DataFrame(profiles, index=areas).T.astype(float)
     order = list(coverage.order_rows(m, "cluster").index)
     assert order == list(coverage.order_rows(m.sample(frac=1, random_state=1), "cluster").index)
@@ -176,8 +224,13 @@ def test_cell_details_carry_flags_and_only_visible_notes(df):
     seen = coverage.redact_notes(df, lambda s: s == "VA")
     m = coverage.maturity_matrix(seen)
     d = coverage.cell_details(seen, m)
-    assert d.loc["VA", "exercises"] == {"offers": True, "eligible": True, "seeks": False, "other": "",
-                                        "note": "Runs the regional exercise series"}
+    assert d.loc["VA", "exercises"] == {
+        "offers": True,
+        "eligible": True,
+        "seeks": False,
+        "other": "",
+        "note": "Runs the regional exercise series",
+    }
     assert d.loc["MD", "exercises"]["note"] is None  # MD's note is not this viewer's to see
     assert d.loc["MD", "exercises"]["seeks"] is True
     assert d.loc["VA", "other"]["other"] == "Cybersecurity"
@@ -193,6 +246,7 @@ def test_redact_notes_blanks_other_states_notes(df):
 
 
 # --- regions, supply and demand -------------------------------------------------------------------------------
+
 
 def test_region_summary_median_mentors_needs(df):
     r = coverage.region_summary(df).set_index(["fema_region", "program_area"])
@@ -226,6 +280,7 @@ def test_supply_and_demand_per_area(df):
 
 # --- filters and export ---------------------------------------------------------------------------------------
 
+
 def test_filter_options_and_labels():
     assert coverage.area_options()[0] == "all" and coverage.area_options()[1:] == list(catalog.AREA_SLUGS)
     assert coverage.area_option_label("all") == "All areas (mean)"
@@ -240,8 +295,12 @@ def test_export_is_the_filtered_table_with_mentor_counts(df):
     t = coverage.export_table(seen, region=3, area="exercises")
     assert list(t["state"]) == ["MD", "PA", "VA"]
     md = t.set_index("state").loc["MD"]
-    assert (md["maturity"], md["maturity_level"], md["seeks_help"], md["eligible_mentors_for_need"]) == \
-        (2, "Developing", True, 2)
+    assert (md["maturity"], md["maturity_level"], md["seeks_help"], md["eligible_mentors_for_need"]) == (
+        2,
+        "Developing",
+        True,
+        2,
+    )
     assert pd.isna(t.set_index("state").loc["VA", "eligible_mentors_for_need"])
     assert len(coverage.export_table(seen)) == 12
 

@@ -3,6 +3,7 @@
 Both are built by data/build_geodata.py from the Census cartographic boundary file; the geometry checks that
 need shapely (a build-time tool, not an app dependency) are skipped when it is not installed.
 """
+
 import csv
 import importlib.util
 import json
@@ -27,6 +28,7 @@ def fc():
 def shapes(fc):
     shapely = pytest.importorskip("shapely")
     from shapely.geometry import shape
+
     return shapely, {f["id"]: shape(f["geometry"]) for f in fc["features"]}
 
 
@@ -100,6 +102,7 @@ def test_insets_visible_and_apart_from_everything(shapes):
 def test_lower_48_form_a_clean_coverage(shapes):
     shapely, geoms = shapes
     import numpy as np
+
     lower = [g for c, g in sorted(geoms.items()) if c not in INSETS]
     assert len(lower) == 49
     assert shapely.coverage_is_valid(np.array(lower))
@@ -118,11 +121,27 @@ def test_borders_file_shape():
     assert jurisdictions.borders() == frozenset(rows)
 
 
-@pytest.mark.parametrize("a,b", [
-    ("VA", "MD"), ("VA", "DC"), ("MD", "DC"), ("VA", "WV"), ("VA", "NC"), ("VA", "KY"), ("VA", "TN"),
-    ("NY", "NJ"), ("NY", "PA"), ("NY", "VT"), ("MI", "WI"), ("MI", "OH"), ("MI", "IN"),
-    ("WA", "OR"), ("WA", "ID"), ("ME", "NH"),
-])
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("VA", "MD"),
+        ("VA", "DC"),
+        ("MD", "DC"),
+        ("VA", "WV"),
+        ("VA", "NC"),
+        ("VA", "KY"),
+        ("VA", "TN"),
+        ("NY", "NJ"),
+        ("NY", "PA"),
+        ("NY", "VT"),
+        ("MI", "WI"),
+        ("MI", "OH"),
+        ("MI", "IN"),
+        ("WA", "OR"),
+        ("WA", "ID"),
+        ("ME", "NH"),
+    ],
+)
 def test_land_borders(a, b):
     assert jurisdictions.share_border(a, b) and jurisdictions.share_border(b, a)
 
@@ -159,6 +178,7 @@ def test_build_is_independent_of_the_last_bits_of_the_projection():
     """Another CPU computes the projection's log/tan/exp/arctan with other kernels (numpy's AVX-512 ones where the
     CPU has them), off by an ulp here and there; the built file must still be the committed one."""
     import numpy as np
+
     build = _load_build_script()
 
     def off_by_one_ulp(project):
@@ -168,6 +188,7 @@ def test_build_is_independent_of_the_last_bits_of_the_projection():
             up = y.view(np.int64) % 3 == 0  # a fixed function of the value, so rings stay closed
             out[:, 1] = np.where(up, np.nextafter(y, np.inf), np.nextafter(y, -np.inf))
             return out
+
         return nudged
 
     build._to_merc = off_by_one_ulp(build._to_merc)

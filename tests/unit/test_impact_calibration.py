@@ -16,6 +16,7 @@ random day of that year; one in five is declined before it is held.
 The worlds are seeded, so the test gives the same counts on every run; the bounds allow for simulation error
 (the rates' standard errors at these world counts are under 1.5 points).
 """
+
 import numpy as np
 import pandas as pd
 
@@ -27,8 +28,14 @@ CYCLES = (2021, 2022, 2023, 2024, 2025)
 NULL_WORLDS, PLANTED_WORLDS = 240, 60
 
 
-def world(seed: int, effect: float = 0.0, n_states: int = 56, per_cycle: int = 16, drift_sd: float = 0.5,
-          noise_sd: float = 0.35) -> tuple[pd.DataFrame, pd.DataFrame]:
+def world(
+    seed: int,
+    effect: float = 0.0,
+    n_states: int = 56,
+    per_cycle: int = 16,
+    drift_sd: float = 0.5,
+    noise_sd: float = 0.35,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(assessments, exchanges) of one simulated network; `effect` levels added to a mentee's areas from the cycle
     after its exchange was held."""
     rng = np.random.default_rng(seed)
@@ -36,7 +43,7 @@ def world(seed: int, effect: float = 0.0, n_states: int = 56, per_cycle: int = 1
     n_a, n_c = len(AREAS), len(CYCLES)
     base = rng.normal(2.8, 0.6, n_states)[:, None, None]
     bias = rng.normal(0, 0.6, (n_states, n_a))[:, :, None]
-    drift = rng.normal(0.15, drift_sd, (n_states, n_c)).cumsum(axis=1)[:, None, :]   # shared by a state's areas
+    drift = rng.normal(0.15, drift_sd, (n_states, n_c)).cumsum(axis=1)[:, None, :]  # shared by a state's areas
     latent = base + bias + drift + rng.normal(0, noise_sd, (n_states, n_a, n_c))
     lift = np.zeros_like(latent)
     rating = np.zeros(latent.shape, dtype=int)
@@ -59,17 +66,31 @@ def world(seed: int, effect: float = 0.0, n_states: int = 56, per_cycle: int = 1
             mentor += mentor >= s
             declined = rng.random() < 0.2
             held = None if declined else pd.Timestamp(f"{cycle}-03-01") + pd.Timedelta(days=int(rng.integers(250)))
-            exchanges.append({"exchange_id": len(exchanges) + 1, "mentor": states[mentor], "mentee": states[s],
-                              "program_areas": ",".join(AREAS[x] for x in sorted(areas)), "cycle": cycle,
-                              "status": exchange_rules.DECLINED if declined else exchange_rules.CLOSED,
-                              "proposed_at": pd.Timestamp(f"{cycle}-02-01"), "held_at": held})
+            exchanges.append(
+                {
+                    "exchange_id": len(exchanges) + 1,
+                    "mentor": states[mentor],
+                    "mentee": states[s],
+                    "program_areas": ",".join(AREAS[x] for x in sorted(areas)),
+                    "cycle": cycle,
+                    "status": exchange_rules.DECLINED if declined else exchange_rules.CLOSED,
+                    "proposed_at": pd.Timestamp(f"{cycle}-02-01"),
+                    "held_at": held,
+                }
+            )
             if not declined:
                 for x in areas:
-                    lift[s, x, k + 1:] += effect
+                    lift[s, x, k + 1 :] += effect
     si, ai, ci = np.meshgrid(np.arange(n_states), np.arange(n_a), np.arange(n_c), indexing="ij")
-    assessments = pd.DataFrame({"state": np.array(states)[si.ravel()], "program_area": np.array(AREAS)[ai.ravel()],
-                                "cycle": np.array(CYCLES)[ci.ravel()], "maturity": rating.ravel(),
-                                "seeks_help": seeks.ravel()})
+    assessments = pd.DataFrame(
+        {
+            "state": np.array(states)[si.ravel()],
+            "program_area": np.array(AREAS)[ai.ravel()],
+            "cycle": np.array(CYCLES)[ci.ravel()],
+            "maturity": rating.ravel(),
+            "seeks_help": seeks.ravel(),
+        }
+    )
     return assessments, pd.DataFrame(exchanges)
 
 
@@ -95,13 +116,13 @@ def test_where_exchanges_change_nothing_false_findings_stay_near_five_in_a_hundr
     assert overall.count(impact.TOO_FEW) == 0  # every world has enough states for the headline
     false_overall = sum(map(found, overall)) / len(overall)
     area_verdicts = [v for w in raw for v in w]
-    assert len(area_verdicts) > 5 * NULL_WORLDS   # most areas have enough states in most worlds
+    assert len(area_verdicts) > 5 * NULL_WORLDS  # most areas have enough states in most worlds
     false_area = sum(map(found, area_verdicts)) / len(area_verdicts)
     false_family = sum(any(map(found, w)) for w in adjusted) / len(adjusted)
     # 5% promised; allowance for simulation error (standard errors ~1.4 points overall, ~0.5 per area)
     assert false_overall <= 0.085, false_overall
     assert false_area <= 0.065, false_area
-    assert false_family <= 0.085, false_family   # Holm: any false area verdict in a world
+    assert false_family <= 0.085, false_family  # Holm: any false area verdict in a world
     # and the interval is not simply so wide that it can never find anything
     assert false_area >= 0.01, false_area
 

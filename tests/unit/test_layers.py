@@ -6,6 +6,7 @@ data) → `shisn.web` (Streamlit) and `shisn.cli` (the command line). A module m
 layers below it, never one above; `pages/` and `app.py` sit on top and may import anything. Imports inside
 functions count too: they are how circles used to hide.
 """
+
 from __future__ import annotations
 
 import ast
@@ -62,8 +63,11 @@ def test_every_module_is_in_a_layer():
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if layer_of(n)))
 def test_imports_point_down(name):
     mine = RANK[layer_of(name)]
-    up = [f"line {line}: {m}" for m, line in imports_of(MODULES[name])
-          if layer_of(m) is not None and RANK[layer_of(m)] > mine]
+    up = [
+        f"line {line}: {m}"
+        for m, line in imports_of(MODULES[name])
+        if layer_of(m) is not None and RANK[layer_of(m)] > mine
+    ]
     assert not up, f"{name} ({layer_of(name)}) imports a higher layer: {up}"
 
 
@@ -84,7 +88,7 @@ def test_no_import_circle():
         path.append(n)
         for m in sorted(graph.get(n, ())):
             if state.get(m) == 1:
-                raise AssertionError("import circle: " + " → ".join(path[path.index(m):] + [m]))
+                raise AssertionError("import circle: " + " → ".join(path[path.index(m) :] + [m]))
             if m not in state:
                 visit(m)
         path.pop()

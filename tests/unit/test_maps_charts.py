@@ -1,5 +1,6 @@
 """The map and chart builders draw the data they are given: the right colours per jurisdiction, the heatmap's z
 matrix equal to the input, notes escaped in hovers, and a map that never asks the network for a basemap."""
+
 import json
 
 import numpy as np
@@ -25,14 +26,16 @@ def frame(rows):
     return df
 
 
-ROWS = [("VA", "exercises", 5, True, False, "Hosts <b>drills</b> & shares plans"),
-        ("VA", "recovery", 2, False, True, ""),
-        ("MD", "exercises", 2, False, True, "Needs help"),
-        ("MD", "recovery", 4, True, False, ""),
-        ("NY", "exercises", 3, True, False, ""),
-        ("AK", "exercises", 1, False, True, ""),
-        ("GU", "exercises", 4, True, False, ""),
-        ("VA", "other", 4, True, False, "")]
+ROWS = [
+    ("VA", "exercises", 5, True, False, "Hosts <b>drills</b> & shares plans"),
+    ("VA", "recovery", 2, False, True, ""),
+    ("MD", "exercises", 2, False, True, "Needs help"),
+    ("MD", "recovery", 4, True, False, ""),
+    ("NY", "exercises", 3, True, False, ""),
+    ("AK", "exercises", 1, False, True, ""),
+    ("GU", "exercises", 4, True, False, ""),
+    ("VA", "other", 4, True, False, ""),
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +58,7 @@ def layer(j, layer_id):
 
 # --- colours --------------------------------------------------------------------------------------------------
 
+
 def test_maturity_colours_are_the_diverging_scale_centred_on_3():
     assert maps.maturity_rgb(1) == maps.hex_rgb("#d7191c")
     assert maps.maturity_rgb(3) == maps.hex_rgb("#ffffbf")
@@ -67,6 +71,7 @@ def test_maturity_colours_are_the_diverging_scale_centred_on_3():
 
 
 # --- map ------------------------------------------------------------------------------------------------------
+
 
 def test_map_has_56_jurisdictions_coloured_by_mean_maturity(geo, df):
     values = coverage.state_values(df)
@@ -90,8 +95,11 @@ def test_map_in_one_area_marks_mentors_and_seekers(geo, df):
     assert {m["code"] for m in layer(j, "seekers")["data"]} == {"MD", "AK"}
     assert {lab["code"] for lab in layer(j, "labels")["data"]} == set(jurisdictions.codes())
     tips = {f["id"]: f["properties"]["tip"] for f in layer(j, "jurisdictions")["data"]["features"]}
-    assert tips["VA"].splitlines() == ["Virginia (VA) · Region III", "Exercise programs: maturity 5 · "
-                                       "Nationally leading", "offers help · eligible mentor"]
+    assert tips["VA"].splitlines() == [
+        "Virginia (VA) · Region III",
+        "Exercise programs: maturity 5 · Nationally leading",
+        "offers help · eligible mentor",
+    ]
     assert "cannot mentor" in tips["NY"] and "seeks guidance" in tips["MD"]
     assert "No exercise programs reported" in tips["TX"]
 
@@ -126,7 +134,7 @@ def test_initial_view_fits_every_jurisdiction_including_the_insets(geo):
     w, s, e, n = maps.bounds(geo)
     assert w < -130 and e > -68 and s < 25 and n > 48  # the Pacific insets, Maine, Hawaii/Puerto Rico
     view = maps.fit_view((w, s, e, n), 820, 500)
-    scale = maps.TILE_PX * 2 ** view.zoom / (2 * np.pi)  # px per radian
+    scale = maps.TILE_PX * 2**view.zoom / (2 * np.pi)  # px per radian
     cx, cy = np.radians(view.longitude), maps._merc_y(view.latitude)
     for lon, lat in [(w, s), (w, n), (e, s), (e, n)]:
         x = (np.radians(lon) - cx) * scale
@@ -137,6 +145,7 @@ def test_initial_view_fits_every_jurisdiction_including_the_insets(geo):
 def test_legend_names_every_level_and_no_data_in_its_image_and_its_alt_text():
     import base64
     import xml.etree.ElementTree as ET
+
     for single in (True, False):
         svg, alt = maps.legend_svg(single_area=single), maps.legend_alt(single_area=single)
         root = ET.fromstring(svg)  # well-formed: the browser draws it as an image
@@ -154,6 +163,7 @@ def test_legend_names_every_level_and_no_data_in_its_image_and_its_alt_text():
 
 def test_area_legend_wraps_the_areas_into_lines_within_its_width():
     import xml.etree.ElementTree as ET
+
     colours = {a: "#123456" for a in catalog.AREA_SLUGS}
     svg = ET.fromstring(maps.area_legend_svg(list(catalog.AREA_SLUGS), colours, width=400))
     texts = [t for t in svg.iter() if t.tag.endswith("text")]
@@ -163,10 +173,12 @@ def test_area_legend_wraps_the_areas_into_lines_within_its_width():
 
 # --- heatmaps -------------------------------------------------------------------------------------------------
 
+
 def test_heatmap_z_matrix_is_the_input_and_missing_cells_are_grey(df):
     m = coverage.maturity_matrix(df)
-    fig = charts.jurisdiction_heatmap(m, jurisdictions.names(), coverage.cell_details(coverage.redact_notes(df, lambda s: True),
-                                                                            m))
+    fig = charts.jurisdiction_heatmap(
+        m, jurisdictions.names(), coverage.cell_details(coverage.redact_notes(df, lambda s: True), m)
+    )
     grey, mat = fig.data[:2]
     z = np.array(mat.z, dtype=float)
     assert z.shape == (56, 9)
@@ -195,7 +207,9 @@ def test_heatmap_hover_shows_escaped_notes_only_where_visible(df):
 
 def test_heatmap_highlights_the_selected_area_and_draws_region_groups(df):
     m = coverage.maturity_matrix(df, sort="region")
-    fig = charts.jurisdiction_heatmap(m, jurisdictions.names(), None, coverage.row_groups(m, "region"), highlight="exercises")
+    fig = charts.jurisdiction_heatmap(
+        m, jurisdictions.names(), None, coverage.row_groups(m, "region"), highlight="exercises"
+    )
     rects = [s for s in fig.layout.shapes if s.type == "rect"]
     assert len(rects) == 1 and rects[0].x0 == list(m.columns).index("exercises") - 0.5
     labels = {a.text for a in fig.layout.annotations}
@@ -208,7 +222,8 @@ def test_region_heatmap_shows_medians(df):
     z = np.array(fig.data[1].z, dtype=float)
     assert z.shape == (10, 9) and list(fig.data[1].y) == [jurisdictions.region_label(r) for r in range(1, 11)]
     expected = summary.pivot(index="fema_region", columns="program_area", values="median")[
-        list(dict.fromkeys(summary["program_area"]))].to_numpy(dtype=float)
+        list(dict.fromkeys(summary["program_area"]))
+    ].to_numpy(dtype=float)
     np.testing.assert_array_equal(z, expected)
     row3 = list(fig.data[1].y).index("Region III")
     assert fig.data[1].text[row3][list(fig.data[1].x).index("Exercises")] == "3.5"  # median of VA 5 and MD 2
@@ -218,8 +233,11 @@ def test_region_heatmap_shows_medians(df):
 def test_supply_demand_bars_match_the_table(df):
     sd = coverage.supply_demand(df)
     fig = charts.supply_demand_bars(sd, highlight="exercises")
-    assert [t.name for t in fig.data] == ["Eligible mentors", "States seeking guidance",
-                                          "Needs no state can mentor (→ TA)"]
+    assert [t.name for t in fig.data] == [
+        "Eligible mentors",
+        "States seeking guidance",
+        "Needs no state can mentor (→ TA)",
+    ]
     assert list(fig.data[0].x) == list(sd["eligible"]) and list(fig.data[1].x) == list(sd["seekers"])
     assert list(fig.data[2].x) == list(sd["uncovered"]) and list(fig.data[0].y) == list(sd["label"])
     assert [t.marker.color for t in fig.data] == [charts.SUPPLY_HEX, charts.DEMAND_HEX, charts.UNMET_HEX]

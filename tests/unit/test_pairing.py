@@ -1,4 +1,5 @@
 """The pairing engine: candidate rules, explanations, referrals, optimality (brute force), determinism, weights."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,16 +10,37 @@ from shisn.domain import catalog, pairing
 from shisn.domain.pairing import Weights, solve_bmatching, suggest
 
 # Hand-built reference data, so the facts the tests rely on do not depend on the shipped files.
-JUR = pd.DataFrame([
-    ("VA", "Virginia", 3, 8_000_000), ("MD", "Maryland", 3, 8_000_000), ("DC", "District of Columbia", 3, 700_000),
-    ("PA", "Pennsylvania", 3, 13_000_000), ("WV", "West Virginia", 3, 1_800_000), ("OH", "Ohio", 5, 11_800_000),
-    ("CA", "California", 9, 39_000_000), ("NV", "Nevada", 9, 3_100_000), ("TX", "Texas", 6, 29_000_000),
-    ("NM", "New Mexico", 6, 2_100_000),
-], columns=["code", "name", "fema_region", "population"])
-BORDERS = frozenset(tuple(sorted(p)) for p in [
-    ("VA", "MD"), ("VA", "DC"), ("MD", "DC"), ("VA", "WV"), ("MD", "WV"), ("MD", "PA"), ("PA", "WV"), ("OH", "PA"),
-    ("OH", "WV"), ("CA", "NV"), ("TX", "NM"),
-])
+JUR = pd.DataFrame(
+    [
+        ("VA", "Virginia", 3, 8_000_000),
+        ("MD", "Maryland", 3, 8_000_000),
+        ("DC", "District of Columbia", 3, 700_000),
+        ("PA", "Pennsylvania", 3, 13_000_000),
+        ("WV", "West Virginia", 3, 1_800_000),
+        ("OH", "Ohio", 5, 11_800_000),
+        ("CA", "California", 9, 39_000_000),
+        ("NV", "Nevada", 9, 3_100_000),
+        ("TX", "Texas", 6, 29_000_000),
+        ("NM", "New Mexico", 6, 2_100_000),
+    ],
+    columns=["code", "name", "fema_region", "population"],
+)
+BORDERS = frozenset(
+    tuple(sorted(p))
+    for p in [
+        ("VA", "MD"),
+        ("VA", "DC"),
+        ("MD", "DC"),
+        ("VA", "WV"),
+        ("MD", "WV"),
+        ("MD", "PA"),
+        ("PA", "WV"),
+        ("OH", "PA"),
+        ("OH", "WV"),
+        ("CA", "NV"),
+        ("TX", "NM"),
+    ]
+)
 CODES = list(JUR["code"])
 COLS = ["state", "program_area", "maturity", "offers_help", "seeks_help"]
 
@@ -45,8 +67,14 @@ def random_frame(rng, codes, areas, p_offer=0.5, p_seek=0.4) -> pd.DataFrame:
 
 def random_jurisdictions(rng, n):
     codes = [f"S{i:02d}" for i in range(n)]
-    jur = pd.DataFrame({"code": codes, "name": [f"State {i}" for i in range(n)],
-                        "fema_region": rng.integers(1, 4, n), "population": rng.integers(10**5, 10**7, n)})
+    jur = pd.DataFrame(
+        {
+            "code": codes,
+            "name": [f"State {i}" for i in range(n)],
+            "fema_region": rng.integers(1, 4, n),
+            "population": rng.integers(10**5, 10**7, n),
+        }
+    )
     borders = frozenset((codes[i], codes[j]) for i in range(n) for j in range(i + 1, n) if rng.random() < 0.3)
     return codes, jur, borders
 
@@ -87,9 +115,14 @@ def needs_and_caps(result, capacity, overrides):
 
 # ------------------------------------------------------------------------------------------------ explanations
 
+
 def test_explanation_for_hand_built_pair():
-    df = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, False, True),
-               ("VA", "training", 4, True, False), ("VA", "recovery", 5, True, False))
+    df = frame(
+        ("VA", "exercises", 5, True, False),
+        ("MD", "exercises", 2, False, True),
+        ("VA", "training", 4, True, False),
+        ("VA", "recovery", 5, True, False),
+    )
     r = run(df)
     assert len(r.pairs) == 1 and r.referrals.empty
     p = r.pairs.iloc[0]
@@ -99,8 +132,13 @@ def test_explanation_for_hand_built_pair():
     assert p["same_region"] and p["shared_border"]
     text = p["reasons"]
     assert text.startswith("Virginia (5) → Maryland (2), Exercise programs: ")
-    for part in ("same FEMA Region III", "shared border", "similar population", "3 levels ahead",
-                 "can mentor in 3 areas"):
+    for part in (
+        "same FEMA Region III",
+        "shared border",
+        "similar population",
+        "3 levels ahead",
+        "can mentor in 3 areas",
+    ):
         assert part in text
     # score: base 1 + gap 3/4 + region 1 + border 1 + population 0.5 * 1 + breadth 0.5 * (3 - 1) / 8
     assert p["score"] == pytest.approx(4.375)
@@ -111,8 +149,10 @@ def test_explanation_for_hand_built_pair():
 def test_explanation_without_shared_factors_and_zero_weights():
     df = frame(("CA", "strategy", 4, True, False), ("MD", "strategy", 3, False, True))
     text = run(df).pairs.iloc[0]["reasons"]
-    assert text == "California (4) → Maryland (3), State Homeland Security Strategy development and " \
-                   "implementation: 1 level ahead"
+    assert (
+        text == "California (4) → Maryland (3), State Homeland Security Strategy development and "
+        "implementation: 1 level ahead"
+    )
     # a factor with zero weight is not offered as a reason
     df = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, False, True))
     text = run(df, Weights(shared_border=0)).pairs.iloc[0]["reasons"]
@@ -121,19 +161,29 @@ def test_explanation_without_shared_factors_and_zero_weights():
 
 # ------------------------------------------------------------------------------------------------ candidates
 
+
 def test_candidate_rules():
     df = frame(
-        ("VA", "exercises", 5, True, True),    # eligible mentor that also seeks: never its own mentor
-        ("OH", "exercises", 3, True, False),   # offers, not eligible
+        ("VA", "exercises", 5, True, True),  # eligible mentor that also seeks: never its own mentor
+        ("OH", "exercises", 3, True, False),  # offers, not eligible
         ("PA", "exercises", 4, False, False),  # strong, does not offer
         ("MD", "exercises", 2, False, True),
         ("WV", "exercises", 1, False, False),  # weak but did not opt in
-        ("CA", "exercises", 4, True, True),    # seeks, but VA (5) is ahead of it; CA cannot mentor itself
-        ("TX", "exercises", 5, False, True),   # seeks at 5: nobody is ahead
+        ("CA", "exercises", 4, True, True),  # seeks, but VA (5) is ahead of it; CA cannot mentor itself
+        ("TX", "exercises", 5, False, True),  # seeks at 5: nobody is ahead
     )
     c = pairing.candidates(df, jurisdictions=JUR, borders=BORDERS)
-    assert list(c.columns[:9]) == ["mentor", "mentee", "program_area", "score", "mentor_maturity", "mentee_maturity",
-                                   "same_region", "shared_border", "reasons"]
+    assert list(c.columns[:9]) == [
+        "mentor",
+        "mentee",
+        "program_area",
+        "score",
+        "mentor_maturity",
+        "mentee_maturity",
+        "same_region",
+        "shared_border",
+        "reasons",
+    ]
     got = set(zip(c["mentor"], c["mentee"]))
     assert got == {("VA", "MD"), ("CA", "MD"), ("VA", "CA")}
     assert (c["score"] > 0).all()
@@ -150,6 +200,7 @@ def test_candidates_ignore_other_columns_and_accept_yes_no_text():
 
 
 # ------------------------------------------------------------------------------------------------ optimality
+
 
 def test_solver_matches_brute_force_on_random_graphs():
     rng = np.random.default_rng(7)
@@ -297,12 +348,14 @@ def test_slot_graph_is_exactly_the_reference_expansion(monkeypatch, exact_limit)
 def test_scipy_is_kept_from_copying_the_slot_graph():
     from scipy import sparse
     from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
     rng = np.random.default_rng(4)
     dense = np.where(rng.random((6, 9)) < 0.6, rng.integers(1, 20, (6, 9)), 0).astype(float)
     dense[:, 3:] = np.where(np.eye(6, 6, dtype=bool), 50.0, dense[:, 3:])  # a full matching exists
     plain = sparse.csr_array(dense)
-    graph = pairing._Graph((plain.data, plain.indices.astype(np.int32), plain.indptr.astype(np.int32)),
-                           shape=plain.shape)
+    graph = pairing._Graph(
+        (plain.data, plain.indices.astype(np.int32), plain.indptr.astype(np.int32)), shape=plain.shape
+    )
     assert graph.astype(np.double) is graph
     assert graph.astype(np.float32).dtype == np.float32
     for a, b in zip(min_weight_full_bipartite_matching(graph), min_weight_full_bipartite_matching(plain)):
@@ -327,12 +380,20 @@ def test_solver_gives_the_same_edges_for_shuffled_input():
 
 def test_suggest_without_candidates_gives_the_same_result(monkeypatch):
     rng = np.random.default_rng(17)
-    weights = [Weights(), Weights(same_region=0, shared_border=0, similar_population=0, breadth=0),  # many ties
-               Weights(base=2.5, maturity_gap=0.3, similar_population=2)]
+    weights = [
+        Weights(),
+        Weights(same_region=0, shared_border=0, similar_population=0, breadth=0),  # many ties
+        Weights(base=2.5, maturity_gap=0.3, similar_population=2),
+    ]
     for trial in range(24):
         codes, jur, borders = random_jurisdictions(rng, int(rng.integers(2, 30)))
-        df = random_frame(rng, codes, list(rng.choice(catalog.AREA_SLUGS, int(rng.integers(1, 10)), replace=False)),
-                          p_offer=float(rng.uniform(0.2, 0.8)), p_seek=float(rng.uniform(0.1, 0.8)))
+        df = random_frame(
+            rng,
+            codes,
+            list(rng.choice(catalog.AREA_SLUGS, int(rng.integers(1, 10)), replace=False)),
+            p_offer=float(rng.uniform(0.2, 0.8)),
+            p_seek=float(rng.uniform(0.1, 0.8)),
+        )
         capacity = int(rng.integers(0, 4))
         overrides = {c: int(rng.integers(0, 5)) for c in rng.choice(codes, 2, replace=False)}
         w = weights[trial % len(weights)]
@@ -368,6 +429,7 @@ def test_compact_edges_hold_the_candidates_scores():
 
 # ------------------------------------------------------------------------------------------------ determinism
 
+
 def test_same_input_shuffled_gives_identical_pairs():
     rng = np.random.default_rng(5)
     codes, jur, borders = random_jurisdictions(rng, 20)
@@ -383,10 +445,20 @@ def test_same_input_shuffled_gives_identical_pairs():
 
 
 def test_ties_go_to_the_mentor_whose_code_sorts_first():
-    jur = pd.DataFrame({"code": ["AA", "BB", "CC", "ZZ"], "name": ["A", "B", "C", "Z"], "fema_region": [1, 2, 3, 4],
-                        "population": [10**6] * 4})
-    df = frame(("CC", "training", 4, True, False), ("BB", "training", 4, True, False),
-               ("ZZ", "training", 1, False, True), ("AA", "recovery", 4, True, False))
+    jur = pd.DataFrame(
+        {
+            "code": ["AA", "BB", "CC", "ZZ"],
+            "name": ["A", "B", "C", "Z"],
+            "fema_region": [1, 2, 3, 4],
+            "population": [10**6] * 4,
+        }
+    )
+    df = frame(
+        ("CC", "training", 4, True, False),
+        ("BB", "training", 4, True, False),
+        ("ZZ", "training", 1, False, True),
+        ("AA", "recovery", 4, True, False),
+    )
     for seed in range(4):
         r = run(df.sample(frac=1, random_state=seed), jur=jur, borders=frozenset())
         assert r.pairs["mentor"].tolist() == ["BB"]
@@ -394,9 +466,11 @@ def test_ties_go_to_the_mentor_whose_code_sorts_first():
 
 # ------------------------------------------------------------------------------------------------ referrals
 
+
 def test_referral_when_no_state_offers_eligible_help():
-    df = frame(("MD", "recovery", 1, False, True), ("OH", "recovery", 3, True, False),
-               ("VA", "recovery", 5, False, False))
+    df = frame(
+        ("MD", "recovery", 1, False, True), ("OH", "recovery", 3, True, False), ("VA", "recovery", 5, False, False)
+    )
     r = run(df)
     assert r.pairs.empty
     ref = r.referrals.iloc[0]
@@ -411,9 +485,13 @@ def test_referral_when_no_state_offers_eligible_help():
 
 
 def test_referral_when_eligible_mentors_are_at_capacity():
-    df = frame(("VA", "exercises", 5, True, False), ("OH", "exercises", 4, True, False),
-               ("MD", "exercises", 2, False, True), ("DC", "exercises", 1, False, True),
-               ("WV", "exercises", 2, False, True))
+    df = frame(
+        ("VA", "exercises", 5, True, False),
+        ("OH", "exercises", 4, True, False),
+        ("MD", "exercises", 2, False, True),
+        ("DC", "exercises", 1, False, True),
+        ("WV", "exercises", 2, False, True),
+    )
     r = run(df, capacity=1)
     assert len(r.pairs) == 2 and len(r.referrals) == 1
     ref = r.referrals.iloc[0]
@@ -426,8 +504,9 @@ def test_referral_when_eligible_mentors_are_at_capacity():
 
 
 def test_referral_when_no_mentor_is_ahead_or_only_itself():
-    df = frame(("TX", "prevention", 4, False, True), ("CA", "prevention", 4, True, False),
-               ("VA", "strategy", 5, True, True))
+    df = frame(
+        ("TX", "prevention", 4, False, True), ("CA", "prevention", 4, True, False), ("VA", "strategy", 5, True, True)
+    )
     r = run(df)
     by_area = r.referrals.set_index("program_area")
     assert by_area.loc["prevention", "reason_code"] == pairing.NO_MENTOR_AHEAD
@@ -438,9 +517,13 @@ def test_referral_when_no_mentor_is_ahead_or_only_itself():
 
 
 def test_states_that_did_not_opt_in_are_never_paired():
-    df = frame(("VA", "exercises", 5, True, False), ("OH", "exercises", 5, True, False),
-               ("WV", "exercises", 1, False, False), ("DC", "exercises", 1, False, False),
-               ("MD", "exercises", 3, False, True))
+    df = frame(
+        ("VA", "exercises", 5, True, False),
+        ("OH", "exercises", 5, True, False),
+        ("WV", "exercises", 1, False, False),
+        ("DC", "exercises", 1, False, False),
+        ("MD", "exercises", 3, False, True),
+    )
     r = run(df)
     assert r.pairs["mentee"].tolist() == ["MD"]
     assert r.referrals.empty
@@ -449,10 +532,12 @@ def test_states_that_did_not_opt_in_are_never_paired():
 
 # ------------------------------------------------------------------------------------------------ weights, capacity
 
+
 def test_weights_change_the_choice():
     # MD needs exercises: California is further ahead, Pennsylvania is a neighbour in the same region
-    df = frame(("CA", "exercises", 5, True, False), ("PA", "exercises", 4, True, False),
-               ("MD", "exercises", 2, False, True))
+    df = frame(
+        ("CA", "exercises", 5, True, False), ("PA", "exercises", 4, True, False), ("MD", "exercises", 2, False, True)
+    )
     assert run(df).pairs["mentor"].tolist() == ["PA"]
     far = Weights(maturity_gap=3, same_region=0, shared_border=0, similar_population=0)
     assert run(df, far).pairs["mentor"].tolist() == ["CA"]
@@ -463,9 +548,11 @@ def test_weights_change_the_choice():
 
 
 def test_capacity_counts_across_areas_and_overrides():
-    df = frame(*[("VA", a, 5, True, False) for a in catalog.AREA_SLUGS[:4]],
-               *[("MD", a, 1, False, True) for a in catalog.AREA_SLUGS[:4]],
-               *[("DC", a, 1, False, True) for a in catalog.AREA_SLUGS[:4]])
+    df = frame(
+        *[("VA", a, 5, True, False) for a in catalog.AREA_SLUGS[:4]],
+        *[("MD", a, 1, False, True) for a in catalog.AREA_SLUGS[:4]],
+        *[("DC", a, 1, False, True) for a in catalog.AREA_SLUGS[:4]],
+    )
     assert len(run(df, capacity=3).pairs) == 3
     assert len(run(df, capacity=3, overrides={"VA": 5}).pairs) == 5
     r = run(df, capacity=3, overrides={"VA": 0})
@@ -482,6 +569,7 @@ def test_weights_describe_every_field():
 
 
 # ------------------------------------------------------------------------------------------------ input handling
+
 
 def test_invalid_input_is_refused():
     good = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, False, True))
@@ -505,8 +593,9 @@ def test_empty_input_gives_empty_frames_with_columns():
     r = run(frame())
     assert r.pairs.empty and list(r.pairs.columns) == pairing.PAIR_COLUMNS
     assert r.referrals.empty and list(r.referrals.columns) == pairing.REFERRAL_COLUMNS
-    assert r.candidates.empty and list(r.candidates.columns[:len(pairing.CANDIDATE_COLUMNS)]) == \
-        pairing.CANDIDATE_COLUMNS
+    assert (
+        r.candidates.empty and list(r.candidates.columns[: len(pairing.CANDIDATE_COLUMNS)]) == pairing.CANDIDATE_COLUMNS
+    )
     assert r.total_score == 0
     # needs but no mentors at all: only referrals
     r = run(frame(("MD", "exercises", 2, False, True)))
@@ -514,8 +603,9 @@ def test_empty_input_gives_empty_frames_with_columns():
 
 
 def test_nullable_dtypes_from_the_store_are_accepted():
-    df = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, None, True),
-               ("OH", "exercises", 4, True, False))
+    df = frame(
+        ("VA", "exercises", 5, True, False), ("MD", "exercises", 2, None, True), ("OH", "exercises", 4, True, False)
+    )
     df["maturity"] = df["maturity"].astype("Int64")
     df["offers_help"] = df["offers_help"].astype("boolean")  # MD: <NA> means no
     df["seeks_help"] = df["seeks_help"].astype("boolean")
@@ -531,6 +621,7 @@ def test_unknown_jurisdiction_falls_back_to_its_code():
 
 def test_shipped_reference_data_is_the_default():
     from shisn.domain import jurisdictions
+
     if not (jurisdictions.DATA_DIR / "borders.csv").exists():
         pytest.skip("data/borders.csv not built yet")
     df = frame(("VA", "exercises", 5, True, False), ("MD", "exercises", 2, False, True))
@@ -539,8 +630,14 @@ def test_shipped_reference_data_is_the_default():
 
 
 def test_other_needs_pair_only_with_mentors_naming_the_same_other_area():
-    df = frame(("VA", "other", 5, True, False), ("MD", "other", 1, False, True), ("PA", "other", 2, False, True),
-               ("OH", "other", 5, True, False), ("WV", "other", 1, False, True), ("TX", "other", 1, False, True))
+    df = frame(
+        ("VA", "other", 5, True, False),
+        ("MD", "other", 1, False, True),
+        ("PA", "other", 2, False, True),
+        ("OH", "other", 5, True, False),
+        ("WV", "other", 1, False, True),
+        ("TX", "other", 1, False, True),
+    )
     df["other_area"] = ["Cybersecurity", "  cyberSECURITY ", "Agriculture", "Port security", "Fusion centre", None]
     r = run(df)
     assert list(zip(r.pairs["mentor"], r.pairs["mentee"])) == [("VA", "MD")]  # same name, any case and spacing

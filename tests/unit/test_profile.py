@@ -1,5 +1,6 @@
 """The state profile's numbers, checked by hand against a small data set: medians, strengths and gaps, POETE,
 trend words, offers with their eligibility note, recommended partners, and what a viewer without detail gets."""
+
 import pandas as pd
 import pytest
 
@@ -21,8 +22,8 @@ ROWS = [
     r("VA", "exercises", 2026, 5, "yes", "no", NOTE_HTML, poete=(5, 4, 5, "", 5)),
     r("VA", "recovery", 2026, 2, "no", "yes", "Recovery plan still in draft"),
     r("VA", "training", 2026, 4, "yes", "no"),
-    r("VA", "strategy", 2026, 3, "yes", "no"),                    # offer below 4: kept, not eligible
-    r("VA", "prevention", 2026, 1, "no", "no"),                   # a gap it did not flag as sought
+    r("VA", "strategy", 2026, 3, "yes", "no"),  # offer below 4: kept, not eligible
+    r("VA", "prevention", 2026, 1, "no", "no"),  # a gap it did not flag as sought
     r("VA", "other", 2026, 4, "yes", "no", other="Cybersecurity"),
     r("MD", "exercises", 2026, 2, "no", "yes", "MD wants an exercise design"),
     r("MD", "recovery", 2026, 4, "yes", "no", "MD recovery playbook ready to share"),
@@ -39,7 +40,7 @@ ROWS = [
     r("NY", "recovery", 2026, 5, "yes", "no"),
     r("NY", "prevention", 2026, 5, "yes", "no"),
     r("NY", "other", 2026, 2, "no", "yes", other="Port security"),  # a different other area: never paired with VA
-    r("CA", "exercises", 2026, 4),                                  # not offering: never a mentor
+    r("CA", "exercises", 2026, 4),  # not offering: never a mentor
     r("CA", "recovery", 2026, 4, "yes", "no"),
     r("CA", "training", 2026, 2, "no", "yes"),
     # 2025 ----------------------------------------------------------------------------------------------------------
@@ -48,8 +49,8 @@ ROWS = [
     r("VA", "training", 2025, 4, "yes", "no"),
     r("VA", "strategy", 2025, 3),
     r("VA", "prevention", 2025, 1),
-    r("VA", "other", 2025, 3, other="Agroterrorism"),              # renamed other area: not a trend
-    r("GU", "exercises", 2025, 2, "no", "yes"),                    # Guam reported in 2025 only
+    r("VA", "other", 2025, 3, other="Agroterrorism"),  # renamed other area: not a trend
+    r("GU", "exercises", 2025, 2, "no", "yes"),  # Guam reported in 2025 only
     r("GU", "recovery", 2025, 1, "no", "yes"),
 ]
 
@@ -61,8 +62,10 @@ PM_VA_MD = Viewer(auth.PROGRAM_MANAGER, "PM", ("MD", "VA"))
 def load_small(con):
     ingest.load(con, [("small.csv", make_csv(ROWS, header=H))], "t", this_year=2026)
     cur = con.cursor()
-    cur.execute("INSERT INTO program_managers VALUES ('VA', 'Pat <Doe>', 'pat@example.org'), "
-                "('MD', 'Sam Roe', 'sam@example.org')")
+    cur.execute(
+        "INSERT INTO program_managers VALUES ('VA', 'Pat <Doe>', 'pat@example.org'), "
+        "('MD', 'Sam Roe', 'sam@example.org')"
+    )
     cur.close()
     return queries.assessments(con)
 
@@ -78,16 +81,16 @@ def row(table, slug):
 
 def test_national_and_region_medians(small):
     nat = profile.national_medians(small, 2026)
-    assert nat.loc["exercises", "median"] == 3.5 and nat.loc["exercises", "n"] == 6   # 1 2 3 4 4 5
-    assert nat.loc["recovery", "median"] == 4.0                                       # 2 3 4 4 5 5
-    assert nat.loc["training", "median"] == 2.0                                       # 1 2 2 3 4
-    assert nat.loc["prevention", "median"] == 4.0                                     # 1 4 5
+    assert nat.loc["exercises", "median"] == 3.5 and nat.loc["exercises", "n"] == 6  # 1 2 3 4 4 5
+    assert nat.loc["recovery", "median"] == 4.0  # 2 3 4 4 5 5
+    assert nat.loc["training", "median"] == 2.0  # 1 2 2 3 4
+    assert nat.loc["prevention", "median"] == 4.0  # 1 4 5
     assert "other" not in nat.index  # each state's 'other' is its own area: no median
     reg = profile.region_medians(small, 2026, 3)  # Region III: VA MD PA DC
-    assert reg.loc["exercises", "median"] == 3.0 and reg.loc["exercises", "n"] == 4   # 1 2 4 5
-    assert reg.loc["recovery", "median"] == 3.5                                       # 2 3 4 5
-    assert reg.loc["training", "median"] == 2.5                                       # 1 2 3 4
-    assert reg.loc["prevention", "median"] == 2.5                                     # 1 4
+    assert reg.loc["exercises", "median"] == 3.0 and reg.loc["exercises", "n"] == 4  # 1 2 4 5
+    assert reg.loc["recovery", "median"] == 3.5  # 2 3 4 5
+    assert reg.loc["training", "median"] == 2.5  # 1 2 3 4
+    assert reg.loc["prevention", "median"] == 2.5  # 1 4
 
 
 def test_maturity_table_lists_every_area_with_medians(small):
@@ -104,8 +107,11 @@ def test_maturity_table_lists_every_area_with_medians(small):
 
 def test_strengths_and_gaps_in_words(small):
     t = profile.maturity_table(small, "VA", 2026)
-    assert profile.strengths(t) == [("Exercise programs", 5), (catalog.area_label("training"), 4),
-                                    ("Other: Cybersecurity", 4)]
+    assert profile.strengths(t) == [
+        ("Exercise programs", 5),
+        (catalog.area_label("training"), 4),
+        ("Other: Cybersecurity", 4),
+    ]
     assert profile.gaps(t) == [("Prevention/deterrence", 1), ("Recovery operations", 2)]
     text = profile.strengths_gaps_text(t)
     assert text.startswith("Strengths: Exercise programs (5); ")
@@ -147,6 +153,7 @@ def test_trend_improved_slipped_and_renamed_other(small):
 
 def test_recommended_mentors_top_three_eligible_for_each_need(small):
     from shisn.domain import pairing
+
     m = profile.recommended_mentors(small, "VA", 2026)
     # needs: recovery (sought) and prevention (a gap, not flagged as sought)
     assert set(m["program_area"]) == {"recovery", "prevention"}
@@ -166,8 +173,14 @@ def test_recommended_mentors_top_three_eligible_for_each_need(small):
 def test_could_help_lists_seekers_in_eligible_offered_areas(small):
     h = profile.could_help(small, "VA", 2026)
     pairs = set(zip(h["program_area"], h["partner"]))
-    assert pairs == {("exercises", "MD"), ("exercises", "DC"), ("training", "MD"), ("training", "DC"),
-                     ("training", "CA"), ("other", "MD")}
+    assert pairs == {
+        ("exercises", "MD"),
+        ("exercises", "DC"),
+        ("training", "MD"),
+        ("training", "DC"),
+        ("training", "CA"),
+        ("other", "MD"),
+    }
     # strategy is offered at 3 (not eligible); NY's 'other' is Port security, not VA's Cybersecurity
     assert "strategy" not in set(h["program_area"]) and "NY" not in set(h["partner"])
 

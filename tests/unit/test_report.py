@@ -1,6 +1,7 @@
 """The printable report: self-contained (no request of any kind), user text escaped, labelled with the data date,
 cycle and demo status, and showing exactly the numbers of the profile, for the small hand-built set and for every
 one of the 56 jurisdictions in the demo set."""
+
 import datetime as dt
 import re
 from html.parser import HTMLParser
@@ -66,8 +67,10 @@ def assert_same_numbers(html, p):
     """Every number the report prints equals the profile's."""
     t = Tables(html).tables
     got = [(a["data-area"], cells[1], cells[2], cells[3]) for a, cells in t["maturity"]]
-    want = [(r.program_area, profile.fmt(r.maturity), profile.fmt(r.region_median), profile.fmt(r.national_median))
-            for r in p.table.itertuples()]
+    want = [
+        (r.program_area, profile.fmt(r.maturity), profile.fmt(r.region_median), profile.fmt(r.national_median))
+        for r in p.table.itertuples()
+    ]
     assert got == want
     if p.has_poete:
         rows = {a["data-area"]: cells[1:] for a, cells in t["poete"]}
@@ -78,17 +81,23 @@ def assert_same_numbers(html, p):
         rows = {a["data-area"]: cells for a, cells in t["trend"]}
         assert list(rows) == list(p.trend.index)
         for area, values in p.trend.iterrows():
-            assert rows[area][2:2 + len(values)] == [profile.fmt(v) for v in values]
+            assert rows[area][2 : 2 + len(values)] == [profile.fmt(v) for v in values]
     for key, df in (("mentors", p.mentors), ("mentees", p.mentees)):
         if df is None or not len(df):
             assert key not in t
             continue
         table = re.search(rf'<table id="{key}".*?</table>', html, re.S).group(0)
-        got = [(m[0] or m[4], m[1] or m[5], m[2] or m[6], m[3] or m[7]) for m in re.findall(
-            r'<tr data-area="([^"]+)" data-partner="([^"]+)">.*?<td class="num">([^<]*)</td>'
-            r'<td class="num">([^<]*)</td>'
-            r'|<tr class="more" data-area="([^"]+)">|<span data-partner="([^"]+)" data-maturity="([^"]+)" '
-            r'data-score="([^"]+)">', table, re.S)]
+        got = [
+            (m[0] or m[4], m[1] or m[5], m[2] or m[6], m[3] or m[7])
+            for m in re.findall(
+                r'<tr data-area="([^"]+)" data-partner="([^"]+)">.*?<td class="num">([^<]*)</td>'
+                r'<td class="num">([^<]*)</td>'
+                r'|<tr class="more" data-area="([^"]+)">|<span data-partner="([^"]+)" data-maturity="([^"]+)" '
+                r'data-score="([^"]+)">',
+                table,
+                re.S,
+            )
+        ]
         # a "more" row only names the area of the spans after it
         rows, area = [], None
         for a, partner, maturity, score in got:
@@ -96,8 +105,10 @@ def assert_same_numbers(html, p):
                 rows.append((a or area, partner, maturity, score))
             else:
                 area = a
-        assert rows == [(a, s, profile.fmt(m), f"{sc:.2f}") for a, s, m, sc in
-                        zip(df["program_area"], df["partner"], df["partner_maturity"], df["score"])]
+        assert rows == [
+            (a, s, profile.fmt(m), f"{sc:.2f}")
+            for a, s, m, sc in zip(df["program_area"], df["partner"], df["partner_maturity"], df["score"])
+        ]
 
 
 @pytest.fixture

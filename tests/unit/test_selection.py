@@ -1,6 +1,7 @@
 """shisn.domain.selection: URL values and chart events become one selection; the panels a click opens show the right
 state and area, eligible mentors only (ranked by the pairing's score), and never another state's notes to a viewer
 who may not see them."""
+
 import re
 
 import pandas as pd
@@ -23,13 +24,15 @@ from tests.support import static_tables
 def rows():
     """One cycle: MT seeks help in interoperability (1); WY and ND can mentor there (5, 4); SD offers at 3 (cannot);
     NJ (4) is rated above MT too but does not offer."""
-    data = [("MT", "interoperability", 1, False, True, "MT's own note"),
-            ("WY", "interoperability", 5, True, False, "WY secret"),
-            ("ND", "interoperability", 4, True, False, ""),
-            ("SD", "interoperability", 3, True, False, ""),
-            ("NJ", "interoperability", 4, False, False, ""),
-            ("MT", "exercises", 4, True, False, ""),
-            ("ND", "exercises", 2, False, True, "")]
+    data = [
+        ("MT", "interoperability", 1, False, True, "MT's own note"),
+        ("WY", "interoperability", 5, True, False, "WY secret"),
+        ("ND", "interoperability", 4, True, False, ""),
+        ("SD", "interoperability", 3, True, False, ""),
+        ("NJ", "interoperability", 4, False, False, ""),
+        ("MT", "exercises", 4, True, False, ""),
+        ("ND", "exercises", 2, False, True, ""),
+    ]
     df = pd.DataFrame(data, columns=["state", "program_area", "maturity", "offers_help", "seeks_help", "notes"])
     df["cycle"] = 2026
     df["other_area"] = None
@@ -37,15 +40,20 @@ def rows():
     df = df.merge(jur, left_on="state", right_on="code").drop(columns="code")
     df["maturity"] = df["maturity"].astype("Int64")
     df["eligible_mentor"] = df["offers_help"] & (df["maturity"] >= catalog.MENTOR_MIN)
-    df["offer_note"] = [catalog.mentor_ineligibility(o, int(m)) if o else None
-                        for o, m in zip(df["offers_help"], df["maturity"])]
+    df["offer_note"] = [
+        catalog.mentor_ineligibility(o, int(m)) if o else None for o, m in zip(df["offers_help"], df["maturity"])
+    ]
     return df
 
 
 def test_url_values_are_canonical_or_nothing():
-    assert selection.Selection.from_params({"selected_state": "montana", "selected_area": "Exercise programs"}) == \
-        selection.Selection("MT", "exercises")
-    assert selection.Selection.from_params({"selected_state": "<script>", "selected_area": "nope"}) == selection.Selection()
+    assert selection.Selection.from_params(
+        {"selected_state": "montana", "selected_area": "Exercise programs"}
+    ) == selection.Selection("MT", "exercises")
+    assert (
+        selection.Selection.from_params({"selected_state": "<script>", "selected_area": "nope"})
+        == selection.Selection()
+    )
     assert selection.Selection("MT", None).params() == {"selected_state": "MT", "selected_area": None}
     assert selection.parse_pair("va-md-exercises") == ("VA", "MD", "exercises")
     assert selection.parse_pair("VA-VA-exercises") is None and selection.parse_pair("VA-MD") is None
@@ -53,11 +61,17 @@ def test_url_values_are_canonical_or_nothing():
 
 
 def test_a_map_click_selects_the_feature_it_picked():
-    event = {"selection": {"indices": {"targets": [26]},
-                           "objects": {"targets": [{"type": "Feature", "properties": {"code": "MT", "tip": "x"}}]}}}
+    event = {
+        "selection": {
+            "indices": {"targets": [26]},
+            "objects": {"targets": [{"type": "Feature", "properties": {"code": "MT", "tip": "x"}}]},
+        }
+    }
     assert selection.from_map_event(event) == "MT"
     codes = list(jurisdictions.codes())
-    assert selection.from_map_event({"selection": {"indices": {"targets": [3]}, "objects": {}}}, codes=codes) == codes[3]
+    assert (
+        selection.from_map_event({"selection": {"indices": {"targets": [3]}, "objects": {}}}, codes=codes) == codes[3]
+    )
     assert selection.from_map_event({"selection": {"indices": {}, "objects": {}}}) is None  # nothing picked
     assert selection.from_map_event(None) is None
 
@@ -76,19 +90,32 @@ def test_the_map_click_target_is_every_jurisdiction_on_the_pickable_layer(monkey
 def test_a_heatmap_click_reads_the_cells_state_and_area():
     df = rows()
     m = coverage.maturity_matrix(coverage.redact_notes(df, lambda s: True))
-    fig = charts.jurisdiction_heatmap(m, jurisdictions.names(), coverage.cell_details(coverage.redact_notes(df, lambda s: True),
-                                                                          m), selected=("MT", "interoperability"))
+    fig = charts.jurisdiction_heatmap(
+        m,
+        jurisdictions.names(),
+        coverage.cell_details(coverage.redact_notes(df, lambda s: True), m),
+        selected=("MT", "interoperability"),
+    )
     cells = next(t for t in fig.data if t.name == "cells")
     i = list(cells.customdata[:, 0]).index("MT") + list(m.columns).index("interoperability")
     assert list(cells.customdata[i]) == ["MT", "interoperability"] and "Montana" in cells.y[i]
-    point = {"curve_number": 2, "point_index": i, "x": cells.x[i], "y": cells.y[i],
-             "customdata": list(cells.customdata[i])}
+    point = {
+        "curve_number": 2,
+        "point_index": i,
+        "x": cells.x[i],
+        "y": cells.y[i],
+        "customdata": list(cells.customdata[i]),
+    }
     assert selection.from_heatmap_event({"selection": {"points": [point]}}) == ("MT", "interoperability")
     assert selection.from_heatmap_event({"selection": {"points": []}}) is None
     # greyscale markers: MT seeks (ring), WY can mentor (dot), not colour alone
-    marks = pd.DataFrame(charts.cell_marks(coverage.cell_details(coverage.redact_notes(df, lambda s: True),
-                                                                 m).to_numpy()).reshape(m.shape),
-                         index=m.index, columns=m.columns)
+    marks = pd.DataFrame(
+        charts.cell_marks(coverage.cell_details(coverage.redact_notes(df, lambda s: True), m).to_numpy()).reshape(
+            m.shape
+        ),
+        index=m.index,
+        columns=m.columns,
+    )
     assert marks.loc["MT", "interoperability"] == "seeks" and marks.loc["WY", "interoperability"] == "offers"
     assert marks.loc["SD", "interoperability"] == ""  # an offer below 4 is not a mentor
     assert {t.name for t in fig.data} >= {charts.MENTOR_LABEL, charts.SEEKS_LABEL}
@@ -101,8 +128,10 @@ def test_a_bar_click_reads_the_area():
     assert list(fig.data[0].customdata) == list(sd["program_area"])
     labels = dict(zip(sd["label"], sd["program_area"]))
     assert selection.from_bars_event({"selection": {"points": [{"customdata": "exercises"}]}}) == "exercises"
-    assert selection.from_bars_event({"selection": {"points": [{"y": catalog.area_short("training")}]}}, labels) == \
-        "training"
+    assert (
+        selection.from_bars_event({"selection": {"points": [{"y": catalog.area_short("training")}]}}, labels)
+        == "training"
+    )
 
 
 def test_an_arc_click_reads_its_pair_and_finds_its_row():
@@ -161,9 +190,15 @@ def test_area_panel_lists_mentors_and_seekers_behind_the_bars():
     assert selection.area_panel(rows(), "interoperability", region=2).mentors.empty  # Region II: none of them
 
 
-@pytest.mark.parametrize("role, states, allowed", [
-    (auth.LEADERSHIP, (), True), (auth.PROGRAM_MANAGER, ("MT",), True), (auth.PROGRAM_MANAGER, ("TX",), False),
-    (auth.STATE, ("MT",), False)])
+@pytest.mark.parametrize(
+    "role, states, allowed",
+    [
+        (auth.LEADERSHIP, (), True),
+        (auth.PROGRAM_MANAGER, ("MT",), True),
+        (auth.PROGRAM_MANAGER, ("TX",), False),
+        (auth.STATE, ("MT",), False),
+    ],
+)
 def test_only_leadership_and_the_pairs_program_managers_may_open_an_exchange(role, states, allowed):
     assert selection.may_open_exchange(auth.Viewer(role, "someone", states), "WY", "MT") is allowed
 
@@ -182,10 +217,12 @@ def test_cell_panel_carries_the_data_quality_flags_of_that_state_and_area():
 
 # --- the national page opened on a shared link with a selection (AppTest) --------------------------------------
 
+
 @pytest.fixture(scope="module")
 def demo_store(demo_template, tmp_path_factory):
     from shisn.store import db, queries
     from tests.support import demo_copy_in_env
+
     with demo_copy_in_env(demo_template, tmp_path_factory.mktemp("selection")) as path:
         con = db.connect(path)
         pms = queries.program_managers(con)
@@ -198,6 +235,7 @@ def national(query, role=auth.LEADERSHIP, **state):
     from streamlit.testing.v1 import AppTest
 
     from tests.support import ROOT
+
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     at.session_state["demo_role"] = role
     for k, v in state.items():
@@ -219,8 +257,11 @@ def test_a_shared_link_opens_the_cell_selected_in_canonical_form(demo_store):
     # the select boxes' panel opens closed; its label says what is selected
     assert any("Montana (MT) · Interoperability" in e.label for e in at.expander)
     assert not at.get("selectbox")
-    at = national({"view": "Strengths and gaps", "selected_state": "montana", "selected_area": "Interoperability"},
-                  pick_open=True, exchange_action_open=True)  # the panel and "open an exchange" opened
+    at = national(
+        {"view": "Strengths and gaps", "selected_state": "montana", "selected_area": "Interoperability"},
+        pick_open=True,
+        exchange_action_open=True,
+    )  # the panel and "open an exchange" opened
     assert at.query_params["selected_state"] == "MT" and at.query_params["selected_area"] == "interoperability"
     assert at.selectbox(key="_pick_selected_state").value == "MT"
     assert at.selectbox(key="_pick_selected_area").value == "interoperability"
@@ -236,7 +277,9 @@ def test_choosing_in_the_select_box_is_the_same_selection_as_a_click(demo_store)
     assert any(m.value.startswith("### Wyoming (WY)") for m in at.markdown)
     assert at.session_state["_shisn_selection_gen"] == 1  # the map starts afresh (its own selection cleared)
     at.selectbox(key="_pick_selected_state").set_value(None).run()
-    assert "selected_state" not in at.query_params and not any(re.match(r"### .* \([A-Z]{2}\)", m.value) for m in at.markdown)
+    assert "selected_state" not in at.query_params and not any(
+        re.match(r"### .* \([A-Z]{2}\)", m.value) for m in at.markdown
+    )
 
 
 def test_a_program_manager_sees_other_states_notes_blank_and_no_exchange_button_for_others(demo_store):
@@ -247,10 +290,14 @@ def test_a_program_manager_sees_other_states_notes_blank_and_no_exchange_button_
     at = national({"selected_state": other}, auth.PROGRAM_MANAGER, demo_pm=name)
     assert any(m.value.startswith(f"### {jurisdictions.names()[other]} ({other})") for m in at.markdown)
     assert all("Notes" not in t.columns for t in static_tables(at))  # not the PM's state: no notes column
-    at = national({"view": "Strengths and gaps", "selected_state": other, "selected_area": "exercises"},
-                  auth.PROGRAM_MANAGER, demo_pm=name)
+    at = national(
+        {"view": "Strengths and gaps", "selected_state": other, "selected_area": "exercises"},
+        auth.PROGRAM_MANAGER,
+        demo_pm=name,
+    )
     for t in static_tables(at):
         if "Score" in t.columns:  # mentors / mentees: only the PM's own states may carry notes
             assert "Notes" not in t.columns or set(t.loc[t["Notes"] != "", "State"]) <= set(mine)
-    assert not [b for b in at.button if b.label == "Open an exchange"] or \
-        any(c in mine for t in static_tables(at) if "Score" in t.columns for c in t["State"])
+    assert not [b for b in at.button if b.label == "Open an exchange"] or any(
+        c in mine for t in static_tables(at) if "Score" in t.columns for c in t["State"]
+    )

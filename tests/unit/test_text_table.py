@@ -1,5 +1,6 @@
 """displays.text_table: the static tables beside a chart or a map are Markdown, so a new session loads no table code;
 user text in them stays text."""
+
 from streamlit.testing.v1 import AppTest
 
 from shisn.web import displays
@@ -8,9 +9,18 @@ from tests.support import static_tables
 
 def _page():
     import pandas as pd
-    displays.text_table(pd.DataFrame({
-        "State": ["NH", "VA"], "Score": [2.573, 1.0], "Maturity": [4, 2], "Mentors": [3.0, 5.0],
-        "Notes": ["Plan | draft **bold** [link](http://x) <b>hi</b>", None]}))
+
+    displays.text_table(
+        pd.DataFrame(
+            {
+                "State": ["NH", "VA"],
+                "Score": [2.573, 1.0],
+                "Maturity": [4, 2],
+                "Mentors": [3.0, 5.0],
+                "Notes": ["Plan | draft **bold** [link](http://x) <b>hi</b>", None],
+            }
+        )
+    )
     displays.text_table(pd.DataFrame({"Empty": []}))
 
 
@@ -34,6 +44,7 @@ def test_a_table_drawn_again_shows_its_own_rows_never_an_earlier_frames():
     import gc
 
     import pandas as pd
+
     shared = pd.DataFrame({"State": ["VA"], "Maturity": [3]})
     assert displays._markdown_of(shared) is displays._markdown_of(shared)  # kept, not formatted again
     for n in range(50):  # freed frames' places are reused: each new frame still shows its own value
