@@ -1,4 +1,4 @@
-"""Whole-store copy, backup and restore (shisn/archive.py) at county scale, against each engine's own floor.
+"""Whole-store copy, backup and restore (shisn/store/archive.py) at county scale, against each engine's own floor.
 
     python benchmarks/bench_archive.py [--quick] [--json] [--write]
 

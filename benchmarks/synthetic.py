@@ -1,6 +1,6 @@
 """Synthetic county-scale reference data for the benchmarks (not used by the app or the tests).
 
-shisn knows the 56 real jurisdictions (`shisn/jurisdictions.py`, from `data/`). To see what the same code costs
+shisn knows the 56 real jurisdictions (`shisn/domain/jurisdictions.py`, from `data/`). To see what the same code costs
 at county scale, `patch_jurisdictions()` swaps that module's reference data, in this process only, for
 3,100 synthetic jurisdictions on a 62 x 50 grid (10 rectangular "FEMA regions", rook-adjacent borders, log-normal
 populations, one square of geometry each, placed over the contiguous US so the map's view fitting behaves).

@@ -19,6 +19,7 @@ import streamlit as st
 from shisn.domain import auth, safe_text
 from shisn.render import cycle_report
 from shisn.services import impact
+from shisn.store import settings
 from shisn.web import displays, identity, loaders, widgets
 
 viewer = identity.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
@@ -317,13 +318,13 @@ def health_view():
                         days = a.number_input(
                             "Count an exchange as stuck after (days)",
                             min_value=1,
-                            max_value=impact.MAX_STUCK_DAYS,
+                            max_value=settings.MAX_STUCK_DAYS,
                             value=h.stuck_days,
                             step=1,
                         )
                         if b.form_submit_button("Save"):
                             try:
-                                impact.set_stuck_days(con, days, viewer.name)
+                                settings.set_stuck_days(con, days, viewer)
                             except ValueError as e:
                                 st.error(safe_text.markdown(str(e)))
                             else:

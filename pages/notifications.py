@@ -1,5 +1,5 @@
 """Notifications (every role): which e-mails you get from shisn, per kind: immediately, in the daily digest, or off
-(shisn/notify.py). The unsubscribe link at the foot of every e-mail lands here (`?unsubscribe=TOKEN`): it turns that
+(shisn/services/notify.py). The unsubscribe link at the foot of every e-mail lands here (`?unsubscribe=TOKEN`): it turns that
 kind off, says so, and leaves the address, so a later save here cannot undo it."""
 
 import pandas as pd

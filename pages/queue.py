@@ -11,6 +11,7 @@ import streamlit as st
 
 from shisn.domain import auth, safe_text
 from shisn.services import queue
+from shisn.store import settings
 from shisn.web import displays, identity, loaders, widgets
 
 viewer = identity.guard(auth.LEADERSHIP, auth.PROGRAM_MANAGER)
@@ -115,14 +116,14 @@ if viewer.role == auth.LEADERSHIP:
                 new_days = st.number_input(
                     "Days without a change",
                     min_value=1,
-                    max_value=queue.MAX_STUCK_DAYS,
+                    max_value=settings.MAX_STUCK_DAYS,
                     value=days,
                     step=1,
                     key="stuck_days",
                 )
                 if st.form_submit_button("Save"):
                     try:
-                        queue.set_stuck_days(con, new_days, viewer)
+                        settings.set_stuck_days(con, new_days, viewer)
                     except (ValueError, PermissionError) as e:
                         st.error(safe_text.markdown(str(e)))
                     else:

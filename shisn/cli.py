@@ -7,12 +7,12 @@
   referrals --db PATH [--cycle YEAR] [--format csv|json]
   capacity  --db PATH [--cycle YEAR] [--capacity N] [--areas] [--format csv|json]   capacity planning: per mentor
             state at capacity, what one more slot would serve (or, --areas, per program area: needs unmet for
-            lack of capacity and needs no offer can meet); see shisn/capacity.py
+            lack of capacity and needs no offer can meet); see shisn/domain/capacity.py
   users     add EMAIL --role leadership|program_manager|state [--state VA] | remove EMAIL | list   (--db PATH)
   exchanges --db PATH [--format csv|json]          every facilitated exchange (id, states, areas, status, ...)
   exchanges load FILE --db PATH [--user NAME]     import exchanges recorded elsewhere (CSV: mentor, mentee,
             program_area, cycle, status, held_on[, first_contact_on, means, notes, decline_reason]; all or nothing;
-            rows already in the store are skipped; see shisn/exchange_import.py)
+            rows already in the store are skipped; see shisn/services/exchange_import.py)
   managers  load FILE --db PATH [--user NAME]     load program-manager assignments (state,name,email)
   cycles    list [--format csv|json] | open YEAR --due DATE | close YEAR   (--db PATH [--user NAME])
             reporting cycles: list them (status, due date, how many reported, which is the default), open one for
@@ -28,13 +28,13 @@
             postgresql:// URL, either way; all or nothing; a target holding data is refused without --replace);
             prints one line per table once its rows and checksum are verified in the target
   backup    --db PATH --output FILE               the whole store as one portable archive (Parquet per table and a
-            manifest: schema version, row counts, checksums; see shisn/archive.py)
+            manifest: schema version, row counts, checksums; see shisn/store/archive.py)
   restore   FILE --db PATH [--replace]            fill an empty store (either engine) from an archive; an older
             schema's archive is upgraded on the way; a damaged archive is refused and nothing is written
-  check     --db PATH                             integrity (shisn/integrity.py): one line per problem and exit 1,
+  check     --db PATH                             integrity (shisn/store/integrity.py): one line per problem and exit 1,
             or exit 0 when clean
   notify    send [--every SECONDS] [--limit N] | digest [--force] | list [--status S] [--format csv|json] | retry
-            (--db PATH)   e-mail notifications (shisn/notify.py, shisn/mailer.py): deliver the outbox through
+            (--db PATH)   e-mail notifications (shisn/services/notify.py, shisn/services/mailer.py): deliver the outbox through
             SHISN_SMTP_URL (and build the daily digest when it is due), build today's digest now, show the outbox,
             put failed notifications back in line
 

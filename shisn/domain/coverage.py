@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from shisn.domain import catalog, jurisdictions
+from shisn.domain import basics, catalog, jurisdictions
 
 ALL_AREAS = "all"
 ALL_REGIONS = "all"
@@ -383,14 +383,10 @@ def cell_details(df: pd.DataFrame, m: pd.DataFrame) -> pd.DataFrame:
             "offers": bool(o),
             "eligible": bool(e) if e is not pd.NA else False,
             "seeks": bool(k),
-            "other": _text(oa),
+            "other": basics.cell_text(oa),
             "note": excerpt(n) if v else None,
         }
     return pd.DataFrame(out, index=m.index, columns=m.columns, dtype=object)
-
-
-def _text(v) -> str:
-    return "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v).strip()
 
 
 # --- FEMA regions ---------------------------------------------------------------------------------------------

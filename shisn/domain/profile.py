@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from shisn.domain import auth, catalog, jurisdictions, pairing
+from shisn.domain import auth, basics, catalog, jurisdictions, pairing
 
 STANDARD_AREAS: tuple[str, ...] = tuple(a for a in catalog.AREA_SLUGS if a != catalog.OTHER)
 PAIRING_INPUT = ["state", "program_area", "maturity", "offers_help", "seeks_help", "other_area"]
@@ -66,10 +66,6 @@ def area_short_name(slug: str, other_area: str | None = None) -> str:
 
 def _area_order(slug: str) -> int:
     return catalog.AREA_SLUGS.index(slug)
-
-
-def _text(value) -> str:
-    return "" if value is None or pd.isna(value) else str(value)
 
 
 # The State profile page's views (for viewers who see the state in detail), one tab each; only the open one runs.
@@ -148,7 +144,7 @@ def _maturity_table(cycle_df: pd.DataFrame, state: str) -> pd.DataFrame:
     for slug in slugs:
         r = mine.get(slug)
         reported = r is not None
-        other = _text(r["other_area"]) if reported else ""
+        other = basics.cell_text(r["other_area"], strip=False) if reported else ""
         maturity = int(r["maturity"]) if reported else None
         rows.append(
             {
@@ -166,8 +162,8 @@ def _maturity_table(cycle_df: pd.DataFrame, state: str) -> pd.DataFrame:
                 "offers_help": bool(r["offers_help"]) if reported else False,
                 "seeks_help": bool(r["seeks_help"]) if reported else False,
                 "eligible_mentor": bool(r["eligible_mentor"]) if reported else False,
-                "offer_note": _text(r["offer_note"]) if reported else "",
-                "notes": _text(r["notes"]) if reported else "",
+                "offer_note": basics.cell_text(r["offer_note"], strip=False) if reported else "",
+                "notes": basics.cell_text(r["notes"], strip=False) if reported else "",
             }
         )
     out = pd.DataFrame(rows)
@@ -237,7 +233,7 @@ def trend(assessments: pd.DataFrame, state: str, upto: int | None = None) -> pd.
     if df.empty:
         return pd.DataFrame(dtype="Int64")
     latest_other = df[df["program_area"] == catalog.OTHER].sort_values("cycle")["other_area"]
-    other_name = _text(latest_other.iloc[-1]) if len(latest_other) else ""
+    other_name = basics.cell_text(latest_other.iloc[-1], strip=False) if len(latest_other) else ""
     wide = df.pivot(index="program_area", columns="cycle", values="maturity")
     wide = wide.reindex(sorted(wide.index, key=_area_order))
     wide.index = [area_short_name(s, other_name) for s in wide.index]
@@ -269,7 +265,11 @@ def changes(assessments: pd.DataFrame, state: str, cycle: int, since: int | None
         before = None
         if slug in then.index:
             b = then.loc[slug]
-            same = slug != catalog.OTHER or _text(b["other_area"]).casefold() == _text(r["other_area"]).casefold()
+            same = (
+                slug != catalog.OTHER
+                or basics.cell_text(b["other_area"], strip=False).casefold()
+                == basics.cell_text(r["other_area"], strip=False).casefold()
+            )
             before = int(b["maturity"]) if same else None
         if before is None:
             change = "new"
@@ -278,8 +278,8 @@ def changes(assessments: pd.DataFrame, state: str, cycle: int, since: int | None
         rows.append(
             {
                 "program_area": slug,
-                "area": area_name(slug, _text(r["other_area"])),
-                "short": area_short_name(slug, _text(r["other_area"])),
+                "area": area_name(slug, basics.cell_text(r["other_area"], strip=False)),
+                "short": area_short_name(slug, basics.cell_text(r["other_area"], strip=False)),
                 "before": before,
                 "after": after,
                 "change": change,
@@ -345,9 +345,12 @@ def _partner_frame(
     if cands.empty:
         return pd.DataFrame(columns=PARTNER_COLUMNS)
     rows = cycle_df[cycle_df["state"].isin(set(cands[partner_col]))]
-    notes = {(s, a): _text(n) for s, a, n in rows[["state", "program_area", "notes"]].itertuples(index=False)}
+    notes = {
+        (s, a): basics.cell_text(n, strip=False)
+        for s, a, n in rows[["state", "program_area", "notes"]].itertuples(index=False)
+    }
     others = {
-        s: _text(o)
+        s: basics.cell_text(o, strip=False)
         for s, a, o in rows[["state", "program_area", "other_area"]].itertuples(index=False)
         if a == catalog.OTHER
     }

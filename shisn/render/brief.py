@@ -1,6 +1,6 @@
 """The pairing brief: a one-page printable introduction for one exchange (any status, from a request on).
 
-Self-contained HTML like the state report (shisn/report.py: inline CSS, system fonts, no script, link, image,
+Self-contained HTML like the state report (shisn/render/report.py: inline CSS, system fonts, no script, link, image,
 font or stylesheet from anywhere). It holds only the exchange's two states: side by side their ratings in the
 exchange's program areas (maturity, offers/seeks, POETE sub-ratings where given, notes only where the viewer may
 see that state's detail: `auth.redact`), their strengths and needs in the cycle, why the pair was suggested (the

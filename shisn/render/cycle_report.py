@@ -1,6 +1,6 @@
 """The printable cycle report for leadership: one self-contained HTML file for one assessment cycle.
 
-Like the state report (`shisn/report.py`, whose stylesheet it shares): inline CSS, charts as inline SVG drawn here,
+Like the state report (`shisn/render/report.py`, whose stylesheet it shares): inline CSS, charts as inline SVG drawn here,
 system fonts only; no script, no link, no external image, font or stylesheet, so it opens and prints on a closed
 network. Every value that could carry user text goes through `esc`.
 

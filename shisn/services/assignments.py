@@ -1,7 +1,7 @@
 """Program-manager assignments: each jurisdiction's assigned ODP program manager (name, email).
 
 A state tells its program manager (PM) what it offers or needs; the PM facilitates the first contact with another
-state (shisn/exchanges.py). Everywhere a state is shown, its PM can be shown with it: `pm_of(con, state)` for one
+state (shisn/services/exchanges.py). Everywhere a state is shown, its PM can be shown with it: `pm_of(con, state)` for one
 state, `with_pm(df, con)` to add `pm_name`/`pm_email` columns to any frame with a state column.
 
 Program managers' contacts with an exchange follow one rule, `exchange_pms` / `with_exchange_pms` (the Exchanges
@@ -23,7 +23,7 @@ import re
 
 import pandas as pd
 
-from shisn.domain import csvtext, exchange_rules, jurisdictions
+from shisn.domain import basics, csvtext, exchange_rules, jurisdictions
 from shisn.store import audit
 from shisn.store.db import query_df, transaction
 from shisn.store.ingest import LoadError, Problem
@@ -178,12 +178,6 @@ def change_log(con, limit: int = 200) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _text(v) -> str:
-    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
-        return ""
-    return str(v).strip()
-
-
 def validate(
     rows: pd.DataFrame, *, lines: list[int] | None = None, file: str | None = None, allow_unassigned: bool = False
 ) -> tuple[pd.DataFrame, list[Problem]]:
@@ -196,7 +190,7 @@ def validate(
     for i, rec in enumerate(rows.to_dict("records")):
         row = i + 1
         line = lines[i] if lines else None
-        state_in, name, email = (_text(rec.get(c)) for c in COLUMNS)
+        state_in, name, email = (basics.cell_text(rec.get(c)) for c in COLUMNS)
 
         def bad(column, value, reason):
             problems.append(Problem(reason, row, line, column, value, file))

@@ -10,7 +10,7 @@ import pandas as pd
 
 from shisn.domain import pairing, safe_text
 from shisn.services import notify, queue
-from shisn.store import accounts, queries
+from shisn.store import accounts, queries, settings
 from shisn.store.db import query_df, transaction
 
 
@@ -59,8 +59,8 @@ def _queue_items(con, now: dt.datetime) -> dict[str, list[Item]]:
     takers = [e for e in pms if modes[e] != notify.OFF]
     if not takers:
         return {}
-    days = queue.stuck_days(con)
-    cycle = queue.latest_cycle(con)
+    days = settings.stuck_days(con)
+    cycle = queries.latest_cycle(con)
     refs = (
         pairing.suggest(queries.assessments(con, cycle), with_candidates=False).referrals if cycle is not None else None
     )
@@ -131,7 +131,7 @@ def build_digests(con, *, now: dt.datetime | None = None, force: bool = False) -
     queued = _queue_items(con, now)  # the heavy reads first, outside the transaction
     with transaction(con) as cur:
         cur.lock("notify_digest")  # one builder at a time: two replicas or timers build one digest
-        if not force and notify._setting(cur, notify.DIGEST_DAY_KEY) == day.isoformat():
+        if not force and settings.get_in(cur, notify.DIGEST_DAY_KEY) == day.isoformat():
             return None
         digests: dict[str, Digest] = {}
         for nid, email, state, created, subject, link in cur.execute(
@@ -176,5 +176,5 @@ def build_digests(con, *, now: dt.datetime | None = None, force: bool = False) -
                     f"notification_id IN ({', '.join('?' for _ in carried)})",
                     [notify.DIGESTED, nid, notify.WAITING, *carried],
                 ).fetchall()
-        notify._put_setting(cur, notify.DIGEST_DAY_KEY, day.isoformat(), "shisn", now)
+        settings.put_in(cur, notify.DIGEST_DAY_KEY, day.isoformat(), "shisn", now)
     return len(digests)

@@ -45,7 +45,7 @@ the PM of either state may change an exchange; state users read theirs (they tel
 request introductions for their own state only.
 
 Notifications: opening an exchange, a status change, a request and its answer write their e-mail notifications
-(shisn/notify.py) in the same transaction as the change, so a change rolled back notifies nobody.
+(shisn/services/notify.py) in the same transaction as the change, so a change rolled back notifies nobody.
 
 TA referrals: a need (state × program area × cycle) no exchange will meet is recorded in `ta_referrals` so nothing
 raised is dropped. Referring the same need twice keeps the first referral (and returns its id).
@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from shisn.domain import auth, catalog, jurisdictions
+from shisn.domain import auth, basics, catalog, jurisdictions
 from shisn.domain.exchange_rules import (
     ACTIVE_STATUSES,
     CLOSED,
@@ -199,10 +199,6 @@ class Duplicate(ExchangeError):
 # --- validation helpers ------------------------------------------------------------------------------------------
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
-
-
 def _state(value, role: str) -> str:
     code = jurisdictions.state_code(value) if value else None
     if code is None:
@@ -239,19 +235,13 @@ def _means(value) -> str | None:
 
 
 def _text(value, what: str, limit: int = MAX_TEXT) -> str | None:
-    if value is None:
-        return None
-    s = str(value).strip()
-    if len(s) > limit:
-        raise ExchangeError(f"the {what} is {len(s)} characters long; the limit is {limit}")
-    return s or None
+    return basics.bounded_text(
+        value, limit, f"the {what} is {{n}} characters long; the limit is {{limit}}", ExchangeError
+    )
 
 
 def _who(by) -> str:
-    s = str(by or "").strip()
-    if not s:
-        raise ExchangeError("who is making the change must be named")
-    return s
+    return basics.named(by, "who is making the change must be named", ExchangeError)
 
 
 def _cycle(cycle) -> int:
@@ -302,7 +292,7 @@ def open_exchange(
         raise ExchangeError(f"mentor and mentee are both {mentor}: an exchange needs two different states")
     slugs, cycle, by = _areas(areas), _cycle(cycle), _who(by)
     means, note = _means(means), _text(note, "note")
-    now = now or _now()
+    now = now or basics.now()
     at = _check_at(at, None, now)
     with transaction(con) as cur:
         cur.lock("exchange_open")  # the duplicate check and the insert, one writer at a time
@@ -435,7 +425,7 @@ def update(
             raise InvalidTransition(
                 f"{status!r} is not a status; statuses: " + ", ".join(STATUS_LABELS[s] for s in STATUSES)
             )
-    now = now or _now()
+    now = now or basics.now()
     try:
         with transaction(con) as cur:
             cur_row = _read(cur, exchange_id)
@@ -584,7 +574,7 @@ def request_introduction(
     slugs, cycle = _areas(areas), _cycle(cycle)
     message = _text(message, "message", MAX_MESSAGE)
     by = _who(viewer.name)
-    now = now or _now()
+    now = now or basics.now()
     with transaction(con) as cur:
         cur.lock("exchange_open")  # the checks and the insert, one writer at a time (as open_exchange)
         _eligibility(cur, mentor, mentee, slugs, cycle, me)
@@ -632,7 +622,7 @@ def _answer(
     con, exchange_id: int, version: int, viewer: auth.Viewer, allowed, sets_for, comment, now: dt.datetime | None
 ) -> int:
     """One write answering a request: permission, version and status checked in the transaction."""
-    now = now or _now()
+    now = now or basics.now()
     by = _who(viewer.name if viewer else None)
     try:
         with transaction(con) as cur:
@@ -802,7 +792,7 @@ def refer_to_ta(con, state, area, cycle, reason, by, *, exchange_id: int | None 
         rid = int(cur.execute("SELECT nextval('ta_referral_id_seq')").fetchall()[0][0])
         cur.execute(
             "INSERT INTO ta_referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [rid, state, area, cycle, reason, by, _now(), exchange_id, bool(synthetic)],
+            [rid, state, area, cycle, reason, by, basics.now(), exchange_id, bool(synthetic)],
         ).fetchall()
         audit.record_in(cur, by, "edit", f"TA referral {rid}: {state} {area} {cycle}")
     return rid

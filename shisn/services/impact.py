@@ -44,7 +44,7 @@ the share declined and why, exchanges stuck with no change recorded for `stuck_d
 capacity used per cycle, needs referred to technical assistance per cycle.
 
 Pure pandas/numpy functions of frames (tests build them by hand); `gather` reads what they need from the store as
-a viewer may see it, and `stuck_days`/`set_stuck_days` keep the one setting. No Streamlit here.
+a viewer may see it (the stuck threshold is shisn.store.settings). No Streamlit here.
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ from shisn.domain import auth, catalog, coverage, exchange_rules, jurisdictions
 from shisn.domain.pairing import DEFAULT_CAPACITY
 from shisn.services import outcomes
 from shisn.services.exchanges import list_exchanges, ta_referrals
-from shisn.store import audit
-from shisn.store.db import query_df, transaction
+from shisn.store import settings
+from shisn.store.db import query_df
 
 MIN_N = 5  # fewer distinct states than this on either side: "too few"
 LEVEL = 0.95
@@ -79,7 +79,6 @@ VERDICT_WORDS = {
 }
 TOO_FEW_TEXT = VERDICT_WORDS[TOO_FEW]
 AWAITING, NO_START = "awaiting the next rating", "no rating before the exchange"
-STUCK_DAYS_KEY, DEFAULT_STUCK_DAYS, MAX_STUCK_DAYS = "stuck_days", 30, 365
 AREAS: tuple[str, ...] = tuple(a for a in catalog.AREA_SLUGS if a != catalog.OTHER)
 _FOREVER = 10_000  # the last year of an exchange still under way
 
@@ -574,7 +573,7 @@ NO_REASON = "no reason recorded"
 def health(
     exchanges: pd.DataFrame,
     now: dt.datetime,
-    stuck_days: int = DEFAULT_STUCK_DAYS,
+    stuck_days: int = settings.DEFAULT_STUCK_DAYS,
     *,
     assessments: pd.DataFrame | None = None,
     referrals: pd.DataFrame | None = None,
@@ -741,48 +740,10 @@ def gather(con, viewer: auth.Viewer | None, assessments: pd.DataFrame) -> Inputs
         exchanges=ex,
         referrals=ta_referrals(con, viewer),
         pms=query_df(con, "SELECT state, name, email FROM program_managers ORDER BY state"),
-        stuck_days=stuck_days(con),
+        stuck_days=settings.stuck_days(con),
         views=outcomes.visible(con, viewer),
         pool=pool,
     )
-
-
-# --- the one setting --------------------------------------------------------------------------------------------
-
-
-def stuck_days(con) -> int:
-    """Days without a recorded change after which an open exchange counts as stuck (setting, default 30)."""
-    got = query_df(con, "SELECT value FROM settings WHERE key = ?", [STUCK_DAYS_KEY])
-    try:
-        v = int(got["value"].iloc[0]) if len(got) else DEFAULT_STUCK_DAYS
-    except ValueError:
-        v = DEFAULT_STUCK_DAYS
-    return v if 1 <= v <= MAX_STUCK_DAYS else DEFAULT_STUCK_DAYS
-
-
-def set_stuck_days(con, days, by: str, *, now: dt.datetime | None = None) -> int:
-    """Leadership sets the stuck threshold (1–365 days). Audited; raises ValueError (nothing written) when invalid."""
-    try:
-        v = int(days)
-        if float(days) != v:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ValueError(f"{days!r} is not a whole number of days") from None
-    if not 1 <= v <= MAX_STUCK_DAYS:
-        raise ValueError(f"the days without a change must be between 1 and {MAX_STUCK_DAYS}, not {v}")
-    if not str(by or "").strip():
-        raise ValueError("who is changing the setting must be named")
-    now = (now or dt.datetime.now()).replace(microsecond=0)
-    with transaction(con) as cur:
-        old = cur.scalar("SELECT value FROM settings WHERE key = ?", [STUCK_DAYS_KEY])
-        cur.execute(
-            "INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, "
-            "updated_at = excluded.updated_at",
-            [STUCK_DAYS_KEY, str(v), by, now],
-        ).fetchall()
-        audit.record_in(cur, by, "edit", f"setting {STUCK_DAYS_KEY} = {v} (was {old or DEFAULT_STUCK_DAYS})")
-    return v
 
 
 # --- everything the page and the report show -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Delivering the outbox (shisn/notify.py) through the agency's mail relay: `python -m shisn notify send` (from a
+"""Delivering the outbox (shisn/services/notify.py) through the agency's mail relay: `python -m shisn notify send` (from a
 timer), or a sender thread in the app (`SHISN_NOTIFY_SENDER=1`).
 
 The contract:
@@ -42,6 +42,7 @@ import urllib.parse
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from shisn.domain import basics
 from shisn.services import daily_digest, notify
 from shisn.store.db import WriteConflict, transaction
 
@@ -194,10 +195,6 @@ class Round:
         if self.error:
             parts.append(self.error)
         return "; ".join(parts)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -396,7 +393,7 @@ def run(
     if r is None and use_env:
         r = relay()
     sender = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-    clock = (lambda: now) if now is not None else _now
+    clock = (lambda: now) if now is not None else basics.now
     with store.exclusive(SENDER_LOCK) as held:
         if not held:
             return Round(held=False)

@@ -1,5 +1,5 @@
 """E-mail notifications: events → the outbox (table `notifications`), each user's preferences, the daily digest and
-the unsubscribe link. Delivery through the mail relay is shisn/mailer.py's.
+the unsubscribe link. Delivery through the mail relay is shisn/services/mailer.py's.
 
 The contract:
 
@@ -56,9 +56,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from shisn.domain import auth, catalog, jurisdictions, safe_text
+from shisn.domain import auth, basics, catalog, jurisdictions, safe_text
 from shisn.domain.exchange_rules import status_label
-from shisn.store import audit
+from shisn.store import audit, settings
 from shisn.store.db import query_df, transaction
 
 # --- vocabulary ----------------------------------------------------------------------------------------------------
@@ -154,10 +154,6 @@ def modes_for(kind: str) -> tuple[str, ...]:
     return (DIGEST, OFF) if kind in DIGEST_ONLY else MODES
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
-
-
 def _one_line(text, limit: int = 200) -> str:
     s = " ".join(str(text or "").split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
@@ -177,19 +173,6 @@ def _areas(program_areas: str) -> str:
 
 
 # --- settings: defaults, digest hour, the signing key ----------------------------------------------------------------
-
-
-def _setting(cur, key: str) -> str | None:
-    return cur.scalar("SELECT value FROM settings WHERE key = ?", [key])
-
-
-def _put_setting(cur, key: str, value: str, by: str, now: dt.datetime) -> None:
-    cur.execute(
-        "INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, "
-        "updated_at = excluded.updated_at",
-        [key, value, by, now],
-    ).fetchall()
 
 
 def _defaults_in(cur) -> dict[str, str]:
@@ -234,18 +217,18 @@ def set_defaults(
             raise ValueError(f"{KIND_LABELS[k]}: {m!r} is not one of {', '.join(modes_for(k))}")
     if hour is not None and (not isinstance(hour, int) or not 0 <= hour <= 23):
         raise ValueError(f"the digest hour is a whole hour from 0 to 23, not {hour!r}")
-    now = now or _now()
+    now = now or basics.now()
     changed = []
     with transaction(con) as cur:
         current = _defaults_in(cur)
         for k, m in modes.items():
             if current[k] != m:
-                _put_setting(cur, DEFAULT_KEY + k, m, by, now)
+                settings.put_in(cur, DEFAULT_KEY + k, m, by, now)
                 changed.append(f"{k}: {current[k]} → {m}")
         if hour is not None:
-            old = _setting(cur, DIGEST_HOUR_KEY) or str(DEFAULT_DIGEST_HOUR)
+            old = settings.get_in(cur, DIGEST_HOUR_KEY) or str(DEFAULT_DIGEST_HOUR)
             if old != str(hour):
-                _put_setting(cur, DIGEST_HOUR_KEY, str(hour), by, now)
+                settings.put_in(cur, DIGEST_HOUR_KEY, str(hour), by, now)
                 changed.append(f"digest hour: {old} → {hour}")
         if changed:
             audit.record_in(cur, by, "edit", "notification defaults: " + "; ".join(changed))
@@ -256,14 +239,14 @@ def _secret_in(cur) -> bytes:
     env = os.environ.get("SHISN_SECRET")
     if env:
         return env.encode("utf-8")
-    got = _setting(cur, SECRET_KEY)
+    got = settings.get_in(cur, SECRET_KEY)
     if got is None:
         cur.execute(
             "INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO NOTHING",
-            [SECRET_KEY, secrets.token_hex(32), "shisn", _now()],
+            [SECRET_KEY, secrets.token_hex(32), "shisn", basics.now()],
         ).fetchall()
-        got = _setting(cur, SECRET_KEY)
+        got = settings.get_in(cur, SECRET_KEY)
     return str(got).encode("utf-8")
 
 
@@ -373,7 +356,7 @@ def set_preferences(con, email: str, modes: dict[str, str], by: str, *, now: dt.
             raise ValueError(f"{k!r} is not a kind of notification")
         if m not in modes_for(k):
             raise ValueError(f"{KIND_LABELS[k]}: {m!r} is not one of {', '.join(modes_for(k))}")
-    now = now or _now()
+    now = now or basics.now()
     changed = []
     with transaction(con) as cur:
         for k, m in modes.items():
@@ -517,7 +500,7 @@ def _queue(
     """Write one row per recipient (as their mode says: a message, a digest item, or nothing)."""
     if not recipients:
         return []
-    now = now or _now()
+    now = now or basics.now()
     modes = _modes_in(cur, list(recipients), kind)
     secret = None
     ids = []
@@ -820,7 +803,7 @@ def export(df: pd.DataFrame) -> pd.DataFrame:
 
 def retry_failed(con, by: str, *, now: dt.datetime | None = None) -> int:
     """Put every failed notification back in line (attempts start again); audited. Returns how many."""
-    now = now or _now()
+    now = now or basics.now()
     with transaction(con) as cur:
         n = int(
             cur.execute(

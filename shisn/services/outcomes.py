@@ -20,7 +20,7 @@ import datetime as dt
 
 import pandas as pd
 
-from shisn.domain import auth, exchange_rules
+from shisn.domain import auth, basics, exchange_rules
 from shisn.services import exchanges
 from shisn.store import audit
 from shisn.store.db import WriteConflict, query_df, transaction
@@ -98,12 +98,9 @@ def _useful(value) -> int:
 
 
 def _text(value, what: str) -> str | None:
-    if value is None:
-        return None
-    s = str(value).strip()
-    if len(s) > MAX_TEXT:
-        raise OutcomeError(f"'{what}' is {len(s)} characters long; the limit is {MAX_TEXT}")
-    return s or None
+    return basics.bounded_text(
+        value, MAX_TEXT, f"'{what}' is {{n}} characters long; the limit is {{limit}}", OutcomeError
+    )
 
 
 def record(

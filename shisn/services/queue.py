@@ -27,8 +27,8 @@ import urllib.parse
 import pandas as pd
 
 from shisn.domain import auth, catalog, exchange_rules, pairing
-from shisn.services import exchanges, impact, submissions
-from shisn.store import queries
+from shisn.services import exchanges, submissions
+from shisn.store import queries, settings
 from shisn.store.db import query_df
 
 REQUEST, REVIEW, STUCK, UNMATCHED = "request", "review", "stuck", "unmatched"
@@ -44,26 +44,9 @@ COLUMNS = ["kind", "kind_label", "since", "age_days", "states", "item", "link", 
 ROLES = (auth.LEADERSHIP, auth.PROGRAM_MANAGER)
 
 # The setting lives in shisn.services.impact (network health reads it too); the queue adds the role check.
-STUCK_DAYS_KEY, DEFAULT_STUCK_DAYS, MAX_STUCK_DAYS = (
-    impact.STUCK_DAYS_KEY,
-    impact.DEFAULT_STUCK_DAYS,
-    impact.MAX_STUCK_DAYS,
-)
 
 
 # --- the setting ---------------------------------------------------------------------------------------------------
-
-
-def stuck_days(con) -> int:
-    """Days without a change after which an open exchange is in the queue (settings 'stuck_days', default 30)."""
-    return impact.stuck_days(con)
-
-
-def set_stuck_days(con, days, viewer: auth.Viewer) -> int:
-    """Leadership sets the stuck-exchange threshold (1 to 365 days); audited. Raises ValueError (nothing written)."""
-    if viewer is None or viewer.role != auth.LEADERSHIP:
-        raise PermissionError("only ODP leadership changes when an exchange counts as stuck")
-    return impact.set_stuck_days(con, str(days).strip(), viewer.name)
 
 
 # --- submitted self-assessments ---------------------------------------------------------------------------------------
@@ -142,14 +125,8 @@ def _stuck(con, viewer, now: dt.datetime, days: int) -> list[dict]:
     ]
 
 
-def latest_cycle(con) -> int | None:
-    """The cycle the queue's needs come from: the default cycle (the latest closed one, shisn.store.reporting_cycles), so an open
-    cycle's first reports do not raise provisional items."""
-    return queries.latest_cycle(con)
-
-
 def _unmatched(con, viewer, referrals: pd.DataFrame | None, cycle: int | None) -> list[dict]:
-    cycle = latest_cycle(con) if cycle is None else int(cycle)
+    cycle = queries.latest_cycle(con) if cycle is None else int(cycle)
     if cycle is None:
         return []
     if referrals is None:
@@ -211,7 +188,7 @@ def items(
     rows = (
         _requests(con, viewer)
         + _reviews(con, viewer)
-        + _stuck(con, viewer, now, stuck_days(con))
+        + _stuck(con, viewer, now, settings.stuck_days(con))
         + _unmatched(con, viewer, referrals, cycle)
     )
     df = pd.DataFrame(rows, columns=["kind", "since", "states", "item", "link", "ref"])

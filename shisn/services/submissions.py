@@ -30,7 +30,7 @@ the same submission one wins and the other gets `StaleSubmission` ("... was chan
 opened it: reload ...") and nothing is written. A file load for the same state × cycle after the submission was
 made raises `NewerLoad` on accept unless the reviewer confirms (`replace_newer=True`).
 
-Submitting, returning and accepting write their e-mail notifications (shisn/notify.py: the state's program manager,
+Submitting, returning and accepting write their e-mail notifications (shisn/services/notify.py: the state's program manager,
 the state's users) in the same transaction as the step itself.
 """
 
@@ -41,7 +41,7 @@ import json
 
 import pandas as pd
 
-from shisn.domain import auth, catalog, jurisdictions
+from shisn.domain import auth, basics, catalog, jurisdictions
 from shisn.services import notify
 from shisn.store import audit, ingest
 from shisn.store.db import WriteConflict, query_df, transaction
@@ -184,10 +184,6 @@ def _int_or_none(v):
         return v  # kept as typed: the validator names it
 
 
-def _text(v) -> str:
-    return "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
-
-
 def blank_area(slug: str) -> dict:
     return {
         "program_area": slug,
@@ -222,8 +218,8 @@ def normalise(areas) -> list[dict]:
             a[p] = _int_or_none(a[p])
         a["offers_help"] = bool(a["offers_help"])
         a["seeks_help"] = bool(a["seeks_help"])
-        a["other_area"] = _text(a["other_area"])
-        a["notes"] = _text(a["notes"])
+        a["other_area"] = basics.cell_text(a["other_area"], strip=False)
+        a["notes"] = basics.cell_text(a["notes"], strip=False)
         out.append(a)
     return out
 
@@ -234,8 +230,8 @@ def is_blank(area: dict) -> bool:
         area.get("maturity") is None
         and not area.get("offers_help")
         and not area.get("seeks_help")
-        and not _text(area.get("notes")).strip()
-        and not _text(area.get("other_area")).strip()
+        and not basics.cell_text(area.get("notes"), strip=False).strip()
+        and not basics.cell_text(area.get("other_area"), strip=False).strip()
         and all(area.get(p) is None for p in catalog.POETE)
     )
 
@@ -388,9 +384,9 @@ def ratings_after_edits(areas, edited_rows: dict) -> list[dict]:
             elif column in ("offers_help", "seeks_help"):
                 a[column] = bool(v) and v is not pd.NA
             elif column == "notes":
-                a["notes"] = _text(v)
+                a["notes"] = basics.cell_text(v, strip=False)
             elif column == "other_area" and a["program_area"] == catalog.OTHER:  # a name typed on another row:
-                a["other_area"] = _text(v)  # not a field of that area
+                a["other_area"] = basics.cell_text(v, strip=False)  # not a field of that area
     for a in out:
         if a["program_area"] != catalog.OTHER:
             a["other_area"] = ""
@@ -453,7 +449,10 @@ def changes_since(areas, previous: pd.DataFrame) -> dict[str, str]:
             bits.append("now offers help" if a["offers_help"] else "no longer offers help")
         if a["seeks_help"] != bool(old.get("seeks_help")):
             bits.append("now seeks guidance" if a["seeks_help"] else "no longer seeks guidance")
-        if slug == catalog.OTHER and a["other_area"].strip().lower() != _text(old.get("other_area")).strip().lower():
+        if (
+            slug == catalog.OTHER
+            and a["other_area"].strip().lower() != basics.cell_text(old.get("other_area"), strip=False).strip().lower()
+        ):
             bits.append("another area named")
         out[slug] = "; ".join(bits)
     return out
@@ -619,10 +618,6 @@ def export_frame(con, status: str | None = None) -> pd.DataFrame:
 # --- writing -----------------------------------------------------------------------------------------------------
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
-
-
 def _who(viewer: auth.Viewer) -> str:
     return str(viewer.name)[:200]
 
@@ -670,7 +665,7 @@ def save(
         checked, by_area = validate(state, cycle, areas, this_year=this_year)
         if not checked.ok:
             raise Invalid(checked.problems, by_area)
-    by, now = _who(viewer), now or _now()
+    by, now = _who(viewer), now or basics.now()
     to_status = SUBMITTED if submit else DRAFT
     payload = json.dumps(areas, ensure_ascii=False)
     action = "submitted" if submit else "draft saved"
@@ -789,7 +784,7 @@ def accept(
     Raises NewerLoad when a load wrote the state × cycle after the submission was made (unless `replace_newer`),
     StaleSubmission when someone acted on it first; nothing is written then."""
     sub = _review_target(con, viewer, submission_id, version)
-    by, now = _who(viewer), now or _now()
+    by, now = _who(viewer), now or basics.now()
     newer = newer_loads(con, sub)
     if len(newer) and not replace_newer:
         raise NewerLoad(newer)
@@ -839,7 +834,7 @@ def return_submission(
         raise SubmissionError("say what the state should change: returning needs a comment")
     if len(comment) > MAX_COMMENT:
         raise SubmissionError(f"the comment is longer than {MAX_COMMENT} characters")
-    by, now = _who(viewer), now or _now()
+    by, now = _who(viewer), now or basics.now()
     try:
         with transaction(con) as cur:
             n = cur.execute(

@@ -25,7 +25,7 @@ and use these calls only:
     with store.exclusive("name") as held:   # one holder at a time across processes and replicas, never waiting:
         ...                                 # held is False while another has it (the mail sender's turn)
 
-Whole tables, for shisn/archive.py (backup, restore, copy) only: `cur.snapshot()` (every read of the transaction
+Whole tables, for shisn/store/archive.py (backup, restore, copy) only: `cur.snapshot()` (every read of the transaction
 sees one moment), `cur.arrow(sql, schema)` (a SELECT's rows as a pyarrow Table), `cur.insert_arrow(table, rows)`
 (bulk rows into a table; PostgreSQL: COPY), `cur.sequence_next(name)` / `cur.set_sequence_next(name, value)`, and
 `store.migrate_in(cur)` (the schema brought up to date inside the caller's transaction).
@@ -114,7 +114,7 @@ MIGRATIONS: list[str] = [
         email  VARCHAR NOT NULL
     );
     """,
-    # 2: the facilitation workflow (shisn/exchanges.py, shisn/assignments.py): exchanges with optimistic
+    # 2: the facilitation workflow (shisn/services/exchanges.py, shisn/services/assignments.py): exchanges with optimistic
     # versions and an append-only history, referrals to technical assistance, and a log of PM assignment changes.
     """
     CREATE SEQUENCE IF NOT EXISTS exchange_id_seq START 1;
@@ -334,7 +334,7 @@ MIGRATIONS: list[str] = [
     DROP TABLE exchanges;
     ALTER TABLE exchanges_v5 RENAME TO exchanges;
     """,
-    # 6: reporting cycles the office runs (shisn/cycles.py): leadership opens a cycle for reporting with a due date
+    # 6: reporting cycles the office runs (shisn/store/reporting_cycles.py): leadership opens a cycle for reporting with a due date
     # and closes it; the pages default to the latest closed cycle. A cycle with data and no row here is judged by
     # how many jurisdictions reported (stores written before this step keep their pages as they were).
     """
@@ -349,7 +349,7 @@ MIGRATIONS: list[str] = [
         updated_at  TIMESTAMP NOT NULL
     );
     """,
-    # 7: e-mail notifications (shisn/notify.py, shisn/mailer.py). `notifications` is a transactional outbox: an
+    # 7: e-mail notifications (shisn/services/notify.py, shisn/services/mailer.py). `notifications` is a transactional outbox: an
     # event's rows are written in the transaction of the change itself, and a sender delivers them (claimed one at a
     # time, marked sent once the relay accepted). `notification_preferences`: each user's choice per kind
     # (immediately, in the daily digest, or off); leadership's defaults and the digest's day live in `settings`.
@@ -538,7 +538,7 @@ class Cursor:
     def drop_temp(self, name: str) -> None:
         raise NotImplementedError
 
-    # whole tables (shisn/archive.py)
+    # whole tables (shisn/store/archive.py)
 
     def snapshot(self) -> None:
         """Make every later read of this transaction see the same moment (call it first in the transaction)."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 import shisn.domain.jurisdictions
+from shisn.domain import basics
 from shisn.store import audit
 from shisn.store.db import query_df, transaction
 
@@ -140,10 +141,7 @@ def _year(cycle, now: dt.datetime) -> int:
 
 
 def _who(by) -> str:
-    by = str(by or "").strip()
-    if not by:
-        raise ValueError("who is changing the cycle must be named")
-    return by
+    return basics.named(by, "who is changing the cycle must be named")
 
 
 def open_cycle(con, cycle, due_on, by: str, *, now: dt.datetime | None = None) -> Cycle:

@@ -13,7 +13,7 @@ import streamlit as st
 from shisn import demo
 from shisn.domain import auth, coverage, pairing, profile, quality, selection
 from shisn.services import assignments, exchanges, impact, mailer, queue
-from shisn.store import db, flag_confirmations, ingest, queries, reporting_cycles
+from shisn.store import db, flag_confirmations, ingest, queries, reporting_cycles, settings
 
 VIEWER_KEY = "shisn_viewer"
 
@@ -149,7 +149,7 @@ def load_log() -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _stuck_days(path: str, version: tuple) -> int:
-    return impact.stuck_days(_connection(path))
+    return settings.stuck_days(_connection(path))
 
 
 def stuck_days() -> int:

@@ -10,7 +10,7 @@ import pytest
 
 from shisn.domain import auth, exchange_rules
 from shisn.services import exchanges, impact, outcomes
-from shisn.store import accounts, audit, db, queries
+from shisn.store import accounts, audit, db, queries, settings
 from tests import support
 from tests.support import ROOT
 
@@ -167,7 +167,7 @@ def test_a_state_user_is_turned_away(store):
 def test_leadership_sets_the_stuck_threshold(store):
     at = page_as(LEAD, params={impact.VIEW_KEY: impact.VIEW_HEALTH})
     assert not any(f.key == "stuck_days" for f in at.get("form"))  # in a panel drawn only when opened
-    assert f"When an exchange counts as stuck ({impact.stuck_days(store)} days)" in [e.label for e in at.expander]
+    assert f"When an exchange counts as stuck ({settings.stuck_days(store)} days)" in [e.label for e in at.expander]
     at.session_state[STUCK_PANEL] = True  # what a click on the panel sets
     at.run()
     form = next(f for f in at.get("form") if f.key == "stuck_days")
@@ -175,7 +175,7 @@ def test_leadership_sets_the_stuck_threshold(store):
     form.form_submit_button[0].click()
     at.run()
     assert not at.exception
-    assert impact.stuck_days(store) == 10
+    assert settings.stuck_days(store) == 10
     assert any(d.startswith("setting stuck_days = 10") for d in audit.log(store)["detail"])
     assert [m.value for m in at.metric if m.label == "Stuck"] != []
     assert "When an exchange counts as stuck (10 days)" in [e.label for e in at.expander]

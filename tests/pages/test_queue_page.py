@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from shisn.domain import auth, exchange_rules
 from shisn.services import exchanges, queue
-from shisn.store import db
+from shisn.store import db, settings
 from tests import support
 from tests.support import ROOT
 
@@ -76,7 +76,7 @@ def test_leadership_sets_the_stuck_days(store):
     at.number_input(key="stuck_days").set_value(45)
     next(f for f in at.get("form") if f.key == "stuck_days_form").form_submit_button[0].click()
     at.run()
-    assert queue.stuck_days(store) == 45
+    assert settings.stuck_days(store) == 45
     assert not page_as(PM).get("form")  # a PM reads the setting, leadership changes it
 
 

@@ -1,4 +1,4 @@
-"""Whole stores (shisn/archive.py; `python -m shisn copy | backup | restore`) on both engines: every table and row
+"""Whole stores (shisn/store/archive.py; `python -m shisn copy | backup | restore`) on both engines: every table and row
 arrives, checksums agree across engines, sequences continue past the copied ids, and every refusal writes nothing
 (a target holding data, a damaged or truncated archive, an unknown schema version, a copy interrupted midway)."""
 

@@ -1,4 +1,4 @@
-"""Importing exchanges recorded elsewhere (`python -m shisn exchanges load FILE`, shisn/exchange_import.py): a good
+"""Importing exchanges recorded elsewhere (`python -m shisn exchanges load FILE`, shisn/services/exchange_import.py): a good
 file loads with its statuses, dates and areas; each exchange's history says it was imported, from which file, by
 whom, and replays to its status and version; loading twice changes nothing; every problem is named by row, column
 and value, all at once, and a bad file writes nothing. The store tests run on DuckDB and PostgreSQL (`con`)."""

@@ -11,7 +11,7 @@ import pytest
 from shisn import demo
 from shisn.domain import auth, exchange_rules
 from shisn.services import impact
-from shisn.store import queries
+from shisn.store import queries, settings
 
 NOW = dt.datetime(2026, 6, 1, 12, 0)
 
@@ -321,13 +321,16 @@ def test_mentor_capacity_used_per_cycle():
 def test_stuck_days_setting_defaults_validates_and_is_audited(con):
     from shisn.store import audit
 
-    assert impact.stuck_days(con) == impact.DEFAULT_STUCK_DAYS == 30
+    lead = auth.Viewer(auth.LEADERSHIP, "Lee")
+    assert settings.stuck_days(con) == settings.DEFAULT_STUCK_DAYS == 30
+    with pytest.raises(PermissionError):
+        settings.set_stuck_days(con, 45, auth.Viewer(auth.PROGRAM_MANAGER, "Pat", ("VA",)))
     for bad in (0, 366, "x", 2.5, None):
         with pytest.raises(ValueError):
-            impact.set_stuck_days(con, bad, "Lee")
-    assert impact.stuck_days(con) == 30
-    assert impact.set_stuck_days(con, 45, "Lee") == 45 and impact.stuck_days(con) == 45
-    assert impact.set_stuck_days(con, "14", "Lee") == 14 and impact.stuck_days(con) == 14
+            settings.set_stuck_days(con, bad, lead)
+    assert settings.stuck_days(con) == 30
+    assert settings.set_stuck_days(con, 45, lead) == 45 and settings.stuck_days(con) == 45
+    assert settings.set_stuck_days(con, "14", lead) == 14 and settings.stuck_days(con) == 14
     assert "setting stuck_days = 14 (was 45)" in audit.log(con)["detail"].tolist()
 
 

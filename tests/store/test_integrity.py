@@ -1,4 +1,4 @@
-"""`python -m shisn check` (shisn/integrity.py) on both engines: a clean store exits 0; each kind of problem is one
+"""`python -m shisn check` (shisn/store/integrity.py) on both engines: a clean store exits 0; each kind of problem is one
 line and exit 1; the store is read as it is (an older store is not upgraded by being checked)."""
 
 from __future__ import annotations

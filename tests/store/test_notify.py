@@ -1,4 +1,4 @@
-"""E-mail notifications (shisn/notify.py, shisn/mailer.py) on both engines, delivered to a real SMTP server on a
+"""E-mail notifications (shisn/services/notify.py, shisn/services/mailer.py) on both engines, delivered to a real SMTP server on a
 loopback port (aiosmtpd): each event's recipients and content per role (a message to a state never holds another
 state's notes or exchanges), preferences, unsubscribe links and digests, the relay down and then up, the sender
 killed with kill -9 in the middle of a batch and started again, two senders on one PostgreSQL database at once,
@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from shisn.domain import auth
+from shisn.domain import auth, basics
 from shisn.services import daily_digest, exchanges, mailer, notify, submissions
 from shisn.store import accounts, db, ingest
 from tests.support import ROOT, make_csv
@@ -671,7 +671,7 @@ def test_without_the_lock_two_senders_still_claim_each_notification_once(con, st
 
     def work(i):
         try:
-            mailer._deliver(stores[i], smtp.relay, mailer.Round(), f"sender-{i}", mailer._now, None)
+            mailer._deliver(stores[i], smtp.relay, mailer.Round(), f"sender-{i}", basics.now, None)
         except Exception as e:  # noqa: BLE001
             errors.append(e)
 

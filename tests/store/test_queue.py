@@ -11,7 +11,7 @@ import pytest
 
 from shisn.domain import auth, exchange_rules
 from shisn.services import exchanges, queue
-from shisn.store import accounts, audit, db, ingest
+from shisn.store import accounts, audit, db, ingest, settings
 from tests.support import ROOT, make_csv
 
 CYCLE = 2025
@@ -85,12 +85,12 @@ def test_exchanges_without_change_for_the_stuck_days_setting(con):
     exchanges.open_exchange(con, "TX", "NJ", ["exercises"], CYCLE, "Nat PM")  # fresh
     done = exchanges.open_exchange(con, "TX", "MD", ["exercises"], CYCLE, "Pat PM", at=old, now=old)
     exchanges.update(con, done, 1, "Pat PM", status=exchange_rules.DECLINED, at=old, now=old)  # declined: nothing to do
-    assert queue.stuck_days(con) == 30
+    assert settings.stuck_days(con) == 30
     q = queue.items(con, PM)
     assert [r for r in kinds(q) if r[0] == "stuck"] == [("stuck", stuck)]
     assert "no change for 30+ days" in q.loc[q["kind"] == "stuck", "item"].iloc[0]
-    assert queue.set_stuck_days(con, 60, LEAD) == 60
-    assert queue.stuck_days(con) == 60 and "stuck" not in set(queue.items(con, PM)["kind"])
+    assert settings.set_stuck_days(con, 60, LEAD) == 60
+    assert settings.stuck_days(con) == 60 and "stuck" not in set(queue.items(con, PM)["kind"])
     assert "setting stuck_days = 60 (was 30)" in set(audit.log(con)["detail"])
 
 
@@ -99,10 +99,10 @@ def test_exchanges_without_change_for_the_stuck_days_setting(con):
 )
 def test_the_stuck_days_setting_is_validated_and_for_leadership_only(con, value, message):
     with pytest.raises(ValueError, match=message):
-        queue.set_stuck_days(con, value, LEAD)
+        settings.set_stuck_days(con, value, LEAD)
     with pytest.raises(PermissionError):
-        queue.set_stuck_days(con, 10, PM)
-    assert queue.stuck_days(con) == 30
+        settings.set_stuck_days(con, 10, PM)
+    assert settings.stuck_days(con) == 30
 
 
 def test_submitted_self_assessments_are_queued_for_review(con):

@@ -1,4 +1,4 @@
-"""The store interface (shisn/db.py) behaves the same on DuckDB and PostgreSQL: migrations, transactions, bulk
+"""The store interface (shisn/store/db.py) behaves the same on DuckDB and PostgreSQL: migrations, transactions, bulk
 rows, placeholders, versions for caches, several app replicas on one database, and the CLI working while the app
 serves the same DuckDB file."""
 

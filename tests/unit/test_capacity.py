@@ -1,4 +1,4 @@
-"""Capacity planning (shisn/capacity.py): one more slot per mentor state, worked out by hand and checked against
+"""Capacity planning (shisn/domain/capacity.py): one more slot per mentor state, worked out by hand and checked against
 solving the pairing again with that state's capacity + 1; needs per area; the CLI; the Pairings page's view."""
 
 from __future__ import annotations

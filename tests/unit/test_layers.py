@@ -10,6 +10,7 @@ functions count too: they are how circles used to hide.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,36 @@ def test_pages_reach_the_store_only_through_modules():
         assert not names & {"duckdb", "psycopg"}, f"{page.name} opens the database itself"
         for word in ("SELECT ", "INSERT ", "UPDATE ", "DELETE FROM"):
             assert word not in text, f"{page.name} holds SQL ({word.strip()})"
+
+
+# --- docs/architecture.md matches the tree ---------------------------------------------------------------------------
+
+ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+DOCUMENTED = set(re.findall(r"^- `((?:web/)?[a-z_]+\.py)` —", ARCHITECTURE, flags=re.M))
+
+
+def _doc_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE)
+    return f"web/{rel.name}" if rel.parts[0] == "web" else rel.name
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" and p.name != "__main__.py"),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_every_module_has_its_line_in_the_architecture_doc(path):
+    heading = "### `shisn/" + (
+        path.relative_to(PACKAGE).parts[0] + "/`" if len(path.relative_to(PACKAGE).parts) > 1 else ""
+    )
+    assert _doc_name(path) in DOCUMENTED, (
+        f"{path.relative_to(ROOT)} has no line `- `{_doc_name(path)}` — ...` in docs/architecture.md"
+    )
+    section = ARCHITECTURE.split(f"- `{_doc_name(path)}` —")[0].rsplit("### ", 1)[1]
+    layer = path.relative_to(PACKAGE).parts[0] if len(path.relative_to(PACKAGE).parts) > 1 else path.stem
+    assert f"shisn/{layer}" in section.splitlines()[0], f"{path.name} is listed under the wrong layer ({heading})"
+
+
+def test_every_module_the_architecture_doc_names_exists():
+    names = {_doc_name(p) for p in PACKAGE.rglob("*.py")}
+    assert DOCUMENTED - names == set(), f"docs/architecture.md lists modules that do not exist: {DOCUMENTED - names}"
