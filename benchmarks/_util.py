@@ -1,5 +1,5 @@
 """Shared helpers for the benchmarks: the project root on sys.path, free ports, starting a Streamlit server the
-way tests/test_e2e.py does, reading a process's resident memory, medians."""
+way tests/browser/test_e2e.py does, reading a process's resident memory, medians."""
 
 from __future__ import annotations
 

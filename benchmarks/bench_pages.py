@@ -6,7 +6,7 @@ Starts the real app (`python -m streamlit run app.py ...`, SHISN_DB in a temp di
 the first run) and benchmarks/floor_app.py (two bare pages) the same way, and drives both with Playwright in
 Debian's Chromium, viewing as leadership (who sees every page).
 
-- nav: in one browser session, click a page's sidebar link (as tests/test_e2e.py does) and time, in the page,
+- nav: in one browser session, click a page's sidebar link (as tests/browser/test_e2e.py does) and time, in the page,
   from the click to "ready": the script has finished (data-test-script-state = notRunning, no skeleton, no
   status widget) and every plotly chart has its SVG and every deck.gl map its canvas, and it stays so for a
   quiet period (so a follow-up rerun is not missed; the quiet period is not counted). Every page is visited once

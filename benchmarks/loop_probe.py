@@ -1,7 +1,7 @@
 """Does long work on the server hold the event loop (or the GIL) while many people use the app?
 
 Starts the app (`streamlit run app.py`, headless, loopback, a fresh demo store) with a probe inside the server
-process, runs the browser test's concurrent sessions against it (tests/test_e2e_load.py: N browser contexts at
+process, runs the browser test's concurrent sessions against it (tests/browser/test_e2e_load.py: N browser contexts at
 once, each opening pages, switching views and downloading), and reports:
 
 - event-loop lag: every 20 ms the probe thread hands the loop a callback and records how late it runs. The loop

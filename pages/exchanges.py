@@ -309,269 +309,287 @@ def list_view():
             title="Exchange",
             icon=":material/ads_click:",
         )["exchange"]
-        if ex_id is None:
-            return
-        snaps = st.session_state.setdefault(SNAP, {})
-        for other in [k for k in snaps if k != ex_id]:
-            del snaps[other]  # opening another exchange re-reads this one when you come back
-        current = exchanges.get(con, ex_id)
-        if ex_id not in snaps:
+        if ex_id is not None:
+            exchange_detail(ex_id)
+
+
+def exchange_detail(ex_id: int) -> None:
+    """One exchange: where it stands, its facts, the request or update form, each state's view, its history."""
+    snaps = st.session_state.setdefault(SNAP, {})
+    for other in [k for k in snaps if k != ex_id]:
+        del snaps[other]  # opening another exchange re-reads this one when you come back
+    current = exchanges.get(con, ex_id)
+    if ex_id not in snaps:
+        snaps[ex_id] = current
+    snap = snaps[ex_id]
+    editable = exchange_rules.can_edit(viewer, snap["mentor"], snap["mentee"])
+
+    colour, _ = exchange_map.STATUS_COLOURS[snap["status"]]
+    st.header(
+        f"Exchange {ex_id}: {snap['mentor']} → {snap['mentee']} "
+        f":{colour}-badge[{exchange_rules.status_label(snap['status'])}]"
+    )
+    if int(current["version"]) != int(snap["version"]):
+        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        stale = exchanges.StaleEdit(
+            ex_id,
+            current["updated_by"],
+            pd.Timestamp(current["updated_at"]).to_pydatetime(),
+            int(current["version"]),
+        )
+        c1.warning(safe_text.markdown(str(stale)), icon=":material/sync_problem:")
+        if c2.button("Reload", icon=":material/refresh:", key=f"reload_{ex_id}"):
             snaps[ex_id] = current
-        snap = snaps[ex_id]
-        editable = exchange_rules.can_edit(viewer, snap["mentor"], snap["mentee"])
+            st.rerun()
+    steps = (
+        [s for s in exchange_rules.STATUSES if s != exchange_rules.DECLINED]
+        if snap["status"] != exchange_rules.DECLINED
+        else [s for s in exchange_rules.STATUSES if snap[exchange_rules.STATUS_TIME[s]] is not None]
+    )
+    for col, s in zip(st.columns(len(exchange_rules.STATUSES) - 1), steps):
+        when = snap[exchange_rules.STATUS_TIME[s]]
+        if when is not None:
+            col.markdown(
+                f":{exchange_map.STATUS_COLOURS[s][0]}[:material/check_circle:] **{exchange_rules.status_label(s)}**  \n"
+                f"{pd.Timestamp(when):%Y-%m-%d}"
+            )
+        else:
+            col.markdown(f":gray[:material/radio_button_unchecked: {exchange_rules.status_label(s)}]  \n:gray[–]")
 
-        colour, _ = exchange_map.STATUS_COLOURS[snap["status"]]
-        st.header(
-            f"Exchange {ex_id}: {snap['mentor']} → {snap['mentee']} "
-            f":{colour}-badge[{exchange_rules.status_label(snap['status'])}]"
+    facts, form_col = st.columns([1, 1], gap="large")
+    with facts:
+        exchange_facts(snap)
+    with form_col:
+        exchange_actions(ex_id, snap, snaps, editable)
+    outcome_block(ex_id, snap)  # each state's view once held
+    exchange_history(ex_id)
+
+
+def exchange_facts(snap: dict) -> None:
+    """Both states with their program managers, the areas, cycle, means, planned date and outcome."""
+    pms = assignments.exchange_pms(con, snap["mentor"], snap["mentee"], viewer, loaders.pm_assignments())
+    for role, code in (("Mentor", snap["mentor"]), ("Mentee", snap["mentee"])):
+        pm = pms[code]
+        st.markdown(
+            f"**{role}** · {code} · {NAMES[code]}  \n"
+            + (
+                f":material/badge: {safe_text.markdown(assignments.pm_label(pm))}"
+                if pm
+                else ":gray[no program manager assigned]"
+            )
         )
-        if int(current["version"]) != int(snap["version"]):
-            c1, c2 = st.columns([5, 1], vertical_alignment="center")
-            stale = exchanges.StaleEdit(
-                ex_id,
-                current["updated_by"],
-                pd.Timestamp(current["updated_at"]).to_pydatetime(),
-                int(current["version"]),
-            )
-            c1.warning(safe_text.markdown(str(stale)), icon=":material/sync_problem:")
-            if c2.button("Reload", icon=":material/refresh:", key=f"reload_{ex_id}"):
-                snaps[ex_id] = current
-                st.rerun()
-        steps = (
-            [s for s in exchange_rules.STATUSES if s != exchange_rules.DECLINED]
-            if snap["status"] != exchange_rules.DECLINED
-            else [s for s in exchange_rules.STATUSES if snap[exchange_rules.STATUS_TIME[s]] is not None]
+    st.markdown("**Program areas** · " + "; ".join(catalog.area_label(a) for a in snap["program_areas"].split(",")))
+    st.markdown(
+        f"**Cycle** · {snap['cycle']}  \n**Means** · "
+        + (exchange_rules.means_label(snap["means"]) if snap["means"] else ":gray[not decided yet]")
+        + (f" ({safe_text.markdown(snap['means_detail'])})" if snap["means_detail"] else "")
+        + f"  \n**Planned date** · {snap['planned_on'] or '–'}"
+    )
+    st.markdown("**Outcome and lessons learned**")
+    if snap["outcome"]:
+        st.text(snap["outcome"])
+    else:
+        st.caption("Not recorded yet.")
+
+
+def exchange_actions(ex_id: int, snap: dict, snaps: dict, editable: bool) -> None:
+    """The request it began as, the pairing brief, and what the viewer may do: answer or withdraw a request, or
+    record what happened."""
+    if snap["requested_at"] is not None:  # it began as a state's introduction request
+        asker = snap["requested_state"]
+        st.markdown(
+            f"**Introduction request** from {asker} ({safe_text.markdown(snap['requested_by'])}), "
+            f"{pd.Timestamp(snap['requested_at']):%Y-%m-%d %H:%M}: "
+            + ("asks for an introduction to a mentor" if asker == snap["mentee"] else "offers help")
         )
-        for col, s in zip(st.columns(len(exchange_rules.STATUSES) - 1), steps):
-            when = snap[exchange_rules.STATUS_TIME[s]]
-            if when is not None:
-                col.markdown(
-                    f":{exchange_map.STATUS_COLOURS[s][0]}[:material/check_circle:] **{exchange_rules.status_label(s)}**  \n"
-                    f"{pd.Timestamp(when):%Y-%m-%d}"
-                )
-            else:
-                col.markdown(f":gray[:material/radio_button_unchecked: {exchange_rules.status_label(s)}]  \n:gray[–]")
-
-        facts, form_col = st.columns([1, 1], gap="large")
-        with facts:
-            pms = assignments.exchange_pms(con, snap["mentor"], snap["mentee"], viewer, loaders.pm_assignments())
-            for role, code in (("Mentor", snap["mentor"]), ("Mentee", snap["mentee"])):
-                pm = pms[code]
-                st.markdown(
-                    f"**{role}** · {code} · {NAMES[code]}  \n"
-                    + (
-                        f":material/badge: {safe_text.markdown(assignments.pm_label(pm))}"
-                        if pm
-                        else ":gray[no program manager assigned]"
-                    )
-                )
-            st.markdown(
-                "**Program areas** · " + "; ".join(catalog.area_label(a) for a in snap["program_areas"].split(","))
-            )
-            st.markdown(
-                f"**Cycle** · {snap['cycle']}  \n**Means** · "
-                + (exchange_rules.means_label(snap["means"]) if snap["means"] else ":gray[not decided yet]")
-                + (f" ({safe_text.markdown(snap['means_detail'])})" if snap["means_detail"] else "")
-                + f"  \n**Planned date** · {snap['planned_on'] or '–'}"
-            )
-            st.markdown("**Outcome and lessons learned**")
-            if snap["outcome"]:
-                st.text(snap["outcome"])
-            else:
-                st.caption("Not recorded yet.")
-
-        with form_col:
-            if snap["requested_at"] is not None:  # it began as a state's introduction request
-                asker = snap["requested_state"]
-                st.markdown(
-                    f"**Introduction request** from {asker} ({safe_text.markdown(snap['requested_by'])}), "
-                    f"{pd.Timestamp(snap['requested_at']):%Y-%m-%d %H:%M}: "
-                    + ("asks for an introduction to a mentor" if asker == snap["mentee"] else "offers help")
-                )
-                if snap["request_message"]:
-                    st.text(snap["request_message"])
-                if snap["decline_reason"]:
-                    st.markdown("**Declined:**")
-                    st.text(snap["decline_reason"])
-            displays.download(
-                "Pairing brief",
-                lambda: brief.render(con, ex_id, viewer),
-                ("pairing brief", int(ex_id)),
-                tables=("exchanges", "program_manager_log"),  # its status, request, both states' PMs
-                file_name=brief.file_name(snap),
-                mime="text/html",
-                icon=":material/print:",
-                audit=f"pairing brief exchange {ex_id}",
-                help="One printable page for the introduction: both states "
-                "side by side, why they were paired, both program managers, suggested means. "
-                "Self-contained HTML (no internet needed).",
-            )
-            if snap["status"] == exchange_rules.REQUESTED:
-                v = int(snap["version"])
-                if exchange_rules.can_answer(viewer, snap):
-                    with st.form(f"answer_{ex_id}_{v}"):
-                        st.markdown("**Answer the request** (the first answer counts; the state sees it)")
-                        to = st.radio(
-                            "Accept as",
-                            [exchange_rules.PROPOSED, exchange_rules.INTRODUCED],
-                            format_func=exchange_rules.status_label,
-                            captions=[
-                                "you will introduce the two states later",
-                                "you have introduced them already (first contact made)",
-                            ],
-                            horizontal=True,
-                            key=f"accept_to_{ex_id}_{v}",
-                        )
-                        reason = st.text_input(
-                            "Reason, if declining (the state sees it)",
-                            max_chars=exchange_rules.MAX_MESSAGE,
-                            key=f"decline_reason_{ex_id}_{v}",
-                        )
-                        b1, b2 = st.columns(2)
-                        accept = b1.form_submit_button("Accept", type="primary", icon=":material/check:")
-                        decline = b2.form_submit_button("Decline", icon=":material/close:")
-                    action = (
-                        (lambda: exchanges.accept_request(con, ex_id, v, viewer, to))
-                        if accept
-                        else (lambda: exchanges.decline_request(con, ex_id, v, viewer, reason))
-                        if decline
-                        else None
-                    )
-                elif exchange_rules.can_withdraw(viewer, snap):
-                    st.caption("Waiting for a program manager's answer.")
-                    action = (
-                        (lambda: exchanges.decline_request(con, ex_id, v, viewer, None))
-                        if st.button("Withdraw the request", icon=":material/undo:", key=f"withdraw_{ex_id}")
-                        else None
-                    )
-                else:
-                    st.caption(
-                        "Waiting for the answer of either state's program manager: "
-                        f"{pms_md(snap['mentor'], snap['mentee'])}."
-                    )
-                    action = None
-                if action is not None:
-                    try:
-                        new_v = action()
-                    except exchanges.ExchangeError as e:  # StaleEdit included: someone else answered first
-                        st.error(safe_text.markdown(str(e)), icon=":material/sync_problem:")
-                    else:
-                        snaps[ex_id] = exchanges.get(con, ex_id)
-                        st.session_state[FLASH] = (
-                            f"Request {ex_id} is now {exchange_rules.status_label(snaps[ex_id]['status'])}"
-                            f" (version {new_v})."
-                        )
-                        st.rerun()
-            elif not editable:
-                st.caption(
-                    "Read only. The program manager of either state records changes: "
-                    f"{pms_md(snap['mentor'], snap['mentee'])}."
-                )
-            else:
-                v = int(snap["version"])
-                k = f"{ex_id}_{v}"  # new widgets (with fresh defaults) for every version opened
-                terminal = snap["status"] in exchange_rules.TERMINAL
-                with st.form(f"update_{k}"):
-                    st.markdown("**Record what happened**")
-                    nxt = [None, *exchange_rules.allowed_next(snap["status"])]
-                    if terminal:
-                        st.caption(
-                            f"This exchange is {exchange_rules.status_label(snap['status'])}, which is final: you can still "
-                            "complete the outcome note and add comments."
-                        )
-                        target = on = None
-                        means, detail, planned = snap["means"], snap["means_detail"], snap["planned_on"]
-                    else:
-                        c1, c2 = st.columns(2)
-                        target = c1.selectbox(
-                            "Move to",
-                            nxt,
-                            key=f"to_{k}",
-                            format_func=lambda s: "(keep status)" if s is None else exchange_rules.status_label(s),
-                        )
-                        on = c2.date_input(
-                            "On",
-                            value=dt.date.today(),
-                            max_value=dt.date.today(),
-                            key=f"on_{k}",
-                            help="When it happened (for a status change recorded after the fact).",
-                        )
-                        c1, c2 = st.columns(2)
-                        opts = [None, *exchange_rules.MEANS]
-                        means = c1.selectbox(
-                            "Means chosen by the states",
-                            opts,
-                            index=opts.index(snap["means"]),
-                            key=f"means_{k}",
-                            format_func=lambda m: "not decided yet" if m is None else exchange_rules.means_label(m),
-                            help="Needed to record 'exchange held'.",
-                        )
-                        planned = c2.date_input("Planned date", value=snap["planned_on"], key=f"planned_{k}")
-                        detail = st.text_input(
-                            "Means detail",
-                            value=snap["means_detail"] or "",
-                            key=f"detail_{k}",
-                            max_chars=exchanges.MAX_DETAIL,
-                            placeholder="e.g. two-day visit to the EOC",
-                        )
-                    outcome = st.text_area(
-                        "Outcome and lessons learned",
-                        value=snap["outcome"] or "",
-                        key=f"out_{k}",
-                        max_chars=exchanges.MAX_TEXT,
-                        height=100,
-                    )
-                    comment = st.text_input("Comment for the history (optional)", key=f"comment_{k}")
-                    refer = False
-                    if not terminal:
-                        refer = st.checkbox(
-                            "If declining: refer the mentee's need to technical assistance",
-                            value=True,
-                            key=f"refer_{k}",
-                        )
-                    save = st.form_submit_button("Save", type="primary", icon=":material/save:")
-                if save:
-                    fields = {"outcome": outcome}
-                    if not terminal:
-                        fields.update(means=means, means_detail=detail, planned_on=planned)
-                    try:
-                        new_v = exchanges.update(
-                            con, ex_id, v, viewer.name, status=target, at=on, comment=comment, **fields
-                        )
-                    except exchanges.StaleEdit as e:
-                        st.error(safe_text.markdown(str(e)), icon=":material/sync_problem:")
-                    except exchanges.ExchangeError as e:
-                        st.error(safe_text.markdown(str(e)))
-                    else:
-                        msg = (
-                            f"Saved exchange {ex_id} (version {new_v})."
-                            if new_v != v
-                            else "Nothing changed: nothing was saved."
-                        )
-                        if target == exchange_rules.DECLINED and refer:
-                            exchanges.refer_declined(con, ex_id, viewer.name)
-                            msg += f" {snap['mentee']}'s need was referred to technical assistance."
-                        snaps[ex_id] = exchanges.get(con, ex_id)
-                        st.session_state[FLASH] = msg
-                        st.rerun()
-
-        outcome_block(ex_id, snap)  # each state's view once held
-        st.markdown("**History**")
-        hist = exchanges.history(con, ex_id)
-        st.dataframe(
-            hist[["version", "changed_at", "changed_by", "effective_at", "summary", "comment"]],
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "version": st.column_config.NumberColumn("Version", format="%d", width=70),
-                "changed_at": st.column_config.DatetimeColumn("Recorded", format="YYYY-MM-DD HH:mm"),
-                "changed_by": "By",
-                "summary": st.column_config.TextColumn("Change", width="large"),
-                "effective_at": st.column_config.DateColumn("Happened on", format="YYYY-MM-DD"),
-                "comment": st.column_config.TextColumn("Comment", width="medium"),
-            },
+        if snap["request_message"]:
+            st.text(snap["request_message"])
+        if snap["decline_reason"]:
+            st.markdown("**Declined:**")
+            st.text(snap["decline_reason"])
+    displays.download(
+        "Pairing brief",
+        lambda: brief.render(con, ex_id, viewer),
+        ("pairing brief", int(ex_id)),
+        tables=("exchanges", "program_manager_log"),  # its status, request, both states' PMs
+        file_name=brief.file_name(snap),
+        mime="text/html",
+        icon=":material/print:",
+        audit=f"pairing brief exchange {ex_id}",
+        help="One printable page for the introduction: both states "
+        "side by side, why they were paired, both program managers, suggested means. "
+        "Self-contained HTML (no internet needed).",
+    )
+    if snap["status"] == exchange_rules.REQUESTED:
+        answer_request(ex_id, snap, snaps)
+    elif not editable:
+        st.caption(
+            f"Read only. The program manager of either state records changes: {pms_md(snap['mentor'], snap['mentee'])}."
         )
-        st.caption("The history is append-only: every change is kept with who recorded it and when.")
+    else:
+        record_update(ex_id, snap, snaps)
+
+
+def answer_request(ex_id: int, snap: dict, snaps: dict) -> None:
+    """A program manager (or leadership) accepts or declines a request; the state that asked may withdraw it."""
+    v = int(snap["version"])
+    if exchange_rules.can_answer(viewer, snap):
+        with st.form(f"answer_{ex_id}_{v}"):
+            st.markdown("**Answer the request** (the first answer counts; the state sees it)")
+            to = st.radio(
+                "Accept as",
+                [exchange_rules.PROPOSED, exchange_rules.INTRODUCED],
+                format_func=exchange_rules.status_label,
+                captions=[
+                    "you will introduce the two states later",
+                    "you have introduced them already (first contact made)",
+                ],
+                horizontal=True,
+                key=f"accept_to_{ex_id}_{v}",
+            )
+            reason = st.text_input(
+                "Reason, if declining (the state sees it)",
+                max_chars=exchange_rules.MAX_MESSAGE,
+                key=f"decline_reason_{ex_id}_{v}",
+            )
+            b1, b2 = st.columns(2)
+            accept = b1.form_submit_button("Accept", type="primary", icon=":material/check:")
+            decline = b2.form_submit_button("Decline", icon=":material/close:")
+        action = (
+            (lambda: exchanges.accept_request(con, ex_id, v, viewer, to))
+            if accept
+            else (lambda: exchanges.decline_request(con, ex_id, v, viewer, reason))
+            if decline
+            else None
+        )
+    elif exchange_rules.can_withdraw(viewer, snap):
+        st.caption("Waiting for a program manager's answer.")
+        action = (
+            (lambda: exchanges.decline_request(con, ex_id, v, viewer, None))
+            if st.button("Withdraw the request", icon=":material/undo:", key=f"withdraw_{ex_id}")
+            else None
+        )
+    else:
+        st.caption(
+            f"Waiting for the answer of either state's program manager: {pms_md(snap['mentor'], snap['mentee'])}."
+        )
+        action = None
+    if action is not None:
+        try:
+            new_v = action()
+        except exchanges.ExchangeError as e:  # StaleEdit included: someone else answered first
+            st.error(safe_text.markdown(str(e)), icon=":material/sync_problem:")
+        else:
+            snaps[ex_id] = exchanges.get(con, ex_id)
+            st.session_state[FLASH] = (
+                f"Request {ex_id} is now {exchange_rules.status_label(snaps[ex_id]['status'])} (version {new_v})."
+            )
+            st.rerun()
+
+
+def record_update(ex_id: int, snap: dict, snaps: dict) -> None:
+    """The form recording a status change, the means, dates, outcome and a comment, with a TA referral when
+    declined."""
+    v = int(snap["version"])
+    k = f"{ex_id}_{v}"  # new widgets (with fresh defaults) for every version opened
+    terminal = snap["status"] in exchange_rules.TERMINAL
+    with st.form(f"update_{k}"):
+        st.markdown("**Record what happened**")
+        nxt = [None, *exchange_rules.allowed_next(snap["status"])]
+        if terminal:
+            st.caption(
+                f"This exchange is {exchange_rules.status_label(snap['status'])}, which is final: you can still "
+                "complete the outcome note and add comments."
+            )
+            target = on = None
+            means, detail, planned = snap["means"], snap["means_detail"], snap["planned_on"]
+        else:
+            c1, c2 = st.columns(2)
+            target = c1.selectbox(
+                "Move to",
+                nxt,
+                key=f"to_{k}",
+                format_func=lambda s: "(keep status)" if s is None else exchange_rules.status_label(s),
+            )
+            on = c2.date_input(
+                "On",
+                value=dt.date.today(),
+                max_value=dt.date.today(),
+                key=f"on_{k}",
+                help="When it happened (for a status change recorded after the fact).",
+            )
+            c1, c2 = st.columns(2)
+            opts = [None, *exchange_rules.MEANS]
+            means = c1.selectbox(
+                "Means chosen by the states",
+                opts,
+                index=opts.index(snap["means"]),
+                key=f"means_{k}",
+                format_func=lambda m: "not decided yet" if m is None else exchange_rules.means_label(m),
+                help="Needed to record 'exchange held'.",
+            )
+            planned = c2.date_input("Planned date", value=snap["planned_on"], key=f"planned_{k}")
+            detail = st.text_input(
+                "Means detail",
+                value=snap["means_detail"] or "",
+                key=f"detail_{k}",
+                max_chars=exchanges.MAX_DETAIL,
+                placeholder="e.g. two-day visit to the EOC",
+            )
+        outcome = st.text_area(
+            "Outcome and lessons learned",
+            value=snap["outcome"] or "",
+            key=f"out_{k}",
+            max_chars=exchanges.MAX_TEXT,
+            height=100,
+        )
+        comment = st.text_input("Comment for the history (optional)", key=f"comment_{k}")
+        refer = False
+        if not terminal:
+            refer = st.checkbox(
+                "If declining: refer the mentee's need to technical assistance",
+                value=True,
+                key=f"refer_{k}",
+            )
+        save = st.form_submit_button("Save", type="primary", icon=":material/save:")
+    if save:
+        fields = {"outcome": outcome}
+        if not terminal:
+            fields.update(means=means, means_detail=detail, planned_on=planned)
+        try:
+            new_v = exchanges.update(con, ex_id, v, viewer.name, status=target, at=on, comment=comment, **fields)
+        except exchanges.StaleEdit as e:
+            st.error(safe_text.markdown(str(e)), icon=":material/sync_problem:")
+        except exchanges.ExchangeError as e:
+            st.error(safe_text.markdown(str(e)))
+        else:
+            msg = f"Saved exchange {ex_id} (version {new_v})." if new_v != v else "Nothing changed: nothing was saved."
+            if target == exchange_rules.DECLINED and refer:
+                exchanges.refer_declined(con, ex_id, viewer.name)
+                msg += f" {snap['mentee']}'s need was referred to technical assistance."
+            snaps[ex_id] = exchanges.get(con, ex_id)
+            st.session_state[FLASH] = msg
+            st.rerun()
+
+
+def exchange_history(ex_id: int) -> None:
+    """The append-only history of the exchange."""
+    st.markdown("**History**")
+    hist = exchanges.history(con, ex_id)
+    st.dataframe(
+        hist[["version", "changed_at", "changed_by", "effective_at", "summary", "comment"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "version": st.column_config.NumberColumn("Version", format="%d", width=70),
+            "changed_at": st.column_config.DatetimeColumn("Recorded", format="YYYY-MM-DD HH:mm"),
+            "changed_by": "By",
+            "summary": st.column_config.TextColumn("Change", width="large"),
+            "effective_at": st.column_config.DateColumn("Happened on", format="YYYY-MM-DD"),
+            "comment": st.column_config.TextColumn("Comment", width="medium"),
+        },
+    )
+    st.caption("The history is append-only: every change is kept with who recorded it and when.")
 
 
 def outcome_block(ex_id: int, snap: dict) -> None:

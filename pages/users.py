@@ -108,7 +108,7 @@ def notifications_view():
     """The outbox: every notification with its status, attempts and last error; the defaults per kind."""
     relay = mailer.relay_label()
     st.caption(
-        "E-mails shisn sends when something needs a user or changed for their state (README: "
+        "E-mails shisn sends when something needs a user or changed for their state (docs/using.md: "
         "*Notifications*). Mail relay (SHISN_SMTP_URL): "
         + safe_text.markdown(relay)
         + (". Without one, notifications are kept here and not sent." if relay == "none" else ".")

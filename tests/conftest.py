@@ -9,7 +9,7 @@ from shisn.store import db
 from tests.support import ROOT  # noqa: F401 - the project's root, for fixtures below
 
 # --- order: the browser tests first -------------------------------------------------------------------------------
-# pytest.ini runs the suite on two workers (pytest-xdist, `--dist worksteal`). The browser tests take most of the
+# pyproject.toml runs the suite on two workers (pytest-xdist, `--dist worksteal`). The browser tests take most of the
 # time, a minute or more each for the longest: started first, the two workers share them and the short tests fill
 # the end, instead of one worker finishing a long browser test alone while the other waits.
 

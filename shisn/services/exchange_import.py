@@ -1,6 +1,6 @@
 """Exchanges recorded elsewhere (earlier years' spreadsheets) → validated rows → one all-or-nothing write.
 
-The contract (`python -m shisn exchanges load FILE --db PATH [--user U]`; also in the README):
+The contract (`python -m shisn exchanges load FILE --db PATH [--user U]`; also in docs/cli.md):
 
 A CSV file (UTF-8, a BOM allowed; comma, semicolon or tab between values; blank lines and lines starting with `#`
 skipped), one exchange per row. Header names are matched case-insensitively, surrounding whitespace ignored, spaces

@@ -24,7 +24,7 @@ The comparison (what leadership reads; docs and the page say it in plain words, 
   resampling unit is the state: a jackknife leaves each state out in turn, with all of its units on both sides,
   and recomputes the difference; the standard error is the jackknife's, the 95% interval the difference ±
   Student's t (states in the comparison less one degrees of freedom) × that error. It is deterministic: the same
-  data gives the same figures on every rerun. `tests/test_impact_calibration.py` simulates worlds where exchanges
+  data gives the same figures on every rerun. `tests/unit/test_impact_calibration.py` simulates worlds where exchanges
   change nothing (a yearly drift shared by a state's areas, per-area noise, exchanges drawn at random) and worlds
   with a planted +1 level, and checks that false findings stay at or below the 5% promised and the planted effect
   is found.

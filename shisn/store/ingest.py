@@ -1,6 +1,6 @@
 """Self-assessment files (CSV or XLSX) → validated rows → one all-or-nothing write to the store.
 
-The file contract (also in the README and the template):
+The file contract (also in docs/self-assessment-file.md and the template):
 one row per state × program area × cycle; header names matched case-insensitively, surrounding whitespace ignored,
 spaces or hyphens in a header read as underscores; column order free.
 Required: state, program_area, cycle, maturity, offers_help, seeks_help.

@@ -64,7 +64,7 @@ def markdown_table(df: pd.DataFrame) -> str:
 def text_table(df: pd.DataFrame) -> None:
     """A short static table whose text cells are shown as text, drawn as Markdown. For the few-row tables beside a
     chart or a map: Markdown is drawn by Streamlit's main browser code, where st.table and st.dataframe each make a
-    new session fetch and compile ~1 MB more (Arrow) before the view is complete (benchmarks/BENCHMARKS.md)."""
+    new session fetch and compile ~1 MB more (Arrow) before the view is complete (BENCHMARKS.md)."""
     if df.empty:
         return
     st.markdown(_markdown_of(df))

@@ -101,7 +101,7 @@ def running_app(work: Path, store: str | None = None, log_name: str = "server.lo
 
 class BrowserHung(Exception):
     """The headless browser tab stopped answering: not the app's fault (the app server still answers), so such a
-    test is tried once more in a fresh tab (pytest.ini: --only-rerun BrowserHung)."""
+    test is tried once more in a fresh tab (pyproject.toml: --only-rerun BrowserHung)."""
 
 
 class Session:

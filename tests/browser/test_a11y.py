@@ -7,7 +7,7 @@ any impact, is written to test-artifacts/a11y/ for the record.
 axe-core is the engine (npm's `axe-core`, pinned in .ci/run; file `axe.min.js`): `$SHISN_AXE_JS` names the file, else
 `.cache/axe/axe.min.js`, which .ci/run fetches. Without it the test skips, saying how to get it; it fails instead
 under CI (`CI=true`) or with SHISN_REQUIRE_AXE=1 (set by .ci/run). Violations in files fixed apart are listed in
-KNOWN: recorded, not failed. Run alone with `pytest -n 0 tests/test_a11y.py` (about 5 minutes on 2 cores).
+KNOWN: recorded, not failed. Run alone with `pytest -n 0 tests/browser/test_a11y.py` (about 5 minutes on 2 cores).
 Four journeys use the keyboard only (Tab, Shift+Tab, Enter, Space, arrow keys)."""
 
 from __future__ import annotations

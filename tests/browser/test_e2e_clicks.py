@@ -1,7 +1,7 @@
 """Browser tests of the clickable views, on the real app in Debian's Chromium (server fixture and helpers
-from tests/test_e2e.py): a click on the national map at a state's position and a click on a heatmap cell open the
+from tests/browser/test_e2e.py): a click on the national map at a state's position and a click on a heatmap cell open the
 right panel, the mentors listed are eligible ones, the URL holds the selection, and reopening that URL in a new
-session restores it. Run alone with `pytest -m e2e tests/test_e2e_clicks.py`."""
+session restores it. Run alone with `pytest -m e2e tests/browser/test_e2e_clicks.py`."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 person: a state user following a colleague's link to pages it may not use (the fresh server's first request) reads
 whom each page is for and where to go; the state requests an introduction; its program manager finds it in the work
 queue and accepts it; both states then see the exchange as proposed; the pairing brief downloads and holds both
-states' names and no third state's notes. Run alone with `pytest -m e2e tests/test_e2e_requests.py`."""
+states' names and no third state's notes. Run alone with `pytest -m e2e tests/browser/test_e2e_requests.py`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""README's "Moving from one machine to PostgreSQL", step by step, as an operator runs it: check the DuckDB file,
+"""docs/store-and-deployment.md's "Moving from one machine to PostgreSQL", step by step, as an operator runs it: check the DuckDB file,
 back it up, copy it into an empty PostgreSQL database, check the copy, then two app replicas on that database
 serve the copied data (in a real browser: both show the copied load, and neither seeds the demo again)."""
 

@@ -67,7 +67,7 @@ def grid(at, column):
 
 def set_area(at, slug, maturity=None, offers=None, seeks=None, other=None):
     """Enter an area's values as the grid would hand them to the page (AppTest cannot type into a grid: the browser
-    test tests/test_e2e_assessment.py does; submissions.ratings_after_edits is unit-tested on the grid's edits)."""
+    test tests/browser/test_e2e_assessment.py does; submissions.ratings_after_edits is unit-tested on the grid's edits)."""
     values = [dict(a) for a in at.session_state["_assessment_values"]]
     a = next(v for v in values if v["program_area"] == slug)
     if maturity is not None:

@@ -1,4 +1,4 @@
-"""Stores made at every earlier schema version, for the upgrade tests (tests/test_upgrade.py).
+"""Stores made at every earlier schema version, for the upgrade tests (tests/store/test_upgrade.py).
 
 Each `tests/fixtures/upgrade/store_vN.sql` (N = 1 … SCHEMA_VERSION − 1) is a small store as shisn wrote it at
 schema version N: the migrations as shipped up to N, verbatim (each between `-- >>> migration K` markers), then rows
