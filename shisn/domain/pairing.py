@@ -53,15 +53,15 @@ Memory
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import sparse
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 import shisn.domain.jurisdictions
 from shisn.domain import catalog
@@ -582,23 +582,31 @@ def candidates(
 # ------------------------------------------------------------------------------------------------ solver
 
 
-class _Graph(sparse.csr_array):
-    """The slot graph handed to ``min_weight_full_bipartite_matching``. That function starts with
-    ``biadjacency.astype(np.double)``, which for scipy sparse arrays copies even when the dtype already matches (a
-    second copy of the largest structure of the pairing, ~150 MB at county scale); this class returns itself
-    instead. The graph is built as the function wants it otherwise: float64 data without zeros or infinities,
-    int32 indices and indptr, rows with sorted column indices, so nothing else is converted. The graph is not
-    used after the call, so scipy may change it in place (it changes nothing in such a graph)."""
+@functools.cache
+def _graph_type() -> type:
+    """The class of the slot graph, made on first use: scipy's sparse arrays and its matching cost 20 MB resident,
+    paid when a pairing is solved, not by every page that imports this module."""
+    from scipy import sparse  # 20 MB resident with the matching: see above
 
-    def astype(self, dtype, casting="unsafe", copy=True):
-        if np.dtype(dtype) == self.dtype:
-            return self
-        return super().astype(dtype, casting=casting, copy=copy)
+    class _Graph(sparse.csr_array):
+        """The slot graph handed to ``min_weight_full_bipartite_matching``. That function starts with
+        ``biadjacency.astype(np.double)``, which for scipy sparse arrays copies even when the dtype already matches (a
+        second copy of the largest structure of the pairing, ~150 MB at county scale); this class returns itself
+        instead. The graph is built as the function wants it otherwise: float64 data without zeros or infinities,
+        int32 indices and indptr, rows with sorted column indices, so nothing else is converted. The graph is not
+        used after the call, so scipy may change it in place (it changes nothing in such a graph)."""
+
+        def astype(self, dtype, casting="unsafe", copy=True):
+            if np.dtype(dtype) == self.dtype:
+                return self
+            return super().astype(dtype, casting=casting, copy=copy)
+
+    return _Graph
 
 
 def _slot_graph(
     ptr: np.ndarray, mentor: np.ndarray, score: np.ndarray, capacity: np.ndarray, keep: np.ndarray | None = None
-) -> tuple[_Graph | None, np.ndarray]:
+) -> tuple[Any, np.ndarray]:
     """The assignment problem of the module docstring for edges sorted by (need, mentor), need ``r`` owning edges
     ``ptr[r]:ptr[r + 1]``: (graph, slots per mentor), or (None, slots) when nothing can be matched.
 
@@ -678,13 +686,15 @@ def _slot_graph(
     last = indptr[1:] - 1  # each need's private "unmatched" column comes last in its row
     indices[last] = n_slots + np.arange(n_needs)
     data[last] = float(top * big) if keep is None else ((top * scale + (keep >= 0)) * big).astype(np.float64)
-    return _Graph((data, indices, indptr), shape=(n_needs, n_slots + n_needs)), slots
+    return _graph_type()((data, indices, indptr), shape=(n_needs, n_slots + n_needs)), slots
 
 
-def _match(graph: _Graph | None, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _match(graph: Any, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Solve a ``_slot_graph``: (need, mentor) of the chosen edges, by need."""
     if graph is None:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching  # with _graph_type: on first solve
+
     rows, cols = min_weight_full_bipartite_matching(graph)
     n_slots = int(slots.sum())
     real = cols < n_slots

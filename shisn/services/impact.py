@@ -54,7 +54,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from shisn.domain import auth, catalog, coverage, exchange_rules, jurisdictions
 from shisn.domain.pairing import DEFAULT_CAPACITY
@@ -351,6 +350,8 @@ def compare_one(u: pd.DataFrame, scope: str = ALL, label: str = "All areas", *, 
     se = float(np.sqrt((m - 1) / m * ((left_out - left_out.mean()) ** 2).sum())) if m > 1 else 0.0
     dof = n - 1
     if se > 0:
+        from scipy import stats  # 59 MB resident: imported on the Impact page's first figures, not on every page
+
         half = float(stats.t.ppf(1 - ALPHA / 2, dof)) * se
         p = float(2 * stats.t.sf(abs(diff) / se, dof))
     else:  # no spread at all: the interval is the difference itself

@@ -238,7 +238,7 @@ def test_tables_name_other_areas_as_the_states_did():
 def test_the_weights_are_drawn_only_when_opened_and_kept_while_closed(demo_db):
     """The capacity and score weights live in an expander drawn only when opened (a cold open of the page fetches
     no slider code); a capacity chosen there still applies after the expander is closed again."""
-    import conftest
+    from tests import support
 
     lead = auth.Viewer(auth.LEADERSHIP, "Lee")
     page = ROOT / "pages" / "pairings.py"
@@ -246,7 +246,7 @@ def test_the_weights_are_drawn_only_when_opened_and_kept_while_closed(demo_db):
     def pairs(at):
         return int(next(m.value for m in at.metric if m.label == "Suggested pairs"))
 
-    at = conftest.page_as(lead, page)
+    at = support.page_as(lead, page)
     assert not at.exception and not at.slider and pairs(at) > 0
     at.session_state["weights_open"] = True  # what a click on the expander sets
     at.run()

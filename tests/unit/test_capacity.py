@@ -265,11 +265,11 @@ def test_cli_capacity(tmp_path):
 
 
 def test_the_page_shows_capacity_planning_to_leadership_only(demo_db):
-    import conftest
+    from tests import support
 
     page = ROOT / "pages" / "pairings.py"
     params = {pairing_tables.VIEW_KEY: pairing_tables.VIEW_CAPACITY}
-    at = conftest.page_as(auth.Viewer(auth.LEADERSHIP, "Lee"), page, params)
+    at = support.page_as(auth.Viewer(auth.LEADERSHIP, "Lee"), page, params)
     assert not at.exception
     assert [t.label for t in at.tabs] == list(pairing_tables.VIEWS)
     assert any(h.value == "Capacity planning" for h in at.header)
@@ -279,11 +279,11 @@ def test_the_page_shows_capacity_planning_to_leadership_only(demo_db):
     assert "No possible mentor (TA)" in areas.columns
     assert any("mentor states are at capacity" in m.value for m in at.markdown)
 
-    pm = conftest.page_as(auth.Viewer(auth.PROGRAM_MANAGER, "P", ("MD", "VA")), page, params)
+    pm = support.page_as(auth.Viewer(auth.PROGRAM_MANAGER, "P", ("MD", "VA")), page, params)
     assert not pm.exception
     assert pairing_tables.VIEW_CAPACITY not in [t.label for t in pm.tabs]
     assert not any(h.value == "Capacity planning" for h in pm.header)
 
-    state = conftest.page_as(auth.Viewer(auth.STATE, "S", ("VA",)), page, params)
+    state = support.page_as(auth.Viewer(auth.STATE, "S", ("VA",)), page, params)
     assert not state.exception and not state.header and len(state.dataframe) == 0
     assert "This page is for" in state.warning[0].value

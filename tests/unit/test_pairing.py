@@ -353,7 +353,7 @@ def test_scipy_is_kept_from_copying_the_slot_graph():
     dense = np.where(rng.random((6, 9)) < 0.6, rng.integers(1, 20, (6, 9)), 0).astype(float)
     dense[:, 3:] = np.where(np.eye(6, 6, dtype=bool), 50.0, dense[:, 3:])  # a full matching exists
     plain = sparse.csr_array(dense)
-    graph = pairing._Graph(
+    graph = pairing._graph_type()(
         (plain.data, plain.indices.astype(np.int32), plain.indptr.astype(np.int32)), shape=plain.shape
     )
     assert graph.astype(np.double) is graph
