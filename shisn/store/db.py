@@ -912,6 +912,14 @@ class DuckDBStore(Store):
                 if not waiting:
                     if self._con is None:
                         self._con = self._open_file()
+                    if self._closer is None and not self._memory:
+                        # the thread closing the file once idle starts here, never in _release: a cursor let go
+                        # is released by the garbage collector, which may run inside another thread's start, and
+                        # a thread started from there would wait forever for that start's lock
+                        self._closer = threading.Thread(
+                            target=self._close_when_idle, name="shisn-duckdb-release", daemon=True
+                        )
+                        self._closer.start()
                     self._users += 1
                     return self._con
                 if self._con is not None and self._users == 0:
@@ -931,10 +939,6 @@ class DuckDBStore(Store):
                 self._con.close()
                 self._con = None
                 return
-            if self._closer is not None:
-                return
-            self._closer = threading.Thread(target=self._close_when_idle, name="shisn-duckdb-release", daemon=True)
-            self._closer.start()
 
     def _close_when_idle(self):
         while True:

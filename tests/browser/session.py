@@ -147,7 +147,7 @@ class Session:
                 self._check_alive()
                 raise AssertionError("the page script did not finish in time")
             self.page.wait_for_timeout(1200)
-            if self._settled(1):
+            if self._settled_now():
                 return
 
     def _settled(self, timeout_ms: float) -> bool:
@@ -156,6 +156,16 @@ class Session:
             return True
         except playwright.TimeoutError:
             return False
+
+    def _settled_now(self) -> bool:
+        """Finished at this moment: one check in the page (its answer is always truthy, so the wait returns at once),
+        bounded like every other wait."""
+        try:
+            got = self.page.wait_for_function(f"() => ({self.SETTLED})() ? 'yes' : 'no'", timeout=10_000)
+        except playwright.TimeoutError:
+            self._check_alive()
+            return False
+        return got.json_value() == "yes"
 
     def _check_alive(self):
         """Raise BrowserHung when the tab no longer runs even a trivial script (its renderer stopped answering)."""

@@ -459,3 +459,37 @@ def test_every_page_runs_on_postgresql_for_every_role(page, pg_demo, monkeypatch
         at.run()
         reporting = next(m for m in at.metric if m.label == "Reporting")
         assert reporting.value.endswith("of 56") and not reporting.value.startswith("0 ")
+
+
+GC_RELEASE = textwrap.dedent("""
+    # a script that lets a cursor go without closing it, after its store let go of the file once: the cursor is
+    # released by the interpreter's last collection, when no new thread can run any more
+    import gc, sys, time
+    from shisn.store import db
+    store = db.connect(sys.argv[1])
+    store.close()  # the file let go: the thread that closes it once idle sees that and ends
+    deadline = time.monotonic() + 60
+    while store._closer is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    cur = store.cursor()  # the file opened again, and this cursor never closed
+    cur.execute("SELECT 1").fetchall()
+    cycle = [cur]
+    cycle.append(cycle)
+    del cur, cycle
+    gc.disable()  # the cursor stays until the interpreter ends
+    print("leaving", flush=True)
+""")
+
+
+def test_a_script_that_lets_a_cursor_go_still_ends(tmp_path):
+    """A one-off script or benchmark that never closes a DuckDB cursor ends: the cursor's release, run by the
+    interpreter's last collection, starts no thread (a thread started then never runs, and waiting for it to
+    start held the process forever)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", GC_RELEASE, str(tmp_path / "gc.duckdb")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a bound for the failure only: the script ends in about a second
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "leaving", proc.stderr
