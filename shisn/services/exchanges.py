@@ -555,14 +555,24 @@ def _eligibility(cur, mentor: str, mentee: str, slugs: list[str], cycle: int, as
 
 
 def request_introduction(
-    con, viewer: auth.Viewer, mentor, mentee, areas, cycle, message=None, *, now: dt.datetime | None = None
+    con,
+    viewer: auth.Viewer,
+    mentor,
+    mentee,
+    areas,
+    cycle,
+    message=None,
+    *,
+    offer_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> int:
     """A state user asks for an introduction: to a mentor for one of its needs (the viewer's state is `mentee`),
     or offering help (the viewer's state is `mentor`). Creates an exchange in status `requested` (no proposed_at)
     with the optional `message`; returns its id. Refused, nothing written: a viewer who is not a state user of
     one of the two states (NotAllowed); a pair the cycle's self-assessments do not support (ExchangeError); an
     unanswered request or open exchange for the pair in that area (Duplicate, naming it); MAX_OPEN_REQUESTS
-    unanswered requests from the state already (TooManyRequests)."""
+    unanswered requests from the state already (TooManyRequests); an `offer_id` that is not the mentor's published
+    offer in the request's area (ExchangeError). A request made from an offer names it (`exchange_offers`)."""
     if not can_request(viewer):
         raise NotAllowed("only a state user can request an introduction (program managers open exchanges directly)")
     mentor, mentee = _state(mentor, "mentor"), _state(mentee, "mentee")
@@ -579,6 +589,15 @@ def request_introduction(
         cur.lock("exchange_open")  # the checks and the insert, one writer at a time (as open_exchange)
         _eligibility(cur, mentor, mentee, slugs, cycle, me)
         _refuse_duplicate(cur, mentor, mentee, slugs)
+        if offer_id is not None:
+            got = cur.execute(
+                "SELECT state, program_area, status FROM offers WHERE offer_id = ?", [int(offer_id)]
+            ).fetchall()
+            if not got or got[0][0] != mentor or got[0][1] not in slugs or got[0][2] != "published":
+                raise ExchangeError(
+                    f"offer {offer_id} is not {mentor}'s published offer in "
+                    f"{', '.join(catalog.area_short(a) for a in slugs)}"
+                )
         waiting = int(
             cur.scalar("SELECT count(*) FROM exchanges WHERE status = ? AND requested_state = ?", [REQUESTED, me])
         )
@@ -613,6 +632,9 @@ def request_introduction(
             k: [None, _plain(row[k])]
             for k in ("mentor", "mentee", "program_areas", "cycle", "status", "requested_state")
         }
+        if offer_id is not None:
+            cur.execute("INSERT INTO exchange_offers VALUES (?, ?)", [ex_id, int(offer_id)]).fetchall()
+            changes["offer_id"] = [None, int(offer_id)]
         notify.request_made(cur, ex_id, by, now=now)  # both states' program managers hear of it
         _history(cur, ex_id, 1, now, by, None, REQUESTED, now, changes, None)
     return ex_id

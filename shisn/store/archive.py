@@ -67,6 +67,10 @@ TABLE_ORDER = (
     "exchange_history",
     "exchange_outcomes",
     "ta_referrals",
+    "offers",
+    "offer_history",
+    "exchange_offers",
+    "practices",
     "submissions",
     "submission_history",
     "flag_confirmations",
@@ -84,6 +88,8 @@ SEQUENCES = {
     "audit_id_seq": ("audit_log", "audit_id"),
     "submission_id_seq": ("submissions", "submission_id"),
     "notification_id_seq": ("notifications", "notification_id"),
+    "offer_id_seq": ("offers", "offer_id"),
+    "practice_id_seq": ("practices", "practice_id"),
 }
 
 _TYPES = {

@@ -55,7 +55,7 @@ import pyarrow.csv as pacsv
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_DB = PROJECT_DIR / "data" / "shisn.duckdb"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 URL_SCHEMES = ("postgresql://", "postgres://")
 IDLE_RELEASE = 10.0  # seconds a DuckDB file stays open in a process after its last read or write (at once
 # when another process waits for it): opening it costs ~40 ms, most of a new session's
@@ -386,6 +386,69 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (email, kind)
     );
     """,
+    # 8: what a state can give and what the network learned (shisn/services/offers.py, shisn/services/practices.py).
+    # `offers`: a state's described offer in one program area, draft -> published -> withdrawn, with optimistic
+    # versions and an append-only `offer_history`; a published offer's capacity is what the pairing gives that state
+    # in that area. `practices`: a lesson turned into a practice, private until its state publishes it, from an
+    # exchange or not, linked to the state's offer if any. `exchange_offers`: the offer an introduction request was
+    # made from.
+    """
+    CREATE SEQUENCE IF NOT EXISTS offer_id_seq START 1;
+    CREATE TABLE IF NOT EXISTS offers (
+        offer_id       INTEGER PRIMARY KEY,
+        state          VARCHAR NOT NULL,
+        program_area   VARCHAR NOT NULL,
+        title          VARCHAR NOT NULL,
+        covers         VARCHAR NOT NULL,   -- what it covers
+        formats        VARCHAR NOT NULL,   -- comma-separated: teleconference, on_site_visit, documents, shadowing
+        capacity       INTEGER NOT NULL CHECK (capacity >= 0),   -- exchanges it can take per cycle
+        lead_time_days INTEGER CHECK (lead_time_days >= 0),
+        prepare        VARCHAR,            -- what the mentee should prepare
+        status         VARCHAR NOT NULL CHECK (status IN ('draft', 'published', 'withdrawn')),
+        created_by     VARCHAR NOT NULL,
+        created_at     TIMESTAMP NOT NULL,
+        updated_by     VARCHAR NOT NULL,
+        updated_at     TIMESTAMP NOT NULL,
+        published_at   TIMESTAMP,
+        version        INTEGER NOT NULL,
+        synthetic      BOOLEAN NOT NULL DEFAULT false
+    );
+    CREATE TABLE IF NOT EXISTS offer_history (
+        offer_id    INTEGER NOT NULL,
+        version     INTEGER NOT NULL,
+        changed_at  TIMESTAMP NOT NULL,
+        changed_by  VARCHAR NOT NULL,
+        from_status VARCHAR,
+        to_status   VARCHAR NOT NULL,
+        changes     VARCHAR NOT NULL,      -- JSON: field -> [old, new]
+        PRIMARY KEY (offer_id, version)
+    );
+    CREATE SEQUENCE IF NOT EXISTS practice_id_seq START 1;
+    CREATE TABLE IF NOT EXISTS practices (
+        practice_id  INTEGER PRIMARY KEY,
+        state        VARCHAR NOT NULL,
+        program_area VARCHAR NOT NULL,
+        title        VARCHAR NOT NULL,
+        summary      VARCHAR NOT NULL,
+        what_worked  VARCHAR,
+        differently  VARCHAR,              -- what it would do differently
+        documents    VARCHAR,              -- documents named, one per line (not uploaded)
+        exchange_id  INTEGER,              -- the exchange it came from, if any
+        offer_id     INTEGER,              -- the state's offer it belongs to, if any
+        status       VARCHAR NOT NULL CHECK (status IN ('private', 'published')),
+        created_by   VARCHAR NOT NULL,
+        created_at   TIMESTAMP NOT NULL,
+        updated_by   VARCHAR NOT NULL,
+        updated_at   TIMESTAMP NOT NULL,
+        published_at TIMESTAMP,
+        version      INTEGER NOT NULL,
+        synthetic    BOOLEAN NOT NULL DEFAULT false
+    );
+    CREATE TABLE IF NOT EXISTS exchange_offers (
+        exchange_id INTEGER PRIMARY KEY,
+        offer_id    INTEGER NOT NULL
+    );
+    """,
 ]
 
 # PostgreSQL has no TINYINT; one domain lets every migration's DDL read the same on both engines.
@@ -702,6 +765,8 @@ _VERSION_EXPR = {
     "exchange_outcomes": "coalesce(max(recorded_at)::VARCHAR, '') || '/' || count(*)",
     "settings": "coalesce(string_agg(key || '=' || value, ',' ORDER BY key), '')",
     "reporting_cycles": "coalesce(max(updated_at)::VARCHAR, '') || '/' || count(*)",
+    "practices": "coalesce(max(updated_at)::VARCHAR, '') || '/' || count(*)",
+    "offers": "coalesce(max(updated_at)::VARCHAR, '') || '/' || count(*)",
 }
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from shisn import demo
 from shisn.domain import auth, coverage, pairing, profile, quality, selection
-from shisn.services import assignments, exchanges, impact, mailer, queue
+from shisn.services import assignments, exchanges, impact, library, mailer, offers, practices, queue
 from shisn.store import db, flag_confirmations, ingest, queries, reporting_cycles, settings
 
 VIEWER_KEY = "shisn_viewer"
@@ -311,3 +311,40 @@ def cell_panel(code: str, area: str, cycle: int, viewer: auth.Viewer):
     (a cached link to a cell opens without recomputing its mentors)."""
     path = db.locate()
     return _cell_panel(path, queries.data_version(_connection(path)), code, area, int(cycle), viewer)
+
+
+# --- offers, practices and their search --------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _library_index(path: str, version: tuple):
+    return library.index(_connection(path))
+
+
+def library_index():
+    """The search index over every published offer and practice, built once per version of those tables (a
+    publish, an edit or a withdrawal shows at once, on every replica)."""
+    path = db.locate()
+    return _library_index(path, _connection(path).version("offers", "practices"))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _offers_of(path: str, version: tuple, viewer: auth.Viewer, state: str | None, area: str | None):
+    return offers.visible(_connection(path), viewer, state=state, area=area)
+
+
+def offers_visible(viewer: auth.Viewer, state: str | None = None, area: str | None = None):
+    """The offers `viewer` may see (published, and its own states' drafts and withdrawn ones)."""
+    path = db.locate()
+    return _offers_of(path, _connection(path).version("offers"), viewer, state, area)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _practices_of(path: str, version: tuple, viewer: auth.Viewer, state: str | None, area: str | None):
+    return practices.visible(_connection(path), viewer, state=state, area=area)
+
+
+def practices_visible(viewer: auth.Viewer, state: str | None = None, area: str | None = None):
+    """The practices `viewer` may see (published, and its own states' private ones)."""
+    path = db.locate()
+    return _practices_of(path, _connection(path).version("practices"), viewer, state, area)

@@ -24,8 +24,9 @@ TRICKY = ["NULL", "", 'a,b\n"c" \\ and\ta tab', "N/A", "ünïcode ✓"]
 
 def rich_source(path) -> str:
     """A DuckDB store at today's schema with rows in every table (the newest upgrade fixture, upgraded, plus a
-    reporting cycle, a notification carried by a digest and a notification preference), text that CSV and NULL
-    handling could get wrong, and a timestamp with microseconds."""
+    reporting cycle, a notification carried by a digest, a notification preference, an offer with its history, a
+    practice and a request made from the offer), text that CSV and NULL handling could get wrong, and a timestamp
+    with microseconds."""
     path = str(path)
     upgrade_stores.build(path, max(upgrade_stores.VERSIONS)).close()
     s = db.connect(path)
@@ -34,7 +35,7 @@ def rich_source(path) -> str:
             "INSERT INTO reporting_cycles VALUES (?, 'open', ?, 'Lee Lead', ?, NULL, NULL, ?)",
             [2026, "2026-09-30", "2026-01-05 09:00:00", "2026-01-05 09:00:00.123456"],
         )
-        for nid, status, digest in ((1, "sent", None), (2, "digested", 1)):
+        for nid, status, digest in ((11, "sent", None), (12, "digested", 11)):
             cur.execute(
                 "INSERT INTO notifications (notification_id, created_at, kind, event, recipient, state, "
                 "subject, body_text, body_html, link, unsubscribe, status, attempts, next_attempt_at, "
@@ -53,8 +54,32 @@ def rich_source(path) -> str:
                     digest,
                 ],
             )
-        cur.execute("SELECT nextval('notification_id_seq')")
-        cur.execute("SELECT nextval('notification_id_seq')")
+        for _ in range(12):
+            cur.execute("SELECT nextval('notification_id_seq')")
+        cur.execute(
+            "INSERT INTO offers VALUES (1, 'VA', 'exercises', ?, ?, 'teleconference,on_site_visit', 2, 30, ?, "
+            "'published', 'VA user', ?, 'VA user', ?, ?, 2, false)",
+            [
+                TRICKY[1],
+                TRICKY[3],
+                TRICKY[0],
+                "2026-01-07 09:00:00",
+                "2026-01-07 10:00:00.123456",
+                "2026-01-07 10:00:00",
+            ],
+        )
+        cur.execute(
+            "INSERT INTO offer_history VALUES (1, 1, '2026-01-07 09:00:00', 'VA user', NULL, 'draft', '{}'), "
+            "(1, 2, '2026-01-07 10:00:00', 'VA user', 'draft', 'published', '{\"status\": [\"draft\", \"published\"]}')"
+        )
+        cur.execute("SELECT nextval('offer_id_seq')")
+        cur.execute(
+            "INSERT INTO practices VALUES (1, 'VA', 'exercises', ?, ?, ?, NULL, ?, 1, 1, 'published', 'VA user', "
+            "'2026-01-08 09:00:00', 'VA user', '2026-01-08 09:00:00', '2026-01-08 09:00:00', 1, false)",
+            [TRICKY[2], TRICKY[4], TRICKY[1], TRICKY[3]],
+        )
+        cur.execute("SELECT nextval('practice_id_seq')")
+        cur.execute("INSERT INTO exchange_offers VALUES (1, 1)")
         cur.execute(
             "INSERT INTO notification_preferences VALUES ('va.user@example.org', 'exchange', 'off', "
             "'VA user', '2026-01-06 10:00:00')"

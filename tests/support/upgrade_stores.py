@@ -516,6 +516,40 @@ def _rows() -> dict[str, list[dict]]:
             "_since": 6,
         }
     ]
+    out["notifications"] = [
+        {
+            "notification_id": 1,
+            "created_at": T(2025, 2, 3, 10),
+            "kind": "request",
+            "event": "exchange 1 version 1",
+            "recipient": "pm.va@example.org",
+            "state": "VA",
+            "subject": "Maryland asks for an introduction",
+            "body_text": "Maryland asks Virginia to mentor it in exercises.",
+            "body_html": "<p>Maryland asks Virginia to mentor it in exercises.</p>",
+            "link": "http://localhost:8501/exchanges?exchange=1",
+            "unsubscribe": "http://localhost:8501/notifications?unsubscribe=token",
+            "status": "sent",
+            "attempts": 1,
+            "next_attempt_at": None,
+            "claimed_by": None,
+            "claimed_at": None,
+            "sent_at": T(2025, 2, 3, 10, 1),
+            "last_error": None,
+            "digest_id": None,
+            "_since": 7,
+        }
+    ]
+    out["notification_preferences"] = [
+        {
+            "email": "pm.va@example.org",
+            "kind": "request",
+            "mode": "immediate",
+            "updated_by": "Pat PM",
+            "updated_at": T(2025, 2, 1, 9),
+            "_since": 7,
+        }
+    ]
     audit = [
         (r["loaded_at"], r["loaded_by"], "load", f"loaded {r['file_name']}: {r['rows_in_file']} rows", 3)
         for r in out["load_log"]
