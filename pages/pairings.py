@@ -305,11 +305,12 @@ def capacity_view():
     the needs per area no slot can meet."""
     st.header("Capacity planning")
     plan = loaders.cached(
-        lambda: capacity.plan(loaders.assessments(cycle), weights, per_mentor),
+        lambda: capacity.plan(loaders.assessments(cycle), weights, per_mentor, offers=loaders.pairing_offers()),
         "capacity plan",
         cycle,
         tuple(sorted(weights.as_dict().items())),
         per_mentor,
+        loaders.offers_version(),
     )
     slots = pairing_tables.filter_capacity_slots(plan.slots, areas, scope)
     by_area = pairing_tables.filter_capacity_areas(plan.areas, areas)

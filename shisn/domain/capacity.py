@@ -133,9 +133,11 @@ def plan(
     *,
     jurisdictions: pd.DataFrame | None = None,
     borders: frozenset | None = None,
+    offers: pd.DataFrame | None = None,
 ) -> CapacityPlan:
-    """The capacity figures of the module docstring for one cycle's assessments and the pairing's settings."""
-    p = pairing.Plans(assessments, weights, jurisdictions=jurisdictions, borders=borders)
+    """The capacity figures of the module docstring for one cycle's assessments and the pairing's settings
+    (`offers`: the published offers, whose own capacities stay as they are; see pairing.suggest)."""
+    p = pairing.Plans(assessments, weights, jurisdictions=jurisdictions, borders=borders, offers=offers)
     cap = p.capacities(capacity, capacity_overrides)
     base, base_total = p.solve(cap)
     load = np.bincount(base[base >= 0], minlength=len(p.codes))

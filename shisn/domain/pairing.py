@@ -101,6 +101,8 @@ PAIR_COLUMNS = [
     "mentor_name",
     "mentee_name",
     "area_label",
+    "offer_id",  # the published offer the pair goes through, if any (see suggest)
+    "offer_title",
 ]
 REFERRAL_COLUMNS = [
     "mentee",
@@ -756,6 +758,72 @@ def _capacities(d: _Data, capacity: int, overrides: dict[str, int] | None) -> np
     return cap
 
 
+@dataclass
+class _Units:
+    """Who takes needs, as the solver sees them: each state's own slots (its capacity, for every area without a
+    published offer of its), and one more unit per published offer (that offer's capacity, for its area alone).
+    Units are numbered in state order, a state's own unit first, so the solver's tie-break by mentor order is the
+    state order as before. ``edge_unit`` gives each candidate edge its unit."""
+
+    cap: np.ndarray  # per unit
+    state: np.ndarray  # per unit: index into codes
+    offer_id: np.ndarray  # per unit: the offer's id, -1 for a state's own unit
+    offer_title: list  # per unit: the offer's title, "" for a state's own unit
+    offer_key: dict  # (state index, area slug) -> unit
+    own: np.ndarray  # per state: its own unit
+
+    def of(self, state, area_slug: str) -> np.ndarray:
+        """The unit taking a need in `area_slug` for each mentor in `state` (indices into codes)."""
+        state = np.asarray(state, dtype=np.int64)
+        return np.array([self.offer_key.get((int(s), area_slug), self.own[s]) for s in state], dtype=np.int64)
+
+
+def _units(d: _Data, cap: np.ndarray, offers: pd.DataFrame | None) -> _Units:
+    offer_rows: dict[int, list] = {}
+    if offers is not None and len(offers):
+        index = {c: i for i, c in enumerate(d.codes.astype(str))}
+        for r in offers.sort_values(["state", "program_area"]).itertuples():
+            s = index.get(str(r.state).upper())
+            if s is None:
+                continue
+            v = int(r.capacity)
+            if v < 0:
+                raise ValueError(f"offer {r.offer_id}'s capacity must be >= 0, got {v}")
+            offer_rows.setdefault(s, []).append((str(r.program_area), v, int(r.offer_id), str(r.title)))
+    caps, states, ids, titles, key, own = [], [], [], [], {}, np.zeros(len(d.codes), dtype=np.int64)
+    for s in range(len(d.codes)):
+        own[s] = len(caps)
+        caps.append(int(cap[s]))
+        states.append(s)
+        ids.append(-1)
+        titles.append("")
+        for area, v, oid, title in offer_rows.get(s, []):
+            key[(s, area)] = len(caps)
+            caps.append(v)
+            states.append(s)
+            ids.append(oid)
+            titles.append(title)
+    return _Units(
+        np.array(caps, dtype=np.int64),
+        np.array(states, dtype=np.int64),
+        np.array(ids, dtype=np.int64),
+        titles,
+        key,
+        own,
+    )
+
+
+def _edge_units(e: _Edges, d: _Data, u: _Units) -> np.ndarray:
+    """Each candidate edge's unit (see _Units), in the edges' order."""
+    out = u.own[e.mentor.astype(np.int64)]
+    if u.offer_key:
+        need_of_edge = np.repeat(np.arange(len(e.need_area)), np.diff(e.ptr))
+        slug = np.array(d.area_slugs, dtype=object)[e.need_area[need_of_edge]]
+        for (s, area), unit in u.offer_key.items():
+            out[(e.mentor == s) & (slug == area)] = unit
+    return out
+
+
 def _empty(columns, dtypes=None) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=(dtypes or {}).get(c, "object")) for c in columns})
 
@@ -779,9 +847,12 @@ class Plans:
         *,
         jurisdictions: pd.DataFrame | None = None,
         borders: frozenset | None = None,
+        offers: pd.DataFrame | None = None,
     ):
         self._d = d = _Data(assessments, jurisdictions, borders)
         self._e = e = _Edges(d, weights)
+        self._u = _units(d, np.zeros(len(d.codes), dtype=np.int64), offers)  # offers' units fixed; own set per solve
+        self._edge_unit = _edge_units(e, d, self._u)
         self.weights = weights
         self.codes = d.codes.astype(str)
         self.names = d.names.astype(str)
@@ -802,9 +873,17 @@ class Plans:
 
         ``keep``: a plan (as returned here) to stay close to: among the plans of the best total score, the one
         changing the fewest of its needs (then the usual tie-break). The total is the same with or without it."""
-        e = self._e
+        e, u = self._e, self._u
         keep = None if keep is None else np.asarray(keep, dtype=np.int64)
-        got_need, got_mentor = _match(*_slot_graph(e.ptr, e.mentor, e.score_int, np.asarray(capacities), keep))
+        if keep is not None:  # the plan's mentors, as the units that took them
+            need_slug = np.array(self._d.area_slugs, dtype=object)[e.need_area]
+            keep = np.array(
+                [-1 if m < 0 else int(u.of([m], need_slug[i])[0]) for i, m in enumerate(keep.tolist())], dtype=np.int64
+            )
+        unit_cap = u.cap.copy()
+        unit_cap[u.own] = np.asarray(capacities, dtype=np.int64)
+        got_need, got_unit = _match(*_slot_graph(e.ptr, self._edge_unit, e.score_int, unit_cap, keep))
+        got_mentor = u.state[got_unit]
         mentor = np.full(len(e.need_state), -1, dtype=np.int64)
         mentor[got_need] = got_mentor
         total = int(e.score_int[e.locate(got_need, got_mentor)].astype(np.int64).sum()) if len(got_need) else 0
@@ -821,6 +900,7 @@ def suggest(
     borders: frozenset | None = None,
     explain_candidates: bool = True,
     with_candidates: bool = True,
+    offers: pd.DataFrame | None = None,
 ) -> PairingResult:
     """The optimal pairing for one cycle's assessments, with explanations and TA referrals for unserved needs.
 
@@ -828,16 +908,22 @@ def suggest(
     referrals and total: at county scale (millions of candidate edges) it saves most of the time and memory, and
     the app never shows the candidates. ``explain_candidates=False`` keeps the candidates but leaves their
     ``reasons`` empty (the pairs are always explained).
+
+    ``offers`` (state, program_area, offer_id, title, capacity: the published offers) give a state, in an offer's
+    area, that offer's capacity instead of ``capacity``; its other areas keep ``capacity`` (or its override). A pair
+    taken through an offer names it (``offer_id``, ``offer_title`` and its reasons).
     """
     d = _Data(assessments, jurisdictions, borders)
     e = _Edges(d, weights)
     cap = _capacities(d, capacity, capacity_overrides)
+    u = _units(d, cap, offers)
     need_area, need_state = e.need_area, e.need_state
     n_needs = len(need_state)
-    graph, slots = _slot_graph(e.ptr, e.mentor, e.score_int, cap)
+    graph, slots = _slot_graph(e.ptr, _edge_units(e, d, u), e.score_int, u.cap)
     if not with_candidates:
         e = None  # free the edges before the solver's own peak; what is needed below is recomputed
-    got_need, got_mentor = _match(graph, slots)  # by need, i.e. in (area, mentee) order
+    got_need, got_unit = _match(graph, slots)  # by need, i.e. in (area, mentee) order
+    got_mentor = u.state[got_unit]
     del graph
     codes = pd.array(d.codes, dtype="str")
     names = pd.array(d.names, dtype="str")
@@ -856,10 +942,20 @@ def suggest(
     f = _features(d, area, got_mentor, mentee)
     chosen_score = _score_int(f, weights)
     pairs = with_names(_edge_frame(d, weights, area, got_mentor, mentee, chosen_score, f=f), area, got_mentor, mentee)[
-        PAIR_COLUMNS
+        PAIR_COLUMNS[:-2]
     ]
+    oid = u.offer_id[got_unit]
+    pairs["offer_id"] = pd.array([int(x) if x >= 0 else pd.NA for x in oid], dtype="Int64")
+    pairs["offer_title"] = pd.array([u.offer_title[x] or None for x in got_unit], dtype="object")
+    through = oid >= 0
+    if through.any():
+        pairs.loc[through, "reasons"] = [
+            f"{r}; through {n}'s offer “{u.offer_title[x]}” ({int(u.cap[x])} a cycle)"
+            for r, n, x in zip(pairs.loc[through, "reasons"], pairs.loc[through, "mentor_name"], got_unit[through])
+        ]
     load = np.bincount(got_mentor, minlength=len(d.codes))
-    assert (load <= cap).all() and len(np.unique(got_need)) == len(got_need)
+    unit_load = np.bincount(got_unit, minlength=len(u.cap))
+    assert (unit_load <= u.cap).all() and len(np.unique(got_need)) == len(got_need)
 
     # every candidate edge, only on request
     if with_candidates:
@@ -906,7 +1002,8 @@ def suggest(
         area_text = area_labels[ai]
         ms = ranked.get(ni, ())
         if len(ms):
-            assert (load[ms] >= cap[ms]).all(), "a need was left open while a candidate mentor had room"
+            full = u.of(ms, d.area_slugs[ai])
+            assert (unit_load[full] >= u.cap[full]).all(), "a need was left open while a candidate mentor had room"
             names_ = [d.names[m] for m in ms]
             verb = "is" if len(names_) == 1 else "are"
             noun = "mentor" if len(names_) == 1 else "mentors"
@@ -972,7 +1069,7 @@ def suggest(
         {
             "mentor": codes.take(mi),
             "mentor_name": d.names[mi].astype(str),
-            "capacity": cap[mi],
+            "capacity": np.bincount(u.state, weights=u.cap, minlength=len(d.codes)).astype(np.int64)[mi],
             "assigned": load[mi],
             "mentor_areas": d.mentor_areas[mi],
         },

@@ -28,6 +28,7 @@ import pandas as pd
 
 from shisn.domain import (
     auth,
+    basics,
     catalog,
     coverage,
     exchange_rules,
@@ -249,7 +250,7 @@ def state_panel(
         }
     )
     if notes_shown:
-        ratings["Notes"] = [profile._text(n) for n in own["notes"]]
+        ratings["Notes"] = [basics.cell_text(n, strip=False) for n in own["notes"]]
     eligible = own["eligible_mentor"].fillna(False).astype(bool)
     offers = own["offers_help"].astype(bool)
     can_mentor = [_area_name(a, o) for a, o in zip(own.loc[eligible, "program_area"], own.loc[eligible, "other_area"])]
@@ -347,7 +348,7 @@ def cell_panel(
     p.offers, p.seeks = bool(h["offers_help"]), bool(h["seeks_help"])
     p.eligible = bool(h["eligible_mentor"]) if h["eligible_mentor"] is not pd.NA else False
     p.gap = catalog.band(p.maturity) == "gap"
-    p.note = profile._text(h["notes"]) if can_see(state) else None
+    p.note = basics.cell_text(h["notes"], strip=False) if can_see(state) else None
     mentors, mentees = profile.partners(rows, state, cycle, top=ALL, can_see=can_see)
     p.mentors = mentors[mentors["program_area"] == area].reset_index(drop=True)
     p.mentees = mentees[mentees["program_area"] == area].reset_index(drop=True)

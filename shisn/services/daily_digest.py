@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from shisn.domain import pairing, safe_text
+from shisn.domain import basics, pairing, safe_text
 from shisn.services import notify, queue
 from shisn.store import accounts, queries, settings
 from shisn.store.db import query_df, transaction
@@ -42,7 +42,7 @@ class Digest:
 
 def digest_due(con, now: dt.datetime | None = None) -> bool:
     """Today's digest is not built yet and the digest hour has come."""
-    now = now or notify._now()
+    now = now or basics.now()
     got = query_df(con, "SELECT value FROM settings WHERE key = ?", [notify.DIGEST_DAY_KEY])
     built = str(got["value"].iloc[0]) if len(got) else ""
     return built != now.date().isoformat() and now.hour >= notify.digest_hour(con)
@@ -126,7 +126,7 @@ def build_digests(con, *, now: dt.datetime | None = None, force: bool = False) -
     """Build today's digests: one message per user with anything to tell (status pending, delivered like any
     other), the items it carries marked `digested`, all in one transaction; at most once a day (`force`: again).
     Returns how many digests were written, or None when today's were built already."""
-    now = now or notify._now()
+    now = now or basics.now()
     day = now.date()
     queued = _queue_items(con, now)  # the heavy reads first, outside the transaction
     with transaction(con) as cur:

@@ -197,12 +197,16 @@ def exchange_rows(viewer: auth.Viewer):
 
 
 @st.cache_data(show_spinner="Solving the pairing…", max_entries=32)
-def _pairing(path: str, version: int, cycle: int, weights: tuple, capacity: int):
+def _pairing(path: str, version: int, cycle: int, weights: tuple, capacity: int, offers_version: tuple = ()):
     w = pairing.Weights(**dict(weights))
     # the cycle's rows as the pages already hold them (not a second query); no page shows the candidate edges
     # (millions at county scale): the same pairs without building them
     return pairing.suggest(
-        _assessments(path, version, cycle, None).copy(deep=False), w, capacity=capacity, with_candidates=False
+        _assessments(path, version, cycle, None).copy(deep=False),
+        w,
+        capacity=capacity,
+        with_candidates=False,
+        offers=offers.pairing_offers(_connection(path)),
     )
 
 
@@ -216,7 +220,18 @@ def pairing_result(cycle: int, weights, capacity: int):
         int(cycle),
         tuple(sorted(weights.as_dict().items())),
         int(capacity),
+        _connection(path).version("offers"),
     )
+
+
+def offers_version() -> tuple:
+    """A token that changes whenever an offer changes (part of the keys of what the offers change)."""
+    return connection().version("offers")
+
+
+def pairing_offers():
+    """The published offers the pairing reads (state, area, offer, title, capacity), per version of the offers."""
+    return cached(lambda: offers.pairing_offers(connection()), "pairing offers", offers_version())
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=3600)

@@ -167,6 +167,30 @@ class Session:
             return False
         return got.json_value() == "yes"
 
+    INPUT_TIMEOUT = 20_000  # ms: a key or a click the page has not taken by then fails (mouse/keyboard never time out)
+
+    def press(self, key: str) -> None:
+        """Press `key` where the focus is, as a user types it. Unlike page.keyboard.press this wait is bounded: a
+        tab that stops answering fails the test (BrowserHung) instead of hanging it."""
+        try:
+            where = self.page.wait_for_function(
+                "() => document.activeElement && document.activeElement !== document.body ? 'focus' : 'body'",
+                timeout=self.INPUT_TIMEOUT,
+            ).json_value()
+            target = self.page.locator(":focus" if where == "focus" else "body").first
+            target.press(key, timeout=self.INPUT_TIMEOUT)
+        except playwright.TimeoutError:
+            self._check_alive()
+            raise
+
+    def click_in(self, locator, x: float, y: float) -> None:
+        """Click at (x, y) inside `locator`'s box (a canvas: a grid's cell, a map's point), bounded like `press`."""
+        try:
+            locator.click(position={"x": x, "y": y}, timeout=self.INPUT_TIMEOUT)
+        except playwright.TimeoutError:
+            self._check_alive()
+            raise
+
     def _check_alive(self):
         """Raise BrowserHung when the tab no longer runs even a trivial script (its renderer stopped answering)."""
         try:

@@ -112,9 +112,8 @@ def test_journey_program_manager_accepts_a_pair_and_opens_an_exchange(browser, s
         s.go("Pairings")
         grid = s.page.locator("[data-testid=stDataFrame]").first
         grid.scroll_into_view_if_needed()
-        box = grid.bounding_box()
         # the first data row's selection checkbox (row height 35 px, header 35 px, checkbox column ~ 30 px)
-        s.page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)
+        s.click_in(grid, 16, 35 + 17)
         s.wait_ready()
         s.page.get_by_role("button", name="Open an exchange for this pair").click()
         s.wait_ready()
@@ -271,8 +270,7 @@ def test_exchanges_open_cold_without_a_select_box_and_a_row_click_still_opens_on
         assert "none chosen" in _summary(s, "Exchange ·").inner_text()
         grid = s.page.locator("[data-testid=stDataFrame]").first
         grid.scroll_into_view_if_needed()
-        box = grid.bounding_box()
-        s.page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)  # the first row's selection box
+        s.click_in(grid, 16, 35 + 17)  # the first row's selection box
         s.wait_ready()
         assert "exchange=" in s.page.url, s.page.url
         ex_id = int(s.page.url.split("exchange=")[1].split("&")[0])

@@ -30,14 +30,13 @@ def cell(s: Session, grid_name: str, slug: str, column: int):
     grid = s.page.locator(f"[class*=st-key-{grid_name}] [data-testid=stDataFrame]")
     grid.scroll_into_view_if_needed()
     grid.locator("canvas").first.wait_for()
-    box = grid.bounding_box()
     row_px = 35  # glide's row height in Streamlit; the header is one row
     row = catalog.AREA_SLUGS.index(slug)
     selected = grid.locator(f"[data-testid=glide-cell-{column}-{row}][aria-selected=true]")
     for _ in range(60):  # until the grid has taken the click (it may still be settling after the scroll)
-        s.page.mouse.click(box["x"] + 20, box["y"] + row_px * (1 + row) + row_px // 2)  # the area's name
+        s.click_in(grid, 20, row_px * (1 + row) + row_px // 2)  # the area's name
         for _ in range(column):
-            s.page.keyboard.press("ArrowRight")
+            s.press("ArrowRight")
         try:
             selected.wait_for(state="attached", timeout=1000)
             break
@@ -56,13 +55,13 @@ def choose_in_cell(s: Session, grid_name: str, slug: str, column: int, option: s
         shown = grid.locator(f"[data-testid=glide-cell-{column}-{catalog.AREA_SLUGS.index(slug)}]")
         if shown.inner_text().strip() == option:
             return
-        s.page.keyboard.press("Enter")
+        s.press("Enter")
         try:
             s.page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
             expect(shown).to_have_text(option, timeout=10_000)  # the grid holds it
             return
         except (PlaywrightTimeout, AssertionError):
-            s.page.keyboard.press("Escape")  # close a list left open, then start again from the cell
+            s.press("Escape")  # close a list left open, then start again from the cell
             continue
     expect(shown).to_have_text(option)
 
@@ -77,7 +76,7 @@ def tick(s: Session, grid_name: str, slug: str, column: int):
         shown = grid.locator(f"[data-testid=glide-cell-{column}-{catalog.AREA_SLUGS.index(slug)}]")
         if shown.inner_text().strip() == "true":
             return
-        s.page.keyboard.press(" ")
+        s.press(" ")
         try:
             expect(shown).to_have_text("true", timeout=2000)
             return

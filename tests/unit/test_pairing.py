@@ -408,7 +408,8 @@ def test_suggest_without_candidates_gives_the_same_result(monkeypatch):
         pd.testing.assert_frame_equal(lean.candidates, full.candidates.iloc[:0].reset_index(drop=True))
         # the pairs are the chosen candidates, with the candidates' scores
         chosen = full.candidates[full.candidates["chosen"]].reset_index(drop=True)
-        pd.testing.assert_frame_equal(chosen[full.pairs.columns], full.pairs, check_exact=True)
+        cols = [c for c in full.pairs.columns if c not in ("offer_id", "offer_title")]  # a pair's own, not an edge's
+        pd.testing.assert_frame_equal(chosen[cols], full.pairs[cols], check_exact=True)
 
 
 def test_compact_edges_hold_the_candidates_scores():
@@ -660,3 +661,66 @@ def test_other_area_counts_once_in_a_mentors_breadth():
     r = run(df)
     assert r.pairs["mentor"].tolist() == ["VA"] and "can mentor in 2 areas" in r.pairs["reasons"][0]
     assert r.mentor_load.set_index("mentor").loc["VA", "mentor_areas"] == 2
+
+
+# --- published offers: their own capacity in their area -------------------------------------------------------------
+
+OFFERS_CASE = frame(
+    ("VA", "exercises", 5, True, False),
+    ("VA", "training", 5, True, False),
+    ("MD", "exercises", 2, False, True),
+    ("DC", "exercises", 2, False, True),
+    ("PA", "exercises", 2, False, True),
+    ("WV", "training", 2, False, True),
+    ("OH", "training", 2, False, True),
+)
+
+
+def offer(state, area, capacity, offer_id=7, title="Tabletop exercise design"):
+    return pd.DataFrame(
+        [(state, area, offer_id, title, capacity)], columns=["state", "program_area", "offer_id", "title", "capacity"]
+    )
+
+
+def test_a_published_offer_gives_its_area_its_own_capacity_and_the_pairs_name_it():
+    # capacity 1: Virginia alone can mentor everyone, so without an offer it takes one need in all
+    plain = run(OFFERS_CASE, capacity=1)
+    assert len(plain.pairs) == 1 and len(plain.referrals) == 4
+    # an offer of three in exercises: the three exercise needs through the offer, and one training need besides
+    r = suggest(OFFERS_CASE, Weights(), 1, jurisdictions=JUR, borders=BORDERS, offers=offer("VA", "exercises", 3))
+    ex = r.pairs[r.pairs["program_area"] == "exercises"]
+    tr = r.pairs[r.pairs["program_area"] == "training"]
+    assert sorted(ex["mentee"]) == ["DC", "MD", "PA"] and len(tr) == 1
+    assert (ex["offer_id"] == 7).all() and tr["offer_id"].isna().all()
+    assert all("Virginia's offer “Tabletop exercise design” (3 a cycle)" in x for x in ex["reasons"])
+    assert not any("offer" in x for x in tr["reasons"])
+    assert r.mentor_load.set_index("mentor").loc["VA", "capacity"] == 4 and len(r.referrals) == 1
+
+
+def test_an_offer_caps_its_area_below_the_page_setting_too():
+    r = suggest(OFFERS_CASE, Weights(), 3, jurisdictions=JUR, borders=BORDERS, offers=offer("VA", "exercises", 1))
+    assert (r.pairs["program_area"] == "exercises").sum() == 1  # the offer takes one a cycle
+    assert (r.pairs["program_area"] == "training").sum() == 2  # the page's 3 for the rest
+    assert set(r.referrals["reason_code"]) == {pairing.AT_CAPACITY}
+
+
+def test_capacity_planning_with_an_offer_matches_solving_again_with_one_more_slot():
+    from shisn.domain import capacity
+
+    offers = offer("VA", "exercises", 1)
+    p = capacity.plan(OFFERS_CASE, Weights(), 1, jurisdictions=JUR, borders=BORDERS, offers=offers)
+    va = p.slots.set_index("mentor").loc["VA"]
+    base = suggest(OFFERS_CASE, Weights(), 1, jurisdictions=JUR, borders=BORDERS, offers=offers)
+    more = suggest(
+        OFFERS_CASE, Weights(), 1, {"VA": 2}, jurisdictions=JUR, borders=BORDERS, offers=offers
+    )  # one more slot of Virginia's own: the training needs
+    assert int(va["extra_needs_served"]) == len(more.pairs) - len(base.pairs) == 1
+    # the offer already serves every exercise need: one more slot of Virginia's own serves none
+    exercises_only = OFFERS_CASE[OFFERS_CASE["program_area"] == "exercises"]
+    offers = offer("VA", "exercises", 3)
+    p = capacity.plan(exercises_only, Weights(), 1, jurisdictions=JUR, borders=BORDERS, offers=offers)
+    got = p.slots.set_index("mentor")
+    assert "VA" not in got.index or int(got.loc["VA", "extra_needs_served"]) == 0
+    base = suggest(exercises_only, Weights(), 1, jurisdictions=JUR, borders=BORDERS, offers=offers)
+    more = suggest(exercises_only, Weights(), 1, {"VA": 2}, jurisdictions=JUR, borders=BORDERS, offers=offers)
+    assert len(base.pairs) == len(more.pairs) == 3

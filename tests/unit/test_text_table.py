@@ -7,8 +7,10 @@ from shisn.web import displays
 from tests.support import static_tables
 
 
-def _page():
+def _page():  # run by AppTest from its source alone: it imports what it uses
     import pandas as pd
+
+    from shisn.web import displays
 
     displays.text_table(
         pd.DataFrame(
