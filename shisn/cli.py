@@ -14,6 +14,12 @@
             program_area, cycle, status, held_on[, first_contact_on, means, notes, decline_reason]; all or nothing;
             rows already in the store are skipped; see shisn/services/exchange_import.py)
   managers  load FILE --db PATH [--user NAME]     load program-manager assignments (state,name,email)
+  offers    load FILE --db PATH [--user NAME] | export --db PATH [--format csv|json]   states' offers as a CSV
+            (state, program_area, title, covers, formats, capacity[, lead_time_days, prepare, status]): loaded all
+            or nothing, rows matched by state, area and title (added, changed or unchanged); see
+            shisn/services/offer_file.py
+  practices load FILE --db PATH [--user NAME] | export --db PATH [--format csv|json]   the practices library as a
+            CSV (state, program_area, title, summary[, what_worked, differently, documents, exchange_id, status])
   cycles    list [--format csv|json] | open YEAR --due DATE | close YEAR   (--db PATH [--user NAME])
             reporting cycles: list them (status, due date, how many reported, which is the default), open one for
             reporting with a due date, close one (the pages then default to it)
@@ -64,6 +70,8 @@ from shisn.services import (
     impact,
     mailer,
     notify,
+    offer_file,
+    offers,
     queue,
     submissions,
 )
@@ -195,6 +203,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     _db_arg(p)
     p.add_argument("--user", default=None, help="who is loading (recorded in the change log)")
+    for name, what in (("offers", "states' offers"), ("practices", "the practices library")):
+        p = sub.add_parser(name, help=f"{what} as a CSV file: load one (all or nothing) or export them")
+        files = p.add_subparsers(dest="file_command", required=True)
+        q = files.add_parser(
+            "load",
+            help=f"validate a {name} CSV and write it (all or nothing; rows matched by state, program area and "
+            "title are changed or left as they are)",
+        )
+        q.add_argument("file", metavar="FILE", help="the CSV to load")
+        _db_arg(q)
+        q.add_argument("--user", default=None, help="who is loading (recorded in the history and the audit log)")
+        q = files.add_parser("export", help=f"every one of the {name}, in the columns the load reads")
+        _db_arg(q)
+        q.add_argument("--format", choices=["csv", "json"], default="csv")
     p = sub.add_parser("queue", help="what needs a program manager's or leadership's action, oldest first")
     _db_arg(p)
     p.add_argument(
@@ -288,7 +310,11 @@ def _pairing_result(args):
     # candidate edges only for `pairings --candidates FILE`, which writes them without their reasons
     want = bool(getattr(args, "candidates", None))
     return pairing.suggest(
-        queries.assessments(con, cycle), capacity=capacity, with_candidates=want, explain_candidates=False
+        queries.assessments(con, cycle),
+        capacity=capacity,
+        with_candidates=want,
+        explain_candidates=False,
+        offers=offers.pairing_offers(con),  # a published offer's capacity in its area
     ), 0
 
 
@@ -388,7 +414,7 @@ def cmd_capacity(args) -> int:
     if cap < 0:
         print("--capacity must be 0 or more", file=sys.stderr)
         return 2
-    plan = capacity.plan(queries.assessments(con, cycle), capacity=cap)
+    plan = capacity.plan(queries.assessments(con, cycle), capacity=cap, offers=offers.pairing_offers(con))
     _emit(capacity.export_areas(plan) if args.areas else capacity.export_slots(plan), args.format)
     return 0
 
@@ -493,6 +519,39 @@ def cmd_managers(args) -> int:
         print(f"warning: {path.name}: {w}", file=sys.stderr)
     print(assignments.summary_line(path.name, counts))
     return 0
+
+
+def _offer_file(args, kind: str) -> int:
+    """`offers` / `practices`: export, or load a file (exit 2 with every problem on stderr, the store unchanged)."""
+    if args.file_command == "export":
+        _emit(offer_file.export(db.connect(args.db), kind), args.format)
+        return 0
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{args.file}: no such file", file=sys.stderr)
+        return 2
+    con = db.connect(args.db)
+    try:
+        s = offer_file.load(con, kind, path.name, path.read_bytes(), args.user or f"cli:{getpass.getuser()}")
+    except LoadError as e:
+        for w in e.warnings:
+            print(f"warning: {path.name}: {w}", file=sys.stderr)
+        print(e.report(), file=sys.stderr)
+        return 2
+    for w in s.warnings:
+        print(f"warning: {path.name}: {w}", file=sys.stderr)
+    print(s.line(db.describe(db.locate(args.db))))
+    return 0
+
+
+@command
+def cmd_offers(args) -> int:
+    return _offer_file(args, "offers")
+
+
+@command
+def cmd_practices(args) -> int:
+    return _offer_file(args, "practices")
 
 
 @command

@@ -26,7 +26,7 @@ from shisn.domain.exchange_rules import (
     PROPOSED,
     STATUS_TIME,
 )
-from shisn.services import exchanges, outcomes
+from shisn.services import exchanges, offers, outcomes, practices
 from shisn.store import audit, queries
 from shisn.store.db import is_empty, query_df, transaction
 from shisn.store.ingest import LoadSummary, load
@@ -263,6 +263,7 @@ def write_demo(con, seed: int = 2004) -> LoadSummary:
         cur.execute("INSERT INTO program_managers SELECT state, name, email FROM pms ON CONFLICT (state) DO NOTHING")
         cur.drop_temp("pms")
     demo_exchanges(con, seed=seed)  # synthetic exchanges (several cycles, with outcomes) and TA referrals
+    demo_library(con)  # synthetic published offers and practices
     return summary
 
 
@@ -596,3 +597,166 @@ def _write_demo_past(con, plan: list[dict], now: dt.datetime) -> list[int]:
             "TA referrals",
         )
     return [int(r["exchange_id"]) for r in ex_rows]
+
+
+# --- offers and practices ----------------------------------------------------------------------------------------
+
+# What a strong state might describe in each area (title, what it covers, formats, what the mentee prepares).
+DEMO_OFFER_TEXT = {
+    "regional_planning": (
+        "Regional mutual-aid compact toolkit",
+        "How we drafted and signed a regional mutual-aid compact with our neighbours: the model agreement, the cost "
+        "reimbursement rules and the annual review meeting.",
+        "teleconference,documents",
+        "Your current mutual-aid agreements and the partners you want in the compact.",
+    ),
+    "training": (
+        "Institutionalizing a state training academy",
+        "Turning one-off courses into a training system: a course catalogue, instructor certification, a learning "
+        "management system and training records that survive staff turnover.",
+        "teleconference,on_site_visit,documents",
+        "A list of the courses you run today and who delivers them.",
+    ),
+    "exercises": (
+        "HSEEP tabletop exercise design clinic",
+        "Designing tabletop and functional exercises the HSEEP way: objectives, master scenario events list, "
+        "evaluation guides and an after-action report with an improvement plan that gets tracked.",
+        "teleconference,on_site_visit,shadowing",
+        "Your last after-action report and the objectives of your next exercise.",
+    ),
+    "interoperability": (
+        "Statewide radio interoperability walkthrough",
+        "Our statewide communication interoperability plan: governance board, shared channels, radio cache "
+        "deployment and the quarterly interoperability drill with county dispatch centers.",
+        "teleconference,on_site_visit",
+        "A map of your radio systems and who governs them.",
+    ),
+    "assessment_validation": (
+        "Validating capability assessment data",
+        "How we check county self-assessments before they are reported: validation rules, a review panel and the "
+        "follow-up calls that correct outliers.",
+        "teleconference,documents",
+        "Last year's assessment data and the questions you had about it.",
+    ),
+    "strategy": (
+        "Writing a homeland security strategy that is used",
+        "Goals and objectives tied to measurable targets, a yearly implementation review and how grant decisions "
+        "follow the strategy.",
+        "teleconference,documents",
+        "Your current strategy and its last progress report.",
+    ),
+    "prevention": (
+        "Fusion center partnership model",
+        "How our fusion center shares suspicious activity reporting with local law enforcement and the private "
+        "sector, with the privacy policy and the liaison officer program.",
+        "teleconference,shadowing",
+        "Your information-sharing agreements and privacy policy.",
+    ),
+    "recovery": (
+        "Long-term recovery planning after a disaster",
+        "Our recovery framework: recovery support functions, the damage assessment process and how we coordinated "
+        "housing and infrastructure recovery with federal partners.",
+        "teleconference,on_site_visit,documents",
+        "Your recovery plan and the hazards you plan for.",
+    ),
+}
+DEMO_PRACTICES = [
+    (
+        "exercises",
+        "Improvement plans with owners and dates",
+        "After our exercise with a mentor state we stopped writing after-action reports that nobody reads: every "
+        "finding now becomes an improvement item with an owner and a due date, reviewed each quarter.",
+        "Copying the mentor's improvement-plan tracker and reviewing it at the quarterly preparedness meeting.",
+        "We would involve the county emergency managers from the start, not after the exercise.",
+        "Improvement plan tracker (spreadsheet)\nAfter-action report template",
+    ),
+    (
+        "interoperability",
+        "A radio cache everyone can find at 2 a.m.",
+        "We keep the state radio cache ready: a deployment checklist, a programming standard and a drill twice a "
+        "year with two counties.",
+        "Labelling each radio with its channel plan; a single phone number to request the cache.",
+        "Start the drills before buying more radios.",
+        "Radio cache deployment checklist",
+    ),
+    (
+        "training",
+        "Instructor certification that keeps courses alive",
+        "Courses used to disappear when an instructor left; a certification path for instructors and a shared "
+        "course library fixed that.",
+        "Pairing each new instructor with a certified one for their first two courses.",
+        "Put the course materials in the library before the first delivery, not after.",
+        "Instructor certification guide\nCourse library index",
+    ),
+    (
+        "regional_planning",
+        "Mutual aid reimbursed in weeks, not months",
+        "Pre-agreed reimbursement rates and one claim form for all members of the compact cut payment delays.",
+        "A single claim form, agreed rates reviewed each year.",
+        "Agree the rates before the first deployment, not during it.",
+        "Mutual-aid claim form",
+    ),
+]
+
+
+def demo_library(con) -> tuple[list[int], list[int]]:
+    """Write the SYNTHETIC offers and practices of the demo set: for each program area (but `other`) the two
+    strongest states offering help in the latest cycle publish an offer (capacity 2 or 3), and practices written
+    by mentee states of the demo's held exchanges (plus one standalone). Does nothing when synthetic offers exist.
+    Returns the ids written."""
+    if int(query_df(con, "SELECT count(*) AS n FROM offers WHERE synthetic")["n"].iloc[0]):
+        return [], []
+    rows = queries.assessments(con)
+    latest = int(rows["cycle"].max())
+    rows = rows[(rows["cycle"] == latest) & rows["offers_help"].fillna(False).astype(bool)]
+    writer = auth.Viewer(auth.LEADERSHIP, DEMO_USER)
+    now = dt.datetime.now().replace(microsecond=0)
+    offer_ids = []
+    for area, (title, covers, formats, prepare) in DEMO_OFFER_TEXT.items():
+        strong = rows[(rows["program_area"] == area) & (rows["maturity"] >= catalog.MENTOR_MIN)]
+        for rank, state in enumerate(strong.sort_values(["maturity", "state"], ascending=[False, True])["state"][:2]):
+            offer_ids.append(
+                offers.create(
+                    con,
+                    writer,
+                    state=state,
+                    program_area=area,
+                    title=title if rank == 0 else f"{title} ({jurisdictions.names()[state]})",
+                    covers=covers,
+                    formats=formats,
+                    capacity=3 - rank,
+                    lead_time_days=21 + 7 * rank,
+                    prepare=prepare,
+                    publish=True,
+                    now=now,
+                    synthetic=True,
+                )
+            )
+    held = query_df(
+        con,
+        "SELECT exchange_id, mentee, program_areas FROM exchanges WHERE synthetic AND status IN (?, ?) "
+        "ORDER BY exchange_id DESC",
+        [HELD, CLOSED],
+    )
+    practice_ids = []
+    for area, title, summary, worked, differently, documents in DEMO_PRACTICES:
+        ex = held[[area in str(a).split(",") for a in held["program_areas"]]].head(1)
+        state = ex["mentee"].iloc[0] if len(ex) else "VA"
+        practice_ids.append(
+            practices.create(
+                con,
+                writer,
+                state=state,
+                program_area=area,
+                title=title,
+                summary=summary,
+                what_worked=worked,
+                differently=differently,
+                documents=documents,
+                exchange_id=int(ex["exchange_id"].iloc[0]) if len(ex) else None,
+                publish=True,
+                now=now,
+                synthetic=True,
+            )
+        )
+    return offer_ids, practice_ids

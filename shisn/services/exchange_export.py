@@ -1,4 +1,4 @@
-"""The exchanges as a file: the columns the CLI (`python -m shisn exchanges export`) and the Exchanges page's
+"""The exchanges as a file: the columns the CLI (`python -m shisn exchanges`) and the Exchanges page's
 download write, each state's view of the exchange included. `python -m shisn exchanges load` reads the same
 columns back (shisn.services.exchange_import)."""
 

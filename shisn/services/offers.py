@@ -135,10 +135,11 @@ def _whole(value, what: str, lo: int, hi: int, optional: bool = False) -> int | 
             return None
         raise OfferError(f"say the {what}")
     try:
-        v = int(str(value).strip())
-        if float(str(value).strip()) != v:
+        number = float(str(value).strip())
+        v = int(number)
+        if number != v:
             raise ValueError
-    except ValueError:
+    except (ValueError, OverflowError):
         raise OfferError(f"the {what} must be a whole number, not {value!r}") from None
     if not lo <= v <= hi:
         raise OfferError(f"the {what} must be between {lo} and {hi}, not {v}")

@@ -160,6 +160,7 @@ def create(
     by = basics.named(viewer.name, "who is writing the practice must be named", PracticeError)
     status = PUBLISHED if publish else PRIVATE
     with transaction(con) as cur:
+        cur.lock("practices")  # writers of practices one at a time, across processes and replicas
         _check_links(cur, state, row)
         pid = int(cur.nextval("practice_id_seq"))
         full = {
@@ -210,6 +211,7 @@ def update(
     now = now or basics.now()
     by = basics.named(getattr(viewer, "name", None), "who is writing the practice must be named", PracticeError)
     with transaction(con) as cur:
+        cur.lock("practices")  # the version read and the update, one writer at a time
         row = _read(cur, practice_id)
         if not can_write(viewer, row["state"]):
             raise NotAllowed(f"only {row['state']}'s users, its program manager or leadership change its practices")
