@@ -37,11 +37,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _util import ROOT, median, write_benchmarks_section
+from _util import median, write_benchmarks_section
 
 from shisn.domain import exchange_rules
-
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def county_store(path: str, n_exchanges: int = 10_000, seed: int = 2004) -> dict:
@@ -260,9 +258,9 @@ def _run(cmd: list[str]) -> None:
 
 def measure(rounds: int, pg) -> dict:
     import duckdb
-    import pgcluster
 
     from shisn.store import archive
+    from tests.support import pgcluster
 
     work = Path(tempfile.mkdtemp(prefix="shisn-bench-archive-"))
     src = str(work / "county.duckdb")
@@ -356,16 +354,17 @@ FLOORS = {
 
 
 def render(r: dict, quick: bool) -> str:
-    import platform
-
+    """The archive section of BENCHMARKS.md. No date: the history of the figures is the git history of the file."""
     rows = r["rows"]
     lines = [
         "<!-- archive:start -->",
         "## Copy, backup and restore of a whole store",
         "",
-        f"`python benchmarks/bench_archive.py{' --quick' if quick else ''} --write`, "
-        f"{dt.datetime.now():%Y-%m-%d}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"PostgreSQL {r.get('pg_version', '?')} (a local throwaway cluster), DuckDB {r['duckdb_version']}; "
+        "`benchmarks/bench_archive.py`. **No target:** shisn's `backup`, `restore` and `copy` against each "
+        "engine's own way out and in. **Reproduce:** "
+        f"`python benchmarks/bench_archive.py{' --quick' if quick else ''} --write` (it rewrites this section). "
+        f"{os.cpu_count()} cores, PostgreSQL {r.get('pg_version', '?')} (a local throwaway cluster), "
+        f"DuckDB {r['duckdb_version']}; "
         f"load average {r['load_average_at_start'][0]:.1f} at the start, {r['load_average_at_end'][0]:.1f} at "
         "the end. The county-scale store: "
         f"{rows['assessments']:,} assessment rows, {rows['exchanges']:,} exchanges with "
@@ -404,7 +403,8 @@ def main(argv=None) -> int:
     ap.add_argument("--write", action="store_true", help="update the archive section of BENCHMARKS.md")
     args = ap.parse_args(argv)
     import duckdb
-    import pgcluster
+
+    from tests.support import pgcluster
 
     pg = pgcluster.Cluster().start() if pgcluster.unavailable_reason() is None else None
     try:
