@@ -37,3 +37,32 @@ def named(by: Any, missing: str, error: type[Exception] = ValueError) -> str:
     if not s:
         raise error(missing)
     return s
+
+
+def authored(
+    key: str,
+    key_value: int,
+    state: str,
+    fields: dict,
+    *,
+    status: str,
+    published: bool,
+    by: str,
+    now,
+    synthetic: bool = False,
+) -> dict:
+    """A new row of a state's authored record (an offer, a practice): its key, state, fields, status, who wrote it
+    and when, published_at when published, version 1."""
+    return {
+        key: key_value,
+        "state": state,
+        **fields,
+        "status": status,
+        "created_by": by,
+        "created_at": now,
+        "updated_by": by,
+        "updated_at": now,
+        "published_at": now if published else None,
+        "version": 1,
+        "synthetic": bool(synthetic),
+    }

@@ -167,13 +167,27 @@ class ImportSummary:
 
 def _read(file_name: str, data: bytes, problems: list[Problem], warnings: list[str]):
     """The file → (header names, header line, [(line, cells)]) or None (problems say why)."""
+    return read_csv(file_name, data, REQUIRED, COLUMNS, "an exchanges file", problems, warnings)
+
+
+def read_csv(
+    file_name: str,
+    data: bytes,
+    required: tuple[str, ...],
+    columns: tuple[str, ...],
+    what: str,
+    problems: list[Problem],
+    warnings: list[str],
+):
+    """A small CSV file → (header names, header line, [(line, cells)]), or None with the reason in `problems`: the checks every
+    CSV loader makes (size, encoding, not a workbook, the required columns, a column twice, no data rows)."""
 
     def fail(reason: str, line: int | None = None):
         problems.append(Problem(reason, line=line, file=file_name))
         return None
 
     if len(data) > MAX_BYTES:
-        return fail(f"the file is {len(data) / 1e6:.1f} MB; an exchanges file is at most {MAX_BYTES // 2**20} MB")
+        return fail(f"the file is {len(data) / 1e6:.1f} MB; {what} is at most {MAX_BYTES // 2**20} MB")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if not data.strip():
@@ -196,24 +210,24 @@ def _read(file_name: str, data: bytes, problems: list[Problem], warnings: list[s
         warnings.append(f"read as {'semicolon' if got.delimiter == ';' else 'tab'}-separated values")
     if got.header is None:
         return fail("the file is empty")
-    names, header_line, records = got.header, got.header_line, got.records
-    missing = [c for c in REQUIRED if c not in names]
+    names = got.header
+    missing = [c for c in required if c not in names]
     if missing:
         return fail(
             "missing required column(s): "
             + ", ".join(missing)
             + f" (the header has: {', '.join(n for n in names if n) or 'nothing'})",
-            header_line,
+            got.header_line,
         )
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:
-        return fail(f"column(s) {', '.join(dupes)} appear twice in the header", header_line)
-    unknown = [n for n in names if n and n not in COLUMNS]
+        return fail(f"column(s) {', '.join(dupes)} appear twice in the header", got.header_line)
+    unknown = [n for n in names if n and n not in columns]
     if unknown:
         warnings.append("ignored unknown column(s): " + ", ".join(unknown))
-    if not records:
-        return fail("the file has a header but no data rows", header_line)
-    return names, header_line, records
+    if not got.records:
+        return fail("the file has a header but no data rows", got.header_line)
+    return names, got.header_line, got.records
 
 
 def _date(value: str) -> dt.date | None:

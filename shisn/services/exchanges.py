@@ -313,10 +313,7 @@ def open_exchange(
             "version": 1,
             "synthetic": bool(synthetic),
         }
-        cols = list(row)
-        cur.execute(
-            f"INSERT INTO exchanges ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", list(row.values())
-        ).fetchall()
+        cur.insert("exchanges", row)
         changes = {
             k: [None, _plain(v)]
             for k, v in row.items()
@@ -624,10 +621,7 @@ def request_introduction(
             "requested_state": me,
             "request_message": message,
         }
-        cols = list(row)
-        cur.execute(
-            f"INSERT INTO exchanges ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", list(row.values())
-        ).fetchall()
+        cur.insert("exchanges", row)
         changes = {
             k: [None, _plain(row[k])]
             for k in ("mentor", "mentee", "program_areas", "cycle", "status", "requested_state")

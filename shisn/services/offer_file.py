@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from shisn.domain import auth, basics, catalog, csvtext, jurisdictions
+from shisn.domain import auth, basics, catalog, jurisdictions
 from shisn.services import offers, practices
-from shisn.services.exchange_import import MAX_BYTES, MAX_ROWS
+from shisn.services.exchange_import import read_csv
 from shisn.store import audit
 from shisn.store.db import transaction
 from shisn.store.ingest import LoadError, Problem
@@ -164,66 +164,6 @@ class Summary:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def read_csv(
-    file_name: str,
-    data: bytes,
-    required: tuple[str, ...],
-    columns: tuple[str, ...],
-    what: str,
-    problems: list[Problem],
-    warnings: list[str],
-):
-    """A small CSV file → (header names, [(line, cells)]), or None with the reason in `problems`: the checks every
-    CSV loader makes (size, encoding, not a workbook, the required columns, a column twice, no data rows)."""
-
-    def fail(reason: str, line: int | None = None):
-        problems.append(Problem(reason, line=line, file=file_name))
-        return None
-
-    if len(data) > MAX_BYTES:
-        return fail(f"the file is {len(data) / 1e6:.1f} MB; {what} is at most {MAX_BYTES // 2**20} MB")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if not data.strip():
-        return fail("the file is empty")
-    if b"\x00" in data[:8192] or data[:4] == b"PK\x03\x04":
-        return fail("this is not a CSV text file; save the spreadsheet as 'CSV UTF-8'")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return fail(
-            f"the file is not UTF-8 text (byte {data[e.start : e.start + 1]!r} at position {e.start}); "
-            "in Excel use Save As → 'CSV UTF-8 (Comma delimited)'",
-            data[: e.start].count(b"\n") + 1,
-        )
-    try:
-        got = csvtext.read(text, MAX_ROWS)
-    except csvtext.CsvTextError as e:
-        return fail(str(e), e.line)
-    if got.delimiter != ",":
-        warnings.append(f"read as {'semicolon' if got.delimiter == ';' else 'tab'}-separated values")
-    if got.header is None:
-        return fail("the file is empty")
-    names = got.header
-    missing = [c for c in required if c not in names]
-    if missing:
-        return fail(
-            "missing required column(s): "
-            + ", ".join(missing)
-            + f" (the header has: {', '.join(n for n in names if n) or 'nothing'})",
-            got.header_line,
-        )
-    dupes = sorted({n for n in names if n and names.count(n) > 1})
-    if dupes:
-        return fail(f"column(s) {', '.join(dupes)} appear twice in the header", got.header_line)
-    unknown = [n for n in names if n and n not in columns]
-    if unknown:
-        warnings.append("ignored unknown column(s): " + ", ".join(unknown))
-    if not got.records:
-        return fail("the file has a header but no data rows", got.header_line)
-    return names, got.records
-
-
 def _as_field(column: str, value: str) -> str:
     """A cell as the service's clean expects it: whole numbers written as 3.0 read as 3, the documents' `;` as one
     name per line."""
@@ -244,7 +184,7 @@ def check(kind: Kind, file_name: str, data: bytes) -> Checked:
     read = read_csv(file_name, data, kind.required, kind.columns, f"an {kind.name} file", problems, warnings)
     if read is None:
         return out
-    names, records = read
+    names, _, records = read
     idx = {c: names.index(c) for c in kind.columns if c in names}
     first: dict[tuple, Row] = {}
     for k, (line, cells) in enumerate(records):

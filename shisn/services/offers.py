@@ -22,7 +22,7 @@ import json
 import pandas as pd
 
 from shisn.domain import auth, basics, catalog, jurisdictions
-from shisn.store import audit
+from shisn.store import audit, queries
 from shisn.store.db import query_df, transaction
 
 DRAFT, PUBLISHED, WITHDRAWN = "draft", "published", "withdrawn"
@@ -229,23 +229,11 @@ def create(
         if publish:
             _refuse_twin(cur, state, row["program_area"], None)
         oid = int(cur.nextval("offer_id_seq"))
-        full = {
-            "offer_id": oid,
-            "state": state,
-            **{k: row.get(k) for k in FIELDS},
-            "status": status,
-            "created_by": by,
-            "created_at": now,
-            "updated_by": by,
-            "updated_at": now,
-            "published_at": now if publish else None,
-            "version": 1,
-            "synthetic": bool(synthetic),
-        }
-        cols = list(full)
-        cur.execute(
-            f"INSERT INTO offers ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", list(full.values())
-        ).fetchall()
+        fields = {k: row.get(k) for k in FIELDS}
+        full = basics.authored(
+            "offer_id", oid, state, fields, status=status, published=publish, by=by, now=now, synthetic=synthetic
+        )
+        cur.insert("offers", full)
         changes = {k: [None, _plain(full[k])] for k in ("state", *FIELDS, "status") if full[k] is not None}
         _history(cur, oid, 1, now, by, None, status, changes)
         audit.record_in(cur, by, "edit", f"offer {oid} ({state} {row['program_area']}) created as {status}")
@@ -342,13 +330,8 @@ def visible(
 ) -> pd.DataFrame:
     """The offers `viewer` may see (published ones, and its own states' drafts and withdrawn ones), newest first;
     None as viewer: everything (the CLI)."""
-    sql = f"SELECT {', '.join(COLUMNS)} FROM offers WHERE 1 = 1"
-    params: list = []
-    if viewer is not None and viewer.role != auth.LEADERSHIP:
-        mine = list(viewer.states)
-        marks = ", ".join("?" for _ in mine) or "NULL"
-        sql += f" AND (status = ? OR state IN ({marks}))"
-        params += [PUBLISHED, *mine]
+    scope, params = queries.published_or_own(viewer, PUBLISHED)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM offers WHERE {scope}"
     for col, val in (("state", state), ("program_area", area), ("status", status)):
         if val is not None:
             sql += f" AND {col} = ?"

@@ -15,7 +15,7 @@ import datetime as dt
 import pandas as pd
 
 from shisn.domain import auth, basics, catalog, exchange_rules, jurisdictions
-from shisn.store import audit
+from shisn.store import audit, queries
 from shisn.store.db import query_df, transaction
 
 PRIVATE, PUBLISHED = "private", "published"
@@ -163,23 +163,11 @@ def create(
         cur.lock("practices")  # writers of practices one at a time, across processes and replicas
         _check_links(cur, state, row)
         pid = int(cur.nextval("practice_id_seq"))
-        full = {
-            "practice_id": pid,
-            "state": state,
-            **{k: row.get(k) for k in FIELDS},
-            "status": status,
-            "created_by": by,
-            "created_at": now,
-            "updated_by": by,
-            "updated_at": now,
-            "published_at": now if publish else None,
-            "version": 1,
-            "synthetic": bool(synthetic),
-        }
-        cols = list(full)
-        cur.execute(
-            f"INSERT INTO practices ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", list(full.values())
-        ).fetchall()
+        fields = {k: row.get(k) for k in FIELDS}
+        full = basics.authored(
+            "practice_id", pid, state, fields, status=status, published=publish, by=by, now=now, synthetic=synthetic
+        )
+        cur.insert("practices", full)
         audit.record_in(cur, by, "edit", f"practice {pid} ({state} {row['program_area']}) written, {status}")
     return pid
 
@@ -248,13 +236,8 @@ def get(con, practice_id: int) -> dict:
 
 def visible(con, viewer: auth.Viewer | None, *, state: str | None = None, area: str | None = None) -> pd.DataFrame:
     """The practices `viewer` may see: published ones and its own states' private ones (None: everything)."""
-    sql = f"SELECT {', '.join(COLUMNS)} FROM practices WHERE 1 = 1"
-    params: list = []
-    if viewer is not None and viewer.role != auth.LEADERSHIP:
-        mine = list(viewer.states)
-        marks = ", ".join("?" for _ in mine) or "NULL"
-        sql += f" AND (status = ? OR state IN ({marks}))"
-        params += [PUBLISHED, *mine]
+    scope, params = queries.published_or_own(viewer, PUBLISHED)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM practices WHERE {scope}"
     for col, val in (("state", state), ("program_area", area)):
         if val is not None:
             sql += f" AND {col} = ?"

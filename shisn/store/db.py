@@ -561,6 +561,13 @@ class Cursor:
     def execute(self, sql: str, params=None) -> Cursor:
         raise NotImplementedError
 
+    def insert(self, table: str, row: dict) -> None:
+        """INSERT one row given as {column: value}."""
+        cols = list(row)
+        self.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})", list(row.values())
+        ).fetchall()
+
     def fetchall(self) -> list[tuple]:
         rows, self._rows = self._rows, None
         return list(rows or [])

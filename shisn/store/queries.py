@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from shisn.domain import catalog, jurisdictions
+from shisn.domain import auth, catalog, jurisdictions
 from shisn.store import reporting_cycles
 from shisn.store.db import query_df
 
@@ -103,3 +103,14 @@ def program_managers(con) -> pd.DataFrame:
 def data_version(con) -> int:
     """Changes whenever data is loaded (the newest load id): part of every cache key in the app."""
     return int(con.version("load_log")[0])
+
+
+def published_or_own(viewer, published: str) -> tuple[str, list]:
+    """SQL condition (and params) for a viewer's view of states' authored records (offers, practices): every record
+    with status `published`, and all of the viewer's own states' (leadership: everything; None: everything, for the
+    CLI)."""
+    if viewer is None or viewer.role == auth.LEADERSHIP:
+        return "true", []
+    mine = list(viewer.states)
+    marks = ", ".join("?" for _ in mine) or "NULL"
+    return f"(status = ? OR state IN ({marks}))", [published, *mine]
