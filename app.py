@@ -34,6 +34,7 @@ PAGES = [
     ("pages/pairings.py", "Pairings", ":material/handshake:", "pairings", LEAD_PM),
     ("pages/state_profile.py", "State profile", ":material/account_balance:", "state_profile", ALL),
     ("pages/exchanges.py", "Exchanges", ":material/forum:", "exchanges", ALL),
+    ("pages/offers.py", "Offers and practices", ":material/volunteer_activism:", "offers", ALL),
     ("pages/impact.py", "Impact", ":material/insights:", "impact", LEAD_PM),
     ("pages/program_managers.py", "Program managers", ":material/badge:", "program_managers", (auth.LEADERSHIP,)),
     ("pages/assessment.py", "Self-assessment", ":material/edit_note:", "assessment", ALL),

@@ -13,7 +13,7 @@ import streamlit as st
 
 from shisn.domain import auth, catalog, exchange_rules, jurisdictions, safe_text
 from shisn.render import alt_text, brief, exchange_map
-from shisn.services import assignments, exchange_export, exchanges, outcomes
+from shisn.services import assignments, exchange_export, exchanges, offers, outcomes
 from shisn.web import displays, forms, identity, loaders, widgets
 
 viewer = identity.guard(*auth.ROLES)
@@ -402,6 +402,14 @@ def exchange_actions(ex_id: int, snap: dict, snaps: dict, editable: bool) -> Non
             f"{pd.Timestamp(snap['requested_at']):%Y-%m-%d %H:%M}: "
             + ("asks for an introduction to a mentor" if asker == snap["mentee"] else "offers help")
         )
+        offer = offers.of_exchange(con, ex_id)
+        if offer is not None:  # the request was made from a state's offer (the Offers and practices page)
+            forms.page_link(
+                "offers.py",
+                f"Requested from offer {int(offer['offer_id'])}: {safe_text.markdown(offer['title'])}",
+                forms.OFFER_ICON,
+                offer=int(offer["offer_id"]),
+            )
         if snap["request_message"]:
             st.text(snap["request_message"])
         if snap["decline_reason"]:
@@ -411,7 +419,7 @@ def exchange_actions(ex_id: int, snap: dict, snaps: dict, editable: bool) -> Non
         "Pairing brief",
         lambda: brief.render(con, ex_id, viewer),
         ("pairing brief", int(ex_id)),
-        tables=("exchanges", "program_manager_log"),  # its status, request, both states' PMs
+        tables=("exchanges", "program_manager_log", "offers", "practices"),  # status, request, PMs, the offer
         file_name=brief.file_name(snap),
         mime="text/html",
         icon=":material/print:",

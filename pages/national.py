@@ -238,6 +238,7 @@ def state_panel(code):
         )
         if not p.reported:
             st.info(f"{p.name} reported no self-assessment in {cycle}.", icon=":material/info:")
+            state_library(p)
             return
         if p.ratings.empty:
             st.caption(f"No rating in {area_name} in {cycle}.")
@@ -260,6 +261,16 @@ def state_panel(code):
         with right:
             st.markdown("**Needs**" + ("" if len(p.needs) else "  \nSeeks guidance in no area shown."))
             displays.text_table(p.needs)
+        state_library(p)
+
+
+def state_library(p):
+    """The selected jurisdiction's published offers and practices (in the chosen area), each a link to its detail."""
+    forms.library_links(
+        p.state,
+        area if single_area else None,
+        title=f"{p.name}'s published offers and practices" + (f" in {area_name}" if single_area else ""),
+    )
 
 
 def heatmap_view():
@@ -383,6 +394,14 @@ def cell_panel(code, slug):
                 exchange_action(p, p.mentees, mentor=p.state)
             else:
                 st.caption("No state seeking guidance here is rated below it.")
+        forms.library_links(p.state, p.area, title=f"{p.name}'s published offers and practices in {p.area_name}")
+        if p.reported and p.wants_mentor and len(p.mentors):
+            forms.library_links(
+                None,
+                p.area,
+                states=p.mentors["partner"],
+                title=f"Published offers and practices of its eligible mentors in {p.area_name}",
+            )
 
 
 def exchange_action(p, partners, mentee=None, mentor=None):
@@ -522,6 +541,12 @@ def area_panel(slug):
             displays.text_table(p.seekers)
         else:
             st.caption("No state seeks guidance in this area here.")
+        forms.library_links(
+            None,
+            slug,
+            region=None if region == coverage.ALL_REGIONS else region,
+            title=f"Published offers and practices in {p.area_name}{region_name}",
+        )
 
 
 def regions_view():

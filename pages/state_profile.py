@@ -1,5 +1,6 @@
 """State profile: one jurisdiction's maturity against the national and FEMA-region medians, strengths and gaps,
-POETE sub-ratings, trend, offers and needs, recommended partners, and the printable report.
+POETE sub-ratings, trend, offers and needs, its published offers and practices (links to the Offers and practices
+page), recommended partners, and the printable report.
 
 Thin: widgets and layout. The numbers come from shisn.domain.profile (pure), the report from shisn.render.report. Deep link
 `?state=VA` (code or name, any case) and `?cycle=2025`. Every role may open it; full detail only for states the
@@ -16,7 +17,7 @@ from shisn.domain import (
     safe_text,
 )
 from shisn.render import alt_text, profile_charts, report
-from shisn.services import exchanges
+from shisn.services import exchanges, offers
 from shisn.web import displays, forms, identity, loaders, widgets
 
 viewer = identity.guard(*auth.ROLES)
@@ -181,6 +182,17 @@ def overview_view():
         )  # nine rows at most: static, beside the chart (displays.text_table)
         if detail and (reported["offer_note"] != "").any():
             st.caption(f"An offer counts for pairing only with maturity {catalog.MENTOR_MIN} or higher.")
+
+    # --- its published offers and practices (every viewer: published ones only) -----------------------------------
+    forms.library_links(code, title=f"{p.name}'s published offers and practices")
+    if offers.can_write(viewer, code):
+        forms.page_link(
+            "offers.py",
+            f"Describe, publish or withdraw {code}'s offers and practices",
+            ":material/edit_note:",
+            offers_view="Your offers and practices",
+            state=code,
+        )
 
 
 def trend_view():

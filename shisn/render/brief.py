@@ -7,7 +7,9 @@ see that state's detail: `auth.redact`), their strengths and needs in the cycle,
 pairing's own explanation, `pairing.candidates` on the two states' rows: an edge's score and reasons depend only
 on its two ends), both program managers' contacts (the two parties need them to make contact; shown as the
 Exchanges page shows them, `assignments.exchange_pms`), the request's
-message when it began as one, and suggested means. Every piece of user text goes through `safe_text.html`.
+message when it began as one, the mentor's offer (the one the request was made from, else the mentor state's
+published offer in the exchange's area) and the practices the mentor state has published there, and suggested
+means. Every piece of user text goes through `safe_text.html`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from shisn.domain import (
     safe_text,
 )
 from shisn.render.report import DEMO_LABEL
-from shisn.services import assignments, exchanges
+from shisn.services import assignments, exchanges, offers, practices
 from shisn.store import queries
 
 CSS = """
@@ -175,6 +177,70 @@ def _state_block(
     )
 
 
+def _text_html(value) -> str:
+    """User text for the page: escaped, its line breaks kept (the `message` class)."""
+    return f"<span class='message'>{safe_text.html(value)}</span>"
+
+
+def _offer(con, exchange_id: int, mentor: str, areas: list[str]) -> tuple[dict | None, str]:
+    """The offer the request was made from, else the mentor state's published offer in the exchange's first area
+    that has one; with a sentence saying which it is."""
+    named = offers.of_exchange(con, exchange_id)
+    if named is not None:
+        since = "" if named["status"] == offers.PUBLISHED else f" (now {offers.status_label(named['status'])})"
+        return named, f"The request was made from this offer{since}."
+    for a in areas:
+        got = offers.published(con, state=mentor, area=a)
+        if len(got):
+            return got.iloc[0].to_dict(), f"{mentor}'s published offer in {catalog.area_short(a)}."
+    return None, ""
+
+
+def _offer_html(con, exchange_id: int, mentor: str, areas: list[str]) -> str:
+    """The mentor's offer (all its fields) and the practices the mentor state published in the exchange's areas."""
+    name = jurisdictions.names()[mentor]
+    offer, why = _offer(con, exchange_id, mentor, areas)
+    if offer is None:
+        out = (
+            f"<h2>The offer</h2><p class='muted'>{safe_text.html(name)} has published no offer in "
+            f"{safe_text.html('; '.join(catalog.area_short(a) for a in areas))}.</p>"
+        )
+    else:
+        lead = offer["lead_time_days"]
+        rows = [
+            ("What it covers", _text_html(offer["covers"])),
+            ("Formats", safe_text.html(offers.formats_text(offer["formats"]))),
+            ("Capacity", f"up to {int(offer['capacity'])} exchange(s) a cycle"),
+            ("Lead time", "not given" if lead is None or pd.isna(lead) else f"{int(lead)} days"),
+            ("What the mentee should prepare", _text_html(offer["prepare"]) if offer["prepare"] else "—"),
+        ]
+        out = (
+            f"<h2>The offer</h2><p class='meta'>{safe_text.html(why)}</p>"
+            f"<h3 data-offer='{int(offer['offer_id'])}'>Offer {int(offer['offer_id'])}: "
+            f"{safe_text.html(offer['title'])} ({safe_text.html(catalog.area_short(offer['program_area']))})</h3>"
+            "<table><tbody>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</tbody></table>"
+        )
+    found = [practices.published(con, state=mentor, area=a) for a in areas]
+    found = [f for f in found if len(f)]
+    items = [r for f in found for _, r in f.iterrows()]
+    out += f"<h2>Practices {safe_text.html(name)} has published here</h2>"
+    if not items:
+        return out + "<p class='muted'>None yet.</p>"
+    lis = []
+    for r in items:
+        parts = [
+            f"<strong>{safe_text.html(r['title'])}</strong> ({safe_text.html(catalog.area_short(r['program_area']))}, "
+            f"practice {int(r['practice_id'])}): {_text_html(r['summary'])}"
+        ]
+        for field, label in (("what_worked", "What worked"), ("differently", "What it would do differently")):
+            if isinstance(r[field], str) and r[field].strip():
+                parts.append(f"<div><em>{label}:</em> {_text_html(r[field])}</div>")
+        if isinstance(r["documents"], str) and r["documents"].strip():
+            parts.append(f"<div><em>Documents it can share:</em> {_text_html(r['documents'])}</div>")
+        lis.append(f"<li data-practice='{int(r['practice_id'])}'>{''.join(parts)}</li>")
+    return out + f"<ul>{''.join(lis)}</ul>"
+
+
 def render(con, exchange_id: int, viewer: auth.Viewer, *, now: dt.datetime | None = None) -> str:
     """The brief as one HTML document, for a viewer who may see the exchange (PermissionError otherwise)."""
     ex = exchanges.get(con, exchange_id)
@@ -216,7 +282,7 @@ def render(con, exchange_id: int, viewer: auth.Viewer, *, now: dt.datetime | Non
         f"<strong>{safe_text.html(exchange_rules.status_label(ex['status']))}</strong></div>"
         f"<div class='pair'>{_state_block(rows, mentor, 'Mentor (offers help)', areas, viewer, pms[mentor], cycle)}"
         f"{_state_block(rows, mentee, 'Mentee (seeks guidance)', areas, viewer, pms[mentee], cycle)}</div>"
-        f"<h2>Why this pair</h2><ul>{why}</ul>{request}"
+        f"<h2>Why this pair</h2><ul>{why}</ul>{request}{_offer_html(con, exchange_id, mentor, areas)}"
         f"<h2>Suggested means</h2><ul>{means}</ul>"
         f"<footer>shisn · prepared {now:%d %b %Y, %H:%M} for {safe_text.html(viewer.label)} · maturity 1 Not started … "
         f"5 Nationally leading{' · ' + DEMO_LABEL if demo else ''} · includes contacts: share with the two "

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from shisn.domain import basics, pairing, safe_text
-from shisn.services import notify, queue
+from shisn.services import notify, offers, queue
 from shisn.store import accounts, queries, settings
 from shisn.store.db import query_df, transaction
 
@@ -62,7 +62,11 @@ def _queue_items(con, now: dt.datetime) -> dict[str, list[Item]]:
     days = settings.stuck_days(con)
     cycle = queries.latest_cycle(con)
     refs = (
-        pairing.suggest(queries.assessments(con, cycle), with_candidates=False).referrals if cycle is not None else None
+        pairing.suggest(
+            queries.assessments(con, cycle), with_candidates=False, offers=offers.pairing_offers(con)
+        ).referrals
+        if cycle is not None
+        else None
     )
     out: dict[str, list[Item]] = {}
     for email in takers:

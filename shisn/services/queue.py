@@ -27,7 +27,7 @@ import urllib.parse
 import pandas as pd
 
 from shisn.domain import auth, catalog, exchange_rules, pairing
-from shisn.services import exchanges, submissions
+from shisn.services import exchanges, offers, submissions
 from shisn.store import queries, settings
 from shisn.store.db import query_df
 
@@ -130,7 +130,9 @@ def _unmatched(con, viewer, referrals: pd.DataFrame | None, cycle: int | None) -
     if cycle is None:
         return []
     if referrals is None:
-        referrals = pairing.suggest(queries.assessments(con, cycle), with_candidates=False).referrals
+        referrals = pairing.suggest(
+            queries.assessments(con, cycle), with_candidates=False, offers=offers.pairing_offers(con)
+        ).referrals  # the Pairings page's plan: published offers count
     refs = referrals
     if viewer.role != auth.LEADERSHIP:
         refs = refs[refs["mentee"].isin(viewer.states)]

@@ -772,8 +772,8 @@ _VERSION_EXPR = {
     "exchange_outcomes": "coalesce(max(recorded_at)::VARCHAR, '') || '/' || count(*)",
     "settings": "coalesce(string_agg(key || '=' || value, ',' ORDER BY key), '')",
     "reporting_cycles": "coalesce(max(updated_at)::VARCHAR, '') || '/' || count(*)",
-    "practices": "coalesce(max(updated_at)::VARCHAR, '') || '/' || count(*)",
-    "offers": "coalesce(max(updated_at)::VARCHAR, '') || '/' || count(*)",
+    "practices": "coalesce(max(updated_at)::VARCHAR, '') || '/' || count(*) || '/' || coalesce(sum(version), 0)",
+    "offers": "coalesce(max(updated_at)::VARCHAR, '') || '/' || count(*) || '/' || coalesce(sum(version), 0)",
 }
 
 

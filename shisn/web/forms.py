@@ -1,7 +1,10 @@
 """Page components used on more than one page: the review queue links, data-quality flag lists with their
-confirmation form, and the introduction request form with a state's requests."""
+confirmation form, the introduction request form with a state's requests, and the published offers and practices
+of a state or program area as links to their detail on the Offers and practices page."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import streamlit as st
 
@@ -23,6 +26,7 @@ from shisn.web.loaders import (
     _state_flag_rows,
     cycles,
     latest_cycle,
+    published_library,
 )
 from shisn.web.widgets import lazy_expander
 
@@ -297,3 +301,117 @@ def requests_table(con, viewer: auth.Viewer, state: str) -> None:
             "decline_reason": st.column_config.TextColumn("Why declined", width="medium"),
         },
     )
+
+
+# --- offers and practices ----------------------------------------------------------------------------------------
+
+OFFER_ICON, PRACTICE_ICON = ":material/volunteer_activism:", ":material/menu_book:"
+
+
+def page_link(file: str, label: str, icon: str, container=None, **query) -> None:
+    """A link to a page of the app, `label` Markdown (escape the user text in it); where the app's navigation is not
+    running (a page script served on its own, e.g. in tests) the label and the page's address, as text."""
+    where = container or st
+    try:
+        where.page_link(f"pages/{file}", label=label, icon=icon, query_params=query or None)
+    except Exception:  # noqa: BLE001 - no navigation to resolve the page in: name the address instead
+        address = f"/{file.removesuffix('.py')}" + (
+            "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
+        )
+        where.markdown(f"{label} · `{address}`")
+
+
+def offer_label(r) -> str:
+    """'Offer 3: title · VA · Exercises · up to 2 exchanges a cycle' (Markdown, the title escaped)."""
+    n = int(r["capacity"])
+    return (
+        f"Offer {int(r['offer_id'])}: {safe_text.markdown(r['title'])} · {r['state']} · "
+        f"{safe_text.markdown(catalog.area_short(r['program_area']))} · up to {n} exchange{'s' if n != 1 else ''} "
+        "a cycle"
+    )
+
+
+def practice_label(r) -> str:
+    """'Practice 5: title · VA · Exercises' (Markdown, the title escaped)."""
+    return (
+        f"Practice {int(r['practice_id'])}: {safe_text.markdown(r['title'])} · {r['state']} · "
+        f"{safe_text.markdown(catalog.area_short(r['program_area']))}"
+    )
+
+
+def library_links(
+    state: str | None = None,
+    area: str | None = None,
+    *,
+    states: Iterable[str] | None = None,
+    region: int | None = None,
+    title: str = "Published offers and practices",
+    shown: int = 8,
+) -> None:
+    """The published offers and practices of `state` (or of `states`, or of FEMA `region`'s states) and/or in
+    `area`, each a link to its detail on the Offers and practices page (`/offers?offer=ID`, `/offers?practice=ID`),
+    offers first; the first `shown` of each, and a link to the search for the rest. Published entries only: the
+    same for every viewer (the national page's selection panels, the state profile)."""
+    o, p = published_library(state, area)
+    keep = set(states) if states is not None else None
+    if region is not None:
+        in_region = {c for c, r in jurisdictions.regions().items() if r == int(region)}
+        keep = in_region if keep is None else keep & in_region
+    if keep is not None:
+        o, p = o[o["state"].isin(keep)], p[p["state"].isin(keep)]
+    st.markdown(
+        f"**{safe_text.markdown(title)}** ({len(o)} offer{'s' if len(o) != 1 else ''}, {len(p)} practice{'s' if len(p) != 1 else ''})"
+    )
+    if o.empty and p.empty:
+        st.caption("None published yet.")
+        return
+    for _, r in o.head(shown).iterrows():
+        page_link("offers.py", offer_label(r), OFFER_ICON, offer=int(r["offer_id"]))
+    for _, r in p.head(shown).iterrows():
+        page_link("offers.py", practice_label(r), PRACTICE_ICON, practice=int(r["practice_id"]))
+    if len(o) > shown or len(p) > shown:
+        query = {"area": area} if area else {}
+        if state:
+            query["q"] = jurisdictions.names()[state]
+        page_link("offers.py", "All of them on the Offers and practices page", ":material/search:", **query)
+
+
+def offer_request_form(con, viewer: auth.Viewer, offer: dict, cycle: int | None, key: str) -> None:
+    """For a state user of another state, on a published offer's detail: ask for an introduction from it (mentor:
+    the offer's state; mentee: the viewer's; the offer's program area; the latest closed cycle) with an optional
+    message. The request names the offer (exchanges.request_introduction's `offer_id`). A pair the cycle's
+    self-assessments do not support is refused, saying why, and nothing is written."""
+    me, them = viewer.home_state, offer["state"]
+    area = catalog.area_short(offer["program_area"])
+    if cycle is None:
+        st.caption("No reporting cycle is closed yet: an introduction is asked for on a closed cycle's ratings.")
+        return
+    with st.form(key, border=True):
+        st.markdown(
+            f"**Ask for an introduction** · {me} asks for {them}'s help in {safe_text.markdown(area)} "
+            f"({cycle} self-assessments), from this offer. Your program manager and {them}'s see the request and "
+            "answer it."
+        )
+        message = st.text_area(
+            "Message (optional)",
+            max_chars=exchange_rules.MAX_MESSAGE,
+            height=80,
+            key=f"{key}_message",
+            placeholder="What you need from this offer, who to contact, any timing.",
+        )
+        sent = st.form_submit_button("Ask for an introduction", type="primary", icon=":material/send:")
+    if not sent:
+        return
+    try:
+        ex_id = exchanges.request_introduction(
+            con, viewer, them, me, [offer["program_area"]], cycle, message, offer_id=int(offer["offer_id"])
+        )
+    except exchanges.ExchangeError as e:
+        st.error(f"The introduction was not requested: {safe_text.markdown(str(e))}.", icon=":material/block:")
+    else:
+        st.success(
+            f"Request {ex_id} sent: {me} asks {them} for an introduction in {safe_text.markdown(area)}, from offer "
+            f"{int(offer['offer_id'])}. It waits for a program manager's answer.",
+            icon=":material/check_circle:",
+        )
+        page_link("exchanges.py", f"Request {ex_id} on the Exchanges page", ":material/forum:", exchange=ex_id)

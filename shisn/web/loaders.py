@@ -251,7 +251,7 @@ def queue_items(viewer: auth.Viewer) -> pd.DataFrame:
     con = _connection(path)
     version = (
         queries.data_version(con),
-        *con.version("exchanges", "submissions", "ta_referrals", "settings", "reporting_cycles"),
+        *con.version("exchanges", "submissions", "ta_referrals", "settings", "reporting_cycles", "offers"),
     )
     return _queue_items(path, version, viewer, dt.datetime.now().replace(second=0, microsecond=0))
 
@@ -363,3 +363,16 @@ def practices_visible(viewer: auth.Viewer, state: str | None = None, area: str |
     """The practices `viewer` may see (published, and its own states' private ones)."""
     path = db.locate()
     return _practices_of(path, _connection(path).version("practices"), viewer, state, area)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _published_library(path: str, version: tuple, state: str | None, area: str | None):
+    con = _connection(path)
+    return offers.published(con, state=state, area=area), practices.published(con, state=state, area=area)
+
+
+def published_library(state: str | None = None, area: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(offers.published, practices.published) of `state` and/or in `area`: what every signed-in user sees (the
+    selection panels, the state profile, the Offers and practices page), read again whenever either table changes."""
+    path = db.locate()
+    return _published_library(path, _connection(path).version("offers", "practices"), state, area)
