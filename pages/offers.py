@@ -157,40 +157,20 @@ def practice_fields(k: str) -> dict:
     }
 
 
-def create_offer(slot: str, state: str, k: str, publish: bool) -> None:
-    fields = offer_fields(k)
+def create_record(slot: str, state: str, k: str, publish: bool, what: str) -> None:
+    """A new offer or practice (`what`) of `state` from its form's fields, a draft/private or published."""
+    service, fields = (offers, offer_fields(k)) if what == "offer" else (practices, practice_fields(k))
     if fields["program_area"] is None:
-        say(slot, "error", "Choose the offer's program area.")
+        say(slot, "error", f"Choose the {what}'s program area.")
         return
     try:
-        oid = offers.create(con, viewer, state=state, publish=publish, **fields)
-    except offers.OfferError as e:
+        new_id = service.create(con, viewer, state=state, publish=publish, **fields)
+    except (offers.OfferError, practices.PracticeError) as e:
         say(slot, "error", str(e))
         return
-    say(
-        slot,
-        "success",
-        f"Offer {oid} {'published' if publish else 'saved as a draft'}: {fields['title'].strip()}."
-        + ("" if publish else " Publish it when it is ready: only then do other states see it."),
-    )
-    st.session_state[FORM_N] = st.session_state.get(FORM_N, 0) + 1
-
-
-def create_practice(slot: str, state: str, k: str, publish: bool) -> None:
-    fields = practice_fields(k)
-    if fields["program_area"] is None:
-        say(slot, "error", "Choose the practice's program area.")
-        return
-    try:
-        pid = practices.create(con, viewer, state=state, publish=publish, **fields)
-    except practices.PracticeError as e:
-        say(slot, "error", str(e))
-        return
-    say(
-        slot,
-        "success",
-        f"Practice {pid} {'published' if publish else 'saved, private'}: {fields['title'].strip()}.",
-    )
+    done = "published" if publish else ("saved as a draft" if what == "offer" else "saved, private")
+    later = " Publish it when it is ready: only then do other states see it." if what == "offer" and not publish else ""
+    say(slot, "success", f"{what.capitalize()} {new_id} {done}: {fields['title'].strip()}.{later}")
     st.session_state[FORM_N] = st.session_state.get(FORM_N, 0) + 1
 
 
@@ -341,10 +321,14 @@ def new_offer_form(state: str) -> None:
             offer_inputs(k)
             b1, b2 = st.columns(2)
             b1.form_submit_button(
-                "Save as draft", icon=":material/save:", on_click=create_offer, args=(slot, state, k, False)
+                "Save as draft", icon=":material/save:", on_click=create_record, args=(slot, state, k, False, "offer")
             )
             b2.form_submit_button(
-                "Publish", type="primary", icon=":material/publish:", on_click=create_offer, args=(slot, state, k, True)
+                "Publish",
+                type="primary",
+                icon=":material/publish:",
+                on_click=create_record,
+                args=(slot, state, k, True, "offer"),
             )
         flash(slot)
 
@@ -360,14 +344,14 @@ def new_practice_form(state: str) -> None:
             practice_inputs(k, state)
             b1, b2 = st.columns(2)
             b1.form_submit_button(
-                "Keep private", icon=":material/lock:", on_click=create_practice, args=(slot, state, k, False)
+                "Keep private", icon=":material/lock:", on_click=create_record, args=(slot, state, k, False, "practice")
             )
             b2.form_submit_button(
                 "Publish",
                 type="primary",
                 icon=":material/publish:",
-                on_click=create_practice,
-                args=(slot, state, k, True),
+                on_click=create_record,
+                args=(slot, state, k, True, "practice"),
             )
         flash(slot)
 

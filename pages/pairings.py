@@ -22,7 +22,8 @@ cycles = loaders.cycles()
 st.title("Pairing suggestions")
 st.caption(
     "One national plan, solved to optimality: each need gets at most one mentor, each mentor state takes at "
-    "most its capacity. Area and region choices filter what is shown, so capacity is never double-booked."
+    "most its capacity (where it published an offer, that offer's own capacity in its area). Area and region "
+    "choices filter what is shown, so capacity is never double-booked."
 )
 if not cycles:
     st.info("No self-assessments are loaded yet. Load files on the Data page.")

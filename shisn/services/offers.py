@@ -248,10 +248,10 @@ def _history(cur, oid: int, version: int, at, by: str, from_status, to_status: s
 
 
 def _read(cur, offer_id: int) -> dict:
-    got = cur.execute(f"SELECT {', '.join(COLUMNS)} FROM offers WHERE offer_id = ?", [int(offer_id)]).fetchall()
-    if not got:
+    row = cur.row("offers", COLUMNS, "offer_id", int(offer_id))
+    if row is None:
         raise OfferError(f"there is no offer {offer_id}")
-    return dict(zip(COLUMNS, got[0]))
+    return row
 
 
 def update(

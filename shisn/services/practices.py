@@ -173,12 +173,10 @@ def create(
 
 
 def _read(cur, practice_id: int) -> dict:
-    got = cur.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM practices WHERE practice_id = ?", [int(practice_id)]
-    ).fetchall()
-    if not got:
+    row = cur.row("practices", COLUMNS, "practice_id", int(practice_id))
+    if row is None:
         raise PracticeError(f"there is no practice {practice_id}")
-    return dict(zip(COLUMNS, got[0]))
+    return row
 
 
 def update(

@@ -561,6 +561,11 @@ class Cursor:
     def execute(self, sql: str, params=None) -> Cursor:
         raise NotImplementedError
 
+    def row(self, table: str, columns: list[str], key: str, value) -> dict | None:
+        """The row of `table` whose `key` is `value`, as {column: value} for `columns`; None when there is none."""
+        got = self.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {key} = ?", [value]).fetchall()
+        return dict(zip(columns, got[0])) if got else None
+
     def insert(self, table: str, row: dict) -> None:
         """INSERT one row given as {column: value}."""
         cols = list(row)
