@@ -91,12 +91,6 @@ def open_button(kind: str, entry_id: int, label: str, key: str, **kwargs) -> Non
         open_entry(kind, entry_id)
 
 
-def writable_states() -> list[str]:
-    """The states whose offers and practices the viewer writes: a state user its own, a program manager the
-    assigned ones, leadership every jurisdiction."""
-    return list(jurisdictions.codes()) if viewer.role == auth.LEADERSHIP else list(viewer.states)
-
-
 # --- writes (button callbacks: they name the version the viewer saw) ---------------------------------------------
 
 
@@ -736,7 +730,7 @@ def search_view():
 def mine_view():
     """A state's offers and practices, all of them (drafts, withdrawn and private ones too), with the forms to
     describe a new one and to publish, withdraw and edit each."""
-    states = writable_states()
+    states = offers.writable_states(viewer)
     if not states:
         st.info(
             "No states are assigned to you, so there are no offers or practices for you to write. Leadership "

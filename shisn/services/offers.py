@@ -89,6 +89,14 @@ def can_write(viewer: auth.Viewer | None, state: str) -> bool:
     return viewer is not None and viewer.sees_detail_of(state)
 
 
+def writable_states(viewer: auth.Viewer | None) -> list[str]:
+    """The states whose offers and practices `viewer` writes: a state user its own, a program manager the assigned
+    ones, leadership every jurisdiction."""
+    if viewer is None:
+        return []
+    return list(jurisdictions.codes()) if viewer.role == auth.LEADERSHIP else list(viewer.states)
+
+
 def can_see(viewer: auth.Viewer | None, state: str, status: str) -> bool:
     return viewer is not None and (status == PUBLISHED or can_write(viewer, state))
 
