@@ -73,6 +73,9 @@ VIEWS = [
     ("Program managers", "(one view)", "/program_managers", "table"),
     ("Data", "(one view)", "/data", "table"),
     ("Users and audit", "(one view)", "/users", "table"),
+    ("Offers and practices", "Search", "/offers", "table"),
+    ("Offers and practices", "Search, with words", "/offers?q=tabletop+exercise", "table"),
+    ("Offers and practices", "An offer", "/offers?offer=1", "table"),
 ]
 
 
